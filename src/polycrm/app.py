@@ -1,0 +1,55 @@
+"""Assemble the ASGI application from configuration. No logic beyond wiring."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.responses import HTMLResponse, RedirectResponse
+from starlette.routing import Mount, Route
+
+from polycrm.auth.directory import UserDirectory
+from polycrm.auth.secrets import KeyRing
+from polycrm.config import Config, load_config
+from polycrm.core.service import Core
+from polycrm.core.settings import CoreSettings
+from polycrm.dialects.espo.api import EspoApi, espo_routes
+from polycrm.dialects.espo.docs import docs_page
+from polycrm.store.database import Database, open_database
+
+
+def core_settings(config: Config) -> CoreSettings:
+    rates = dict(CoreSettings().currency_rates)
+    rates.setdefault(config.default_currency, 1.0)
+    return CoreSettings(default_currency=config.default_currency, currency_rates=rates)
+
+
+def build_app(config: Config, database: Database) -> Starlette:
+    """The application over an open database."""
+    core = Core(database, core_settings(config))
+    directory = UserDirectory(database, KeyRing(config.secret_key))
+    espo = EspoApi(core, directory, max_body_bytes=config.max_body_bytes)
+
+    async def docs(_request):  # noqa: ANN001, ANN202 - Starlette endpoint
+        return HTMLResponse(docs_page("/api/v1/OpenApi"))
+
+    async def home(_request):  # noqa: ANN001, ANN202
+        return RedirectResponse("/docs")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        yield
+        database.dispose()
+
+    app = Starlette(routes=[Route("/", home), Route("/docs", docs), Mount("/api/v1", routes=espo_routes(espo))],
+                    lifespan=lifespan)
+    app.state.core = core
+    app.state.directory = directory
+    return app
+
+
+def create_app() -> Starlette:
+    """Factory for `uvicorn --factory` (and `polycrm serve`): configuration from the environment."""
+    config = load_config()
+    return build_app(config, open_database(config.database_url, sync=False))

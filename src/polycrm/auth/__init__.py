@@ -1,0 +1,1 @@
+"""Users, teams, roles and ACL levels, API keys and tokens (stored hashed), credential verifiers."""

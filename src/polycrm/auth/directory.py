@@ -1,0 +1,236 @@
+"""Users, roles, API keys and auth tokens in the store, and the `Actor` each credential resolves to."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import and_, false, insert, or_, select, update
+
+from polycrm.auth.acl import Actor, merge_roles, validate_scopes
+from polycrm.auth.secrets import KeyRing, new_api_key
+from polycrm.store.database import Database, utcnow
+from polycrm.store.records import RecordRepository
+
+USER_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.@\-]{1,50}$")
+USER_TYPES = ("regular", "admin", "api")
+# A fixed hash to verify against when the user does not exist, so timing does not reveal user names.
+_PASSWORDS = PasswordHasher()
+_DUMMY_HASH = _PASSWORDS.hash("polycrm-timing-equaliser")
+
+
+class DirectoryError(ValueError):
+    """A user-management request cannot be carried out (duplicate name, unknown user, bad input)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyInfo:
+    id: int
+    user_id: int
+    user_name: str
+    name: str | None
+    prefix: str
+    hmac: bool
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedApiKey:
+    """Returned exactly once at creation: the plain key (and HMAC secret); only hashes are stored."""
+
+    info: ApiKeyInfo
+    key: str
+    hmac_secret: str | None
+
+
+class UserDirectory:
+    """Reads and writes identities. Knows the store, not HTTP."""
+
+    def __init__(self, database: Database, keyring: KeyRing):
+        self.database = database
+        self.keyring = keyring
+        self.users = RecordRepository(database, database.registry.entity("User"))
+
+    # --- users ------------------------------------------------------------------------------------
+
+    def create_user(self, user_name: str, password: str | None, *, user_type: str = "regular",
+                    first_name: str | None = None, last_name: str | None = None,
+                    team_ids: list[int] | None = None) -> int:
+        if not USER_NAME_PATTERN.match(user_name or ""):
+            raise DirectoryError("User name must be 1-50 letters, digits or _ . @ -.")
+        if user_type not in USER_TYPES:
+            raise DirectoryError(f"User type must be one of {', '.join(USER_TYPES)}.")
+        if password is not None and len(password) < 8:
+            raise DirectoryError("Password must have at least 8 characters.")
+        table = self.users.table
+        now = utcnow()
+        last = last_name or user_name
+        with self.database.engine.begin() as conn:
+            taken = conn.execute(select(table.c.id).where(table.c.user_name == user_name,
+                                                          table.c.deleted == false())).first()
+            if taken:
+                raise DirectoryError(f"User '{user_name}' already exists.")
+            user_id = self.users.insert(conn, {
+                "userName": user_name, "type": user_type, "isActive": True, "firstName": first_name,
+                "lastName": last, "name": " ".join(p for p in (first_name, last) if p), "createdAt": now,
+                "modifiedAt": now, "versionNumber": 1})
+            if password is not None:
+                conn.execute(update(table).where(table.c.id == user_id)
+                             .values(password_hash=_PASSWORDS.hash(password)))
+            if team_ids:
+                self.users.add_links(conn, self.database.registry.entity("User").links["teams"], user_id, team_ids)
+        return user_id
+
+    def has_users(self) -> bool:
+        with self.database.engine.connect() as conn:
+            return conn.execute(select(self.users.table.c.id).limit(1)).first() is not None
+
+    def user_id(self, user_name: str) -> int:
+        table = self.users.table
+        with self.database.engine.connect() as conn:
+            found = conn.execute(select(table.c.id).where(table.c.user_name == user_name,
+                                                          table.c.deleted == false())).scalar()
+        if found is None:
+            raise DirectoryError(f"No user '{user_name}'.")
+        return int(found)
+
+    def actor(self, user_id: int) -> Actor | None:
+        """The actor for an active user, with teams and merged role levels; None if inactive or gone."""
+        table = self.users.table
+        with self.database.engine.connect() as conn:
+            row = conn.execute(select(table.c.id, table.c.user_name, table.c.type, table.c.is_active)
+                               .where(table.c.id == user_id, table.c.deleted == false())).first()
+            if row is None or not row.is_active:
+                return None
+            teams = self.users.related_ids(conn, self.database.registry.entity("User").links["teams"], [user_id])
+            role, role_user = self.database.table("role"), self.database.table("role_user")
+            roles = conn.execute(select(role.c.scopes, role.c.mass_update).join(
+                role_user, role_user.c.role_id == role.c.id).where(role_user.c.user_id == user_id)).all()
+        return Actor(user_id=int(row.id), user_name=row.user_name, is_admin=row.type == "admin",
+                     user_type=row.type, team_ids=frozenset(teams.get(user_id, [])),
+                     scopes=merge_roles(orjson.loads(r.scopes) for r in roles),
+                     mass_update=any(r.mass_update for r in roles))
+
+    def verify_password(self, user_name: str, password: str) -> int | None:
+        """The user id when the password matches an active, non-API user; constant work otherwise."""
+        table = self.users.table
+        with self.database.engine.connect() as conn:
+            row = conn.execute(select(table.c.id, table.c.password_hash, table.c.type, table.c.is_active)
+                               .where(table.c.user_name == user_name, table.c.deleted == false())).first()
+        stored = row.password_hash if row is not None and row.password_hash else _DUMMY_HASH
+        try:
+            _PASSWORDS.verify(stored, password)
+        except (VerificationError, InvalidHashError):
+            return None
+        if row is None or not row.password_hash or not row.is_active or row.type == "api":
+            return None
+        return int(row.id)
+
+    def set_password(self, user_id: int, password: str) -> None:
+        if len(password) < 8:
+            raise DirectoryError("Password must have at least 8 characters.")
+        with self.database.engine.begin() as conn:
+            conn.execute(update(self.users.table).where(self.users.table.c.id == user_id)
+                         .values(password_hash=_PASSWORDS.hash(password)))
+
+    # --- roles ------------------------------------------------------------------------------------
+
+    def create_role(self, name: str, scopes: dict[str, Any], *, mass_update: bool = True) -> int:
+        table = validate_scopes(scopes)
+        for entity in table:
+            if entity not in self.database.registry:
+                raise DirectoryError(f"Unknown entity '{entity}' in role.")
+        role = self.database.table("role")
+        with self.database.engine.begin() as conn:
+            if conn.execute(select(role.c.id).where(role.c.name == name)).first():
+                raise DirectoryError(f"Role '{name}' already exists.")
+            return int(conn.execute(insert(role).values(name=name, scopes=orjson.dumps(table).decode(),
+                                                        mass_update=mass_update, created_at=utcnow())
+                                    .returning(role.c.id)).scalar_one())
+
+    def assign_role(self, user_id: int, role_name: str) -> None:
+        role, role_user = self.database.table("role"), self.database.table("role_user")
+        with self.database.engine.begin() as conn:
+            role_id = conn.execute(select(role.c.id).where(role.c.name == role_name)).scalar()
+            if role_id is None:
+                raise DirectoryError(f"No role '{role_name}'.")
+            exists = conn.execute(select(role_user.c.role_id).where(role_user.c.role_id == role_id,
+                                                                    role_user.c.user_id == user_id)).first()
+            if not exists:
+                conn.execute(insert(role_user).values(role_id=role_id, user_id=user_id))
+
+    # --- API keys ---------------------------------------------------------------------------------
+
+    def create_api_key(self, user_id: int, *, name: str | None = None, expires_at: datetime | None = None,
+                       with_hmac: bool = False) -> IssuedApiKey:
+        key = new_api_key()
+        secret = secrets.token_hex(16) if with_hmac else None
+        table = self.database.table("api_key")
+        with self.database.engine.begin() as conn:
+            key_id = conn.execute(insert(table).values(
+                user_id=user_id, name=name, key_hash=self.keyring.lookup_hash(key), key_prefix=key[:8],
+                hmac_secret=self.keyring.encrypt(secret) if secret else None, created_at=utcnow(),
+                expires_at=expires_at).returning(table.c.id)).scalar_one()
+        info = next(k for k in self.list_api_keys() if k.id == key_id)
+        return IssuedApiKey(info, key, secret)
+
+    def list_api_keys(self) -> list[ApiKeyInfo]:
+        table, users = self.database.table("api_key"), self.users.table
+        with self.database.engine.connect() as conn:
+            rows = conn.execute(select(table, users.c.user_name).join(users, users.c.id == table.c.user_id)
+                                .order_by(table.c.id)).all()
+        return [ApiKeyInfo(r.id, r.user_id, r.user_name, r.name, r.key_prefix, r.hmac_secret is not None,
+                           r.created_at, r.expires_at, r.revoked_at, r.last_used_at) for r in rows]
+
+    def revoke_api_key(self, key_id: int) -> bool:
+        table = self.database.table("api_key")
+        with self.database.engine.begin() as conn:
+            result = conn.execute(update(table).where(table.c.id == key_id, table.c.revoked_at.is_(None))
+                                  .values(revoked_at=utcnow()))
+        return bool(result.rowcount)
+
+    def find_api_key(self, key: str) -> tuple[int, str | None] | None:
+        """(user id, HMAC secret or None) for a live key; None if unknown, revoked or expired."""
+        table = self.database.table("api_key")
+        now = utcnow()
+        with self.database.engine.connect() as conn:
+            row = conn.execute(select(table.c.user_id, table.c.hmac_secret).where(
+                table.c.key_hash == self.keyring.lookup_hash(key), table.c.revoked_at.is_(None),
+                or_(table.c.expires_at.is_(None), table.c.expires_at > now))).first()
+        if row is None:
+            return None
+        return int(row.user_id), self.keyring.decrypt(row.hmac_secret) if row.hmac_secret else None
+
+    # --- auth tokens (EspoCRM's Espo-Authorization flow) ------------------------------------------
+
+    def create_token(self, user_id: int) -> str:
+        token = secrets.token_hex(16)
+        table = self.database.table("auth_token")
+        now = utcnow()
+        with self.database.engine.begin() as conn:
+            conn.execute(insert(table).values(user_id=user_id, token_hash=self.keyring.lookup_hash(token),
+                                              created_at=now, last_access=now, is_active=True))
+        return token
+
+    def find_token(self, token: str) -> int | None:
+        table = self.database.table("auth_token")
+        with self.database.engine.connect() as conn:
+            found = conn.execute(select(table.c.user_id).where(
+                and_(table.c.token_hash == self.keyring.lookup_hash(token), table.c.is_active))).scalar()
+        return int(found) if found is not None else None
+
+    def destroy_token(self, token: str) -> bool:
+        table = self.database.table("auth_token")
+        with self.database.engine.begin() as conn:
+            result = conn.execute(update(table).where(table.c.token_hash == self.keyring.lookup_hash(token),
+                                                      table.c.is_active).values(is_active=False))
+        return bool(result.rowcount)

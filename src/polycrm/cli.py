@@ -1,0 +1,211 @@
+"""The `polycrm` command line: init, serve, users, API keys, roles and custom fields."""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import sys
+from datetime import datetime
+from typing import Optional
+
+import typer
+
+from polycrm.auth.directory import DirectoryError, UserDirectory
+from polycrm.auth.secrets import KeyRing
+from polycrm.config import Config, load_config
+from polycrm.core.errors import PolyError
+from polycrm.core.fields import custom_field_name
+from polycrm.core.service import Core
+from polycrm.store.database import Database, open_database
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="PolyCRM: one CRM server, four wire protocols.")
+user_app = typer.Typer(no_args_is_help=True, help="Manage users.")
+apikey_app = typer.Typer(no_args_is_help=True, help="Manage API keys.")
+field_app = typer.Typer(no_args_is_help=True, help="Manage custom fields.")
+role_app = typer.Typer(no_args_is_help=True, help="Manage roles.")
+app.add_typer(user_app, name="user")
+app.add_typer(apikey_app, name="apikey")
+app.add_typer(field_app, name="field")
+app.add_typer(role_app, name="role")
+
+
+class CliError(Exception):
+    """An expected failure, reported as one line on stderr with exit status 1."""
+
+
+def _open(sync: bool = False) -> tuple[Config, Database]:
+    try:
+        config = load_config()
+        return config, open_database(config.database_url, sync=sync)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _directory() -> tuple[Config, Database, UserDirectory]:
+    config, database = _open(sync=True)
+    return config, database, UserDirectory(database, KeyRing(config.secret_key))
+
+
+@app.command()
+def init() -> None:
+    """Create or upgrade the schema (idempotent); create the first admin and API key if there are no users."""
+    config, database, directory = _directory()
+    _bootstrap(config, directory)
+    typer.echo(f"Schema ready at {_safe_url(config.database_url)}")
+
+
+def _safe_url(url: str) -> str:
+    """The database URL without its password, for messages."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        credentials, host = rest.rsplit("@", 1)
+        return f"{scheme}://{credentials.split(':')[0]}:***@{host}" if ":" in credentials else url
+    return url
+
+
+def _bootstrap(config: Config, directory: UserDirectory) -> None:
+    """First start: an admin user with a random password and an API key, printed once."""
+    if directory.has_users():
+        return
+    password = secrets.token_urlsafe(12)
+    admin_id = directory.create_user("admin", password, user_type="admin", first_name="Admin", last_name="User")
+    issued = directory.create_api_key(admin_id, name="bootstrap")
+    typer.echo("\nFirst start: created user 'admin' and an API key. They are shown only now; keep them safe.")
+    typer.echo(f"  admin password : {password}")
+    typer.echo(f"  API key        : {issued.key}")
+    typer.echo("Call the EspoCRM-compatible API with it, for example:")
+    typer.echo(f"  curl -H 'X-Api-Key: {issued.key}' http://127.0.0.1:8080/api/v1/Account")
+    typer.echo("Interactive API docs: http://127.0.0.1:8080/docs\n")
+
+
+@app.command()
+def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+          port: int = typer.Option(8080, min=1, max=65535, help="Port to listen on."),
+          workers: int = typer.Option(1, min=1, max=64, help="Worker processes.")) -> None:
+    """Initialise the store if needed and serve the APIs."""
+    import uvicorn
+
+    config, database, directory = _directory()
+    _bootstrap(config, directory)
+    database.dispose()
+    typer.echo(f"PolyCRM on http://{host}:{port}  (EspoCRM API: /api/v1, docs: /docs)")
+    uvicorn.run("polycrm.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level=config.log_level, access_log=False, proxy_headers=False)
+
+
+@user_app.command("create")
+def user_create(username: str = typer.Option(..., "--username", help="Login name."),
+                password: Optional[str] = typer.Option(None, "--password", help="At least 8 characters."),
+                admin: bool = typer.Option(False, "--admin", help="Administrator (full access)."),
+                api: bool = typer.Option(False, "--api", help="API user (no password login)."),
+                role: list[str] = typer.Option([], "--role", help="Role name to assign (repeatable).")) -> None:
+    """Create a user."""
+    if admin and api:
+        raise CliError("--admin and --api exclude each other")
+    if password is None and not api:
+        raise CliError("--password is required unless --api is given")
+    _, _, directory = _directory()
+    user_id = directory.create_user(username, None if api else password,
+                                    user_type="admin" if admin else "api" if api else "regular")
+    for name in role:
+        directory.assign_role(user_id, name)
+    typer.echo(f"Created user {username} (id {user_id})")
+
+
+@role_app.command("create")
+def role_create(name: str = typer.Argument(..., help="Role name."),
+                scopes: str = typer.Option(..., "--scopes",
+                                           help='JSON: {"Account": {"create": "yes", "read": "team", '
+                                                '"edit": "own", "delete": "no"}}'),
+                mass_update: bool = typer.Option(True, help="Allow mass update.")) -> None:
+    """Create a role with per-entity access levels."""
+    try:
+        table = json.loads(scopes)
+    except json.JSONDecodeError as exc:
+        raise CliError(f"--scopes is not valid JSON: {exc.msg}") from None
+    _, _, directory = _directory()
+    role_id = directory.create_role(name, table, mass_update=mass_update)
+    typer.echo(f"Created role {name} (id {role_id})")
+
+
+@role_app.command("assign")
+def role_assign(role: str = typer.Argument(...), user: str = typer.Option(..., "--user")) -> None:
+    """Give a user a role."""
+    _, _, directory = _directory()
+    directory.assign_role(directory.user_id(user), role)
+    typer.echo(f"Role {role} assigned to {user}")
+
+
+@apikey_app.command("create")
+def apikey_create(user: str = typer.Option(..., "--user", help="User name the key acts as."),
+                  name: Optional[str] = typer.Option(None, "--name", help="A label for the key."),
+                  expires: Optional[str] = typer.Option(None, "--expires", help="Expiry date YYYY-MM-DD."),
+                  hmac: bool = typer.Option(False, "--hmac", help="Also issue an HMAC secret; requests must sign."),
+                  as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Create an API key; the key (and HMAC secret) are printed exactly once."""
+    expires_at = None
+    if expires is not None:
+        try:
+            expires_at = datetime.strptime(expires, "%Y-%m-%d")
+        except ValueError:
+            raise CliError("--expires must be a date YYYY-MM-DD") from None
+        if expires_at <= datetime.now():
+            raise CliError("--expires must be in the future")
+    _, _, directory = _directory()
+    issued = directory.create_api_key(directory.user_id(user), name=name, expires_at=expires_at, with_hmac=hmac)
+    if as_json:
+        payload = {"id": issued.info.id, "user": user, "name": name, "key": issued.key,
+                   "expiresAt": expires_at.strftime("%Y-%m-%d") if expires_at else None}
+        if issued.hmac_secret:
+            payload["hmacSecret"] = issued.hmac_secret
+        typer.echo(json.dumps(payload))
+        return
+    typer.echo(f"API key (id {issued.info.id}): {issued.key}")
+    if issued.hmac_secret:
+        typer.echo(f"HMAC secret: {issued.hmac_secret}")
+    typer.echo("Store them now: they cannot be shown again.")
+
+
+@apikey_app.command("list")
+def apikey_list() -> None:
+    """List API keys (never the keys themselves)."""
+    _, _, directory = _directory()
+    for key in directory.list_api_keys():
+        state = "revoked" if key.revoked_at else "active"
+        expiry = key.expires_at.strftime("%Y-%m-%d") if key.expires_at else "-"
+        typer.echo(f"{key.id}\t{key.user_name}\t{key.name or '-'}\t{key.prefix}…\t"
+                   f"{'hmac' if key.hmac else 'key'}\texpires {expiry}\t{state}")
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(key_id: int = typer.Argument(..., help="Key id from `polycrm apikey list`.")) -> None:
+    """Revoke an API key; requests with it get 401 from then on."""
+    _, _, directory = _directory()
+    if not directory.revoke_api_key(key_id):
+        raise CliError(f"no active API key with id {key_id}")
+    typer.echo(f"Revoked API key {key_id}")
+
+
+@field_app.command("add")
+def field_add(entity: str = typer.Argument(..., help="Entity type, e.g. Contact."),
+              name: str = typer.Argument(..., help="Field name; stored as c<Name> like EspoCRM."),
+              field_type: str = typer.Option(..., "--type", help="varchar, int, float, bool, enum, ..."),
+              options: Optional[str] = typer.Option(None, "--options", help="Comma-separated enum options."),
+              inflow_name: Optional[str] = typer.Option(None, "--inflow-name", help="InflowCRM API field name.")) -> None:
+    """Add a custom field (a real, indexed column)."""
+    config, database = _open(sync=True)
+    params = {"options": [o.strip() for o in options.split(",") if o.strip()]} if options else {}
+    field = Core(database).add_field(entity, custom_field_name(name), field_type, params,
+                                     {"inflow": inflow_name} if inflow_name else {})
+    typer.echo(f"Added {entity}.{field.name} ({field.type})")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        app(standalone_mode=True)
+    except (CliError, DirectoryError, PolyError, ValueError) as exc:
+        typer.echo(f"error: {exc.reason if isinstance(exc, PolyError) else exc}", err=True)
+        sys.exit(1)

@@ -1,0 +1,70 @@
+"""Configuration from the environment, with defaults that work out of the box.
+
+| variable | default | meaning |
+|---|---|---|
+| POLYCRM_DATA_DIR | ./polycrm-data | where the embedded SQLite store, the generated secret key and files live |
+| POLYCRM_DATABASE_URL | sqlite:///<data dir>/polycrm.db | SQLite or PostgreSQL (postgresql://user@host/db) |
+| POLYCRM_SECRET_KEY | generated into <data dir>/secret.key | keys API-key hashes and encrypts stored secrets; comma-separated list rotates (first encrypts) |
+| POLYCRM_DEFAULT_CURRENCY | USD | currency of amounts given without one |
+| POLYCRM_MAX_BODY_BYTES | 10485760 | largest request body accepted |
+| POLYCRM_LOG_LEVEL | info | debug, info, warning, error |
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from polycrm.auth.secrets import generate_secret_key
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    data_dir: Path
+    database_url: str
+    secret_key: str
+    default_currency: str = "USD"
+    max_body_bytes: int = 10 * 1024 * 1024
+    log_level: str = "info"
+
+
+def _positive_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or int(raw) <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {raw!r}")
+    return int(raw)
+
+
+def _secret_key(data_dir: Path) -> str:
+    configured = os.environ.get("POLYCRM_SECRET_KEY")
+    if configured:
+        return configured
+    path = data_dir / "secret.key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = generate_secret_key()
+    # Created with owner-only permissions: it decrypts stored secrets.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key
+
+
+def load_config() -> Config:
+    """Read configuration from the environment (creating the data directory and secret key if needed)."""
+    data_dir = Path(os.environ.get("POLYCRM_DATA_DIR") or "polycrm-data").resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    database_url = os.environ.get("POLYCRM_DATABASE_URL") or f"sqlite:///{data_dir / 'polycrm.db'}"
+    currency = os.environ.get("POLYCRM_DEFAULT_CURRENCY") or "USD"
+    if len(currency) != 3 or not currency.isalpha() or not currency.isupper():
+        raise ValueError(f"POLYCRM_DEFAULT_CURRENCY must be a 3-letter ISO code, got {currency!r}")
+    log_level = (os.environ.get("POLYCRM_LOG_LEVEL") or "info").lower()
+    if log_level not in {"debug", "info", "warning", "error"}:
+        raise ValueError(f"POLYCRM_LOG_LEVEL must be debug, info, warning or error, got {log_level!r}")
+    return Config(data_dir=data_dir, database_url=database_url, secret_key=_secret_key(data_dir),
+                  default_currency=currency, max_body_bytes=_positive_int("POLYCRM_MAX_BODY_BYTES", 10 * 1024 * 1024),
+                  log_level=log_level)

@@ -1,0 +1,532 @@
+"""Record services: create, read, update, delete, search and relate records of one entity type.
+
+Every operation runs in one transaction, checks access for the actor, and leaves nothing half-written
+when it fails.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any, Iterable, Sequence
+
+from sqlalchemy.engine import Connection
+
+from polycrm.auth.acl import Actor, read_filter, record_allowed
+from polycrm.core.errors import BadRequest, DuplicateFound, Forbidden, NotFound, VersionConflict
+from polycrm.core.search import SearchQuery, SearchResult, TotalMode
+from polycrm.core.settings import CoreSettings
+from polycrm.core.values import ParsedInput, RecordInput, parse_id
+from polycrm.meta import Entity, LinkStorage, ValueKind
+from polycrm.meta.model import Link
+from polycrm.query.tree import Compare, Node, Op, conjunction, disjunction
+from polycrm.store.database import Database, utcnow
+from polycrm.store.records import ContactPoint, RecordRepository
+
+# Read-only view data EspoCRM leaves out of lists unless selected (specs/espocrm.md §2.2).
+LIST_EXCLUDED_KINDS = (ValueKind.ID_LIST, ValueKind.NAME_MAP)
+MASS_CREATE_LIMIT = 10_000
+
+
+class RecordService:
+    """Operations on the records of one entity type."""
+
+    def __init__(self, database: Database, entity: Entity, settings: CoreSettings):
+        self.database = database
+        self.entity = entity
+        self.settings = settings
+        self.repository = RecordRepository(database, entity)
+        self.input = RecordInput(entity, settings.currencies, settings.default_currency)
+        self._belongs_to = [name for name, link in entity.links.items()
+                            if link.storage is LinkStorage.COLUMN and name in entity.fields]
+        self._multi_fields = [f.name for f in entity.fields.values() if f.type == "linkMultiple"
+                              and f.name in entity.links]
+        self._contact_fields = [f.name for f in entity.fields.values() if f.type in {"email", "phone"}]
+        self._parent_fields = [f.name for f in entity.fields.values() if f.type == "linkParent"]
+
+    # --- access -----------------------------------------------------------------------------------
+
+    def require_scope(self, actor: Actor, action: str) -> None:
+        if not actor.can(self.entity.name, action):
+            raise Forbidden(f"No {action} access.")
+
+    def _team_ids(self, conn: Connection, record_id: int) -> list[int]:
+        link = self.entity.links.get("teams")
+        if link is None or link.storage is not LinkStorage.POLYMORPHIC:
+            return []
+        return self.repository.related_ids(conn, link, [record_id]).get(record_id, [])
+
+    def check_record(self, conn: Connection, actor: Actor, action: str, record: dict[str, Any]) -> None:
+        if actor.level(self.entity.name, action) == "all":
+            return
+        teams = self._team_ids(conn, record["id"]) if actor.level(self.entity.name, action) == "team" else []
+        if not record_allowed(actor, self.entity.name, action, record, self.entity.has_assigned_user, teams):
+            raise Forbidden(f"No {action} access.")
+
+    def load_record(self, conn: Connection, record_id: Any, *, not_found: str) -> dict[str, Any]:
+        parsed = parse_id(record_id)
+        record = self.repository.fetch(conn, parsed) if parsed is not None else None
+        if record is None:
+            raise NotFound(not_found.format(id=record_id))
+        return record
+
+    # --- read -------------------------------------------------------------------------------------
+
+    def read(self, actor: Actor, record_id: Any) -> dict[str, Any]:
+        self.require_scope(actor, "read")
+        with self.database.engine.connect() as conn:
+            record = self.load_record(conn, record_id, not_found="Record {id} does not exist.")
+            self.check_record(conn, actor, "read", record)
+            return self._complete(conn, [record], full=True)[0]
+
+    def read_without_acl(self, record_id: Any) -> dict[str, Any]:
+        """A full record for trusted internal callers (a user's own profile, event payloads)."""
+        with self.database.engine.connect() as conn:
+            record = self.load_record(conn, record_id, not_found="Record {id} does not exist.")
+            return self._complete(conn, [record], full=True)[0]
+
+    def _complete(self, conn: Connection, records: list[dict[str, Any]], *, full: bool,
+                  wanted: set[str] | None = None) -> list[dict[str, Any]]:
+        """Add derived attributes (link names, id lists, contact data) in EspoCRM's attribute order."""
+        if not records:
+            return records
+        ids = [r["id"] for r in records]
+        want = (lambda name: True) if wanted is None else wanted.__contains__
+        for link_name in self._belongs_to:
+            key = f"{link_name}Name"
+            if not want(key) or key in records[0]:
+                continue
+            target = self._target_repository(self.entity.links[link_name])
+            names = target.names(conn, [r.get(f"{link_name}Id") for r in records])
+            for record in records:
+                record[key] = names.get(record.get(f"{link_name}Id"))
+        for field in self._parent_fields:
+            if want(f"{field}Name"):
+                self._parent_names(conn, field, records)
+        for field in self._multi_fields:
+            if full or want(f"{field}Ids") or want(f"{field}Names"):
+                self._link_multiple(conn, field, records, ids)
+        for field in self._contact_fields:
+            if full or want(f"{field}Data"):
+                kind = self.entity.fields[field].type
+                points = self.repository.contact_points(conn, kind, field, ids)
+                for record in records:
+                    record[f"{field}Data"] = [self._contact_point_data(kind, p) for p in points.get(record["id"], [])]
+        order = list(self.entity.attributes)
+        rank = {name: i for i, name in enumerate(order)}
+        out = []
+        for record in records:
+            record.pop("deleted", None)
+            keys = sorted(record, key=lambda k: rank.get(k, len(order)))
+            out.append({k: record[k] for k in keys if wanted is None or k in wanted})
+        return out
+
+    @staticmethod
+    def _contact_point_data(kind: str, point: ContactPoint) -> dict[str, Any]:
+        if kind == "email":
+            return {"emailAddress": point.value, "lower": point.value.lower(), "primary": point.primary,
+                    "optOut": point.opt_out, "invalid": point.invalid}
+        return {"phoneNumber": point.value, "type": point.type, "primary": point.primary, "optOut": point.opt_out,
+                "invalid": point.invalid}
+
+    def _target_repository(self, link: Link) -> RecordRepository:
+        return RecordRepository(self.database, self.database.registry.entity(link.entity))
+
+    def _parent_names(self, conn: Connection, field: str, records: list[dict[str, Any]]) -> None:
+        by_type: dict[str, list[int]] = {}
+        for record in records:
+            kind, parent_id = record.get(f"{field}Type"), record.get(f"{field}Id")
+            if kind in self.database.registry and parent_id is not None:
+                by_type.setdefault(kind, []).append(parent_id)
+        names = {kind: RecordRepository(self.database, self.database.registry.entity(kind)).names(conn, ids)
+                 for kind, ids in by_type.items()}
+        for record in records:
+            record[f"{field}Name"] = names.get(record.get(f"{field}Type"), {}).get(record.get(f"{field}Id"))
+
+    def _link_multiple(self, conn: Connection, field: str, records: list[dict[str, Any]], ids: list[int]) -> None:
+        link = self.entity.links[field]
+        related = self.repository.related_ids(conn, link, ids)
+        names = self._target_repository(link).names(conn, {i for values in related.values() for i in values})
+        for record in records:
+            record_ids = related.get(record["id"], [])
+            record[f"{field}Ids"] = record_ids
+            record[f"{field}Names"] = {i: names.get(i) for i in record_ids}
+
+    # --- search -----------------------------------------------------------------------------------
+
+    def list_attributes(self, select: list[str] | None, sort_attributes: Iterable[str]) -> set[str] | None:
+        """Attributes a list returns: EspoCRM's select rules (id, assignedUserId, createdById and the
+        sort attributes always; without select, everything but id lists, name maps and contact data)."""
+        if select is None:
+            return {name for name, a in self.entity.attributes.items()
+                    if a.kind not in LIST_EXCLUDED_KINDS and not name.endswith("Data") and name != "deleted"}
+        wanted = {name for name in select if name in self.entity.attributes}
+        wanted.add("id")
+        for always in ("assignedUserId", "createdById"):
+            if always in self.entity.attributes:
+                wanted.add(always)
+        for name in sort_attributes:
+            if name in self.entity.attributes:
+                wanted.add(name)
+            elif name in self.entity.fields:
+                wanted.update(a.name for a in self.entity.attributes.values() if a.field == name)
+        return wanted
+
+    def search(self, actor: Actor, query: SearchQuery, *, within: Node | None = None) -> SearchResult:
+        self.require_scope(actor, "read")
+        condition = conjunction([read_filter(actor, self.entity.name, self.entity.has_assigned_user,
+                                             self.entity.has_teams), query.where] + ([within] if within else []))
+        wanted = self.list_attributes(query.select, [s.attribute for s in query.sorts])
+        columns = None if wanted is None else wanted | self._columns_for_derived(wanted)
+        name_links = [link for link in self._belongs_to if wanted is None or f"{link}Name" in wanted]
+        with self.database.engine.connect() as conn:
+            where = self.repository.compiler.compile(condition)
+            limit = query.limit + (1 if query.total is TotalMode.NONE else 0)
+            rows = self.repository.fetch_rows(conn, where, attributes=columns, sorts=query.sorts,
+                                              offset=query.offset, limit=limit, name_links=name_links)
+            has_more = len(rows) > query.limit
+            rows = rows[:query.limit]
+            if query.total is TotalMode.COUNT:
+                # A short first page already is the whole result: skip the count query.
+                short_page = query.offset == 0 and len(rows) < query.limit
+                total = len(rows) if short_page else self.repository.count(conn, where)
+            else:
+                total = None
+            records = self._complete(conn, rows, full=False, wanted=wanted)
+        return SearchResult(records, total, has_more)
+
+    def _columns_for_derived(self, wanted: set[str]) -> set[str]:
+        """Column attributes needed to compute the wanted derived ones (names need their ids)."""
+        needed = set()
+        for name in wanted:
+            attribute = self.entity.attributes.get(name)
+            if attribute is not None and attribute.column is None:
+                needed.update(a.name for a in self.entity.attributes.values()
+                              if a.field == attribute.field and a.column is not None)
+        return needed
+
+    def related(self, actor: Actor, record_id: Any, link_name: str, query: SearchQuery) -> SearchResult:
+        """Records related through a link, with the target entity's ACL applied."""
+        link = self.link(link_name)
+        self.require_scope(actor, "read")
+        with self.database.engine.connect() as conn:
+            record = self.load_record(conn, record_id, not_found="Record {id} does not exist.")
+            self.check_record(conn, actor, "read", record)
+        target_entity = self.database.registry.entity(link.entity) if link.entity else None
+        if target_entity is None:
+            raise NotFound("Link does not exist.")
+        target_service = RecordService(self.database, target_entity, self.settings)
+        if not actor.can(target_entity.name, "read"):
+            raise Forbidden("No read access.")
+        return target_service.search(actor, query, within=self._reverse_condition(link, record["id"]))
+
+    def _reverse_condition(self, link: Link, owner_id: int) -> Node:
+        """Filter on the target entity selecting the records related to `owner_id` through `link`."""
+        foreign = self.database.registry.entity(link.entity) if link.entity else None
+        if link.storage is LinkStorage.COLUMN:
+            return Compare("id", Op.EQ, self._column_value(owner_id, link))
+        if link.storage is LinkStorage.REVERSE_COLUMN and foreign is not None:
+            return Compare(f"{link.foreign}Id", Op.EQ, owner_id)
+        if link.storage is LinkStorage.CHILDREN and foreign is not None:
+            parent = link.far_column.replace("_", "")  # parent link's field name, e.g. "parent"
+            return conjunction([Compare(f"{parent}Id", Op.EQ, owner_id),
+                                Compare(f"{parent}Type", Op.EQ, self.entity.name)])
+        with self.database.engine.connect() as conn:
+            ids = self.repository.related_ids(conn, link, [owner_id]).get(owner_id, [])
+        return Compare("id", Op.IN, tuple(ids))
+
+    def _column_value(self, owner_id: int, link: Link) -> int | None:
+        with self.database.engine.connect() as conn:
+            row = self.repository.fetch(conn, owner_id, [f"{link.name}Id"])
+        return row.get(f"{link.name}Id") if row else None
+
+    def link(self, name: str) -> Link:
+        link = self.entity.links.get(name)
+        if link is None:
+            raise NotFound("Link does not exist.")
+        return link
+
+    # --- create -----------------------------------------------------------------------------------
+
+    def create(self, actor: Actor, data: dict[str, Any], *, skip_duplicate_check: bool = False) -> dict[str, Any]:
+        self.require_scope(actor, "create")
+        parsed = self.input.parse(data, creating=True)
+        with self.database.engine.begin() as conn:
+            record_id = self.insert_parsed(conn, actor, parsed, skip_duplicate_check=skip_duplicate_check)
+            record = self.repository.fetch(conn, record_id)
+            assert record is not None
+            return self._complete(conn, [record], full=True)[0]
+
+    def prepare_new(self, actor: Actor, parsed: ParsedInput) -> dict[str, Any]:
+        values = dict(parsed.values)
+        for field in self.entity.fields.values():
+            default = field.params.get("default")
+            if default is not None and field.name in self.entity.attributes and field.name not in values:
+                values[field.name] = self.input.convert(self.entity.attributes[field.name], field, default)
+        now = utcnow()
+        for key, value in (("createdAt", now), ("modifiedAt", now), ("createdById", actor.user_id),
+                           ("modifiedById", actor.user_id)):
+            if key in self.entity.attributes:
+                values[key] = value
+        if "assignedUserId" in self.entity.attributes and "assignedUserId" not in values \
+                and not actor.is_admin and actor.user_type != "api":
+            values["assignedUserId"] = actor.user_id
+        values["versionNumber"] = 1
+        self._derive(values, parsed.links)
+        missing = self.input.required_missing(values | {f"{k}Ids": v for k, v in parsed.links.items()})
+        if missing is not None:
+            raise self.input.fail(missing, "required")
+        return values
+
+    def insert_parsed(self, conn: Connection, actor: Actor, parsed: ParsedInput, *, skip_duplicate_check: bool) -> int:
+        values = self.prepare_new(actor, parsed)
+        self._check_references(conn, {k: values[k] for k in parsed.values}, parsed.links)
+        if not skip_duplicate_check and self.entity.duplicate_check_fields:
+            duplicates = self.find_duplicates(conn, values, parsed.contact_points)
+            if duplicates:
+                raise DuplicateFound(duplicates)
+        if "number" in self.entity.fields and self.entity.fields["number"].type == "autoincrement":
+            values["number"] = self.database.next_value(conn, f"{self.entity.name}.number")
+        record_id = self.repository.insert(conn, values)
+        self._write_relations(conn, record_id, parsed)
+        return record_id
+
+    def _write_relations(self, conn: Connection, record_id: int, parsed: ParsedInput) -> bool:
+        changed = False
+        for field, ids in parsed.links.items():
+            changed |= self.repository.replace_links(conn, self.entity.links[field], record_id, ids)
+        for field, points in parsed.contact_points.items():
+            self.repository.replace_contact_points(conn, self.entity.fields[field].type, field, record_id, points)
+        return changed
+
+    def create_many(self, actor: Actor, items: Sequence[Any]) -> list[int]:
+        """Create many records in one transaction: all or nothing. Duplicate checks are not run."""
+        self.require_scope(actor, "create")
+        if not items:
+            raise BadRequest("No records given.")
+        if len(items) > MASS_CREATE_LIMIT:
+            raise BadRequest(f"At most {MASS_CREATE_LIMIT} records per request.")
+        prepared = []
+        for item in items:
+            if not isinstance(item, dict):
+                raise BadRequest("Each record must be an object.")
+            parsed = self.input.parse(item, creating=True)
+            prepared.append((self.prepare_new(actor, parsed), parsed))
+        with self.database.engine.begin() as conn:
+            for values, parsed in prepared:
+                self._check_references(conn, {k: values[k] for k in parsed.values}, parsed.links)
+            has_number = "number" in self.entity.fields and self.entity.fields["number"].type == "autoincrement"
+            for values, _ in prepared:
+                if has_number:
+                    values["number"] = self.database.next_value(conn, f"{self.entity.name}.number")
+            ids = self.repository.insert_many(conn, [values for values, _ in prepared])
+            for field in self._contact_fields:
+                kind = self.entity.fields[field].type
+                self.repository.insert_contact_points_many(
+                    conn, kind, field, [(i, parsed.contact_points.get(field, [])) for i, (_, parsed) in
+                                        zip(ids, prepared)])
+            for record_id, (_, parsed) in zip(ids, prepared):
+                for field, link_ids in parsed.links.items():
+                    self.repository.add_links(conn, self.entity.links[field], record_id, link_ids)
+        return ids
+
+    def _check_references(self, conn: Connection, values: dict[str, Any], links: dict[str, list[int]]) -> None:
+        """Linked ids must name live records (EspoCRM would store dangling ids; we refuse them)."""
+        for name, value in values.items():
+            attribute = self.entity.attributes[name]
+            if attribute.kind is not ValueKind.ID or value is None or name == "id":
+                continue
+            field = self.entity.fields[attribute.field]
+            target = field.target if field.type == "link" else values.get(f"{field.name}Type")
+            if field.type == "linkParent" and target is None:
+                raise self.input.fail(field.name, "valid")
+            if target not in self.database.registry:
+                continue
+            repository = RecordRepository(self.database, self.database.registry.entity(target))
+            if not repository.existing_ids(conn, [value]):
+                raise self.input.fail(field.name, "valid")
+        for field, ids in links.items():
+            repository = self._target_repository(self.entity.links[field])
+            if len(repository.existing_ids(conn, ids)) != len(set(ids)):
+                raise self.input.fail(field, "valid")
+
+    def _derive(self, values: dict[str, Any], links: dict[str, list[int]]) -> None:
+        """Values computed from others: person name, converted currency, all-day dates, email subject."""
+        for field in self.entity.fields.values():
+            if field.type == "personName" and ("firstName" in values or "lastName" in values):
+                full = " ".join(p for p in (values.get("firstName"), values.get("lastName")) if p)
+                values[field.name] = full or None
+            elif field.type == "currency" and field.name in values:
+                converted = f"{field.name}Converted"
+                if converted in self.entity.attributes:
+                    amount, code = values.get(field.name), values.get(f"{field.name}Currency")
+                    rate = self.settings.currency_rates.get(code or self.settings.default_currency, 1.0)
+                    values[converted] = None if amount is None else round(amount * rate, 4)
+            elif field.type == "datetimeOptional" and isinstance(values.get(f"{field.name}Date"), date):
+                day = values[f"{field.name}Date"]
+                if field.name == "dateEnd" and "dateEnd" in self.entity.fields:
+                    day = date.fromordinal(day.toordinal() + 1)
+                values[field.name] = datetime.combine(day, time())
+        if self.entity.name == "Email":
+            if values.get("name") is None and values.get("subject") is not None:
+                values["name"] = values["subject"]
+            if values.get("subject") is None and values.get("name") is not None:
+                values["subject"] = values["name"]
+        if self.entity.name == "Lead" and values.get("status") == "Converted" and not values.get("convertedAt"):
+            values["convertedAt"] = utcnow()
+
+    def find_duplicates(self, conn: Connection, values: dict[str, Any],
+                        contact_points: dict[str, list[ContactPoint]], limit: int = 5) -> list[dict[str, Any]]:
+        conditions: list[Node] = []
+        for name in self.entity.duplicate_check_fields:
+            field = self.entity.fields.get(name)
+            if field is None:
+                continue
+            if field.type == "personName":
+                if values.get("firstName") is not None or values.get("lastName") is not None:
+                    conditions.append(conjunction([Compare("firstName", Op.EQ, values.get("firstName")),
+                                                   Compare("lastName", Op.EQ, values.get("lastName"))]))
+            elif field.type in {"email", "phone"}:
+                addresses = tuple(p.value for p in contact_points.get(name, []))
+                if addresses:
+                    conditions.append(Compare(name, Op.IN, addresses))
+            elif values.get(name) is not None:
+                conditions.append(Compare(name, Op.EQ, values[name]))
+        if not conditions:
+            return []
+        where = self.repository.compiler.compile(disjunction(conditions))
+        rows = self.repository.fetch_rows(conn, where, limit=limit, name_links=self._belongs_to)
+        return self._complete(conn, rows, full=False, wanted=self.list_attributes(None, []))
+
+    # --- update -----------------------------------------------------------------------------------
+
+    def update(self, actor: Actor, record_id: Any, data: dict[str, Any], *,
+               expected_version: int | None = None) -> tuple[dict[str, Any], bool]:
+        """Partial update; returns the record and whether a many-valued link changed."""
+        self.require_scope(actor, "edit")
+        with self.database.engine.begin() as conn:
+            current = self.load_record(conn, record_id, not_found="Record {id} not found.")
+            self.check_record(conn, actor, "edit", current)
+            if expected_version is not None and expected_version != current.get("versionNumber"):
+                raise VersionConflict({k: v for k, v in current.items() if k in data}, current["versionNumber"])
+            parsed = self.input.parse(data, creating=False)
+            links_changed = self._apply_update(conn, actor, current, parsed)
+            record = self.repository.fetch(conn, current["id"])
+            assert record is not None
+            return self._complete(conn, [record], full=True)[0], links_changed
+
+    def _apply_update(self, conn: Connection, actor: Actor, current: dict[str, Any], parsed: ParsedInput) -> bool:
+        for field in self.entity.fields.values():
+            if field.params.get("readOnlyAfterCreate"):
+                for attribute in self.entity.attributes.values():
+                    if attribute.field == field.name:
+                        parsed.values.pop(attribute.name, None)
+        merged = dict(current)
+        merged.update(parsed.values)
+        self._derive(merged, parsed.links)
+        changed = {k: v for k, v in merged.items() if k in self.entity.attributes and current.get(k) != v}
+        merged_links = {f"{k}Ids": v for k, v in parsed.links.items()}
+        missing = self.input.required_missing(merged | merged_links)
+        if missing is not None and (missing in parsed.values or any(
+                a.field == missing for a in self.entity.attributes.values() if a.name in parsed.values)):
+            raise self.input.fail(missing, "required")
+        self._check_references(conn, {k: v for k, v in changed.items()}, parsed.links)
+        links_changed = self._write_relations(conn, current["id"], parsed)
+        if changed or links_changed or parsed.contact_points:
+            changed.update(modifiedAt=utcnow(), modifiedById=actor.user_id,
+                           versionNumber=(current.get("versionNumber") or 0) + 1)
+            self.repository.update(conn, current["id"], {k: v for k, v in changed.items()
+                                                         if k in self.entity.attributes})
+        return links_changed
+
+    # --- delete -----------------------------------------------------------------------------------
+
+    def delete(self, actor: Actor, record_id: Any) -> None:
+        self.require_scope(actor, "delete")
+        with self.database.engine.begin() as conn:
+            current = self.load_record(conn, record_id, not_found="Record {id} not found.")
+            self.check_record(conn, actor, "delete", current)
+            self.repository.soft_delete(conn, [current["id"]], self._stamp(actor))
+
+    def _stamp(self, actor: Actor) -> dict[str, Any]:
+        stamp: dict[str, Any] = {}
+        if "modifiedAt" in self.entity.attributes:
+            stamp["modifiedAt"] = utcnow()
+        if "modifiedById" in self.entity.attributes:
+            stamp["modifiedById"] = actor.user_id
+        return stamp
+
+    # --- relations --------------------------------------------------------------------------------
+
+    def relate(self, actor: Actor, record_id: Any, link_name: str, foreign_ids: Iterable[Any]) -> bool:
+        return self._change_links(actor, record_id, link_name, foreign_ids, add=True)
+
+    def unrelate(self, actor: Actor, record_id: Any, link_name: str, foreign_ids: Iterable[Any]) -> bool:
+        return self._change_links(actor, record_id, link_name, foreign_ids, add=False)
+
+    def _change_links(self, actor: Actor, record_id: Any, link_name: str, foreign_ids: Iterable[Any], *,
+                      add: bool) -> bool:
+        link = self.link(link_name)
+        if link.storage in (LinkStorage.COLUMN, LinkStorage.PARENT):
+            raise BadRequest(f"Link '{link_name}' is set through the '{link_name}Id' attribute.")
+        self.require_scope(actor, "edit")
+        ids = []
+        for raw in foreign_ids:
+            parsed = parse_id(raw)
+            if parsed is None:
+                raise NotFound(f"Record {raw} does not exist.")
+            ids.append(parsed)
+        with self.database.engine.begin() as conn:
+            current = self.load_record(conn, record_id, not_found="Record {id} does not exist.")
+            self.check_record(conn, actor, "edit", current)
+            target = self._target_repository(link)
+            if add:
+                missing = set(ids) - target.existing_ids(conn, ids)
+                if missing:
+                    raise NotFound(f"Record {min(missing)} does not exist.")
+                changed = self.repository.add_links(conn, link, current["id"], ids)
+            else:
+                changed = self.repository.remove_links(conn, link, current["id"], ids)
+            return changed > 0 or (add and bool(ids))
+
+    # --- mass operations --------------------------------------------------------------------------
+
+    def matching_ids(self, actor: Actor, where: Node, action: str) -> list[int]:
+        """Ids of the records matching `where` that the actor may `action`."""
+        condition = conjunction([read_filter(actor, self.entity.name, self.entity.has_assigned_user,
+                                             self.entity.has_teams, action), where])
+        with self.database.engine.connect() as conn:
+            rows = self.repository.fetch_rows(conn, self.repository.compiler.compile(condition), attributes=["id"])
+        return [r["id"] for r in rows]
+
+    def mass_update(self, actor: Actor, ids: Sequence[Any], data: dict[str, Any]) -> list[int]:
+        """Update many records in one transaction (all or nothing); returns the ids updated."""
+        self.require_scope(actor, "edit")
+        if not actor.is_admin and not actor.mass_update:
+            raise Forbidden("No mass-update permission.")
+        parsed_ids = [i for i in (parse_id(x) for x in ids) if i is not None]
+        updated = []
+        with self.database.engine.begin() as conn:
+            for record_id in dict.fromkeys(parsed_ids):
+                current = self.repository.fetch(conn, record_id)
+                if current is None:
+                    continue
+                self.check_record(conn, actor, "edit", current)
+                parsed = self.input.parse(data, creating=False)
+                self._apply_update(conn, actor, current, parsed)
+                updated.append(record_id)
+        return updated
+
+    def mass_delete(self, actor: Actor, ids: Sequence[Any]) -> list[int]:
+        self.require_scope(actor, "delete")
+        parsed_ids = [i for i in (parse_id(x) for x in ids) if i is not None]
+        deleted = []
+        with self.database.engine.begin() as conn:
+            for record_id in dict.fromkeys(parsed_ids):
+                current = self.repository.fetch(conn, record_id)
+                if current is None:
+                    continue
+                self.check_record(conn, actor, "delete", current)
+                deleted.append(record_id)
+            if deleted:
+                self.repository.soft_delete(conn, deleted, self._stamp(actor))
+        return deleted

@@ -1,0 +1,305 @@
+"""Input attributes -> validated Python values, per field type (EspoCRM's validation names).
+
+`RecordInput.parse` takes a wire-neutral attribute map (ids may be ints or decimal strings) and splits it
+into column values, many-valued link sets and contact points, raising `ValidationFailure` on the first
+bad field, as EspoCRM does.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field as dataclass_field
+from datetime import date, datetime, timezone
+from typing import Any
+
+from polycrm.core.errors import ValidationFailure
+from polycrm.meta import Attribute, Entity, Field, ValueKind
+from polycrm.store.records import ContactPoint
+
+# Attributes a client may never set (EspoCRM drops them silently).
+SYSTEM_INPUT = frozenset({"id", "deleted", "createdAt", "createdById", "createdByName", "modifiedAt",
+                          "modifiedById", "modifiedByName", "versionNumber"})
+EMAIL_PATTERN = re.compile(r"^[^\s@<>()\[\],;:\"]+@[^\s@<>()\[\],;:\"]+\.[^\s@<>()\[\],;:\"]+$")
+PHONE_PATTERN = re.compile(r"^[+0-9()\-. /x*#]{1,36}$")
+CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
+MAX_TEXT_LENGTH = 1_000_000
+INT_RANGE = (-(2 ** 63), 2 ** 63 - 1)
+
+
+def parse_id(value: Any) -> int | None:
+    """A canonical record id from an int or a decimal string; None if it cannot be one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 0 < value <= INT_RANGE[1] else None
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18:
+        return int(value) or None
+    return None
+
+
+def parse_date(value: Any) -> date | None:
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def parse_datetime(value: Any) -> datetime | None:
+    """Accepts `YYYY-MM-DD HH:MM[:SS]` (UTC, EspoCRM's form) and ISO 8601 with an offset."""
+    if not isinstance(value, str) or not 16 <= len(value) <= 40:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+    return parsed.replace(microsecond=0)
+
+
+@dataclass(slots=True)
+class ParsedInput:
+    """What one create/update payload asks to change."""
+
+    values: dict[str, Any] = dataclass_field(default_factory=dict)  # column attributes
+    links: dict[str, list[int]] = dataclass_field(default_factory=dict)  # linkMultiple field -> ids
+    contact_points: dict[str, list[ContactPoint]] = dataclass_field(default_factory=dict)  # email/phone field
+
+
+class RecordInput:
+    """Validation and conversion of input for one entity."""
+
+    def __init__(self, entity: Entity, currencies: tuple[str, ...], default_currency: str):
+        self.entity = entity
+        self.currencies = currencies
+        self.default_currency = default_currency
+
+    def fail(self, field: str, kind: str, detail: str = "") -> ValidationFailure:
+        return ValidationFailure(self.entity.name, field, kind, detail)
+
+    def parse(self, data: dict[str, Any], *, creating: bool) -> ParsedInput:
+        parsed = ParsedInput()
+        contact_fields: set[str] = set()
+        for name, value in data.items():
+            attribute = self.entity.attributes.get(name)
+            if attribute is None or name in SYSTEM_INPUT or not attribute.writable:
+                continue
+            field = self.entity.fields[attribute.field]
+            if field.type in {"email", "phone"}:
+                contact_fields.add(field.name)
+                continue
+            if attribute.kind is ValueKind.ID_LIST:
+                parsed.links[field.name] = self._id_list(field, value)
+                continue
+            parsed.values[name] = self.convert(attribute, field, value)
+        for field_name in contact_fields:
+            self._contact_point_input(self.entity.fields[field_name], data, parsed)
+        self._derive(parsed, creating=creating)
+        return parsed
+
+    # --- per kind ---------------------------------------------------------------------------------
+
+    def convert(self, attribute: Attribute, field: Field, value: Any) -> Any:
+        """One attribute value, validated against its field definition."""
+        if value is None:
+            return None
+        kind = attribute.kind
+        if kind in (ValueKind.STRING, ValueKind.TEXT):
+            return self._string(attribute, field, value)
+        if kind is ValueKind.INT:
+            return self._number(field, value, integer=True)
+        if kind is ValueKind.FLOAT:
+            return self._number(field, value, integer=False)
+        if kind is ValueKind.BOOL:
+            if isinstance(value, bool):
+                return value
+            if value in (0, 1, "0", "1", "true", "false"):
+                return value in (1, "1", "true")
+            raise self.fail(field.name, "valid")
+        if kind is ValueKind.DATE:
+            parsed_date = parse_date(value)
+            if parsed_date is None:
+                raise self.fail(field.name, "valid")
+            return parsed_date
+        if kind is ValueKind.DATETIME:
+            parsed_datetime = parse_datetime(value)
+            if parsed_datetime is None:
+                raise self.fail(field.name, "valid")
+            return parsed_datetime
+        if kind is ValueKind.ARRAY:
+            return self._array(field, value)
+        if kind is ValueKind.JSON:
+            return value
+        if kind is ValueKind.ID:
+            record_id = parse_id(value)
+            if record_id is None:
+                raise self.fail(field.name, "valid")
+            return record_id
+        raise self.fail(field.name, "valid")
+
+    def _string(self, attribute: Attribute, field: Field, value: Any) -> str | None:
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise self.fail(field.name, "valid")
+        text = value if isinstance(value, str) else str(value)
+        if "\x00" in text:
+            raise self.fail(field.name, "valid")
+        limit = attribute.max_length or (MAX_TEXT_LENGTH if attribute.kind is ValueKind.TEXT else None)
+        if limit is not None and len(text) > limit:
+            raise self.fail(field.name, "maxLength")
+        if attribute.options is not None:
+            if text not in attribute.options and not (text == "" and not field.required):
+                raise self.fail(field.name, "valid")
+        if field.type == "url" and text and not re.match(r"^[^\s]+\.[^\s]+$|^[a-z][a-z0-9+.-]*://\S+$", text):
+            raise self.fail(field.name, "valid")
+        if field.type == "linkParent" and attribute.name.endswith("Type") and text == "":
+            return None
+        return text
+
+    def _number(self, field: Field, value: Any, *, integer: bool) -> int | float:
+        if isinstance(value, bool):
+            raise self.fail(field.name, "valid")
+        number: int | float
+        if isinstance(value, int):
+            number = value
+        elif isinstance(value, float):
+            if value != value or value in (float("inf"), float("-inf")):
+                raise self.fail(field.name, "valid")
+            number = value
+        elif isinstance(value, str) and re.fullmatch(r"-?\d{1,18}(\.\d+)?", value.strip()):
+            number = float(value) if "." in value else int(value)
+        else:
+            raise self.fail(field.name, "valid")
+        if integer:
+            if isinstance(number, float):
+                if not number.is_integer():
+                    raise self.fail(field.name, "valid")
+                number = int(number)
+            if not INT_RANGE[0] <= number <= INT_RANGE[1]:
+                raise self.fail(field.name, "valid")
+        else:
+            number = float(number)
+        if field.params.get("min") is not None and number < field.params["min"]:
+            raise self.fail(field.name, "min")
+        if field.params.get("max") is not None and number > field.params["max"]:
+            raise self.fail(field.name, "max")
+        return number
+
+    def _array(self, field: Field, value: Any) -> list[str]:
+        if not isinstance(value, list):
+            raise self.fail(field.name, "array")
+        if not all(isinstance(item, str) for item in value):
+            raise self.fail(field.name, "arrayOfString")
+        if field.options is not None and field.type in {"multiEnum", "checklist"}:
+            if any(item not in field.options for item in value):
+                raise self.fail(field.name, "valid")
+        if any(len(item) > 255 for item in value):
+            raise self.fail(field.name, "maxItemLength")
+        return list(dict.fromkeys(value))
+
+    def _id_list(self, field: Field, value: Any) -> list[int]:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise self.fail(field.name, "valid")
+        ids = [parse_id(item) for item in value]
+        if any(i is None for i in ids):
+            raise self.fail(field.name, "valid")
+        return list(dict.fromkeys(ids))  # type: ignore[arg-type]
+
+    # --- email / phone ----------------------------------------------------------------------------
+
+    def _contact_point_input(self, field: Field, data: dict[str, Any], parsed: ParsedInput) -> None:
+        name, is_email = field.name, field.type == "email"
+        value_key = "emailAddress" if is_email else "phoneNumber"
+        data_key = f"{name}Data"
+        if data_key in data and data[data_key] is not None:
+            items = data[data_key]
+            if not isinstance(items, list):
+                raise self.fail(name, "valid")
+            points = [self._contact_point(field, item, value_key) for item in items]
+            points = list({p.value.lower() if is_email else p.value: p for p in points}.values())
+            if points and not any(p.primary for p in points):
+                points[0].primary = True
+            primaries = [p for p in points if p.primary]
+            for extra in primaries[1:]:
+                extra.primary = False
+            points.sort(key=lambda p: not p.primary)
+        elif name in data:
+            value = data[name]
+            if value in (None, ""):
+                points = []
+            else:
+                point = self._contact_point(field, {value_key: value}, value_key)
+                point.primary = True
+                point.opt_out = self._flag(name, data.get(f"{name}IsOptedOut"))
+                point.invalid = self._flag(name, data.get(f"{name}IsInvalid"))
+                points = [point]
+        else:
+            # Only flags of the primary address changed; the service applies them to the stored list.
+            for suffix in ("IsOptedOut", "IsInvalid"):
+                if f"{name}{suffix}" in data:
+                    parsed.values[f"{name}{suffix}"] = self._flag(name, data[f"{name}{suffix}"])
+            return
+        parsed.contact_points[name] = points
+        primary = points[0] if points else None
+        parsed.values[name] = primary.value if primary else None
+        parsed.values[f"{name}IsOptedOut"] = primary.opt_out if primary else False
+        parsed.values[f"{name}IsInvalid"] = primary.invalid if primary else False
+
+    def _flag(self, field: str, value: Any) -> bool:
+        if value is None:
+            return False
+        if not isinstance(value, bool):
+            raise self.fail(field, "valid")
+        return value
+
+    def _contact_point(self, field: Field, item: Any, value_key: str) -> ContactPoint:
+        if not isinstance(item, dict) or not isinstance(item.get(value_key), str):
+            raise self.fail(field.name, "valid")
+        value = item[value_key].strip()
+        if field.type == "email":
+            if len(value) > 255 or not EMAIL_PATTERN.match(value):
+                raise self.fail(field.name, "emailAddress")
+            kind = None
+        else:
+            if not PHONE_PATTERN.match(value):
+                raise self.fail(field.name, "valid")
+            type_list = field.params.get("typeList") or ["Mobile", "Office", "Home", "Fax", "Other"]
+            kind = item.get("type") or field.params.get("defaultType") or type_list[0]
+            if kind not in type_list:
+                raise self.fail(field.name, "valid")
+        return ContactPoint(value, primary=self._flag(field.name, item.get("primary")),
+                            opt_out=self._flag(field.name, item.get("optOut")),
+                            invalid=self._flag(field.name, item.get("invalid")), type=kind)
+
+    # --- derived values ---------------------------------------------------------------------------
+
+    def _derive(self, parsed: ParsedInput, *, creating: bool) -> None:
+        values = parsed.values
+        for field in self.entity.fields.values():
+            if field.type == "currency":
+                currency_key = f"{field.name}Currency"
+                if currency_key in values and values[currency_key] is not None:
+                    if values[currency_key] not in self.currencies:
+                        raise self.fail(field.name, "validCurrency")
+                elif values.get(field.name) is not None:
+                    values[currency_key] = self.default_currency
+
+    def required_missing(self, record: dict[str, Any]) -> str | None:
+        """The first required field without a value in a complete record, if any."""
+        for field in self.entity.fields.values():
+            if not field.required or field.read_only:
+                continue
+            if field.type == "personName":
+                present = record.get("firstName") or record.get("lastName")
+            elif field.type in {"link", "linkParent", "file", "image"}:
+                present = record.get(f"{field.name}Id")
+            elif field.type == "linkMultiple":
+                present = record.get(f"{field.name}Ids")
+            else:
+                present = record.get(field.name) not in (None, "", [])
+            if not present:
+                return field.name
+        return None

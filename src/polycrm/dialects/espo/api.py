@@ -1,0 +1,409 @@
+"""EspoCRM-compatible REST API (`/api/v1`), specs/espocrm.md. Routes, parsing and response shaping only:
+business rules live in the core."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from polycrm.auth.directory import UserDirectory
+from polycrm.auth.schemes import CredentialVerifier
+from polycrm.core.errors import BadRequest, Forbidden, NotFound, PolyError, Unauthorized
+from polycrm.core.fields import custom_field_name
+from polycrm.core.leads import convert_attributes, convert_lead
+from polycrm.core.search import SearchResult, TotalMode
+from polycrm.core.service import Core
+from polycrm.dialects.espo.context import (EspoContext, authenticate, error_response, espo_response, parse_body)
+from polycrm.dialects.espo.metadata import app_user, metadata
+from polycrm.dialects.espo.openapi import build_openapi
+from polycrm.dialects.espo.params import SearchParamsParser
+from polycrm.dialects.espo.render import RecordRenderer
+from polycrm.dialects.espo.where import EspoWhereParser
+from polycrm.dialects.http import BodyTooLarge, read_body
+
+log = logging.getLogger("polycrm.espo")
+Handler = Callable[[EspoContext], Any]
+
+
+class EspoApi:
+    """The handlers; each takes an authenticated EspoContext and returns a JSON value or a Response."""
+
+    def __init__(self, core: Core, directory: UserDirectory, *, max_body_bytes: int):
+        self.core = core
+        self.directory = directory
+        self.verifier = CredentialVerifier(directory)
+        self.max_body_bytes = max_body_bytes
+        self._renderers: dict[tuple[str, int], RecordRenderer] = {}
+
+    # --- plumbing ---------------------------------------------------------------------------------
+
+    def renderer(self, entity_name: str) -> RecordRenderer:
+        entity = self.core.records(entity_name).entity
+        key = (entity_name, len(entity.attributes))
+        renderer = self._renderers.get(key)
+        if renderer is None:
+            renderer = self._renderers[key] = RecordRenderer(entity)
+        return renderer
+
+    def route(self, path: str, handler: Handler, methods: list[str], *, public: bool = False) -> Route:
+        async def endpoint(request: Request) -> Response:
+            try:
+                raw = await read_body(request, self.max_body_bytes)
+            except BodyTooLarge:
+                return Response(status_code=413, headers={"X-Status-Reason": "Request body is too large."})
+            return await run_in_threadpool(self._run, handler, request, raw, public)
+
+        return Route(path, endpoint, methods=methods)
+
+    def _run(self, handler: Handler, request: Request, raw: bytes, public: bool) -> Response:
+        entity_name = request.path_params.get("entity")
+        render = None
+        try:
+            if entity_name is not None and entity_name in self.core.registry:
+                render = self.renderer(entity_name).render
+            if public:
+                return espo_response(handler(EspoContext(request, None, None, {}, "")))  # type: ignore[arg-type]
+            login = authenticate(request, self.verifier)
+            actor = self.directory.actor(login.user_id)
+            if actor is None:
+                raise Unauthorized()
+            context = EspoContext(request, actor, login, parse_body(request, raw),
+                                  request.scope.get("query_string", b"").decode("latin-1"))
+            result = handler(context)
+            return result if isinstance(result, Response) else espo_response(result)
+        except PolyError as exc:
+            return error_response(exc, request, render)
+        except Exception:  # noqa: BLE001 - last line of defence: log it, never leak internals
+            log.exception("unhandled error on %s %s", request.method, request.url.path)
+            return error_response(RuntimeError(), request)
+
+    def _entity(self, context: EspoContext) -> str:
+        name = context.request.path_params["entity"]
+        if name not in self.core.registry:
+            raise NotFound(f"Controller '{name}' does not exist.")
+        return name
+
+    def _list_response(self, entity_name: str, result: SearchResult, total_mode: TotalMode) -> dict[str, Any]:
+        if total_mode is TotalMode.COUNT:
+            total = result.total
+        else:
+            total = -1 if result.has_more else -2
+        return {"total": total, "list": self.renderer(entity_name).render_many(result.records)}
+
+    # --- root, app, metadata ----------------------------------------------------------------------
+
+    def root(self, context: EspoContext) -> str:
+        return "EspoCRM REST API"
+
+    def app_user(self, context: EspoContext) -> dict[str, Any]:
+        # Users may always read their own user record, whatever their roles say about User.
+        user = self.core.records("User").read_without_acl(context.actor.user_id)
+        return app_user(self.core, context.actor, self.renderer("User").render(user), context.login.token)
+
+    def destroy_token(self, context: EspoContext) -> bool:
+        token = context.body.get("token")
+        if not isinstance(token, str) or not token:
+            raise BadRequest("No token.")
+        return self.directory.destroy_token(token)
+
+    def metadata(self, context: EspoContext) -> Any:
+        key = context.request.query_params.get("key")
+        return metadata(self.core, context.actor, key)
+
+    def openapi(self, context: EspoContext) -> dict[str, Any]:
+        return build_openapi(self.core.registry)
+
+    # --- CRUD -------------------------------------------------------------------------------------
+
+    def list(self, context: EspoContext) -> dict[str, Any]:
+        entity_name = self._entity(context)
+        service = self.core.records(entity_name)
+        parser = SearchParamsParser(self.core.registry, service.entity, context.actor)
+        query = parser.parse(context.query, no_total=context.header_true("x-no-total"))
+        return self._list_response(entity_name, service.search(context.actor, query), query.total)
+
+    def read(self, context: EspoContext) -> dict[str, Any]:
+        entity_name = self._entity(context)
+        record = self.core.records(entity_name).read(context.actor, context.request.path_params["id"])
+        select = context.request.query_params.get("select")
+        rendered = self.renderer(entity_name).render(record)
+        if select:
+            wanted = set(select.split(",")) | {"id"}
+            rendered = {k: v for k, v in rendered.items() if k in wanted}
+        return rendered
+
+    def create(self, context: EspoContext) -> dict[str, Any]:
+        entity_name = self._entity(context)
+        skip = context.header_true("x-skip-duplicate-check") or context.body.get("_skipDuplicateCheck") is True
+        record = self.core.records(entity_name).create(context.actor, context.body, skip_duplicate_check=skip)
+        return self.renderer(entity_name).render(record)
+
+    def update(self, context: EspoContext) -> Response:
+        entity_name = self._entity(context)
+        version_header = context.request.headers.get("x-version-number")
+        expected = None
+        if version_header is not None:
+            if not version_header.strip().isdigit():
+                raise BadRequest("X-Version-Number must be an integer.")
+            expected = int(version_header)
+        record, links_changed = self.core.records(entity_name).update(
+            context.actor, context.request.path_params["id"], context.body, expected_version=expected)
+        headers = {"X-Record-Link-Updated": "true"} if links_changed else None
+        return espo_response(self.renderer(entity_name).render(record), headers=headers)
+
+    def delete(self, context: EspoContext) -> bool:
+        self.core.records(self._entity(context)).delete(context.actor, context.request.path_params["id"])
+        return True
+
+    # --- relationships ----------------------------------------------------------------------------
+
+    def list_related(self, context: EspoContext) -> dict[str, Any]:
+        entity_name = self._entity(context)
+        service = self.core.records(entity_name)
+        link = service.link(context.request.path_params["link"])
+        if link.entity is None:
+            raise NotFound("Link does not exist.")
+        target = self.core.records(link.entity)
+        parser = SearchParamsParser(self.core.registry, target.entity, context.actor)
+        query = parser.parse(context.query, no_total=context.header_true("x-no-total"))
+        result = service.related(context.actor, context.request.path_params["id"], link.name, query)
+        return self._list_response(link.entity, result, query.total)
+
+    def _foreign_ids(self, context: EspoContext) -> list[Any]:
+        body = context.body
+        ids: list[Any] = []
+        if "id" in body:
+            ids.append(body["id"])
+        if "ids" in body:
+            if not isinstance(body["ids"], list):
+                raise BadRequest("'ids' must be an array.")
+            ids.extend(body["ids"])
+        for key in ("id", "ids"):  # the seed docs pass the id in the query string for DELETE
+            if not ids and key in context.query:
+                value = context.query[key]
+                ids.extend(value if isinstance(value, list) else [value])
+        if "relatedId" in context.request.path_params:
+            ids.append(context.request.path_params["relatedId"])
+        if any(not isinstance(i, (str, int)) or isinstance(i, bool) for i in ids):
+            raise BadRequest("Ids must be strings.")
+        return ids
+
+    def relate(self, context: EspoContext) -> bool:
+        entity_name = self._entity(context)
+        service = self.core.records(entity_name)
+        link_name = context.request.path_params["link"]
+        if context.body.get("massRelate"):
+            link = service.link(link_name)
+            if link.entity is None:
+                raise NotFound("Link does not exist.")
+            if not context.actor.is_admin and not context.actor.mass_update:
+                raise Forbidden("No mass-update permission.")
+            search = context.body.get("searchParams", context.body.get("selectData")) or {}
+            where = context.body.get("where", [])
+            if not isinstance(search, dict) or not isinstance(where, list):
+                raise BadRequest("Bad search params for mass relate.")
+            target = self.core.records(link.entity)
+            items = list(search.get("where") or []) + where
+            parser = EspoWhereParser(self.core.registry, target.entity, now=datetime.now(timezone.utc))
+            condition = parser.parse(items)
+            ids = target.matching_ids(context.actor, condition, "read")
+            return bool(ids) and service.relate(context.actor, context.request.path_params["id"], link_name, ids)
+        ids = self._foreign_ids(context)
+        if not ids:
+            return False
+        return service.relate(context.actor, context.request.path_params["id"], link_name, ids)
+
+    def unrelate(self, context: EspoContext) -> bool:
+        entity_name = self._entity(context)
+        ids = self._foreign_ids(context)
+        if not ids:
+            return False
+        return self.core.records(entity_name).unrelate(context.actor, context.request.path_params["id"],
+                                                       context.request.path_params["link"], ids)
+
+    # --- mass actions -----------------------------------------------------------------------------
+
+    def _target_ids(self, service: Any, context: EspoContext, params: dict[str, Any], action: str) -> tuple[
+            list[Any], bool]:
+        """(ids, given_by_ids) from `ids`, or from `where`/`searchParams` criteria."""
+        has_ids = "ids" in params
+        search = params.get("searchParams", params.get("selectData"))
+        has_where = "where" in params or search is not None
+        if has_ids and has_where and not params.get("byWhere"):
+            raise BadRequest("Bad search params for mass action.")
+        if has_ids and not params.get("byWhere"):
+            if not isinstance(params["ids"], list):
+                raise BadRequest("'ids' must be an array.")
+            return params["ids"], True
+        if not has_where:
+            raise BadRequest("Bad search params for mass action.")
+        search = search or {}
+        if not isinstance(search, dict):
+            raise BadRequest("Bad search params for mass action.")
+        where = params.get("where", search.get("where") or [])
+        if not isinstance(where, list):
+            raise BadRequest("Bad search params for mass action.")
+        parser = SearchParamsParser(self.core.registry, service.entity, context.actor)
+        query = parser.parse({"searchParams": dict(search, where=where, maxSize=None)})
+        if not context.actor.is_admin and not context.actor.mass_update:
+            raise Forbidden("No mass-update permission.")
+        return service.matching_ids(context.actor, query.where, action), False
+
+    def mass_action(self, context: EspoContext) -> dict[str, Any]:
+        body = context.body
+        for key in ("entityType", "action", "params"):
+            if key not in body:
+                raise BadRequest(f"'{key}' is required.")
+        entity_name, action, params = body["entityType"], body["action"], body["params"]
+        if not isinstance(entity_name, str) or entity_name not in self.core.registry:
+            raise NotFound(f"Controller '{entity_name}' does not exist.")
+        if not isinstance(params, dict):
+            raise BadRequest("'params' must be an object.")
+        service = self.core.records(entity_name)
+        if action == "update":
+            data = body.get("data") or {}
+            if not isinstance(data, dict):
+                raise BadRequest("'data' must be an object.")
+            values = data.get("values", data)
+            if not isinstance(values, dict):
+                raise BadRequest("'data.values' must be an object.")
+            ids, by_ids = self._target_ids(service, context, params, "edit")
+            done = service.mass_update(context.actor, ids, values)
+        elif action == "delete":
+            ids, by_ids = self._target_ids(service, context, params, "delete")
+            done = service.mass_delete(context.actor, ids)
+        else:
+            raise BadRequest(f"Mass action '{action}' is not supported.")
+        return {"count": len(done), "ids": [str(i) for i in done]} if by_ids else {"count": len(done)}
+
+    def entity_action(self, context: EspoContext) -> Any:
+        """`/{Entity}/action/{action}`: legacy mass actions, mass create and lead conversion."""
+        entity_name = self._entity(context)
+        action = context.request.path_params["action"]
+        method = context.request.method
+        handlers: dict[tuple[str, str], Callable[[EspoContext, str], Any]] = {
+            ("massCreate", "POST"): self._mass_create,
+            ("massUpdate", "PUT"): self._legacy_mass_update, ("massUpdate", "POST"): self._legacy_mass_update,
+            ("massDelete", "POST"): self._legacy_mass_delete, ("massDelete", "DELETE"): self._legacy_mass_delete,
+        }
+        if entity_name == "Lead":
+            handlers[("convert", "POST")] = self._convert
+            handlers[("getConvertAttributes", "POST")] = self._convert_attributes
+        handler = handlers.get((action, method))
+        if handler is None:
+            raise NotFound(f"Action {method} '{action}' does not exist.")
+        return handler(context, entity_name)
+
+    def _mass_create(self, context: EspoContext, entity_name: str) -> dict[str, Any]:
+        items = context.body.get("list")
+        if not isinstance(items, list):
+            raise BadRequest("'list' must be an array of records.")
+        ids = self.core.records(entity_name).create_many(context.actor, items)
+        return {"count": len(ids), "ids": [str(i) for i in ids]}
+
+    def _legacy_mass_update(self, context: EspoContext, entity_name: str) -> dict[str, Any]:
+        values = context.body.get("attributes", context.body.get("data"))
+        if not isinstance(values, dict):
+            raise BadRequest("'attributes' is required.")
+        service = self.core.records(entity_name)
+        ids, by_ids = self._target_ids(service, context, context.body, "edit")
+        done = service.mass_update(context.actor, ids, values)
+        return {"count": len(done), "ids": [str(i) for i in done]} if by_ids else {"count": len(done)}
+
+    def _legacy_mass_delete(self, context: EspoContext, entity_name: str) -> dict[str, Any]:
+        service = self.core.records(entity_name)
+        ids, by_ids = self._target_ids(service, context, context.body, "delete")
+        done = service.mass_delete(context.actor, ids)
+        return {"count": len(done), "ids": [str(i) for i in done]} if by_ids else {"count": len(done)}
+
+    def _convert_attributes(self, context: EspoContext, _entity: str) -> dict[str, Any]:
+        lead_id = context.body.get("id")
+        if lead_id is None:
+            raise BadRequest("No id.")
+        attributes = convert_attributes(self.core, context.actor, lead_id)
+        return {name: self.renderer(name).render(values) for name, values in attributes.items()}
+
+    def _convert(self, context: EspoContext, _entity: str) -> dict[str, Any]:
+        lead_id = context.body.get("id", context.request.path_params.get("id"))
+        if lead_id is None:
+            raise BadRequest("No id.")
+        records = context.body.get("records")
+        if records is None:
+            records = self._seed_convert_records(context, lead_id)
+        skip = context.body.get("skipDuplicateCheck") is True
+        lead = convert_lead(self.core, context.actor, lead_id, records, skip_duplicate_check=skip)
+        return self.renderer("Lead").render(lead)
+
+    def _seed_convert_records(self, context: EspoContext, lead_id: Any) -> dict[str, Any]:
+        """The older form `{createAccount, accountName, createContact, createOpportunity, opportunityName}`:
+        records start from the lead's convert attributes, overridden by the given names."""
+        body = context.body
+        flags = {"Account": "createAccount", "Contact": "createContact", "Opportunity": "createOpportunity"}
+        if not any(body.get(flag) for flag in flags.values()):
+            raise BadRequest("Nothing to convert: give 'records' or createAccount/createContact/createOpportunity.")
+        defaults = convert_attributes(self.core, context.actor, lead_id)
+        records: dict[str, Any] = {}
+        for name, flag in flags.items():
+            if body.get(flag):
+                records[name] = dict(defaults.get(name, {}))
+        if "Account" in records and isinstance(body.get("accountName"), str):
+            records["Account"]["name"] = body["accountName"]
+        if "Opportunity" in records and isinstance(body.get("opportunityName"), str):
+            records["Opportunity"]["name"] = body["opportunityName"]
+        return records
+
+    def lead_convert(self, context: EspoContext) -> Any:
+        """`POST Lead/{id}/convert` and `POST Lead/{id}/action/convert` (seed documents)."""
+        return self._convert(context, "Lead")
+
+    # --- field manager ----------------------------------------------------------------------------
+
+    def add_field(self, context: EspoContext) -> dict[str, Any]:
+        if not context.actor.is_admin:
+            raise Forbidden("Only administrators may add fields.")
+        entity_name = context.request.path_params["entity"]
+        if entity_name not in self.core.registry:
+            raise NotFound(f"Entity type '{entity_name}' does not exist.")
+        body = dict(context.body)
+        name, field_type = body.pop("name", None), body.pop("type", None)
+        if not isinstance(name, str) or not isinstance(field_type, str):
+            raise BadRequest("'name' and 'type' are required strings.")
+        api_names = {}
+        for key, dialect in (("inflowApiName", "inflow"), ("apiName", "inflow")):
+            if key in body:
+                api_names[dialect] = body.pop(key)
+        body.pop("label", None)
+        field = self.core.add_field(entity_name, custom_field_name(name), field_type, body, api_names)
+        return {"name": field.name, **field.params}
+
+
+def espo_routes(api: EspoApi) -> list[Route]:
+    r = api.route
+    return [
+        r("/", api.root, ["GET"], public=True),
+        r("/App/user", api.app_user, ["GET"]),
+        r("/App/destroyAuthToken", api.destroy_token, ["POST"]),
+        r("/Metadata", api.metadata, ["GET"]),
+        r("/OpenApi", api.openapi, ["GET"]),
+        r("/MassAction", api.mass_action, ["POST"]),
+        r("/Admin/fieldManager/{entity}", api.add_field, ["POST"]),
+        r("/{entity}/action/{action}", api.entity_action, ["GET", "POST", "PUT", "DELETE"]),
+        r("/Lead/{id}/convert", api.lead_convert, ["POST"]),
+        r("/Lead/{id}/action/convert", api.lead_convert, ["POST"]),
+        r("/{entity}/{id}/{link}/{relatedId}", api.unrelate, ["DELETE"]),
+        r("/{entity}/{id}/{link}", api.list_related, ["GET"]),
+        r("/{entity}/{id}/{link}", api.relate, ["POST"]),
+        r("/{entity}/{id}/{link}", api.unrelate, ["DELETE"]),
+        r("/{entity}/{id}", api.read, ["GET"]),
+        r("/{entity}/{id}", api.update, ["PUT", "PATCH"]),
+        r("/{entity}/{id}", api.delete, ["DELETE"]),
+        r("/{entity}", api.list, ["GET"]),
+        r("/{entity}", api.create, ["POST"]),
+    ]
+

@@ -1,0 +1,147 @@
+"""One EspoCRM request as the handlers see it: who, what body, what query, and the wire conventions."""
+
+from __future__ import annotations
+
+import base64
+import time
+from dataclasses import dataclass
+from email.utils import formatdate
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from polycrm.auth.acl import Actor
+from polycrm.auth.schemes import CredentialVerifier, Login, MalformedCredentials, decode_user_password
+from polycrm.core.errors import (BadRequest, Conflict, DuplicateFound, Forbidden, NotFound, PolyError, Unauthorized,
+                                 ValidationFailure, VersionConflict)
+from polycrm.dialects.espo.querystring import parse_php_query
+from polycrm.dialects.http import JSONResponse
+
+API_BASE = "/api/v1"
+
+
+@dataclass(slots=True)
+class EspoContext:
+    request: Request
+    actor: Actor
+    login: Login
+    body: dict[str, Any]
+    raw_query: str
+
+    @property
+    def query(self) -> dict[str, Any]:
+        return parse_php_query(self.raw_query)
+
+    def header_true(self, name: str) -> bool:
+        return self.request.headers.get(name, "").strip().lower() == "true"
+
+
+def parse_body(request: Request, raw: bytes) -> dict[str, Any]:
+    """EspoCRM's body rules (§0): JSON only with a JSON content type, forms as fields, else `{}`."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if not raw.strip():
+        return {}
+    if content_type == "application/json":
+        try:
+            value = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise BadRequest("Body is not valid JSON.") from None
+        if isinstance(value, list):
+            return {"list": value}
+        if not isinstance(value, dict):
+            raise BadRequest("Body is not a JSON object.")
+        return value
+    if content_type == "application/x-www-form-urlencoded":
+        try:
+            return parse_php_query(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise BadRequest("Body is not valid UTF-8.") from None
+    return {}
+
+
+def authenticate(request: Request, verifier: CredentialVerifier) -> Login:
+    """Pick the scheme as EspoCRM does (§1): Espo-Authorization, X-Api-Key, X-Hmac-Authorization, Basic."""
+    headers = request.headers
+    try:
+        if "espo-authorization" in headers:
+            user, secret = decode_user_password(headers["espo-authorization"])
+            login = verifier.password_or_token(
+                user, secret, token_only=headers.get("espo-authorization-by-token", "").lower() == "true",
+                issue_token=True)
+        elif "x-api-key" in headers:
+            login = verifier.api_key(headers["x-api-key"].strip())
+        elif "x-hmac-authorization" in headers:
+            raw_path = request.scope.get("raw_path") or request.url.path.encode()
+            path = raw_path.decode("latin-1")
+            resource = path[len(API_BASE):] if path.startswith(API_BASE) else path
+            query = request.scope.get("query_string", b"").decode("latin-1")
+            full = f"{path}?{query}" if query else path
+            login = verifier.hmac(headers["x-hmac-authorization"], request.method, resource, full)
+        elif headers.get("authorization", "").lower().startswith("basic "):
+            user, secret = decode_user_password(headers["authorization"][6:])
+            login = verifier.password_or_token(user, secret)
+        else:
+            login = None
+    except MalformedCredentials as exc:
+        raise BadRequest(str(exc)) from None
+    if login is None:
+        raise Unauthorized()
+    return login
+
+
+def success_headers() -> dict[str, str]:
+    return {"Cache-Control": "no-store, no-cache, must-revalidate, post-check=0, pre-check=0", "Expires": "0",
+            "Last-Modified": formatdate(usegmt=True), "X-App-Timestamp": str(int(time.time()))}
+
+
+def espo_response(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    all_headers = success_headers()
+    if headers:
+        all_headers.update(headers)
+    return JSONResponse(value, status_code=status, headers=all_headers)
+
+
+def _clean_reason(reason: str) -> str:
+    return "".join(c if c.isprintable() else " " for c in reason)[:500]
+
+
+def error_response(exc: Exception, request: Request, render: Any = None) -> Response:
+    """Map a core error to EspoCRM's envelope: status + X-Status-Reason, a body only where Espo has one."""
+    if isinstance(exc, Unauthorized):
+        headers = {}
+        if request.headers.get("x-requested-with") != "XMLHttpRequest" and "referer" not in request.headers \
+                and request.method != "POST":
+            headers["WWW-Authenticate"] = 'Basic realm=""'
+        return Response(status_code=401, headers=headers)
+    status, body = 500, None
+    if isinstance(exc, ValidationFailure):
+        status = 400
+        body = {"messageTranslation": {"label": "validationFailure", "scope": None,
+                                       "data": {"field": exc.field, "type": exc.kind}}}
+    elif isinstance(exc, BadRequest):
+        status = 400
+    elif isinstance(exc, Forbidden):
+        status = 403
+    elif isinstance(exc, NotFound):
+        status = 404
+    elif isinstance(exc, DuplicateFound):
+        status = 409
+        body = [render(r) if render and "_entityType" not in r else
+                {k: (str(v) if k == "id" else v) for k, v in r.items()} for r in exc.records]
+    elif isinstance(exc, VersionConflict):
+        status = 409
+        body = {"values": render(exc.values) if render else exc.values, "versionNumber": exc.version}
+    elif isinstance(exc, Conflict):
+        status = 409
+    reason = exc.reason if isinstance(exc, PolyError) else "Internal Server Error"
+    headers = {"X-Status-Reason": _clean_reason(reason)} if reason else {}
+    if body is None:
+        return Response(status_code=status, headers=headers)
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def basic_header(user: str, secret: str) -> str:
+    """`base64(user:secret)`; used by tests and the start-up banner to show how to authenticate."""
+    return base64.b64encode(f"{user}:{secret}".encode()).decode()

@@ -1,0 +1,64 @@
+"""`GET Metadata` and `GET App/user`: EspoCRM's views of the live definitions and of the current user."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from polycrm.auth.acl import Actor
+from polycrm.core.errors import NotFound
+from polycrm.core.service import Core
+
+
+def _entity_defs(core: Core) -> dict[str, Any]:
+    defs: dict[str, Any] = {}
+    for entity in core.registry.entities.values():
+        fields = {}
+        for field in entity.fields.values():
+            fields[field.name] = dict(field.params, type=field.type) | ({"isCustom": True} if field.custom else {})
+        links = {name: {k: v for k, v in (("type", link.type), ("entity", link.entity), ("foreign", link.foreign))
+                        if v is not None} for name, link in entity.links.items()}
+        defs[entity.name] = {"fields": fields, "links": links,
+                             "collection": {"orderBy": entity.order_by, "order": entity.order,
+                                            "textFilterFields": entity.text_filter_fields}}
+    return defs
+
+
+def metadata(core: Core, actor: Actor, key: str | None) -> Any:
+    """The metadata object, or the value at a dotted `key` (404 when the path does not exist)."""
+    readable = [e for e in core.registry.names() if actor.can(e, "read")]
+    data: dict[str, Any] = {
+        "entityDefs": {k: v for k, v in _entity_defs(core).items() if k in readable},
+        "scopes": {name: {"entity": True, "object": True, "acl": True, "customizable": True,
+                          "stream": False, "disabled": False} for name in readable},
+        "app": {"currency": {"list": list(core.settings.currencies), "default": core.settings.default_currency}},
+        "selectDefs": {name: {"primaryFilterList": list(core.registry.entity(name).primary_filters),
+                              "boolFilterList": ["onlyMy", "onlyMyTeam"]} for name in readable},
+    }
+    if not key:
+        return data
+    value: Any = data
+    for part in key.split("."):
+        if not isinstance(value, dict) or part not in value:
+            raise NotFound("Metadata key does not exist.")
+        value = value[part]
+    return value
+
+
+def app_user(core: Core, actor: Actor, user: dict[str, Any], token: str | None) -> dict[str, Any]:
+    entities = core.registry.names()
+    table: dict[str, Any] = {}
+    for name, levels in actor.acl_table(entities).items():
+        table[name] = {"create": levels["create"], "read": levels["read"], "edit": levels["edit"],
+                       "delete": levels["delete"], "stream": "no"}
+    user = dict(user, isAdmin=actor.is_admin)
+    return {
+        "user": user,
+        "acl": {"table": table, "fieldTable": {}, "assignmentPermission": "all" if actor.is_admin else "team",
+                "massUpdatePermission": actor.is_admin or actor.mass_update},
+        "preferences": {"timeZone": "UTC", "language": "en_US"},
+        "token": token,
+        "settings": {"defaultCurrency": core.settings.default_currency, "currencyList": list(core.settings.currencies),
+                     "recordsPerPage": 20, "timeZone": "UTC"},
+        "language": "en_US",
+        "appParams": {"maxUploadSize": None},
+    }

@@ -1,0 +1,182 @@
+"""EspoCRM list parameters (specs/espocrm.md §2.1) -> the core's `SearchQuery`."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+import orjson
+
+from polycrm.auth.acl import Actor, ownership_condition
+from polycrm.core.errors import BadRequest, Forbidden
+from polycrm.core.search import SearchQuery, TotalMode, text_filter
+from polycrm.dialects.espo.where import EspoWhereParser, split_special_items
+from polycrm.meta import Entity, Registry
+from polycrm.query.tree import TRUE, LinkMode, Linked, Node, Sort, conjunction, disjunction
+
+MAX_SIZE_LIMIT = 200
+SORTABLE_FIELD_TYPES = {"link", "linkParent", "currency", "datetimeOptional"}
+
+
+def _php_intval(value: Any) -> int:
+    """PHP `intval` of a query-string value: leading integer digits, else 0."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if not isinstance(value, str):
+        return 0
+    text = value.strip()
+    sign = -1 if text.startswith("-") else 1
+    digits = ""
+    for char in text.lstrip("+-"):
+        if not char.isdigit():
+            break
+        digits += char
+    return sign * int(digits[:18]) if digits else 0
+
+
+class SearchParamsParser:
+    """Builds a SearchQuery for one entity from a parsed query string (or the `searchParams` JSON)."""
+
+    def __init__(self, registry: Registry, entity: Entity, actor: Actor, *, time_zone: str = "UTC"):
+        self.registry = registry
+        self.entity = entity
+        self.actor = actor
+        self.where_parser = EspoWhereParser(registry, entity, now=datetime.now(timezone.utc), time_zone=time_zone)
+
+    def parse(self, query: dict[str, Any], *, no_total: bool = False) -> SearchQuery:
+        if "searchParams" in query:
+            return self._from_json(query["searchParams"], no_total=no_total)
+        select_raw = query.get("select", query.get("attributeSelect"))
+        select = None
+        if isinstance(select_raw, str) and select_raw:
+            select = [s for s in select_raw.split(",") if s]
+        elif isinstance(select_raw, list):
+            select = [s for s in select_raw if isinstance(s, str)]
+        order = query.get("order")
+        if order is None and "asc" in query:
+            order = "asc" if query["asc"] in ("true", "1", True) else "desc"
+        where = query.get("where", query.get("whereGroup"))
+        if isinstance(where, str):
+            where = self._json_where(where)
+        bool_filters = query.get("boolFilterList")
+        return self._build(
+            max_size=query.get("maxSize"), max_size_strict=False, offset=_php_intval(query.get("offset", 0)),
+            order_by=query.get("orderBy", query.get("sortBy")), order=order, select=select,
+            where=where if isinstance(where, list) else None, primary_filter=query.get("primaryFilter"),
+            bool_filters=bool_filters if isinstance(bool_filters, list) else (
+                [bool_filters] if isinstance(bool_filters, str) else []),
+            text=query.get("textFilter"), q=query.get("q"), no_total=no_total)
+
+    @staticmethod
+    def _json_where(raw: str) -> Any:
+        """`where=<JSON array>` as some clients send it; a plain string (the broken espocrm-client form)
+        is ignored, as EspoCRM ignores it."""
+        if raw.lstrip().startswith("["):
+            try:
+                return orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                raise BadRequest("where is not valid JSON.") from None
+        return None
+
+    def _from_json(self, raw: Any, *, no_total: bool) -> SearchQuery:
+        try:
+            params = orjson.loads(raw) if isinstance(raw, str) else raw
+        except orjson.JSONDecodeError:
+            raise BadRequest("searchParams is not valid JSON.") from None
+        if not isinstance(params, dict):
+            raise BadRequest("searchParams must be a JSON object.")
+        select = params.get("select", params.get("attributeSelect"))
+        if select is not None and not isinstance(select, list):
+            raise BadRequest("select should be array.")
+        offset = params.get("offset", 0)
+        if offset is not None and (isinstance(offset, bool) or not isinstance(offset, int)):
+            raise BadRequest("offset must be integer.")
+        order = params.get("order")
+        if order is None and isinstance(params.get("asc"), bool):
+            order = "asc" if params["asc"] else "desc"
+        bool_filters = params.get("boolFilterList") or []
+        if not isinstance(bool_filters, list):
+            raise BadRequest("boolFilterList must be array.")
+        where = params.get("where", params.get("whereGroup"))
+        return self._build(
+            max_size=params.get("maxSize"), max_size_strict=True, offset=offset or 0,
+            order_by=params.get("orderBy", params.get("sortBy")), order=order,
+            select=[s for s in select if isinstance(s, str)] if select is not None else None,
+            where=where if isinstance(where, list) else None, primary_filter=params.get("primaryFilter"),
+            bool_filters=bool_filters, text=params.get("textFilter"), q=params.get("q"), no_total=no_total)
+
+    def _build(self, *, max_size: Any, max_size_strict: bool, offset: int, order_by: Any, order: Any,
+               select: list[str] | None, where: list | None, primary_filter: Any, bool_filters: list,
+               text: Any, q: Any, no_total: bool) -> SearchQuery:
+        limit = self._max_size(max_size, strict=max_size_strict)
+        if offset < 0:
+            raise BadRequest("offset must not be negative.")
+        items, hoisted_primary, hoisted_bools, hoisted_text = split_special_items(where or [])
+        conditions: list[Node] = [self.where_parser.parse(items)]
+        primary = primary_filter if primary_filter not in (None, "") else hoisted_primary
+        if primary is not None:
+            conditions.append(self._primary_filter(primary))
+        bools = list(bool_filters) + list(hoisted_bools)
+        if bools:
+            conditions.append(disjunction([self._bool_filter(b) for b in bools]))
+        text_value = q if isinstance(q, str) and q.strip() else (text if text is not None else hoisted_text)
+        if text_value is not None:
+            if not isinstance(text_value, str):
+                raise BadRequest("textFilter must be a string.")
+            conditions.append(text_filter(self.entity, text_value))
+        total = TotalMode.NONE if no_total or (isinstance(q, str) and q.strip()) else TotalMode.COUNT
+        return SearchQuery(where=conjunction(conditions), sorts=self._sorts(order_by, order), offset=offset,
+                           limit=limit, select=select, total=total)
+
+    @staticmethod
+    def _max_size(value: Any, *, strict: bool) -> int:
+        if value is None or value == "":
+            return MAX_SIZE_LIMIT
+        if strict and (isinstance(value, bool) or not isinstance(value, int)):
+            raise BadRequest("maxSize must be integer.")
+        size = _php_intval(value)
+        if size > MAX_SIZE_LIMIT:
+            raise Forbidden(f"Max size should not exceed {MAX_SIZE_LIMIT}. Use offset and limit.")
+        if size < 0:
+            raise BadRequest("maxSize must not be negative.")
+        return size or MAX_SIZE_LIMIT
+
+    def _sorts(self, order_by: Any, order: Any) -> list[Sort]:
+        if order is not None:
+            if not isinstance(order, str) or order.lower() not in ("asc", "desc"):
+                raise BadRequest("order value is bad.")
+        if order_by in (None, ""):
+            direction = (order or self.entity.order).lower()
+            return [Sort(self.entity.order_by, direction == "desc")]
+        if not isinstance(order_by, str):
+            raise BadRequest("orderBy must be a string.")
+        if "." in order_by or ":" in order_by:
+            raise Forbidden("Complex expressions are forbidden in orderBy.")
+        if not self._sortable(order_by):
+            raise BadRequest(f"Order by non-existing field '{order_by}'.")
+        return [Sort(order_by, (order or "asc").lower() == "desc")]
+
+    def _sortable(self, name: str) -> bool:
+        """Stored attributes, and link/currency/date fields (sorted by their name, amount or date)."""
+        attribute = self.entity.attributes.get(name)
+        if attribute is not None:
+            return attribute.column is not None
+        field = self.entity.fields.get(name)
+        return field is not None and field.type in SORTABLE_FIELD_TYPES
+
+    def _primary_filter(self, name: Any) -> Node:
+        if name == "all":
+            return TRUE
+        items = self.entity.primary_filters.get(name) if isinstance(name, str) else None
+        if items is None:
+            raise BadRequest(f"No primary filter '{name}' for '{self.entity.name}'.")
+        return self.where_parser.parse(items)
+
+    def _bool_filter(self, name: Any) -> Node:
+        if name == "onlyMy":
+            return ownership_condition(self.actor, self.entity.has_assigned_user)
+        if name == "onlyMyTeam" and self.entity.has_teams:
+            return Linked("teams", LinkMode.ANY, tuple(sorted(self.actor.team_ids)))
+        raise BadRequest(f"No bool filter '{name}' for '{self.entity.name}'.")

@@ -1,0 +1,7 @@
+"""Entity and field definitions: built-in ones from declarative files, custom ones from the database."""
+
+from polycrm.meta.model import Attribute, Entity, Field, Link, LinkStorage, ValueKind
+from polycrm.meta.registry import Registry, UnknownEntity, load_builtin_registry
+
+__all__ = ["Attribute", "Entity", "Field", "Link", "LinkStorage", "Registry", "UnknownEntity", "ValueKind",
+           "load_builtin_registry"]

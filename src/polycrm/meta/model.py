@@ -1,0 +1,135 @@
+"""The shape of metadata: entities own fields, fields expand into wire attributes, links relate entities.
+
+Attribute names are EspoCRM's (the native protocol); other dialects map onto them by name tables.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass, field as dataclass_field
+from typing import Any
+
+
+class ValueKind(str, enum.Enum):
+    """What JSON value an attribute carries; drives coercion, validation, storage and OpenAPI types."""
+
+    STRING = "string"
+    TEXT = "text"
+    INT = "int"
+    FLOAT = "float"
+    BOOL = "bool"
+    DATE = "date"
+    DATETIME = "datetime"
+    ARRAY = "array"  # list of strings (multiEnum, array, checklist)
+    JSON = "json"  # any JSON (jsonArray, jsonObject, emailAddressData, ...)
+    ID = "id"  # reference to a record
+    ID_LIST = "idList"
+    NAME_MAP = "nameMap"  # {id: name}
+
+
+class LinkStorage(str, enum.Enum):
+    """Where a relation lives in the database."""
+
+    COLUMN = "column"  # belongsTo: <link>_id on this table
+    PARENT = "parent"  # belongsToParent: <link>_id + <link>_type on this table
+    REVERSE_COLUMN = "reverseColumn"  # hasMany/hasOne whose foreign side is a belongsTo column
+    CHILDREN = "children"  # hasChildren: the foreign side is a belongsToParent
+    JUNCTION = "junction"  # many-to-many through a two-column table
+    POLYMORPHIC = "polymorphic"  # many-to-many through (entity_type, entity_id, foreign_id), e.g. teams
+
+
+_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])([A-Z])")
+
+
+def snake_case(name: str) -> str:
+    """`billingAddressCity` -> `billing_address_city`; the SQL spelling of an attribute or entity name."""
+    return _CAMEL_BOUNDARY.sub(r"_\1", name).lower()
+
+
+@dataclass(frozen=True, slots=True)
+class Attribute:
+    """One key of a record on the wire, e.g. `accountId`, `emailAddressData`."""
+
+    name: str
+    field: str
+    kind: ValueKind
+    column: str | None  # None when derived on read (names, id lists, email data)
+    writable: bool
+    max_length: int | None = None
+    options: tuple[str, ...] | None = None
+    target: str | None = None  # entity an ID/ID_LIST attribute refers to
+
+
+@dataclass(slots=True)
+class Field:
+    """A field as EspoCRM's entityDefs describe it; `params` keeps the raw definition."""
+
+    name: str
+    type: str
+    params: dict[str, Any]
+    custom: bool = False
+    api_names: dict[str, str] = dataclass_field(default_factory=dict)  # dialect -> external name
+
+    @property
+    def required(self) -> bool:
+        return bool(self.params.get("required"))
+
+    @property
+    def read_only(self) -> bool:
+        return bool(self.params.get("readOnly"))
+
+    @property
+    def options(self) -> list[str] | None:
+        return self.params.get("options")
+
+    @property
+    def target(self) -> str | None:
+        return self.params.get("entity")
+
+
+@dataclass(slots=True)
+class Link:
+    """A relation from one entity to another, resolved to its storage."""
+
+    name: str
+    type: str  # EspoCRM link type: belongsTo, hasMany, hasOne, hasChildren, belongsToParent
+    entity: str | None  # target entity (None for belongsToParent)
+    foreign: str | None
+    storage: LinkStorage
+    table: str | None = None  # junction / polymorphic table
+    near_column: str | None = None  # junction column pointing at this entity
+    far_column: str | None = None  # junction column pointing at the target / FK column on either side
+
+
+@dataclass(slots=True)
+class Entity:
+    """An entity type: its table, fields, attributes and links."""
+
+    name: str
+    table: str
+    fields: dict[str, Field]
+    links: dict[str, Link]
+    attributes: dict[str, Attribute]
+    order_by: str
+    order: str
+    text_filter_fields: list[str]
+    duplicate_check_fields: list[str]
+    primary_filters: dict[str, list[dict[str, Any]]]
+    indexes: dict[str, list[str]]  # index name -> attribute names
+
+    def has_field(self, name: str) -> bool:
+        return name in self.fields
+
+    def column_attributes(self) -> list[Attribute]:
+        """Attributes stored in this entity's own table, in definition order."""
+        return [a for a in self.attributes.values() if a.column is not None]
+
+    @property
+    def has_assigned_user(self) -> bool:
+        return "assignedUser" in self.fields
+
+    @property
+    def has_teams(self) -> bool:
+        link = self.links.get("teams")
+        return link is not None and link.storage is LinkStorage.POLYMORPHIC

@@ -1,0 +1,179 @@
+"""The registry of entities: built-in definitions from `definitions/entities/*.json` plus custom fields."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any, Iterable
+
+from polycrm.meta.fieldtypes import expand
+from polycrm.meta.model import Attribute, Entity, Field, Link, LinkStorage, ValueKind, snake_case
+
+# Present on every entity whether or not its definition lists them.
+SYSTEM_ATTRIBUTES = (
+    Attribute("id", "id", ValueKind.ID, "id", False),
+    Attribute("deleted", "deleted", ValueKind.BOOL, "deleted", False),
+    Attribute("versionNumber", "versionNumber", ValueKind.INT, "version_number", False),
+)
+SYSTEM_FIELD_TYPES = {"id": "id", "deleted": "bool", "versionNumber": "int"}
+
+
+class UnknownEntity(LookupError):
+    """Raised for an entity type the registry does not know."""
+
+
+@dataclass(frozen=True, slots=True)
+class CustomFieldDefinition:
+    """A field added at runtime; persisted by the store and replayed into the registry on start."""
+
+    entity: str
+    name: str
+    type: str
+    params: dict[str, Any]
+    api_names: dict[str, str]
+
+
+def _relation_name(a: str, b: str) -> str:
+    """EspoCRM's default name for a many-to-many between two entities: lcfirst of both, sorted."""
+    first, second = sorted((a, b))
+    return first[0].lower() + first[1:] + second
+
+
+class Registry:
+    """All entity definitions of one running instance."""
+
+    def __init__(self, raw: dict[str, dict[str, Any]]):
+        self._raw = raw
+        self.entities: dict[str, Entity] = {}
+        for name, definition in raw.items():
+            self.entities[name] = self._build_entity(name, definition)
+        for entity in self.entities.values():
+            self._resolve_links(entity)
+
+    def entity(self, name: str) -> Entity:
+        try:
+            return self.entities[name]
+        except KeyError:
+            raise UnknownEntity(name) from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.entities
+
+    def names(self) -> list[str]:
+        return list(self.entities)
+
+    # --- building ---------------------------------------------------------------------------------
+
+    def _build_entity(self, name: str, definition: dict[str, Any]) -> Entity:
+        fields = {fname: Field(fname, params["type"], dict(params)) for fname, params in definition["fields"].items()}
+        collection = definition.get("collection", {})
+        indexes = {
+            index_name: [column for column in spec["columns"] if column != "deleted"]
+            for index_name, spec in definition.get("indexes", {}).items()
+        }
+        entity = Entity(
+            name=name,
+            table=snake_case(name),
+            fields=fields,
+            links={},
+            attributes={},
+            order_by=collection.get("orderBy") or "id",
+            order=(collection.get("order") or "asc").lower(),
+            text_filter_fields=collection.get("textFilterFields") or ["name"],
+            duplicate_check_fields=definition.get("duplicateCheckFields", []),
+            primary_filters=definition.get("primaryFilters", {}),
+            indexes=indexes,
+        )
+        self._rebuild_attributes(entity)
+        return entity
+
+    @staticmethod
+    def _rebuild_attributes(entity: Entity) -> None:
+        id_attribute, *bookkeeping = SYSTEM_ATTRIBUTES
+        attributes = {id_attribute.name: id_attribute}
+        for field in entity.fields.values():
+            for attribute in expand(field):
+                attributes.setdefault(attribute.name, attribute)
+        for attribute in bookkeeping:
+            attributes.setdefault(attribute.name, attribute)
+        entity.attributes = attributes
+
+    def _resolve_links(self, entity: Entity) -> None:
+        for link_name, spec in self._raw[entity.name].get("links", {}).items():
+            link = self._resolve_link(entity, link_name, spec)
+            if link is not None:
+                entity.links[link_name] = link
+
+    def _resolve_link(self, entity: Entity, name: str, spec: dict[str, Any]) -> Link | None:
+        kind, target, foreign = spec["type"], spec.get("entity"), spec.get("foreign")
+        if kind == "belongsToParent":
+            return Link(name, kind, None, foreign, LinkStorage.PARENT, far_column=snake_case(name) + "_id")
+        if target not in self._raw:
+            return None
+        if kind == "belongsTo":
+            return Link(name, kind, target, foreign, LinkStorage.COLUMN, far_column=snake_case(name) + "_id")
+        foreign_spec = self._raw[target].get("links", {}).get(foreign or "", {})
+        foreign_kind = foreign_spec.get("type")
+        if kind in {"hasMany", "hasOne"} and foreign_kind == "belongsTo":
+            return Link(name, kind, target, foreign, LinkStorage.REVERSE_COLUMN, far_column=snake_case(foreign) + "_id")
+        if kind == "hasChildren":
+            return Link(name, kind, target, foreign, LinkStorage.CHILDREN, far_column=snake_case(foreign or "parent"))
+        if kind == "hasMany" and foreign_kind == "hasMany":
+            relation = spec.get("relationName") or foreign_spec.get("relationName") or _relation_name(entity.name,
+                                                                                                      target)
+            near, far = snake_case(entity.name) + "_id", snake_case(target) + "_id"
+            if near == far:  # self-relation
+                near, far = "left_id", "right_id"
+            return Link(name, kind, target, foreign, LinkStorage.JUNCTION, table=snake_case(relation),
+                        near_column=near, far_column=far)
+        if kind == "hasMany" and spec.get("relationName"):
+            return Link(name, kind, target, None, LinkStorage.POLYMORPHIC, table=snake_case(spec["relationName"]),
+                        near_column="entity_id", far_column=snake_case(target) + "_id")
+        return None
+
+    # --- custom fields ----------------------------------------------------------------------------
+
+    def add_custom_field(self, definition: CustomFieldDefinition) -> Field:
+        """Register a runtime field (already persisted) so every layer sees it at once."""
+        entity = self.entity(definition.entity)
+        field = Field(definition.name, definition.type, dict(definition.params, type=definition.type), custom=True,
+                      api_names=dict(definition.api_names))
+        entity.fields[definition.name] = field
+        self._rebuild_attributes(entity)
+        return field
+
+    def with_custom_field(self, definition: CustomFieldDefinition) -> "Registry":
+        """A copy of this registry with one more custom field; the original is untouched."""
+        copy = Registry(json.loads(json.dumps(self._raw)))
+        for entity, field in self.custom_fields():
+            copy.add_custom_field(CustomFieldDefinition(entity.name, field.name, field.type, field.params,
+                                                        field.api_names))
+        copy.add_custom_field(definition)
+        return copy
+
+    def custom_fields(self) -> Iterable[tuple[Entity, Field]]:
+        for entity in self.entities.values():
+            for field in entity.fields.values():
+                if field.custom:
+                    yield entity, field
+
+
+def _builtin_definitions() -> dict[str, dict[str, Any]]:
+    folder = resources.files("polycrm.meta") / "definitions" / "entities"
+    return {
+        item.name.removesuffix(".json"): json.loads(item.read_text())
+        for item in sorted(folder.iterdir(), key=lambda i: i.name)
+        if item.name.endswith(".json")
+    }
+
+
+_BUILTIN_CACHE: dict[str, dict[str, Any]] | None = None
+
+
+def load_builtin_registry() -> Registry:
+    """A fresh registry of the built-in entities (custom fields are added by the store on start)."""
+    global _BUILTIN_CACHE
+    if _BUILTIN_CACHE is None:
+        _BUILTIN_CACHE = _builtin_definitions()
+    return Registry(json.loads(json.dumps(_BUILTIN_CACHE)))

@@ -1,0 +1,1 @@
+"""The one canonical filter tree every dialect parses into and the store compiles to SQL."""

@@ -1,0 +1,1 @@
+"""SQL storage: schema from metadata, the filter compiler and repositories. Knows SQLAlchemy, not HTTP."""

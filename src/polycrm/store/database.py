@@ -1,0 +1,165 @@
+"""Engine set-up and schema synchronisation (create or upgrade; idempotent).
+
+The fixed tables and the entity tables are declared as SQLAlchemy `Table` objects from metadata; syncing
+creates what is missing and adds missing columns and indexes through Alembic's operations API, which also
+covers runtime custom fields. Nothing is dropped: removing a column is a deliberate migration.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timezone
+from typing import Any
+
+import orjson
+from alembic.migration import MigrationContext
+from alembic.operations import Operations
+from sqlalchemy import Engine, MetaData, Table, create_engine, event, inspect, select, update
+from sqlalchemy.engine import Connection
+
+from polycrm.meta import Registry, load_builtin_registry
+from polycrm.meta.registry import CustomFieldDefinition
+from polycrm.store.schema import build_metadata
+
+SCHEMA_GENERATION = "schema_generation"
+
+
+def utcnow() -> datetime:
+    """Naive UTC now, second precision: how every datetime is stored."""
+    return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers run beside one writer; NORMAL sync is durable across process crashes in WAL mode.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA cache_size=-65536")
+    cursor.execute("PRAGMA temp_store=MEMORY")
+    cursor.close()
+
+
+def make_engine(url: str, *, schema: str | None = None) -> Engine:
+    """An engine for a SQLite or PostgreSQL URL; `schema` pins PostgreSQL's search_path (tests use it)."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    connect_args = {"options": f"-csearch_path={schema}"} if schema else {}
+    return create_engine(url, connect_args=connect_args, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+class Database:
+    """One data store: its engine, the live registry and the tables built from it."""
+
+    def __init__(self, engine: Engine, registry: Registry | None = None):
+        self.engine = engine
+        self.registry = registry or load_builtin_registry()
+        self.metadata: MetaData = build_metadata(self.registry)
+        self._lock = threading.Lock()
+        self._generation = -1
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def table(self, name: str) -> Table:
+        return self.metadata.tables[name]
+
+    # --- schema -----------------------------------------------------------------------------------
+
+    def sync_schema(self) -> None:
+        """Create missing tables, columns and indexes, then load custom fields. Safe to run repeatedly."""
+        with self.engine.begin() as conn:
+            self._sync(conn, self.metadata)
+        self.load_custom_fields()
+
+    def _sync(self, conn: Connection, metadata: MetaData) -> None:
+        metadata.create_all(conn, checkfirst=True)
+        inspector = inspect(conn)
+        ops = Operations(MigrationContext.configure(conn))
+        for table in metadata.sorted_tables:
+            existing = {c["name"] for c in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name not in existing:
+                    ops.add_column(table.name, column.copy())
+            existing_indexes = {i["name"] for i in inspector.get_indexes(table.name)}
+            for index in table.indexes:
+                if index.name not in existing_indexes:
+                    index.create(conn)
+
+    def load_custom_fields(self) -> None:
+        """Replay custom fields from the database into the registry (on start, and when another process
+        added one)."""
+        with self._lock:
+            with self.engine.connect() as conn:
+                generation = self._read_generation(conn)
+                if generation == self._generation:
+                    return
+                rows = conn.execute(select(self.table("custom_field")).order_by("id")).all()
+            changed = False
+            for row in rows:
+                entity = self.registry.entities.get(row.entity)
+                if entity is None or row.name in entity.fields:
+                    continue
+                self.registry.add_custom_field(CustomFieldDefinition(
+                    row.entity, row.name, row.type, orjson.loads(row.params), orjson.loads(row.api_names)))
+                changed = True
+            if changed:
+                self.metadata = build_metadata(self.registry)
+            self._generation = generation
+
+    def refresh_if_stale(self) -> None:
+        """Pick up custom fields added by another server process (cheap: one indexed read)."""
+        with self.engine.connect() as conn:
+            stale = self._read_generation(conn) != self._generation
+        if stale:
+            self.load_custom_fields()
+
+    def _read_generation(self, conn: Connection) -> int:
+        counter = self.table("sequence_counter")
+        value = conn.execute(select(counter.c.value).where(counter.c.name == SCHEMA_GENERATION)).scalar()
+        return int(value or 0)
+
+    def add_custom_field(self, definition: CustomFieldDefinition) -> None:
+        """Persist a custom field and add its column and indexes; visible at once in this process."""
+        with self._lock:
+            new_metadata = build_metadata(self.registry.with_custom_field(definition))
+            with self.engine.begin() as conn:
+                conn.execute(self.table("custom_field").insert().values(
+                    entity=definition.entity, name=definition.name, type=definition.type,
+                    params=orjson.dumps(definition.params).decode(),
+                    api_names=orjson.dumps(definition.api_names).decode(), created_at=utcnow()))
+                self._sync(conn, new_metadata)
+                self._generation = self.next_value(conn, SCHEMA_GENERATION)
+            self.registry.add_custom_field(definition)
+            self.metadata = new_metadata
+
+    def next_value(self, conn: Connection, name: str) -> int:
+        """Atomically increment and return a named counter (ticket numbers, schema generation)."""
+        counter = self.table("sequence_counter")
+        value = conn.execute(update(counter).where(counter.c.name == name).values(value=counter.c.value + 1)
+                             .returning(counter.c.value)).scalar()
+        if value is None:
+            conn.execute(counter.insert().values(name=name, value=1))
+            value = 1
+        return int(value)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def open_database(url: str, *, schema: str | None = None, sync: bool = True) -> Database:
+    """Open a data store, creating or upgrading its schema when `sync` is set."""
+    database = Database(make_engine(url, schema=schema))
+    if sync:
+        database.sync_schema()
+    else:
+        database.load_custom_fields()
+    return database
+
+
+__all__ = ["Database", "make_engine", "open_database", "utcnow"]

@@ -1,0 +1,201 @@
+"""SQLAlchemy tables built from metadata, plus the fixed system tables.
+
+Entity tables hold one column per stored attribute (custom fields included: real columns, so they filter,
+sort and index like built-in ones). Relations live in foreign-key columns, junction tables and the
+polymorphic `entity_team`-style tables that metadata names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from sqlalchemy import (BigInteger, Boolean, Column, Date, DateTime, Float, Index, Integer, MetaData, String, Table,
+                        Text, UniqueConstraint)
+from sqlalchemy.types import TypeEngine
+
+from polycrm.meta import Attribute, Entity, LinkStorage, Registry, ValueKind
+from polycrm.meta.model import snake_case
+
+# SQLite only treats INTEGER PRIMARY KEY as the rowid alias (fast, autoincrementing).
+IdType = BigInteger().with_variant(Integer(), "sqlite")
+
+SIDE_TABLE_KINDS = {ValueKind.ID_LIST, ValueKind.NAME_MAP}
+
+
+def column_type(attribute: Attribute) -> TypeEngine:
+    kind = attribute.kind
+    if kind is ValueKind.STRING:
+        return String(attribute.max_length or 255)
+    if kind in (ValueKind.TEXT, ValueKind.ARRAY, ValueKind.JSON):
+        return Text()
+    if kind in (ValueKind.INT, ValueKind.ID):
+        return BigInteger()
+    if kind is ValueKind.FLOAT:
+        return Float()
+    if kind is ValueKind.BOOL:
+        return Boolean()
+    if kind is ValueKind.DATE:
+        return Date()
+    if kind is ValueKind.DATETIME:
+        return DateTime()
+    raise ValueError(f"attribute {attribute.name} of kind {kind} has no column")
+
+
+def entity_column(attribute: Attribute) -> Column:
+    assert attribute.column is not None
+    if attribute.name == "id":
+        return Column("id", IdType, primary_key=True, autoincrement=True)
+    if attribute.kind is ValueKind.BOOL:
+        return Column(attribute.column, Boolean(), nullable=False, default=False, server_default="0")
+    return Column(attribute.column, column_type(attribute), nullable=True)
+
+
+def index_name(table: str, columns: list[str]) -> str:
+    name = f"ix_{table}_{'_'.join(columns)}"
+    # PostgreSQL truncates identifiers at 63 bytes; long names get a stable digest instead.
+    return name if len(name) <= 60 else f"ix_{table[:30]}_{hashlib.sha1(name.encode()).hexdigest()[:12]}"
+
+
+def entity_index_columns(entity: Entity) -> list[list[str]]:
+    """Indexes for what lists filter and sort by: definition indexes, link columns, custom fields.
+
+    Filtered columns are indexed together with the default sort (created_at, id) so that
+    "equals X ordered by createdAt desc, first page" reads the index in order and stays flat as rows grow.
+    """
+    columns = {a.column for a in entity.column_attributes()}
+    sort_tail = [c for c in ("created_at", "id") if c in columns]
+    wanted: list[list[str]] = []
+    for attribute_names in entity.indexes.values():
+        cols = [entity.attributes[n].column for n in attribute_names if n in entity.attributes]
+        if cols and all(cols):
+            wanted.append(cols)  # type: ignore[arg-type]
+    for attribute in entity.column_attributes():
+        field = entity.fields.get(attribute.field)
+        indexed_kind = attribute.kind is ValueKind.ID and attribute.name != "id"
+        indexed_field = field is not None and (field.type in {"enum", "email", "phone", "personName"}
+                                               or (field.custom and attribute.kind not in (ValueKind.TEXT,
+                                                                                           ValueKind.JSON,
+                                                                                           ValueKind.ARRAY)))
+        if (indexed_kind or indexed_field) and attribute.column not in sort_tail:
+            wanted.append([attribute.column] + sort_tail)  # type: ignore[list-item]
+    if "created_at" in columns:
+        wanted.append(sort_tail)
+    if "name" in columns:
+        wanted.append(["name"])
+    unique: list[list[str]] = []
+    for cols in wanted:
+        if cols not in unique:
+            unique.append(cols)
+    return unique
+
+
+def build_entity_table(metadata: MetaData, entity: Entity) -> Table:
+    columns = [entity_column(a) for a in entity.column_attributes()]
+    if entity.name == "User":
+        columns.append(Column("password_hash", String(255), nullable=True))
+    table = Table(entity.table, metadata, *columns)
+    for cols in entity_index_columns(entity):
+        Index(index_name(entity.table, cols), *[table.c[c] for c in cols])
+    return table
+
+
+def build_relation_tables(metadata: MetaData, registry: Registry) -> None:
+    for entity in registry.entities.values():
+        for link in entity.links.values():
+            if link.table is None or link.table in metadata.tables:
+                continue
+            if link.storage is LinkStorage.JUNCTION:
+                table = Table(link.table, metadata,
+                              Column(link.near_column, BigInteger(), nullable=False),
+                              Column(link.far_column, BigInteger(), nullable=False),
+                              UniqueConstraint(link.near_column, link.far_column))
+                Index(index_name(link.table, [link.far_column]), table.c[link.far_column])
+            elif link.storage is LinkStorage.POLYMORPHIC:
+                table = Table(link.table, metadata,
+                              Column("entity_type", String(100), nullable=False),
+                              Column("entity_id", BigInteger(), nullable=False),
+                              Column(link.far_column, BigInteger(), nullable=False),
+                              UniqueConstraint("entity_type", "entity_id", link.far_column))
+                Index(index_name(link.table, [link.far_column]), table.c[link.far_column])
+
+
+def _contact_point_columns() -> list[Column]:
+    """Bookkeeping columns shared by the email address and phone number side tables."""
+    return [
+        Column("id", IdType, primary_key=True, autoincrement=True),
+        Column("entity_type", String(100), nullable=False),
+        Column("entity_id", BigInteger(), nullable=False),
+        Column("field", String(100), nullable=False),
+        Column("position", Integer(), nullable=False),
+        Column("is_primary", Boolean(), nullable=False),
+        Column("opt_out", Boolean(), nullable=False),
+        Column("invalid", Boolean(), nullable=False),
+    ]
+
+
+def build_system_tables(metadata: MetaData) -> None:
+    emails = Table("email_address_link", metadata, *_contact_point_columns(),
+                   Column("address", String(255), nullable=False),
+                   Column("address_lower", String(255), nullable=False))
+    Index("ix_email_address_link_entity", emails.c.entity_type, emails.c.entity_id)
+    Index("ix_email_address_link_lower", emails.c.entity_type, emails.c.address_lower)
+    phones = Table("phone_number_link", metadata, *_contact_point_columns(),
+                   Column("number", String(64), nullable=False),
+                   Column("numeric", String(64), nullable=False),
+                   Column("type", String(36), nullable=True))
+    Index("ix_phone_number_link_entity", phones.c.entity_type, phones.c.entity_id)
+    Index("ix_phone_number_link_number", phones.c.entity_type, phones.c.number)
+
+    Table("api_key", metadata,
+          Column("id", IdType, primary_key=True, autoincrement=True),
+          Column("user_id", BigInteger(), nullable=False, index=True),
+          Column("name", String(100), nullable=True),
+          Column("key_hash", String(64), nullable=False, unique=True),
+          Column("key_prefix", String(12), nullable=False),
+          Column("hmac_secret", Text(), nullable=True),  # encrypted at rest
+          Column("created_at", DateTime(), nullable=False),
+          Column("expires_at", DateTime(), nullable=True),
+          Column("revoked_at", DateTime(), nullable=True),
+          Column("last_used_at", DateTime(), nullable=True))
+    Table("auth_token", metadata,
+          Column("id", IdType, primary_key=True, autoincrement=True),
+          Column("user_id", BigInteger(), nullable=False, index=True),
+          Column("token_hash", String(64), nullable=False, unique=True),
+          Column("created_at", DateTime(), nullable=False),
+          Column("last_access", DateTime(), nullable=False),
+          Column("is_active", Boolean(), nullable=False))
+    Table("role", metadata,
+          Column("id", IdType, primary_key=True, autoincrement=True),
+          Column("name", String(100), nullable=False, unique=True),
+          Column("scopes", Text(), nullable=False),  # JSON {Entity: {create, read, edit, delete}}
+          Column("mass_update", Boolean(), nullable=False, default=True),
+          Column("created_at", DateTime(), nullable=False))
+    Table("role_user", metadata,
+          Column("role_id", BigInteger(), nullable=False),
+          Column("user_id", BigInteger(), nullable=False, index=True),
+          UniqueConstraint("role_id", "user_id"))
+    Table("custom_field", metadata,
+          Column("id", IdType, primary_key=True, autoincrement=True),
+          Column("entity", String(100), nullable=False),
+          Column("name", String(100), nullable=False),
+          Column("type", String(36), nullable=False),
+          Column("params", Text(), nullable=False),
+          Column("api_names", Text(), nullable=False),
+          Column("created_at", DateTime(), nullable=False),
+          UniqueConstraint("entity", "name"))
+    Table("sequence_counter", metadata,
+          Column("name", String(100), primary_key=True),
+          Column("value", BigInteger(), nullable=False))
+
+
+def build_metadata(registry: Registry) -> MetaData:
+    """Every table of an instance with this registry."""
+    metadata = MetaData()
+    for entity in registry.entities.values():
+        build_entity_table(metadata, entity)
+    build_relation_tables(metadata, registry)
+    build_system_tables(metadata)
+    return metadata
+
+
+__all__ = ["build_metadata", "column_type", "entity_column", "entity_index_columns", "index_name", "snake_case"]

@@ -1,0 +1,78 @@
+"""An application per test over a fresh store, with clients authenticated in various ways. Every
+response a test sees is validated against the live OpenAPI document."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from polycrm.app import build_app
+from polycrm.auth.directory import UserDirectory
+from polycrm.config import Config
+from polycrm.dialects.espo.openapi import build_openapi
+from tests.conftest import Store
+from tests.support.openapi_check import ResponseValidator
+
+_counter = itertools.count(1)
+
+
+@dataclass
+class ApiHarness:
+    app: Any
+    directory: UserDirectory
+    admin_id: int
+    admin_key: str
+    clients: list[TestClient] = field(default_factory=list)
+
+    def client(self, headers: dict[str, str] | None = None, *, validate: bool = True) -> TestClient:
+        client = TestClient(self.app, base_url="http://testserver", headers=headers or {})
+        if validate:
+            client.event_hooks["response"].append(self._validate)
+        self.clients.append(client)
+        return client
+
+    def _validate(self, response: httpx.Response) -> None:
+        path = response.request.url.path
+        if not path.startswith("/api/v1"):
+            return
+        response.read()
+        validator = ResponseValidator(build_openapi(self.app.state.core.registry))
+        validator.validate(response.request.method, path, response.status_code, response.content,
+                           response.headers.get("content-type"))
+
+    def key_client(self, key: str, **kwargs: Any) -> TestClient:
+        return self.client({"X-Api-Key": key}, **kwargs)
+
+    def user(self, scopes: dict[str, Any] | None = None, *, teams: list[int] | None = None,
+             user_type: str = "regular", mass_update: bool = True) -> tuple[int, TestClient]:
+        """A user with a role made of `scopes` (and team membership), and a client acting as them."""
+        n = next(_counter)
+        user_id = self.directory.create_user(f"user{n}", f"password-{n}-secret", user_type=user_type,
+                                             team_ids=teams)
+        if scopes is not None:
+            self.directory.create_role(f"role{n}", scopes, mass_update=mass_update)
+            self.directory.assign_role(user_id, f"role{n}")
+        key = self.directory.create_api_key(user_id).key
+        return user_id, self.key_client(key)
+
+
+@pytest.fixture
+def harness(config: Config, store: Store, directory: UserDirectory) -> Iterator[ApiHarness]:
+    app = build_app(config, store.database)
+    admin_id = directory.create_user("admin", "admin-password-1", user_type="admin")
+    key = directory.create_api_key(admin_id).key
+    h = ApiHarness(app, directory, admin_id, key)
+    yield h
+    for client in h.clients:
+        client.close()
+
+
+@pytest.fixture
+def api(harness: ApiHarness) -> TestClient:
+    """A client authenticated as an administrator with an API key."""
+    return harness.key_client(harness.admin_key)

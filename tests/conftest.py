@@ -1,0 +1,71 @@
+"""Shared fixtures: every storage test runs on SQLite, and on PostgreSQL when POLYCRM_TEST_DATABASE_URL is set."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from sqlalchemy import text
+
+from polycrm.auth.directory import UserDirectory
+from polycrm.auth.secrets import KeyRing
+from polycrm.config import Config
+from polycrm.store.database import Database, make_engine, open_database
+
+PG_URL = os.environ.get("POLYCRM_TEST_DATABASE_URL")
+SECRET = "test-secret-key-not-for-production"
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgresql", id="postgresql", marks=pytest.mark.skipif(
+        not PG_URL, reason="POLYCRM_TEST_DATABASE_URL is not set: PostgreSQL storage tests skipped")),
+]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@dataclass
+class Store:
+    url: str
+    schema: str | None
+    database: Database
+
+
+@pytest.fixture
+def store(backend: str, tmp_path: Path) -> Iterator[Store]:
+    """A fresh, empty, initialised data store on the backend under test."""
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'polycrm.db'}"
+        database = open_database(url)
+        yield Store(url, None, database)
+        database.dispose()
+        return
+    assert PG_URL is not None
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin_engine = make_engine(PG_URL)
+    with admin_engine.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    database = open_database(PG_URL, schema=schema)
+    try:
+        yield Store(PG_URL, schema, database)
+    finally:
+        database.dispose()
+        with admin_engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin_engine.dispose()
+
+
+@pytest.fixture
+def config(tmp_path: Path, store: Store) -> Config:
+    return Config(data_dir=tmp_path, database_url=store.url, secret_key=SECRET)
+
+
+@pytest.fixture
+def directory(store: Store) -> UserDirectory:
+    return UserDirectory(store.database, KeyRing(SECRET))

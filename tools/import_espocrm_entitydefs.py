@@ -1,0 +1,157 @@
+"""Regenerate PolyCRM's built-in entity definitions from EspoCRM's entityDefs.
+
+Run once by a developer when the reference data changes:
+    python tools/import_espocrm_entitydefs.py ../shared/reference/espocrm src/polycrm/meta/definitions/entities
+
+Only what an API user can read or write and what PolyCRM stores is kept: fields and links that point at
+entities PolyCRM does not have (Campaign, TargetList, ...) are dropped, and UI-only keys are stripped.
+The output is data that PolyCRM owns from then on; hand edits (primary filters, overrides) live in
+`OVERRIDES` below so a re-run keeps them.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+ENTITIES = ["Account", "Contact", "Lead", "Opportunity", "Call", "Meeting", "Task", "Case", "Document",
+            "Email", "User", "Team"]
+SUPPORTED_TYPES = {
+    "varchar", "text", "wysiwyg", "url", "enum", "multiEnum", "array", "checklist", "int", "float", "bool",
+    "date", "datetime", "datetimeOptional", "email", "phone", "link", "linkMultiple", "linkParent", "currency",
+    "currencyConverted", "personName", "address", "autoincrement", "jsonArray", "jsonObject", "file", "image",
+    "colorpicker", "barcode", "decimal",
+}
+KEPT_KEYS = {"type", "required", "readOnly", "readOnlyAfterCreate", "options", "default", "maxLength", "min",
+             "max", "entity", "entityList", "typeList", "defaultType", "columns", "notStorable", "isSorted"}
+# Email addresses are relation tables in EspoCRM; PolyCRM stores the address strings on the record.
+STORED_OVERRIDES = {("Email", f) for f in ("subject", "from", "to", "cc", "bcc", "fromName", "fromAddress")}
+INTERNAL_USER_FIELDS = {"password", "passwordConfirm", "passwordVersion", "apiKey", "secretKey", "authMethod",
+                        "token", "authTokenId", "authLogRecordId", "ipAddress", "teamRole", "sendAccessInfo",
+                        "auth2FA", "userData", "lastAccess", "emailAddressList", "userEmailAddressList",
+                        "excludeFromReplyEmailAddressList", "recordAccessLevels", "avatarColor"}
+
+OVERRIDES: dict[str, dict] = {
+    "Account": {"duplicateCheckFields": ["name", "emailAddress"],
+                "primaryFilters": {
+                    "customers": [{"type": "equals", "attribute": "type", "value": "Customer"}],
+                    "resellers": [{"type": "equals", "attribute": "type", "value": "Reseller"}],
+                    "partners": [{"type": "equals", "attribute": "type", "value": "Partner"}],
+                    "recentlyCreated": [{"type": "lastSevenDays", "attribute": "createdAt", "dateTime": True}]}},
+    "Contact": {"duplicateCheckFields": ["name", "emailAddress"], "primaryFilters": {}},
+    "Lead": {"duplicateCheckFields": ["name", "emailAddress"],
+             "primaryFilters": {
+                 "actual": [{"type": "notIn", "attribute": "status", "value": ["Converted", "Recycled", "Dead"]}],
+                 "active": [{"type": "notIn", "attribute": "status", "value": ["Converted", "Recycled", "Dead"]}],
+                 "converted": [{"type": "equals", "attribute": "status", "value": "Converted"}]}},
+    "Opportunity": {"primaryFilters": {
+        "open": [{"type": "notIn", "attribute": "stage", "value": ["Closed Won", "Closed Lost"]}],
+        "won": [{"type": "equals", "attribute": "stage", "value": "Closed Won"}],
+        "lost": [{"type": "equals", "attribute": "stage", "value": "Closed Lost"}]}},
+    "Case": {"primaryFilters": {
+        "open": [{"type": "notIn", "attribute": "status", "value": ["Closed", "Rejected", "Duplicate"]}],
+        "closed": [{"type": "in", "attribute": "status", "value": ["Closed"]}]}},
+    "Task": {"primaryFilters": {
+        "actual": [{"type": "notIn", "attribute": "status", "value": ["Completed", "Canceled", "Deferred"]}],
+        "completed": [{"type": "equals", "attribute": "status", "value": "Completed"}],
+        "deferred": [{"type": "equals", "attribute": "status", "value": "Deferred"}],
+        "todays": [{"type": "today", "attribute": "dateEnd", "dateTime": True},
+                   {"type": "notIn", "attribute": "status", "value": ["Completed", "Canceled"]}],
+        "overdue": [{"type": "past", "attribute": "dateEnd", "dateTime": True},
+                    {"type": "notIn", "attribute": "status", "value": ["Completed", "Canceled"]}]}},
+    "Call": {"primaryFilters": {
+        "planned": [{"type": "equals", "attribute": "status", "value": "Planned"}],
+        "held": [{"type": "equals", "attribute": "status", "value": "Held"}],
+        "todays": [{"type": "today", "attribute": "dateStart", "dateTime": True}]}},
+    "Meeting": {"primaryFilters": {
+        "planned": [{"type": "equals", "attribute": "status", "value": "Planned"}],
+        "held": [{"type": "equals", "attribute": "status", "value": "Held"}],
+        "todays": [{"type": "today", "attribute": "dateStart", "dateTime": True}]}},
+    "Document": {"primaryFilters": {
+        "active": [{"type": "equals", "attribute": "status", "value": "Active"}],
+        "draft": [{"type": "equals", "attribute": "status", "value": "Draft"}]}},
+    "User": {"primaryFilters": {
+        "active": [{"type": "isTrue", "attribute": "isActive"},
+                   {"type": "in", "attribute": "type", "value": ["regular", "admin"]}],
+        "activeApi": [{"type": "isTrue", "attribute": "isActive"},
+                      {"type": "equals", "attribute": "type", "value": "api"}],
+        "api": [{"type": "equals", "attribute": "type", "value": "api"}],
+        "internal": [{"type": "in", "attribute": "type", "value": ["regular", "admin"]}]}},
+    "Team": {"primaryFilters": {}},
+    "Email": {"primaryFilters": {}},
+}
+
+
+def deep_merge(base: dict, extra: dict) -> dict:
+    out = dict(base)
+    for key, value in extra.items():
+        out[key] = deep_merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def load(ref: Path, entity: str) -> dict:
+    defs: dict = {}
+    for layer in ("core", "crm"):
+        path = ref / "entityDefs" / layer / f"{entity}.json"
+        if path.exists():
+            defs = deep_merge(defs, json.loads(path.read_text()))
+    return defs
+
+
+def convert(entity: str, defs: dict) -> dict:
+    links = {}
+    for name, link in defs.get("links", {}).items():
+        kind = link.get("type")
+        target = link.get("entity")
+        if kind == "belongsToParent" and not [e for e in defs["fields"].get(name, {}).get("entityList", [])
+                                              if e in ENTITIES]:
+            continue
+        if kind == "belongsToParent" or target in ENTITIES:
+            if kind in {"belongsTo", "hasMany", "hasChildren", "belongsToParent", "hasOne"}:
+                links[name] = {k: v for k, v in link.items() if k in {"type", "entity", "foreign", "relationName"}}
+                if "columnAttributeMap" in link:
+                    links[name]["columnAttributeMap"] = link["columnAttributeMap"]
+    fields = {}
+    for name, field in defs.get("fields", {}).items():
+        kind = field.get("type")
+        if kind not in SUPPORTED_TYPES or (entity == "User" and name in INTERNAL_USER_FIELDS):
+            continue
+        stored = not field.get("notStorable") or (entity, name) in STORED_OVERRIDES
+        if not stored and kind not in {"email", "phone", "personName"}:
+            continue
+        if kind in {"link", "linkMultiple"}:
+            if name not in links:
+                continue
+            field = dict(field, entity=links[name].get("entity"))
+        if kind == "linkParent":
+            field = dict(field, entityList=[e for e in field.get("entityList", []) if e in ENTITIES])
+            if not field["entityList"] or name not in links:
+                continue
+        kept = {k: v for k, v in field.items() if k in KEPT_KEYS}
+        if (entity, name) in STORED_OVERRIDES:
+            kept.pop("notStorable", None)
+            kept["type"] = "text" if name in {"to", "cc", "bcc"} else "varchar"
+        if kind in {"file", "image"}:
+            # No attachment upload endpoint yet: the id is stored but cannot be demanded.
+            kept.pop("required", None)
+        if isinstance(kept.get("default"), str) and kept["default"].startswith("javascript:"):
+            kept.pop("default")
+        fields[name] = kept
+    out = {"fields": fields, "links": links,
+           "collection": {k: v for k, v in defs.get("collection", {}).items()
+                          if k in {"orderBy", "order", "textFilterFields"}},
+           "indexes": defs.get("indexes", {})}
+    out.update(OVERRIDES.get(entity, {}))
+    return out
+
+
+def main(ref_dir: str, out_dir: str) -> None:
+    ref, out = Path(ref_dir), Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for entity in ENTITIES:
+        (out / f"{entity}.json").write_text(json.dumps(convert(entity, load(ref, entity)), indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:3])
