@@ -131,6 +131,7 @@ def convert(entity: str, defs: dict) -> dict:
         kept = {k: v for k, v in field.items() if k in KEPT_KEYS}
         if (entity, name) in STORED_OVERRIDES:
             kept.pop("notStorable", None)
+            kept.pop("required", None)  # archived emails need no sender; sending fills it in
             kept["type"] = "text" if name in {"to", "cc", "bcc"} else "varchar"
         if kind in {"file", "image"}:
             # No attachment upload endpoint yet: the id is stored but cannot be demanded.

@@ -203,7 +203,7 @@ def field_add(entity: str = typer.Argument(..., help="Entity type, e.g. Contact.
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         app(standalone_mode=True)
     except (CliError, DirectoryError, PolyError, ValueError) as exc:

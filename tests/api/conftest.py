@@ -28,6 +28,8 @@ class ApiHarness:
     admin_id: int
     admin_key: str
     clients: list[TestClient] = field(default_factory=list)
+    _validator: ResponseValidator | None = None
+    _fingerprint: tuple | None = None
 
     def client(self, headers: dict[str, str] | None = None, *, validate: bool = True) -> TestClient:
         client = TestClient(self.app, base_url="http://testserver", headers=headers or {})
@@ -41,8 +43,12 @@ class ApiHarness:
         if not path.startswith("/api/v1"):
             return
         response.read()
-        validator = ResponseValidator(build_openapi(self.app.state.core.registry))
-        validator.validate(response.request.method, path, response.status_code, response.content,
+        registry = self.app.state.core.registry
+        fingerprint = tuple(sorted((e.name, f.name) for e, f in registry.custom_fields()))
+        if fingerprint != self._fingerprint:
+            self._validator = ResponseValidator(build_openapi(registry))
+            self._fingerprint = fingerprint
+        self._validator.validate(response.request.method, path, response.status_code, response.content,
                            response.headers.get("content-type"))
 
     def key_client(self, key: str, **kwargs: Any) -> TestClient:

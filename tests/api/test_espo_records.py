@@ -81,7 +81,7 @@ def test_currency_and_converted_amount(api):
     ("Account", {"name": ["list"]}, "name", "valid"),
     ("Account", {"name": {"a": 1}}, "name", "valid"),
     ("Account", {"name": "A", "emailAddress": "not-an-email"}, "emailAddress", "emailAddress"),
-    ("Contact", {"firstName": "Only"}, "name", "required"),
+    ("Contact", {"firstName": "Only"}, "lastName", "required"),
     ("Opportunity", {"name": "D", "amount": "lots", "closeDate": "2030-01-01"}, "amount", "valid"),
     ("Opportunity", {"name": "D", "amount": 1, "closeDate": "31/01/2030"}, "closeDate", "valid"),
     ("Opportunity", {"name": "D", "amount": 1, "closeDate": "2030-01-01", "amountCurrency": "XXX"},

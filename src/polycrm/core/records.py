@@ -267,8 +267,10 @@ class RecordService:
                            ("modifiedById", actor.user_id)):
             if key in self.entity.attributes:
                 values[key] = value
-        if "assignedUserId" in self.entity.attributes and "assignedUserId" not in values \
-                and not actor.is_admin and actor.user_type != "api":
+        assigned = self.entity.fields.get("assignedUser")
+        if assigned is not None and values.get("assignedUserId") is None and (
+                assigned.required or (not actor.is_admin and actor.user_type != "api")):
+            # EspoCRM's UI assigns new records to their creator; the API gets the same default.
             values["assignedUserId"] = actor.user_id
         values["versionNumber"] = 1
         self._derive(values, parsed.links)

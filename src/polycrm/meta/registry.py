@@ -112,10 +112,14 @@ class Registry:
         if target not in self._raw:
             return None
         if kind == "belongsTo":
+            if name not in self._raw[entity.name]["fields"]:
+                return None  # no `<link>Id` column to hold it
             return Link(name, kind, target, foreign, LinkStorage.COLUMN, far_column=snake_case(name) + "_id")
         foreign_spec = self._raw[target].get("links", {}).get(foreign or "", {})
         foreign_kind = foreign_spec.get("type")
         if kind in {"hasMany", "hasOne"} and foreign_kind == "belongsTo":
+            if foreign not in self._raw[target]["fields"]:
+                return None
             return Link(name, kind, target, foreign, LinkStorage.REVERSE_COLUMN, far_column=snake_case(foreign) + "_id")
         if kind == "hasChildren":
             return Link(name, kind, target, foreign, LinkStorage.CHILDREN, far_column=snake_case(foreign or "parent"))

@@ -74,7 +74,7 @@ class EspoApi:
             if actor is None:
                 raise Unauthorized()
             context = EspoContext(request, actor, login, parse_body(request, raw),
-                                  request.scope.get("query_string", b"").decode("latin-1"))
+                                  request.scope.get("query_string", b"").decode("utf-8", errors="replace"))
             result = handler(context)
             return result if isinstance(result, Response) else espo_response(result)
         except PolyError as exc:

@@ -10,30 +10,13 @@ import orjson
 from polycrm.auth.acl import Actor, ownership_condition
 from polycrm.core.errors import BadRequest, Forbidden
 from polycrm.core.search import SearchQuery, TotalMode, text_filter
+from polycrm.dialects.espo.querystring import php_intval
 from polycrm.dialects.espo.where import EspoWhereParser, split_special_items
 from polycrm.meta import Entity, Registry
 from polycrm.query.tree import TRUE, LinkMode, Linked, Node, Sort, conjunction, disjunction
 
 MAX_SIZE_LIMIT = 200
 SORTABLE_FIELD_TYPES = {"link", "linkParent", "currency", "datetimeOptional"}
-
-
-def _php_intval(value: Any) -> int:
-    """PHP `intval` of a query-string value: leading integer digits, else 0."""
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, int):
-        return value
-    if not isinstance(value, str):
-        return 0
-    text = value.strip()
-    sign = -1 if text.startswith("-") else 1
-    digits = ""
-    for char in text.lstrip("+-"):
-        if not char.isdigit():
-            break
-        digits += char
-    return sign * int(digits[:18]) if digits else 0
 
 
 class SearchParamsParser:
@@ -62,7 +45,7 @@ class SearchParamsParser:
             where = self._json_where(where)
         bool_filters = query.get("boolFilterList")
         return self._build(
-            max_size=query.get("maxSize"), max_size_strict=False, offset=_php_intval(query.get("offset", 0)),
+            max_size=query.get("maxSize"), max_size_strict=False, offset=php_intval(query.get("offset", 0)),
             order_by=query.get("orderBy", query.get("sortBy")), order=order, select=select,
             where=where if isinstance(where, list) else None, primary_filter=query.get("primaryFilter"),
             bool_filters=bool_filters if isinstance(bool_filters, list) else (
@@ -136,7 +119,7 @@ class SearchParamsParser:
             return MAX_SIZE_LIMIT
         if strict and (isinstance(value, bool) or not isinstance(value, int)):
             raise BadRequest("maxSize must be integer.")
-        size = _php_intval(value)
+        size = php_intval(value)
         if size > MAX_SIZE_LIMIT:
             raise Forbidden(f"Max size should not exceed {MAX_SIZE_LIMIT}. Use offset and limit.")
         if size < 0:

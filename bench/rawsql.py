@@ -1,0 +1,189 @@
+"""The floor: the same queries PolyCRM's scenarios answer, run as plain SQL straight through the driver
+(sqlite3 or psycopg 3), one connection, prepared statements, one thread, no HTTP, no JSON.
+
+Queries (contact table of a seeded store):
+- get:            SELECT * FROM contact WHERE id = ? AND deleted = false
+- list_tier:      SELECT <list columns> FROM contact WHERE c_tier = ? AND deleted = false
+                  ORDER BY created_at DESC, id DESC LIMIT 20
+- list_assigned:  the same with assigned_user_id = ?
+- search:         ... WHERE deleted = false AND name LIKE 'abc%' ORDER BY created_at DESC, id DESC LIMIT 20
+                  (ILIKE on PostgreSQL, as PolyCRM's text filter is case-insensitive there)
+- create:         INSERT INTO contact (...) + INSERT INTO email_address_link (...), one transaction
+- update:         UPDATE contact SET c_score = ?, modified_at = ?, version_number = version_number + 1
+                  WHERE id = ?, one transaction
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import time
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from loadgen import TIERS, live_id
+
+LIST_COLUMNS = ("id, name, salutation_name, first_name, last_name, description, email_address, "
+                "email_address_is_opted_out, email_address_is_invalid, phone_number, phone_number_is_opted_out, "
+                "phone_number_is_invalid, do_not_call, address_street, address_city, address_state, "
+                "address_country, address_postal_code, account_id, created_at, modified_at, created_by_id, "
+                "modified_by_id, assigned_user_id, version_number, c_tier, c_score")
+
+
+def _sqlite_path(url: str) -> str:
+    return url.split(":///", 1)[1]
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+
+
+class RawStore:
+    """One driver connection with the statements in the dialect's parameter style."""
+
+    def __init__(self, url: str):
+        self.dialect = "sqlite" if url.startswith("sqlite") else "postgresql"
+        if self.dialect == "sqlite":
+            self.conn: Any = sqlite3.connect(_sqlite_path(url), isolation_level=None, check_same_thread=False)
+            for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=10000", "cache_size=-65536",
+                           "temp_store=MEMORY"):
+                self.conn.execute(f"PRAGMA {pragma}")
+            self.p, self.false, self.like = "?", "0", "LIKE"
+        else:
+            import psycopg
+
+            dsn = url.replace("postgresql+psycopg://", "postgresql://")
+            self.conn = psycopg.connect(dsn, autocommit=True)
+            self.p, self.false, self.like = "%s", "false", "ILIKE"
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def query(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
+        if self.dialect == "sqlite":
+            return self.conn.execute(sql, params).fetchall()
+        with self.conn.cursor() as cur:
+            cur.execute(sql, params, prepare=True)
+            return cur.fetchall() if cur.description else []
+
+    def transaction(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
+        if self.dialect == "sqlite":
+            self.conn.execute("BEGIN")
+            try:
+                for sql, params in statements:
+                    self.conn.execute(sql, params)
+                self.conn.execute("COMMIT")
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+        else:
+            with self.conn.transaction():
+                with self.conn.cursor() as cur:
+                    for sql, params in statements:
+                        cur.execute(sql, params, prepare=True)
+
+    # --- the scenarios ----------------------------------------------------------------------------
+
+    def operation(self, scenario: str, *, max_contact_id: int, user_ids: list[int], prefixes: list[str],
+                  run_tag: str, seed: int = 7) -> Callable[[], Any]:
+        rng = random.Random(seed)
+        p, false, like = self.p, self.false, self.like
+        tiers = iter(TIERS * 10**6)
+        if scenario == "get":
+            sql = f"SELECT * FROM contact WHERE id = {p} AND deleted = {false}"
+            return lambda: self.query(sql, (live_id(rng, max_contact_id),))
+        if scenario in ("list_tier", "list_assigned"):
+            column = "c_tier" if scenario == "list_tier" else "assigned_user_id"
+            sql = (f"SELECT {LIST_COLUMNS} FROM contact WHERE {column} = {p} AND deleted = {false} "
+                   f"ORDER BY created_at DESC, id DESC LIMIT 20")
+            if scenario == "list_tier":
+                return lambda: self.query(sql, (next(tiers),))
+            return lambda: self.query(sql, (rng.choice(user_ids),))
+        if scenario == "search":
+            sql = (f"SELECT {LIST_COLUMNS} FROM contact WHERE deleted = {false} AND name {like} {p} "
+                   f"ORDER BY created_at DESC, id DESC LIMIT 20")
+            return lambda: self.query(sql, (rng.choice(prefixes) + "%",))
+        if scenario == "create":
+            counter = iter(range(1, 10**9))
+            returning = " RETURNING id"
+            insert = (f"INSERT INTO contact (name, first_name, last_name, email_address, email_address_is_opted_out, "
+                      f"email_address_is_invalid, phone_number_is_opted_out, phone_number_is_invalid, do_not_call, "
+                      f"account_id, created_at, modified_at, created_by_id, modified_by_id, assigned_user_id, "
+                      f"deleted, version_number, c_tier, c_score) VALUES ({', '.join([p] * 19)}){returning}")
+            link = (f"INSERT INTO email_address_link (entity_type, entity_id, field, position, is_primary, opt_out, "
+                    f"invalid, address, address_lower) VALUES ({', '.join([p] * 9)})")
+
+            def create() -> None:
+                n = next(counter)
+                now = _now() if self.dialect == "postgresql" else _now().strftime("%Y-%m-%d %H:%M:%S.%f")
+                email = f"raw.{run_tag}{n}@bench.example"
+                owner = user_ids[n % len(user_ids)]
+                values = (f"Raw {run_tag}{n}", "Raw", f"{run_tag}{n}", email, False, False, False, False, False,
+                          None, now, now, owner, owner, owner, False, 1, TIERS[n % 3], n % 101)
+                if self.dialect == "sqlite":
+                    self.conn.execute("BEGIN")
+                    try:
+                        new_id = self.conn.execute(insert, values).fetchone()[0]
+                        self.conn.execute(link, ("Contact", new_id, "emailAddress", 0, True, False, False, email,
+                                                 email))
+                        self.conn.execute("COMMIT")
+                    except BaseException:
+                        self.conn.execute("ROLLBACK")
+                        raise
+                else:
+                    with self.conn.transaction():
+                        with self.conn.cursor() as cur:
+                            cur.execute(insert, values, prepare=True)
+                            new_id = cur.fetchone()[0]
+                            cur.execute(link, ("Contact", new_id, "emailAddress", 0, True, False, False, email,
+                                               email), prepare=True)
+            return create
+        if scenario == "update":
+            sql = (f"UPDATE contact SET c_score = {p}, modified_at = {p}, version_number = version_number + 1 "
+                   f"WHERE id = {p}")
+
+            def update() -> None:
+                now = _now() if self.dialect == "postgresql" else _now().strftime("%Y-%m-%d %H:%M:%S.%f")
+                self.transaction([(sql, (rng.randrange(0, 101), now, live_id(rng, max_contact_id)))])
+            return update
+        raise ValueError(f"no raw SQL for {scenario}")
+
+
+def measure(store: RawStore, scenario: str, *, duration: float, max_count: int, **kwargs: Any) -> dict[str, Any]:
+    """Run one raw operation back to back (after a short warm-up); latency percentiles and ops/s."""
+    from loadgen import percentile
+
+    operation = store.operation(scenario, **kwargs)
+    for _ in range(min(50, max_count)):
+        operation()
+    latencies: list[float] = []
+    perf = time.perf_counter
+    started = perf()
+    deadline = started + duration
+    while len(latencies) < max_count and perf() < deadline:
+        t0 = perf()
+        operation()
+        latencies.append(perf() - t0)
+    elapsed = perf() - started
+    ms = lambda v: None if v is None else round(v * 1000, 4)  # noqa: E731
+    return {"scenario": scenario, "count": len(latencies), "ops_per_s": round(len(latencies) / elapsed, 1),
+            "p50_ms": ms(percentile(latencies, 50)), "p99_ms": ms(percentile(latencies, 99))}
+
+
+def explain(store: RawStore, scenario: str, **kwargs: Any) -> list[str]:
+    """The query plan of a raw read scenario (first parameter set), for the JSON report."""
+    p, false, like = store.p, store.false, store.like
+    sql = {
+        "get": (f"SELECT * FROM contact WHERE id = {p} AND deleted = {false}", (1,)),
+        "list_tier": (f"SELECT {LIST_COLUMNS} FROM contact WHERE c_tier = {p} AND deleted = {false} "
+                      f"ORDER BY created_at DESC, id DESC LIMIT 20", ("Gold",)),
+        "list_assigned": (f"SELECT {LIST_COLUMNS} FROM contact WHERE assigned_user_id = {p} AND deleted = {false} "
+                          f"ORDER BY created_at DESC, id DESC LIMIT 20", (kwargs["user_ids"][0],)),
+        "search": (f"SELECT {LIST_COLUMNS} FROM contact WHERE deleted = {false} AND name {like} {p} "
+                   f"ORDER BY created_at DESC, id DESC LIMIT 20", (kwargs["prefixes"][0] + "%",)),
+    }.get(scenario)
+    if sql is None:
+        return []
+    prefix = "EXPLAIN QUERY PLAN " if store.dialect == "sqlite" else "EXPLAIN "
+    rows = store.query(prefix + sql[0], sql[1])
+    return [" | ".join(str(c) for c in row) for row in rows]

@@ -1,0 +1,562 @@
+"""PolyCRM benchmark: seed a dataset, serve it, load it from a second process, compare with raw SQL.
+
+    .venv/bin/python bench/run.py --rows 10000
+    .venv/bin/python bench/run.py --rows 10000 --backend postgresql [--pg-url postgresql://postgres@127.0.0.1:5432/test]
+    .venv/bin/python bench/run.py --rows 10000,1000000 --reuse        # two sizes + the flatness ratio
+
+Prints a table per size and writes everything to bench/results/<timestamp>.json. See bench/README.md for what
+each figure means and the targets. Only 127.0.0.1 is used; every loop stops by count or by duration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import platform
+import random
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+BENCH_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH_DIR))
+
+import loadgen  # noqa: E402
+import rawsql  # noqa: E402
+import seed  # noqa: E402
+
+RESULTS = BENCH_DIR / "results"
+READ_SCENARIOS = ["get", "list_tier", "list_assigned", "search"]
+WRITE_SCENARIOS = ["create", "update", "mass_create"]
+ALL_SCENARIOS = ["ping"] + READ_SCENARIOS + WRITE_SCENARIOS
+LABELS = {
+    "ping": "bare HTTP (GET /api/v1/)",
+    "get": "get by id",
+    "list_tier": "list cTier= ,createdAt desc",
+    "list_assigned": "list assignedUserId= ,desc",
+    "search": "text search (textFilter)",
+    "create": "create (POST /Contact)",
+    "update": "update (PUT cScore)",
+    "mass_create": "mass create (1000/req)",
+}
+LATENCY_MAX_COUNT = 2000
+
+
+def log(message: str = "") -> None:
+    print(message, flush=True)
+
+
+# --- datasets ---------------------------------------------------------------------------------------------
+
+def pg_database_url(admin_url: str, name: str) -> str:
+    parts = urlsplit(admin_url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
+
+
+def pg_admin(admin_url: str, statements: list[str]) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+        for statement in statements:
+            conn.execute(statement)
+
+
+def trim_to_seed(url: str, marks: dict[str, int]) -> int:
+    """Remove what earlier bench runs added (rows past the seeded ids), so a reused store has the seeded size."""
+    from sqlalchemy import text
+
+    from polycrm.store.database import make_engine
+
+    max_id = marks["bench.max_contact_id"]
+    engine = make_engine(url)
+    removed = 0
+    with engine.begin() as conn:
+        removed = conn.execute(text("DELETE FROM contact WHERE id > :m"), {"m": max_id}).rowcount or 0
+        for table in ("email_address_link", "phone_number_link", "entity_team"):
+            conn.execute(text(f"DELETE FROM {table} WHERE entity_type = 'Contact' AND entity_id > :m"),
+                         {"m": max_id})
+        conn.execute(text("DELETE FROM account_contact WHERE contact_id > :m"), {"m": max_id})
+    if engine.dialect.name == "postgresql" and removed:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE contact")
+            conn.exec_driver_sql("VACUUM ANALYZE email_address_link")
+    engine.dispose()
+    return removed
+
+
+def prepare_dataset(rows: int, args: argparse.Namespace) -> dict[str, Any]:
+    """A store seeded to `rows` contacts (fresh, or reused when --reuse and the marks match)."""
+    info: dict[str, Any] = {"backend": args.backend, "rows": rows}
+    if args.backend == "sqlite":
+        data_dir = RESULTS / f"sqlite-{rows}"
+        database_url = None
+    else:
+        data_dir = RESULTS / f"postgresql-{rows}"
+        name = f"polycrm_bench_{rows}"
+        database_url = pg_database_url(args.pg_url, name)
+        info["database"] = name
+    url = seed.database_url_for(data_dir, database_url)
+    info.update(data_dir=str(data_dir), database_url=url.split("@")[-1], reused=False)
+    marks = seed.read_seed_marks(url) if args.reuse and data_dir.exists() else {}
+    if args.reuse and marks.get("bench.seeded_rows") == rows:
+        removed = trim_to_seed(url, marks)
+        log(f"Reusing the store seeded with {rows:,} contacts ({removed:,} rows from earlier runs removed)")
+        info["reused"] = True
+    else:
+        if args.reuse:
+            log(f"--reuse: no store seeded with {rows:,} contacts at {info['database_url']}; seeding a fresh one")
+        shutil.rmtree(data_dir, ignore_errors=True)
+        data_dir.mkdir(parents=True)
+        if args.backend == "postgresql":
+            pg_admin(args.pg_url, [f'DROP DATABASE IF EXISTS "{info["database"]}" WITH (FORCE)',
+                                   f'CREATE DATABASE "{info["database"]}"'])
+        log(f"Seeding {rows:,} contacts ({args.backend}) ...")
+        started = time.perf_counter()
+        seed.prepare_schema(data_dir, database_url, log=log)
+        stats = seed.seed(url, rows, log=log)
+        info["seed"] = {"seconds_total": round(time.perf_counter() - started, 1), **stats}
+        log(f"  seeded in {info['seed']['seconds_total']} s total")
+        marks = seed.read_seed_marks(url)
+    info["marks"] = marks
+    info["env"] = seed.cli_env(data_dir, database_url)
+    info["url"] = url
+    return info
+
+
+def dataset_facts(url: str, marks: dict[str, int]) -> dict[str, Any]:
+    """What the load generator needs: live id range, user ids, surname prefixes that occur."""
+    from sqlalchemy import text
+
+    from polycrm.store.database import make_engine
+
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        user_ids = [int(r[0]) for r in conn.execute(text(
+            "SELECT id FROM \"user\" WHERE user_name LIKE 'rep%' ORDER BY id"))]
+    engine.dispose()
+    rng = random.Random(5)
+    names = seed.LAST_NAMES
+    prefixes = sorted({names[min(len(names) - 1, int(len(names) * rng.random() ** 2.2))][:3] for _ in range(80)})
+    return {"max_contact_id": marks["bench.max_contact_id"], "max_account_id": marks["bench.max_account_id"],
+            "user_ids": user_ids or [1], "prefixes": prefixes}
+
+
+# --- the server -------------------------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def create_api_key(env: dict[str, str]) -> str:
+    seed.run_cli(["user", "create", "--username", "bench", "--password", secrets.token_urlsafe(12), "--admin"],
+                 env, tolerate=["already exists"])
+    out = seed.run_cli(["apikey", "create", "--user", "bench", "--name", "bench", "--json"], env)
+    return json.loads(out.strip().splitlines()[-1])["key"]
+
+
+class Server:
+    """`polycrm serve` as a child process in its own process group (so its workers stop with it)."""
+
+    def __init__(self, env: dict[str, str], workers: int, log_path: Path):
+        self.port = free_port()
+        self.log_path = log_path
+        self.log_file = open(log_path, "wb")
+        self.proc = subprocess.Popen(
+            [seed.POLYCRM, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers)],
+            env=env, stdout=self.log_file, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def wait_ready(self, timeout: float = 90.0) -> float:
+        import httpx
+
+        started = time.perf_counter()
+        while time.perf_counter() - started < timeout:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"polycrm serve exited with {self.proc.returncode}:\n{self.log_tail()}")
+            try:
+                if httpx.get(f"http://127.0.0.1:{self.port}/api/v1/", timeout=2).status_code == 200:
+                    return time.perf_counter() - started
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"polycrm serve not ready after {timeout} s:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 30) -> str:
+        self.log_file.flush()
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+            except ProcessLookupError:
+                pass
+        self.log_file.close()
+
+
+def cpu_snapshot(server_pgid: int) -> dict[str, float]:
+    """CPU seconds so far: the server's process group (uvicorn and its workers), PostgreSQL's processes, and
+    all CPUs busy / total (from /proc/stat), so a phase can say who used the machine."""
+    tick = os.sysconf("SC_CLK_TCK")
+    server = postgres = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                raw = handle.read()
+        except OSError:
+            continue
+        comm = raw[raw.find("(") + 1:raw.rfind(")")]
+        fields = raw.rsplit(")", 1)[1].split()
+        used = int(fields[11]) + int(fields[12])
+        if int(fields[2]) == server_pgid:
+            server += used
+        elif comm.startswith("postgres"):
+            postgres += used
+    with open("/proc/stat") as handle:
+        values = [int(v) for v in handle.readline().split()[1:]]
+    idle = values[3] + values[4]
+    return {"server": server / tick, "postgres": postgres / tick, "busy": (sum(values) - idle) / tick,
+            "all": sum(values) / tick}
+
+
+# --- probing ----------------------------------------------------------------------------------------------
+
+def probe(port: int, key: str, target: loadgen.Target, scenarios: list[str]) -> dict[str, Any]:
+    """One request per scenario with httpx, checked; failures are reported with status and X-Status-Reason."""
+    import httpx
+
+    findings: dict[str, Any] = {}
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+        for scenario in scenarios:
+            method, path, body = loadgen.request_factory(scenario, target, 99, batch=5)()
+            headers = {**loadgen.auth_headers(scenario, target)}
+            if body is not None:
+                headers["Content-Type"] = "application/json"
+            try:
+                response = client.request(method, path, content=body, headers=headers)
+            except httpx.HTTPError as exc:
+                findings[scenario] = {"ok": False, "status": 0, "reason": type(exc).__name__, "body": str(exc)}
+                continue
+            entry: dict[str, Any] = {"ok": 200 <= response.status_code < 300, "status": response.status_code,
+                                     "reason": response.headers.get("x-status-reason"), "request": f"{method} {path}",
+                                     "bytes": len(response.content)}
+            if not entry["ok"]:
+                entry["body"] = response.text[:500]
+            else:
+                try:
+                    data = response.json()
+                except ValueError:
+                    data = None
+                problem = None
+                if scenario in ("list_tier", "list_assigned", "search"):
+                    if not isinstance(data, dict) or not isinstance(data.get("list"), list):
+                        problem = "no 'list' in the response"
+                    else:
+                        entry["total"] = data.get("total")
+                        entry["returned"] = len(data["list"])
+                        if len(data["list"]) > 20:
+                            problem = f"maxSize=20 returned {len(data['list'])} records"
+                        if scenario == "list_tier" and any(r.get("cTier") != data["list"][0].get("cTier")
+                                                           for r in data["list"]):
+                            problem = "cTier filter returned other tiers"
+                        stamps = [r.get("createdAt") for r in data["list"]]
+                        if stamps != sorted(stamps, reverse=True):
+                            problem = "not ordered by createdAt desc"
+                elif scenario in ("get", "create", "update") and not (isinstance(data, dict) and "id" in data):
+                    problem = "no 'id' in the response"
+                elif scenario == "mass_create" and not (isinstance(data, dict) and data.get("count") == 5):
+                    problem = f"massCreate of 5 answered {str(data)[:200]}"
+                if problem:
+                    entry["ok"] = False
+                    entry["problem"] = problem
+            findings[scenario] = entry
+    return findings
+
+
+# --- one size ---------------------------------------------------------------------------------------------
+
+def run_size(rows: int, args: argparse.Namespace, stamp: str, pool: Any) -> dict[str, Any]:
+    dataset = prepare_dataset(rows, args)
+    facts = dataset_facts(dataset["url"], dataset["marks"])
+    key = create_api_key(dataset["env"])
+    log_path = RESULTS / f"{stamp}-{args.backend}-{rows}-server.log"
+    env = dict(dataset["env"], POLYCRM_LOG_LEVEL=args.server_log_level)
+    server = Server(env, args.workers, log_path)
+    run: dict[str, Any] = {"rows": rows, "backend": args.backend,
+                           "dataset": {k: v for k, v in dataset.items() if k not in ("env", "url")},
+                           "server_log": str(log_path), "phases": {}, "raw": {}, "plans": {}}
+    scenarios = [s for s in ALL_SCENARIOS if s in args.scenarios]
+    try:
+        run["server_ready_s"] = round(server.wait_ready(), 2)
+        target = loadgen.Target("127.0.0.1", server.port, key, facts["max_contact_id"], facts["max_account_id"],
+                                facts["user_ids"], facts["prefixes"], f"r{stamp[-6:]}{rows}")
+        run["probe"] = probe(server.port, key, target, scenarios)
+        for scenario, entry in run["probe"].items():
+            if not entry["ok"]:
+                log(f"  PROBE FAILED {scenario}: {entry.get('request')} -> {entry['status']} "
+                    f"X-Status-Reason={entry.get('reason')!r} {entry.get('problem', '')} {entry.get('body', '')[:200]}")
+        d = args.duration
+        for number, scenario in enumerate(scenarios):
+            phases: dict[str, Any] = {}
+
+            def phase(kind: str, concurrency: int, duration: float, max_requests: int) -> dict[str, Any]:
+                spec = loadgen.PhaseSpec(scenario, concurrency, duration, max_requests, target, client=args.client,
+                                         procs=args.loadgen_procs, seed=number * 10 + len(phases) + 1,
+                                         batch=args.mass_batch)
+                before = cpu_snapshot(server.proc.pid)
+                summary = loadgen.summarize(loadgen.run_phase(spec, pool))
+                after = cpu_snapshot(server.proc.pid)
+                wall = max(summary["elapsed_s"], 1e-9)
+                used = {k: after[k] - before[k] for k in after}
+                # CPU in % of one core; the box has os.cpu_count() * 100 %.
+                summary["server_cpu_pct"] = round(100 * used["server"] / wall, 1)
+                summary["postgres_cpu_pct"] = round(100 * used["postgres"] / wall, 1)
+                summary["box_busy_pct"] = round(100 * used["busy"] / max(used["all"], 1e-9), 1)
+                box_cores = 100 * used["busy"] / wall
+                summary["other_cpu_pct"] = round(max(0.0, box_cores - summary["server_cpu_pct"]
+                                                     - summary["postgres_cpu_pct"] - summary["loadgen_cpu_pct"]), 1)
+                phases[kind] = summary
+                return summary
+
+            if scenario == "mass_create":
+                phase("throughput", max(1, min(args.concurrency, args.workers)), d, 10**9)
+            else:
+                if scenario in READ_SCENARIOS or scenario == "ping":
+                    phase("warmup", args.concurrency, min(1.0, d / 4), 10**9)
+                phase("latency", 1, max(1.0, d / 2), LATENCY_MAX_COUNT)
+                phase("throughput", args.concurrency, d, 10**9)
+            run["phases"][scenario] = phases
+            main = phases["throughput"]
+            lat = phases.get("latency", main)
+            extra = f", {main['records_per_s']:,.0f} records/s" if scenario == "mass_create" else ""
+            log(f"  {LABELS[scenario]:<30} {main['rps']:>8.1f} req/s{extra}  p50 {fmt(main['p50_ms'])} ms  "
+                f"p99 {fmt(main['p99_ms'])} ms  | c=1 p50 {fmt(lat['p50_ms'])} ms  errors {main['errors']}"
+                f"{' ' + str(main['error_kinds']) if main['errors'] else ''}")
+    finally:
+        server.stop()
+    log_text = log_path.read_text(errors="replace") if log_path.exists() else ""
+    run["server_log_unhandled_errors"] = log_text.count("unhandled error")
+    run["server_log_tracebacks"] = log_text.count("Traceback (most recent call last)")
+    if run["server_log_tracebacks"]:
+        first = log_text.find("Traceback (most recent call last)")
+        run["server_log_first_traceback"] = log_text[max(0, first - 300):first + 3000]
+
+    # Raw SQL, with the server stopped (nothing else competes for the store or the CPUs).
+    raw_scenarios = [s for s in scenarios if s in ("get", "list_tier", "list_assigned", "search", "create", "update")]
+    if raw_scenarios:
+        store = rawsql.RawStore(dataset["url"])
+        try:
+            kwargs = {"max_contact_id": facts["max_contact_id"], "user_ids": facts["user_ids"],
+                      "prefixes": facts["prefixes"], "run_tag": f"r{stamp[-6:]}"}
+            for scenario in raw_scenarios:
+                try:
+                    run["raw"][scenario] = rawsql.measure(store, scenario, duration=min(3.0, d / 2),
+                                                          max_count=LATENCY_MAX_COUNT, **kwargs)
+                    if scenario in READ_SCENARIOS:
+                        run["plans"][scenario] = rawsql.explain(store, scenario, **kwargs)
+                except Exception as exc:  # noqa: BLE001 - report, keep going
+                    run["raw"][scenario] = {"error": f"{type(exc).__name__}: {exc}"}
+        finally:
+            store.close()
+    compute_ratios(run)
+    return run
+
+
+def compute_ratios(run: dict[str, Any]) -> None:
+    """PolyCRM p50 at concurrency 1 / (raw SQL p50 + bare HTTP round trip p50 at concurrency 1)."""
+    ping = run["phases"].get("ping", {}).get("latency", {}).get("p50_ms")
+    run["ratios"] = {}
+    for scenario, raw in run["raw"].items():
+        poly = run["phases"].get(scenario, {}).get("latency", {}).get("p50_ms")
+        if poly is None or ping is None or raw.get("p50_ms") is None:
+            continue
+        run["ratios"][scenario] = round(poly / (raw["p50_ms"] + ping), 2)
+
+
+# --- reporting --------------------------------------------------------------------------------------------
+
+def fmt(value: Any, digits: int = 2) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float) and value >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def print_table(run: dict[str, Any], args: argparse.Namespace) -> None:
+    log()
+    log(f"PolyCRM bench: {run['backend']}, {run['rows']:,} contacts; server --workers {args.workers}; "
+        f"load c={args.concurrency} ({args.client} client, {args.loadgen_procs} proc); {args.duration:g} s/phase")
+    header = (f"{'scenario':<30} {'req/s':>8} {'p50':>7} {'p99':>8} | {'p50@c1':>7} {'raw p50':>8} {'ratio':>6} | "
+              f"{'errors':>6} | {'server':>6} {'pg':>5} {'loadgen':>7} {'other':>5}")
+    log(header)
+    log("-" * len(header))
+    pct = lambda v: fmt(v, 0) + "%"  # noqa: E731
+    for scenario, phases in run["phases"].items():
+        main = phases["throughput"]
+        lat = phases.get("latency", {})
+        raw = run["raw"].get(scenario, {})
+        rps = fmt(main["rps"], 1)
+        if scenario == "mass_create" and main.get("records_per_s"):
+            rps = f"{main['records_per_s']:,.0f}r"
+        log(f"{LABELS[scenario]:<30} {rps:>8} {fmt(main['p50_ms']):>7} {fmt(main['p99_ms']):>8} | "
+            f"{fmt(lat.get('p50_ms')):>7} {fmt(raw.get('p50_ms'), 3):>8} {fmt(run['ratios'].get(scenario)):>6} | "
+            f"{main['errors']:>6} | {pct(main['server_cpu_pct']):>6} {pct(main['postgres_cpu_pct']):>5} "
+            f"{pct(main['loadgen_cpu_pct']):>7} {pct(main['other_cpu_pct']):>5}")
+    log(f"(ms; req/s, p50, p99 under load at c={args.concurrency}; p50@c1 = one client alone; raw p50 = the same query "
+        f"straight through the driver;\n ratio = p50@c1 / (raw p50 + bare-HTTP p50@c1); mass create: records/s (r); "
+        f"CPU during the loaded phase in % of one core\n (box = {os.cpu_count()} cores = {100 * (os.cpu_count() or 1)}%): "
+        f"server processes, PostgreSQL, load generator, other = anything else on the box, e.g. concurrent test runs)")
+    for scenario, phases in run["phases"].items():
+        for kind, summary in phases.items():
+            if summary["errors"]:
+                log(f"  ERRORS {scenario}/{kind}: {summary['error_kinds']}")
+                for sample in summary["error_samples"][:2]:
+                    log(f"    e.g. {sample[:240]}")
+    for scenario, raw in run["raw"].items():
+        if "error" in raw:
+            log(f"  RAW SQL {scenario} failed: {raw['error']}")
+    if run.get("server_log_tracebacks"):
+        log(f"  server log: {run['server_log_tracebacks']} tracebacks, {run['server_log_unhandled_errors']} "
+            f"'unhandled error' lines; see {run['server_log']}")
+    for line in check_targets(run):
+        log("  " + line)
+
+
+def check_targets(run: dict[str, Any]) -> list[str]:
+    """The README's targets, as far as one size can tell."""
+    out = []
+    phases = run["phases"]
+
+    def get(scenario: str, kind: str, key: str) -> Any:
+        return phases.get(scenario, {}).get(kind, {}).get(key)
+
+    def line(ok: bool | None, text: str) -> None:
+        out.append(f"[{'PASS' if ok else 'FAIL' if ok is not None else ' -- '}] {text}")
+
+    p50 = get("list_tier", "latency", "p50_ms")
+    size_note = "" if run["rows"] >= 1_000_000 else f" (target is at 1M rows; this is {run['rows']:,})"
+    line(None if p50 is None else p50 < 15, f"filtered list p50 < 15 ms: {fmt(p50)} ms at c=1{size_note}")
+    rps = get("get", "throughput", "rps")
+    line(None if rps is None else rps >= 1500, f"get by id >= 1,500 req/s: {fmt(rps, 1)}")
+    rps = get("create", "throughput", "rps")
+    line(None if rps is None else rps >= 500, f"single creates >= 500/s: {fmt(rps, 1)}")
+    rec = get("mass_create", "throughput", "records_per_s")
+    line(None if rec is None else rec >= 20000, f"mass create >= 20,000 records/s: {fmt(rec, 0)}")
+    for scenario in ("get", "list_tier", "list_assigned", "search"):
+        ratio = run["ratios"].get(scenario)
+        if ratio is not None:
+            line(ratio <= 3, f"{LABELS[scenario]} within 3x of raw SQL + bare HTTP: {ratio}x")
+    return out
+
+
+def print_flatness(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    by_rows = sorted(runs, key=lambda r: r["rows"])
+    small, large = by_rows[0], by_rows[-1]
+    log()
+    log(f"Flatness {small['rows']:,} -> {large['rows']:,} contacts (p50 at c=1; target: filtered list within 1.5x)")
+    for scenario in ("get", "list_tier", "list_assigned", "search"):
+        a = small["phases"].get(scenario, {}).get("latency", {}).get("p50_ms")
+        b = large["phases"].get(scenario, {}).get("latency", {}).get("p50_ms")
+        if a and b:
+            ratio = round(b / a, 2)
+            verdict = ("PASS" if ratio <= 1.5 else "FAIL") if scenario.startswith("list") else " -- "
+            log(f"  [{verdict}] {LABELS[scenario]:<30} {a:.2f} ms -> {b:.2f} ms = {ratio}x")
+            out.append({"scenario": scenario, "small_p50_ms": a, "large_p50_ms": b, "ratio": ratio})
+    return out
+
+
+def machine() -> dict[str, Any]:
+    info: dict[str, Any] = {"cpus": os.cpu_count(), "python": platform.python_version(),
+                            "platform": platform.platform()}
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    info["cpu"] = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    import sqlite3
+
+    info["sqlite"] = sqlite3.sqlite_version
+    info["loadavg_at_start"] = [round(v, 2) for v in os.getloadavg()]
+    return info
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="PolyCRM benchmark (see bench/README.md)")
+    parser.add_argument("--rows", default="10000", help="contacts to seed; several sizes comma-separated")
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/test",
+                        help="admin connection; the bench database polycrm_bench_<rows> is (re)created beside it")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="polycrm serve --workers")
+    parser.add_argument("--concurrency", type=int, default=8, help="connections of the load generator")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per throughput phase")
+    parser.add_argument("--reuse", action="store_true", help="reuse a store already seeded to that size")
+    parser.add_argument("--client", choices=["raw", "httpx"], default="raw", help="load generator HTTP client")
+    parser.add_argument("--loadgen-procs", type=int, default=1, help="load generator processes")
+    parser.add_argument("--mass-batch", type=int, default=1000, help="records per massCreate request")
+    parser.add_argument("--scenarios", default=",".join(ALL_SCENARIOS),
+                        help=f"comma-separated subset of {','.join(ALL_SCENARIOS)}")
+    parser.add_argument("--server-log-level", default="warning", help="POLYCRM_LOG_LEVEL of the server")
+    args = parser.parse_args(argv)
+    args.scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
+    unknown = set(args.scenarios) - set(ALL_SCENARIOS)
+    if unknown:
+        parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
+    if "ping" not in args.scenarios:
+        args.scenarios.insert(0, "ping")  # the ratios need the bare round trip
+    sizes = [int(s.replace("_", "")) for s in args.rows.split(",") if s.strip()]
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    report: dict[str, Any] = {"started": stamp, "machine": machine(), "args": {k: v for k, v in vars(args).items()},
+                              "runs": []}
+    out_path = RESULTS / f"{stamp}.json"
+    load1 = report["machine"]["loadavg_at_start"][0]
+    if load1 > 0.5:
+        log(f"Note: the machine is busy before the bench starts (load average {load1}); other processes take CPU "
+            f"from the server, so figures will be noisy (see the 'other' CPU column).")
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(max(1, args.loadgen_procs)) as pool:
+        for rows in sizes:
+            try:
+                run = run_size(rows, args, stamp, pool)
+            except Exception as exc:  # noqa: BLE001 - one failed size must not lose the others
+                log(f"RUN FAILED for {rows:,} rows: {type(exc).__name__}: {exc}")
+                report["runs"].append({"rows": rows, "backend": args.backend, "error": f"{type(exc).__name__}: {exc}"})
+                continue
+            report["runs"].append(run)
+            print_table(run, args)
+            out_path.write_text(json.dumps(report, indent=1, default=str))
+    ok_runs = [r for r in report["runs"] if "phases" in r]
+    if len(ok_runs) > 1:
+        report["flatness"] = print_flatness(ok_runs)
+    out_path.write_text(json.dumps(report, indent=1, default=str))
+    log(f"\nResults: {out_path}")
+    return 0 if ok_runs else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""Where a request's time goes: the SQL statements PolyCRM runs for one request of each bench scenario.
+
+    .venv/bin/python bench/trace.py --rows 2000 [--backend postgresql] [--pg-url URL] [--show 40]
+
+Uses the store `bench/run.py` seeded (bench/results/<backend>-<rows>; PostgreSQL: polycrm_bench_<rows>), runs
+the application in-process (no HTTP server) and, per scenario, prints the number of SQL statements per request,
+the in-process time per request (median of --repeat), and the statements of one request (shortened).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH_DIR))
+
+import loadgen  # noqa: E402
+import run as bench_run  # noqa: E402
+import seed  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, required=True)
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--scenarios", default="ping,get,list_tier,list_assigned,search,create,update")
+    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--show", type=int, default=30, help="statements to print per scenario")
+    parser.add_argument("--width", type=int, default=180, help="characters shown per statement")
+    args = parser.parse_args()
+
+    data_dir = bench_run.RESULTS / f"{args.backend}-{args.rows}"
+    database_url = (bench_run.pg_database_url(args.pg_url, f"polycrm_bench_{args.rows}")
+                    if args.backend == "postgresql" else None)
+    url = seed.database_url_for(data_dir, database_url)
+    marks = seed.read_seed_marks(url)
+    if marks.get("bench.seeded_rows") != args.rows:
+        print(f"No store seeded with {args.rows} contacts at {url}; run bench/run.py --rows {args.rows} first")
+        return 1
+    env = seed.cli_env(data_dir, database_url)
+    key = bench_run.create_api_key(env)
+    os.environ.update(env)
+
+    from sqlalchemy import event
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+
+    from polycrm.app import build_app
+    from polycrm.config import load_config
+    from polycrm.store.database import open_database
+
+    config = load_config()
+    database = open_database(config.database_url, sync=False)
+    statements: list[str] = []
+    event.listen(database.engine, "before_cursor_execute",
+                 lambda conn, cursor, statement, params, context, many: statements.append(
+                     " ".join(statement.split())))
+    facts = bench_run.dataset_facts(url, marks)
+    target = loadgen.Target("testserver", 80, key, facts["max_contact_id"], facts["max_account_id"],
+                            facts["user_ids"], facts["prefixes"], f"t{int(time.time()) % 100000}")
+    with TestClient(build_app(config, database)) as client:
+        for scenario in [s for s in args.scenarios.split(",") if s]:
+            make = loadgen.request_factory(scenario, target, 3, batch=100)
+            headers = loadgen.auth_headers(scenario, target)
+            counts, times, status = [], [], None
+            for _ in range(args.repeat):
+                method, path, body = make()
+                statements.clear()
+                started = time.perf_counter()
+                response = client.request(method, path, content=body,
+                                          headers={**headers, "Content-Type": "application/json"} if body else headers)
+                times.append(time.perf_counter() - started)
+                counts.append(len(statements))
+                status = response.status_code
+            print(f"\n== {scenario}: {method} {path[:100]}  -> {status}  "
+                  f"{statistics.median(counts):.0f} SQL statements/request, "
+                  f"{statistics.median(times) * 1000:.2f} ms/request in-process (median of {args.repeat})")
+            for number, statement in enumerate(statements[:args.show], 1):
+                print(f"  {number:>2}. {statement[:args.width]}")
+            if len(statements) > args.show:
+                print(f"  ... {len(statements) - args.show} more")
+    database.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

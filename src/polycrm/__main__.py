@@ -1,0 +1,5 @@
+"""`python -m polycrm` is the `polycrm` command."""
+
+from polycrm.cli import main
+
+main()
