@@ -103,9 +103,9 @@ class RecordInput:
 
     def convert(self, attribute: Attribute, field: Field, value: Any) -> Any:
         """One attribute value, validated against its field definition."""
-        if value is None:
-            return None
         kind = attribute.kind
+        if value is None:
+            return False if kind is ValueKind.BOOL else None  # EspoCRM booleans are never null
         if kind in (ValueKind.STRING, ValueKind.TEXT):
             return self._string(attribute, field, value)
         if kind is ValueKind.INT:

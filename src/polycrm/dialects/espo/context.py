@@ -104,7 +104,9 @@ def espo_response(value: Any, status: int = 200, headers: dict[str, str] | None 
 
 
 def _clean_reason(reason: str) -> str:
-    return "".join(c if c.isprintable() else " " for c in reason)[:500]
+    """A header-safe reason: non-printable characters become spaces (as EspoCRM does), non-ASCII is escaped."""
+    printable = "".join(c if c.isprintable() else " " for c in reason)
+    return printable.encode("ascii", "backslashreplace").decode("ascii")[:500]
 
 
 def error_response(exc: Exception, request: Request, render: Any = None) -> Response:
