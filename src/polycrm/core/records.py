@@ -62,9 +62,15 @@ class RecordService:
         if not record_allowed(actor, self.entity.name, action, record, self.entity.has_assigned_user, teams):
             raise Forbidden(f"No {action} access.")
 
-    def load_record(self, conn: Connection, record_id: Any, *, not_found: str) -> dict[str, Any]:
+    def load_record(self, conn: Connection, record_id: Any, *, not_found: str,
+                    with_names: bool = False) -> dict[str, Any]:
+        """The stored record (with belongsTo names joined in when asked), or NotFound."""
         parsed = parse_id(record_id)
-        record = self.repository.fetch(conn, parsed) if parsed is not None else None
+        record = None
+        if parsed is not None:
+            rows = self.repository.fetch_rows(conn, self.repository.table.c.id == parsed,
+                                              name_links=self._belongs_to if with_names else ())
+            record = rows[0] if rows else None
         if record is None:
             raise NotFound(not_found.format(id=record_id))
         return record
@@ -74,14 +80,14 @@ class RecordService:
     def read(self, actor: Actor, record_id: Any) -> dict[str, Any]:
         self.require_scope(actor, "read")
         with self.database.engine.connect() as conn:
-            record = self.load_record(conn, record_id, not_found="Record {id} does not exist.")
+            record = self.load_record(conn, record_id, not_found="Record {id} does not exist.", with_names=True)
             self.check_record(conn, actor, "read", record)
             return self._complete(conn, [record], full=True)[0]
 
     def read_without_acl(self, record_id: Any) -> dict[str, Any]:
         """A full record for trusted internal callers (a user's own profile, event payloads)."""
         with self.database.engine.connect() as conn:
-            record = self.load_record(conn, record_id, not_found="Record {id} does not exist.")
+            record = self.load_record(conn, record_id, not_found="Record {id} does not exist.", with_names=True)
             return self._complete(conn, [record], full=True)[0]
 
     def _complete(self, conn: Connection, records: list[dict[str, Any]], *, full: bool,
@@ -252,8 +258,7 @@ class RecordService:
         parsed = self.input.parse(data, creating=True)
         with self.database.engine.begin() as conn:
             record_id = self.insert_parsed(conn, actor, parsed, skip_duplicate_check=skip_duplicate_check)
-            record = self.repository.fetch(conn, record_id)
-            assert record is not None
+            record = self.load_record(conn, record_id, not_found="Record {id} does not exist.", with_names=True)
             return self._complete(conn, [record], full=True)[0]
 
     def prepare_new(self, actor: Actor, parsed: ParsedInput) -> dict[str, Any]:
@@ -412,8 +417,7 @@ class RecordService:
                 raise VersionConflict({k: v for k, v in current.items() if k in data}, current["versionNumber"])
             parsed = self.input.parse(data, creating=False)
             links_changed = self._apply_update(conn, actor, current, parsed)
-            record = self.repository.fetch(conn, current["id"])
-            assert record is not None
+            record = self.load_record(conn, current["id"], not_found="Record {id} not found.", with_names=True)
             return self._complete(conn, [record], full=True)[0], links_changed
 
     def _apply_update(self, conn: Connection, actor: Actor, current: dict[str, Any], parsed: ParsedInput) -> bool:
