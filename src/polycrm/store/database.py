@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
-from sqlalchemy import Engine, MetaData, Table, create_engine, event, inspect, select, update
+from sqlalchemy import Column, Engine, MetaData, Table, create_engine, event, inspect, select, update
 from sqlalchemy.engine import Connection
 
 from polycrm.meta import Registry, load_builtin_registry
@@ -85,7 +85,8 @@ class Database:
             existing = {c["name"] for c in inspector.get_columns(table.name)}
             for column in table.columns:
                 if column.name not in existing:
-                    ops.add_column(table.name, column.copy())
+                    ops.add_column(table.name, Column(column.name, column.type, nullable=column.nullable,
+                                                      server_default=column.server_default))
             existing_indexes = {i["name"] for i in inspector.get_indexes(table.name)}
             for index in table.indexes:
                 if index.name not in existing_indexes:
