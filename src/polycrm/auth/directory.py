@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,6 +21,7 @@ from polycrm.store.records import RecordRepository
 
 USER_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.@\-]{1,50}$")
 USER_TYPES = ("regular", "admin", "api")
+ACTOR_TTL = 5.0
 # A fixed hash to verify against when the user does not exist, so timing does not reveal user names.
 _PASSWORDS = PasswordHasher()
 _DUMMY_HASH = _PASSWORDS.hash("polycrm-timing-equaliser")
@@ -59,6 +61,7 @@ class UserDirectory:
         self.database = database
         self.keyring = keyring
         self.users = RecordRepository(database, database.registry.entity("User"))
+        self._actors: dict[int, tuple[float, Actor | None]] = {}
 
     # --- users ------------------------------------------------------------------------------------
 
@@ -104,7 +107,23 @@ class UserDirectory:
         return int(found)
 
     def actor(self, user_id: int) -> Actor | None:
-        """The actor for an active user, with teams and merged role levels; None if inactive or gone."""
+        """The actor for an active user, with teams and merged role levels; None if inactive or gone.
+
+        Cached for `ACTOR_TTL` seconds: a change of roles, teams or activity made by another process applies
+        within that time (credentials themselves are checked on every request)."""
+        now = time.monotonic()
+        cached = self._actors.get(user_id)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        actor = self._load_actor(user_id)
+        self._actors[user_id] = (now + ACTOR_TTL, actor)
+        return actor
+
+    def forget_actors(self) -> None:
+        """Drop cached actors after a change of roles or teams made through this directory."""
+        self._actors.clear()
+
+    def _load_actor(self, user_id: int) -> Actor | None:
         table = self.users.table
         with self.database.engine.connect() as conn:
             row = conn.execute(select(table.c.id, table.c.user_name, table.c.type, table.c.is_active)
@@ -167,6 +186,7 @@ class UserDirectory:
                                                                     role_user.c.user_id == user_id)).first()
             if not exists:
                 conn.execute(insert(role_user).values(role_id=role_id, user_id=user_id))
+        self.forget_actors()
 
     # --- API keys ---------------------------------------------------------------------------------
 

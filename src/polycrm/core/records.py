@@ -35,6 +35,7 @@ class RecordService:
         self.entity = entity
         self.settings = settings
         self.repository = RecordRepository(database, entity)
+        self._repositories: dict[str, RecordRepository] = {entity.name: self.repository}
         self.input = RecordInput(entity, settings.currencies, settings.default_currency)
         self._belongs_to = [name for name, link in entity.links.items()
                             if link.storage is LinkStorage.COLUMN and name in entity.fields]
@@ -135,7 +136,14 @@ class RecordService:
                 "invalid": point.invalid}
 
     def _target_repository(self, link: Link) -> RecordRepository:
-        return RecordRepository(self.database, self.database.registry.entity(link.entity))
+        return self._repository_of(link.entity)
+
+    def _repository_of(self, entity_name: str) -> RecordRepository:
+        repository = self._repositories.get(entity_name)
+        if repository is None:
+            repository = RecordRepository(self.database, self.database.registry.entity(entity_name))
+            self._repositories[entity_name] = repository
+        return repository
 
     def _parent_names(self, conn: Connection, field: str, records: list[dict[str, Any]]) -> None:
         by_type: dict[str, list[int]] = {}
@@ -143,19 +151,18 @@ class RecordService:
             kind, parent_id = record.get(f"{field}Type"), record.get(f"{field}Id")
             if kind in self.database.registry and parent_id is not None:
                 by_type.setdefault(kind, []).append(parent_id)
-        names = {kind: RecordRepository(self.database, self.database.registry.entity(kind)).names(conn, ids)
+        names = {kind: self._repository_of(kind).names(conn, ids)
                  for kind, ids in by_type.items()}
         for record in records:
             record[f"{field}Name"] = names.get(record.get(f"{field}Type"), {}).get(record.get(f"{field}Id"))
 
     def _link_multiple(self, conn: Connection, field: str, records: list[dict[str, Any]], ids: list[int]) -> None:
         link = self.entity.links[field]
-        related = self.repository.related_ids(conn, link, ids)
-        names = self._target_repository(link).names(conn, {i for values in related.values() for i in values})
+        related = self.repository.related(conn, link, ids)
         for record in records:
-            record_ids = related.get(record["id"], [])
-            record[f"{field}Ids"] = record_ids
-            record[f"{field}Names"] = {i: names.get(i) for i in record_ids}
+            pairs = related.get(record["id"], [])
+            record[f"{field}Ids"] = [i for i, _ in pairs]
+            record[f"{field}Names"] = dict(pairs)
 
     # --- search -----------------------------------------------------------------------------------
 
@@ -348,7 +355,7 @@ class RecordService:
                 raise self.input.fail(field.name, "valid")
             if target not in self.database.registry:
                 continue
-            repository = RecordRepository(self.database, self.database.registry.entity(target))
+            repository = self._repository_of(target)
             if not repository.existing_ids(conn, [value]):
                 raise self.input.fail(field.name, "valid")
         for field, ids in links.items():

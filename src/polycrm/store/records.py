@@ -58,6 +58,7 @@ class RecordRepository:
         self.table: Table = database.table(entity.table)
         self.compiler = FilterCompiler(database, entity)
         self._columns = {a.name: a for a in entity.column_attributes()}
+        self._aliases: dict[str, Any] = {}
 
     # --- writes -----------------------------------------------------------------------------------
 
@@ -107,7 +108,7 @@ class RecordRepository:
         name_keys = []
         for link_name in name_links:
             link = self.entity.links[link_name]
-            target = self.database.table(self.database.registry.entity(link.entity).table).alias(f"l_{link_name}")
+            target = self._link_alias(link_name)
             joined = joined.outerjoin(target, and_(target.c.id == self.table.c[link.far_column],
                                                    target.c.deleted == false()))
             selected.append(target.c.name)
@@ -128,6 +129,15 @@ class RecordRepository:
             record.update(zip(name_keys, row[width:]))
             rows.append(record)
         return rows
+
+    def _link_alias(self, link_name: str) -> Any:
+        """The joined target table of a belongsTo link; built once, since aliasing copies every column."""
+        alias = self._aliases.get(link_name)
+        if alias is None:
+            link = self.entity.links[link_name]
+            target = self.database.table(self.database.registry.entity(link.entity).table)
+            alias = self._aliases[link_name] = target.alias(f"l_{link_name}")
+        return alias
 
     def fetch(self, conn: Connection, record_id: int, attributes: Iterable[str] | None = None) -> dict[str, Any] | None:
         rows = self.fetch_rows(conn, self.table.c.id == record_id, attributes=attributes)
@@ -154,19 +164,22 @@ class RecordRepository:
 
     # --- relations --------------------------------------------------------------------------------
 
-    def related_ids(self, conn: Connection, link: Link, owner_ids: Sequence[int]) -> dict[int, list[int]]:
-        """For many-valued links: owner id -> related ids (live related records only), in link order."""
+    def related(self, conn: Connection, link: Link, owner_ids: Sequence[int]) -> dict[int, list[tuple[int, Any]]]:
+        """For many-valued links: owner id -> [(related id, related name)] of live related records, by id."""
         if not owner_ids:
             return {}
         owner_column, related_column, scope = self.compiler._relation_columns(link)
         target = self.database.table(self.database.registry.entity(link.entity).table)
-        query = select(owner_column, related_column).where(owner_column.in_(list(owner_ids)), *scope)
+        query = select(owner_column, related_column, target.c.name).where(owner_column.in_(list(owner_ids)), *scope)
         if link.storage in (LinkStorage.JUNCTION, LinkStorage.POLYMORPHIC):
             query = query.join(target, target.c.id == related_column).where(target.c.deleted == false())
-        grouped: dict[int, list[int]] = defaultdict(list)
-        for owner, related in conn.execute(query.order_by(related_column)):
-            grouped[int(owner)].append(int(related))
+        grouped: dict[int, list[tuple[int, Any]]] = defaultdict(list)
+        for owner, related, name in conn.execute(query.order_by(related_column)):
+            grouped[int(owner)].append((int(related), name))
         return grouped
+
+    def related_ids(self, conn: Connection, link: Link, owner_ids: Sequence[int]) -> dict[int, list[int]]:
+        return {owner: [i for i, _ in pairs] for owner, pairs in self.related(conn, link, owner_ids).items()}
 
     def add_links(self, conn: Connection, link: Link, owner_id: int, related_ids: Iterable[int]) -> int:
         """Relate records; returns how many new relations were made."""
