@@ -118,14 +118,10 @@ class RecordService:
                 points = self.repository.contact_points(conn, kind, field, ids)
                 for record in records:
                     record[f"{field}Data"] = [self._contact_point_data(kind, p) for p in points.get(record["id"], [])]
-        order = list(self.entity.attributes)
-        rank = {name: i for i, name in enumerate(order)}
-        out = []
-        for record in records:
-            record.pop("deleted", None)
-            keys = sorted(record, key=lambda k: rank.get(k, len(order)))
-            out.append({k: record[k] for k in keys if wanted is None or k in wanted})
-        return out
+        # Every record of one call has the same keys: order them once, in definition order.
+        keys = [k for k in self.entity.attributes if k in records[0] and k != "deleted"
+                and (wanted is None or k in wanted)]
+        return [{k: record[k] for k in keys} for record in records]
 
     @staticmethod
     def _contact_point_data(kind: str, point: ContactPoint) -> dict[str, Any]:
