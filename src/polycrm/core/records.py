@@ -18,7 +18,7 @@ from polycrm.core.settings import CoreSettings
 from polycrm.core.values import ParsedInput, RecordInput, parse_id
 from polycrm.meta import Entity, LinkStorage, ValueKind
 from polycrm.meta.model import Link
-from polycrm.query.tree import Compare, Node, Op, conjunction, disjunction
+from polycrm.query.tree import Compare, Node, Op, conjunction
 from polycrm.store.database import Database, utcnow
 from polycrm.store.records import ContactPoint, RecordRepository
 
@@ -401,10 +401,13 @@ class RecordService:
                     conditions.append(Compare(name, Op.IN, addresses))
             elif values.get(name) is not None:
                 conditions.append(Compare(name, Op.EQ, values[name]))
-        if not conditions:
-            return []
-        where = self.repository.compiler.compile(disjunction(conditions))
-        rows = self.repository.fetch_rows(conn, where, limit=limit, name_links=self._belongs_to)
+        # One indexed query per condition: an OR across a column and an email subquery would scan the table.
+        found: dict[int, dict[str, Any]] = {}
+        for condition in conditions:
+            where = self.repository.compiler.compile(condition)
+            for row in self.repository.fetch_rows(conn, where, limit=limit, name_links=self._belongs_to):
+                found.setdefault(row["id"], row)
+        rows = sorted(found.values(), key=lambda r: r["id"])[:limit]
         return self._complete(conn, rows, full=False, wanted=self.list_attributes(None, []))
 
     # --- update -----------------------------------------------------------------------------------

@@ -49,7 +49,9 @@ def make_engine(url: str, *, schema: str | None = None) -> Engine:
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
     connect_args = {"options": f"-csearch_path={schema}"} if schema else {}
-    return create_engine(url, connect_args=connect_args, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    # No pre-ping: it costs a round trip per checkout; a connection the server dropped is discarded on its
+    # first error and the pool recycles connections every five minutes.
+    return create_engine(url, connect_args=connect_args, pool_size=10, max_overflow=20, pool_recycle=300)
 
 
 class Database:
