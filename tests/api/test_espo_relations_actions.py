@@ -36,6 +36,10 @@ def test_belongs_to_side_lists_and_set_by_id(api):
     task = create(api, "Task", {"name": "Call back", "parentType": "Account", "parentId": account["id"]})
     assert task["parentName"] == "Parent Co"
     assert [r["id"] for r in api.get(f"/api/v1/Account/{account['id']}/tasks").json()["list"]] == [task["id"]]
+    other = create(api, "Account", {"name": "Other Co"})
+    moved = api.put(f"/api/v1/Task/{task['id']}", json={"parentId": other["id"]})  # type stays Account
+    assert moved.status_code == 200 and moved.json()["parentName"] == "Other Co"
+    assert api.put(f"/api/v1/Task/{task['id']}", json={"parentId": "999999"}).status_code == 400
 
 
 def test_link_multiple_on_write_replaces_set(api):

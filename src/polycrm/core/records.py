@@ -322,8 +322,8 @@ class RecordService:
             parsed = self.input.parse(item, creating=True)
             prepared.append((self.prepare_new(actor, parsed), parsed))
         with self.database.engine.begin() as conn:
-            for values, parsed in prepared:
-                self._check_references(conn, {k: values[k] for k in parsed.values}, parsed.links)
+            self._check_references_many(conn, [({k: values[k] for k in parsed.values}, parsed.links, values)
+                                                for values, parsed in prepared])
             has_number = "number" in self.entity.fields and self.entity.fields["number"].type == "autoincrement"
             for values, _ in prepared:
                 if has_number:
@@ -339,25 +339,37 @@ class RecordService:
                     self.repository.add_links(conn, self.entity.links[field], record_id, link_ids)
         return ids
 
-    def _check_references(self, conn: Connection, values: dict[str, Any], links: dict[str, list[int]]) -> None:
-        """Linked ids must name live records (EspoCRM would store dangling ids; we refuse them)."""
-        for name, value in values.items():
-            attribute = self.entity.attributes[name]
-            if attribute.kind is not ValueKind.ID or value is None or name == "id":
-                continue
-            field = self.entity.fields[attribute.field]
-            target = field.target if field.type == "link" else values.get(f"{field.name}Type")
-            if field.type == "linkParent" and target is None:
-                raise self.input.fail(field.name, "valid")
-            if target not in self.database.registry:
-                continue
-            repository = self._repository_of(target)
-            if not repository.existing_ids(conn, [value]):
-                raise self.input.fail(field.name, "valid")
-        for field, ids in links.items():
-            repository = self._target_repository(self.entity.links[field])
-            if len(repository.existing_ids(conn, ids)) != len(set(ids)):
-                raise self.input.fail(field, "valid")
+    def _check_references(self, conn: Connection, values: dict[str, Any], links: dict[str, list[int]],
+                          record: dict[str, Any] | None = None) -> None:
+        self._check_references_many(conn, [(values, links, record or values)])
+
+    def _check_references_many(self, conn: Connection,
+                               items: Sequence[tuple[dict[str, Any], dict[str, list[int]], dict[str, Any]]]) -> None:
+        """Linked ids must name live records (EspoCRM would store dangling ids; we refuse them).
+
+        Each item is (changed values, changed link sets, the whole record for parent types); the ids are
+        checked with one query per target entity, however many records there are."""
+        wanted: dict[str, dict[int, str]] = {}  # target entity -> id -> field to blame
+        for values, links, record in items:
+            for name, value in values.items():
+                attribute = self.entity.attributes[name]
+                if attribute.kind is not ValueKind.ID or value is None or name == "id":
+                    continue
+                field = self.entity.fields[attribute.field]
+                target = field.target if field.type == "link" else record.get(f"{field.name}Type")
+                if field.type == "linkParent" and target is None:
+                    raise self.input.fail(field.name, "valid")
+                if target in self.database.registry:
+                    wanted.setdefault(target, {}).setdefault(value, field.name)
+            for field_name, ids in links.items():
+                target = self.entity.links[field_name].entity
+                for related_id in ids:
+                    wanted.setdefault(target, {}).setdefault(related_id, field_name)
+        for target, blame in wanted.items():
+            existing = self._repository_of(target).existing_ids(conn, blame)
+            missing = [i for i in blame if i not in existing]
+            if missing:
+                raise self.input.fail(blame[missing[0]], "valid")
 
     def _derive(self, values: dict[str, Any], links: dict[str, list[int]]) -> None:
         """Values computed from others: person name, converted currency, all-day dates, email subject."""
@@ -441,7 +453,7 @@ class RecordService:
         if missing is not None and (missing in parsed.values or any(
                 a.field == missing for a in self.entity.attributes.values() if a.name in parsed.values)):
             raise self.input.fail(missing, "required")
-        self._check_references(conn, {k: v for k, v in changed.items()}, parsed.links)
+        self._check_references(conn, changed, parsed.links, merged)
         links_changed = self._write_relations(conn, current["id"], parsed)
         if changed or links_changed or parsed.contact_points:
             changed.update(modifiedAt=utcnow(), modifiedById=actor.user_id,

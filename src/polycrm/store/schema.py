@@ -59,11 +59,12 @@ def index_name(table: str, columns: list[str]) -> str:
 def entity_index_columns(entity: Entity) -> list[list[str]]:
     """Indexes for what lists filter and sort by: definition indexes, link columns, custom fields.
 
-    Filtered columns are indexed together with the default sort (created_at, id) so that
-    "equals X ordered by createdAt desc, first page" reads the index in order and stays flat as rows grow.
+    Filtered columns are indexed as (column, deleted, created_at, id): "equals X, not deleted, ordered by
+    createdAt desc, first page" reads the index in order and stays flat as rows grow, and the count of a
+    filtered list is answered from the index alone, without a lookup of every row's `deleted` flag.
     """
     columns = {a.column for a in entity.column_attributes()}
-    sort_tail = [c for c in ("created_at", "id") if c in columns]
+    sort_tail = ["deleted"] + [c for c in ("created_at", "id") if c in columns]
     wanted: list[list[str]] = []
     for attribute_names in entity.indexes.values():
         cols = [entity.attributes[n].column for n in attribute_names if n in entity.attributes]
