@@ -5,6 +5,7 @@ Queries (contact table of a seeded store):
 - get:            SELECT * FROM contact WHERE id = ? AND deleted = false
 - list_tier:      SELECT <list columns> FROM contact WHERE c_tier = ? AND deleted = false
                   ORDER BY created_at DESC, id DESC LIMIT 20
+- list_tier_nototal: the same as list_tier (the raw lists never count)
 - list_assigned:  the same with assigned_user_id = ?
 - search:         ... WHERE deleted = false AND name LIKE 'abc%' ORDER BY created_at DESC, id DESC LIMIT 20
                   (ILIKE on PostgreSQL, as PolyCRM's text filter is case-insensitive there)
@@ -92,11 +93,11 @@ class RawStore:
         if scenario == "get":
             sql = f"SELECT * FROM contact WHERE id = {p} AND deleted = {false}"
             return lambda: self.query(sql, (live_id(rng, max_contact_id),))
-        if scenario in ("list_tier", "list_assigned"):
-            column = "c_tier" if scenario == "list_tier" else "assigned_user_id"
+        if scenario in ("list_tier", "list_tier_nototal", "list_assigned"):
+            column = "assigned_user_id" if scenario == "list_assigned" else "c_tier"
             sql = (f"SELECT {LIST_COLUMNS} FROM contact WHERE {column} = {p} AND deleted = {false} "
                    f"ORDER BY created_at DESC, id DESC LIMIT 20")
-            if scenario == "list_tier":
+            if scenario != "list_assigned":
                 return lambda: self.query(sql, (next(tiers),))
             return lambda: self.query(sql, (rng.choice(user_ids),))
         if scenario == "search":

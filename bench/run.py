@@ -36,13 +36,14 @@ import rawsql  # noqa: E402
 import seed  # noqa: E402
 
 RESULTS = BENCH_DIR / "results"
-READ_SCENARIOS = ["get", "list_tier", "list_assigned", "search"]
+READ_SCENARIOS = ["get", "list_tier", "list_tier_nototal", "list_assigned", "search"]
 WRITE_SCENARIOS = ["create", "update", "mass_create"]
 ALL_SCENARIOS = ["ping"] + READ_SCENARIOS + WRITE_SCENARIOS
 LABELS = {
     "ping": "bare HTTP (GET /api/v1/)",
     "get": "get by id",
     "list_tier": "list cTier= ,createdAt desc",
+    "list_tier_nototal": "  same, X-No-Total: true",
     "list_assigned": "list assignedUserId= ,desc",
     "search": "text search (textFilter)",
     "create": "create (POST /Contact)",
@@ -212,11 +213,13 @@ class Server:
         self.log_file.close()
 
 
-def cpu_snapshot(server_pgid: int) -> dict[str, float]:
-    """CPU seconds so far: the server's process group (uvicorn and its workers), PostgreSQL's processes, and
-    all CPUs busy / total (from /proc/stat), so a phase can say who used the machine."""
+def cpu_snapshot(server_pgid: int, pg_database: str | None = None) -> dict[str, float]:
+    """CPU seconds so far: the server's process group (uvicorn and its workers), the PostgreSQL backends
+    connected to the bench database, and all CPUs busy / total (from /proc/stat), so a phase can say who used
+    the machine."""
     tick = os.sysconf("SC_CLK_TCK")
     server = postgres = 0
+    per_process: dict[str, float] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -230,13 +233,22 @@ def cpu_snapshot(server_pgid: int) -> dict[str, float]:
         used = int(fields[11]) + int(fields[12])
         if int(fields[2]) == server_pgid:
             server += used
-        elif comm.startswith("postgres"):
-            postgres += used
+            per_process[f"pid:{entry}"] = used / tick
+        elif pg_database and comm.startswith("postgres"):
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                    title = handle.read().decode(errors="replace").split()
+            except OSError:
+                continue
+            # "postgres: <user> <database> 127.0.0.1(port) idle"; parallel query workers carry no database name
+            # (and only live ones can be seen: an exited worker's CPU shows up as "other").
+            if pg_database in title or "parallel" in title:
+                postgres += used
     with open("/proc/stat") as handle:
         values = [int(v) for v in handle.readline().split()[1:]]
     idle = values[3] + values[4]
     return {"server": server / tick, "postgres": postgres / tick, "busy": (sum(values) - idle) / tick,
-            "all": sum(values) / tick}
+            "all": sum(values) / tick, **per_process}
 
 
 # --- probing ----------------------------------------------------------------------------------------------
@@ -268,7 +280,7 @@ def probe(port: int, key: str, target: loadgen.Target, scenarios: list[str]) -> 
                 except ValueError:
                     data = None
                 problem = None
-                if scenario in ("list_tier", "list_assigned", "search"):
+                if scenario in ("list_tier", "list_tier_nototal", "list_assigned", "search"):
                     if not isinstance(data, dict) or not isinstance(data.get("list"), list):
                         problem = "no 'list' in the response"
                     else:
@@ -276,7 +288,7 @@ def probe(port: int, key: str, target: loadgen.Target, scenarios: list[str]) -> 
                         entry["returned"] = len(data["list"])
                         if len(data["list"]) > 20:
                             problem = f"maxSize=20 returned {len(data['list'])} records"
-                        if scenario == "list_tier" and any(r.get("cTier") != data["list"][0].get("cTier")
+                        if scenario.startswith("list_tier") and any(r.get("cTier") != data["list"][0].get("cTier")
                                                            for r in data["list"]):
                             problem = "cTier filter returned other tiers"
                         stamps = [r.get("createdAt") for r in data["list"]]
@@ -322,12 +334,19 @@ def run_size(rows: int, args: argparse.Namespace, stamp: str, pool: Any) -> dict
             def phase(kind: str, concurrency: int, duration: float, max_requests: int) -> dict[str, Any]:
                 spec = loadgen.PhaseSpec(scenario, concurrency, duration, max_requests, target, client=args.client,
                                          procs=args.loadgen_procs, seed=number * 10 + len(phases) + 1,
-                                         batch=args.mass_batch)
-                before = cpu_snapshot(server.proc.pid)
+                                         batch=args.mass_batch,
+                                         # a mass create takes seconds: a new connection per batch costs nothing
+                                         reconnect_every=1 if scenario == "mass_create" else args.reconnect_every)
+                before = cpu_snapshot(server.proc.pid, dataset.get("database"))
                 summary = loadgen.summarize(loadgen.run_phase(spec, pool))
-                after = cpu_snapshot(server.proc.pid)
+                after = cpu_snapshot(server.proc.pid, dataset.get("database"))
                 wall = max(summary["elapsed_s"], 1e-9)
-                used = {k: after[k] - before[k] for k in after}
+                used = {k: after[k] - before.get(k, 0.0) for k in after}
+                # uvicorn's workers share one listening socket; keep-alive connections stay with the worker that
+                # accepted them, so a phase can end up served mostly by one worker. Recorded per process.
+                summary["server_cpu_by_process"] = sorted(
+                    (round(100 * v / max(summary["elapsed_s"], 1e-9), 1) for k, v in used.items()
+                     if k.startswith("pid:")), reverse=True)
                 # CPU in % of one core; the box has os.cpu_count() * 100 %.
                 summary["server_cpu_pct"] = round(100 * used["server"] / wall, 1)
                 summary["postgres_cpu_pct"] = round(100 * used["postgres"] / wall, 1)
@@ -346,6 +365,11 @@ def run_size(rows: int, args: argparse.Namespace, stamp: str, pool: Any) -> dict
                 phase("latency", 1, max(1.0, d / 2), LATENCY_MAX_COUNT)
                 phase("throughput", args.concurrency, d, 10**9)
             run["phases"][scenario] = phases
+            if server.proc.poll() is not None:
+                run["server_exited"] = f"polycrm serve exited with {server.proc.returncode} during {scenario}"
+                log(f"  SERVER EXITED ({server.proc.returncode}) during {scenario}; last log lines:\n"
+                    f"{server.log_tail()}")
+                break
             main = phases["throughput"]
             lat = phases.get("latency", main)
             extra = f", {main['records_per_s']:,.0f} records/s" if scenario == "mass_create" else ""
@@ -362,7 +386,7 @@ def run_size(rows: int, args: argparse.Namespace, stamp: str, pool: Any) -> dict
         run["server_log_first_traceback"] = log_text[max(0, first - 300):first + 3000]
 
     # Raw SQL, with the server stopped (nothing else competes for the store or the CPUs).
-    raw_scenarios = [s for s in scenarios if s in ("get", "list_tier", "list_assigned", "search", "create", "update")]
+    raw_scenarios = [s for s in scenarios if s in READ_SCENARIOS + ["create", "update"]]
     if raw_scenarios:
         store = rawsql.RawStore(dataset["url"])
         try:
@@ -421,12 +445,25 @@ def print_table(run: dict[str, Any], args: argparse.Namespace) -> None:
             rps = f"{main['records_per_s']:,.0f}r"
         log(f"{LABELS[scenario]:<30} {rps:>8} {fmt(main['p50_ms']):>7} {fmt(main['p99_ms']):>8} | "
             f"{fmt(lat.get('p50_ms')):>7} {fmt(raw.get('p50_ms'), 3):>8} {fmt(run['ratios'].get(scenario)):>6} | "
-            f"{main['errors']:>6} | {pct(main['server_cpu_pct']):>6} {pct(main['postgres_cpu_pct']):>5} "
+            f"{main['errors']:>6} | {pct(main['server_cpu_pct']):>6} "
+            f"{pct(main['postgres_cpu_pct']) if run['backend'] == 'postgresql' else '-':>5} "
             f"{pct(main['loadgen_cpu_pct']):>7} {pct(main['other_cpu_pct']):>5}")
     log(f"(ms; req/s, p50, p99 under load at c={args.concurrency}; p50@c1 = one client alone; raw p50 = the same query "
         f"straight through the driver;\n ratio = p50@c1 / (raw p50 + bare-HTTP p50@c1); mass create: records/s (r); "
-        f"CPU during the loaded phase in % of one core\n (box = {os.cpu_count()} cores = {100 * (os.cpu_count() or 1)}%): "
+        f"CPU during the loaded phase in % of one core\n (box = {os.cpu_count()} cores "
+        f"= {100 * (os.cpu_count() or 1)}%): "
         f"server processes, PostgreSQL, load generator, other = anything else on the box, e.g. concurrent test runs)")
+    lopsided = []
+    for scenario, phases in run["phases"].items():
+        if scenario not in READ_SCENARIOS:  # writes wait on the database's write lock: uneven CPU is normal
+            continue
+        split = [v for v in phases["throughput"].get("server_cpu_by_process", []) if v >= 1]
+        if args.workers > 1 and split and split[0] >= 50 and (len(split) < args.workers or split[-1] < 0.4 * split[0]):
+            lopsided.append(f"{LABELS[scenario].strip()} ({'/'.join(f'{v:.0f}%' for v in split)})")
+    if lopsided:
+        log("  note: the load was unevenly spread over the server workers (CPU per busy worker process) in: "
+            + "; ".join(lopsided) + ". Keep-alive connections stay on the worker that accepted them; more "
+            "--concurrency or a lower --reconnect-every evens it out.")
     for scenario, phases in run["phases"].items():
         for kind, summary in phases.items():
             if summary["errors"]:
@@ -463,7 +500,7 @@ def check_targets(run: dict[str, Any]) -> list[str]:
     line(None if rps is None else rps >= 500, f"single creates >= 500/s: {fmt(rps, 1)}")
     rec = get("mass_create", "throughput", "records_per_s")
     line(None if rec is None else rec >= 20000, f"mass create >= 20,000 records/s: {fmt(rec, 0)}")
-    for scenario in ("get", "list_tier", "list_assigned", "search"):
+    for scenario in ("get", "list_tier", "list_tier_nototal", "list_assigned", "search"):
         ratio = run["ratios"].get(scenario)
         if ratio is not None:
             line(ratio <= 3, f"{LABELS[scenario]} within 3x of raw SQL + bare HTTP: {ratio}x")
@@ -476,7 +513,7 @@ def print_flatness(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     small, large = by_rows[0], by_rows[-1]
     log()
     log(f"Flatness {small['rows']:,} -> {large['rows']:,} contacts (p50 at c=1; target: filtered list within 1.5x)")
-    for scenario in ("get", "list_tier", "list_assigned", "search"):
+    for scenario in ("get", "list_tier", "list_tier_nototal", "list_assigned", "search"):
         a = small["phases"].get(scenario, {}).get("latency", {}).get("p50_ms")
         b = large["phases"].get(scenario, {}).get("latency", {}).get("p50_ms")
         if a and b:
@@ -518,6 +555,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--client", choices=["raw", "httpx"], default="raw", help="load generator HTTP client")
     parser.add_argument("--loadgen-procs", type=int, default=1, help="load generator processes")
     parser.add_argument("--mass-batch", type=int, default=1000, help="records per massCreate request")
+    parser.add_argument("--reconnect-every", type=int, default=50,
+                        help="reopen each connection after this many requests, so the load spreads over the "
+                             "server workers (0: keep connections for the whole phase)")
     parser.add_argument("--scenarios", default=",".join(ALL_SCENARIOS),
                         help=f"comma-separated subset of {','.join(ALL_SCENARIOS)}")
     parser.add_argument("--server-log-level", default="warning", help="POLYCRM_LOG_LEVEL of the server")

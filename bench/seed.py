@@ -4,9 +4,11 @@
 
 The schema is made the ordinary way (`polycrm init`, then `polycrm field add Contact tier --type enum ...`
 and `polycrm field add Contact score --type int`, so cTier/cScore are real, indexed columns); the rows are
-then written directly through SQLAlchemy Core (`executemany`, one transaction per batch) into the tables
-that `polycrm.store.database.open_database(url)` describes, side tables included: email_address_link,
-phone_number_link, entity_team (teams), account_contact (Contact.accounts).
+then written directly into the tables that `polycrm.store.database.open_database(url)` describes, side tables
+included: email_address_link, phone_number_link, entity_team (teams), account_contact (Contact.accounts). Each
+batch of 10,000 is one transaction on one SQLAlchemy connection: the INSERT is compiled from the Core `Table` and
+run as an `executemany` of tuples (values through each column type's bind processor); on PostgreSQL the batch
+goes through COPY on the same connection instead (`--pg-executemany` to compare).
 
 Speed: the secondary indexes of the bulk-loaded tables are dropped first and rebuilt once at the end (a
 sorted index build is several times cheaper than maintaining 20 B-trees row by row); on SQLite
@@ -29,7 +31,7 @@ import re
 import subprocess
 import sys
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -255,7 +257,7 @@ def seed(database_url: str, rows: int, *, batch: int = 10_000, seed_value: int =
 
     On PostgreSQL each batch goes through COPY on the SQLAlchemy connection's own driver connection (same
     transaction) unless `pg_copy` is false, in which case it is an executemany like on SQLite."""
-    from sqlalchemy import func, insert, select, text
+    from sqlalchemy import func, insert, select
 
     from polycrm.store.database import open_database
 
@@ -509,7 +511,7 @@ def seed(database_url: str, rows: int, *, batch: int = 10_000, seed_value: int =
 
 def read_seed_marks(database_url: str) -> dict[str, int]:
     """The `bench.*` counters a previous seed left (empty if none)."""
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import text
 
     from polycrm.store.database import make_engine
 

@@ -30,7 +30,8 @@ def main() -> int:
     parser.add_argument("--rows", type=int, required=True)
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/test")
-    parser.add_argument("--scenarios", default="ping,get,list_tier,list_assigned,search,create,update")
+    parser.add_argument("--scenarios", default="ping,get,list_tier,list_tier_nototal,list_assigned,search,create,"
+                                               "update,mass_create")
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--show", type=int, default=30, help="statements to print per scenario")
     parser.add_argument("--width", type=int, default=180, help="characters shown per statement")
