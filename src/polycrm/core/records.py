@@ -522,35 +522,34 @@ class RecordService:
             rows = self.repository.fetch_rows(conn, self.repository.compiler.compile(condition), attributes=["id"])
         return [r["id"] for r in rows]
 
+    def _records_for_mass_action(self, conn: Connection, actor: Actor, ids: Sequence[Any],
+                                 action: str) -> list[dict[str, Any]]:
+        """The live records among `ids` (unknown ids are skipped); Forbidden if any is not the actor's to
+        change, so a mass action is all or nothing."""
+        records = []
+        for record_id in dict.fromkeys(i for i in (parse_id(x) for x in ids) if i is not None):
+            current = self.repository.fetch(conn, record_id)
+            if current is not None:
+                self.check_record(conn, actor, action, current)
+                records.append(current)
+        return records
+
     def mass_update(self, actor: Actor, ids: Sequence[Any], data: dict[str, Any]) -> list[int]:
         """Update many records in one transaction (all or nothing); returns the ids updated."""
         self.require_scope(actor, "edit")
         if not actor.is_admin and not actor.mass_update:
             raise Forbidden("No mass-update permission.")
-        parsed_ids = [i for i in (parse_id(x) for x in ids) if i is not None]
-        updated = []
         with self.database.engine.begin() as conn:
-            for record_id in dict.fromkeys(parsed_ids):
-                current = self.repository.fetch(conn, record_id)
-                if current is None:
-                    continue
-                self.check_record(conn, actor, "edit", current)
-                parsed = self.input.parse(data, creating=False)
-                self._apply_update(conn, actor, current, parsed)
-                updated.append(record_id)
-        return updated
+            records = self._records_for_mass_action(conn, actor, ids, "edit")
+            for current in records:
+                self._apply_update(conn, actor, current, self.input.parse(data, creating=False))
+        return [r["id"] for r in records]
 
     def mass_delete(self, actor: Actor, ids: Sequence[Any]) -> list[int]:
+        """Soft-delete many records in one transaction (all or nothing); returns the ids deleted."""
         self.require_scope(actor, "delete")
-        parsed_ids = [i for i in (parse_id(x) for x in ids) if i is not None]
-        deleted = []
         with self.database.engine.begin() as conn:
-            for record_id in dict.fromkeys(parsed_ids):
-                current = self.repository.fetch(conn, record_id)
-                if current is None:
-                    continue
-                self.check_record(conn, actor, "delete", current)
-                deleted.append(record_id)
+            deleted = [r["id"] for r in self._records_for_mass_action(conn, actor, ids, "delete")]
             if deleted:
                 self.repository.soft_delete(conn, deleted, self._stamp(actor))
         return deleted

@@ -280,7 +280,7 @@ class EspoApi:
             done = service.mass_delete(context.actor, ids)
         else:
             raise BadRequest(f"Mass action '{action}' is not supported.")
-        return {"count": len(done), "ids": [str(i) for i in done]} if by_ids else {"count": len(done)}
+        return mass_result(done, by_ids)
 
     def entity_action(self, context: EspoContext) -> Any:
         """`/{Entity}/action/{action}`: legacy mass actions, mass create and lead conversion."""
@@ -314,13 +314,13 @@ class EspoApi:
         service = self.core.records(entity_name)
         ids, by_ids = self._target_ids(service, context, context.body, "edit")
         done = service.mass_update(context.actor, ids, values)
-        return {"count": len(done), "ids": [str(i) for i in done]} if by_ids else {"count": len(done)}
+        return mass_result(done, by_ids)
 
     def _legacy_mass_delete(self, context: EspoContext, entity_name: str) -> dict[str, Any]:
         service = self.core.records(entity_name)
         ids, by_ids = self._target_ids(service, context, context.body, "delete")
         done = service.mass_delete(context.actor, ids)
-        return {"count": len(done), "ids": [str(i) for i in done]} if by_ids else {"count": len(done)}
+        return mass_result(done, by_ids)
 
     def _convert_attributes(self, context: EspoContext, _entity: str) -> dict[str, Any]:
         lead_id = context.body.get("id")
@@ -381,6 +381,11 @@ class EspoApi:
         body.pop("label", None)
         field = self.core.add_field(entity_name, custom_field_name(name), field_type, body, api_names)
         return {"name": field.name, **field.params}
+
+
+def mass_result(done: list[int], by_ids: bool) -> dict[str, Any]:
+    """EspoCRM's mass-action answer: the ids only when the request named them."""
+    return {"count": len(done), "ids": [str(i) for i in done]} if by_ids else {"count": len(done)}
 
 
 def espo_routes(api: EspoApi) -> list[Route]:
