@@ -112,6 +112,8 @@ def test_injection_attempts_are_plain_values(api, accounts):
     ({"searchParams": json.dumps({"maxSize": "5"})}, 400, "maxSize must be integer."),
     ({"searchParams": json.dumps({"select": "name"})}, 400, "select should be array."),
     ({"offset": "-5"}, 400, None),
+    ({"q": "\x00"}, 400, "Filter values must not contain NUL characters."),
+    ({"where[0][type]": "equals", "where[0][attribute]": "name", "where[0][value]": "a\x00b"}, 400, None),
 ])
 def test_bad_list_parameters(api, accounts, params, status, reason):
     response = api.get("/api/v1/Account", params=params)

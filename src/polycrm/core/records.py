@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 
 from polycrm.auth.acl import Actor, read_filter, record_allowed
 from polycrm.core.errors import BadRequest, DuplicateFound, Forbidden, NotFound, VersionConflict
-from polycrm.core.search import SearchQuery, SearchResult, TotalMode
+from polycrm.core.search import SearchQuery, SearchResult, TotalMode, check_filter_values
 from polycrm.core.settings import CoreSettings
 from polycrm.core.values import ParsedInput, RecordInput, parse_id
 from polycrm.meta import Entity, LinkStorage, ValueKind
@@ -182,6 +182,7 @@ class RecordService:
 
     def search(self, actor: Actor, query: SearchQuery, *, within: Node | None = None) -> SearchResult:
         self.require_scope(actor, "read")
+        check_filter_values(query.where)
         condition = conjunction([read_filter(actor, self.entity.name, self.entity.has_assigned_user,
                                              self.entity.has_teams), query.where] + ([within] if within else []))
         wanted = self.list_attributes(query.select, [s.attribute for s in query.sorts])
@@ -516,6 +517,7 @@ class RecordService:
 
     def matching_ids(self, actor: Actor, where: Node, action: str) -> list[int]:
         """Ids of the records matching `where` that the actor may `action`."""
+        check_filter_values(where)
         condition = conjunction([read_filter(actor, self.entity.name, self.entity.has_assigned_user,
                                              self.entity.has_teams, action), where])
         with self.database.engine.connect() as conn:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field as dataclass_field
 
+from polycrm.core.errors import BadRequest
 from polycrm.meta import Entity, ValueKind
-from polycrm.query.tree import TRUE, Compare, Node, Op, Sort, conjunction, disjunction
+from polycrm.query.tree import TRUE, And, Compare, Foreign, Node, Not, Op, Or, Sort, conjunction, disjunction
 
 
 class TotalMode(str, enum.Enum):
@@ -68,3 +69,18 @@ def text_filter(entity: Entity, text: str, contains_min_length: int = 4) -> Node
                 conditions.append(conjunction([Compare("lastName", Op.STARTS_WITH, first_part),
                                                Compare("firstName", Op.STARTS_WITH, rest)]))
     return disjunction(conditions)
+
+
+def check_filter_values(node: Node) -> None:
+    """Refuse text containing NUL: no stored value can hold it, and PostgreSQL rejects it in a query."""
+    if isinstance(node, (And, Or)):
+        for item in node.items:
+            check_filter_values(item)
+    elif isinstance(node, Not):
+        check_filter_values(node.item)
+    elif isinstance(node, Foreign):
+        check_filter_values(node.condition)
+    elif isinstance(node, Compare):
+        values = node.value if isinstance(node.value, (list, tuple)) else (node.value,)
+        if any(isinstance(v, str) and "\x00" in v for v in values):
+            raise BadRequest("Filter values must not contain NUL characters.")
