@@ -167,7 +167,7 @@ class FilterCompiler:
                 LinkMode.EXISTS: lambda: column.is_not(None),
                 LinkMode.NOT_EXISTS: lambda: column.is_(None),
             }[node.mode]()
-        owner_column, related_column, scope = self._relation_columns(link)
+        owner_column, related_column, scope = self.relation_columns(link)
         base = select(owner_column).where(*scope)
         if node.mode is LinkMode.EXISTS:
             return self.table.c.id.in_(base)
@@ -183,7 +183,7 @@ class FilterCompiler:
         all_of = related.group_by(owner_column).having(func.count(func.distinct(related_column)) == len(set(ids)))
         return self.table.c.id.in_(all_of)
 
-    def _relation_columns(self, link: Any) -> tuple[Any, Any, list[ColumnElement[bool]]]:
+    def relation_columns(self, link: Any) -> tuple[Any, Any, list[ColumnElement[bool]]]:
         """(column holding this entity's id, column holding the related id, scoping conditions)."""
         if link.storage is LinkStorage.JUNCTION:
             junction = self.database.table(link.table)

@@ -168,7 +168,7 @@ class RecordRepository:
         """For many-valued links: owner id -> [(related id, related name)] of live related records, by id."""
         if not owner_ids:
             return {}
-        owner_column, related_column, scope = self.compiler._relation_columns(link)
+        owner_column, related_column, scope = self.compiler.relation_columns(link)
         target = self.database.table(self.database.registry.entity(link.entity).table)
         query = select(owner_column, related_column, target.c.name).where(owner_column.in_(list(owner_ids)), *scope)
         if link.storage in (LinkStorage.JUNCTION, LinkStorage.POLYMORPHIC):
