@@ -16,11 +16,12 @@ Queries (contact table of a seeded store):
 
 from __future__ import annotations
 
+import contextlib
 import random
 import sqlite3
 import time
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from loadgen import TIERS, live_id
 
@@ -67,21 +68,29 @@ class RawStore:
             cur.execute(sql, params, prepare=True)
             return cur.fetchall() if cur.description else []
 
-    def transaction(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[Callable[[str, tuple[Any, ...]], Any]]:
+        """One transaction; yields `execute(sql, params)` returning the first row of the result, if any."""
         if self.dialect == "sqlite":
             self.conn.execute("BEGIN")
             try:
-                for sql, params in statements:
-                    self.conn.execute(sql, params)
+                yield lambda sql, params: self.conn.execute(sql, params).fetchone()
                 self.conn.execute("COMMIT")
             except BaseException:
                 self.conn.execute("ROLLBACK")
                 raise
         else:
-            with self.conn.transaction():
-                with self.conn.cursor() as cur:
-                    for sql, params in statements:
-                        cur.execute(sql, params, prepare=True)
+            with self.conn.transaction(), self.conn.cursor() as cur:
+                def execute(sql: str, params: tuple[Any, ...]) -> Any:
+                    cur.execute(sql, params, prepare=True)
+                    return cur.fetchone() if cur.description else None
+
+                yield execute
+
+    def transaction(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
+        with self._transaction() as execute:
+            for sql, params in statements:
+                execute(sql, params)
 
     # --- the scenarios ----------------------------------------------------------------------------
 
@@ -121,23 +130,9 @@ class RawStore:
                 owner = user_ids[n % len(user_ids)]
                 values = (f"Raw {run_tag}{n}", "Raw", f"{run_tag}{n}", email, False, False, False, False, False,
                           None, now, now, owner, owner, owner, False, 1, TIERS[n % 3], n % 101)
-                if self.dialect == "sqlite":
-                    self.conn.execute("BEGIN")
-                    try:
-                        new_id = self.conn.execute(insert, values).fetchone()[0]
-                        self.conn.execute(link, ("Contact", new_id, "emailAddress", 0, True, False, False, email,
-                                                 email))
-                        self.conn.execute("COMMIT")
-                    except BaseException:
-                        self.conn.execute("ROLLBACK")
-                        raise
-                else:
-                    with self.conn.transaction():
-                        with self.conn.cursor() as cur:
-                            cur.execute(insert, values, prepare=True)
-                            new_id = cur.fetchone()[0]
-                            cur.execute(link, ("Contact", new_id, "emailAddress", 0, True, False, False, email,
-                                               email), prepare=True)
+                with self._transaction() as execute:
+                    new_id = execute(insert, values)[0]
+                    execute(link, ("Contact", new_id, "emailAddress", 0, True, False, False, email, email))
             return create
         if scenario == "update":
             sql = (f"UPDATE contact SET c_score = {p}, modified_at = {p}, version_number = version_number + 1 "
