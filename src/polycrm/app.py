@@ -16,6 +16,8 @@ from polycrm.core.service import Core
 from polycrm.core.settings import CoreSettings
 from polycrm.dialects.espo.api import EspoApi, espo_routes
 from polycrm.dialects.espo.docs import docs_page
+from polycrm.dialects.espo.webhooks import EspoWebhookApi, EspoWebhookProtocol
+from polycrm.events.hub import WebhookHub
 from polycrm.store.database import Database, open_database
 
 
@@ -25,11 +27,19 @@ def core_settings(config: Config) -> CoreSettings:
     return CoreSettings(default_currency=config.default_currency, currency_rates=rates)
 
 
+def build_webhooks(config: Config, database: Database, core: Core, directory: UserDirectory) -> WebhookHub:
+    """Subscriptions, queue and workers, with every protocol's delivery rules registered."""
+    return WebhookHub(database, directory.keyring, config.webhooks,
+                      {"espo": EspoWebhookProtocol(core, directory)})
+
+
 def build_app(config: Config, database: Database) -> Starlette:
-    """The application over an open database."""
+    """The application over an open database; its lifespan runs the in-process webhook workers."""
     core = Core(database, core_settings(config))
     directory = UserDirectory(database, KeyRing(config.secret_key))
-    espo = EspoApi(core, directory, max_body_bytes=config.max_body_bytes)
+    webhooks = build_webhooks(config, database, core, directory)
+    espo = EspoApi(core, directory, max_body_bytes=config.max_body_bytes,
+                   webhooks=EspoWebhookApi(core, directory, webhooks))
 
     async def docs(_request):  # noqa: ANN001, ANN202 - Starlette endpoint
         return HTMLResponse(docs_page("/api/v1/OpenApi"))
@@ -39,13 +49,19 @@ def build_app(config: Config, database: Database) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        workers = [webhooks.new_worker() for _ in range(config.webhooks.workers)]
+        for worker in workers:
+            worker.start()
         yield
+        for worker in workers:
+            worker.stop()
         database.dispose()
 
     app = Starlette(routes=[Route("/", home), Route("/docs", docs), Mount("/api/v1", routes=espo_routes(espo))],
                     lifespan=lifespan)
     app.state.core = core
     app.state.directory = directory
+    app.state.webhooks = webhooks
     return app
 
 

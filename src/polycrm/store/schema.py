@@ -14,6 +14,7 @@ from sqlalchemy import (BigInteger, Boolean, Column, Date, DateTime, Float, Inde
 from sqlalchemy.types import TypeEngine
 
 from polycrm.meta import Attribute, Entity, LinkStorage, Registry, ValueKind
+from polycrm.store.event_tables import build_event_tables
 from polycrm.meta.model import snake_case
 
 # SQLite only treats INTEGER PRIMARY KEY as the rowid alias (fast, autoincrementing).
@@ -187,6 +188,7 @@ def build_system_tables(metadata: MetaData) -> None:
     Table("sequence_counter", metadata,
           Column("name", String(100), primary_key=True),
           Column("value", BigInteger(), nullable=False))
+    build_event_tables(metadata, IdType)
 
 
 def build_metadata(registry: Registry) -> MetaData:
