@@ -24,6 +24,7 @@ class Receiver:
     def __init__(self, port: int = 0, default_status: int = 200):
         self.port = port
         self.default_status = default_status
+        self.delay = 0.0  # seconds to wait before answering (requests stay in flight)
         self.statuses: list[int] = []
         self.received: list[Received] = []
         self.on_request: Callable[[Received], None] | None = None
@@ -50,10 +51,15 @@ class Receiver:
                     status = receiver.statuses.pop(0) if receiver.statuses else receiver.default_status
                 if receiver.on_request is not None:
                     receiver.on_request(item)
-                self.send_response(status)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
+                if receiver.delay:
+                    time.sleep(receiver.delay)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Length", "2")
+                    self.end_headers()
+                    self.wfile.write(b"ok")
+                except OSError:  # the sender is gone (killed, or it timed out): nobody to answer
+                    self.close_connection = True
 
             def log_message(self, *_args: object) -> None:
                 return None
