@@ -40,23 +40,17 @@ class Config:
     webhooks: WebhookSettings = WebhookSettings()
 
 
+def _integer(name: str, default: int, minimum: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or int(raw) < minimum:
+        raise ValueError(f"{name} must be an integer of at least {minimum}, got {raw!r}")
+    return int(raw)
+
+
 def _positive_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    if not raw.isdigit() or int(raw) <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {raw!r}")
-    return int(raw)
-
-
-def _count(name: str, default: int) -> int:
-    """A non-negative integer setting."""
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    if not raw.isdigit():
-        raise ValueError(f"{name} must be a non-negative integer, got {raw!r}")
-    return int(raw)
+    return _integer(name, default, 1)
 
 
 def _seconds(name: str, default: float) -> float:
@@ -84,7 +78,7 @@ def webhook_settings() -> WebhookSettings:
     defaults = WebhookSettings()
     return WebhookSettings(
         allow_private=_flag("POLYCRM_WEBHOOK_ALLOW_PRIVATE"),
-        workers=_count("POLYCRM_WEBHOOK_WORKERS", defaults.workers),
+        workers=_integer("POLYCRM_WEBHOOK_WORKERS", defaults.workers, 0),
         concurrency=_positive_int("POLYCRM_WEBHOOK_CONCURRENCY", defaults.concurrency),
         poll_interval=_seconds("POLYCRM_WEBHOOK_POLL_INTERVAL", defaults.poll_interval),
         max_attempts=_positive_int("POLYCRM_WEBHOOK_MAX_ATTEMPTS", defaults.max_attempts),
