@@ -15,12 +15,12 @@ import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from polycrm.events.deliveries import ClaimedDelivery, DeliveryQueue
-from polycrm.events.model import AttemptResult, Event, Outcome
+from polycrm.events.model import AttemptResult, Event, Outcome, Subscription
 from polycrm.events.outbox import precise_utcnow
 from polycrm.events.protocol import WebhookProtocol
 from polycrm.events.sender import WebhookSender
@@ -30,6 +30,10 @@ from polycrm.store.database import Database
 
 log = logging.getLogger("polycrm.webhooks")
 PRUNE_EVERY = 600.0  # seconds
+# Rendered bodies are reused for this long across subscriptions with the same protocol, event, owner and
+# events; retries come later and render afresh (names, ACL).
+BODY_CACHE_SECONDS = 2.0
+BODY_CACHE_SIZE = 1024
 STANDBY_RETRY = 1.0  # seconds between tries to become the SQLite worker
 
 
@@ -87,6 +91,8 @@ class DeliveryWorker:
         self._executor = ThreadPoolExecutor(settings.concurrency, thread_name_prefix="webhook-send")
         self._inflight: dict[Future[AttemptResult], ClaimedDelivery] = {}
         self._pruned_at = 0.0
+        self._fanned_at = 0.0
+        self._bodies: dict[tuple[Any, ...], tuple[float, bytes | None]] = {}
 
     # --- life cycle -------------------------------------------------------------------------------
 
@@ -142,19 +148,27 @@ class DeliveryWorker:
 
     def step(self) -> bool:
         """Fan out, top up the requests in flight, record those that finished. True when there was work."""
-        fanned = self.queue.fan_out()
+        fanned = 0
+        now = time.monotonic()
+        if now - self._fanned_at >= self.settings.fanout_linger:
+            fanned = self.queue.fan_out()
+            if fanned:
+                self._fanned_at = now
         free = self.settings.concurrency - len(self._inflight)
         claimed = self.queue.claim(free, self.lease_seconds) if free > 0 else []
+        finished: list[tuple[ClaimedDelivery, AttemptResult]] = []
         if claimed:
             events = self.queue.load_events((i for c in claimed for i in c.event_ids), self._entity)
             for delivery in claimed:
-                ordered = [events[i] for i in delivery.event_ids if i in events]
-                self._inflight[self._executor.submit(self.deliver, delivery, ordered)] = delivery
-        finished = []
+                prepared = self.prepare(delivery, [events[i] for i in delivery.event_ids if i in events])
+                if isinstance(prepared, AttemptResult):
+                    finished.append((delivery, prepared))
+                else:
+                    self._inflight[self._executor.submit(self.send, delivery, *prepared)] = delivery
         if self._inflight:
             done, _ = wait(list(self._inflight), timeout=self.settings.poll_interval, return_when=FIRST_COMPLETED)
-            finished = [(self._inflight.pop(f), f.result()) for f in done]
-            self.queue.record(finished)
+            finished += [(self._inflight.pop(f), f.result()) for f in done]
+        self.queue.record(finished)
         self._maybe_prune()
         return bool(fanned or claimed or finished or self._inflight)
 
@@ -190,14 +204,17 @@ class DeliveryWorker:
 
     # --- one delivery -----------------------------------------------------------------------------
 
-    def deliver(self, claimed: ClaimedDelivery, events: list[Event]) -> AttemptResult:
-        """Render, sign and send one delivery (in a sender thread)."""
+    def prepare(self, claimed: ClaimedDelivery,
+                events: list[Event]) -> AttemptResult | tuple[WebhookProtocol, bytes, dict[str, str]]:
+        """The protocol, body and headers of a delivery, or at once its result when there is nothing to send
+        or rendering failed. Runs in the worker loop, so bodies are rendered once for all the subscriptions
+        that share protocol, event, owner and events (several webhooks on one event type)."""
         subscription = claimed.subscription
         protocol = self.protocols.get(subscription.protocol)
         try:
             if protocol is None:
                 raise LookupError(f"no webhook protocol {subscription.protocol!r} in this process")
-            body = protocol.render(subscription, events) if events else None
+            body = self._body(protocol, subscription, events)
         except Exception as exc:  # noqa: BLE001 - a rendering bug must not kill the worker; it is logged
             log.exception("webhook %s: rendering delivery %s failed", subscription.id, claimed.uid)
             return AttemptResult(precise_utcnow(), 0.0, None, Outcome.RETRY, f"rendering failed: {type(exc).__name__}")
@@ -208,6 +225,26 @@ class DeliveryWorker:
                    "X-PolyCRM-Timestamp": timestamp, "X-PolyCRM-Event": subscription.event,
                    "X-PolyCRM-Signature": polycrm_signature(subscription.secret, claimed.uid, timestamp, body),
                    **protocol.signature_headers(subscription, body)}
+        return protocol, body, headers
+
+    def _body(self, protocol: WebhookProtocol, subscription: Subscription, events: list[Event]) -> bytes | None:
+        if not events:
+            return None
+        key = (subscription.protocol, subscription.event, subscription.owner_id, tuple(e.id for e in events))
+        now = time.monotonic()
+        cached = self._bodies.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        if len(self._bodies) >= BODY_CACHE_SIZE:
+            self._bodies.clear()
+        body = protocol.render(subscription, events)
+        self._bodies[key] = (now + BODY_CACHE_SECONDS, body)
+        return body
+
+    def send(self, claimed: ClaimedDelivery, protocol: WebhookProtocol, body: bytes,
+             headers: dict[str, str]) -> AttemptResult:
+        """One attempt (in a sender thread)."""
+        subscription = claimed.subscription
         result = self.sender.send(protocol, subscription.url, body, headers)
         if result.outcome is not Outcome.SUCCESS:
             log.info("webhook %s: delivery %s attempt %d: %s %s", subscription.id, claimed.uid, claimed.attempt,
