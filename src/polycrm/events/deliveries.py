@@ -10,12 +10,13 @@ protocols (EspoCRM) use one key per subscription; one-event protocols (InflowCRM
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable, Iterable, Sequence
 
 import orjson
-from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy import and_, delete, exists, func, insert, or_, select, text, update
 from sqlalchemy.engine import Connection
 
 from polycrm.events.backoff import retry_delay
@@ -142,6 +143,7 @@ class DeliveryQueue:
                  .where(due, ~blocked, w.c.is_active.is_(True), w.c.deleted.is_(False))
                  .order_by(d.c.id).limit(limit).with_for_update(of=d, skip_locked=True))
         with self.database.engine.begin() as conn:
+            self._relaxed_commit(conn)
             rows = conn.execute(query).all()
             if not rows:
                 return []
@@ -151,6 +153,13 @@ class DeliveryQueue:
             subscriptions = {s.id: s for s in self._subscriptions(conn, {r.webhook_id for r in rows})}
         return [ClaimedDelivery(int(r.id), r.uid, int(r.attempts) + 1, orjson.loads(r.event_ids),
                                 subscriptions[int(r.webhook_id)]) for r in rows]
+
+    def _relaxed_commit(self, conn: Connection) -> None:
+        """PostgreSQL: do not wait for this transaction's WAL flush. Only for claims and results: if the
+        database server crashes before the flush, the delivery is claimed or sent again under the same
+        delivery id (at-least-once holds). Fan-out, which makes the ids, keeps synchronous commits."""
+        if self.database.dialect == "postgresql":
+            conn.execute(text("SET LOCAL synchronous_commit TO OFF"))
 
     def _subscriptions(self, conn: Connection, ids: Iterable[int]) -> list[Subscription]:
         rows = conn.execute(select(self.webhooks).where(self.webhooks.c.id.in_(list(ids)))).all()
@@ -191,6 +200,7 @@ class DeliveryQueue:
         d, w = self.deliveries, self.webhooks
         now = precise_utcnow()
         with self.database.engine.begin() as conn:
+            self._relaxed_commit(conn)
             numbers = self._next_attempt_numbers(conn, [claimed.delivery_id for claimed, _ in results])
             conn.execute(insert(self.attempts), [
                 {"delivery_id": claimed.delivery_id, "webhook_id": claimed.subscription.id,
@@ -199,27 +209,35 @@ class DeliveryQueue:
                  "outcome": result.outcome.value, "error": result.error,
                  "response_excerpt": result.response_excerpt}
                 for claimed, result in results])
+            finished: dict[tuple[str, int | None, str | None], list[int]] = defaultdict(list)
             for claimed, result in results:
                 delay = retry_delay(claimed.attempt, self.settings) if result.outcome is Outcome.RETRY else None
-                mine = and_(d.c.id == claimed.delivery_id, d.c.status == DeliveryStatus.SENDING.value)
-                last = {"last_status_code": result.status_code, "last_error": result.error, "locked_until": None}
                 if delay is not None:
-                    conn.execute(update(d).where(mine).values(
-                        status=DeliveryStatus.PENDING.value, next_attempt_at=now + timedelta(seconds=delay), **last))
+                    conn.execute(update(d).where(d.c.id == claimed.delivery_id,
+                                                 d.c.status == DeliveryStatus.SENDING.value).values(
+                        status=DeliveryStatus.PENDING.value, next_attempt_at=now + timedelta(seconds=delay),
+                        last_status_code=result.status_code, last_error=result.error, locked_until=None))
                     continue
                 succeeded = result.outcome in (Outcome.SUCCESS, Outcome.SKIPPED)
                 status = DeliveryStatus.SUCCEEDED if succeeded else DeliveryStatus.FAILED
-                conn.execute(update(d).where(mine).values(status=status.value, finished_at=now, **last))
+                finished[(status.value, result.status_code, result.error)].append(claimed.delivery_id)
                 subscription = claimed.subscription.id
                 if result.outcome is Outcome.GONE:
                     remove_subscription(self.database, conn, subscription,
                                         f"Removed at {now:%Y-%m-%d %H:%M:%S} UTC: the receiver answered "
                                         f"{result.status_code} (Gone).")
-                elif succeeded:
-                    conn.execute(update(w).where(w.c.id == subscription, w.c.consecutive_failures != 0)
-                                 .values(consecutive_failures=0))
-                else:
+                elif not succeeded:
                     self._count_failure(conn, subscription, result, now)
+            # Finished deliveries in one statement per (status, code, error): most rounds have one.
+            for (status_value, code, error), ids in finished.items():
+                conn.execute(update(d).where(d.c.id.in_(ids), d.c.status == DeliveryStatus.SENDING.value).values(
+                    status=status_value, finished_at=now, last_status_code=code, last_error=error,
+                    locked_until=None))
+            succeeded_webhooks = {c.subscription.id for c, r in results
+                                  if r.outcome in (Outcome.SUCCESS, Outcome.SKIPPED)}
+            if succeeded_webhooks:
+                conn.execute(update(w).where(w.c.id.in_(succeeded_webhooks), w.c.consecutive_failures != 0)
+                             .values(consecutive_failures=0))
 
     def _next_attempt_numbers(self, conn: Connection, delivery_ids: list[int]) -> dict[int, int]:
         """The next log number per delivery (a delivery has one result per call: it is sent once per claim)."""

@@ -12,7 +12,7 @@ class WebhookSettings:
     concurrency: int = 16  # requests one worker has in flight
     poll_interval: float = 0.2  # seconds between looks at the outbox when idle
     fanout_batch: int = 500  # outbox events fanned out per round
-    fanout_linger: float = 0.1  # seconds between two fan-outs: events arriving meanwhile share requests
+    fanout_linger: float = 0.25  # seconds between two fan-outs: events arriving meanwhile share requests
     max_attempts: int = 8  # attempts per delivery before it fails
     backoff_base: float = 30.0  # seconds before the first retry; doubles with every attempt
     backoff_max: float = 3600.0  # longest wait between two attempts
