@@ -7,6 +7,7 @@ import orjson
 import pytest
 from sqlalchemy import select
 
+from polycrm.app import build_webhooks
 from polycrm.auth.acl import Actor
 from polycrm.core.errors import PolyError
 from polycrm.core.leads import convert_lead
@@ -117,3 +118,20 @@ def test_lead_conversion_records_every_change(core, admin, store):
         ("Lead", "create"), ("Account", "create"), ("Contact", "create"), ("Lead", "update")]
     assert recorded[-1]["after"]["status"] == "Converted"
     assert recorded[-1]["before"]["status"] == "New"
+
+
+def test_events_nobody_subscribed_to_are_dropped_at_fan_out(core, admin, store, directory, config):
+    hub = build_webhooks(config, store.database, core, directory)
+    hub.subscriptions.create(protocol="espo", event="Account.update", entity_type="Account", action="update",
+                             field=None, url="http://127.0.0.1:9/", secret="s" * 32, owner_id=None,
+                             created_by_id=admin.user_id)
+    accounts = core.records("Account")
+    account = accounts.create(admin, {"name": "Kept"})
+    accounts.update(admin, account["id"], {"name": "Kept 2"})
+    assert hub.queue.fan_out() == 2
+    table = store.database.table("webhook_event")
+    with store.database.engine.connect() as conn:
+        kept = conn.execute(select(table.c.id, table.c.action)).all()
+    assert [row.action for row in kept] == ["update"]
+    update = hub.queue.load_events([kept[0].id], store.database.registry.entities.get)[kept[0].id]
+    assert update.diff() == [("name", "Kept", "Kept 2")]

@@ -83,21 +83,29 @@ class DeliveryQueue:
             if not rows:
                 return 0
             events = [event_from_row(row, None) for row in rows]
-            new = self._deliveries_for(events, self.subscriptions.active(conn))
+            new, wanted = self._deliveries_for(events, self.subscriptions.active(conn))
             if new:
                 conn.execute(insert(self.deliveries), new)
-            conn.execute(update(self.events).where(self.events.c.id.in_([e.id for e in events]))
-                         .values(fanned_out=True))
+            # Events no subscription wants are not kept: the outbox stays small where nobody listens.
+            unwanted = [e.id for e in events if e.id not in wanted]
+            if unwanted:
+                conn.execute(delete(self.events).where(self.events.c.id.in_(unwanted)))
+            if wanted:
+                conn.execute(update(self.events).where(self.events.c.id.in_(sorted(wanted))).values(fanned_out=True))
         return len(events)
 
-    def _deliveries_for(self, events: list[Event], subscriptions: list[Subscription]) -> list[dict[str, Any]]:
+    def _deliveries_for(self, events: list[Event],
+                        subscriptions: list[Subscription]) -> tuple[list[dict[str, Any]], set[int]]:
+        """New delivery rows, and the ids of the events some delivery holds."""
         now = precise_utcnow()
         rows = []
+        wanted_ids: set[int] = set()
         for subscription in subscriptions:
             batch_size = self.batch_sizes.get(subscription.protocol)
             if batch_size is None:
                 continue
             wanted = [e for e in events if self.matches(subscription, e)]
+            wanted_ids.update(e.id for e in wanted)
             if batch_size == 1:
                 chunks = [([e.id], f"{e.entity_type}:{e.record_id}") for e in wanted]
             else:
@@ -106,7 +114,7 @@ class DeliveryQueue:
                 rows.append({"uid": str(uuid.uuid4()), "webhook_id": subscription.id, "ordering_key": key,
                              "event_ids": orjson.dumps(event_ids).decode(), "status": DeliveryStatus.PENDING.value,
                              "attempts": 0, "next_attempt_at": now, "created_at": now})
-        return rows
+        return rows, wanted_ids
 
     def matches(self, subscription: Subscription, event: Event) -> bool:
         """Whether a subscription wants an event: its entity type and action (for fieldUpdate: an update

@@ -52,6 +52,13 @@ class Event:
         """Attributes an update changed (in the order they were recorded)."""
         return list(self.after or {}) if self.action is Action.UPDATE else []
 
+    def diff(self) -> list[tuple[str, Any, Any]]:
+        """(attribute, old value, new value) per changed attribute of an update (InflowCRM's `diff`).
+        The old value of a link set (`teamsIds`) is not recorded: None."""
+        before = self.before or {}
+        return [(name, before.get(name), value) for name, value in (self.after or {}).items()] \
+            if self.action is Action.UPDATE else []
+
 
 @dataclass(frozen=True, slots=True)
 class Subscription:
