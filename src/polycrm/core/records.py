@@ -69,7 +69,7 @@ class RecordService:
         parsed = parse_id(record_id)
         record = None
         if parsed is not None:
-            rows = self.repository.fetch_rows(conn, self.repository.table.c.id == parsed,
+            rows = self.repository.fetch_rows(conn, Compare("id", Op.EQ, parsed),
                                               name_links=self._belongs_to if with_names else ())
             record = rows[0] if rows else None
         if record is None:
@@ -80,14 +80,14 @@ class RecordService:
 
     def read(self, actor: Actor, record_id: Any) -> dict[str, Any]:
         self.require_scope(actor, "read")
-        with self.database.engine.connect() as conn:
+        with self.database.connect() as conn:
             record = self.load_record(conn, record_id, not_found="Record {id} does not exist.", with_names=True)
             self.check_record(conn, actor, "read", record)
             return self._complete(conn, [record], full=True)[0]
 
     def read_without_acl(self, record_id: Any) -> dict[str, Any]:
         """A full record for trusted internal callers (a user's own profile, event payloads)."""
-        with self.database.engine.connect() as conn:
+        with self.database.connect() as conn:
             record = self.load_record(conn, record_id, not_found="Record {id} does not exist.", with_names=True)
             return self._complete(conn, [record], full=True)[0]
 
@@ -188,17 +188,16 @@ class RecordService:
         wanted = self.list_attributes(query.select, [s.attribute for s in query.sorts])
         columns = None if wanted is None else wanted | self._columns_for_derived(wanted)
         name_links = [link for link in self._belongs_to if wanted is None or f"{link}Name" in wanted]
-        with self.database.engine.connect() as conn:
-            where = self.repository.compiler.compile(condition)
+        with self.database.connect() as conn:
             limit = query.limit + (1 if query.total is TotalMode.NONE else 0)
-            rows = self.repository.fetch_rows(conn, where, attributes=columns, sorts=query.sorts,
+            rows = self.repository.fetch_rows(conn, condition, attributes=columns, sorts=query.sorts,
                                               offset=query.offset, limit=limit, name_links=name_links)
             has_more = len(rows) > query.limit
             rows = rows[:query.limit]
             if query.total is TotalMode.COUNT:
                 # A short first page already is the whole result: skip the count query.
                 short_page = query.offset == 0 and len(rows) < query.limit
-                total = len(rows) if short_page else self.repository.count(conn, where)
+                total = len(rows) if short_page else self.repository.count(conn, condition)
             else:
                 total = None
             records = self._complete(conn, rows, full=False, wanted=wanted)
@@ -218,7 +217,7 @@ class RecordService:
         """Records related through a link, with the target entity's ACL applied."""
         link = self.link(link_name)
         self.require_scope(actor, "read")
-        with self.database.engine.connect() as conn:
+        with self.database.connect() as conn:
             record = self.load_record(conn, record_id, not_found="Record {id} does not exist.")
             self.check_record(conn, actor, "read", record)
         target_entity = self.database.registry.entity(link.entity) if link.entity else None
@@ -240,12 +239,12 @@ class RecordService:
             parent = link.far_column.replace("_", "")  # parent link's field name, e.g. "parent"
             return conjunction([Compare(f"{parent}Id", Op.EQ, owner_id),
                                 Compare(f"{parent}Type", Op.EQ, self.entity.name)])
-        with self.database.engine.connect() as conn:
+        with self.database.connect() as conn:
             ids = self.repository.related_ids(conn, link, [owner_id]).get(owner_id, [])
         return Compare("id", Op.IN, tuple(ids))
 
     def _column_value(self, owner_id: int, link: Link) -> int | None:
-        with self.database.engine.connect() as conn:
+        with self.database.connect() as conn:
             row = self.repository.fetch(conn, owner_id, [f"{link.name}Id"])
         return row.get(f"{link.name}Id") if row else None
 
@@ -260,7 +259,7 @@ class RecordService:
     def create(self, actor: Actor, data: dict[str, Any], *, skip_duplicate_check: bool = False) -> dict[str, Any]:
         self.require_scope(actor, "create")
         parsed = self.input.parse(data, creating=True)
-        with self.database.engine.begin() as conn:
+        with self.database.transaction() as conn:
             record_id = self.insert_parsed(conn, actor, parsed, skip_duplicate_check=skip_duplicate_check)
             record = self.load_record(conn, record_id, not_found="Record {id} does not exist.", with_names=True)
             return self._complete(conn, [record], full=True)[0]
@@ -322,7 +321,7 @@ class RecordService:
                 raise BadRequest("Each record must be an object.")
             parsed = self.input.parse(item, creating=True)
             prepared.append((self.prepare_new(actor, parsed), parsed))
-        with self.database.engine.begin() as conn:
+        with self.database.transaction() as conn:
             self._check_references_many(conn, [({k: values[k] for k in parsed.values}, parsed.links, values)
                                                 for values, parsed in prepared])
             has_number = "number" in self.entity.fields and self.entity.fields["number"].type == "autoincrement"
@@ -417,8 +416,7 @@ class RecordService:
         # One indexed query per condition: an OR across a column and an email subquery would scan the table.
         found: dict[int, dict[str, Any]] = {}
         for condition in conditions:
-            where = self.repository.compiler.compile(condition)
-            for row in self.repository.fetch_rows(conn, where, limit=limit, name_links=self._belongs_to):
+            for row in self.repository.fetch_rows(conn, condition, limit=limit, name_links=self._belongs_to):
                 found.setdefault(row["id"], row)
         rows = sorted(found.values(), key=lambda r: r["id"])[:limit]
         return self._complete(conn, rows, full=False, wanted=self.list_attributes(None, []))
@@ -429,7 +427,7 @@ class RecordService:
                expected_version: int | None = None) -> tuple[dict[str, Any], bool]:
         """Partial update; returns the record and whether a many-valued link changed."""
         self.require_scope(actor, "edit")
-        with self.database.engine.begin() as conn:
+        with self.database.transaction() as conn:
             current = self.load_record(conn, record_id, not_found="Record {id} not found.")
             self.check_record(conn, actor, "edit", current)
             if expected_version is not None and expected_version != current.get("versionNumber"):
@@ -467,7 +465,7 @@ class RecordService:
 
     def delete(self, actor: Actor, record_id: Any) -> None:
         self.require_scope(actor, "delete")
-        with self.database.engine.begin() as conn:
+        with self.database.transaction() as conn:
             current = self.load_record(conn, record_id, not_found="Record {id} not found.")
             self.check_record(conn, actor, "delete", current)
             self.repository.soft_delete(conn, [current["id"]], self._stamp(actor))
@@ -500,7 +498,7 @@ class RecordService:
             if parsed is None:
                 raise NotFound(f"Record {raw} does not exist.")
             ids.append(parsed)
-        with self.database.engine.begin() as conn:
+        with self.database.transaction() as conn:
             current = self.load_record(conn, record_id, not_found="Record {id} does not exist.")
             self.check_record(conn, actor, "edit", current)
             target = self._target_repository(link)
@@ -520,8 +518,8 @@ class RecordService:
         check_filter_values(where)
         condition = conjunction([read_filter(actor, self.entity.name, self.entity.has_assigned_user,
                                              self.entity.has_teams, action), where])
-        with self.database.engine.connect() as conn:
-            rows = self.repository.fetch_rows(conn, self.repository.compiler.compile(condition), attributes=["id"])
+        with self.database.connect() as conn:
+            rows = self.repository.fetch_rows(conn, condition, attributes=["id"])
         return [r["id"] for r in rows]
 
     def _records_for_mass_action(self, conn: Connection, actor: Actor, ids: Sequence[Any],
@@ -541,7 +539,7 @@ class RecordService:
         self.require_scope(actor, "edit")
         if not actor.is_admin and not actor.mass_update:
             raise Forbidden("No mass-update permission.")
-        with self.database.engine.begin() as conn:
+        with self.database.transaction() as conn:
             records = self._records_for_mass_action(conn, actor, ids, "edit")
             for current in records:
                 self._apply_update(conn, actor, current, self.input.parse(data, creating=False))
@@ -550,7 +548,7 @@ class RecordService:
     def mass_delete(self, actor: Actor, ids: Sequence[Any]) -> list[int]:
         """Soft-delete many records in one transaction (all or nothing); returns the ids deleted."""
         self.require_scope(actor, "delete")
-        with self.database.engine.begin() as conn:
+        with self.database.transaction() as conn:
             deleted = [r["id"] for r in self._records_for_mass_action(conn, actor, ids, "delete")]
             if deleted:
                 self.repository.soft_delete(conn, deleted, self._stamp(actor))
