@@ -106,10 +106,13 @@ class Database:
     # --- schema -----------------------------------------------------------------------------------
 
     def sync_schema(self) -> None:
-        """Create missing tables, columns and indexes, then load custom fields. Safe to run repeatedly."""
+        """Create missing tables, columns and indexes, custom fields' included. Safe to run repeatedly."""
+        with self.transaction() as conn:
+            for name in ("custom_field", "sequence_counter"):
+                self.table(name).create(conn, checkfirst=True)
+        self.load_custom_fields()
         with self.transaction() as conn:
             self._sync(conn, self.metadata)
-        self.load_custom_fields()
 
     def _sync(self, conn: Connection, metadata: MetaData) -> None:
         metadata.create_all(conn, checkfirst=True)
@@ -121,7 +124,16 @@ class Database:
                 if column.name not in existing:
                     ops.add_column(table.name, Column(column.name, column.type, nullable=column.nullable,
                                                       server_default=column.server_default))
-            existing_indexes = {i["name"] for i in inspector.get_indexes(table.name)}
+            existing_indexes = {i["name"]: i for i in inspector.get_indexes(table.name)}
+            wanted_indexes = {index.name for index in table.indexes}
+            known_columns = set(table.columns.keys())
+            for name, index in sorted(existing_indexes.items()):
+                # PolyCRM's own indexes (ix_ names) hold no data, and one the definitions no longer ask for
+                # only slows writes down. One over a column this metadata does not know (a custom field
+                # another process just added) is not ours to judge.
+                if name not in wanted_indexes and name.startswith(f"ix_{table.name[:30]}_") \
+                        and set(index["column_names"]) <= known_columns:
+                    ops.drop_index(name, table_name=table.name)
             for index in table.indexes:
                 if index.name not in existing_indexes:
                     index.create(conn)

@@ -131,16 +131,16 @@ class RecordRepository:
 
     def fetch_rows(self, conn: Connection, where: Node, *, attributes: Iterable[str] | None = None,
                    sorts: Sequence[Sort] = (), offset: int = 0, limit: int | None = None,
-                   name_links: Iterable[str] = (), include_deleted: bool = False) -> list[dict[str, Any]]:
+                   name_links: Iterable[str] = ()) -> list[dict[str, Any]]:
         """Rows matching a filter tree, as attribute dicts; `name_links` are belongsTo links whose
         `<link>Name` is joined in."""
         shape, values = lift_values(where)
         columns = tuple(self.select_columns(attributes))
         name_links = tuple(name_links)
         key = ("rows", shape, tuple(a.name for a in columns), name_links, tuple(sorts), bool(offset),
-               limit is not None, include_deleted)
+               limit is not None)
         statement, bindings, decode = self._statement(key, lambda: self._build_rows(
-            shape, columns, name_links, tuple(sorts), bool(offset), limit is not None, include_deleted))
+            shape, columns, name_links, tuple(sorts), bool(offset), limit is not None))
         params = bindings.values(values)
         if offset:
             params["offset_"] = offset
@@ -149,8 +149,8 @@ class RecordRepository:
         return [decode(row) for row in conn.execute(statement, params)]
 
     def _build_rows(self, shape: Node, columns: tuple[Attribute, ...], name_links: tuple[str, ...],
-                    sorts: tuple[Sort, ...], with_offset: bool, with_limit: bool,
-                    include_deleted: bool) -> tuple[Any, Bindings, Callable[[Any], dict[str, Any]]]:
+                    sorts: tuple[Sort, ...], with_offset: bool,
+                    with_limit: bool) -> tuple[Any, Bindings, Callable[[Any], dict[str, Any]]]:
         bindings = Bindings()
         selected = [self.table.c[a.column] for a in columns]
         joined = self.table
@@ -160,9 +160,8 @@ class RecordRepository:
             joined = joined.outerjoin(target, and_(target.c.id == self.table.c[link.far_column],
                                                    target.c.deleted == false()))
             selected.append(target.c.name)
-        query = select(*selected).select_from(joined).where(self.compiler.compile(shape, bindings))
-        if not include_deleted:
-            query = query.where(self.table.c.deleted == false())
+        query = select(*selected).select_from(joined).where(self.compiler.compile(shape, bindings),
+                                                            self.table.c.deleted == false())
         if sorts:
             query = query.order_by(*self.compiler.order_by(list(sorts)))
         if with_offset:
