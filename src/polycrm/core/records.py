@@ -18,7 +18,7 @@ from polycrm.core.settings import CoreSettings
 from polycrm.core.values import ParsedInput, RecordInput, parse_id
 from polycrm.meta import Entity, LinkStorage, ValueKind
 from polycrm.meta.model import Link
-from polycrm.query.tree import Compare, Node, Op, conjunction
+from polycrm.query.tree import Compare, Node, Op, Sort, conjunction
 from polycrm.store.database import Database, utcnow
 from polycrm.store.records import ContactPoint, RecordRepository
 
@@ -43,6 +43,7 @@ class RecordService:
                               and f.name in entity.links]
         self._contact_fields = [f.name for f in entity.fields.values() if f.type in {"email", "phone"}]
         self._parent_fields = [f.name for f in entity.fields.values() if f.type == "linkParent"]
+        self._numbered = "number" in entity.fields and entity.fields["number"].type == "autoincrement"
 
     # --- access -----------------------------------------------------------------------------------
 
@@ -294,13 +295,26 @@ class RecordService:
             duplicates = self.find_duplicates(conn, values, parsed.contact_points)
             if duplicates:
                 raise DuplicateFound(duplicates)
-        if "number" in self.entity.fields and self.entity.fields["number"].type == "autoincrement":
+        if self._numbered:
             values["number"] = self.database.next_value(conn, f"{self.entity.name}.number")
         record_id = self.repository.insert(conn, values)
-        self._write_relations(conn, record_id, parsed)
+        self._write_new_relations(conn, [(record_id, parsed)])
         return record_id
 
+    def _write_new_relations(self, conn: Connection, created: Sequence[tuple[int, ParsedInput]]) -> None:
+        """Link sets and contact points of records just inserted: nothing to replace, so one insert per
+        link and contact field, however many records."""
+        for field in dict.fromkeys(field for _, parsed in created for field in parsed.links):
+            pairs = [(record_id, related) for record_id, parsed in created
+                     for related in dict.fromkeys(parsed.links.get(field, ()))]
+            self.repository.insert_links(conn, self.entity.links[field], pairs)
+        for field in self._contact_fields:
+            self.repository.insert_contact_points_many(
+                conn, self.entity.fields[field].type, field,
+                [(record_id, parsed.contact_points.get(field, [])) for record_id, parsed in created])
+
     def _write_relations(self, conn: Connection, record_id: int, parsed: ParsedInput) -> bool:
+        """Replace the link sets and contact points an update names; True when a link set changed."""
         changed = False
         for field, ids in parsed.links.items():
             changed |= self.repository.replace_links(conn, self.entity.links[field], record_id, ids)
@@ -324,19 +338,12 @@ class RecordService:
         with self.database.transaction() as conn:
             self._check_references_many(conn, [({k: values[k] for k in parsed.values}, parsed.links, values)
                                                 for values, parsed in prepared])
-            has_number = "number" in self.entity.fields and self.entity.fields["number"].type == "autoincrement"
-            for values, _ in prepared:
-                if has_number:
-                    values["number"] = self.database.next_value(conn, f"{self.entity.name}.number")
+            if self._numbered:
+                numbers = self.database.next_values(conn, f"{self.entity.name}.number", len(prepared))
+                for (values, _), number in zip(prepared, numbers):
+                    values["number"] = number
             ids = self.repository.insert_many(conn, [values for values, _ in prepared])
-            for field in self._contact_fields:
-                kind = self.entity.fields[field].type
-                self.repository.insert_contact_points_many(
-                    conn, kind, field, [(i, parsed.contact_points.get(field, [])) for i, (_, parsed) in
-                                        zip(ids, prepared)])
-            for record_id, (_, parsed) in zip(ids, prepared):
-                for field, link_ids in parsed.links.items():
-                    self.repository.add_links(conn, self.entity.links[field], record_id, link_ids)
+            self._write_new_relations(conn, [(record_id, parsed) for record_id, (_, parsed) in zip(ids, prepared)])
         return ids
 
     def _check_references(self, conn: Connection, values: dict[str, Any], links: dict[str, list[int]],
@@ -414,11 +421,15 @@ class RecordService:
             elif values.get(name) is not None:
                 conditions.append(Compare(name, Op.EQ, values[name]))
         # One indexed query per condition: an OR across a column and an email subquery would scan the table.
-        found: dict[int, dict[str, Any]] = {}
+        # Ids only: there usually is no duplicate, and the whole records are read only when there is.
+        found: set[int] = set()
         for condition in conditions:
-            for row in self.repository.fetch_rows(conn, condition, limit=limit, name_links=self._belongs_to):
-                found.setdefault(row["id"], row)
-        rows = sorted(found.values(), key=lambda r: r["id"])[:limit]
+            found.update(row["id"] for row in self.repository.fetch_rows(conn, condition, attributes=["id"],
+                                                                         limit=limit))
+        if not found:
+            return []
+        rows = self.repository.fetch_rows(conn, Compare("id", Op.IN, tuple(sorted(found)[:limit])),
+                                          sorts=[Sort("id")], name_links=self._belongs_to)
         return self._complete(conn, rows, full=False, wanted=self.list_attributes(None, []))
 
     # --- update -----------------------------------------------------------------------------------

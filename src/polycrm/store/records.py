@@ -339,9 +339,12 @@ class RecordRepository:
 
     def replace_contact_points(self, conn: Connection, kind: str, field: str, owner_id: int,
                                points: Sequence[ContactPoint]) -> None:
-        side = self._contact_table(kind)
-        conn.execute(delete(side).where(side.c.entity_type == self.entity.name, side.c.field == field,
-                                        side.c.entity_id == owner_id))
+        def build() -> Any:
+            side = self._contact_table(kind)
+            return delete(side).where(side.c.entity_type == self.entity.name, side.c.field == field,
+                                      side.c.entity_id == bindparam("owner"))
+
+        conn.execute(self._statement(("delete_contact_points", kind, field), build), {"owner": owner_id})
         self.insert_contact_points_many(conn, kind, field, [(owner_id, points)])
 
     def insert_contact_points_many(self, conn: Connection, kind: str, field: str,
@@ -349,4 +352,5 @@ class RecordRepository:
         """Write the contact points of records that have none stored (fresh inserts, or after a delete)."""
         rows = [row for owner_id, points in items for row in self._contact_rows(kind, field, owner_id, points)]
         if rows:
-            conn.execute(insert(self._contact_table(kind)), rows)
+            conn.execute(self._statement(("insert_contact_points", kind), lambda: insert(self._contact_table(kind))),
+                         rows)
