@@ -44,6 +44,11 @@ class RecordService:
         self._contact_fields = [f.name for f in entity.fields.values() if f.type in {"email", "phone"}]
         self._parent_fields = [f.name for f in entity.fields.values() if f.type == "linkParent"]
         self._numbered = "number" in entity.fields and entity.fields["number"].type == "autoincrement"
+        self._defaults = [(f.name, self.input.convert(entity.attributes[f.name], f, f.params["default"]))
+                          for f in entity.fields.values()
+                          if f.params.get("default") is not None and f.name in entity.attributes]
+        self._derived_fields = [f for f in entity.fields.values()
+                                if f.type in {"personName", "currency", "datetimeOptional"}]
 
     # --- access -----------------------------------------------------------------------------------
 
@@ -119,9 +124,12 @@ class RecordService:
                 points = self.repository.contact_points(conn, kind, field, ids)
                 for record in records:
                     record[f"{field}Data"] = [self._contact_point_data(kind, p) for p in points.get(record["id"], [])]
-        # Every record of one call has the same keys: order them once, in definition order.
-        keys = [k for k in self.entity.attributes if k in records[0] and k != "deleted"
-                and (wanted is None or k in wanted)]
+        # Every record of one call has the same keys: put them in definition order, unless they already are
+        # (rows come in that order; derived attributes may have been appended).
+        first = records[0]
+        keys = [k for k in self.entity.attributes if k in first and (wanted is None or k in wanted)]
+        if keys == list(first):
+            return records
         return [{k: record[k] for k in keys} for record in records]
 
     @staticmethod
@@ -267,10 +275,9 @@ class RecordService:
 
     def prepare_new(self, actor: Actor, parsed: ParsedInput) -> dict[str, Any]:
         values = dict(parsed.values)
-        for field in self.entity.fields.values():
-            default = field.params.get("default")
-            if default is not None and field.name in self.entity.attributes and field.name not in values:
-                values[field.name] = self.input.convert(self.entity.attributes[field.name], field, default)
+        for name, default in self._defaults:
+            if name not in values:
+                values[name] = list(default) if isinstance(default, list) else default  # never shared
         now = utcnow()
         for key, value in (("createdAt", now), ("modifiedAt", now), ("createdById", actor.user_id),
                            ("modifiedById", actor.user_id)):
@@ -380,7 +387,7 @@ class RecordService:
 
     def _derive(self, values: dict[str, Any], links: dict[str, list[int]]) -> None:
         """Values computed from others: person name, converted currency, all-day dates, email subject."""
-        for field in self.entity.fields.values():
+        for field in self._derived_fields:
             if field.type == "personName" and ("firstName" in values or "lastName" in values):
                 full = " ".join(p for p in (values.get("firstName"), values.get("lastName")) if p)
                 values[field.name] = full or None

@@ -35,22 +35,16 @@ class ContactPoint:
     type: str | None = None  # phones only
 
 
-def _to_column(attribute: Attribute, value: Any) -> Any:
-    if attribute.kind in JSON_KINDS and value is not None:
-        return orjson.dumps(value).decode()
-    return value
-
-
 def _from_json(attribute: Attribute) -> Callable[[Any], Any]:
     if attribute.kind is ValueKind.ARRAY:
         return lambda value: [] if value is None else orjson.loads(value)
     return lambda value: None if value is None else orjson.loads(value)
 
 
-def _row_decoder(columns: Sequence[Attribute], extra_keys: Sequence[str]) -> Callable[[Any], dict[str, Any]]:
-    """Turns a result row into an attribute dict; only JSON columns need decoding."""
-    keys = tuple(a.name for a in columns) + tuple(extra_keys)
-    decoders = [(a.name, _from_json(a)) for a in columns if a.kind in JSON_KINDS]
+def _row_decoder(keys: Sequence[str], json_columns: Sequence[Attribute]) -> Callable[[Any], dict[str, Any]]:
+    """Turns a result row (values in `keys` order) into an attribute dict; only JSON columns need decoding."""
+    keys = tuple(keys)
+    decoders = [(a.name, _from_json(a)) for a in json_columns]
 
     def decode(row: Any) -> dict[str, Any]:
         record = dict(zip(keys, row))
@@ -83,6 +77,10 @@ class RecordRepository:
         self.table: Table = database.table(entity.table)
         self.compiler = FilterCompiler(database, entity)
         self._columns = {a.name: a for a in entity.column_attributes()}
+        self._column_names = {a.name: a.column for a in self._columns.values()}
+        self._json_attributes = frozenset(a.name for a in self._columns.values() if a.kind in JSON_KINDS)
+        # What reads return: every column but `deleted`, which reads always require to be false.
+        self._readable = [a for a in self._columns.values() if a.name != "deleted"]
         self._statements: StatementCache[Any] = StatementCache()
 
     def _statement(self, key: Hashable, build: Callable[[], Any]) -> Any:
@@ -91,8 +89,13 @@ class RecordRepository:
     # --- writes -----------------------------------------------------------------------------------
 
     def _row(self, values: dict[str, Any]) -> dict[str, Any]:
-        return {self._columns[name].column: _to_column(self._columns[name], value)
-                for name, value in values.items() if name in self._columns}
+        """Attribute values as column values (JSON kinds stored as JSON text)."""
+        columns = self._column_names
+        row = {columns[name]: value for name, value in values.items() if name in columns}
+        for name in self._json_attributes.intersection(values):
+            if values[name] is not None:
+                row[columns[name]] = orjson.dumps(values[name]).decode()
+        return row
 
     def insert(self, conn: Connection, values: dict[str, Any]) -> int:
         statement = self._statement("insert", lambda: insert(self.table).returning(self.table.c.id))
@@ -125,9 +128,9 @@ class RecordRepository:
 
     def select_columns(self, attributes: Iterable[str] | None) -> list[Attribute]:
         if attributes is None:
-            return list(self._columns.values())
+            return list(self._readable)
         wanted = set(attributes) | {"id"}
-        return [a for a in self._columns.values() if a.name in wanted]
+        return [a for a in self._readable if a.name in wanted]
 
     def fetch_rows(self, conn: Connection, where: Node, *, attributes: Iterable[str] | None = None,
                    sorts: Sequence[Sort] = (), offset: int = 0, limit: int | None = None,
@@ -146,20 +149,28 @@ class RecordRepository:
             params["offset_"] = offset
         if limit is not None:
             params["limit_"] = limit
-        return [decode(row) for row in conn.execute(statement, params)]
+        return [decode(row) for row in conn.execute(statement, params).all()]
 
     def _build_rows(self, shape: Node, columns: tuple[Attribute, ...], name_links: tuple[str, ...],
                     sorts: tuple[Sort, ...], with_offset: bool,
                     with_limit: bool) -> tuple[Any, Bindings, Callable[[Any], dict[str, Any]]]:
         bindings = Bindings()
-        selected = [self.table.c[a.column] for a in columns]
-        joined = self.table
-        for link_name in name_links:
-            link = self.entity.links[link_name]
-            target = self.database.table(self.database.registry.entity(link.entity).table).alias(f"l_{link_name}")
-            joined = joined.outerjoin(target, and_(target.c.id == self.table.c[link.far_column],
-                                                   target.c.deleted == false()))
-            selected.append(target.c.name)
+        selected, keys, joined = [], [], self.table
+        wanted = {a.name for a in columns}
+        # Selected in definition order, joined link names included, so records need no reordering later.
+        for attribute in self.entity.attributes.values():
+            if attribute.name in wanted:
+                selected.append(self.table.c[attribute.column])
+            elif attribute.column is None and attribute.field in name_links and attribute.name.endswith("Name"):
+                link = self.entity.links[attribute.field]
+                target = self.database.table(self.database.registry.entity(link.entity).table).alias(
+                    f"l_{attribute.field}")
+                joined = joined.outerjoin(target, and_(target.c.id == self.table.c[link.far_column],
+                                                       target.c.deleted == false()))
+                selected.append(target.c.name)
+            else:
+                continue
+            keys.append(attribute.name)
         query = select(*selected).select_from(joined).where(self.compiler.compile(shape, bindings),
                                                             self.table.c.deleted == false())
         if sorts:
@@ -168,7 +179,7 @@ class RecordRepository:
             query = query.offset(bindparam("offset_"))
         if with_limit:
             query = query.limit(bindparam("limit_"))
-        return query, bindings, _row_decoder(columns, [f"{link}Name" for link in name_links])
+        return query, bindings, _row_decoder(keys, [a for a in columns if a.kind in JSON_KINDS])
 
     def fetch(self, conn: Connection, record_id: int, attributes: Iterable[str] | None = None) -> dict[str, Any] | None:
         rows = self.fetch_rows(conn, Compare("id", Op.EQ, record_id), attributes=attributes)
@@ -221,7 +232,7 @@ class RecordRepository:
 
         grouped: dict[int, list[tuple[int, Any]]] = defaultdict(list)
         for owner, related, name in conn.execute(self._statement(("related", link.name, single), build),
-                                                 _owners(owner_ids)):
+                                                 _owners(owner_ids)).all():
             grouped[int(owner)].append((int(related), name))
         return grouped
 
@@ -318,7 +329,7 @@ class RecordRepository:
 
         grouped: dict[int, list[ContactPoint]] = defaultdict(list)
         for owner, value, primary, opt_out, invalid, kind_value in conn.execute(
-                self._statement(("contact_points", kind, field, single), build), _owners(owner_ids)):
+                self._statement(("contact_points", kind, field, single), build), _owners(owner_ids)).all():
             grouped[int(owner)].append(ContactPoint(value, bool(primary), bool(opt_out), bool(invalid),
                                                     kind_value if kind == "phone" else None))
         return grouped
