@@ -73,10 +73,10 @@ class DeliveryQueue:
         One worker at a time (a counter row is updated first and stays locked until commit), so the
         deliveries of every subscription are created in event order."""
         pending = self.events.c.fanned_out.is_(False)
-        with self.database.engine.connect() as conn:
+        with self.database.connect() as conn:
             if conn.execute(select(self.events.c.id).where(pending).limit(1)).first() is None:
                 return 0
-        with self.database.engine.begin() as conn:
+        with self.database.transaction() as conn:
             self.database.next_value(conn, FANOUT_LOCK)
             rows = conn.execute(select(self.events).where(pending).order_by(self.events.c.id)
                                 .limit(self.settings.fanout_batch)).all()
@@ -150,7 +150,7 @@ class DeliveryQueue:
                  .join(w, w.c.id == d.c.webhook_id)
                  .where(due, ~blocked, w.c.is_active.is_(True), w.c.deleted.is_(False))
                  .order_by(d.c.id).limit(limit).with_for_update(of=d, skip_locked=True))
-        with self.database.engine.begin() as conn:
+        with self.database.transaction() as conn:
             self._relaxed_commit(conn)
             rows = conn.execute(query).all()
             if not rows:
@@ -176,7 +176,7 @@ class DeliveryQueue:
     def has_work(self) -> bool:
         """Whether events wait for fan-out or deliveries of active subscriptions are queued."""
         d, w = self.deliveries, self.webhooks
-        with self.database.engine.connect() as conn:
+        with self.database.connect() as conn:
             if conn.execute(select(self.events.c.id).where(self.events.c.fanned_out.is_(False)).limit(1)).first():
                 return True
             return conn.execute(select(d.c.id).join(w, w.c.id == d.c.webhook_id).where(
@@ -185,7 +185,7 @@ class DeliveryQueue:
     def release_all(self) -> int:
         """Make every `sending` delivery due again; only for a sole worker starting (SQLite), whose
         predecessor died mid-send."""
-        with self.database.engine.begin() as conn:
+        with self.database.transaction() as conn:
             return int(conn.execute(update(self.deliveries).where(
                 self.deliveries.c.status == DeliveryStatus.SENDING.value).values(
                 locked_until=precise_utcnow() - timedelta(seconds=1))).rowcount or 0)
@@ -194,7 +194,7 @@ class DeliveryQueue:
         wanted = list(set(ids))
         if not wanted:
             return {}
-        with self.database.engine.connect() as conn:
+        with self.database.connect() as conn:
             rows = conn.execute(select(self.events).where(self.events.c.id.in_(wanted))).all()
         return {int(r.id): event_from_row(r, entity_of(r.entity_type)) for r in rows}
 
@@ -207,7 +207,7 @@ class DeliveryQueue:
             return
         d, w = self.deliveries, self.webhooks
         now = precise_utcnow()
-        with self.database.engine.begin() as conn:
+        with self.database.transaction() as conn:
             self._relaxed_commit(conn)
             numbers = self._next_attempt_numbers(conn, [claimed.delivery_id for claimed, _ in results])
             conn.execute(insert(self.attempts), [
@@ -277,13 +277,13 @@ class DeliveryQueue:
             condition.append(d.c.webhook_id == webhook_id)
         if status is not None:
             condition.append(d.c.status == status)
-        with self.database.engine.connect() as conn:
+        with self.database.connect() as conn:
             rows = conn.execute(select(d).where(*condition).order_by(d.c.id.desc()).offset(offset).limit(limit)).all()
             total = conn.execute(select(func.count()).select_from(d).where(*condition)).scalar_one()
         return [_delivery(r) for r in rows], int(total)
 
     def get(self, uid: str) -> Delivery | None:
-        with self.database.engine.connect() as conn:
+        with self.database.connect() as conn:
             row = conn.execute(select(self.deliveries).where(self.deliveries.c.uid == uid)).first()
         return _delivery(row) if row is not None else None
 
@@ -292,7 +292,7 @@ class DeliveryQueue:
         found: dict[int, list[Attempt]] = {i: [] for i in delivery_ids}
         if not delivery_ids:
             return found
-        with self.database.engine.connect() as conn:
+        with self.database.connect() as conn:
             rows = conn.execute(select(a).where(a.c.delivery_id.in_(list(delivery_ids))).order_by(a.c.id)).all()
         for r in rows:
             found[int(r.delivery_id)].append(Attempt(int(r.number), r.started_at, float(r.duration_ms),
@@ -303,7 +303,7 @@ class DeliveryQueue:
         """Queue a finished delivery again, same id and events, with a fresh set of attempts (None: no such
         delivery; RedeliverRefused: it is still queued)."""
         d = self.deliveries
-        with self.database.engine.begin() as conn:
+        with self.database.transaction() as conn:
             changed = conn.execute(update(d).where(d.c.uid == uid, d.c.status.notin_(OPEN)).values(
                 status=DeliveryStatus.PENDING.value, attempts=0, next_attempt_at=precise_utcnow(),
                 finished_at=None, locked_until=None)).rowcount
@@ -316,7 +316,7 @@ class DeliveryQueue:
         """Forget finished deliveries (and their attempts) and fanned-out events past the retention time."""
         cutoff = precise_utcnow() - timedelta(days=self.settings.retention_days)
         d = self.deliveries
-        with self.database.engine.begin() as conn:
+        with self.database.transaction() as conn:
             old = select(d.c.id).where(d.c.finished_at < cutoff).scalar_subquery()
             conn.execute(delete(self.attempts).where(self.attempts.c.delivery_id.in_(old)))
             conn.execute(delete(d).where(d.c.finished_at < cutoff))

@@ -41,7 +41,7 @@ class SubscriptionStore:
                is_active: bool = True, description: str | None = None,
                settings: dict[str, Any] | None = None) -> Subscription:
         now = precise_utcnow()
-        with self.database.engine.begin() as conn:
+        with self.database.transaction() as conn:
             new_id = conn.execute(insert(self.table).values(
                 protocol=protocol, event=event, entity_type=entity_type, action=action, field=field, url=url,
                 secret=self.keyring.encrypt(secret), owner_id=owner_id, skip_own=skip_own, is_active=is_active,
@@ -56,7 +56,7 @@ class SubscriptionStore:
         query = select(self.table).where(self.table.c.id == subscription_id, self.table.c.deleted.is_(False))
         if protocol is not None:
             query = query.where(self.table.c.protocol == protocol)
-        with self.database.engine.connect() as conn:
+        with self.database.connect() as conn:
             row = conn.execute(query).first()
         return self.from_row(row) if row is not None else None
 
@@ -66,7 +66,7 @@ class SubscriptionStore:
         condition = [self.table.c.protocol == protocol, self.table.c.deleted.is_(False)]
         if owner_id is not None:
             condition.append(self.table.c.owner_id == owner_id)
-        with self.database.engine.connect() as conn:
+        with self.database.connect() as conn:
             rows = conn.execute(select(self.table).where(*condition).order_by(self.table.c.id)
                                 .offset(offset).limit(limit)).all()
             total = conn.execute(select(func.count()).select_from(self.table).where(*condition)).scalar_one()
@@ -75,13 +75,13 @@ class SubscriptionStore:
     def user_names(self, ids: set[int | None]) -> dict[int, str | None]:
         """Names of the users subscriptions refer to (owners, creators)."""
         users = RecordRepository(self.database, self.database.registry.entity("User"))
-        with self.database.engine.connect() as conn:
+        with self.database.connect() as conn:
             return users.names(conn, [i for i in ids if i is not None])
 
     def count_owned(self, protocol: str, owner_id: int) -> int:
         condition = [self.table.c.protocol == protocol, self.table.c.owner_id == owner_id,
                      self.table.c.deleted.is_(False)]
-        with self.database.engine.connect() as conn:
+        with self.database.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(self.table).where(*condition)).scalar_one())
 
     def active(self, conn: Connection) -> list[Subscription]:
@@ -99,14 +99,14 @@ class SubscriptionStore:
         if values.get("is_active") is True:
             values.update(disabled_reason=None, consecutive_failures=0)
         values["modified_at"] = precise_utcnow()
-        with self.database.engine.begin() as conn:
+        with self.database.transaction() as conn:
             conn.execute(update(self.table).where(self.table.c.id == subscription_id,
                                                   self.table.c.deleted.is_(False)).values(values))
         return self.get(subscription_id)
 
     def delete(self, subscription_id: int, reason: str | None = None) -> bool:
         """Remove a subscription and cancel what it still had to send."""
-        with self.database.engine.begin() as conn:
+        with self.database.transaction() as conn:
             return remove_subscription(self.database, conn, subscription_id, reason)
 
 
