@@ -159,3 +159,5 @@ def test_list_paging_and_bad_parameters(api):
     assert api.get("/api/v1/Webhook?maxSize=201").status_code == 400
     assert api.get("/api/v1/Webhook?offset=-1").status_code == 400
     assert api.get(f"/api/v1/Webhook/{ids[0]}/deliveries?maxSize=x").status_code == 400
+    assert api.get(f"/api/v1/Webhook/{ids[0]}/deliveries?status=bogus").status_code == 400
+    assert api.get(f"/api/v1/Webhook/{ids[0]}/deliveries?status=failed").json() == {"total": 0, "list": []}

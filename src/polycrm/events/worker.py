@@ -26,6 +26,7 @@ from polycrm.events.protocol import WebhookProtocol
 from polycrm.events.sender import WebhookSender
 from polycrm.events.settings import WebhookSettings
 from polycrm.events.signing import polycrm_signature
+from polycrm.meta import Entity
 from polycrm.store.database import Database
 
 log = logging.getLogger("polycrm.webhooks")
@@ -199,7 +200,7 @@ class DeliveryWorker:
             self._pruned_at = now
             self.queue.prune()
 
-    def _entity(self, name: str):  # noqa: ANN202 - Entity or None
+    def _entity(self, name: str) -> Entity | None:
         return self.database.registry.entities.get(name)
 
     # --- one delivery -----------------------------------------------------------------------------

@@ -12,13 +12,15 @@ import orjson
 from polycrm.auth.acl import Actor
 from polycrm.auth.directory import UserDirectory
 from polycrm.core.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailure
+from polycrm.core.records import RecordService
 from polycrm.core.service import Core
+from polycrm.core.values import parse_id
 from polycrm.dialects.espo.context import EspoContext, espo_response
 from polycrm.dialects.espo.render import RecordRenderer, format_datetime
 from polycrm.events.addresses import BlockedTarget
 from polycrm.events.deliveries import RedeliverRefused
 from polycrm.events.hub import WebhookHub
-from polycrm.events.model import Action, Attempt, Delivery, Event, Outcome, Subscription
+from polycrm.events.model import Action, Attempt, Delivery, DeliveryStatus, Event, Outcome, Subscription
 from polycrm.events.signing import espo_legacy_signature, espo_signature
 from polycrm.meta import Entity, ValueKind
 from polycrm.query.tree import Compare, Op
@@ -86,7 +88,7 @@ class EspoWebhookProtocol:
         return record
 
     @staticmethod
-    def _changes(service: Any, entity: Entity, event: Event, field: str | None) -> dict[str, Any]:
+    def _changes(service: RecordService, entity: Entity, event: Event, field: str | None) -> dict[str, Any]:
         """An update item: the changed attributes (of `field` only, for fieldUpdate), the derived
         attributes of their fields (e.g. `assignedUserName`), and the id."""
         after = {k: v for k, v in (event.after or {}).items() if k in entity.attributes
@@ -147,8 +149,8 @@ class EspoWebhookApi:
         """The webhook of the path, if the actor may see it (admins: all; API users: their own)."""
         self._require_access(context.actor)
         raw = context.request.path_params["id"]
-        subscription = self.store.get(int(raw), PROTOCOL) if raw.isascii() and raw.isdigit() and len(raw) < 19 \
-            else None
+        webhook_id = parse_id(raw)
+        subscription = self.store.get(webhook_id, PROTOCOL) if webhook_id is not None else None
         if subscription is None:
             raise NotFound(f"Record {raw} not found.")
         if not context.actor.is_admin and subscription.owner_id != context.actor.user_id:
@@ -303,8 +305,10 @@ class EspoWebhookApi:
     def deliveries(self, context: EspoContext) -> dict[str, Any]:
         subscription = self._visible(context)
         offset, limit = self._page(context)
-        status = context.request.query_params.get("status")
-        found, total = self.hub.queue.list(subscription.id, status=status or None, offset=offset, limit=limit)
+        status = context.request.query_params.get("status") or None
+        if status is not None and status not in {s.value for s in DeliveryStatus}:
+            raise BadRequest("'status' must be pending, sending, succeeded, failed or cancelled.")
+        found, total = self.hub.queue.list(subscription.id, status=status, offset=offset, limit=limit)
         log = self.hub.queue.attempts_of([d.id for d in found])
         return {"total": total, "list": [delivery_record(d, log[d.id]) for d in found]}
 
@@ -329,7 +333,7 @@ def delivery_record(delivery: Delivery, attempts: list[Attempt]) -> dict[str, An
 
     return {"id": delivery.uid, "webhookId": str(delivery.webhook_id), "status": delivery.status.value,
             "eventIds": [str(i) for i in delivery.event_ids], "createdAt": when(delivery.created_at),
-            "nextAttemptAt": when(delivery.next_attempt_at) if delivery.status.value == "pending" else None,
+            "nextAttemptAt": when(delivery.next_attempt_at) if delivery.status is DeliveryStatus.PENDING else None,
             "finishedAt": when(delivery.finished_at), "lastStatusCode": delivery.last_status_code,
             "lastError": delivery.last_error,
             "attempts": [{"number": a.number, "startedAt": when(a.started_at), "durationMs": a.duration_ms,
