@@ -127,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-events", type=int, default=200)
     parser.add_argument("--burst", type=int, default=5000, help="records mass-created for the throughput phase")
     parser.add_argument("--subscriptions", type=int, default=10)
+    parser.add_argument("--batch-size", type=int, default=50, help="POLYCRM_WEBHOOK_BATCH_SIZE: events per request")
     args = parser.parse_args(argv)
     if args.worker_processes is None:
         args.worker_processes = 0 if args.backend == "sqlite" else 2
@@ -140,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
         run.pg_admin(args.pg_url, [f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", f"CREATE DATABASE {name}"])
         database_url = run.pg_database_url(args.pg_url, name)
     env = seed.cli_env(data_dir, database_url)
-    env.update(POLYCRM_WEBHOOK_ALLOW_PRIVATE="1", POLYCRM_WEBHOOK_WORKERS="0" if args.worker_processes else "1")
+    env.update(POLYCRM_WEBHOOK_ALLOW_PRIVATE="1", POLYCRM_WEBHOOK_BATCH_SIZE=str(args.batch_size),
+               POLYCRM_WEBHOOK_WORKERS="0" if args.worker_processes else "1")
     seed.run_cli(["init"], env)
     key = run.create_api_key(env)
     receiver = Receiver()
@@ -222,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  burst: {burst['deliveries']} deliveries ({burst['events']} events x {burst['subscriptions']}) in "
           f"{burst['seconds']} s = {burst['deliveries_per_s']}/s in {burst['requests_per_s']} requests/s "
           f"({burst['end_to_end_s']} s from the first mass create) "
-          f"(EspoCRM batches up to 50 per request; target >= {target}/s)")
+          f"(up to {args.batch_size} per request; target >= {target}/s)")
     print(json.dumps(figures))
     return 0
 

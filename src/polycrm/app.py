@@ -30,7 +30,7 @@ def core_settings(config: Config) -> CoreSettings:
 def build_webhooks(config: Config, database: Database, core: Core, directory: UserDirectory) -> WebhookHub:
     """Subscriptions, queue and workers, with every protocol's delivery rules registered."""
     return WebhookHub(database, directory.keyring, config.webhooks,
-                      {"espo": EspoWebhookProtocol(core, directory)})
+                      {"espo": EspoWebhookProtocol(core, directory, config.webhooks.batch_size)})
 
 
 def build_app(config: Config, database: Database) -> Starlette:

@@ -11,6 +11,7 @@
 | POLYCRM_WEBHOOK_ALLOW_PRIVATE | 0 | 1: webhooks may reach loopback, private and link-local addresses |
 | POLYCRM_WEBHOOK_WORKERS | 1 | delivery workers inside each `polycrm serve` process (0: use `polycrm worker`) |
 | POLYCRM_WEBHOOK_CONCURRENCY | 16 | requests one worker has in flight |
+| POLYCRM_WEBHOOK_BATCH_SIZE | 50 | most events per EspoCRM webhook request (EspoCRM's webhookBatchSize) |
 | POLYCRM_WEBHOOK_POLL_INTERVAL | 0.2 | seconds between looks at the outbox when idle |
 | POLYCRM_WEBHOOK_MAX_ATTEMPTS | 8 | attempts per delivery before it fails |
 | POLYCRM_WEBHOOK_BACKOFF_BASE | 30 | seconds before the first retry (doubling, with jitter) |
@@ -80,6 +81,7 @@ def webhook_settings() -> WebhookSettings:
         allow_private=_flag("POLYCRM_WEBHOOK_ALLOW_PRIVATE"),
         workers=_integer("POLYCRM_WEBHOOK_WORKERS", defaults.workers, 0),
         concurrency=_positive_int("POLYCRM_WEBHOOK_CONCURRENCY", defaults.concurrency),
+        batch_size=_positive_int("POLYCRM_WEBHOOK_BATCH_SIZE", defaults.batch_size),
         poll_interval=_seconds("POLYCRM_WEBHOOK_POLL_INTERVAL", defaults.poll_interval),
         max_attempts=_positive_int("POLYCRM_WEBHOOK_MAX_ATTEMPTS", defaults.max_attempts),
         backoff_base=_seconds("POLYCRM_WEBHOOK_BACKOFF_BASE", defaults.backoff_base),

@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import hmac
 import json
 
 import pytest
 
+from tests.events.conftest import TEST_SETTINGS
 from tests.events.receiver import Receiver
 
 
@@ -189,3 +191,18 @@ def test_private_targets_are_refused_at_send_time_without_the_setting(api, worke
     assert receiver.received == []
     delivery = api.get(f"/api/v1/Webhook/{hook['id']}/deliveries").json()["list"][0]
     assert delivery["attempts"][0]["error"].startswith("blocked:")
+
+
+@pytest.mark.parametrize("webhook_settings", [dataclasses.replace(TEST_SETTINGS, batch_size=1)])
+def test_one_event_per_request_keeps_each_records_order(api, worker, receiver: Receiver):
+    subscribe(api, "Account.update", receiver.url)
+    ids = [create(api, "Account", {"name": f"A{i}"})["id"] for i in range(3)]
+    for step in range(3):
+        for record_id in ids:
+            api.put(f"/api/v1/Account/{record_id}", json={"description": f"v{step}"})
+    worker.run_until_idle()
+    received = receiver.wait_for(9)
+    items = [json.loads(r.body) for r in received]
+    assert all(len(batch) == 1 for batch in items)
+    for record_id in ids:
+        assert [b[0]["description"] for b in items if b[0]["id"] == record_id] == ["v0", "v1", "v2"]

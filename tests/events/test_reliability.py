@@ -14,7 +14,7 @@ from typing import Callable
 
 from tests.events.processes import Cluster
 from tests.events.receiver import Received, Receiver
-from tests.live.conftest import free_port
+from tests.live.conftest import free_port, run_cli
 
 WAIT = 90.0  # seconds: the bound of every wait below
 
@@ -158,6 +158,36 @@ def test_several_servers_and_workers_deliver_each_event_once_per_subscription(ba
             assert set(counts) == set(created) and max(counts.values()) == 1, f"webhook {hook}: duplicates"
         deliveries = Counter(r.headers["x-polycrm-delivery"] for r in receiver.received)
         assert max(deliveries.values()) == 1
+    finally:
+        receiver.stop()
+        cluster.stop()
+
+
+def test_cli_shows_the_delivery_log_and_redelivers(tmp_path: Path):
+    receiver = Receiver().start()
+    cluster = Cluster.create("sqlite", tmp_path)
+    try:
+        server = cluster.serve()
+        with cluster.client(server) as api:
+            hook = subscribe(api, "Account.create", receiver.url)
+            api.post("/Account", json={"name": "Logged"}).raise_for_status()
+        wait_until(lambda: len(receiver.received) == 1, what="the first delivery")
+        listed = run_cli(cluster.env, "webhook", "list")
+        assert listed.returncode == 0 and f"{hook}\tespo\tAccount.create\tactive\t{receiver.url}" in listed.stdout
+        wait_until(lambda: json.loads(run_cli(cluster.env, "webhook", "deliveries", "--json").stdout)["list"][0][
+            "status"] == "succeeded", what="the delivery recorded")
+        log = json.loads(run_cli(cluster.env, "webhook", "deliveries", "--webhook", hook, "--json").stdout)
+        delivery = log["list"][0]
+        assert log["total"] == 1 and delivery["attempts"][0]["statusCode"] == 200
+        assert delivery["id"] == receiver.received[0].headers["x-polycrm-delivery"]
+        text_log = run_cli(cluster.env, "webhook", "deliveries").stdout
+        assert delivery["id"] in text_log and "#1" in text_log
+        redelivered = run_cli(cluster.env, "webhook", "redeliver", delivery["id"])
+        assert redelivered.returncode == 0, redelivered.stderr
+        wait_until(lambda: len(receiver.received) == 2, what="the redelivery")
+        assert receiver.received[1].headers["x-polycrm-delivery"] == delivery["id"]
+        missing = run_cli(cluster.env, "webhook", "redeliver", "no-such-delivery")
+        assert missing.returncode == 1 and missing.stderr.startswith("error: no delivery")
     finally:
         receiver.stop()
         cluster.stop()

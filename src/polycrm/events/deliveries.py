@@ -98,7 +98,7 @@ class DeliveryQueue:
                         subscriptions: list[Subscription]) -> tuple[list[dict[str, Any]], set[int]]:
         """New delivery rows, and the ids of the events some delivery holds."""
         now = precise_utcnow()
-        rows = []
+        chunks: list[tuple[int, int, list[int], str]] = []  # (first event, subscription, event ids, key)
         wanted_ids: set[int] = set()
         for subscription in subscriptions:
             batch_size = self.batch_sizes.get(subscription.protocol)
@@ -107,13 +107,17 @@ class DeliveryQueue:
             wanted = [e for e in events if self.matches(subscription, e)]
             wanted_ids.update(e.id for e in wanted)
             if batch_size == 1:
-                chunks = [([e.id], f"{e.entity_type}:{e.record_id}") for e in wanted]
+                chunks += [(e.id, subscription.id, [e.id], f"{e.entity_type}:{e.record_id}") for e in wanted]
             else:
-                chunks = [([e.id for e in wanted[i:i + batch_size]], "") for i in range(0, len(wanted), batch_size)]
-            for event_ids, key in chunks:
-                rows.append({"uid": str(uuid.uuid4()), "webhook_id": subscription.id, "ordering_key": key,
-                             "event_ids": orjson.dumps(event_ids).decode(), "status": DeliveryStatus.PENDING.value,
-                             "attempts": 0, "next_attempt_at": now, "created_at": now})
+                chunks += [(wanted[i].id, subscription.id, [e.id for e in wanted[i:i + batch_size]], "")
+                           for i in range(0, len(wanted), batch_size)]
+        # Event-major order (each subscription's own deliveries stay in event order): the deliveries of one
+        # event to several subscriptions are claimed together and share one rendering.
+        chunks.sort(key=lambda chunk: (chunk[0], chunk[1]))
+        rows = [{"uid": str(uuid.uuid4()), "webhook_id": webhook_id, "ordering_key": key,
+                 "event_ids": orjson.dumps(event_ids).decode(), "status": DeliveryStatus.PENDING.value,
+                 "attempts": 0, "next_attempt_at": now, "created_at": now}
+                for _, webhook_id, event_ids, key in chunks]
         return rows, wanted_ids
 
     def matches(self, subscription: Subscription, event: Event) -> bool:

@@ -11,6 +11,7 @@ class WebhookSettings:
     workers: int = 1  # delivery workers inside each `polycrm serve` process (0: only `polycrm worker`)
     concurrency: int = 16  # requests one worker has in flight
     poll_interval: float = 0.2  # seconds between looks at the outbox when idle
+    batch_size: int = 50  # most events per request where a protocol batches (EspoCRM's webhookBatchSize)
     fanout_batch: int = 500  # outbox events fanned out per round
     fanout_linger: float = 0.25  # seconds between two fan-outs: events arriving meanwhile share requests
     max_attempts: int = 8  # attempts per delivery before it fails

@@ -35,6 +35,7 @@ PRUNE_EVERY = 600.0  # seconds
 # events; retries come later and render afresh (names, ACL).
 BODY_CACHE_SECONDS = 2.0
 BODY_CACHE_SIZE = 1024
+RESULT_GATHERING = 0.01  # seconds to wait for all requests in flight before recording those done
 STANDBY_RETRY = 1.0  # seconds between tries to become the SQLite worker
 
 
@@ -155,8 +156,10 @@ class DeliveryWorker:
             fanned = self.queue.fan_out()
             if fanned:
                 self._fanned_at = now
+        # Claim when half the slots are free (or none is busy): fewer, larger claims and result writes.
         free = self.settings.concurrency - len(self._inflight)
-        claimed = self.queue.claim(free, self.lease_seconds) if free > 0 else []
+        worth_it = free >= max(1, self.settings.concurrency // 2) or not self._inflight
+        claimed = self.queue.claim(free, self.lease_seconds) if worth_it else []
         finished: list[tuple[ClaimedDelivery, AttemptResult]] = []
         if claimed:
             events = self.queue.load_events((i for c in claimed for i in c.event_ids), self._entity)
@@ -167,7 +170,10 @@ class DeliveryWorker:
                 else:
                     self._inflight[self._executor.submit(self.send, delivery, *prepared)] = delivery
         if self._inflight:
-            done, _ = wait(list(self._inflight), timeout=self.settings.poll_interval, return_when=FIRST_COMPLETED)
+            # A short wait for the whole wave first, so that results are written together; then for any one.
+            done, _ = wait(list(self._inflight), timeout=RESULT_GATHERING)
+            if not done:
+                done, _ = wait(list(self._inflight), timeout=self.settings.poll_interval, return_when=FIRST_COMPLETED)
             finished += [(self._inflight.pop(f), f.result()) for f in done]
         self.queue.record(finished)
         self._maybe_prune()

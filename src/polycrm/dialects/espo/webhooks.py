@@ -26,7 +26,6 @@ from polycrm.meta import Entity, ValueKind
 from polycrm.query.tree import Compare, Op
 
 PROTOCOL = "espo"
-BATCH_SIZE = 50  # webhookBatchSize
 MAX_PER_USER = 50  # webhookMaxCountPerUser
 MAX_LIST_SIZE = 200
 RECORD_ACTIONS = ("create", "update", "delete")
@@ -45,13 +44,13 @@ class EspoWebhookProtocol:
     """Delivery rules of EspoCRM webhooks: a JSON array of up to 50 items, `Signature` + `X-Signature`."""
 
     name = PROTOCOL
-    batch_size = BATCH_SIZE
     connect_timeout = 5.0  # webhookConnectTimeout
     read_timeout = 10.0  # webhookTimeout
 
-    def __init__(self, core: Core, directory: UserDirectory):
+    def __init__(self, core: Core, directory: UserDirectory, batch_size: int = 50):
         self.core = core
         self.directory = directory
+        self.batch_size = batch_size  # webhookBatchSize
 
     # --- payload ----------------------------------------------------------------------------------
 
