@@ -131,6 +131,9 @@ class DeliveryWorker:
             except SQLAlchemyError as exc:  # a lost connection or a locked SQLite file: try again soon
                 log.warning("webhook worker: database error, retrying: %s", type(exc).__name__)
                 busy = False
+            except Exception:  # noqa: BLE001 - a bug must not stop delivery for good: log it, go on
+                log.exception("webhook worker: unexpected error, retrying")
+                busy = False
             if not busy:
                 self._stop.wait(self.settings.poll_interval)
         self._finish_inflight()
