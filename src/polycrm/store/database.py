@@ -82,7 +82,7 @@ class Database:
         self._read_engine = engine if engine.dialect.name == "sqlite" else engine.execution_options(
             isolation_level="AUTOCOMMIT")
         self.registry = registry or load_builtin_registry()
-        self.metadata: MetaData = build_metadata(self.registry)
+        self.metadata: MetaData = build_metadata(self.registry, self.dialect)
         self._lock = threading.Lock()
         self._generation = -1
 
@@ -156,7 +156,7 @@ class Database:
                     row.entity, row.name, row.type, orjson.loads(row.params), orjson.loads(row.api_names)))
                 changed = True
             if changed:
-                self.metadata = build_metadata(self.registry)
+                self.metadata = build_metadata(self.registry, self.dialect)
             self._generation = generation
 
     def refresh_if_stale(self) -> None:
@@ -174,7 +174,7 @@ class Database:
     def add_custom_field(self, definition: CustomFieldDefinition) -> None:
         """Persist a custom field and add its column and indexes; visible at once in this process."""
         with self._lock:
-            new_metadata = build_metadata(self.registry.with_custom_field(definition))
+            new_metadata = build_metadata(self.registry.with_custom_field(definition), self.dialect)
             with self.transaction() as conn:
                 conn.execute(self.table("custom_field").insert().values(
                     entity=definition.entity, name=definition.name, type=definition.type,

@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 
 from sqlalchemy import (BigInteger, Boolean, Column, Date, DateTime, Float, Index, Integer, MetaData, String, Table,
-                        Text, UniqueConstraint, false)
+                        Text, UniqueConstraint, false, func)
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeEngine
 
 from polycrm.meta import Attribute, Entity, LinkStorage, Registry, ValueKind
@@ -89,7 +90,32 @@ def entity_index_columns(entity: Entity) -> list[list[str]]:
     return unique
 
 
-def build_entity_table(metadata: MetaData, entity: Entity) -> Table:
+def search_index_columns(entity: Entity) -> list[str]:
+    """Columns quick text search (core.search.text_filter) matches by prefix, case-insensitively: the text
+    filter fields stored as strings, and a person's last name."""
+    columns = []
+    for name in entity.text_filter_fields:
+        field = entity.fields.get(name)
+        attribute = entity.attributes.get(name)
+        if field is None or attribute is None or attribute.column is None or attribute.kind is not ValueKind.STRING:
+            continue
+        columns.append(attribute.column)
+        if field.type == "personName" and "lastName" in entity.attributes:
+            columns.append(entity.attributes["lastName"].column)
+    return list(dict.fromkeys(columns))  # type: ignore[arg-type]
+
+
+def _search_index(table: Table, column: str, dialect: str, live: ColumnElement[bool]) -> Index:
+    """A case-insensitive prefix index: `col COLLATE NOCASE` serves SQLite's LIKE, `lower(col)` with
+    text_pattern_ops PostgreSQL's `lower(col) LIKE 'abc%'`. Live rows only, like the other indexes."""
+    name = index_name(table.name, [column, "search"])
+    if dialect == "postgresql":
+        lowered = func.lower(table.c[column]).label(f"{column}_lower")
+        return Index(name, lowered, postgresql_ops={f"{column}_lower": "text_pattern_ops"}, postgresql_where=live)
+    return Index(name, table.c[column].collate("NOCASE"), table.c.deleted, sqlite_where=live)
+
+
+def build_entity_table(metadata: MetaData, entity: Entity, dialect: str) -> Table:
     columns = [entity_column(a) for a in entity.column_attributes()]
     if entity.name == "User":
         columns.append(Column("password_hash", String(255), nullable=True))
@@ -100,6 +126,8 @@ def build_entity_table(metadata: MetaData, entity: Entity) -> Table:
     live = table.c.deleted == false()
     for cols in entity_index_columns(entity):
         Index(index_name(entity.table, cols), *[table.c[c] for c in cols], sqlite_where=live, postgresql_where=live)
+    for column in search_index_columns(entity):
+        _search_index(table, column, dialect, live)
     return table
 
 
@@ -192,11 +220,12 @@ def build_system_tables(metadata: MetaData) -> None:
           Column("value", BigInteger(), nullable=False))
 
 
-def build_metadata(registry: Registry) -> MetaData:
-    """Every table of an instance with this registry."""
+def build_metadata(registry: Registry, dialect: str) -> MetaData:
+    """Every table of an instance with this registry, for a database of this dialect (`sqlite`,
+    `postgresql`): their search indexes differ."""
     metadata = MetaData()
     for entity in registry.entities.values():
-        build_entity_table(metadata, entity)
+        build_entity_table(metadata, entity, dialect)
     build_relation_tables(metadata, registry)
     build_system_tables(metadata)
     return metadata
