@@ -119,7 +119,7 @@ class ApiField:
         return self.field.type == "linkParent"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Module:
     """A module over the live definition of its entity: the fields that have an API name, in order."""
 
