@@ -204,7 +204,8 @@ def build_file_tables(metadata: MetaData) -> None:
                   Column("mime_type", String(255), nullable=False),
                   Column("storage_key", String(64), nullable=False, unique=True),
                   Column("created_at", DateTime(), nullable=False),
-                  Column("created_by_id", BigInteger(), nullable=True))
+                  Column("created_by_id", BigInteger(), nullable=True),
+                  sqlite_autoincrement=True)  # a replaced file's id must never name another file
     Index("ix_stored_file_record", files.c.entity, files.c.record_id)
 
 

@@ -93,7 +93,8 @@ class FilterParser:
     # --- filters ----------------------------------------------------------------------------------
 
     def parse(self, filters: Any, advanced: Any) -> Node:
-        """The condition of `filters` AND `advancedFilters`; 400 VALIDATION_ERROR naming every bad part."""
+        """The condition of `filters` AND `advancedFilters`; 400 VALIDATION_ERROR naming the first bad condition
+        of each."""
         errors: dict[str, list[str]] = {}
         nodes = [self._collect(errors, lambda: self._simple(filters)),
                  self._collect(errors, lambda: self._advanced(advanced))]
