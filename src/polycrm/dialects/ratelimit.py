@@ -43,13 +43,14 @@ class RateDecision:
     limit: int
     remaining: int
     reset_at: int  # epoch seconds when the budget is whole again
+    retry_after: int  # seconds until the next request can succeed (when refused)
 
     def headers(self) -> dict[str, str]:
         """`RateLimit-Limit`/`-Remaining`/`-Reset` (epoch seconds), and `Retry-After` when refused."""
         headers = {"RateLimit-Limit": str(self.limit), "RateLimit-Remaining": str(self.remaining),
                    "RateLimit-Reset": str(self.reset_at)}
         if not self.allowed:
-            headers["Retry-After"] = str(max(1, self.reset_at - int(time.time())))
+            headers["Retry-After"] = str(self.retry_after)
         return headers
 
 
@@ -75,8 +76,9 @@ class RateLimiter:
             stats = self._limiter.get_window_stats(rate, *identity)
         except StorageError as exc:
             self._warn(exc)
-            return RateDecision(True, rate.amount, rate.amount, int(time.time()) + rate.get_expiry())
-        return RateDecision(allowed, rate.amount, max(0, stats.remaining), math.ceil(stats.reset_time))
+            return RateDecision(True, rate.amount, rate.amount, int(time.time()) + rate.get_expiry(), 0)
+        return RateDecision(allowed, rate.amount, max(0, stats.remaining), math.ceil(stats.reset_time),
+                            max(1, math.ceil(stats.reset_time - time.time())))
 
     def _warn(self, exc: StorageError) -> None:
         with self._lock:
