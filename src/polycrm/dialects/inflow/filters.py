@@ -204,19 +204,9 @@ class FilterParser:
         if kind is FieldType.RELATION:
             return self._relation(target, value)
         if kind is FieldType.NUMBER:
-            number = _number(value)
-            if number is None:
-                raise FilterError(target.name, f"Condition '{condition}' requires a number or date value."
-                                  if condition in _ORDERING else f"Condition '{condition}' on '{target.name}' "
-                                                                 f"requires a number.")
-            return number
+            return _converted(target, condition, _number(value), "a number")
         if kind is FieldType.DATE:
-            moment = _date(value, target.kind)
-            if moment is None:
-                raise FilterError(target.name, f"Condition '{condition}' requires a number or date value."
-                                  if condition in _ORDERING else f"Condition '{condition}' on '{target.name}' "
-                                                                 f"requires a date (YYYY-MM-DD or ISO 8601).")
-            return moment
+            return _converted(target, condition, _date(value, target.kind), "a date (YYYY-MM-DD or ISO 8601)")
         if kind is FieldType.BOOLEAN:
             if isinstance(value, bool):
                 return value
@@ -318,6 +308,15 @@ class FilterParser:
             if canonical is not None:
                 found.append(canonical)
         return list(dict.fromkeys(found))
+
+
+def _converted(target: Target, condition: str, value: Any, expected: str) -> Any:
+    """A converted filter value, or the error for one that could not be converted (v0 wording for orderings)."""
+    if value is None:
+        raise FilterError(target.name, f"Condition '{condition}' requires a number or date value."
+                          if condition in _ORDERING else f"Condition '{condition}' on '{target.name}' requires "
+                                                         f"{expected}.")
+    return value
 
 
 def _sort_error(message: str) -> InflowError:
