@@ -90,7 +90,7 @@ def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     config, database, directory = _directory()
     _bootstrap(config, directory)
     database.dispose()
-    typer.echo(f"PolyCRM on http://{host}:{port}  (EspoCRM API: /api/v1, docs: /docs)")
+    typer.echo(f"PolyCRM on http://{host}:{port}  (EspoCRM API: /api/v1, InflowCRM API: /api, docs: /docs)")
     uvicorn.run("polycrm.app:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level=config.log_level, access_log=False, proxy_headers=False)
 
