@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import and_, false, insert, or_, select, update
+from sqlalchemy import and_, bindparam, false, insert, or_, select, update
 
 from polycrm.auth.acl import Actor, merge_roles, validate_scopes
 from polycrm.auth.secrets import KeyRing, new_api_key
@@ -62,6 +62,11 @@ class UserDirectory:
         self.keyring = keyring
         self.users = RecordRepository(database, database.registry.entity("User"))
         self._actors: dict[int, tuple[float, Actor | None]] = {}
+        # Checked on every request: built once (see polycrm.store.statements for why).
+        keys = database.table("api_key")
+        self._live_key_statement = select(keys.c.user_id, keys.c.hmac_secret).where(
+            keys.c.key_hash == bindparam("key_hash"), keys.c.revoked_at.is_(None),
+            or_(keys.c.expires_at.is_(None), keys.c.expires_at > bindparam("now")))
 
     # --- users ------------------------------------------------------------------------------------
 
@@ -77,7 +82,7 @@ class UserDirectory:
         table = self.users.table
         now = utcnow()
         last = last_name or user_name
-        with self.database.engine.begin() as conn:
+        with self.database.transaction() as conn:
             taken = conn.execute(select(table.c.id).where(table.c.user_name == user_name,
                                                           table.c.deleted == false())).first()
             if taken:
@@ -94,12 +99,12 @@ class UserDirectory:
         return user_id
 
     def has_users(self) -> bool:
-        with self.database.engine.connect() as conn:
+        with self.database.connect() as conn:
             return conn.execute(select(self.users.table.c.id).limit(1)).first() is not None
 
     def user_id(self, user_name: str) -> int:
         table = self.users.table
-        with self.database.engine.connect() as conn:
+        with self.database.connect() as conn:
             found = conn.execute(select(table.c.id).where(table.c.user_name == user_name,
                                                           table.c.deleted == false())).scalar()
         if found is None:
@@ -125,7 +130,7 @@ class UserDirectory:
 
     def _load_actor(self, user_id: int) -> Actor | None:
         table = self.users.table
-        with self.database.engine.connect() as conn:
+        with self.database.connect() as conn:
             row = conn.execute(select(table.c.id, table.c.user_name, table.c.type, table.c.is_active)
                                .where(table.c.id == user_id, table.c.deleted == false())).first()
             if row is None or not row.is_active:
@@ -142,7 +147,7 @@ class UserDirectory:
     def verify_password(self, user_name: str, password: str) -> int | None:
         """The user id when the password matches an active, non-API user; constant work otherwise."""
         table = self.users.table
-        with self.database.engine.connect() as conn:
+        with self.database.connect() as conn:
             row = conn.execute(select(table.c.id, table.c.password_hash, table.c.type, table.c.is_active)
                                .where(table.c.user_name == user_name, table.c.deleted == false())).first()
         stored = row.password_hash if row is not None and row.password_hash else _DUMMY_HASH
@@ -157,7 +162,7 @@ class UserDirectory:
     def set_password(self, user_id: int, password: str) -> None:
         if len(password) < 8:
             raise DirectoryError("Password must have at least 8 characters.")
-        with self.database.engine.begin() as conn:
+        with self.database.transaction() as conn:
             conn.execute(update(self.users.table).where(self.users.table.c.id == user_id)
                          .values(password_hash=_PASSWORDS.hash(password)))
 
@@ -169,7 +174,7 @@ class UserDirectory:
             if entity not in self.database.registry:
                 raise DirectoryError(f"Unknown entity '{entity}' in role.")
         role = self.database.table("role")
-        with self.database.engine.begin() as conn:
+        with self.database.transaction() as conn:
             if conn.execute(select(role.c.id).where(role.c.name == name)).first():
                 raise DirectoryError(f"Role '{name}' already exists.")
             return int(conn.execute(insert(role).values(name=name, scopes=orjson.dumps(table).decode(),
@@ -178,7 +183,7 @@ class UserDirectory:
 
     def assign_role(self, user_id: int, role_name: str) -> None:
         role, role_user = self.database.table("role"), self.database.table("role_user")
-        with self.database.engine.begin() as conn:
+        with self.database.transaction() as conn:
             role_id = conn.execute(select(role.c.id).where(role.c.name == role_name)).scalar()
             if role_id is None:
                 raise DirectoryError(f"No role '{role_name}'.")
@@ -195,7 +200,7 @@ class UserDirectory:
         key = new_api_key()
         secret = secrets.token_hex(16) if with_hmac else None
         table = self.database.table("api_key")
-        with self.database.engine.begin() as conn:
+        with self.database.transaction() as conn:
             key_id = conn.execute(insert(table).values(
                 user_id=user_id, name=name, key_hash=self.keyring.lookup_hash(key), key_prefix=key[:8],
                 hmac_secret=self.keyring.encrypt(secret) if secret else None, created_at=utcnow(),
@@ -205,7 +210,7 @@ class UserDirectory:
 
     def list_api_keys(self) -> list[ApiKeyInfo]:
         table, users = self.database.table("api_key"), self.users.table
-        with self.database.engine.connect() as conn:
+        with self.database.connect() as conn:
             rows = conn.execute(select(table, users.c.user_name).join(users, users.c.id == table.c.user_id)
                                 .order_by(table.c.id)).all()
         return [ApiKeyInfo(r.id, r.user_id, r.user_name, r.name, r.key_prefix, r.hmac_secret is not None,
@@ -213,19 +218,16 @@ class UserDirectory:
 
     def revoke_api_key(self, key_id: int) -> bool:
         table = self.database.table("api_key")
-        with self.database.engine.begin() as conn:
+        with self.database.transaction() as conn:
             result = conn.execute(update(table).where(table.c.id == key_id, table.c.revoked_at.is_(None))
                                   .values(revoked_at=utcnow()))
         return bool(result.rowcount)
 
     def find_api_key(self, key: str) -> tuple[int, str | None] | None:
         """(user id, HMAC secret or None) for a live key; None if unknown, revoked or expired."""
-        table = self.database.table("api_key")
-        now = utcnow()
-        with self.database.engine.connect() as conn:
-            row = conn.execute(select(table.c.user_id, table.c.hmac_secret).where(
-                table.c.key_hash == self.keyring.lookup_hash(key), table.c.revoked_at.is_(None),
-                or_(table.c.expires_at.is_(None), table.c.expires_at > now))).first()
+        with self.database.connect() as conn:
+            row = conn.execute(self._live_key_statement, {"key_hash": self.keyring.lookup_hash(key),
+                                                          "now": utcnow()}).first()
         if row is None:
             return None
         return int(row.user_id), self.keyring.decrypt(row.hmac_secret) if row.hmac_secret else None
@@ -236,21 +238,21 @@ class UserDirectory:
         token = secrets.token_hex(16)
         table = self.database.table("auth_token")
         now = utcnow()
-        with self.database.engine.begin() as conn:
+        with self.database.transaction() as conn:
             conn.execute(insert(table).values(user_id=user_id, token_hash=self.keyring.lookup_hash(token),
                                               created_at=now, last_access=now, is_active=True))
         return token
 
     def find_token(self, token: str) -> int | None:
         table = self.database.table("auth_token")
-        with self.database.engine.connect() as conn:
+        with self.database.connect() as conn:
             found = conn.execute(select(table.c.user_id).where(
                 and_(table.c.token_hash == self.keyring.lookup_hash(token), table.c.is_active))).scalar()
         return int(found) if found is not None else None
 
     def destroy_token(self, token: str) -> bool:
         table = self.database.table("auth_token")
-        with self.database.engine.begin() as conn:
+        with self.database.transaction() as conn:
             result = conn.execute(update(table).where(table.c.token_hash == self.keyring.lookup_hash(token),
                                                       table.c.is_active).values(is_active=False))
         return bool(result.rowcount)

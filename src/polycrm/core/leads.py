@@ -65,7 +65,7 @@ def convert_lead(core: Core, actor: Actor, lead_id: Any, records: dict[str, Any]
     for name in records:
         if not actor.can(name, "create"):
             raise Forbidden(f"No 'create' access for {name}.")
-    with core.database.engine.begin() as conn:
+    with core.database.transaction() as conn:
         lead = leads.load_record(conn, lead_id, not_found="Record {id} not found.")
         leads.check_record(conn, actor, "edit", lead)
         if lead.get("status") == "Converted":

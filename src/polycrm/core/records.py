@@ -18,7 +18,7 @@ from polycrm.core.settings import CoreSettings
 from polycrm.core.values import ParsedInput, RecordInput, parse_id
 from polycrm.meta import Entity, LinkStorage, ValueKind
 from polycrm.meta.model import Link
-from polycrm.query.tree import Compare, Node, Op, conjunction
+from polycrm.query.tree import Compare, Node, Op, Sort, conjunction
 from polycrm.store.database import Database, utcnow
 from polycrm.store.records import ContactPoint, RecordRepository
 
@@ -45,6 +45,12 @@ class RecordService:
                               and f.name in entity.links]
         self._contact_fields = [f.name for f in entity.fields.values() if f.type in {"email", "phone"}]
         self._parent_fields = [f.name for f in entity.fields.values() if f.type == "linkParent"]
+        self._numbered = "number" in entity.fields and entity.fields["number"].type == "autoincrement"
+        self._defaults = [(f.name, self.input.convert(entity.attributes[f.name], f, f.params["default"]))
+                          for f in entity.fields.values()
+                          if f.params.get("default") is not None and f.name in entity.attributes]
+        self._derived_fields = [f for f in entity.fields.values()
+                                if f.type in {"personName", "currency", "datetimeOptional"}]
 
     # --- access -----------------------------------------------------------------------------------
 
@@ -71,7 +77,7 @@ class RecordService:
         parsed = parse_id(record_id)
         record = None
         if parsed is not None:
-            rows = self.repository.fetch_rows(conn, self.repository.table.c.id == parsed,
+            rows = self.repository.fetch_rows(conn, Compare("id", Op.EQ, parsed),
                                               name_links=self._belongs_to if with_names else ())
             record = rows[0] if rows else None
         if record is None:
@@ -82,14 +88,14 @@ class RecordService:
 
     def read(self, actor: Actor, record_id: Any) -> dict[str, Any]:
         self.require_scope(actor, "read")
-        with self.database.engine.connect() as conn:
+        with self.database.connect() as conn:
             record = self.load_record(conn, record_id, not_found="Record {id} does not exist.", with_names=True)
             self.check_record(conn, actor, "read", record)
             return self._complete(conn, [record], full=True)[0]
 
     def read_without_acl(self, record_id: Any) -> dict[str, Any]:
         """A full record for trusted internal callers (a user's own profile, event payloads)."""
-        with self.database.engine.connect() as conn:
+        with self.database.connect() as conn:
             record = self.load_record(conn, record_id, not_found="Record {id} does not exist.", with_names=True)
             return self._complete(conn, [record], full=True)[0]
 
@@ -120,9 +126,12 @@ class RecordService:
                 points = self.repository.contact_points(conn, kind, field, ids)
                 for record in records:
                     record[f"{field}Data"] = [self._contact_point_data(kind, p) for p in points.get(record["id"], [])]
-        # Every record of one call has the same keys: order them once, in definition order.
-        keys = [k for k in self.entity.attributes if k in records[0] and k != "deleted"
-                and (wanted is None or k in wanted)]
+        # Every record of one call has the same keys: put them in definition order, unless they already are
+        # (rows come in that order; derived attributes may have been appended).
+        first = records[0]
+        keys = [k for k in self.entity.attributes if k in first and (wanted is None or k in wanted)]
+        if keys == list(first):
+            return records
         return [{k: record[k] for k in keys} for record in records]
 
     @staticmethod
@@ -190,17 +199,16 @@ class RecordService:
         wanted = self.list_attributes(query.select, [s.attribute for s in query.sorts])
         columns = None if wanted is None else wanted | self._columns_for_derived(wanted)
         name_links = [link for link in self._belongs_to if wanted is None or f"{link}Name" in wanted]
-        with self.database.engine.connect() as conn:
-            where = self.repository.compiler.compile(condition)
+        with self.database.connect() as conn:
             limit = query.limit + (1 if query.total is TotalMode.NONE else 0)
-            rows = self.repository.fetch_rows(conn, where, attributes=columns, sorts=query.sorts,
+            rows = self.repository.fetch_rows(conn, condition, attributes=columns, sorts=query.sorts,
                                               offset=query.offset, limit=limit, name_links=name_links)
             has_more = len(rows) > query.limit
             rows = rows[:query.limit]
             if query.total is TotalMode.COUNT:
                 # A short first page already is the whole result: skip the count query.
                 short_page = query.offset == 0 and len(rows) < query.limit
-                total = len(rows) if short_page else self.repository.count(conn, where)
+                total = len(rows) if short_page else self.repository.count(conn, condition)
             else:
                 total = None
             records = self._complete(conn, rows, full=False, wanted=wanted)
@@ -220,7 +228,7 @@ class RecordService:
         """Records related through a link, with the target entity's ACL applied."""
         link = self.link(link_name)
         self.require_scope(actor, "read")
-        with self.database.engine.connect() as conn:
+        with self.database.connect() as conn:
             record = self.load_record(conn, record_id, not_found="Record {id} does not exist.")
             self.check_record(conn, actor, "read", record)
         target_entity = self.database.registry.entity(link.entity) if link.entity else None
@@ -242,12 +250,12 @@ class RecordService:
             parent = link.far_column.replace("_", "")  # parent link's field name, e.g. "parent"
             return conjunction([Compare(f"{parent}Id", Op.EQ, owner_id),
                                 Compare(f"{parent}Type", Op.EQ, self.entity.name)])
-        with self.database.engine.connect() as conn:
+        with self.database.connect() as conn:
             ids = self.repository.related_ids(conn, link, [owner_id]).get(owner_id, [])
         return Compare("id", Op.IN, tuple(ids))
 
     def _column_value(self, owner_id: int, link: Link) -> int | None:
-        with self.database.engine.connect() as conn:
+        with self.database.connect() as conn:
             row = self.repository.fetch(conn, owner_id, [f"{link.name}Id"])
         return row.get(f"{link.name}Id") if row else None
 
@@ -264,7 +272,7 @@ class RecordService:
         """Create a record; `attach` runs in the same transaction with the new id (files, for one)."""
         self.require_scope(actor, "create")
         parsed = self.input.parse(data, creating=True)
-        with self.database.engine.begin() as conn:
+        with self.database.transaction() as conn:
             record_id = self.insert_parsed(conn, actor, parsed, skip_duplicate_check=skip_duplicate_check)
             if attach is not None:
                 attach(conn, record_id)
@@ -273,10 +281,9 @@ class RecordService:
 
     def prepare_new(self, actor: Actor, parsed: ParsedInput) -> dict[str, Any]:
         values = dict(parsed.values)
-        for field in self.entity.fields.values():
-            default = field.params.get("default")
-            if default is not None and field.name in self.entity.attributes and field.name not in values:
-                values[field.name] = self.input.convert(self.entity.attributes[field.name], field, default)
+        for name, default in self._defaults:
+            if name not in values:
+                values[name] = list(default) if isinstance(default, list) else default  # never shared
         now = utcnow()
         for key, value in (("createdAt", now), ("modifiedAt", now), ("createdById", actor.user_id),
                            ("modifiedById", actor.user_id)):
@@ -301,13 +308,26 @@ class RecordService:
             duplicates = self.find_duplicates(conn, values, parsed.contact_points)
             if duplicates:
                 raise DuplicateFound(duplicates)
-        if "number" in self.entity.fields and self.entity.fields["number"].type == "autoincrement":
+        if self._numbered:
             values["number"] = self.database.next_value(conn, f"{self.entity.name}.number")
         record_id = self.repository.insert(conn, values)
-        self._write_relations(conn, record_id, parsed)
+        self._write_new_relations(conn, [(record_id, parsed)])
         return record_id
 
+    def _write_new_relations(self, conn: Connection, created: Sequence[tuple[int, ParsedInput]]) -> None:
+        """Link sets and contact points of records just inserted: nothing to replace, so one insert per
+        link and contact field, however many records."""
+        for field in dict.fromkeys(field for _, parsed in created for field in parsed.links):
+            pairs = [(record_id, related) for record_id, parsed in created
+                     for related in dict.fromkeys(parsed.links.get(field, ()))]
+            self.repository.insert_links(conn, self.entity.links[field], pairs)
+        for field in self._contact_fields:
+            self.repository.insert_contact_points_many(
+                conn, self.entity.fields[field].type, field,
+                [(record_id, parsed.contact_points.get(field, [])) for record_id, parsed in created])
+
     def _write_relations(self, conn: Connection, record_id: int, parsed: ParsedInput) -> bool:
+        """Replace the link sets and contact points an update names; True when a link set changed."""
         changed = False
         for field, ids in parsed.links.items():
             changed |= self.repository.replace_links(conn, self.entity.links[field], record_id, ids)
@@ -328,22 +348,15 @@ class RecordService:
                 raise BadRequest("Each record must be an object.")
             parsed = self.input.parse(item, creating=True)
             prepared.append((self.prepare_new(actor, parsed), parsed))
-        with self.database.engine.begin() as conn:
+        with self.database.transaction() as conn:
             self._check_references_many(conn, [({k: values[k] for k in parsed.values}, parsed.links, values)
                                                 for values, parsed in prepared])
-            has_number = "number" in self.entity.fields and self.entity.fields["number"].type == "autoincrement"
-            for values, _ in prepared:
-                if has_number:
-                    values["number"] = self.database.next_value(conn, f"{self.entity.name}.number")
+            if self._numbered:
+                numbers = self.database.next_values(conn, f"{self.entity.name}.number", len(prepared))
+                for (values, _), number in zip(prepared, numbers):
+                    values["number"] = number
             ids = self.repository.insert_many(conn, [values for values, _ in prepared])
-            for field in self._contact_fields:
-                kind = self.entity.fields[field].type
-                self.repository.insert_contact_points_many(
-                    conn, kind, field, [(i, parsed.contact_points.get(field, [])) for i, (_, parsed) in
-                                        zip(ids, prepared)])
-            for record_id, (_, parsed) in zip(ids, prepared):
-                for field, link_ids in parsed.links.items():
-                    self.repository.add_links(conn, self.entity.links[field], record_id, link_ids)
+            self._write_new_relations(conn, [(record_id, parsed) for record_id, (_, parsed) in zip(ids, prepared)])
         return ids
 
     def _check_references(self, conn: Connection, values: dict[str, Any], links: dict[str, list[int]],
@@ -380,7 +393,7 @@ class RecordService:
 
     def _derive(self, values: dict[str, Any], links: dict[str, list[int]]) -> None:
         """Values computed from others: person name, converted currency, all-day dates, email subject."""
-        for field in self.entity.fields.values():
+        for field in self._derived_fields:
             if field.type == "personName" and ("firstName" in values or "lastName" in values):
                 full = " ".join(p for p in (values.get("firstName"), values.get("lastName")) if p)
                 values[field.name] = full or None
@@ -421,12 +434,15 @@ class RecordService:
             elif values.get(name) is not None:
                 conditions.append(Compare(name, Op.EQ, values[name]))
         # One indexed query per condition: an OR across a column and an email subquery would scan the table.
-        found: dict[int, dict[str, Any]] = {}
+        # Ids only: there usually is no duplicate, and the whole records are read only when there is.
+        found: set[int] = set()
         for condition in conditions:
-            where = self.repository.compiler.compile(condition)
-            for row in self.repository.fetch_rows(conn, where, limit=limit, name_links=self._belongs_to):
-                found.setdefault(row["id"], row)
-        rows = sorted(found.values(), key=lambda r: r["id"])[:limit]
+            found.update(row["id"] for row in self.repository.fetch_rows(conn, condition, attributes=["id"],
+                                                                         limit=limit))
+        if not found:
+            return []
+        rows = self.repository.fetch_rows(conn, Compare("id", Op.IN, tuple(sorted(found)[:limit])),
+                                          sorts=[Sort("id")], name_links=self._belongs_to)
         return self._complete(conn, rows, full=False, wanted=self.list_attributes(None, []))
 
     # --- update -----------------------------------------------------------------------------------
@@ -436,7 +452,7 @@ class RecordService:
         """Partial update; returns the record and whether a many-valued link changed. `attach` runs in the
         same transaction; when it reports a change, the record counts as modified even if no field did."""
         self.require_scope(actor, "edit")
-        with self.database.engine.begin() as conn:
+        with self.database.transaction() as conn:
             current = self.load_record(conn, record_id, not_found="Record {id} not found.")
             self.check_record(conn, actor, "edit", current)
             if expected_version is not None and expected_version != current.get("versionNumber"):
@@ -483,7 +499,7 @@ class RecordService:
 
     def delete(self, actor: Actor, record_id: Any) -> None:
         self.require_scope(actor, "delete")
-        with self.database.engine.begin() as conn:
+        with self.database.transaction() as conn:
             current = self.load_record(conn, record_id, not_found="Record {id} not found.")
             self.check_record(conn, actor, "delete", current)
             self.repository.soft_delete(conn, [current["id"]], self._stamp(actor))
@@ -516,7 +532,7 @@ class RecordService:
             if parsed is None:
                 raise NotFound(f"Record {raw} does not exist.")
             ids.append(parsed)
-        with self.database.engine.begin() as conn:
+        with self.database.transaction() as conn:
             current = self.load_record(conn, record_id, not_found="Record {id} does not exist.")
             self.check_record(conn, actor, "edit", current)
             target = self._target_repository(link)
@@ -536,8 +552,8 @@ class RecordService:
         check_filter_values(where)
         condition = conjunction([read_filter(actor, self.entity.name, self.entity.has_assigned_user,
                                              self.entity.has_teams, action), where])
-        with self.database.engine.connect() as conn:
-            rows = self.repository.fetch_rows(conn, self.repository.compiler.compile(condition), attributes=["id"])
+        with self.database.connect() as conn:
+            rows = self.repository.fetch_rows(conn, condition, attributes=["id"])
         return [r["id"] for r in rows]
 
     def _records_for_mass_action(self, conn: Connection, actor: Actor, ids: Sequence[Any],
@@ -557,7 +573,7 @@ class RecordService:
         self.require_scope(actor, "edit")
         if not actor.is_admin and not actor.mass_update:
             raise Forbidden("No mass-update permission.")
-        with self.database.engine.begin() as conn:
+        with self.database.transaction() as conn:
             records = self._records_for_mass_action(conn, actor, ids, "edit")
             for current in records:
                 self._apply_update(conn, actor, current, self.input.parse(data, creating=False))
@@ -566,7 +582,7 @@ class RecordService:
     def mass_delete(self, actor: Actor, ids: Sequence[Any]) -> list[int]:
         """Soft-delete many records in one transaction (all or nothing); returns the ids deleted."""
         self.require_scope(actor, "delete")
-        with self.database.engine.begin() as conn:
+        with self.database.transaction() as conn:
             deleted = [r["id"] for r in self._records_for_mass_action(conn, actor, ids, "delete")]
             if deleted:
                 self.repository.soft_delete(conn, deleted, self._stamp(actor))

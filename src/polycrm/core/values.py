@@ -75,6 +75,9 @@ class RecordInput:
         self.entity = entity
         self.currencies = currencies
         self.default_currency = default_currency
+        # Looked up once: every record of a mass create checks them.
+        self._required = [f for f in entity.fields.values() if f.required and not f.read_only]
+        self._currency_fields = [f.name for f in entity.fields.values() if f.type == "currency"]
 
     def fail(self, field: str, kind: str, detail: str = "") -> ValidationFailure:
         return ValidationFailure(self.entity.name, field, kind, detail)
@@ -278,20 +281,17 @@ class RecordInput:
 
     def _derive(self, parsed: ParsedInput, *, creating: bool) -> None:
         values = parsed.values
-        for field in self.entity.fields.values():
-            if field.type == "currency":
-                currency_key = f"{field.name}Currency"
-                if currency_key in values and values[currency_key] is not None:
-                    if values[currency_key] not in self.currencies:
-                        raise self.fail(field.name, "validCurrency")
-                elif values.get(field.name) is not None:
-                    values[currency_key] = self.default_currency
+        for name in self._currency_fields:
+            currency_key = f"{name}Currency"
+            if currency_key in values and values[currency_key] is not None:
+                if values[currency_key] not in self.currencies:
+                    raise self.fail(name, "validCurrency")
+            elif values.get(name) is not None:
+                values[currency_key] = self.default_currency
 
     def required_missing(self, record: dict[str, Any]) -> str | None:
         """The first required field without a value in a complete record, if any."""
-        for field in self.entity.fields.values():
-            if not field.required or field.read_only:
-                continue
+        for field in self._required:
             if field.type == "personName":
                 present = record.get("firstName") or record.get("lastName")
             elif field.type in {"link", "linkParent", "file", "image"}:

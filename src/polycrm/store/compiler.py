@@ -1,13 +1,21 @@
 """Compile the canonical filter tree (polycrm.query.tree) into SQLAlchemy expressions. One compiler for
-every dialect: parsers differ, SQL does not."""
+every dialect: parsers differ, SQL does not.
+
+Trees are compiled by shape: `lift_values` replaces every filter value with a numbered `Slot`, the compiler
+turns each slot into a bound parameter, and the repository caches the statement built for that shape.
+Building a SQLAlchemy statement costs several times more than running it, and lists that differ only in
+their values (the usual case: the same integration asking again) then share one statement.
+"""
 
 from __future__ import annotations
 
+import operator
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import orjson
-from sqlalchemy import Table, and_, false, func, not_, or_, select, true
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import Table, and_, bindparam, false, func, not_, or_, select, true
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from polycrm.meta import Entity, LinkStorage, ValueKind
 from polycrm.query.tree import And, Compare, Const, Foreign, Linked, LinkMode, Node, Not, Op, Or, Sort
@@ -18,8 +26,99 @@ class CompileError(ValueError):
     """The tree names something the entity cannot filter on (parsers should have rejected it)."""
 
 
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """The place of a filter value lifted out of a tree (`index` into the lifted values)."""
+
+    index: int
+
+
+def lift_values(node: Node) -> tuple[Node, tuple[Any, ...]]:
+    """(the tree with each value replaced by a Slot, the values in slot order).
+
+    What changes the SQL stays in the shape: None (IS NULL), and how many items a tuple has. Link ids are
+    de-duplicated first, since "related to all of" counts distinct ids.
+    """
+    values: list[Any] = []
+
+    def lift(value: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, (tuple, list)):
+            return tuple(lift(item) for item in value)
+        values.append(value)
+        return Slot(len(values) - 1)
+
+    def walk(item: Node) -> Node:
+        if isinstance(item, Compare):
+            return Compare(item.attribute, item.op, lift(item.value))
+        if isinstance(item, And):
+            return And(tuple(walk(i) for i in item.items))
+        if isinstance(item, Or):
+            return Or(tuple(walk(i) for i in item.items))
+        if isinstance(item, Not):
+            return Not(walk(item.item))
+        if isinstance(item, Foreign):
+            return Foreign(item.link, walk(item.condition))
+        if isinstance(item, Linked):
+            return Linked(item.link, item.mode, lift(tuple(dict.fromkeys(item.ids))))
+        return item
+
+    return walk(node), tuple(values)
+
+
+Transform = Callable[..., Any]
+
+
+class Bindings:
+    """The bound parameters of one compiled shape: each takes its value from slots, through a transform."""
+
+    def __init__(self) -> None:
+        self._params: list[tuple[str, tuple[int, ...], Transform | None]] = []
+
+    def bind(self, slots: Slot | tuple[Slot, ...], transform: Transform | None = None) -> BindParameter[Any]:
+        name = f"f{len(self._params)}"
+        indexes = tuple(s.index for s in slots) if isinstance(slots, tuple) else (slots.index,)
+        self._params.append((name, indexes, transform))
+        return bindparam(name)
+
+    def values(self, lifted: tuple[Any, ...]) -> dict[str, Any]:
+        """Parameter values for one execution, from the lifted values of a tree of this shape."""
+        params = {}
+        for name, indexes, transform in self._params:
+            if transform is None:
+                params[name] = lifted[indexes[0]]
+            else:
+                params[name] = transform(*(lifted[i] for i in indexes))
+        return params
+
+
+def _escape_like(value: Any) -> str:
+    return str(value).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+_PATTERNS: dict[Op, Callable[[Any], str]] = {
+    Op.CONTAINS: lambda v: f"%{_escape_like(v)}%",
+    Op.NOT_CONTAINS: lambda v: f"%{_escape_like(v)}%",
+    Op.STARTS_WITH: lambda v: f"{_escape_like(v)}%",
+    Op.ENDS_WITH: lambda v: f"%{_escape_like(v)}",
+}
+
+
+def _json_item(value: Any) -> str:
+    """An array item as stored inside its JSON text (arrays are JSON strings in one column)."""
+    return orjson.dumps(str(value)).decode()
+
+
+def _json_list(*values: Any) -> str:
+    return orjson.dumps([str(v) for v in values]).decode()
+
+
+_COMPARISONS = {Op.GT: operator.gt, Op.GE: operator.ge, Op.LT: operator.lt, Op.LE: operator.le}
+
+
 class FilterCompiler:
-    """Turns filter trees over one entity into WHERE clauses of that entity's table."""
+    """Turns lifted filter trees over one entity into WHERE clauses of that entity's table."""
 
     def __init__(self, database: Database, entity: Entity):
         self.database = database
@@ -27,137 +126,134 @@ class FilterCompiler:
         self.table: Table = database.table(entity.table)
         self._case_insensitive_like = database.dialect == "postgresql"
 
-    def compile(self, node: Node) -> ColumnElement[bool]:
-        handler: Callable[[Any], ColumnElement[bool]] = getattr(self, f"_{type(node).__name__.lower()}")
-        return handler(node)
+    def compile(self, node: Node, bindings: Bindings) -> ColumnElement[bool]:
+        """The WHERE clause of a lifted tree; its parameters are registered in `bindings`."""
+        handler: Callable[[Any, Bindings], ColumnElement[bool]] = getattr(self, f"_{type(node).__name__.lower()}")
+        return handler(node, bindings)
 
     # --- boolean structure ------------------------------------------------------------------------
 
-    def _and(self, node: And) -> ColumnElement[bool]:
-        return and_(*(self.compile(i) for i in node.items))
+    def _and(self, node: And, bindings: Bindings) -> ColumnElement[bool]:
+        return and_(*(self.compile(i, bindings) for i in node.items))
 
-    def _or(self, node: Or) -> ColumnElement[bool]:
-        return or_(*(self.compile(i) for i in node.items))
+    def _or(self, node: Or, bindings: Bindings) -> ColumnElement[bool]:
+        return or_(*(self.compile(i, bindings) for i in node.items))
 
-    def _not(self, node: Not) -> ColumnElement[bool]:
+    def _not(self, node: Not, bindings: Bindings) -> ColumnElement[bool]:
         # EspoCRM's `not` is "id NOT IN (records matching)", so rows with NULLs in the inner condition match.
-        return self.table.c.id.not_in(select(self.table.c.id).where(self.compile(node.item)))
+        return self.table.c.id.not_in(select(self.table.c.id).where(self.compile(node.item, bindings)))
 
-    def _const(self, node: Const) -> ColumnElement[bool]:
+    def _const(self, node: Const, _bindings: Bindings) -> ColumnElement[bool]:
         return true() if node.value else false()
 
     # --- comparisons ------------------------------------------------------------------------------
 
-    def _compare(self, node: Compare) -> ColumnElement[bool]:
+    def _compare(self, node: Compare, bindings: Bindings) -> ColumnElement[bool]:
         attribute = self.entity.attributes.get(node.attribute)
         if attribute is None:
             raise CompileError(f"unknown attribute {node.attribute}")
         field = self.entity.fields.get(attribute.field)
         if field is not None and field.type in {"email", "phone"} and attribute.name == field.name \
                 and node.op in (Op.EQ, Op.IN, Op.NE, Op.NOT_IN):
-            return self._contact_point(field.type, field.name, node)
+            return self._contact_point(field.type, field.name, node, bindings)
         if attribute.column is None:
             if attribute.name.endswith("Name") and attribute.field in self.entity.links:
-                return self._foreign(Foreign(attribute.field, Compare("name", node.op, node.value)))
+                return self._foreign(Foreign(attribute.field, Compare("name", node.op, node.value)), bindings)
             raise CompileError(f"attribute {node.attribute} cannot be filtered")
         column = self.table.c[attribute.column]
-        if attribute.kind in (ValueKind.ARRAY,):
-            return self._array(column, node)
-        return self._column_condition(column, node)
+        if attribute.kind is ValueKind.ARRAY:
+            return self._array(column, node, bindings)
+        return self._column_condition(column, node, bindings)
 
-    def _column_condition(self, column: Any, node: Compare) -> ColumnElement[bool]:
+    def _column_condition(self, column: Any, node: Compare, bindings: Bindings) -> ColumnElement[bool]:
         op, value = node.op, node.value
         if op is Op.EQ:
-            return column.is_(None) if value is None else column == value
+            return column.is_(None) if value is None else column == bindings.bind(value)
         if op is Op.NE:
-            return column.is_not(None) if value is None else or_(column != value, column.is_(None))
-        if op is Op.GT:
-            return column > value
-        if op is Op.GE:
-            return column >= value
-        if op is Op.LT:
-            return column < value
-        if op is Op.LE:
-            return column <= value
+            return column.is_not(None) if value is None else or_(column != bindings.bind(value), column.is_(None))
+        if op in (Op.GT, Op.GE, Op.LT, Op.LE):
+            return column.operate(_COMPARISONS[op], bindings.bind(value))
         if op is Op.IN:
-            return column.in_(list(value)) if value else false()
+            return column.in_([bindings.bind(v) for v in value]) if value else false()
         if op is Op.NOT_IN:
-            return or_(column.not_in(list(value)), column.is_(None)) if value else true()
+            return or_(column.not_in([bindings.bind(v) for v in value]), column.is_(None)) if value else true()
         if op is Op.IS_NULL:
             return column.is_(None) if not self._is_text(column) else or_(column.is_(None), column == "")
         if op is Op.IS_NOT_NULL:
             return column.is_not(None) if not self._is_text(column) else and_(column.is_not(None), column != "")
         if op in (Op.CONTAINS, Op.NOT_CONTAINS, Op.STARTS_WITH, Op.ENDS_WITH, Op.LIKE, Op.NOT_LIKE):
-            return self._like(column, op, str(value))
+            return self._like(column, op, value, bindings)
         raise CompileError(f"operator {op} does not apply to {column.name}")
 
     @staticmethod
     def _is_text(column: Any) -> bool:
         return column.type.python_type is str
 
-    def _like(self, column: Any, op: Op, value: str) -> ColumnElement[bool]:
+    def _like(self, column: Any, op: Op, value: Slot, bindings: Bindings,
+              encode: Transform | None = None) -> ColumnElement[bool]:
+        """LIKE conditions; `encode` turns the value into its stored form first (array items)."""
         like = column.ilike if self._case_insensitive_like else column.like
         if op is Op.LIKE:
-            return like(value)
+            return like(bindings.bind(value, str))
         if op is Op.NOT_LIKE:
-            return or_(not_(like(value)), column.is_(None))
-        escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = {Op.CONTAINS: f"%{escaped}%", Op.NOT_CONTAINS: f"%{escaped}%", Op.STARTS_WITH: f"{escaped}%",
-                   Op.ENDS_WITH: f"%{escaped}"}[op]
-        condition = like(pattern, escape="\\")
+            return or_(not_(like(bindings.bind(value, str))), column.is_(None))
+        pattern = _PATTERNS[op]
+        transform = pattern if encode is None else (lambda v: pattern(encode(v)))
+        condition = like(bindings.bind(value, transform), escape="\\")
         return or_(not_(condition), column.is_(None)) if op is Op.NOT_CONTAINS else condition
 
-    def _array(self, column: Any, node: Compare) -> ColumnElement[bool]:
+    def _array(self, column: Any, node: Compare, bindings: Bindings) -> ColumnElement[bool]:
         """Arrays are stored as JSON text; an item matches on its exact JSON-encoded form."""
         if node.op is Op.ARRAY_IS_EMPTY:
             return or_(column.is_(None), column == "[]")
         if node.op is Op.ARRAY_IS_NOT_EMPTY:
             return and_(column.is_not(None), column != "[]")
-        values = node.value if isinstance(node.value, (list, tuple)) else (node.value,)
-        matches = [self._like(column, Op.CONTAINS, orjson.dumps(str(v)).decode()) for v in values]
+        values = node.value if isinstance(node.value, tuple) else (node.value,)
+        if node.op in (Op.EQ, Op.NE) and node.value is not None:
+            stored = bindings.bind(values, _json_list)
+            return column == stored if node.op is Op.EQ else or_(column != stored, column.is_(None))
+        if node.op in (Op.EQ, Op.NE, Op.IS_NULL, Op.IS_NOT_NULL):
+            return self._column_condition(column, node, bindings)
+        matches = [self._like(column, Op.CONTAINS, v, bindings, encode=_json_item) for v in values]
         if node.op is Op.ARRAY_ANY_OF:
             return or_(*matches) if matches else false()
         if node.op is Op.ARRAY_ALL_OF:
             return and_(*matches) if matches else true()
         if node.op is Op.ARRAY_NONE_OF:
             return or_(column.is_(None), not_(or_(*matches))) if matches else true()
-        if node.op in (Op.EQ, Op.NE, Op.IS_NULL, Op.IS_NOT_NULL):
-            return self._column_condition(column, Compare(node.attribute, node.op,
-                                                          None if node.value is None else orjson.dumps(
-                                                              list(values)).decode()))
         raise CompileError(f"operator {node.op} does not apply to array {node.attribute}")
 
-    def _contact_point(self, kind: str, field: str, node: Compare) -> ColumnElement[bool]:
+    def _contact_point(self, kind: str, field: str, node: Compare, bindings: Bindings) -> ColumnElement[bool]:
         """Email and phone equality matches any of the record's values (email case-insensitively)."""
         if node.value is None:
             column = self.table.c[self.entity.attributes[field].column]
-            return self._column_condition(column, node)
+            return self._column_condition(column, node, bindings)
         side = self.database.table("email_address_link" if kind == "email" else "phone_number_link")
         value_column = side.c.address_lower if kind == "email" else side.c.number
-        values = list(node.value) if isinstance(node.value, (list, tuple)) else [node.value]
-        if kind == "email":
-            values = [str(v).lower() for v in values]
+        slots = node.value if isinstance(node.value, tuple) else (node.value,)
+        transform = (lambda v: str(v).lower()) if kind == "email" else None
         matching = select(side.c.entity_id).where(side.c.entity_type == self.entity.name, side.c.field == field,
-                                                  value_column.in_(values))
+                                                  value_column.in_([bindings.bind(s, transform) for s in slots]))
         if node.op in (Op.EQ, Op.IN):
             return self.table.c.id.in_(matching)
         return self.table.c.id.not_in(matching)
 
     # --- relations --------------------------------------------------------------------------------
 
-    def _foreign(self, node: Foreign) -> ColumnElement[bool]:
+    def _foreign(self, node: Foreign, bindings: Bindings) -> ColumnElement[bool]:
         link = self.entity.links.get(node.link)
         if link is None or link.storage is not LinkStorage.COLUMN or link.entity is None:
             raise CompileError(f"{node.link} is not a belongsTo link")
         target = FilterCompiler(self.database, self.database.registry.entity(link.entity))
-        inner = select(target.table.c.id).where(target.compile(node.condition), target.table.c.deleted == false())
+        inner = select(target.table.c.id).where(target.compile(node.condition, bindings),
+                                                target.table.c.deleted == false())
         return self.table.c[link.far_column].in_(inner)
 
-    def _linked(self, node: Linked) -> ColumnElement[bool]:
+    def _linked(self, node: Linked, bindings: Bindings) -> ColumnElement[bool]:
         link = self.entity.links.get(node.link)
         if link is None:
             raise CompileError(f"unknown link {node.link}")
-        ids = list(node.ids)
+        ids = [bindings.bind(i) for i in node.ids]
         if link.storage in (LinkStorage.COLUMN, LinkStorage.PARENT):
             column = self.table.c[link.far_column]
             return {
@@ -180,7 +276,8 @@ class FilterCompiler:
             return self.table.c.id.in_(related)
         if node.mode is LinkMode.NONE:
             return self.table.c.id.not_in(related)
-        all_of = related.group_by(owner_column).having(func.count(func.distinct(related_column)) == len(set(ids)))
+        # Ids were de-duplicated when lifted, so "all of" is "as many distinct matches as ids".
+        all_of = related.group_by(owner_column).having(func.count(func.distinct(related_column)) == len(ids))
         return self.table.c.id.in_(all_of)
 
     def relation_columns(self, link: Any) -> tuple[Any, Any, list[ColumnElement[bool]]]:

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
-from sqlalchemy import Column, Engine, MetaData, Table, create_engine, event, inspect, select, update
+from sqlalchemy import Column, Engine, MetaData, Table, create_engine, event, func, inspect, select, update
 from sqlalchemy.engine import Connection
 
 from polycrm.meta import Registry, load_builtin_registry
@@ -22,6 +22,10 @@ from polycrm.meta.registry import CustomFieldDefinition
 from polycrm.store.schema import build_metadata
 
 SCHEMA_GENERATION = "schema_generation"
+# Execution option marking write transactions (SQLite begins them IMMEDIATE).
+WRITE_OPTION = "polycrm_write"
+# Statements SQLAlchemy keeps compiled: one per entity, list shape and dialect in use.
+COMPILED_CACHE_SIZE = 2000
 
 
 def utcnow() -> datetime:
@@ -30,6 +34,8 @@ def utcnow() -> datetime:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # The driver's own transaction handling is switched off so that `_sqlite_begin` decides how to begin.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # WAL lets readers run beside one writer; NORMAL sync is durable across process crashes in WAL mode.
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -40,18 +46,30 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_begin(conn: Connection) -> None:
+    # A write transaction takes the write lock at once: a deferred one that reads first and then writes fails
+    # at once with "database is locked" when another writer got in between, instead of waiting its turn.
+    # Reads run in the driver's autocommit mode, as they do on PostgreSQL (see Database.connect).
+    if conn.get_execution_options().get(WRITE_OPTION):
+        conn.connection.driver_connection.execute("BEGIN IMMEDIATE")
+
+
+
 def make_engine(url: str, *, schema: str | None = None) -> Engine:
     """An engine for a SQLite or PostgreSQL URL; `schema` pins PostgreSQL's search_path (tests use it)."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10},
+                               query_cache_size=COMPILED_CACHE_SIZE)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
     connect_args = {"options": f"-csearch_path={schema}"} if schema else {}
     # No pre-ping: it costs a round trip per checkout; a connection the server dropped is discarded on its
     # first error and the pool recycles connections every five minutes.
-    return create_engine(url, connect_args=connect_args, pool_size=10, max_overflow=20, pool_recycle=300)
+    return create_engine(url, connect_args=connect_args, pool_size=10, max_overflow=20, pool_recycle=300,
+                         query_cache_size=COMPILED_CACHE_SIZE)
 
 
 class Database:
@@ -59,6 +77,10 @@ class Database:
 
     def __init__(self, engine: Engine, registry: Registry | None = None):
         self.engine = engine
+        self._write_engine = engine.execution_options(**{WRITE_OPTION: True})
+        # SQLite's reads are already autocommit (see _sqlite_begin); AUTOCOMMIT there would stop BEGIN IMMEDIATE.
+        self._read_engine = engine if engine.dialect.name == "sqlite" else engine.execution_options(
+            isolation_level="AUTOCOMMIT")
         self.registry = registry or load_builtin_registry()
         self.metadata: MetaData = build_metadata(self.registry)
         self._lock = threading.Lock()
@@ -71,13 +93,26 @@ class Database:
     def table(self, name: str) -> Table:
         return self.metadata.tables[name]
 
+    def connect(self) -> Connection:
+        """A connection for reading. It opens no transaction (each statement sees what was committed when it
+        ran): that spares the BEGIN and ROLLBACK round trips a transaction costs on every request."""
+        return self._read_engine.connect()
+
+    def transaction(self) -> Any:
+        """A context manager giving a connection in a write transaction: committed on success, rolled
+        back on any exception."""
+        return self._write_engine.begin()
+
     # --- schema -----------------------------------------------------------------------------------
 
     def sync_schema(self) -> None:
-        """Create missing tables, columns and indexes, then load custom fields. Safe to run repeatedly."""
-        with self.engine.begin() as conn:
-            self._sync(conn, self.metadata)
+        """Create missing tables, columns and indexes, custom fields' included. Safe to run repeatedly."""
+        with self.transaction() as conn:
+            for name in ("custom_field", "sequence_counter"):
+                self.table(name).create(conn, checkfirst=True)
         self.load_custom_fields()
+        with self.transaction() as conn:
+            self._sync(conn, self.metadata)
 
     def _sync(self, conn: Connection, metadata: MetaData) -> None:
         metadata.create_all(conn, checkfirst=True)
@@ -89,7 +124,16 @@ class Database:
                 if column.name not in existing:
                     ops.add_column(table.name, Column(column.name, column.type, nullable=column.nullable,
                                                       server_default=column.server_default))
-            existing_indexes = {i["name"] for i in inspector.get_indexes(table.name)}
+            existing_indexes = {i["name"]: i for i in inspector.get_indexes(table.name)}
+            wanted_indexes = {index.name for index in table.indexes}
+            known_columns = set(table.columns.keys())
+            for name, index in sorted(existing_indexes.items()):
+                # PolyCRM's own indexes (ix_ names) hold no data, and one the definitions no longer ask for
+                # only slows writes down. One over a column this metadata does not know (a custom field
+                # another process just added) is not ours to judge.
+                if name not in wanted_indexes and name.startswith(f"ix_{table.name[:30]}_") \
+                        and set(index["column_names"]) <= known_columns:
+                    ops.drop_index(name, table_name=table.name)
             for index in table.indexes:
                 if index.name not in existing_indexes:
                     index.create(conn)
@@ -98,7 +142,7 @@ class Database:
         """Replay custom fields from the database into the registry (on start, and when another process
         added one)."""
         with self._lock:
-            with self.engine.connect() as conn:
+            with self.connect() as conn:
                 generation = self._read_generation(conn)
                 if generation == self._generation:
                     return
@@ -121,7 +165,7 @@ class Database:
 
     def refresh_if_stale(self) -> None:
         """Pick up custom fields added by another server process (cheap: one indexed read)."""
-        with self.engine.connect() as conn:
+        with self.connect() as conn:
             stale = self._read_generation(conn) != self._generation
         if stale:
             self.load_custom_fields()
@@ -135,7 +179,7 @@ class Database:
         """Persist a custom field and add its column and indexes; visible at once in this process."""
         with self._lock:
             new_metadata = build_metadata(self.registry.with_custom_field(definition))
-            with self.engine.begin() as conn:
+            with self.transaction() as conn:
                 conn.execute(self.table("custom_field").insert().values(
                     entity=definition.entity, name=definition.name, type=definition.type,
                     params=orjson.dumps(definition.params).decode(),
@@ -157,13 +201,29 @@ class Database:
 
     def next_value(self, conn: Connection, name: str) -> int:
         """Atomically increment and return a named counter (ticket numbers, schema generation)."""
+        return self.next_values(conn, name, 1)[0]
+
+    def next_values(self, conn: Connection, name: str, count: int) -> list[int]:
+        """The next `count` values of a named counter, taken in one statement."""
         counter = self.table("sequence_counter")
-        value = conn.execute(update(counter).where(counter.c.name == name).values(value=counter.c.value + 1)
-                             .returning(counter.c.value)).scalar()
-        if value is None:
-            conn.execute(counter.insert().values(name=name, value=1))
-            value = 1
-        return int(value)
+        last = conn.execute(update(counter).where(counter.c.name == name).values(value=counter.c.value + count)
+                            .returning(counter.c.value)).scalar()
+        if last is None:
+            conn.execute(counter.insert().values(name=name, value=count))
+            last = count
+        return list(range(int(last) - count + 1, int(last) + 1))
+
+    def reserve_ids(self, conn: Connection, table: Table, count: int) -> list[int]:
+        """`count` new primary keys for `table`, for inserts that give their ids (no RETURNING needed).
+
+        PostgreSQL takes them from the id sequence. SQLite has no sequence: ids continue after the largest
+        one, which is safe because write transactions hold SQLite's write lock from their start."""
+        if self.dialect == "postgresql":
+            rows = conn.execute(select(func.nextval(func.pg_get_serial_sequence(table.name, "id")))
+                                .select_from(func.generate_series(1, count))).scalars()
+            return sorted(int(i) for i in rows)
+        largest = conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
+        return list(range(int(largest) + 1, int(largest) + count + 1))
 
     def dispose(self) -> None:
         self.engine.dispose()

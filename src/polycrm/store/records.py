@@ -8,18 +8,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Hashable, Iterable, Sequence
 
 import orjson
-from sqlalchemy import Table, and_, delete, false, func, insert, select, update
+from sqlalchemy import Table, and_, bindparam, delete, false, func, insert, select, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.sql.elements import ColumnElement
 
 from polycrm.meta import Attribute, Entity, LinkStorage, ValueKind
 from polycrm.meta.model import Link
-from polycrm.query.tree import Sort
-from polycrm.store.compiler import FilterCompiler
+from polycrm.query.tree import Compare, Node, Op, Sort
+from polycrm.store.compiler import Bindings, FilterCompiler, lift_values
 from polycrm.store.database import Database
+from polycrm.store.statements import StatementCache
 
 JSON_KINDS = (ValueKind.ARRAY, ValueKind.JSON)
 
@@ -35,22 +35,41 @@ class ContactPoint:
     type: str | None = None  # phones only
 
 
-def _to_column(attribute: Attribute, value: Any) -> Any:
-    if attribute.kind in JSON_KINDS and value is not None:
-        return orjson.dumps(value).decode()
-    return value
+def _from_json(attribute: Attribute) -> Callable[[Any], Any]:
+    if attribute.kind is ValueKind.ARRAY:
+        return lambda value: [] if value is None else orjson.loads(value)
+    return lambda value: None if value is None else orjson.loads(value)
 
 
-def _from_column(attribute: Attribute, value: Any) -> Any:
-    if attribute.kind in JSON_KINDS:
-        if value is None:
-            return [] if attribute.kind is ValueKind.ARRAY else None
-        return orjson.loads(value)
-    return value
+def _row_decoder(keys: Sequence[str], json_columns: Sequence[Attribute]) -> Callable[[Any], dict[str, Any]]:
+    """Turns a result row (values in `keys` order) into an attribute dict; only JSON columns need decoding."""
+    keys = tuple(keys)
+    decoders = [(a.name, _from_json(a)) for a in json_columns]
+
+    def decode(row: Any) -> dict[str, Any]:
+        record = dict(zip(keys, row))
+        for name, from_json in decoders:
+            record[name] = from_json(record[name])
+        return record
+
+    return decode
+
+
+def _owned_by(column: Any, single: bool) -> Any:
+    """`column` matches the bound "owners": plain equality for one owner, the common case of reading one
+    record, which spares the statement rewrite an expanding IN needs at every execution."""
+    return column == bindparam("owners") if single else column.in_(bindparam("owners", expanding=True))
+
+
+def _owners(owner_ids: Sequence[int]) -> dict[str, Any]:
+    return {"owners": owner_ids[0] if len(owner_ids) == 1 else list(owner_ids)}
 
 
 class RecordRepository:
-    """SQL for one entity: insert, update, soft delete, fetch, search, relations, contact points."""
+    """SQL for one entity: insert, update, soft delete, fetch, search, relations, contact points.
+
+    Statements are built once per shape (see `polycrm.store.statements`) and run with bound parameters.
+    """
 
     def __init__(self, database: Database, entity: Entity):
         self.database = database
@@ -58,33 +77,48 @@ class RecordRepository:
         self.table: Table = database.table(entity.table)
         self.compiler = FilterCompiler(database, entity)
         self._columns = {a.name: a for a in entity.column_attributes()}
-        self._aliases: dict[str, Any] = {}
+        self._column_names = {a.name: a.column for a in self._columns.values()}
+        self._json_attributes = frozenset(a.name for a in self._columns.values() if a.kind in JSON_KINDS)
+        # What reads return: every column but `deleted`, which reads always require to be false.
+        self._readable = [a for a in self._columns.values() if a.name != "deleted"]
+        self._statements: StatementCache[Any] = StatementCache()
+
+    def _statement(self, key: Hashable, build: Callable[[], Any]) -> Any:
+        return self._statements.get(key, build)
 
     # --- writes -----------------------------------------------------------------------------------
 
     def _row(self, values: dict[str, Any]) -> dict[str, Any]:
-        return {self._columns[name].column: _to_column(self._columns[name], value)
-                for name, value in values.items() if name in self._columns}
+        """Attribute values as column values (JSON kinds stored as JSON text)."""
+        columns = self._column_names
+        row = {columns[name]: value for name, value in values.items() if name in columns}
+        for name in self._json_attributes.intersection(values):
+            if values[name] is not None:
+                row[columns[name]] = orjson.dumps(values[name]).decode()
+        return row
 
     def insert(self, conn: Connection, values: dict[str, Any]) -> int:
-        result = conn.execute(insert(self.table).values(self._row(values)).returning(self.table.c.id))
-        return int(result.scalar_one())
+        statement = self._statement("insert", lambda: insert(self.table).returning(self.table.c.id))
+        return int(conn.execute(statement, self._row(values)).scalar_one())
 
     def insert_many(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
-        """Insert many rows in one statement per batch and return their ids in input order."""
+        """Insert many rows with ids reserved up front, so the driver can batch them without RETURNING;
+        returns the ids in input order."""
         if not rows:
             return []
+        ids = self.database.reserve_ids(conn, self.table, len(rows))
         prepared = [self._row(values) for values in rows]
         keys = sorted({k for row in prepared for k in row})
-        normalized = [{k: row.get(k) for k in keys} for row in prepared]
-        result = conn.execute(insert(self.table).returning(self.table.c.id, sort_by_parameter_order=True),
-                              normalized)
-        return [int(r[0]) for r in result]
+        conn.execute(insert(self.table), [{"id": record_id, **{k: row.get(k) for k in keys}}
+                                          for record_id, row in zip(ids, prepared)])
+        return ids
 
     def update(self, conn: Connection, record_id: int, values: dict[str, Any]) -> None:
         row = self._row(values)
         if row:
-            conn.execute(update(self.table).where(self.table.c.id == record_id).values(row))
+            statement = self._statement("update", lambda: update(self.table).where(
+                self.table.c.id == bindparam("record_id_")))
+            conn.execute(statement, {**row, "record_id_": record_id})
 
     def soft_delete(self, conn: Connection, ids: Iterable[int], values: dict[str, Any]) -> None:
         conn.execute(update(self.table).where(self.table.c.id.in_(list(ids)))
@@ -94,73 +128,89 @@ class RecordRepository:
 
     def select_columns(self, attributes: Iterable[str] | None) -> list[Attribute]:
         if attributes is None:
-            return list(self._columns.values())
+            return list(self._readable)
         wanted = set(attributes) | {"id"}
-        return [a for a in self._columns.values() if a.name in wanted]
+        return [a for a in self._readable if a.name in wanted]
 
-    def fetch_rows(self, conn: Connection, where: ColumnElement[bool], *, attributes: Iterable[str] | None = None,
-                   sorts: list[Sort] | None = None, offset: int = 0, limit: int | None = None,
-                   name_links: Iterable[str] = (), include_deleted: bool = False) -> list[dict[str, Any]]:
-        """Rows as attribute dicts; `name_links` are belongsTo links whose `<link>Name` is joined in."""
-        columns = self.select_columns(attributes)
-        selected = [self.table.c[a.column] for a in columns]
-        joined = self.table
-        name_keys = []
-        for link_name in name_links:
-            link = self.entity.links[link_name]
-            target = self._link_alias(link_name)
-            joined = joined.outerjoin(target, and_(target.c.id == self.table.c[link.far_column],
-                                                   target.c.deleted == false()))
-            selected.append(target.c.name)
-            name_keys.append(f"{link_name}Name")
-        query = select(*selected).select_from(joined).where(where)
-        if not include_deleted:
-            query = query.where(self.table.c.deleted == false())
-        if sorts:
-            query = query.order_by(*self.compiler.order_by(sorts))
+    def fetch_rows(self, conn: Connection, where: Node, *, attributes: Iterable[str] | None = None,
+                   sorts: Sequence[Sort] = (), offset: int = 0, limit: int | None = None,
+                   name_links: Iterable[str] = ()) -> list[dict[str, Any]]:
+        """Rows matching a filter tree, as attribute dicts; `name_links` are belongsTo links whose
+        `<link>Name` is joined in."""
+        shape, values = lift_values(where)
+        columns = tuple(self.select_columns(attributes))
+        name_links = tuple(name_links)
+        key = ("rows", shape, tuple(a.name for a in columns), name_links, tuple(sorts), bool(offset),
+               limit is not None)
+        statement, bindings, decode = self._statement(key, lambda: self._build_rows(
+            shape, columns, name_links, tuple(sorts), bool(offset), limit is not None))
+        params = bindings.values(values)
         if offset:
-            query = query.offset(offset)
+            params["offset_"] = offset
         if limit is not None:
-            query = query.limit(limit)
-        rows = []
-        width = len(columns)
-        for row in conn.execute(query):
-            record = {a.name: _from_column(a, v) for a, v in zip(columns, row)}
-            record.update(zip(name_keys, row[width:]))
-            rows.append(record)
-        return rows
+            params["limit_"] = limit
+        return [decode(row) for row in conn.execute(statement, params).all()]
 
-    def _link_alias(self, link_name: str) -> Any:
-        """The joined target table of a belongsTo link; built once, since aliasing copies every column."""
-        alias = self._aliases.get(link_name)
-        if alias is None:
-            link = self.entity.links[link_name]
-            target = self.database.table(self.database.registry.entity(link.entity).table)
-            alias = self._aliases[link_name] = target.alias(f"l_{link_name}")
-        return alias
+    def _build_rows(self, shape: Node, columns: tuple[Attribute, ...], name_links: tuple[str, ...],
+                    sorts: tuple[Sort, ...], with_offset: bool,
+                    with_limit: bool) -> tuple[Any, Bindings, Callable[[Any], dict[str, Any]]]:
+        bindings = Bindings()
+        selected, keys, joined = [], [], self.table
+        wanted = {a.name for a in columns}
+        # Selected in definition order, joined link names included, so records need no reordering later.
+        for attribute in self.entity.attributes.values():
+            if attribute.name in wanted:
+                selected.append(self.table.c[attribute.column])
+            elif attribute.column is None and attribute.field in name_links and attribute.name.endswith("Name"):
+                link = self.entity.links[attribute.field]
+                target = self.database.table(self.database.registry.entity(link.entity).table).alias(
+                    f"l_{attribute.field}")
+                joined = joined.outerjoin(target, and_(target.c.id == self.table.c[link.far_column],
+                                                       target.c.deleted == false()))
+                selected.append(target.c.name)
+            else:
+                continue
+            keys.append(attribute.name)
+        query = select(*selected).select_from(joined).where(self.compiler.compile(shape, bindings),
+                                                            self.table.c.deleted == false())
+        if sorts:
+            query = query.order_by(*self.compiler.order_by(list(sorts)))
+        if with_offset:
+            query = query.offset(bindparam("offset_"))
+        if with_limit:
+            query = query.limit(bindparam("limit_"))
+        return query, bindings, _row_decoder(keys, [a for a in columns if a.kind in JSON_KINDS])
 
     def fetch(self, conn: Connection, record_id: int, attributes: Iterable[str] | None = None) -> dict[str, Any] | None:
-        rows = self.fetch_rows(conn, self.table.c.id == record_id, attributes=attributes)
+        rows = self.fetch_rows(conn, Compare("id", Op.EQ, record_id), attributes=attributes)
         return rows[0] if rows else None
 
-    def count(self, conn: Connection, where: ColumnElement[bool]) -> int:
-        query = select(func.count()).select_from(self.table).where(where, self.table.c.deleted == false())
-        return int(conn.execute(query).scalar_one())
+    def count(self, conn: Connection, where: Node) -> int:
+        shape, values = lift_values(where)
+
+        def build() -> tuple[Any, Bindings]:
+            bindings = Bindings()
+            return (select(func.count()).select_from(self.table).where(
+                self.compiler.compile(shape, bindings), self.table.c.deleted == false()), bindings)
+
+        statement, bindings = self._statement(("count", shape), build)
+        return int(conn.execute(statement, bindings.values(values)).scalar_one())
 
     def existing_ids(self, conn: Connection, ids: Iterable[int]) -> set[int]:
         wanted = list(set(ids))
         if not wanted:
             return set()
-        query = select(self.table.c.id).where(self.table.c.id.in_(wanted), self.table.c.deleted == false())
-        return {int(r[0]) for r in conn.execute(query)}
+        statement = self._statement("existing_ids", lambda: select(self.table.c.id).where(
+            self.table.c.id.in_(bindparam("ids", expanding=True)), self.table.c.deleted == false()))
+        return {int(r[0]) for r in conn.execute(statement, {"ids": wanted})}
 
     def names(self, conn: Connection, ids: Iterable[int]) -> dict[int, str | None]:
         wanted = list({i for i in ids if i is not None})
         if not wanted:
             return {}
-        query = select(self.table.c.id, self.table.c.name).where(self.table.c.id.in_(wanted),
-                                                                  self.table.c.deleted == false())
-        return {int(r[0]): r[1] for r in conn.execute(query)}
+        statement = self._statement("names", lambda: select(self.table.c.id, self.table.c.name).where(
+            self.table.c.id.in_(bindparam("ids", expanding=True)), self.table.c.deleted == false()))
+        return {int(r[0]): r[1] for r in conn.execute(statement, {"ids": wanted})}
 
     # --- relations --------------------------------------------------------------------------------
 
@@ -168,13 +218,21 @@ class RecordRepository:
         """For many-valued links: owner id -> [(related id, related name)] of live related records, by id."""
         if not owner_ids:
             return {}
-        owner_column, related_column, scope = self.compiler.relation_columns(link)
-        target = self.database.table(self.database.registry.entity(link.entity).table)
-        query = select(owner_column, related_column, target.c.name).where(owner_column.in_(list(owner_ids)), *scope)
-        if link.storage in (LinkStorage.JUNCTION, LinkStorage.POLYMORPHIC):
-            query = query.join(target, target.c.id == related_column).where(target.c.deleted == false())
+
+        single = len(owner_ids) == 1
+
+        def build() -> Any:
+            owner_column, related_column, scope = self.compiler.relation_columns(link)
+            target = self.database.table(self.database.registry.entity(link.entity).table)
+            query = select(owner_column, related_column, target.c.name).where(_owned_by(owner_column, single),
+                                                                              *scope)
+            if link.storage in (LinkStorage.JUNCTION, LinkStorage.POLYMORPHIC):
+                query = query.join(target, target.c.id == related_column).where(target.c.deleted == false())
+            return query.order_by(related_column)
+
         grouped: dict[int, list[tuple[int, Any]]] = defaultdict(list)
-        for owner, related, name in conn.execute(query.order_by(related_column)):
+        for owner, related, name in conn.execute(self._statement(("related", link.name, single), build),
+                                                 _owners(owner_ids)).all():
             grouped[int(owner)].append((int(related), name))
         return grouped
 
@@ -185,24 +243,32 @@ class RecordRepository:
         """Relate records; returns how many new relations were made."""
         current = set(self.related_ids(conn, link, [owner_id]).get(owner_id, []))
         new = [i for i in dict.fromkeys(related_ids) if i not in current]
-        if not new:
-            return 0
+        self.insert_links(conn, link, [(owner_id, i) for i in new])
+        return len(new)
+
+    def insert_links(self, conn: Connection, link: Link, pairs: Sequence[tuple[int, int]]) -> None:
+        """Write relations known to be new, as (owner id, related id) pairs: one statement for a relation
+        table, one per owner where the relation is a column of the related records."""
+        if not pairs:
+            return
         if link.storage is LinkStorage.JUNCTION:
             conn.execute(insert(self.database.table(link.table)),
-                         [{link.near_column: owner_id, link.far_column: i} for i in new])
+                         [{link.near_column: owner, link.far_column: related} for owner, related in pairs])
         elif link.storage is LinkStorage.POLYMORPHIC:
             conn.execute(insert(self.database.table(link.table)),
-                         [{"entity_type": self.entity.name, "entity_id": owner_id, link.far_column: i} for i in new])
-        elif link.storage is LinkStorage.REVERSE_COLUMN:
+                         [{"entity_type": self.entity.name, "entity_id": owner, link.far_column: related}
+                          for owner, related in pairs])
+        elif link.storage in (LinkStorage.REVERSE_COLUMN, LinkStorage.CHILDREN):
             target = self.database.table(self.database.registry.entity(link.entity).table)
-            conn.execute(update(target).where(target.c.id.in_(new)).values({link.far_column: owner_id}))
-        elif link.storage is LinkStorage.CHILDREN:
-            target = self.database.table(self.database.registry.entity(link.entity).table)
-            conn.execute(update(target).where(target.c.id.in_(new)).values(
-                {link.far_column + "_id": owner_id, link.far_column + "_type": self.entity.name}))
+            by_owner: dict[int, list[int]] = defaultdict(list)
+            for owner, related in pairs:
+                by_owner[owner].append(related)
+            for owner, ids in by_owner.items():
+                values = ({link.far_column: owner} if link.storage is LinkStorage.REVERSE_COLUMN else
+                          {link.far_column + "_id": owner, link.far_column + "_type": self.entity.name})
+                conn.execute(update(target).where(target.c.id.in_(ids)).values(values))
         else:
             raise ValueError(f"link {link.name} is not many-valued")
-        return len(new)
 
     def remove_links(self, conn: Connection, link: Link, owner_id: int, related_ids: Iterable[int]) -> int:
         """Unrelate records; returns how many relations were removed."""
@@ -248,16 +314,22 @@ class RecordRepository:
                        owner_ids: Sequence[int]) -> dict[int, list[ContactPoint]]:
         if not owner_ids:
             return {}
-        side = self._contact_table(kind)
-        value_column = side.c.address if kind == "email" else side.c.number
-        type_column = side.c.type if kind == "phone" else side.c.field
-        query = (select(side.c.entity_id, value_column, side.c.is_primary, side.c.opt_out, side.c.invalid,
-                        type_column)
-                 .where(side.c.entity_type == self.entity.name, side.c.field == field,
-                        side.c.entity_id.in_(list(owner_ids)))
-                 .order_by(side.c.entity_id, side.c.position))
+
+        single = len(owner_ids) == 1
+
+        def build() -> Any:
+            side = self._contact_table(kind)
+            value_column = side.c.address if kind == "email" else side.c.number
+            type_column = side.c.type if kind == "phone" else side.c.field
+            return (select(side.c.entity_id, value_column, side.c.is_primary, side.c.opt_out, side.c.invalid,
+                           type_column)
+                    .where(side.c.entity_type == self.entity.name, side.c.field == field,
+                           _owned_by(side.c.entity_id, single))
+                    .order_by(side.c.entity_id, side.c.position))
+
         grouped: dict[int, list[ContactPoint]] = defaultdict(list)
-        for owner, value, primary, opt_out, invalid, kind_value in conn.execute(query):
+        for owner, value, primary, opt_out, invalid, kind_value in conn.execute(
+                self._statement(("contact_points", kind, field, single), build), _owners(owner_ids)).all():
             grouped[int(owner)].append(ContactPoint(value, bool(primary), bool(opt_out), bool(invalid),
                                                     kind_value if kind == "phone" else None))
         return grouped
@@ -278,9 +350,12 @@ class RecordRepository:
 
     def replace_contact_points(self, conn: Connection, kind: str, field: str, owner_id: int,
                                points: Sequence[ContactPoint]) -> None:
-        side = self._contact_table(kind)
-        conn.execute(delete(side).where(side.c.entity_type == self.entity.name, side.c.field == field,
-                                        side.c.entity_id == owner_id))
+        def build() -> Any:
+            side = self._contact_table(kind)
+            return delete(side).where(side.c.entity_type == self.entity.name, side.c.field == field,
+                                      side.c.entity_id == bindparam("owner"))
+
+        conn.execute(self._statement(("delete_contact_points", kind, field), build), {"owner": owner_id})
         self.insert_contact_points_many(conn, kind, field, [(owner_id, points)])
 
     def insert_contact_points_many(self, conn: Connection, kind: str, field: str,
@@ -288,4 +363,5 @@ class RecordRepository:
         """Write the contact points of records that have none stored (fresh inserts, or after a delete)."""
         rows = [row for owner_id, points in items for row in self._contact_rows(kind, field, owner_id, points)]
         if rows:
-            conn.execute(insert(self._contact_table(kind)), rows)
+            conn.execute(self._statement(("insert_contact_points", kind), lambda: insert(self._contact_table(kind))),
+                         rows)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 
 from sqlalchemy import (BigInteger, Boolean, Column, Date, DateTime, Float, Index, Integer, MetaData, String, Table,
-                        Text, UniqueConstraint)
+                        Text, UniqueConstraint, false)
 from sqlalchemy.types import TypeEngine
 
 from polycrm.meta import Attribute, Entity, LinkStorage, Registry, ValueKind
@@ -59,9 +59,10 @@ def index_name(table: str, columns: list[str]) -> str:
 def entity_index_columns(entity: Entity) -> list[list[str]]:
     """Indexes for what lists filter and sort by: definition indexes, link columns, custom fields.
 
-    Filtered columns are indexed as (column, deleted, created_at, id): "equals X, not deleted, ordered by
-    createdAt desc, first page" reads the index in order and stays flat as rows grow, and the count of a
-    filtered list is answered from the index alone, without a lookup of every row's `deleted` flag.
+    Indexes hold live rows only (see `build_entity_table`) and end in (deleted, created_at, id): "equals X,
+    ordered by createdAt desc, first page" reads the index in order and stays flat as rows grow, and the
+    count of a filtered list is answered from the index alone (SQLite still checks `deleted` per row, so
+    the index carries it). The unfiltered list reads (created_at, id, deleted).
     """
     columns = {a.column for a in entity.column_attributes()}
     sort_tail = ["deleted"] + [c for c in ("created_at", "id") if c in columns]
@@ -73,20 +74,18 @@ def entity_index_columns(entity: Entity) -> list[list[str]]:
     for attribute in entity.column_attributes():
         field = entity.fields.get(attribute.field)
         indexed_kind = attribute.kind is ValueKind.ID and attribute.name != "id"
-        indexed_field = field is not None and (field.type in {"enum", "email", "phone", "personName"}
-                                               or (field.custom and attribute.kind not in (ValueKind.TEXT,
-                                                                                           ValueKind.JSON,
-                                                                                           ValueKind.ARRAY)))
+        # Email and phone fields index their address, not their opt-out and invalid flags.
+        indexed_field = field is not None and attribute.name == field.name and (
+            field.type in {"enum", "email", "phone", "personName"}
+            or (field.custom and attribute.kind not in (ValueKind.TEXT, ValueKind.JSON, ValueKind.ARRAY)))
         if (indexed_kind or indexed_field) and attribute.column not in sort_tail:
-            wanted.append([attribute.column] + sort_tail)  # type: ignore[list-item]
-    if "created_at" in columns:
-        wanted.append(sort_tail)
-    if "name" in columns:
-        wanted.append(["name"])
-    unique: list[list[str]] = []
+            wanted.append([attribute.column])  # type: ignore[list-item]
+    unique: list[list[str]] = [sort_tail[1:] + ["deleted"]] if "created_at" in columns else []
     for cols in wanted:
-        if cols not in unique:
-            unique.append(cols)
+        full = cols + [c for c in sort_tail if c not in cols]
+        # (created_at, deleted, id) serves no list that (created_at, id, deleted) does not.
+        if all(set(full) != set(kept) for kept in unique):
+            unique.append(full)
     return unique
 
 
@@ -95,8 +94,12 @@ def build_entity_table(metadata: MetaData, entity: Entity) -> Table:
     if entity.name == "User":
         columns.append(Column("password_hash", String(255), nullable=True))
     table = Table(entity.table, metadata, *columns)
+    # Partial indexes of live rows: reads always ask for `deleted = false`. An index led by `deleted` (true of
+    # almost no row) would tempt SQLite's planner into scanning it instead of using a selective condition
+    # such as "id IN (records with this email address)".
+    live = table.c.deleted == false()
     for cols in entity_index_columns(entity):
-        Index(index_name(entity.table, cols), *[table.c[c] for c in cols])
+        Index(index_name(entity.table, cols), *[table.c[c] for c in cols], sqlite_where=live, postgresql_where=live)
     return table
 
 

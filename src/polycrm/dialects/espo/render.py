@@ -7,11 +7,9 @@ from typing import Any, Callable
 
 from polycrm.meta import Entity, ValueKind
 
-DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
-
-
 def format_datetime(value: datetime | None) -> str | None:
-    return None if value is None else value.strftime(DATETIME_FORMAT)
+    """`YYYY-MM-DD HH:MM:SS` (isoformat with a space is several times faster than strftime)."""
+    return None if value is None else value.isoformat(" ", "seconds")
 
 
 def format_date(value: date | None) -> str | None:
@@ -44,12 +42,16 @@ class RecordRenderer:
     """Converts core records of one entity; the per-attribute converter table is built once."""
 
     def __init__(self, entity: Entity):
-        self._converters = {name: _CONVERTERS[a.kind] for name, a in entity.attributes.items()
-                            if a.kind in _CONVERTERS}
+        self._converters = [(name, _CONVERTERS[a.kind]) for name, a in entity.attributes.items()
+                            if a.kind in _CONVERTERS]
 
     def render(self, record: dict[str, Any]) -> dict[str, Any]:
-        converters = self._converters
-        return {k: (converters[k](v) if k in converters else v) for k, v in record.items()}
+        # Only the few attributes that need converting are visited, not every key of the record.
+        rendered = dict(record)
+        for name, convert in self._converters:
+            if name in rendered:
+                rendered[name] = convert(rendered[name])
+        return rendered
 
     def render_many(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [self.render(r) for r in records]
