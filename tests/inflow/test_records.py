@@ -267,3 +267,20 @@ def test_unknown_paths_and_methods_answer_in_the_envelope(inflow, harness):
     espo = harness.key_client(harness.admin_key)
     assert espo.get("/api/v1/Account").status_code == 200  # EspoCRM keeps /api/v1
     assert espo.get("/api/v1/App/user").status_code == 200
+
+
+def test_records_render_for_other_renderers(inflow, harness):
+    """What a webhook payload renderer reuses: the module of an entity, a record by API field name without
+    file fields, and changed canonical attributes as API field names."""
+    from polycrm.dialects.inflow.mapping import InflowMapping
+    from polycrm.dialects.inflow.records import api_field_names, render_record
+
+    harness.app.state.core.add_field("Account", "cScan", "file", {}, {"inflow": "scan"})
+    created = create(inflow, "customer", {"name": "Hooked", "customerCity": "Oslo"})
+    service = harness.app.state.core.records("Account")
+    module = InflowMapping.load().module_for(service.entity)
+    rendered = render_record(module, service.read_without_acl(int(created["id"][8:], 16)))
+    assert rendered == {k: v for k, v in created.items() if k != "scan"}
+    assert api_field_names(module, ["billingAddressCity", "name", "modifiedAt", "cScanId", "teamsIds"]) == [
+        "name", "customerCity"]
+    assert InflowMapping.load().module_for(harness.app.state.core.records("Case").entity) is None

@@ -64,7 +64,6 @@ class RateLimiter:
                                           socket_connect_timeout=REDIS_TIMEOUT_SECONDS)
         else:
             storage = storage_from_string("memory://")
-        self.shared = bool(redis_url)
         self._limiter = MovingWindowRateLimiter(storage)
         self._warned_at = -math.inf
         self._lock = threading.Lock()

@@ -27,12 +27,12 @@ from polycrm.core.service import Core
 from polycrm.dialects.http import BodyTooLarge, JSONResponse, read_body
 from polycrm.dialects.inflow.context import InflowRequest, Reply, grouped, paging
 from polycrm.dialects.inflow.describe import describe_field, make_fields, sample_record
-from polycrm.dialects.inflow.envelope import (RATE_LIMITED, SUNSET_HTTP_DATE, VALIDATION_ERROR, InflowError, Page, deprecation,
-                                              error_body, from_core, invalid, invalid_fields)
+from polycrm.dialects.inflow.envelope import (RATE_LIMITED, SUNSET_HTTP_DATE, VALIDATION_ERROR, InflowError, Page,
+                                              deprecation, error_body, from_core, invalid, invalid_fields)
 from polycrm.dialects.inflow.filters import FilterParser
 from polycrm.dialects.inflow.ids import FILE_KIND, TENANT_KIND, InvalidObjectId, decode_id, encode_id
 from polycrm.dialects.inflow.mapping import FieldType, InflowMapping, Module, ModuleSpec
-from polycrm.dialects.inflow.records import RecordData, needed_attributes, render_record
+from polycrm.dialects.inflow.records import RecordData, file_item, needed_attributes, render_record
 from polycrm.dialects.multipart import (MAX_FIELDS, FileTooLarge, FormContent, MalformedForm, TooManyFiles,
                                         parse_multipart)
 from polycrm.dialects.ratelimit import RateDecision, RateLimiter
@@ -461,8 +461,7 @@ class InflowApi:
         module = self._module(context.path("module"), context.actor, in_path=True)
         record_id = self._record_id(module, context.path("id"))
         files = self.core.files.record_files(context.actor, module.entity.name, record_id)
-        record = {"id": record_id}
-        return Reply(render_record(module, record, files, timestamps=False).get("files", []))
+        return Reply([file_item(f, module) for f in files])
 
     def download(self, context: InflowRequest) -> Response:
         try:

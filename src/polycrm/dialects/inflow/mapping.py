@@ -91,7 +91,6 @@ class ModuleSpec:
     aliases: tuple[str, ...]
     builtins: tuple[BuiltinField, ...]
     processes: tuple[Process, ...]
-    bundle: bool = True
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -136,9 +135,6 @@ class Module:
         """Canonical field name -> API name."""
         return {f.field.name: f.name for f in self.fields.values()}
 
-    def file_fields(self) -> list[ApiField]:
-        return [f for f in self.fields.values() if f.type is FieldType.FILE]
-
 
 def _builtin(api_name: str, entry: Any) -> BuiltinField:
     if isinstance(entry, str):
@@ -147,21 +143,20 @@ def _builtin(api_name: str, entry: Any) -> BuiltinField:
                         bool(entry.get("readonly")))
 
 
-def _spec(name: str, raw: dict[str, Any], *, bundle: bool) -> ModuleSpec:
+def _spec(name: str, raw: dict[str, Any]) -> ModuleSpec:
     return ModuleSpec(
         name=name, entity=raw["entity"], singular=raw.get("singular", label_of(name)),
         plural=raw.get("plural", label_of(name) + "s"), aliases=tuple(raw.get("aliases", ())),
         builtins=tuple(_builtin(api, entry) for api, entry in raw["fields"].items()),
-        processes=tuple(Process(p["key"], p["label"], p["stageField"]) for p in raw.get("processes", ())),
-        bundle=bundle)
+        processes=tuple(Process(p["key"], p["label"], p["stageField"]) for p in raw.get("processes", ())))
 
 
 class InflowMapping:
     """The module table of modules.json, and modules over live entity definitions."""
 
     def __init__(self, raw: dict[str, Any]):
-        self.specs = [_spec(name, spec, bundle=True) for name, spec in raw["modules"].items()]
-        self.users = _spec(USER_MODULE, raw["users"], bundle=False)
+        self.specs = [_spec(name, spec) for name, spec in raw["modules"].items()]
+        self.users = _spec(USER_MODULE, raw["users"])  # serves the user endpoints; never in a bundle
         self._by_name = {n.lower(): spec for spec in self.specs for n in reversed(spec.names)}
         self._by_entity = {spec.entity: spec for spec in [self.users, *self.specs]}
 
@@ -179,8 +174,11 @@ class InflowMapping:
         spec = self._by_entity.get(entity_name)
         return spec.name if spec else None
 
-    def spec_for_entity(self, entity_name: str) -> ModuleSpec | None:
-        return self._by_entity.get(entity_name)
+    def module_for(self, entity: Entity) -> Module | None:
+        """The module showing records of `entity` (live definition), for renderers that start from a record,
+        such as webhook payloads: `render_record(mapping.module_for(entity), record)`."""
+        spec = self._by_entity.get(entity.name)
+        return self.module(spec, entity) if spec else None
 
     def reserved_names(self, entity_name: str) -> frozenset[str]:
         """API names a custom field of this entity may not take: system keys and the built-in fields' names."""

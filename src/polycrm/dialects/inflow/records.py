@@ -77,7 +77,8 @@ def file_item(stored: StoredFile, module: Module | None = None) -> dict[str, Any
     if stored.field is not None:
         field = module.api_names.get(stored.field, stored.field) if module else stored.field
     return {"id": encode_id(FILE_KIND, stored.id), "fileName": stored.name, "fileSize": stored.size,
-            "mimeType": stored.mime_type, "fileExtension": extension, "createdTime": format_timestamp(stored.created_at),
+            "mimeType": stored.mime_type, "fileExtension": extension,
+            "createdTime": format_timestamp(stored.created_at),
             "fieldName": field, "isStandaloneFile": stored.field is None}
 
 
@@ -106,9 +107,11 @@ def render_record(module: Module, record: Mapping[str, Any], files: Sequence[Sto
 
 def api_field_names(module: Module, attributes: Iterable[str]) -> list[str]:
     """The API names of the fields behind changed canonical attributes (e.g. `billingAddressCity` ->
-    `customerCity`), in the module's field order; attributes without an API name are left out."""
+    `customerCity`), in the module's field order; attributes without an API name are left out, and so are
+    file fields, which `render_record` shows only with their files."""
     fields = {module.entity.attributes[a].field for a in attributes if a in module.entity.attributes}
-    return [api.name for api in module.fields.values() if api.field.name in fields]
+    return [api.name for api in module.fields.values()
+            if api.field.name in fields and api.type is not FieldType.FILE]
 
 
 class RecordData:
