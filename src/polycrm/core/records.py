@@ -117,15 +117,19 @@ class RecordService:
         for field in self._parent_fields:
             if want(f"{field}Name"):
                 self._parent_names(conn, field, records)
-        for field in self._multi_fields:
-            if full or want(f"{field}Ids") or want(f"{field}Names"):
-                self._link_multiple(conn, field, records, ids)
-        for field in self._contact_fields:
-            if full or want(f"{field}Data"):
-                kind = self.entity.fields[field].type
-                points = self.repository.contact_points(conn, kind, field, ids)
-                for record in records:
-                    record[f"{field}Data"] = [self._contact_point_data(kind, p) for p in points.get(record["id"], [])]
+        multi = [f for f in self._multi_fields if full or want(f"{f}Ids") or want(f"{f}Names")]
+        contact = [(self.entity.fields[f].type, f) for f in self._contact_fields if full or want(f"{f}Data")]
+        side = self.repository.side_data(conn, ids, [self.entity.links[f] for f in multi], contact)
+        for field in multi:
+            related = side.related[field]
+            for record in records:
+                pairs = related.get(record["id"], [])
+                record[f"{field}Ids"] = [i for i, _ in pairs]
+                record[f"{field}Names"] = dict(pairs)
+        for kind, field in contact:
+            points = side.contact_points[field]
+            for record in records:
+                record[f"{field}Data"] = [self._contact_point_data(kind, p) for p in points.get(record["id"], [])]
         # Every record of one call has the same keys: put them in definition order, unless they already are
         # (rows come in that order; derived attributes may have been appended).
         first = records[0]
@@ -162,14 +166,6 @@ class RecordService:
                  for kind, ids in by_type.items()}
         for record in records:
             record[f"{field}Name"] = names.get(record.get(f"{field}Type"), {}).get(record.get(f"{field}Id"))
-
-    def _link_multiple(self, conn: Connection, field: str, records: list[dict[str, Any]], ids: list[int]) -> None:
-        link = self.entity.links[field]
-        related = self.repository.related(conn, link, ids)
-        for record in records:
-            pairs = related.get(record["id"], [])
-            record[f"{field}Ids"] = [i for i, _ in pairs]
-            record[f"{field}Names"] = dict(pairs)
 
     # --- search -----------------------------------------------------------------------------------
 

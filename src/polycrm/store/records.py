@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Hashable, Iterable, Sequence
 
 import orjson
-from sqlalchemy import Table, and_, bindparam, delete, false, func, insert, select, update
+from sqlalchemy import (BigInteger, Boolean, String, Table, and_, bindparam, cast, delete, false, func, insert,
+                        literal_column, null, select, union_all, update)
 from sqlalchemy.engine import Connection
 
 from polycrm.meta import Attribute, Entity, LinkStorage, ValueKind
@@ -33,6 +34,15 @@ class ContactPoint:
     opt_out: bool = False
     invalid: bool = False
     type: str | None = None  # phones only
+
+
+@dataclass(slots=True)
+class SideData:
+    """What a record shows besides its own columns: link name -> owner id -> [(related id, name)], and
+    email/phone field -> owner id -> contact points in order."""
+
+    related: dict[str, dict[int, list[tuple[int, Any]]]]
+    contact_points: dict[str, dict[int, list[ContactPoint]]]
 
 
 def _from_json(attribute: Attribute) -> Callable[[Any], Any]:
@@ -239,6 +249,54 @@ class RecordRepository:
     def related_ids(self, conn: Connection, link: Link, owner_ids: Sequence[int]) -> dict[int, list[int]]:
         return {owner: [i for i, _ in pairs] for owner, pairs in self.related(conn, link, owner_ids).items()}
 
+    def side_data(self, conn: Connection, owner_ids: Sequence[int], links: Sequence[Link],
+                  contact_fields: Sequence[tuple[str, str]]) -> SideData:
+        """Related ids and names of many-valued links, and the email addresses and phone numbers of
+        (kind, field) pairs, for several records in one statement: a read costs one round trip for them
+        all, not one per link and field."""
+        result = SideData({link.name: defaultdict(list) for link in links},
+                          {field: defaultdict(list) for _, field in contact_fields})
+        if not owner_ids or not (links or contact_fields):
+            return result
+        single = len(owner_ids) == 1
+        key = ("side", tuple(link.name for link in links), tuple(contact_fields), single)
+        statement = self._statement(key, lambda: self._build_side_data(links, contact_fields, single))
+        parts = [("link", link.name) for link in links] + [(kind, field) for kind, field in contact_fields]
+        for part, owner, related, text, kind_value, primary, opt_out, invalid, _ in conn.execute(
+                statement, _owners(owner_ids)).all():
+            source, name = parts[part]
+            if source == "link":
+                result.related[name][int(owner)].append((int(related), text))
+            else:
+                result.contact_points[name][int(owner)].append(ContactPoint(
+                    text, bool(primary), bool(opt_out), bool(invalid), kind_value if source == "phone" else None))
+        return result
+
+    def _build_side_data(self, links: Sequence[Link], contact_fields: Sequence[tuple[str, str]],
+                         single: bool) -> Any:
+        def no(type_: Any) -> Any:
+            return cast(null(), type_)
+
+        branches = []
+        for part, link in enumerate(links):
+            owner_column, related_column, scope = self.compiler.relation_columns(link)
+            target = self.database.table(self.database.registry.entity(link.entity).table)
+            branch = select(literal_column(str(part)).label("part"), owner_column.label("owner"),
+                            related_column.label("related"), target.c.name.label("text"),
+                            no(String()).label("kind"), no(Boolean()).label("is_primary"), no(Boolean()),
+                            no(Boolean()), related_column.label("ord")).where(_owned_by(owner_column, single), *scope)
+            if link.storage in (LinkStorage.JUNCTION, LinkStorage.POLYMORPHIC):
+                branch = branch.join(target, target.c.id == related_column).where(target.c.deleted == false())
+            branches.append(branch)
+        for part, (kind, field) in enumerate(contact_fields, start=len(links)):
+            side = self._contact_table(kind)
+            branches.append(select(
+                literal_column(str(part)), side.c.entity_id, no(BigInteger()),
+                side.c.address if kind == "email" else side.c.number, side.c.type if kind == "phone" else no(String()),
+                side.c.is_primary, side.c.opt_out, side.c.invalid, side.c.position).where(
+                side.c.entity_type == self.entity.name, side.c.field == field, _owned_by(side.c.entity_id, single)))
+        return union_all(*branches).order_by(literal_column("part"), literal_column("owner"), literal_column("ord"))
+
     def add_links(self, conn: Connection, link: Link, owner_id: int, related_ids: Iterable[int]) -> int:
         """Relate records; returns how many new relations were made."""
         current = set(self.related_ids(conn, link, [owner_id]).get(owner_id, []))
@@ -309,30 +367,6 @@ class RecordRepository:
 
     def _contact_table(self, kind: str) -> Table:
         return self.database.table("email_address_link" if kind == "email" else "phone_number_link")
-
-    def contact_points(self, conn: Connection, kind: str, field: str,
-                       owner_ids: Sequence[int]) -> dict[int, list[ContactPoint]]:
-        if not owner_ids:
-            return {}
-
-        single = len(owner_ids) == 1
-
-        def build() -> Any:
-            side = self._contact_table(kind)
-            value_column = side.c.address if kind == "email" else side.c.number
-            type_column = side.c.type if kind == "phone" else side.c.field
-            return (select(side.c.entity_id, value_column, side.c.is_primary, side.c.opt_out, side.c.invalid,
-                           type_column)
-                    .where(side.c.entity_type == self.entity.name, side.c.field == field,
-                           _owned_by(side.c.entity_id, single))
-                    .order_by(side.c.entity_id, side.c.position))
-
-        grouped: dict[int, list[ContactPoint]] = defaultdict(list)
-        for owner, value, primary, opt_out, invalid, kind_value in conn.execute(
-                self._statement(("contact_points", kind, field, single), build), _owners(owner_ids)).all():
-            grouped[int(owner)].append(ContactPoint(value, bool(primary), bool(opt_out), bool(invalid),
-                                                    kind_value if kind == "phone" else None))
-        return grouped
 
     def _contact_rows(self, kind: str, field: str, owner_id: int,
                       points: Sequence[ContactPoint]) -> list[dict[str, Any]]:
