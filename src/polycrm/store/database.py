@@ -150,7 +150,11 @@ class Database:
             changed = False
             for row in rows:
                 entity = self.registry.entities.get(row.entity)
-                if entity is None or row.name in entity.fields:
+                if entity is None:
+                    continue
+                if row.name in entity.fields:
+                    # API names may change after a field exists; the rest of a definition does not.
+                    entity.fields[row.name].api_names = orjson.loads(row.api_names)
                     continue
                 self.registry.add_custom_field(CustomFieldDefinition(
                     row.entity, row.name, row.type, orjson.loads(row.params), orjson.loads(row.api_names)))
@@ -184,6 +188,16 @@ class Database:
                 self._generation = self.next_value(conn, SCHEMA_GENERATION)
             self.registry.add_custom_field(definition)
             self.metadata = new_metadata
+
+    def set_custom_field_api_names(self, entity: str, name: str, api_names: dict[str, str]) -> None:
+        """Replace a custom field's per-dialect API names; other processes pick the change up like a new field."""
+        table = self.table("custom_field")
+        with self._lock:
+            with self.engine.begin() as conn:
+                conn.execute(update(table).where(table.c.entity == entity, table.c.name == name)
+                             .values(api_names=orjson.dumps(api_names).decode()))
+                self._generation = self.next_value(conn, SCHEMA_GENERATION)
+            self.registry.entity(entity).fields[name].api_names = dict(api_names)
 
     def next_value(self, conn: Connection, name: str) -> int:
         """Atomically increment and return a named counter (ticket numbers, schema generation)."""

@@ -220,6 +220,26 @@ def build_system_tables(metadata: MetaData) -> None:
           Column("value", BigInteger(), nullable=False))
 
 
+def build_file_tables(metadata: MetaData) -> None:
+    """Metadata of stored files; their content lives under the data directory, named by `storage_key`.
+
+    `field` is the canonical file field a file is the value of, or NULL for a record's standalone
+    attachments. Rows go with their record's purge, never with a soft delete."""
+    files = Table("stored_file", metadata,
+                  Column("id", IdType, primary_key=True, autoincrement=True),
+                  Column("entity", String(100), nullable=False),
+                  Column("record_id", BigInteger(), nullable=False),
+                  Column("field", String(100), nullable=True),
+                  Column("name", String(255), nullable=False),
+                  Column("size", BigInteger(), nullable=False),
+                  Column("mime_type", String(255), nullable=False),
+                  Column("storage_key", String(64), nullable=False, unique=True),
+                  Column("created_at", DateTime(), nullable=False),
+                  Column("created_by_id", BigInteger(), nullable=True),
+                  sqlite_autoincrement=True)  # a replaced file's id must never name another file
+    Index("ix_stored_file_record", files.c.entity, files.c.record_id)
+
+
 def build_metadata(registry: Registry, dialect: str) -> MetaData:
     """Every table of an instance with this registry, for a database of this dialect (`sqlite`,
     `postgresql`): their search indexes differ."""
@@ -228,6 +248,7 @@ def build_metadata(registry: Registry, dialect: str) -> MetaData:
         build_entity_table(metadata, entity, dialect)
     build_relation_tables(metadata, registry)
     build_system_tables(metadata)
+    build_file_tables(metadata)
     return metadata
 
 
