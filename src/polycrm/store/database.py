@@ -216,14 +216,17 @@ class Database:
     def reserve_ids(self, conn: Connection, table: Table, count: int) -> list[int]:
         """`count` new primary keys for `table`, for inserts that give their ids (no RETURNING needed).
 
-        PostgreSQL takes them from the id sequence. SQLite has no sequence: ids continue after the largest
-        one, which is safe because write transactions hold SQLite's write lock from their start."""
+        PostgreSQL takes them from the id sequence. SQLite continues after the largest id ever given (its
+        AUTOINCREMENT counter, which the inserts then advance) or stored, which is safe because write
+        transactions hold SQLite's write lock from their start."""
         if self.dialect == "postgresql":
             rows = conn.execute(select(func.nextval(func.pg_get_serial_sequence(table.name, "id")))
                                 .select_from(func.generate_series(1, count))).scalars()
             return sorted(int(i) for i in rows)
         largest = conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
-        return list(range(int(largest) + 1, int(largest) + count + 1))
+        given = conn.exec_driver_sql("SELECT seq FROM sqlite_sequence WHERE name = ?", (table.name,)).scalar()
+        start = max(int(largest), int(given or 0)) + 1
+        return list(range(start, start + count))
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -119,7 +119,9 @@ def build_entity_table(metadata: MetaData, entity: Entity, dialect: str) -> Tabl
     columns = [entity_column(a) for a in entity.column_attributes()]
     if entity.name == "User":
         columns.append(Column("password_hash", String(255), nullable=True))
-    table = Table(entity.table, metadata, *columns)
+    # AUTOINCREMENT: SQLite would otherwise give a purged record's id to the next new record, while
+    # integrations may still hold it (PostgreSQL's sequences never reuse ids either).
+    table = Table(entity.table, metadata, *columns, sqlite_autoincrement=True)
     # Partial indexes of live rows: reads always ask for `deleted = false`. An index led by `deleted` (true of
     # almost no row) would tempt SQLite's planner into scanning it instead of using a selective condition
     # such as "id IN (records with this email address)".
