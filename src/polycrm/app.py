@@ -17,6 +17,9 @@ from polycrm.core.settings import CoreSettings
 from polycrm.dialects.espo.api import EspoApi, espo_routes
 from polycrm.dialects.espo.docs import docs_page
 from polycrm.dialects.espo.webhooks import EspoWebhookApi, EspoWebhookProtocol
+from polycrm.dialects.inflow.api import InflowApi, inflow_routes
+from polycrm.dialects.inflow.mapping import DIALECT as INFLOW, InflowMapping
+from polycrm.dialects.ratelimit import RateLimiter, parse_rate
 from polycrm.events.hub import WebhookHub
 from polycrm.store.database import Database, open_database
 
@@ -24,7 +27,15 @@ from polycrm.store.database import Database, open_database
 def core_settings(config: Config) -> CoreSettings:
     rates = dict(CoreSettings().currency_rates)
     rates.setdefault(config.default_currency, 1.0)
-    return CoreSettings(default_currency=config.default_currency, currency_rates=rates)
+    return CoreSettings(default_currency=config.default_currency, currency_rates=rates,
+                        files_dir=config.data_dir / "files")
+
+
+def build_core(config: Config, database: Database, mapping: InflowMapping | None = None) -> Core:
+    """The core with every dialect's reserved API names registered (the app and the CLI share it)."""
+    core = Core(database, core_settings(config))
+    core.reserve_api_names(INFLOW, (mapping or InflowMapping.load()).reserved_names)
+    return core
 
 
 def build_webhooks(config: Config, database: Database, core: Core, directory: UserDirectory) -> WebhookHub:
@@ -35,11 +46,15 @@ def build_webhooks(config: Config, database: Database, core: Core, directory: Us
 
 def build_app(config: Config, database: Database) -> Starlette:
     """The application over an open database; its lifespan runs the in-process webhook workers."""
-    core = Core(database, core_settings(config))
+    mapping = InflowMapping.load()
+    core = build_core(config, database, mapping)
     directory = UserDirectory(database, KeyRing(config.secret_key))
     webhooks = build_webhooks(config, database, core, directory)
     espo = EspoApi(core, directory, max_body_bytes=config.max_body_bytes,
                    webhooks=EspoWebhookApi(core, directory, webhooks))
+    limiter = RateLimiter(config.redis_url, key_prefix=config.redis_prefix)
+    inflow = InflowApi(core, directory, limiter, parse_rate(config.inflow_rate_limit),
+                       max_body_bytes=config.max_body_bytes, mapping=mapping)
 
     async def docs(_request):  # noqa: ANN001, ANN202 - Starlette endpoint
         return HTMLResponse(docs_page("/api/v1/OpenApi"))
@@ -57,8 +72,9 @@ def build_app(config: Config, database: Database) -> Starlette:
             worker.stop()
         database.dispose()
 
-    app = Starlette(routes=[Route("/", home), Route("/docs", docs), Mount("/api/v1", routes=espo_routes(espo))],
-                    lifespan=lifespan)
+    # `/api/v1` (EspoCRM) comes before InflowCRM's `/api/*`, which would otherwise take its paths.
+    app = Starlette(routes=[Route("/", home), Route("/docs", docs), Mount("/api/v1", routes=espo_routes(espo)),
+                            *inflow_routes(inflow)], lifespan=lifespan)
     app.state.core = core
     app.state.directory = directory
     app.state.webhooks = webhooks

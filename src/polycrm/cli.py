@@ -12,7 +12,7 @@ from typing import Optional
 
 import typer
 
-from polycrm.app import build_webhooks, core_settings
+from polycrm.app import build_core, build_webhooks
 from polycrm.auth.directory import DirectoryError, UserDirectory
 from polycrm.auth.secrets import KeyRing
 from polycrm.config import Config, load_config
@@ -97,7 +97,7 @@ def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     config, database, directory = _directory()
     _bootstrap(config, directory)
     database.dispose()
-    typer.echo(f"PolyCRM on http://{host}:{port}  (EspoCRM API: /api/v1, docs: /docs)")
+    typer.echo(f"PolyCRM on http://{host}:{port}  (EspoCRM API: /api/v1, InflowCRM API: /api, docs: /docs)")
     uvicorn.run("polycrm.app:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level=config.log_level, access_log=False, proxy_headers=False)
 
@@ -204,15 +204,44 @@ def field_add(entity: str = typer.Argument(..., help="Entity type, e.g. Contact.
     """Add a custom field (a real, indexed column)."""
     config, database = _open(sync=True)
     params = {"options": [o.strip() for o in options.split(",") if o.strip()]} if options else {}
-    field = Core(database).add_field(entity, custom_field_name(name), field_type, params,
-                                     {"inflow": inflow_name} if inflow_name else {})
+    field = build_core(config, database).add_field(entity, custom_field_name(name), field_type, params,
+                                                   {"inflow": inflow_name} if inflow_name else {})
     typer.echo(f"Added {entity}.{field.name} ({field.type})")
+
+
+@field_app.command("api-name")
+def field_api_name(entity: str = typer.Argument(..., help="Entity type, e.g. Account."),
+                   field: str = typer.Argument(..., help="Custom field name, e.g. cLoyalty."),
+                   inflow: Optional[str] = typer.Option(None, "--inflow", help="InflowCRM API field name."),
+                   clear: bool = typer.Option(False, "--clear", help="Remove the InflowCRM API name.")) -> None:
+    """Set, change or remove a custom field's InflowCRM API name (unique per entity)."""
+    if (inflow is None) == (not clear):
+        raise CliError("give exactly one of --inflow NAME and --clear")
+    config, database = _open(sync=True)
+    build_core(config, database).set_api_name(entity, field, "inflow", None if clear else inflow)
+    typer.echo(f"{entity}.{field}: InflowCRM API name " + ("removed" if clear else f"set to {inflow}"))
+
+
+@app.command()
+def purge(deleted_before: str = typer.Option(..., "--deleted-before", help="Date YYYY-MM-DD (UTC)."),
+          entity: list[str] = typer.Option([], "--entity", help="Entity type to purge (repeatable; default all).")
+          ) -> None:
+    """Remove records deleted before a date for good, with their relations and attached files."""
+    try:
+        before = datetime.strptime(deleted_before, "%Y-%m-%d")
+    except ValueError:
+        raise CliError("--deleted-before must be a date YYYY-MM-DD") from None
+    config, database = _open(sync=True)
+    purged = build_core(config, database).purge(before, entity or None)
+    for name, count in purged.items():
+        typer.echo(f"{name}\t{count}")
+    typer.echo(f"Purged {sum(purged.values())} records deleted before {deleted_before}")
 
 
 def _webhooks(sync: bool = False) -> WebhookHub:
     config, database = _open(sync=sync)
     directory = UserDirectory(database, KeyRing(config.secret_key))
-    return build_webhooks(config, database, Core(database, core_settings(config)), directory)
+    return build_webhooks(config, database, build_core(config, database), directory)
 
 
 @app.command()

@@ -18,6 +18,9 @@
 | POLYCRM_WEBHOOK_BACKOFF_MAX | 3600 | longest wait between attempts |
 | POLYCRM_WEBHOOK_DISABLE_AFTER | 5 | failed deliveries in a row that disable a subscription |
 | POLYCRM_WEBHOOK_RETENTION_DAYS | 7 | how long the delivery log is kept |
+| POLYCRM_REDIS_URL | (none) | Redis for rate-limit counters shared by several servers; in memory without it |
+| POLYCRM_REDIS_PREFIX | polycrm | prefix of this instance's keys in Redis |
+| POLYCRM_INFLOW_RATE_LIMIT | 300/5minutes | InflowCRM API budget per API key and client IP |
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from pathlib import Path
 
 from polycrm.auth.secrets import generate_secret_key
 from polycrm.events.settings import WebhookSettings
+from polycrm.dialects.ratelimit import parse_rate
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +43,9 @@ class Config:
     max_body_bytes: int = 10 * 1024 * 1024
     log_level: str = "info"
     webhooks: WebhookSettings = WebhookSettings()
+    redis_url: str | None = None
+    redis_prefix: str = "polycrm"
+    inflow_rate_limit: str = "300/5minutes"
 
 
 def _integer(name: str, default: int, minimum: int) -> int:
@@ -117,6 +124,13 @@ def load_config() -> Config:
     log_level = (os.environ.get("POLYCRM_LOG_LEVEL") or "info").lower()
     if log_level not in {"debug", "info", "warning", "error"}:
         raise ValueError(f"POLYCRM_LOG_LEVEL must be debug, info, warning or error, got {log_level!r}")
+    redis_url = os.environ.get("POLYCRM_REDIS_URL") or None
+    if redis_url is not None and not redis_url.startswith(("redis://", "rediss://", "redis+unix://")):
+        raise ValueError(f"POLYCRM_REDIS_URL must be a redis:// or rediss:// URL, got {redis_url!r}")
+    inflow_rate = os.environ.get("POLYCRM_INFLOW_RATE_LIMIT") or "300/5minutes"
+    parse_rate(inflow_rate)
     return Config(data_dir=data_dir, database_url=database_url, secret_key=_secret_key(data_dir),
                   default_currency=currency, max_body_bytes=_positive_int("POLYCRM_MAX_BODY_BYTES", 10 * 1024 * 1024),
-                  log_level=log_level, webhooks=webhook_settings())
+                  log_level=log_level, redis_url=redis_url,
+                  redis_prefix=os.environ.get("POLYCRM_REDIS_PREFIX") or "polycrm", inflow_rate_limit=inflow_rate,
+                  webhooks=webhook_settings())

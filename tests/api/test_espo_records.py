@@ -201,3 +201,18 @@ def test_email_post_stores_parent(api):
                                   "isHtml": True, "parentType": "Contact", "parentId": contact["id"]})
     assert email["name"] == "Hello" and email["parentName"] == "Parent"
     assert email["status"] == "Archived"
+
+
+def test_purged_ids_are_never_given_again(api, harness):
+    """Integrations may still hold a purged record's id: a new record must not answer to it."""
+    from datetime import datetime, timedelta
+
+    ids = [create(api, "Account", {"name": f"Purge {i}"})["id"] for i in range(3)]
+    assert api.delete(f"/api/v1/Account/{ids[-1]}").status_code == 200
+    purged = harness.app.state.core.purge(datetime.utcnow() + timedelta(seconds=5), ["Account"])
+    assert purged == {"Account": 1}
+    single = create(api, "Account", {"name": "After purge"})["id"]
+    many = api.post("/api/v1/Account/action/massCreate", json={"list": [{"name": "Mass 1"}, {"name": "Mass 2"}]})
+    assert many.status_code == 200
+    new_ids = [int(single)] + [int(i) for i in many.json()["ids"]]
+    assert min(new_ids) > int(ids[-1]) and len(set(new_ids)) == 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -35,10 +36,11 @@ def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(POLYCRM + list(args), env=env, capture_output=True, text=True, timeout=60)
 
 
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    data_dir: Path = tmp_path_factory.mktemp("live")
-    env = dict(os.environ, POLYCRM_DATA_DIR=str(data_dir), POLYCRM_SECRET_KEY="live-test-secret")
+@contextlib.contextmanager
+def serve(data_dir: Path, **extra_env: str) -> Iterator[LiveServer]:
+    """`polycrm serve` over a fresh SQLite store in `data_dir`, with an admin user and API key. Its output
+    goes to `server.log` there (a pipe nobody reads could fill up and stall the server)."""
+    env = dict(os.environ, POLYCRM_DATA_DIR=str(data_dir), POLYCRM_SECRET_KEY="live-test-secret", **extra_env)
     env.pop("POLYCRM_DATABASE_URL", None)
     assert run_cli(env, "init").returncode == 0
     created = run_cli(env, "user", "create", "--username", "integration", "--admin", "--password", "integration-pw")
@@ -47,8 +49,10 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     assert issued.returncode == 0, issued.stderr
     key = json.loads(issued.stdout)["key"]
     port = free_port()
-    process = subprocess.Popen(POLYCRM + ["serve", "--port", str(port)], env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT)
+    log_path = data_dir / "server.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(POLYCRM + ["serve", "--port", str(port)], env=env, stdout=log,
+                                   stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -59,7 +63,15 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
             time.sleep(0.1)
     else:
         process.kill()
-        raise RuntimeError(process.stdout.read().decode() if process.stdout else "server did not start")
-    yield LiveServer(url, key, env)
-    process.terminate()
-    process.wait(timeout=10)
+        raise RuntimeError(log_path.read_text(errors="replace") or "server did not start")
+    try:
+        yield LiveServer(url, key, env)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    with serve(tmp_path_factory.mktemp("live")) as server:
+        yield server

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Callable, Collection, Mapping
 
 from polycrm.core.errors import BadRequest, Conflict
 from polycrm.core.values import RecordInput
 from polycrm.meta.fieldtypes import CUSTOM_FIELD_TYPES, expand
-from polycrm.meta.model import Field
+from polycrm.meta.model import Entity, Field
 from polycrm.meta.registry import CustomFieldDefinition
 from polycrm.store.database import Database
 
 NAME_PATTERN = re.compile(r"^[a-zA-Z][a-zA-Z0-9]{0,39}$")
 API_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+# Per dialect: entity name -> API names its built-in fields (and the protocol itself) already use.
+ReservedApiNames = Callable[[str], Collection[str]]
 ALLOWED_PARAMS = {"options", "default", "required", "maxLength", "min", "max", "readOnly", "tooltip"}
 
 
@@ -39,6 +41,8 @@ def _check_params(field_type: str, params: dict[str, Any]) -> dict[str, Any]:
             raise BadRequest("Options must be unique.")
     elif options is not None and field_type != "array":
         raise BadRequest(f"A {field_type} field takes no options.")
+    if field_type == "file" and params.get("required"):
+        raise BadRequest("A file field cannot be required: files are attached after the record exists.")
     for key in ("required", "readOnly"):
         if key in params and not isinstance(params[key], bool):
             raise BadRequest(f"'{key}' must be true or false.")
@@ -54,7 +58,8 @@ def _check_params(field_type: str, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def add_custom_field(database: Database, entity_name: str, name: str, field_type: str,
-                     params: dict[str, Any] | None = None, api_names: dict[str, str] | None = None) -> Field:
+                     params: dict[str, Any] | None = None, api_names: dict[str, str] | None = None, *,
+                     reserved: Mapping[str, ReservedApiNames] | None = None) -> Field:
     """Create a custom field (a real, indexed column) and return it. `name` is final (already prefixed)."""
     if entity_name not in database.registry:
         raise BadRequest(f"Unknown entity type '{entity_name}'.")
@@ -62,10 +67,8 @@ def add_custom_field(database: Database, entity_name: str, name: str, field_type
         raise BadRequest(f"Field type '{field_type}' is not supported; use one of {', '.join(CUSTOM_FIELD_TYPES)}.")
     params = _check_params(field_type, dict(params or {}))
     api_names = dict(api_names or {})
-    for dialect, api_name in api_names.items():
-        if not isinstance(api_name, str) or not API_NAME_PATTERN.match(api_name):
-            raise BadRequest(f"Bad API name for {dialect}.")
     entity = database.registry.entity(entity_name)
+    check_api_names(entity, name, api_names, reserved or {})
     candidate = Field(name, field_type, dict(params, type=field_type), custom=True)
     if name in entity.fields or any(a.name in entity.attributes for a in expand(candidate)):
         raise Conflict(f"Field '{name}' already exists on {entity_name}.")
@@ -76,3 +79,38 @@ def add_custom_field(database: Database, entity_name: str, name: str, field_type
                 checker.convert(attribute, candidate, params["default"])
     database.add_custom_field(CustomFieldDefinition(entity_name, name, field_type, params, api_names))
     return database.registry.entity(entity_name).fields[name]
+
+
+def check_api_names(entity: Entity, field_name: str, api_names: Mapping[str, str],
+                    reserved: Mapping[str, ReservedApiNames]) -> None:
+    """API names must be well-formed and unique per entity and dialect (ignoring letter case), and not
+    taken by a built-in field or a key of the protocol."""
+    for dialect, api_name in api_names.items():
+        if not isinstance(api_name, str) or not API_NAME_PATTERN.match(api_name):
+            raise BadRequest(f"Bad API name for {dialect}.")
+        taken = {n.lower() for n in reserved[dialect](entity.name)} if dialect in reserved else set()
+        taken.update(f.api_names[dialect].lower() for f in entity.fields.values()
+                     if f.name != field_name and f.api_names.get(dialect))
+        if api_name.lower() in taken:
+            raise Conflict(f"API name '{api_name}' is already used on {entity.name} ({dialect}).")
+
+
+def set_custom_field_api_name(database: Database, entity_name: str, field_name: str, dialect: str,
+                              api_name: str | None, reserved: Mapping[str, ReservedApiNames]) -> Field:
+    """Give a custom field an API name for one dialect, change it, or (with None) remove it."""
+    if entity_name not in database.registry:
+        raise BadRequest(f"Unknown entity type '{entity_name}'.")
+    entity = database.registry.entity(entity_name)
+    field = entity.fields.get(field_name)
+    if field is None:
+        raise BadRequest(f"No field '{field_name}' on {entity_name}.")
+    if not field.custom:
+        raise BadRequest(f"'{field_name}' is a built-in field: its API names are fixed by each dialect's mapping.")
+    api_names = dict(field.api_names)
+    if api_name is None:
+        api_names.pop(dialect, None)
+    else:
+        api_names[dialect] = api_name
+        check_api_names(entity, field_name, {dialect: api_name}, reserved)
+    database.set_custom_field_api_names(entity_name, field_name, api_names)
+    return field

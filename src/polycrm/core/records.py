@@ -7,7 +7,7 @@ when it fails.
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from sqlalchemy.engine import Connection
 
@@ -26,6 +26,8 @@ from polycrm.store.records import ContactPoint, RecordRepository
 # Read-only view data EspoCRM leaves out of lists unless selected (specs/espocrm.md §2.2).
 LIST_EXCLUDED_KINDS = (ValueKind.ID_LIST, ValueKind.NAME_MAP)
 MASS_CREATE_LIMIT = 10_000
+# Work done inside a create or update transaction with the record's id; returns whether it changed anything.
+Attach = Callable[[Connection, int], bool]
 
 
 class RecordService:
@@ -269,11 +271,15 @@ class RecordService:
 
     # --- create -----------------------------------------------------------------------------------
 
-    def create(self, actor: Actor, data: dict[str, Any], *, skip_duplicate_check: bool = False) -> dict[str, Any]:
+    def create(self, actor: Actor, data: dict[str, Any], *, skip_duplicate_check: bool = False,
+               attach: Attach | None = None) -> dict[str, Any]:
+        """Create a record; `attach` runs in the same transaction with the new id (files, for one)."""
         self.require_scope(actor, "create")
         parsed = self.input.parse(data, creating=True)
         with self.database.transaction() as conn:
             record_id = self.insert_parsed(conn, actor, parsed, skip_duplicate_check=skip_duplicate_check)
+            if attach is not None:
+                attach(conn, record_id)
             record = self.load_record(conn, record_id, not_found="Record {id} does not exist.", with_names=True)
             return self._complete(conn, [record], full=True)[0]
 
@@ -454,8 +460,9 @@ class RecordService:
     # --- update -----------------------------------------------------------------------------------
 
     def update(self, actor: Actor, record_id: Any, data: dict[str, Any], *,
-               expected_version: int | None = None) -> tuple[dict[str, Any], bool]:
-        """Partial update; returns the record and whether a many-valued link changed."""
+               expected_version: int | None = None, attach: Attach | None = None) -> tuple[dict[str, Any], bool]:
+        """Partial update; returns the record and whether a many-valued link changed. `attach` runs in the
+        same transaction; when it reports a change, the record counts as modified even if no field did."""
         self.require_scope(actor, "edit")
         with self.database.transaction() as conn:
             current = self.load_record(conn, record_id, not_found="Record {id} not found.")
@@ -464,6 +471,8 @@ class RecordService:
                 raise VersionConflict({k: v for k, v in current.items() if k in data}, current["versionNumber"])
             parsed = self.input.parse(data, creating=False)
             links_changed = self._apply_update(conn, actor, current, parsed)
+            if attach is not None and attach(conn, current["id"]):
+                self._touch_if_unchanged(conn, actor, current)
             record = self.load_record(conn, current["id"], not_found="Record {id} not found.", with_names=True)
             return self._complete(conn, [record], full=True)[0], links_changed
 
@@ -495,6 +504,13 @@ class RecordService:
             # After the row write: on PostgreSQL the row lock orders the events of one record by commit.
             self.outbox.updated(conn, self.entity.name, actor.user_id, current["id"], current, event_values)
         return links_changed
+
+    def _touch_if_unchanged(self, conn: Connection, actor: Actor, current: dict[str, Any]) -> None:
+        """Stamp a record as modified unless this transaction's update already did."""
+        stored = self.repository.fetch(conn, current["id"], ["versionNumber"])
+        if stored is not None and stored.get("versionNumber") == current.get("versionNumber"):
+            self.repository.update(conn, current["id"], dict(self._stamp(actor), versionNumber=(
+                current.get("versionNumber") or 0) + 1))
 
     # --- delete -----------------------------------------------------------------------------------
 

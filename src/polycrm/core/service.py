@@ -6,8 +6,13 @@ import threading
 import time
 from typing import Any
 
+from datetime import datetime
+from typing import Iterable
+
 from polycrm.core.errors import NotFound
-from polycrm.core.fields import add_custom_field
+from polycrm.core.fields import ReservedApiNames, add_custom_field, set_custom_field_api_name
+from polycrm.core.files import FileService
+from polycrm.core.purge import purge_deleted
 from polycrm.core.records import RecordService
 from polycrm.core.settings import CoreSettings
 from polycrm.meta import Registry
@@ -27,6 +32,21 @@ class Core:
         self._services: dict[str, RecordService] = {}
         self._lock = threading.Lock()
         self._checked_at = time.monotonic()
+        self._reserved_api_names: dict[str, ReservedApiNames] = {}
+        self._files: FileService | None = None
+
+    @property
+    def files(self) -> FileService:
+        """Files attached to records, kept under `settings.files_dir`."""
+        if self._files is None:
+            if self.settings.files_dir is None:
+                raise RuntimeError("no files directory is configured (CoreSettings.files_dir)")
+            self._files = FileService(self.database, self.settings.files_dir, self.records)
+        return self._files
+
+    def reserve_api_names(self, dialect: str, reserved: ReservedApiNames) -> None:
+        """Register the API names a dialect's mapping gives built-in fields, so custom fields cannot take them."""
+        self._reserved_api_names[dialect] = reserved
 
     @property
     def registry(self) -> Registry:
@@ -46,9 +66,20 @@ class Core:
     def add_field(self, entity_name: str, name: str, field_type: str, params: dict[str, Any] | None = None,
                   api_names: dict[str, str] | None = None) -> Field:
         with self._lock:
-            field = add_custom_field(self.database, entity_name, name, field_type, params, api_names)
+            field = add_custom_field(self.database, entity_name, name, field_type, params, api_names,
+                                     reserved=self._reserved_api_names)
             self._services.clear()
         return field
+
+    def set_api_name(self, entity_name: str, field_name: str, dialect: str, api_name: str | None) -> Field:
+        """Give a custom field its API name on one protocol (or remove it with None)."""
+        with self._lock:
+            return set_custom_field_api_name(self.database, entity_name, field_name, dialect, api_name,
+                                             self._reserved_api_names)
+
+    def purge(self, before: datetime, entities: Iterable[str] | None = None) -> dict[str, int]:
+        """Hard-delete records soft-deleted before `before`, with their relations and files."""
+        return purge_deleted(self.database, self.files, before, entities)
 
     def _refresh_schema(self) -> None:
         now = time.monotonic()

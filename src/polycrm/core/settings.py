@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field as dataclass_field
+from pathlib import Path
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,6 +15,7 @@ class CoreSettings:
                                                                                 "AUD": 0.66, "CHF": 1.13,
                                                                                 "JPY": 0.0067})
     max_list_size: int = 200
+    files_dir: Path | None = None  # where attached files are kept (`<data dir>/files`)
     text_filter_contains_min_length: int = 4
 
     @property

@@ -143,7 +143,7 @@ FIELD_TYPES: dict[str, Builder] = {
 
 # Types that may be created at runtime through the field manager or `polycrm field add`.
 CUSTOM_FIELD_TYPES = ("varchar", "text", "url", "enum", "multiEnum", "array", "int", "float", "bool", "date",
-                      "datetime", "currency", "wysiwyg", "checklist")
+                      "datetime", "currency", "wysiwyg", "checklist", "file")
 
 
 def expand(field: Field) -> list[Attribute]:

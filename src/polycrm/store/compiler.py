@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import orjson
-from sqlalchemy import Table, and_, bindparam, false, func, not_, or_, select, true
+from sqlalchemy import Table, and_, bindparam, false, func, not_, or_, select, true, union
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from polycrm.meta import Entity, LinkStorage, ValueKind
 from polycrm.query.tree import And, Compare, Const, Foreign, Linked, LinkMode, Node, Not, Op, Or, Sort
 from polycrm.store.database import Database
+from polycrm.store.schema import search_index_columns
 
 
 class CompileError(ValueError):
@@ -124,7 +125,9 @@ class FilterCompiler:
         self.database = database
         self.entity = entity
         self.table: Table = database.table(entity.table)
-        self._case_insensitive_like = database.dialect == "postgresql"
+        self._lowercase_like = database.dialect == "postgresql"
+        self._united_prefix_search = database.dialect == "sqlite"
+        self._search_columns = frozenset(search_index_columns(entity))
 
     def compile(self, node: Node, bindings: Bindings) -> ColumnElement[bool]:
         """The WHERE clause of a lifted tree; its parameters are registered in `bindings`."""
@@ -137,7 +140,23 @@ class FilterCompiler:
         return and_(*(self.compile(i, bindings) for i in node.items))
 
     def _or(self, node: Or, bindings: Bindings) -> ColumnElement[bool]:
-        return or_(*(self.compile(i, bindings) for i in node.items))
+        items = [self.compile(i, bindings) for i in node.items]
+        if self._united_prefix_search and all(self._prefix_searched(i) for i in node.items):
+            # SQLite uses no index for a LIKE under an OR and scans the table (quick search over name, last
+            # name and email would read every row): one indexed lookup per alternative, united by id.
+            return self.table.c.id.in_(union(*(select(self.table.c.id).where(item, self.table.c.deleted == false())
+                                               for item in items)))
+        return or_(*items)
+
+    def _prefix_searched(self, node: Node) -> bool:
+        """Whether a search index can find what `node` matches: a prefix match on a search-indexed column,
+        alone or within an And."""
+        if isinstance(node, And):
+            return any(self._prefix_searched(i) for i in node.items)
+        if not isinstance(node, Compare) or node.op not in (Op.STARTS_WITH, Op.LIKE):
+            return False
+        attribute = self.entity.attributes.get(node.attribute)
+        return attribute is not None and attribute.column in self._search_columns
 
     def _not(self, node: Not, bindings: Bindings) -> ColumnElement[bool]:
         # EspoCRM's `not` is "id NOT IN (records matching)", so rows with NULLs in the inner condition match.
@@ -191,8 +210,15 @@ class FilterCompiler:
 
     def _like(self, column: Any, op: Op, value: Slot, bindings: Bindings,
               encode: Transform | None = None) -> ColumnElement[bool]:
-        """LIKE conditions; `encode` turns the value into its stored form first (array items)."""
-        like = column.ilike if self._case_insensitive_like else column.like
+        """Case-insensitive LIKE conditions; `encode` turns the value into its stored form first (array items).
+
+        SQLite's LIKE ignores ASCII case already. PostgreSQL's is case-sensitive, and ILIKE cannot use an
+        index, so both sides are lowered there: `lower(column)` is what its search indexes hold."""
+        def like(pattern: Any, **escape: str) -> ColumnElement[bool]:
+            if self._lowercase_like:
+                return func.lower(column).like(func.lower(pattern), **escape)
+            return column.like(pattern, **escape)
+
         if op is Op.LIKE:
             return like(bindings.bind(value, str))
         if op is Op.NOT_LIKE:

@@ -82,7 +82,7 @@ class Database:
         self._read_engine = engine if engine.dialect.name == "sqlite" else engine.execution_options(
             isolation_level="AUTOCOMMIT")
         self.registry = registry or load_builtin_registry()
-        self.metadata: MetaData = build_metadata(self.registry)
+        self.metadata: MetaData = build_metadata(self.registry, self.dialect)
         self._lock = threading.Lock()
         self._generation = -1
 
@@ -150,13 +150,17 @@ class Database:
             changed = False
             for row in rows:
                 entity = self.registry.entities.get(row.entity)
-                if entity is None or row.name in entity.fields:
+                if entity is None:
+                    continue
+                if row.name in entity.fields:
+                    # API names may change after a field exists; the rest of a definition does not.
+                    entity.fields[row.name].api_names = orjson.loads(row.api_names)
                     continue
                 self.registry.add_custom_field(CustomFieldDefinition(
                     row.entity, row.name, row.type, orjson.loads(row.params), orjson.loads(row.api_names)))
                 changed = True
             if changed:
-                self.metadata = build_metadata(self.registry)
+                self.metadata = build_metadata(self.registry, self.dialect)
             self._generation = generation
 
     def refresh_if_stale(self) -> None:
@@ -174,7 +178,7 @@ class Database:
     def add_custom_field(self, definition: CustomFieldDefinition) -> None:
         """Persist a custom field and add its column and indexes; visible at once in this process."""
         with self._lock:
-            new_metadata = build_metadata(self.registry.with_custom_field(definition))
+            new_metadata = build_metadata(self.registry.with_custom_field(definition), self.dialect)
             with self.transaction() as conn:
                 conn.execute(self.table("custom_field").insert().values(
                     entity=definition.entity, name=definition.name, type=definition.type,
@@ -184,6 +188,16 @@ class Database:
                 self._generation = self.next_value(conn, SCHEMA_GENERATION)
             self.registry.add_custom_field(definition)
             self.metadata = new_metadata
+
+    def set_custom_field_api_names(self, entity: str, name: str, api_names: dict[str, str]) -> None:
+        """Replace a custom field's per-dialect API names; other processes pick the change up like a new field."""
+        table = self.table("custom_field")
+        with self._lock:
+            with self.engine.begin() as conn:
+                conn.execute(update(table).where(table.c.entity == entity, table.c.name == name)
+                             .values(api_names=orjson.dumps(api_names).decode()))
+                self._generation = self.next_value(conn, SCHEMA_GENERATION)
+            self.registry.entity(entity).fields[name].api_names = dict(api_names)
 
     def next_value(self, conn: Connection, name: str) -> int:
         """Atomically increment and return a named counter (ticket numbers, schema generation)."""
@@ -202,14 +216,17 @@ class Database:
     def reserve_ids(self, conn: Connection, table: Table, count: int) -> list[int]:
         """`count` new primary keys for `table`, for inserts that give their ids (no RETURNING needed).
 
-        PostgreSQL takes them from the id sequence. SQLite has no sequence: ids continue after the largest
-        one, which is safe because write transactions hold SQLite's write lock from their start."""
+        PostgreSQL takes them from the id sequence. SQLite continues after the largest id ever given (its
+        AUTOINCREMENT counter, which the inserts then advance) or stored, which is safe because write
+        transactions hold SQLite's write lock from their start."""
         if self.dialect == "postgresql":
             rows = conn.execute(select(func.nextval(func.pg_get_serial_sequence(table.name, "id")))
                                 .select_from(func.generate_series(1, count))).scalars()
             return sorted(int(i) for i in rows)
         largest = conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
-        return list(range(int(largest) + 1, int(largest) + count + 1))
+        given = conn.exec_driver_sql("SELECT seq FROM sqlite_sequence WHERE name = ?", (table.name,)).scalar()
+        start = max(int(largest), int(given or 0)) + 1
+        return list(range(start, start + count))
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 
 from sqlalchemy import (BigInteger, Boolean, Column, Date, DateTime, Float, Index, Integer, MetaData, String, Table,
-                        Text, UniqueConstraint, false)
+                        Text, UniqueConstraint, false, func)
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeEngine
 
 from polycrm.meta import Attribute, Entity, LinkStorage, Registry, ValueKind
@@ -90,17 +91,46 @@ def entity_index_columns(entity: Entity) -> list[list[str]]:
     return unique
 
 
-def build_entity_table(metadata: MetaData, entity: Entity) -> Table:
+def search_index_columns(entity: Entity) -> list[str]:
+    """Columns quick text search (core.search.text_filter) matches by prefix, case-insensitively: the text
+    filter fields stored as strings, and a person's last name."""
+    columns = []
+    for name in entity.text_filter_fields:
+        field = entity.fields.get(name)
+        attribute = entity.attributes.get(name)
+        if field is None or attribute is None or attribute.column is None or attribute.kind is not ValueKind.STRING:
+            continue
+        columns.append(attribute.column)
+        if field.type == "personName" and "lastName" in entity.attributes:
+            columns.append(entity.attributes["lastName"].column)
+    return list(dict.fromkeys(columns))  # type: ignore[arg-type]
+
+
+def _search_index(table: Table, column: str, dialect: str, live: ColumnElement[bool]) -> Index:
+    """A case-insensitive prefix index: `col COLLATE NOCASE` serves SQLite's LIKE, `lower(col)` with
+    text_pattern_ops PostgreSQL's `lower(col) LIKE 'abc%'`. Live rows only, like the other indexes."""
+    name = index_name(table.name, [column, "search"])
+    if dialect == "postgresql":
+        lowered = func.lower(table.c[column]).label(f"{column}_lower")
+        return Index(name, lowered, postgresql_ops={f"{column}_lower": "text_pattern_ops"}, postgresql_where=live)
+    return Index(name, table.c[column].collate("NOCASE"), table.c.deleted, sqlite_where=live)
+
+
+def build_entity_table(metadata: MetaData, entity: Entity, dialect: str) -> Table:
     columns = [entity_column(a) for a in entity.column_attributes()]
     if entity.name == "User":
         columns.append(Column("password_hash", String(255), nullable=True))
-    table = Table(entity.table, metadata, *columns)
+    # AUTOINCREMENT: SQLite would otherwise give a purged record's id to the next new record, while
+    # integrations may still hold it (PostgreSQL's sequences never reuse ids either).
+    table = Table(entity.table, metadata, *columns, sqlite_autoincrement=True)
     # Partial indexes of live rows: reads always ask for `deleted = false`. An index led by `deleted` (true of
     # almost no row) would tempt SQLite's planner into scanning it instead of using a selective condition
     # such as "id IN (records with this email address)".
     live = table.c.deleted == false()
     for cols in entity_index_columns(entity):
         Index(index_name(entity.table, cols), *[table.c[c] for c in cols], sqlite_where=live, postgresql_where=live)
+    for column in search_index_columns(entity):
+        _search_index(table, column, dialect, live)
     return table
 
 
@@ -194,13 +224,35 @@ def build_system_tables(metadata: MetaData) -> None:
     build_event_tables(metadata, IdType)
 
 
-def build_metadata(registry: Registry) -> MetaData:
-    """Every table of an instance with this registry."""
+def build_file_tables(metadata: MetaData) -> None:
+    """Metadata of stored files; their content lives under the data directory, named by `storage_key`.
+
+    `field` is the canonical file field a file is the value of, or NULL for a record's standalone
+    attachments. Rows go with their record's purge, never with a soft delete."""
+    files = Table("stored_file", metadata,
+                  Column("id", IdType, primary_key=True, autoincrement=True),
+                  Column("entity", String(100), nullable=False),
+                  Column("record_id", BigInteger(), nullable=False),
+                  Column("field", String(100), nullable=True),
+                  Column("name", String(255), nullable=False),
+                  Column("size", BigInteger(), nullable=False),
+                  Column("mime_type", String(255), nullable=False),
+                  Column("storage_key", String(64), nullable=False, unique=True),
+                  Column("created_at", DateTime(), nullable=False),
+                  Column("created_by_id", BigInteger(), nullable=True),
+                  sqlite_autoincrement=True)  # a replaced file's id must never name another file
+    Index("ix_stored_file_record", files.c.entity, files.c.record_id)
+
+
+def build_metadata(registry: Registry, dialect: str) -> MetaData:
+    """Every table of an instance with this registry, for a database of this dialect (`sqlite`,
+    `postgresql`): their search indexes differ."""
     metadata = MetaData()
     for entity in registry.entities.values():
-        build_entity_table(metadata, entity)
+        build_entity_table(metadata, entity, dialect)
     build_relation_tables(metadata, registry)
     build_system_tables(metadata)
+    build_file_tables(metadata)
     return metadata
 
 

@@ -1,0 +1,61 @@
+"""Rows of the `stored_file` table: metadata of files attached to records (content is on disk)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Iterable
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.engine import Connection, Row
+
+from polycrm.store.database import Database
+
+
+class FileRepository:
+    """SQL for file metadata; knows nothing of the files' content or of access control."""
+
+    def __init__(self, database: Database):
+        self.database = database
+
+    @property
+    def table(self) -> Any:
+        return self.database.table("stored_file")
+
+    def insert(self, conn: Connection, *, entity: str, record_id: int, field: str | None, name: str, size: int,
+               mime_type: str, storage_key: str, created_at: datetime, created_by_id: int | None) -> int:
+        table = self.table
+        return int(conn.execute(insert(table).values(
+            entity=entity, record_id=record_id, field=field, name=name, size=size, mime_type=mime_type,
+            storage_key=storage_key, created_at=created_at, created_by_id=created_by_id)
+            .returning(table.c.id)).scalar_one())
+
+    def get(self, conn: Connection, file_id: int) -> Row | None:
+        return conn.execute(select(self.table).where(self.table.c.id == file_id)).first()
+
+    def of_records(self, conn: Connection, entity: str, record_ids: Iterable[int]) -> list[Row]:
+        """The files of some records, oldest first."""
+        ids = list(set(record_ids))
+        if not ids:
+            return []
+        table = self.table
+        return list(conn.execute(select(table).where(table.c.entity == entity, table.c.record_id.in_(ids))
+                                 .order_by(table.c.id)))
+
+    def delete_field(self, conn: Connection, entity: str, record_id: int, field: str) -> list[str]:
+        """Remove the files of one file field of a record; returns their storage keys."""
+        table = self.table
+        condition = (table.c.entity == entity) & (table.c.record_id == record_id) & (table.c.field == field)
+        keys = [r[0] for r in conn.execute(select(table.c.storage_key).where(condition))]
+        conn.execute(delete(table).where(condition))
+        return keys
+
+    def delete_records(self, conn: Connection, entity: str, record_ids: Iterable[int]) -> list[str]:
+        """Remove every file of some records; returns their storage keys."""
+        ids = list(set(record_ids))
+        if not ids:
+            return []
+        table = self.table
+        condition = (table.c.entity == entity) & table.c.record_id.in_(ids)
+        keys = [r[0] for r in conn.execute(select(table.c.storage_key).where(condition))]
+        conn.execute(delete(table).where(condition))
+        return keys

@@ -1,0 +1,86 @@
+"""The SQL that lists, duplicate checks and quick search run is answered from indexes (SQLite's plans).
+
+SQLite decides without statistics, so these guard the index design: a plan that scans the whole table is
+fast on a test database and hopeless at a million rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from polycrm.auth.acl import Actor
+from polycrm.core.search import SearchQuery, text_filter
+from polycrm.core.service import Core
+from polycrm.query.tree import Compare, Op, Sort
+from tests.conftest import Store
+
+ADMIN = Actor(user_id=1, user_name="admin", is_admin=True)
+
+
+@pytest.fixture
+def sqlite_store(backend: str, request: pytest.FixtureRequest) -> Store:
+    if backend != "sqlite":
+        pytest.skip("these are SQLite's plans; PostgreSQL plans by its statistics")
+    return request.getfixturevalue("store")
+
+
+def plans_of(store: Store, run: Any) -> list[str]:
+    """EXPLAIN QUERY PLAN of every SELECT `run()` executes."""
+    statements: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, params: Any, _context: Any, _many: bool) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append((statement, params))
+
+    event.listen(store.database.engine, "before_cursor_execute", capture)
+    try:
+        run()
+    finally:
+        event.remove(store.database.engine, "before_cursor_execute", capture)
+    with store.database.connect() as conn:
+        raw = conn.connection.driver_connection
+        return [" / ".join(row[3] for row in raw.execute("EXPLAIN QUERY PLAN " + sql, params))
+                for sql, params in statements]
+
+
+def contacts(store: Store, count: int = 30) -> Any:
+    service = Core(store.database).records("Contact")
+    service.create_many(ADMIN, [{"firstName": "Ada" if i % 2 else "Alan", "lastName": f"Surname{i}",
+                                 "emailAddress": f"person{i}@example.com"} for i in range(count)])
+    return service
+
+
+def test_filtered_list_and_its_count_read_the_filter_index(sqlite_store: Store) -> None:
+    service = contacts(sqlite_store)
+    query = SearchQuery(Compare("firstName", Op.EQ, "Ada"), [Sort("createdAt", descending=True)], limit=1)
+    list_plan, count_plan = plans_of(sqlite_store, lambda: service.search(ADMIN, query))
+    # In index order (no sort step), and the count from the index alone.
+    assert "ix_contact_first_name_deleted_created_at_id" in list_plan and "TEMP B-TREE" not in list_plan
+    assert "COVERING INDEX ix_contact_first_name_deleted_created_at_id" in count_plan
+
+
+def test_email_filter_looks_addresses_up_instead_of_scanning(sqlite_store: Store) -> None:
+    service = contacts(sqlite_store)
+    query = SearchQuery(Compare("emailAddress", Op.EQ, "person3@example.com"), [Sort("createdAt", True)])
+    (plan,) = plans_of(sqlite_store, lambda: service.search(ADMIN, query))
+    assert "SEARCH contact USING INTEGER PRIMARY KEY" in plan and "ix_email_address_link_lower" in plan
+
+
+def test_duplicate_check_uses_the_name_index(sqlite_store: Store) -> None:
+    service = contacts(sqlite_store)
+    plans = plans_of(sqlite_store, lambda: service.create(ADMIN, {"firstName": "New", "lastName": "Person",
+                                                                  "emailAddress": "new@example.com"}))
+    assert any("ix_contact_first_name_last_name" in p for p in plans)
+    assert not any(p.startswith("SCAN contact") for p in plans), plans
+
+
+def test_quick_search_uses_the_search_indexes(sqlite_store: Store) -> None:
+    service = contacts(sqlite_store)
+    query = SearchQuery(text_filter(service.entity, "surn"), [Sort("createdAt", True)], limit=5)
+    plans = plans_of(sqlite_store, lambda: service.search(ADMIN, query))
+    assert plans and all("ix_contact_last_name_search" in p and "ix_contact_name_search" in p for p in plans)
+    result = service.search(ADMIN, query)
+    assert result.total == 30 and len(result.records) == 5
