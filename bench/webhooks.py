@@ -208,7 +208,12 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for worker in workers:
             worker.terminate()
-            worker.wait(timeout=30)
+        for worker in workers:
+            try:
+                worker.wait(timeout=60)  # it finishes the requests in flight first
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait(timeout=10)
         server.stop()
 
     print(f"\nWebhooks on {args.backend}, {mode}, {args.server_workers} server processes, "

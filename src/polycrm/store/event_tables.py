@@ -63,8 +63,14 @@ def build_event_tables(metadata: MetaData, id_type: TypeEngine) -> None:
                      Column("finished_at", DateTime(), nullable=True),
                      Column("last_status_code", Integer(), nullable=True),
                      Column("last_error", Text(), nullable=True))
-    Index("ix_webhook_delivery_due", delivery.c.status, delivery.c.next_attempt_at)
-    Index("ix_webhook_delivery_order", delivery.c.webhook_id, delivery.c.ordering_key, delivery.c.id)
+    # The queue is the open deliveries: the worker walks them in id order and, for each, looks for an earlier
+    # open one with the same subscription and ordering key. Partial indexes keep both lookups proportional to
+    # the queue, not to the history, whatever the planner's statistics say.
+    still_open = delivery.c.status.in_(["pending", "sending"])
+    Index("ix_webhook_delivery_open", delivery.c.id, postgresql_where=still_open, sqlite_where=still_open)
+    Index("ix_webhook_delivery_open_key", delivery.c.webhook_id, delivery.c.ordering_key, delivery.c.id,
+          postgresql_where=still_open, sqlite_where=still_open)
+    Index("ix_webhook_delivery_webhook", delivery.c.webhook_id, delivery.c.id)
     Index("ix_webhook_delivery_finished", delivery.c.finished_at)
 
     attempt = Table("webhook_attempt", metadata,
