@@ -155,3 +155,21 @@ def test_comparisons_convert_string_values_to_the_field_type(api):
     assert names(api.get("/api/v1/Opportunity", params=between)) == ["O10", "O50"]
     bad = {"where[0][type]": "greaterThan", "where[0][attribute]": "probability", "where[0][value]": "lots"}
     assert api.get("/api/v1/Opportunity", params=bad).status_code == 400
+
+
+def test_is_user_from_teams_lists_records_of_the_teams_members(api, harness):
+    sales = create(api, "Team", {"name": "Sales"})["id"]
+    support = create(api, "Team", {"name": "Support"})["id"]
+    seller, _ = harness.user({"Account": True}, teams=[int(sales)])
+    helper, _ = harness.user({"Account": True}, teams=[int(support)])
+    create(api, "Account", {"name": "Sold", "assignedUserId": str(seller)})
+    create(api, "Account", {"name": "Helped", "assignedUserId": str(helper)})
+    create(api, "Account", {"name": "Nobody's"})
+    where = {"where[0][type]": "isUserFromTeams", "where[0][attribute]": "assignedUser",
+             "where[0][value][]": [sales]}
+    assert names(api.get("/api/v1/Account", params=where)) == ["Sold"]
+    where["where[0][value][]"] = [sales, support]
+    assert sorted(names(api.get("/api/v1/Account", params=where))) == ["Helped", "Sold"]
+    bad = api.get("/api/v1/Account", params={"where[0][type]": "isUserFromTeams", "where[0][attribute]": "name",
+                                             "where[0][value]": sales})
+    assert bad.status_code == 400 and "not a user link" in bad.headers["x-status-reason"]

@@ -766,3 +766,21 @@ def test_parser_only_ever_raises_bad_request_or_forbidden(items):
         parse(items, "Opportunity")
     except (BadRequest, Forbidden):
         pass
+
+
+@pytest.mark.parametrize("attribute", ["assignedUser", "assignedUserId"])
+def test_is_user_from_teams_is_a_condition_on_the_users_teams(attribute):
+    assert one("isUserFromTeams", attribute, value=["4", "x", 5]) == Foreign(
+        "assignedUser", Linked("teams", LinkMode.ANY, (4, 5)))
+
+
+@pytest.mark.parametrize("attribute,value,message", [
+    ("account", "1", "'account' is not a user link"),
+    ("teams", "1", "'teams' is not a user link"),
+    ("nothing", "1", "'nothing' is not a user link"),
+    ("assignedUser", None, "Empty value"),
+    ("assignedUser", [{"id": 1}], "Bad where item 'isUserFromTeams'"),
+])
+def test_is_user_from_teams_needs_a_user_link_and_team_ids(attribute, value, message):
+    with pytest.raises(BadRequest, match=message):
+        one("isUserFromTeams", attribute, "Contact", value=value)

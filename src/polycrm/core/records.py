@@ -51,6 +51,8 @@ class RecordService:
         self._defaults = [(f.name, self.input.convert(entity.attributes[f.name], f, f.params["default"]))
                           for f in entity.fields.values()
                           if f.params.get("default") is not None and f.name in entity.attributes]
+        self._references = [(a.name, entity.fields[a.field]) for a in entity.attributes.values()
+                            if a.kind is ValueKind.ID and a.name != "id" and a.field in entity.fields]
         self._derived_fields = [f for f in entity.fields.values()
                                 if f.type in {"personName", "currency", "datetimeOptional"}]
 
@@ -383,11 +385,10 @@ class RecordService:
         checked with one query per target entity, however many records there are."""
         wanted: dict[str, dict[int, str]] = {}  # target entity -> id -> field to blame
         for values, links, record in items:
-            for name, value in values.items():
-                attribute = self.entity.attributes[name]
-                if attribute.kind is not ValueKind.ID or value is None or name == "id":
+            for name, field in self._references:
+                value = values.get(name)
+                if value is None:
                     continue
-                field = self.entity.fields[attribute.field]
                 target = field.target if field.type == "link" else record.get(f"{field.name}Type")
                 if field.type == "linkParent" and target is None:
                     raise self.input.fail(field.name, "valid")

@@ -224,7 +224,11 @@ class Database:
                                 .select_from(func.generate_series(1, count))).scalars()
             return sorted(int(i) for i in rows)
         largest = conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
-        given = conn.exec_driver_sql("SELECT seq FROM sqlite_sequence WHERE name = ?", (table.name,)).scalar()
+        # sqlite_sequence exists once any AUTOINCREMENT table does, which a store made before them lacks.
+        has_counters = conn.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_sequence'").first()
+        given = conn.exec_driver_sql("SELECT seq FROM sqlite_sequence WHERE name = ?",
+                                     (table.name,)).scalar() if has_counters else None
         start = max(int(largest), int(given or 0)) + 1
         return list(range(start, start + count))
 

@@ -58,6 +58,10 @@ def index_name(table: str, columns: list[str]) -> str:
     return name if len(name) <= 60 else f"ix_{table[:30]}_{hashlib.sha1(name.encode()).hexdigest()[:12]}"
 
 
+# Shown on every record but seldom filtered on: an index would cost every write and serve few reads.
+RARELY_FILTERED_FIELDS = frozenset({"modifiedBy", "salutationName"})
+
+
 def entity_index_columns(entity: Entity) -> list[list[str]]:
     """Indexes for what lists filter and sort by: definition indexes, link columns, custom fields.
 
@@ -75,10 +79,12 @@ def entity_index_columns(entity: Entity) -> list[list[str]]:
             wanted.append(cols)  # type: ignore[arg-type]
     for attribute in entity.column_attributes():
         field = entity.fields.get(attribute.field)
+        if field is None or field.name in RARELY_FILTERED_FIELDS:
+            continue
         indexed_kind = attribute.kind is ValueKind.ID and attribute.name != "id"
-        # Email and phone fields index their address, not their opt-out and invalid flags.
-        indexed_field = field is not None and attribute.name == field.name and (
-            field.type in {"enum", "email", "phone", "personName"}
+        # Email and phone filters look addresses up in their own tables, so their columns go unindexed.
+        indexed_field = attribute.name == field.name and (
+            field.type in {"enum", "personName"}
             or (field.custom and attribute.kind not in (ValueKind.TEXT, ValueKind.JSON, ValueKind.ARRAY)))
         if (indexed_kind or indexed_field) and attribute.column not in sort_tail:
             wanted.append([attribute.column])  # type: ignore[list-item]

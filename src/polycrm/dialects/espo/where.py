@@ -24,7 +24,7 @@ from polycrm.query.tree import (FALSE, TRUE, Compare, Const, Foreign, Linked, Li
 MAX_DEPTH = 32  # nesting of and/or/not groups
 ITEM_KEYS = frozenset({"type", "attribute", "field", "value", "dateTime", "date", "timeZone"})
 SPECIAL_TYPES = frozenset({"primary", "bool", "textFilter"})  # hoisted out of `where` by split_special_items
-UNSUPPORTED_TYPES = frozenset({"expression", "inCategory", "isUserFromTeams", "columnLike", "columnIn",
+UNSUPPORTED_TYPES = frozenset({"expression", "inCategory", "columnLike", "columnIn",
                                "columnNotIn", "columnIsNull", "columnIsNotNull", "columnEquals",
                                "columnNotEquals"})
 
@@ -304,6 +304,15 @@ class EspoWhereParser:
             return FALSE  # a record cannot be related to an id no record has
         return Linked(name, mode, ids)
 
+    def _user_from_teams(self, item: _Item) -> Node:
+        """Records whose user link (e.g. `assignedUser`) names a member of any of the teams."""
+        name = _attribute_name(item).removesuffix("Id")
+        link = self.entity.links.get(name)
+        if link is None or link.storage is not LinkStorage.COLUMN or link.entity != "User":
+            raise BadRequest(f"Bad where item 'isUserFromTeams'. '{name}' is not a user link.")
+        ids, _ = self._link_ids(item, LinkMode.ANY)
+        return Foreign(name, Linked("teams", LinkMode.ANY, ids))
+
     # --- attributes and values --------------------------------------------------------------------
 
     def _target(self, item: _Item) -> _Target:
@@ -391,6 +400,7 @@ _HANDLERS: dict[str, str] = {
     **dict.fromkeys(_ARRAY_OPS, "_array"),
     **dict.fromkeys(dates.RELATIVE_KINDS, "_relative_date"),
     **dict.fromkeys(_LINK_MODES, "_linked"),
+    "isUserFromTeams": "_user_from_teams",
 }
 
 
