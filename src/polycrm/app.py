@@ -16,9 +16,11 @@ from polycrm.core.service import Core
 from polycrm.core.settings import CoreSettings
 from polycrm.dialects.espo.api import EspoApi, espo_routes
 from polycrm.dialects.espo.docs import docs_page
+from polycrm.dialects.espo.webhooks import EspoWebhookApi, EspoWebhookProtocol
 from polycrm.dialects.inflow.api import InflowApi, inflow_routes
 from polycrm.dialects.inflow.mapping import DIALECT as INFLOW, InflowMapping
 from polycrm.dialects.ratelimit import RateLimiter, parse_rate
+from polycrm.events.hub import WebhookHub
 from polycrm.store.database import Database, open_database
 
 
@@ -36,12 +38,20 @@ def build_core(config: Config, database: Database, mapping: InflowMapping | None
     return core
 
 
+def build_webhooks(config: Config, database: Database, core: Core, directory: UserDirectory) -> WebhookHub:
+    """Subscriptions, queue and workers, with every protocol's delivery rules registered."""
+    return WebhookHub(database, directory.keyring, config.webhooks,
+                      {"espo": EspoWebhookProtocol(core, directory, config.webhooks.batch_size)})
+
+
 def build_app(config: Config, database: Database) -> Starlette:
-    """The application over an open database."""
+    """The application over an open database; its lifespan runs the in-process webhook workers."""
     mapping = InflowMapping.load()
     core = build_core(config, database, mapping)
     directory = UserDirectory(database, KeyRing(config.secret_key))
-    espo = EspoApi(core, directory, max_body_bytes=config.max_body_bytes)
+    webhooks = build_webhooks(config, database, core, directory)
+    espo = EspoApi(core, directory, max_body_bytes=config.max_body_bytes,
+                   webhooks=EspoWebhookApi(core, directory, webhooks))
     limiter = RateLimiter(config.redis_url, key_prefix=config.redis_prefix)
     inflow = InflowApi(core, directory, limiter, parse_rate(config.inflow_rate_limit),
                        max_body_bytes=config.max_body_bytes, mapping=mapping)
@@ -54,7 +64,12 @@ def build_app(config: Config, database: Database) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        workers = [webhooks.new_worker() for _ in range(config.webhooks.workers)]
+        for worker in workers:
+            worker.start()
         yield
+        for worker in workers:
+            worker.stop()
         database.dispose()
 
     # `/api/v1` (EspoCRM) comes before InflowCRM's `/api/*`, which would otherwise take its paths.
@@ -62,6 +77,7 @@ def build_app(config: Config, database: Database) -> Starlette:
                             *inflow_routes(inflow)], lifespan=lifespan)
     app.state.core = core
     app.state.directory = directory
+    app.state.webhooks = webhooks
     return app
 
 

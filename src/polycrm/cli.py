@@ -5,18 +5,23 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import signal
 import sys
 from datetime import datetime
 from typing import Optional
 
 import typer
 
+from polycrm.app import build_core, build_webhooks
 from polycrm.auth.directory import DirectoryError, UserDirectory
 from polycrm.auth.secrets import KeyRing
 from polycrm.config import Config, load_config
 from polycrm.core.errors import PolyError
 from polycrm.core.fields import custom_field_name
-from polycrm.app import build_core
+from polycrm.core.service import Core
+from polycrm.dialects.espo.webhooks import delivery_record
+from polycrm.events.deliveries import RedeliverRefused
+from polycrm.events.hub import WebhookHub
 from polycrm.store.database import Database, open_database
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -25,10 +30,12 @@ user_app = typer.Typer(no_args_is_help=True, help="Manage users.")
 apikey_app = typer.Typer(no_args_is_help=True, help="Manage API keys.")
 field_app = typer.Typer(no_args_is_help=True, help="Manage custom fields.")
 role_app = typer.Typer(no_args_is_help=True, help="Manage roles.")
+webhook_app = typer.Typer(no_args_is_help=True, help="Inspect webhooks, their delivery log; redeliver.")
 app.add_typer(user_app, name="user")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(field_app, name="field")
 app.add_typer(role_app, name="role")
+app.add_typer(webhook_app, name="webhook")
 
 
 class CliError(Exception):
@@ -229,6 +236,72 @@ def purge(deleted_before: str = typer.Option(..., "--deleted-before", help="Date
     for name, count in purged.items():
         typer.echo(f"{name}\t{count}")
     typer.echo(f"Purged {sum(purged.values())} records deleted before {deleted_before}")
+
+
+def _webhooks(sync: bool = False) -> WebhookHub:
+    config, database = _open(sync=sync)
+    directory = UserDirectory(database, KeyRing(config.secret_key))
+    return build_webhooks(config, database, build_core(config, database), directory)
+
+
+@app.command()
+def worker() -> None:
+    """Deliver webhooks in this process until SIGTERM or Ctrl-C (start several on PostgreSQL)."""
+    hub = _webhooks(sync=True)
+    delivery_worker = hub.new_worker()
+    logging.getLogger("polycrm").setLevel(logging.INFO)
+    for signal_number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signal_number, lambda *_: delivery_worker.request_stop())
+    typer.echo(f"PolyCRM webhook worker ({hub.database.dialect})")
+    try:
+        delivery_worker.run()
+    finally:
+        delivery_worker.close()
+
+
+@webhook_app.command("list")
+def webhook_list() -> None:
+    """Subscriptions of every protocol: id, protocol, event, state, URL (never the secret)."""
+    hub = _webhooks()
+    for protocol in sorted(hub.protocols):
+        for subscription in hub.subscriptions.list(protocol, limit=10_000)[0]:
+            state = "active" if subscription.is_active else f"disabled ({subscription.disabled_reason or 'by a user'})"
+            typer.echo(f"{subscription.id}\t{protocol}\t{subscription.event}\t{state}\t{subscription.url}")
+
+
+@webhook_app.command("deliveries")
+def webhook_deliveries(webhook: Optional[int] = typer.Option(None, "--webhook", help="Only this subscription."),
+                       status: Optional[str] = typer.Option(None, "--status",
+                                                            help="pending, sending, succeeded, failed, cancelled"),
+                       limit: int = typer.Option(20, "--limit", min=1, max=10_000),
+                       as_json: bool = typer.Option(False, "--json", help="Print JSON, attempts included.")) -> None:
+    """The delivery log, newest first: every attempt's time, status, duration and error."""
+    hub = _webhooks()
+    found, total = hub.queue.list(webhook, status=status, limit=limit)
+    log = hub.queue.attempts_of([d.id for d in found])
+    records = [delivery_record(d, log[d.id]) for d in found]
+    if as_json:
+        typer.echo(json.dumps({"total": total, "list": records}))
+        return
+    for record in records:
+        typer.echo(f"{record['id']}  webhook {record['webhookId']}  {record['status']}  "
+                   f"{len(record['eventIds'])} event(s)  created {record['createdAt']}")
+        for attempt in record["attempts"]:
+            typer.echo(f"    #{attempt['number']} {attempt['startedAt']}  {attempt['statusCode'] or '-'}  "
+                       f"{attempt['durationMs']:.0f} ms  {attempt['outcome']}  {attempt['error'] or ''}")
+
+
+@webhook_app.command("redeliver")
+def webhook_redeliver(delivery_id: str = typer.Argument(..., help="Delivery id (X-PolyCRM-Delivery).")) -> None:
+    """Queue a finished delivery again, with the same delivery id and events."""
+    hub = _webhooks()
+    try:
+        delivery = hub.queue.redeliver(delivery_id)
+    except RedeliverRefused as exc:
+        raise CliError(str(exc)) from None
+    if delivery is None:
+        raise CliError(f"no delivery {delivery_id}")
+    typer.echo(f"Delivery {delivery_id} queued again")
 
 
 def main() -> None:

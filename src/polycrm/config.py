@@ -8,6 +8,16 @@
 | POLYCRM_DEFAULT_CURRENCY | USD | currency of amounts given without one |
 | POLYCRM_MAX_BODY_BYTES | 10485760 | largest request body accepted |
 | POLYCRM_LOG_LEVEL | info | debug, info, warning, error |
+| POLYCRM_WEBHOOK_ALLOW_PRIVATE | 0 | 1: webhooks may reach loopback, private and link-local addresses |
+| POLYCRM_WEBHOOK_WORKERS | 1 | delivery workers inside each `polycrm serve` process (0: use `polycrm worker`) |
+| POLYCRM_WEBHOOK_CONCURRENCY | 16 | requests one worker has in flight |
+| POLYCRM_WEBHOOK_BATCH_SIZE | 50 | most events per EspoCRM webhook request (EspoCRM's webhookBatchSize) |
+| POLYCRM_WEBHOOK_POLL_INTERVAL | 0.2 | seconds between looks at the outbox when idle |
+| POLYCRM_WEBHOOK_MAX_ATTEMPTS | 8 | attempts per delivery before it fails |
+| POLYCRM_WEBHOOK_BACKOFF_BASE | 30 | seconds before the first retry (doubling, with jitter) |
+| POLYCRM_WEBHOOK_BACKOFF_MAX | 3600 | longest wait between attempts |
+| POLYCRM_WEBHOOK_DISABLE_AFTER | 5 | failed deliveries in a row that disable a subscription |
+| POLYCRM_WEBHOOK_RETENTION_DAYS | 7 | how long the delivery log is kept |
 | POLYCRM_REDIS_URL | (none) | Redis for rate-limit counters shared by several servers; in memory without it |
 | POLYCRM_REDIS_PREFIX | polycrm | prefix of this instance's keys in Redis |
 | POLYCRM_INFLOW_RATE_LIMIT | 300/5minutes | InflowCRM API budget per API key and client IP |
@@ -20,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from polycrm.auth.secrets import generate_secret_key
+from polycrm.events.settings import WebhookSettings
 from polycrm.dialects.ratelimit import parse_rate
 
 
@@ -31,18 +42,59 @@ class Config:
     default_currency: str = "USD"
     max_body_bytes: int = 10 * 1024 * 1024
     log_level: str = "info"
+    webhooks: WebhookSettings = WebhookSettings()
     redis_url: str | None = None
     redis_prefix: str = "polycrm"
     inflow_rate_limit: str = "300/5minutes"
 
 
-def _positive_int(name: str, default: int) -> int:
+def _integer(name: str, default: int, minimum: int) -> int:
     raw = os.environ.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or int(raw) <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {raw!r}")
+    if not raw.isdigit() or int(raw) < minimum:
+        raise ValueError(f"{name} must be an integer of at least {minimum}, got {raw!r}")
     return int(raw)
+
+
+def _positive_int(name: str, default: int) -> int:
+    return _integer(name, default, 1)
+
+
+def _seconds(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not 0 < value < 10 ** 7:
+        raise ValueError(f"{name} must be a positive number of seconds, got {raw!r}")
+    return value
+
+
+def _flag(name: str) -> bool:
+    raw = (os.environ.get(name) or "0").strip().lower()
+    if raw not in {"0", "1", "true", "false", "yes", "no"}:
+        raise ValueError(f"{name} must be 1 or 0, got {raw!r}")
+    return raw in {"1", "true", "yes"}
+
+
+def webhook_settings() -> WebhookSettings:
+    """POLYCRM_WEBHOOK_* from the environment."""
+    defaults = WebhookSettings()
+    return WebhookSettings(
+        allow_private=_flag("POLYCRM_WEBHOOK_ALLOW_PRIVATE"),
+        workers=_integer("POLYCRM_WEBHOOK_WORKERS", defaults.workers, 0),
+        concurrency=_positive_int("POLYCRM_WEBHOOK_CONCURRENCY", defaults.concurrency),
+        batch_size=_positive_int("POLYCRM_WEBHOOK_BATCH_SIZE", defaults.batch_size),
+        poll_interval=_seconds("POLYCRM_WEBHOOK_POLL_INTERVAL", defaults.poll_interval),
+        max_attempts=_positive_int("POLYCRM_WEBHOOK_MAX_ATTEMPTS", defaults.max_attempts),
+        backoff_base=_seconds("POLYCRM_WEBHOOK_BACKOFF_BASE", defaults.backoff_base),
+        backoff_max=_seconds("POLYCRM_WEBHOOK_BACKOFF_MAX", defaults.backoff_max),
+        disable_after=_positive_int("POLYCRM_WEBHOOK_DISABLE_AFTER", defaults.disable_after),
+        retention_days=_positive_int("POLYCRM_WEBHOOK_RETENTION_DAYS", defaults.retention_days))
 
 
 def _secret_key(data_dir: Path) -> str:
@@ -80,4 +132,5 @@ def load_config() -> Config:
     return Config(data_dir=data_dir, database_url=database_url, secret_key=_secret_key(data_dir),
                   default_currency=currency, max_body_bytes=_positive_int("POLYCRM_MAX_BODY_BYTES", 10 * 1024 * 1024),
                   log_level=log_level, redis_url=redis_url,
-                  redis_prefix=os.environ.get("POLYCRM_REDIS_PREFIX") or "polycrm", inflow_rate_limit=inflow_rate)
+                  redis_prefix=os.environ.get("POLYCRM_REDIS_PREFIX") or "polycrm", inflow_rate_limit=inflow_rate,
+                  webhooks=webhook_settings())

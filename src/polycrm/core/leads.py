@@ -108,4 +108,5 @@ def convert_lead(core: Core, actor: Actor, lead_id: Any, records: dict[str, Any]
         for name, record_id in created.items():
             changes[f"created{name}Id"] = record_id
         leads.repository.update(conn, lead["id"], changes)
+        leads.outbox.updated(conn, "Lead", actor.user_id, lead["id"], lead, changes)
     return leads.read(actor, lead["id"])

@@ -16,6 +16,7 @@ from polycrm.core.errors import BadRequest, DuplicateFound, Forbidden, NotFound,
 from polycrm.core.search import SearchQuery, SearchResult, TotalMode, check_filter_values
 from polycrm.core.settings import CoreSettings
 from polycrm.core.values import ParsedInput, RecordInput, parse_id
+from polycrm.events.outbox import Outbox
 from polycrm.meta import Entity, LinkStorage, ValueKind
 from polycrm.meta.model import Link
 from polycrm.query.tree import Compare, Node, Op, Sort, conjunction
@@ -37,6 +38,7 @@ class RecordService:
         self.entity = entity
         self.settings = settings
         self.repository = RecordRepository(database, entity)
+        self.outbox = Outbox(database)
         self._repositories: dict[str, RecordRepository] = {entity.name: self.repository}
         self.input = RecordInput(entity, settings.currencies, settings.default_currency)
         self._belongs_to = [name for name, link in entity.links.items()
@@ -100,6 +102,12 @@ class RecordService:
         with self.database.connect() as conn:
             record = self.load_record(conn, record_id, not_found="Record {id} does not exist.", with_names=True)
             return self._complete(conn, [record], full=True)[0]
+
+    def complete_snapshots(self, records: list[dict[str, Any]], wanted: set[str] | None) -> list[dict[str, Any]]:
+        """Saved values (an event's) with their derived attributes computed now: names, id lists, contact
+        data. All records must have the same keys; `wanted` None means every attribute (a full record)."""
+        with self.database.connect() as conn:
+            return self._complete(conn, [dict(r) for r in records], full=wanted is None, wanted=wanted)
 
     def _complete(self, conn: Connection, records: list[dict[str, Any]], *, full: bool,
                   wanted: set[str] | None = None) -> list[dict[str, Any]]:
@@ -310,7 +318,13 @@ class RecordService:
             values["number"] = self.database.next_value(conn, f"{self.entity.name}.number")
         record_id = self.repository.insert(conn, values)
         self._write_new_relations(conn, [(record_id, parsed)])
+        self.outbox.created(conn, self.entity.name, actor.user_id, [(record_id, self._saved(values, parsed))])
         return record_id
+
+    @staticmethod
+    def _saved(values: dict[str, Any], parsed: ParsedInput) -> dict[str, Any]:
+        """A new record's values as saved, link sets included: what its create event carries."""
+        return values | {f"{field}Ids": ids for field, ids in parsed.links.items()}
 
     def _write_new_relations(self, conn: Connection, created: Sequence[tuple[int, ParsedInput]]) -> None:
         """Link sets and contact points of records just inserted: nothing to replace, so one insert per
@@ -355,6 +369,8 @@ class RecordService:
                     values["number"] = number
             ids = self.repository.insert_many(conn, [values for values, _ in prepared])
             self._write_new_relations(conn, [(record_id, parsed) for record_id, (_, parsed) in zip(ids, prepared)])
+            self.outbox.created(conn, self.entity.name, actor.user_id,
+                                [(i, self._saved(values, parsed)) for i, (values, parsed) in zip(ids, prepared)])
         return ids
 
     def _check_references(self, conn: Connection, values: dict[str, Any], links: dict[str, list[int]],
@@ -479,10 +495,15 @@ class RecordService:
         self._check_references(conn, changed, parsed.links, merged)
         links_changed = self._write_relations(conn, current["id"], parsed)
         if changed or links_changed or parsed.contact_points:
+            event_values = dict(changed)
+            if links_changed:
+                event_values.update({f"{field}Ids": ids for field, ids in parsed.links.items()})
             changed.update(modifiedAt=utcnow(), modifiedById=actor.user_id,
                            versionNumber=(current.get("versionNumber") or 0) + 1)
             self.repository.update(conn, current["id"], {k: v for k, v in changed.items()
                                                          if k in self.entity.attributes})
+            # After the row write: on PostgreSQL the row lock orders the events of one record by commit.
+            self.outbox.updated(conn, self.entity.name, actor.user_id, current["id"], current, event_values)
         return links_changed
 
     def _touch_if_unchanged(self, conn: Connection, actor: Actor, current: dict[str, Any]) -> None:
@@ -500,6 +521,7 @@ class RecordService:
             current = self.load_record(conn, record_id, not_found="Record {id} not found.")
             self.check_record(conn, actor, "delete", current)
             self.repository.soft_delete(conn, [current["id"]], self._stamp(actor))
+            self.outbox.deleted(conn, self.entity.name, actor.user_id, [current["id"]])
 
     def _stamp(self, actor: Actor) -> dict[str, Any]:
         stamp: dict[str, Any] = {}
@@ -583,4 +605,5 @@ class RecordService:
             deleted = [r["id"] for r in self._records_for_mass_action(conn, actor, ids, "delete")]
             if deleted:
                 self.repository.soft_delete(conn, deleted, self._stamp(actor))
+                self.outbox.deleted(conn, self.entity.name, actor.user_id, deleted)
         return deleted

@@ -15,6 +15,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeEngine
 
 from polycrm.meta import Attribute, Entity, LinkStorage, Registry, ValueKind
+from polycrm.store.event_tables import build_event_tables
 from polycrm.meta.model import snake_case
 
 # SQLite only treats INTEGER PRIMARY KEY as the rowid alias (fast, autoincrementing).
@@ -226,6 +227,7 @@ def build_system_tables(metadata: MetaData) -> None:
     Table("sequence_counter", metadata,
           Column("name", String(100), primary_key=True),
           Column("value", BigInteger(), nullable=False))
+    build_event_tables(metadata, IdType)
 
 
 def build_file_tables(metadata: MetaData) -> None:

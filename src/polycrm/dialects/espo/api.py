@@ -24,6 +24,7 @@ from polycrm.dialects.espo.metadata import app_user, metadata
 from polycrm.dialects.espo.openapi import build_openapi
 from polycrm.dialects.espo.params import SearchParamsParser
 from polycrm.dialects.espo.render import RecordRenderer
+from polycrm.dialects.espo.webhooks import EspoWebhookApi
 from polycrm.dialects.espo.where import EspoWhereParser
 from polycrm.dialects.http import BodyTooLarge, read_body
 
@@ -34,9 +35,10 @@ Handler = Callable[[EspoContext], Any]
 class EspoApi:
     """The handlers; each takes an authenticated EspoContext and returns a JSON value or a Response."""
 
-    def __init__(self, core: Core, directory: UserDirectory, *, max_body_bytes: int):
+    def __init__(self, core: Core, directory: UserDirectory, *, max_body_bytes: int, webhooks: EspoWebhookApi):
         self.core = core
         self.directory = directory
+        self.webhooks = webhooks
         self.verifier = CredentialVerifier(directory)
         self.max_body_bytes = max_body_bytes
         self._renderers: dict[tuple[str, int], RecordRenderer] = {}
@@ -382,6 +384,29 @@ class EspoApi:
         field = self.core.add_field(entity_name, custom_field_name(name), field_type, body, api_names)
         return {"name": field.name, **field.params}
 
+    # --- webhooks (dialects/espo/webhooks.py) -----------------------------------------------------
+
+    def webhook_list(self, context: EspoContext) -> Any:
+        return self.webhooks.list(context)
+
+    def webhook_create(self, context: EspoContext) -> Any:
+        return self.webhooks.create(context)
+
+    def webhook_read(self, context: EspoContext) -> Any:
+        return self.webhooks.read(context)
+
+    def webhook_update(self, context: EspoContext) -> Any:
+        return self.webhooks.update(context)
+
+    def webhook_delete(self, context: EspoContext) -> Any:
+        return self.webhooks.delete(context)
+
+    def webhook_deliveries(self, context: EspoContext) -> Any:
+        return self.webhooks.deliveries(context)
+
+    def webhook_redeliver(self, context: EspoContext) -> Any:
+        return self.webhooks.redeliver(context)
+
 
 def mass_result(done: list[int], by_ids: bool) -> dict[str, Any]:
     """EspoCRM's mass-action answer: the ids only when the request named them."""
@@ -398,6 +423,13 @@ def espo_routes(api: EspoApi) -> list[Route]:
         r("/OpenApi", api.openapi, ["GET"]),
         r("/MassAction", api.mass_action, ["POST"]),
         r("/Admin/fieldManager/{entity}", api.add_field, ["POST"]),
+        r("/Webhook", api.webhook_list, ["GET"]),
+        r("/Webhook", api.webhook_create, ["POST"]),
+        r("/Webhook/{id}", api.webhook_read, ["GET"]),
+        r("/Webhook/{id}", api.webhook_update, ["PUT", "PATCH"]),
+        r("/Webhook/{id}", api.webhook_delete, ["DELETE"]),
+        r("/Webhook/{id}/deliveries", api.webhook_deliveries, ["GET"]),
+        r("/Webhook/{id}/deliveries/{deliveryId}/redeliver", api.webhook_redeliver, ["POST"]),
         r("/{entity}/action/{action}", api.entity_action, ["GET", "POST", "PUT", "DELETE"]),
         r("/Lead/{id}/convert", api.lead_convert, ["POST"]),
         r("/Lead/{id}/action/convert", api.lead_convert, ["POST"]),

@@ -1,0 +1,337 @@
+"""The delivery queue: fan-out of outbox events to subscriptions, claiming due deliveries (row locks on
+PostgreSQL, so several workers never send one delivery at the same time), recording attempts, the
+delivery log, redelivery and pruning.
+
+Ordering: the deliveries of a subscription that share an `ordering_key` are sent one after another, in
+commit order: a later one waits while an earlier one is being sent or waits for a retry. Batching
+protocols (EspoCRM) use one key per subscription; one-event protocols (InflowCRM) one per record.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Callable, Iterable, Sequence
+
+import orjson
+from sqlalchemy import and_, delete, func, insert, literal_column, or_, select, text, update
+from sqlalchemy.engine import Connection
+
+from polycrm.events.backoff import retry_delay
+from polycrm.events.model import (Action, Attempt, AttemptResult, Delivery, DeliveryStatus, Event, Outcome,
+                                  Subscription)
+from polycrm.events.outbox import event_from_row, precise_utcnow
+from polycrm.events.settings import WebhookSettings
+from polycrm.events.subscriptions import SubscriptionStore, remove_subscription
+from polycrm.store.database import Database
+
+FANOUT_LOCK = "webhook_fanout"
+OPEN = (DeliveryStatus.PENDING.value, DeliveryStatus.SENDING.value)
+
+
+def is_open(status: Any) -> Any:
+    """`status IN ('pending', 'sending')` with constants, not parameters: only then may SQLite and
+    PostgreSQL's generic plans use the partial indexes on open deliveries (store/event_tables.py)."""
+    return status.in_([literal_column(f"'{value}'") for value in OPEN])
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedDelivery:
+    delivery_id: int
+    uid: str
+    attempt: int  # the number of this attempt within the current run
+    event_ids: list[int]
+    subscription: Subscription
+
+
+class RedeliverRefused(ValueError):
+    """The delivery is still queued (pending or being sent): there is nothing to redeliver."""
+
+
+def _delivery(row: Any) -> Delivery:
+    return Delivery(id=int(row.id), uid=row.uid, webhook_id=int(row.webhook_id),
+                    event_ids=orjson.loads(row.event_ids), status=DeliveryStatus(row.status),
+                    attempts=int(row.attempts), next_attempt_at=row.next_attempt_at, created_at=row.created_at,
+                    finished_at=row.finished_at, last_status_code=row.last_status_code, last_error=row.last_error)
+
+
+class DeliveryQueue:
+    """SQL of the delivery tables."""
+
+    def __init__(self, database: Database, subscriptions: SubscriptionStore, settings: WebhookSettings,
+                 batch_sizes: dict[str, int]):
+        self.database = database
+        self.subscriptions = subscriptions
+        self.settings = settings
+        self.batch_sizes = batch_sizes  # protocol -> events per request
+        self.events = database.table("webhook_event")
+        self.deliveries = database.table("webhook_delivery")
+        self.attempts = database.table("webhook_attempt")
+        self.webhooks = database.table("webhook")
+
+    # --- fan-out ----------------------------------------------------------------------------------
+
+    def fan_out(self) -> int:
+        """Turn the oldest events not yet fanned out into deliveries; returns how many events it took.
+
+        One worker at a time (a counter row is updated first and stays locked until commit), so the
+        deliveries of every subscription are created in event order."""
+        pending = self.events.c.fanned_out.is_(False)
+        with self.database.connect() as conn:
+            if conn.execute(select(self.events.c.id).where(pending).limit(1)).first() is None:
+                return 0
+        with self.database.transaction() as conn:
+            self.database.next_value(conn, FANOUT_LOCK)
+            rows = conn.execute(select(self.events).where(pending).order_by(self.events.c.id)
+                                .limit(self.settings.fanout_batch)).all()
+            if not rows:
+                return 0
+            events = [event_from_row(row, None) for row in rows]
+            new, wanted = self._deliveries_for(events, self.subscriptions.active(conn))
+            if new:
+                conn.execute(insert(self.deliveries), new)
+            # Events no subscription wants are not kept: the outbox stays small where nobody listens.
+            unwanted = [e.id for e in events if e.id not in wanted]
+            if unwanted:
+                conn.execute(delete(self.events).where(self.events.c.id.in_(unwanted)))
+            if wanted:
+                conn.execute(update(self.events).where(self.events.c.id.in_(sorted(wanted))).values(fanned_out=True))
+        return len(events)
+
+    def _deliveries_for(self, events: list[Event],
+                        subscriptions: list[Subscription]) -> tuple[list[dict[str, Any]], set[int]]:
+        """New delivery rows, and the ids of the events some delivery holds."""
+        now = precise_utcnow()
+        chunks: list[tuple[int, int, list[int], str]] = []  # (first event, subscription, event ids, key)
+        wanted_ids: set[int] = set()
+        for subscription in subscriptions:
+            batch_size = self.batch_sizes.get(subscription.protocol)
+            if batch_size is None:
+                continue
+            wanted = [e for e in events if self.matches(subscription, e)]
+            wanted_ids.update(e.id for e in wanted)
+            if batch_size == 1:
+                chunks += [(e.id, subscription.id, [e.id], f"{e.entity_type}:{e.record_id}") for e in wanted]
+            else:
+                chunks += [(wanted[i].id, subscription.id, [e.id for e in wanted[i:i + batch_size]], "")
+                           for i in range(0, len(wanted), batch_size)]
+        # Event-major order (each subscription's own deliveries stay in event order): the deliveries of one
+        # event to several subscriptions are claimed together and share one rendering.
+        chunks.sort(key=lambda chunk: (chunk[0], chunk[1]))
+        rows = [{"uid": str(uuid.uuid4()), "webhook_id": webhook_id, "ordering_key": key,
+                 "event_ids": orjson.dumps(event_ids).decode(), "status": DeliveryStatus.PENDING.value,
+                 "attempts": 0, "next_attempt_at": now, "created_at": now}
+                for _, webhook_id, event_ids, key in chunks]
+        return rows, wanted_ids
+
+    def matches(self, subscription: Subscription, event: Event) -> bool:
+        """Whether a subscription wants an event: its entity type and action (for fieldUpdate: an update
+        that changed an attribute of the field), not caused by its own user when `skip_own`, and committed
+        after the subscription was made."""
+        if subscription.entity_type != event.entity_type:
+            return False
+        if subscription.skip_own and subscription.owner_id is not None and event.actor_id == subscription.owner_id:
+            return False
+        if subscription.created_at is not None and event.created_at < subscription.created_at:
+            return False
+        if subscription.action == "fieldUpdate":
+            if event.action is not Action.UPDATE or event.entity_type not in self.database.registry:
+                return False
+            attributes = self.database.registry.entity(event.entity_type).attributes
+            return any(name in attributes and attributes[name].field == subscription.field for name in event.changed)
+        return subscription.action == event.action.value
+
+    # --- claiming ---------------------------------------------------------------------------------
+
+    def claim(self, limit: int, lease_seconds: float) -> list[ClaimedDelivery]:
+        """Take up to `limit` due deliveries whose predecessors (same subscription and ordering key) are
+        done; they are `sending` until `lease_seconds` from now, after which another worker may take them
+        (a worker that died mid-send). Rows are locked with SKIP LOCKED on PostgreSQL."""
+        d, w = self.deliveries, self.webhooks
+        open_ = self.deliveries.alias("open_")
+        now = precise_utcnow()
+        due = or_(and_(d.c.status == DeliveryStatus.PENDING.value, d.c.next_attempt_at <= now),
+                  and_(d.c.status == DeliveryStatus.SENDING.value, d.c.locked_until < now))
+        # The head of each (subscription, ordering key): its oldest open delivery. A grouping over the open
+        # deliveries costs the same whatever plan the database picks (an anti-join planned on a table's
+        # first, empty statistics turned quadratic).
+        heads = (select(func.min(open_.c.id)).where(is_open(open_.c.status))
+                 .group_by(open_.c.webhook_id, open_.c.ordering_key))
+        query = (select(d.c.id, d.c.uid, d.c.attempts, d.c.event_ids, d.c.webhook_id)
+                 .join(w, w.c.id == d.c.webhook_id)
+                 .where(d.c.id.in_(heads), due, w.c.is_active.is_(True), w.c.deleted.is_(False))
+                 .order_by(d.c.id).limit(limit).with_for_update(of=d, skip_locked=True))
+        with self.database.transaction() as conn:
+            self._relaxed_commit(conn)
+            rows = conn.execute(query).all()
+            if not rows:
+                return []
+            conn.execute(update(d).where(d.c.id.in_([r.id for r in rows])).values(
+                status=DeliveryStatus.SENDING.value, attempts=d.c.attempts + 1,
+                locked_until=now + timedelta(seconds=lease_seconds)))
+            subscriptions = {s.id: s for s in self._subscriptions(conn, {r.webhook_id for r in rows})}
+        return [ClaimedDelivery(int(r.id), r.uid, int(r.attempts) + 1, orjson.loads(r.event_ids),
+                                subscriptions[int(r.webhook_id)]) for r in rows]
+
+    def _relaxed_commit(self, conn: Connection) -> None:
+        """PostgreSQL: do not wait for this transaction's WAL flush. Only for claims and results: if the
+        database server crashes before the flush, the delivery is claimed or sent again under the same
+        delivery id (at-least-once holds). Fan-out, which makes the ids, keeps synchronous commits."""
+        if self.database.dialect == "postgresql":
+            conn.execute(text("SET LOCAL synchronous_commit TO OFF"))
+
+    def _subscriptions(self, conn: Connection, ids: Iterable[int]) -> list[Subscription]:
+        rows = conn.execute(select(self.webhooks).where(self.webhooks.c.id.in_(list(ids)))).all()
+        return [self.subscriptions.from_row(r) for r in rows]
+
+    def has_work(self) -> bool:
+        """Whether events wait for fan-out or deliveries of active subscriptions are queued."""
+        d, w = self.deliveries, self.webhooks
+        with self.database.connect() as conn:
+            if conn.execute(select(self.events.c.id).where(self.events.c.fanned_out.is_(False)).limit(1)).first():
+                return True
+            return conn.execute(select(d.c.id).join(w, w.c.id == d.c.webhook_id).where(
+                is_open(d.c.status), w.c.is_active.is_(True), w.c.deleted.is_(False)).limit(1)).first() is not None
+
+    def release_all(self) -> int:
+        """Make every `sending` delivery due again; only for a sole worker starting (SQLite), whose
+        predecessor died mid-send."""
+        with self.database.transaction() as conn:
+            return int(conn.execute(update(self.deliveries).where(
+                self.deliveries.c.status == DeliveryStatus.SENDING.value).values(
+                locked_until=precise_utcnow() - timedelta(seconds=1))).rowcount or 0)
+
+    def load_events(self, ids: Iterable[int], entity_of: Callable[[str], Any]) -> dict[int, Event]:
+        wanted = list(set(ids))
+        if not wanted:
+            return {}
+        with self.database.connect() as conn:
+            rows = conn.execute(select(self.events).where(self.events.c.id.in_(wanted))).all()
+        return {int(r.id): event_from_row(r, entity_of(r.entity_type)) for r in rows}
+
+    # --- results ----------------------------------------------------------------------------------
+
+    def record(self, results: Sequence[tuple[ClaimedDelivery, AttemptResult]]) -> None:
+        """Log attempts and move each delivery on: done, retry later, failed (which may disable its
+        subscription), or — on "gone" — remove the subscription."""
+        if not results:
+            return
+        d, w = self.deliveries, self.webhooks
+        now = precise_utcnow()
+        with self.database.transaction() as conn:
+            self._relaxed_commit(conn)
+            numbers = self._next_attempt_numbers(conn, [claimed.delivery_id for claimed, _ in results])
+            conn.execute(insert(self.attempts), [
+                {"delivery_id": claimed.delivery_id, "webhook_id": claimed.subscription.id,
+                 "number": numbers[claimed.delivery_id], "started_at": result.started_at,
+                 "duration_ms": result.duration_ms, "status_code": result.status_code,
+                 "outcome": result.outcome.value, "error": result.error,
+                 "response_excerpt": result.response_excerpt}
+                for claimed, result in results])
+            finished: dict[tuple[str, int | None, str | None], list[int]] = defaultdict(list)
+            for claimed, result in results:
+                delay = retry_delay(claimed.attempt, self.settings) if result.outcome is Outcome.RETRY else None
+                if delay is not None:
+                    conn.execute(update(d).where(d.c.id == claimed.delivery_id,
+                                                 d.c.status == DeliveryStatus.SENDING.value).values(
+                        status=DeliveryStatus.PENDING.value, next_attempt_at=now + timedelta(seconds=delay),
+                        last_status_code=result.status_code, last_error=result.error, locked_until=None))
+                    continue
+                succeeded = result.outcome in (Outcome.SUCCESS, Outcome.SKIPPED)
+                status = DeliveryStatus.SUCCEEDED if succeeded else DeliveryStatus.FAILED
+                finished[(status.value, result.status_code, result.error)].append(claimed.delivery_id)
+                subscription = claimed.subscription.id
+                if result.outcome is Outcome.GONE:
+                    remove_subscription(self.database, conn, subscription,
+                                        f"Removed at {now:%Y-%m-%d %H:%M:%S} UTC: the receiver answered "
+                                        f"{result.status_code} (Gone).")
+                elif not succeeded:
+                    self._count_failure(conn, subscription, result, now)
+            # Finished deliveries in one statement per (status, code, error): most rounds have one.
+            for (status_value, code, error), ids in finished.items():
+                conn.execute(update(d).where(d.c.id.in_(ids), d.c.status == DeliveryStatus.SENDING.value).values(
+                    status=status_value, finished_at=now, last_status_code=code, last_error=error,
+                    locked_until=None))
+            succeeded_webhooks = {c.subscription.id for c, r in results
+                                  if r.outcome in (Outcome.SUCCESS, Outcome.SKIPPED)}
+            if succeeded_webhooks:
+                conn.execute(update(w).where(w.c.id.in_(succeeded_webhooks), w.c.consecutive_failures != 0)
+                             .values(consecutive_failures=0))
+
+    def _next_attempt_numbers(self, conn: Connection, delivery_ids: list[int]) -> dict[int, int]:
+        """The next log number per delivery (a delivery has one result per call: it is sent once per claim)."""
+        a = self.attempts
+        counts = dict(conn.execute(select(a.c.delivery_id, func.count()).where(a.c.delivery_id.in_(delivery_ids))
+                                   .group_by(a.c.delivery_id)).all())
+        return {i: int(counts.get(i, 0)) + 1 for i in delivery_ids}
+
+    def _count_failure(self, conn: Connection, subscription_id: int, result: AttemptResult, now: datetime) -> None:
+        w = self.webhooks
+        failures = conn.execute(update(w).where(w.c.id == subscription_id)
+                                .values(consecutive_failures=w.c.consecutive_failures + 1)
+                                .returning(w.c.consecutive_failures)).scalar()
+        if failures is not None and failures >= self.settings.disable_after:
+            cause = f"HTTP {result.status_code}" if result.status_code is not None else (result.error or "error")
+            conn.execute(update(w).where(w.c.id == subscription_id, w.c.is_active.is_(True)).values(
+                is_active=False, modified_at=now,
+                disabled_reason=f"Disabled at {now:%Y-%m-%d %H:%M:%S} UTC after {failures} failed deliveries in a "
+                                f"row; the last: {cause}."))
+
+    # --- the delivery log -------------------------------------------------------------------------
+
+    def list(self, webhook_id: int | None = None, *, status: str | None = None, offset: int = 0,
+             limit: int = 50) -> tuple[list[Delivery], int]:
+        """Deliveries, newest first."""
+        d = self.deliveries
+        condition = []
+        if webhook_id is not None:
+            condition.append(d.c.webhook_id == webhook_id)
+        if status is not None:
+            condition.append(d.c.status == status)
+        with self.database.connect() as conn:
+            rows = conn.execute(select(d).where(*condition).order_by(d.c.id.desc()).offset(offset).limit(limit)).all()
+            total = conn.execute(select(func.count()).select_from(d).where(*condition)).scalar_one()
+        return [_delivery(r) for r in rows], int(total)
+
+    def get(self, uid: str) -> Delivery | None:
+        with self.database.connect() as conn:
+            row = conn.execute(select(self.deliveries).where(self.deliveries.c.uid == uid)).first()
+        return _delivery(row) if row is not None else None
+
+    def attempts_of(self, delivery_ids: Sequence[int]) -> dict[int, list[Attempt]]:
+        a = self.attempts
+        found: dict[int, list[Attempt]] = {i: [] for i in delivery_ids}
+        if not delivery_ids:
+            return found
+        with self.database.connect() as conn:
+            rows = conn.execute(select(a).where(a.c.delivery_id.in_(list(delivery_ids))).order_by(a.c.id)).all()
+        for r in rows:
+            found[int(r.delivery_id)].append(Attempt(int(r.number), r.started_at, float(r.duration_ms),
+                                                     r.status_code, Outcome(r.outcome), r.error, r.response_excerpt))
+        return found
+
+    def redeliver(self, uid: str) -> Delivery | None:
+        """Queue a finished delivery again, same id and events, with a fresh set of attempts (None: no such
+        delivery; RedeliverRefused: it is still queued)."""
+        d = self.deliveries
+        with self.database.transaction() as conn:
+            changed = conn.execute(update(d).where(d.c.uid == uid, d.c.status.notin_(OPEN)).values(
+                status=DeliveryStatus.PENDING.value, attempts=0, next_attempt_at=precise_utcnow(),
+                finished_at=None, locked_until=None)).rowcount
+        delivery = self.get(uid)
+        if delivery is not None and not changed:
+            raise RedeliverRefused(f"Delivery {uid} is still queued ({delivery.status.value}).")
+        return delivery
+
+    def prune(self) -> None:
+        """Forget finished deliveries (and their attempts) and fanned-out events past the retention time."""
+        cutoff = precise_utcnow() - timedelta(days=self.settings.retention_days)
+        d = self.deliveries
+        with self.database.transaction() as conn:
+            old = select(d.c.id).where(d.c.finished_at < cutoff).scalar_subquery()
+            conn.execute(delete(self.attempts).where(self.attempts.c.delivery_id.in_(old)))
+            conn.execute(delete(d).where(d.c.finished_at < cutoff))
+            conn.execute(delete(self.events).where(self.events.c.fanned_out.is_(True),
+                                                   self.events.c.created_at < cutoff))

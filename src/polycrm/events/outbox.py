@@ -1,0 +1,99 @@
+"""The outbox: one row per committed change, written on the caller's connection inside its transaction,
+so a change that commits always has its event and a change that rolls back never does.
+
+Writing is deliberately cheap (one INSERT per change, one multi-row INSERT for a mass operation): which
+subscriptions want an event is decided later, by the delivery worker's fan-out.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any, Iterable, Mapping, Sequence
+
+import orjson
+from sqlalchemy import insert
+from sqlalchemy.engine import Connection
+
+from polycrm.events.model import Action, Event
+from polycrm.meta import Entity, ValueKind
+from polycrm.store.database import Database
+
+# Bookkeeping EspoCRM leaves out of change detection (specs/espocrm.md §9.2).
+NOT_A_CHANGE = frozenset({"modifiedAt", "modifiedById", "modifiedByName", "versionNumber", "streamUpdatedAt",
+                          "isFollowed", "isStarred", "followersIds", "followersNames"})
+
+
+def precise_utcnow() -> datetime:
+    """Naive UTC with microseconds: event and delivery times measure latency and backoff."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def encode_values(values: Mapping[str, Any]) -> str:
+    """JSON of record values (datetimes and dates as ISO strings; `decode_values` turns them back)."""
+    return orjson.dumps(dict(values), option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def decode_values(entity: Entity | None, raw: str | None) -> dict[str, Any] | None:
+    """Record values from `encode_values`, with dates and datetimes as Python values again."""
+    if raw is None:
+        return None
+    values = orjson.loads(raw)
+    if entity is None:
+        return values
+    for name, value in values.items():
+        attribute = entity.attributes.get(name)
+        if attribute is None or not isinstance(value, str):
+            continue
+        if attribute.kind is ValueKind.DATETIME:
+            values[name] = datetime.fromisoformat(value)
+        elif attribute.kind is ValueKind.DATE:
+            values[name] = date.fromisoformat(value)
+    return values
+
+
+class Outbox:
+    """Records changes of records as events, on the connection (and in the transaction) of the change."""
+
+    def __init__(self, database: Database):
+        self.database = database
+
+    def _insert(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            conn.execute(insert(self.database.table("webhook_event")), rows)
+
+    @staticmethod
+    def _row(entity: str, record_id: int, action: Action, actor_id: int | None, before: str | None,
+             after: str | None, now: datetime) -> dict[str, Any]:
+        return {"entity_type": entity, "record_id": record_id, "action": action.value, "actor_id": actor_id,
+                "before": before, "after": after, "created_at": now, "fanned_out": False}
+
+    def created(self, conn: Connection, entity: str, actor_id: int | None,
+                records: Sequence[tuple[int, Mapping[str, Any]]]) -> None:
+        """Records were inserted; each with the values as saved (id included)."""
+        now = precise_utcnow()
+        self._insert(conn, [self._row(entity, record_id, Action.CREATE, actor_id, None,
+                                      encode_values(dict(values, id=record_id)), now)
+                            for record_id, values in records])
+
+    def updated(self, conn: Connection, entity: str, actor_id: int | None, record_id: int,
+                before: Mapping[str, Any], after: Mapping[str, Any]) -> None:
+        """A record changed: `after` holds the new values of the changed attributes, `before` the old ones.
+        Bookkeeping attributes alone are not a change: then nothing is recorded."""
+        changed = {k: v for k, v in after.items() if k not in NOT_A_CHANGE}
+        if not changed:
+            return
+        old = {k: before.get(k) for k in changed}
+        self._insert(conn, [self._row(entity, record_id, Action.UPDATE, actor_id, encode_values(old),
+                                      encode_values(changed), precise_utcnow())])
+
+    def deleted(self, conn: Connection, entity: str, actor_id: int | None, ids: Iterable[int]) -> None:
+        now = precise_utcnow()
+        self._insert(conn, [self._row(entity, record_id, Action.DELETE, actor_id, None, None, now)
+                            for record_id in ids])
+
+
+def event_from_row(row: Any, entity: Entity | None) -> Event:
+    """An outbox row as an `Event` (values decoded for the entity's attribute kinds)."""
+    return Event(id=int(row.id), entity_type=row.entity_type, record_id=int(row.record_id),
+                 action=Action(row.action), actor_id=row.actor_id, before=decode_values(entity, row.before),
+                 after=decode_values(entity, row.after), created_at=row.created_at)

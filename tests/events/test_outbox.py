@@ -1,0 +1,137 @@
+"""The transactional outbox: a committed change always has its event, a rolled-back change never has one,
+whichever operation made it (single, mass, lead conversion)."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+from sqlalchemy import select
+
+from polycrm.app import build_webhooks
+from polycrm.auth.acl import Actor
+from polycrm.core.errors import PolyError
+from polycrm.core.leads import convert_lead
+from polycrm.core.search import SearchQuery
+from polycrm.core.service import Core
+
+
+@pytest.fixture
+def core(store) -> Core:
+    return Core(store.database)
+
+
+@pytest.fixture
+def admin(directory) -> Actor:
+    user_id = directory.create_user("boss", "boss-password-1", user_type="admin")
+    return directory.actor(user_id)
+
+
+def events(store) -> list[dict]:
+    table = store.database.table("webhook_event")
+    with store.database.engine.connect() as conn:
+        rows = conn.execute(select(table).order_by(table.c.id)).all()
+    return [{"entity": r.entity_type, "id": r.record_id, "action": r.action, "actor": r.actor_id,
+             "before": orjson.loads(r.before) if r.before else None,
+             "after": orjson.loads(r.after) if r.after else None} for r in rows]
+
+
+def test_create_update_delete_record_events_in_order(core, admin, store):
+    accounts = core.records("Account")
+    account = accounts.create(admin, {"name": "Acme", "industry": "Retail", "teamsIds": []})
+    accounts.update(admin, account["id"], {"name": "Acme"})  # no change: no event
+    accounts.update(admin, account["id"], {"name": "Acme 2", "website": "acme.example"})
+    accounts.delete(admin, account["id"])
+    recorded = events(store)
+    assert [(e["action"], e["id"], e["actor"]) for e in recorded] == [
+        ("create", account["id"], admin.user_id), ("update", account["id"], admin.user_id),
+        ("delete", account["id"], admin.user_id)]
+    created = recorded[0]["after"]
+    assert created["id"] == account["id"] and created["name"] == "Acme" and created["industry"] == "Retail"
+    assert created["createdAt"].startswith(account["createdAt"].strftime("%Y-%m-%dT%H:%M"))
+    assert recorded[1]["after"] == {"name": "Acme 2", "website": "acme.example"}
+    assert recorded[1]["before"] == {"name": "Acme", "website": None}
+    assert recorded[2]["after"] is None
+
+
+def test_a_rolled_back_create_leaves_no_event(core, admin, store, monkeypatch):
+    accounts = core.records("Account")
+
+    def fail(*_args, **_kwargs):
+        raise RuntimeError("after the insert, before the commit")
+
+    monkeypatch.setattr(accounts, "load_record", fail)
+    with pytest.raises(RuntimeError):
+        accounts.create(admin, {"name": "Ghost"})
+    monkeypatch.undo()
+    assert events(store) == []
+    assert accounts.search(admin, SearchQuery()).records == []
+
+
+def test_a_failed_mass_update_rolls_back_every_event(core, admin, store, monkeypatch):
+    accounts = core.records("Account")
+    ids = accounts.create_many(admin, [{"name": f"A{i}"} for i in range(3)])
+    assert [e["action"] for e in events(store)] == ["create"] * 3
+    calls = []
+    original = accounts.repository.update
+
+    def second_fails(conn, record_id, values):
+        calls.append(record_id)
+        if len(calls) == 2:
+            raise RuntimeError("the second update fails")
+        original(conn, record_id, values)
+
+    monkeypatch.setattr(accounts.repository, "update", second_fails)
+    with pytest.raises(RuntimeError):
+        accounts.mass_update(admin, ids, {"description": "changed"})
+    monkeypatch.undo()
+    assert len(events(store)) == 3, "the first record's update event went with its rollback"
+    assert accounts.mass_update(admin, ids, {"description": "changed"}) == ids
+    assert accounts.mass_delete(admin, ids) == ids
+    recorded = events(store)
+    assert [(e["action"], e["id"]) for e in recorded[3:]] == [("update", i) for i in ids] + [("delete", i) for i in ids]
+    assert all(e["after"] == {"description": "changed"} for e in recorded[3:6])
+
+
+def test_mass_create_records_one_event_per_record_with_links(core, admin, store):
+    team = core.records("Team").create(admin, {"name": "Sales"})
+    ids = core.records("Contact").create_many(admin, [{"lastName": f"L{i}", "teamsIds": [str(team["id"])]}
+                                                      for i in range(5)])
+    recorded = events(store)[1:]
+    assert [e["id"] for e in recorded] == ids
+    assert all(e["after"]["teamsIds"] == [team["id"]] for e in recorded)
+
+
+def test_a_refused_change_has_no_event(core, admin, store):
+    contacts = core.records("Contact")
+    with pytest.raises(PolyError):
+        contacts.create(admin, {"lastName": "X", "accountId": "999999"})
+    with pytest.raises(PolyError):
+        contacts.create_many(admin, [{"lastName": "ok"}, {"lastName": "bad", "accountId": "999999"}])
+    assert events(store) == []
+
+
+def test_lead_conversion_records_every_change(core, admin, store):
+    lead = core.records("Lead").create(admin, {"lastName": "Doe", "accountName": "Doe Inc"})
+    convert_lead(core, admin, lead["id"], {"Account": {"name": "Doe Inc"}, "Contact": {"lastName": "Doe"}})
+    recorded = events(store)
+    assert [(e["entity"], e["action"]) for e in recorded] == [
+        ("Lead", "create"), ("Account", "create"), ("Contact", "create"), ("Lead", "update")]
+    assert recorded[-1]["after"]["status"] == "Converted"
+    assert recorded[-1]["before"]["status"] == "New"
+
+
+def test_events_nobody_subscribed_to_are_dropped_at_fan_out(core, admin, store, directory, config):
+    hub = build_webhooks(config, store.database, core, directory)
+    hub.subscriptions.create(protocol="espo", event="Account.update", entity_type="Account", action="update",
+                             field=None, url="http://127.0.0.1:9/", secret="s" * 32, owner_id=None,
+                             created_by_id=admin.user_id)
+    accounts = core.records("Account")
+    account = accounts.create(admin, {"name": "Kept"})
+    accounts.update(admin, account["id"], {"name": "Kept 2"})
+    assert hub.queue.fan_out() == 2
+    table = store.database.table("webhook_event")
+    with store.database.engine.connect() as conn:
+        kept = conn.execute(select(table.c.id, table.c.action)).all()
+    assert [row.action for row in kept] == ["update"]
+    update = hub.queue.load_events([kept[0].id], store.database.registry.entities.get)[kept[0].id]
+    assert update.diff() == [("name", "Kept", "Kept 2")]
