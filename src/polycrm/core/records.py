@@ -51,6 +51,13 @@ class RecordService:
         self._defaults = [(f.name, self.input.convert(entity.attributes[f.name], f, f.params["default"]))
                           for f in entity.fields.values()
                           if f.params.get("default") is not None and f.name in entity.attributes]
+        # Looked up on every list: computed once.
+        self._default_list_attributes = frozenset(
+            name for name, a in entity.attributes.items()
+            if a.kind not in LIST_EXCLUDED_KINDS and not name.endswith("Data") and name != "deleted")
+        self._derived_from = {a.name: frozenset(b.name for b in entity.attributes.values()
+                                                if b.field == a.field and b.column is not None)
+                              for a in entity.attributes.values() if a.column is None}
         self._references = [(a.name, entity.fields[a.field]) for a in entity.attributes.values()
                             if a.kind is ValueKind.ID and a.name != "id" and a.field in entity.fields]
         self._derived_fields = [f for f in entity.fields.values()
@@ -183,8 +190,7 @@ class RecordService:
         """Attributes a list returns: EspoCRM's select rules (id, assignedUserId, createdById and the
         sort attributes always; without select, everything but id lists, name maps and contact data)."""
         if select is None:
-            return {name for name, a in self.entity.attributes.items()
-                    if a.kind not in LIST_EXCLUDED_KINDS and not name.endswith("Data") and name != "deleted"}
+            return set(self._default_list_attributes)
         wanted = {name for name in select if name in self.entity.attributes}
         wanted.add("id")
         for always in ("assignedUserId", "createdById"):
@@ -222,13 +228,7 @@ class RecordService:
 
     def _columns_for_derived(self, wanted: set[str]) -> set[str]:
         """Column attributes needed to compute the wanted derived ones (names need their ids)."""
-        needed = set()
-        for name in wanted:
-            attribute = self.entity.attributes.get(name)
-            if attribute is not None and attribute.column is None:
-                needed.update(a.name for a in self.entity.attributes.values()
-                              if a.field == attribute.field and a.column is not None)
-        return needed
+        return set().union(*(self._derived_from.get(name, ()) for name in wanted))
 
     def related(self, actor: Actor, record_id: Any, link_name: str, query: SearchQuery) -> SearchResult:
         """Records related through a link, with the target entity's ACL applied."""

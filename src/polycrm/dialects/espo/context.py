@@ -91,9 +91,19 @@ def authenticate(request: Request, verifier: CredentialVerifier) -> Login:
     return login
 
 
+_headers_of_second: tuple[int, dict[str, str]] = (-1, {})
+
+
 def success_headers() -> dict[str, str]:
-    return {"Cache-Control": "no-store, no-cache, must-revalidate, post-check=0, pre-check=0", "Expires": "0",
-            "Last-Modified": formatdate(usegmt=True), "X-App-Timestamp": str(int(time.time()))}
+    """EspoCRM's headers on every success; they change once a second, so they are built once a second."""
+    global _headers_of_second
+    second, headers = _headers_of_second
+    now = int(time.time())
+    if now != second:
+        headers = {"Cache-Control": "no-store, no-cache, must-revalidate, post-check=0, pre-check=0",
+                   "Expires": "0", "Last-Modified": formatdate(now, usegmt=True), "X-App-Timestamp": str(now)}
+        _headers_of_second = (now, headers)
+    return dict(headers)
 
 
 def espo_response(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
