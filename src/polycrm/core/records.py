@@ -282,8 +282,8 @@ class RecordService:
             record_id = self.insert_parsed(conn, actor, parsed, skip_duplicate_check=skip_duplicate_check)
             if attach is not None:
                 attach(conn, record_id)
-            record = self.load_record(conn, record_id, not_found="Record {id} does not exist.", with_names=True)
-            return self._complete(conn, [record], full=True)[0]
+        # Read after the commit: the write transaction (SQLite's one writer at a time) stays short.
+        return self.read_without_acl(record_id)
 
     def prepare_new(self, actor: Actor, parsed: ParsedInput) -> dict[str, Any]:
         values = dict(parsed.values)
@@ -474,8 +474,7 @@ class RecordService:
             links_changed = self._apply_update(conn, actor, current, parsed)
             if attach is not None and attach(conn, current["id"]):
                 self._touch_if_unchanged(conn, actor, current)
-            record = self.load_record(conn, current["id"], not_found="Record {id} not found.", with_names=True)
-            return self._complete(conn, [record], full=True)[0], links_changed
+        return self.read_without_acl(current["id"]), links_changed
 
     def _apply_update(self, conn: Connection, actor: Actor, current: dict[str, Any], parsed: ParsedInput) -> bool:
         for field in self.entity.fields.values():
