@@ -15,6 +15,8 @@ import orjson
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
 from sqlalchemy import Column, Engine, MetaData, Table, create_engine, event, func, inspect, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from polycrm.meta import Registry, load_builtin_registry
@@ -206,11 +208,11 @@ class Database:
     def next_values(self, conn: Connection, name: str, count: int) -> list[int]:
         """The next `count` values of a named counter, taken in one statement."""
         counter = self.table("sequence_counter")
-        last = conn.execute(update(counter).where(counter.c.name == name).values(value=counter.c.value + count)
-                            .returning(counter.c.value)).scalar()
-        if last is None:
-            conn.execute(counter.insert().values(name=name, value=count))
-            last = count
+        # One upsert: two transactions taking a counter's first value must not both try to insert its row.
+        upsert = (postgresql_insert if self.dialect == "postgresql" else sqlite_insert)(counter)
+        last = conn.execute(upsert.values(name=name, value=count).on_conflict_do_update(
+            index_elements=[counter.c.name], set_={"value": counter.c.value + count}
+        ).returning(counter.c.value)).scalar_one()
         return list(range(int(last) - count + 1, int(last) + 1))
 
     def reserve_ids(self, conn: Connection, table: Table, count: int) -> list[int]:
