@@ -19,7 +19,7 @@ from polycrm.config import Config, load_config
 from polycrm.core.errors import PolyError
 from polycrm.core.fields import custom_field_name
 from polycrm.core.service import Core
-from polycrm.dialects.espo.webhooks import delivery_record
+from polycrm.dialects.webhooks import delivery_record
 from polycrm.events.deliveries import RedeliverRefused
 from polycrm.events.hub import WebhookHub
 from polycrm.store.database import Database, open_database

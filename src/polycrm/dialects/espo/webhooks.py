@@ -17,13 +17,13 @@ from polycrm.core.service import Core
 from polycrm.core.values import parse_id
 from polycrm.dialects.espo.context import EspoContext, espo_response
 from polycrm.dialects.espo.render import RecordRenderer, format_datetime
+from polycrm.dialects.webhooks import delivery_record, readable_events, saved_record
 from polycrm.events.addresses import BlockedTarget
 from polycrm.events.deliveries import RedeliverRefused
 from polycrm.events.hub import WebhookHub
-from polycrm.events.model import Action, Attempt, Delivery, DeliveryStatus, Event, Outcome, Subscription
+from polycrm.events.model import Action, DeliveryStatus, Event, Outcome, Subscription
 from polycrm.events.signing import espo_legacy_signature, espo_signature
-from polycrm.meta import Entity, ValueKind
-from polycrm.query.tree import Compare, Op
+from polycrm.meta import Entity
 
 PROTOCOL = "espo"
 MAX_PER_USER = 50  # webhookMaxCountPerUser
@@ -60,14 +60,14 @@ class EspoWebhookProtocol:
             return None
         service = self.core.records(subscription.entity_type)
         entity = service.entity
-        events = self._readable(subscription, entity.name, events)
+        events = readable_events(self.core, self.directory, subscription, events)
         if not events:
             return None
         renderer = RecordRenderer(entity)
         created = [e for e in events if e.action is Action.CREATE]
         items: dict[int, dict[str, Any]] = {}
         if created and subscription.action == "create":
-            snapshots = service.complete_snapshots([self._saved_record(entity, e) for e in created], None)
+            snapshots = service.complete_snapshots([saved_record(entity, e) for e in created], None)
             items.update((e.id, renderer.render(s)) for e, s in zip(created, snapshots))
         for event in events:
             if event.action is Action.DELETE and subscription.action == "delete":
@@ -79,14 +79,6 @@ class EspoWebhookProtocol:
         return orjson.dumps(ordered) if ordered else None
 
     @staticmethod
-    def _saved_record(entity: Entity, event: Event) -> dict[str, Any]:
-        """Every stored attribute as saved (what was not given has its stored default)."""
-        record = {a.name: (False if a.kind is ValueKind.BOOL else [] if a.kind is ValueKind.ARRAY else None)
-                  for a in entity.column_attributes() if a.name != "deleted"}
-        record.update((k, v) for k, v in (event.after or {}).items() if k in record)
-        return record
-
-    @staticmethod
     def _changes(service: RecordService, entity: Entity, event: Event, field: str | None) -> dict[str, Any]:
         """An update item: the changed attributes (of `field` only, for fieldUpdate), the derived
         attributes of their fields (e.g. `assignedUserName`), and the id."""
@@ -96,20 +88,6 @@ class EspoWebhookProtocol:
         derived = {a.name for a in entity.attributes.values() if a.column is None and a.field in fields}
         wanted = set(after) | derived | {"id"}
         return service.complete_snapshots([dict(after, id=event.record_id)], wanted)[0]
-
-    def _readable(self, subscription: Subscription, entity_name: str, events: Sequence[Event]) -> list[Event]:
-        """EspoCRM drops items the webhook's (API) user cannot read; admins and owner-less webhooks see all."""
-        if subscription.owner_id is None:
-            return list(events)
-        actor = self.directory.actor(subscription.owner_id)
-        if actor is None or not actor.can(entity_name, "read"):
-            return []
-        if actor.is_admin or actor.level(entity_name, "read") == "all":
-            return list(events)
-        live = {e.record_id for e in events if e.action is not Action.DELETE}
-        readable = set(self.core.records(entity_name).matching_ids(actor, Compare("id", Op.IN, tuple(live)), "read")
-                       ) if live else set()
-        return [e for e in events if e.action is Action.DELETE or e.record_id in readable]
 
     # --- signature and statuses -------------------------------------------------------------------
 
@@ -324,17 +302,3 @@ class EspoWebhookApi:
         assert requeued is not None
         return delivery_record(requeued, self.hub.queue.attempts_of([requeued.id])[requeued.id])
 
-
-def delivery_record(delivery: Delivery, attempts: list[Attempt]) -> dict[str, Any]:
-    """A delivery and its attempts as the API and the CLI show them (times in UTC, milliseconds kept)."""
-    def when(value: Any) -> str | None:
-        return None if value is None else value.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
-
-    return {"id": delivery.uid, "webhookId": str(delivery.webhook_id), "status": delivery.status.value,
-            "eventIds": [str(i) for i in delivery.event_ids], "createdAt": when(delivery.created_at),
-            "nextAttemptAt": when(delivery.next_attempt_at) if delivery.status is DeliveryStatus.PENDING else None,
-            "finishedAt": when(delivery.finished_at), "lastStatusCode": delivery.last_status_code,
-            "lastError": delivery.last_error,
-            "attempts": [{"number": a.number, "startedAt": when(a.started_at), "durationMs": a.duration_ms,
-                          "statusCode": a.status_code, "outcome": a.outcome.value, "error": a.error,
-                          "responseExcerpt": a.response_excerpt} for a in attempts]}
