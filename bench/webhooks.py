@@ -32,6 +32,7 @@ sys.path.insert(0, str(BENCH_DIR))
 import loadgen  # noqa: E402
 import run  # noqa: E402
 import seed  # noqa: E402
+from polycrm.dialects.inflow.ids import encode_id  # noqa: E402
 
 WAIT = 300.0  # seconds: the bound of every wait for deliveries
 
@@ -65,18 +66,22 @@ class Receiver:
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
+                path = head.split(b" ", 2)[1].decode("latin-1")
                 headers = dict(line.split(": ", 1) for line in head.decode("latin-1").split("\r\n")[1:] if ": " in line)
                 lowered = {k.lower(): v for k, v in headers.items()}
                 body = await reader.readexactly(int(lowered.get("content-length", "0")))
-                self._record(lowered, body, time.time())
+                self._record(path, lowered, body, time.time())
                 writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
             writer.close()
 
-    def _record(self, headers: dict[str, str], body: bytes, at: float) -> None:
-        webhook_id = base64.b64decode(headers["signature"]).decode().split(":")[0]
-        items = json.loads(body)
+    def _record(self, path: str, headers: dict[str, str], body: bytes, at: float) -> None:
+        if "signature" in headers:  # EspoCRM: an array of items, the webhook id in the signature
+            webhook_id = base64.b64decode(headers["signature"]).decode().split(":")[0]
+            items = json.loads(body)
+        else:  # InflowCRM: one event per request; each subscription has a URL of its own
+            webhook_id, items = path, [json.loads(body)]
         with self._lock:
             self.requests += 1
             self.items += len(items)
@@ -98,20 +103,34 @@ def create_latencies(api: httpx.Client, count: int, prefix: str) -> list[float]:
     latencies = []
     for i in range(count):
         started = time.perf_counter()
-        response = api.post("/Contact", json={"firstName": "Bench", "lastName": f"{prefix}{i}",
+        response = api.post("/api/v1/Contact", json={"firstName": "Bench", "lastName": f"{prefix}{i}",
                                               "emailAddress": f"{prefix.lower()}{i}@bench.example"})
         latencies.append(time.perf_counter() - started)
         response.raise_for_status()
     return latencies
 
 
-def subscribe(api: httpx.Client, receiver: Receiver, count: int) -> list[str]:
+def subscribe(api: httpx.Client, receiver: Receiver, count: int, protocol: str) -> list[str]:
+    """`count` subscriptions to contact creates; EspoCRM webhook ids, or InflowCRM subscription UUIDs."""
     ids = []
-    for _ in range(count):
-        response = api.post("/Webhook", json={"event": "Contact.create", "url": receiver.url})
+    for n in range(count):
+        if protocol == "espo":
+            response = api.post("/api/v1/Webhook", json={"event": "Contact.create", "url": receiver.url})
+        else:  # the same URL again would be the same subscription
+            response = api.post("/webhooks/subscribe", json={"event": "create", "module": "contact",
+                                                             "hookUrl": f"{receiver.url}/{n}"})
         response.raise_for_status()
-        ids.append(response.json()["id"])
+        ids.append(response.json()["id"] if protocol == "espo" else response.json()["data"]["id"])
     return ids
+
+
+def unsubscribe(api: httpx.Client, hook: str, protocol: str) -> None:
+    api.delete(f"/api/v1/Webhook/{hook}" if protocol == "espo" else f"/webhooks/{hook}").raise_for_status()
+
+
+def wire_id(espo_id: str, protocol: str) -> str:
+    """A record's id as the protocol's payloads show it (InflowCRM: 24 hex characters)."""
+    return espo_id if protocol == "espo" else encode_id("Contact", int(espo_id))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -128,7 +147,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--burst", type=int, default=5000, help="records mass-created for the throughput phase")
     parser.add_argument("--subscriptions", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=50, help="POLYCRM_WEBHOOK_BATCH_SIZE: events per request")
+    parser.add_argument("--protocol", choices=["espo", "inflow"], default="espo",
+                        help="whose subscriptions: EspoCRM (batches) or InflowCRM (one event per request)")
     args = parser.parse_args(argv)
+    if args.protocol == "inflow":
+        args.batch_size = 1
     if args.worker_processes is None:
         args.worker_processes = 0 if args.backend == "sqlite" else 2
 
@@ -142,7 +165,8 @@ def main(argv: list[str] | None = None) -> int:
         database_url = run.pg_database_url(args.pg_url, name)
     env = seed.cli_env(data_dir, database_url)
     env.update(POLYCRM_WEBHOOK_ALLOW_PRIVATE="1", POLYCRM_WEBHOOK_BATCH_SIZE=str(args.batch_size),
-               POLYCRM_WEBHOOK_WORKERS="0" if args.worker_processes else "1")
+               POLYCRM_WEBHOOK_WORKERS="0" if args.worker_processes else "1",
+               POLYCRM_INFLOW_WEBHOOK_RATE_LIMITS="subscribe=100000/hour,item=100000/hour")
     seed.run_cli(["init"], env)
     key = run.create_api_key(env)
     receiver = Receiver()
@@ -151,11 +175,10 @@ def main(argv: list[str] | None = None) -> int:
                                 stderr=subprocess.DEVNULL, start_new_session=True)
                for _ in range(args.worker_processes)]
     mode = f"{args.worker_processes} `polycrm worker` process(es)" if args.worker_processes else "in-process worker"
-    figures: dict[str, Any] = {"backend": args.backend, "workers": mode}
+    figures: dict[str, Any] = {"backend": args.backend, "protocol": args.protocol, "workers": mode}
     try:
         server.wait_ready()
-        api = httpx.Client(base_url=f"http://127.0.0.1:{server.port}/api/v1", headers={"X-Api-Key": key},
-                           timeout=120)
+        api = httpx.Client(base_url=f"http://127.0.0.1:{server.port}", headers={"X-Api-Key": key}, timeout=120)
         create_latencies(api, 50, "Warm")
 
         # 1. A create with N matching subscriptions against none, in alternating phases (A B A B).
@@ -166,9 +189,10 @@ def main(argv: list[str] | None = None) -> int:
         for round_number in range(args.rounds):
             receiver.wait_items(expected)
             for hook in hooks:
-                api.delete(f"/Webhook/{hook}").raise_for_status()
+                unsubscribe(api, hook, args.protocol)
             phases["none"] += create_latencies(api, args.creates, f"N{round_number}-")
-            hooks = subscribe(api, receiver, args.subscriptions)
+            hooks = subscribe(api, receiver, args.subscriptions, args.protocol)
+            paths = [f"/hook/{n}" for n in range(len(hooks))] if args.protocol == "inflow" else hooks
             phases["subscribed"] += create_latencies(api, args.creates, f"S{round_number}-")
             expected += args.creates * args.subscriptions
         p50 = {k: statistics.median(v) for k, v in phases.items()}
@@ -179,12 +203,12 @@ def main(argv: list[str] | None = None) -> int:
         receiver.wait_items(expected)
         sent: dict[str, float] = {}
         for i in range(args.latency_events):
-            response = api.post("/Contact", json={"lastName": f"Latency{i}"})
-            sent[response.json()["id"]] = time.time()
+            response = api.post("/api/v1/Contact", json={"lastName": f"Latency{i}"})
+            sent[wire_id(response.json()["id"], args.protocol)] = time.time()
             time.sleep(0.05)
         expected += len(sent) * len(hooks)
         receiver.wait_items(expected)
-        delays = [receiver.arrivals[(h, r)] - at for r, at in sent.items() for h in hooks
+        delays = [receiver.arrivals[(h, r)] - at for r, at in sent.items() for h in paths
                   if (h, r) in receiver.arrivals]
         figures["latency_ms"] = {"p50": round(loadgen.percentile(delays, 50) * 1000, 1),
                                  "p99": round(loadgen.percentile(delays, 99) * 1000, 1), "samples": len(delays)}
@@ -196,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         started = time.time()
         for offset in range(0, args.burst, 1000):
             batch = [{"lastName": f"Burst{offset + i}"} for i in range(min(1000, args.burst - offset))]
-            api.post("/Contact/action/massCreate", json={"list": batch}).raise_for_status()
+            api.post("/api/v1/Contact/action/massCreate", json={"list": batch}).raise_for_status()
         last = receiver.wait_items(expected + args.burst * len(hooks))
         first = min(at for at in receiver.arrivals.values() if at >= started)
         elapsed = last - first
@@ -216,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
                 worker.wait(timeout=10)
         server.stop()
 
-    print(f"\nWebhooks on {args.backend}, {mode}, {args.server_workers} server processes, "
+    print(f"\nWebhooks ({args.protocol}) on {args.backend}, {mode}, {args.server_workers} server processes, "
           f"{args.subscriptions} subscriptions")
     print(f"  create p50: {figures['create_p50_ms']['none']:.2f} ms with none, "
           f"{figures['create_p50_ms']['subscribed']:.2f} ms with {args.subscriptions} matching "

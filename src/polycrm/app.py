@@ -19,8 +19,10 @@ from polycrm.dialects.espo.docs import docs_page
 from polycrm.dialects.espo.webhooks import EspoWebhookApi, EspoWebhookProtocol
 from polycrm.dialects.inflow.api import InflowApi, inflow_routes
 from polycrm.dialects.inflow.mapping import DIALECT as INFLOW, InflowMapping
+from polycrm.dialects.inflow.webhooks import InflowWebhookApi, InflowWebhookProtocol, parse_webhook_rates
 from polycrm.dialects.ratelimit import RateLimiter, parse_rate
 from polycrm.events.hub import WebhookHub
+from polycrm.events.protocol import WebhookProtocol
 from polycrm.store.database import Database, open_database
 
 
@@ -38,10 +40,13 @@ def build_core(config: Config, database: Database, mapping: InflowMapping | None
     return core
 
 
-def build_webhooks(config: Config, database: Database, core: Core, directory: UserDirectory) -> WebhookHub:
+def build_webhooks(config: Config, database: Database, core: Core, directory: UserDirectory,
+                   mapping: InflowMapping | None = None) -> WebhookHub:
     """Subscriptions, queue and workers, with every protocol's delivery rules registered."""
-    return WebhookHub(database, directory.keyring, config.webhooks,
-                      {"espo": EspoWebhookProtocol(core, directory, config.webhooks.batch_size)})
+    protocols: list[WebhookProtocol] = [
+        EspoWebhookProtocol(core, directory, config.webhooks.batch_size),
+        InflowWebhookProtocol(core, directory, mapping or InflowMapping.load())]
+    return WebhookHub(database, directory.keyring, config.webhooks, {p.name: p for p in protocols})
 
 
 def build_app(config: Config, database: Database) -> Starlette:
@@ -49,12 +54,14 @@ def build_app(config: Config, database: Database) -> Starlette:
     mapping = InflowMapping.load()
     core = build_core(config, database, mapping)
     directory = UserDirectory(database, KeyRing(config.secret_key))
-    webhooks = build_webhooks(config, database, core, directory)
+    webhooks = build_webhooks(config, database, core, directory, mapping)
     espo = EspoApi(core, directory, max_body_bytes=config.max_body_bytes,
                    webhooks=EspoWebhookApi(core, directory, webhooks))
     limiter = RateLimiter(config.redis_url, key_prefix=config.redis_prefix)
     inflow = InflowApi(core, directory, limiter, parse_rate(config.inflow_rate_limit),
-                       max_body_bytes=config.max_body_bytes, mapping=mapping)
+                       max_body_bytes=config.max_body_bytes, mapping=mapping,
+                       webhooks=InflowWebhookApi(core, webhooks, mapping),
+                       budgets=parse_webhook_rates(config.inflow_webhook_rate_limits))
 
     async def docs(_request):  # noqa: ANN001, ANN202 - Starlette endpoint
         return HTMLResponse(docs_page("/api/v1/OpenApi"))

@@ -266,18 +266,31 @@ def webhook_list() -> None:
     for protocol in sorted(hub.protocols):
         for subscription in hub.subscriptions.list(protocol, limit=10_000)[0]:
             state = "active" if subscription.is_active else f"disabled ({subscription.disabled_reason or 'by a user'})"
-            typer.echo(f"{subscription.id}\t{protocol}\t{subscription.event}\t{state}\t{subscription.url}")
+            public = f"\t{subscription.uid}" if protocol == "inflow" else ""  # the id InflowCRM clients know
+            typer.echo(f"{subscription.id}\t{protocol}\t{subscription.event}\t{state}\t{subscription.url}{public}")
+
+
+def _subscription_id(hub: WebhookHub, given: str | None) -> int | None:
+    """A subscription by its id or, for InflowCRM subscriptions, its UUID."""
+    if given is None:
+        return None
+    subscription = hub.subscriptions.get(int(given)) if given.isdigit() and len(given) <= 18 else \
+        hub.subscriptions.get_by_uid(given.strip().lower(), "inflow")
+    if subscription is None:
+        raise CliError(f"no webhook subscription {given}")
+    return subscription.id
 
 
 @webhook_app.command("deliveries")
-def webhook_deliveries(webhook: Optional[int] = typer.Option(None, "--webhook", help="Only this subscription."),
+def webhook_deliveries(webhook: Optional[str] = typer.Option(None, "--webhook",
+                                                             help="Only this subscription (id, or InflowCRM UUID)."),
                        status: Optional[str] = typer.Option(None, "--status",
                                                             help="pending, sending, succeeded, failed, cancelled"),
                        limit: int = typer.Option(20, "--limit", min=1, max=10_000),
                        as_json: bool = typer.Option(False, "--json", help="Print JSON, attempts included.")) -> None:
     """The delivery log, newest first: every attempt's time, status, duration and error."""
     hub = _webhooks()
-    found, total = hub.queue.list(webhook, status=status, limit=limit)
+    found, total = hub.queue.list(_subscription_id(hub, webhook), status=status, limit=limit)
     log = hub.queue.attempts_of([d.id for d in found])
     records = [delivery_record(d, log[d.id]) for d in found]
     if as_json:

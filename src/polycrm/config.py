@@ -21,6 +21,7 @@
 | POLYCRM_REDIS_URL | (none) | Redis for rate-limit counters shared by several servers; in memory without it |
 | POLYCRM_REDIS_PREFIX | polycrm | prefix of this instance's keys in Redis |
 | POLYCRM_INFLOW_RATE_LIMIT | 300/5minutes | InflowCRM API budget per API key and client IP |
+| POLYCRM_INFLOW_WEBHOOK_RATE_LIMITS | subscribe=10/hour,list=100/hour,item=50/hour | InflowCRM `/webhooks` budgets per API key and client IP (any subset) |
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from pathlib import Path
 
 from polycrm.auth.secrets import generate_secret_key
 from polycrm.events.settings import WebhookSettings
+from polycrm.dialects.inflow.webhooks import DEFAULT_RATES as DEFAULT_WEBHOOK_RATES, parse_webhook_rates
 from polycrm.dialects.ratelimit import parse_rate
 
 
@@ -46,6 +48,7 @@ class Config:
     redis_url: str | None = None
     redis_prefix: str = "polycrm"
     inflow_rate_limit: str = "300/5minutes"
+    inflow_webhook_rate_limits: str = DEFAULT_WEBHOOK_RATES
 
 
 def _integer(name: str, default: int, minimum: int) -> int:
@@ -129,8 +132,11 @@ def load_config() -> Config:
         raise ValueError(f"POLYCRM_REDIS_URL must be a redis:// or rediss:// URL, got {redis_url!r}")
     inflow_rate = os.environ.get("POLYCRM_INFLOW_RATE_LIMIT") or "300/5minutes"
     parse_rate(inflow_rate)
+    webhook_rates = os.environ.get("POLYCRM_INFLOW_WEBHOOK_RATE_LIMITS") or DEFAULT_WEBHOOK_RATES
+    parse_webhook_rates(webhook_rates)
     return Config(data_dir=data_dir, database_url=database_url, secret_key=_secret_key(data_dir),
                   default_currency=currency, max_body_bytes=_positive_int("POLYCRM_MAX_BODY_BYTES", 10 * 1024 * 1024),
                   log_level=log_level, redis_url=redis_url,
                   redis_prefix=os.environ.get("POLYCRM_REDIS_PREFIX") or "polycrm", inflow_rate_limit=inflow_rate,
+                  inflow_webhook_rate_limits=webhook_rates,
                   webhooks=webhook_settings())

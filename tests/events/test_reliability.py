@@ -5,6 +5,8 @@ store. PostgreSQL variants skip with a visible reason when POLYCRM_TEST_DATABASE
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import threading
 import time
@@ -12,11 +14,15 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Callable
 
+import httpx
+
 from tests.events.processes import Cluster
 from tests.events.receiver import Received, Receiver
 from tests.live.conftest import free_port, run_cli
 
 WAIT = 90.0  # seconds: the bound of every wait below
+INFLOW_PATH = "/hook/inflow"  # where the InflowCRM subscriptions deliver; EspoCRM's go to /hook
+INFLOW_SECRET = "reliability-inflow-secret-0123456789"
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = WAIT, what: str = "condition") -> None:
@@ -32,6 +38,8 @@ def items_by_webhook(received: list[Received]) -> dict[str, list[dict]]:
     """Payload items per webhook id (from the Signature header), in arrival order."""
     found: dict[str, list[dict]] = defaultdict(list)
     for request in received:
+        if request.path == INFLOW_PATH:
+            continue
         webhook_id = base64.b64decode(request.headers["signature"]).decode().split(":")[0]
         found[webhook_id].extend(json.loads(request.body))
     return found
@@ -47,6 +55,31 @@ def subscribe(api, event: str, url: str) -> str:
     response = api.post("/Webhook", json={"event": event, "url": url})
     assert response.status_code == 201, response.headers.get("x-status-reason")
     return response.json()["id"]
+
+
+def subscribe_inflow(url: str, api_key: str, receiver: Receiver) -> None:
+    """An InflowCRM subscription to contact updates: one event per request, ordered per record."""
+    with httpx.Client(base_url=url, headers={"x-api-key": api_key}, timeout=30) as inflow:
+        response = inflow.post("/webhooks/subscribe", json={"event": "updated", "module": "contact",
+                                                            "hookUrl": receiver.url + "/inflow",
+                                                            "hmacSecret": INFLOW_SECRET})
+        assert response.status_code == 201, response.text
+
+
+def inflow_updates(received: list[Received]) -> dict[str, list[str]]:
+    """The descriptions each record's InflowCRM update payloads set, in arrival order (signatures checked),
+    one per delivery (a resend after a crash is the same delivery)."""
+    found: dict[str, list[str]] = defaultdict(list)
+    seen: set[str] = set()
+    for request in received:
+        if request.path != INFLOW_PATH or request.headers["x-polycrm-delivery"] in seen:
+            continue
+        seen.add(request.headers["x-polycrm-delivery"])
+        assert request.headers["x-webhook-signature"] == hmac.new(INFLOW_SECRET.encode(), request.body,
+                                                                   hashlib.sha256).hexdigest()
+        payload = json.loads(request.body)
+        found[payload["id"]] += [d["to"] for d in payload["diff"] if d["path"] == "description"]
+    return found
 
 
 def same_delivery_same_body(received: list[Received]) -> None:
@@ -65,6 +98,7 @@ def test_receiver_down_then_up_every_event_arrives_in_commit_order(backend: str,
         with cluster.client(url) as api:
             created_hook = subscribe(api, "Contact.create", receiver.url)
             updated_hook = subscribe(api, "Contact.update", receiver.url)
+            subscribe_inflow(url, cluster.api_key, receiver)
             ids = [api.post("/Contact", json={"lastName": f"R{i}"}).json()["id"] for i in range(10)]
             for step in range(5):
                 for record_id in ids:
@@ -78,12 +112,16 @@ def test_receiver_down_then_up_every_event_arrives_in_commit_order(backend: str,
                        what="every event delivered after the receiver came back")
             wait_until(lambda: sum(len(v) for v in items_by_webhook(receiver.received).values()) >= 60,
                        what="every update delivered")
+            wait_until(lambda: sum(len(v) for v in inflow_updates(receiver.received).values()) >= 50,
+                       what="every InflowCRM update delivered")
         found = items_by_webhook(receiver.received)
         assert sorted(item["id"] for item in found[created_hook]) == sorted(ids)
         per_record: dict[str, list[str]] = defaultdict(list)
         for item in found[updated_hook]:
             per_record[item["id"]].append(item["description"])
         assert per_record == {record_id: [f"v{step}" for step in range(5)] for record_id in ids}
+        inflow = inflow_updates(receiver.received)
+        assert len(inflow) == 10 and all(v == [f"v{step}" for step in range(5)] for v in inflow.values())
         same_delivery_same_body(receiver.received)
     finally:
         receiver.stop()
@@ -99,6 +137,7 @@ def test_sigkill_while_deliveries_are_pending_and_in_flight_loses_nothing(backen
         with cluster.client(server) as api:
             created_hook = subscribe(api, "Contact.create", receiver.url)
             updated_hook = subscribe(api, "Contact.update", receiver.url)
+            subscribe_inflow(server, cluster.api_key, receiver)
             ids = []
             for i in range(20):
                 ids.append(api.post("/Contact", json={"lastName": f"K{i}"}).json()["id"])
@@ -109,6 +148,9 @@ def test_sigkill_while_deliveries_are_pending_and_in_flight_loses_nothing(backen
         restarted = cluster.serve()
         wait_until(lambda: delivered(receiver, {created_hook: ids, updated_hook: ids}),
                    what="every event delivered after the restart")
+        wait_until(lambda: len(inflow_updates(receiver.received)) == 20,
+                   what="every InflowCRM update delivered after the restart")
+        assert all(v == ["changed"] for v in inflow_updates(receiver.received).values())
         assert len(receiver.received) > delivered_before
         same_delivery_same_body(receiver.received)
         with cluster.client(restarted) as api:
@@ -188,6 +230,18 @@ def test_cli_shows_the_delivery_log_and_redelivers(tmp_path: Path):
         assert receiver.received[1].headers["x-polycrm-delivery"] == delivery["id"]
         missing = run_cli(cluster.env, "webhook", "redeliver", "no-such-delivery")
         assert missing.returncode == 1 and missing.stderr.startswith("error: no delivery")
+        with httpx.Client(base_url=server, headers={"x-api-key": cluster.api_key}, timeout=30) as inflow:
+            uid = inflow.post("/webhooks/subscribe", json={"event": "create", "module": "customer",
+                                                           "hookUrl": receiver.url + "/inflow"}).json()["data"]["id"]
+            inflow.post("/api/createRecord", json={"module": "customer", "data": {"name": "Inflow"}}).raise_for_status()
+        # (the EspoCRM webhook on Account.create receives this customer too)
+        wait_until(lambda: any(r.path == "/hook/inflow" for r in receiver.received), what="the InflowCRM delivery")
+        inflow_request = next(r for r in receiver.received if r.path == "/hook/inflow")
+        assert uid in run_cli(cluster.env, "webhook", "list").stdout
+        by_uuid = json.loads(run_cli(cluster.env, "webhook", "deliveries", "--webhook", uid, "--json").stdout)
+        assert by_uuid["total"] == 1 and by_uuid["list"][0]["id"] == inflow_request.headers["x-polycrm-delivery"]
+        unknown = run_cli(cluster.env, "webhook", "deliveries", "--webhook", "00000000-0000-4000-8000-000000000000")
+        assert unknown.returncode == 1 and unknown.stderr.startswith("error: no webhook subscription")
     finally:
         receiver.stop()
         cluster.stop()

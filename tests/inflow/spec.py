@@ -1,7 +1,9 @@
 """The InflowCRM OpenAPI document the tests hold the server to: `../shared/reference/inflowcrm/openapi.yaml`
 with the amendments below, each because the document itself is broken or behind its own prose.
 
-1. `/webhooks*` are left out: webhook management is a separate issue.
+1. PolyCRM's own webhook delivery log (`GET /webhooks/{id}/deliveries`, `POST .../{deliveryId}/redeliver`;
+   InflowCRM has none) is added as the README describes it, and so are the optional extras `isActive` and
+   `disabledReason` of `WebhookSubscription`.
 2. Nulls the docs' own examples use are allowed: `meta.deprecation: null` (every example), the
    `getModuleFields` item keys (`"decimal": null`, `"relationField": null` in the HEAD example), and
    `data: null` from findRecord when nothing matches (the docs name no status for that; see the README).
@@ -65,6 +67,10 @@ _USER = {"type": "object", "required": ["id", "systemLabel", "email"], "addition
          "properties": {"id": {"type": "string"}, "systemLabel": {"type": "string", "nullable": True},
                         "email": {"type": "string", "nullable": True}}}
 _SECURITY = [{"ApiKeyAuth": []}]
+_DELIVERY = {"type": "object", "required": ["id", "subscriptionId", "status", "eventIds", "attempts"],
+             "properties": {"id": {"type": "string"}, "subscriptionId": {"type": "string"},
+                            "status": {"type": "string"}, "eventIds": {"type": "array", "items": {"type": "string"}},
+                            "attempts": {"type": "array", "items": {"type": "object"}}}}
 
 
 def _prose_paths() -> dict[str, Any]:
@@ -101,6 +107,21 @@ def _prose_paths() -> dict[str, Any]:
             "operationId": "downloadFile", "security": _SECURITY, "parameters": _path_parameters("fileId"),
             "responses": {"200": {"description": "The file", "content": {"*/*": {
                 "schema": {"type": "string", "format": "binary"}}}}}}},
+        "/webhooks/{id}/deliveries": {"get": {
+            "operationId": "listWebhookDeliveries", "security": _SECURITY, "parameters": [
+                *_path_parameters("id"),
+                {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                {"name": "perPage", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+                {"name": "status", "in": "query", "schema": {"type": "string", "enum": [
+                    "pending", "sending", "succeeded", "failed", "cancelled"]}}],
+            "responses": {"200": {"description": "Deliveries, newest first", **_json({
+                "type": "object", "required": ["data", "meta"],
+                "properties": {"data": {"type": "array", "items": _DELIVERY},
+                               "meta": {"$ref": "#/components/schemas/WebhookPaginationMeta"}}})}}}},
+        "/webhooks/{id}/deliveries/{deliveryId}/redeliver": {"post": {
+            "operationId": "redeliverWebhookDelivery", "security": _SECURITY,
+            "parameters": _path_parameters("id", "deliveryId"),
+            "responses": {"200": _ok(_DELIVERY, meta=False)}}},
         "/api/make/getModuleFields": {"post": {
             "operationId": "makeGetModuleFields", "security": _SECURITY,
             "requestBody": _body({**module, "requestType": {"type": "string"}}, ["module"]),
@@ -115,12 +136,13 @@ def _prose_paths() -> dict[str, Any]:
 @lru_cache(maxsize=1)
 def _amended() -> dict[str, Any]:
     spec = yaml.safe_load(reference("openapi.yaml").read_text())
-    spec["paths"] = {p: ops for p, ops in spec["paths"].items() if not p.startswith("/webhooks")}
     spec["paths"].update(_prose_paths())
     spec["paths"]["/api/{module}/{id}"]["get"] = {
         "operationId": "getRecord", "security": _SECURITY, "parameters": _path_parameters("module", "id"),
         "responses": {"200": {"description": "The record", **_json(_RECORD)}}}
     schemas = spec["components"]["schemas"]
+    schemas["WebhookSubscription"]["properties"].update(
+        isActive={"type": "boolean"}, disabledReason={"type": "string", "nullable": True})
     schemas["Meta"]["properties"]["deprecation"]["nullable"] = True
     schemas["RecordResponse"]["properties"]["data"] = NULLABLE_OBJECT
     for item in schemas["ModuleField"]["properties"].values():

@@ -27,7 +27,9 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 @pytest.fixture(scope="module")
 def inflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     # A budget that generated requests cannot exhaust: the rate limit has tests of its own.
-    with serve(tmp_path_factory.mktemp("inflow-live"), POLYCRM_INFLOW_RATE_LIMIT="100000/minute") as server:
+    with serve(tmp_path_factory.mktemp("inflow-live"), POLYCRM_INFLOW_RATE_LIMIT="100000/minute",
+               POLYCRM_INFLOW_WEBHOOK_RATE_LIMITS="subscribe=100000/minute,list=100000/minute,item=100000/minute"
+               ) as server:
         yield server
 
 

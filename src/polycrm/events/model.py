@@ -82,6 +82,7 @@ class Subscription:
     created_at: datetime | None = None
     modified_at: datetime | None = None
     created_by_id: int | None = None
+    uid: str | None = None  # the public UUID (InflowCRM subscription ids)
 
 
 @dataclass(frozen=True, slots=True)

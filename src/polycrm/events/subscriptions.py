@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import orjson
@@ -15,6 +16,14 @@ from polycrm.store.database import Database
 from polycrm.store.records import RecordRepository
 
 EDITABLE = {"url", "is_active", "skip_own", "description", "settings"}
+
+
+class SubscriptionLimitReached(Exception):
+    """A protocol's cap on subscriptions to one event of one entity type is reached."""
+
+    def __init__(self, limit: int):
+        super().__init__(f"at most {limit} subscriptions per entity type and event")
+        self.limit = limit
 
 
 class SubscriptionStore:
@@ -34,21 +43,52 @@ class SubscriptionStore:
                             owner_id=row.owner_id, skip_own=bool(row.skip_own), is_active=bool(row.is_active),
                             description=row.description, settings=orjson.loads(row.settings or "{}"),
                             disabled_reason=row.disabled_reason, consecutive_failures=int(row.consecutive_failures),
-                            created_at=row.created_at, modified_at=row.modified_at, created_by_id=row.created_by_id)
+                            created_at=row.created_at, modified_at=row.modified_at, created_by_id=row.created_by_id,
+                            uid=row.uid)
 
     def create(self, *, protocol: str, event: str, entity_type: str, action: str, field: str | None, url: str,
                secret: str, owner_id: int | None, created_by_id: int | None, skip_own: bool = False,
                is_active: bool = True, description: str | None = None,
                settings: dict[str, Any] | None = None) -> Subscription:
-        now = precise_utcnow()
+        values = dict(protocol=protocol, event=event, entity_type=entity_type, action=action, field=field, url=url,
+                      secret=secret, owner_id=owner_id, created_by_id=created_by_id, skip_own=skip_own,
+                      is_active=is_active, description=description, settings=settings)
         with self.database.transaction() as conn:
-            new_id = conn.execute(insert(self.table).values(
-                protocol=protocol, event=event, entity_type=entity_type, action=action, field=field, url=url,
-                secret=self.keyring.encrypt(secret), owner_id=owner_id, skip_own=skip_own, is_active=is_active,
-                description=description, settings=orjson.dumps(settings or {}).decode(), consecutive_failures=0,
-                deleted=False, created_at=now, modified_at=now, created_by_id=created_by_id,
-            ).returning(self.table.c.id)).scalar_one()
-        found = self.get(int(new_id))
+            new_id = self._insert(conn, values)
+        return self._created(new_id)
+
+    def create_once(self, *, limit: int, **values: Any) -> tuple[Subscription, bool]:
+        """`create`, unless the owner already has an active subscription to the same URL, entity type,
+        action and field: then that one, and False (a disabled one is left as it is). Refuses (SubscriptionLimitReached) a new one past `limit` live
+        subscriptions of the protocol to that entity type and action. The check and the insert are one
+        transaction behind a counter-row lock, so concurrent requests cannot both pass it."""
+        t = self.table
+        same_event = [t.c.protocol == values["protocol"], t.c.entity_type == values["entity_type"],
+                      t.c.action == values["action"], t.c.deleted.is_(False)]
+        same_event.append(t.c.field.is_(None) if values.get("field") is None else t.c.field == values["field"])
+        with self.database.transaction() as conn:
+            self.database.next_value(conn, f"webhook:{values['protocol']}:{values['entity_type']}:{values['action']}")
+            owner = t.c.owner_id.is_(None) if values.get("owner_id") is None else t.c.owner_id == values["owner_id"]
+            existing = conn.execute(select(t.c.id).where(*same_event, owner, t.c.url == values["url"],
+                                                         t.c.is_active.is_(True))
+                                    .order_by(t.c.id).limit(1)).scalar()
+            if existing is None:
+                if conn.execute(select(func.count()).select_from(t).where(*same_event)).scalar_one() >= limit:
+                    raise SubscriptionLimitReached(limit)
+                new_id = self._insert(conn, values)
+        if existing is not None:
+            return self._created(existing), False
+        return self._created(new_id), True
+
+    def _insert(self, conn: Connection, values: dict[str, Any]) -> int:
+        now = precise_utcnow()
+        row = dict(values, uid=str(uuid.uuid4()), secret=self.keyring.encrypt(values["secret"]),
+                   settings=orjson.dumps(values.get("settings") or {}).decode(), consecutive_failures=0,
+                   deleted=False, created_at=now, modified_at=now)
+        return int(conn.execute(insert(self.table).values(row).returning(self.table.c.id)).scalar_one())
+
+    def _created(self, subscription_id: int) -> Subscription:
+        found = self.get(subscription_id)
         assert found is not None
         return found
 
@@ -56,6 +96,13 @@ class SubscriptionStore:
         query = select(self.table).where(self.table.c.id == subscription_id, self.table.c.deleted.is_(False))
         if protocol is not None:
             query = query.where(self.table.c.protocol == protocol)
+        with self.database.connect() as conn:
+            row = conn.execute(query).first()
+        return self.from_row(row) if row is not None else None
+
+    def get_by_uid(self, uid: str, protocol: str) -> Subscription | None:
+        query = select(self.table).where(self.table.c.uid == uid, self.table.c.protocol == protocol,
+                                         self.table.c.deleted.is_(False))
         with self.database.connect() as conn:
             row = conn.execute(query).first()
         return self.from_row(row) if row is not None else None

@@ -29,6 +29,8 @@ def build_event_tables(metadata: MetaData, id_type: TypeEngine) -> None:
 
     webhook = Table("webhook", metadata,
                     Column("id", id_type, primary_key=True, autoincrement=True),
+                    # The public id where a protocol shows UUIDs (InflowCRM); NULL only on rows made before it.
+                    Column("uid", String(36), nullable=True),
                     Column("protocol", String(16), nullable=False),  # espo, inflow
                     Column("event", String(255), nullable=False),  # as the subscriber spelled it
                     Column("entity_type", String(100), nullable=False),
@@ -48,6 +50,8 @@ def build_event_tables(metadata: MetaData, id_type: TypeEngine) -> None:
                     Column("modified_at", DateTime(), nullable=False),
                     Column("created_by_id", BigInteger(), nullable=True))
     Index("ix_webhook_owner_id", webhook.c.owner_id)
+    Index("ix_webhook_uid", webhook.c.uid, unique=True)
+    Index("ix_webhook_protocol_event", webhook.c.protocol, webhook.c.entity_type, webhook.c.action)
 
     delivery = Table("webhook_delivery", metadata,
                      Column("id", id_type, primary_key=True, autoincrement=True),

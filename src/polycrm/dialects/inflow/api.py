@@ -27,12 +27,13 @@ from polycrm.core.service import Core
 from polycrm.dialects.http import BodyTooLarge, JSONResponse, read_body
 from polycrm.dialects.inflow.context import InflowRequest, Reply, grouped, paging
 from polycrm.dialects.inflow.describe import describe_field, make_fields, sample_record
-from polycrm.dialects.inflow.envelope import (RATE_LIMITED, SUNSET_HTTP_DATE, VALIDATION_ERROR, InflowError, Page,
+from polycrm.dialects.inflow.envelope import (OPERATION_RATE_LIMITED, RATE_LIMITED, SUNSET_HTTP_DATE, VALIDATION_ERROR, InflowError, Page,
                                               deprecation, error_body, from_core, invalid, invalid_fields)
 from polycrm.dialects.inflow.filters import FilterParser
 from polycrm.dialects.inflow.ids import FILE_KIND, TENANT_KIND, InvalidObjectId, decode_id, encode_id
 from polycrm.dialects.inflow.mapping import FieldType, InflowMapping, Module, ModuleSpec
 from polycrm.dialects.inflow.records import RecordData, file_item, needed_attributes, render_record
+from polycrm.dialects.inflow.webhooks import InflowWebhookApi
 from polycrm.dialects.multipart import (MAX_FIELDS, FileTooLarge, FormContent, MalformedForm, TooManyFiles,
                                         parse_multipart)
 from polycrm.dialects.ratelimit import RateDecision, RateLimiter
@@ -59,20 +60,24 @@ class Operation:
     handler: Handler
     body: Body = Body.NONE
     key_in_body: bool = False  # v0 validateApiKey: `{"apiKey": ...}` when the header is absent
+    budget: str | None = None  # a budget of its own besides the global one (webhook management, §3)
 
 
 class InflowApi:
     """The handlers and the request pipeline: rate limit, authentication, body, handler, envelope."""
 
     def __init__(self, core: Core, directory: UserDirectory, limiter: RateLimiter, rate: RateLimitItem, *,
-                 max_body_bytes: int, mapping: InflowMapping | None = None):
+                 max_body_bytes: int, mapping: InflowMapping | None = None,
+                 webhooks: InflowWebhookApi | None = None, budgets: dict[str, RateLimitItem] | None = None):
         self.core = core
         self.directory = directory
         self.verifier = CredentialVerifier(directory)
         self.limiter = limiter
         self.rate = rate
+        self.budgets = budgets or {}
         self.max_body_bytes = max_body_bytes
         self.mapping = mapping or InflowMapping.load()
+        self.webhooks = webhooks
 
     # --- pipeline ---------------------------------------------------------------------------------
 
@@ -83,12 +88,16 @@ class InflowApi:
             decision: RateDecision | None = None
             form: FormContent | None = None
             try:
-                decision = await run_in_threadpool(self._count, request)
+                decision = await run_in_threadpool(self._count, request, None)
                 if not decision.allowed:
                     raise InflowError(429, "RATE_LIMIT_EXCEEDED", RATE_LIMITED)
                 operation = operations.get(request.method)
                 if operation is None:
                     raise InflowError(405, "METHOD_NOT_ALLOWED", f"{request.method} is not allowed here")
+                if operation.budget is not None:
+                    decision = await run_in_threadpool(self._count, request, operation.budget)
+                    if not decision.allowed:
+                        raise InflowError(429, "RATE_LIMIT_EXCEEDED", OPERATION_RATE_LIMITED)
                 body: dict[str, Any] = {}
                 if operation.key_in_body and "x-api-key" not in request.headers:
                     body = await self._json_body(request)
@@ -118,12 +127,15 @@ class InflowApi:
 
         return serve
 
-    def _count(self, request: Request) -> RateDecision:
-        """One request against the budget of its API key (as a keyed hash) and client address."""
+    def _count(self, request: Request, budget: str | None) -> RateDecision:
+        """One request against a budget (the global one, or an operation's) of its API key (as a keyed
+        hash) and client address."""
         key = request.headers.get("x-api-key", "")
         identity = self.directory.keyring.lookup_hash(key)[:32] if key else "-"
         client = request.client.host if request.client else "-"
-        return self.limiter.hit(self.rate, "inflow", identity, client)
+        if budget is None:
+            return self.limiter.hit(self.rate, "inflow", identity, client)
+        return self.limiter.hit(self.budgets[budget], f"inflow-{budget}", identity, client)
 
     def _authenticate(self, key: Any) -> Actor:
         login = self.verifier.api_key(key.strip()) if isinstance(key, str) and key.strip() else None
@@ -505,15 +517,34 @@ class InflowApi:
         ]
 
 
+    def webhook_operations(self) -> list[tuple[str, dict[str, Operation]]]:
+        """`/webhooks*` (§11.1), each group with its own budget, and PolyCRM's delivery log."""
+        hooks = self.webhooks
+        if hooks is None:
+            return []
+        return [
+            ("/webhooks/subscribe", {"POST": Operation(hooks.subscribe, Body.JSON, budget="subscribe")}),
+            ("/webhooks", {"GET": Operation(hooks.list, budget="list")}),
+            ("/webhooks/", {m: Operation(hooks.missing_id, budget="item") for m in ("GET", "DELETE")}),
+            ("/webhooks/{id}", {"GET": Operation(hooks.read, budget="item"),
+                                "DELETE": Operation(hooks.delete, budget="item")}),
+            ("/webhooks/{id}/deliveries", {"GET": Operation(hooks.deliveries, budget="item")}),
+            ("/webhooks/{id}/deliveries/{deliveryId}/redeliver",
+             {"POST": Operation(hooks.redeliver, budget="item")}),
+        ]
+
+
 def inflow_routes(api: InflowApi) -> list[Route]:
-    """`/api/*` and the deprecated `/integration/*` aliases; anything else under them is a 404 envelope.
-    Mount these after `/api/v1` (EspoCRM) so that they never shadow it."""
+    """`/api/*`, the deprecated `/integration/*` aliases and `/webhooks*`; anything else under them is a
+    404 envelope. Mount these after `/api/v1` (EspoCRM) so that they never shadow it."""
     fallback = {method: Operation(api.not_found) for method in HTTP_METHODS}
     routes = []
     for path, operations in api.operations():
         # Every method reaches the endpoint, which answers 405 in the envelope for the ones not served.
         routes.append(Route(f"/api{path}", api.endpoint(operations), methods=HTTP_METHODS))
         routes.append(Route(f"/integration{path}", api.endpoint(operations, f"/api{path}"), methods=HTTP_METHODS))
-    routes.append(Route("/api/{path:path}", api.endpoint(fallback), methods=HTTP_METHODS))
-    routes.append(Route("/integration/{path:path}", api.endpoint(fallback), methods=HTTP_METHODS))
+    routes += [Route(path, api.endpoint(operations), methods=HTTP_METHODS)
+               for path, operations in api.webhook_operations()]
+    routes += [Route(f"{prefix}/{{path:path}}", api.endpoint(fallback), methods=HTTP_METHODS)
+               for prefix in ("/api", "/integration", "/webhooks")]
     return routes

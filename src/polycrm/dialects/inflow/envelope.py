@@ -14,6 +14,7 @@ VALIDATION_ERROR = "VALIDATION_ERROR"
 VALIDATION_FAILED = "Validation failed"
 INVALID_API_KEY = "Invalid API key"
 RATE_LIMITED = "Rate limit exceeded. Please try again later."
+OPERATION_RATE_LIMITED = "Rate limit exceeded for this operation. Please try again later."
 # Deprecated `/integration/*` aliases (§12): when they are planned to go, in the snake_case shape of the docs.
 SUNSET_DATE = "2027-12-31"
 SUNSET_HTTP_DATE = "Fri, 31 Dec 2027 23:59:59 GMT"
