@@ -5,10 +5,14 @@ delivery log, redelivery and pruning.
 Ordering: the deliveries of a subscription that share an `ordering_key` are sent one after another, in
 commit order: a later one waits while an earlier one is being sent or waits for a retry. Batching
 protocols (EspoCRM) use one key per subscription; one-event protocols (InflowCRM) one per record.
+The oldest open delivery of each key is marked its `head`; only heads are claimed, and a head that
+finishes hands over to the next open delivery of its key. So claiming costs the same however long the
+queue is (a burst of one-event deliveries has one key per record).
 """
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -28,6 +32,8 @@ from polycrm.events.subscriptions import SubscriptionStore, remove_subscription
 from polycrm.store.database import Database
 
 FANOUT_LOCK = "webhook_fanout"
+SUBSCRIPTION_CACHE_SECONDS = 1.0
+SUBSCRIPTION_CACHE_SIZE = 10_000
 OPEN = (DeliveryStatus.PENDING.value, DeliveryStatus.SENDING.value)
 
 
@@ -41,7 +47,9 @@ def is_open(status: Any) -> Any:
 class ClaimedDelivery:
     delivery_id: int
     uid: str
+    ordering_key: str
     attempt: int  # the number of this attempt within the current run
+    log_number: int  # its number in the delivery's attempt log (which redelivery does not reset)
     event_ids: list[int]
     subscription: Subscription
 
@@ -70,6 +78,7 @@ class DeliveryQueue:
         self.deliveries = database.table("webhook_delivery")
         self.attempts = database.table("webhook_attempt")
         self.webhooks = database.table("webhook")
+        self._subscription_cache: dict[int, tuple[float, Subscription]] = {}
 
     # --- fan-out ----------------------------------------------------------------------------------
 
@@ -91,6 +100,7 @@ class DeliveryQueue:
             events = [event_from_row(row, None) for row in rows]
             new, wanted = self._deliveries_for(events, self.subscriptions.active(conn))
             if new:
+                self._mark_heads(conn, new)
                 conn.execute(insert(self.deliveries), new)
             # Events no subscription wants are not kept: the outbox stays small where nobody listens.
             unwanted = [e.id for e in events if e.id not in wanted]
@@ -126,6 +136,48 @@ class DeliveryQueue:
                 for _, webhook_id, event_ids, key in chunks]
         return rows, wanted_ids
 
+    def _mark_heads(self, conn: Connection, new: list[dict[str, Any]]) -> None:
+        """Set `head` on new delivery rows: the first of its key, unless an open delivery has that key.
+
+        The open deliveries found are share-locked (PostgreSQL): a worker finishing one of them waits for
+        this fan-out to commit and then hands over to what it added; one that finished first is seen as
+        closed. (SQLite runs one write transaction at a time.)"""
+        d = self.deliveries
+        keys = {(row["webhook_id"], row["ordering_key"]) for row in new}
+        taken = {(int(w), k) for w, k in conn.execute(
+            select(d.c.webhook_id, d.c.ordering_key).where(
+                is_open(d.c.status), d.c.webhook_id.in_(sorted({w for w, _ in keys})),
+                d.c.ordering_key.in_(sorted({k for _, k in keys}))).with_for_update(read=True)).all()}
+        for row in new:
+            key = (row["webhook_id"], row["ordering_key"])
+            row["head"] = key not in taken
+            taken.add(key)
+
+    def _hand_over(self, conn: Connection, keys: set[tuple[int, str]]) -> None:
+        """Make the oldest open delivery of each of these keys its head (their heads have just finished).
+        One statement over webhooks x keys: the oldest open delivery of any (webhook, key) pair is by
+        definition its head, so the pairs that did not finish are left as they are."""
+        if not keys:
+            return
+        d, open_ = self.deliveries, self.deliveries.alias("open_")
+        following = (select(func.min(open_.c.id)).where(
+            is_open(open_.c.status), open_.c.webhook_id.in_(sorted({w for w, _ in keys})),
+            open_.c.ordering_key.in_(sorted({k for _, k in keys})))
+            .group_by(open_.c.webhook_id, open_.c.ordering_key))
+        conn.execute(update(d).where(d.c.id.in_(following.scalar_subquery()), d.c.head.is_not(True))
+                     .values(head=True))
+
+    def repair_heads(self) -> int:
+        """Mark as head every oldest open delivery of its key that is not: deliveries queued by a version
+        without heads, or a hand-over lost to a crash. Costs a scan of the open deliveries: the worker runs
+        it when it starts and now and then."""
+        d, open_ = self.deliveries, self.deliveries.alias("open_")
+        oldest = select(func.min(open_.c.id)).where(is_open(open_.c.status)).group_by(open_.c.webhook_id,
+                                                                                      open_.c.ordering_key)
+        with self.database.transaction() as conn:
+            return int(conn.execute(update(d).where(d.c.id.in_(oldest.scalar_subquery()), d.c.head.is_not(True))
+                                    .values(head=True)).rowcount or 0)
+
     def matches(self, subscription: Subscription, event: Event) -> bool:
         """Whether a subscription wants an event: its entity type and action (for fieldUpdate: an update
         that changed an attribute of the field), not caused by its own user when `skip_own`, and committed
@@ -150,30 +202,27 @@ class DeliveryQueue:
         done; they are `sending` until `lease_seconds` from now, after which another worker may take them
         (a worker that died mid-send). Rows are locked with SKIP LOCKED on PostgreSQL."""
         d, w = self.deliveries, self.webhooks
-        open_ = self.deliveries.alias("open_")
         now = precise_utcnow()
         due = or_(and_(d.c.status == DeliveryStatus.PENDING.value, d.c.next_attempt_at <= now),
                   and_(d.c.status == DeliveryStatus.SENDING.value, d.c.locked_until < now))
-        # The head of each (subscription, ordering key): its oldest open delivery. A grouping over the open
-        # deliveries costs the same whatever plan the database picks (an anti-join planned on a table's
-        # first, empty statistics turned quadratic).
-        heads = (select(func.min(open_.c.id)).where(is_open(open_.c.status))
-                 .group_by(open_.c.webhook_id, open_.c.ordering_key))
-        query = (select(d.c.id, d.c.uid, d.c.attempts, d.c.event_ids, d.c.webhook_id)
-                 .join(w, w.c.id == d.c.webhook_id)
-                 .where(d.c.id.in_(heads), due, w.c.is_active.is_(True), w.c.deleted.is_(False))
-                 .order_by(d.c.id).limit(limit).with_for_update(of=d, skip_locked=True))
+        candidates = (select(d.c.id).join(w, w.c.id == d.c.webhook_id)
+                      .where(d.c.head.is_(True), is_open(d.c.status), due, w.c.is_active.is_(True),
+                             w.c.deleted.is_(False))
+                      .order_by(d.c.id).limit(limit).with_for_update(of=d, skip_locked=True))
+        # One statement: pick, lock and mark (PostgreSQL's `UPDATE ... WHERE id IN (SELECT ... SKIP LOCKED)`).
+        claim = (update(d).where(d.c.id.in_(candidates.scalar_subquery())).values(
+            status=DeliveryStatus.SENDING.value, attempts=d.c.attempts + 1, logged_attempts=d.c.logged_attempts + 1,
+            locked_until=now + timedelta(seconds=lease_seconds))
+            .returning(d.c.id, d.c.uid, d.c.ordering_key, d.c.attempts, d.c.logged_attempts, d.c.event_ids,
+                       d.c.webhook_id))
         with self.database.transaction() as conn:
             self._relaxed_commit(conn)
-            rows = conn.execute(query).all()
+            rows = sorted(conn.execute(claim).all(), key=lambda r: r.id)
             if not rows:
                 return []
-            conn.execute(update(d).where(d.c.id.in_([r.id for r in rows])).values(
-                status=DeliveryStatus.SENDING.value, attempts=d.c.attempts + 1,
-                locked_until=now + timedelta(seconds=lease_seconds)))
-            subscriptions = {s.id: s for s in self._subscriptions(conn, {r.webhook_id for r in rows})}
-        return [ClaimedDelivery(int(r.id), r.uid, int(r.attempts) + 1, orjson.loads(r.event_ids),
-                                subscriptions[int(r.webhook_id)]) for r in rows]
+            subscriptions = self._subscriptions(conn, {int(r.webhook_id) for r in rows})
+        return [ClaimedDelivery(int(r.id), r.uid, r.ordering_key, int(r.attempts), int(r.logged_attempts),
+                                orjson.loads(r.event_ids), subscriptions[int(r.webhook_id)]) for r in rows]
 
     def _relaxed_commit(self, conn: Connection) -> None:
         """PostgreSQL: do not wait for this transaction's WAL flush. Only for claims and results: if the
@@ -182,9 +231,20 @@ class DeliveryQueue:
         if self.database.dialect == "postgresql":
             conn.execute(text("SET LOCAL synchronous_commit TO OFF"))
 
-    def _subscriptions(self, conn: Connection, ids: Iterable[int]) -> list[Subscription]:
-        rows = conn.execute(select(self.webhooks).where(self.webhooks.c.id.in_(list(ids)))).all()
-        return [self.subscriptions.from_row(r) for r in rows]
+    def _subscriptions(self, conn: Connection, ids: set[int]) -> dict[int, Subscription]:
+        """The claimed deliveries' subscriptions, read at most once a second each (secrets are decrypted on
+        reading); whether they are still active was checked by the claim itself."""
+        now = time.monotonic()
+        found = {i: cached[1] for i in ids if (cached := self._subscription_cache.get(i)) and cached[0] > now}
+        missing = ids - set(found)
+        if missing:
+            if len(self._subscription_cache) > SUBSCRIPTION_CACHE_SIZE:
+                self._subscription_cache.clear()
+            for row in conn.execute(select(self.webhooks).where(self.webhooks.c.id.in_(sorted(missing)))).all():
+                subscription = self.subscriptions.from_row(row)
+                self._subscription_cache[subscription.id] = (now + SUBSCRIPTION_CACHE_SECONDS, subscription)
+                found[subscription.id] = subscription
+        return found
 
     def has_work(self) -> bool:
         """Whether events wait for fan-out or deliveries of active subscriptions are queued."""
@@ -222,10 +282,9 @@ class DeliveryQueue:
         now = precise_utcnow()
         with self.database.transaction() as conn:
             self._relaxed_commit(conn)
-            numbers = self._next_attempt_numbers(conn, [claimed.delivery_id for claimed, _ in results])
             conn.execute(insert(self.attempts), [
                 {"delivery_id": claimed.delivery_id, "webhook_id": claimed.subscription.id,
-                 "number": numbers[claimed.delivery_id], "started_at": result.started_at,
+                 "number": claimed.log_number, "started_at": result.started_at,
                  "duration_ms": result.duration_ms, "status_code": result.status_code,
                  "outcome": result.outcome.value, "error": result.error,
                  "response_excerpt": result.response_excerpt}
@@ -253,19 +312,14 @@ class DeliveryQueue:
             for (status_value, code, error), ids in finished.items():
                 conn.execute(update(d).where(d.c.id.in_(ids), d.c.status == DeliveryStatus.SENDING.value).values(
                     status=status_value, finished_at=now, last_status_code=code, last_error=error,
-                    locked_until=None))
+                    locked_until=None, head=False))
+            done = {i for ids in finished.values() for i in ids}
+            self._hand_over(conn, {(c.subscription.id, c.ordering_key) for c, _ in results if c.delivery_id in done})
             succeeded_webhooks = {c.subscription.id for c, r in results
                                   if r.outcome in (Outcome.SUCCESS, Outcome.SKIPPED)}
             if succeeded_webhooks:
                 conn.execute(update(w).where(w.c.id.in_(succeeded_webhooks), w.c.consecutive_failures != 0)
                              .values(consecutive_failures=0))
-
-    def _next_attempt_numbers(self, conn: Connection, delivery_ids: list[int]) -> dict[int, int]:
-        """The next log number per delivery (a delivery has one result per call: it is sent once per claim)."""
-        a = self.attempts
-        counts = dict(conn.execute(select(a.c.delivery_id, func.count()).where(a.c.delivery_id.in_(delivery_ids))
-                                   .group_by(a.c.delivery_id)).all())
-        return {i: int(counts.get(i, 0)) + 1 for i in delivery_ids}
 
     def _count_failure(self, conn: Connection, subscription_id: int, result: AttemptResult, now: datetime) -> None:
         w = self.webhooks
@@ -315,11 +369,14 @@ class DeliveryQueue:
     def redeliver(self, uid: str) -> Delivery | None:
         """Queue a finished delivery again, same id and events, with a fresh set of attempts (None: no such
         delivery; RedeliverRefused: it is still queued)."""
-        d = self.deliveries
+        d, other = self.deliveries, self.deliveries.alias("other")
+        # Its key's head again, unless another delivery of the key is open (then it is next in line).
+        key_is_free = ~select(other.c.id).where(is_open(other.c.status), other.c.webhook_id == d.c.webhook_id,
+                                                other.c.ordering_key == d.c.ordering_key).exists()
         with self.database.transaction() as conn:
             changed = conn.execute(update(d).where(d.c.uid == uid, d.c.status.notin_(OPEN)).values(
                 status=DeliveryStatus.PENDING.value, attempts=0, next_attempt_at=precise_utcnow(),
-                finished_at=None, locked_until=None)).rowcount
+                finished_at=None, locked_until=None, head=key_is_free)).rowcount
         delivery = self.get(uid)
         if delivery is not None and not changed:
             raise RedeliverRefused(f"Delivery {uid} is still queued ({delivery.status.value}).")

@@ -31,6 +31,7 @@ from polycrm.store.database import Database
 
 log = logging.getLogger("polycrm.webhooks")
 PRUNE_EVERY = 600.0  # seconds
+REPAIR_EVERY = 60.0  # seconds
 # Rendered bodies are reused for this long across subscriptions with the same protocol, event, owner and
 # events; retries come later and render afresh (names, ACL).
 BODY_CACHE_SECONDS = 2.0
@@ -93,6 +94,7 @@ class DeliveryWorker:
         self._executor = ThreadPoolExecutor(settings.concurrency, thread_name_prefix="webhook-send")
         self._inflight: dict[Future[AttemptResult], ClaimedDelivery] = {}
         self._pruned_at = 0.0
+        self._repaired_at = -REPAIR_EVERY
         self._fanned_at = 0.0
         self._bodies: dict[tuple[Any, ...], tuple[float, bytes | None]] = {}
 
@@ -179,7 +181,7 @@ class DeliveryWorker:
                 done, _ = wait(list(self._inflight), timeout=self.settings.poll_interval, return_when=FIRST_COMPLETED)
             finished += [(self._inflight.pop(f), f.result()) for f in done]
         self.queue.record(finished)
-        self._maybe_prune()
+        self._housekeeping()
         return bool(fanned or claimed or finished or self._inflight)
 
     def run_until_idle(self, timeout: float = 30.0) -> None:
@@ -203,11 +205,18 @@ class DeliveryWorker:
             except SQLAlchemyError:
                 log.warning("webhook worker: could not record the last attempts; they will be sent again")
 
-    def _maybe_prune(self) -> None:
+    def _housekeeping(self) -> None:
+        """Now and then: forget old deliveries; make sure every key's oldest open delivery is its head
+        (first on start: a store upgraded from a version without heads, or a hand-over lost to a crash)."""
         now = time.monotonic()
         if now - self._pruned_at >= PRUNE_EVERY:
             self._pruned_at = now
             self.queue.prune()
+        if now - self._repaired_at >= REPAIR_EVERY:
+            self._repaired_at = now
+            repaired = self.queue.repair_heads()
+            if repaired:
+                log.info("webhook worker: %d queued deliveries were waiting without a head; they are due", repaired)
 
     def _entity(self, name: str) -> Entity | None:
         return self.database.registry.entities.get(name)

@@ -6,7 +6,8 @@ and backoff are measured in fractions of a second.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, DateTime, Float, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import (BigInteger, Boolean, Column, DateTime, Float, Index, Integer, MetaData, String, Table, Text,
+                        and_)
 from sqlalchemy.types import TypeEngine
 
 
@@ -58,20 +59,26 @@ def build_event_tables(metadata: MetaData, id_type: TypeEngine) -> None:
                      Column("uid", String(36), nullable=False, unique=True),  # X-PolyCRM-Delivery
                      Column("webhook_id", BigInteger(), nullable=False),
                      Column("ordering_key", String(200), nullable=False),  # sent one after another
+                     # The oldest open delivery of its (webhook, ordering key): only heads may be claimed.
+                     Column("head", Boolean(), nullable=False, default=False, server_default="0"),
                      Column("event_ids", Text(), nullable=False),  # JSON list, in commit order
                      Column("status", String(16), nullable=False),  # pending sending succeeded failed cancelled
                      Column("attempts", Integer(), nullable=False, default=0, server_default="0"),
+                     # Attempts ever made, redeliveries included: numbers the attempt log.
+                     Column("logged_attempts", Integer(), nullable=False, default=0, server_default="0"),
                      Column("next_attempt_at", DateTime(), nullable=False),
                      Column("locked_until", DateTime(), nullable=True),
                      Column("created_at", DateTime(), nullable=False),
                      Column("finished_at", DateTime(), nullable=True),
                      Column("last_status_code", Integer(), nullable=True),
                      Column("last_error", Text(), nullable=True))
-    # The queue is the open deliveries: the worker walks them in id order and, for each, looks for an earlier
-    # open one with the same subscription and ordering key. Partial indexes keep both lookups proportional to
-    # the queue, not to the history, whatever the planner's statistics say.
+    # The queue is the open deliveries; the worker claims the open heads in id order, and a finished head
+    # hands over to the next open delivery of its key. Partial indexes keep these lookups proportional to
+    # the queue (the heads), not to the history, whatever the planner's statistics say.
     still_open = delivery.c.status.in_(["pending", "sending"])
+    open_head = and_(delivery.c.head.is_(True), still_open)
     Index("ix_webhook_delivery_open", delivery.c.id, postgresql_where=still_open, sqlite_where=still_open)
+    Index("ix_webhook_delivery_heads", delivery.c.id, postgresql_where=open_head, sqlite_where=open_head)
     Index("ix_webhook_delivery_open_key", delivery.c.webhook_id, delivery.c.ordering_key, delivery.c.id,
           postgresql_where=still_open, sqlite_where=still_open)
     Index("ix_webhook_delivery_webhook", delivery.c.webhook_id, delivery.c.id)
