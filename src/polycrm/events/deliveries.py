@@ -141,13 +141,15 @@ class DeliveryQueue:
 
         The open deliveries found are share-locked (PostgreSQL): a worker finishing one of them waits for
         this fan-out to commit and then hands over to what it added; one that finished first is seen as
-        closed. (SQLite runs one write transaction at a time.)"""
+        closed. They are locked in id order, the order in which a key's deliveries finish and hand over, so
+        the two cannot deadlock. (SQLite runs one write transaction at a time.)"""
         d = self.deliveries
         keys = {(row["webhook_id"], row["ordering_key"]) for row in new}
-        taken = {(int(w), k) for w, k in conn.execute(
-            select(d.c.webhook_id, d.c.ordering_key).where(
-                is_open(d.c.status), d.c.webhook_id.in_(sorted({w for w, _ in keys})),
-                d.c.ordering_key.in_(sorted({k for _, k in keys}))).with_for_update(read=True)).all()}
+        open_of_keys = (select(d.c.webhook_id, d.c.ordering_key)
+                        .where(is_open(d.c.status), d.c.webhook_id.in_(sorted({w for w, _ in keys})),
+                               d.c.ordering_key.in_(sorted({k for _, k in keys})))
+                        .order_by(d.c.id).with_for_update(read=True))
+        taken = {(int(w), k) for w, k in conn.execute(open_of_keys).all()}
         for row in new:
             key = (row["webhook_id"], row["ordering_key"])
             row["head"] = key not in taken
