@@ -8,8 +8,10 @@ rebinding) cannot redirect it. Redirects are never followed.
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable
 from urllib.parse import urlsplit
 
@@ -19,6 +21,7 @@ INTERNAL_NAMES = ("localhost",)
 INTERNAL_SUFFIXES = (".localhost", ".internal", ".local", ".lan", ".home.arpa")
 
 Resolver = Callable[[str, int], list[str]]
+WHITESPACE = re.compile(r"\s")
 
 
 class BlockedTarget(ValueError):
@@ -46,8 +49,14 @@ class Target:
 
 def parse_target(url: object) -> Target:
     """A webhook URL's parts; BlockedTarget unless it is an absolute http(s) URL with a host."""
-    if not isinstance(url, str) or not url or len(url) > MAX_URL_LENGTH or any(c.isspace() for c in url):
+    if not isinstance(url, str) or not url or len(url) > MAX_URL_LENGTH or WHITESPACE.search(url):
         raise BlockedTarget("not a valid URL")
+    return _parse_target(url)
+
+
+@lru_cache(maxsize=4096)
+def _parse_target(url: str) -> Target:
+    """Parsed once per URL: every delivery of a subscription parses the same one (twice: send, guard)."""
     try:
         parts = urlsplit(url)
         port = parts.port

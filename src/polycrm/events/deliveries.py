@@ -32,6 +32,11 @@ from polycrm.events.subscriptions import SubscriptionStore, remove_subscription
 from polycrm.store.database import Database
 
 FANOUT_LOCK = "webhook_fanout"
+# PostgreSQL plans claims by its statistics of the delivery table; a burst that queues thousands of
+# deliveries before autovacuum looks makes it plan for an empty queue (a sort of every head per claim).
+ANALYZE_AFTER_DELIVERIES = 1000
+ANALYZE_INTERVAL_SECONDS = 10.0
+REPAIR_CHUNK = 1000
 SUBSCRIPTION_CACHE_SECONDS = 1.0
 SUBSCRIPTION_CACHE_SIZE = 10_000
 OPEN = (DeliveryStatus.PENDING.value, DeliveryStatus.SENDING.value)
@@ -79,6 +84,8 @@ class DeliveryQueue:
         self.attempts = database.table("webhook_attempt")
         self.webhooks = database.table("webhook")
         self._subscription_cache: dict[int, tuple[float, Subscription]] = {}
+        self._queued_since_analyze = 0
+        self._analyzed_at = -ANALYZE_INTERVAL_SECONDS
 
     # --- fan-out ----------------------------------------------------------------------------------
 
@@ -108,7 +115,21 @@ class DeliveryQueue:
                 conn.execute(delete(self.events).where(self.events.c.id.in_(unwanted)))
             if wanted:
                 conn.execute(update(self.events).where(self.events.c.id.in_(sorted(wanted))).values(fanned_out=True))
+        self._refresh_statistics(len(new))
         return len(events)
+
+    def _refresh_statistics(self, queued: int) -> None:
+        """PostgreSQL: ANALYZE the delivery table once a burst has queued many deliveries (at most every
+        few seconds), so that claims keep walking the heads' index instead of sorting all of them."""
+        if self.database.dialect != "postgresql":
+            return
+        self._queued_since_analyze += queued
+        now = time.monotonic()
+        if self._queued_since_analyze >= ANALYZE_AFTER_DELIVERIES \
+                and now - self._analyzed_at >= ANALYZE_INTERVAL_SECONDS:
+            self._queued_since_analyze, self._analyzed_at = 0, now
+            with self.database.connect() as conn:
+                conn.execute(text(f"ANALYZE {self.deliveries.name}"))
 
     def _deliveries_for(self, events: list[Event],
                         subscriptions: list[Subscription]) -> tuple[list[dict[str, Any]], set[int]]:
@@ -162,23 +183,29 @@ class DeliveryQueue:
         if not keys:
             return
         d, open_ = self.deliveries, self.deliveries.alias("open_")
-        following = (select(func.min(open_.c.id)).where(
+        following = (select(func.min(open_.c.id).label("id")).where(
             is_open(open_.c.status), open_.c.webhook_id.in_(sorted({w for w, _ in keys})),
             open_.c.ordering_key.in_(sorted({k for _, k in keys})))
-            .group_by(open_.c.webhook_id, open_.c.ordering_key))
-        conn.execute(update(d).where(d.c.id.in_(following.scalar_subquery()), d.c.head.is_not(True))
-                     .values(head=True))
+            .group_by(open_.c.webhook_id, open_.c.ordering_key)).subquery("following")
+        # UPDATE ... FROM, and no condition on `head` itself: the few ids must drive primary-key lookups
+        # (PostgreSQL otherwise scanned the whole table for the rare rows that are not heads).
+        conn.execute(update(d).where(d.c.id == following.c.id).values(head=True))
 
     def repair_heads(self) -> int:
         """Mark as head every oldest open delivery of its key that is not: deliveries queued by a version
         without heads, or a hand-over lost to a crash. Costs a scan of the open deliveries: the worker runs
         it when it starts and now and then."""
-        d, open_ = self.deliveries, self.deliveries.alias("open_")
-        oldest = select(func.min(open_.c.id)).where(is_open(open_.c.status)).group_by(open_.c.webhook_id,
-                                                                                      open_.c.ordering_key)
+        d = self.deliveries
+        oldest = select(func.min(d.c.id)).where(is_open(d.c.status)).group_by(d.c.webhook_id, d.c.ordering_key)
+        repaired = 0
         with self.database.transaction() as conn:
-            return int(conn.execute(update(d).where(d.c.id.in_(oldest.scalar_subquery()), d.c.head.is_not(True))
-                                    .values(head=True)).rowcount or 0)
+            ids = sorted(int(i) for i in conn.execute(oldest).scalars())
+            # By primary key, in chunks: one statement joining the grouping back was planned as a nested
+            # loop over both sides when the statistics said that nearly every open delivery is a head.
+            for start in range(0, len(ids), REPAIR_CHUNK):
+                repaired += conn.execute(update(d).where(d.c.id.in_(ids[start:start + REPAIR_CHUNK]),
+                                                         d.c.head.is_not(True)).values(head=True)).rowcount or 0
+        return repaired
 
     def matches(self, subscription: Subscription, event: Event) -> bool:
         """Whether a subscription wants an event: its entity type and action (for fieldUpdate: an update
