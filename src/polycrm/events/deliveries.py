@@ -178,18 +178,20 @@ class DeliveryQueue:
 
     def _hand_over(self, conn: Connection, keys: set[tuple[int, str]]) -> None:
         """Make the oldest open delivery of each of these keys its head (their heads have just finished).
-        One statement over webhooks x keys: the oldest open delivery of any (webhook, key) pair is by
-        definition its head, so the pairs that did not finish are left as they are."""
+        The oldest open delivery of any (webhook, key) pair is by definition its head, so one grouping over
+        webhooks x keys serves all of them; the pairs that did not finish are left as they are."""
         if not keys:
             return
-        d, open_ = self.deliveries, self.deliveries.alias("open_")
-        following = (select(func.min(open_.c.id).label("id")).where(
-            is_open(open_.c.status), open_.c.webhook_id.in_(sorted({w for w, _ in keys})),
-            open_.c.ordering_key.in_(sorted({k for _, k in keys})))
-            .group_by(open_.c.webhook_id, open_.c.ordering_key)).subquery("following")
-        # UPDATE ... FROM, and no condition on `head` itself: the few ids must drive primary-key lookups
-        # (PostgreSQL otherwise scanned the whole table for the rare rows that are not heads).
-        conn.execute(update(d).where(d.c.id == following.c.id).values(head=True))
+        d = self.deliveries
+        oldest = (select(func.min(d.c.id)).where(
+            is_open(d.c.status), d.c.webhook_id.in_(sorted({w for w, _ in keys})),
+            d.c.ordering_key.in_(sorted({k for _, k in keys})))
+            .group_by(d.c.webhook_id, d.c.ordering_key))
+        ids = sorted(int(i) for i in conn.execute(oldest).scalars())
+        # Two statements, the second by primary key: joined into one, PostgreSQL scanned the whole table.
+        # Rows that already are heads are not touched (nor locked): another worker may be finishing one.
+        if ids:
+            conn.execute(update(d).where(d.c.id.in_(ids), d.c.head.is_not(True)).values(head=True))
 
     def repair_heads(self) -> int:
         """Mark as head every oldest open delivery of its key that is not: deliveries queued by a version
