@@ -36,7 +36,7 @@ FANOUT_LOCK = "webhook_fanout"
 # deliveries before autovacuum looks makes it plan for an empty queue (a sort of every head per claim).
 ANALYZE_AFTER_DELIVERIES = 1000
 ANALYZE_INTERVAL_SECONDS = 10.0
-REPAIR_CHUNK = 1000
+MARK_CHUNK = 1000  # ids per statement when marking heads
 SUBSCRIPTION_CACHE_SECONDS = 1.0
 SUBSCRIPTION_CACHE_SIZE = 10_000
 OPEN = (DeliveryStatus.PENDING.value, DeliveryStatus.SENDING.value)
@@ -180,34 +180,34 @@ class DeliveryQueue:
         """Make the oldest open delivery of each of these keys its head (their heads have just finished).
         The oldest open delivery of any (webhook, key) pair is by definition its head, so one grouping over
         webhooks x keys serves all of them; the pairs that did not finish are left as they are."""
-        if not keys:
-            return
-        d = self.deliveries
-        oldest = (select(func.min(d.c.id)).where(
-            is_open(d.c.status), d.c.webhook_id.in_(sorted({w for w, _ in keys})),
-            d.c.ordering_key.in_(sorted({k for _, k in keys})))
-            .group_by(d.c.webhook_id, d.c.ordering_key))
-        ids = sorted(int(i) for i in conn.execute(oldest).scalars())
-        # Two statements, the second by primary key: joined into one, PostgreSQL scanned the whole table.
-        # Rows that already are heads are not touched (nor locked): another worker may be finishing one.
-        if ids:
-            conn.execute(update(d).where(d.c.id.in_(ids), d.c.head.is_not(True)).values(head=True))
+        if keys:
+            d = self.deliveries
+            self._mark_oldest(conn, d.c.webhook_id.in_(sorted({w for w, _ in keys})),
+                              d.c.ordering_key.in_(sorted({k for _, k in keys})))
 
     def repair_heads(self) -> int:
         """Mark as head every oldest open delivery of its key that is not: deliveries queued by a version
         without heads, or a hand-over lost to a crash. Costs a scan of the open deliveries: the worker runs
         it when it starts and now and then."""
-        d = self.deliveries
-        oldest = select(func.min(d.c.id)).where(is_open(d.c.status)).group_by(d.c.webhook_id, d.c.ordering_key)
-        repaired = 0
         with self.database.transaction() as conn:
-            ids = sorted(int(i) for i in conn.execute(oldest).scalars())
-            # By primary key, in chunks: one statement joining the grouping back was planned as a nested
-            # loop over both sides when the statistics said that nearly every open delivery is a head.
-            for start in range(0, len(ids), REPAIR_CHUNK):
-                repaired += conn.execute(update(d).where(d.c.id.in_(ids[start:start + REPAIR_CHUNK]),
-                                                         d.c.head.is_not(True)).values(head=True)).rowcount or 0
-        return repaired
+            return self._mark_oldest(conn)
+
+    def _mark_oldest(self, conn: Connection, *conditions: Any) -> int:
+        """Mark as head the oldest open delivery of each (webhook, key) among those meeting `conditions`;
+        how many were not heads yet.
+
+        Two statements, the second by primary key and in chunks: joined into one, PostgreSQL planned it as
+        a scan of the whole table (or a nested loop over both sides). Rows that already are heads are
+        neither touched nor locked: another worker may be finishing one."""
+        d = self.deliveries
+        oldest = select(func.min(d.c.id)).where(is_open(d.c.status), *conditions).group_by(d.c.webhook_id,
+                                                                                          d.c.ordering_key)
+        ids = sorted(int(i) for i in conn.execute(oldest).scalars())
+        marked = 0
+        for start in range(0, len(ids), MARK_CHUNK):
+            marked += conn.execute(update(d).where(d.c.id.in_(ids[start:start + MARK_CHUNK]),
+                                                   d.c.head.is_not(True)).values(head=True)).rowcount or 0
+        return marked
 
     def matches(self, subscription: Subscription, event: Event) -> bool:
         """Whether a subscription wants an event: its entity type and action (for fieldUpdate: an update

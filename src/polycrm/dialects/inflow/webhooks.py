@@ -17,7 +17,7 @@ from polycrm.auth.directory import UserDirectory
 from polycrm.core.errors import NotFound
 from polycrm.core.service import Core
 from polycrm.dialects.http import JSONResponse
-from polycrm.dialects.inflow.context import InflowRequest, Reply, positive_int
+from polycrm.dialects.inflow.context import MAX_PAGE, InflowRequest, Reply, positive_int
 from polycrm.dialects.inflow.envelope import (VALIDATION_ERROR, VALIDATION_FAILED, InflowError, field_errors,
                                               invalid)
 from polycrm.dialects.inflow.ids import encode_id
@@ -201,15 +201,10 @@ class InflowWebhookApi:
             raise InflowError(400, VALIDATION_ERROR, BLOCKED_URL)
 
     def list(self, context: InflowRequest) -> Response:
-        params = context.request.query_params
-        page = positive_int(params, "page", 1, 10_000_000)
-        per_page = positive_int(params, "perPage", DEFAULT_PER_PAGE, MAX_PER_PAGE)
+        page, per_page = _paging(context)
         owner = None if context.actor.is_admin else context.actor.user_id
         found, total = self.store.list(PROTOCOL, owner_id=owner, offset=(page - 1) * per_page, limit=per_page)
-        pages = -(-total // per_page)
-        return JSONResponse({"data": [self._item(s) for s in found], "meta": {"pagination": {
-            "page": page, "perPage": per_page, "total": total, "pages": pages, "hasNext": page < pages,
-            "hasPrev": page > 1}}})
+        return _paged([self._item(s) for s in found], page, per_page, total)
 
     def read(self, context: InflowRequest) -> Reply:
         return Reply(self._item(self._visible(context)), meta=False)
@@ -246,20 +241,14 @@ class InflowWebhookApi:
 
     def deliveries(self, context: InflowRequest) -> Response:
         subscription = self._visible(context)
-        params = context.request.query_params
-        page = positive_int(params, "page", 1, 10_000_000)
-        per_page = positive_int(params, "perPage", DEFAULT_PER_PAGE, MAX_PER_PAGE)
-        status = params.get("status") or None
+        page, per_page = _paging(context)
+        status = context.request.query_params.get("status") or None
         if status is not None and status not in {s.value for s in DeliveryStatus}:
             raise invalid("status", "status must be pending, sending, succeeded, failed or cancelled")
         found, total = self.hub.queue.list(subscription.id, status=status, offset=(page - 1) * per_page,
                                            limit=per_page)
         log = self.hub.queue.attempts_of([d.id for d in found])
-        pages = -(-total // per_page)
-        return JSONResponse({"data": [self._delivery(subscription, d, log[d.id]) for d in found],
-                             "meta": {"pagination": {"page": page, "perPage": per_page, "total": total,
-                                                     "pages": pages, "hasNext": page < pages,
-                                                     "hasPrev": page > 1}}})
+        return _paged([self._delivery(subscription, d, log[d.id]) for d in found], page, per_page, total)
 
     def redeliver(self, context: InflowRequest) -> Reply:
         subscription = self._visible(context)
@@ -282,3 +271,17 @@ class InflowWebhookApi:
         record["subscriptionId"] = subscription.uid
         del record["webhookId"]
         return record
+
+
+def _paging(context: InflowRequest) -> tuple[int, int]:
+    """(page, perPage) of a `/webhooks` list: perPage 1..100, 20 by default."""
+    params = context.request.query_params
+    return positive_int(params, "page", 1, MAX_PAGE), positive_int(params, "perPage", DEFAULT_PER_PAGE, MAX_PER_PAGE)
+
+
+def _paged(data: list[dict[str, Any]], page: int, per_page: int, total: int) -> Response:
+    """A `/webhooks` list: `data` and the webhook pagination (no `deprecation`, unlike `/api/*`)."""
+    pages = -(-total // per_page)
+    return JSONResponse({"data": data, "meta": {"pagination": {
+        "page": page, "perPage": per_page, "total": total, "pages": pages, "hasNext": page < pages,
+        "hasPrev": page > 1}}})
