@@ -60,7 +60,7 @@ def build_app(config: Config, database: Database) -> Starlette:
     limiter = RateLimiter(config.redis_url, key_prefix=config.redis_prefix)
     inflow = InflowApi(core, directory, limiter, parse_rate(config.inflow_rate_limit),
                        max_body_bytes=config.max_body_bytes, mapping=mapping,
-                       webhooks=InflowWebhookApi(core, webhooks, mapping),
+                       webhooks=InflowWebhookApi(webhooks, mapping),
                        budgets=parse_webhook_rates(config.inflow_webhook_rate_limits))
 
     async def docs(_request):  # noqa: ANN001, ANN202 - Starlette endpoint

@@ -55,13 +55,14 @@ class SubscriptionStore:
                       is_active=is_active, description=description, settings=settings)
         with self.database.transaction() as conn:
             new_id = self._insert(conn, values)
-        return self._created(new_id)
+        return self._stored(new_id)
 
     def create_once(self, *, limit: int, **values: Any) -> tuple[Subscription, bool]:
         """`create`, unless the owner already has an active subscription to the same URL, entity type,
-        action and field: then that one, and False (a disabled one is left as it is). Refuses (SubscriptionLimitReached) a new one past `limit` live
-        subscriptions of the protocol to that entity type and action. The check and the insert are one
-        transaction behind a counter-row lock, so concurrent requests cannot both pass it."""
+        action and field: then that one, and False (a disabled one is left as it is). Refuses
+        (SubscriptionLimitReached) a new one past `limit` live subscriptions of the protocol to that entity
+        type and action. The check and the insert are one transaction behind a counter-row lock, so
+        concurrent requests cannot both pass it."""
         t = self.table
         same_event = [t.c.protocol == values["protocol"], t.c.entity_type == values["entity_type"],
                       t.c.action == values["action"], t.c.deleted.is_(False)]
@@ -77,8 +78,8 @@ class SubscriptionStore:
                     raise SubscriptionLimitReached(limit)
                 new_id = self._insert(conn, values)
         if existing is not None:
-            return self._created(existing), False
-        return self._created(new_id), True
+            return self._stored(existing), False
+        return self._stored(new_id), True
 
     def _insert(self, conn: Connection, values: dict[str, Any]) -> int:
         now = precise_utcnow()
@@ -87,7 +88,7 @@ class SubscriptionStore:
                    deleted=False, created_at=now, modified_at=now)
         return int(conn.execute(insert(self.table).values(row).returning(self.table.c.id)).scalar_one())
 
-    def _created(self, subscription_id: int) -> Subscription:
+    def _stored(self, subscription_id: int) -> Subscription:
         found = self.get(subscription_id)
         assert found is not None
         return found

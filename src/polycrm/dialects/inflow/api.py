@@ -27,8 +27,9 @@ from polycrm.core.service import Core
 from polycrm.dialects.http import BodyTooLarge, JSONResponse, read_body
 from polycrm.dialects.inflow.context import InflowRequest, Reply, grouped, paging
 from polycrm.dialects.inflow.describe import describe_field, make_fields, sample_record
-from polycrm.dialects.inflow.envelope import (OPERATION_RATE_LIMITED, RATE_LIMITED, SUNSET_HTTP_DATE, VALIDATION_ERROR, InflowError, Page,
-                                              deprecation, error_body, from_core, invalid, invalid_fields)
+from polycrm.dialects.inflow.envelope import (OPERATION_RATE_LIMITED, RATE_LIMITED, SUNSET_HTTP_DATE, VALIDATION_ERROR,
+                                              InflowError, Page, deprecation, error_body, from_core, invalid,
+                                              invalid_fields)
 from polycrm.dialects.inflow.filters import FilterParser
 from polycrm.dialects.inflow.ids import FILE_KIND, TENANT_KIND, InvalidObjectId, decode_id, encode_id
 from polycrm.dialects.inflow.mapping import FieldType, InflowMapping, Module, ModuleSpec
@@ -515,7 +516,6 @@ class InflowApi:
             ("/{module}/{id}/files", {"GET": Operation(self.record_files)}),
             ("/{module}/{id}", {"GET": Operation(self.read), "DELETE": Operation(self.delete)}),
         ]
-
 
     def webhook_operations(self) -> list[tuple[str, dict[str, Operation]]]:
         """`/webhooks*` (§11.1), each group with its own budget, and PolyCRM's delivery log."""

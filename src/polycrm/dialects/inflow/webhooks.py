@@ -21,8 +21,8 @@ from polycrm.dialects.inflow.context import MAX_PAGE, InflowRequest, Reply, posi
 from polycrm.dialects.inflow.envelope import (VALIDATION_ERROR, VALIDATION_FAILED, InflowError, field_errors,
                                               invalid)
 from polycrm.dialects.inflow.ids import encode_id
-from polycrm.dialects.inflow.mapping import FieldType, InflowMapping, Module
-from polycrm.dialects.inflow.records import format_timestamp, render_record, wire_value
+from polycrm.dialects.inflow.mapping import InflowMapping, Module
+from polycrm.dialects.inflow.records import api_field_names, format_timestamp, render_record, wire_value
 from polycrm.dialects.ratelimit import parse_rate
 from polycrm.dialects.webhooks import delivery_record, readable_events, saved_record
 from polycrm.events.addresses import BlockedTarget, parse_target
@@ -113,15 +113,11 @@ class InflowWebhookProtocol:
     def _diff(module: Module, before: Mapping[str, Any], after: Mapping[str, Any],
               changed: Mapping[str, Any]) -> list[dict[str, Any]]:
         """`{path, from, to}` per API field an update changed (file fields are never in payloads)."""
-        attributes = module.entity.attributes
-        fields = {attributes[name].field for name in changed if name in attributes}
         diff = []
-        for api_field in module.fields.values():
-            if api_field.type is FieldType.FILE or api_field.field.name not in fields:
-                continue
-            old, new = wire_value(api_field, before), wire_value(api_field, after)
+        for name in api_field_names(module, changed):
+            old, new = wire_value(module.fields[name], before), wire_value(module.fields[name], after)
             if old != new:
-                diff.append({"path": api_field.name, "from": old, "to": new})
+                diff.append({"path": name, "from": old, "to": new})
         return diff
 
     def signature_headers(self, subscription: Subscription, body: bytes) -> dict[str, str]:
@@ -136,8 +132,7 @@ class InflowWebhookApi:
     """`/webhooks/subscribe`, `/webhooks`, `/webhooks/{id}`, and PolyCRM's delivery log under
     `/webhooks/{id}/deliveries`. Everyone with a key manages their own subscriptions; admins see all."""
 
-    def __init__(self, core: Core, hub: WebhookHub, mapping: InflowMapping):
-        self.core = core
+    def __init__(self, hub: WebhookHub, mapping: InflowMapping):
         self.hub = hub
         self.store = hub.subscriptions
         self.mapping = mapping
