@@ -165,10 +165,9 @@ class DeliveryQueue:
         closed. They are locked in id order, the order in which a key's deliveries finish and hand over, so
         the two cannot deadlock. (SQLite runs one write transaction at a time.)"""
         d = self.deliveries
-        keys = {(row["webhook_id"], row["ordering_key"]) for row in new}
         open_of_keys = (select(d.c.webhook_id, d.c.ordering_key)
-                        .where(is_open(d.c.status), d.c.webhook_id.in_(sorted({w for w, _ in keys})),
-                               d.c.ordering_key.in_(sorted({k for _, k in keys})))
+                        .where(is_open(d.c.status),
+                               *self._covering({(row["webhook_id"], row["ordering_key"]) for row in new}))
                         .order_by(d.c.id).with_for_update(read=True))
         taken = {(int(w), k) for w, k in conn.execute(open_of_keys).all()}
         for row in new:
@@ -181,9 +180,13 @@ class DeliveryQueue:
         The oldest open delivery of any (webhook, key) pair is by definition its head, so one grouping over
         webhooks x keys serves all of them; the pairs that did not finish are left as they are."""
         if keys:
-            d = self.deliveries
-            self._mark_oldest(conn, d.c.webhook_id.in_(sorted({w for w, _ in keys})),
-                              d.c.ordering_key.in_(sorted({k for _, k in keys})))
+            self._mark_oldest(conn, *self._covering(keys))
+
+    def _covering(self, keys: set[tuple[int, str]]) -> tuple[Any, Any]:
+        """Conditions matching the deliveries of these (webhook, key) pairs, and of the other pairs the
+        webhooks and keys make: two short IN lists instead of one per pair, which callers may over-match."""
+        d = self.deliveries
+        return (d.c.webhook_id.in_(sorted({w for w, _ in keys})), d.c.ordering_key.in_(sorted({k for _, k in keys})))
 
     def repair_heads(self) -> int:
         """Mark as head every oldest open delivery of its key that is not: deliveries queued by a version
