@@ -1,7 +1,7 @@
-"""The SQL that lists, duplicate checks and quick search run is answered from indexes (SQLite's plans).
+"""The SQL that lists, duplicate checks and quick search run is answered from indexes.
 
-SQLite decides without statistics, so these guard the index design: a plan that scans the whole table is
-fast on a test database and hopeless at a million rows.
+SQLite decides without statistics, so its plans guard the index design: a plan that scans the whole table is
+fast on a test database and hopeless at a million rows. PostgreSQL plans by statistics; its test gathers them.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, inspect, text
 
 from polycrm.auth.acl import Actor
 from polycrm.core.search import SearchQuery, text_filter
@@ -84,3 +84,39 @@ def test_quick_search_uses_the_search_indexes(sqlite_store: Store) -> None:
     assert plans and all("ix_contact_last_name_search" in p and "ix_contact_name_search" in p for p in plans)
     result = service.search(ADMIN, query)
     assert result.total == 30 and len(result.records) == 5
+
+
+@pytest.fixture
+def postgresql_store(backend: str, request: pytest.FixtureRequest) -> Store:
+    if backend != "postgresql":
+        pytest.skip("count indexes are PostgreSQL's: SQLite has no B-tree deduplication")
+    return request.getfixturevalue("store")
+
+
+def test_few_valued_fields_get_count_indexes_on_postgresql_only(store: Store, backend: str) -> None:
+    core = Core(store.database)
+    core.add_field("Contact", "cTier", "enum", {"options": ["Gold", "Silver"]})
+    column = store.database.registry.entity("Contact").attributes["cTier"].column
+    with store.database.connect() as conn:
+        indexes = {i["name"]: i["column_names"] for i in inspect(conn).get_indexes("contact")}
+    count_indexes = {name: cols for name, cols in indexes.items() if name.endswith("_count")}
+    if backend == "sqlite":
+        assert count_indexes == {}
+    else:
+        assert count_indexes == {"ix_contact_assigned_user_id_count": ["assigned_user_id"],
+                                 f"ix_contact_{column}_count": [column]}
+
+
+def test_filtered_count_reads_the_small_count_index(postgresql_store: Store) -> None:
+    service = Core(postgresql_store.database).records("Contact")
+    users = [1, 2, 3]
+    service.create_many(ADMIN, [{"lastName": f"Surname{i}", "assignedUserId": None} for i in range(3000)])
+    with postgresql_store.database.connect() as conn:
+        conn.execute(text("UPDATE contact SET assigned_user_id = id % 3 + 1"))
+        conn.execute(text("VACUUM ANALYZE contact"))
+        plan = "\n".join(row[0] for row in conn.execute(text(
+            "EXPLAIN SELECT count(*) FROM contact WHERE assigned_user_id = :user AND deleted = false"),
+            {"user": users[0]}))
+    assert "Index Only Scan using ix_contact_assigned_user_id_count" in plan, plan
+    total = service.search(ADMIN, SearchQuery(Compare("assignedUserId", Op.EQ, 1), [], limit=1)).total
+    assert total == 1000

@@ -97,6 +97,30 @@ def entity_index_columns(entity: Entity) -> list[list[str]]:
     return unique
 
 
+# Fields with few distinct values, each shared by many rows: their filtered lists have large totals.
+FEW_VALUED_FIELD_TYPES = frozenset({"enum", "bool"})
+
+
+def count_index_columns(entity: Entity) -> list[str]:
+    """Columns that get a single-column index of live rows on PostgreSQL, for counting.
+
+    The exact total of "status = X" counts every match. PostgreSQL answers it from the smallest index that
+    covers the filter, and B-tree deduplication (PostgreSQL 13+) stores a column with few values in a few
+    bytes per row: about a sixth of the (column, deleted, created_at, id) index the ordered page reads, so
+    counting 300,000 of a million rows takes a third of the time. Only for few-valued fields (enums, bools,
+    the assigned user), where totals are large; a link column's matches are few and its list index counts
+    them fast enough. SQLite has no deduplication, so there the list index counts too."""
+    indexed = {cols[0] for cols in entity_index_columns(entity)}
+    columns = []
+    for attribute in entity.column_attributes():
+        field = entity.fields.get(attribute.field)
+        if attribute.column not in indexed or field is None:
+            continue
+        if field.type in FEW_VALUED_FIELD_TYPES or attribute.name == "assignedUserId":
+            columns.append(attribute.column)
+    return columns  # type: ignore[return-value]
+
+
 def search_index_columns(entity: Entity) -> list[str]:
     """Columns quick text search (core.search.text_filter) matches by prefix, case-insensitively: the text
     filter fields stored as strings, and a person's last name."""
@@ -137,6 +161,9 @@ def build_entity_table(metadata: MetaData, entity: Entity, dialect: str) -> Tabl
         Index(index_name(entity.table, cols), *[table.c[c] for c in cols], sqlite_where=live, postgresql_where=live)
     for column in search_index_columns(entity):
         _search_index(table, column, dialect, live)
+    if dialect == "postgresql":
+        for column in count_index_columns(entity):
+            Index(index_name(entity.table, [column, "count"]), table.c[column], postgresql_where=live)
     return table
 
 
@@ -262,4 +289,5 @@ def build_metadata(registry: Registry, dialect: str) -> MetaData:
     return metadata
 
 
-__all__ = ["build_metadata", "column_type", "entity_column", "entity_index_columns", "index_name", "snake_case"]
+__all__ = ["build_metadata", "column_type", "count_index_columns", "entity_column", "entity_index_columns", "index_name",
+           "snake_case"]
