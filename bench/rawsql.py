@@ -5,10 +5,12 @@ Queries (contact table of a seeded store):
 - get:            SELECT * FROM contact WHERE id = ? AND deleted = false
 - list_tier:      SELECT <list columns> FROM contact WHERE c_tier = ? AND deleted = false
                   ORDER BY created_at DESC, id DESC LIMIT 20
-- list_tier_nototal: the same as list_tier (the raw lists never count)
-- list_assigned:  the same with assigned_user_id = ?
-- search:         ... WHERE deleted = false AND name LIKE 'abc%' ORDER BY created_at DESC, id DESC LIMIT 20
-                  (ILIKE on PostgreSQL, as PolyCRM's text filter is case-insensitive there)
+                  + SELECT count(*) FROM contact WHERE c_tier = ? AND deleted = false (the total it answers)
+- list_tier_nototal: the page alone (what X-No-Total asks for)
+- list_assigned:  the page and its count with assigned_user_id = ?
+- search:         ... WHERE deleted = false AND name LIKE 'abc%' ORDER BY created_at DESC, id DESC LIMIT 20, and
+                  its count (`lower(name) LIKE 'abc%'` on PostgreSQL: case-insensitive and served by an index,
+                  as PolyCRM's text filter is)
 - create:         INSERT INTO contact (...) + INSERT INTO email_address_link (...), one transaction
 - update:         UPDATE contact SET c_score = ?, modified_at = ?, version_number = version_number + 1
                   WHERE id = ?, one transaction
@@ -50,13 +52,13 @@ class RawStore:
             for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=10000", "cache_size=-65536",
                            "temp_store=MEMORY"):
                 self.conn.execute(f"PRAGMA {pragma}")
-            self.p, self.false, self.like = "?", "0", "LIKE"
+            self.p, self.false, self.name_like = "?", "0", "name LIKE"
         else:
             import psycopg
 
             dsn = url.replace("postgresql+psycopg://", "postgresql://")
             self.conn = psycopg.connect(dsn, autocommit=True)
-            self.p, self.false, self.like = "%s", "false", "ILIKE"
+            self.p, self.false, self.name_like = "%s", "false", "lower(name) LIKE"
 
     def close(self) -> None:
         self.conn.close()
@@ -97,22 +99,36 @@ class RawStore:
     def operation(self, scenario: str, *, max_contact_id: int, user_ids: list[int], prefixes: list[str],
                   run_tag: str, seed: int = 7) -> Callable[[], Any]:
         rng = random.Random(seed)
-        p, false, like = self.p, self.false, self.like
+        p, false, name_like = self.p, self.false, self.name_like
         tiers = iter(TIERS * 10**6)
         if scenario == "get":
             sql = f"SELECT * FROM contact WHERE id = {p} AND deleted = {false}"
             return lambda: self.query(sql, (live_id(rng, max_contact_id),))
         if scenario in ("list_tier", "list_tier_nototal", "list_assigned"):
             column = "assigned_user_id" if scenario == "list_assigned" else "c_tier"
-            sql = (f"SELECT {LIST_COLUMNS} FROM contact WHERE {column} = {p} AND deleted = {false} "
-                   f"ORDER BY created_at DESC, id DESC LIMIT 20")
-            if scenario != "list_assigned":
-                return lambda: self.query(sql, (next(tiers),))
-            return lambda: self.query(sql, (rng.choice(user_ids),))
+            condition = f"{column} = {p} AND deleted = {false}"
+            page = f"SELECT {LIST_COLUMNS} FROM contact WHERE {condition} ORDER BY created_at DESC, id DESC LIMIT 20"
+            count = f"SELECT count(*) FROM contact WHERE {condition}"
+            values: Callable[[], Any] = (lambda: rng.choice(user_ids)) if scenario == "list_assigned" else (
+                lambda: next(tiers))
+            if scenario == "list_tier_nototal":
+                return lambda: self.query(page, (values(),))
+
+            def page_and_total() -> None:
+                value = values()
+                self.query(page, (value,))
+                self.query(count, (value,))
+            return page_and_total
         if scenario == "search":
-            sql = (f"SELECT {LIST_COLUMNS} FROM contact WHERE deleted = {false} AND name {like} {p} "
-                   f"ORDER BY created_at DESC, id DESC LIMIT 20")
-            return lambda: self.query(sql, (rng.choice(prefixes) + "%",))
+            condition = f"deleted = {false} AND {name_like} {p}"
+            page = f"SELECT {LIST_COLUMNS} FROM contact WHERE {condition} ORDER BY created_at DESC, id DESC LIMIT 20"
+            count = f"SELECT count(*) FROM contact WHERE {condition}"
+
+            def search_and_total() -> None:
+                pattern = rng.choice(prefixes).lower() + "%"
+                self.query(page, (pattern,))
+                self.query(count, (pattern,))
+            return search_and_total
         if scenario == "create":
             counter = iter(range(1, 10**9))
             returning = " RETURNING id"
@@ -168,15 +184,15 @@ def measure(store: RawStore, scenario: str, *, duration: float, max_count: int, 
 
 def explain(store: RawStore, scenario: str, **kwargs: Any) -> list[str]:
     """The query plan of a raw read scenario (first parameter set), for the JSON report."""
-    p, false, like = store.p, store.false, store.like
+    p, false, name_like = store.p, store.false, store.name_like
     sql = {
         "get": (f"SELECT * FROM contact WHERE id = {p} AND deleted = {false}", (1,)),
         "list_tier": (f"SELECT {LIST_COLUMNS} FROM contact WHERE c_tier = {p} AND deleted = {false} "
                       f"ORDER BY created_at DESC, id DESC LIMIT 20", ("Gold",)),
         "list_assigned": (f"SELECT {LIST_COLUMNS} FROM contact WHERE assigned_user_id = {p} AND deleted = {false} "
                           f"ORDER BY created_at DESC, id DESC LIMIT 20", (kwargs["user_ids"][0],)),
-        "search": (f"SELECT {LIST_COLUMNS} FROM contact WHERE deleted = {false} AND name {like} {p} "
-                   f"ORDER BY created_at DESC, id DESC LIMIT 20", (kwargs["prefixes"][0] + "%",)),
+        "search": (f"SELECT {LIST_COLUMNS} FROM contact WHERE deleted = {false} AND {name_like} {p} "
+                   f"ORDER BY created_at DESC, id DESC LIMIT 20", (kwargs["prefixes"][0].lower() + "%",)),
     }.get(scenario)
     if sql is None:
         return []
