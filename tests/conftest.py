@@ -6,12 +6,14 @@ import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pytest
 from sqlalchemy import text
 
-from polycrm.auth.directory import UserDirectory
+import polycrm.auth.directory
+
+from polycrm.auth.directory import API_KEY_TTL, UserDirectory
 from polycrm.auth.secrets import KeyRing
 from polycrm.config import Config
 from polycrm.store.database import Database, make_engine, open_database
@@ -69,3 +71,13 @@ def config(tmp_path: Path, store: Store) -> Config:
 @pytest.fixture
 def directory(store: Store) -> UserDirectory:
     return UserDirectory(store.database, KeyRing(SECRET))
+
+
+@pytest.fixture
+def pass_key_trust(monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
+    """Moves every directory's clock past `API_KEY_TTL`: what a server process sees that long after another
+    process (the CLI, another worker) revoked a key it had found live."""
+    def advance() -> None:
+        later = polycrm.auth.directory.monotonic() + API_KEY_TTL + 1
+        monkeypatch.setattr(polycrm.auth.directory, "monotonic", lambda: later)
+    return advance

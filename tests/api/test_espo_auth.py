@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
+import polycrm.auth.directory
+
 from tests.api.test_espo_records import create
 
 
@@ -80,14 +82,32 @@ def test_hmac_hex_legacy_binary_and_full_path_variant(harness):
     assert client.get("/api/v1/Account", headers={"X-Api-Key": key}).status_code == 401
 
 
-def test_revoked_and_expired_keys_are_401(harness):
+def test_revoked_and_expired_keys_are_401(harness, pass_key_trust):
     issued = harness.directory.create_api_key(harness.admin_id)
     client = harness.key_client(issued.key)
     assert client.get("/api/v1/Account").status_code == 200
+    # Revoked by another process (harness.directory is not the server's): refused once the server's trust in
+    # the key it found live runs out.
     harness.directory.revoke_api_key(issued.info.id)
+    assert client.get("/api/v1/Account").status_code == 200
+    pass_key_trust()
     assert client.get("/api/v1/Account").status_code == 401
+    # Revoked by the server's own directory: refused at once.
+    own = harness.directory.create_api_key(harness.admin_id)
+    assert harness.key_client(own.key).get("/api/v1/Account").status_code == 200
+    harness.app.state.directory.revoke_api_key(own.info.id)
+    assert harness.key_client(own.key).get("/api/v1/Account").status_code == 401
     expired = harness.directory.create_api_key(harness.admin_id, expires_at=datetime.utcnow() - timedelta(days=1))
     assert harness.key_client(expired.key).get("/api/v1/Account").status_code == 401
+
+
+def test_a_trusted_key_still_expires_on_time(harness, monkeypatch):
+    issued = harness.directory.create_api_key(harness.admin_id, expires_at=datetime.utcnow() + timedelta(days=1))
+    client = harness.key_client(issued.key)
+    assert client.get("/api/v1/Account").status_code == 200
+    later = datetime.utcnow() + timedelta(days=2)
+    monkeypatch.setattr(polycrm.auth.directory, "utcnow", lambda: later)
+    assert client.get("/api/v1/Account").status_code == 401
 
 
 def test_api_keys_are_stored_hashed(harness, store):

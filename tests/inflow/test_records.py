@@ -98,13 +98,14 @@ def test_bundle_and_access_follow_roles(inflow_api):
     error(other.delete(f"/api/customer/{mine['id']}"), 403, "FORBIDDEN")
 
 
-def test_authentication(inflow_api, harness):
+def test_authentication(inflow_api, harness, pass_key_trust):
     for client in (inflow_api.client(None), inflow_api.client("0" * 32), inflow_api.client("")):
         body = error(client.post("/api/searchRecords", json={"module": "customer"}), 401, "UNAUTHORIZED")
         assert body["message"] == "Invalid API key"
     key = harness.directory.create_api_key(harness.admin_id)
     assert inflow_api.client(key.key).get("/api/getUserList").status_code == 200
     harness.directory.revoke_api_key(key.info.id)
+    pass_key_trust()
     error(inflow_api.client(key.key).get("/api/getUserList"), 401, "UNAUTHORIZED")
     upper = inflow_api.client(None, **{"X-API-KEY": harness.admin_key})
     assert upper.get("/api/getBundleModuleNames").status_code == 200

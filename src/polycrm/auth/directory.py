@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 import secrets
-import time
 from dataclasses import dataclass
 from datetime import datetime
+from time import monotonic
 from typing import Any
 
 import orjson
@@ -22,6 +22,11 @@ from polycrm.store.records import RecordRepository
 USER_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.@\-]{1,50}$")
 USER_TYPES = ("regular", "admin", "api")
 ACTOR_TTL = 5.0
+# How long a process trusts an API key it found live; a key revoked by another process stops working within
+# this time (at once in the process that revoked it). Expiry is checked on every request.
+API_KEY_TTL = 2.0
+# Cached keys per process: enough for every integration of an instance; the cache starts over beyond it.
+API_KEY_CACHE_SIZE = 10_000
 # A fixed hash to verify against when the user does not exist, so timing does not reveal user names.
 _PASSWORDS = PasswordHasher()
 _DUMMY_HASH = _PASSWORDS.hash("polycrm-timing-equaliser")
@@ -46,6 +51,14 @@ class ApiKeyInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class _LiveKey:
+    user_id: int
+    hmac_secret: str | None
+    expires_at: datetime | None
+    trusted_until: float  # time.monotonic()
+
+
+@dataclass(frozen=True, slots=True)
 class IssuedApiKey:
     """Returned exactly once at creation: the plain key (and HMAC secret); only hashes are stored."""
 
@@ -62,9 +75,10 @@ class UserDirectory:
         self.keyring = keyring
         self.users = RecordRepository(database, database.registry.entity("User"))
         self._actors: dict[int, tuple[float, Actor | None]] = {}
+        self._live_keys: dict[str, _LiveKey] = {}  # by lookup hash
         # Checked on every request: built once (see polycrm.store.statements for why).
         keys = database.table("api_key")
-        self._live_key_statement = select(keys.c.user_id, keys.c.hmac_secret).where(
+        self._live_key_statement = select(keys.c.user_id, keys.c.hmac_secret, keys.c.expires_at).where(
             keys.c.key_hash == bindparam("key_hash"), keys.c.revoked_at.is_(None),
             or_(keys.c.expires_at.is_(None), keys.c.expires_at > bindparam("now")))
 
@@ -115,8 +129,8 @@ class UserDirectory:
         """The actor for an active user, with teams and merged role levels; None if inactive or gone.
 
         Cached for `ACTOR_TTL` seconds: a change of roles, teams or activity made by another process applies
-        within that time (credentials themselves are checked on every request)."""
-        now = time.monotonic()
+        within that time (API keys are trusted for `API_KEY_TTL`, passwords and tokens checked every time)."""
+        now = monotonic()
         cached = self._actors.get(user_id)
         if cached is not None and cached[0] > now:
             return cached[1]
@@ -221,16 +235,32 @@ class UserDirectory:
         with self.database.transaction() as conn:
             result = conn.execute(update(table).where(table.c.id == key_id, table.c.revoked_at.is_(None))
                                   .values(revoked_at=utcnow()))
+        self._live_keys.clear()
         return bool(result.rowcount)
 
     def find_api_key(self, key: str) -> tuple[int, str | None] | None:
-        """(user id, HMAC secret or None) for a live key; None if unknown, revoked or expired."""
-        with self.database.connect() as conn:
-            row = conn.execute(self._live_key_statement, {"key_hash": self.keyring.lookup_hash(key),
-                                                          "now": utcnow()}).first()
-        if row is None:
+        """(user id, HMAC secret or None) for a live key; None if unknown, revoked or expired.
+
+        A key found live is trusted for `API_KEY_TTL` seconds: integrations send the same key with every
+        request, and its lookup (a query, and decrypting an HMAC secret) was a third of a read's time.
+        Unknown keys are looked up every time, so a new key works at once and junk cannot fill the cache."""
+        key_hash = self.keyring.lookup_hash(key)
+        now = utcnow()
+        live = self._live_keys.get(key_hash)
+        if live is None or live.trusted_until < monotonic():
+            with self.database.connect() as conn:
+                row = conn.execute(self._live_key_statement, {"key_hash": key_hash, "now": now}).first()
+            if row is None:
+                self._live_keys.pop(key_hash, None)
+                return None
+            if len(self._live_keys) >= API_KEY_CACHE_SIZE:
+                self._live_keys.clear()
+            live = self._live_keys[key_hash] = _LiveKey(
+                int(row.user_id), self.keyring.decrypt(row.hmac_secret) if row.hmac_secret else None,
+                row.expires_at, monotonic() + API_KEY_TTL)
+        if live.expires_at is not None and live.expires_at <= now:
             return None
-        return int(row.user_id), self.keyring.decrypt(row.hmac_secret) if row.hmac_secret else None
+        return live.user_id, live.hmac_secret
 
     # --- auth tokens (EspoCRM's Espo-Authorization flow) ------------------------------------------
 
