@@ -27,8 +27,8 @@ def sqlite_store(backend: str, request: pytest.FixtureRequest) -> Store:
     return request.getfixturevalue("store")
 
 
-def plans_of(store: Store, run: Any) -> list[str]:
-    """EXPLAIN QUERY PLAN of every SELECT `run()` executes."""
+def selects_of(store: Store, run: Any) -> list[tuple[str, Any]]:
+    """(SQL, parameters) of every SELECT `run()` executes."""
     statements: list[tuple[str, Any]] = []
 
     def capture(_conn: Any, _cursor: Any, statement: str, params: Any, _context: Any, _many: bool) -> None:
@@ -40,6 +40,12 @@ def plans_of(store: Store, run: Any) -> list[str]:
         run()
     finally:
         event.remove(store.database.engine, "before_cursor_execute", capture)
+    return statements
+
+
+def plans_of(store: Store, run: Any) -> list[str]:
+    """EXPLAIN QUERY PLAN of every SELECT `run()` executes."""
+    statements = selects_of(store, run)
     with store.database.connect() as conn:
         raw = conn.connection.driver_connection
         return [" / ".join(row[3] for row in raw.execute("EXPLAIN QUERY PLAN " + sql, params))
@@ -120,3 +126,13 @@ def test_filtered_count_reads_the_small_count_index(postgresql_store: Store) -> 
     assert "Index Only Scan using ix_contact_assigned_user_id_count" in plan, plan
     total = service.search(ADMIN, SearchQuery(Compare("assignedUserId", Op.EQ, 1), [], limit=1)).total
     assert total == 1000
+
+
+def test_page_limits_are_written_into_the_sql(store: Store) -> None:
+    # A limit sent as a parameter makes PostgreSQL plan every execution of the prepared statement again.
+    service = contacts(store, count=12)
+    query = SearchQuery(Compare("firstName", Op.EQ, "Ada"), [Sort("lastName", descending=True)], limit=3, offset=1)
+    statements = selects_of(store, lambda: service.search(ADMIN, query))
+    page = next(sql for sql, _ in statements if "ORDER BY" in sql)
+    assert "LIMIT 3 OFFSET 1" in " ".join(page.split())
+    assert [r["lastName"] for r in service.search(ADMIN, query).records] == ["Surname7", "Surname5", "Surname3"]
