@@ -21,7 +21,7 @@ from polycrm.meta import Entity, LinkStorage, ValueKind
 from polycrm.meta.model import Link
 from polycrm.query.tree import Compare, Node, Op, Sort, conjunction
 from polycrm.store.database import Database, utcnow
-from polycrm.store.records import ContactPoint, RecordRepository
+from polycrm.store.records import ContactPoint, RecordRepository, SideData
 
 # Read-only view data EspoCRM leaves out of lists unless selected (specs/espocrm.md §2.2).
 LIST_EXCLUDED_KINDS = (ValueKind.ID_LIST, ValueKind.NAME_MAP)
@@ -46,6 +46,7 @@ class RecordService:
         self._multi_fields = [f.name for f in entity.fields.values() if f.type == "linkMultiple"
                               and f.name in entity.links]
         self._contact_fields = [f.name for f in entity.fields.values() if f.type in {"email", "phone"}]
+        self._contact_kinds = [(entity.fields[f].type, f) for f in self._contact_fields]
         self._parent_fields = [f.name for f in entity.fields.values() if f.type == "linkParent"]
         self._numbered = "number" in entity.fields and entity.fields["number"].type == "autoincrement"
         self._defaults = [(f.name, self.input.convert(entity.attributes[f.name], f, f.params["default"]))
@@ -100,15 +101,26 @@ class RecordService:
     def read(self, actor: Actor, record_id: Any) -> dict[str, Any]:
         self.require_scope(actor, "read")
         with self.database.connect() as conn:
-            record = self.load_record(conn, record_id, not_found="Record {id} does not exist.", with_names=True)
+            record = self._load_full(conn, record_id)
             self.check_record(conn, actor, "read", record)
-            return self._complete(conn, [record], full=True)[0]
+            return record
 
     def read_without_acl(self, record_id: Any) -> dict[str, Any]:
         """A full record for trusted internal callers (a user's own profile, event payloads)."""
         with self.database.connect() as conn:
-            record = self.load_record(conn, record_id, not_found="Record {id} does not exist.", with_names=True)
-            return self._complete(conn, [record], full=True)[0]
+            return self._load_full(conn, record_id)
+
+    def _load_full(self, conn: Connection, record_id: Any) -> dict[str, Any]:
+        """A record with every attribute, derived ones included, read in one statement; or NotFound."""
+        parsed = parse_id(record_id)
+        record, side = None, None
+        if parsed is not None:
+            record, side = self.repository.fetch_with_side_data(
+                conn, parsed, name_links=self._belongs_to, links=[self.entity.links[f] for f in self._multi_fields],
+                contact_fields=self._contact_kinds)
+        if record is None:
+            raise NotFound(f"Record {record_id} does not exist.")
+        return self._complete(conn, [record], full=True, side=side)[0]
 
     def complete_snapshots(self, records: list[dict[str, Any]], wanted: set[str] | None) -> list[dict[str, Any]]:
         """Saved values (an event's) with their derived attributes computed now: names, id lists, contact
@@ -117,8 +129,9 @@ class RecordService:
             return self._complete(conn, [dict(r) for r in records], full=wanted is None, wanted=wanted)
 
     def _complete(self, conn: Connection, records: list[dict[str, Any]], *, full: bool,
-                  wanted: set[str] | None = None) -> list[dict[str, Any]]:
-        """Add derived attributes (link names, id lists, contact data) in EspoCRM's attribute order."""
+                  wanted: set[str] | None = None, side: SideData | None = None) -> list[dict[str, Any]]:
+        """Add derived attributes (link names, id lists, contact data) in EspoCRM's attribute order; `side`
+        is the records' side data when it was read with them (every link set and contact field)."""
         if not records:
             return records
         ids = [r["id"] for r in records]
@@ -135,8 +148,9 @@ class RecordService:
             if want(f"{field}Name"):
                 self._parent_names(conn, field, records)
         multi = [f for f in self._multi_fields if full or want(f"{f}Ids") or want(f"{f}Names")]
-        contact = [(self.entity.fields[f].type, f) for f in self._contact_fields if full or want(f"{f}Data")]
-        side = self.repository.side_data(conn, ids, [self.entity.links[f] for f in multi], contact)
+        contact = [(kind, f) for kind, f in self._contact_kinds if full or want(f"{f}Data")]
+        if side is None:
+            side = self.repository.side_data(conn, ids, [self.entity.links[f] for f in multi], contact)
         for field in multi:
             related = side.related[field]
             for record in records:

@@ -1,0 +1,41 @@
+"""Reading one record in one statement gives exactly what the two-statement read (row, then side data) gives."""
+
+from __future__ import annotations
+
+from polycrm.auth.acl import Actor
+from polycrm.core.service import Core
+from tests.conftest import Store
+
+ADMIN = Actor(user_id=1, user_name="admin", is_admin=True)
+
+
+def test_one_statement_read_matches_row_plus_side_data(store: Store) -> None:
+    core = Core(store.database)
+    team_ids = core.records("Team").create_many(ADMIN, [{"name": "North"}, {"name": "South"}])
+    account_ids = core.records("Account").create_many(ADMIN, [{"name": "Acme"}, {"name": "Globex"}])
+    contacts = core.records("Contact")
+    full = contacts.create(ADMIN, {
+        "firstName": "Ada", "lastName": "Lovelace", "accountsIds": account_ids[::-1], "teamsIds": team_ids,
+        "emailAddressData": [{"emailAddress": "b@example.com", "primary": False},
+                             {"emailAddress": "a@example.com", "primary": True, "optOut": True}],
+        "phoneNumberData": [{"phoneNumber": "+15550002", "type": "Home", "primary": True},
+                            {"phoneNumber": "+15550001", "type": "Mobile", "invalid": True}]})
+    bare = contacts.create(ADMIN, {"lastName": "Nobody"})
+    repository = contacts.repository
+    links = [contacts.entity.links[name] for name in ("accounts", "teams")]
+    kinds = [("email", "emailAddress"), ("phone", "phoneNumber")]
+    for record_id in (int(full["id"]), int(bare["id"])):
+        with store.database.connect() as conn:
+            row, side = repository.fetch_with_side_data(conn, record_id, name_links=(), links=links,
+                                                        contact_fields=kinds)
+            assert row == repository.fetch(conn, record_id)
+            assert side == repository.side_data(conn, [record_id], links, kinds)
+    assert [p.value for p in side.contact_points["emailAddress"][int(bare["id"])]] == []
+    read = contacts.read(ADMIN, full["id"])
+    assert read["accountsIds"] == sorted(account_ids) and read["teamsNames"] == {team_ids[0]: "North",
+                                                                                  team_ids[1]: "South"}
+    assert [e["emailAddress"] for e in read["emailAddressData"]] == ["a@example.com", "b@example.com"]
+    assert [(p["phoneNumber"], p["invalid"]) for p in read["phoneNumberData"]] == [("+15550002", False),
+                                                                                  ("+15550001", True)]
+    with store.database.connect() as conn:
+        assert repository.fetch_with_side_data(conn, 10**9, name_links=(), links=links, contact_fields=kinds)[0] is None
