@@ -53,7 +53,10 @@ class RawStore:
                            "temp_store=MEMORY"):
                 self.conn.execute(f"PRAGMA {pragma}")
             self.p, self.false = "?", "0"
-            self.text_match = "(name LIKE ? OR last_name LIKE ? OR email_address LIKE ?)"
+            # As PolyCRM writes it for SQLite: an OR of LIKEs would scan; a union of index lookups does not.
+            self.text_match = "id IN ({})".format(" UNION ".join(
+                f"SELECT id FROM contact WHERE {column} LIKE ? AND deleted = 0"  # the search indexes are partial
+                for column in ("name", "last_name", "email_address")))
         else:
             import psycopg
 
