@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Sequence
 
 import orjson
 from alembic.migration import MigrationContext
@@ -21,7 +21,9 @@ from sqlalchemy.engine import Connection
 
 from polycrm.meta import Registry, load_builtin_registry
 from polycrm.meta.registry import CustomFieldDefinition
+from polycrm.store.bulk import BulkInsert
 from polycrm.store.schema import build_metadata
+from polycrm.store.statements import StatementCache
 
 SCHEMA_GENERATION = "schema_generation"
 # Execution option marking write transactions (SQLite begins them IMMEDIATE).
@@ -87,6 +89,7 @@ class Database:
         self.metadata: MetaData = build_metadata(self.registry, self.dialect)
         self._lock = threading.Lock()
         self._generation = -1
+        self._bulk_inserts: StatementCache[BulkInsert] = StatementCache()
 
     @property
     def dialect(self) -> str:
@@ -94,6 +97,11 @@ class Database:
 
     def table(self, name: str) -> Table:
         return self.metadata.tables[name]
+
+    def bulk_insert(self, table: Table, columns: Sequence[str]) -> BulkInsert:
+        """The bulk INSERT of `columns` into `table`, built once per table and column list (a schema change
+        builds new tables, hence new inserts)."""
+        return self._bulk_inserts.get((table, tuple(columns)), lambda: BulkInsert(self.engine.dialect, table, columns))
 
     def connect(self) -> Connection:
         """A connection for reading. It opens no transaction (each statement sees what was committed when it

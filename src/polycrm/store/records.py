@@ -23,6 +23,10 @@ from polycrm.store.database import Database
 from polycrm.store.statements import StatementCache
 
 JSON_KINDS = (ValueKind.ARRAY, ValueKind.JSON)
+_POINT_COLUMNS = ("entity_type", "entity_id", "field", "position", "is_primary", "opt_out", "invalid")
+# Columns of the email address and phone number side tables that `_contact_rows` fills, in its order.
+CONTACT_POINT_COLUMNS = {"email": (*_POINT_COLUMNS, "address", "address_lower"),
+                         "phone": (*_POINT_COLUMNS, "number", "numeric", "type")}
 
 
 @dataclass(slots=True)
@@ -91,6 +95,11 @@ class RecordRepository:
         self._json_attributes = frozenset(a.name for a in self._columns.values() if a.kind in JSON_KINDS)
         # What reads return: every column but `deleted`, which reads always require to be false.
         self._readable = [a for a in self._columns.values() if a.name != "deleted"]
+        # Bulk inserts give every column (id first): one statement per table, whatever attributes rows set.
+        self._insert_attributes = tuple(name for name in self._columns if name != "id")
+        self._insert_columns = ("id", *(self._column_names[name] for name in self._insert_attributes))
+        self._insert_json = tuple(position for position, name in enumerate(self._insert_attributes, start=1)
+                                  if name in self._json_attributes)
         self._statements: StatementCache[Any] = StatementCache()
 
     def _statement(self, key: Hashable, build: Callable[[], Any]) -> Any:
@@ -113,14 +122,21 @@ class RecordRepository:
 
     def insert_many(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
         """Insert many rows with ids reserved up front, so the driver can batch them without RETURNING;
-        returns the ids in input order."""
+        returns the ids in input order. An attribute a row leaves out is stored as a single insert would
+        store it: its column's default (booleans' False), else NULL."""
         if not rows:
             return []
         ids = self.database.reserve_ids(conn, self.table, len(rows))
-        prepared = [self._row(values) for values in rows]
-        keys = sorted({k for row in prepared for k in row})
-        conn.execute(insert(self.table), [{"id": record_id, **{k: row.get(k) for k in keys}}
-                                          for record_id, row in zip(ids, prepared)])
+        inserter = self.database.bulk_insert(self.table, self._insert_columns)
+        names, defaults = self._insert_attributes, inserter.defaults[1:]
+        bound = []
+        for record_id, values in zip(ids, rows):
+            row = [record_id, *map(values.get, names, defaults)]
+            for position in self._insert_json:
+                if row[position] is not None:
+                    row[position] = orjson.dumps(row[position]).decode()
+            bound.append(row)
+        inserter.execute(conn, bound)
         return ids
 
     def update(self, conn: Connection, record_id: int, values: dict[str, Any]) -> None:
@@ -371,18 +387,14 @@ class RecordRepository:
         return self.database.table("email_address_link" if kind == "email" else "phone_number_link")
 
     def _contact_rows(self, kind: str, field: str, owner_id: int,
-                      points: Sequence[ContactPoint]) -> list[dict[str, Any]]:
-        rows = []
-        for position, point in enumerate(points):
-            row = {"entity_type": self.entity.name, "entity_id": owner_id, "field": field, "position": position,
-                   "is_primary": point.primary, "opt_out": point.opt_out, "invalid": point.invalid}
-            if kind == "email":
-                row.update(address=point.value, address_lower=point.value.lower())
-            else:
-                row.update(number=point.value, numeric="".join(c for c in point.value if c.isdigit()),
-                           type=point.type)
-            rows.append(row)
-        return rows
+                      points: Sequence[ContactPoint]) -> list[tuple[Any, ...]]:
+        """Side table rows of one record's points, in `CONTACT_POINT_COLUMNS[kind]` order."""
+        entity = self.entity.name
+        if kind == "email":
+            return [(entity, owner_id, field, position, point.primary, point.opt_out, point.invalid, point.value,
+                     point.value.lower()) for position, point in enumerate(points)]
+        return [(entity, owner_id, field, position, point.primary, point.opt_out, point.invalid, point.value,
+                 "".join(c for c in point.value if c.isdigit()), point.type) for position, point in enumerate(points)]
 
     def replace_contact_points(self, conn: Connection, kind: str, field: str, owner_id: int,
                                points: Sequence[ContactPoint]) -> None:
@@ -398,6 +410,4 @@ class RecordRepository:
                                    items: Sequence[tuple[int, Sequence[ContactPoint]]]) -> None:
         """Write the contact points of records that have none stored (fresh inserts, or after a delete)."""
         rows = [row for owner_id, points in items for row in self._contact_rows(kind, field, owner_id, points)]
-        if rows:
-            conn.execute(self._statement(("insert_contact_points", kind), lambda: insert(self._contact_table(kind))),
-                         rows)
+        self.database.bulk_insert(self._contact_table(kind), CONTACT_POINT_COLUMNS[kind]).execute(conn, rows)
