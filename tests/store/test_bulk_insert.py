@@ -11,15 +11,22 @@ from sqlalchemy import (BigInteger, Boolean, Column, Date, DateTime, Float, Inte
                         insert, select)
 from sqlalchemy.exc import IntegrityError
 
-from polycrm.store.bulk import BulkInsert
+from polycrm.store.bulk import COPY_MIN_ROWS, BulkInsert
 
 COLUMNS = ("id", "name", "amount", "score", "active", "flag", "day", "at", "payload")
-ROWS: list[tuple[Any, ...]] = [
-    (1, "Ada", 1.5, 2 ** 40, True, False, date(2031, 1, 2), datetime(2031, 1, 2, 3, 4, 5, 678901), '["a", "b"]'),
-    (2, None, None, None, False, True, None, None, None),
-    (3, "Zoë \u2603", -0.25, -7, True, True, date(1999, 12, 31), datetime(1999, 12, 31, 23, 59, 59), '{"k": 1}'),
-    (4, "", 0.0, 0, False, False, date(2031, 1, 2), datetime(2031, 1, 2, 3, 4, 5, 678901), "[]"),
+SAMPLES: list[tuple[Any, ...]] = [
+    ("Ada", 1.5, 2 ** 40, True, False, date(2031, 1, 2), datetime(2031, 1, 2, 3, 4, 5, 678901), '["a", "b"]'),
+    (None, None, None, False, True, None, None, None),
+    ("Zoë \u2603 tab\tnew\nline back\\slash 'q' \"dq\"", -0.25, -7, True, True, date(1999, 12, 31),
+     datetime(1999, 12, 31, 23, 59, 59), '{"k": "\\N"}'),
+    ("", 0.0, 0, False, False, date(2031, 1, 2), datetime(2031, 1, 2, 3, 4, 5, 678901), "[]"),
 ]
+# Fewer rows than COPY_MIN_ROWS go through an executemany on PostgreSQL, more through COPY: both are tried.
+SIZES = [pytest.param(COPY_MIN_ROWS - 1, id="few"), pytest.param(3 * COPY_MIN_ROWS, id="batch")]
+
+
+def sample_rows(count: int) -> list[tuple[Any, ...]]:
+    return [(i + 1, *SAMPLES[i % len(SAMPLES)]) for i in range(count)]
 
 
 def _table(metadata: MetaData, name: str) -> Table:
@@ -51,13 +58,15 @@ def _stored(store, table: Table) -> list[tuple[Any, ...]]:
         return [tuple(r) for r in conn.exec_driver_sql(f"SELECT {', '.join(COLUMNS)} FROM {table.name} ORDER BY id")]
 
 
-def test_rows_round_trip_and_are_stored_as_sqlalchemy_stores_them(store, tables):
+@pytest.mark.parametrize("count", SIZES)
+def test_rows_round_trip_and_are_stored_as_sqlalchemy_stores_them(store, tables, count):
     bulk, core = tables
+    rows = sample_rows(count)
     with store.database.transaction() as conn:
-        BulkInsert(store.database.engine.dialect, bulk, COLUMNS).execute(conn, ROWS)
-        conn.execute(insert(core), [dict(zip(COLUMNS, row)) for row in ROWS])
+        BulkInsert(store.database.engine.dialect, bulk, COLUMNS).execute(conn, rows)
+        conn.execute(insert(core), [dict(zip(COLUMNS, row)) for row in rows])
     with store.database.engine.connect() as conn:
-        assert [tuple(r) for r in conn.execute(select(bulk).order_by(bulk.c.id))] == ROWS
+        assert [tuple(r) for r in conn.execute(select(bulk).order_by(bulk.c.id))] == rows
     assert _stored(store, bulk) == _stored(store, core)
 
 
@@ -66,15 +75,16 @@ def test_a_single_row_and_no_rows(store, tables):
     inserter = BulkInsert(store.database.engine.dialect, bulk, COLUMNS)
     with store.database.transaction() as conn:
         inserter.execute(conn, [])
-        inserter.execute(conn, ROWS[:1])
+        inserter.execute(conn, sample_rows(1))
     with store.database.engine.connect() as conn:
-        assert [tuple(r) for r in conn.execute(select(bulk))] == ROWS[:1]
+        assert [tuple(r) for r in conn.execute(select(bulk))] == sample_rows(1)
 
 
-def test_a_failed_batch_writes_nothing(store, tables):
+@pytest.mark.parametrize("count", SIZES)
+def test_a_failed_batch_writes_nothing(store, tables, count):
     bulk, _ = tables
     inserter = BulkInsert(store.database.engine.dialect, bulk, COLUMNS)
-    broken = ROWS[:2] + [(5, "no flag", None, None, None, None, None, None, None)]  # `active` is NOT NULL
+    broken = sample_rows(count - 1) + [(count, "no flag", None, None, None, None, None, None, None)]  # NOT NULL
     with pytest.raises(IntegrityError):
         with store.database.transaction() as conn:
             inserter.execute(conn, broken)

@@ -1,10 +1,11 @@
-"""Bulk inserts: many rows of fixed columns handed to the driver's executemany as plain tuples.
+"""Bulk inserts: many rows of fixed columns handed to the driver as plain tuples.
 
 SQLAlchemy's executemany of a Core `insert()` turns every row's parameter dict into the driver's parameters
 in Python (key lookups, defaults, a bind processor call per value); for a mass create that costs more than
 the database's own work. Here the INSERT is built once per (table, columns) and rows go to the driver as
-tuples in that column order. Values still pass through their column type's bind processor where the type
-has one (SQLite's datetimes and booleans), so rows are stored exactly as SQLAlchemy would store them.
+tuples in that column order; on PostgreSQL a batch goes through COPY instead. Values still pass through their
+column type's bind processor where the type has one (SQLite's datetimes and booleans), so rows are stored
+exactly as SQLAlchemy would store them.
 """
 
 from __future__ import annotations
@@ -13,9 +14,13 @@ from typing import Any, Callable, Sequence
 
 from sqlalchemy import Column, Table
 from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import DBAPIError
 
 # The positional parameter marker of each DBAPI paramstyle the supported drivers use.
 PLACEHOLDERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
+# From how many rows PostgreSQL gets a COPY instead of an executemany: COPY is already ahead at 5 rows and
+# takes a third of the time at 1,000 (psycopg pipelines the executemany); one row is quicker as an INSERT.
+COPY_MIN_ROWS = 5
 _NOTHING = object()
 
 
@@ -44,17 +49,33 @@ class BulkInsert:
         marker = PLACEHOLDERS[dialect.paramstyle]
         self.columns = tuple(columns)
         self.defaults = tuple(_scalar_default(table.c[c]) for c in self.columns)
-        self.sql = (f"INSERT INTO {preparer.format_table(table)} "
-                    f"({', '.join(preparer.quote(c) for c in self.columns)}) "
-                    f"VALUES ({', '.join(marker for _ in self.columns)})")
+        target = f"{preparer.format_table(table)} ({', '.join(preparer.quote(c) for c in self.columns)})"
+        self.sql = f"INSERT INTO {target} VALUES ({', '.join(marker for _ in self.columns)})"
+        self._copy_sql = f"COPY {target} FROM STDIN" if dialect.name == "postgresql" else None
         processors = [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in self.columns]
         self._processors: list[tuple[int, Callable[[Any], Any]]] = [
             (i, p) for i, p in enumerate(processors) if p is not None]
 
     def execute(self, conn: Connection, rows: Sequence[Sequence[Any]]) -> None:
-        """Insert the rows on `conn` (in its transaction): one executemany."""
-        if rows:
+        """Insert the rows on `conn` (in its transaction): one COPY on PostgreSQL from `COPY_MIN_ROWS` rows on,
+        else one executemany."""
+        if self._copy_sql is not None and len(rows) >= COPY_MIN_ROWS:
+            self._copy(conn, self._copy_sql, self._bound(rows))
+        elif rows:
             conn.exec_driver_sql(self.sql, self._bound(rows))
+
+    @staticmethod
+    def _copy(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        """COPY the rows through the connection's psycopg connection (same transaction); a driver error is
+        raised as SQLAlchemy's exception for it, as an executemany's would be."""
+        driver = conn.connection.driver_connection
+        dbapi_error = conn.dialect.loaded_dbapi.Error
+        try:
+            with driver.cursor() as cursor, cursor.copy(sql) as copy:  # type: ignore[union-attr]
+                for row in rows:
+                    copy.write_row(row)
+        except dbapi_error as error:
+            raise DBAPIError.instance(sql, None, error, dbapi_error, dialect=conn.dialect) from error
 
     def _bound(self, rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
         """The rows as the driver's parameters: tuples, with bind processors applied column by column."""
