@@ -131,6 +131,17 @@ def test_mass_create_stores_records_and_events_as_single_creates_do(core, admin,
     assert after[len(payloads):] == after[:len(payloads)]
 
 
+def test_mass_created_cases_are_numbered_in_order_and_their_events_carry_the_numbers(core, admin, store):
+    cases = core.records("Case")
+    first = cases.create(admin, {"name": "First"})
+    ids = cases.create_many(admin, [{"name": f"Case {i}"} for i in range(3)])
+    numbers = [cases.read_without_acl(i)["number"] for i in ids]
+    assert numbers == [first["number"] + 1 + i for i in range(3)]
+    recorded = events(store)
+    assert [(e["id"], e["after"]["id"], e["after"]["number"]) for e in recorded] == list(
+        zip([first["id"], *ids], [first["id"], *ids], [first["number"], *numbers]))
+
+
 def test_a_mass_create_failing_late_writes_nothing(core, admin, store, monkeypatch):
     contacts = core.records("Contact")
 

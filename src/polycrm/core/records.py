@@ -16,7 +16,7 @@ from polycrm.core.errors import BadRequest, DuplicateFound, Forbidden, NotFound,
 from polycrm.core.search import SearchQuery, SearchResult, TotalMode, check_filter_values
 from polycrm.core.settings import CoreSettings
 from polycrm.core.values import ParsedInput, RecordInput, parse_id
-from polycrm.events.outbox import Outbox
+from polycrm.events.outbox import Outbox, encode_values
 from polycrm.meta import Entity, LinkStorage, ValueKind
 from polycrm.meta.model import Link
 from polycrm.query.tree import Compare, Node, Op, Sort, conjunction
@@ -318,7 +318,8 @@ class RecordService:
             values["number"] = self.database.next_value(conn, f"{self.entity.name}.number")
         record_id = self.repository.insert(conn, values)
         self._write_new_relations(conn, [(record_id, parsed)])
-        self.outbox.created(conn, self.entity.name, actor.user_id, [(record_id, self._saved(values, parsed))])
+        self.outbox.created(conn, self.entity.name, actor.user_id, [record_id],
+                            [encode_values(self._saved(values, parsed))])
         return record_id
 
     @staticmethod
@@ -360,30 +361,30 @@ class RecordService:
                 raise BadRequest("Each record must be an object.")
             parsed = self.input.parse(item, creating=True)
             prepared.append((self.prepare_new(actor, parsed), parsed))
+        # All that needs no ids is done before the transaction: SQLite has one writer at a time.
+        wanted = self._linked_ids(({k: values[k] for k in parsed.values}, parsed.links, values)
+                                  for values, parsed in prepared)
+        rows = self.repository.new_rows([values for values, _ in prepared])
+        saved = [encode_values(self._saved(values, parsed)) for values, parsed in prepared]
         with self.database.transaction() as conn:
-            self._check_references_many(conn, [({k: values[k] for k in parsed.values}, parsed.links, values)
-                                                for values, parsed in prepared])
-            if self._numbered:
-                numbers = self.database.next_values(conn, f"{self.entity.name}.number", len(prepared))
-                for (values, _), number in zip(prepared, numbers):
-                    values["number"] = number
-            ids = self.repository.insert_many(conn, [values for values, _ in prepared])
+            self._check_existing(conn, wanted)
+            late = {"number": self.database.next_values(conn, f"{self.entity.name}.number", len(prepared))
+                    } if self._numbered else {}
+            ids = self.repository.insert_rows(conn, rows, late)
             self._write_new_relations(conn, [(record_id, parsed) for record_id, (_, parsed) in zip(ids, prepared)])
-            self.outbox.created(conn, self.entity.name, actor.user_id,
-                                [(i, self._saved(values, parsed)) for i, (values, parsed) in zip(ids, prepared)])
+            self.outbox.created(conn, self.entity.name, actor.user_id, ids, saved, late)
         return ids
 
     def _check_references(self, conn: Connection, values: dict[str, Any], links: dict[str, list[int]],
                           record: dict[str, Any] | None = None) -> None:
-        self._check_references_many(conn, [(values, links, record or values)])
+        self._check_existing(conn, self._linked_ids([(values, links, record or values)]))
 
-    def _check_references_many(self, conn: Connection,
-                               items: Sequence[tuple[dict[str, Any], dict[str, list[int]], dict[str, Any]]]) -> None:
-        """Linked ids must name live records (EspoCRM would store dangling ids; we refuse them).
-
-        Each item is (changed values, changed link sets, the whole record for parent types); the ids are
-        checked with one query per target entity, however many records there are."""
-        wanted: dict[str, dict[int, str]] = {}  # target entity -> id -> field to blame
+    def _linked_ids(self, items: Iterable[tuple[dict[str, Any], dict[str, list[int]], dict[str, Any]]]
+                   ) -> dict[str, dict[int, str]]:
+        """The linked ids of records, as target entity -> id -> field to blame; each item is (changed values,
+        changed link sets, the whole record for parent types). Needs no connection: a batch gathers them
+        before its write transaction."""
+        wanted: dict[str, dict[int, str]] = {}
         for values, links, record in items:
             for name, field in self._references:
                 value = values.get(name)
@@ -398,6 +399,11 @@ class RecordService:
                 target = self.entity.links[field_name].entity
                 for related_id in ids:
                     wanted.setdefault(target, {}).setdefault(related_id, field_name)
+        return wanted
+
+    def _check_existing(self, conn: Connection, wanted: dict[str, dict[int, str]]) -> None:
+        """Linked ids must name live records (EspoCRM would store dangling ids; we refuse them): one query per
+        target entity, however many records link to it."""
         for target, blame in wanted.items():
             existing = self._repository_of(target).existing_ids(conn, blame)
             missing = [i for i in blame if i not in existing]

@@ -34,6 +34,13 @@ def encode_values(values: Mapping[str, Any]) -> str:
     return orjson.dumps(dict(values), option=orjson.OPT_NON_STR_KEYS).decode()
 
 
+def _extended(encoded: str, extra: Mapping[str, Any]) -> str:
+    """`encode_values` JSON with `extra` (one or more new keys) added last: the text encoding the values with
+    them gives, without encoding the values again."""
+    tail = encode_values(extra)
+    return tail if encoded == "{}" else f"{encoded[:-1]},{tail[1:]}"
+
+
 def decode_values(entity: Entity | None, raw: str | None) -> dict[str, Any] | None:
     """Record values from `encode_values`, with dates and datetimes as Python values again."""
     if raw is None:
@@ -67,13 +74,18 @@ class Outbox:
         """An outbox row, in `EVENT_COLUMNS` order."""
         return entity, record_id, action.value, actor_id, before, after, now, False
 
-    def created(self, conn: Connection, entity: str, actor_id: int | None,
-                records: Sequence[tuple[int, Mapping[str, Any]]]) -> None:
-        """Records were inserted; each with the values as saved (id included)."""
+    def created(self, conn: Connection, entity: str, actor_id: int | None, ids: Sequence[int],
+                saved: Sequence[str], late: Mapping[str, Sequence[Any]] | None = None) -> None:
+        """Records were inserted. `saved` holds each one's values as saved, encoded by `encode_values` (before
+        the write transaction, for a batch) without its id and the `late` attributes (name -> value per
+        record) taken inside the transaction, as the id was: those are added here."""
         now = precise_utcnow()
-        self._insert(conn, [self._row(entity, record_id, Action.CREATE, actor_id, None,
-                                      encode_values(dict(values, id=record_id)), now)
-                            for record_id, values in records])
+        rows = []
+        for index, (record_id, encoded) in enumerate(zip(ids, saved)):
+            extra = {name: values[index] for name, values in (late or {}).items()}
+            extra["id"] = record_id
+            rows.append(self._row(entity, record_id, Action.CREATE, actor_id, None, _extended(encoded, extra), now))
+        self._insert(conn, rows)
 
     def updated(self, conn: Connection, entity: str, actor_id: int | None, record_id: int,
                 before: Mapping[str, Any], after: Mapping[str, Any]) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any, Callable, Hashable, Iterable, Sequence
+from typing import Any, Callable, Hashable, Iterable, Mapping, Sequence
 
 import orjson
 from sqlalchemy import (BigInteger, Boolean, String, Table, bindparam, cast, delete, false, func, insert,
@@ -98,7 +98,7 @@ class RecordRepository:
         # Bulk inserts give every column (id first): one statement per table, whatever attributes rows set.
         self._insert_attributes = tuple(name for name in self._columns if name != "id")
         self._insert_columns = ("id", *(self._column_names[name] for name in self._insert_attributes))
-        self._insert_json = tuple(position for position, name in enumerate(self._insert_attributes, start=1)
+        self._insert_json = tuple((position, name) for position, name in enumerate(self._insert_attributes, start=1)
                                   if name in self._json_attributes)
         self._statements: StatementCache[Any] = StatementCache()
 
@@ -107,36 +107,51 @@ class RecordRepository:
 
     # --- writes -----------------------------------------------------------------------------------
 
+    def _stored(self, name: str, value: Any) -> Any:
+        """An attribute value as its column stores it (JSON kinds as JSON text)."""
+        return orjson.dumps(value).decode() if value is not None and name in self._json_attributes else value
+
     def _row(self, values: dict[str, Any]) -> dict[str, Any]:
-        """Attribute values as column values (JSON kinds stored as JSON text)."""
+        """Attribute values as column values."""
         columns = self._column_names
         row = {columns[name]: value for name, value in values.items() if name in columns}
         for name in self._json_attributes.intersection(values):
-            if values[name] is not None:
-                row[columns[name]] = orjson.dumps(values[name]).decode()
+            row[columns[name]] = self._stored(name, values[name])
         return row
 
     def insert(self, conn: Connection, values: dict[str, Any]) -> int:
         statement = self._statement("insert", lambda: insert(self.table).returning(self.table.c.id))
         return int(conn.execute(statement, self._row(values)).scalar_one())
 
-    def insert_many(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
-        """Insert many rows with ids reserved up front, so the driver can batch them without RETURNING;
-        returns the ids in input order. An attribute a row leaves out is stored as a single insert would
-        store it: its column's default (booleans' False), else NULL."""
+    def new_rows(self, records: Sequence[dict[str, Any]]) -> list[list[Any]]:
+        """Records (attribute dicts) as rows for `insert_rows`, built before the write transaction: SQLite holds
+        its one write lock for the whole transaction. An attribute a record leaves out is stored as a single
+        insert would store it: its column's default (booleans' False), else NULL."""
+        names = self._insert_attributes
+        defaults = self.database.bulk_insert(self.table, self._insert_columns).defaults[1:]
+        rows = []
+        for values in records:
+            row = [None, *map(values.get, names, defaults)]  # the id comes in `insert_rows`
+            for position, name in self._insert_json:
+                row[position] = self._stored(name, row[position])
+            rows.append(row)
+        return rows
+
+    def insert_rows(self, conn: Connection, rows: list[list[Any]],
+                    late: Mapping[str, Sequence[Any]] | None = None) -> list[int]:
+        """Insert rows from `new_rows` with ids reserved up front (so the driver can batch them without
+        RETURNING) and the `late` attributes (name -> value per row) only known inside the transaction;
+        returns the ids in row order."""
         if not rows:
             return []
         ids = self.database.reserve_ids(conn, self.table, len(rows))
-        inserter = self.database.bulk_insert(self.table, self._insert_columns)
-        names, defaults = self._insert_attributes, inserter.defaults[1:]
-        bound = []
-        for record_id, values in zip(ids, rows):
-            row = [record_id, *map(values.get, names, defaults)]
-            for position in self._insert_json:
-                if row[position] is not None:
-                    row[position] = orjson.dumps(row[position]).decode()
-            bound.append(row)
-        inserter.execute(conn, bound)
+        for row, record_id in zip(rows, ids):
+            row[0] = record_id
+        for name, values in (late or {}).items():
+            position = self._insert_attributes.index(name) + 1
+            for row, value in zip(rows, values):
+                row[position] = self._stored(name, value)
+        self.database.bulk_insert(self.table, self._insert_columns).execute(conn, rows)
         return ids
 
     def update(self, conn: Connection, record_id: int, values: dict[str, Any]) -> None:
