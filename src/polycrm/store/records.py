@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from typing import Any, Callable, Hashable, Iterable, Mapping, Sequence
 
 import orjson
-from sqlalchemy import (BigInteger, Boolean, String, Table, bindparam, cast, delete, false, func, insert,
+from sqlalchemy import (BigInteger, Boolean, String, Table, any_, bindparam, cast, delete, false, func, insert,
                         literal_column, null, select, union_all, update)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 
 from polycrm.meta import Attribute, Entity, LinkStorage, ValueKind
@@ -244,8 +245,15 @@ class RecordRepository:
         if not wanted:
             return set()
         statement = self._statement("existing_ids", lambda: select(self.table.c.id).where(
-            self.table.c.id.in_(bindparam("ids", expanding=True)), self.table.c.deleted == false()))
+            self._id_among("ids"), self.table.c.deleted == false()))
         return {int(r[0]) for r in conn.execute(statement, {"ids": wanted})}
+
+    def _id_among(self, name: str) -> Any:
+        """`id` is one of the ids bound as `name`. PostgreSQL gets them as one array: an IN list of a mass
+        create's thousand ids is a new statement to parse and plan each time, four times slower."""
+        if self.database.dialect == "postgresql":
+            return self.table.c.id == any_(bindparam(name, type_=ARRAY(BigInteger())))
+        return self.table.c.id.in_(bindparam(name, expanding=True))
 
     def names(self, conn: Connection, ids: Iterable[int]) -> dict[int, str | None]:
         wanted = list({i for i in ids if i is not None})
