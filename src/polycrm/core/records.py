@@ -62,6 +62,8 @@ class RecordService:
                             if a.kind is ValueKind.ID and a.name != "id" and a.field in entity.fields]
         self._derived_fields = [f for f in entity.fields.values()
                                 if f.type in {"personName", "currency", "datetimeOptional"}]
+        self._creation_times = [key for key in ("createdAt", "modifiedAt") if key in entity.attributes]
+        self._creators = [key for key in ("createdById", "modifiedById") if key in entity.attributes]
 
     # --- access -----------------------------------------------------------------------------------
 
@@ -285,16 +287,19 @@ class RecordService:
         # Read after the commit: the write transaction (SQLite's one writer at a time) stays short.
         return self.read_without_acl(record_id)
 
-    def prepare_new(self, actor: Actor, parsed: ParsedInput) -> dict[str, Any]:
+    def prepare_new(self, actor: Actor, parsed: ParsedInput, now: datetime | None = None) -> dict[str, Any]:
+        """A new record's values: the parsed ones, defaults, creation stamps (at `now`, or the current second:
+        a mass create stamps its records alike) and derived values; ValidationFailure if a required one is
+        missing."""
         values = dict(parsed.values)
         for name, default in self._defaults:
             if name not in values:
                 values[name] = list(default) if isinstance(default, list) else default  # never shared
-        now = utcnow()
-        for key, value in (("createdAt", now), ("modifiedAt", now), ("createdById", actor.user_id),
-                           ("modifiedById", actor.user_id)):
-            if key in self.entity.attributes:
-                values[key] = value
+        stamp = now or utcnow()
+        for key in self._creation_times:
+            values[key] = stamp
+        for key in self._creators:
+            values[key] = actor.user_id
         assigned = self.entity.fields.get("assignedUser")
         if assigned is not None and values.get("assignedUserId") is None and (
                 assigned.required or (not actor.is_admin and actor.user_type != "api")):
@@ -356,11 +361,12 @@ class RecordService:
         if len(items) > MASS_CREATE_LIMIT:
             raise BadRequest(f"At most {MASS_CREATE_LIMIT} records per request.")
         prepared = []
+        now = utcnow()
         for item in items:
             if not isinstance(item, dict):
                 raise BadRequest("Each record must be an object.")
             parsed = self.input.parse(item, creating=True)
-            prepared.append((self.prepare_new(actor, parsed), parsed))
+            prepared.append((self.prepare_new(actor, parsed, now), parsed))
         # All that needs no ids is done before the transaction: SQLite has one writer at a time.
         wanted = self._linked_ids(({k: values[k] for k in parsed.values}, parsed.links, values)
                                   for values, parsed in prepared)
