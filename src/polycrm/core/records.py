@@ -374,8 +374,9 @@ class RecordService:
         saved = [encode_values(self._saved(values, parsed)) for values, parsed in prepared]
         with self.database.transaction() as conn:
             self._check_existing(conn, wanted)
-            late = {"number": self.database.next_values(conn, f"{self.entity.name}.number", len(prepared))
-                    } if self._numbered else {}
+            late: dict[str, list[int]] = {}
+            if self._numbered:
+                late["number"] = self.database.next_values(conn, f"{self.entity.name}.number", len(prepared))
             ids = self.repository.insert_rows(conn, rows, late)
             self._write_new_relations(conn, [(record_id, parsed) for record_id, (_, parsed) in zip(ids, prepared)])
             self.outbox.created(conn, self.entity.name, actor.user_id, ids, saved, late)

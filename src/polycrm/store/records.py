@@ -24,8 +24,8 @@ from polycrm.store.database import Database
 from polycrm.store.statements import StatementCache
 
 JSON_KINDS = (ValueKind.ARRAY, ValueKind.JSON)
-_POINT_COLUMNS = ("entity_type", "entity_id", "field", "position", "is_primary", "opt_out", "invalid")
 # Columns of the email address and phone number side tables that `_contact_rows` fills, in its order.
+_POINT_COLUMNS = ("entity_type", "entity_id", "field", "position", "is_primary", "opt_out", "invalid")
 CONTACT_POINT_COLUMNS = {"email": (*_POINT_COLUMNS, "address", "address_lower"),
                          "phone": (*_POINT_COLUMNS, "number", "numeric", "type")}
 
