@@ -99,6 +99,64 @@ def test_mass_create_records_one_event_per_record_with_links(core, admin, store)
     assert all(e["after"]["teamsIds"] == [team["id"]] for e in recorded)
 
 
+# Records that differ in what they set: a mass create must store each exactly as a single create does.
+MIXED_CONTACTS = [
+    {"firstName": "Ada", "lastName": "Mail", "emailAddress": "ada@mail.example", "doNotCall": True,
+     "phoneNumberData": [{"phoneNumber": "+1 555 0100", "type": "Office", "primary": True}]},
+    {"lastName": "Bare"},
+    {"lastName": "Data", "emailAddressData": [{"emailAddress": "one@data.example", "optOut": True},
+                                              {"emailAddress": "two@data.example", "primary": True}],
+     "description": None, "addressCity": "Oslo"},
+]
+MIXED_OPPORTUNITIES = [
+    {"name": "Dated", "amount": 12.5, "closeDate": "2031-02-03", "probability": 40, "stage": "Proposal"},
+    {"name": "Plain", "amount": 0, "amountCurrency": "USD", "closeDate": "2031-02-04"},
+]
+# Differ between any two creates: when and under which id.
+PER_CREATE = {"id", "createdAt", "modifiedAt"}
+
+
+def _without(record: dict, keys: set) -> dict:
+    return {k: v for k, v in record.items() if k not in keys}
+
+
+@pytest.mark.parametrize(("entity", "payloads"), [("Contact", MIXED_CONTACTS), ("Opportunity", MIXED_OPPORTUNITIES)])
+def test_mass_create_stores_records_and_events_as_single_creates_do(core, admin, store, entity, payloads):
+    service = core.records(entity)
+    singles = [service.create(admin, payload, skip_duplicate_check=True)["id"] for payload in payloads]
+    many = service.create_many(admin, payloads)
+    read = [_without(service.read_without_acl(i), PER_CREATE) for i in singles + many]
+    assert read[len(payloads):] == read[:len(payloads)]
+    after = [_without(e["after"], PER_CREATE) for e in events(store)]
+    assert after[len(payloads):] == after[:len(payloads)]
+
+
+def test_mass_created_cases_are_numbered_in_order_and_their_events_carry_the_numbers(core, admin, store):
+    cases = core.records("Case")
+    first = cases.create(admin, {"name": "First"})
+    ids = cases.create_many(admin, [{"name": f"Case {i}"} for i in range(3)])
+    numbers = [cases.read_without_acl(i)["number"] for i in ids]
+    assert numbers == [first["number"] + 1 + i for i in range(3)]
+    recorded = events(store)
+    assert [(e["id"], e["after"]["id"], e["after"]["number"]) for e in recorded] == list(
+        zip([first["id"], *ids], [first["id"], *ids], [first["number"], *numbers]))
+
+
+def test_a_mass_create_failing_late_writes_nothing(core, admin, store, monkeypatch):
+    contacts = core.records("Contact")
+
+    def fail(*_args):
+        raise RuntimeError("after the rows and their email addresses, before the events")
+
+    monkeypatch.setattr(contacts.outbox, "created", fail)
+    with pytest.raises(RuntimeError):
+        contacts.create_many(admin, MIXED_CONTACTS)
+    table = store.database.table("email_address_link")
+    with store.database.engine.connect() as conn:
+        assert conn.execute(select(table)).all() == []
+    assert contacts.search(admin, SearchQuery()).records == []
+
+
 def test_a_refused_change_has_no_event(core, admin, store):
     contacts = core.records("Contact")
     with pytest.raises(PolyError):

@@ -16,7 +16,7 @@ from polycrm.core.errors import BadRequest, DuplicateFound, Forbidden, NotFound,
 from polycrm.core.search import SearchQuery, SearchResult, TotalMode, check_filter_values
 from polycrm.core.settings import CoreSettings
 from polycrm.core.values import ParsedInput, RecordInput, parse_id
-from polycrm.events.outbox import Outbox
+from polycrm.events.outbox import Outbox, encode_values
 from polycrm.meta import Entity, LinkStorage, ValueKind
 from polycrm.meta.model import Link
 from polycrm.query.tree import Compare, Node, Op, Sort, conjunction
@@ -63,6 +63,8 @@ class RecordService:
                             if a.kind is ValueKind.ID and a.name != "id" and a.field in entity.fields]
         self._derived_fields = [f for f in entity.fields.values()
                                 if f.type in {"personName", "currency", "datetimeOptional"}]
+        self._creation_times = [key for key in ("createdAt", "modifiedAt") if key in entity.attributes]
+        self._creators = [key for key in ("createdById", "modifiedById") if key in entity.attributes]
 
     # --- access -----------------------------------------------------------------------------------
 
@@ -299,16 +301,19 @@ class RecordService:
         # Read after the commit: the write transaction (SQLite's one writer at a time) stays short.
         return self.read_without_acl(record_id)
 
-    def prepare_new(self, actor: Actor, parsed: ParsedInput) -> dict[str, Any]:
+    def prepare_new(self, actor: Actor, parsed: ParsedInput, now: datetime | None = None) -> dict[str, Any]:
+        """A new record's values: the parsed ones, defaults, creation stamps (at `now`, or the current second:
+        a mass create stamps its records alike) and derived values; ValidationFailure if a required one is
+        missing."""
         values = dict(parsed.values)
         for name, default in self._defaults:
             if name not in values:
                 values[name] = list(default) if isinstance(default, list) else default  # never shared
-        now = utcnow()
-        for key, value in (("createdAt", now), ("modifiedAt", now), ("createdById", actor.user_id),
-                           ("modifiedById", actor.user_id)):
-            if key in self.entity.attributes:
-                values[key] = value
+        stamp = now or utcnow()
+        for key in self._creation_times:
+            values[key] = stamp
+        for key in self._creators:
+            values[key] = actor.user_id
         assigned = self.entity.fields.get("assignedUser")
         if assigned is not None and values.get("assignedUserId") is None and (
                 assigned.required or (not actor.is_admin and actor.user_type != "api")):
@@ -332,7 +337,8 @@ class RecordService:
             values["number"] = self.database.next_value(conn, f"{self.entity.name}.number")
         record_id = self.repository.insert(conn, values)
         self._write_new_relations(conn, [(record_id, parsed)])
-        self.outbox.created(conn, self.entity.name, actor.user_id, [(record_id, self._saved(values, parsed))])
+        self.outbox.created(conn, self.entity.name, actor.user_id, [record_id],
+                            [encode_values(self._saved(values, parsed))])
         return record_id
 
     @staticmethod
@@ -369,35 +375,37 @@ class RecordService:
         if len(items) > MASS_CREATE_LIMIT:
             raise BadRequest(f"At most {MASS_CREATE_LIMIT} records per request.")
         prepared = []
+        now = utcnow()
         for item in items:
             if not isinstance(item, dict):
                 raise BadRequest("Each record must be an object.")
             parsed = self.input.parse(item, creating=True)
-            prepared.append((self.prepare_new(actor, parsed), parsed))
+            prepared.append((self.prepare_new(actor, parsed, now), parsed))
+        # All that needs no ids is done before the transaction: SQLite has one writer at a time.
+        wanted = self._linked_ids(({k: values[k] for k in parsed.values}, parsed.links, values)
+                                  for values, parsed in prepared)
+        rows = self.repository.new_rows([values for values, _ in prepared])
+        saved = [encode_values(self._saved(values, parsed)) for values, parsed in prepared]
         with self.database.transaction() as conn:
-            self._check_references_many(conn, [({k: values[k] for k in parsed.values}, parsed.links, values)
-                                                for values, parsed in prepared])
+            self._check_existing(conn, wanted)
+            late: dict[str, list[int]] = {}
             if self._numbered:
-                numbers = self.database.next_values(conn, f"{self.entity.name}.number", len(prepared))
-                for (values, _), number in zip(prepared, numbers):
-                    values["number"] = number
-            ids = self.repository.insert_many(conn, [values for values, _ in prepared])
+                late["number"] = self.database.next_values(conn, f"{self.entity.name}.number", len(prepared))
+            ids = self.repository.insert_rows(conn, rows, late)
             self._write_new_relations(conn, [(record_id, parsed) for record_id, (_, parsed) in zip(ids, prepared)])
-            self.outbox.created(conn, self.entity.name, actor.user_id,
-                                [(i, self._saved(values, parsed)) for i, (values, parsed) in zip(ids, prepared)])
+            self.outbox.created(conn, self.entity.name, actor.user_id, ids, saved, late)
         return ids
 
     def _check_references(self, conn: Connection, values: dict[str, Any], links: dict[str, list[int]],
                           record: dict[str, Any] | None = None) -> None:
-        self._check_references_many(conn, [(values, links, record or values)])
+        self._check_existing(conn, self._linked_ids([(values, links, record or values)]))
 
-    def _check_references_many(self, conn: Connection,
-                               items: Sequence[tuple[dict[str, Any], dict[str, list[int]], dict[str, Any]]]) -> None:
-        """Linked ids must name live records (EspoCRM would store dangling ids; we refuse them).
-
-        Each item is (changed values, changed link sets, the whole record for parent types); the ids are
-        checked with one query per target entity, however many records there are."""
-        wanted: dict[str, dict[int, str]] = {}  # target entity -> id -> field to blame
+    def _linked_ids(self, items: Iterable[tuple[dict[str, Any], dict[str, list[int]], dict[str, Any]]]
+                   ) -> dict[str, dict[int, str]]:
+        """The linked ids of records, as target entity -> id -> field to blame; each item is (changed values,
+        changed link sets, the whole record for parent types). Needs no connection: a batch gathers them
+        before its write transaction."""
+        wanted: dict[str, dict[int, str]] = {}
         for values, links, record in items:
             for name, field in self._references:
                 value = values.get(name)
@@ -412,6 +420,11 @@ class RecordService:
                 target = self.entity.links[field_name].entity
                 for related_id in ids:
                     wanted.setdefault(target, {}).setdefault(related_id, field_name)
+        return wanted
+
+    def _check_existing(self, conn: Connection, wanted: dict[str, dict[int, str]]) -> None:
+        """Linked ids must name live records (EspoCRM would store dangling ids; we refuse them): one query per
+        target entity, however many records link to it."""
         for target, blame in wanted.items():
             existing = self._repository_of(target).existing_ids(conn, blame)
             missing = [i for i in blame if i not in existing]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field as dataclass_field
 from datetime import date, datetime, timezone
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from polycrm.core.errors import ValidationFailure
 from polycrm.meta import Attribute, Entity, Field, ValueKind
@@ -19,11 +19,14 @@ from polycrm.store.records import ContactPoint
 # Attributes a client may never set (EspoCRM drops them silently).
 SYSTEM_INPUT = frozenset({"id", "deleted", "createdAt", "createdById", "createdByName", "modifiedAt",
                           "modifiedById", "modifiedByName", "versionNumber"})
+# Field types whose input becomes contact points (their own table) rather than a column value.
+CONTACT_FIELD_TYPES = frozenset({"email", "phone"})
 EMAIL_PATTERN = re.compile(r"^[^\s@<>()\[\],;:\"]+@[^\s@<>()\[\],;:\"]+\.[^\s@<>()\[\],;:\"]+$")
 PHONE_PATTERN = re.compile(r"^[+0-9()\-. /x*#]{1,36}$")
 CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
 MAX_TEXT_LENGTH = 1_000_000
 INT_RANGE = (-(2 ** 63), 2 ** 63 - 1)
+T = TypeVar("T")
 
 
 def parse_id(value: Any) -> int | None:
@@ -78,6 +81,20 @@ class RecordInput:
         # Looked up once: every record of a mass create checks them.
         self._required = [f for f in entity.fields.values() if f.required and not f.read_only]
         self._currency_fields = [f.name for f in entity.fields.values() if f.type == "currency"]
+        # The attributes input may set, with their fields: anything else in the input is ignored.
+        self._writable = {name: (attribute, entity.fields[attribute.field])
+                          for name, attribute in entity.attributes.items()
+                          if name not in SYSTEM_INPUT and attribute.writable}
+        self._converters: dict[ValueKind, Callable[[Attribute, Field, Any], Any]] = {
+            ValueKind.STRING: self._string, ValueKind.TEXT: self._string,
+            ValueKind.INT: lambda _, field, value: self._number(field, value, integer=True),
+            ValueKind.FLOAT: lambda _, field, value: self._number(field, value, integer=False),
+            ValueKind.BOOL: self._bool,
+            ValueKind.DATE: lambda _, field, value: self._parsed(parse_date(value), field),
+            ValueKind.DATETIME: lambda _, field, value: self._parsed(parse_datetime(value), field),
+            ValueKind.ARRAY: lambda _, field, value: self._array(field, value),
+            ValueKind.JSON: lambda _, __, value: value,
+            ValueKind.ID: lambda _, field, value: self._parsed(parse_id(value), field)}
 
     def fail(self, field: str, kind: str, detail: str = "") -> ValidationFailure:
         return ValidationFailure(self.entity.name, field, kind, detail)
@@ -86,17 +103,16 @@ class RecordInput:
         parsed = ParsedInput()
         contact_fields: set[str] = set()
         for name, value in data.items():
-            attribute = self.entity.attributes.get(name)
-            if attribute is None or name in SYSTEM_INPUT or not attribute.writable:
+            writable = self._writable.get(name)
+            if writable is None:
                 continue
-            field = self.entity.fields[attribute.field]
-            if field.type in {"email", "phone"}:
+            attribute, field = writable
+            if field.type in CONTACT_FIELD_TYPES:
                 contact_fields.add(field.name)
-                continue
-            if attribute.kind is ValueKind.ID_LIST:
+            elif attribute.kind is ValueKind.ID_LIST:
                 parsed.links[field.name] = self._id_list(field, value)
-                continue
-            parsed.values[name] = self.convert(attribute, field, value)
+            else:
+                parsed.values[name] = self.convert(attribute, field, value)
         for field_name in contact_fields:
             self._contact_point_input(self.entity.fields[field_name], data, parsed)
         self._derive(parsed, creating=creating)
@@ -106,41 +122,25 @@ class RecordInput:
 
     def convert(self, attribute: Attribute, field: Field, value: Any) -> Any:
         """One attribute value, validated against its field definition."""
-        kind = attribute.kind
         if value is None:
-            return False if kind is ValueKind.BOOL else None  # EspoCRM booleans are never null
-        if kind in (ValueKind.STRING, ValueKind.TEXT):
-            return self._string(attribute, field, value)
-        if kind is ValueKind.INT:
-            return self._number(field, value, integer=True)
-        if kind is ValueKind.FLOAT:
-            return self._number(field, value, integer=False)
-        if kind is ValueKind.BOOL:
-            if isinstance(value, bool):
-                return value
-            if value in (0, 1, "0", "1", "true", "false"):
-                return value in (1, "1", "true")
+            return False if attribute.kind is ValueKind.BOOL else None  # EspoCRM booleans are never null
+        converter = self._converters.get(attribute.kind)
+        if converter is None:
             raise self.fail(field.name, "valid")
-        if kind is ValueKind.DATE:
-            parsed_date = parse_date(value)
-            if parsed_date is None:
-                raise self.fail(field.name, "valid")
-            return parsed_date
-        if kind is ValueKind.DATETIME:
-            parsed_datetime = parse_datetime(value)
-            if parsed_datetime is None:
-                raise self.fail(field.name, "valid")
-            return parsed_datetime
-        if kind is ValueKind.ARRAY:
-            return self._array(field, value)
-        if kind is ValueKind.JSON:
+        return converter(attribute, field, value)
+
+    def _bool(self, _attribute: Attribute, field: Field, value: Any) -> bool:
+        if isinstance(value, bool):
             return value
-        if kind is ValueKind.ID:
-            record_id = parse_id(value)
-            if record_id is None:
-                raise self.fail(field.name, "valid")
-            return record_id
+        if value in (0, 1, "0", "1", "true", "false"):
+            return value in (1, "1", "true")
         raise self.fail(field.name, "valid")
+
+    def _parsed(self, parsed: T | None, field: Field) -> T:
+        """What a parser made of a value, or the field's "valid" failure when it could make nothing."""
+        if parsed is None:
+            raise self.fail(field.name, "valid")
+        return parsed
 
     def _string(self, attribute: Attribute, field: Field, value: Any) -> str | None:
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):

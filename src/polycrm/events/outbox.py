@@ -11,7 +11,6 @@ from datetime import date, datetime, timezone
 from typing import Any, Iterable, Mapping, Sequence
 
 import orjson
-from sqlalchemy import insert
 from sqlalchemy.engine import Connection
 
 from polycrm.events.model import Action, Event
@@ -21,6 +20,8 @@ from polycrm.store.database import Database
 # Bookkeeping EspoCRM leaves out of change detection (specs/espocrm.md §9.2).
 NOT_A_CHANGE = frozenset({"modifiedAt", "modifiedById", "modifiedByName", "versionNumber", "streamUpdatedAt",
                           "isFollowed", "isStarred", "followersIds", "followersNames"})
+# The outbox columns a change writes (the id is the table's own).
+EVENT_COLUMNS = ("entity_type", "record_id", "action", "actor_id", "before", "after", "created_at", "fanned_out")
 
 
 def precise_utcnow() -> datetime:
@@ -31,6 +32,13 @@ def precise_utcnow() -> datetime:
 def encode_values(values: Mapping[str, Any]) -> str:
     """JSON of record values (datetimes and dates as ISO strings; `decode_values` turns them back)."""
     return orjson.dumps(dict(values), option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def _extended(encoded: str, extra: Mapping[str, Any]) -> str:
+    """`encode_values` JSON with `extra` (one or more new keys) added last: the text encoding the values with
+    them gives, without encoding the values again."""
+    tail = encode_values(extra)
+    return tail if encoded == "{}" else f"{encoded[:-1]},{tail[1:]}"
 
 
 def decode_values(entity: Entity | None, raw: str | None) -> dict[str, Any] | None:
@@ -57,23 +65,27 @@ class Outbox:
     def __init__(self, database: Database):
         self.database = database
 
-    def _insert(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
-        if rows:
-            conn.execute(insert(self.database.table("webhook_event")), rows)
+    def _insert(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+        self.database.bulk_insert(self.database.table("webhook_event"), EVENT_COLUMNS).execute(conn, rows)
 
     @staticmethod
     def _row(entity: str, record_id: int, action: Action, actor_id: int | None, before: str | None,
-             after: str | None, now: datetime) -> dict[str, Any]:
-        return {"entity_type": entity, "record_id": record_id, "action": action.value, "actor_id": actor_id,
-                "before": before, "after": after, "created_at": now, "fanned_out": False}
+             after: str | None, now: datetime) -> tuple[Any, ...]:
+        """An outbox row, in `EVENT_COLUMNS` order."""
+        return entity, record_id, action.value, actor_id, before, after, now, False
 
-    def created(self, conn: Connection, entity: str, actor_id: int | None,
-                records: Sequence[tuple[int, Mapping[str, Any]]]) -> None:
-        """Records were inserted; each with the values as saved (id included)."""
+    def created(self, conn: Connection, entity: str, actor_id: int | None, ids: Sequence[int],
+                saved: Sequence[str], late: Mapping[str, Sequence[Any]] | None = None) -> None:
+        """Records were inserted. `saved` holds each one's values as saved, encoded by `encode_values` (before
+        the write transaction, for a batch) without its id and the `late` attributes (name -> value per
+        record) taken inside the transaction, as the id was: those are added here."""
         now = precise_utcnow()
-        self._insert(conn, [self._row(entity, record_id, Action.CREATE, actor_id, None,
-                                      encode_values(dict(values, id=record_id)), now)
-                            for record_id, values in records])
+        rows = []
+        for index, (record_id, encoded) in enumerate(zip(ids, saved)):
+            extra = {name: values[index] for name, values in (late or {}).items()}
+            extra["id"] = record_id
+            rows.append(self._row(entity, record_id, Action.CREATE, actor_id, None, _extended(encoded, extra), now))
+        self._insert(conn, rows)
 
     def updated(self, conn: Connection, entity: str, actor_id: int | None, record_id: int,
                 before: Mapping[str, Any], after: Mapping[str, Any]) -> None:

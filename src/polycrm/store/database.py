@@ -9,19 +9,23 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Sequence
 
 import orjson
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
-from sqlalchemy import Column, Engine, MetaData, Table, create_engine, event, func, inspect, select, update
+from sqlalchemy import (Column, Engine, MetaData, Table, bindparam, cast, create_engine, event, func, inspect, select,
+                        update)
+from sqlalchemy.dialects.postgresql import REGCLASS
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from polycrm.meta import Registry, load_builtin_registry
 from polycrm.meta.registry import CustomFieldDefinition
+from polycrm.store.bulk import BulkInsert
 from polycrm.store.schema import build_metadata
+from polycrm.store.statements import StatementCache
 
 SCHEMA_GENERATION = "schema_generation"
 # Execution option marking write transactions (SQLite begins them IMMEDIATE).
@@ -87,6 +91,8 @@ class Database:
         self.metadata: MetaData = build_metadata(self.registry, self.dialect)
         self._lock = threading.Lock()
         self._generation = -1
+        self._bulk_inserts: StatementCache[BulkInsert] = StatementCache()
+        self._id_sequences: dict[str, str] = {}
 
     @property
     def dialect(self) -> str:
@@ -94,6 +100,11 @@ class Database:
 
     def table(self, name: str) -> Table:
         return self.metadata.tables[name]
+
+    def bulk_insert(self, table: Table, columns: Sequence[str]) -> BulkInsert:
+        """The bulk INSERT of `columns` into `table`, built once per table and column list (a schema change
+        builds new tables, hence new inserts)."""
+        return self._bulk_inserts.get((table, tuple(columns)), lambda: BulkInsert(self.engine.dialect, table, columns))
 
     def connect(self) -> Connection:
         """A connection for reading. It opens no transaction (each statement sees what was committed when it
@@ -222,8 +233,8 @@ class Database:
         AUTOINCREMENT counter, which the inserts then advance) or stored, which is safe because write
         transactions hold SQLite's write lock from their start."""
         if self.dialect == "postgresql":
-            rows = conn.execute(select(func.nextval(func.pg_get_serial_sequence(table.name, "id")))
-                                .select_from(func.generate_series(1, count))).scalars()
+            sequence = cast(bindparam("sequence", self._id_sequence(conn, table.name)), REGCLASS)
+            rows = conn.execute(select(func.nextval(sequence)).select_from(func.generate_series(1, count))).scalars()
             return sorted(int(i) for i in rows)
         largest = conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
         # sqlite_sequence exists once any AUTOINCREMENT table does, which a store made before them lacks.
@@ -233,6 +244,15 @@ class Database:
                                      (table.name,)).scalar() if has_counters else None
         start = max(int(largest), int(given or 0)) + 1
         return list(range(start, start + count))
+
+    def _id_sequence(self, conn: Connection, table_name: str) -> str:
+        """The name of a PostgreSQL table's id sequence, looked up once: `nextval` of a per-row
+        `pg_get_serial_sequence` costs five times more than of the name."""
+        sequence = self._id_sequences.get(table_name)
+        if sequence is None:
+            sequence = conn.execute(select(func.pg_get_serial_sequence(table_name, "id"))).scalar_one()
+            self._id_sequences[table_name] = sequence
+        return sequence
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any, Callable, Hashable, Iterable, Sequence
+from typing import Any, Callable, Hashable, Iterable, Mapping, Sequence
 
 import orjson
-from sqlalchemy import (BigInteger, Boolean, Integer, String, Table, Text, bindparam, cast, delete, false, func,
-                        insert, literal_column, null, select, union_all, update)
+from sqlalchemy import (BigInteger, Boolean, Integer, String, Table, Text, any_, bindparam, cast, delete, false,
+                        func, insert, literal_column, null, select, union_all, update)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 
 from polycrm.meta import Attribute, Entity, LinkStorage, ValueKind
@@ -23,6 +24,10 @@ from polycrm.store.database import Database
 from polycrm.store.statements import StatementCache
 
 JSON_KINDS = (ValueKind.ARRAY, ValueKind.JSON)
+# Columns of the email address and phone number side tables that `_contact_rows` fills, in its order.
+_POINT_COLUMNS = ("entity_type", "entity_id", "field", "position", "is_primary", "opt_out", "invalid")
+CONTACT_POINT_COLUMNS = {"email": (*_POINT_COLUMNS, "address", "address_lower"),
+                         "phone": (*_POINT_COLUMNS, "number", "numeric", "type")}
 
 
 @dataclass(slots=True)
@@ -115,6 +120,11 @@ class RecordRepository:
         self._json_attributes = frozenset(a.name for a in self._columns.values() if a.kind in JSON_KINDS)
         # What reads return: every column but `deleted`, which reads always require to be false.
         self._readable = [a for a in self._columns.values() if a.name != "deleted"]
+        # Bulk inserts give every column (id first): one statement per table, whatever attributes rows set.
+        self._insert_attributes = tuple(name for name in self._columns if name != "id")
+        self._insert_columns = ("id", *(self._column_names[name] for name in self._insert_attributes))
+        self._insert_json = tuple((position, name) for position, name in enumerate(self._insert_attributes, start=1)
+                                  if name in self._json_attributes)
         self._statements: StatementCache[Any] = StatementCache()
 
     def _statement(self, key: Hashable, build: Callable[[], Any]) -> Any:
@@ -122,29 +132,51 @@ class RecordRepository:
 
     # --- writes -----------------------------------------------------------------------------------
 
+    def _stored(self, name: str, value: Any) -> Any:
+        """An attribute value as its column stores it (JSON kinds as JSON text)."""
+        return orjson.dumps(value).decode() if value is not None and name in self._json_attributes else value
+
     def _row(self, values: dict[str, Any]) -> dict[str, Any]:
-        """Attribute values as column values (JSON kinds stored as JSON text)."""
+        """Attribute values as column values."""
         columns = self._column_names
         row = {columns[name]: value for name, value in values.items() if name in columns}
         for name in self._json_attributes.intersection(values):
-            if values[name] is not None:
-                row[columns[name]] = orjson.dumps(values[name]).decode()
+            row[columns[name]] = self._stored(name, values[name])
         return row
 
     def insert(self, conn: Connection, values: dict[str, Any]) -> int:
         statement = self._statement("insert", lambda: insert(self.table).returning(self.table.c.id))
         return int(conn.execute(statement, self._row(values)).scalar_one())
 
-    def insert_many(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
-        """Insert many rows with ids reserved up front, so the driver can batch them without RETURNING;
-        returns the ids in input order."""
+    def new_rows(self, records: Sequence[dict[str, Any]]) -> list[list[Any]]:
+        """Records (attribute dicts) as rows for `insert_rows`, built before the write transaction: SQLite holds
+        its one write lock for the whole transaction. An attribute a record leaves out is stored as a single
+        insert would store it: its column's default (booleans' False), else NULL."""
+        names = self._insert_attributes
+        defaults = self.database.bulk_insert(self.table, self._insert_columns).defaults[1:]
+        rows = []
+        for values in records:
+            row = [None, *map(values.get, names, defaults)]  # the id comes in `insert_rows`
+            for position, name in self._insert_json:
+                row[position] = self._stored(name, row[position])
+            rows.append(row)
+        return rows
+
+    def insert_rows(self, conn: Connection, rows: list[list[Any]],
+                    late: Mapping[str, Sequence[Any]] | None = None) -> list[int]:
+        """Insert rows from `new_rows` with ids reserved up front (so the driver can batch them without
+        RETURNING) and the `late` attributes (name -> value per row) only known inside the transaction;
+        returns the ids in row order."""
         if not rows:
             return []
         ids = self.database.reserve_ids(conn, self.table, len(rows))
-        prepared = [self._row(values) for values in rows]
-        keys = sorted({k for row in prepared for k in row})
-        conn.execute(insert(self.table), [{"id": record_id, **{k: row.get(k) for k in keys}}
-                                          for record_id, row in zip(ids, prepared)])
+        for row, record_id in zip(rows, ids):
+            row[0] = record_id
+        for name, values in (late or {}).items():
+            position = self._insert_attributes.index(name) + 1
+            for row, value in zip(rows, values):
+                row[position] = self._stored(name, value)
+        self.database.bulk_insert(self.table, self._insert_columns).execute(conn, rows)
         return ids
 
     def update(self, conn: Connection, record_id: int, values: dict[str, Any]) -> None:
@@ -240,8 +272,15 @@ class RecordRepository:
         if not wanted:
             return set()
         statement = self._statement("existing_ids", lambda: select(self.table.c.id).where(
-            self.table.c.id.in_(bindparam("ids", expanding=True)), self.table.c.deleted == false()))
+            self._id_among("ids"), self.table.c.deleted == false()))
         return {int(r[0]) for r in conn.execute(statement, {"ids": wanted})}
+
+    def _id_among(self, name: str) -> Any:
+        """`id` is one of the ids bound as `name`. PostgreSQL gets them as one array: an IN list of a mass
+        create's thousand ids is a new statement to parse and plan each time, four times slower."""
+        if self.database.dialect == "postgresql":
+            return self.table.c.id == any_(bindparam(name, type_=ARRAY(BigInteger())))
+        return self.table.c.id.in_(bindparam(name, expanding=True))
 
     def names(self, conn: Connection, ids: Iterable[int]) -> dict[int, str | None]:
         wanted = list({i for i in ids if i is not None})
@@ -435,18 +474,14 @@ class RecordRepository:
         return self.database.table("email_address_link" if kind == "email" else "phone_number_link")
 
     def _contact_rows(self, kind: str, field: str, owner_id: int,
-                      points: Sequence[ContactPoint]) -> list[dict[str, Any]]:
-        rows = []
-        for position, point in enumerate(points):
-            row = {"entity_type": self.entity.name, "entity_id": owner_id, "field": field, "position": position,
-                   "is_primary": point.primary, "opt_out": point.opt_out, "invalid": point.invalid}
-            if kind == "email":
-                row.update(address=point.value, address_lower=point.value.lower())
-            else:
-                row.update(number=point.value, numeric="".join(c for c in point.value if c.isdigit()),
-                           type=point.type)
-            rows.append(row)
-        return rows
+                      points: Sequence[ContactPoint]) -> list[tuple[Any, ...]]:
+        """Side table rows of one record's points, in `CONTACT_POINT_COLUMNS[kind]` order."""
+        entity = self.entity.name
+        if kind == "email":
+            return [(entity, owner_id, field, position, point.primary, point.opt_out, point.invalid, point.value,
+                     point.value.lower()) for position, point in enumerate(points)]
+        return [(entity, owner_id, field, position, point.primary, point.opt_out, point.invalid, point.value,
+                 "".join(c for c in point.value if c.isdigit()), point.type) for position, point in enumerate(points)]
 
     def replace_contact_points(self, conn: Connection, kind: str, field: str, owner_id: int,
                                points: Sequence[ContactPoint]) -> None:
@@ -462,6 +497,4 @@ class RecordRepository:
                                    items: Sequence[tuple[int, Sequence[ContactPoint]]]) -> None:
         """Write the contact points of records that have none stored (fresh inserts, or after a delete)."""
         rows = [row for owner_id, points in items for row in self._contact_rows(kind, field, owner_id, points)]
-        if rows:
-            conn.execute(self._statement(("insert_contact_points", kind), lambda: insert(self._contact_table(kind))),
-                         rows)
+        self.database.bulk_insert(self._contact_table(kind), CONTACT_POINT_COLUMNS[kind]).execute(conn, rows)
