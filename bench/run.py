@@ -311,13 +311,15 @@ def run_size(rows: int, args: argparse.Namespace, stamp: str, pool: Any) -> dict
     dataset = prepare_dataset(rows, args)
     facts = dataset_facts(dataset["url"], dataset["marks"])
     key = create_api_key(dataset["env"])
+    run: dict[str, Any] = {"rows": rows, "backend": args.backend,
+                           "dataset": {k: v for k, v in dataset.items() if k not in ("env", "url")},
+                           "phases": {}, "raw": {}, "plans": {}}
+    scenarios = [s for s in ALL_SCENARIOS if s in args.scenarios]
+    measure_raw(run, dataset["url"], facts, [s for s in scenarios if s in READ_SCENARIOS], args, stamp)
     log_path = RESULTS / f"{stamp}-{args.backend}-{rows}-server.log"
     env = dict(dataset["env"], POLYCRM_LOG_LEVEL=args.server_log_level)
     server = Server(env, args.workers, log_path)
-    run: dict[str, Any] = {"rows": rows, "backend": args.backend,
-                           "dataset": {k: v for k, v in dataset.items() if k not in ("env", "url")},
-                           "server_log": str(log_path), "phases": {}, "raw": {}, "plans": {}}
-    scenarios = [s for s in ALL_SCENARIOS if s in args.scenarios]
+    run["server_log"] = str(log_path)
     try:
         run["server_ready_s"] = round(server.wait_ready(), 2)
         target = loadgen.Target("127.0.0.1", server.port, key, facts["max_contact_id"], facts["max_account_id"],
@@ -385,25 +387,33 @@ def run_size(rows: int, args: argparse.Namespace, stamp: str, pool: Any) -> dict
         first = log_text.find("Traceback (most recent call last)")
         run["server_log_first_traceback"] = log_text[max(0, first - 300):first + 3000]
 
-    # Raw SQL, with the server stopped (nothing else competes for the store or the CPUs).
-    raw_scenarios = [s for s in scenarios if s in READ_SCENARIOS + ["create", "update"]]
-    if raw_scenarios:
-        store = rawsql.RawStore(dataset["url"])
-        try:
-            kwargs = {"max_contact_id": facts["max_contact_id"], "user_ids": facts["user_ids"],
-                      "prefixes": facts["prefixes"], "run_tag": f"r{stamp[-6:]}"}
-            for scenario in raw_scenarios:
-                try:
-                    run["raw"][scenario] = rawsql.measure(store, scenario, duration=min(3.0, d / 2),
-                                                          max_count=LATENCY_MAX_COUNT, **kwargs)
-                    if scenario in READ_SCENARIOS:
-                        run["plans"][scenario] = rawsql.explain(store, scenario, **kwargs)
-                except Exception as exc:  # noqa: BLE001 - report, keep going
-                    run["raw"][scenario] = {"error": f"{type(exc).__name__}: {exc}"}
-        finally:
-            store.close()
+    measure_raw(run, dataset["url"], facts, [s for s in scenarios if s in ("create", "update")], args, stamp)
     compute_ratios(run)
     return run
+
+
+def measure_raw(run: dict[str, Any], url: str, facts: dict[str, Any], scenarios: list[str],
+                args: argparse.Namespace, stamp: str) -> None:
+    """Raw SQL of `scenarios`, with no server running (nothing else competes for the store or the CPUs).
+
+    The reads run before the server starts and the writes after it stops: each sees the rows PolyCRM's
+    phases of the same kind saw, not the ones the write phases (a mass create adds 100,000) leave behind."""
+    if not scenarios:
+        return
+    store = rawsql.RawStore(url)
+    try:
+        kwargs = {"max_contact_id": facts["max_contact_id"], "user_ids": facts["user_ids"],
+                  "prefixes": facts["prefixes"], "run_tag": f"r{stamp[-6:]}"}
+        for scenario in scenarios:
+            try:
+                run["raw"][scenario] = rawsql.measure(store, scenario, duration=min(3.0, args.duration / 2),
+                                                      max_count=LATENCY_MAX_COUNT, **kwargs)
+                if scenario in READ_SCENARIOS:
+                    run["plans"][scenario] = rawsql.explain(store, scenario, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - report, keep going
+                run["raw"][scenario] = {"error": f"{type(exc).__name__}: {exc}"}
+    finally:
+        store.close()
 
 
 def compute_ratios(run: dict[str, Any]) -> None:
