@@ -30,6 +30,8 @@ from polycrm.store.statements import StatementCache
 SCHEMA_GENERATION = "schema_generation"
 # Execution option marking write transactions (SQLite begins them IMMEDIATE).
 WRITE_OPTION = "polycrm_write"
+# Bytes SQLite's write-ahead log is truncated back to after a checkpoint.
+WAL_SIZE_LIMIT = 64 * 1024 * 1024
 # Statements SQLAlchemy keeps compiled: one per entity, list shape and dialect in use.
 COMPILED_CACHE_SIZE = 2000
 
@@ -46,6 +48,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets readers run beside one writer; NORMAL sync is durable across process crashes in WAL mode.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # Under steady writes the WAL file grows past its checkpoints; once a checkpoint has caught up, the file
+    # is cut back to this size instead of keeping its peak on disk.
+    cursor.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA cache_size=-65536")
     cursor.execute("PRAGMA temp_store=MEMORY")
