@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, Callable, Hashable, Iterable, Mapping, Sequence
 
 import orjson
@@ -71,6 +72,8 @@ def _row_decoder(keys: Sequence[str], json_columns: Sequence[Attribute]) -> Call
 
 
 SIDE_COLUMNS = ("part", "owner", "related", "text", "kind", "is_primary", "opt_out", "invalid", "ord")
+# What one record's side rows carry in its JSON column: the owner is the record itself.
+_SIDE_JSON_COLUMNS = tuple(name for name in SIDE_COLUMNS if name != "owner")
 
 
 def _empty_side_data(links: Sequence[Link], contact_fields: Sequence[tuple[str, str]]) -> SideData:
@@ -92,6 +95,9 @@ def _add_side_rows(result: SideData, parts: Sequence[tuple[str, str]], rows: Ite
         else:
             result.contact_points[name][int(owner)].append(ContactPoint(
                 text, bool(primary), bool(opt_out), bool(invalid), kind_value if source == "phone" else None))
+
+
+_by_part_and_ord = itemgetter(_SIDE_JSON_COLUMNS.index("part"), _SIDE_JSON_COLUMNS.index("ord"))
 
 
 def _owned_by(column: Any, single: bool) -> Any:
@@ -356,18 +362,17 @@ class RecordRepository:
         if links or contact_fields:
             side_rows = row[-1]
             side_rows = orjson.loads(side_rows) if side_rows else []
-            side_rows.sort(key=lambda item: (item[0], item[7]))  # (part, ord), as side_data orders them
+            side_rows.sort(key=_by_part_and_ord)  # as side_data orders them
             _add_side_rows(result, _side_parts(links, contact_fields),
                            [(part, record_id, *rest) for part, *rest in side_rows])
             row = row[:-1]
         return decode(row), result
 
     def _side_json(self, union: Any) -> Any:
-        """The side rows of one record as one JSON array text of [part, related, text, kind, primary, opt out,
-        invalid, ord] arrays (never correlated: the union names its owner by parameter)."""
+        """The side rows of one record as one JSON array text of arrays in `_SIDE_JSON_COLUMNS` order (never
+        correlated: the union names its owner by parameter)."""
         side = union.subquery("side")
-        columns = [side.c[name] for name in ("part", "related", "text", "kind", "is_primary", "opt_out", "invalid",
-                                             "ord")]
+        columns = [side.c[name] for name in _SIDE_JSON_COLUMNS]
         if self.database.dialect == "postgresql":
             rows = cast(func.json_agg(func.json_build_array(*columns)), Text())
         else:
