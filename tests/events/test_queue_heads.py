@@ -67,12 +67,18 @@ def test_one_head_per_record_and_finished_heads_hand_over(core, admin, hub):
     assert sorted(c.ordering_key for c in hub.queue.claim(10, 60)) == [f"Account:{first}", f"Account:{second}"]
 
 
-def test_new_events_queue_behind_an_open_delivery_of_their_record(core, admin, hub):
+def queued_update(core, admin, hub):
+    """A subscription and an account whose update is queued for it: (the accounts service, the account id)."""
     subscribe(hub, admin)
     accounts = core.records("Account")
     record_id = accounts.create(admin, {"name": "A"})["id"]
     accounts.update(admin, record_id, {"description": "v1"})
     hub.queue.fan_out()
+    return accounts, record_id
+
+
+def test_new_events_queue_behind_an_open_delivery_of_their_record(core, admin, hub):
+    accounts, record_id = queued_update(core, admin, hub)
     sending = hub.queue.claim(10, 60)
     accounts.update(admin, record_id, {"description": "v2"})
     hub.queue.fan_out()  # a later fan-out: its delivery is not a head while the first is open
@@ -93,11 +99,7 @@ def test_batching_protocols_have_one_head_per_subscription(core, admin, hub):
 
 
 def test_redelivery_waits_for_an_open_delivery_of_its_key(core, admin, hub):
-    subscribe(hub, admin)
-    accounts = core.records("Account")
-    record_id = accounts.create(admin, {"name": "A"})["id"]
-    accounts.update(admin, record_id, {"description": "v1"})
-    hub.queue.fan_out()
+    accounts, record_id = queued_update(core, admin, hub)
     done = hub.queue.claim(10, 60)[0]
     hub.queue.record([(done, OK)])
     accounts.update(admin, record_id, {"description": "v2"})
