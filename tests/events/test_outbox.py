@@ -1,5 +1,5 @@
 """The transactional outbox: a committed change always has its event, a rolled-back change never has one,
-whichever operation made it (single, mass, lead conversion)."""
+whichever operation made it (single, mass, lead conversion); a change no subscription listens to has none."""
 
 from __future__ import annotations
 
@@ -26,6 +26,26 @@ def admin(directory) -> Actor:
     return directory.actor(user_id)
 
 
+@pytest.fixture
+def hub(core, store, directory, config):  # noqa: ANN001, ANN201 - WebhookHub
+    return build_webhooks(config, store.database, core, directory)
+
+
+def subscribe(hub, admin: Actor, entity: str, action: str, field: str | None = None):  # noqa: ANN001, ANN201
+    event = f"{entity}.{action}" + (f".{field}" if field else "")
+    return hub.subscriptions.create(protocol="espo", event=event, entity_type=entity, action=action, field=field,
+                                    url="http://127.0.0.1:9/", secret="s" * 32, owner_id=None,
+                                    created_by_id=admin.user_id)
+
+
+@pytest.fixture
+def listening(hub, admin) -> None:  # noqa: ANN001
+    """Subscriptions to every change these tests make: only then are changes written to the outbox."""
+    for entity in ("Account", "Contact", "Opportunity", "Case", "Lead", "Team"):
+        for action in ("create", "update", "delete"):
+            subscribe(hub, admin, entity, action)
+
+
 def events(store) -> list[dict]:
     table = store.database.table("webhook_event")
     with store.database.engine.connect() as conn:
@@ -35,7 +55,7 @@ def events(store) -> list[dict]:
              "after": orjson.loads(r.after) if r.after else None} for r in rows]
 
 
-def test_create_update_delete_record_events_in_order(core, admin, store):
+def test_create_update_delete_record_events_in_order(core, admin, store, listening):
     accounts = core.records("Account")
     account = accounts.create(admin, {"name": "Acme", "industry": "Retail", "teamsIds": []})
     accounts.update(admin, account["id"], {"name": "Acme"})  # no change: no event
@@ -53,7 +73,7 @@ def test_create_update_delete_record_events_in_order(core, admin, store):
     assert recorded[2]["after"] is None
 
 
-def test_a_rolled_back_create_leaves_no_event(core, admin, store):
+def test_a_rolled_back_create_leaves_no_event(core, admin, store, listening):
     accounts = core.records("Account")
 
     def fail(*_args):
@@ -65,7 +85,7 @@ def test_a_rolled_back_create_leaves_no_event(core, admin, store):
     assert accounts.search(admin, SearchQuery()).records == []
 
 
-def test_a_failed_mass_update_rolls_back_every_event(core, admin, store, monkeypatch):
+def test_a_failed_mass_update_rolls_back_every_event(core, admin, store, monkeypatch, listening):
     accounts = core.records("Account")
     ids = accounts.create_many(admin, [{"name": f"A{i}"} for i in range(3)])
     assert [e["action"] for e in events(store)] == ["create"] * 3
@@ -90,7 +110,7 @@ def test_a_failed_mass_update_rolls_back_every_event(core, admin, store, monkeyp
     assert all(e["after"] == {"description": "changed"} for e in recorded[3:6])
 
 
-def test_mass_create_records_one_event_per_record_with_links(core, admin, store):
+def test_mass_create_records_one_event_per_record_with_links(core, admin, store, listening):
     team = core.records("Team").create(admin, {"name": "Sales"})
     ids = core.records("Contact").create_many(admin, [{"lastName": f"L{i}", "teamsIds": [str(team["id"])]}
                                                       for i in range(5)])
@@ -121,7 +141,7 @@ def _without(record: dict, keys: set) -> dict:
 
 
 @pytest.mark.parametrize(("entity", "payloads"), [("Contact", MIXED_CONTACTS), ("Opportunity", MIXED_OPPORTUNITIES)])
-def test_mass_create_stores_records_and_events_as_single_creates_do(core, admin, store, entity, payloads):
+def test_mass_create_stores_records_and_events_as_single_creates_do(core, admin, store, entity, payloads, listening):
     service = core.records(entity)
     singles = [service.create(admin, payload, skip_duplicate_check=True)["id"] for payload in payloads]
     many = service.create_many(admin, payloads)
@@ -131,7 +151,7 @@ def test_mass_create_stores_records_and_events_as_single_creates_do(core, admin,
     assert after[len(payloads):] == after[:len(payloads)]
 
 
-def test_mass_created_cases_are_numbered_in_order_and_their_events_carry_the_numbers(core, admin, store):
+def test_mass_created_cases_are_numbered_in_order_and_their_events_carry_the_numbers(core, admin, store, listening):
     cases = core.records("Case")
     first = cases.create(admin, {"name": "First"})
     ids = cases.create_many(admin, [{"name": f"Case {i}"} for i in range(3)])
@@ -157,7 +177,7 @@ def test_a_mass_create_failing_late_writes_nothing(core, admin, store, monkeypat
     assert contacts.search(admin, SearchQuery()).records == []
 
 
-def test_a_refused_change_has_no_event(core, admin, store):
+def test_a_refused_change_has_no_event(core, admin, store, listening):
     contacts = core.records("Contact")
     with pytest.raises(PolyError):
         contacts.create(admin, {"lastName": "X", "accountId": "999999"})
@@ -166,7 +186,7 @@ def test_a_refused_change_has_no_event(core, admin, store):
     assert events(store) == []
 
 
-def test_lead_conversion_records_every_change(core, admin, store):
+def test_lead_conversion_records_every_change(core, admin, store, listening):
     lead = core.records("Lead").create(admin, {"lastName": "Doe", "accountName": "Doe Inc"})
     convert_lead(core, admin, lead["id"], {"Account": {"name": "Doe Inc"}, "Contact": {"lastName": "Doe"}})
     recorded = events(store)
@@ -176,18 +196,41 @@ def test_lead_conversion_records_every_change(core, admin, store):
     assert recorded[-1]["before"]["status"] == "New"
 
 
-def test_events_nobody_subscribed_to_are_dropped_at_fan_out(core, admin, store, directory, config):
-    hub = build_webhooks(config, store.database, core, directory)
-    hub.subscriptions.create(protocol="espo", event="Account.update", entity_type="Account", action="update",
-                             field=None, url="http://127.0.0.1:9/", secret="s" * 32, owner_id=None,
-                             created_by_id=admin.user_id)
+def test_events_nobody_subscribed_to_are_dropped_at_fan_out(core, admin, store, hub):
+    subscribe(hub, admin, "Account", "fieldUpdate", "website")
     accounts = core.records("Account")
     account = accounts.create(admin, {"name": "Kept"})
-    accounts.update(admin, account["id"], {"name": "Kept 2"})
+    accounts.update(admin, account["id"], {"name": "Kept 2"})  # written (a field subscription), then dropped
+    accounts.update(admin, account["id"], {"website": "kept.example"})
     assert hub.queue.fan_out() == 2
     table = store.database.table("webhook_event")
     with store.database.engine.connect() as conn:
         kept = conn.execute(select(table.c.id, table.c.action)).all()
     assert [row.action for row in kept] == ["update"]
     update = hub.queue.load_events([kept[0].id], store.database.registry.entities.get)[kept[0].id]
-    assert update.diff() == [("name", "Kept", "Kept 2")]
+    assert update.diff() == [("website", None, "kept.example")]
+
+
+def test_changes_nobody_listens_to_write_no_event(core, admin, store, hub):
+    subscribe(hub, admin, "Contact", "create")  # another entity type
+    subscribe(hub, admin, "Account", "delete")
+    hub.subscriptions.update(subscribe(hub, admin, "Account", "create").id, {"is_active": False})
+    hub.subscriptions.delete(subscribe(hub, admin, "Account", "update").id)
+    accounts = core.records("Account")
+    account = accounts.create(admin, {"name": "Quiet"})
+    ids = accounts.create_many(admin, [{"name": "Quiet 1"}, {"name": "Quiet 2"}])
+    accounts.update(admin, account["id"], {"name": "Quiet 3"})
+    accounts.mass_update(admin, ids, {"description": "changed"})
+    assert events(store) == []
+    assert hub.queue.fan_out() == 0
+    accounts.mass_delete(admin, ids)
+    assert [(e["action"], e["id"]) for e in events(store)] == [("delete", i) for i in ids]
+
+
+def test_a_new_subscription_gets_the_changes_made_after_it(core, admin, store, hub):
+    contacts = core.records("Contact")
+    before = contacts.create(admin, {"lastName": "Before"})
+    subscribe(hub, admin, "Contact", "create")
+    after = contacts.create_many(admin, [{"lastName": "After"}])
+    assert [e["id"] for e in events(store)] == after
+    assert before["id"] not in after

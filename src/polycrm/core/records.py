@@ -16,7 +16,7 @@ from polycrm.core.errors import BadRequest, DuplicateFound, Forbidden, NotFound,
 from polycrm.core.search import SearchQuery, SearchResult, TotalMode, check_filter_values
 from polycrm.core.settings import CoreSettings
 from polycrm.core.values import ParsedInput, RecordInput, parse_id
-from polycrm.events.outbox import Outbox, encode_values
+from polycrm.events.outbox import Outbox
 from polycrm.meta import Entity, LinkStorage, ValueKind
 from polycrm.meta.model import Link
 from polycrm.query.tree import Compare, Node, Op, Sort, conjunction
@@ -337,8 +337,7 @@ class RecordService:
             values["number"] = self.database.next_value(conn, f"{self.entity.name}.number")
         record_id = self.repository.insert(conn, values)
         self._write_new_relations(conn, [(record_id, parsed)])
-        self.outbox.created(conn, self.entity.name, actor.user_id, [record_id],
-                            [encode_values(self._saved(values, parsed))])
+        self.outbox.created(conn, self.entity.name, actor.user_id, [record_id], [self._saved(values, parsed)])
         return record_id
 
     @staticmethod
@@ -385,7 +384,6 @@ class RecordService:
         wanted = self._linked_ids(({k: values[k] for k in parsed.values}, parsed.links, values)
                                   for values, parsed in prepared)
         rows = self.repository.new_rows([values for values, _ in prepared])
-        saved = [encode_values(self._saved(values, parsed)) for values, parsed in prepared]
         with self.database.transaction() as conn:
             self._check_existing(conn, wanted)
             late: dict[str, list[int]] = {}
@@ -393,7 +391,8 @@ class RecordService:
                 late["number"] = self.database.next_values(conn, f"{self.entity.name}.number", len(prepared))
             ids = self.repository.insert_rows(conn, rows, late)
             self._write_new_relations(conn, [(record_id, parsed) for record_id, (_, parsed) in zip(ids, prepared)])
-            self.outbox.created(conn, self.entity.name, actor.user_id, ids, saved, late)
+            self.outbox.created(conn, self.entity.name, actor.user_id, ids,
+                                (self._saved(values, parsed) for values, parsed in prepared), late)
         return ids
 
     def _check_references(self, conn: Connection, values: dict[str, Any], links: dict[str, list[int]],
