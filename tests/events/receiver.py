@@ -44,8 +44,13 @@ class Receiver:
 
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
                 length = int(self.headers.get("content-length") or 0)
-                item = Received(self.path, {k.lower(): v for k, v in self.headers.items()}, self.rfile.read(length),
-                                time.time())
+                body = self.rfile.read(length)
+                if len(body) < length:
+                    # The sender died between its headers and the end of its body (a SIGKILL mid-request): a
+                    # real server never handles such a request, so it is not recorded.
+                    self.close_connection = True
+                    return
+                item = Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body, time.time())
                 with receiver._lock:
                     receiver.received.append(item)
                     status = receiver.statuses.pop(0) if receiver.statuses else receiver.default_status
