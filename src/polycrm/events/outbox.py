@@ -14,12 +14,13 @@ from datetime import date, datetime, timezone
 from typing import Any, Iterable, Mapping, Sequence
 
 import orjson
-from sqlalchemy import literal, select
+from sqlalchemy import Select, bindparam, literal, or_, select
 from sqlalchemy.engine import Connection
 
 from polycrm.events.model import Action, Event
 from polycrm.meta import Entity, ValueKind
 from polycrm.store.database import Database
+from polycrm.store.statements import StatementCache
 
 # Bookkeeping EspoCRM leaves out of change detection (specs/espocrm.md §9.2).
 NOT_A_CHANGE = frozenset({"modifiedAt", "modifiedById", "modifiedByName", "versionNumber", "streamUpdatedAt",
@@ -63,6 +64,7 @@ class Outbox:
 
     def __init__(self, database: Database):
         self.database = database
+        self._listener_queries: StatementCache[Select[Any]] = StatementCache()
 
     def listened(self, conn: Connection, entity: str, action: Action) -> bool:
         """Whether an active subscription (of any protocol) wants `action` events of `entity` at all: the
@@ -70,10 +72,11 @@ class Outbox:
         whose writers take turns, a subscription is either made before the change or sees none of it. On
         PostgreSQL a subscription committed while a change is under way may miss that change's event."""
         webhooks = self.database.table("webhook")
-        query = select(literal(1)).where(webhooks.c.entity_type == entity,
-                                         webhooks.c.action.in_(CONSUMING_ACTIONS[action]),
-                                         webhooks.c.is_active.is_(True), webhooks.c.deleted.is_(False)).limit(1)
-        return conn.execute(query).first() is not None
+        query = self._listener_queries.get((webhooks, action), lambda: select(literal(1)).where(
+            webhooks.c.entity_type == bindparam("entity"),
+            or_(*(webhooks.c.action == name for name in CONSUMING_ACTIONS[action])),
+            webhooks.c.is_active.is_(True), webhooks.c.deleted.is_(False)).limit(1))
+        return conn.execute(query, {"entity": entity}).first() is not None
 
     def _insert(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
         self.database.bulk_insert(self.database.table("webhook_event"), EVENT_COLUMNS).execute(conn, rows)
