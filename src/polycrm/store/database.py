@@ -8,8 +8,9 @@ covers runtime custom fields. Nothing is dropped: removing a column is a deliber
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import orjson
 from alembic.migration import MigrationContext
@@ -25,6 +26,7 @@ from polycrm.meta import Registry, load_builtin_registry
 from polycrm.meta.registry import CustomFieldDefinition
 from polycrm.store.bulk import BulkInsert
 from polycrm.store.schema import build_metadata
+from polycrm.store.sqlite_writes import LOCK_TIMEOUT, WriterGate, begin_immediate
 from polycrm.store.statements import StatementCache
 
 SCHEMA_GENERATION = "schema_generation"
@@ -51,7 +53,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # Under steady writes the WAL file grows past its checkpoints; once a checkpoint has caught up, the file
     # is cut back to this size instead of keeping its peak on disk.
     cursor.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    # A commit that finds this many pages in the log copies them into the database file (SQLite's default is
+    # 1,000): a mass create of a thousand contacts fills that, and copying in larger, rarer rounds writes a
+    # page changed by several commits once. 64 MB of 4 KiB pages, the size the log is cut back to.
+    cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_SIZE_LIMIT // 4096}")
+    cursor.execute(f"PRAGMA busy_timeout={int(LOCK_TIMEOUT * 1000)}")
     cursor.execute("PRAGMA cache_size=-65536")
     cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.close()
@@ -62,14 +68,13 @@ def _sqlite_begin(conn: Connection) -> None:
     # at once with "database is locked" when another writer got in between, instead of waiting its turn.
     # Reads run in the driver's autocommit mode, as they do on PostgreSQL (see Database.connect).
     if conn.get_execution_options().get(WRITE_OPTION):
-        conn.connection.driver_connection.execute("BEGIN IMMEDIATE")
-
+        begin_immediate(conn.connection.driver_connection)
 
 
 def make_engine(url: str, *, schema: str | None = None) -> Engine:
     """An engine for a SQLite or PostgreSQL URL; `schema` pins PostgreSQL's search_path (tests use it)."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10},
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": LOCK_TIMEOUT},
                                query_cache_size=COMPILED_CACHE_SIZE)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
@@ -95,6 +100,7 @@ class Database:
         self.registry = registry or load_builtin_registry()
         self.metadata: MetaData = build_metadata(self.registry, self.dialect)
         self._lock = threading.Lock()
+        self._writer_gate = WriterGate() if engine.dialect.name == "sqlite" else None
         self._generation = -1
         self._bulk_inserts: StatementCache[BulkInsert] = StatementCache()
         self._id_sequences: dict[str, str] = {}
@@ -119,7 +125,15 @@ class Database:
     def transaction(self) -> Any:
         """A context manager giving a connection in a write transaction: committed on success, rolled
         back on any exception."""
-        return self._write_engine.begin()
+        if self._writer_gate is None:
+            return self._write_engine.begin()
+        return self._sqlite_transaction(self._writer_gate)
+
+    @contextmanager
+    def _sqlite_transaction(self, gate: WriterGate) -> Iterator[Connection]:
+        # The gate is held until the commit is done (see store.sqlite_writes).
+        with gate.turn(), self._write_engine.begin() as conn:
+            yield conn
 
     # --- schema -----------------------------------------------------------------------------------
 
@@ -211,7 +225,7 @@ class Database:
         """Replace a custom field's per-dialect API names; other processes pick the change up like a new field."""
         table = self.table("custom_field")
         with self._lock:
-            with self.engine.begin() as conn:
+            with self.transaction() as conn:
                 conn.execute(update(table).where(table.c.entity == entity, table.c.name == name)
                              .values(api_names=orjson.dumps(api_names).decode()))
                 self._generation = self.next_value(conn, SCHEMA_GENERATION)

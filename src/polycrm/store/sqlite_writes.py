@@ -1,0 +1,73 @@
+"""SQLite's one writer at a time, handed on promptly between threads and processes.
+
+SQLite lets one connection write at a time. Its own wait for the write lock (the busy handler) sleeps in
+growing steps of up to 100 ms, so a waiting writer often sleeps on long after the lock came free, while one
+that asked later takes it first: under concurrent writes the lock sits idle between transactions and the
+unluckiest writes wait for hundreds of milliseconds. Instead:
+
+- within a process, writers queue on a lock of their own (`WriterGate`), so the next one begins the moment
+  the last one has committed;
+- the one writer of each process that holds its gate asks SQLite for the lock with short pauses
+  (`begin_immediate`), so another process's turn comes within `LONGEST_PAUSE` of the lock coming free.
+
+Both waits give up after `LOCK_TIMEOUT` with SQLite's own "database is locked", as the busy handler did.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from typing import Iterator
+
+from sqlalchemy.exc import OperationalError
+
+# Seconds a writer waits for its turn before giving up (the connections' busy timeout, for everything else).
+LOCK_TIMEOUT = 10.0
+# Pauses between two tries for SQLite's write lock: short, since each costs a wait for a whole process.
+FIRST_PAUSE = 0.0002
+LONGEST_PAUSE = 0.002
+
+
+def _locked(statement: str) -> OperationalError:
+    return OperationalError(statement, None, sqlite3.OperationalError("database is locked"))
+
+
+class WriterGate:
+    """The write transactions of one process's threads, one at a time, in about the order they came."""
+
+    def __init__(self, timeout: float = LOCK_TIMEOUT):
+        self.timeout = timeout
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        if not self._lock.acquire(timeout=self.timeout):
+            raise _locked("waiting for this process's other writers")
+        try:
+            yield
+        finally:
+            self._lock.release()
+
+
+def begin_immediate(connection: sqlite3.Connection, timeout: float = LOCK_TIMEOUT) -> None:
+    """BEGIN IMMEDIATE on a driver connection, retried with short pauses while another process writes."""
+    connection.execute("PRAGMA busy_timeout=0")
+    try:
+        deadline = time.monotonic() + timeout
+        pause = FIRST_PAUSE
+        while True:
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() + pause > deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, LONGEST_PAUSE)
+    finally:
+        connection.execute(f"PRAGMA busy_timeout={int(LOCK_TIMEOUT * 1000)}")
+
+
+__all__ = ["LOCK_TIMEOUT", "WriterGate", "begin_immediate"]

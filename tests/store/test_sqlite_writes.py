@@ -1,0 +1,123 @@
+"""SQLite's write lock taken in turns: by the threads of a process through its gate, by processes with short
+retries, never two writers at once, and SQLite's own "database is locked" when a turn never comes."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy.exc import OperationalError
+
+from polycrm.store.database import open_database
+from polycrm.store.sqlite_writes import WriterGate, begin_immediate
+
+COUNTER = "test.writes"
+
+
+def _count_up(url: str, times: int) -> None:
+    database = open_database(url, sync=False)
+    try:
+        for _ in range(times):
+            with database.transaction() as conn:
+                database.next_value(conn, COUNTER)
+    finally:
+        database.dispose()
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'polycrm.db'}"
+    open_database(url).dispose()
+    return url
+
+
+def _counter(url: str) -> int:
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+        return conn.execute("SELECT value FROM sequence_counter WHERE name = ?", (COUNTER,)).fetchone()[0]
+
+
+def test_threads_and_processes_writing_at_once_lose_no_write(url: str) -> None:
+    context = multiprocessing.get_context("spawn")
+    processes = [context.Process(target=_count_up, args=(url, 60)) for _ in range(2)]
+    for process in processes:
+        process.start()
+    threads = [threading.Thread(target=_count_up, args=(url, 60)) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    for process in processes:
+        process.join(60)
+        assert process.exitcode == 0
+    assert _counter(url) == 6 * 60
+
+
+def test_a_writer_waits_for_another_process_and_then_sees_its_commit(url: str) -> None:
+    database = open_database(url, sync=False)
+    other = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO sequence_counter (name, value) VALUES (?, 41)", (COUNTER,))
+    result: list[int] = []
+    writer = threading.Thread(target=lambda: result.append(_next(database)))
+    writer.start()
+    writer.join(0.3)
+    assert writer.is_alive() and not result  # still waiting for the lock the other connection holds
+    other.execute("COMMIT")
+    writer.join(10)
+    assert result == [42]
+    with database.connect() as conn:  # the wait did not leave the connection without its busy timeout
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10000
+    other.close()
+    database.dispose()
+
+
+def _next(database) -> int:  # noqa: ANN001 - Database
+    with database.transaction() as conn:
+        return database.next_value(conn, COUNTER)
+
+
+def test_begin_gives_up_with_database_is_locked_after_its_timeout(url: str) -> None:
+    path = url.removeprefix("sqlite:///")
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    waiter = sqlite3.connect(path, isolation_level=None, timeout=10)
+    with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+        begin_immediate(waiter, timeout=0.2)
+    assert waiter.execute("PRAGMA busy_timeout").fetchone()[0] == 10000
+    holder.execute("ROLLBACK")
+    begin_immediate(waiter, timeout=0.2)
+    assert waiter.in_transaction
+    waiter.execute("ROLLBACK")
+
+
+def test_a_gate_held_too_long_fails_like_a_locked_database() -> None:
+    gate = WriterGate(timeout=0.1)
+    with gate.turn():
+        errors: list[Exception] = []
+
+        def wait() -> None:
+            try:
+                with gate.turn():
+                    pass
+            except OperationalError as error:
+                errors.append(error)
+
+        waiter = threading.Thread(target=wait)
+        waiter.start()
+        waiter.join(5)
+    assert len(errors) == 1 and "database is locked" in str(errors[0])
+    with gate.turn():  # released after the failed wait
+        pass
+
+
+def test_a_failed_transaction_hands_the_gate_on(url: str) -> None:
+    database = open_database(url, sync=False)
+    with pytest.raises(RuntimeError):
+        with database.transaction() as conn:
+            database.next_value(conn, COUNTER)
+            raise RuntimeError("rolled back")
+    assert _next(database) == 1
+    database.dispose()
