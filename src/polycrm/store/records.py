@@ -212,20 +212,17 @@ class RecordRepository:
         shape, values = lift_values(where)
         columns = tuple(self.select_columns(attributes))
         name_links = tuple(name_links)
-        key = ("rows", shape, tuple(a.name for a in columns), name_links, tuple(sorts), bool(offset),
-               limit is not None)
+        key = ("rows", shape, tuple(a.name for a in columns), name_links, tuple(sorts), bool(offset), limit)
         statement, bindings, decode = self._statement(key, lambda: self._build_rows(
-            shape, columns, name_links, tuple(sorts), bool(offset), limit is not None))
+            shape, columns, name_links, tuple(sorts), bool(offset), limit))
         params = bindings.values(values)
         if offset:
             params["offset_"] = offset
-        if limit is not None:
-            params["limit_"] = limit
         return [decode(row) for row in conn.execute(statement, params).all()]
 
     def _build_rows(self, shape: Node, columns: tuple[Attribute, ...], name_links: tuple[str, ...],
                     sorts: tuple[Sort, ...], with_offset: bool,
-                    with_limit: bool) -> tuple[Any, Bindings, Callable[[Any], dict[str, Any]]]:
+                    limit: int | None) -> tuple[Any, Bindings, Callable[[Any], dict[str, Any]]]:
         bindings = Bindings()
         selected, keys = [], []
         wanted = {a.name for a in columns}
@@ -241,13 +238,14 @@ class RecordRepository:
         query = select(*selected).where(self.compiler.compile(shape, bindings), self.table.c.deleted == false())
         if sorts:
             query = query.order_by(*self.compiler.order_by(list(sorts)))
-        # LIMIT and OFFSET are written into the SQL (still one compiled statement): PostgreSQL's generic plan
-        # of a prepared statement cannot know that an unknown limit is small, finds itself costlier than a
-        # fresh plan, and so plans every execution again; that planning was half of a list query's time.
+        # LIMIT and OFFSET are written into the SQL: PostgreSQL's generic plan of a prepared statement cannot
+        # know that an unknown limit is small, finds itself costlier than a fresh plan, and so plans every
+        # execution again; that planning was half of a list query's time. The limit (a page size: few values)
+        # is part of the statement; an offset, which takes many values, is written in at each execution.
         if with_offset:
             query = query.offset(bindparam("offset_", type_=Integer(), literal_execute=True))
-        if with_limit:
-            query = query.limit(bindparam("limit_", type_=Integer(), literal_execute=True))
+        if limit is not None:
+            query = query.limit(literal_column(str(int(limit))))
         return query, bindings, _row_decoder(keys, [a for a in columns if a.kind in JSON_KINDS])
 
     def _link_name(self, link_name: str) -> Any:
@@ -349,7 +347,7 @@ class RecordRepository:
         key = ("full", shape, name_links, tuple(link.name for link in links), tuple(contact_fields))
 
         def build() -> tuple[Any, Bindings, Callable[[Any], dict[str, Any]]]:
-            query, bindings, decode = self._build_rows(shape, tuple(self._readable), name_links, (), False, False)
+            query, bindings, decode = self._build_rows(shape, tuple(self._readable), name_links, (), False, None)
             if links or contact_fields:
                 query = query.add_columns(self._side_json(self._side_union(links, contact_fields, True)))
             return query, bindings, decode
