@@ -69,6 +69,11 @@ def entity_index_columns(entity: Entity) -> list[list[str]]:
     ordered by createdAt desc, first page" reads the index in order and stays flat as rows grow, and the
     count of a filtered list is answered from the index alone (SQLite still checks `deleted` per row, so
     the index carries it). The unfiltered list reads (created_at, id, deleted).
+
+    Every index costs every insert about as much as the row itself, so none is kept that another covers:
+    an index whose leading columns begin another's goes (EspoCRM's `firstName` beside its `name` on first
+    and last name), unless they are links, whose related and owner lists read it in order; and so does the
+    creator's column where records have an assigned user, who is then their owner for access control.
     """
     columns = {a.column for a in entity.column_attributes()}
     sort_tail = ["deleted"] + [c for c in ("created_at", "id") if c in columns]
@@ -79,7 +84,8 @@ def entity_index_columns(entity: Entity) -> list[list[str]]:
             wanted.append(cols)  # type: ignore[arg-type]
     for attribute in entity.column_attributes():
         field = entity.fields.get(attribute.field)
-        if field is None or field.name in RARELY_FILTERED_FIELDS:
+        if field is None or field.name in RARELY_FILTERED_FIELDS or (
+                field.name == "createdBy" and entity.has_assigned_user):
             continue
         indexed_kind = attribute.kind is ValueKind.ID and attribute.name != "id"
         # Email and phone filters look addresses up in their own tables, so their columns go unindexed.
@@ -88,6 +94,10 @@ def entity_index_columns(entity: Entity) -> list[list[str]]:
             or (field.custom and attribute.kind not in (ValueKind.TEXT, ValueKind.JSON, ValueKind.ARRAY)))
         if (indexed_kind or indexed_field) and attribute.column not in sort_tail:
             wanted.append([attribute.column])  # type: ignore[list-item]
+    leads = [[c for c in cols if c not in sort_tail] for cols in wanted]
+    links = {a.column for a in entity.column_attributes() if a.kind is ValueKind.ID}
+    wanted = [cols for cols, lead in zip(wanted, leads) if set(lead) <= links
+              or not any(len(other) > len(lead) and other[:len(lead)] == lead for other in leads)]
     unique: list[list[str]] = [sort_tail[1:] + ["deleted"]] if "created_at" in columns else []
     for cols in wanted:
         full = cols + [c for c in sort_tail if c not in cols]
