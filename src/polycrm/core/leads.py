@@ -83,13 +83,12 @@ def convert_lead(core: Core, actor: Actor, lead_id: Any, records: dict[str, Any]
                 raise DuplicateFound(duplicates)
         created: dict[str, int] = {}
         if "Account" in parsed:
-            created["Account"] = core.records("Account").insert_parsed(conn, actor, parsed["Account"],
-                                                                 skip_duplicate_check=True)
+            created["Account"] = core.records("Account").insert_parsed(conn, actor, parsed["Account"])
         if "Contact" in parsed:
             contact = parsed["Contact"]
             if "Account" in created:
                 contact.values["accountId"] = created["Account"]
-            created["Contact"] = core.records("Contact").insert_parsed(conn, actor, contact, skip_duplicate_check=True)
+            created["Contact"] = core.records("Contact").insert_parsed(conn, actor, contact)
             if "Account" in created:
                 contacts_link = core.registry.entity("Account").links["contacts"]
                 core.records("Account").repository.add_links(conn, contacts_link, created["Account"],
@@ -101,8 +100,7 @@ def convert_lead(core: Core, actor: Actor, lead_id: Any, records: dict[str, Any]
             if "Contact" in created:
                 opportunity.values["contactId"] = created["Contact"]
                 opportunity.links["contacts"] = [created["Contact"]]
-            created["Opportunity"] = core.records("Opportunity").insert_parsed(conn, actor, opportunity,
-                                                                         skip_duplicate_check=True)
+            created["Opportunity"] = core.records("Opportunity").insert_parsed(conn, actor, opportunity)
         changes = {"status": "Converted", "convertedAt": utcnow(), "modifiedAt": utcnow(),
                    "modifiedById": actor.user_id, "versionNumber": (lead.get("versionNumber") or 0) + 1}
         for name, record_id in created.items():

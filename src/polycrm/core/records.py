@@ -294,8 +294,16 @@ class RecordService:
         """Create a record; `attach` runs in the same transaction with the new id (files, for one)."""
         self.require_scope(actor, "create")
         parsed = self.input.parse(data, creating=True)
+        values = self.prepare_new(actor, parsed)
+        if not skip_duplicate_check and self.entity.duplicate_check_fields:
+            # Before the write transaction, as EspoCRM checks: a guard against entering someone twice, not a
+            # uniqueness constraint, so SQLite's one writer need not wait for its queries.
+            with self.database.connect() as conn:
+                duplicates = self.find_duplicates(conn, values, parsed.contact_points)
+            if duplicates:
+                raise DuplicateFound(duplicates)
         with self.database.transaction() as conn:
-            record_id = self.insert_parsed(conn, actor, parsed, skip_duplicate_check=skip_duplicate_check)
+            record_id = self.insert_parsed(conn, actor, parsed, values)
             if attach is not None:
                 attach(conn, record_id)
         # Read after the commit: the write transaction (SQLite's one writer at a time) stays short.
@@ -326,13 +334,13 @@ class RecordService:
             raise self.input.fail(missing, "required")
         return values
 
-    def insert_parsed(self, conn: Connection, actor: Actor, parsed: ParsedInput, *, skip_duplicate_check: bool) -> int:
-        values = self.prepare_new(actor, parsed)
+    def insert_parsed(self, conn: Connection, actor: Actor, parsed: ParsedInput,
+                      values: dict[str, Any] | None = None) -> int:
+        """Insert a parsed new record (its `prepare_new` values, when already made) with its relations and
+        create event; no duplicate check."""
+        if values is None:
+            values = self.prepare_new(actor, parsed)
         self._check_references(conn, {k: values[k] for k in parsed.values}, parsed.links)
-        if not skip_duplicate_check and self.entity.duplicate_check_fields:
-            duplicates = self.find_duplicates(conn, values, parsed.contact_points)
-            if duplicates:
-                raise DuplicateFound(duplicates)
         if self._numbered:
             values["number"] = self.database.next_value(conn, f"{self.entity.name}.number")
         record_id = self.repository.insert(conn, values)
