@@ -60,9 +60,9 @@ class AutoFollow:
                 records: Sequence[tuple[int, dict[str, Any], Sequence[int]]]) -> None:
         """New records, as (id, values, team ids), made by `actor`."""
         readers: dict[int, Actor | None] = {actor.user_id: actor}
+        creator = [] if actor.user_type == "api" else [actor.user_id]
         pairs = []
         for record_id, values, team_ids in records:
-            creator = [] if actor.user_type == "api" else [actor.user_id]
             for user_id in dict.fromkeys(creator + [values.get("assignedUserId")]):
                 if user_id is not None and self._may_read(readers, user_id, values, team_ids):
                     pairs.append((record_id, user_id))

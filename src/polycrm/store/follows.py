@@ -4,7 +4,7 @@ touch no record row: following a record does not change it."""
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Iterable, Sequence, TypeVar
 
 from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -14,11 +14,12 @@ from sqlalchemy.engine import Connection
 from polycrm.meta import FOLLOWERS_LINK
 from polycrm.store.database import Database
 
-CHUNK = 1000  # records per statement: well under every database's parameter limit
+CHUNK = 1000  # rows or records per statement: well under every database's parameter limit
+T = TypeVar("T")
 
 
-def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
-    return (ids[start:start + CHUNK] for start in range(0, len(ids), CHUNK))
+def _chunks(items: Sequence[T]) -> Iterable[Sequence[T]]:
+    return (items[start:start + CHUNK] for start in range(0, len(items), CHUNK))
 
 
 class FollowRepository:
@@ -39,8 +40,8 @@ class FollowRepository:
     def add(self, conn: Connection, pairs: Iterable[tuple[int, int]]) -> None:
         """Follow; a pair that is already there stays as it is (following twice is following)."""
         rows = [dict(zip(self._columns, (self.entity_type, record, user))) for record, user in dict.fromkeys(pairs)]
-        for start in range(0, len(rows), CHUNK):
-            conn.execute(self._insert, rows[start:start + CHUNK])
+        for chunk in _chunks(rows):
+            conn.execute(self._insert, chunk)
 
     def add_new(self, conn: Connection, pairs: Sequence[tuple[int, int]]) -> None:
         """Follows of records inserted in this transaction: none can be there yet, so they go in as one bulk
