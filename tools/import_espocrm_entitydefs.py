@@ -27,6 +27,9 @@ KEPT_KEYS = {"type", "required", "readOnly", "readOnlyAfterCreate", "options", "
              "max", "entity", "entityList", "typeList", "defaultType", "columns", "notStorable", "isSorted"}
 # Email addresses are relation tables in EspoCRM; PolyCRM stores the address strings on the record.
 STORED_OVERRIDES = {("Email", f) for f in ("subject", "from", "to", "cc", "bcc", "fromName", "fromAddress")}
+# EspoCRM's `scopes.<Entity>.stream` (application/Espo/Modules/Crm/Resources/metadata/scopes/*.json; the scopes
+# are not in the reference data): the entities whose records users can follow. Call and Document have none.
+STREAM_ENTITIES = {"Account", "Contact", "Lead", "Opportunity", "Case", "Meeting", "Task"}
 INTERNAL_USER_FIELDS = {"password", "passwordConfirm", "passwordVersion", "apiKey", "secretKey", "authMethod",
                         "token", "authTokenId", "authLogRecordId", "ipAddress", "teamRole", "sendAccessInfo",
                         "auth2FA", "userData", "lastAccess", "emailAddressList", "userEmailAddressList",
@@ -143,6 +146,8 @@ def convert(entity: str, defs: dict) -> dict:
            "collection": {k: v for k, v in defs.get("collection", {}).items()
                           if k in {"orderBy", "order", "textFilterFields"}},
            "indexes": defs.get("indexes", {})}
+    if entity in STREAM_ENTITIES:
+        out["stream"] = True
     out.update(OVERRIDES.get(entity, {}))
     return out
 

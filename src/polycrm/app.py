@@ -34,9 +34,11 @@ def core_settings(config: Config) -> CoreSettings:
                         files_dir=config.data_dir / "files")
 
 
-def build_core(config: Config, database: Database, mapping: InflowMapping | None = None) -> Core:
-    """The core with every dialect's reserved API names registered (the app and the CLI share it)."""
-    core = Core(database, core_settings(config))
+def build_core(config: Config, database: Database, mapping: InflowMapping | None = None,
+               directory: UserDirectory | None = None) -> Core:
+    """The core with every dialect's reserved API names registered (the app and the CLI share it); with the
+    server's directory, the core looks other users' rights up through its cache."""
+    core = Core(database, core_settings(config), directory.actor if directory is not None else None)
     core.reserve_api_names(INFLOW, (mapping or InflowMapping.load()).reserved_names)
     return core
 
@@ -53,8 +55,8 @@ def build_webhooks(config: Config, database: Database, core: Core, directory: Us
 def build_app(config: Config, database: Database) -> Starlette:
     """The application over an open database; its lifespan runs the in-process webhook workers."""
     mapping = InflowMapping.load()
-    core = build_core(config, database, mapping)
     directory = UserDirectory(database, KeyRing(config.secret_key))
+    core = build_core(config, database, mapping, directory)
     webhooks = build_webhooks(config, database, core, directory, mapping)
     espo = EspoApi(core, directory, max_body_bytes=config.max_body_bytes,
                    webhooks=EspoWebhookApi(core, directory, webhooks))

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import event, inspect, text
 
 from polycrm.auth.acl import Actor
+from polycrm.core.follows import followed_filter
 from polycrm.core.search import SearchQuery, text_filter
 from polycrm.core.service import Core
 from polycrm.query.tree import Compare, Op, Sort
@@ -90,6 +91,14 @@ def test_quick_search_uses_the_search_indexes(sqlite_store: Store) -> None:
     assert plans and all("ix_contact_last_name_search" in p and "ix_contact_name_search" in p for p in plans)
     result = service.search(ADMIN, query)
     assert result.total == 30 and len(result.records) == 5
+
+
+def test_the_followed_filter_reads_what_the_user_follows_from_its_index(sqlite_store: Store) -> None:
+    service = contacts(sqlite_store)  # their creator follows them all
+    query = SearchQuery(followed_filter(service.entity, ADMIN.user_id), [Sort("createdAt", True)], limit=5)
+    plans = plans_of(sqlite_store, lambda: service.search(ADMIN, query))
+    assert plans and all("COVERING INDEX ix_stream_subscription_user_id_entity_type_entity_id" in p for p in plans)
+    assert service.search(ADMIN, query).total == 30
 
 
 @pytest.fixture

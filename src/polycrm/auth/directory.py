@@ -32,6 +32,26 @@ _PASSWORDS = PasswordHasher()
 _DUMMY_HASH = _PASSWORDS.hash("polycrm-timing-equaliser")
 
 
+def load_actor(database: Database, user_id: int, users: RecordRepository | None = None) -> Actor | None:
+    """The actor of an active user, read from the store (uncached: `UserDirectory.actor` caches); None if the
+    user is inactive or gone."""
+    users = users or RecordRepository(database, database.registry.entity("User"))
+    table = users.table
+    with database.connect() as conn:
+        row = conn.execute(select(table.c.id, table.c.user_name, table.c.type, table.c.is_active)
+                           .where(table.c.id == user_id, table.c.deleted == false())).first()
+        if row is None or not row.is_active:
+            return None
+        teams = users.related_ids(conn, database.registry.entity("User").links["teams"], [user_id])
+        role, role_user = database.table("role"), database.table("role_user")
+        roles = conn.execute(select(role.c.scopes, role.c.mass_update).join(
+            role_user, role_user.c.role_id == role.c.id).where(role_user.c.user_id == user_id)).all()
+    return Actor(user_id=int(row.id), user_name=row.user_name, is_admin=row.type == "admin",
+                 user_type=row.type, team_ids=frozenset(teams.get(user_id, [])),
+                 scopes=merge_roles(orjson.loads(r.scopes) for r in roles),
+                 mass_update=any(r.mass_update for r in roles))
+
+
 class DirectoryError(ValueError):
     """A user-management request cannot be carried out (duplicate name, unknown user, bad input)."""
 
@@ -134,29 +154,13 @@ class UserDirectory:
         cached = self._actors.get(user_id)
         if cached is not None and cached[0] > now:
             return cached[1]
-        actor = self._load_actor(user_id)
+        actor = load_actor(self.database, user_id, self.users)
         self._actors[user_id] = (now + ACTOR_TTL, actor)
         return actor
 
     def forget_actors(self) -> None:
         """Drop cached actors after a change of roles or teams made through this directory."""
         self._actors.clear()
-
-    def _load_actor(self, user_id: int) -> Actor | None:
-        table = self.users.table
-        with self.database.connect() as conn:
-            row = conn.execute(select(table.c.id, table.c.user_name, table.c.type, table.c.is_active)
-                               .where(table.c.id == user_id, table.c.deleted == false())).first()
-            if row is None or not row.is_active:
-                return None
-            teams = self.users.related_ids(conn, self.database.registry.entity("User").links["teams"], [user_id])
-            role, role_user = self.database.table("role"), self.database.table("role_user")
-            roles = conn.execute(select(role.c.scopes, role.c.mass_update).join(
-                role_user, role_user.c.role_id == role.c.id).where(role_user.c.user_id == user_id)).all()
-        return Actor(user_id=int(row.id), user_name=row.user_name, is_admin=row.type == "admin",
-                     user_type=row.type, team_ids=frozenset(teams.get(user_id, [])),
-                     scopes=merge_roles(orjson.loads(r.scopes) for r in roles),
-                     mass_update=any(r.mass_update for r in roles))
 
     def verify_password(self, user_name: str, password: str) -> int | None:
         """The user id when the password matches an active, non-API user; constant work otherwise."""

@@ -13,17 +13,20 @@ from sqlalchemy.engine import Connection
 
 from polycrm.auth.acl import Actor, read_filter, record_allowed
 from polycrm.core.errors import BadRequest, DuplicateFound, Forbidden, NotFound, VersionConflict
+from polycrm.core.follows import ActorSource, AutoFollow, follower_view
 from polycrm.core.search import SearchQuery, SearchResult, TotalMode, check_filter_values
 from polycrm.core.settings import CoreSettings
 from polycrm.core.values import ParsedInput, RecordInput, parse_id
 from polycrm.events.outbox import Outbox
-from polycrm.meta import Entity, LinkStorage, ValueKind
+from polycrm.meta import FOLLOWERS, FOLLOWERS_LINK, Entity, LinkStorage, ValueKind
 from polycrm.meta.model import Link
 from polycrm.query.tree import Compare, Node, Op, Sort, conjunction
 from polycrm.store.database import Database, utcnow
+from polycrm.store.follows import FollowRepository
 from polycrm.store.records import ContactPoint, RecordRepository, SideData
 
-# Read-only view data EspoCRM leaves out of lists unless selected (specs/espocrm.md §2.2).
+# Read-only view data EspoCRM leaves out of lists unless selected (specs/espocrm.md §2.2), besides contact
+# data and the follower attributes (`isFollowed`, `followersIds`, `followersNames`).
 LIST_EXCLUDED_KINDS = (ValueKind.ID_LIST, ValueKind.NAME_MAP)
 MASS_CREATE_LIMIT = 10_000
 # Work done inside a create or update transaction with the record's id; returns whether it changed anything.
@@ -33,11 +36,14 @@ Attach = Callable[[Connection, int], bool]
 class RecordService:
     """Operations on the records of one entity type."""
 
-    def __init__(self, database: Database, entity: Entity, settings: CoreSettings):
+    def __init__(self, database: Database, entity: Entity, settings: CoreSettings, actors: ActorSource):
         self.database = database
         self.entity = entity
         self.settings = settings
+        self.actors = actors
         self.repository = RecordRepository(database, entity)
+        self.auto_follow = (AutoFollow(entity, actors, FollowRepository(database, entity.name)) if entity.stream
+                            else None)
         self.outbox = Outbox(database)
         self._repositories: dict[str, RecordRepository] = {entity.name: self.repository}
         self.input = RecordInput(entity, settings.currencies, settings.default_currency)
@@ -55,7 +61,8 @@ class RecordService:
         # Looked up on every list: computed once.
         self._default_list_attributes = frozenset(
             name for name, a in entity.attributes.items()
-            if a.kind not in LIST_EXCLUDED_KINDS and not name.endswith("Data") and name != "deleted")
+            if a.kind not in LIST_EXCLUDED_KINDS and not name.endswith("Data") and name != "deleted"
+            and a.field != FOLLOWERS)
         self._derived_from = {a.name: frozenset(b.name for b in entity.attributes.values()
                                                 if b.field == a.field and b.column is not None)
                               for a in entity.attributes.values() if a.column is None}
@@ -65,6 +72,7 @@ class RecordService:
                                 if f.type in {"personName", "currency", "datetimeOptional"}]
         self._creation_times = [key for key in ("createdAt", "modifiedAt") if key in entity.attributes]
         self._creators = [key for key in ("createdById", "modifiedById") if key in entity.attributes]
+        self._follow_attributes = [a.name for a in entity.attributes.values() if a.field == FOLLOWERS]
 
     # --- access -----------------------------------------------------------------------------------
 
@@ -78,11 +86,16 @@ class RecordService:
             return []
         return self.repository.related_ids(conn, link, [record_id]).get(record_id, [])
 
+    def allows(self, conn: Connection, actor: Actor, action: str, record: dict[str, Any]) -> bool:
+        """Whether the actor may `action` (read/edit/delete) this stored record."""
+        level = actor.level(self.entity.name, action)
+        if level == "all":
+            return True
+        teams = self._team_ids(conn, record["id"]) if level == "team" else []
+        return record_allowed(actor, self.entity.name, action, record, self.entity.has_assigned_user, teams)
+
     def check_record(self, conn: Connection, actor: Actor, action: str, record: dict[str, Any]) -> None:
-        if actor.level(self.entity.name, action) == "all":
-            return
-        teams = self._team_ids(conn, record["id"]) if actor.level(self.entity.name, action) == "team" else []
-        if not record_allowed(actor, self.entity.name, action, record, self.entity.has_assigned_user, teams):
+        if not self.allows(conn, actor, action, record):
             raise Forbidden(f"No {action} access.")
 
     def load_record(self, conn: Connection, record_id: Any, *, not_found: str,
@@ -103,26 +116,31 @@ class RecordService:
     def read(self, actor: Actor, record_id: Any) -> dict[str, Any]:
         self.require_scope(actor, "read")
         with self.database.connect() as conn:
-            record = self._load_full(conn, record_id)
+            record = self._load_full(conn, record_id, actor.user_id)
             self.check_record(conn, actor, "read", record)
             return record
 
-    def read_without_acl(self, record_id: Any) -> dict[str, Any]:
-        """A full record for trusted internal callers (a user's own profile, event payloads)."""
+    def read_without_acl(self, record_id: Any, viewer: int | None = None) -> dict[str, Any]:
+        """A full record for trusted internal callers (a user's own profile, event payloads, the answer to a
+        write); with `viewer`, as that user reads it (whether they follow it)."""
         with self.database.connect() as conn:
-            return self._load_full(conn, record_id)
+            return self._load_full(conn, record_id, viewer)
 
-    def _load_full(self, conn: Connection, record_id: Any) -> dict[str, Any]:
+    def _load_full(self, conn: Connection, record_id: Any, viewer: int | None) -> dict[str, Any]:
         """A record with every attribute, derived ones included, read in one statement; or NotFound."""
         parsed = parse_id(record_id)
         record, side = None, None
         if parsed is not None:
+            links = [self.entity.links[f] for f in self._multi_fields] + self._follower_links(True, viewer)
             record, side = self.repository.fetch_with_side_data(
-                conn, parsed, name_links=self._belongs_to, links=[self.entity.links[f] for f in self._multi_fields],
-                contact_fields=self._contact_kinds)
+                conn, parsed, name_links=self._belongs_to, links=links, contact_fields=self._contact_kinds)
         if record is None:
             raise NotFound(f"Record {record_id} does not exist.")
-        return self._complete(conn, [record], full=True, side=side)[0]
+        return self._complete(conn, [record], full=True, side=side, viewer=viewer)[0]
+
+    def _follower_links(self, wanted: bool, viewer: int | None) -> list[Link]:
+        """The followers relation, when a read wants follower data and has a reader to show it to."""
+        return [FOLLOWERS_LINK] if wanted and viewer is not None and self.entity.stream else []
 
     def complete_snapshots(self, records: list[dict[str, Any]], wanted: set[str] | None) -> list[dict[str, Any]]:
         """Saved values (an event's) with their derived attributes computed now: names, id lists, contact
@@ -131,9 +149,11 @@ class RecordService:
             return self._complete(conn, [dict(r) for r in records], full=wanted is None, wanted=wanted)
 
     def _complete(self, conn: Connection, records: list[dict[str, Any]], *, full: bool,
-                  wanted: set[str] | None = None, side: SideData | None = None) -> list[dict[str, Any]]:
-        """Add derived attributes (link names, id lists, contact data) in EspoCRM's attribute order; `side`
-        is the records' side data when it was read with them (every link set and contact field)."""
+                  wanted: set[str] | None = None, side: SideData | None = None,
+                  viewer: int | None = None) -> list[dict[str, Any]]:
+        """Add derived attributes (link names, id lists, contact data, follower data for `viewer`) in EspoCRM's
+        attribute order; `side` is the records' side data when it was read with them (every link set and
+        contact field, and the followers when there is a viewer)."""
         if not records:
             return records
         ids = [r["id"] for r in records]
@@ -151,8 +171,9 @@ class RecordService:
                 self._parent_names(conn, field, records)
         multi = [f for f in self._multi_fields if full or want(f"{f}Ids") or want(f"{f}Names")]
         contact = [(kind, f) for kind, f in self._contact_kinds if full or want(f"{f}Data")]
+        followers = self._follower_links(full or any(want(a) for a in self._follow_attributes), viewer)
         if side is None:
-            side = self.repository.side_data(conn, ids, [self.entity.links[f] for f in multi], contact)
+            side = self.repository.side_data(conn, ids, [self.entity.links[f] for f in multi] + followers, contact)
         for field in multi:
             related = side.related[field]
             for record in records:
@@ -163,6 +184,9 @@ class RecordService:
             points = side.contact_points[field]
             for record in records:
                 record[f"{field}Data"] = [self._contact_point_data(kind, p) for p in points.get(record["id"], [])]
+        if followers and viewer is not None:
+            for record in records:
+                record.update(follower_view(side.related[FOLLOWERS].get(record["id"], []), viewer))
         # Every record of one call has the same keys: put them in definition order, unless they already are
         # (rows come in that order; derived attributes may have been appended).
         first = records[0]
@@ -221,6 +245,11 @@ class RecordService:
 
     def search(self, actor: Actor, query: SearchQuery, *, within: Node | None = None) -> SearchResult:
         self.require_scope(actor, "read")
+        return self.search_visible(actor, query, within=within)
+
+    def search_visible(self, actor: Actor, query: SearchQuery, *, within: Node | None = None) -> SearchResult:
+        """The records matching `query` (and `within`) that the actor may read: an empty list, not Forbidden,
+        when they may read none."""
         check_filter_values(query.where)
         condition = conjunction([read_filter(actor, self.entity.name, self.entity.has_assigned_user,
                                              self.entity.has_teams), query.where] + ([within] if within else []))
@@ -239,7 +268,7 @@ class RecordService:
                 total = len(rows) if short_page else self.repository.count(conn, condition)
             else:
                 total = None
-            records = self._complete(conn, rows, full=False, wanted=wanted)
+            records = self._complete(conn, rows, full=False, wanted=wanted, viewer=actor.user_id)
         return SearchResult(records, total, has_more)
 
     def _columns_for_derived(self, wanted: set[str]) -> set[str]:
@@ -256,7 +285,7 @@ class RecordService:
         target_entity = self.database.registry.entity(link.entity) if link.entity else None
         if target_entity is None:
             raise NotFound("Link does not exist.")
-        target_service = RecordService(self.database, target_entity, self.settings)
+        target_service = RecordService(self.database, target_entity, self.settings, self.actors)
         if not actor.can(target_entity.name, "read"):
             raise Forbidden("No read access.")
         return target_service.search(actor, query, within=self._reverse_condition(link, record["id"]))
@@ -307,7 +336,7 @@ class RecordService:
             if attach is not None:
                 attach(conn, record_id)
         # Read after the commit: the write transaction (SQLite's one writer at a time) stays short.
-        return self.read_without_acl(record_id)
+        return self.read_without_acl(record_id, actor.user_id)
 
     def prepare_new(self, actor: Actor, parsed: ParsedInput, now: datetime | None = None) -> dict[str, Any]:
         """A new record's values: the parsed ones, defaults, creation stamps (at `now`, or the current second:
@@ -345,6 +374,7 @@ class RecordService:
             values["number"] = self.database.next_value(conn, f"{self.entity.name}.number")
         record_id = self.repository.insert(conn, values)
         self._write_new_relations(conn, [(record_id, parsed)])
+        self._follow_new(conn, actor, [(record_id, values, parsed)])
         self.outbox.created(conn, self.entity.name, actor.user_id, [record_id], [self._saved(values, parsed)])
         return record_id
 
@@ -364,6 +394,13 @@ class RecordService:
             self.repository.insert_contact_points_many(
                 conn, self.entity.fields[field].type, field,
                 [(record_id, parsed.contact_points.get(field, [])) for record_id, parsed in created])
+
+    def _follow_new(self, conn: Connection, actor: Actor, created: Sequence[tuple[int, dict[str, Any], ParsedInput]]
+                    ) -> None:
+        """The follows EspoCRM makes when records of an entity with a stream are created (AutoFollow)."""
+        if self.auto_follow is not None:
+            self.auto_follow.created(conn, actor, [(record_id, values, parsed.links.get("teams", []))
+                                                   for record_id, values, parsed in created])
 
     def _write_relations(self, conn: Connection, record_id: int, parsed: ParsedInput) -> bool:
         """Replace the link sets and contact points an update names; True when a link set changed."""
@@ -399,6 +436,8 @@ class RecordService:
                 late["number"] = self.database.next_values(conn, f"{self.entity.name}.number", len(prepared))
             ids = self.repository.insert_rows(conn, rows, late)
             self._write_new_relations(conn, [(record_id, parsed) for record_id, (_, parsed) in zip(ids, prepared)])
+            self._follow_new(conn, actor, [(record_id, values, parsed) for record_id, (values, parsed)
+                                           in zip(ids, prepared)])
             self.outbox.created(conn, self.entity.name, actor.user_id, ids,
                                 (self._saved(values, parsed) for values, parsed in prepared), late)
         return ids
@@ -508,7 +547,7 @@ class RecordService:
             links_changed = self._apply_update(conn, actor, current, parsed)
             if attach is not None and attach(conn, current["id"]):
                 self._touch_if_unchanged(conn, actor, current)
-        return self.read_without_acl(current["id"]), links_changed
+        return self.read_without_acl(current["id"], actor.user_id), links_changed
 
     def _apply_update(self, conn: Connection, actor: Actor, current: dict[str, Any], parsed: ParsedInput) -> bool:
         for field in self.entity.fields.values():
@@ -537,6 +576,8 @@ class RecordService:
                                                          if k in self.entity.attributes})
             # After the row write: on PostgreSQL the row lock orders the events of one record by commit.
             self.outbox.updated(conn, self.entity.name, actor.user_id, current["id"], current, event_values)
+            if self.auto_follow is not None and "assignedUserId" in changed:
+                self.auto_follow.assigned(conn, merged)
         return links_changed
 
     def _touch_if_unchanged(self, conn: Connection, actor: Actor, current: dict[str, Any]) -> None:
@@ -608,8 +649,8 @@ class RecordService:
             rows = self.repository.fetch_rows(conn, condition, attributes=["id"])
         return [r["id"] for r in rows]
 
-    def _records_for_mass_action(self, conn: Connection, actor: Actor, ids: Sequence[Any],
-                                 action: str) -> list[dict[str, Any]]:
+    def records_for_mass_action(self, conn: Connection, actor: Actor, ids: Sequence[Any],
+                                action: str) -> list[dict[str, Any]]:
         """The live records among `ids` (unknown ids are skipped); Forbidden if any is not the actor's to
         change, so a mass action is all or nothing."""
         records = []
@@ -626,7 +667,7 @@ class RecordService:
         if not actor.is_admin and not actor.mass_update:
             raise Forbidden("No mass-update permission.")
         with self.database.transaction() as conn:
-            records = self._records_for_mass_action(conn, actor, ids, "edit")
+            records = self.records_for_mass_action(conn, actor, ids, "edit")
             for current in records:
                 self._apply_update(conn, actor, current, self.input.parse(data, creating=False))
         return [r["id"] for r in records]
@@ -635,7 +676,7 @@ class RecordService:
         """Soft-delete many records in one transaction (all or nothing); returns the ids deleted."""
         self.require_scope(actor, "delete")
         with self.database.transaction() as conn:
-            deleted = [r["id"] for r in self._records_for_mass_action(conn, actor, ids, "delete")]
+            deleted = [r["id"] for r in self.records_for_mass_action(conn, actor, ids, "delete")]
             if deleted:
                 self.repository.soft_delete(conn, deleted, self._stamp(actor))
                 self.outbox.deleted(conn, self.entity.name, actor.user_id, deleted)

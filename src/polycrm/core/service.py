@@ -9,9 +9,11 @@ from typing import Any
 from datetime import datetime
 from typing import Iterable
 
+from polycrm.auth.directory import load_actor
 from polycrm.core.errors import NotFound
 from polycrm.core.fields import ReservedApiNames, add_custom_field, set_custom_field_api_name
 from polycrm.core.files import FileService
+from polycrm.core.follows import ActorSource, FollowService
 from polycrm.core.purge import purge_deleted
 from polycrm.core.records import RecordService
 from polycrm.core.settings import CoreSettings
@@ -26,9 +28,11 @@ SCHEMA_CHECK_INTERVAL = 2.0
 class Core:
     """Record services per entity type, cached until the schema changes."""
 
-    def __init__(self, database: Database, settings: CoreSettings | None = None):
+    def __init__(self, database: Database, settings: CoreSettings | None = None, actors: ActorSource | None = None):
         self.database = database
         self.settings = settings or CoreSettings()
+        # Other users' rights (who may follow a record): the server passes its directory's cached lookup.
+        self.actors: ActorSource = actors or (lambda user_id: load_actor(database, user_id))
         self._services: dict[str, RecordService] = {}
         self._lock = threading.Lock()
         self._checked_at = time.monotonic()
@@ -59,9 +63,14 @@ class Core:
         if service is None:
             if entity_name not in self.database.registry:
                 raise NotFound(f"Controller '{entity_name}' does not exist.")
-            service = RecordService(self.database, self.database.registry.entity(entity_name), self.settings)
+            service = RecordService(self.database, self.database.registry.entity(entity_name), self.settings,
+                                    self.actors)
             self._services[entity_name] = service
         return service
+
+    def follows(self, entity_name: str) -> FollowService:
+        """Following the records of an entity type; NotFound for a type that does not exist or has no stream."""
+        return FollowService(self.records(entity_name), self.records("User"), self.actors)
 
     def add_field(self, entity_name: str, name: str, field_type: str, params: dict[str, Any] | None = None,
                   api_names: dict[str, str] | None = None) -> Field:

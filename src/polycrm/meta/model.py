@@ -102,6 +102,20 @@ class Link:
     far_column: str | None = None  # junction column pointing at the target / FK column on either side
 
 
+# Who follows the records of an entity with a stream (EspoCRM's stream subscriptions): users, in one table
+# shared by every entity type. Not a link of the API: it is read as `followersIds`/`followersNames`, changed
+# through the follow routes, and filtered on as `followed`.
+FOLLOWERS = "followers"
+FOLLOWERS_LINK = Link(FOLLOWERS, "hasMany", "User", None, LinkStorage.POLYMORPHIC, table="stream_subscription",
+                      near_column="entity_id", far_column="user_id")
+# What a record of such an entity shows about its followers to the user reading it (read-only view data).
+FOLLOW_ATTRIBUTES = (
+    Attribute("isFollowed", FOLLOWERS, ValueKind.BOOL, None, False),
+    Attribute("followersIds", FOLLOWERS, ValueKind.ID_LIST, None, False, target="User"),
+    Attribute("followersNames", FOLLOWERS, ValueKind.NAME_MAP, None, False, target="User"),
+)
+
+
 @dataclass(slots=True)
 class Entity:
     """An entity type: its table, fields, attributes and links."""
@@ -117,6 +131,7 @@ class Entity:
     duplicate_check_fields: list[str]
     primary_filters: dict[str, list[dict[str, Any]]]
     indexes: dict[str, list[str]]  # index name -> attribute names
+    stream: bool = False  # EspoCRM's `scopes.<Entity>.stream`: users can follow its records
 
     def has_field(self, name: str) -> bool:
         return name in self.fields
@@ -124,6 +139,17 @@ class Entity:
     def column_attributes(self) -> list[Attribute]:
         """Attributes stored in this entity's own table, in definition order."""
         return [a for a in self.attributes.values() if a.column is not None]
+
+    def relation(self, name: str) -> Link | None:
+        """A link by name, or the followers of an entity with a stream (stored like a link, not one of the API)."""
+        link = self.links.get(name)
+        if link is None and name == FOLLOWERS and self.stream:
+            return FOLLOWERS_LINK
+        return link
+
+    def relations(self) -> list[Link]:
+        """Every relation the store keeps for this entity: its links, and its followers if it has a stream."""
+        return [*self.links.values(), FOLLOWERS_LINK] if self.stream else list(self.links.values())
 
     @property
     def has_assigned_user(self) -> bool:

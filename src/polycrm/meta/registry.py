@@ -8,7 +8,8 @@ from importlib import resources
 from typing import Any, Iterable
 
 from polycrm.meta.fieldtypes import expand
-from polycrm.meta.model import Attribute, Entity, Field, Link, LinkStorage, ValueKind, snake_case
+from polycrm.meta.model import (FOLLOW_ATTRIBUTES, Attribute, Entity, Field, Link, LinkStorage, ValueKind,
+                                snake_case)
 
 # Present on every entity whether or not its definition lists them.
 SYSTEM_ATTRIBUTES = (
@@ -84,6 +85,7 @@ class Registry:
             duplicate_check_fields=definition.get("duplicateCheckFields", []),
             primary_filters=definition.get("primaryFilters", {}),
             indexes=indexes,
+            stream=bool(definition.get("stream")),
         )
         self._rebuild_attributes(entity)
         return entity
@@ -97,6 +99,9 @@ class Registry:
                 attributes.setdefault(attribute.name, attribute)
         for attribute in bookkeeping:
             attributes.setdefault(attribute.name, attribute)
+        if entity.stream:
+            for attribute in FOLLOW_ATTRIBUTES:
+                attributes.setdefault(attribute.name, attribute)
         entity.attributes = attributes
 
     def _resolve_links(self, entity: Entity) -> None:

@@ -276,7 +276,7 @@ class FilterCompiler:
         return self.table.c[link.far_column].in_(inner)
 
     def _linked(self, node: Linked, bindings: Bindings) -> ColumnElement[bool]:
-        link = self.entity.links.get(node.link)
+        link = self.entity.relation(node.link)
         if link is None:
             raise CompileError(f"unknown link {node.link}")
         ids = [bindings.bind(i) for i in node.ids]

@@ -42,9 +42,10 @@ def purge_records(conn: Connection, database: Database, entity: Entity, ids: lis
 
 
 def _delete_relations(conn: Connection, database: Database, entity: Entity, ids: list[int]) -> None:
-    """Junction and polymorphic rows naming the records, from either side of each relation."""
+    """Junction and polymorphic rows naming the records, from either side of each relation (follows of the
+    records, and a purged user's follows, included)."""
     for other in database.registry.entities.values():
-        for link in other.links.values():
+        for link in other.relations():
             if link.table is None:
                 continue
             table = database.table(link.table)

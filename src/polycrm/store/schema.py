@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import hashlib
 
-from sqlalchemy import (BigInteger, Boolean, Column, Date, DateTime, Float, Index, Integer, MetaData, String, Table,
-                        Text, UniqueConstraint, false, func)
+from sqlalchemy import (BigInteger, Boolean, Column, Date, DateTime, Float, Index, Integer, MetaData,
+                        PrimaryKeyConstraint, String, Table, Text, UniqueConstraint, false, func)
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeEngine
 
-from polycrm.meta import Attribute, Entity, LinkStorage, Registry, ValueKind
+from polycrm.meta import FOLLOWERS_LINK, Attribute, Entity, LinkStorage, Registry, ValueKind
 from polycrm.store.event_tables import build_event_tables
 from polycrm.meta.model import snake_case
 
@@ -197,6 +197,23 @@ def build_relation_tables(metadata: MetaData, registry: Registry) -> None:
                 Index(index_name(link.table, [link.far_column]), table.c[link.far_column])
 
 
+def build_follow_table(metadata: MetaData) -> None:
+    """Who follows which record (`meta.FOLLOWERS_LINK`), one row per (entity type, record, user). The primary
+    key serves "who follows this record" (reads, follow and unfollow); the second index, leading with the
+    user, serves "what does this user follow" (the `followed` filter) from the index alone. On SQLite the
+    rows live in the key itself (WITHOUT ROWID): a mass create's follows fill two B-trees, not three."""
+    link = FOLLOWERS_LINK
+    assert link.table is not None and link.near_column is not None and link.far_column is not None
+    table = Table(link.table, metadata,
+                  Column("entity_type", String(100), nullable=False),
+                  Column(link.near_column, BigInteger(), nullable=False),
+                  Column(link.far_column, BigInteger(), nullable=False),
+                  PrimaryKeyConstraint("entity_type", link.near_column, link.far_column),
+                  sqlite_with_rowid=False)
+    columns = [link.far_column, "entity_type", link.near_column]
+    Index(index_name(link.table, columns), *[table.c[c] for c in columns])
+
+
 def _contact_point_columns() -> list[Column]:
     """Bookkeeping columns shared by the email address and phone number side tables."""
     return [
@@ -294,6 +311,7 @@ def build_metadata(registry: Registry, dialect: str) -> MetaData:
     for entity in registry.entities.values():
         build_entity_table(metadata, entity, dialect)
     build_relation_tables(metadata, registry)
+    build_follow_table(metadata)
     build_system_tables(metadata)
     build_file_tables(metadata)
     return metadata

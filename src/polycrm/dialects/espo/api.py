@@ -229,11 +229,39 @@ class EspoApi:
         return self.core.records(entity_name).unrelate(context.actor, context.request.path_params["id"],
                                                        context.request.path_params["link"], ids)
 
+    # --- followers (core/follows.py) ---------------------------------------------------------------
+
+    def follow(self, context: EspoContext) -> bool:
+        self.core.follows(self._entity(context)).follow(context.actor, context.request.path_params["id"])
+        return True
+
+    def unfollow(self, context: EspoContext) -> bool:
+        self.core.follows(self._entity(context)).unfollow(context.actor, context.request.path_params["id"])
+        return True
+
+    def list_followers(self, context: EspoContext) -> dict[str, Any]:
+        follows = self.core.follows(self._entity(context))
+        parser = SearchParamsParser(self.core.registry, follows.users.entity, context.actor)
+        query = parser.parse(context.query, no_total=context.header_true("x-no-total"))
+        result = follows.followers(context.actor, context.request.path_params["id"], query)
+        return self._list_response(follows.users.entity.name, result, query.total)
+
+    def add_followers(self, context: EspoContext) -> bool:
+        follows = self.core.follows(self._entity(context))
+        follows.add_followers(context.actor, context.request.path_params["id"], follower_ids(context.body))
+        return True
+
+    def remove_followers(self, context: EspoContext) -> bool:
+        follows = self.core.follows(self._entity(context))
+        follows.remove_followers(context.actor, context.request.path_params["id"], follower_ids(context.body))
+        return True
+
     # --- mass actions -----------------------------------------------------------------------------
 
-    def _target_ids(self, service: Any, context: EspoContext, params: dict[str, Any], action: str) -> tuple[
-            list[Any], bool]:
-        """(ids, given_by_ids) from `ids`, or from `where`/`searchParams` criteria."""
+    def _target_ids(self, service: Any, context: EspoContext, params: dict[str, Any], action: str, *,
+                    mass_permission: bool = True) -> tuple[list[Any], bool]:
+        """(ids, given_by_ids) from `ids`, or from `where`/`searchParams` criteria (which need the mass-update
+        permission where `mass_permission` says so)."""
         has_ids = "ids" in params
         search = params.get("searchParams", params.get("selectData"))
         has_where = "where" in params or search is not None
@@ -253,7 +281,7 @@ class EspoApi:
             raise BadRequest("Bad search params for mass action.")
         parser = SearchParamsParser(self.core.registry, service.entity, context.actor)
         query = parser.parse({"searchParams": dict(search, where=where, maxSize=None)})
-        if not context.actor.is_admin and not context.actor.mass_update:
+        if mass_permission and not context.actor.is_admin and not context.actor.mass_update:
             raise Forbidden("No mass-update permission.")
         return service.matching_ids(context.actor, query.where, action), False
 
@@ -280,6 +308,11 @@ class EspoApi:
         elif action == "delete":
             ids, by_ids = self._target_ids(service, context, params, "delete")
             done = service.mass_delete(context.actor, ids)
+        elif action in ("follow", "unfollow"):
+            # EspoCRM asks no mass-update permission to follow: it changes no record.
+            follows = self.core.follows(entity_name)
+            ids, by_ids = self._target_ids(service, context, params, "read", mass_permission=False)
+            done = (follows.mass_follow if action == "follow" else follows.mass_unfollow)(context.actor, ids)
         else:
             raise BadRequest(f"Mass action '{action}' is not supported.")
         return mass_result(done, by_ids)
@@ -408,6 +441,19 @@ class EspoApi:
         return self.webhooks.redeliver(context)
 
 
+def follower_ids(body: dict[str, Any]) -> list[Any]:
+    """The users of a followers request: `ids`, else `id` (EspoCRM's order); none is a 400, as is an id that
+    is not a string or number."""
+    ids = body.get("ids")
+    if ids is None:
+        ids = [body["id"]] if body.get("id") is not None else []
+    if not isinstance(ids, list) or not ids:
+        raise BadRequest("No ids.")
+    if any(isinstance(i, bool) or not isinstance(i, (str, int)) for i in ids):
+        raise BadRequest("Bad id item.")
+    return ids
+
+
 def mass_result(done: list[int], by_ids: bool) -> dict[str, Any]:
     """EspoCRM's mass-action answer: the ids only when the request named them."""
     return {"count": len(done), "ids": [str(i) for i in done]} if by_ids else {"count": len(done)}
@@ -433,6 +479,11 @@ def espo_routes(api: EspoApi) -> list[Route]:
         r("/{entity}/action/{action}", api.entity_action, ["GET", "POST", "PUT", "DELETE"]),
         r("/Lead/{id}/convert", api.lead_convert, ["POST"]),
         r("/Lead/{id}/action/convert", api.lead_convert, ["POST"]),
+        r("/{entity}/{id}/subscription", api.follow, ["PUT"]),
+        r("/{entity}/{id}/subscription", api.unfollow, ["DELETE"]),
+        r("/{entity}/{id}/followers", api.list_followers, ["GET"]),
+        r("/{entity}/{id}/followers", api.add_followers, ["POST"]),
+        r("/{entity}/{id}/followers", api.remove_followers, ["DELETE"]),
         r("/{entity}/{id}/{link}/{relatedId}", api.unrelate, ["DELETE"]),
         r("/{entity}/{id}/{link}", api.list_related, ["GET"]),
         r("/{entity}/{id}/{link}", api.relate, ["POST"]),

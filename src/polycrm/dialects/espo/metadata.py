@@ -7,6 +7,7 @@ from typing import Any
 from polycrm.auth.acl import Actor
 from polycrm.core.errors import NotFound
 from polycrm.core.service import Core
+from polycrm.meta import Entity
 
 
 def _entity_defs(core: Core) -> dict[str, Any]:
@@ -23,16 +24,23 @@ def _entity_defs(core: Core) -> dict[str, Any]:
     return defs
 
 
+def _select_defs(entity: Entity) -> dict[str, list[str]]:
+    """The filters an entity's lists take by name; `followed` where its records can be followed."""
+    followed = ["followed"] if entity.stream else []
+    return {"primaryFilterList": list(entity.primary_filters) + followed,
+            "boolFilterList": ["onlyMy", "onlyMyTeam"] + followed}
+
+
 def metadata(core: Core, actor: Actor, key: str | None) -> Any:
     """The metadata object, or the value at a dotted `key` (404 when the path does not exist)."""
-    readable = [e for e in core.registry.names() if actor.can(e, "read")]
+    readable = [core.registry.entity(e) for e in core.registry.names() if actor.can(e, "read")]
+    defs = _entity_defs(core)
     data: dict[str, Any] = {
-        "entityDefs": {k: v for k, v in _entity_defs(core).items() if k in readable},
-        "scopes": {name: {"entity": True, "object": True, "acl": True, "customizable": True,
-                          "stream": False, "disabled": False} for name in readable},
+        "entityDefs": {e.name: defs[e.name] for e in readable},
+        "scopes": {e.name: {"entity": True, "object": True, "acl": True, "customizable": True,
+                            "stream": e.stream, "disabled": False} for e in readable},
         "app": {"currency": {"list": list(core.settings.currencies), "default": core.settings.default_currency}},
-        "selectDefs": {name: {"primaryFilterList": list(core.registry.entity(name).primary_filters),
-                              "boolFilterList": ["onlyMy", "onlyMyTeam"]} for name in readable},
+        "selectDefs": {e.name: _select_defs(e) for e in readable},
     }
     if not key:
         return data
@@ -48,8 +56,10 @@ def app_user(core: Core, actor: Actor, user: dict[str, Any], token: str | None) 
     entities = core.registry.names()
     table: dict[str, Any] = {}
     for name, levels in actor.acl_table(entities).items():
+        # Following needs read access (core/follows.py): the stream level of an entity with a stream.
+        stream = levels["read"] if core.registry.entity(name).stream else "no"
         table[name] = {"create": levels["create"], "read": levels["read"], "edit": levels["edit"],
-                       "delete": levels["delete"], "stream": "no"}
+                       "delete": levels["delete"], "stream": stream}
     user = dict(user, isAdmin=actor.is_admin)
     return {
         "user": user,

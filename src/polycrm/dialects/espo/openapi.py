@@ -222,7 +222,8 @@ def input_schema(entity: Entity, *, creating: bool) -> dict[str, Any]:
 
 def _entity_parameters(entity: Entity) -> dict[str, Any]:
     name = entity.name
-    bool_filters = ["onlyMy"] + (["onlyMyTeam"] if entity.has_teams else [])
+    followed = ["followed"] if entity.stream else []
+    bool_filters = ["onlyMy"] + (["onlyMyTeam"] if entity.has_teams else []) + followed
     selectable = [a for a in entity.attributes if a != "deleted"]
     return {
         f"select_{name}": {"name": "select", "in": "query", "style": "form", "explode": False,
@@ -230,7 +231,8 @@ def _entity_parameters(entity: Entity) -> dict[str, Any]:
                            "description": "Attributes to return, comma-separated (id is always returned; unknown "
                                           "names are ignored). Alias: attributeSelect."},
         f"primaryFilter_{name}": {"name": "primaryFilter", "in": "query", "description": "A primary filter.",
-                                  "schema": {"type": "string", "enum": list(entity.primary_filters) + ["all"]}},
+                                  "schema": {"type": "string",
+                                             "enum": list(entity.primary_filters) + ["all"] + followed}},
         f"boolFilterList_{name}": {"name": "boolFilterList", "in": "query", "style": "deepObject", "explode": True,
                                    "schema": {"type": "array", "items": {"type": "string", "enum": bool_filters}},
                                    "description": "Bool filters, OR-ed: `boolFilterList[]=onlyMy`."},
@@ -301,7 +303,8 @@ def _general_paths(registry: Registry) -> dict[str, Any]:
         "token": {"type": ["string", "null"], "description": "An auth token (only for Espo-Authorization)."},
         "settings": {"type": "object"}, "language": {"type": "string"}, "appParams": {"type": "object"}}}
     mass_body = {"type": "object", "required": ["entityType", "action", "params"], "properties": {
-        "entityType": {"type": "string", "enum": names}, "action": {"type": "string", "enum": ["update", "delete"]},
+        "entityType": {"type": "string", "enum": names},
+        "action": {"type": "string", "enum": ["update", "delete", "follow", "unfollow"]},
         "params": {"type": "object", "properties": CRITERIA},
         "data": {"type": "object", "description": "For update: {values: {...}} or the values themselves."}}}
     field_body = {"type": "object", "required": ["name", "type"], "properties": {
@@ -322,7 +325,7 @@ def _general_paths(registry: Registry) -> dict[str, Any]:
                          "description": "A dotted path, e.g. entityDefs.Lead.fields.status.options."}])},
         "/OpenApi": {"get": _operation("openApi", "Metadata", "This OpenAPI document",
                                        _ok({"type": "object", "required": ["openapi", "info", "paths"]}))},
-        "/MassAction": {"post": _operation("massAction", "MassAction", "Mass update or delete",
+        "/MassAction": {"post": _operation("massAction", "MassAction", "Mass update, delete, follow or unfollow",
                                            _ok({"$ref": SCHEMAS + "MassActionResult"}), body=mass_body)},
         "/Admin/fieldManager/{entity}": {
             "parameters": [dict(_path_param("entity", "An entity type."), schema={"type": "string", "enum": names})],
@@ -390,6 +393,8 @@ def _entity_paths(registry: Registry, entity: Entity) -> dict[str, Any]:
             body={"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}})}
         paths["/Lead/{id}/convert"] = {"parameters": id_param, "post": convert("convertLeadById")}
         paths["/Lead/{id}/action/convert"] = {"parameters": id_param, "post": convert("convertLeadByIdAction")}
+    if entity.stream:
+        paths.update(_follow_paths(e))
     for link in entity.links.values():
         if link.entity is None or link.entity not in registry:
             continue
@@ -415,6 +420,32 @@ def _entity_paths(registry: Registry, entity: Entity) -> dict[str, Any]:
                                  _ok(BOOLEAN, "true if anything was unrelated.")),
         })
     return paths
+
+
+def _follow_paths(e: str) -> dict[str, Any]:
+    """Following records of an entity with a stream (core/follows.py); the activity stream is not served."""
+    id_param = [_path_param("id", "A record ID.")]
+    done = _ok({"type": "boolean", "const": True})
+    users_body = {"type": "object", "properties": {"id": {"type": "string", "description": "A user ID."},
+                                                   "ids": {**ID_LIST, "description": "User IDs (given, `id` is "
+                                                                                     "ignored)."}}}
+    return {
+        f"/{e}/{{id}}/subscription": {
+            "parameters": id_param,
+            "put": _operation(f"follow{e}", e, f"Follow a {e} record (the current user)", done),
+            "delete": _operation(f"unfollow{e}", e, f"Stop following a {e} record (the current user)", done),
+        },
+        f"/{e}/{{id}}/followers": {
+            "parameters": id_param,
+            "get": _operation(f"listFollowers{e}", e, f"Users following a {e} record", _list_ok("User"),
+                              parameters=_list_parameters("User")),
+            "post": _operation(f"addFollowers{e}", e, f"Add followers to a {e} record (edit access; admins may "
+                                                       "add any user, others only themselves)", done,
+                               body=users_body),
+            "delete": _operation(f"removeFollowers{e}", e, f"Remove followers from a {e} record", done,
+                                 body=users_body),
+        },
+    }
 
 
 NULLABLE_STRING = {"type": ["string", "null"]}

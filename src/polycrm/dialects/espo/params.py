@@ -9,6 +9,7 @@ import orjson
 
 from polycrm.auth.acl import Actor, ownership_condition
 from polycrm.core.errors import BadRequest, Forbidden
+from polycrm.core.follows import followed_filter
 from polycrm.core.search import SearchQuery, TotalMode, text_filter
 from polycrm.dialects.espo.querystring import php_intval
 from polycrm.dialects.espo.where import EspoWhereParser, split_special_items
@@ -152,6 +153,8 @@ class SearchParamsParser:
     def _primary_filter(self, name: Any) -> Node:
         if name == "all":
             return TRUE
+        if name == "followed":
+            return followed_filter(self.entity, self.actor.user_id)
         items = self.entity.primary_filters.get(name) if isinstance(name, str) else None
         if items is None:
             raise BadRequest(f"No primary filter '{name}' for '{self.entity.name}'.")
@@ -162,4 +165,6 @@ class SearchParamsParser:
             return ownership_condition(self.actor, self.entity.has_assigned_user)
         if name == "onlyMyTeam" and self.entity.has_teams:
             return Linked("teams", LinkMode.ANY, tuple(sorted(self.actor.team_ids)))
+        if name == "followed":
+            return followed_filter(self.entity, self.actor.user_id)
         raise BadRequest(f"No bool filter '{name}' for '{self.entity.name}'.")
