@@ -40,6 +40,9 @@ def test_a_read_shows_the_readers_follow_and_lists_show_it_when_selected(api, ha
     user, client = harness.user({"Account": OWN})
     account = create(api, "Account", {"name": "Acme", "assignedUserId": str(user)})
     admin, user = str(harness.admin_id), str(user)
+    assert account["isFollowed"] is False and account["followersIds"] == [user]  # the creator does not follow
+    assert api.put(f"/api/v1/Account/{account['id']}/subscription").json() is True
+    account = api.get(f"/api/v1/Account/{account['id']}").json()
     assert account["isFollowed"] is True
     assert account["followersIds"] == [admin, user]  # the reader first, then by name
     assert account["followersNames"] == {admin: "admin", user: api.get(f"/api/v1/User/{user}").json()["name"]}
@@ -92,7 +95,8 @@ def test_following_is_idempotent_and_not_a_change_of_the_record(api, harness, st
         url="http://127.0.0.1:9/", secret="s" * 32, owner_id=None, created_by_id=harness.admin_id)
     account = create(api, "Account", {"name": "Quiet"})
     path = f"/api/v1/Account/{account['id']}"
-    assert account["isFollowed"] is True  # its creator follows it
+    assert account["isFollowed"] is False  # nobody is assigned, and its creator does not follow it
+    assert api.put(f"{path}/subscription").json() is True
     for _ in range(2):
         assert api.delete(f"{path}/subscription").json() is True
     unfollowed = api.get(path).json()
@@ -117,22 +121,23 @@ def test_followers_are_listed_with_list_parameters_and_managed_by_id_or_ids(api,
     path = f"/api/v1/Account/{account['id']}/followers"
     assert api.post(path, json={"ids": [str(second), str(second)], "id": "ignored"}).json() is True
     listed = api.get(path).json()
-    assert listed["total"] == 3
-    assert {u["id"] for u in listed["list"]} == {str(harness.admin_id), str(first), str(second)}
+    assert listed["total"] == 2
+    assert {u["id"] for u in listed["list"]} == {str(first), str(second)}
     page = api.get(path, params={"orderBy": "userName", "order": "desc", "maxSize": 1, "select": "userName"}).json()
-    assert page["total"] == 3 and len(page["list"]) == 1 and page["list"][0]["userName"].startswith("user")
+    assert page["total"] == 2 and len(page["list"]) == 1 and page["list"][0]["userName"].startswith("user")
     only = api.get(path, params={"where[0][type]": "equals", "where[0][attribute]": "id",
                                  "where[0][value]": str(first)}).json()
     assert [u["id"] for u in only["list"]] == [str(first)]
     assert api.get(path, headers={"X-No-Total": "true"}).json()["total"] == -2
     assert api.request("DELETE", path, json={"id": str(first)}).json() is True
-    assert sorted(followers(api, account)) == sorted([str(harness.admin_id), str(second)])
+    assert followers(api, account) == [str(second)]
     assert api.get(path, params={"orderBy": "nope"}).status_code == 400
 
 
 def test_a_deleted_follower_is_no_longer_shown(api, harness):
     user, _ = harness.user({"Account": ALL})
     account = create(api, "Account", {"name": "Left", "assignedUserId": str(user)})
+    assert api.put(f"/api/v1/Account/{account['id']}/subscription").json() is True
     assert api.delete(f"/api/v1/User/{user}").status_code == 200
     assert followers(api, account) == [str(harness.admin_id)]
     assert api.get(f"/api/v1/Account/{account['id']}/followers").json()["total"] == 1
@@ -165,9 +170,9 @@ def test_who_may_follow_and_manage_followers(api, harness, store):
     assert (refused.status_code, refused.headers["x-status-reason"]) == (403, "No 'followerManagement' permission.")
     blind = api.post(f"{path}/followers", json={"ids": [str(reader), str(stranger)]})
     assert (blind.status_code, blind.headers["x-status-reason"]) == (403, "Could not add user to followers.")
-    assert sorted(followers(api, account)) == sorted(map(str, (harness.admin_id, owner, reader)))
+    assert sorted(followers(api, account)) == sorted(map(str, (owner, reader)))
     assert api.request("DELETE", f"{path}/followers", json={"ids": [str(owner), str(reader)]}).json() is True
-    assert followers(api, account) == [str(harness.admin_id)]
+    assert followers(api, account) == []
     assert owner_client.get(f"{path}/followers").json()["total"] == 0  # may not read users: an empty list
 
 
@@ -217,13 +222,14 @@ def test_missing_records_and_unknown_entities(api):
 ])
 def test_bad_follower_input_is_refused_and_writes_nothing(api, store, body, status, reason):
     account = create(api, "Account", {"name": "Guarded"})
+    assert api.put(f"/api/v1/Account/{account['id']}/subscription").json() is True
     before = stored_follows(store)
     for method in ("POST", "DELETE"):
         response = api.request(method, f"/api/v1/Account/{account['id']}/followers", json=body)
         assert response.status_code == status, (method, response.headers.get("x-status-reason"))
         if reason is not None:
             assert response.headers["x-status-reason"] == reason
-    assert stored_follows(store) == before and followers(api, account) == [str(account["createdById"])]
+    assert stored_follows(store) == before and followers(api, account) == [str(account["createdById"])]  # admin
 
 
 @pytest.mark.parametrize("content, content_type, status", [
@@ -245,6 +251,7 @@ def test_malformed_bodies_are_refused(api, store, content, content_type, status)
 def test_oversized_bodies_get_413(harness, store):
     limited = harness.key_client(harness.admin_key)
     account = create(limited, "Account", {"name": "Big"})
+    assert limited.put(f"/api/v1/Account/{account['id']}/subscription").json() is True
     huge = b"{\"ids\": [" + b"\"1\"," * 3_000_000 + b"\"1\"]}"
     response = limited.post(f"/api/v1/Account/{account['id']}/followers", content=huge,
                             headers={"Content-Type": "application/json"})
@@ -258,7 +265,7 @@ def test_followed_filters_list_what_the_user_follows(api, harness):
     user, client = harness.user({"Account": ALL})
     accounts = [create(api, "Account", {"name": name}) for name in ("First", "Second", "Third")]
     assert client.put(f"/api/v1/Account/{accounts[1]['id']}/subscription").json() is True
-    mine = create(client, "Account", {"name": "Own"})  # its creator follows it
+    mine = create(client, "Account", {"name": "Own"})  # assigned to its creator, who so follows it
     assert followed(client) == ["Own", "Second"]
     assert followed(client, **{"boolFilterList[]": "followed"}) == ["Own", "Second"]
     assert followed(client, **{"where[0][type]": "bool", "where[0][value][]": "followed"}) == ["Own", "Second"]
@@ -269,7 +276,7 @@ def test_followed_filters_list_what_the_user_follows(api, harness):
     client.delete(f"/api/v1/Account/{mine['id']}/subscription")
     assert followed(client) == ["Assigned", "Second"]
     assert followed(client, **{"boolFilterList[]": ["followed", "onlyMy"]}) == ["Assigned", "Own", "Second"]
-    assert followed(api) == ["Assigned", "First", "Second", "Third"]
+    assert followed(api) == []  # the admin made them all, and creators do not follow
     assert client.get("/api/v1/Account", params={"primaryFilter": "followed"}).json()["total"] == 2
     api.delete(f"/api/v1/Account/{accounts[1]['id']}")  # a deleted record's follows go with it
     assert followed(client) == ["Assigned"]
@@ -324,16 +331,16 @@ def test_mass_follow_bad_input(api, store, params, status):
 
 # --- automatic follows ----------------------------------------------------------------------------
 
-def test_creator_and_assigned_users_follow_on_create_and_assignment(api, harness):
+def test_assigned_users_follow_on_create_and_assignment(api, harness):
     reader, reader_client = harness.user({"Account": OWN})
     other_reader, _ = harness.user({"Account": OWN})
     blind, _ = harness.user({"Contact": ALL})
     integration, integration_client = harness.user({"Account": ALL}, user_type="api")
     admin = str(harness.admin_id)
     assigned = create(api, "Account", {"name": "Assigned", "assignedUserId": str(reader)})
-    assert assigned["followersIds"] == [admin, str(reader)]
+    assert assigned["followersIds"] == [str(reader)]  # not its creator
     # A user who may not read the record does not follow it.
-    assert create(api, "Account", {"name": "Blind", "assignedUserId": str(blind)})["followersIds"] == [admin]
+    assert create(api, "Account", {"name": "Blind", "assignedUserId": str(blind)})["followersIds"] == []
     # An API user does not follow what it creates; the user it assigns does.
     imported = create(integration_client, "Account", {"name": "Imported", "assignedUserId": str(reader)})
     assert imported["isFollowed"] is False and imported["followersIds"] == [str(reader)]
@@ -342,9 +349,10 @@ def test_creator_and_assigned_users_follow_on_create_and_assignment(api, harness
     assert own["assignedUserId"] == str(reader) and own["followersIds"] == [str(reader)]
     # A newly assigned user follows; the one before stays.
     moved = api.put(f"/api/v1/Account/{assigned['id']}", json={"assignedUserId": str(other_reader)}).json()
-    assert sorted(moved["followersIds"]) == sorted([admin, str(reader), str(other_reader)])
+    assert sorted(moved["followersIds"]) == sorted([str(reader), str(other_reader)])
     assert api.put(f"/api/v1/Account/{assigned['id']}", json={"assignedUserId": None}).status_code == 200
-    assert len(followers(api, assigned)) == 3
+    assert len(followers(api, assigned)) == 2
+    assert admin not in followers(api, assigned)
 
 
 def test_mass_create_update_and_conversion_follow_too(api, harness):
@@ -352,7 +360,7 @@ def test_mass_create_update_and_conversion_follow_too(api, harness):
     made = api.post("/api/v1/Account/action/massCreate", json={"list": [
         {"name": "Bulk1", "assignedUserId": str(reader)}, {"name": "Bulk2"}]}).json()
     records = [api.get(f"/api/v1/Account/{i}").json() for i in made["ids"]]
-    assert [r["followersIds"] for r in records] == [[str(harness.admin_id), str(reader)], [str(harness.admin_id)]]
+    assert [r["followersIds"] for r in records] == [[str(reader)], []]
     api.post("/api/v1/MassAction", json={"entityType": "Account", "action": "update", "params": {
         "ids": [made["ids"][1]]}, "data": {"values": {"assignedUserId": str(reader)}}})
     assert str(reader) in followers(api, {"id": made["ids"][1]})
@@ -361,7 +369,7 @@ def test_mass_create_update_and_conversion_follow_too(api, harness):
     converted = api.post("/api/v1/Lead/action/convert", json={"id": lead["id"], "records": {
         "Account": {"name": "Prospect Inc", "assignedUserId": str(reader)}}}).json()
     account = converted["createdAccountId"]
-    assert sorted(followers(api, {"id": account})) == sorted([str(harness.admin_id), str(reader)])
+    assert followers(api, {"id": account}) == [str(reader)]
 
 
 # --- purge ----------------------------------------------------------------------------------------
@@ -370,6 +378,8 @@ def test_purge_removes_the_follows_of_purged_records_and_users(api, harness, sto
     user, _ = harness.user({"Account": ALL})
     kept = create(api, "Account", {"name": "Kept", "assignedUserId": str(user)})
     gone = create(api, "Account", {"name": "Gone", "assignedUserId": str(user)})
+    for account in (kept, gone):
+        assert api.put(f"/api/v1/Account/{account['id']}/subscription").json() is True
     assert stored_follows(store) == 4
     api.delete(f"/api/v1/Account/{gone['id']}")
     assert stored_follows(store) == 4  # a soft delete keeps them, unseen

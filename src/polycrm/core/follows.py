@@ -47,8 +47,9 @@ def follower_view(pairs: Iterable[tuple[int, Any]], viewer: int) -> dict[str, An
 
 class AutoFollow:
     """The follows EspoCRM makes without being asked (its stream hooks), written in the transaction of the
-    change: on create the creator and the assigned user follow the record, on update a newly assigned user.
-    API users do not follow what they create (EspoCRM's rule: an integration would follow all it imports).
+    change: the assigned user follows a new record, and a newly assigned user an updated one. Creators do
+    not follow what they create, as in EspoCRM unless a user's `followCreatedEntities` preference (off by
+    default; PolyCRM has no preferences) says so: an integration would otherwise follow all it imports.
     Each user must be active and allowed to read the record, or is left out."""
 
     def __init__(self, entity: Entity, actors: ActorSource, follows: FollowRepository):
@@ -60,12 +61,11 @@ class AutoFollow:
                 records: Sequence[tuple[int, dict[str, Any], Sequence[int]]]) -> None:
         """New records, as (id, values, team ids), made by `actor`."""
         readers: dict[int, Actor | None] = {actor.user_id: actor}
-        creator = [] if actor.user_type == "api" else [actor.user_id]
         pairs = []
         for record_id, values, team_ids in records:
-            for user_id in dict.fromkeys(creator + [values.get("assignedUserId")]):
-                if user_id is not None and self._may_read(readers, user_id, values, team_ids):
-                    pairs.append((record_id, user_id))
+            user_id = values.get("assignedUserId")
+            if user_id is not None and self._may_read(readers, user_id, values, team_ids):
+                pairs.append((record_id, user_id))
         self.follows.add_new(conn, pairs)
 
     def assigned(self, conn: Connection, record: dict[str, Any]) -> None:
