@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Iterable
 
-from polycrm.meta.fieldtypes import expand
+from polycrm.meta.fieldtypes import expand, junction_column
 from polycrm.meta.model import (FOLLOW_ATTRIBUTES, Attribute, Entity, Field, Link, LinkStorage, ValueKind,
                                 snake_case)
 
@@ -86,6 +86,8 @@ class Registry:
             primary_filters=definition.get("primaryFilters", {}),
             indexes=indexes,
             stream=bool(definition.get("stream")),
+            column_filter_fields={name: (spec["link"], spec["column"])
+                                  for name, spec in definition.get("columnFilterFields", {}).items()},
         )
         self._rebuild_attributes(entity)
         return entity
@@ -134,8 +136,13 @@ class Registry:
             near, far = snake_case(entity.name) + "_id", snake_case(target) + "_id"
             if near == far:  # self-relation
                 near, far = "left_id", "right_id"
+            # EspoCRM describes the junction's columns on one side only; both sides share them.
+            columns = spec.get("additionalColumns") or foreign_spec.get("additionalColumns") or {}
             return Link(name, kind, target, foreign, LinkStorage.JUNCTION, table=snake_case(relation),
-                        near_column=near, far_column=far)
+                        near_column=near, far_column=far,
+                        columns={column: junction_column(name, column, params) for column, params in columns.items()},
+                        column_attributes={column: attribute for column, attribute
+                                           in spec.get("columnAttributeMap", {}).items() if column in columns})
         if kind == "hasMany" and spec.get("relationName"):
             return Link(name, kind, target, None, LinkStorage.POLYMORPHIC, table=snake_case(spec["relationName"]),
                         near_column="entity_id", far_column=snake_case(target) + "_id")

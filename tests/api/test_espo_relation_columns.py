@@ -1,0 +1,224 @@
+"""EspoCRM API: relationship columns (specs/espocrm.md §2.2, §4, §5): link-multiple `<field>Columns` and the
+column attributes of relationship lists (`columnAttributeMap`)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.api.test_espo_records import create
+
+MEETING = {"name": "Kick-off", "dateStart": "2030-03-01 10:00:00", "dateEnd": "2030-03-01 11:00:00"}
+
+
+def columns_failure(response) -> None:
+    assert response.status_code == 400, response.text
+    assert response.json()["messageTranslation"]["data"]["type"] == "columnsValid"
+
+
+@pytest.fixture
+def north(api) -> dict:
+    return create(api, "Account", {"name": "North"})
+
+
+@pytest.fixture
+def south(api) -> dict:
+    return create(api, "Account", {"name": "South"})
+
+
+@pytest.fixture
+def contact(api, north, south) -> dict:
+    """Related to both accounts: CEO (inactive) at North, no values given at South."""
+    return create(api, "Contact", {"lastName": "Role", "accountsIds": [north["id"], south["id"]],
+                                   "accountsColumns": {north["id"]: {"role": "CEO", "isInactive": True}}})
+
+
+# --- reading and writing <field>Columns -----------------------------------------------------------
+
+def test_columns_are_written_on_create_and_read_back(api, north, south, contact):
+    expected = {north["id"]: {"role": "CEO", "isInactive": True}, south["id"]: {"role": None, "isInactive": False}}
+    assert contact["accountsColumns"] == expected
+    read = api.get(f"/api/v1/Contact/{contact['id']}").json()
+    assert read["accountsColumns"] == expected and read["accountsIds"] == [north["id"], south["id"]]
+    keys = list(read)
+    assert keys.index("accountsIds") < keys.index("accountsNames") < keys.index("accountsColumns")
+    assert api.get(f"/api/v1/Contact/{contact['id']}", params={"select": "accountsColumns"}).json() == {
+        "id": contact["id"], "accountsColumns": expected}
+
+
+def test_update_sets_columns_with_or_without_ids(api, north, south, contact):
+    only_columns = api.put(f"/api/v1/Contact/{contact['id']}",
+                           json={"accountsColumns": {south["id"]: {"role": "CTO"}}})
+    assert only_columns.headers.get("x-record-link-updated") == "true"
+    assert only_columns.json()["accountsColumns"] == {north["id"]: {"role": "CEO", "isInactive": True},
+                                                      south["id"]: {"role": "CTO", "isInactive": False}}
+    with_ids = api.patch(f"/api/v1/Contact/{contact['id']}", json={
+        "accountsIds": [south["id"]], "accountsColumns": {south["id"]: {"isInactive": True}}}).json()
+    assert with_ids["accountsIds"] == [south["id"]]
+    assert with_ids["accountsColumns"] == {south["id"]: {"role": "CTO", "isInactive": True}}
+    again = api.put(f"/api/v1/Contact/{contact['id']}", json={"accountsIds": [north["id"], south["id"]]}).json()
+    assert again["accountsColumns"][north["id"]] == {"role": None, "isInactive": False}  # a new row: defaults
+    same = api.put(f"/api/v1/Contact/{contact['id']}", json={"accountsColumns": {south["id"]: {"role": "CTO"}}})
+    assert "x-record-link-updated" not in same.headers and same.json()["versionNumber"] == again["versionNumber"]
+    cleared = api.put(f"/api/v1/Contact/{contact['id']}",
+                      json={"accountsColumns": {south["id"]: {"role": None}}, "description": "x"}).json()
+    assert cleared["accountsColumns"][south["id"]]["role"] is None and cleared["description"] == "x"
+    assert api.put(f"/api/v1/Contact/{contact['id']}", json={"accountsColumns": None}).status_code == 200
+
+
+def test_relating_takes_no_column_values(api, north, contact):
+    """EspoCRM's relate (§5) takes ids only: a new relation gets the columns' defaults, other keys are ignored."""
+    west = create(api, "Account", {"name": "West"})
+    assert api.post(f"/api/v1/Account/{west['id']}/contacts",
+                    json={"id": contact["id"], "columns": {"role": "Boss"}}).json() is True
+    read = api.get(f"/api/v1/Contact/{contact['id']}").json()
+    assert read["accountsColumns"][west["id"]] == {"role": None, "isInactive": False}
+    assert read["accountsColumns"][north["id"]] == {"role": "CEO", "isInactive": True}
+
+
+def test_opportunity_roles_and_event_attendance(api, harness):
+    people = [create(api, "Contact", {"lastName": f"P{i}"}) for i in range(2)]
+    lead = create(api, "Lead", {"lastName": "Guest"})
+    opportunity = create(api, "Opportunity", {
+        "name": "Deal", "amount": 10, "closeDate": "2031-01-01", "contactsIds": [p["id"] for p in people],
+        "contactsColumns": {people[0]["id"]: {"role": "Decision Maker"}, people[1]["id"]: {"role": ""}}})
+    assert opportunity["contactsColumns"] == {people[0]["id"]: {"role": "Decision Maker"},
+                                              people[1]["id"]: {"role": ""}}
+    related = api.get(f"/api/v1/Opportunity/{opportunity['id']}/contacts", params={"orderBy": "lastName"}).json()
+    assert [c["opportunityRole"] for c in related["list"]] == ["Decision Maker", ""]
+    deals = api.get(f"/api/v1/Contact/{people[0]['id']}/opportunities").json()["list"]
+    assert [d["contactRole"] for d in deals] == ["Decision Maker"]
+    admin = str(harness.admin_id)
+    for entity in ("Meeting", "Call"):
+        event = create(api, entity, dict(MEETING, usersIds=[admin], contactsIds=[people[0]["id"]],
+                                         leadsIds=[lead["id"]],
+                                         contactsColumns={people[0]["id"]: {"status": "Accepted"}},
+                                         leadsColumns={lead["id"]: {"status": "Tentative"}}))
+        assert event["usersColumns"] == {admin: {"status": "None"}}  # the column's default
+        assert event["contactsColumns"] == {people[0]["id"]: {"status": "Accepted"}}
+        assert event["leadsColumns"] == {lead["id"]: {"status": "Tentative"}}
+        plural = entity.lower() + "s"
+        attending = api.get(f"/api/v1/{entity}/{event['id']}/contacts").json()["list"]
+        assert [c["acceptanceStatus"] for c in attending] == ["Accepted"]
+        assert api.get(f"/api/v1/User/{admin}/{plural}").json()["list"][0]["acceptanceStatus"] == "None"
+        assert api.get(f"/api/v1/Lead/{lead['id']}/{plural}").json()["list"][0]["acceptanceStatus"] == "Tentative"
+        declined = api.put(f"/api/v1/{entity}/{event['id']}", json={"usersColumns": {admin: {"status": "Declined"}}})
+        assert declined.json()["usersColumns"] == {admin: {"status": "Declined"}}
+
+
+def test_team_roles_of_users(api, harness):
+    team = create(api, "Team", {"name": "Sales"})
+    admin = str(harness.admin_id)
+    updated = api.put(f"/api/v1/User/{admin}", json={"teamsIds": [team["id"]],
+                                                     "teamsColumns": {team["id"]: {"role": "Lead"}}})
+    assert updated.status_code == 200 and updated.json()["teamsColumns"] == {team["id"]: {"role": "Lead"}}
+    assert api.get(f"/api/v1/Team/{team['id']}/users").json()["list"][0]["teamRole"] == "Lead"
+    assert api.get(f"/api/v1/User/{admin}/teams").json()["list"][0]["userRole"] == "Lead"
+
+
+# --- lists ----------------------------------------------------------------------------------------
+
+def test_lists_return_columns_only_when_selected(api, north, contact):
+    plain = api.get("/api/v1/Contact").json()["list"][0]
+    assert "accountsColumns" not in plain and "accountsIds" not in plain
+    selected = api.get("/api/v1/Contact", params={"select": "lastName,accountsColumns"}).json()["list"][0]
+    assert selected["accountsColumns"][north["id"]] == {"role": "CEO", "isInactive": True}
+    assert "accountsIds" not in selected
+    by_json = api.get("/api/v1/Contact", params={"searchParams": json.dumps({"select": ["accountsColumns"]})})
+    assert north["id"] in by_json.json()["list"][0]["accountsColumns"]
+
+
+def test_relationship_lists_carry_column_attributes(api, north, south, contact):
+    listed = api.get(f"/api/v1/Account/{north['id']}/contacts").json()["list"]
+    assert listed[0]["accountRole"] == "CEO" and listed[0]["accountIsInactive"] is True
+    assert list(listed[0])[-2:] == ["accountRole", "accountIsInactive"]  # appended, as EspoCRM appends them
+    at_south = api.get(f"/api/v1/Account/{south['id']}/contacts").json()["list"][0]
+    assert at_south["accountRole"] is None and at_south["accountIsInactive"] is False
+    accounts = api.get(f"/api/v1/Contact/{contact['id']}/accounts", params={"orderBy": "name"}).json()["list"]
+    assert [(a["name"], a["contactRole"], a["contactIsInactive"]) for a in accounts] == [
+        ("North", "CEO", True), ("South", None, False)]
+    narrow = api.get(f"/api/v1/Account/{north['id']}/contacts", params={"select": "lastName"}).json()["list"][0]
+    assert "accountRole" not in narrow and "accountIsInactive" not in narrow
+    chosen = api.get(f"/api/v1/Account/{north['id']}/contacts",
+                     params={"select": "lastName,accountRole"}).json()["list"][0]
+    assert chosen["accountRole"] == "CEO" and "accountIsInactive" not in chosen
+    assert "accountRole" not in api.get(f"/api/v1/Contact/{contact['id']}").json()
+
+
+# --- bad input --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("columns", [
+    ["CEO"], "CEO", 5, True,
+    {"{north}": "CEO"}, {"{north}": ["CEO"]}, {"{north}": None},
+    {"{north}": {"rol": "x"}},
+    {"{north}": {"role'; DROP TABLE account_contact; --": "x"}},
+    {"{north}": {"role": 5}}, {"{north}": {"role": True}}, {"{north}": {"role": {"a": 1}}},
+    {"{north}": {"role": "x" * 101}}, {"{north}": {"role": "nul\x00"}},
+    {"{north}": {"isInactive": "yes"}}, {"{north}": {"isInactive": 1}}, {"{north}": {"isInactive": None}},
+    {"not-an-id": {"role": "x"}}, {"{west}": {"role": "x"}},
+])
+def test_bad_columns_are_refused_and_write_nothing(api, north, contact, columns):
+    west = create(api, "Account", {"name": "West"})
+    text = json.dumps(columns).replace("{north}", north["id"]).replace("{west}", west["id"])
+    before = api.get(f"/api/v1/Contact/{contact['id']}").json()
+    response = api.put(f"/api/v1/Contact/{contact['id']}",
+                       json={"description": "must not be saved", "accountsColumns": json.loads(text)})
+    columns_failure(response)
+    assert response.json() == {"messageTranslation": {"label": "validationFailure", "scope": None,
+                                                      "data": {"field": "accounts", "type": "columnsValid"}}}
+    assert response.headers["x-status-reason"] == \
+        "Field validation failure; entityType: Contact, field: accounts, type: columnsValid."
+    assert api.get(f"/api/v1/Contact/{contact['id']}").json() == before
+
+
+def test_columns_for_records_leaving_or_outside_the_set_are_refused(api, north, south, contact):
+    before = api.get(f"/api/v1/Contact/{contact['id']}").json()
+    columns_failure(api.put(f"/api/v1/Contact/{contact['id']}", json={
+        "accountsIds": [south["id"]], "accountsColumns": {north["id"]: {"role": "Ex"}}}))
+    assert api.get(f"/api/v1/Contact/{contact['id']}").json() == before
+    total = api.get("/api/v1/Contact").json()["total"]
+    columns_failure(api.post("/api/v1/Contact", json={"lastName": "New", "accountsColumns": {
+        north["id"]: {"role": "CEO"}}}))
+    columns_failure(api.post("/api/v1/Contact", json={"lastName": "New", "accountsIds": [south["id"]],
+                                                      "accountsColumns": {north["id"]: {"role": "CEO"}}}))
+    columns_failure(api.post("/api/v1/Contact/action/massCreate", json={"list": [
+        {"lastName": "Fine"}, {"lastName": "Bad", "accountsColumns": {north["id"]: {"role": "CEO"}}}]}))
+    assert api.get("/api/v1/Contact").json()["total"] == total
+
+
+@pytest.mark.parametrize("entity,field,value", [
+    ("Opportunity", "contacts", {"role": "Boss"}),
+    ("Opportunity", "contacts", {"role": "decision maker"}),
+    ("Meeting", "contacts", {"status": "Maybe"}),
+    ("Meeting", "contacts", {"status": None}),
+    ("Meeting", "contacts", {"status": ""}),
+    ("Call", "contacts", {"status": "accepted"}),
+])
+def test_enum_columns_take_only_their_options(api, entity, field, value):
+    person = create(api, "Contact", {"lastName": "Opt"})
+    body = {"name": "X", "amount": 1, "closeDate": "2031-01-01"} if entity == "Opportunity" else dict(MEETING)
+    body |= {f"{field}Ids": [person["id"]], f"{field}Columns": {person["id"]: value}}
+    total = api.get(f"/api/v1/{entity}").json()["total"]
+    response = api.post(f"/api/v1/{entity}", json=body)
+    columns_failure(response)
+    assert response.json()["messageTranslation"]["data"]["field"] == field
+    assert api.get(f"/api/v1/{entity}").json()["total"] == total
+
+
+def test_mass_update_with_bad_columns_changes_no_record(api, north, contact):
+    other = create(api, "Contact", {"lastName": "Other"})
+    response = api.post("/api/v1/MassAction", json={
+        "entityType": "Contact", "action": "update", "params": {"ids": [contact["id"], other["id"]]},
+        "data": {"description": "bulk", "accountsColumns": {north["id"]: {"role": "Chair"}}}})
+    columns_failure(response)  # `other` is not related to North
+    assert api.get(f"/api/v1/Contact/{contact['id']}").json()["description"] is None
+    assert api.get(f"/api/v1/Contact/{contact['id']}").json()["accountsColumns"][north["id"]]["role"] == "CEO"
+
+
+def test_column_values_are_stored_as_given(api, north, contact):
+    injected = "x'); DELETE FROM contact; --"
+    updated = api.put(f"/api/v1/Contact/{contact['id']}",
+                      json={"accountsColumns": {north["id"]: {"role": injected}}})
+    assert updated.json()["accountsColumns"][north["id"]]["role"] == injected
+    assert api.get("/api/v1/Contact").json()["total"] == 1
