@@ -1,5 +1,5 @@
-"""EspoCRM API: relationship columns (specs/espocrm.md §2.2, §4, §5): link-multiple `<field>Columns` and the
-column attributes of relationship lists (`columnAttributeMap`)."""
+"""EspoCRM API: relationship columns (specs/espocrm.md §2.2, §2.3, §4, §5): link-multiple `<field>Columns`,
+the column attributes of relationship lists (`columnAttributeMap`) and the `column*` where items."""
 
 from __future__ import annotations
 
@@ -146,6 +146,104 @@ def test_relationship_lists_carry_column_attributes(api, north, south, contact):
     assert "accountRole" not in api.get(f"/api/v1/Contact/{contact['id']}").json()
 
 
+# --- column* where items --------------------------------------------------------------------------
+
+@pytest.fixture
+def staff(api, north, south) -> dict[str, str]:
+    """North's contacts: Ann (CEO, inactive), Ben (CTO), Cy (no role); Ann is "Advisor" at South."""
+    ids = {}
+    for name, role, inactive in (("Ann", "CEO", True), ("Ben", "CTO", False), ("Cy", None, False)):
+        ids[name] = create(api, "Contact", {"lastName": name, "accountsIds": [north["id"]], "accountsColumns": {
+            north["id"]: {"role": role, "isInactive": inactive}}})["id"]
+    api.put(f"/api/v1/Contact/{ids['Ann']}", json={"accountsIds": [north["id"], south["id"]],
+                                                   "accountsColumns": {south["id"]: {"role": "Advisor"}}})
+    return ids
+
+
+def names(response) -> list[str]:
+    assert response.status_code == 200, response.headers.get("x-status-reason")
+    return sorted(r["lastName"] for r in response.json()["list"])
+
+
+@pytest.mark.parametrize("item,expected", [
+    ({"type": "columnEquals", "attribute": "role", "value": "CEO"}, ["Ann"]),
+    ({"type": "columnEquals", "attribute": "role", "value": "Advisor"}, []),  # Ann's role at South
+    ({"type": "columnNotEquals", "attribute": "role", "value": "CEO"}, ["Ben", "Cy"]),
+    ({"type": "columnIn", "attribute": "role", "value": ["CEO", "CTO"]}, ["Ann", "Ben"]),
+    ({"type": "columnNotIn", "attribute": "role", "value": ["CEO"]}, ["Ben", "Cy"]),
+    ({"type": "columnLike", "attribute": "role", "value": "c%"}, ["Ann", "Ben"]),
+    ({"type": "columnIsNull", "attribute": "role"}, ["Cy"]),
+    ({"type": "columnIsNotNull", "attribute": "role"}, ["Ann", "Ben"]),
+    ({"type": "columnEquals", "attribute": "isInactive", "value": True}, ["Ann"]),
+    ({"type": "columnNotEquals", "field": "isInactive", "value": True}, ["Ben", "Cy"]),
+])
+def test_column_items_filter_a_relationship_list_by_its_rows(api, north, staff, item, expected):
+    as_json = api.get(f"/api/v1/Account/{north['id']}/contacts", params={"searchParams": json.dumps({"where": [item]})})
+    assert names(as_json) == expected
+    query = {f"where[0][{key}]": value for key, value in item.items() if not isinstance(value, (list, bool))}
+    if isinstance(item.get("value"), list):
+        query.update({f"where[0][value][{i}]": value for i, value in enumerate(item["value"])})
+    if isinstance(item.get("value"), bool):
+        query["where[0][value]"] = "true" if item["value"] else "false"
+    assert names(api.get(f"/api/v1/Account/{north['id']}/contacts", params=query)) == expected
+
+
+def test_column_fields_filter_by_any_related_record(api, harness):
+    """EspoCRM's form: `attribute` is a field standing for a junction column (`acceptanceStatusMeetings`)."""
+    people = {name: create(api, "Contact", {"lastName": name})["id"] for name in ("Ann", "Ben", "Cy")}
+    first = create(api, "Meeting", dict(MEETING, contactsIds=[people["Ann"], people["Ben"]], contactsColumns={
+        people["Ann"]: {"status": "Accepted"}, people["Ben"]: {"status": "Declined"}}))
+    create(api, "Meeting", dict(MEETING, name="Review", contactsIds=[people["Ben"]],
+                                contactsColumns={people["Ben"]: {"status": "Accepted"}}))
+
+    def where(path: str, type_: str, attribute: str, value=None) -> list[str]:
+        item = {"type": type_, "attribute": attribute} | ({} if value is None else {"value": value})
+        return names(api.get(path, params={"searchParams": json.dumps({"where": [item]})}))
+
+    assert where("/api/v1/Contact", "columnIn", "acceptanceStatusMeetings", ["Accepted"]) == ["Ann", "Ben"]
+    assert where("/api/v1/Contact", "columnEquals", "acceptanceStatusMeetings", "Declined") == ["Ben"]
+    assert where("/api/v1/Contact", "columnNotIn", "acceptanceStatusMeetings", ["Accepted"]) == ["Ben"]
+    assert where("/api/v1/Contact", "columnIsNull", "acceptanceStatusMeetings") == ["Cy"]  # no meeting at all
+    assert where("/api/v1/Contact", "columnIsNotNull", "acceptanceStatusMeetings") == ["Ann", "Ben"]
+    assert where("/api/v1/Contact", "columnLike", "acceptanceStatusMeetings", "Dec%") == ["Ben"]
+    assert where("/api/v1/Contact", "columnIn", "acceptanceStatusCalls", ["Accepted"]) == []
+    # In a relationship list the field still means any meeting; the relation's own column means this one.
+    meeting_contacts = f"/api/v1/Meeting/{first['id']}/contacts"
+    assert where(meeting_contacts, "columnIn", "acceptanceStatusMeetings", ["Accepted"]) == ["Ann", "Ben"]
+    assert where(meeting_contacts, "columnIn", "status", ["Accepted"]) == ["Ann"]
+    users = api.get("/api/v1/User", params={"searchParams": json.dumps({"where": [
+        {"type": "columnIsNull", "attribute": "acceptanceStatusMeetings"}]})}).json()
+    assert str(harness.admin_id) in [u["id"] for u in users["list"]]
+
+
+@pytest.mark.parametrize("path,item", [
+    ("/api/v1/Contact", {"type": "columnEquals", "attribute": "role", "value": "CEO"}),
+    ("{account}/opportunities", {"type": "columnEquals", "attribute": "role", "value": "CEO"}),
+    ("{account}/contacts", {"type": "columnEquals", "attribute": "lastName", "value": "Ann"}),
+    ("{account}/contacts", {"type": "columnIn", "attribute": "acceptanceStatus", "value": ["None"]}),
+    ("{account}/contacts", {"type": "columnEquals", "value": "CEO"}),
+    ("{account}/contacts", {"type": "columnEquals", "attribute": "role; DROP TABLE account_contact", "value": "x"}),
+    ("{account}/contacts", {"type": "columnLike", "attribute": "isInactive", "value": "t%"}),
+    ("{account}/contacts", {"type": "columnEquals", "attribute": "isInactive", "value": "maybe"}),
+    ("{account}/contacts", {"type": "columnLike", "attribute": "role", "value": ["C%"]}),
+    ("{account}/contacts", {"type": "columnIn", "attribute": "role", "value": [{"a": 1}]}),
+    ("{account}/contacts", {"type": "columnEquals", "attribute": "role", "value": "C\x00"}),
+])
+def test_bad_column_items_are_400(api, north, staff, path, item):
+    response = api.get(path.format(account=f"/api/v1/Account/{north['id']}"),
+                       params={"searchParams": json.dumps({"where": [item]})})
+    assert response.status_code == 400 and response.content == b""
+    assert response.headers["x-status-reason"]
+
+
+def test_column_item_values_are_data_not_sql(api, north, staff):
+    injected = "CEO' OR '1'='1"
+    response = api.get(f"/api/v1/Account/{north['id']}/contacts", params={
+        "where[0][type]": "columnEquals", "where[0][attribute]": "role", "where[0][value]": injected})
+    assert names(response) == []
+    assert api.get(f"/api/v1/Account/{north['id']}/contacts").json()["total"] == 3
+
+
 # --- bad input --------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("columns", [
@@ -222,3 +320,6 @@ def test_column_values_are_stored_as_given(api, north, contact):
                       json={"accountsColumns": {north["id"]: {"role": injected}}})
     assert updated.json()["accountsColumns"][north["id"]]["role"] == injected
     assert api.get("/api/v1/Contact").json()["total"] == 1
+    listed = api.get(f"/api/v1/Account/{north['id']}/contacts", params={
+        "where[0][type]": "columnEquals", "where[0][attribute]": "role", "where[0][value]": injected})
+    assert listed.json()["total"] == 1

@@ -244,7 +244,7 @@ def test_record_schema_types(spec: dict[str, Any], registry: Registry) -> None:
 
 
 def test_relationship_columns_are_described(spec: dict[str, Any]) -> None:
-    """`<field>Columns` maps typed per column, and the attributes relationship lists add (selectable)."""
+    """`<field>Columns` maps typed per column, the attributes relationship lists add, and where to select them."""
     schemas = spec["components"]["schemas"]
     contact = schemas["Contact"]["properties"]
     columns = contact["accountsColumns"]
@@ -261,6 +261,9 @@ def test_relationship_columns_are_described(spec: dict[str, Any]) -> None:
     assert schemas["Account"]["properties"]["contactRole"]["maxLength"] == 100
     assert "accountRole" not in schemas["Contact_create"]["properties"]
     assert "accountRole" in spec["components"]["parameters"]["select_Contact"]["schema"]["items"]["enum"]
+    where_type = schemas["WhereItem"]["properties"]["type"]["description"]
+    assert all(kind in where_type for kind in ("columnEquals", "columnNotEquals", "columnIn", "columnNotIn",
+                                               "columnLike", "columnIsNull", "columnIsNotNull"))
 
 
 def test_custom_fields_appear_without_caching(registry: Registry) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy import Table, and_, bindparam, false, func, not_, or_, select, t
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from polycrm.meta import Entity, LinkStorage, ValueKind
-from polycrm.query.tree import And, Compare, Const, Foreign, Linked, LinkMode, Node, Not, Op, Or, Sort
+from polycrm.query.tree import And, Compare, Const, Foreign, LinkColumn, Linked, LinkMode, Node, Not, Op, Or, Sort
 from polycrm.store.database import Database
 from polycrm.store.schema import search_index_columns
 
@@ -63,6 +63,10 @@ def lift_values(node: Node) -> tuple[Node, tuple[Any, ...]]:
             return Foreign(item.link, walk(item.condition))
         if isinstance(item, Linked):
             return Linked(item.link, item.mode, lift(tuple(dict.fromkeys(item.ids))))
+        if isinstance(item, LinkColumn):
+            condition = walk(item.condition)
+            assert isinstance(condition, Compare)
+            return LinkColumn(item.link, condition, lift(tuple(dict.fromkeys(item.related_ids))))
         return item
 
     return walk(node), tuple(values)
@@ -305,6 +309,20 @@ class FilterCompiler:
         # Ids were de-duplicated when lifted, so "all of" is "as many distinct matches as ids".
         all_of = related.group_by(owner_column).having(func.count(func.distinct(related_column)) == len(ids))
         return self.table.c.id.in_(all_of)
+
+    def _linkcolumn(self, node: LinkColumn, bindings: Bindings) -> ColumnElement[bool]:
+        """Records with a junction row through the link (to one of the related ids, when given) whose column
+        matches; the column compares like an attribute of the same kind."""
+        link = self.entity.links.get(node.link)
+        column = link.columns.get(node.condition.attribute) if link is not None else None
+        if link is None or column is None:
+            raise CompileError(f"{node.link} has no junction column {node.condition.attribute}")
+        junction = self.database.table(link.table)
+        rows = select(junction.c[link.near_column]).where(
+            self._column_condition(junction.c[column.column], node.condition, bindings))
+        if node.related_ids:
+            rows = rows.where(junction.c[link.far_column].in_([bindings.bind(i) for i in node.related_ids]))
+        return self.table.c.id.in_(rows)
 
     def relation_columns(self, link: Any) -> tuple[Any, Any, list[ColumnElement[bool]]]:
         """(column holding this entity's id, column holding the related id, scoping conditions)."""

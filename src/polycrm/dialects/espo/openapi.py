@@ -76,8 +76,15 @@ def _static_components() -> dict[str, Any]:
     where_item: dict[str, Any] = {
         "type": "object", "required": ["type"], "additionalProperties": False, "description": "A where item.",
         "properties": {
-            "type": {"type": "string", "description": "An operator: equals, in, contains, between, and, or, ..."},
-            "attribute": {"type": "string", "description": "An attribute, `link.attribute` or link name."},
+            "type": {"type": "string", "description": "An operator: equals, in, contains, between, and, or, ...; "
+                                                      "columnEquals, columnNotEquals, columnIn, columnNotIn, "
+                                                      "columnLike, columnIsNull, columnIsNotNull compare a "
+                                                      "relationship column."},
+            "attribute": {"type": "string", "description": "An attribute, `link.attribute` or link name. For the "
+                                                           "column types: a field standing for a relationship "
+                                                           "column (e.g. `acceptanceStatusMeetings`), or in a "
+                                                           "relationship list a column of that relationship (e.g. "
+                                                           "`role` in `/Account/{id}/contacts`)."},
             "field": {"type": "string", "description": "Legacy alias of `attribute`."},
             "value": {"description": "A scalar, an array of scalars or (and/or/not) an array of where items."},
             "dateTime": {"type": "boolean"}, "date": {"type": "boolean"}, "timeZone": {"type": "string"}}}
