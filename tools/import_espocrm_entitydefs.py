@@ -40,6 +40,11 @@ INTERNAL_USER_FIELDS = {"password", "passwordConfirm", "passwordVersion", "apiKe
 # `acceptanceStatus` is a plain varchar), as EspoCRM's UI offers them.
 COLUMN_TYPED_BY = {("Meeting", "status"): "acceptanceStatus", ("Call", "status"): "acceptanceStatus"}
 
+# Fields EspoCRM selects from a junction row through raw select expressions, which are not imported: a
+# contact's `accountIsInactive` is the isInactive column of its row with its primary account (`accountId`).
+PRIMARY_ROW_COLUMNS = {("Contact", "accountIsInactive"): {"link": "accounts", "column": "isInactive",
+                                                          "through": "account"}}
+
 OVERRIDES: dict[str, dict] = {
     "Account": {"duplicateCheckFields": ["name", "emailAddress"],
                 "primaryFilters": {
@@ -174,7 +179,8 @@ def convert(entity: str, all_defs: dict[str, dict]) -> dict:
         kind = field.get("type")
         if kind not in SUPPORTED_TYPES or (entity == "User" and name in INTERNAL_USER_FIELDS):
             continue
-        stored = not field.get("notStorable") or (entity, name) in STORED_OVERRIDES
+        stored = not field.get("notStorable") or (entity, name) in STORED_OVERRIDES \
+            or (entity, name) in PRIMARY_ROW_COLUMNS
         if not stored and kind not in {"email", "phone", "personName"}:
             continue
         if kind in {"link", "linkMultiple"}:
@@ -192,6 +198,8 @@ def convert(entity: str, all_defs: dict[str, dict]) -> dict:
             kept.pop("notStorable", None)
             kept.pop("required", None)  # archived emails need no sender; sending fills it in
             kept["type"] = "text" if name in {"to", "cc", "bcc"} else "varchar"
+        if (entity, name) in PRIMARY_ROW_COLUMNS:
+            kept.update(readOnly=True, primaryRowColumn=PRIMARY_ROW_COLUMNS[(entity, name)])
         if kind in {"file", "image"}:
             # No attachment upload endpoint yet: the id is stored but cannot be demanded.
             kept.pop("required", None)

@@ -117,6 +117,26 @@ def test_team_roles_of_users(api, harness):
     assert api.get(f"/api/v1/User/{admin}/teams").json()["list"][0]["userRole"] == "Lead"
 
 
+def test_account_is_inactive_is_read_from_the_primary_accounts_row(api, north, south, contact):
+    """EspoCRM selects Contact `accountIsInactive` from the row of the contact's `accountId`; it is not
+    written through the contact (`accountRole` is shown only in relationship lists)."""
+    assert contact["accountIsInactive"] is False  # no primary account
+    at_north = api.put(f"/api/v1/Contact/{contact['id']}", json={"accountId": north["id"],
+                                                                 "accountIsInactive": False}).json()
+    assert at_north["accountIsInactive"] is True and "accountRole" not in at_north
+    assert api.put(f"/api/v1/Contact/{contact['id']}", json={"accountId": south["id"]}).json()[
+        "accountIsInactive"] is False
+    api.put(f"/api/v1/Contact/{contact['id']}", json={"accountId": north["id"]})
+    other = create(api, "Contact", {"lastName": "Other", "accountId": south["id"]})
+    listed = api.get("/api/v1/Contact", params={"orderBy": "accountIsInactive", "order": "desc"}).json()["list"]
+    assert [(c["lastName"], c["accountIsInactive"]) for c in listed] == [("Role", True), ("Other", False)]
+    for type_, expected in (("isTrue", [contact["id"]]), ("isFalse", [other["id"]])):
+        found = api.get("/api/v1/Contact", params={"where[0][type]": type_, "where[0][attribute]": "accountIsInactive"})
+        assert [c["id"] for c in found.json()["list"]] == expected
+    api.put(f"/api/v1/Contact/{contact['id']}", json={"accountsIds": [south["id"]]})  # the row goes
+    assert api.get(f"/api/v1/Contact/{contact['id']}").json()["accountIsInactive"] is False
+
+
 # --- lists ----------------------------------------------------------------------------------------
 
 def test_lists_return_columns_only_when_selected(api, north, contact):
@@ -131,8 +151,8 @@ def test_lists_return_columns_only_when_selected(api, north, contact):
 
 def test_relationship_lists_carry_column_attributes(api, north, south, contact):
     listed = api.get(f"/api/v1/Account/{north['id']}/contacts").json()["list"]
-    assert listed[0]["accountRole"] == "CEO" and listed[0]["accountIsInactive"] is True
-    assert list(listed[0])[-2:] == ["accountRole", "accountIsInactive"]  # appended, as EspoCRM appends them
+    assert listed[0]["accountRole"] == "CEO" and listed[0]["accountIsInactive"] is True  # North's row, not
+    assert list(listed[0])[-1] == "accountRole"  # the primary account's; appended, as EspoCRM appends it
     at_south = api.get(f"/api/v1/Account/{south['id']}/contacts").json()["list"][0]
     assert at_south["accountRole"] is None and at_south["accountIsInactive"] is False
     accounts = api.get(f"/api/v1/Contact/{contact['id']}/accounts", params={"orderBy": "name"}).json()["list"]

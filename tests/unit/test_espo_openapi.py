@@ -257,7 +257,8 @@ def test_relationship_columns_are_described(spec: dict[str, Any]) -> None:
     role = schemas["Opportunity_create"]["properties"]["contactsColumns"]["additionalProperties"]["properties"]["role"]
     assert role["enum"] == ["", "Decision Maker", "Evaluator", "Influencer", None]
     assert contact["accountRole"]["readOnly"] is True and contact["accountRole"]["type"] == ["string", "null"]
-    assert contact["accountIsInactive"]["type"] == "boolean"
+    assert contact["accountIsInactive"] == {"type": ["boolean", "null"], "readOnly": True}
+    assert "accountIsInactive" not in schemas["Contact_update"]["properties"]
     assert schemas["Account"]["properties"]["contactRole"]["maxLength"] == 100
     assert "accountRole" not in schemas["Contact_create"]["properties"]
     assert "accountRole" in spec["components"]["parameters"]["select_Contact"]["schema"]["items"]["enum"]

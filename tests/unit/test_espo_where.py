@@ -571,6 +571,13 @@ def test_column_item_errors(type_, attribute, value, relation, message):
         column(type_, attribute, relation=relation, value=value)
 
 
+def test_attributes_read_from_a_junction_row_filter_like_columns():
+    assert one("isTrue", "accountIsInactive", "Contact") == Compare("accountIsInactive", Op.EQ, True)
+    assert one("equals", "accountIsInactive", "Contact", value="false") == Compare("accountIsInactive", Op.EQ, False)
+    with pytest.raises(BadRequest, match="cannot be used in where"):
+        one("equals", "accountsColumns", "Contact", value="x")
+
+
 def test_relation_scope_of_a_list():
     contact, account = REGISTRY.entity("Contact"), REGISTRY.entity("Account")
     assert RelationScope.through(account.links["contacts"], contact, "7") == IN_NORTHS_CONTACTS

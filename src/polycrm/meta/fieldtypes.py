@@ -6,6 +6,7 @@ little of their own because their parts (firstName, billingAddressCity, ...) are
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Callable
 
 from polycrm.meta.model import Attribute, Field, JunctionColumn, ValueKind, snake_case
@@ -151,8 +152,12 @@ CUSTOM_FIELD_TYPES = ("varchar", "text", "url", "enum", "multiEnum", "array", "i
 
 
 def expand(field: Field) -> list[Attribute]:
-    """The wire attributes of one field."""
-    return FIELD_TYPES[field.type](field)
+    """The wire attributes of one field; read-only and without a column of its own when it is read from a
+    junction row (`primaryRowColumn`)."""
+    attributes = FIELD_TYPES[field.type](field)
+    if field.params.get("primaryRowColumn"):
+        return [replace(a, column=None, writable=False) for a in attributes]
+    return attributes
 
 
 # Types a junction column may have: EspoCRM validates column values as varchar, enum or bool.

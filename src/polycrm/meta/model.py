@@ -71,6 +71,17 @@ class JunctionColumn(Attribute):
     default: Any = None
 
 
+@dataclass(frozen=True, slots=True)
+class PrimaryRowColumn:
+    """Where an attribute that its record does not store is read from: a column of the `link` junction row
+    relating the record to the one its belongsTo link `through` names. EspoCRM selects Contact
+    `accountIsInactive` so, from the row of the contact's primary account."""
+
+    link: str
+    column: str
+    through: str
+
+
 @dataclass(slots=True)
 class Field:
     """A field as EspoCRM's entityDefs describe it; `params` keeps the raw definition."""
@@ -154,6 +165,8 @@ class Entity:
     # Fields that stand for a junction column in `column*` where items (EspoCRM's notStorable fields with
     # `link` and `column`, e.g. Contact `acceptanceStatusMeetings`): field -> (link, column).
     column_filter_fields: dict[str, tuple[str, str]] = dataclass_field(default_factory=dict)
+    # Attributes read from a junction row (fields with `primaryRowColumn`), by attribute name.
+    primary_row_columns: dict[str, PrimaryRowColumn] = dataclass_field(default_factory=dict)
 
     def has_field(self, name: str) -> bool:
         return name in self.fields

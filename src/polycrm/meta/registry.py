@@ -8,8 +8,8 @@ from importlib import resources
 from typing import Any, Iterable
 
 from polycrm.meta.fieldtypes import expand, junction_column
-from polycrm.meta.model import (FOLLOW_ATTRIBUTES, Attribute, Entity, Field, Link, LinkStorage, ValueKind,
-                                snake_case)
+from polycrm.meta.model import (FOLLOW_ATTRIBUTES, Attribute, Entity, Field, Link, LinkStorage, PrimaryRowColumn,
+                                ValueKind, snake_case)
 
 # Present on every entity whether or not its definition lists them.
 SYSTEM_ATTRIBUTES = (
@@ -88,6 +88,8 @@ class Registry:
             stream=bool(definition.get("stream")),
             column_filter_fields={name: (spec["link"], spec["column"])
                                   for name, spec in definition.get("columnFilterFields", {}).items()},
+            primary_row_columns={name: PrimaryRowColumn(**field.params["primaryRowColumn"])
+                                 for name, field in fields.items() if field.params.get("primaryRowColumn")},
         )
         self._rebuild_attributes(entity)
         return entity
@@ -111,6 +113,12 @@ class Registry:
             link = self._resolve_link(entity, link_name, spec)
             if link is not None:
                 entity.links[link_name] = link
+        for name, source in entity.primary_row_columns.items():
+            link, through = entity.links.get(source.link), entity.links.get(source.through)
+            if link is None or source.column not in link.columns or through is None \
+                    or through.storage is not LinkStorage.COLUMN:
+                raise ValueError(f"{entity.name}.{name}: no junction column {source.link}.{source.column} "
+                                 f"through the belongsTo link {source.through}")
 
     def _resolve_link(self, entity: Entity, name: str, spec: dict[str, Any]) -> Link | None:
         kind, target, foreign = spec["type"], spec.get("entity"), spec.get("foreign")

@@ -148,8 +148,10 @@ class RecordRepository:
         self._columns = {a.name: a for a in entity.column_attributes()}
         self._column_names = {a.name: a.column for a in self._columns.values()}
         self._json_attributes = frozenset(a.name for a in self._columns.values() if a.kind in JSON_KINDS)
-        # What reads return: every column but `deleted`, which reads always require to be false.
-        self._readable = [a for a in self._columns.values() if a.name != "deleted"]
+        # What reads return: every column but `deleted`, which reads always require to be false, and the
+        # attributes read from a junction row.
+        self._readable = [a for a in entity.attributes.values() if a.name != "deleted" and (
+            a.column is not None or a.name in entity.primary_row_columns)]
         # Bulk inserts give every column (id first): one statement per table, whatever attributes rows set.
         self._insert_attributes = tuple(name for name in self._columns if name != "id")
         self._insert_columns = ("id", *(self._column_names[name] for name in self._insert_attributes))
@@ -253,7 +255,8 @@ class RecordRepository:
         # Selected in definition order, link names included, so records need no reordering later.
         for attribute in self.entity.attributes.values():
             if attribute.name in wanted:
-                selected.append(self.table.c[attribute.column])
+                selected.append(self.table.c[attribute.column] if attribute.column is not None
+                                else self.compiler.primary_row_value(attribute.name))
             elif attribute.column is None and attribute.field in name_links and attribute.name.endswith("Name"):
                 selected.append(self._link_name(attribute.field))
             else:

@@ -145,10 +145,11 @@ class SearchParamsParser:
         return [Sort(order_by, (order or "asc").lower() == "desc")]
 
     def _sortable(self, name: str) -> bool:
-        """Stored attributes, and link/currency/date fields (sorted by their name, amount or date)."""
+        """Stored attributes and those read from a junction row, and link/currency/date fields (sorted by their
+        name, amount or date)."""
         attribute = self.entity.attributes.get(name)
         if attribute is not None:
-            return attribute.column is not None
+            return attribute.column is not None or name in self.entity.primary_row_columns
         field = self.entity.fields.get(name)
         return field is not None and field.type in SORTABLE_FIELD_TYPES
 

@@ -481,13 +481,14 @@ def _attribute_name(item: _Item) -> str:
 
 
 def _filterable(entity: Entity, name: str, path: str) -> Attribute:
-    """The attribute `name` of `entity` if the store can filter on it: a column, or a belongsTo `<link>Name`."""
+    """The attribute `name` of `entity` if the store can filter on it: a column, a belongsTo `<link>Name`, or
+    one read from a junction row."""
     attribute = entity.attributes.get(name)
     if attribute is None:
         raise BadRequest(f"Not existing attribute '{path}' in where.")
     link = entity.links.get(attribute.field)
-    if attribute.column is None and not (name == f"{attribute.field}Name" and link is not None
-                                         and link.storage is LinkStorage.COLUMN):
+    if attribute.column is None and name not in entity.primary_row_columns and not (
+            name == f"{attribute.field}Name" and link is not None and link.storage is LinkStorage.COLUMN):
         raise BadRequest(f"Attribute '{path}' cannot be used in where.")
     return attribute
 
