@@ -113,9 +113,22 @@ class Registry:
             link = self._resolve_link(entity, link_name, spec)
             if link is not None:
                 entity.links[link_name] = link
+        self._check_junction_sources(entity)
+
+    @staticmethod
+    def _check_junction_sources(entity: Entity) -> None:
+        """Fields that stand for junction columns must name columns their links have: a definition error
+        would otherwise surface as a failing request."""
+        def has_column(link_name: str, column: str) -> bool:
+            link = entity.links.get(link_name)
+            return link is not None and column in link.columns
+
+        for name, (link_name, column) in entity.column_filter_fields.items():
+            if not has_column(link_name, column):
+                raise ValueError(f"{entity.name}.{name}: {link_name} has no junction column {column}")
         for name, source in entity.primary_row_columns.items():
-            link, through = entity.links.get(source.link), entity.links.get(source.through)
-            if link is None or source.column not in link.columns or through is None \
+            through = entity.links.get(source.through)
+            if not has_column(source.link, source.column) or through is None \
                     or through.storage is not LinkStorage.COLUMN:
                 raise ValueError(f"{entity.name}.{name}: no junction column {source.link}.{source.column} "
                                  f"through the belongsTo link {source.through}")
