@@ -35,6 +35,16 @@ INTERNAL_USER_FIELDS = {"password", "passwordConfirm", "passwordVersion", "apiKe
                         "auth2FA", "userData", "lastAccess", "emailAddressList", "userEmailAddressList",
                         "excludeFromReplyEmailAddressList", "recordAccessLevels", "avatarColor"}
 
+# Junction columns typed by a field of the entity itself rather than by the foreign entity's: an event's
+# attendees' acceptance status takes the event's `acceptanceStatus` options (the attendee entities' own
+# `acceptanceStatus` is a plain varchar), as EspoCRM's UI offers them.
+COLUMN_TYPED_BY = {("Meeting", "status"): "acceptanceStatus", ("Call", "status"): "acceptanceStatus"}
+
+# Fields EspoCRM selects from a junction row through raw select expressions, which are not imported: a
+# contact's `accountIsInactive` is the isInactive column of its row with its primary account (`accountId`).
+PRIMARY_ROW_COLUMNS = {("Contact", "accountIsInactive"): {"link": "accounts", "column": "isInactive",
+                                                          "through": "account"}}
+
 OVERRIDES: dict[str, dict] = {
     "Account": {"duplicateCheckFields": ["name", "emailAddress"],
                 "primaryFilters": {
@@ -102,7 +112,53 @@ def load(ref: Path, entity: str) -> dict:
     return defs
 
 
-def convert(entity: str, defs: dict) -> dict:
+def junction_columns(entity: str, link_name: str, all_defs: dict[str, dict]) -> dict:
+    """The typed junction columns of a many-to-many link, as PolyCRM keeps them (`Link.columns`): EspoCRM's
+    `additionalColumns` of the link, each typed like the foreign entity's field that the same-named
+    link-multiple field's `columns` names (EspoCRM validates column values by that field). Empty unless such a
+    loaded link-multiple field exists."""
+    defs = all_defs[entity]
+    link = defs["links"][link_name]
+    field = defs["fields"].get(link_name, {})
+    if field.get("type") != "linkMultiple" or not field.get("columns") or field.get("noLoad"):
+        return {}
+    foreign_fields = all_defs[link["entity"]]["fields"]
+    columns = {}
+    for column, spec in link.get("additionalColumns", {}).items():
+        typed_by = COLUMN_TYPED_BY.get((entity, column))
+        source = defs["fields"][typed_by] if typed_by else foreign_fields.get(field["columns"].get(column, ""), {})
+        kind = source.get("type", spec.get("type"))
+        typed: dict = {"type": kind}
+        if kind == "enum":
+            typed["options"] = source["options"]
+        if kind in {"varchar", "enum"}:
+            typed["maxLength"] = source.get("maxLength") or int(spec["len"])
+        if spec.get("default") is not None:
+            typed["default"] = spec["default"]
+        columns[column] = typed
+    return columns
+
+
+def column_filter_fields(entity: str, all_defs: dict[str, dict]) -> dict:
+    """EspoCRM's notStorable fields that stand for a junction column in `column*` where items (`link` +
+    `column`), where that link's junction keeps the column (on either side)."""
+    defs = all_defs[entity]
+    found = {}
+    for name, field in defs.get("fields", {}).items():
+        link = defs["links"].get(field.get("link", ""), {})
+        target = link.get("entity")
+        if not field.get("column") or target not in ENTITIES:
+            continue
+        here = junction_columns(entity, field["link"], all_defs)
+        there = junction_columns(target, link.get("foreign", ""), all_defs) \
+            if link.get("foreign") in all_defs[target]["links"] else {}
+        if field["column"] in here or field["column"] in there:
+            found[name] = {"link": field["link"], "column": field["column"]}
+    return found
+
+
+def convert(entity: str, all_defs: dict[str, dict]) -> dict:
+    defs = all_defs[entity]
     links = {}
     for name, link in defs.get("links", {}).items():
         kind = link.get("type")
@@ -113,6 +169,9 @@ def convert(entity: str, defs: dict) -> dict:
         if kind == "belongsToParent" or target in ENTITIES:
             if kind in {"belongsTo", "hasMany", "hasChildren", "belongsToParent", "hasOne"}:
                 links[name] = {k: v for k, v in link.items() if k in {"type", "entity", "foreign", "relationName"}}
+                columns = junction_columns(entity, name, all_defs)
+                if columns:
+                    links[name]["additionalColumns"] = columns
                 if "columnAttributeMap" in link:
                     links[name]["columnAttributeMap"] = link["columnAttributeMap"]
     fields = {}
@@ -120,7 +179,8 @@ def convert(entity: str, defs: dict) -> dict:
         kind = field.get("type")
         if kind not in SUPPORTED_TYPES or (entity == "User" and name in INTERNAL_USER_FIELDS):
             continue
-        stored = not field.get("notStorable") or (entity, name) in STORED_OVERRIDES
+        stored = not field.get("notStorable") or (entity, name) in STORED_OVERRIDES \
+            or (entity, name) in PRIMARY_ROW_COLUMNS
         if not stored and kind not in {"email", "phone", "personName"}:
             continue
         if kind in {"link", "linkMultiple"}:
@@ -132,10 +192,14 @@ def convert(entity: str, defs: dict) -> dict:
             if not field["entityList"] or name not in links:
                 continue
         kept = {k: v for k, v in field.items() if k in KEPT_KEYS}
+        if kind == "linkMultiple" and "additionalColumns" not in links[name]:
+            kept.pop("columns", None)  # columns of the foreign records, or never loaded: not kept
         if (entity, name) in STORED_OVERRIDES:
             kept.pop("notStorable", None)
             kept.pop("required", None)  # archived emails need no sender; sending fills it in
             kept["type"] = "text" if name in {"to", "cc", "bcc"} else "varchar"
+        if (entity, name) in PRIMARY_ROW_COLUMNS:
+            kept.update(readOnly=True, primaryRowColumn=PRIMARY_ROW_COLUMNS[(entity, name)])
         if kind in {"file", "image"}:
             # No attachment upload endpoint yet: the id is stored but cannot be demanded.
             kept.pop("required", None)
@@ -148,6 +212,9 @@ def convert(entity: str, defs: dict) -> dict:
            "indexes": defs.get("indexes", {})}
     if entity in STREAM_ENTITIES:
         out["stream"] = True
+    filters = column_filter_fields(entity, all_defs)
+    if filters:
+        out["columnFilterFields"] = filters
     out.update(OVERRIDES.get(entity, {}))
     return out
 
@@ -155,8 +222,9 @@ def convert(entity: str, defs: dict) -> dict:
 def main(ref_dir: str, out_dir: str) -> None:
     ref, out = Path(ref_dir), Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    all_defs = {entity: load(ref, entity) for entity in ENTITIES}
     for entity in ENTITIES:
-        (out / f"{entity}.json").write_text(json.dumps(convert(entity, load(ref, entity)), indent=2) + "\n")
+        (out / f"{entity}.json").write_text(json.dumps(convert(entity, all_defs), indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -119,6 +119,25 @@ def test_mass_create_records_one_event_per_record_with_links(core, admin, store,
     assert all(e["after"]["teamsIds"] == [team["id"]] for e in recorded)
 
 
+def test_a_change_of_relationship_columns_is_a_change(core, admin, store, listening):
+    """`<field>Columns` is recorded like `<field>Ids`: with the saved values on create, as changed when an
+    update sets other values (even with the same set), not at all when it sets the same ones."""
+    account = core.records("Account").create(admin, {"name": "Acme"})
+    contacts = core.records("Contact")
+    contact = contacts.create(admin, {"lastName": "C", "accountsIds": [str(account["id"])],
+                                      "accountsColumns": {str(account["id"]): {"role": "CEO"}}})
+    contacts.update(admin, contact["id"], {"accountsColumns": {str(account["id"]): {"role": "CEO"}}})
+    _, links_changed = contacts.update(admin, contact["id"], {"accountsColumns": {
+        str(account["id"]): {"isInactive": True}}})
+    assert links_changed
+    created, updated = [e for e in events(store) if e["entity"] == "Contact"]
+    key = str(account["id"])  # JSON object keys
+    assert created["after"]["accountsColumns"] == {key: {"role": "CEO", "isInactive": False}}
+    assert updated["action"] == "update"
+    assert updated["after"] == {"accountsColumns": {key: {"role": "CEO", "isInactive": True}}}
+    assert updated["before"] == {"accountsColumns": None}  # old link values are not recorded (as for Ids)
+
+
 # Records that differ in what they set: a mass create must store each exactly as a single create does.
 MIXED_CONTACTS = [
     {"firstName": "Ada", "lastName": "Mail", "emailAddress": "ada@mail.example", "doNotCall": True,

@@ -1,4 +1,5 @@
-"""Reading one record in one statement gives exactly what the two-statement read (row, then side data) gives."""
+"""Reading one record in one statement gives exactly what the two-statement read (row, then side data) gives,
+junction column values included."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ def test_one_statement_read_matches_row_plus_side_data(store: Store) -> None:
     contacts = core.records("Contact")
     full = contacts.create(ADMIN, {
         "firstName": "Ada", "lastName": "Lovelace", "accountsIds": account_ids[::-1], "teamsIds": team_ids,
+        "accountsColumns": {account_ids[1]: {"role": "CEO", "isInactive": True}},
         "emailAddressData": [{"emailAddress": "b@example.com", "primary": False},
                              {"emailAddress": "a@example.com", "primary": True, "optOut": True}],
         "phoneNumberData": [{"phoneNumber": "+15550002", "type": "Home", "primary": True},
@@ -34,6 +36,8 @@ def test_one_statement_read_matches_row_plus_side_data(store: Store) -> None:
     read = contacts.read(ADMIN, full["id"])
     assert read["accountsIds"] == sorted(account_ids) and read["teamsNames"] == {team_ids[0]: "North",
                                                                                   team_ids[1]: "South"}
+    assert read["accountsColumns"] == {account_ids[0]: {"role": None, "isInactive": False},
+                                       account_ids[1]: {"role": "CEO", "isInactive": True}}
     assert [e["emailAddress"] for e in read["emailAddressData"]] == ["a@example.com", "b@example.com"]
     assert [(p["phoneNumber"], p["invalid"]) for p in read["phoneNumberData"]] == [("+15550002", False),
                                                                                   ("+15550001", True)]

@@ -228,7 +228,7 @@ def test_record_schema_types(spec: dict[str, Any], registry: Registry) -> None:
     schemas = spec["components"]["schemas"]
     lead = schemas["Lead"]
     assert lead["additionalProperties"] is False and lead["required"] == ["id"]
-    assert set(lead["properties"]) == set(registry.entity("Lead").attributes) - {"deleted"}
+    assert set(lead["properties"]) == set(registry.entity("Lead").attributes) - {"deleted"} | {"acceptanceStatus"}
     props = lead["properties"]
     assert props["id"]["type"] == "string"
     assert props["name"]["type"] == ["string", "null"] and props["name"]["readOnly"] is True
@@ -241,6 +241,30 @@ def test_record_schema_types(spec: dict[str, Any], registry: Registry) -> None:
     assert set(schemas["Call"]["properties"]["parentType"]["enum"]) >= {"Account", "Lead", None}
     assert "createdAt" not in schemas["Lead_create"]["properties"]
     assert schemas["Lead_create"]["properties"]["firstName"]["maxLength"] == 100
+
+
+def test_relationship_columns_are_described(spec: dict[str, Any]) -> None:
+    """`<field>Columns` maps typed per column, the attributes relationship lists add, and where to select them."""
+    schemas = spec["components"]["schemas"]
+    contact = schemas["Contact"]["properties"]
+    columns = contact["accountsColumns"]
+    assert columns["type"] == "object" and columns.get("readOnly") is None
+    assert columns["additionalProperties"] == {"type": "object", "additionalProperties": False, "properties": {
+        "role": {"type": ["string", "null"], "maxLength": 100}, "isInactive": {"type": "boolean"}}}
+    assert schemas["Contact_update"]["properties"]["accountsColumns"]["type"] == ["object", "null"]
+    status = schemas["Meeting"]["properties"]["usersColumns"]["additionalProperties"]["properties"]["status"]
+    assert status == {"type": "string", "enum": ["None", "Accepted", "Tentative", "Declined"], "maxLength": 36}
+    role = schemas["Opportunity_create"]["properties"]["contactsColumns"]["additionalProperties"]["properties"]["role"]
+    assert role["enum"] == ["", "Decision Maker", "Evaluator", "Influencer", None]
+    assert contact["accountRole"]["readOnly"] is True and contact["accountRole"]["type"] == ["string", "null"]
+    assert contact["accountIsInactive"] == {"type": ["boolean", "null"], "readOnly": True}
+    assert "accountIsInactive" not in schemas["Contact_update"]["properties"]
+    assert schemas["Account"]["properties"]["contactRole"]["maxLength"] == 100
+    assert "accountRole" not in schemas["Contact_create"]["properties"]
+    assert "accountRole" in spec["components"]["parameters"]["select_Contact"]["schema"]["items"]["enum"]
+    where_type = schemas["WhereItem"]["properties"]["type"]["description"]
+    assert all(kind in where_type for kind in ("columnEquals", "columnNotEquals", "columnIn", "columnNotIn",
+                                               "columnLike", "columnIsNull", "columnIsNotNull"))
 
 
 def test_custom_fields_appear_without_caching(registry: Registry) -> None:

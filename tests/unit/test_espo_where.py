@@ -11,11 +11,11 @@ from hypothesis import strategies as st
 
 from polycrm.core.errors import BadRequest, Forbidden
 from polycrm.dialects.espo.querystring import parse_php_query
-from polycrm.dialects.espo.where import (MAX_DEPTH, UNSUPPORTED_TYPES, EspoWhereParser,
+from polycrm.dialects.espo.where import (MAX_DEPTH, UNSUPPORTED_TYPES, EspoWhereParser, RelationScope,
                                          split_special_items)
 from polycrm.meta import load_builtin_registry
 from polycrm.query import dates
-from polycrm.query.tree import (FALSE, TRUE, And, Compare, Foreign, Linked, LinkMode, Not, Op, Or)
+from polycrm.query.tree import (FALSE, TRUE, And, Compare, Foreign, LinkColumn, Linked, LinkMode, Not, Op, Or)
 
 REGISTRY = load_builtin_registry()
 KYIV = ZoneInfo("Europe/Kyiv")
@@ -498,6 +498,92 @@ def test_link_name_attribute_is_filterable():
 def test_link_path_errors(attribute, error):
     with pytest.raises(error):
         one("equals", attribute, "Meeting" if attribute.startswith("parent") else "Opportunity", value="x")
+
+
+# --- relationship columns (column* items) ---------------------------------------------------------
+
+IN_NORTHS_CONTACTS = RelationScope("accounts", 7)  # GET Account/7/contacts
+
+
+def column(type_, attribute=None, entity="Contact", relation=None, **extra):
+    item = {"type": type_, **extra} | ({} if attribute is None else {"attribute": attribute})
+    return EspoWhereParser(REGISTRY, REGISTRY.entity(entity), now=NOW, relation=relation).parse([item])
+
+
+@pytest.mark.parametrize("type_,value,condition", [
+    ("columnEquals", "CEO", Compare("role", Op.EQ, "CEO")),
+    ("columnEquals", ["CEO", "CTO"], Compare("role", Op.IN, ("CEO", "CTO"))),
+    ("columnEquals", None, Compare("role", Op.IS_NULL)),
+    ("columnIn", ["CEO"], Compare("role", Op.IN, ("CEO",))),
+    ("columnIn", "CEO", Compare("role", Op.EQ, "CEO")),
+    ("columnIn", [], Compare("role", Op.IN, ())),
+    ("columnNotEquals", "CEO", Compare("role", Op.NE, "CEO")),
+    ("columnNotEquals", None, Compare("role", Op.IS_NOT_NULL)),
+    ("columnNotIn", ["CEO", 7], Compare("role", Op.NOT_IN, ("CEO", "7"))),
+    ("columnLike", "C%", Compare("role", Op.LIKE, "C%")),
+    ("columnIsNull", "ignored", Compare("role", Op.IS_NULL)),
+    ("columnIsNotNull", None, Compare("role", Op.IS_NOT_NULL)),
+])
+def test_column_items_in_a_relationship_list_name_its_columns(type_, value, condition):
+    assert column(type_, "role", relation=IN_NORTHS_CONTACTS, value=value) == \
+        LinkColumn("accounts", condition, (7,))
+
+
+@pytest.mark.parametrize("value,expected", [(True, True), ("true", True), ("1", True), ("false", False),
+                                            (0, False), ("", False)])
+def test_boolean_columns_take_the_query_string_spellings(value, expected):
+    assert column("columnEquals", "isInactive", relation=IN_NORTHS_CONTACTS, value=value) == \
+        LinkColumn("accounts", Compare("isInactive", Op.EQ, expected), (7,))
+
+
+def test_column_fields_filter_over_any_related_record():
+    """EspoCRM's form: a field with `link` and `column` (its SQL left-joins the link's rows, so no rows at all
+    reads as a null column)."""
+    assert column("columnIn", "acceptanceStatusMeetings", value=["Accepted"]) == \
+        LinkColumn("meetings", Compare("status", Op.IN, ("Accepted",)))
+    assert column("columnEquals", "acceptanceStatusCalls", "Lead", value="Declined") == \
+        LinkColumn("calls", Compare("status", Op.EQ, "Declined"))
+    assert column("columnIsNull", "acceptanceStatusMeetings", "User") == Or((
+        LinkColumn("meetings", Compare("status", Op.IS_NULL)), Linked("meetings", LinkMode.NOT_EXISTS)))
+    assert column("columnIsNull", "acceptanceStatusMeetings", relation=IN_NORTHS_CONTACTS) == \
+        column("columnIsNull", "acceptanceStatusMeetings")  # a field means any record, in any list
+    assert column("columnIsNull", "role", relation=IN_NORTHS_CONTACTS) == \
+        LinkColumn("accounts", Compare("role", Op.IS_NULL), (7,))  # the list's own rows exist
+
+
+@pytest.mark.parametrize("type_,attribute,value,relation,message", [
+    ("columnEquals", "role", "CEO", None, "Bad where item 'column'."),
+    ("columnEquals", "lastName", "x", IN_NORTHS_CONTACTS, "Bad where item 'column'."),
+    ("columnEquals", "status", "x", IN_NORTHS_CONTACTS, "Bad where item 'column'."),
+    ("columnEquals", "accountRole", "x", IN_NORTHS_CONTACTS, "Bad where item 'column'."),
+    ("columnEquals", "role'--", "x", IN_NORTHS_CONTACTS, "Bad where item 'column'."),
+    ("columnEquals", None, "x", IN_NORTHS_CONTACTS, "No 'attribute'"),
+    ("columnEquals", "ro#le", "x", IN_NORTHS_CONTACTS, "Forbidden attribute"),
+    ("columnLike", "isInactive", "t%", IN_NORTHS_CONTACTS, "does not apply"),
+    ("columnLike", "role", ["C%"], IN_NORTHS_CONTACTS, "Bad value"),
+    ("columnLike", "role", None, IN_NORTHS_CONTACTS, "Bad value"),
+    ("columnEquals", "isInactive", "maybe", IN_NORTHS_CONTACTS, "Bad value"),
+    ("columnIn", "role", [["CEO"]], IN_NORTHS_CONTACTS, "Bad value"),
+    ("columnEquals", "role", {"a": 1}, IN_NORTHS_CONTACTS, "Bad value"),
+])
+def test_column_item_errors(type_, attribute, value, relation, message):
+    with pytest.raises((BadRequest, Forbidden), match=message):
+        column(type_, attribute, relation=relation, value=value)
+
+
+def test_attributes_read_from_a_junction_row_filter_like_columns():
+    assert one("isTrue", "accountIsInactive", "Contact") == Compare("accountIsInactive", Op.EQ, True)
+    assert one("equals", "accountIsInactive", "Contact", value="false") == Compare("accountIsInactive", Op.EQ, False)
+    with pytest.raises(BadRequest, match="cannot be used in where"):
+        one("equals", "accountsColumns", "Contact", value="x")
+
+
+def test_relation_scope_of_a_list():
+    contact, account = REGISTRY.entity("Contact"), REGISTRY.entity("Account")
+    assert RelationScope.through(account.links["contacts"], contact, "7") == IN_NORTHS_CONTACTS
+    assert RelationScope.through(account.links["contacts"], contact, "not-an-id") is None
+    assert RelationScope.through(account.links["contactsPrimary"], contact, "7") is None  # no junction
+    assert RelationScope.through(account.links["teams"], REGISTRY.entity("Team"), "7") is None
 
 
 # --- dates on date attributes (local calendar days) ------------------------------------------------

@@ -27,7 +27,7 @@ from polycrm.store.records import ContactPoint, RecordRepository, SideData
 
 # Read-only view data EspoCRM leaves out of lists unless selected (specs/espocrm.md §2.2), besides contact
 # data and the follower attributes (`isFollowed`, `followersIds`, `followersNames`).
-LIST_EXCLUDED_KINDS = (ValueKind.ID_LIST, ValueKind.NAME_MAP)
+LIST_EXCLUDED_KINDS = (ValueKind.ID_LIST, ValueKind.NAME_MAP, ValueKind.COLUMN_MAP)
 MASS_CREATE_LIMIT = 10_000
 # Work done inside a create or update transaction with the record's id; returns whether it changed anything.
 Attach = Callable[[Connection, int], bool]
@@ -51,6 +51,8 @@ class RecordService:
                             if link.storage is LinkStorage.COLUMN and name in entity.fields]
         self._multi_fields = [f.name for f in entity.fields.values() if f.type == "linkMultiple"
                               and f.name in entity.links]
+        # Link-multiple fields whose junction rows keep values, shown as `<field>Columns`.
+        self._column_fields = frozenset(f for f in self._multi_fields if f"{f}Columns" in entity.attributes)
         self._contact_fields = [f.name for f in entity.fields.values() if f.type in {"email", "phone"}]
         self._contact_kinds = [(entity.fields[f].type, f) for f in self._contact_fields]
         self._parent_fields = [f.name for f in entity.fields.values() if f.type == "linkParent"]
@@ -169,7 +171,8 @@ class RecordService:
         for field in self._parent_fields:
             if want(f"{field}Name"):
                 self._parent_names(conn, field, records)
-        multi = [f for f in self._multi_fields if full or want(f"{f}Ids") or want(f"{f}Names")]
+        multi = [f for f in self._multi_fields
+                 if full or want(f"{f}Ids") or want(f"{f}Names") or want(f"{f}Columns")]
         contact = [(kind, f) for kind, f in self._contact_kinds if full or want(f"{f}Data")]
         followers = self._follower_links(full or any(want(a) for a in self._follow_attributes), viewer)
         if side is None:
@@ -180,6 +183,10 @@ class RecordService:
                 pairs = related.get(record["id"], [])
                 record[f"{field}Ids"] = [i for i, _ in pairs]
                 record[f"{field}Names"] = dict(pairs)
+            if field in self._column_fields:
+                columns = side.columns[field]
+                for record in records:
+                    record[f"{field}Columns"] = dict(columns.get(record["id"], {}))
         for kind, field in contact:
             points = side.contact_points[field]
             for record in records:
@@ -288,7 +295,27 @@ class RecordService:
         target_service = RecordService(self.database, target_entity, self.settings, self.actors)
         if not actor.can(target_entity.name, "read"):
             raise Forbidden("No read access.")
-        return target_service.search(actor, query, within=self._reverse_condition(link, record["id"]))
+        result = target_service.search(actor, query, within=self._reverse_condition(link, record["id"]))
+        self._add_column_attributes(link, record["id"], result.records, query.select)
+        return result
+
+    def _add_column_attributes(self, link: Link, owner_id: int, records: list[dict[str, Any]],
+                               select: list[str] | None) -> None:
+        """Give records listed through a junction link the attributes that show the values of their rows
+        (the foreign side's `columnAttributeMap`: an account's contacts get `accountRole`), after the others as
+        EspoCRM appends them; all of them without `select`, else the selected ones."""
+        foreign = self.database.registry.entity(link.entity).links.get(link.foreign or "") if link.entity else None
+        if link.storage is not LinkStorage.JUNCTION or foreign is None or not records:
+            return
+        shown = {column: attribute for column, attribute in foreign.column_attributes.items()
+                 if select is None or attribute in select}
+        if not shown:
+            return
+        with self.database.connect() as conn:
+            rows = self.repository.link_rows(conn, link, owner_id, [r["id"] for r in records])
+        for record in records:
+            values = rows.get(record["id"], {})
+            record.update((attribute, values.get(column)) for column, attribute in shown.items())
 
     def _reverse_condition(self, link: Link, owner_id: int) -> Node:
         """Filter on the target entity selecting the records related to `owner_id` through `link`."""
@@ -378,10 +405,15 @@ class RecordService:
         self.outbox.created(conn, self.entity.name, actor.user_id, [record_id], [self._saved(values, parsed)])
         return record_id
 
-    @staticmethod
-    def _saved(values: dict[str, Any], parsed: ParsedInput) -> dict[str, Any]:
-        """A new record's values as saved, link sets included: what its create event carries."""
-        return values | {f"{field}Ids": ids for field, ids in parsed.links.items()}
+    def _saved(self, values: dict[str, Any], parsed: ParsedInput) -> dict[str, Any]:
+        """A new record's values as saved, link sets (and their junction column values) included: what its
+        create event carries."""
+        saved = values | {f"{field}Ids": ids for field, ids in parsed.links.items()}
+        for field, ids in parsed.links.items():
+            if field in self._column_fields:
+                link, given = self.entity.links[field], parsed.link_columns.get(field, {})
+                saved[f"{field}Columns"] = {i: link.new_row(given.get(i, {})) for i in ids}
+        return saved
 
     def _write_new_relations(self, conn: Connection, created: Sequence[tuple[int, ParsedInput]]) -> None:
         """Link sets and contact points of records just inserted: nothing to replace, so one insert per
@@ -389,7 +421,9 @@ class RecordService:
         for field in dict.fromkeys(field for _, parsed in created for field in parsed.links):
             pairs = [(record_id, related) for record_id, parsed in created
                      for related in dict.fromkeys(parsed.links.get(field, ()))]
-            self.repository.insert_links(conn, self.entity.links[field], pairs)
+            columns = {(record_id, related): values for record_id, parsed in created
+                       for related, values in parsed.link_columns.get(field, {}).items()}
+            self.repository.insert_links(conn, self.entity.links[field], pairs, columns)
         for field in self._contact_fields:
             self.repository.insert_contact_points_many(
                 conn, self.entity.fields[field].type, field,
@@ -402,14 +436,40 @@ class RecordService:
             self.auto_follow.created(conn, actor, [(record_id, values, parsed.links.get("teams", []))
                                                    for record_id, values, parsed in created])
 
-    def _write_relations(self, conn: Connection, record_id: int, parsed: ParsedInput) -> bool:
-        """Replace the link sets and contact points an update names; True when a link set changed."""
-        changed = False
-        for field, ids in parsed.links.items():
-            changed |= self.repository.replace_links(conn, self.entity.links[field], record_id, ids)
+    def _write_relations(self, conn: Connection, record_id: int, parsed: ParsedInput) -> dict[str, Any]:
+        """Replace the link sets and contact points an update names, and set the junction column values it
+        names; returns the link attributes that changed (`<field>Ids`, `<field>Columns`) with their new values."""
+        changes: dict[str, Any] = {}
+        for field in dict.fromkeys([*parsed.links, *parsed.link_columns]):
+            changes.update(self._write_link_field(conn, record_id, field, parsed.links.get(field),
+                                                  parsed.link_columns.get(field, {})))
         for field, points in parsed.contact_points.items():
             self.repository.replace_contact_points(conn, self.entity.fields[field].type, field, record_id, points)
-        return changed
+        return changes
+
+    def _write_link_field(self, conn: Connection, record_id: int, field: str, ids: list[int] | None,
+                          columns: dict[int, dict[str, Any]]) -> dict[str, Any]:
+        """EspoCRM's link-multiple saving: `ids` (when given) replaces the set, `columns` sets the column
+        values of records in the set (after the change); ValidationFailure for a record outside it."""
+        link = self.entity.links[field]
+        current = self.repository.link_rows(conn, link, record_id)
+        wanted = list(current) if ids is None else ids
+        self.input.check_column_ids(field, wanted, columns)
+        kept = set(wanted)
+        removed = [i for i in current if i not in kept]
+        added = [i for i in wanted if i not in current]
+        updated = {i: {name: value for name, value in columns[i].items() if current[i].get(name) != value}
+                   for i in columns if i in current}
+        updated = {i: values for i, values in updated.items() if values}
+        self.repository.remove_links(conn, link, record_id, removed)
+        self.repository.insert_links(conn, link, [(record_id, i) for i in added],
+                                     {(record_id, i): columns[i] for i in added if i in columns})
+        self.repository.update_link_columns(conn, link, record_id, updated)
+        changes: dict[str, Any] = {f"{field}Ids": wanted} if removed or added else {}
+        if field in self._column_fields and (removed or added or updated):
+            changes[f"{field}Columns"] = {i: link.new_row({**current.get(i, {}), **columns.get(i, {})})
+                                          for i in wanted}
+        return changes
 
     def create_many(self, actor: Actor, items: Sequence[Any]) -> list[int]:
         """Create many records in one transaction: all or nothing. Duplicate checks are not run."""
@@ -565,11 +625,10 @@ class RecordService:
                 a.field == missing for a in self.entity.attributes.values() if a.name in parsed.values)):
             raise self.input.fail(missing, "required")
         self._check_references(conn, changed, parsed.links, merged)
-        links_changed = self._write_relations(conn, current["id"], parsed)
+        link_changes = self._write_relations(conn, current["id"], parsed)
+        links_changed = bool(link_changes)
         if changed or links_changed or parsed.contact_points:
-            event_values = dict(changed)
-            if links_changed:
-                event_values.update({f"{field}Ids": ids for field, ids in parsed.links.items()})
+            event_values = dict(changed) | link_changes
             changed.update(modifiedAt=utcnow(), modifiedById=actor.user_id,
                            versionNumber=(current.get("versionNumber") or 0) + 1)
             self.repository.update(conn, current["id"], {k: v for k, v in changed.items()

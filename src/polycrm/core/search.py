@@ -7,7 +7,8 @@ from dataclasses import dataclass, field as dataclass_field
 
 from polycrm.core.errors import BadRequest
 from polycrm.meta import Entity, ValueKind
-from polycrm.query.tree import TRUE, And, Compare, Foreign, Node, Not, Op, Or, Sort, conjunction, disjunction
+from polycrm.query.tree import (TRUE, And, Compare, Foreign, LinkColumn, Node, Not, Op, Or, Sort, conjunction,
+                                disjunction)
 
 
 class TotalMode(str, enum.Enum):
@@ -78,7 +79,7 @@ def check_filter_values(node: Node) -> None:
             check_filter_values(item)
     elif isinstance(node, Not):
         check_filter_values(node.item)
-    elif isinstance(node, Foreign):
+    elif isinstance(node, (Foreign, LinkColumn)):
         check_filter_values(node.condition)
     elif isinstance(node, Compare):
         values = node.value if isinstance(node.value, (list, tuple)) else (node.value,)

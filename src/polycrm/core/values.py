@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field as dataclass_field
 from datetime import date, datetime, timezone
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Iterable, Mapping, TypeVar
 
 from polycrm.core.errors import ValidationFailure
-from polycrm.meta import Attribute, Entity, Field, ValueKind
+from polycrm.meta import Attribute, Entity, Field, JunctionColumn, ValueKind
 from polycrm.store.records import ContactPoint
 
 # Attributes a client may never set (EspoCRM drops them silently).
@@ -68,6 +68,8 @@ class ParsedInput:
 
     values: dict[str, Any] = dataclass_field(default_factory=dict)  # column attributes
     links: dict[str, list[int]] = dataclass_field(default_factory=dict)  # linkMultiple field -> ids
+    # linkMultiple field -> related id -> junction column values (`<field>Columns`)
+    link_columns: dict[str, dict[int, dict[str, Any]]] = dataclass_field(default_factory=dict)
     contact_points: dict[str, list[ContactPoint]] = dataclass_field(default_factory=dict)  # email/phone field
 
 
@@ -111,10 +113,16 @@ class RecordInput:
                 contact_fields.add(field.name)
             elif attribute.kind is ValueKind.ID_LIST:
                 parsed.links[field.name] = self._id_list(field, value)
+            elif attribute.kind is ValueKind.COLUMN_MAP:
+                if value is not None:  # EspoCRM: null columns change nothing
+                    parsed.link_columns[field.name] = self._link_columns(field, value)
             else:
                 parsed.values[name] = self.convert(attribute, field, value)
         for field_name in contact_fields:
             self._contact_point_input(self.entity.fields[field_name], data, parsed)
+        if creating:
+            for field_name, columns in parsed.link_columns.items():
+                self.check_column_ids(field_name, parsed.links.get(field_name, []), columns)
         self._derive(parsed, creating=creating)
         return parsed
 
@@ -210,6 +218,49 @@ class RecordInput:
         if any(i is None for i in ids):
             raise self.fail(field.name, "valid")
         return list(dict.fromkeys(ids))  # type: ignore[arg-type]
+
+    # --- link-multiple columns (EspoCRM's `columnsValid`) ---------------------------------------------
+
+    def _link_columns(self, field: Field, value: Any) -> dict[int, dict[str, Any]]:
+        """`{id: {column: value}}` with every column one of the link's and every value of its column's type."""
+        columns = self.entity.links[field.name].columns
+        if not isinstance(value, dict):
+            raise self.fail(field.name, "columnsValid")
+        parsed: dict[int, dict[str, Any]] = {}
+        for key, item in value.items():
+            related = parse_id(key)
+            if related is None or not isinstance(item, dict):
+                raise self.fail(field.name, "columnsValid")
+            parsed[related] = {name: self._column_value(field, columns.get(name), column_value)
+                               for name, column_value in item.items()}
+        return parsed
+
+    def _column_value(self, field: Field, column: JunctionColumn | None, value: Any) -> Any:
+        """One column value, checked as EspoCRM checks it: booleans strictly, enum values among the options
+        (null and "" only where "" is one), strings up to the column's length. Unknown columns are refused
+        (EspoCRM would drop them silently)."""
+        if column is None:
+            raise self.fail(field.name, "columnsValid")
+        if column.kind is ValueKind.BOOL:
+            if not isinstance(value, bool):
+                raise self.fail(field.name, "columnsValid")
+            return value
+        if value is None or (value == "" and column.options is not None):
+            if column.options is not None and "" not in column.options:
+                raise self.fail(field.name, "columnsValid")
+            return value
+        if not isinstance(value, str) or "\x00" in value or (column.max_length is not None
+                                                             and len(value) > column.max_length):
+            raise self.fail(field.name, "columnsValid")
+        if column.options is not None and value not in column.options:
+            raise self.fail(field.name, "columnsValid")
+        return value
+
+    def check_column_ids(self, field: str, ids: Iterable[int], columns: Mapping[int, Any]) -> None:
+        """Column values may be given only for records of the field's set (after the change): EspoCRM would
+        ignore others, or relate them when only columns are sent; PolyCRM refuses them."""
+        if not set(columns) <= set(ids):
+            raise self.fail(field, "columnsValid")
 
     # --- email / phone ----------------------------------------------------------------------------
 

@@ -6,9 +6,10 @@ little of their own because their parts (firstName, billingAddressCity, ...) are
 
 from __future__ import annotations
 
-from typing import Callable
+from dataclasses import replace
+from typing import Any, Callable
 
-from polycrm.meta.model import Attribute, Field, ValueKind, snake_case
+from polycrm.meta.model import Attribute, Field, JunctionColumn, ValueKind, snake_case
 
 Builder = Callable[[Field], list[Attribute]]
 
@@ -44,10 +45,14 @@ def _file(field: Field) -> list[Attribute]:
 
 
 def _link_multiple(field: Field) -> list[Attribute]:
-    return [
+    attributes = [
         Attribute(f"{field.name}Ids", field.name, ValueKind.ID_LIST, None, not field.read_only, target=field.target),
         Attribute(f"{field.name}Names", field.name, ValueKind.NAME_MAP, None, False),
     ]
+    if field.params.get("columns"):  # the relation keeps values on its junction rows (Link.columns)
+        attributes.append(Attribute(f"{field.name}Columns", field.name, ValueKind.COLUMN_MAP, None,
+                                    not field.read_only))
+    return attributes
 
 
 def _link_parent(field: Field) -> list[Attribute]:
@@ -147,5 +152,24 @@ CUSTOM_FIELD_TYPES = ("varchar", "text", "url", "enum", "multiEnum", "array", "i
 
 
 def expand(field: Field) -> list[Attribute]:
-    """The wire attributes of one field."""
-    return FIELD_TYPES[field.type](field)
+    """The wire attributes of one field; read-only and without a column of its own when it is read from a
+    junction row (`primaryRowColumn`)."""
+    attributes = FIELD_TYPES[field.type](field)
+    if field.params.get("primaryRowColumn"):
+        return [replace(a, column=None, writable=False) for a in attributes]
+    return attributes
+
+
+# Types a junction column may have: EspoCRM validates column values as varchar, enum or bool.
+JUNCTION_COLUMN_TYPES = ("varchar", "enum", "bool")
+
+
+def junction_column(link: str, name: str, params: dict[str, Any]) -> JunctionColumn:
+    """A junction column described like a field (`{"type": "enum", "options": [...], "default": ...}`), typed
+    by the same rules as that field's attribute."""
+    if params.get("type") not in JUNCTION_COLUMN_TYPES or not name.isidentifier():
+        raise ValueError(f"junction column {link}.{name} must be named like an attribute and be one of "
+                         f"{', '.join(JUNCTION_COLUMN_TYPES)}")
+    attribute = expand(Field(name, params["type"], params))[0]
+    return JunctionColumn(name, link, attribute.kind, attribute.column, True, attribute.max_length,
+                          attribute.options, default=params.get("default"))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass, field as dataclass_field
-from typing import Any
+from typing import Any, Mapping
 
 
 class ValueKind(str, enum.Enum):
@@ -26,6 +26,7 @@ class ValueKind(str, enum.Enum):
     ID = "id"  # reference to a record
     ID_LIST = "idList"
     NAME_MAP = "nameMap"  # {id: name}
+    COLUMN_MAP = "columnMap"  # {id: {junction column: value}} (link-multiple columns)
 
 
 class LinkStorage(str, enum.Enum):
@@ -59,6 +60,26 @@ class Attribute:
     max_length: int | None = None
     options: tuple[str, ...] | None = None
     target: str | None = None  # entity an ID/ID_LIST attribute refers to
+
+
+@dataclass(frozen=True, slots=True)
+class JunctionColumn(Attribute):
+    """A value kept on each row of a many-to-many junction (EspoCRM's `additionalColumns`), e.g. a contact's
+    role at an account. Typed like an attribute: `name` is its key in `<link>Columns` and where items, `column`
+    its SQL column, `field` the link. `default` is what a new row holds when none is given."""
+
+    default: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class PrimaryRowColumn:
+    """Where an attribute that its record does not store is read from: a column of the `link` junction row
+    relating the record to the one its belongsTo link `through` names. EspoCRM selects Contact
+    `accountIsInactive` so, from the row of the contact's primary account."""
+
+    link: str
+    column: str
+    through: str
 
 
 @dataclass(slots=True)
@@ -100,6 +121,15 @@ class Link:
     table: str | None = None  # junction / polymorphic table
     near_column: str | None = None  # junction column pointing at this entity
     far_column: str | None = None  # junction column pointing at the target / FK column on either side
+    # Values on the junction rows, shared by both sides of the relation (junction links only).
+    columns: dict[str, JunctionColumn] = dataclass_field(default_factory=dict)
+    # EspoCRM's `columnAttributeMap`: junction column -> the attribute of this entity that shows it on records
+    # listed through the foreign side (an account's contacts show their `accountRole`).
+    column_attributes: dict[str, str] = dataclass_field(default_factory=dict)
+
+    def new_row(self, given: Mapping[str, Any]) -> dict[str, Any]:
+        """The column values of a new junction row: the given ones, else the columns' defaults."""
+        return {name: given.get(name, column.default) for name, column in self.columns.items()}
 
 
 # Who follows the records of an entity with a stream (EspoCRM's stream subscriptions): users, in one table
@@ -132,6 +162,11 @@ class Entity:
     primary_filters: dict[str, list[dict[str, Any]]]
     indexes: dict[str, list[str]]  # index name -> attribute names
     stream: bool = False  # EspoCRM's `scopes.<Entity>.stream`: users can follow its records
+    # Fields that stand for a junction column in `column*` where items (EspoCRM's notStorable fields with
+    # `link` and `column`, e.g. Contact `acceptanceStatusMeetings`): field -> (link, column).
+    column_filter_fields: dict[str, tuple[str, str]] = dataclass_field(default_factory=dict)
+    # Attributes read from a junction row (fields with `primaryRowColumn`), by attribute name.
+    primary_row_columns: dict[str, PrimaryRowColumn] = dataclass_field(default_factory=dict)
 
     def has_field(self, name: str) -> bool:
         return name in self.fields
@@ -150,6 +185,12 @@ class Entity:
     def relations(self) -> list[Link]:
         """Every relation the store keeps for this entity: its links, and its followers if it has a stream."""
         return [*self.links.values(), FOLLOWERS_LINK] if self.stream else list(self.links.values())
+
+    def relation_column_attributes(self) -> dict[str, JunctionColumn]:
+        """Attributes that records of this entity carry only in a relationship list through a link's foreign
+        side, each showing a junction column (`accountRole` of an account's contacts), by attribute name."""
+        return {attribute: link.columns[column] for link in self.links.values()
+                for column, attribute in link.column_attributes.items() if column in link.columns}
 
     @property
     def has_assigned_user(self) -> bool:

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Iterable
 
-from polycrm.meta.fieldtypes import expand
-from polycrm.meta.model import (FOLLOW_ATTRIBUTES, Attribute, Entity, Field, Link, LinkStorage, ValueKind,
-                                snake_case)
+from polycrm.meta.fieldtypes import expand, junction_column
+from polycrm.meta.model import (FOLLOW_ATTRIBUTES, Attribute, Entity, Field, Link, LinkStorage, PrimaryRowColumn,
+                                ValueKind, snake_case)
 
 # Present on every entity whether or not its definition lists them.
 SYSTEM_ATTRIBUTES = (
@@ -86,6 +86,10 @@ class Registry:
             primary_filters=definition.get("primaryFilters", {}),
             indexes=indexes,
             stream=bool(definition.get("stream")),
+            column_filter_fields={name: (spec["link"], spec["column"])
+                                  for name, spec in definition.get("columnFilterFields", {}).items()},
+            primary_row_columns={name: PrimaryRowColumn(**field.params["primaryRowColumn"])
+                                 for name, field in fields.items() if field.params.get("primaryRowColumn")},
         )
         self._rebuild_attributes(entity)
         return entity
@@ -109,6 +113,25 @@ class Registry:
             link = self._resolve_link(entity, link_name, spec)
             if link is not None:
                 entity.links[link_name] = link
+        self._check_junction_sources(entity)
+
+    @staticmethod
+    def _check_junction_sources(entity: Entity) -> None:
+        """Fields that stand for junction columns must name columns their links have: a definition error
+        would otherwise surface as a failing request."""
+        def has_column(link_name: str, column: str) -> bool:
+            link = entity.links.get(link_name)
+            return link is not None and column in link.columns
+
+        for name, (link_name, column) in entity.column_filter_fields.items():
+            if not has_column(link_name, column):
+                raise ValueError(f"{entity.name}.{name}: {link_name} has no junction column {column}")
+        for name, source in entity.primary_row_columns.items():
+            through = entity.links.get(source.through)
+            if not has_column(source.link, source.column) or through is None \
+                    or through.storage is not LinkStorage.COLUMN:
+                raise ValueError(f"{entity.name}.{name}: no junction column {source.link}.{source.column} "
+                                 f"through the belongsTo link {source.through}")
 
     def _resolve_link(self, entity: Entity, name: str, spec: dict[str, Any]) -> Link | None:
         kind, target, foreign = spec["type"], spec.get("entity"), spec.get("foreign")
@@ -134,8 +157,13 @@ class Registry:
             near, far = snake_case(entity.name) + "_id", snake_case(target) + "_id"
             if near == far:  # self-relation
                 near, far = "left_id", "right_id"
+            # EspoCRM describes the junction's columns on one side only; both sides share them.
+            columns = spec.get("additionalColumns") or foreign_spec.get("additionalColumns") or {}
             return Link(name, kind, target, foreign, LinkStorage.JUNCTION, table=snake_case(relation),
-                        near_column=near, far_column=far)
+                        near_column=near, far_column=far,
+                        columns={column: junction_column(name, column, params) for column, params in columns.items()},
+                        column_attributes={column: attribute for column, attribute
+                                           in spec.get("columnAttributeMap", {}).items() if column in columns})
         if kind == "hasMany" and spec.get("relationName"):
             return Link(name, kind, target, None, LinkStorage.POLYMORPHIC, table=snake_case(spec["relationName"]),
                         near_column="entity_id", far_column=snake_case(target) + "_id")

@@ -93,7 +93,18 @@ class Foreign:
     condition: "Node"
 
 
-Node = Union[Compare, And, Or, Not, Const, Linked, Foreign]
+@dataclass(frozen=True, slots=True)
+class LinkColumn:
+    """A condition on a junction column of a many-to-many link (EspoCRM's `column*` items): the record has a
+    row through `link` whose column (named by the Compare's attribute) matches `condition`; only the rows that
+    relate it to one of `related_ids` when they are given (a relationship list's own record)."""
+
+    link: str
+    condition: Compare
+    related_ids: tuple[int, ...] = ()
+
+
+Node = Union[Compare, And, Or, Not, Const, Linked, Foreign, LinkColumn]
 
 TRUE = Const(True)
 FALSE = Const(False)

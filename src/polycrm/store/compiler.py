@@ -18,7 +18,7 @@ from sqlalchemy import Table, and_, bindparam, false, func, not_, or_, select, t
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from polycrm.meta import Entity, LinkStorage, ValueKind
-from polycrm.query.tree import And, Compare, Const, Foreign, Linked, LinkMode, Node, Not, Op, Or, Sort
+from polycrm.query.tree import And, Compare, Const, Foreign, LinkColumn, Linked, LinkMode, Node, Not, Op, Or, Sort
 from polycrm.store.database import Database
 from polycrm.store.schema import search_index_columns
 
@@ -63,6 +63,10 @@ def lift_values(node: Node) -> tuple[Node, tuple[Any, ...]]:
             return Foreign(item.link, walk(item.condition))
         if isinstance(item, Linked):
             return Linked(item.link, item.mode, lift(tuple(dict.fromkeys(item.ids))))
+        if isinstance(item, LinkColumn):
+            condition = walk(item.condition)
+            assert isinstance(condition, Compare)
+            return LinkColumn(item.link, condition, lift(tuple(dict.fromkeys(item.related_ids))))
         return item
 
     return walk(node), tuple(values)
@@ -175,6 +179,8 @@ class FilterCompiler:
         if field is not None and field.type in {"email", "phone"} and attribute.name == field.name \
                 and node.op in (Op.EQ, Op.IN, Op.NE, Op.NOT_IN):
             return self._contact_point(field.type, field.name, node, bindings)
+        if attribute.name in self.entity.primary_row_columns:
+            return self._column_condition(self.primary_row_value(attribute.name), node, bindings)
         if attribute.column is None:
             if attribute.name.endswith("Name") and attribute.field in self.entity.links:
                 return self._foreign(Foreign(attribute.field, Compare("name", node.op, node.value)), bindings)
@@ -306,6 +312,32 @@ class FilterCompiler:
         all_of = related.group_by(owner_column).having(func.count(func.distinct(related_column)) == len(ids))
         return self.table.c.id.in_(all_of)
 
+    def _linkcolumn(self, node: LinkColumn, bindings: Bindings) -> ColumnElement[bool]:
+        """Records with a junction row through the link (to one of the related ids, when given) whose column
+        matches; the column compares like an attribute of the same kind."""
+        link = self.entity.links.get(node.link)
+        column = link.columns.get(node.condition.attribute) if link is not None else None
+        if link is None or column is None:
+            raise CompileError(f"{node.link} has no junction column {node.condition.attribute}")
+        junction = self.database.table(link.table)
+        rows = select(junction.c[link.near_column]).where(
+            self._column_condition(junction.c[column.column], node.condition, bindings))
+        if node.related_ids:
+            rows = rows.where(junction.c[link.far_column].in_([bindings.bind(i) for i in node.related_ids]))
+        return self.table.c.id.in_(rows)
+
+    def primary_row_value(self, name: str) -> Any:
+        """An attribute read from a junction row (`Entity.primary_row_columns`), as a correlated subquery;
+        false for a boolean when there is no such row (EspoCRM's left join reads it as not true)."""
+        source = self.entity.primary_row_columns[name]
+        link, through = self.entity.links[source.link], self.entity.links[source.through]
+        junction = self.database.table(link.table).alias(f"row_{name}")
+        column = link.columns[source.column]
+        value = select(junction.c[column.column]).where(
+            junction.c[link.near_column] == self.table.c.id,
+            junction.c[link.far_column] == self.table.c[through.far_column]).scalar_subquery()
+        return func.coalesce(value, false()) if column.kind is ValueKind.BOOL else value
+
     def relation_columns(self, link: Any) -> tuple[Any, Any, list[ColumnElement[bool]]]:
         """(column holding this entity's id, column holding the related id, scoping conditions)."""
         if link.storage is LinkStorage.JUNCTION:
@@ -341,6 +373,8 @@ class FilterCompiler:
         attribute = self.entity.attributes.get(name)
         if attribute is not None and attribute.column is not None:
             return self.table.c[attribute.column]
+        if name in self.entity.primary_row_columns:
+            return self.primary_row_value(name)
         field = self.entity.fields.get(name)
         link = self.entity.links.get(name if field is None or field.type in {"link", "linkParent"} else "")
         if link is not None and link.storage is LinkStorage.COLUMN and link.entity:

@@ -44,11 +44,13 @@ class ContactPoint:
 
 @dataclass(slots=True)
 class SideData:
-    """What a record shows besides its own columns: link name -> owner id -> [(related id, name)], and
-    email/phone field -> owner id -> contact points in order."""
+    """What a record shows besides its own columns: link name -> owner id -> [(related id, name)], for links
+    whose junction keeps values link name -> owner id -> related id -> {column: value}, and email/phone
+    field -> owner id -> contact points in order."""
 
     related: dict[str, dict[int, list[tuple[int, Any]]]]
     contact_points: dict[str, dict[int, list[ContactPoint]]]
+    columns: dict[str, dict[int, dict[int, dict[str, Any]]]]
 
 
 def _from_json(attribute: Attribute) -> Callable[[Any], Any]:
@@ -71,30 +73,52 @@ def _row_decoder(keys: Sequence[str], json_columns: Sequence[Attribute]) -> Call
     return decode
 
 
-SIDE_COLUMNS = ("part", "owner", "related", "text", "kind", "is_primary", "opt_out", "invalid", "ord")
+SIDE_COLUMNS = ("part", "owner", "related", "text", "kind", "is_primary", "opt_out", "invalid", "columns", "ord")
 # What one record's side rows carry in its JSON column: the owner is the record itself.
 _SIDE_JSON_COLUMNS = tuple(name for name in SIDE_COLUMNS if name != "owner")
 
 
 def _empty_side_data(links: Sequence[Link], contact_fields: Sequence[tuple[str, str]]) -> SideData:
     return SideData({link.name: defaultdict(list) for link in links},
-                    {field: defaultdict(list) for _, field in contact_fields})
+                    {field: defaultdict(list) for _, field in contact_fields},
+                    {link.name: defaultdict(dict) for link in links if link.columns})
 
 
-def _side_parts(links: Sequence[Link], contact_fields: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
-    """What each `part` number of the side rows is: ("link", link name) or (contact kind, field)."""
-    return [("link", link.name) for link in links] + [(kind, field) for kind, field in contact_fields]
+@dataclass(frozen=True, slots=True)
+class _SidePart:
+    """What one `part` number of the side rows is: a link's set (`link` given) or a contact field's points."""
+
+    source: str  # "link", "email" or "phone"
+    name: str  # link or field name
+    link: Link | None = None
 
 
-def _add_side_rows(result: SideData, parts: Sequence[tuple[str, str]], rows: Iterable[Sequence[Any]]) -> None:
-    """File side rows (part, owner, related, text, kind, is_primary, opt_out, invalid, ...) into `result`."""
-    for part, owner, related, text, kind_value, primary, opt_out, invalid, *_ in rows:
-        source, name = parts[part]
-        if source == "link":
-            result.related[name][int(owner)].append((int(related), text))
+def _side_parts(links: Sequence[Link], contact_fields: Sequence[tuple[str, str]]) -> list[_SidePart]:
+    return [_SidePart("link", link.name, link) for link in links] + [
+        _SidePart(kind, field) for kind, field in contact_fields]
+
+
+def _junction_values(link: Link, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Junction column values as attribute values: booleans arrive as 0/1 where they were built into JSON
+    on SQLite."""
+    return {name: (None if value is None else bool(value)) if link.columns[name].kind is ValueKind.BOOL else value
+            for name, value in values.items() if name in link.columns}
+
+
+def _add_side_rows(result: SideData, parts: Sequence[_SidePart], rows: Iterable[Sequence[Any]]) -> None:
+    """File side rows (part, owner, related, text, kind, is_primary, opt_out, invalid, columns, ord) into
+    `result`. A link's `columns` is the JSON object of its junction row's values (a string, or already an
+    object when SQLite nested it into a record's side JSON as JSON)."""
+    for part, owner, related, text, kind_value, primary, opt_out, invalid, columns, _ in rows:
+        source = parts[part]
+        if source.link is not None:
+            result.related[source.name][int(owner)].append((int(related), text))
+            if source.link.columns:
+                values = orjson.loads(columns) if isinstance(columns, str) else columns or {}
+                result.columns[source.name][int(owner)][int(related)] = _junction_values(source.link, values)
         else:
-            result.contact_points[name][int(owner)].append(ContactPoint(
-                text, bool(primary), bool(opt_out), bool(invalid), kind_value if source == "phone" else None))
+            result.contact_points[source.name][int(owner)].append(ContactPoint(
+                text, bool(primary), bool(opt_out), bool(invalid), kind_value if source.source == "phone" else None))
 
 
 _by_part_and_ord = itemgetter(_SIDE_JSON_COLUMNS.index("part"), _SIDE_JSON_COLUMNS.index("ord"))
@@ -124,8 +148,10 @@ class RecordRepository:
         self._columns = {a.name: a for a in entity.column_attributes()}
         self._column_names = {a.name: a.column for a in self._columns.values()}
         self._json_attributes = frozenset(a.name for a in self._columns.values() if a.kind in JSON_KINDS)
-        # What reads return: every column but `deleted`, which reads always require to be false.
-        self._readable = [a for a in self._columns.values() if a.name != "deleted"]
+        # What reads return: every column but `deleted`, which reads always require to be false, and the
+        # attributes read from a junction row.
+        self._readable = [a for a in entity.attributes.values() if a.name != "deleted" and (
+            a.column is not None or a.name in entity.primary_row_columns)]
         # Bulk inserts give every column (id first): one statement per table, whatever attributes rows set.
         self._insert_attributes = tuple(name for name in self._columns if name != "id")
         self._insert_columns = ("id", *(self._column_names[name] for name in self._insert_attributes))
@@ -229,7 +255,8 @@ class RecordRepository:
         # Selected in definition order, link names included, so records need no reordering later.
         for attribute in self.entity.attributes.values():
             if attribute.name in wanted:
-                selected.append(self.table.c[attribute.column])
+                selected.append(self.table.c[attribute.column] if attribute.column is not None
+                                else self.compiler.primary_row_value(attribute.name))
             elif attribute.column is None and attribute.field in name_links and attribute.name.endswith("Name"):
                 selected.append(self._link_name(attribute.field))
             else:
@@ -390,8 +417,10 @@ class RecordRepository:
         for part, link in enumerate(links):
             owner_column, related_column, scope = self.compiler.relation_columns(link)
             target = self.database.table(self.database.registry.entity(link.entity).table)
+            columns = self._junction_json(link) if link.columns else no(Text())
             branch = select(*labelled(literal_column(str(part)), owner_column, related_column, target.c.name,
-                                      no(String()), no(Boolean()), no(Boolean()), no(Boolean()), related_column)
+                                      no(String()), no(Boolean()), no(Boolean()), no(Boolean()), columns,
+                                      related_column)
                             ).where(_owned_by(owner_column, single), *scope)
             if link.storage in (LinkStorage.JUNCTION, LinkStorage.POLYMORPHIC):
                 branch = branch.join(target, target.c.id == related_column).where(target.c.deleted == false())
@@ -401,9 +430,46 @@ class RecordRepository:
             branches.append(select(*labelled(
                 literal_column(str(part)), side.c.entity_id, no(BigInteger()),
                 side.c.address if kind == "email" else side.c.number, side.c.type if kind == "phone" else no(String()),
-                side.c.is_primary, side.c.opt_out, side.c.invalid, side.c.position)).where(
+                side.c.is_primary, side.c.opt_out, side.c.invalid, no(Text()), side.c.position)).where(
                 side.c.entity_type == self.entity.name, side.c.field == field, _owned_by(side.c.entity_id, single)))
         return union_all(*branches)
+
+    def _junction_json(self, link: Link) -> Any:
+        """A junction row's column values as the text of one JSON object (`{"role": ..., "isInactive": ...}`),
+        so that links of different columns share the side rows' one column for them."""
+        junction = self.database.table(link.table)
+        pairs = [item for column in link.columns.values()
+                 for item in (literal_column(f"'{column.name}'"), junction.c[column.column])]
+        if self.database.dialect == "postgresql":
+            return cast(func.json_build_object(*pairs), Text())
+        return func.json_object(*pairs)
+
+    def link_rows(self, conn: Connection, link: Link, owner_id: int,
+                  related_ids: Sequence[int] | None = None) -> dict[int, dict[str, Any]]:
+        """The live records related to one record through a many-valued link (or those of them among
+        `related_ids`), by id in id order, each with its junction column values (none where the link keeps
+        none)."""
+        if not link.columns:
+            related = self.related_ids(conn, link, [owner_id]).get(owner_id, [])
+            wanted = None if related_ids is None else set(related_ids)
+            return {i: {} for i in related if wanted is None or i in wanted}
+        if related_ids is not None and not related_ids:
+            return {}
+
+        def build() -> Any:
+            junction = self.database.table(link.table)
+            target = self.database.table(self.database.registry.entity(link.entity).table)
+            far = junction.c[link.far_column]
+            query = select(far, *(junction.c[c.column] for c in link.columns.values())).join(
+                target, target.c.id == far).where(junction.c[link.near_column] == bindparam("owner"),
+                                                  target.c.deleted == false())
+            if related_ids is not None:
+                query = query.where(far.in_(bindparam("related", expanding=True)))
+            return query.order_by(far)
+
+        params = {"owner": owner_id} | ({} if related_ids is None else {"related": list(related_ids)})
+        rows = conn.execute(self._statement(("link_rows", link.name, related_ids is None), build), params)
+        return {int(related): dict(zip(link.columns, values)) for related, *values in rows}
 
     def add_links(self, conn: Connection, link: Link, owner_id: int, related_ids: Iterable[int]) -> int:
         """Relate records; returns how many new relations were made."""
@@ -412,14 +478,22 @@ class RecordRepository:
         self.insert_links(conn, link, [(owner_id, i) for i in new])
         return len(new)
 
-    def insert_links(self, conn: Connection, link: Link, pairs: Sequence[tuple[int, int]]) -> None:
-        """Write relations known to be new, as (owner id, related id) pairs: one statement for a relation
-        table, one per owner where the relation is a column of the related records."""
+    def insert_links(self, conn: Connection, link: Link, pairs: Sequence[tuple[int, int]],
+                     values: Mapping[tuple[int, int], Mapping[str, Any]] | None = None) -> None:
+        """Write relations known to be new, as (owner id, related id) pairs, with the junction column values
+        `values` gives a pair (the columns' defaults for the rest): one statement for a relation table, one per
+        owner where the relation is a column of the related records."""
         if not pairs:
             return
         if link.storage is LinkStorage.JUNCTION:
-            conn.execute(insert(self.database.table(link.table)),
-                         [{link.near_column: owner, link.far_column: related} for owner, related in pairs])
+            given = values or {}
+
+            def row(owner: int, related: int) -> dict[str, Any]:
+                columns = link.new_row(given.get((owner, related), {}))
+                return {link.near_column: owner, link.far_column: related,
+                        **{link.columns[name].column: value for name, value in columns.items()}}
+
+            conn.execute(insert(self.database.table(link.table)), [row(owner, related) for owner, related in pairs])
         elif link.storage is LinkStorage.POLYMORPHIC:
             conn.execute(insert(self.database.table(link.table)),
                          [{"entity_type": self.entity.name, "entity_id": owner, link.far_column: related}
@@ -463,13 +537,19 @@ class RecordRepository:
             raise ValueError(f"link {link.name} is not many-valued")
         return int(result.rowcount or 0)
 
-    def replace_links(self, conn: Connection, link: Link, owner_id: int, related_ids: Sequence[int]) -> bool:
-        """Make the relation set exactly `related_ids`; True when it changed."""
-        current = set(self.related_ids(conn, link, [owner_id]).get(owner_id, []))
-        wanted = set(related_ids)
-        removed = self.remove_links(conn, link, owner_id, current - wanted)
-        added = self.add_links(conn, link, owner_id, [i for i in related_ids if i not in current])
-        return bool(removed or added)
+    def update_link_columns(self, conn: Connection, link: Link, owner_id: int,
+                            values: Mapping[int, Mapping[str, Any]]) -> None:
+        """Set junction column values of existing relations: related id -> {column: value}. One statement
+        per set of columns changed together."""
+        junction = self.database.table(link.table)
+        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+        for related, changed in values.items():
+            by_columns[tuple(changed)].append({"related_": related, **{f"v_{n}": v for n, v in changed.items()}})
+        for names, rows in by_columns.items():
+            if names:
+                conn.execute(update(junction).where(junction.c[link.near_column] == owner_id,
+                                                    junction.c[link.far_column] == bindparam("related_"))
+                             .values({link.columns[n].column: bindparam(f"v_{n}") for n in names}), rows)
 
     # --- email addresses and phone numbers --------------------------------------------------------
 

@@ -14,7 +14,7 @@ from sqlalchemy import (BigInteger, Boolean, Column, Date, DateTime, Float, Inde
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeEngine
 
-from polycrm.meta import FOLLOWERS_LINK, Attribute, Entity, LinkStorage, Registry, ValueKind
+from polycrm.meta import FOLLOWERS_LINK, Attribute, Entity, JunctionColumn, LinkStorage, Registry, ValueKind
 from polycrm.store.event_tables import build_event_tables
 from polycrm.meta.model import snake_case
 
@@ -50,6 +50,17 @@ def entity_column(attribute: Attribute) -> Column:
     if attribute.kind is ValueKind.BOOL:
         return Column(attribute.column, Boolean(), nullable=False, default=False, server_default="0")
     return Column(attribute.column, column_type(attribute), nullable=True)
+
+
+def junction_column(column: JunctionColumn) -> Column:
+    """A value column of a junction table. Its default is also the server's: `polycrm init` adds the column
+    to a store whose relations already exist, and they get the default (booleans never hold NULL)."""
+    assert column.column is not None
+    default = column.default
+    if column.kind is ValueKind.BOOL:
+        return Column(column.column, Boolean(), nullable=False, server_default="1" if default else "0")
+    return Column(column.column, column_type(column), nullable=True,
+                  server_default=None if default is None else str(default))
 
 
 def index_name(table: str, columns: list[str]) -> str:
@@ -186,6 +197,7 @@ def build_relation_tables(metadata: MetaData, registry: Registry) -> None:
                 table = Table(link.table, metadata,
                               Column(link.near_column, BigInteger(), nullable=False),
                               Column(link.far_column, BigInteger(), nullable=False),
+                              *(junction_column(column) for column in link.columns.values()),
                               UniqueConstraint(link.near_column, link.far_column))
                 Index(index_name(link.table, [link.far_column]), table.c[link.far_column])
             elif link.storage is LinkStorage.POLYMORPHIC:

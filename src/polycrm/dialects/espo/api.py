@@ -25,7 +25,7 @@ from polycrm.dialects.espo.openapi import build_openapi
 from polycrm.dialects.espo.params import SearchParamsParser
 from polycrm.dialects.espo.render import RecordRenderer
 from polycrm.dialects.espo.webhooks import EspoWebhookApi
-from polycrm.dialects.espo.where import EspoWhereParser
+from polycrm.dialects.espo.where import EspoWhereParser, RelationScope
 from polycrm.dialects.http import BodyTooLarge, read_body
 
 log = logging.getLogger("polycrm.espo")
@@ -172,7 +172,8 @@ class EspoApi:
         if link.entity is None:
             raise NotFound("Link does not exist.")
         target = self.core.records(link.entity)
-        parser = SearchParamsParser(self.core.registry, target.entity, context.actor)
+        relation = RelationScope.through(link, target.entity, context.request.path_params["id"])
+        parser = SearchParamsParser(self.core.registry, target.entity, context.actor, relation=relation)
         query = parser.parse(context.query, no_total=context.header_true("x-no-total"))
         result = service.related(context.actor, context.request.path_params["id"], link.name, query)
         return self._list_response(link.entity, result, query.total)

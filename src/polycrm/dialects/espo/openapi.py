@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from polycrm.meta import Entity, Registry, ValueKind
+from polycrm.meta import Entity, JunctionColumn, Link, Registry, ValueKind
 from polycrm.meta.fieldtypes import CUSTOM_FIELD_TYPES
 
 API_BASE = "/api/v1"
@@ -39,9 +39,11 @@ KIND_SCHEMAS: dict[ValueKind, dict[str, Any]] = {
     ValueKind.ID_LIST: {"type": "array", "items": {"type": "string"}, "description": "Record IDs."},
     ValueKind.NAME_MAP: {"type": "object", "additionalProperties": {"type": ["string", "null"]},
                          "description": "An {ID => record name} map."},
+    ValueKind.COLUMN_MAP: {"type": "object", "description": "An {ID => {column: value}} map: the values kept on "
+                                                            "the relationship with each record."},
 }
 # Rendered as []/{} rather than null (render.py, store `_from_column`).
-NEVER_NULL_IN_OUTPUT = {ValueKind.ARRAY, ValueKind.ID_LIST, ValueKind.NAME_MAP}
+NEVER_NULL_IN_OUTPUT = {ValueKind.ARRAY, ValueKind.ID_LIST, ValueKind.NAME_MAP, ValueKind.COLUMN_MAP}
 
 # `<field>Data` of email / phone fields: the full list of addresses / numbers (core `_contact_point_data`).
 CONTACT_DATA_ITEMS: dict[str, dict[str, Any]] = {
@@ -74,8 +76,15 @@ def _static_components() -> dict[str, Any]:
     where_item: dict[str, Any] = {
         "type": "object", "required": ["type"], "additionalProperties": False, "description": "A where item.",
         "properties": {
-            "type": {"type": "string", "description": "An operator: equals, in, contains, between, and, or, ..."},
-            "attribute": {"type": "string", "description": "An attribute, `link.attribute` or link name."},
+            "type": {"type": "string", "description": "An operator: equals, in, contains, between, and, or, ...; "
+                                                      "columnEquals, columnNotEquals, columnIn, columnNotIn, "
+                                                      "columnLike, columnIsNull, columnIsNotNull compare a "
+                                                      "relationship column."},
+            "attribute": {"type": "string", "description": "An attribute, `link.attribute` or link name. For the "
+                                                           "column types: a field standing for a relationship "
+                                                           "column (e.g. `acceptanceStatusMeetings`), or in a "
+                                                           "relationship list a column of that relationship (e.g. "
+                                                           "`role` in `/Account/{id}/contacts`)."},
             "field": {"type": "string", "description": "Legacy alias of `attribute`."},
             "value": {"description": "A scalar, an array of scalars or (and/or/not) an array of where items."},
             "dateTime": {"type": "boolean"}, "date": {"type": "boolean"}, "timeZone": {"type": "string"}}}
@@ -157,12 +166,36 @@ def _static_components() -> dict[str, Any]:
 
 # --- entity schemas -------------------------------------------------------------------------------
 
+def _junction_column_schema(column: JunctionColumn) -> dict[str, Any]:
+    """One value kept on a relationship: a boolean, or a string (up to its length, one of its options)."""
+    schema = dict(KIND_SCHEMAS[column.kind])
+    if column.kind is ValueKind.BOOL:
+        return schema
+    nullable = column.options is None or "" in column.options
+    if column.options is not None:
+        schema["enum"] = list(column.options) + ([None] if nullable else [])
+    if column.max_length is not None:
+        schema["maxLength"] = column.max_length
+    if nullable:
+        schema["type"] = [schema["type"], "null"]
+    return schema
+
+
+def _column_map_schema(link: Link) -> dict[str, Any]:
+    """`<field>Columns`: per related record, its values of the link's junction columns."""
+    return dict(KIND_SCHEMAS[ValueKind.COLUMN_MAP], additionalProperties={
+        "type": "object", "additionalProperties": False,
+        "properties": {name: _junction_column_schema(column) for name, column in link.columns.items()}})
+
+
 def _attribute_schema(entity: Entity, name: str, *, for_input: bool) -> dict[str, Any]:
     attribute = entity.attributes[name]
     field = entity.fields.get(attribute.field)
     field_type = field.type if field is not None else None
     if attribute.kind is ValueKind.JSON and field_type in CONTACT_DATA_ITEMS and name.endswith("Data"):
         schema: dict[str, Any] = {"type": "array", "items": CONTACT_DATA_ITEMS[field_type]}
+    elif attribute.kind is ValueKind.COLUMN_MAP:
+        schema = _column_map_schema(entity.links[attribute.field])
     else:
         schema = dict(KIND_SCHEMAS[attribute.kind])
     options = list(attribute.options or ())
@@ -191,9 +224,13 @@ def _attribute_schema(entity: Entity, name: str, *, for_input: bool) -> dict[str
 
 def record_schema(entity: Entity) -> dict[str, Any]:
     """`<Entity>`: every attribute a read, list item or create/update response may hold (`select` may drop
-    any of them but `id`). Every key the core returns is an attribute, so unknown keys are an error."""
+    any of them but `id`), and those a relationship list adds to show relationship columns. Every key the
+    core returns is one of them, so unknown keys are an error."""
     properties = {name: _attribute_schema(entity, name, for_input=False)
                   for name in entity.attributes if name != "deleted"}
+    for name, column in entity.relation_column_attributes().items():
+        properties.setdefault(name, dict(_junction_column_schema(column), readOnly=True, description=(
+            "Only in relationship lists: the value of a column of the relationship with the list's record.")))
     return {"type": "object", "properties": properties, "required": ["id"], "additionalProperties": False}
 
 
@@ -224,7 +261,8 @@ def _entity_parameters(entity: Entity) -> dict[str, Any]:
     name = entity.name
     followed = ["followed"] if entity.stream else []
     bool_filters = ["onlyMy"] + (["onlyMyTeam"] if entity.has_teams else []) + followed
-    selectable = [a for a in entity.attributes if a != "deleted"]
+    selectable = [a for a in entity.attributes if a != "deleted"] + [
+        a for a in entity.relation_column_attributes() if a not in entity.attributes]
     return {
         f"select_{name}": {"name": "select", "in": "query", "style": "form", "explode": False,
                            "schema": {"type": "array", "items": {"type": "string", "enum": selectable}},

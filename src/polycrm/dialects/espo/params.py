@@ -12,7 +12,7 @@ from polycrm.core.errors import BadRequest, Forbidden
 from polycrm.core.follows import followed_filter
 from polycrm.core.search import SearchQuery, TotalMode, text_filter
 from polycrm.dialects.espo.querystring import php_intval
-from polycrm.dialects.espo.where import EspoWhereParser, split_special_items
+from polycrm.dialects.espo.where import EspoWhereParser, RelationScope, split_special_items
 from polycrm.meta import Entity, Registry
 from polycrm.query.tree import TRUE, LinkMode, Linked, Node, Sort, conjunction, disjunction
 
@@ -23,11 +23,13 @@ SORTABLE_FIELD_TYPES = {"link", "linkParent", "currency", "datetimeOptional"}
 class SearchParamsParser:
     """Builds a SearchQuery for one entity from a parsed query string (or the `searchParams` JSON)."""
 
-    def __init__(self, registry: Registry, entity: Entity, actor: Actor, *, time_zone: str = "UTC"):
+    def __init__(self, registry: Registry, entity: Entity, actor: Actor, *, time_zone: str = "UTC",
+                 relation: RelationScope | None = None):
         self.registry = registry
         self.entity = entity
         self.actor = actor
-        self.where_parser = EspoWhereParser(registry, entity, now=datetime.now(timezone.utc), time_zone=time_zone)
+        self.where_parser = EspoWhereParser(registry, entity, now=datetime.now(timezone.utc), time_zone=time_zone,
+                                            relation=relation)
 
     def parse(self, query: dict[str, Any], *, no_total: bool = False) -> SearchQuery:
         if "searchParams" in query:
@@ -143,10 +145,11 @@ class SearchParamsParser:
         return [Sort(order_by, (order or "asc").lower() == "desc")]
 
     def _sortable(self, name: str) -> bool:
-        """Stored attributes, and link/currency/date fields (sorted by their name, amount or date)."""
+        """Stored attributes and those read from a junction row, and link/currency/date fields (sorted by their
+        name, amount or date)."""
         attribute = self.entity.attributes.get(name)
         if attribute is not None:
-            return attribute.column is not None
+            return attribute.column is not None or name in self.entity.primary_row_columns
         field = self.entity.fields.get(name)
         return field is not None and field.type in SORTABLE_FIELD_TYPES
 

@@ -29,12 +29,17 @@ def _name_map(value: Any) -> dict[str, Any]:
     return {str(k): v for k, v in (value or {}).items()}
 
 
+def _column_map(value: Any) -> dict[str, Any]:
+    return {str(k): dict(v) for k, v in (value or {}).items()}
+
+
 _CONVERTERS: dict[ValueKind, Callable[[Any], Any]] = {
     ValueKind.ID: render_id,
     ValueKind.DATETIME: format_datetime,
     ValueKind.DATE: format_date,
     ValueKind.ID_LIST: _id_list,
     ValueKind.NAME_MAP: _name_map,
+    ValueKind.COLUMN_MAP: _column_map,
 }
 
 

@@ -16,17 +16,15 @@ from typing import Any, Callable
 from polycrm.core.errors import BadRequest, Forbidden
 from polycrm.core.values import INT_RANGE, parse_date, parse_id
 from polycrm.dialects.espo.querystring import php_intval
-from polycrm.meta import Attribute, Entity, LinkStorage, Registry, ValueKind
+from polycrm.meta import Attribute, Entity, Link, LinkStorage, Registry, ValueKind
 from polycrm.query import dates
-from polycrm.query.tree import (FALSE, TRUE, Compare, Const, Foreign, Linked, LinkMode, Node, Not, Op,
+from polycrm.query.tree import (FALSE, TRUE, Compare, Const, Foreign, LinkColumn, Linked, LinkMode, Node, Not, Op,
                                 conjunction, disjunction)
 
 MAX_DEPTH = 32  # nesting of and/or/not groups
 ITEM_KEYS = frozenset({"type", "attribute", "field", "value", "dateTime", "date", "timeZone"})
 SPECIAL_TYPES = frozenset({"primary", "bool", "textFilter"})  # hoisted out of `where` by split_special_items
-UNSUPPORTED_TYPES = frozenset({"expression", "inCategory", "columnLike", "columnIn",
-                               "columnNotIn", "columnIsNull", "columnIsNotNull", "columnEquals",
-                               "columnNotEquals"})
+UNSUPPORTED_TYPES = frozenset({"expression", "inCategory"})
 
 _COMPARISONS = {"equals": Op.EQ, "on": Op.EQ, "notEquals": Op.NE, "notOn": Op.NE, "greaterThan": Op.GT,
                 "after": Op.GT, "lessThan": Op.LT, "before": Op.LT, "greaterThanOrEquals": Op.GE,
@@ -41,6 +39,9 @@ _ARRAY_OPS = {"arrayAnyOf": Op.ARRAY_ANY_OF, "arrayNoneOf": Op.ARRAY_NONE_OF, "a
               "arrayIsEmpty": Op.ARRAY_IS_EMPTY, "arrayIsNotEmpty": Op.ARRAY_IS_NOT_EMPTY}
 _LINK_MODES = {"linkedWith": LinkMode.ANY, "notLinkedWith": LinkMode.NONE, "linkedWithAll": LinkMode.ALL,
                "isLinked": LinkMode.EXISTS, "isNotLinked": LinkMode.NOT_EXISTS}
+# Junction column items, compared as EspoCRM's ORM compares (`=` / `!=` with a list are IN / NOT IN).
+_COLUMN_OPS = {"columnEquals": Op.EQ, "columnIn": Op.EQ, "columnNotEquals": Op.NE, "columnNotIn": Op.NE,
+               "columnIsNull": Op.IS_NULL, "columnIsNotNull": Op.IS_NOT_NULL, "columnLike": Op.LIKE}
 
 
 def _negate(node: Node) -> Node:
@@ -135,6 +136,25 @@ class _Target:
 
 
 @dataclass(frozen=True, slots=True)
+class RelationScope:
+    """The relation a relationship list goes through, seen from the listed records: their link back to the
+    list's own record, and that record's id. `column*` items in the list may name the link's junction
+    columns themselves (`role` in an account's contacts)."""
+
+    link: str
+    record_id: int
+
+    @classmethod
+    def through(cls, link: Link, listed: Entity, record_id: Any) -> "RelationScope | None":
+        """The scope of a list of `listed` records related to `record_id` through `link`; None unless the
+        link is a junction (whose columns there are to name) and the id can be a record's."""
+        parsed = parse_id(record_id)
+        if link.storage is not LinkStorage.JUNCTION or link.foreign not in listed.links or parsed is None:
+            return None
+        return cls(link.foreign, parsed)
+
+
+@dataclass(frozen=True, slots=True)
 class _Span:
     """What a date-time filter value covers: a whole local day [start, end), or one instant (end None)."""
 
@@ -152,13 +172,15 @@ class EspoWhereParser:
     Windows are half-open (`>= start AND < end`), equal to EspoCRM's `<= 23:59:59` at second resolution.
     """
 
-    def __init__(self, registry: Registry, entity: Entity, *, now: datetime, time_zone: str = "UTC"):
+    def __init__(self, registry: Registry, entity: Entity, *, now: datetime, time_zone: str = "UTC",
+                 relation: RelationScope | None = None):
         if now.tzinfo is None:
             raise ValueError("now must be timezone-aware")
         self.registry = registry
         self.entity = entity
         self.now = now
         self.default_zone = _zone(time_zone)
+        self.relation = relation
 
     def parse(self, items: Any) -> Node:
         """A list of where items (implicitly and-ed) -> one node."""
@@ -304,6 +326,43 @@ class EspoWhereParser:
             return FALSE  # a record cannot be related to an id no record has
         return Linked(name, mode, ids)
 
+    def _column(self, item: _Item) -> Node:
+        """A junction column. `attribute` is a field standing for one (EspoCRM: Contact
+        `acceptanceStatusMeetings` = the status of the contact's row of any meeting), or, in a relationship
+        list, a column of that relation (`role`: the row relating the record to the list's own record).
+        EspoCRM joins the link's rows left, so for its fields a record with no rows has a null column."""
+        name = _attribute_name(item)
+        related: tuple[int, ...] = ()
+        if name in self.entity.column_filter_fields:
+            link_name, column_name = self.entity.column_filter_fields[name]
+        elif self.relation is not None and name in self.entity.links[self.relation.link].columns:
+            link_name, column_name, related = self.relation.link, name, (self.relation.record_id,)
+        else:
+            raise BadRequest("Bad where item 'column'.")
+        target = _Target(name, None, self.entity.links[link_name].columns[column_name])
+        node = LinkColumn(link_name, self._column_condition(item, target), related)
+        if node.condition.op is Op.IS_NULL and not related:
+            return disjunction([node, Linked(link_name, LinkMode.NOT_EXISTS)])
+        return node
+
+    def _column_condition(self, item: _Item, target: _Target) -> Compare:
+        """The comparison a `column*` item makes of its junction column (a list value is IN / NOT IN, null
+        is IS NULL / IS NOT NULL), with values of the column's kind."""
+        column, op = target.attribute.name, _COLUMN_OPS[item.type]
+        if op is Op.LIKE:
+            _require_kind(item, target, _TEXT_KINDS)
+            try:
+                return Compare(column, op, _to_text(item.value))
+            except ValueError:
+                raise _bad_value(item, target) from None
+        if op in (Op.IS_NULL, Op.IS_NOT_NULL):
+            return Compare(column, op)
+        if isinstance(item.value, list):
+            return Compare(column, _LIST_OPS[op], tuple(self._scalar(item, target, v) for v in item.value))
+        if item.value is None:
+            return Compare(column, _NULL_OPS[op])
+        return Compare(column, op, self._scalar(item, target, item.value))
+
     def _user_from_teams(self, item: _Item) -> Node:
         """Records whose user link (e.g. `assignedUser`) names a member of any of the teams."""
         name = _attribute_name(item).removesuffix("Id")
@@ -400,6 +459,7 @@ _HANDLERS: dict[str, str] = {
     **dict.fromkeys(_ARRAY_OPS, "_array"),
     **dict.fromkeys(dates.RELATIVE_KINDS, "_relative_date"),
     **dict.fromkeys(_LINK_MODES, "_linked"),
+    **dict.fromkeys(_COLUMN_OPS, "_column"),
     "isUserFromTeams": "_user_from_teams",
 }
 
@@ -421,13 +481,14 @@ def _attribute_name(item: _Item) -> str:
 
 
 def _filterable(entity: Entity, name: str, path: str) -> Attribute:
-    """The attribute `name` of `entity` if the store can filter on it: a column, or a belongsTo `<link>Name`."""
+    """The attribute `name` of `entity` if the store can filter on it: a column, a belongsTo `<link>Name`, or
+    one read from a junction row."""
     attribute = entity.attributes.get(name)
     if attribute is None:
         raise BadRequest(f"Not existing attribute '{path}' in where.")
     link = entity.links.get(attribute.field)
-    if attribute.column is None and not (name == f"{attribute.field}Name" and link is not None
-                                         and link.storage is LinkStorage.COLUMN):
+    if attribute.column is None and name not in entity.primary_row_columns and not (
+            name == f"{attribute.field}Name" and link is not None and link.storage is LinkStorage.COLUMN):
         raise BadRequest(f"Attribute '{path}' cannot be used in where.")
     return attribute
 
