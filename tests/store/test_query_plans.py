@@ -15,6 +15,7 @@ from polycrm.auth.acl import Actor
 from polycrm.core.follows import followed_filter
 from polycrm.core.search import SearchQuery, text_filter
 from polycrm.core.service import Core
+from polycrm.store.follows import FollowRepository
 from polycrm.query.tree import Compare, Op, Sort
 from tests.conftest import Store
 
@@ -94,7 +95,10 @@ def test_quick_search_uses_the_search_indexes(sqlite_store: Store) -> None:
 
 
 def test_the_followed_filter_reads_what_the_user_follows_from_its_index(sqlite_store: Store) -> None:
-    service = contacts(sqlite_store)  # their creator follows them all
+    service = contacts(sqlite_store)
+    ids = [r["id"] for r in service.search(ADMIN, SearchQuery(limit=100)).records]
+    with sqlite_store.database.transaction() as conn:
+        FollowRepository(sqlite_store.database, "Contact").add_new(conn, [(i, ADMIN.user_id) for i in ids])
     query = SearchQuery(followed_filter(service.entity, ADMIN.user_id), [Sort("createdAt", True)], limit=5)
     plans = plans_of(sqlite_store, lambda: service.search(ADMIN, query))
     assert plans and all("COVERING INDEX ix_stream_subscription_user_id_entity_type_entity_id" in p for p in plans)
