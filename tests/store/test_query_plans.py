@@ -65,9 +65,24 @@ def test_filtered_list_and_its_count_read_the_filter_index(sqlite_store: Store) 
     service = contacts(sqlite_store)
     query = SearchQuery(Compare("name", Op.EQ, "Ada Surname3"), [Sort("createdAt", descending=True)], limit=1)
     list_plan, count_plan = plans_of(sqlite_store, lambda: service.search(ADMIN, query))
-    # In index order (no sort step), and the count from the index alone.
-    assert "ix_contact_name_deleted_created_at_id" in list_plan and "TEMP B-TREE" not in list_plan
+    # The page's ids in index order (the one sort step left orders the page's own rows), and the count from
+    # the index alone.
+    assert "COVERING INDEX ix_contact_name_deleted_created_at_id" in list_plan
+    assert list_plan.count("TEMP B-TREE") == 1 and list_plan.endswith("USE TEMP B-TREE FOR ORDER BY")
     assert "COVERING INDEX ix_contact_name_deleted_created_at_id" in count_plan
+
+
+def test_a_sorted_page_computes_link_names_for_its_own_rows_only(sqlite_store: Store) -> None:
+    service = contacts(sqlite_store)
+    query = SearchQuery(text_filter(service.entity, "surn"), [Sort("createdAt", True)], limit=3)
+    page_plan, _count_plan = plans_of(sqlite_store, lambda: service.search(ADMIN, query))
+    # The page's ids are matched and sorted in a subquery that computes nothing else; only the rows it picks
+    # are read in full, with their link-name subqueries.
+    outer, _, inner = page_plan.partition(" / LIST SUBQUERY")
+    assert outer == "SEARCH contact USING INTEGER PRIMARY KEY (rowid=?)"
+    assert "USE TEMP B-TREE FOR ORDER BY" in inner and "CORRELATED SCALAR SUBQUERY" not in inner.split(
+        "USE TEMP B-TREE FOR ORDER BY")[0]
+    assert [r["lastName"] for r in service.search(ADMIN, query).records] == ["Surname29", "Surname28", "Surname27"]
 
 
 def test_email_filter_looks_addresses_up_instead_of_scanning(sqlite_store: Store) -> None:

@@ -262,18 +262,34 @@ class RecordRepository:
             else:
                 continue
             keys.append(attribute.name)
-        query = select(*selected).where(self.compiler.compile(shape, bindings), self.table.c.deleted == false())
-        if sorts:
-            query = query.order_by(*self.compiler.order_by(list(sorts)))
-        # LIMIT and OFFSET are written into the SQL: PostgreSQL's generic plan of a prepared statement cannot
-        # know that an unknown limit is small, finds itself costlier than a fresh plan, and so plans every
-        # execution again; that planning was half of a list query's time. The limit (a page size: few values)
-        # is part of the statement; an offset, which takes many values, is written in at each execution.
+        matching = (self.compiler.compile(shape, bindings), self.table.c.deleted == false())
+        order = self.compiler.order_by(list(sorts)) if sorts else []
+        if limit is None:
+            query = select(*selected).where(*matching).order_by(*order)
+        else:
+            # A page picks its ids first, and only then computes the link names and other subqueries of its
+            # rows: SQLite computes a row's whole select list before sorting, so a sorted search would run
+            # them for each of its thousands of matches (PostgreSQL defers them by itself).
+            page = select(self.table.c.id).where(*matching).order_by(*order).correlate(None)
+            query = select(*selected).where(self.table.c.id.in_(self._paged(page, with_offset, limit)))
+            query = query.order_by(*order)
+        if limit is None and with_offset:
+            query = self._paged(query, with_offset, None)
+        return query, bindings, _row_decoder(keys, [a for a in columns if a.kind in JSON_KINDS])
+
+    @staticmethod
+    def _paged(query: Any, with_offset: bool, limit: int | None) -> Any:
+        """`query` with the page's OFFSET (bound as `offset_`) and LIMIT.
+
+        Both are written into the SQL: PostgreSQL's generic plan of a prepared statement cannot know that an
+        unknown limit is small, finds itself costlier than a fresh plan, and so plans every execution again;
+        that planning was half of a list query's time. The limit (a page size: few values) is part of the
+        statement; an offset, which takes many values, is written in at each execution."""
         if with_offset:
             query = query.offset(bindparam("offset_", type_=Integer(), literal_execute=True))
         if limit is not None:
             query = query.limit(literal_column(str(int(limit))))
-        return query, bindings, _row_decoder(keys, [a for a in columns if a.kind in JSON_KINDS])
+        return query
 
     def _link_name(self, link_name: str) -> Any:
         """The name of a belongsTo link's record, as a correlated subquery: PostgreSQL plans a join of four
