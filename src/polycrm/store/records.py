@@ -265,7 +265,7 @@ class RecordRepository:
         matching = (self.compiler.compile(shape, bindings), self.table.c.deleted == false())
         order = self.compiler.order_by(list(sorts)) if sorts else []
         if limit is None:
-            query = select(*selected).where(*matching).order_by(*order)
+            query = self._paged(select(*selected).where(*matching).order_by(*order), with_offset, None)
         else:
             # A page picks its ids first, and only then computes the link names and other subqueries of its
             # rows: SQLite computes a row's whole select list before sorting, so a sorted search would run
@@ -273,8 +273,6 @@ class RecordRepository:
             page = select(self.table.c.id).where(*matching).order_by(*order).correlate(None)
             query = select(*selected).where(self.table.c.id.in_(self._paged(page, with_offset, limit)))
             query = query.order_by(*order)
-        if limit is None and with_offset:
-            query = self._paged(query, with_offset, None)
         return query, bindings, _row_decoder(keys, [a for a in columns if a.kind in JSON_KINDS])
 
     @staticmethod
