@@ -137,6 +137,60 @@ def test_account_is_inactive_is_read_from_the_primary_accounts_row(api, north, s
     assert api.get(f"/api/v1/Contact/{contact['id']}").json()["accountIsInactive"] is False
 
 
+def test_the_primary_account_is_one_of_the_accounts_with_the_title_as_its_role(api, north, south):
+    """EspoCRM's Contact.afterSave: `accountId` joins `accounts`, `title` is that row's role."""
+    created = create(api, "Contact", {"lastName": "Kept", "accountId": north["id"], "title": "CFO"})
+    assert created["accountsIds"] == [north["id"]] and created["title"] == "CFO"
+    assert created["accountsColumns"] == {north["id"]: {"role": "CFO", "isInactive": False}}
+    listed = api.get(f"/api/v1/Account/{north['id']}/contacts").json()["list"]
+    assert [(c["id"], c["accountRole"]) for c in listed] == [(created["id"], "CFO")]
+    moved = api.put(f"/api/v1/Contact/{created['id']}", json={"accountId": south["id"]}).json()
+    # The old row stays; the new one takes the title the contact had (EspoCRM relates with `title`).
+    assert moved["accountsIds"] == [north["id"], south["id"]] and moved["title"] == "CFO"
+    retitled = api.put(f"/api/v1/Contact/{created['id']}", json={"title": "CEO"}).json()
+    assert retitled["title"] == "CEO" and retitled["accountsColumns"][south["id"]]["role"] == "CEO"
+    assert retitled["accountsColumns"][north["id"]]["role"] == "CFO"
+    found = api.get("/api/v1/Contact", params={"where[0][type]": "equals", "where[0][attribute]": "title",
+                                               "where[0][value]": "CEO", "orderBy": "title"}).json()
+    assert [c["id"] for c in found["list"]] == [created["id"]]
+    cleared = api.put(f"/api/v1/Contact/{created['id']}", json={"accountId": None}).json()
+    assert cleared["accountsIds"] == [north["id"]] and cleared["title"] is None
+
+
+def test_a_title_without_an_account_or_beside_given_columns(api, north):
+    alone = create(api, "Contact", {"lastName": "Alone", "title": "Owner"})
+    assert alone["title"] is None and alone["accountsIds"] == []  # no account row to keep it (as EspoCRM)
+    assert api.put(f"/api/v1/Contact/{alone['id']}", json={"title": "Owner"}).json()["accountsIds"] == []
+    both = create(api, "Contact", {"lastName": "Both", "accountId": north["id"], "title": "VP",
+                                   "accountsIds": [north["id"]], "accountsColumns": {north["id"]: {"role": "X"}}})
+    assert both["accountsColumns"] == {north["id"]: {"role": "VP", "isInactive": False}}
+    untitled = create(api, "Contact", {"lastName": "Untitled", "accountId": north["id"]})
+    assert untitled["accountsColumns"] == {north["id"]: {"role": None, "isInactive": False}}
+
+
+def test_mass_create_and_lead_conversion_keep_the_account(api, north):
+    made = api.post("/api/v1/Contact/action/massCreate", json={"list": [
+        {"lastName": "M1", "accountId": north["id"], "title": "Buyer"}, {"lastName": "M2"}]})
+    assert made.status_code == 200, made.text
+    listed = api.get(f"/api/v1/Account/{north['id']}/contacts").json()["list"]
+    assert [(c["lastName"], c["accountRole"]) for c in listed] == [("M1", "Buyer")]
+    lead = create(api, "Lead", {"lastName": "Lead", "accountName": "Converted Co"})
+    converted = api.post(f"/api/v1/Lead/{lead['id']}/convert", json={"createAccount": True, "createContact": True})
+    assert converted.status_code == 200, converted.text
+    contact = api.get("/api/v1/Contact", params={"where[0][type]": "equals", "where[0][attribute]": "lastName",
+                                                 "where[0][value]": "Lead", "select": "accountId,accountsIds"})
+    record = contact.json()["list"][0]
+    assert record["accountsIds"] == [record["accountId"]]
+
+
+@pytest.mark.parametrize("title", [["CEO"], {"a": 1}, True, "x" * 101, "nul\x00"])
+def test_bad_titles_are_400_and_write_nothing(api, north, title):
+    response = api.post("/api/v1/Contact", json={"lastName": "Bad", "accountId": north["id"], "title": title})
+    assert response.status_code == 400 and "title" in response.headers["x-status-reason"]
+    assert api.get(f"/api/v1/Account/{north['id']}/contacts").json()["total"] == 0
+    assert api.get("/api/v1/Contact").json()["total"] == 0
+
+
 # --- lists ----------------------------------------------------------------------------------------
 
 def test_lists_return_columns_only_when_selected(api, north, contact):

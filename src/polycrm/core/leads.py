@@ -88,11 +88,8 @@ def convert_lead(core: Core, actor: Actor, lead_id: Any, records: dict[str, Any]
             contact = parsed["Contact"]
             if "Account" in created:
                 contact.values["accountId"] = created["Account"]
+            # The contact's account also becomes one of its accounts (Contact's kept link).
             created["Contact"] = core.records("Contact").insert_parsed(conn, actor, contact)
-            if "Account" in created:
-                contacts_link = core.registry.entity("Account").links["contacts"]
-                core.records("Account").repository.add_links(conn, contacts_link, created["Account"],
-                                                             [created["Contact"]])
         if "Opportunity" in parsed:
             opportunity = parsed["Opportunity"]
             if "Account" in created:

@@ -53,6 +53,12 @@ class RecordService:
                               and f.name in entity.links]
         # Link-multiple fields whose junction rows keep values, shown as `<field>Columns`.
         self._column_fields = frozenset(f for f in self._multi_fields if f"{f}Columns" in entity.attributes)
+        # belongsTo links kept among a many-to-many link's records (`Entity.kept_links`): (id attribute, the
+        # many-to-many field, the attributes written to that row as (attribute, junction column)).
+        self._kept_links = [(f"{name}Id", many, tuple(
+            (attribute, source.column) for attribute, source in entity.primary_row_columns.items()
+            if source.through == name and source.link == many and entity.attributes[attribute].writable))
+            for name, many in entity.kept_links.items()]
         self._contact_fields = [f.name for f in entity.fields.values() if f.type in {"email", "phone"}]
         self._contact_kinds = [(entity.fields[f].type, f) for f in self._contact_fields]
         self._parent_fields = [f.name for f in entity.fields.values() if f.type == "linkParent"]
@@ -368,7 +374,8 @@ class RecordService:
     def prepare_new(self, actor: Actor, parsed: ParsedInput, now: datetime | None = None) -> dict[str, Any]:
         """A new record's values: the parsed ones, defaults, creation stamps (at `now`, or the current second:
         a mass create stamps its records alike) and derived values; ValidationFailure if a required one is
-        missing."""
+        missing. Its kept links join `parsed.links` (`_keep_new`)."""
+        self._keep_new(parsed)
         values = dict(parsed.values)
         for name, default in self._defaults:
             if name not in values:
@@ -404,6 +411,53 @@ class RecordService:
         self._follow_new(conn, actor, [(record_id, values, parsed)])
         self.outbox.created(conn, self.entity.name, actor.user_id, [record_id], [self._saved(values, parsed)])
         return record_id
+
+    def _keep_new(self, parsed: ParsedInput) -> None:
+        """A new record's belongsTo record joins the many-to-many link it is kept in, its row taking the values
+        the record gives (EspoCRM's Contact: the account becomes one of its accounts, `title` that row's role,
+        overriding an `accountsColumns` role as EspoCRM's afterSave does)."""
+        for id_attribute, field, columns in self._kept_links:
+            related = parsed.values.get(id_attribute)
+            if related is None:
+                continue
+            ids = parsed.links.setdefault(field, [])
+            if related not in ids:
+                ids.append(related)
+            given = {column: parsed.values[attribute] for attribute, column in columns
+                     if parsed.values.get(attribute) is not None}
+            if given:
+                parsed.link_columns.setdefault(field, {}).setdefault(related, {}).update(given)
+
+    def _keep_updated(self, conn: Connection, current: dict[str, Any], merged: dict[str, Any],
+                      parsed: ParsedInput) -> dict[str, Any]:
+        """EspoCRM's Contact.afterSave for kept links, after the update's own link changes: a new belongsTo
+        record joins the many-to-many link unless already there (its row taking the record's values, `title`);
+        clearing the belongsTo link removes the old record from it; a row value changed alone is written to
+        the current record's row, if there is one. Returns the link attributes that changed."""
+        changes: dict[str, Any] = {}
+        for id_attribute, field, columns in self._kept_links:
+            old, new = current.get(id_attribute), merged.get(id_attribute)
+            moved = id_attribute in parsed.values and new != old
+            given = {column: merged[attribute] for attribute, column in columns
+                     if attribute in parsed.values and merged[attribute] != current.get(attribute)}
+            if not moved and (old is None or not given):
+                continue
+            rows = self.repository.link_rows(conn, self.entity.links[field], current["id"])
+            target = new if moved else old
+            if target is None:
+                if old in rows:
+                    changes.update(self._write_link_field(conn, current["id"], field,
+                                                          [i for i in rows if i != old], {}))
+            elif target in rows:
+                values = {column: value for column, value in given.items() if rows[target].get(column) != value}
+                if values:
+                    changes.update(self._write_link_field(conn, current["id"], field, None, {target: values}))
+            elif moved:
+                values = {column: merged[attribute] for attribute, column in columns
+                          if merged.get(attribute) is not None}
+                changes.update(self._write_link_field(conn, current["id"], field, [*rows, target],
+                                                      {target: values} if values else {}))
+        return changes
 
     def _saved(self, values: dict[str, Any], parsed: ParsedInput) -> dict[str, Any]:
         """A new record's values as saved, link sets (and their junction column values) included: what its
@@ -626,6 +680,7 @@ class RecordService:
             raise self.input.fail(missing, "required")
         self._check_references(conn, changed, parsed.links, merged)
         link_changes = self._write_relations(conn, current["id"], parsed)
+        link_changes.update(self._keep_updated(conn, current, merged, parsed))
         links_changed = bool(link_changes)
         if changed or links_changed or parsed.contact_points:
             event_values = dict(changed) | link_changes

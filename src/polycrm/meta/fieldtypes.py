@@ -152,11 +152,11 @@ CUSTOM_FIELD_TYPES = ("varchar", "text", "url", "enum", "multiEnum", "array", "i
 
 
 def expand(field: Field) -> list[Attribute]:
-    """The wire attributes of one field; read-only and without a column of its own when it is read from a
-    junction row (`primaryRowColumn`)."""
+    """The wire attributes of one field; without a column of its own when it is read from a junction row
+    (`primaryRowColumn`): writing one writes that row (Contact `title`, see core.records)."""
     attributes = FIELD_TYPES[field.type](field)
     if field.params.get("primaryRowColumn"):
-        return [replace(a, column=None, writable=False) for a in attributes]
+        return [replace(a, column=None) for a in attributes]
     return attributes
 
 

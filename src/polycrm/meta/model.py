@@ -167,6 +167,9 @@ class Entity:
     column_filter_fields: dict[str, tuple[str, str]] = dataclass_field(default_factory=dict)
     # Attributes read from a junction row (fields with `primaryRowColumn`), by attribute name.
     primary_row_columns: dict[str, PrimaryRowColumn] = dataclass_field(default_factory=dict)
+    # belongsTo links whose record is also one of a many-to-many link's (field `keptIn`): EspoCRM relates a
+    # contact to its account through `accounts` too. belongsTo link -> many-to-many link.
+    kept_links: dict[str, str] = dataclass_field(default_factory=dict)
 
     def has_field(self, name: str) -> bool:
         return name in self.fields

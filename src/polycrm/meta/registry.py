@@ -90,6 +90,7 @@ class Registry:
                                   for name, spec in definition.get("columnFilterFields", {}).items()},
             primary_row_columns={name: PrimaryRowColumn(**field.params["primaryRowColumn"])
                                  for name, field in fields.items() if field.params.get("primaryRowColumn")},
+            kept_links={name: field.params["keptIn"] for name, field in fields.items() if field.params.get("keptIn")},
         )
         self._rebuild_attributes(entity)
         return entity
@@ -132,6 +133,12 @@ class Registry:
                     or through.storage is not LinkStorage.COLUMN:
                 raise ValueError(f"{entity.name}.{name}: no junction column {source.link}.{source.column} "
                                  f"through the belongsTo link {source.through}")
+        for name, kept_in in entity.kept_links.items():
+            link, many = entity.links.get(name), entity.links.get(kept_in)
+            if link is None or link.storage is not LinkStorage.COLUMN or many is None \
+                    or many.storage is not LinkStorage.JUNCTION or many.entity != link.entity:
+                raise ValueError(f"{entity.name}.{name}: keptIn {kept_in} must be a many-to-many link to "
+                                 f"the same entity as the belongsTo link {name}")
 
     def _resolve_link(self, entity: Entity, name: str, spec: dict[str, Any]) -> Link | None:
         kind, target, foreign = spec["type"], spec.get("entity"), spec.get("foreign")
