@@ -1,6 +1,6 @@
 """EspoCRM followers (specs/espocrm.md §2.1-2.2, §5, §6.1): following records, their followers, the `followed`
 filters, mass follow, the follows EspoCRM makes on its own, access rules and bad input. The activity stream
-itself (`{Entity}/{id}/stream`, notes, posts) is not served."""
+itself is tested in test_espo_stream.py."""
 
 from __future__ import annotations
 

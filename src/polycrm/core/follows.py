@@ -1,5 +1,5 @@
-"""Following records (EspoCRM's stream subscriptions; specs/espocrm.md §2.1-2.2, §5, §6.1), without the
-activity stream itself: following and unfollowing, who follows a record, adding and removing other followers,
+"""Following records (EspoCRM's stream subscriptions; specs/espocrm.md §2.1-2.2, §5, §6.1; the activity stream
+itself is core/stream.py): following and unfollowing, who follows a record, adding and removing other followers,
 the `followed` filter, and the follows EspoCRM makes on its own when a record is created or assigned.
 
 Only entities with a stream (`Entity.stream`) have followers. Following is not a change of the record: it

@@ -16,6 +16,7 @@ from polycrm.core.errors import BadRequest, DuplicateFound, Forbidden, NotFound,
 from polycrm.core.follows import ActorSource, AutoFollow, follower_view
 from polycrm.core.search import SearchQuery, SearchResult, TotalMode, check_filter_values
 from polycrm.core.settings import CoreSettings
+from polycrm.core.stream import StreamWriter
 from polycrm.core.values import ParsedInput, RecordInput, parse_id
 from polycrm.events.outbox import Outbox
 from polycrm.meta import FOLLOWERS, FOLLOWERS_LINK, Entity, LinkStorage, ValueKind
@@ -23,6 +24,7 @@ from polycrm.meta.model import Link
 from polycrm.query.tree import Compare, Node, Op, Sort, conjunction
 from polycrm.store.database import Database, utcnow
 from polycrm.store.follows import FollowRepository
+from polycrm.store.notes import NoteRepository
 from polycrm.store.records import ContactPoint, RecordRepository, SideData
 
 # Read-only view data EspoCRM leaves out of lists unless selected (specs/espocrm.md §2.2), besides contact
@@ -46,6 +48,7 @@ class RecordService:
                             else None)
         self.outbox = Outbox(database)
         self._repositories: dict[str, RecordRepository] = {entity.name: self.repository}
+        self.stream = StreamWriter(entity, NoteRepository(database), self._repository_of) if entity.stream else None
         self.input = RecordInput(entity, settings.currencies, settings.default_currency)
         self._belongs_to = [name for name, link in entity.links.items()
                             if link.storage is LinkStorage.COLUMN and name in entity.fields]
@@ -409,6 +412,8 @@ class RecordService:
         record_id = self.repository.insert(conn, values)
         self._write_new_relations(conn, [(record_id, parsed)])
         self._follow_new(conn, actor, [(record_id, values, parsed)])
+        if self.stream is not None:
+            self.stream.created(conn, actor, [(record_id, values)])
         self.outbox.created(conn, self.entity.name, actor.user_id, [record_id], [self._saved(values, parsed)])
         return record_id
 
@@ -552,6 +557,8 @@ class RecordService:
             self._write_new_relations(conn, [(record_id, parsed) for record_id, (_, parsed) in zip(ids, prepared)])
             self._follow_new(conn, actor, [(record_id, values, parsed) for record_id, (values, parsed)
                                            in zip(ids, prepared)])
+            if self.stream is not None:
+                self.stream.created(conn, actor, [(record_id, values) for record_id, (values, _) in zip(ids, prepared)])
             self.outbox.created(conn, self.entity.name, actor.user_id, ids,
                                 (self._saved(values, parsed) for values, parsed in prepared), late)
         return ids
@@ -663,7 +670,9 @@ class RecordService:
                 self._touch_if_unchanged(conn, actor, current)
         return self.read_without_acl(current["id"], actor.user_id), links_changed
 
-    def _apply_update(self, conn: Connection, actor: Actor, current: dict[str, Any], parsed: ParsedInput) -> bool:
+    def _apply_update(self, conn: Connection, actor: Actor, current: dict[str, Any], parsed: ParsedInput,
+                      notes: list[dict[str, Any]] | None = None) -> bool:
+        """Write an update; its stream notes go into `notes` when given (a mass update writes them at once)."""
         for field in self.entity.fields.values():
             if field.params.get("readOnlyAfterCreate"):
                 for attribute in self.entity.attributes.values():
@@ -692,6 +701,8 @@ class RecordService:
             self.outbox.updated(conn, self.entity.name, actor.user_id, current["id"], current, event_values)
             if self.auto_follow is not None and "assignedUserId" in changed:
                 self.auto_follow.assigned(conn, merged)
+            if self.stream is not None:
+                self.stream.updated(conn, actor, current, merged, changed, into=notes)
         return links_changed
 
     def _touch_if_unchanged(self, conn: Connection, actor: Actor, current: dict[str, Any]) -> None:
@@ -782,8 +793,11 @@ class RecordService:
             raise Forbidden("No mass-update permission.")
         with self.database.transaction() as conn:
             records = self.records_for_mass_action(conn, actor, ids, "edit")
+            notes: list[dict[str, Any]] = []
             for current in records:
-                self._apply_update(conn, actor, current, self.input.parse(data, creating=False))
+                self._apply_update(conn, actor, current, self.input.parse(data, creating=False), notes)
+            if self.stream is not None:
+                self.stream.write(conn, notes)
         return [r["id"] for r in records]
 
     def mass_delete(self, actor: Actor, ids: Sequence[Any]) -> list[int]:

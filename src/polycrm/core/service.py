@@ -17,6 +17,7 @@ from polycrm.core.follows import ActorSource, FollowService
 from polycrm.core.purge import purge_deleted
 from polycrm.core.records import RecordService
 from polycrm.core.settings import CoreSettings
+from polycrm.core.stream import StreamService
 from polycrm.meta import Registry
 from polycrm.meta.model import Field
 from polycrm.store.database import Database
@@ -38,6 +39,7 @@ class Core:
         self._checked_at = time.monotonic()
         self._reserved_api_names: dict[str, ReservedApiNames] = {}
         self._files: FileService | None = None
+        self.stream = StreamService(database, self.records)
 
     @property
     def files(self) -> FileService:

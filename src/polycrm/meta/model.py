@@ -162,6 +162,8 @@ class Entity:
     primary_filters: dict[str, list[dict[str, Any]]]
     indexes: dict[str, list[str]]  # index name -> attribute names
     stream: bool = False  # EspoCRM's `scopes.<Entity>.stream`: users can follow its records
+    # EspoCRM's `scopes.<Entity>.statusField`: a change of it is a `Status` note in the stream, not an `Update`.
+    status_field: str | None = None
     # Fields that stand for a junction column in `column*` where items (EspoCRM's notStorable fields with
     # `link` and `column`, e.g. Contact `acceptanceStatusMeetings`): field -> (link, column).
     column_filter_fields: dict[str, tuple[str, str]] = dataclass_field(default_factory=dict)

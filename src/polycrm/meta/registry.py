@@ -86,6 +86,7 @@ class Registry:
             primary_filters=definition.get("primaryFilters", {}),
             indexes=indexes,
             stream=bool(definition.get("stream")),
+            status_field=definition.get("statusField"),
             column_filter_fields={name: (spec["link"], spec["column"])
                                   for name, spec in definition.get("columnFilterFields", {}).items()},
             primary_row_columns={name: PrimaryRowColumn(**field.params["primaryRowColumn"])

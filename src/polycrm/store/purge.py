@@ -26,7 +26,8 @@ def purgeable_ids(conn: Connection, database: Database, entity: Entity, before: 
 
 def purge_records(conn: Connection, database: Database, entity: Entity, ids: list[int]) -> list[str]:
     """Delete the rows of `ids`, their relations, contact points and file rows, and clear references to
-    them from other records. Returns the storage keys of the removed files (their content is the caller's)."""
+    them from other records, and their streams' notes. Returns the storage keys of the removed files (their
+    content is the caller's)."""
     keys: list[str] = []
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start:start + CHUNK]
@@ -36,6 +37,8 @@ def purge_records(conn: Connection, database: Database, entity: Entity, ids: lis
             table = database.table(side)
             conn.execute(delete(table).where(table.c.entity_type == entity.name, table.c.entity_id.in_(chunk)))
         keys.extend(FileRepository(database).delete_records(conn, entity.name, chunk))
+        notes = database.table("note")  # the records' streams
+        conn.execute(delete(notes).where(notes.c.parent_type == entity.name, notes.c.parent_id.in_(chunk)))
         table = database.table(entity.table)
         conn.execute(delete(table).where(table.c.id.in_(chunk)))
     return keys

@@ -226,6 +226,31 @@ def build_follow_table(metadata: MetaData) -> None:
     Index(index_name(link.table, columns), *[table.c[c] for c in columns])
 
 
+def build_note_table(metadata: MetaData) -> None:
+    """The activity stream (EspoCRM's `Note`): posts and the notes written when records change. A stream page
+    is "the live notes of one record, newest first", read in order from the partial index on (parent, id); ids
+    only grow, so they are EspoCRM's `number`. Never changed in place but for a post's text and a soft delete."""
+    table = Table("note", metadata,
+                  Column("id", IdType, primary_key=True, autoincrement=True),
+                  Column("type", String(24), nullable=False),
+                  Column("post", Text(), nullable=True),
+                  Column("data", Text(), nullable=True),  # JSON object
+                  Column("parent_type", String(100), nullable=True),
+                  Column("parent_id", BigInteger(), nullable=True),
+                  Column("related_type", String(100), nullable=True),
+                  Column("related_id", BigInteger(), nullable=True),
+                  Column("is_internal", Boolean(), nullable=False, default=False, server_default="0"),
+                  Column("created_at", DateTime(), nullable=False),
+                  Column("created_by_id", BigInteger(), nullable=True),
+                  Column("modified_at", DateTime(), nullable=True),
+                  Column("modified_by_id", BigInteger(), nullable=True),
+                  Column("deleted", Boolean(), nullable=False, default=False, server_default="0"),
+                  sqlite_autoincrement=True)  # a purged note's id must never name another
+    live = table.c.deleted == false()
+    Index("ix_note_parent", table.c.parent_type, table.c.parent_id, table.c.id, sqlite_where=live,
+          postgresql_where=live)
+
+
 def _contact_point_columns() -> list[Column]:
     """Bookkeeping columns shared by the email address and phone number side tables."""
     return [
@@ -324,6 +349,7 @@ def build_metadata(registry: Registry, dialect: str) -> MetaData:
         build_entity_table(metadata, entity, dialect)
     build_relation_tables(metadata, registry)
     build_follow_table(metadata)
+    build_note_table(metadata)
     build_system_tables(metadata)
     build_file_tables(metadata)
     return metadata

@@ -24,6 +24,7 @@ from polycrm.dialects.espo.metadata import app_user, metadata
 from polycrm.dialects.espo.openapi import build_openapi
 from polycrm.dialects.espo.params import SearchParamsParser
 from polycrm.dialects.espo.render import RecordRenderer
+from polycrm.dialects.espo.stream import render_note, stream_page
 from polycrm.dialects.espo.webhooks import EspoWebhookApi
 from polycrm.dialects.espo.where import EspoWhereParser, RelationScope
 from polycrm.dialects.http import BodyTooLarge, read_body
@@ -92,11 +93,7 @@ class EspoApi:
         return name
 
     def _list_response(self, entity_name: str, result: SearchResult, total_mode: TotalMode) -> dict[str, Any]:
-        if total_mode is TotalMode.COUNT:
-            total = result.total
-        else:
-            total = -1 if result.has_more else -2
-        return {"total": total, "list": self.renderer(entity_name).render_many(result.records)}
+        return {"total": list_total(result, total_mode), "list": self.renderer(entity_name).render_many(result.records)}
 
     # --- root, app, metadata ----------------------------------------------------------------------
 
@@ -255,6 +252,36 @@ class EspoApi:
     def remove_followers(self, context: EspoContext) -> bool:
         follows = self.core.follows(self._entity(context))
         follows.remove_followers(context.actor, context.request.path_params["id"], follower_ids(context.body))
+        return True
+
+    # --- stream (core/stream.py) ------------------------------------------------------------------
+
+    def stream(self, context: EspoContext) -> dict[str, Any]:
+        return self._stream(context, posts_only=False)
+
+    def posts(self, context: EspoContext) -> dict[str, Any]:
+        return self._stream(context, posts_only=True)
+
+    def _stream(self, context: EspoContext, *, posts_only: bool) -> dict[str, Any]:
+        entity_name = self._entity(context)
+        page = stream_page(context.query, no_total=context.header_true("x-no-total"))
+        result = self.core.stream.stream(context.actor, entity_name, context.request.path_params["id"],
+                                         posts_only=posts_only, after=page.after, offset=page.offset,
+                                         limit=page.limit, total=page.total)
+        return {"total": list_total(result, page.total), "list": [render_note(n) for n in result.records]}
+
+    def note_create(self, context: EspoContext) -> dict[str, Any]:
+        return render_note(self.core.stream.post(context.actor, context.body))
+
+    def note_read(self, context: EspoContext) -> dict[str, Any]:
+        return render_note(self.core.stream.read(context.actor, context.request.path_params["id"]))
+
+    def note_update(self, context: EspoContext) -> dict[str, Any]:
+        return render_note(self.core.stream.update_post(context.actor, context.request.path_params["id"],
+                                                        context.body))
+
+    def note_delete(self, context: EspoContext) -> bool:
+        self.core.stream.delete(context.actor, context.request.path_params["id"])
         return True
 
     # --- mass actions -----------------------------------------------------------------------------
@@ -455,6 +482,13 @@ def follower_ids(body: dict[str, Any]) -> list[Any]:
     return ids
 
 
+def list_total(result: SearchResult, mode: TotalMode) -> int | None:
+    """A list's `total`: the count, or without one -1 (there are more) and -2 (no more)."""
+    if mode is TotalMode.COUNT:
+        return result.total
+    return -1 if result.has_more else -2
+
+
 def mass_result(done: list[int], by_ids: bool) -> dict[str, Any]:
     """EspoCRM's mass-action answer: the ids only when the request named them."""
     return {"count": len(done), "ids": [str(i) for i in done]} if by_ids else {"count": len(done)}
@@ -477,6 +511,10 @@ def espo_routes(api: EspoApi) -> list[Route]:
         r("/Webhook/{id}", api.webhook_delete, ["DELETE"]),
         r("/Webhook/{id}/deliveries", api.webhook_deliveries, ["GET"]),
         r("/Webhook/{id}/deliveries/{deliveryId}/redeliver", api.webhook_redeliver, ["POST"]),
+        r("/Note", api.note_create, ["POST"]),
+        r("/Note/{id}", api.note_read, ["GET"]),
+        r("/Note/{id}", api.note_update, ["PUT", "PATCH"]),
+        r("/Note/{id}", api.note_delete, ["DELETE"]),
         r("/{entity}/action/{action}", api.entity_action, ["GET", "POST", "PUT", "DELETE"]),
         r("/Lead/{id}/convert", api.lead_convert, ["POST"]),
         r("/Lead/{id}/action/convert", api.lead_convert, ["POST"]),
@@ -485,6 +523,8 @@ def espo_routes(api: EspoApi) -> list[Route]:
         r("/{entity}/{id}/followers", api.list_followers, ["GET"]),
         r("/{entity}/{id}/followers", api.add_followers, ["POST"]),
         r("/{entity}/{id}/followers", api.remove_followers, ["DELETE"]),
+        r("/{entity}/{id}/stream", api.stream, ["GET"]),
+        r("/{entity}/{id}/posts", api.posts, ["GET"]),
         r("/{entity}/{id}/{link}/{relatedId}", api.unrelate, ["DELETE"]),
         r("/{entity}/{id}/{link}", api.list_related, ["GET"]),
         r("/{entity}/{id}/{link}", api.relate, ["POST"]),

@@ -38,7 +38,8 @@ def metadata(core: Core, actor: Actor, key: str | None) -> Any:
     data: dict[str, Any] = {
         "entityDefs": {e.name: defs[e.name] for e in readable},
         "scopes": {e.name: {"entity": True, "object": True, "acl": True, "customizable": True,
-                            "stream": e.stream, "disabled": False} for e in readable},
+                            "stream": e.stream, "disabled": False,
+                            **({"statusField": e.status_field} if e.status_field else {})} for e in readable},
         "app": {"currency": {"list": list(core.settings.currencies), "default": core.settings.default_currency}},
         "selectDefs": {e.name: _select_defs(e) for e in readable},
     }

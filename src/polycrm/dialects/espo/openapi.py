@@ -433,6 +433,7 @@ def _entity_paths(registry: Registry, entity: Entity) -> dict[str, Any]:
         paths["/Lead/{id}/action/convert"] = {"parameters": id_param, "post": convert("convertLeadByIdAction")}
     if entity.stream:
         paths.update(_follow_paths(e))
+    paths.update(_stream_paths(e))
     for link in entity.links.values():
         if link.entity is None or link.entity not in registry:
             continue
@@ -461,7 +462,7 @@ def _entity_paths(registry: Registry, entity: Entity) -> dict[str, Any]:
 
 
 def _follow_paths(e: str) -> dict[str, Any]:
-    """Following records of an entity with a stream (core/follows.py); the activity stream is not served."""
+    """Following records of an entity with a stream (core/follows.py)."""
     id_param = [_path_param("id", "A record ID.")]
     done = _ok({"type": "boolean", "const": True})
     users_body = {"type": "object", "properties": {"id": {"type": "string", "description": "A user ID."},
@@ -488,6 +489,68 @@ def _follow_paths(e: str) -> dict[str, Any]:
 
 NULLABLE_STRING = {"type": ["string", "null"]}
 NULLABLE_DATETIME = {"type": ["string", "null"], "pattern": DATETIME_PATTERN}
+NOTE_TYPES = ["Post", "Create", "Update", "Status", "Assign"]
+
+
+def _stream_paths(e: str) -> dict[str, Any]:
+    """A record's activity stream (core/stream.py). Every entity has the routes; those without a stream, and
+    User, answer 403 as EspoCRM does."""
+    id_param = [_path_param("id", "A record ID.")]
+    page = [_ref("parameters", "offset"), _ref("parameters", "maxSize"),
+            {"name": "after", "in": "query", "schema": {"type": "string"},
+             "description": "Only notes created after this UTC time (`YYYY-MM-DD HH:MM:SS`)."},
+            _ref("parameters", "X-No-Total")]
+    notes = _ok({"type": "object", "required": ["total", "list"], "additionalProperties": False, "properties": {
+        "total": {"type": "integer", "description": "The number of notes; -1: there are more, -2: no more "
+                                                    "(when the total is not counted)."},
+        "list": {"type": "array", "items": {"$ref": SCHEMAS + "Note"}}}})
+    return {
+        f"/{e}/{{id}}/stream": {"parameters": id_param, "get": _operation(
+            f"stream{e}", e, f"The activity stream of a {e} record, newest first", notes, parameters=page)},
+        f"/{e}/{{id}}/posts": {"parameters": id_param, "get": _operation(
+            f"posts{e}", e, f"The posts in the stream of a {e} record, newest first", notes, parameters=page)},
+    }
+
+
+def _note_schemas() -> dict[str, Any]:
+    """`Note` (EspoCRM's stream note) and the input of a post."""
+    reference = {"type": ["string", "null"], "readOnly": True}
+    note = {"type": "object", "additionalProperties": False, "required": ["id", "type"], "properties": {
+        "id": {"type": "string"}, "number": {"type": "integer", "readOnly": True, "description": "Orders the notes."},
+        "type": {"type": "string", "enum": NOTE_TYPES, "readOnly": True},
+        "post": NULLABLE_STRING,
+        "data": {"type": "object", "readOnly": True, "description": (
+            "Create: assignedUserId/Name, statusField/Value/Style; Assign: assignedUserId/Name; Status: field, "
+            "value, style; Update: fields and attributes {was, became}; Post: {}.")},
+        "parentType": NULLABLE_STRING, "parentId": NULLABLE_STRING, "parentName": reference,
+        "relatedType": reference, "relatedId": reference, "relatedName": reference,
+        "isInternal": {"type": "boolean", "readOnly": True},
+        "createdAt": {**NULLABLE_DATETIME, "readOnly": True}, "createdById": reference, "createdByName": reference,
+        "modifiedAt": {**NULLABLE_DATETIME, "readOnly": True}, "modifiedById": reference,
+        "modifiedByName": reference}}
+    create = {"type": "object", "required": ["post", "parentType", "parentId"], "properties": {
+        "type": {"type": "string", "const": "Post"}, "post": {"type": "string", "minLength": 1, "maxLength": 65535},
+        "parentType": {"type": "string", "description": "An entity type with a stream."},
+        "parentId": {"type": "string"}}}
+    update = {"type": "object", "properties": {"post": create["properties"]["post"]},
+              "description": "Only `post` changes; other attributes are ignored."}
+    return {"Note": note, "Note_create": create, "Note_update": update}
+
+
+def _note_paths() -> dict[str, Any]:
+    ref = {"$ref": SCHEMAS + "Note"}
+    return {
+        "/Note": {"post": _operation("createNote", "Note", "Post in the stream of a record the user may read",
+                                     _ok(ref), body={"$ref": SCHEMAS + "Note_create"})},
+        "/Note/{id}": {
+            "parameters": [_path_param("id", "A note ID.")],
+            "get": _operation("readNote", "Note", "Read a note of a record the user may read", _ok(ref)),
+            **{method: _operation(f"{verb}Note", "Note", "Change the text of one's own post", _ok(ref),
+                                  body={"$ref": SCHEMAS + "Note_update"})
+               for method, verb in (("put", "update"), ("patch", "patch"))},
+            "delete": _operation("deleteNote", "Note", "Delete one's own post (admins: any note)",
+                                 _ok({"type": "boolean", "const": True}))},
+    }
 PRECISE_DATETIME = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}$",
                     "description": "UTC, with milliseconds."}
 
@@ -571,8 +634,9 @@ def _webhook_paths() -> dict[str, Any]:
 def build_openapi(registry: Registry) -> dict[str, Any]:
     """The whole document, from the registry as it is now (custom fields included)."""
     components = _static_components()
-    paths = _general_paths(registry) | _webhook_paths()
+    paths = _general_paths(registry) | _webhook_paths() | _note_paths()
     components["schemas"].update(_webhook_schemas())
+    components["schemas"].update(_note_schemas())
     for entity in registry.entities.values():
         components["schemas"][entity.name] = record_schema(entity)
         components["schemas"][f"{entity.name}_create"] = input_schema(entity, creating=True)
@@ -587,7 +651,7 @@ def build_openapi(registry: Registry) -> dict[str, Any]:
                                 "header; bodies only for validation (400), duplicates and version conflicts (409)."},
         "servers": [{"url": API_BASE}],
         "security": [{"ApiKeyAuth": []}, {"HmacAuth": []}, {"BasicAuth": []}, {"EspoAuth": []}],
-        "tags": [{"name": name} for name in ["General", "App", "Metadata", "MassAction", "Admin", "Webhook",
+        "tags": [{"name": name} for name in ["General", "App", "Metadata", "MassAction", "Admin", "Webhook", "Note",
                                              *registry.names()]],
         "paths": paths,
         "components": components,

@@ -96,7 +96,7 @@ class SearchParamsParser:
     def _build(self, *, max_size: Any, max_size_strict: bool, offset: int, order_by: Any, order: Any,
                select: list[str] | None, where: list | None, primary_filter: Any, bool_filters: list,
                text: Any, q: Any, no_total: bool) -> SearchQuery:
-        limit = self._max_size(max_size, strict=max_size_strict)
+        limit = self.max_size(max_size, strict=max_size_strict)
         if offset < 0:
             raise BadRequest("offset must not be negative.")
         items, hoisted_primary, hoisted_bools, hoisted_text = split_special_items(where or [])
@@ -117,7 +117,8 @@ class SearchParamsParser:
                            limit=limit, select=select, total=total)
 
     @staticmethod
-    def _max_size(value: Any, *, strict: bool) -> int:
+    def max_size(value: Any, *, strict: bool) -> int:
+        """`maxSize`: default and cap MAX_SIZE_LIMIT (0 is the default too), as EspoCRM pages lists."""
         if value is None or value == "":
             return MAX_SIZE_LIMIT
         if strict and (isinstance(value, bool) or not isinstance(value, int)):
