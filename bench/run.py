@@ -74,19 +74,23 @@ def pg_admin(admin_url: str, statements: list[str]) -> None:
 
 def trim_to_seed(url: str, marks: dict[str, int]) -> int:
     """Remove what earlier bench runs added (rows past the seeded ids), so a reused store has the seeded size."""
-    from sqlalchemy import text
+    from sqlalchemy import inspect, text
 
     from polycrm.store.database import make_engine
 
     max_id = marks["bench.max_contact_id"]
     engine = make_engine(url)
     removed = 0
+    tables = set(inspect(engine).get_table_names())  # a store seeded by older code may lack newer tables
     with engine.begin() as conn:
         removed = conn.execute(text("DELETE FROM contact WHERE id > :m"), {"m": max_id}).rowcount or 0
-        for table in ("email_address_link", "phone_number_link", "entity_team"):
-            conn.execute(text(f"DELETE FROM {table} WHERE entity_type = 'Contact' AND entity_id > :m"),
-                         {"m": max_id})
+        for table in ("email_address_link", "phone_number_link", "entity_team", "stream_subscription"):
+            if table in tables:
+                conn.execute(text(f"DELETE FROM {table} WHERE entity_type = 'Contact' AND entity_id > :m"),
+                             {"m": max_id})
         conn.execute(text("DELETE FROM account_contact WHERE contact_id > :m"), {"m": max_id})
+        if "note" in tables:
+            conn.execute(text("DELETE FROM note WHERE parent_type = 'Contact' AND parent_id > :m"), {"m": max_id})
     if engine.dialect.name == "postgresql" and removed:
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("VACUUM ANALYZE contact")
