@@ -96,9 +96,7 @@ class SearchParamsParser:
     def _build(self, *, max_size: Any, max_size_strict: bool, offset: int, order_by: Any, order: Any,
                select: list[str] | None, where: list | None, primary_filter: Any, bool_filters: list,
                text: Any, q: Any, no_total: bool) -> SearchQuery:
-        limit = self.max_size(max_size, strict=max_size_strict)
-        if offset < 0:
-            raise BadRequest("offset must not be negative.")
+        offset, limit = self.page_window(offset, max_size, strict=max_size_strict)
         items, hoisted_primary, hoisted_bools, hoisted_text = split_special_items(where or [])
         conditions: list[Node] = [self.where_parser.parse(items)]
         primary = primary_filter if primary_filter not in (None, "") else hoisted_primary
@@ -116,9 +114,18 @@ class SearchParamsParser:
         return SearchQuery(where=conjunction(conditions), sorts=self._sorts(order_by, order), offset=offset,
                            limit=limit, select=select, total=total)
 
+    @classmethod
+    def page_window(cls, offset: int, max_size: Any, *, strict: bool) -> tuple[int, int]:
+        """(offset, limit) of a page, as EspoCRM pages lists (and streams): see `_max_size`; a negative
+        offset is refused."""
+        limit = cls._max_size(max_size, strict=strict)
+        if offset < 0:
+            raise BadRequest("offset must not be negative.")
+        return offset, limit
+
     @staticmethod
-    def max_size(value: Any, *, strict: bool) -> int:
-        """`maxSize`: default and cap MAX_SIZE_LIMIT (0 is the default too), as EspoCRM pages lists."""
+    def _max_size(value: Any, *, strict: bool) -> int:
+        """`maxSize`: default and cap MAX_SIZE_LIMIT (0 is the default too)."""
         if value is None or value == "":
             return MAX_SIZE_LIMIT
         if strict and (isinstance(value, bool) or not isinstance(value, int)):

@@ -38,10 +38,8 @@ class StreamPage:
 
 def stream_page(query: dict[str, Any], *, no_total: bool) -> StreamPage:
     """`offset` and `maxSize` as in lists (default and cap 200), `after` (notes created after that time)."""
-    offset = php_intval(query.get("offset", 0))
-    if offset < 0:
-        raise BadRequest("offset must not be negative.")
-    limit = SearchParamsParser.max_size(query.get("maxSize"), strict=False)
+    offset, limit = SearchParamsParser.page_window(php_intval(query.get("offset", 0)), query.get("maxSize"),
+                                                   strict=False)
     return StreamPage(offset, limit, _after(query.get("after")), TotalMode.NONE if no_total else TotalMode.COUNT)
 
 
