@@ -452,16 +452,17 @@ class RecordService:
             if target is None:
                 if old in rows:
                     changes.update(self._write_link_field(conn, current["id"], field,
-                                                          [i for i in rows if i != old], {}))
+                                                          [i for i in rows if i != old], {}, rows))
             elif target in rows:
                 values = {column: value for column, value in given.items() if rows[target].get(column) != value}
                 if values:
-                    changes.update(self._write_link_field(conn, current["id"], field, None, {target: values}))
+                    changes.update(self._write_link_field(conn, current["id"], field, None, {target: values},
+                                                          rows))
             elif moved:
                 values = {column: merged[attribute] for attribute, column in columns
                           if merged.get(attribute) is not None}
                 changes.update(self._write_link_field(conn, current["id"], field, [*rows, target],
-                                                      {target: values} if values else {}))
+                                                      {target: values} if values else {}, rows))
         return changes
 
     def _saved(self, values: dict[str, Any], parsed: ParsedInput) -> dict[str, Any]:
@@ -507,11 +508,14 @@ class RecordService:
         return changes
 
     def _write_link_field(self, conn: Connection, record_id: int, field: str, ids: list[int] | None,
-                          columns: dict[int, dict[str, Any]]) -> dict[str, Any]:
+                          columns: dict[int, dict[str, Any]],
+                          current: dict[int, dict[str, Any]] | None = None) -> dict[str, Any]:
         """EspoCRM's link-multiple saving: `ids` (when given) replaces the set, `columns` sets the column
-        values of records in the set (after the change); ValidationFailure for a record outside it."""
+        values of records in the set (after the change); ValidationFailure for a record outside it. `current`
+        is the set's rows (`link_rows`) when the caller already read them."""
         link = self.entity.links[field]
-        current = self.repository.link_rows(conn, link, record_id)
+        if current is None:
+            current = self.repository.link_rows(conn, link, record_id)
         wanted = list(current) if ids is None else ids
         self.input.check_column_ids(field, wanted, columns)
         kept = set(wanted)
