@@ -21,6 +21,7 @@ from polycrm.meta import Attribute, Entity, LinkStorage, ValueKind
 from polycrm.meta.model import Link
 from polycrm.query.tree import Compare, Node, Op, Sort
 from polycrm.store.compiler import Bindings, FilterCompiler, lift_values
+from polycrm.store.counts import remembered_count
 from polycrm.store.database import Database
 from polycrm.store.statements import StatementCache
 
@@ -310,7 +311,9 @@ class RecordRepository:
                 self.compiler.compile(shape, bindings), self.table.c.deleted == false()), bindings)
 
         statement, bindings = self._statement(("count", shape), build)
-        return int(conn.execute(statement, bindings.values(values)).scalar_one())
+        params = bindings.values(values)
+        key = (self.table.name, shape, tuple(tuple(v) if isinstance(v, list) else v for v in params.values()))
+        return remembered_count(conn, key, lambda: int(conn.execute(statement, params).scalar_one()))
 
     def existing_ids(self, conn: Connection, ids: Iterable[int]) -> set[int]:
         wanted = list(set(ids))

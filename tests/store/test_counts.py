@@ -1,0 +1,92 @@
+"""Remembered counts (store.counts): a count is answered again only while the database is unchanged, whoever
+changed it: another engine (as another process would), the same connection, or a transaction."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+from sqlalchemy import event
+
+from polycrm.auth.acl import Actor
+from polycrm.core.search import SearchQuery
+from polycrm.core.service import Core
+from polycrm.query.tree import Compare, Op
+from polycrm.store.database import open_database
+from tests.conftest import Store
+
+ADMIN = Actor(user_id=1, user_name="admin", is_admin=True)
+GOLD = Compare("lastName", Op.EQ, "Gold")
+
+
+@contextmanager
+def counted_statements(store: Store) -> Iterator[list[str]]:
+    """The count statements run on the store's engine while inside."""
+    seen: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT COUNT(*)"):
+            seen.append(statement)
+
+    event.listen(store.database.engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(store.database.engine, "before_cursor_execute", note)
+
+
+def test_a_count_is_remembered_until_another_connection_commits(store: Store) -> None:
+    contacts = Core(store.database).records("Contact")
+    contacts.create_many(ADMIN, [{"lastName": "Gold"}, {"lastName": "Gold"}, {"lastName": "Tin"}])
+    other = open_database(store.url, schema=store.schema, sync=False)  # its own engine and pool
+    try:
+        with counted_statements(store) as ran, store.database.connect() as conn:
+            assert contacts.repository.count(conn, GOLD) == 2
+            assert contacts.repository.count(conn, GOLD) == 2
+            assert len(ran) == 1
+            assert contacts.repository.count(conn, Compare("lastName", Op.EQ, "Tin")) == 1
+            assert len(ran) == 2  # other values are another count
+            other_contacts = Core(other).records("Contact")
+            other_contacts.create(ADMIN, {"lastName": "Gold"}, skip_duplicate_check=True)
+            assert contacts.repository.count(conn, GOLD) == 3
+            other_contacts.delete(ADMIN, other_contacts.search(ADMIN, _gold_query()).records[0]["id"])
+            assert contacts.repository.count(conn, GOLD) == 2
+            assert len(ran) == 4
+    finally:
+        other.dispose()
+
+
+def test_the_connections_own_writes_and_transactions_are_seen(store: Store) -> None:
+    contacts = Core(store.database).records("Contact")
+    contacts.create_many(ADMIN, [{"lastName": "Gold"}])
+    repository = contacts.repository
+    with store.database.connect() as conn:
+        assert repository.count(conn, GOLD) == 1
+        repository.insert(conn, {"lastName": "Gold"})  # a write on the reading connection itself
+        assert repository.count(conn, GOLD) == 2
+    with counted_statements(store) as ran:
+        try:
+            with store.database.transaction() as conn:
+                assert repository.count(conn, GOLD) == 2
+                repository.insert(conn, {"lastName": "Gold"})
+                assert repository.count(conn, GOLD) == 3
+                raise RuntimeError("roll back")
+        except RuntimeError:
+            pass
+        assert len(ran) == 2  # nothing remembered inside the transaction
+    with store.database.connect() as conn:
+        assert repository.count(conn, GOLD) == 2
+
+
+def test_lists_report_the_current_total(store: Store) -> None:
+    contacts = Core(store.database).records("Contact")
+    contacts.create_many(ADMIN, [{"lastName": "Gold"} for _ in range(25)])
+    assert contacts.search(ADMIN, _gold_query()).total == 25
+    created = contacts.create(ADMIN, {"lastName": "Gold"}, skip_duplicate_check=True)
+    assert contacts.search(ADMIN, _gold_query()).total == 26
+    contacts.update(ADMIN, created["id"], {"lastName": "Tin"})
+    assert contacts.search(ADMIN, _gold_query()).total == 25
+
+
+def _gold_query() -> SearchQuery:
+    return SearchQuery(where=GOLD, limit=20)
