@@ -10,6 +10,7 @@ from starlette.applications import Starlette
 from starlette.responses import HTMLResponse, RedirectResponse
 from starlette.routing import Mount, Route
 
+from polycrm.affinity import pin_worker, serve_workers
 from polycrm.auth.directory import UserDirectory
 from polycrm.auth.secrets import KeyRing
 from polycrm.config import Config, load_config
@@ -94,6 +95,8 @@ def build_app(config: Config, database: Database) -> Starlette:
 def create_app() -> Starlette:
     """Factory for `uvicorn --factory` (and `polycrm serve`): configuration from the environment."""
     config = load_config()
+    if config.pin_workers:
+        pin_worker(config.data_dir, serve_workers())
     app = build_app(config, open_database(config.database_url, sync=False))
     # What start-up made (modules, tables, definitions) lives as long as the process: moved out of the cyclic
     # garbage collector's sight, its full collections stop walking it (a mass create triggers dozens).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import secrets
 import signal
 import sys
@@ -12,6 +13,7 @@ from typing import Optional
 
 import typer
 
+from polycrm.affinity import SERVE_WORKERS_ENV
 from polycrm.app import build_core, build_webhooks
 from polycrm.auth.directory import DirectoryError, UserDirectory
 from polycrm.auth.secrets import KeyRing
@@ -98,6 +100,7 @@ def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     _bootstrap(config, directory)
     database.dispose()
     typer.echo(f"PolyCRM on http://{host}:{port}  (EspoCRM API: /api/v1, InflowCRM API: /api, docs: /docs)")
+    os.environ[SERVE_WORKERS_ENV] = str(workers)  # read by each worker process (polycrm.affinity)
     uvicorn.run("polycrm.app:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level=config.log_level, access_log=False, proxy_headers=False)
 

@@ -8,6 +8,7 @@
 | POLYCRM_DEFAULT_CURRENCY | USD | currency of amounts given without one |
 | POLYCRM_MAX_BODY_BYTES | 10485760 | largest request body accepted |
 | POLYCRM_LOG_LEVEL | info | debug, info, warning, error |
+| POLYCRM_PIN_WORKERS | 1 | 1: when `serve --workers` equals the CPUs, each worker process keeps to a CPU of its own (see polycrm.affinity); 0: the OS moves them |
 | POLYCRM_WEBHOOK_ALLOW_PRIVATE | 0 | 1: webhooks may reach loopback, private and link-local addresses |
 | POLYCRM_WEBHOOK_WORKERS | 1 | delivery workers inside each `polycrm serve` process (0: use `polycrm worker`) |
 | POLYCRM_WEBHOOK_CONCURRENCY | 16 | requests one worker has in flight |
@@ -44,6 +45,7 @@ class Config:
     default_currency: str = "USD"
     max_body_bytes: int = 10 * 1024 * 1024
     log_level: str = "info"
+    pin_workers: bool = True
     webhooks: WebhookSettings = WebhookSettings()
     redis_url: str | None = None
     redis_prefix: str = "polycrm"
@@ -77,8 +79,8 @@ def _seconds(name: str, default: float) -> float:
     return value
 
 
-def _flag(name: str) -> bool:
-    raw = (os.environ.get(name) or "0").strip().lower()
+def _flag(name: str, default: bool = False) -> bool:
+    raw = (os.environ.get(name) or ("1" if default else "0")).strip().lower()
     if raw not in {"0", "1", "true", "false", "yes", "no"}:
         raise ValueError(f"{name} must be 1 or 0, got {raw!r}")
     return raw in {"1", "true", "yes"}
@@ -136,7 +138,7 @@ def load_config() -> Config:
     parse_webhook_rates(webhook_rates)
     return Config(data_dir=data_dir, database_url=database_url, secret_key=_secret_key(data_dir),
                   default_currency=currency, max_body_bytes=_positive_int("POLYCRM_MAX_BODY_BYTES", 10 * 1024 * 1024),
-                  log_level=log_level, redis_url=redis_url,
+                  log_level=log_level, pin_workers=_flag("POLYCRM_PIN_WORKERS", default=True), redis_url=redis_url,
                   redis_prefix=os.environ.get("POLYCRM_REDIS_PREFIX") or "polycrm", inflow_rate_limit=inflow_rate,
                   inflow_webhook_rate_limits=webhook_rates,
                   webhooks=webhook_settings())
