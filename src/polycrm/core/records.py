@@ -25,7 +25,7 @@ from polycrm.query.tree import Compare, Node, Op, Sort, conjunction
 from polycrm.store.database import Database, utcnow
 from polycrm.store.follows import FollowRepository
 from polycrm.store.notes import NoteRepository
-from polycrm.store.records import ContactPoint, RecordRepository, SideData
+from polycrm.store.records import ContactPoint, RecordRepository, SideData, existing_ids_among
 
 # Read-only view data EspoCRM leaves out of lists unless selected (specs/espocrm.md §2.2), besides contact
 # data and the follower attributes (`isFollowed`, `followersIds`, `followersNames`).
@@ -594,10 +594,11 @@ class RecordService:
         return wanted
 
     def _check_existing(self, conn: Connection, wanted: dict[str, dict[int, str]]) -> None:
-        """Linked ids must name live records (EspoCRM would store dangling ids; we refuse them): one query per
-        target entity, however many records link to it."""
-        for target, blame in wanted.items():
-            existing = self._repository_of(target).existing_ids(conn, blame)
+        """Linked ids must name live records (EspoCRM would store dangling ids; we refuse them): one query,
+        however many records link to however many entities."""
+        targets = list(wanted.items())
+        found = existing_ids_among(conn, [(self._repository_of(target), blame) for target, blame in targets])
+        for (_, blame), existing in zip(targets, found):
             missing = [i for i in blame if i not in existing]
             if missing:
                 raise self.input.fail(blame[missing[0]], "valid")
@@ -644,12 +645,8 @@ class RecordService:
                     conditions.append(Compare(name, Op.IN, addresses))
             elif values.get(name) is not None:
                 conditions.append(Compare(name, Op.EQ, values[name]))
-        # One indexed query per condition: an OR across a column and an email subquery would scan the table.
         # Ids only: there usually is no duplicate, and the whole records are read only when there is.
-        found: set[int] = set()
-        for condition in conditions:
-            found.update(row["id"] for row in self.repository.fetch_rows(conn, condition, attributes=["id"],
-                                                                         limit=limit))
+        found = self.repository.ids_matching_each(conn, conditions, limit)
         if not found:
             return []
         rows = self.repository.fetch_rows(conn, Compare("id", Op.IN, tuple(sorted(found)[:limit])),

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 
 from polycrm.meta import Attribute, Entity, LinkStorage, ValueKind
 from polycrm.meta.model import Link
-from polycrm.query.tree import Compare, Node, Op, Sort
+from polycrm.query.tree import Compare, Node, Op, Or, Sort
 from polycrm.store.compiler import Bindings, FilterCompiler, lift_values
 from polycrm.store.counts import remembered_count
 from polycrm.store.database import Database
@@ -315,13 +315,31 @@ class RecordRepository:
         key = (self.table.name, shape, tuple(tuple(v) if isinstance(v, list) else v for v in params.values()))
         return remembered_count(conn, key, lambda: int(conn.execute(statement, params).scalar_one()))
 
-    def existing_ids(self, conn: Connection, ids: Iterable[int]) -> set[int]:
-        wanted = list(set(ids))
-        if not wanted:
+    def ids_matching_each(self, conn: Connection, conditions: Sequence[Node], limit: int) -> set[int]:
+        """Ids of up to `limit` live rows per condition, in one statement: a UNION ALL of one indexed query
+        per condition (an OR across a column and an email subquery would scan the table)."""
+        if not conditions:
             return set()
-        statement = self._statement("existing_ids", lambda: select(self.table.c.id).where(
-            self._id_among("ids"), self.table.c.deleted == false()))
-        return {int(r[0]) for r in conn.execute(statement, {"ids": wanted})}
+        shape, values = lift_values(Or(tuple(conditions)))
+
+        def build() -> tuple[Any, Bindings]:
+            bindings = Bindings()
+            parts = [select(self.table.c.id).where(self.compiler.compile(item, bindings),
+                                                   self.table.c.deleted == false())
+                     .limit(literal_column(str(int(limit)))).subquery(f"match_{position}")
+                     for position, item in enumerate(shape.items)]  # type: ignore[union-attr]
+            return union_all(*(select(part.c.id) for part in parts)), bindings
+
+        statement, bindings = self._statement(("ids_matching_each", shape, limit), build)
+        return {int(row[0]) for row in conn.execute(statement, bindings.values(values))}
+
+    def existing_ids(self, conn: Connection, ids: Iterable[int]) -> set[int]:
+        return existing_ids_among(conn, [(self, ids)])[0]
+
+    def live_ids_select(self, name: str, part: int) -> Any:
+        """(part, id) of the live rows whose ids are bound as `name`."""
+        return select(literal_column(str(part)).label("part"), self.table.c.id).where(
+            self._id_among(name), self.table.c.deleted == false())
 
     def _id_among(self, name: str) -> Any:
         """`id` is one of the ids bound as `name`. PostgreSQL gets them as one array: an IN list of a mass
@@ -598,3 +616,26 @@ class RecordRepository:
         """Write the contact points of records that have none stored (fresh inserts, or after a delete)."""
         rows = [row for owner_id, points in items for row in self._contact_rows(kind, field, owner_id, points)]
         self.database.bulk_insert(self._contact_table(kind), CONTACT_POINT_COLUMNS[kind]).execute(conn, rows)
+
+
+_EXISTENCE_CHECKS: StatementCache[Any] = StatementCache()
+
+
+def existing_ids_among(conn: Connection, wanted: Sequence[tuple[RecordRepository, Iterable[int]]]) -> list[set[int]]:
+    """For each (repository, ids), the ids naming live records of it; one statement for all of them (a
+    create linking an account and a user checks both in one round trip)."""
+    asked = [(repository, list(set(ids))) for repository, ids in wanted]
+    asked_for = [(position, repository, ids) for position, (repository, ids) in enumerate(asked) if ids]
+    found: list[set[int]] = [set() for _ in asked]
+    if not asked_for:
+        return found
+
+    def build() -> Any:
+        parts = [repository.live_ids_select(f"ids_{position}", position) for position, repository, _ in asked_for]
+        return parts[0] if len(parts) == 1 else union_all(*parts)
+
+    statement = _EXISTENCE_CHECKS.get(tuple((position, repository.table) for position, repository, _ in asked_for),
+                                      build)
+    for part, record_id in conn.execute(statement, {f"ids_{position}": ids for position, _, ids in asked_for}):
+        found[int(part)].add(int(record_id))
+    return found
