@@ -55,6 +55,7 @@ def build_webhooks(config: Config, database: Database, core: Core, directory: Us
 
 def build_app(config: Config, database: Database) -> Starlette:
     """The application over an open database; its lifespan runs the in-process webhook workers."""
+    database.remembered_counts = config.remembered_counts
     mapping = InflowMapping.load()
     directory = UserDirectory(database, KeyRing(config.secret_key))
     core = build_core(config, database, mapping, directory)

@@ -8,6 +8,7 @@
 | POLYCRM_DEFAULT_CURRENCY | USD | currency of amounts given without one |
 | POLYCRM_MAX_BODY_BYTES | 10485760 | largest request body accepted |
 | POLYCRM_LOG_LEVEL | info | debug, info, warning, error |
+| POLYCRM_REMEMBERED_COUNTS | 128 | exact list totals each database connection remembers while the database is unchanged (0: count every time) |
 | POLYCRM_PIN_WORKERS | 1 | 1: when `serve --workers` equals the CPUs, each worker process keeps to a CPU of its own (see polycrm.affinity); 0: the OS moves them |
 | POLYCRM_WEBHOOK_ALLOW_PRIVATE | 0 | 1: webhooks may reach loopback, private and link-local addresses |
 | POLYCRM_WEBHOOK_WORKERS | 1 | delivery workers inside each `polycrm serve` process (0: use `polycrm worker`) |
@@ -35,6 +36,7 @@ from polycrm.auth.secrets import generate_secret_key
 from polycrm.events.settings import WebhookSettings
 from polycrm.dialects.inflow.webhooks import DEFAULT_RATES as DEFAULT_WEBHOOK_RATES, parse_webhook_rates
 from polycrm.dialects.ratelimit import parse_rate
+from polycrm.store.counts import REMEMBERED_COUNTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,7 @@ class Config:
     max_body_bytes: int = 10 * 1024 * 1024
     log_level: str = "info"
     pin_workers: bool = True
+    remembered_counts: int = REMEMBERED_COUNTS
     webhooks: WebhookSettings = WebhookSettings()
     redis_url: str | None = None
     redis_prefix: str = "polycrm"
@@ -138,7 +141,8 @@ def load_config() -> Config:
     parse_webhook_rates(webhook_rates)
     return Config(data_dir=data_dir, database_url=database_url, secret_key=_secret_key(data_dir),
                   default_currency=currency, max_body_bytes=_positive_int("POLYCRM_MAX_BODY_BYTES", 10 * 1024 * 1024),
-                  log_level=log_level, pin_workers=_flag("POLYCRM_PIN_WORKERS", default=True), redis_url=redis_url,
+                  log_level=log_level, pin_workers=_flag("POLYCRM_PIN_WORKERS", default=True),
+                  remembered_counts=_integer("POLYCRM_REMEMBERED_COUNTS", REMEMBERED_COUNTS, 0), redis_url=redis_url,
                   redis_prefix=os.environ.get("POLYCRM_REDIS_PREFIX") or "polycrm", inflow_rate_limit=inflow_rate,
                   inflow_webhook_rate_limits=webhook_rates,
                   webhooks=webhook_settings())

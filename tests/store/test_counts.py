@@ -90,3 +90,17 @@ def test_lists_report_the_current_total(store: Store) -> None:
 
 def _gold_query() -> SearchQuery:
     return SearchQuery(where=GOLD, limit=20)
+
+
+def test_how_many_counts_are_remembered_is_configurable(store: Store) -> None:
+    contacts = Core(store.database).records("Contact")
+    contacts.create_many(ADMIN, [{"lastName": "Gold"}, {"lastName": "Tin"}])
+    tin = Compare("lastName", Op.EQ, "Tin")
+    with counted_statements(store) as ran, store.database.connect() as conn:
+        store.database.remembered_counts = 1  # the newer count pushes the older one out
+        for condition in (GOLD, tin, GOLD, GOLD):
+            assert contacts.repository.count(conn, condition) == 1
+        assert len(ran) == 3
+        store.database.remembered_counts = 0  # none: every list counts
+        assert contacts.repository.count(conn, GOLD) == 1 and contacts.repository.count(conn, GOLD) == 1
+        assert len(ran) == 5

@@ -23,7 +23,7 @@ from typing import Any, Callable, Hashable
 from psycopg.pq import TransactionStatus
 from sqlalchemy.engine import Connection
 
-# Counts one pooled connection keeps: distinct filters in use at once, per connection.
+# Counts one pooled connection keeps by default: distinct filters in use at once, per connection.
 REMEMBERED_COUNTS = 128
 _INFO_KEY = "polycrm.remembered_counts"
 
@@ -44,10 +44,13 @@ def _postgresql_stamp(driver: Any) -> Hashable | None:
 _STAMPS: dict[str, Callable[[Any], Hashable | None]] = {"sqlite": _sqlite_stamp, "postgresql": _postgresql_stamp}
 
 
-def remembered_count(conn: Connection, key: Hashable, run: Callable[[], int]) -> int:
-    """`run()`, or the value it gave on this connection for `key` in the same database state.
+def remembered_count(conn: Connection, key: Hashable, run: Callable[[], int], capacity: int = REMEMBERED_COUNTS) -> int:
+    """`run()`, or the value it gave on this connection for `key` in the same database state; each connection
+    remembers `capacity` counts (0: none).
 
     `key` must name the statement and every value bound into it; an unhashable key just runs the count."""
+    if capacity <= 0:
+        return run()
     try:
         hash(key)
     except TypeError:
@@ -64,6 +67,6 @@ def remembered_count(conn: Connection, key: Hashable, run: Callable[[], int]) ->
     value = run()
     memo[key] = (stamp, value)
     memo.move_to_end(key)
-    if len(memo) > REMEMBERED_COUNTS:
+    while len(memo) > capacity:
         memo.popitem(last=False)
     return value

@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection
 from polycrm.meta import Registry, load_builtin_registry
 from polycrm.meta.registry import CustomFieldDefinition
 from polycrm.store.bulk import BulkInsert
+from polycrm.store.counts import REMEMBERED_COUNTS
 from polycrm.store.schema import build_metadata
 from polycrm.store.sqlite_writes import LOCK_TIMEOUT, WriterGate, begin_immediate
 from polycrm.store.statements import StatementCache
@@ -104,6 +105,8 @@ class Database:
         self._generation = -1
         self._bulk_inserts: StatementCache[BulkInsert] = StatementCache()
         self._id_sequences: dict[str, str] = {}
+        # Exact counts each pooled connection remembers (store.counts); 0 counts every time.
+        self.remembered_counts = REMEMBERED_COUNTS
 
     @property
     def dialect(self) -> str:

@@ -313,7 +313,8 @@ class RecordRepository:
         statement, bindings = self._statement(("count", shape), build)
         params = bindings.values(values)
         key = (self.table.name, shape, tuple(tuple(v) if isinstance(v, list) else v for v in params.values()))
-        return remembered_count(conn, key, lambda: int(conn.execute(statement, params).scalar_one()))
+        return remembered_count(conn, key, lambda: int(conn.execute(statement, params).scalar_one()),
+                                self.database.remembered_counts)
 
     def ids_matching_each(self, conn: Connection, conditions: Sequence[Node], limit: int) -> set[int]:
         """Ids of up to `limit` live rows per condition, in one statement: a UNION ALL of one indexed query
