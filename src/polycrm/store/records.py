@@ -523,17 +523,13 @@ class RecordRepository:
             return
         if link.storage is LinkStorage.JUNCTION:
             given = values or {}
-
-            def row(owner: int, related: int) -> dict[str, Any]:
-                columns = link.new_row(given.get((owner, related), {}))
-                return {link.near_column: owner, link.far_column: related,
-                        **{link.columns[name].column: value for name, value in columns.items()}}
-
-            conn.execute(insert(self.database.table(link.table)), [row(owner, related) for owner, related in pairs])
+            columns = [link.near_column, link.far_column, *(column.column for column in link.columns.values())]
+            rows = [[owner, related, *link.new_row(given.get((owner, related), {})).values()]
+                    for owner, related in pairs]
+            self.database.bulk_insert(self.database.table(link.table), columns).execute(conn, rows)
         elif link.storage is LinkStorage.POLYMORPHIC:
-            conn.execute(insert(self.database.table(link.table)),
-                         [{"entity_type": self.entity.name, "entity_id": owner, link.far_column: related}
-                          for owner, related in pairs])
+            self.database.bulk_insert(self.database.table(link.table), ["entity_type", "entity_id", link.far_column]
+                                      ).execute(conn, [(self.entity.name, owner, related) for owner, related in pairs])
         elif link.storage in (LinkStorage.REVERSE_COLUMN, LinkStorage.CHILDREN):
             target = self.database.table(self.database.registry.entity(link.entity).table)
             by_owner: dict[int, list[int]] = defaultdict(list)
