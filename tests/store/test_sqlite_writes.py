@@ -4,6 +4,7 @@ retries, never two writers at once, and SQLite's own "database is locked" when a
 from __future__ import annotations
 
 import multiprocessing
+import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -11,8 +12,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from polycrm.store.database import open_database
-from polycrm.store.sqlite_writes import WriterGate, begin_immediate
+from polycrm.store import database as database_module
+from polycrm.store.database import WAL_SIZE_LIMIT, open_database
+from polycrm.store.sqlite_writes import LOCK_TIMEOUT, WriterGate, begin_immediate, restart_grown_log
 
 COUNTER = "test.writes"
 
@@ -121,3 +123,66 @@ def test_a_failed_transaction_hands_the_gate_on(url: str) -> None:
             raise RuntimeError("rolled back")
     assert _next(database) == 1
     database.dispose()
+
+
+# A small journal size limit, so that a few hundred kilobytes make a grown log.
+LOG_LIMIT = 64 * 1024
+
+
+def _log_without_checkpoints(path: str, pages: int) -> sqlite3.Connection:
+    """A connection whose writes only append to the log (as when checkpoints keep falling behind)."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA wal_autocheckpoint=0")
+    conn.execute(f"PRAGMA journal_size_limit={LOG_LIMIT}")
+    conn.execute(f"PRAGMA busy_timeout={int(LOCK_TIMEOUT * 1000)}")
+    conn.execute("CREATE TABLE IF NOT EXISTS filler (payload BLOB)")
+    for _ in range(pages):
+        conn.execute("INSERT INTO filler VALUES (randomblob(3000))")
+    return conn
+
+
+def test_a_log_grown_past_its_limit_starts_over_at_the_next_write(tmp_path: Path) -> None:
+    path = str(tmp_path / "grown.db")
+    log = f"{path}-wal"
+    conn = _log_without_checkpoints(path, 100)
+    assert os.path.getsize(log) > 4 * LOG_LIMIT
+    reader = sqlite3.connect(path)  # another process's connection, between its statements
+    assert reader.execute("SELECT count(*) FROM filler").fetchone() == (100,)
+
+    restart_grown_log(conn, log, LOG_LIMIT)
+    conn.execute("INSERT INTO filler VALUES (randomblob(10))")
+
+    assert os.path.getsize(log) <= LOG_LIMIT
+    assert reader.execute("SELECT count(*) FROM filler").fetchone() == (101,)
+    assert conn.execute("PRAGMA busy_timeout").fetchone() == (int(LOCK_TIMEOUT * 1000),)
+
+
+def test_a_log_within_its_limit_is_not_checkpointed(tmp_path: Path) -> None:
+    path = str(tmp_path / "small.db")
+    conn = _log_without_checkpoints(path, 1)
+    assert 0 < os.path.getsize(f"{path}-wal") <= LOG_LIMIT
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+    restart_grown_log(conn, f"{path}-wal", LOG_LIMIT)
+    restart_grown_log(conn, str(tmp_path / "none.db-wal"), LOG_LIMIT)  # no log file: nothing to do
+    assert statements == []
+
+
+def test_every_commit_of_a_store_checks_its_log_and_a_rollback_does_not(url: str, monkeypatch: pytest.MonkeyPatch
+                                                                         ) -> None:
+    checks: list[tuple[object, str, int]] = []
+    monkeypatch.setattr(database_module, "restart_grown_log",
+                        lambda connection, log, limit: checks.append((connection, log, limit)))
+    database = open_database(url, sync=False)
+    try:
+        with database.transaction() as conn:
+            database.next_value(conn, COUNTER)
+            driver = conn.connection.driver_connection
+        with pytest.raises(RuntimeError), database.transaction() as conn:
+            database.next_value(conn, COUNTER)
+            raise RuntimeError("rolled back")
+    finally:
+        database.dispose()
+    assert checks == [(driver, f"{url.removeprefix('sqlite:///')}-wal", WAL_SIZE_LIMIT)]
+    assert _counter(url) == 1

@@ -11,10 +11,17 @@ unluckiest writes wait for hundreds of milliseconds. Instead:
   (`begin_immediate`), so another process's turn comes within `LONGEST_PAUSE` of the lock coming free.
 
 Both waits give up after `LOCK_TIMEOUT` with SQLite's own "database is locked", as the busy handler did.
+
+The write-ahead log needs the same care once several processes write. SQLite's automatic checkpoint runs
+after a commit, without the write lock, so another process appends to the log while it copies: the log is
+never all copied when a writer begins, so it never starts over. It grows without bound (600 MB within a
+minute of two processes' mass creates), and every commit past the threshold copies the frames added since
+the last one and syncs the database file again. `restart_grown_log` ends that round.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -25,6 +32,9 @@ from sqlalchemy.exc import OperationalError
 
 # Seconds a writer waits for its turn before giving up (the connections' busy timeout, for everything else).
 LOCK_TIMEOUT = 10.0
+# How long a log restart may wait for another process's writer or for a reader of the log to finish; it holds
+# off other writers meanwhile, so it gives up early and the next commit tries again.
+RESTART_WAIT = 0.5
 # Pauses between two tries for SQLite's write lock: short, since each costs a wait for a whole process.
 FIRST_PAUSE = 0.0002
 LONGEST_PAUSE = 0.002
@@ -70,4 +80,22 @@ def begin_immediate(connection: sqlite3.Connection, timeout: float = LOCK_TIMEOU
         connection.execute(f"PRAGMA busy_timeout={int(LOCK_TIMEOUT * 1000)}")
 
 
-__all__ = ["LOCK_TIMEOUT", "WriterGate", "begin_immediate"]
+def restart_grown_log(connection: sqlite3.Connection, log_path: str, limit: int) -> None:
+    """After a commit: when the write-ahead log file at `log_path` has grown past `limit` bytes, copy all of
+    it into the database and have the next writer start it over (a RESTART checkpoint, which holds off other
+    writers while it copies). Under one writer the automatic checkpoint keeps the file at `limit` (the
+    journal size limit it is cut back to), so this runs only when checkpoints have fallen behind."""
+    try:
+        size = os.stat(log_path).st_size
+    except FileNotFoundError:
+        return
+    if size <= limit:
+        return
+    connection.execute(f"PRAGMA busy_timeout={int(RESTART_WAIT * 1000)}")
+    try:
+        connection.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
+    finally:
+        connection.execute(f"PRAGMA busy_timeout={int(LOCK_TIMEOUT * 1000)}")
+
+
+__all__ = ["LOCK_TIMEOUT", "WriterGate", "begin_immediate", "restart_grown_log"]
