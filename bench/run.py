@@ -82,19 +82,22 @@ def trim_to_seed(url: str, marks: dict[str, int]) -> int:
     engine = make_engine(url)
     removed = 0
     tables = set(inspect(engine).get_table_names())  # a store seeded by older code may lack newer tables
+    side_tables = [t for t in ("email_address_link", "phone_number_link", "entity_team", "stream_subscription")
+                   if t in tables]
     with engine.begin() as conn:
         removed = conn.execute(text("DELETE FROM contact WHERE id > :m"), {"m": max_id}).rowcount or 0
-        for table in ("email_address_link", "phone_number_link", "entity_team", "stream_subscription"):
-            if table in tables:
-                conn.execute(text(f"DELETE FROM {table} WHERE entity_type = 'Contact' AND entity_id > :m"),
-                             {"m": max_id})
+        for table in side_tables:
+            conn.execute(text(f"DELETE FROM {table} WHERE entity_type = 'Contact' AND entity_id > :m"),
+                         {"m": max_id})
         conn.execute(text("DELETE FROM account_contact WHERE contact_id > :m"), {"m": max_id})
         if "note" in tables:
             conn.execute(text("DELETE FROM note WHERE parent_type = 'Contact' AND parent_id > :m"), {"m": max_id})
     if engine.dialect.name == "postgresql" and removed:
+        # Every table rows left, or the next run's reads step over their dead index entries (a get by id at
+        # 1M went from 1.5 to 2.5 ms after a few runs when only contact was vacuumed).
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("VACUUM ANALYZE contact")
-            conn.exec_driver_sql("VACUUM ANALYZE email_address_link")
+            for table in ("contact", *side_tables, "account_contact", *(["note"] if "note" in tables else [])):
+                conn.exec_driver_sql(f"VACUUM ANALYZE {table}")
     engine.dispose()
     return removed
 
