@@ -367,7 +367,7 @@ class RecordRepository:
         if not wanted:
             return {}
         statement = self._statement("names", lambda: select(self.table.c.id, self.table.c.name).where(
-            self.table.c.id.in_(bindparam("ids", expanding=True)), self.table.c.deleted == false()))
+            self._id_among("ids"), self.table.c.deleted == false()))
         return {int(r[0]): r[1] for r in conn.execute(statement, {"ids": wanted})}
 
     # --- relations --------------------------------------------------------------------------------
