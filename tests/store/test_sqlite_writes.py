@@ -7,14 +7,14 @@ import multiprocessing
 import os
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from polycrm.store import database as database_module
 from polycrm.store.database import WAL_SIZE_LIMIT, open_database
-from polycrm.store.sqlite_writes import LOCK_TIMEOUT, WriterGate, begin_immediate, restart_grown_log
+from polycrm.store.sqlite_writes import LOCK_TIMEOUT, WriteAheadLog, WriterGate, begin_immediate
 
 COUNTER = "test.writes"
 
@@ -144,16 +144,16 @@ def _log_without_checkpoints(path: str, pages: int) -> sqlite3.Connection:
 
 def test_a_log_grown_past_its_limit_starts_over_at_the_next_write(tmp_path: Path) -> None:
     path = str(tmp_path / "grown.db")
-    log = f"{path}-wal"
+    log = WriteAheadLog(f"{path}-wal", LOG_LIMIT)
     conn = _log_without_checkpoints(path, 100)
-    assert os.path.getsize(log) > 4 * LOG_LIMIT
+    assert os.path.getsize(log.path) > 4 * LOG_LIMIT
     reader = sqlite3.connect(path)  # another process's connection, between its statements
     assert reader.execute("SELECT count(*) FROM filler").fetchone() == (100,)
 
-    restart_grown_log(conn, log, LOG_LIMIT)
+    assert log.restart_if_grown(conn)
     conn.execute("INSERT INTO filler VALUES (randomblob(10))")
 
-    assert os.path.getsize(log) <= LOG_LIMIT
+    assert os.path.getsize(log.path) <= LOG_LIMIT
     assert reader.execute("SELECT count(*) FROM filler").fetchone() == (101,)
     assert conn.execute("PRAGMA busy_timeout").fetchone() == (int(LOCK_TIMEOUT * 1000),)
 
@@ -164,16 +164,36 @@ def test_a_log_within_its_limit_is_not_checkpointed(tmp_path: Path) -> None:
     assert 0 < os.path.getsize(f"{path}-wal") <= LOG_LIMIT
     statements: list[str] = []
     conn.set_trace_callback(statements.append)
-    restart_grown_log(conn, f"{path}-wal", LOG_LIMIT)
-    restart_grown_log(conn, str(tmp_path / "none.db-wal"), LOG_LIMIT)  # no log file: nothing to do
+    assert not WriteAheadLog(f"{path}-wal", LOG_LIMIT).restart_if_grown(conn)
+    assert not WriteAheadLog(str(tmp_path / "none.db-wal"), LOG_LIMIT).restart_if_grown(conn)  # no log file
     assert statements == []
 
 
+def test_a_restart_a_long_read_holds_up_gives_up_soon_and_is_not_tried_again_for_a_while(tmp_path: Path) -> None:
+    path = str(tmp_path / "read.db")
+    conn = _log_without_checkpoints(path, 10)
+    reader = sqlite3.connect(path, isolation_level=None)
+    reader.execute("BEGIN")
+    assert reader.execute("SELECT count(*) FROM filler").fetchone() == (10,)  # a snapshot that uses the log
+    _log_without_checkpoints(path, 100).close()
+    log = WriteAheadLog(f"{path}-wal", LOG_LIMIT, wait=0.05, backoff=60)
+
+    started = time.monotonic()
+    assert not log.restart_if_grown(conn)
+    assert time.monotonic() - started < 1
+    conn.execute("INSERT INTO filler VALUES (randomblob(10))")  # the writer lock was given back
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+    assert not log.restart_if_grown(conn)
+    assert statements == []
+
+    reader.execute("ROLLBACK")
+    assert WriteAheadLog(log.path, LOG_LIMIT).restart_if_grown(conn)  # once the read is over
 def test_every_commit_of_a_store_checks_its_log_and_a_rollback_does_not(url: str, monkeypatch: pytest.MonkeyPatch
                                                                          ) -> None:
-    checks: list[tuple[object, str, int]] = []
-    monkeypatch.setattr(database_module, "restart_grown_log",
-                        lambda connection, log, limit: checks.append((connection, log, limit)))
+    checks: list[tuple[str, int, object]] = []
+    monkeypatch.setattr(WriteAheadLog, "restart_if_grown",
+                        lambda log, connection: checks.append((log.path, log.limit, connection)) or False)
     database = open_database(url, sync=False)
     try:
         with database.transaction() as conn:
@@ -184,5 +204,5 @@ def test_every_commit_of_a_store_checks_its_log_and_a_rollback_does_not(url: str
             raise RuntimeError("rolled back")
     finally:
         database.dispose()
-    assert checks == [(driver, f"{url.removeprefix('sqlite:///')}-wal", WAL_SIZE_LIMIT)]
+    assert checks == [(f"{url.removeprefix('sqlite:///')}-wal", WAL_SIZE_LIMIT, driver)]
     assert _counter(url) == 1

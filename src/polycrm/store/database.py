@@ -27,7 +27,7 @@ from polycrm.meta.registry import CustomFieldDefinition
 from polycrm.store.bulk import BulkInsert
 from polycrm.store.counts import REMEMBERED_COUNTS
 from polycrm.store.schema import build_metadata
-from polycrm.store.sqlite_writes import LOCK_TIMEOUT, WriterGate, begin_immediate, restart_grown_log
+from polycrm.store.sqlite_writes import LOCK_TIMEOUT, WriteAheadLog, WriterGate, begin_immediate
 from polycrm.store.statements import StatementCache
 
 SCHEMA_GENERATION = "schema_generation"
@@ -103,7 +103,8 @@ class Database:
         self._lock = threading.Lock()
         self._writer_gate = WriterGate() if engine.dialect.name == "sqlite" else None
         database_file = engine.url.database if engine.dialect.name == "sqlite" else None
-        self._log_path = f"{database_file}-wal" if database_file and database_file != ":memory:" else None
+        self._log = (WriteAheadLog(f"{database_file}-wal", WAL_SIZE_LIMIT)
+                     if database_file and database_file != ":memory:" else None)
         self._generation = -1
         self._bulk_inserts: StatementCache[BulkInsert] = StatementCache()
         self._id_sequences: dict[str, str] = {}
@@ -140,8 +141,8 @@ class Database:
         with gate.turn(), self._write_engine.connect() as conn:
             with conn.begin():
                 yield conn
-            if self._log_path is not None:
-                restart_grown_log(conn.connection.driver_connection, self._log_path, WAL_SIZE_LIMIT)
+            if self._log is not None:
+                self._log.restart_if_grown(conn.connection.driver_connection)
 
     # --- schema -----------------------------------------------------------------------------------
 

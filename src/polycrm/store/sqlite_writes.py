@@ -16,7 +16,7 @@ The write-ahead log needs the same care once several processes write. SQLite's a
 after a commit, without the write lock, so another process appends to the log while it copies: the log is
 never all copied when a writer begins, so it never starts over. It grows without bound (600 MB within a
 minute of two processes' mass creates), and every commit past the threshold copies the frames added since
-the last one and syncs the database file again. `restart_grown_log` ends that round.
+the last one and syncs the database file again. `WriteAheadLog` ends that round.
 """
 
 from __future__ import annotations
@@ -32,9 +32,10 @@ from sqlalchemy.exc import OperationalError
 
 # Seconds a writer waits for its turn before giving up (the connections' busy timeout, for everything else).
 LOCK_TIMEOUT = 10.0
-# How long a log restart may wait for another process's writer or for a reader of the log to finish; it holds
-# off other writers meanwhile, so it gives up early and the next commit tries again.
-RESTART_WAIT = 0.5
+# How long a log restart may wait for another process's writer or for a reader of the log to finish (it holds
+# off other writers meanwhile), and how long after one that gave up the next may be tried.
+RESTART_WAIT = 0.1
+RESTART_BACKOFF = 5.0
 # Pauses between two tries for SQLite's write lock: short, since each costs a wait for a whole process.
 FIRST_PAUSE = 0.0002
 LONGEST_PAUSE = 0.002
@@ -80,22 +81,42 @@ def begin_immediate(connection: sqlite3.Connection, timeout: float = LOCK_TIMEOU
         connection.execute(f"PRAGMA busy_timeout={int(LOCK_TIMEOUT * 1000)}")
 
 
-def restart_grown_log(connection: sqlite3.Connection, log_path: str, limit: int) -> None:
-    """After a commit: when the write-ahead log file at `log_path` has grown past `limit` bytes, copy all of
-    it into the database and have the next writer start it over (a RESTART checkpoint, which holds off other
-    writers while it copies). Under one writer the automatic checkpoint keeps the file at `limit` (the
-    journal size limit it is cut back to), so this runs only when checkpoints have fallen behind."""
-    try:
-        size = os.stat(log_path).st_size
-    except FileNotFoundError:
-        return
-    if size <= limit:
-        return
-    connection.execute(f"PRAGMA busy_timeout={int(RESTART_WAIT * 1000)}")
-    try:
-        connection.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
-    finally:
-        connection.execute(f"PRAGMA busy_timeout={int(LOCK_TIMEOUT * 1000)}")
+class WriteAheadLog:
+    """The write-ahead log file of one SQLite database, restarted after a commit that finds it past `limit`
+    bytes: a RESTART checkpoint copies all of it into the database, holding off other writers while it runs,
+    and the next writer starts the log over. Under one writer the automatic checkpoints keep the file at
+    `limit` (the journal size limit it is cut back to), so this runs only when they have fallen behind.
+
+    A restart waits at most `wait` seconds for another writer or for readers of the log; one that could not
+    finish (a long read holds the log) is not tried again for `backoff` seconds, so that writes are held off
+    briefly once in a while, not at every commit while the read lasts."""
+
+    def __init__(self, path: str, limit: int, *, wait: float = RESTART_WAIT, backoff: float = RESTART_BACKOFF):
+        self.path = path
+        self.limit = limit
+        self.wait = wait
+        self.backoff = backoff
+        self._next_try = 0.0
+
+    def restart_if_grown(self, connection: sqlite3.Connection) -> bool:
+        """Restart the log if it has grown past the limit (call it right after a commit, by one thread at a
+        time); whether it did."""
+        if time.monotonic() < self._next_try:
+            return False
+        try:
+            size = os.stat(self.path).st_size
+        except FileNotFoundError:
+            return False
+        if size <= self.limit:
+            return False
+        connection.execute(f"PRAGMA busy_timeout={int(self.wait * 1000)}")
+        try:
+            busy, _, _ = connection.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+        finally:
+            connection.execute(f"PRAGMA busy_timeout={int(LOCK_TIMEOUT * 1000)}")
+        if busy:
+            self._next_try = time.monotonic() + self.backoff
+        return not busy
 
 
-__all__ = ["LOCK_TIMEOUT", "WriterGate", "begin_immediate", "restart_grown_log"]
+__all__ = ["LOCK_TIMEOUT", "WriteAheadLog", "WriterGate", "begin_immediate"]
