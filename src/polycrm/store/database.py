@@ -54,10 +54,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # Under steady writes the WAL file grows past its checkpoints; once a checkpoint has caught up, the file
     # is cut back to this size instead of keeping its peak on disk.
     cursor.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
-    # A commit that finds this many pages in the log copies them into the database file (SQLite's default is
-    # 1,000): a mass create of a thousand contacts fills that, and copying in larger, rarer rounds writes a
-    # page changed by several commits once. 64 MB of 4 KiB pages, the size the log is cut back to.
-    cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_SIZE_LIMIT // 4096}")
+    # No automatic checkpoints: SQLite's run after a commit, outside the write lock, and those of several
+    # processes get in each other's way while the log grows without end. A write transaction of `Database`
+    # checkpoints the log itself once it passes WAL_SIZE_LIMIT (see store.sqlite_writes); copying in large,
+    # rare rounds writes a page changed by several commits once.
+    cursor.execute("PRAGMA wal_autocheckpoint=0")
     cursor.execute(f"PRAGMA busy_timeout={int(LOCK_TIMEOUT * 1000)}")
     cursor.execute("PRAGMA cache_size=-65536")
     cursor.execute("PRAGMA temp_store=MEMORY")
@@ -103,7 +104,7 @@ class Database:
         self._lock = threading.Lock()
         self._writer_gate = WriterGate() if engine.dialect.name == "sqlite" else None
         database_file = engine.url.database if engine.dialect.name == "sqlite" else None
-        self._log = (WriteAheadLog(f"{database_file}-wal", WAL_SIZE_LIMIT)
+        self._log = (WriteAheadLog(database_file, WAL_SIZE_LIMIT)
                      if database_file and database_file != ":memory:" else None)
         self._generation = -1
         self._bulk_inserts: StatementCache[BulkInsert] = StatementCache()
@@ -284,6 +285,8 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._log is not None:
+            self._log.close()
 
 
 def open_database(url: str, *, schema: str | None = None, sync: bool = True) -> Database:

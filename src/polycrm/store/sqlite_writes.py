@@ -13,10 +13,12 @@ unluckiest writes wait for hundreds of milliseconds. Instead:
 Both waits give up after `LOCK_TIMEOUT` with SQLite's own "database is locked", as the busy handler did.
 
 The write-ahead log needs the same care once several processes write. SQLite's automatic checkpoint runs
-after a commit, without the write lock, so another process appends to the log while it copies: the log is
-never all copied when a writer begins, so it never starts over. It grows without bound (600 MB within a
-minute of two processes' mass creates), and every commit past the threshold copies the frames added since
-the last one and syncs the database file again. `WriteAheadLog` ends that round.
+after a commit, without the write lock, so another process appends to the log while it copies, and the
+automatic checkpoints of several processes keep each other from running: the log is never all copied when
+a writer begins, so it never starts over. It grew without bound (600 MB within a minute of two processes'
+mass creates), and every commit past the threshold copied again the frames added since the last one and
+synced the database file. So automatic checkpoints are off and `WriteAheadLog` copies the log while it
+holds the write lock.
 """
 
 from __future__ import annotations
@@ -32,10 +34,8 @@ from sqlalchemy.exc import OperationalError
 
 # Seconds a writer waits for its turn before giving up (the connections' busy timeout, for everything else).
 LOCK_TIMEOUT = 10.0
-# How long a log restart may wait for another process's writer or for a reader of the log to finish (it holds
-# off other writers meanwhile), and how long after one that gave up the next may be tried.
-RESTART_WAIT = 0.1
-RESTART_BACKOFF = 5.0
+# Seconds after a log restart that could not copy everything (a reader still used the log) before the next try.
+RESTART_BACKOFF = 1.0
 # Pauses between two tries for SQLite's write lock: short, since each costs a wait for a whole process.
 FIRST_PAUSE = 0.0002
 LONGEST_PAUSE = 0.002
@@ -82,25 +82,27 @@ def begin_immediate(connection: sqlite3.Connection, timeout: float = LOCK_TIMEOU
 
 
 class WriteAheadLog:
-    """The write-ahead log file of one SQLite database, restarted after a commit that finds it past `limit`
-    bytes: a RESTART checkpoint copies all of it into the database, holding off other writers while it runs,
-    and the next writer starts the log over. Under one writer the automatic checkpoints keep the file at
-    `limit` (the journal size limit it is cut back to), so this runs only when they have fallen behind.
+    """The write-ahead log file of one SQLite database, copied into the database after a commit that finds it
+    past `limit` bytes: a checkpoint on a connection of its own copies most of the log, a second one the rest
+    while holding the write lock (so no other process appends), and the next writer starts the log over,
+    cutting the file back to the journal size limit (`limit` too), so the file is past `limit` only when the
+    log is.
 
-    A restart waits at most `wait` seconds for another writer or for readers of the log; one that could not
-    finish (a long read holds the log) is not tried again for `backoff` seconds, so that writes are held off
-    briefly once in a while, not at every commit while the read lasts."""
+    A reader's older snapshot keeps the frames it may still read from being copied; a round that could not
+    copy everything is not tried again for `backoff` seconds, so a long read costs writers a wait for the
+    copy once in a while, not at every commit."""
 
-    def __init__(self, path: str, limit: int, *, wait: float = RESTART_WAIT, backoff: float = RESTART_BACKOFF):
-        self.path = path
+    def __init__(self, database_path: str, limit: int, *, backoff: float = RESTART_BACKOFF):
+        self.path = f"{database_path}-wal"
         self.limit = limit
-        self.wait = wait
         self.backoff = backoff
+        self._database_path = database_path
+        self._checkpointer: sqlite3.Connection | None = None
         self._next_try = 0.0
 
     def restart_if_grown(self, connection: sqlite3.Connection) -> bool:
-        """Restart the log if it has grown past the limit (call it right after a commit, by one thread at a
-        time); whether it did."""
+        """After a commit on `connection` (by one thread of the process at a time): copy the whole log and
+        let the next writer start it over, if it has grown past the limit; whether it was all copied."""
         if time.monotonic() < self._next_try:
             return False
         try:
@@ -109,14 +111,30 @@ class WriteAheadLog:
             return False
         if size <= self.limit:
             return False
-        connection.execute(f"PRAGMA busy_timeout={int(self.wait * 1000)}")
+        # Most of the log is copied while other processes go on writing; the write lock is held only while
+        # the rest is, so that the copy is complete.
+        self._checkpoint()
+        begin_immediate(connection)
         try:
-            busy, _, _ = connection.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+            busy, frames, copied = self._checkpoint()
         finally:
-            connection.execute(f"PRAGMA busy_timeout={int(LOCK_TIMEOUT * 1000)}")
-        if busy:
+            connection.execute("ROLLBACK")
+        done = not busy and copied == frames
+        if not done:
             self._next_try = time.monotonic() + self.backoff
-        return not busy
+        return done
+
+    def _checkpoint(self) -> tuple[int, int, int]:
+        if self._checkpointer is None:
+            self._checkpointer = sqlite3.connect(self._database_path, isolation_level=None,
+                                                 check_same_thread=False)
+        busy, frames, copied = self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        return busy, frames, copied
+
+    def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.close()
+            self._checkpointer = None
 
 
 __all__ = ["LOCK_TIMEOUT", "WriteAheadLog", "WriterGate", "begin_immediate"]
