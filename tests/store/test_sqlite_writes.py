@@ -194,6 +194,24 @@ def test_a_restart_a_reader_holds_up_is_not_tried_again_for_a_while(tmp_path: Pa
     log.close()
 
 
+def test_a_restart_that_cannot_get_the_write_lock_gives_up_quietly(tmp_path: Path) -> None:
+    path = str(tmp_path / "held.db")
+    conn = _log_without_checkpoints(path, 100)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process's long write
+    log = WriteAheadLog(path, LOG_LIMIT, lock_wait=0.05, backoff=60)
+    try:
+        assert not log.restart_if_grown(conn)  # no error: the commit before it stands
+        assert not conn.in_transaction
+        statements: list[str] = []
+        conn.set_trace_callback(statements.append)
+        assert not log.restart_if_grown(conn)
+        assert statements == []
+    finally:
+        holder.execute("ROLLBACK")
+        log.close()
+
+
 def test_every_commit_of_a_store_checks_its_log_and_a_rollback_does_not(url: str, monkeypatch: pytest.MonkeyPatch
                                                                          ) -> None:
     checks: list[tuple[str, int, object]] = []

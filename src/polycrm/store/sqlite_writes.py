@@ -23,6 +23,7 @@ holds the write lock.
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import threading
@@ -32,10 +33,14 @@ from typing import Iterator
 
 from sqlalchemy.exc import OperationalError
 
+log = logging.getLogger("polycrm.store")
+
 # Seconds a writer waits for its turn before giving up (the connections' busy timeout, for everything else).
 LOCK_TIMEOUT = 10.0
-# Seconds after a log restart that could not copy everything (a reader still used the log) before the next try.
+# Seconds after a log restart that could not copy everything (a reader still used the log) before the next try,
+# and how long one waits for the write lock.
 RESTART_BACKOFF = 1.0
+RESTART_LOCK_WAIT = 1.0
 # Pauses between two tries for SQLite's write lock: short, since each costs a wait for a whole process.
 FIRST_PAUSE = 0.0002
 LONGEST_PAUSE = 0.002
@@ -90,12 +95,15 @@ class WriteAheadLog:
 
     A reader's older snapshot keeps the frames it may still read from being copied; a round that could not
     copy everything is not tried again for `backoff` seconds, so a long read costs writers a wait for the
-    copy once in a while, not at every commit."""
+    copy once in a while, not at every commit. Neither is one that waited `lock_wait` seconds in vain for
+    another process's write or met an error: the commit it follows stands either way."""
 
-    def __init__(self, database_path: str, limit: int, *, backoff: float = RESTART_BACKOFF):
+    def __init__(self, database_path: str, limit: int, *, backoff: float = RESTART_BACKOFF,
+                 lock_wait: float = RESTART_LOCK_WAIT):
         self.path = f"{database_path}-wal"
         self.limit = limit
         self.backoff = backoff
+        self.lock_wait = lock_wait
         self._database_path = database_path
         self._checkpointer: sqlite3.Connection | None = None
         self._next_try = 0.0
@@ -112,13 +120,17 @@ class WriteAheadLog:
         if size <= self.limit:
             return False
         # Most of the log is copied while other processes go on writing; the write lock is held only while
-        # the rest is, so that the copy is complete.
-        self._checkpoint()
-        begin_immediate(connection)
+        # the rest is, so that the copy is complete. The commit before is done: nothing here may fail it.
         try:
-            busy, frames, copied = self._checkpoint()
-        finally:
-            connection.execute("ROLLBACK")
+            self._checkpoint()
+            begin_immediate(connection, self.lock_wait)
+            try:
+                busy, frames, copied = self._checkpoint()
+            finally:
+                connection.execute("ROLLBACK")
+        except sqlite3.Error as error:
+            log.warning("write-ahead log of %s not restarted: %s", self._database_path, error)
+            busy, frames, copied = 1, -1, -1
         done = not busy and copied == frames
         if not done:
             self._next_try = time.monotonic() + self.backoff
