@@ -17,8 +17,8 @@ after a commit, without the write lock, so another process appends to the log wh
 automatic checkpoints of several processes keep each other from running: the log is never all copied when
 a writer begins, so it never starts over. It grew without bound (600 MB within a minute of two processes'
 mass creates), and every commit past the threshold copied again the frames added since the last one and
-synced the database file. So automatic checkpoints are off and `WriteAheadLog` copies the log while it
-holds the write lock.
+synced the database file. So automatic checkpoints are off and `WriteAheadLog` copies the log, finishing
+while it holds the write lock.
 """
 
 from __future__ import annotations
@@ -128,10 +128,10 @@ class WriteAheadLog:
                 busy, frames, copied = self._checkpoint()
             finally:
                 connection.execute("ROLLBACK")
+            done = not busy and copied == frames
         except sqlite3.Error as error:
             log.warning("write-ahead log of %s not restarted: %s", self._database_path, error)
-            busy, frames, copied = 1, -1, -1
-        done = not busy and copied == frames
+            done = False
         if not done:
             self._next_try = time.monotonic() + self.backoff
         return done
