@@ -135,10 +135,21 @@ class JsonIdList(TypeDecorator[list[int]]):
         return None if value is None else orjson.dumps(list(value)).decode()
 
 
-def _owned_by(column: Any, single: bool) -> Any:
+def _any_of(column: Any, name: str, dialect: str) -> Any:
+    """`column` is one of the ids bound as `name`, as one parameter: PostgreSQL gets an array, SQLite a JSON
+    array. An expanding IN list is a new statement at every execution: SQLAlchemy renders it again (a
+    tenth of a millisecond, inside SQLite's write lock for a create's check of its linked ids) and
+    PostgreSQL parses and plans it again (four times slower for a mass create's thousand ids)."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=ARRAY(BigInteger())))
+    ids = func.json_each(bindparam(name, type_=JsonIdList())).table_valued("value")
+    return column.in_(select(ids.c.value))
+
+
+def _owned_by(column: Any, single: bool, dialect: str) -> Any:
     """`column` matches the bound "owners": plain equality for one owner, the common case of reading one
-    record, which spares the statement rewrite an expanding IN needs at every execution."""
-    return column == bindparam("owners") if single else column.in_(bindparam("owners", expanding=True))
+    record."""
+    return column == bindparam("owners") if single else _any_of(column, "owners", dialect)
 
 
 def _owners(owner_ids: Sequence[int]) -> dict[str, Any]:
@@ -353,14 +364,7 @@ class RecordRepository:
             self._id_among(name), self.table.c.deleted == false())
 
     def _id_among(self, name: str) -> Any:
-        """`id` is one of the ids bound as `name`, as one parameter: PostgreSQL gets an array, SQLite a JSON
-        array. An expanding IN list is a new statement at every execution: SQLAlchemy renders it again (a
-        tenth of a millisecond, inside SQLite's write lock for a create's check of its linked ids) and
-        PostgreSQL parses and plans it again (four times slower for a mass create's thousand ids)."""
-        if self.database.dialect == "postgresql":
-            return self.table.c.id == any_(bindparam(name, type_=ARRAY(BigInteger())))
-        ids = func.json_each(bindparam(name, type_=JsonIdList())).table_valued("value")
-        return self.table.c.id.in_(select(ids.c.value))
+        return _any_of(self.table.c.id, name, self.database.dialect)
 
     def names(self, conn: Connection, ids: Iterable[int]) -> dict[int, str | None]:
         wanted = list({i for i in ids if i is not None})
@@ -382,8 +386,8 @@ class RecordRepository:
         def build() -> Any:
             owner_column, related_column, scope = self.compiler.relation_columns(link)
             target = self.database.table(self.database.registry.entity(link.entity).table)
-            query = select(owner_column, related_column, target.c.name).where(_owned_by(owner_column, single),
-                                                                              *scope)
+            query = select(owner_column, related_column, target.c.name).where(
+                _owned_by(owner_column, single, self.database.dialect), *scope)
             if link.storage in (LinkStorage.JUNCTION, LinkStorage.POLYMORPHIC):
                 query = query.join(target, target.c.id == related_column).where(target.c.deleted == false())
             return query.order_by(related_column)
@@ -470,7 +474,7 @@ class RecordRepository:
             branch = select(*labelled(literal_column(str(part)), owner_column, related_column, target.c.name,
                                       no(String()), no(Boolean()), no(Boolean()), no(Boolean()), columns,
                                       related_column)
-                            ).where(_owned_by(owner_column, single), *scope)
+                            ).where(_owned_by(owner_column, single, self.database.dialect), *scope)
             if link.storage in (LinkStorage.JUNCTION, LinkStorage.POLYMORPHIC):
                 branch = branch.join(target, target.c.id == related_column).where(target.c.deleted == false())
             branches.append(branch)
@@ -480,7 +484,8 @@ class RecordRepository:
                 literal_column(str(part)), side.c.entity_id, no(BigInteger()),
                 side.c.address if kind == "email" else side.c.number, side.c.type if kind == "phone" else no(String()),
                 side.c.is_primary, side.c.opt_out, side.c.invalid, no(Text()), side.c.position)).where(
-                side.c.entity_type == self.entity.name, side.c.field == field, _owned_by(side.c.entity_id, single)))
+                side.c.entity_type == self.entity.name, side.c.field == field,
+                _owned_by(side.c.entity_id, single, self.database.dialect)))
         return union_all(*branches)
 
     def _junction_json(self, link: Link) -> Any:
@@ -513,7 +518,7 @@ class RecordRepository:
                 target, target.c.id == far).where(junction.c[link.near_column] == bindparam("owner"),
                                                   target.c.deleted == false())
             if related_ids is not None:
-                query = query.where(far.in_(bindparam("related", expanding=True)))
+                query = query.where(_any_of(far, "related", self.database.dialect))
             return query.order_by(far)
 
         params = {"owner": owner_id} | ({} if related_ids is None else {"related": list(related_ids)})
