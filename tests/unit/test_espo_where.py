@@ -801,6 +801,15 @@ def test_split_special_items_rejects_non_strings(item):
         split_special_items([item])
 
 
+@pytest.mark.parametrize("kind", [{}, [], ["bool"], 1.5])
+def test_split_special_items_leaves_items_of_any_type_to_the_parser(kind):
+    # An unhashable `type` (an object or array from JSON) once raised TypeError here: a 500.
+    item = {"type": kind, "value": "x"}
+    assert split_special_items([item]) == ([item], None, [], None)
+    with pytest.raises(BadRequest):
+        EspoWhereParser(REGISTRY, REGISTRY.entity("Account"), now=NOW).parse([item])
+
+
 # --- from the query string: every scalar is a string ----------------------------------------------
 
 @pytest.mark.parametrize("query, entity, expected", [

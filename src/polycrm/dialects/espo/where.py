@@ -92,7 +92,7 @@ def split_special_items(items: list[Any]) -> tuple[list[Any], str | None, list[s
     text: str | None = None
     for item in items:
         kind = item.get("type") if isinstance(item, dict) else None
-        if kind not in SPECIAL_TYPES:
+        if not isinstance(kind, str) or kind not in SPECIAL_TYPES:
             remaining.append(item)
             continue
         value = item.get("value")
