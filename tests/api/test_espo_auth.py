@@ -139,6 +139,15 @@ def test_own_level_limits_lists_reads_and_edits(harness, api):
     assert api.get(f"/api/v1/Account/{theirs['id']}").json()["name"] == "Theirs"
 
 
+def test_own_level_on_an_entity_without_owners_allows_no_record(harness, api):
+    team = create(api, "Team", {"name": "Sales"})
+    _, client = harness.user({"Team": {"create": "no", "read": "own", "edit": "own", "delete": "no"}})
+    listed = client.get("/api/v1/Team")
+    assert listed.status_code == 200 and listed.json() == {"total": 0, "list": []}
+    assert client.get(f"/api/v1/Team/{team['id']}").status_code == 403
+    assert client.put(f"/api/v1/Team/{team['id']}", json={"name": "x"}).status_code == 403
+
+
 def test_team_level_sees_team_records(harness, api):
     team = create(api, "Team", {"name": "Sales"})
     other_team = create(api, "Team", {"name": "Support"})

@@ -129,6 +129,13 @@ def test_primary_and_bool_filters(api, accounts, harness):
     assert mine["total"] == 0  # admin created them without assigning anyone
 
 
+def test_only_my_on_an_entity_without_owners_matches_nothing(api):
+    # Teams have neither an assigned user nor a creator: nobody owns one (this was a 500).
+    create(api, "Team", {"name": "Sales"})
+    listed = api.get("/api/v1/Team", params={"boolFilterList[]": "onlyMy"})
+    assert listed.status_code == 200 and listed.json() == {"total": 0, "list": []}
+
+
 def test_text_filter_and_q(api, accounts):
     assert names(api.get("/api/v1/Account", params={"textFilter": "gam"})) == ["Gamma"]
     response = api.get("/api/v1/Account", params={"q": "e*"})

@@ -78,13 +78,12 @@ def merge_roles(roles: Iterable[Mapping[str, Mapping[str, str]]]) -> dict[str, d
     return merged
 
 
-def ownership_condition(actor: Actor, has_assigned_user: bool) -> Node:
-    """Records the actor owns: assigned to them, or created by them where nobody can be assigned."""
-    owner_attribute = "assignedUserId" if has_assigned_user else "createdById"
-    return Compare(owner_attribute, Op.EQ, actor.user_id)
+def ownership_condition(actor: Actor, owner_attribute: str | None) -> Node:
+    """Records the actor owns (see `Entity.owner_attribute`): none where records have no owner."""
+    return FALSE if owner_attribute is None else Compare(owner_attribute, Op.EQ, actor.user_id)
 
 
-def read_filter(actor: Actor, entity_name: str, has_assigned_user: bool, has_teams: bool,
+def read_filter(actor: Actor, entity_name: str, owner_attribute: str | None, has_teams: bool,
                 action: str = "read") -> Node:
     """The filter that limits a list to what the actor may see (or edit/delete) at their level."""
     level = actor.level(entity_name, action)
@@ -92,21 +91,20 @@ def read_filter(actor: Actor, entity_name: str, has_assigned_user: bool, has_tea
         return TRUE
     if level == "no":
         return FALSE
-    own = ownership_condition(actor, has_assigned_user)
+    own = ownership_condition(actor, owner_attribute)
     if level == "own" or not has_teams:
         return own
     return disjunction([own, Linked("teams", LinkMode.ANY, tuple(sorted(actor.team_ids)))])
 
 
 def record_allowed(actor: Actor, entity_name: str, action: str, record: Mapping[str, Any],
-                   has_assigned_user: bool, record_team_ids: Iterable[int]) -> bool:
+                   owner_attribute: str | None, record_team_ids: Iterable[int]) -> bool:
     """Whether the actor may do `action` (read/edit/delete) on this record."""
     level = actor.level(entity_name, action)
     if level == "all":
         return True
     if level == "no":
         return False
-    owner = record.get("assignedUserId" if has_assigned_user else "createdById")
-    if owner == actor.user_id:
+    if owner_attribute is not None and record.get(owner_attribute) == actor.user_id:
         return True
     return level == "team" and bool(actor.team_ids.intersection(record_team_ids))

@@ -81,7 +81,7 @@ class AutoFollow:
             readers[user_id] = self.actors(user_id)
         reader = readers[user_id]
         return reader is not None and record_allowed(reader, self.entity.name, "read", values,
-                                                     self.entity.has_assigned_user, team_ids)
+                                                     self.entity.owner_attribute, team_ids)
 
 
 class FollowService:

@@ -103,7 +103,7 @@ class RecordService:
         if level == "all":
             return True
         teams = self._team_ids(conn, record["id"]) if level == "team" else []
-        return record_allowed(actor, self.entity.name, action, record, self.entity.has_assigned_user, teams)
+        return record_allowed(actor, self.entity.name, action, record, self.entity.owner_attribute, teams)
 
     def check_record(self, conn: Connection, actor: Actor, action: str, record: dict[str, Any]) -> None:
         if not self.allows(conn, actor, action, record):
@@ -267,7 +267,7 @@ class RecordService:
         """The records matching `query` (and `within`) that the actor may read: an empty list, not Forbidden,
         when they may read none."""
         check_filter_values(query.where)
-        condition = conjunction([read_filter(actor, self.entity.name, self.entity.has_assigned_user,
+        condition = conjunction([read_filter(actor, self.entity.name, self.entity.owner_attribute,
                                              self.entity.has_teams), query.where] + ([within] if within else []))
         wanted = self.list_attributes(query.select, [s.attribute for s in query.sorts])
         columns = None if wanted is None else wanted | self._columns_for_derived(wanted)
@@ -769,7 +769,7 @@ class RecordService:
     def matching_ids(self, actor: Actor, where: Node, action: str) -> list[int]:
         """Ids of the records matching `where` that the actor may `action`."""
         check_filter_values(where)
-        condition = conjunction([read_filter(actor, self.entity.name, self.entity.has_assigned_user,
+        condition = conjunction([read_filter(actor, self.entity.name, self.entity.owner_attribute,
                                              self.entity.has_teams, action), where])
         with self.database.connect() as conn:
             rows = self.repository.fetch_rows(conn, condition, attributes=["id"])

@@ -202,6 +202,14 @@ class Entity:
         return "assignedUser" in self.fields
 
     @property
+    def owner_attribute(self) -> str | None:
+        """The attribute naming who owns a record, for "own" access levels and the `onlyMy` filter: the
+        assigned user, else the creator; None where records have neither (Team), which nobody owns."""
+        if self.has_assigned_user:
+            return "assignedUserId"
+        return "createdById" if "createdById" in self.attributes else None
+
+    @property
     def has_teams(self) -> bool:
         link = self.links.get("teams")
         return link is not None and link.storage is LinkStorage.POLYMORPHIC
