@@ -7,8 +7,8 @@ import gc
 from typing import AsyncIterator
 
 from starlette.applications import Starlette
-from starlette.responses import HTMLResponse, RedirectResponse
-from starlette.routing import Mount, Route
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route, Router
 
 from polycrm.affinity import pin_worker, serve_workers
 from polycrm.auth.directory import UserDirectory
@@ -74,6 +74,9 @@ def build_app(config: Config, database: Database) -> Starlette:
     async def home(_request):  # noqa: ANN001, ANN202
         return RedirectResponse("/docs")
 
+    async def not_found(_request, _exc):  # noqa: ANN001, ANN202 - a path no route takes: a bare 404
+        return Response(status_code=404)
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         workers = [webhooks.new_worker() for _ in range(config.webhooks.workers)]
@@ -84,9 +87,12 @@ def build_app(config: Config, database: Database) -> Starlette:
             worker.stop()
         database.dispose()
 
-    # `/api/v1` (EspoCRM) comes before InflowCRM's `/api/*`, which would otherwise take its paths.
-    app = Starlette(routes=[Route("/", home), Route("/docs", docs), Mount("/api/v1", routes=espo_routes(espo)),
-                            *inflow_routes(inflow)], lifespan=lifespan)
+    # `/api/v1` (EspoCRM) comes before InflowCRM's `/api/*`, which would otherwise take its paths. Its routes
+    # carry whole paths, in a router of their own that answers 404 or 405 for the rest: a Mount would strip its
+    # prefix wrongly from a path ending in a newline (`/Account/1%0A`), and its routes then saw the whole path.
+    espo_router = Router(routes=espo_routes(espo))
+    app = Starlette(routes=[Route("/", home), Route("/docs", docs), Route("/api/v1/{path:path}", espo_router),
+                            *inflow_routes(inflow)], exception_handlers={404: not_found}, lifespan=lifespan)
     app.state.core = core
     app.state.directory = directory
     app.state.webhooks = webhooks

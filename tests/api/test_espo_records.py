@@ -139,6 +139,10 @@ def test_unknown_entity_and_bad_ids(api):
     assert api.get("/api/v1/Account/1%27%20OR%201=1").status_code == 404
     assert api.patch("/api/v1/Account/999999", json={"name": "x"}).status_code == 404
     assert api.delete("/api/v1/Account/999999").status_code == 404
+    # Ids with a newline: the /api/v1 prefix was once stripped wrongly from one at the end, and a wrong route
+    # answered 405; one inside a path matches no route, and the 404 has no body, as EspoCRM's errors.
+    assert api.get("/api/v1/Account/1%0A").status_code == 404
+    assert api.get("/api/v1/Account/1%0A/contacts").status_code == 404
 
 
 def test_update_validation_only_checks_sent_fields_and_rolls_back(api):

@@ -19,7 +19,8 @@ from polycrm.core.fields import custom_field_name
 from polycrm.core.leads import convert_attributes, convert_lead
 from polycrm.core.search import SearchResult, TotalMode
 from polycrm.core.service import Core
-from polycrm.dialects.espo.context import (EspoContext, authenticate, error_response, espo_response, parse_body)
+from polycrm.dialects.espo.context import (API_BASE, EspoContext, authenticate, error_response, espo_response,
+                                           parse_body)
 from polycrm.dialects.espo.metadata import app_user, metadata
 from polycrm.dialects.espo.openapi import build_openapi
 from polycrm.dialects.espo.params import SearchParamsParser
@@ -62,7 +63,7 @@ class EspoApi:
                 return Response(status_code=413, headers={"X-Status-Reason": "Request body is too large."})
             return await run_in_threadpool(self._run, handler, request, raw, public)
 
-        return Route(path, endpoint, methods=methods)
+        return Route(API_BASE + path, endpoint, methods=methods)
 
     def _run(self, handler: Handler, request: Request, raw: bytes, public: bool) -> Response:
         entity_name = request.path_params.get("entity")
