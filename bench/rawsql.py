@@ -19,6 +19,7 @@ Queries (contact table of a seeded store):
 from __future__ import annotations
 
 import contextlib
+import os
 import random
 import sqlite3
 import time
@@ -67,6 +68,27 @@ class RawStore:
 
     def close(self) -> None:
         self.conn.close()
+
+    def prewarm(self) -> int:
+        """Read the whole store once, so that its pages are in the OS page cache, as on a server that has
+        been running: these VMs drop cached file pages while idle, and a cold 1M store made reads go to disk
+        (a raw get 0.54 ms instead of 0.01 ms). Returns the bytes read."""
+        if self.dialect == "sqlite":
+            path = self.conn.execute("PRAGMA database_list").fetchone()[2]
+            total = 0
+            for name in (path, path + "-wal"):
+                if os.path.exists(name):
+                    with open(name, "rb") as file:
+                        while chunk := file.read(1 << 20):
+                            total += len(chunk)
+            return total
+        # pg_prewarm ships with PostgreSQL (contrib); 'read' reads each block through the OS cache.
+        self.conn.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
+        blocks = self.conn.execute(
+            "SELECT coalesce(sum(pg_prewarm(c.oid, 'read')), 0) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'i', 't')").fetchone()[0]
+        return int(blocks) * 8192
 
     def query(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
         if self.dialect == "sqlite":

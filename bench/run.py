@@ -414,6 +414,10 @@ def measure_raw(run: dict[str, Any], url: str, facts: dict[str, Any], scenarios:
         return
     store = rawsql.RawStore(url)
     try:
+        started = time.perf_counter()
+        warmed = store.prewarm()
+        run["prewarm"] = {"bytes": warmed, "seconds": round(time.perf_counter() - started, 2)}
+        log(f"  prewarmed: read {warmed / 1e6:,.0f} MB of the store in {run['prewarm']['seconds']} s")
         kwargs = {"max_contact_id": facts["max_contact_id"], "user_ids": facts["user_ids"],
                   "prefixes": facts["prefixes"], "run_tag": f"r{stamp[-6:]}"}
         for scenario in scenarios:
