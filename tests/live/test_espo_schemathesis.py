@@ -34,8 +34,9 @@ from tests.live.conftest import LiveServer, serve
 ALL_CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 EMPTY_ERROR_CHECKS = [not_a_server_error, status_code_conformance]
 SAMPLE_ENTITY = "Account"  # its other paths share their handlers with every entity
-ENTITY_NAMES = set(load_builtin_registry().entities)
-DOCUMENT = build_openapi(load_builtin_registry())
+REGISTRY = load_builtin_registry()
+ENTITY_NAMES = set(REGISTRY.entities)
+DOCUMENT = build_openapi(REGISTRY)
 
 
 def is_covered(path: str) -> bool:
