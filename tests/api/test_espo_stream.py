@@ -84,6 +84,19 @@ def test_updates_write_assign_update_and_status_notes_newest_first(api, harness)
     assert page["total"] == 5 and page["list"][0]["data"] == {"assignedUserId": None}
 
 
+def test_notes_bear_their_records_creation_and_modification_times(api, monkeypatch):
+    """A note written a clock tick after its record's stamp (CI caught one on a second's edge) still bears it."""
+    import polycrm.core.stream as stream_module
+    monkeypatch.setattr(stream_module, "utcnow", lambda: datetime(2001, 1, 1))
+    lead = create(api, "Lead", {"lastName": "Tick", "status": "New"})
+    assert stream(api, "Lead", lead)["list"][0]["createdAt"] == lead["createdAt"]
+    updated = api.put(f"/api/v1/Lead/{lead['id']}", json={"status": "Assigned"}).json()
+    assert stream(api, "Lead", lead)["list"][0]["createdAt"] == updated["modifiedAt"]
+    ids = api.post("/api/v1/Lead/action/massCreate", json={"list": [{"lastName": "A"}]}).json()["ids"]
+    created = api.get(f"/api/v1/Lead/{ids[0]}").json()["createdAt"]
+    assert stream(api, "Lead", {"id": ids[0]})["list"][0]["createdAt"] == created
+
+
 def test_a_date_change_is_an_update_and_a_status_cleared_is_no_status_note(api):
     task = create(api, "Task", {"name": "Call back", "status": "Started", "dateEnd": "2030-01-01 10:00:00"})
     path = f"/api/v1/Task/{task['id']}"

@@ -69,7 +69,8 @@ class StreamWriter:
                                     if a.field == field.name)}
 
     def created(self, conn: Connection, actor: Actor, records: Sequence[tuple[int, dict[str, Any]]]) -> None:
-        """`Create` notes of new records, as (id, values), in one insert."""
+        """`Create` notes of new records, as (id, values), in one insert; a note bears its record's creation
+        time, so the two never differ by a clock tick."""
         names = self._user_names(conn, [values.get("assignedUserId") for _, values in records])
         now = utcnow()
         notes = []
@@ -82,14 +83,15 @@ class StreamWriter:
             if self.status is not None and value:
                 data.update(statusValue=value, statusField=self.status.name,
                             statusStyle=self._style(value))
-            notes.append(self._note(CREATE, record_id, data, actor, now))
+            notes.append(self._note(CREATE, record_id, data, actor, values.get("createdAt") or now))
         self.notes.insert_many(conn, notes)
 
     def updated(self, conn: Connection, actor: Actor, before: dict[str, Any], after: dict[str, Any],
                 changed: dict[str, Any], into: list[dict[str, Any]] | None = None) -> None:
         """The notes of one record's update (`before` and `after` its values, `changed` what differs): written
-        now, or added to `into` for the caller to write with others (`write`)."""
-        now = utcnow()
+        now, or added to `into` for the caller to write with others (`write`). The notes bear the update's
+        modification time."""
+        now = changed.get("modifiedAt") or utcnow()
         notes = []
         if self.assigned and "assignedUserId" in changed:
             user_id = after.get("assignedUserId")
