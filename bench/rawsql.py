@@ -11,7 +11,11 @@ Queries (contact table of a seeded store):
 - search:         ... WHERE deleted = false AND (name LIKE 'abc%' OR last_name LIKE 'abc%' OR email_address LIKE
                   'abc%') ORDER BY created_at DESC, id DESC LIMIT 20, and its count: PolyCRM's quick search
                   (`lower(col) LIKE 'abc%'` on PostgreSQL: case-insensitive and served by the search indexes)
-- create:         INSERT INTO contact (...) + INSERT INTO email_address_link (...), one transaction
+- create:         what PolyCRM writes for a new contact, one transaction: the contact row (with its account),
+                  and the rows beside it: account_contact (its account relation), email_address_link (its
+                  address), stream_subscription (its assigned user follows it), note (its stream's Create note)
+- mass_create:    the same rows for a batch of records in one transaction, each table's rows in one
+                  executemany (SQLite) or COPY (PostgreSQL), ids reserved first as PolyCRM does
 - update:         UPDATE contact SET c_score = ?, modified_at = ?, version_number = version_number + 1
                   WHERE id = ?, one transaction
 """
@@ -33,6 +37,21 @@ LIST_COLUMNS = ("id, name, salutation_name, first_name, last_name, description, 
                 "phone_number_is_invalid, do_not_call, address_street, address_city, address_state, "
                 "address_country, address_postal_code, account_id, created_at, modified_at, created_by_id, "
                 "modified_by_id, assigned_user_id, version_number, c_tier, c_score")
+
+
+# The columns of a new contact's rows, in the order `_new_contact` gives their values.
+CONTACT_COLUMNS = ("id", "name", "first_name", "last_name", "email_address", "email_address_is_opted_out",
+                   "email_address_is_invalid", "phone_number_is_opted_out", "phone_number_is_invalid", "do_not_call",
+                   "account_id", "created_at", "modified_at", "created_by_id", "modified_by_id", "assigned_user_id",
+                   "deleted", "version_number", "c_tier", "c_score")
+SIDE_COLUMNS = {
+    "account_contact": ("contact_id", "account_id", "role", "is_inactive"),
+    "email_address_link": ("entity_type", "entity_id", "field", "position", "is_primary", "opt_out", "invalid",
+                           "address", "address_lower"),
+    "stream_subscription": ("entity_type", "entity_id", "user_id"),
+    "note": ("type", "post", "data", "parent_type", "parent_id", "created_at", "created_by_id", "is_internal",
+             "deleted"),
+}
 
 
 def _sqlite_path(url: str) -> str:
@@ -116,6 +135,29 @@ class RawStore:
 
                 yield execute
 
+    def insert_sql(self, table: str, columns: tuple[str, ...], returning: str = "") -> str:
+        return (f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([self.p] * len(columns))})"
+                f"{returning}")
+
+    def write_rows(self, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+        """Rows into `table` in the open transaction, by the driver's quickest path: executemany on SQLite,
+        COPY on PostgreSQL (as PolyCRM's mass writes)."""
+        if self.dialect == "sqlite":
+            self.conn.executemany(self.insert_sql(table, columns), rows)
+            return
+        with self.conn.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    def reserve_contact_ids(self, count: int) -> list[int]:
+        """Ids for new contacts, in the open transaction (SQLite's write lock keeps them ours)."""
+        if self.dialect == "sqlite":
+            largest = self.conn.execute("SELECT coalesce(max(id), 0) FROM contact").fetchone()[0]
+            return list(range(largest + 1, largest + 1 + count))
+        rows = self.conn.execute("SELECT nextval(pg_get_serial_sequence('contact', 'id')) "
+                                 "FROM generate_series(1, %s)", (count,)).fetchall()
+        return sorted(row[0] for row in rows)
+
     def transaction(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
         with self._transaction() as execute:
             for sql, params in statements:
@@ -123,8 +165,8 @@ class RawStore:
 
     # --- the scenarios ----------------------------------------------------------------------------
 
-    def operation(self, scenario: str, *, max_contact_id: int, user_ids: list[int], prefixes: list[str],
-                  run_tag: str, seed: int = 7) -> Callable[[], Any]:
+    def operation(self, scenario: str, *, max_contact_id: int, max_account_id: int, user_ids: list[int],
+                  prefixes: list[str], run_tag: str, batch: int = 1000, seed: int = 7) -> Callable[[], Any]:
         rng = random.Random(seed)
         p, false, text_match = self.p, self.false, self.text_match
         tiers = iter(TIERS * 10**6)
@@ -156,27 +198,50 @@ class RawStore:
                 self.query(page, patterns)
                 self.query(count, patterns)
             return search_and_total
-        if scenario == "create":
+        if scenario in ("create", "mass_create"):
             counter = iter(range(1, 10**9))
-            returning = " RETURNING id"
-            insert = (f"INSERT INTO contact (name, first_name, last_name, email_address, email_address_is_opted_out, "
-                      f"email_address_is_invalid, phone_number_is_opted_out, phone_number_is_invalid, do_not_call, "
-                      f"account_id, created_at, modified_at, created_by_id, modified_by_id, assigned_user_id, "
-                      f"deleted, version_number, c_tier, c_score) VALUES ({', '.join([p] * 19)}){returning}")
-            link = (f"INSERT INTO email_address_link (entity_type, entity_id, field, position, is_primary, opt_out, "
-                    f"invalid, address, address_lower) VALUES ({', '.join([p] * 9)})")
 
-            def create() -> None:
+            def new_contact(record_id: int | None) -> tuple[tuple[Any, ...], dict[str, tuple[Any, ...]]]:
+                """A new contact's row (without its id when None) and its rows in the SIDE_COLUMNS tables,
+                valued as the bench's PolyCRM creates are."""
                 n = next(counter)
                 now = _now() if self.dialect == "postgresql" else _now().strftime("%Y-%m-%d %H:%M:%S.%f")
                 email = f"raw.{run_tag}{n}@bench.example"
                 owner = user_ids[n % len(user_ids)]
-                values = (f"Raw {run_tag}{n}", "Raw", f"{run_tag}{n}", email, False, False, False, False, False,
-                          None, now, now, owner, owner, owner, False, 1, TIERS[n % 3], n % 101)
-                with self._transaction() as execute:
-                    new_id = execute(insert, values)[0]
-                    execute(link, ("Contact", new_id, "emailAddress", 0, True, False, False, email, email))
-            return create
+                account = rng.randrange(1, max_account_id + 1)
+                contact = (f"Raw {run_tag}{n}", "Raw", f"{run_tag}{n}", email, False, False, False, False, False,
+                           account, now, now, owner, owner, owner, False, 1, TIERS[n % 3], n % 101)
+                note = f'{{"assignedUserId":"{owner}","assignedUserName":"Bench User {owner}"}}'
+                return (contact if record_id is None else (record_id, *contact)), {
+                    "account_contact": (record_id, account, None, False),
+                    "email_address_link": ("Contact", record_id, "emailAddress", 0, True, False, False, email, email),
+                    "stream_subscription": ("Contact", record_id, owner),
+                    "note": ("Create", None, note, "Contact", record_id, now, owner, False, False)}
+
+            if scenario == "create":
+                insert = self.insert_sql("contact", CONTACT_COLUMNS[1:], " RETURNING id")
+                sides = [(table, self.insert_sql(table, columns)) for table, columns in SIDE_COLUMNS.items()]
+                position = {table: columns.index("contact_id" if table == "account_contact" else
+                                                 "parent_id" if table == "note" else "entity_id")
+                            for table, columns in SIDE_COLUMNS.items()}
+
+                def create() -> None:
+                    contact, side_rows = new_contact(None)
+                    with self._transaction() as execute:
+                        new_id = execute(insert, contact)[0]
+                        for table, sql in sides:
+                            row = list(side_rows[table])
+                            row[position[table]] = new_id
+                            execute(sql, tuple(row))
+                return create
+
+            def mass_create() -> None:
+                with self._transaction():
+                    made = [new_contact(record_id) for record_id in self.reserve_contact_ids(batch)]
+                    self.write_rows("contact", CONTACT_COLUMNS, [contact for contact, _ in made])
+                    for table, columns in SIDE_COLUMNS.items():
+                        self.write_rows(table, columns, [side[table] for _, side in made])
+            return mass_create
         if scenario == "update":
             sql = (f"UPDATE contact SET c_score = {p}, modified_at = {p}, version_number = version_number + 1 "
                    f"WHERE id = {p}")
@@ -188,12 +253,13 @@ class RawStore:
         raise ValueError(f"no raw SQL for {scenario}")
 
 
-def measure(store: RawStore, scenario: str, *, duration: float, max_count: int, **kwargs: Any) -> dict[str, Any]:
-    """Run one raw operation back to back (after a short warm-up); latency percentiles and ops/s."""
+def measure(store: RawStore, scenario: str, *, duration: float, max_count: int, warmup: int = 50,
+            **kwargs: Any) -> dict[str, Any]:
+    """Run one raw operation back to back (after `warmup` runs); latency percentiles and ops/s."""
     from loadgen import percentile
 
     operation = store.operation(scenario, **kwargs)
-    for _ in range(min(50, max_count)):
+    for _ in range(min(warmup, max_count)):
         operation()
     latencies: list[float] = []
     perf = time.perf_counter
