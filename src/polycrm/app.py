@@ -77,6 +77,9 @@ def build_app(config: Config, database: Database) -> Starlette:
     async def not_found(_request, _exc):  # noqa: ANN001, ANN202 - a path no route takes: a bare 404
         return Response(status_code=404)
 
+    async def method_not_allowed(_request, exc):  # noqa: ANN001, ANN202 - bare as EspoCRM's errors, with Allow
+        return Response(status_code=405, headers=exc.headers)
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         workers = [webhooks.new_worker() for _ in range(config.webhooks.workers)]
@@ -92,7 +95,8 @@ def build_app(config: Config, database: Database) -> Starlette:
     # prefix wrongly from a path ending in a newline (`/Account/1%0A`), and its routes then saw the whole path.
     espo_router = Router(routes=espo_routes(espo))
     app = Starlette(routes=[Route("/", home), Route("/docs", docs), Route("/api/v1/{path:path}", espo_router),
-                            *inflow_routes(inflow)], exception_handlers={404: not_found}, lifespan=lifespan)
+                            *inflow_routes(inflow)],
+                    exception_handlers={404: not_found, 405: method_not_allowed}, lifespan=lifespan)
     app.state.core = core
     app.state.directory = directory
     app.state.webhooks = webhooks

@@ -145,6 +145,20 @@ def test_unknown_entity_and_bad_ids(api):
     assert api.get("/api/v1/Account/1%0A/contacts").status_code == 404
 
 
+@pytest.mark.parametrize(("method", "path", "allowed"), [
+    ("POST", "/api/v1/Account/1", {"GET", "HEAD", "PUT", "PATCH", "DELETE"}),
+    ("PUT", "/api/v1/Account", {"GET", "HEAD", "POST"}),
+    ("POST", "/api/v1/Webhook/1", {"GET", "HEAD", "PUT", "PATCH", "DELETE"}),
+    ("PUT", "/api/v1/Account/1/contacts", {"GET", "HEAD", "POST", "DELETE"}),
+    ("PATCH", "/api/v1/Account/1/stream", {"GET", "HEAD"}),
+])
+def test_a_method_a_path_does_not_take_is_405_naming_the_ones_it_does(api, method, path, allowed):
+    """The Allow header names every method of the path (it once named only those of one handler)."""
+    response = api.request(method, path)
+    assert response.status_code == 405 and response.content == b""
+    assert {m.strip() for m in response.headers["allow"].split(",")} == allowed
+
+
 def test_update_validation_only_checks_sent_fields_and_rolls_back(api):
     account = create(api, "Account", {"name": "Keep"})
     response = api.put(f"/api/v1/Account/{account['id']}", json={"name": "Changed", "type": "Bogus"})

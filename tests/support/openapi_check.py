@@ -108,6 +108,9 @@ class ResponseValidator:
     def validate(self, method: str, path: str, status: int, body: bytes | None, content_type: str | None) -> None:
         if status in (401, 404, 405) and not self.match_paths(path) and not (body or b"").strip():
             return  # an undocumented path (unknown entity type or link) may only answer with a bare error
+        if status == 405 and not (body or b"").strip() and not any(
+                method.lower() in self.spec["paths"][template] for template, _ in self.match_paths(path)):
+            return  # a method the path does not take: a bare 405, its Allow header naming the ones it does
         template, operation = self.find_operation(method, path)
         where = f"{method.upper()} {path} (operation {operation.get('operationId', template)!r}, status {status})"
         responses = operation.get("responses", {})

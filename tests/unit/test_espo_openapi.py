@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +14,6 @@ from polycrm.dialects.espo.openapi import build_openapi
 from polycrm.meta.registry import CustomFieldDefinition, Registry, load_builtin_registry
 from tests.support.openapi_check import ResponseValidator
 
-API_PY = Path(__file__).resolve().parents[2] / "src" / "polycrm" / "dialects" / "espo" / "api.py"
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
 
@@ -35,24 +33,18 @@ def validator(spec: dict[str, Any]) -> ResponseValidator:
 
 
 def espo_route_table() -> list[tuple[str, str, list[str]]]:
-    """(path, handler name, methods) of `espo_routes`, from the module if it imports, else from its source
-    (other modules of the dialect may be mid-edit; the table itself is plain literals)."""
-    try:
-        from polycrm.dialects.espo.api import espo_routes
-    except ImportError:
-        source = API_PY.read_text()
-        body = source[source.index("def espo_routes"):]
-        rows = re.findall(r'r\("([^"]*)",\s*api\.(\w+),\s*\[([^\]]*)\]', body)
-        return [(path, handler, re.findall(r'"(\w+)"', methods)) for path, handler, methods in rows]
+    """(path, handler name, methods) of `espo_routes`."""
+    from polycrm.dialects.espo.api import espo_routes
 
     class Recorder:
         def __getattr__(self, name: str) -> str:
             return name
 
-        def route(self, path: str, handler: str, methods: list[str], **_: Any) -> tuple[str, str, list[str]]:
-            return path, handler, methods
+        def route(self, path: str, handlers: dict[str, str], **_: Any) -> list[tuple[str, str, list[str]]]:
+            return [(path, handler, [m for m, h in handlers.items() if h == handler])
+                    for handler in dict.fromkeys(handlers.values())]
 
-    return list(espo_routes(Recorder()))  # type: ignore[arg-type]
+    return [row for rows in espo_routes(Recorder()) for row in rows]  # type: ignore[arg-type]
 
 
 def body(value: Any) -> bytes:

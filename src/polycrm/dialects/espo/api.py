@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -55,15 +55,18 @@ class EspoApi:
             renderer = self._renderers[key] = RecordRenderer(entity)
         return renderer
 
-    def route(self, path: str, handler: Handler, methods: list[str], *, public: bool = False) -> Route:
+    def route(self, path: str, handlers: Mapping[str, Handler], *, public: bool = False) -> Route:
+        """The one route of `path`, its handler chosen by method (HEAD by GET's). One route per path, because
+        Starlette's 405 names the methods of the first route whose path matches in its Allow header."""
         async def endpoint(request: Request) -> Response:
+            handler = handlers["GET" if request.method == "HEAD" else request.method]
             try:
                 raw = await read_body(request, self.max_body_bytes)
             except BodyTooLarge:
                 return Response(status_code=413, headers={"X-Status-Reason": "Request body is too large."})
             return await run_in_threadpool(self._run, handler, request, raw, public)
 
-        return Route(API_BASE + path, endpoint, methods=methods)
+        return Route(API_BASE + path, endpoint, methods=list(handlers))
 
     def _run(self, handler: Handler, request: Request, raw: bytes, public: bool) -> Response:
         entity_name = request.path_params.get("entity")
@@ -498,42 +501,32 @@ def mass_result(done: list[int], by_ids: bool) -> dict[str, Any]:
 def espo_routes(api: EspoApi) -> list[Route]:
     r = api.route
     return [
-        r("/", api.root, ["GET"], public=True),
-        r("/App/user", api.app_user, ["GET"]),
-        r("/App/destroyAuthToken", api.destroy_token, ["POST"]),
-        r("/Metadata", api.metadata, ["GET"]),
-        r("/OpenApi", api.openapi, ["GET"]),
-        r("/MassAction", api.mass_action, ["POST"]),
-        r("/Admin/fieldManager/{entity}", api.add_field, ["POST"]),
-        r("/Webhook", api.webhook_list, ["GET"]),
-        r("/Webhook", api.webhook_create, ["POST"]),
-        r("/Webhook/{id}", api.webhook_read, ["GET"]),
-        r("/Webhook/{id}", api.webhook_update, ["PUT", "PATCH"]),
-        r("/Webhook/{id}", api.webhook_delete, ["DELETE"]),
-        r("/Webhook/{id}/deliveries", api.webhook_deliveries, ["GET"]),
-        r("/Webhook/{id}/deliveries/{deliveryId}/redeliver", api.webhook_redeliver, ["POST"]),
-        r("/Note", api.note_create, ["POST"]),
-        r("/Note/{id}", api.note_read, ["GET"]),
-        r("/Note/{id}", api.note_update, ["PUT", "PATCH"]),
-        r("/Note/{id}", api.note_delete, ["DELETE"]),
-        r("/{entity}/action/{action}", api.entity_action, ["GET", "POST", "PUT", "DELETE"]),
-        r("/Lead/{id}/convert", api.lead_convert, ["POST"]),
-        r("/Lead/{id}/action/convert", api.lead_convert, ["POST"]),
-        r("/{entity}/{id}/subscription", api.follow, ["PUT"]),
-        r("/{entity}/{id}/subscription", api.unfollow, ["DELETE"]),
-        r("/{entity}/{id}/followers", api.list_followers, ["GET"]),
-        r("/{entity}/{id}/followers", api.add_followers, ["POST"]),
-        r("/{entity}/{id}/followers", api.remove_followers, ["DELETE"]),
-        r("/{entity}/{id}/stream", api.stream, ["GET"]),
-        r("/{entity}/{id}/posts", api.posts, ["GET"]),
-        r("/{entity}/{id}/{link}/{relatedId}", api.unrelate, ["DELETE"]),
-        r("/{entity}/{id}/{link}", api.list_related, ["GET"]),
-        r("/{entity}/{id}/{link}", api.relate, ["POST"]),
-        r("/{entity}/{id}/{link}", api.unrelate, ["DELETE"]),
-        r("/{entity}/{id}", api.read, ["GET"]),
-        r("/{entity}/{id}", api.update, ["PUT", "PATCH"]),
-        r("/{entity}/{id}", api.delete, ["DELETE"]),
-        r("/{entity}", api.list, ["GET"]),
-        r("/{entity}", api.create, ["POST"]),
+        r("/", {"GET": api.root}, public=True),
+        r("/App/user", {"GET": api.app_user}),
+        r("/App/destroyAuthToken", {"POST": api.destroy_token}),
+        r("/Metadata", {"GET": api.metadata}),
+        r("/OpenApi", {"GET": api.openapi}),
+        r("/MassAction", {"POST": api.mass_action}),
+        r("/Admin/fieldManager/{entity}", {"POST": api.add_field}),
+        r("/Webhook", {"GET": api.webhook_list, "POST": api.webhook_create}),
+        r("/Webhook/{id}", {"GET": api.webhook_read, "PUT": api.webhook_update, "PATCH": api.webhook_update,
+                            "DELETE": api.webhook_delete}),
+        r("/Webhook/{id}/deliveries", {"GET": api.webhook_deliveries}),
+        r("/Webhook/{id}/deliveries/{deliveryId}/redeliver", {"POST": api.webhook_redeliver}),
+        r("/Note", {"POST": api.note_create}),
+        r("/Note/{id}", {"GET": api.note_read, "PUT": api.note_update, "PATCH": api.note_update,
+                         "DELETE": api.note_delete}),
+        r("/{entity}/action/{action}", {method: api.entity_action for method in ("GET", "POST", "PUT", "DELETE")}),
+        r("/Lead/{id}/convert", {"POST": api.lead_convert}),
+        r("/Lead/{id}/action/convert", {"POST": api.lead_convert}),
+        r("/{entity}/{id}/subscription", {"PUT": api.follow, "DELETE": api.unfollow}),
+        r("/{entity}/{id}/followers", {"GET": api.list_followers, "POST": api.add_followers,
+                                       "DELETE": api.remove_followers}),
+        r("/{entity}/{id}/stream", {"GET": api.stream}),
+        r("/{entity}/{id}/posts", {"GET": api.posts}),
+        r("/{entity}/{id}/{link}/{relatedId}", {"DELETE": api.unrelate}),
+        r("/{entity}/{id}/{link}", {"GET": api.list_related, "POST": api.relate, "DELETE": api.unrelate}),
+        r("/{entity}/{id}", {"GET": api.read, "PUT": api.update, "PATCH": api.update, "DELETE": api.delete}),
+        r("/{entity}", {"GET": api.list, "POST": api.create}),
     ]
 
