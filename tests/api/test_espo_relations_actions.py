@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
 from tests.api.test_espo_records import create
@@ -160,6 +162,15 @@ def test_lead_conversion_current_form(api):
     assert contact["accountId"] == body["createdAccountId"]
     opp = api.get(f"/api/v1/Opportunity/{body['createdOpportunityId']}").json()
     assert opp["accountId"] == body["createdAccountId"] and opp["contactsIds"] == [contact["id"]]
+
+
+def test_a_converted_lead_is_stamped_converted_and_modified_at_one_time(api, monkeypatch):
+    import polycrm.core.leads as leads_module
+    ticks = iter(datetime(2030, 1, 1, 0, 0, second) for second in range(60))
+    monkeypatch.setattr(leads_module, "utcnow", lambda: next(ticks))  # a clock that moves at every reading
+    lead = create(api, "Lead", {"lastName": "Tick"})
+    body = api.post(f"/api/v1/Lead/{lead['id']}/convert", json={"createContact": True}).json()
+    assert body["convertedAt"] == body["modifiedAt"]
 
 
 def test_lead_conversion_seed_form_and_failure_rolls_back(api):

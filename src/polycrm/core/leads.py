@@ -98,7 +98,8 @@ def convert_lead(core: Core, actor: Actor, lead_id: Any, records: dict[str, Any]
                 opportunity.values["contactId"] = created["Contact"]
                 opportunity.links["contacts"] = [created["Contact"]]
             created["Opportunity"] = core.records("Opportunity").insert_parsed(conn, actor, opportunity)
-        changes = {"status": "Converted", "convertedAt": utcnow(), "modifiedAt": utcnow(),
+        now = utcnow()  # one reading: the two stamps must not straddle a second
+        changes = {"status": "Converted", "convertedAt": now, "modifiedAt": now,
                    "modifiedById": actor.user_id, "versionNumber": (lead.get("versionNumber") or 0) + 1}
         for name, record_id in created.items():
             changes[f"created{name}Id"] = record_id
