@@ -173,6 +173,17 @@ def test_a_converted_lead_is_stamped_converted_and_modified_at_one_time(api, mon
     assert body["convertedAt"] == body["modifiedAt"]
 
 
+def test_a_lead_given_the_converted_status_is_stamped_at_its_write_time(api, monkeypatch):
+    import polycrm.core.records as records_module
+    ticks = iter(datetime(2030, 1, 1, 0, 0, second) for second in range(60))
+    monkeypatch.setattr(records_module, "utcnow", lambda: next(ticks))  # a clock that moves at every reading
+    created = create(api, "Lead", {"lastName": "Born", "status": "Converted"})
+    assert created["convertedAt"] == created["createdAt"]
+    lead = create(api, "Lead", {"lastName": "Later"})
+    updated = api.put(f"/api/v1/Lead/{lead['id']}", json={"status": "Converted"}).json()
+    assert updated["convertedAt"] == updated["modifiedAt"]
+
+
 def test_lead_conversion_seed_form_and_failure_rolls_back(api):
     lead = create(api, "Lead", {"firstName": "Sam", "lastName": "Seed"})
     bad = api.post(f"/api/v1/Lead/{lead['id']}/convert", json={"createAccount": True, "createOpportunity": True,

@@ -394,7 +394,7 @@ class RecordService:
             # EspoCRM's UI assigns new records to their creator; the API gets the same default.
             values["assignedUserId"] = actor.user_id
         values["versionNumber"] = 1
-        self._derive(values, parsed.links)
+        self._derive(values, parsed.links, stamp)
         missing = self.input.required_missing(values | {f"{k}Ids": v for k, v in parsed.links.items()})
         if missing is not None:
             raise self.input.fail(missing, "required")
@@ -603,8 +603,9 @@ class RecordService:
             if missing:
                 raise self.input.fail(blame[missing[0]], "valid")
 
-    def _derive(self, values: dict[str, Any], links: dict[str, list[int]]) -> None:
-        """Values computed from others: person name, converted currency, all-day dates, email subject."""
+    def _derive(self, values: dict[str, Any], links: dict[str, list[int]], now: datetime) -> None:
+        """Values computed from others: person name, converted currency, all-day dates, email subject; `now`
+        is the write's time (a lead's conversion time when its status becomes Converted)."""
         for field in self._derived_fields:
             if field.type == "personName" and ("firstName" in values or "lastName" in values):
                 full = " ".join(p for p in (values.get("firstName"), values.get("lastName")) if p)
@@ -626,7 +627,7 @@ class RecordService:
             if values.get("subject") is None and values.get("name") is not None:
                 values["subject"] = values["name"]
         if self.entity.name == "Lead" and values.get("status") == "Converted" and not values.get("convertedAt"):
-            values["convertedAt"] = utcnow()
+            values["convertedAt"] = now
 
     def find_duplicates(self, conn: Connection, values: dict[str, Any],
                         contact_points: dict[str, list[ContactPoint]], limit: int = 5) -> list[dict[str, Any]]:
@@ -679,9 +680,10 @@ class RecordService:
                 for attribute in self.entity.attributes.values():
                     if attribute.field == field.name:
                         parsed.values.pop(attribute.name, None)
+        now = utcnow()
         merged = dict(current)
         merged.update(parsed.values)
-        self._derive(merged, parsed.links)
+        self._derive(merged, parsed.links, now)
         changed = {k: v for k, v in merged.items() if k in self.entity.attributes and current.get(k) != v}
         merged_links = {f"{k}Ids": v for k, v in parsed.links.items()}
         missing = self.input.required_missing(merged | merged_links)
@@ -694,7 +696,7 @@ class RecordService:
         links_changed = bool(link_changes)
         if changed or links_changed or parsed.contact_points:
             event_values = dict(changed) | link_changes
-            changed.update(modifiedAt=utcnow(), modifiedById=actor.user_id,
+            changed.update(modifiedAt=now, modifiedById=actor.user_id,
                            versionNumber=(current.get("versionNumber") or 0) + 1)
             self.repository.update(conn, current["id"], {k: v for k, v in changed.items()
                                                          if k in self.entity.attributes})
