@@ -39,7 +39,7 @@ LIST_COLUMNS = ("id, name, salutation_name, first_name, last_name, description, 
                 "modified_by_id, assigned_user_id, version_number, c_tier, c_score")
 
 
-# The columns of a new contact's rows, in the order `_new_contact` gives their values.
+# The columns of the rows a new contact is stored as, in the order `new_contact` gives their values.
 CONTACT_COLUMNS = ("id", "name", "first_name", "last_name", "email_address", "email_address_is_opted_out",
                    "email_address_is_invalid", "phone_number_is_opted_out", "phone_number_is_invalid", "do_not_call",
                    "account_id", "created_at", "modified_at", "created_by_id", "modified_by_id", "assigned_user_id",
