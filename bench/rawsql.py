@@ -52,6 +52,9 @@ SIDE_COLUMNS = {
     "note": ("type", "post", "data", "parent_type", "parent_id", "created_at", "created_by_id", "is_internal",
              "deleted"),
 }
+# The column of each SIDE_COLUMNS table that holds the contact's id.
+CONTACT_ID_COLUMN = {"account_contact": "contact_id", "email_address_link": "entity_id",
+                     "stream_subscription": "entity_id", "note": "parent_id"}
 
 
 def _sqlite_path(url: str) -> str:
@@ -221,9 +224,7 @@ class RawStore:
             if scenario == "create":
                 insert = self.insert_sql("contact", CONTACT_COLUMNS[1:], " RETURNING id")
                 sides = [(table, self.insert_sql(table, columns)) for table, columns in SIDE_COLUMNS.items()]
-                position = {table: columns.index("contact_id" if table == "account_contact" else
-                                                 "parent_id" if table == "note" else "entity_id")
-                            for table, columns in SIDE_COLUMNS.items()}
+                position = {table: columns.index(CONTACT_ID_COLUMN[table]) for table, columns in SIDE_COLUMNS.items()}
 
                 def create() -> None:
                     contact, side_rows = new_contact(None)
