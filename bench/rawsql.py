@@ -15,7 +15,9 @@ Queries (contact table of a seeded store):
                   and the rows beside it: account_contact (its account relation), email_address_link (its
                   address), stream_subscription (its assigned user follows it), note (its stream's Create note)
 - mass_create:    the same rows for a batch of records in one transaction, each table's rows in one
-                  executemany (SQLite) or COPY (PostgreSQL), ids reserved first as PolyCRM does
+                  executemany (SQLite) or COPY (PostgreSQL), ids reserved first as PolyCRM does; also with as
+                  many connections at once, each in a process of its own, as PolyCRM's mass create phase uses
+                  (`parallel_mass_create`): PolyCRM's server workers write side by side too
 - update:         UPDATE contact SET c_score = ?, modified_at = ?, version_number = version_number + 1
                   WHERE id = ?, one transaction
 """
@@ -27,7 +29,9 @@ import os
 import random
 import sqlite3
 import time
+from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timezone
+from multiprocessing import get_context
 from typing import Any, Callable, Iterator
 
 from loadgen import TIERS, live_id
@@ -121,9 +125,11 @@ class RawStore:
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[Callable[[str, tuple[Any, ...]], Any]]:
-        """One transaction; yields `execute(sql, params)` returning the first row of the result, if any."""
+        """One write transaction; yields `execute(sql, params)` returning the first row of the result, if any."""
         if self.dialect == "sqlite":
-            self.conn.execute("BEGIN")
+            # IMMEDIATE, as PolyCRM's writes: a deferred transaction that reads (the ids) before it writes fails
+            # at once with "database is locked" when another writer got in between.
+            self.conn.execute("BEGIN IMMEDIATE")
             try:
                 yield lambda sql, params: self.conn.execute(sql, params).fetchone()
                 self.conn.execute("COMMIT")
@@ -274,6 +280,42 @@ def measure(store: RawStore, scenario: str, *, duration: float, max_count: int, 
     ms = lambda v: None if v is None else round(v * 1000, 4)  # noqa: E731
     return {"scenario": scenario, "count": len(latencies), "ops_per_s": round(len(latencies) / elapsed, 1),
             "p50_ms": ms(percentile(latencies, 50)), "p99_ms": ms(percentile(latencies, 99))}
+
+
+# Seconds the processes of `parallel_mass_create` get to connect and warm up before their common window.
+PARALLEL_START_DELAY = 3.0
+
+
+def parallel_mass_create(url: str, connections: int, *, duration: float, **kwargs: Any) -> dict[str, Any]:
+    """The mass create floor with `connections` driver connections writing at once, each in a process of its
+    own (no GIL shared), over a common window of `duration` seconds: the records/s they store together."""
+    start_at = time.time() + PARALLEL_START_DELAY
+    # Spawned, not forked: a child must not inherit the parent's open driver connection.
+    with ProcessPoolExecutor(connections, mp_context=get_context("spawn")) as pool:
+        runs = [pool.submit(_mass_create_window, url, start_at, duration, seed, kwargs) for seed in range(connections)]
+        batches = [run.result() for run in runs]
+    rates = [count * kwargs["batch"] / elapsed for count, elapsed in batches]
+    return {"connections": connections, "records_per_s": round(sum(rates)),
+            "records_per_s_each": [round(rate) for rate in rates]}
+
+
+def _mass_create_window(url: str, start_at: float, duration: float, seed: int, kwargs: dict[str, Any]
+                        ) -> tuple[int, float]:
+    """Batches one connection stored from `start_at` for `duration` seconds, and the time they took."""
+    store = RawStore(url)
+    try:
+        operation = store.operation("mass_create", **{**kwargs, "run_tag": f"{kwargs['run_tag']}p{seed}",
+                                                      "seed": seed})
+        operation()
+        time.sleep(max(0.0, start_at - time.time()))
+        started = time.perf_counter()
+        count = 0
+        while time.perf_counter() - started < duration:
+            operation()
+            count += 1
+        return count, time.perf_counter() - started
+    finally:
+        store.close()
 
 
 def explain(store: RawStore, scenario: str, **kwargs: Any) -> list[str]:
