@@ -51,6 +51,8 @@ LABELS = {
     "mass_create": "mass create (1000/req)",
 }
 LATENCY_MAX_COUNT = 2000
+# Steps of the loop that times this box's Python speed (`python_loop_ms`): about 0.1-0.2 s a round.
+PYTHON_LOOP_STEPS = 1_000_000
 
 
 def log(message: str = "") -> None:
@@ -325,7 +327,7 @@ def run_size(rows: int, args: argparse.Namespace, stamp: str, pool: Any) -> dict
     key = create_api_key(dataset["env"])
     run: dict[str, Any] = {"rows": rows, "backend": args.backend,
                            "dataset": {k: v for k, v in dataset.items() if k not in ("env", "url")},
-                           "phases": {}, "raw": {}, "plans": {}}
+                           "phases": {}, "raw": {}, "plans": {}, "python_loop_ms": python_loop_ms()}
     scenarios = [s for s in ALL_SCENARIOS if s in args.scenarios]
     measure_raw(run, dataset["url"], facts, [s for s in scenarios if s in READ_SCENARIOS], args, stamp)
     log_path = RESULTS / f"{stamp}-{args.backend}-{rows}-server.log"
@@ -481,7 +483,8 @@ def fmt(value: Any, digits: int = 2) -> str:
 def print_table(run: dict[str, Any], args: argparse.Namespace) -> None:
     log()
     log(f"PolyCRM bench: {run['backend']}, {run['rows']:,} contacts; server --workers {args.workers}; "
-        f"load c={args.concurrency} ({args.client} client, {args.loadgen_procs} proc); {args.duration:g} s/phase")
+        f"load c={args.concurrency} ({args.client} client, {args.loadgen_procs} proc); {args.duration:g} s/phase; "
+        f"Python loop {run['python_loop_ms']} ms")
     header = (f"{'scenario':<30} {'req/s':>8} {'p50':>7} {'p99':>8} | {'p50@c1':>7} {'raw p50':>8} {'ratio':>6} | "
               f"{'errors':>6} | {'server':>6} {'pg':>5} {'loadgen':>7} {'other':>5}")
     log(header)
@@ -582,6 +585,19 @@ def print_flatness(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
             log(f"  [{verdict}] {LABELS[scenario]:<30} {a:.2f} ms -> {b:.2f} ms = {ratio}x")
             out.append({"scenario": scenario, "small_p50_ms": a, "large_p50_ms": b, "ratio": ratio})
     return out
+
+
+def python_loop_ms() -> float:
+    """Milliseconds a fixed pure-Python loop takes now (the best of five): how fast this box runs Python at
+    the moment, so runs on days when the same VM ran at half speed can be told apart."""
+    def loop() -> float:
+        started = time.perf_counter()
+        total, table = 0, dict.fromkeys(range(1024), 0)
+        for i in range(PYTHON_LOOP_STEPS):
+            table[i & 1023] = i
+            total += table[(i * 7) & 1023]
+        return time.perf_counter() - started
+    return round(min(loop() for _ in range(5)) * 1000, 1)
 
 
 def machine() -> dict[str, Any]:
