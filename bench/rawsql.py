@@ -261,13 +261,16 @@ class RawStore:
 
 
 def measure(store: RawStore, scenario: str, *, duration: float, max_count: int, warmup: int = 50,
-            **kwargs: Any) -> dict[str, Any]:
-    """Run one raw operation back to back (after `warmup` runs); latency percentiles and ops/s."""
+            start_at: float | None = None, **kwargs: Any) -> dict[str, Any]:
+    """Run one raw operation back to back (after `warmup` runs, and from the `time.time()` `start_at` when
+    given); latency percentiles and ops/s."""
     from loadgen import percentile
 
     operation = store.operation(scenario, **kwargs)
     for _ in range(min(warmup, max_count)):
         operation()
+    if start_at is not None:
+        time.sleep(max(0.0, start_at - time.time()))
     latencies: list[float] = []
     perf = time.perf_counter
     started = perf()
@@ -293,27 +296,17 @@ def parallel_mass_create(url: str, connections: int, *, duration: float, **kwarg
     # Spawned, not forked: a child must not inherit the parent's open driver connection.
     with ProcessPoolExecutor(connections, mp_context=get_context("spawn")) as pool:
         runs = [pool.submit(_mass_create_window, url, start_at, duration, seed, kwargs) for seed in range(connections)]
-        batches = [run.result() for run in runs]
-    rates = [count * kwargs["batch"] / elapsed for count, elapsed in batches]
+        rates = [run.result() * kwargs["batch"] for run in runs]
     return {"connections": connections, "records_per_s": round(sum(rates)),
             "records_per_s_each": [round(rate) for rate in rates]}
 
 
-def _mass_create_window(url: str, start_at: float, duration: float, seed: int, kwargs: dict[str, Any]
-                        ) -> tuple[int, float]:
-    """Batches one connection stored from `start_at` for `duration` seconds, and the time they took."""
+def _mass_create_window(url: str, start_at: float, duration: float, seed: int, kwargs: dict[str, Any]) -> float:
+    """Batches per second one connection stored from `start_at` for `duration` seconds."""
     store = RawStore(url)
     try:
-        operation = store.operation("mass_create", **{**kwargs, "run_tag": f"{kwargs['run_tag']}p{seed}",
-                                                      "seed": seed})
-        operation()
-        time.sleep(max(0.0, start_at - time.time()))
-        started = time.perf_counter()
-        count = 0
-        while time.perf_counter() - started < duration:
-            operation()
-            count += 1
-        return count, time.perf_counter() - started
+        return measure(store, "mass_create", duration=duration, max_count=10**9, warmup=1, start_at=start_at,
+                       **{**kwargs, "run_tag": f"{kwargs['run_tag']}p{seed}", "seed": seed})["ops_per_s"]
     finally:
         store.close()
 

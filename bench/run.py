@@ -433,17 +433,17 @@ def measure_raw(run: dict[str, Any], url: str, facts: dict[str, Any], scenarios:
         kwargs = {"max_contact_id": facts["max_contact_id"], "max_account_id": facts["max_account_id"],
                   "user_ids": facts["user_ids"], "prefixes": facts["prefixes"], "run_tag": f"r{stamp[-6:]}",
                   "batch": args.mass_batch}
+        duration = min(3.0, args.duration / 2)
         for scenario in scenarios:
             try:
-                raw = rawsql.measure(store, scenario, duration=min(3.0, args.duration / 2),
+                raw = rawsql.measure(store, scenario, duration=duration,
                                      max_count=LATENCY_MAX_COUNT, warmup=3 if scenario == "mass_create" else 50,
                                      **kwargs)
                 if scenario == "mass_create":
                     raw["records_per_s"] = round(raw["ops_per_s"] * args.mass_batch)
                     connections = mass_create_connections(args)
                     if connections > 1:
-                        raw["parallel"] = rawsql.parallel_mass_create(
-                            url, connections, duration=min(3.0, args.duration / 2), **kwargs)
+                        raw["parallel"] = rawsql.parallel_mass_create(url, connections, duration=duration, **kwargs)
                 run["raw"][scenario] = raw
                 if scenario in READ_SCENARIOS:
                     run["plans"][scenario] = rawsql.explain(store, scenario, **kwargs)
