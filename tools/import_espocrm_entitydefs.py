@@ -24,7 +24,11 @@ SUPPORTED_TYPES = {
     "colorpicker", "barcode", "decimal",
 }
 KEPT_KEYS = {"type", "required", "readOnly", "readOnlyAfterCreate", "options", "default", "maxLength", "min",
-             "max", "entity", "entityList", "typeList", "defaultType", "columns", "notStorable", "isSorted"}
+             "max", "entity", "entityList", "typeList", "defaultType", "columns", "notStorable", "isSorted",
+             "onlyAdmin"}
+# EspoCRM's entityAcl/User.json: fields only administrators may change (a user's type, activity and teams
+# decide what they may do).
+ONLY_ADMIN_FIELDS = {("User", f) for f in ("type", "isActive", "teams", "defaultTeam")}
 # Email addresses are relation tables in EspoCRM; PolyCRM stores the address strings on the record.
 STORED_OVERRIDES = {("Email", f) for f in ("subject", "from", "to", "cc", "bcc", "fromName", "fromAddress")}
 # EspoCRM's `scopes.<Entity>.stream` (application/Espo/Modules/Crm/Resources/metadata/scopes/*.json; the scopes
@@ -84,14 +88,16 @@ OVERRIDES: dict[str, dict] = {
     "Document": {"primaryFilters": {
         "active": [{"type": "equals", "attribute": "status", "value": "Active"}],
         "draft": [{"type": "equals", "attribute": "status", "value": "Draft"}]}},
-    "User": {"primaryFilters": {
+    # A user owns their own user record ("own" access to User is to oneself), as in EspoCRM; a team is
+    # in the teams it is (the "team" level of Team).
+    "User": {"ownerAttribute": "id", "primaryFilters": {
         "active": [{"type": "isTrue", "attribute": "isActive"},
                    {"type": "in", "attribute": "type", "value": ["regular", "admin"]}],
         "activeApi": [{"type": "isTrue", "attribute": "isActive"},
                       {"type": "equals", "attribute": "type", "value": "api"}],
         "api": [{"type": "equals", "attribute": "type", "value": "api"}],
         "internal": [{"type": "in", "attribute": "type", "value": ["regular", "admin"]}]}},
-    "Team": {"primaryFilters": {}},
+    "Team": {"teamAttribute": "id", "primaryFilters": {}},
     "Email": {"primaryFilters": {}},
 }
 
@@ -203,6 +209,8 @@ def convert(entity: str, all_defs: dict[str, dict]) -> dict:
         if kind in {"file", "image"}:
             # No attachment upload endpoint yet: the id is stored but cannot be demanded.
             kept.pop("required", None)
+        if (entity, name) in ONLY_ADMIN_FIELDS:
+            kept["onlyAdmin"] = True
         if isinstance(kept.get("default"), str) and kept["default"].startswith("javascript:"):
             kept.pop("default")
         fields[name] = kept

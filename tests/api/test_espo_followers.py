@@ -335,7 +335,8 @@ def test_assigned_users_follow_on_create_and_assignment(api, harness):
     reader, reader_client = harness.user({"Account": OWN})
     other_reader, _ = harness.user({"Account": OWN})
     blind, _ = harness.user({"Contact": ALL})
-    integration, integration_client = harness.user({"Account": ALL}, user_type="api")
+    # Assigning a record to a user needs read access to that user.
+    integration, integration_client = harness.user({"Account": ALL, "User": {"read": "all"}}, user_type="api")
     admin = str(harness.admin_id)
     assigned = create(api, "Account", {"name": "Assigned", "assignedUserId": str(reader)})
     assert assigned["followersIds"] == [str(reader)]  # not its creator

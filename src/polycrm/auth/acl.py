@@ -1,7 +1,10 @@
 """Access control as in EspoCRM: per-entity create/read/edit/delete levels (all/team/own/no) from roles.
 
 A user's levels are the most permissive over their roles; admins have `all` everywhere. A user with no
-role has no access (EspoCRM's default), so API users get their rights from the roles they are given.
+role has no access (EspoCRM's default), so API users get their rights from the roles they are given, with
+two exceptions EspoCRM makes too: everyone reads their own user record and the teams they are in. Nobody
+may edit or delete more than they may read. This module decides levels and conditions; `core.access`
+applies them to stored records on every path.
 """
 
 from __future__ import annotations
@@ -9,11 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field as dataclass_field
 from typing import Any, Iterable, Mapping
 
+from polycrm.meta import Entity
 from polycrm.query.tree import FALSE, TRUE, Compare, LinkMode, Linked, Node, Op, disjunction
 
 ACTIONS = ("create", "read", "edit", "delete")
 LEVELS = ("no", "own", "team", "all")  # ascending
 CREATE_LEVELS = ("no", "yes")
+# Read levels every user has whatever their roles (EspoCRM's mandatory scope levels): their own user record
+# ("own" of User is oneself) and the teams they are in.
+MANDATORY_READ = {"User": "own", "Team": "team"}
 
 
 def _rank(action: str, level: str) -> int:
@@ -55,9 +62,16 @@ class Actor:
     mass_update: bool = False
 
     def level(self, entity: str, action: str) -> str:
+        """The actor's level for an action on an entity type: edit and delete never exceed read."""
         if self.is_admin:
             return "yes" if action == "create" else "all"
-        return self.scopes.get(entity, {}).get(action, "no")
+        levels = self.scopes.get(entity, {})
+        if action == "create":
+            return levels.get("create", "no")
+        read = max(levels.get("read", "no"), MANDATORY_READ.get(entity, "no"), key=LEVELS.index)
+        if action == "read":
+            return read
+        return min(levels.get(action, "no"), read, key=LEVELS.index)
 
     def can(self, entity: str, action: str) -> bool:
         return self.level(entity, action) != "no"
@@ -78,33 +92,58 @@ def merge_roles(roles: Iterable[Mapping[str, Mapping[str, str]]]) -> dict[str, d
     return merged
 
 
-def ownership_condition(actor: Actor, owner_attribute: str | None) -> Node:
+def ownership_condition(actor: Actor, entity: Entity) -> Node:
     """Records the actor owns (see `Entity.owner_attribute`): none where records have no owner."""
-    return FALSE if owner_attribute is None else Compare(owner_attribute, Op.EQ, actor.user_id)
+    owner = entity.owner_attribute
+    return FALSE if owner is None else Compare(owner, Op.EQ, actor.user_id)
 
 
-def read_filter(actor: Actor, entity_name: str, owner_attribute: str | None, has_teams: bool,
-                action: str = "read") -> Node:
-    """The filter that limits a list to what the actor may see (or edit/delete) at their level."""
-    level = actor.level(entity_name, action)
+def team_condition(actor: Actor, entity: Entity) -> Node:
+    """Records in one of the actor's teams: through their `teams` link, or being such a team."""
+    teams = tuple(sorted(actor.team_ids))
+    if entity.team_attribute is not None:
+        return Compare(entity.team_attribute, Op.IN, teams)
+    return Linked("teams", LinkMode.ANY, teams) if entity.teams_link is not None else FALSE
+
+
+def access_condition(actor: Actor, entity: Entity, action: str = "read") -> Node:
+    """The filter that limits records to those the actor may `action` (read/edit/delete) at their level."""
+    level = actor.level(entity.name, action)
     if level == "all":
         return TRUE
     if level == "no":
         return FALSE
-    own = ownership_condition(actor, owner_attribute)
-    if level == "own" or not has_teams:
-        return own
-    return disjunction([own, Linked("teams", LinkMode.ANY, tuple(sorted(actor.team_ids)))])
+    own = ownership_condition(actor, entity)
+    return own if level == "own" else disjunction([own, team_condition(actor, entity)])
 
 
-def record_allowed(actor: Actor, entity_name: str, action: str, record: Mapping[str, Any],
-                   owner_attribute: str | None, record_team_ids: Iterable[int]) -> bool:
-    """Whether the actor may do `action` (read/edit/delete) on this record."""
-    level = actor.level(entity_name, action)
+def record_allowed(actor: Actor, entity: Entity, action: str, record: Mapping[str, Any],
+                   record_team_ids: Iterable[int]) -> bool:
+    """Whether the actor may do `action` (read/edit/delete) on this record; `record_team_ids` are the teams
+    it is in (needed at the "team" level only)."""
+    level = actor.level(entity.name, action)
     if level == "all":
         return True
     if level == "no":
         return False
-    if owner_attribute is not None and record.get(owner_attribute) == actor.user_id:
+    owner = entity.owner_attribute
+    if owner is not None and record.get(owner) == actor.user_id:
         return True
-    return level == "team" and bool(actor.team_ids.intersection(record_team_ids))
+    if level != "team":
+        return False
+    if entity.team_attribute is not None:
+        return record.get(entity.team_attribute) in actor.team_ids
+    return bool(actor.team_ids.intersection(record_team_ids))
+
+
+def is_own(actor: Actor, entity: Entity, record_id: int) -> bool:
+    """Whether the id names the actor's own user record or one of their teams: records they may always
+    read, and know to exist (an actor is loaded with them)."""
+    return ((entity.owner_attribute == "id" and record_id == actor.user_id)
+            or (entity.team_attribute == "id" and record_id in actor.team_ids))
+
+
+def surely_readable(actor: Actor, entity: Entity, record_id: int) -> bool:
+    """Whether the actor may read the record of this id, if it exists, whatever it holds: spares a query
+    for the names a record shows of its creator, assignee and teams."""
+    return actor.is_admin or actor.level(entity.name, "read") == "all" or is_own(actor, entity, record_id)

@@ -80,8 +80,7 @@ class AutoFollow:
         if user_id not in readers:
             readers[user_id] = self.actors(user_id)
         reader = readers[user_id]
-        return reader is not None and record_allowed(reader, self.entity.name, "read", values,
-                                                     self.entity.owner_attribute, team_ids)
+        return reader is not None and record_allowed(reader, self.entity, "read", values, team_ids)
 
 
 class FollowService:

@@ -66,7 +66,7 @@ def convert_lead(core: Core, actor: Actor, lead_id: Any, records: dict[str, Any]
         if not actor.can(name, "create"):
             raise Forbidden(f"No 'create' access for {name}.")
     with core.database.transaction() as conn:
-        lead = leads.load_record(conn, lead_id, not_found="Record {id} not found.")
+        lead = leads.load_record(conn, lead_id, not_found="Record {id} not found.", lock=True)
         leads.check_record(conn, actor, "edit", lead)
         if lead.get("status") == "Converted":
             raise BadRequest("Lead is already converted.")
@@ -76,7 +76,7 @@ def convert_lead(core: Core, actor: Actor, lead_id: Any, records: dict[str, Any]
             for name, item in parsed.items():
                 service = core.records(name)
                 if service.entity.duplicate_check_fields:
-                    for found in service.find_duplicates(conn, service.prepare_new(actor, item),
+                    for found in service.find_duplicates(conn, actor, service.prepare_new(actor, item),
                                                          item.contact_points):
                         duplicates.append({"id": found["id"], "name": found.get("name"), "_entityType": name})
             if duplicates:

@@ -1,7 +1,10 @@
-"""Record services: create, read, update, delete, search and relate records of one entity type.
+"""Record services: create, read, update, delete and search records of one entity type (relations:
+core/relations.py).
 
-Every operation runs in one transaction, checks access for the actor, and leaves nothing half-written
-when it fails.
+Every operation runs in one transaction, checks access for the actor (core/access.py: what may be read,
+changed, linked and named), and leaves nothing half-written when it fails. A write reads the record it
+changes with its row locked (PostgreSQL), so concurrent writers of one record take turns: a version check,
+a link set replaced, a counter increased are never decided on a value another transaction is changing.
 """
 
 from __future__ import annotations
@@ -11,51 +14,62 @@ from typing import Any, Callable, Iterable, Sequence
 
 from sqlalchemy.engine import Connection
 
-from polycrm.auth.acl import Actor, read_filter, record_allowed
+from polycrm.auth.acl import Actor, is_own
+from polycrm.core.access import RecordAccess
+from polycrm.core.assembly import RecordAssembler
 from polycrm.core.errors import BadRequest, DuplicateFound, Forbidden, NotFound, VersionConflict
-from polycrm.core.follows import ActorSource, AutoFollow, follower_view
+from polycrm.core.follows import ActorSource, AutoFollow
 from polycrm.core.search import SearchQuery, SearchResult, TotalMode, check_filter_values
 from polycrm.core.settings import CoreSettings
 from polycrm.core.stream import StreamWriter
+from polycrm.core.users import WRITE_GUARDS
 from polycrm.core.values import ParsedInput, RecordInput, parse_id
 from polycrm.events.outbox import Outbox
-from polycrm.meta import FOLLOWERS, FOLLOWERS_LINK, Entity, LinkStorage, ValueKind
+from polycrm.meta import FOLLOWERS, Entity, LinkStorage, ValueKind
 from polycrm.meta.model import Link
-from polycrm.query.tree import Compare, Node, Op, Sort, conjunction
+from polycrm.query.tree import TRUE, Compare, Node, Op, Sort, conjunction
 from polycrm.store.database import Database, utcnow
 from polycrm.store.follows import FollowRepository
 from polycrm.store.notes import NoteRepository
-from polycrm.store.records import ContactPoint, RecordRepository, SideData, existing_ids_among
+from polycrm.store.records import ContactPoint, RecordRepository, existing_ids_among
 
 # Read-only view data EspoCRM leaves out of lists unless selected (specs/espocrm.md §2.2), besides contact
 # data and the follower attributes (`isFollowed`, `followersIds`, `followersNames`).
 LIST_EXCLUDED_KINDS = (ValueKind.ID_LIST, ValueKind.NAME_MAP, ValueKind.COLUMN_MAP)
 MASS_CREATE_LIMIT = 10_000
+# Records one mass update, delete, follow or relate may change: all or nothing in one transaction, which on
+# SQLite holds the only write lock; beyond this, send ids in batches (see README, "Mass actions").
+MASS_ACTION_LIMIT = 2_000
+# Links kept on the related records (their belongsTo or parent column): relating changes those records.
+FOREIGN_STORED = (LinkStorage.REVERSE_COLUMN, LinkStorage.CHILDREN)
 # Work done inside a create or update transaction with the record's id; returns whether it changed anything.
 Attach = Callable[[Connection, int], bool]
+Services = Callable[[str], "RecordService"]
 
 
 class RecordService:
     """Operations on the records of one entity type."""
 
-    def __init__(self, database: Database, entity: Entity, settings: CoreSettings, actors: ActorSource):
+    def __init__(self, database: Database, entity: Entity, settings: CoreSettings, actors: ActorSource,
+                 services: Services):
         self.database = database
         self.entity = entity
         self.settings = settings
         self.actors = actors
+        self.services = services  # other entity types' services (relating changes the records of some)
         self.repository = RecordRepository(database, entity)
+        self._repositories: dict[str, RecordRepository] = {entity.name: self.repository}
+        self.access = RecordAccess(database.registry, self._repository_of)
+        self.assembler = RecordAssembler(entity, self.repository, self._repository_of, self.access)
+        guard = WRITE_GUARDS.get(entity.name)
+        self.guard = guard(database, self.repository) if guard is not None else None
         self.auto_follow = (AutoFollow(entity, actors, FollowRepository(database, entity.name)) if entity.stream
                             else None)
         self.outbox = Outbox(database)
-        self._repositories: dict[str, RecordRepository] = {entity.name: self.repository}
         self.stream = StreamWriter(entity, NoteRepository(database), self._repository_of) if entity.stream else None
         self.input = RecordInput(entity, settings.currencies, settings.default_currency)
-        self._belongs_to = [name for name, link in entity.links.items()
-                            if link.storage is LinkStorage.COLUMN and name in entity.fields]
-        self._multi_fields = [f.name for f in entity.fields.values() if f.type == "linkMultiple"
-                              and f.name in entity.links]
-        # Link-multiple fields whose junction rows keep values, shown as `<field>Columns`.
-        self._column_fields = frozenset(f for f in self._multi_fields if f"{f}Columns" in entity.attributes)
+        self._belongs_to = self.assembler.belongs_to
+        self._column_fields = self.assembler.column_fields
         # belongsTo links kept among a many-to-many link's records (`Entity.kept_links`): (id attribute, the
         # many-to-many field, the attributes written to that row as (attribute, junction column)).
         self._kept_links = [(f"{name}Id", many, tuple(
@@ -63,8 +77,6 @@ class RecordService:
             if source.through == name and source.link == many and entity.attributes[attribute].writable))
             for name, many in entity.kept_links.items()]
         self._contact_fields = [f.name for f in entity.fields.values() if f.type in {"email", "phone"}]
-        self._contact_kinds = [(entity.fields[f].type, f) for f in self._contact_fields]
-        self._parent_fields = [f.name for f in entity.fields.values() if f.type == "linkParent"]
         self._numbered = "number" in entity.fields and entity.fields["number"].type == "autoincrement"
         self._defaults = [(f.name, self.input.convert(entity.attributes[f.name], f, f.params["default"]))
                           for f in entity.fields.values()
@@ -83,7 +95,10 @@ class RecordService:
                                 if f.type in {"personName", "currency", "datetimeOptional"}]
         self._creation_times = [key for key in ("createdAt", "modifiedAt") if key in entity.attributes]
         self._creators = [key for key in ("createdById", "modifiedById") if key in entity.attributes]
-        self._follow_attributes = [a.name for a in entity.attributes.values() if a.field == FOLLOWERS]
+        # Attributes of fields only administrators may change (`onlyAdmin`: a user's type, activity, teams).
+        self._admin_only = {a.name: a.field for a in entity.attributes.values()
+                            if entity.fields.get(a.field) is not None and entity.fields[a.field].params.get("onlyAdmin")
+                            and a.writable}
 
     # --- access -----------------------------------------------------------------------------------
 
@@ -91,136 +106,64 @@ class RecordService:
         if not actor.can(self.entity.name, action):
             raise Forbidden(f"No {action} access.")
 
-    def _team_ids(self, conn: Connection, record_id: int) -> list[int]:
-        link = self.entity.links.get("teams")
-        if link is None or link.storage is not LinkStorage.POLYMORPHIC:
-            return []
-        return self.repository.related_ids(conn, link, [record_id]).get(record_id, [])
-
     def allows(self, conn: Connection, actor: Actor, action: str, record: dict[str, Any]) -> bool:
         """Whether the actor may `action` (read/edit/delete) this stored record."""
-        level = actor.level(self.entity.name, action)
-        if level == "all":
-            return True
-        teams = self._team_ids(conn, record["id"]) if level == "team" else []
-        return record_allowed(actor, self.entity.name, action, record, self.entity.owner_attribute, teams)
+        return self.access.permits(conn, actor, self.entity, action, record)
 
     def check_record(self, conn: Connection, actor: Actor, action: str, record: dict[str, Any]) -> None:
         if not self.allows(conn, actor, action, record):
             raise Forbidden(f"No {action} access.")
 
-    def load_record(self, conn: Connection, record_id: Any, *, not_found: str,
-                    with_names: bool = False) -> dict[str, Any]:
-        """The stored record (with belongsTo names joined in when asked), or NotFound."""
+    def load_record(self, conn: Connection, record_id: Any, *, not_found: str, with_names: bool = False,
+                    lock: bool = False) -> dict[str, Any]:
+        """The stored record (with belongsTo names joined in when asked), or NotFound; `lock` holds its row
+        until the transaction ends (a write reads what it changes so)."""
         parsed = parse_id(record_id)
         record = None
         if parsed is not None:
-            rows = self.repository.fetch_rows(conn, Compare("id", Op.EQ, parsed),
+            rows = self.repository.fetch_rows(conn, Compare("id", Op.EQ, parsed), lock=lock,
                                               name_links=self._belongs_to if with_names else ())
             record = rows[0] if rows else None
         if record is None:
             raise NotFound(not_found.format(id=record_id))
         return record
 
+    def visible_condition(self, actor: Actor, where: Node, action: str = "read") -> Node:
+        """A client's filter limited to the records the actor may `action`, its conditions on related
+        records to the related records the actor may read."""
+        check_filter_values(where)
+        return conjunction([self.access.condition(actor, self.entity.name, action),
+                            self.access.restrict(actor, self.entity, where)])
+
     # --- read -------------------------------------------------------------------------------------
 
     def read(self, actor: Actor, record_id: Any) -> dict[str, Any]:
         self.require_scope(actor, "read")
         with self.database.connect() as conn:
-            record = self._load_full(conn, record_id, actor.user_id)
+            record = self.assembler.load(conn, record_id, actor)
             self.check_record(conn, actor, "read", record)
             return record
 
-    def read_without_acl(self, record_id: Any, viewer: int | None = None) -> dict[str, Any]:
-        """A full record for trusted internal callers (a user's own profile, event payloads, the answer to a
-        write); with `viewer`, as that user reads it (whether they follow it)."""
+    def read_without_acl(self, record_id: Any, viewer: Actor | None = None) -> dict[str, Any]:
+        """A full record for trusted internal callers (event payloads, the answer to a write); with `viewer`,
+        as that user reads it (whether they follow it, names of what they may not read blanked)."""
         with self.database.connect() as conn:
-            return self._load_full(conn, record_id, viewer)
+            return self.assembler.load(conn, record_id, viewer)
 
-    def _load_full(self, conn: Connection, record_id: Any, viewer: int | None) -> dict[str, Any]:
-        """A record with every attribute, derived ones included, read in one statement; or NotFound."""
-        parsed = parse_id(record_id)
-        record, side = None, None
-        if parsed is not None:
-            links = [self.entity.links[f] for f in self._multi_fields] + self._follower_links(True, viewer)
-            record, side = self.repository.fetch_with_side_data(
-                conn, parsed, name_links=self._belongs_to, links=links, contact_fields=self._contact_kinds)
-        if record is None:
-            raise NotFound(f"Record {record_id} does not exist.")
-        return self._complete(conn, [record], full=True, side=side, viewer=viewer)[0]
-
-    def _follower_links(self, wanted: bool, viewer: int | None) -> list[Link]:
-        """The followers relation, when a read wants follower data and has a reader to show it to."""
-        return [FOLLOWERS_LINK] if wanted and viewer is not None and self.entity.stream else []
-
-    def complete_snapshots(self, records: list[dict[str, Any]], wanted: set[str] | None) -> list[dict[str, Any]]:
+    def complete_snapshots(self, records: list[dict[str, Any]], wanted: set[str] | None,
+                           viewer: Actor | None = None) -> list[dict[str, Any]]:
         """Saved values (an event's) with their derived attributes computed now: names, id lists, contact
-        data. All records must have the same keys; `wanted` None means every attribute (a full record)."""
+        data. All records must have the same keys; `wanted` None means every attribute (a full record);
+        with `viewer`, names of records they may not read are blanked."""
         with self.database.connect() as conn:
-            return self._complete(conn, [dict(r) for r in records], full=wanted is None, wanted=wanted)
+            return self.assembler.complete(conn, [dict(r) for r in records], full=wanted is None, wanted=wanted,
+                                           viewer=viewer)
 
-    def _complete(self, conn: Connection, records: list[dict[str, Any]], *, full: bool,
-                  wanted: set[str] | None = None, side: SideData | None = None,
-                  viewer: int | None = None) -> list[dict[str, Any]]:
-        """Add derived attributes (link names, id lists, contact data, follower data for `viewer`) in EspoCRM's
-        attribute order; `side` is the records' side data when it was read with them (every link set and
-        contact field, and the followers when there is a viewer)."""
-        if not records:
-            return records
-        ids = [r["id"] for r in records]
-        want = (lambda name: True) if wanted is None else wanted.__contains__
-        for link_name in self._belongs_to:
-            key = f"{link_name}Name"
-            if not want(key) or key in records[0]:
-                continue
-            target = self._target_repository(self.entity.links[link_name])
-            names = target.names(conn, [r.get(f"{link_name}Id") for r in records])
-            for record in records:
-                record[key] = names.get(record.get(f"{link_name}Id"))
-        for field in self._parent_fields:
-            if want(f"{field}Name"):
-                self._parent_names(conn, field, records)
-        multi = [f for f in self._multi_fields
-                 if full or want(f"{f}Ids") or want(f"{f}Names") or want(f"{f}Columns")]
-        contact = [(kind, f) for kind, f in self._contact_kinds if full or want(f"{f}Data")]
-        followers = self._follower_links(full or any(want(a) for a in self._follow_attributes), viewer)
-        if side is None:
-            side = self.repository.side_data(conn, ids, [self.entity.links[f] for f in multi] + followers, contact)
-        for field in multi:
-            related = side.related[field]
-            for record in records:
-                pairs = related.get(record["id"], [])
-                record[f"{field}Ids"] = [i for i, _ in pairs]
-                record[f"{field}Names"] = dict(pairs)
-            if field in self._column_fields:
-                columns = side.columns[field]
-                for record in records:
-                    record[f"{field}Columns"] = dict(columns.get(record["id"], {}))
-        for kind, field in contact:
-            points = side.contact_points[field]
-            for record in records:
-                record[f"{field}Data"] = [self._contact_point_data(kind, p) for p in points.get(record["id"], [])]
-        if followers and viewer is not None:
-            for record in records:
-                record.update(follower_view(side.related[FOLLOWERS].get(record["id"], []), viewer))
-        # Every record of one call has the same keys: put them in definition order, unless they already are
-        # (rows come in that order; derived attributes may have been appended).
-        first = records[0]
-        keys = [k for k in self.entity.attributes if k in first and (wanted is None or k in wanted)]
-        if keys == list(first):
-            return records
-        return [{k: record[k] for k in keys} for record in records]
-
-    @staticmethod
-    def _contact_point_data(kind: str, point: ContactPoint) -> dict[str, Any]:
-        if kind == "email":
-            return {"emailAddress": point.value, "lower": point.value.lower(), "primary": point.primary,
-                    "optOut": point.opt_out, "invalid": point.invalid}
-        return {"phoneNumber": point.value, "type": point.type, "primary": point.primary, "optOut": point.opt_out,
-                "invalid": point.invalid}
-
-    def _target_repository(self, link: Link) -> RecordRepository:
-        return self._repository_of(link.entity)
+    def readable_ids(self, actor: Actor, ids: Iterable[int]) -> set[int]:
+        """Of the given ids, those of records the actor may read, live or deleted: whom an event about a
+        record may reach (a delete tells of a record as it was)."""
+        with self.database.connect() as conn:
+            return self.access.visible_ids(conn, actor, self.entity.name, ids, deleted=None)
 
     def _repository_of(self, entity_name: str) -> RecordRepository:
         repository = self._repositories.get(entity_name)
@@ -228,17 +171,6 @@ class RecordService:
             repository = RecordRepository(self.database, self.database.registry.entity(entity_name))
             self._repositories[entity_name] = repository
         return repository
-
-    def _parent_names(self, conn: Connection, field: str, records: list[dict[str, Any]]) -> None:
-        by_type: dict[str, list[int]] = {}
-        for record in records:
-            kind, parent_id = record.get(f"{field}Type"), record.get(f"{field}Id")
-            if kind in self.database.registry and parent_id is not None:
-                by_type.setdefault(kind, []).append(parent_id)
-        names = {kind: self._repository_of(kind).names(conn, ids)
-                 for kind, ids in by_type.items()}
-        for record in records:
-            record[f"{field}Name"] = names.get(record.get(f"{field}Type"), {}).get(record.get(f"{field}Id"))
 
     # --- search -----------------------------------------------------------------------------------
 
@@ -266,15 +198,14 @@ class RecordService:
     def search_visible(self, actor: Actor, query: SearchQuery, *, within: Node | None = None) -> SearchResult:
         """The records matching `query` (and `within`) that the actor may read: an empty list, not Forbidden,
         when they may read none."""
-        check_filter_values(query.where)
-        condition = conjunction([read_filter(actor, self.entity.name, self.entity.owner_attribute,
-                                             self.entity.has_teams), query.where] + ([within] if within else []))
+        condition = conjunction([self.visible_condition(actor, query.where)] + ([within] if within else []))
+        sorts = self.access.restrict_sorts(actor, self.entity, query.sorts)
         wanted = self.list_attributes(query.select, [s.attribute for s in query.sorts])
         columns = None if wanted is None else wanted | self._columns_for_derived(wanted)
         name_links = [link for link in self._belongs_to if wanted is None or f"{link}Name" in wanted]
         with self.database.connect() as conn:
             limit = query.limit + (1 if query.total is TotalMode.NONE else 0)
-            rows = self.repository.fetch_rows(conn, condition, attributes=columns, sorts=query.sorts,
+            rows = self.repository.fetch_rows(conn, condition, attributes=columns, sorts=sorts,
                                               offset=query.offset, limit=limit, name_links=name_links)
             has_more = len(rows) > query.limit
             rows = rows[:query.limit]
@@ -284,73 +215,12 @@ class RecordService:
                 total = len(rows) if short_page else self.repository.count(conn, condition)
             else:
                 total = None
-            records = self._complete(conn, rows, full=False, wanted=wanted, viewer=actor.user_id)
+            records = self.assembler.complete(conn, rows, full=False, wanted=wanted, viewer=actor)
         return SearchResult(records, total, has_more)
 
     def _columns_for_derived(self, wanted: set[str]) -> set[str]:
         """Column attributes needed to compute the wanted derived ones (names need their ids)."""
         return set().union(*(self._derived_from.get(name, ()) for name in wanted))
-
-    def related(self, actor: Actor, record_id: Any, link_name: str, query: SearchQuery) -> SearchResult:
-        """Records related through a link, with the target entity's ACL applied."""
-        link = self.link(link_name)
-        self.require_scope(actor, "read")
-        with self.database.connect() as conn:
-            record = self.load_record(conn, record_id, not_found="Record {id} does not exist.")
-            self.check_record(conn, actor, "read", record)
-        target_entity = self.database.registry.entity(link.entity) if link.entity else None
-        if target_entity is None:
-            raise NotFound("Link does not exist.")
-        target_service = RecordService(self.database, target_entity, self.settings, self.actors)
-        if not actor.can(target_entity.name, "read"):
-            raise Forbidden("No read access.")
-        result = target_service.search(actor, query, within=self._reverse_condition(link, record["id"]))
-        self._add_column_attributes(link, record["id"], result.records, query.select)
-        return result
-
-    def _add_column_attributes(self, link: Link, owner_id: int, records: list[dict[str, Any]],
-                               select: list[str] | None) -> None:
-        """Give records listed through a junction link the attributes that show the values of their rows
-        (the foreign side's `columnAttributeMap`: an account's contacts get `accountRole`), after the others as
-        EspoCRM appends them; all of them without `select`, else the selected ones."""
-        foreign = self.database.registry.entity(link.entity).links.get(link.foreign or "") if link.entity else None
-        if link.storage is not LinkStorage.JUNCTION or foreign is None or not records:
-            return
-        shown = {column: attribute for column, attribute in foreign.column_attributes.items()
-                 if select is None or attribute in select}
-        if not shown:
-            return
-        with self.database.connect() as conn:
-            rows = self.repository.link_rows(conn, link, owner_id, [r["id"] for r in records])
-        for record in records:
-            values = rows.get(record["id"], {})
-            record.update((attribute, values.get(column)) for column, attribute in shown.items())
-
-    def _reverse_condition(self, link: Link, owner_id: int) -> Node:
-        """Filter on the target entity selecting the records related to `owner_id` through `link`."""
-        foreign = self.database.registry.entity(link.entity) if link.entity else None
-        if link.storage is LinkStorage.COLUMN:
-            return Compare("id", Op.EQ, self._column_value(owner_id, link))
-        if link.storage is LinkStorage.REVERSE_COLUMN and foreign is not None:
-            return Compare(f"{link.foreign}Id", Op.EQ, owner_id)
-        if link.storage is LinkStorage.CHILDREN and foreign is not None:
-            parent = link.far_column.replace("_", "")  # parent link's field name, e.g. "parent"
-            return conjunction([Compare(f"{parent}Id", Op.EQ, owner_id),
-                                Compare(f"{parent}Type", Op.EQ, self.entity.name)])
-        with self.database.connect() as conn:
-            ids = self.repository.related_ids(conn, link, [owner_id]).get(owner_id, [])
-        return Compare("id", Op.IN, tuple(ids))
-
-    def _column_value(self, owner_id: int, link: Link) -> int | None:
-        with self.database.connect() as conn:
-            row = self.repository.fetch(conn, owner_id, [f"{link.name}Id"])
-        return row.get(f"{link.name}Id") if row else None
-
-    def link(self, name: str) -> Link:
-        link = self.entity.links.get(name)
-        if link is None:
-            raise NotFound("Link does not exist.")
-        return link
 
     # --- create -----------------------------------------------------------------------------------
 
@@ -364,7 +234,7 @@ class RecordService:
             # Before the write transaction, as EspoCRM checks: a guard against entering someone twice, not a
             # uniqueness constraint, so SQLite's one writer need not wait for its queries.
             with self.database.connect() as conn:
-                duplicates = self.find_duplicates(conn, values, parsed.contact_points)
+                duplicates = self.find_duplicates(conn, actor, values, parsed.contact_points)
             if duplicates:
                 raise DuplicateFound(duplicates)
         with self.database.transaction() as conn:
@@ -372,17 +242,22 @@ class RecordService:
             if attach is not None:
                 attach(conn, record_id)
         # Read after the commit: the write transaction (SQLite's one writer at a time) stays short.
-        return self.read_without_acl(record_id, actor.user_id)
+        return self.read_without_acl(record_id, actor)
 
     def prepare_new(self, actor: Actor, parsed: ParsedInput, now: datetime | None = None) -> dict[str, Any]:
         """A new record's values: the parsed ones, defaults, creation stamps (at `now`, or the current second:
         a mass create stamps its records alike) and derived values; ValidationFailure if a required one is
-        missing. Its kept links join `parsed.links` (`_keep_new`)."""
+        missing, Forbidden if a non-administrator sets an administrators' field. Its kept links join
+        `parsed.links` (`_keep_new`)."""
         self._keep_new(parsed)
         values = dict(parsed.values)
         for name, default in self._defaults:
             if name not in values:
                 values[name] = list(default) if isinstance(default, list) else default  # never shared
+        if not actor.is_admin:
+            defaults = dict(self._defaults)
+            self._check_admin_only({name: value for name, value in values.items() if defaults.get(name) != value},
+                                   [field for field, ids in parsed.links.items() if ids])
         stamp = now or utcnow()
         for key in self._creation_times:
             values[key] = stamp
@@ -400,17 +275,26 @@ class RecordService:
             raise self.input.fail(missing, "required")
         return values
 
+    def _check_admin_only(self, changed: dict[str, Any], changed_links: Iterable[str]) -> None:
+        """Forbidden when a non-administrator's write changes a field only administrators may change."""
+        for name in changed:
+            if name in self._admin_only:
+                raise Forbidden(f"Only administrators may change '{self._admin_only[name]}'.")
+        for field in changed_links:
+            if f"{field}Ids" in self._admin_only:
+                raise Forbidden(f"Only administrators may change '{field}'.")
+
     def insert_parsed(self, conn: Connection, actor: Actor, parsed: ParsedInput,
                       values: dict[str, Any] | None = None) -> int:
         """Insert a parsed new record (its `prepare_new` values, when already made) with its relations and
         create event; no duplicate check."""
         if values is None:
             values = self.prepare_new(actor, parsed)
-        self._check_references(conn, {k: values[k] for k in parsed.values}, parsed.links)
+        self._check_references(conn, actor, {k: values[k] for k in parsed.values}, parsed.links)
         if self._numbered:
             values["number"] = self.database.next_value(conn, f"{self.entity.name}.number")
         record_id = self.repository.insert(conn, values)
-        self._write_new_relations(conn, [(record_id, parsed)])
+        self._write_new_relations(conn, actor, [(record_id, parsed)])
         self._follow_new(conn, actor, [(record_id, values, parsed)])
         if self.stream is not None:
             self.stream.created(conn, actor, [(record_id, values)])
@@ -433,7 +317,7 @@ class RecordService:
             if given:
                 parsed.link_columns.setdefault(field, {}).setdefault(related, {}).update(given)
 
-    def _keep_updated(self, conn: Connection, current: dict[str, Any], merged: dict[str, Any],
+    def _keep_updated(self, conn: Connection, actor: Actor, current: dict[str, Any], merged: dict[str, Any],
                       parsed: ParsedInput) -> dict[str, Any]:
         """EspoCRM's Contact.afterSave for kept links, after the update's own link changes: a new belongsTo
         record joins the many-to-many link unless already there (its row taking the record's values, `title`);
@@ -451,17 +335,17 @@ class RecordService:
             target = new if moved else old
             if target is None:
                 if old in rows:
-                    changes.update(self._write_link_field(conn, current["id"], field,
+                    changes.update(self._write_link_field(conn, actor, current["id"], field,
                                                           [i for i in rows if i != old], {}, rows))
             elif target in rows:
                 values = {column: value for column, value in given.items() if rows[target].get(column) != value}
                 if values:
-                    changes.update(self._write_link_field(conn, current["id"], field, None, {target: values},
-                                                          rows))
+                    changes.update(self._write_link_field(conn, actor, current["id"], field, None,
+                                                          {target: values}, rows))
             elif moved:
                 values = {column: merged[attribute] for attribute, column in columns
                           if merged.get(attribute) is not None}
-                changes.update(self._write_link_field(conn, current["id"], field, [*rows, target],
+                changes.update(self._write_link_field(conn, actor, current["id"], field, [*rows, target],
                                                       {target: values} if values else {}, rows))
         return changes
 
@@ -475,15 +359,21 @@ class RecordService:
                 saved[f"{field}Columns"] = {i: link.new_row(given.get(i, {})) for i in ids}
         return saved
 
-    def _write_new_relations(self, conn: Connection, created: Sequence[tuple[int, ParsedInput]]) -> None:
+    def _write_new_relations(self, conn: Connection, actor: Actor, created: Sequence[tuple[int, ParsedInput]]) -> None:
         """Link sets and contact points of records just inserted: nothing to replace, so one insert per
-        link and contact field, however many records."""
+        link and contact field, however many records (links kept on the related records change each of
+        them: `relate_foreign`)."""
         for field in dict.fromkeys(field for _, parsed in created for field in parsed.links):
+            link = self.entity.links[field]
+            if link.storage in FOREIGN_STORED:
+                for record_id, parsed in created:
+                    self.relate_foreign(conn, actor, link, record_id, parsed.links.get(field, []), [], blame=field)
+                continue
             pairs = [(record_id, related) for record_id, parsed in created
                      for related in dict.fromkeys(parsed.links.get(field, ()))]
             columns = {(record_id, related): values for record_id, parsed in created
                        for related, values in parsed.link_columns.get(field, {}).items()}
-            self.repository.insert_links(conn, self.entity.links[field], pairs, columns)
+            self.repository.insert_links(conn, link, pairs, columns)
         for field in self._contact_fields:
             self.repository.insert_contact_points_many(
                 conn, self.entity.fields[field].type, field,
@@ -496,23 +386,24 @@ class RecordService:
             self.auto_follow.created(conn, actor, [(record_id, values, parsed.links.get("teams", []))
                                                    for record_id, values, parsed in created])
 
-    def _write_relations(self, conn: Connection, record_id: int, parsed: ParsedInput) -> dict[str, Any]:
+    def _write_relations(self, conn: Connection, actor: Actor, record_id: int, parsed: ParsedInput) -> dict[str, Any]:
         """Replace the link sets and contact points an update names, and set the junction column values it
         names; returns the link attributes that changed (`<field>Ids`, `<field>Columns`) with their new values."""
         changes: dict[str, Any] = {}
         for field in dict.fromkeys([*parsed.links, *parsed.link_columns]):
-            changes.update(self._write_link_field(conn, record_id, field, parsed.links.get(field),
+            changes.update(self._write_link_field(conn, actor, record_id, field, parsed.links.get(field),
                                                   parsed.link_columns.get(field, {})))
         for field, points in parsed.contact_points.items():
             self.repository.replace_contact_points(conn, self.entity.fields[field].type, field, record_id, points)
         return changes
 
-    def _write_link_field(self, conn: Connection, record_id: int, field: str, ids: list[int] | None,
+    def _write_link_field(self, conn: Connection, actor: Actor, record_id: int, field: str, ids: list[int] | None,
                           columns: dict[int, dict[str, Any]],
                           current: dict[int, dict[str, Any]] | None = None) -> dict[str, Any]:
         """EspoCRM's link-multiple saving: `ids` (when given) replaces the set, `columns` sets the column
-        values of records in the set (after the change); ValidationFailure for a record outside it. `current`
-        is the set's rows (`link_rows`) when the caller already read them."""
+        values of records in the set (after the change); ValidationFailure for a record outside it, or for a
+        record added that does not exist or the actor may not read. `current` is the set's rows
+        (`link_rows`) when the caller already read them."""
         link = self.entity.links[field]
         if current is None:
             current = self.repository.link_rows(conn, link, record_id)
@@ -521,18 +412,61 @@ class RecordService:
         kept = set(wanted)
         removed = [i for i in current if i not in kept]
         added = [i for i in wanted if i not in current]
+        if (added or removed) and not actor.is_admin:
+            self._check_admin_only({}, [field])
         updated = {i: {name: value for name, value in columns[i].items() if current[i].get(name) != value}
                    for i in columns if i in current}
         updated = {i: values for i, values in updated.items() if values}
-        self.repository.remove_links(conn, link, record_id, removed)
-        self.repository.insert_links(conn, link, [(record_id, i) for i in added],
-                                     {(record_id, i): columns[i] for i in added if i in columns})
-        self.repository.update_link_columns(conn, link, record_id, updated)
+        if link.storage in FOREIGN_STORED:
+            self.relate_foreign(conn, actor, link, record_id, added, removed, blame=field)
+        else:
+            self._require_linkable(conn, actor, link.entity or "", added, field)
+            self.repository.remove_links(conn, link, record_id, removed)
+            self.repository.insert_links(conn, link, [(record_id, i) for i in added],
+                                         {(record_id, i): columns[i] for i in added if i in columns})
+            self.repository.update_link_columns(conn, link, record_id, updated)
         changes: dict[str, Any] = {f"{field}Ids": wanted} if removed or added else {}
         if field in self._column_fields and (removed or added or updated):
             changes[f"{field}Columns"] = {i: link.new_row({**current.get(i, {}), **columns.get(i, {})})
                                           for i in wanted}
         return changes
+
+    def _require_linkable(self, conn: Connection, actor: Actor, target: str, ids: Sequence[int], field: str) -> None:
+        """Records a write links to must exist and be readable by the actor; a field value naming one that
+        is not fails like a wrong value (saying neither whether it exists nor what it holds)."""
+        asked = [i for i in ids if not is_own(actor, self.database.registry.entity(target), i)]
+        if asked and len(self.access.visible_ids(conn, actor, target, asked)) < len(set(asked)):
+            raise self.input.fail(field, "valid")
+
+    def relate_foreign(self, conn: Connection, actor: Actor, link: Link, owner_id: int, added: Sequence[int],
+                        removed: Sequence[int], *, blame: str | None = None) -> int:
+        """Relate and unrelate records through a link kept on them (their belongsTo or parent column):
+        each is an update of that record, under its own rules (edit access, its row locked, a new version,
+        its stream note and event). Records already as asked are left alone; returns how many changed. A
+        record to change that does not exist or that the actor may not edit is NotFound / Forbidden, or for
+        a field value (`blame`) a validation failure of that field."""
+        foreign = self.services(link.entity or "")
+        owner_value = {f"{link.foreign}Id": owner_id}
+        if link.storage is LinkStorage.CHILDREN:
+            owner_value[f"{link.foreign}Type"] = self.entity.name
+        cleared = {name: None for name in owner_value}
+        wanted = {**dict.fromkeys(added, True), **dict.fromkeys(removed, False)}
+        if not wanted:
+            return 0
+        rows = {row["id"]: row for row in foreign.repository.fetch_rows(
+            conn, Compare("id", Op.IN, tuple(sorted(wanted))), lock=True)}
+        changed = 0
+        for record_id, add in wanted.items():
+            current = rows.get(record_id)
+            if current is None:
+                raise self.input.fail(blame, "valid") if blame else NotFound(f"Record {record_id} does not exist.")
+            if all(current.get(name) == value for name, value in owner_value.items()) == add:
+                continue  # already as asked
+            if not foreign.allows(conn, actor, "edit", current):
+                raise self.input.fail(blame, "valid") if blame else Forbidden("No edit access.")
+            foreign.apply_update(conn, actor, current, ParsedInput(values=dict(owner_value if add else cleared)))
+            changed += 1
+        return changed
 
     def create_many(self, actor: Actor, items: Sequence[Any]) -> list[int]:
         """Create many records in one transaction: all or nothing. Duplicate checks are not run."""
@@ -553,12 +487,13 @@ class RecordService:
                                   for values, parsed in prepared)
         rows = self.repository.new_rows([values for values, _ in prepared])
         with self.database.transaction() as conn:
-            self._check_existing(conn, wanted)
+            self._check_linked(conn, actor, wanted)
             late: dict[str, list[int]] = {}
             if self._numbered:
                 late["number"] = self.database.next_values(conn, f"{self.entity.name}.number", len(prepared))
             ids = self.repository.insert_rows(conn, rows, late)
-            self._write_new_relations(conn, [(record_id, parsed) for record_id, (_, parsed) in zip(ids, prepared)])
+            self._write_new_relations(conn, actor, [(record_id, parsed) for record_id, (_, parsed)
+                                                    in zip(ids, prepared)])
             self._follow_new(conn, actor, [(record_id, values, parsed) for record_id, (values, parsed)
                                            in zip(ids, prepared)])
             if self.stream is not None:
@@ -567,15 +502,16 @@ class RecordService:
                                 (self._saved(values, parsed) for values, parsed in prepared), late)
         return ids
 
-    def _check_references(self, conn: Connection, values: dict[str, Any], links: dict[str, list[int]],
-                          record: dict[str, Any] | None = None) -> None:
-        self._check_existing(conn, self._linked_ids([(values, links, record or values)]))
+    def _check_references(self, conn: Connection, actor: Actor, values: dict[str, Any],
+                          links: dict[str, list[int]], record: dict[str, Any] | None = None) -> None:
+        self._check_linked(conn, actor, self._linked_ids([(values, links, record or values)]))
 
     def _linked_ids(self, items: Iterable[tuple[dict[str, Any], dict[str, list[int]], dict[str, Any]]]
                    ) -> dict[str, dict[int, str]]:
         """The linked ids of records, as target entity -> id -> field to blame; each item is (changed values,
-        changed link sets, the whole record for parent types). Needs no connection: a batch gathers them
-        before its write transaction."""
+        changed link sets, the whole record for parent types). Links kept on the related records are left
+        to `relate_foreign`, which checks them as it changes them. Needs no connection: a batch gathers
+        them before its write transaction."""
         wanted: dict[str, dict[int, str]] = {}
         for values, links, record in items:
             for name, field in self._references:
@@ -588,17 +524,27 @@ class RecordService:
                 if target in self.database.registry:
                     wanted.setdefault(target, {}).setdefault(value, field.name)
             for field_name, ids in links.items():
-                target = self.entity.links[field_name].entity
+                link = self.entity.links[field_name]
+                if link.storage in FOREIGN_STORED:
+                    continue
                 for related_id in ids:
-                    wanted.setdefault(target, {}).setdefault(related_id, field_name)
+                    wanted.setdefault(link.entity or "", {}).setdefault(related_id, field_name)
         return wanted
 
-    def _check_existing(self, conn: Connection, wanted: dict[str, dict[int, str]]) -> None:
-        """Linked ids must name live records (EspoCRM would store dangling ids; we refuse them): one query,
-        however many records link to however many entities."""
-        targets = list(wanted.items())
-        found = existing_ids_among(conn, [(self._repository_of(target), blame) for target, blame in targets])
-        for (_, blame), existing in zip(targets, found):
+    def _check_linked(self, conn: Connection, actor: Actor, wanted: dict[str, dict[int, str]]) -> None:
+        """Linked ids must name live records (EspoCRM would store dangling ids; we refuse them) that the
+        actor may read (see `_require_linkable`). Entity types the actor reads whole are checked in one
+        query, however many records link to however many of them; each other type in one of its own."""
+        open_types, restricted = [], []
+        for target, blame in wanted.items():
+            entity = self.database.registry.entity(target)
+            asked = {i: field for i, field in blame.items() if not is_own(actor, entity, i)}
+            if asked:
+                everything = self.access.condition(actor, target) == TRUE
+                (open_types if everything else restricted).append((target, asked))
+        found = existing_ids_among(conn, [(self._repository_of(target), blame) for target, blame in open_types])
+        found += [self.access.visible_ids(conn, actor, target, blame) for target, blame in restricted]
+        for (_, blame), existing in zip(open_types + restricted, found):
             missing = [i for i in blame if i not in existing]
             if missing:
                 raise self.input.fail(blame[missing[0]], "valid")
@@ -629,8 +575,10 @@ class RecordService:
         if self.entity.name == "Lead" and values.get("status") == "Converted" and not values.get("convertedAt"):
             values["convertedAt"] = now
 
-    def find_duplicates(self, conn: Connection, values: dict[str, Any],
+    def find_duplicates(self, conn: Connection, actor: Actor, values: dict[str, Any],
                         contact_points: dict[str, list[ContactPoint]], limit: int = 5) -> list[dict[str, Any]]:
+        """Records the new one would duplicate (EspoCRM's duplicateCheckFieldList, OR-ed), among those the
+        actor may read: one they may not read neither blocks the create nor shows in the answer."""
         conditions: list[Node] = []
         for name in self.entity.duplicate_check_fields:
             field = self.entity.fields.get(name)
@@ -646,35 +594,41 @@ class RecordService:
                     conditions.append(Compare(name, Op.IN, addresses))
             elif values.get(name) is not None:
                 conditions.append(Compare(name, Op.EQ, values[name]))
+        readable = self.access.condition(actor, self.entity.name)
+        conditions = [conjunction([condition, readable]) for condition in conditions]
         # Ids only: there usually is no duplicate, and the whole records are read only when there is.
         found = self.repository.ids_matching_each(conn, conditions, limit)
         if not found:
             return []
         rows = self.repository.fetch_rows(conn, Compare("id", Op.IN, tuple(sorted(found)[:limit])),
                                           sorts=[Sort("id")], name_links=self._belongs_to)
-        return self._complete(conn, rows, full=False, wanted=self.list_attributes(None, []))
+        return self.assembler.complete(conn, rows, full=False, wanted=self.list_attributes(None, []), viewer=actor)
 
     # --- update -----------------------------------------------------------------------------------
 
     def update(self, actor: Actor, record_id: Any, data: dict[str, Any], *,
                expected_version: int | None = None, attach: Attach | None = None) -> tuple[dict[str, Any], bool]:
         """Partial update; returns the record and whether a many-valued link changed. `attach` runs in the
-        same transaction; when it reports a change, the record counts as modified even if no field did."""
+        same transaction; when it reports a change, the record counts as modified even if no field did.
+        The version is compared with the record's row locked: of writers sending the same version, one
+        wins and the others get VersionConflict."""
         self.require_scope(actor, "edit")
         with self.database.transaction() as conn:
-            current = self.load_record(conn, record_id, not_found="Record {id} not found.")
+            current = self.load_record(conn, record_id, not_found="Record {id} not found.", lock=True)
             self.check_record(conn, actor, "edit", current)
             if expected_version is not None and expected_version != current.get("versionNumber"):
                 raise VersionConflict({k: v for k, v in current.items() if k in data}, current["versionNumber"])
             parsed = self.input.parse(data, creating=False)
-            links_changed = self._apply_update(conn, actor, current, parsed)
+            links_changed = self.apply_update(conn, actor, current, parsed)
             if attach is not None and attach(conn, current["id"]):
                 self._touch_if_unchanged(conn, actor, current)
-        return self.read_without_acl(current["id"], actor.user_id), links_changed
+        return self.read_without_acl(current["id"], actor), links_changed
 
-    def _apply_update(self, conn: Connection, actor: Actor, current: dict[str, Any], parsed: ParsedInput,
-                      notes: list[dict[str, Any]] | None = None) -> bool:
-        """Write an update; its stream notes go into `notes` when given (a mass update writes them at once)."""
+    def apply_update(self, conn: Connection, actor: Actor, current: dict[str, Any], parsed: ParsedInput,
+                     notes: list[dict[str, Any]] | None = None) -> bool:
+        """Write an update of a record read with its row locked, the actor's edit access to it checked;
+        its stream notes go into `notes` when given (a mass update writes them at once). Returns whether a
+        many-valued link changed."""
         for field in self.entity.fields.values():
             if field.params.get("readOnlyAfterCreate"):
                 for attribute in self.entity.attributes.values():
@@ -685,14 +639,18 @@ class RecordService:
         merged.update(parsed.values)
         self._derive(merged, parsed.links, now)
         changed = {k: v for k, v in merged.items() if k in self.entity.attributes and current.get(k) != v}
+        if not actor.is_admin:
+            self._check_admin_only(changed, [])
+        if self.guard is not None:
+            self.guard.check_update(conn, actor, current, merged)
         merged_links = {f"{k}Ids": v for k, v in parsed.links.items()}
         missing = self.input.required_missing(merged | merged_links)
         if missing is not None and (missing in parsed.values or any(
                 a.field == missing for a in self.entity.attributes.values() if a.name in parsed.values)):
             raise self.input.fail(missing, "required")
-        self._check_references(conn, changed, parsed.links, merged)
-        link_changes = self._write_relations(conn, current["id"], parsed)
-        link_changes.update(self._keep_updated(conn, current, merged, parsed))
+        self._check_references(conn, actor, changed, {}, merged)
+        link_changes = self._write_relations(conn, actor, current["id"], parsed)
+        link_changes.update(self._keep_updated(conn, actor, current, merged, parsed))
         links_changed = bool(link_changes)
         if changed or links_changed or parsed.contact_points:
             event_values = dict(changed) | link_changes
@@ -720,8 +678,10 @@ class RecordService:
     def delete(self, actor: Actor, record_id: Any) -> None:
         self.require_scope(actor, "delete")
         with self.database.transaction() as conn:
-            current = self.load_record(conn, record_id, not_found="Record {id} not found.")
+            current = self.load_record(conn, record_id, not_found="Record {id} not found.", lock=True)
             self.check_record(conn, actor, "delete", current)
+            if self.guard is not None:
+                self.guard.check_delete(conn, actor, [current])
             self.repository.soft_delete(conn, [current["id"]], self._stamp(actor))
             self.outbox.deleted(conn, self.entity.name, actor.user_id, [current["id"]])
 
@@ -733,61 +693,36 @@ class RecordService:
             stamp["modifiedById"] = actor.user_id
         return stamp
 
-    # --- relations --------------------------------------------------------------------------------
-
-    def relate(self, actor: Actor, record_id: Any, link_name: str, foreign_ids: Iterable[Any]) -> bool:
-        return self._change_links(actor, record_id, link_name, foreign_ids, add=True)
-
-    def unrelate(self, actor: Actor, record_id: Any, link_name: str, foreign_ids: Iterable[Any]) -> bool:
-        return self._change_links(actor, record_id, link_name, foreign_ids, add=False)
-
-    def _change_links(self, actor: Actor, record_id: Any, link_name: str, foreign_ids: Iterable[Any], *,
-                      add: bool) -> bool:
-        link = self.link(link_name)
-        if link.storage in (LinkStorage.COLUMN, LinkStorage.PARENT):
-            raise BadRequest(f"Link '{link_name}' is set through the '{link_name}Id' attribute.")
-        self.require_scope(actor, "edit")
-        ids = []
-        for raw in foreign_ids:
-            parsed = parse_id(raw)
-            if parsed is None:
-                raise NotFound(f"Record {raw} does not exist.")
-            ids.append(parsed)
-        with self.database.transaction() as conn:
-            current = self.load_record(conn, record_id, not_found="Record {id} does not exist.")
-            self.check_record(conn, actor, "edit", current)
-            target = self._target_repository(link)
-            if add:
-                missing = set(ids) - target.existing_ids(conn, ids)
-                if missing:
-                    raise NotFound(f"Record {min(missing)} does not exist.")
-                changed = self.repository.add_links(conn, link, current["id"], ids)
-            else:
-                changed = self.repository.remove_links(conn, link, current["id"], ids)
-            return changed > 0 or (add and bool(ids))
-
     # --- mass operations --------------------------------------------------------------------------
 
     def matching_ids(self, actor: Actor, where: Node, action: str) -> list[int]:
-        """Ids of the records matching `where` that the actor may `action`."""
-        check_filter_values(where)
-        condition = conjunction([read_filter(actor, self.entity.name, self.entity.owner_attribute,
-                                             self.entity.has_teams, action), where])
+        """Ids of the records matching a client's `where` that the actor may `action`; BadRequest beyond
+        MASS_ACTION_LIMIT of them."""
+        condition = self.visible_condition(actor, where, action)
         with self.database.connect() as conn:
-            rows = self.repository.fetch_rows(conn, condition, attributes=["id"])
-        return [r["id"] for r in rows]
+            rows = self.repository.fetch_rows(conn, condition, attributes=["id"], sorts=[Sort("id")],
+                                              limit=MASS_ACTION_LIMIT + 1)
+        return self._capped([r["id"] for r in rows])
+
+    @staticmethod
+    def _capped(ids: list[int]) -> list[int]:
+        if len(ids) > MASS_ACTION_LIMIT:
+            raise BadRequest(f"A mass action takes at most {MASS_ACTION_LIMIT} records: narrow the criteria or "
+                             "send ids in batches.")
+        return ids
 
     def records_for_mass_action(self, conn: Connection, actor: Actor, ids: Sequence[Any],
                                 action: str) -> list[dict[str, Any]]:
-        """The live records among `ids` (unknown ids are skipped); Forbidden if any is not the actor's to
-        change, so a mass action is all or nothing."""
-        records = []
-        for record_id in dict.fromkeys(i for i in (parse_id(x) for x in ids) if i is not None):
-            current = self.repository.fetch(conn, record_id)
-            if current is not None:
-                self.check_record(conn, actor, action, current)
-                records.append(current)
-        return records
+        """The live records among `ids` (unknown ids are skipped), their rows locked; Forbidden if any is
+        not the actor's to `action`, so a mass action is all or nothing."""
+        wanted = self._capped(list(dict.fromkeys(i for i in (parse_id(x) for x in ids) if i is not None)))
+        if not wanted:
+            return []
+        rows = {row["id"]: row for row in self.repository.fetch_rows(
+            conn, Compare("id", Op.IN, tuple(sorted(wanted))), lock=True)}
+        if len(self.access.visible_ids(conn, actor, self.entity.name, rows, action)) < len(rows):
+            raise Forbidden(f"No {action} access.")
+        return [rows[i] for i in wanted if i in rows]
 
     def mass_update(self, actor: Actor, ids: Sequence[Any], data: dict[str, Any]) -> list[int]:
         """Update many records in one transaction (all or nothing); returns the ids updated."""
@@ -798,7 +733,7 @@ class RecordService:
             records = self.records_for_mass_action(conn, actor, ids, "edit")
             notes: list[dict[str, Any]] = []
             for current in records:
-                self._apply_update(conn, actor, current, self.input.parse(data, creating=False), notes)
+                self.apply_update(conn, actor, current, self.input.parse(data, creating=False), notes)
             if self.stream is not None:
                 self.stream.write(conn, notes)
         return [r["id"] for r in records]
@@ -807,7 +742,10 @@ class RecordService:
         """Soft-delete many records in one transaction (all or nothing); returns the ids deleted."""
         self.require_scope(actor, "delete")
         with self.database.transaction() as conn:
-            deleted = [r["id"] for r in self.records_for_mass_action(conn, actor, ids, "delete")]
+            records = self.records_for_mass_action(conn, actor, ids, "delete")
+            if self.guard is not None and records:
+                self.guard.check_delete(conn, actor, records)
+            deleted = [r["id"] for r in records]
             if deleted:
                 self.repository.soft_delete(conn, deleted, self._stamp(actor))
                 self.outbox.deleted(conn, self.entity.name, actor.user_id, deleted)

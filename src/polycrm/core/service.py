@@ -16,6 +16,7 @@ from polycrm.core.files import FileService
 from polycrm.core.follows import ActorSource, FollowService
 from polycrm.core.purge import purge_deleted
 from polycrm.core.records import RecordService
+from polycrm.core.relations import RelationService
 from polycrm.core.settings import CoreSettings
 from polycrm.core.stream import StreamService
 from polycrm.meta import Registry
@@ -66,9 +67,13 @@ class Core:
             if entity_name not in self.database.registry:
                 raise NotFound(f"Controller '{entity_name}' does not exist.")
             service = RecordService(self.database, self.database.registry.entity(entity_name), self.settings,
-                                    self.actors)
+                                    self.actors, self.records)
             self._services[entity_name] = service
         return service
+
+    def relations(self, entity_name: str) -> RelationService:
+        """The relationships of an entity type's records; NotFound for a type that does not exist."""
+        return RelationService(self.records(entity_name), self.records)
 
     def follows(self, entity_name: str) -> FollowService:
         """Following the records of an entity type; NotFound for a type that does not exist or has no stream."""

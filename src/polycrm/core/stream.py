@@ -181,7 +181,7 @@ class StreamService:
                 short_page = offset == 0 and not has_more
                 count = len(notes) if short_page else self.notes.count(conn, entity_name, parent_id, types=types,
                                                                         after=after)
-            return SearchResult(self._complete(conn, notes), count, has_more)
+            return SearchResult(self._complete(conn, notes, actor), count, has_more)
 
     def _streamed_record(self, conn: Connection, actor: Actor, entity_name: str, record_id: Any) -> int:
         if entity_name == "User":
@@ -200,7 +200,7 @@ class StreamService:
             note = self._note(conn, note_id, "Record {id} does not exist.")
             if not actor.is_admin and not self._may_read_parent(conn, actor, note):
                 raise Forbidden("No read access.")
-            return self._complete(conn, [note])[0]
+            return self._complete(conn, [note], actor)[0]
 
     def post(self, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
         """`POST Note`: the actor posts in the stream of a record they may read."""
@@ -219,7 +219,7 @@ class StreamService:
             note_id = self.notes.insert(conn, {"type": POST, "post": text, "data": {}, "parentType": parent_type,
                                                "parentId": record, "createdAt": utcnow(),
                                                "createdById": actor.user_id})
-        return self._read_back(note_id)
+        return self._read_back(note_id, actor)
 
     def update_post(self, actor: Actor, note_id: Any, data: dict[str, Any]) -> dict[str, Any]:
         """`PUT/PATCH Note/{id}`: the author changes the text of their post (nothing else may change)."""
@@ -233,7 +233,7 @@ class StreamService:
                 if text != note["post"]:
                     self.notes.update(conn, note["id"], {"post": text, "modifiedAt": utcnow(),
                                                          "modifiedById": actor.user_id})
-        return self._read_back(note["id"])
+        return self._read_back(note["id"], actor)
 
     def delete(self, actor: Actor, note_id: Any) -> None:
         """`DELETE Note/{id}`: an admin deletes any note, other users their own posts (soft delete)."""
@@ -275,12 +275,13 @@ class StreamService:
             return False
         return service.allows(conn, actor, "read", record)
 
-    def _read_back(self, note_id: int) -> dict[str, Any]:
+    def _read_back(self, note_id: int, viewer: Actor) -> dict[str, Any]:
         with self.database.connect() as conn:
-            return self._complete(conn, [self._note(conn, note_id, "Record {id} does not exist.")])[0]
+            return self._complete(conn, [self._note(conn, note_id, "Record {id} does not exist.")], viewer)[0]
 
-    def _complete(self, conn: Connection, notes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Add the names EspoCRM shows with notes: parentName, relatedName, createdByName, modifiedByName."""
+    def _complete(self, conn: Connection, notes: list[dict[str, Any]], viewer: Actor) -> list[dict[str, Any]]:
+        """Add the names EspoCRM shows with notes (parentName, relatedName, createdByName, modifiedByName),
+        and blank those, and the names in their data, of records the viewer may not read."""
         wanted: dict[str, set[int]] = {}
         for note in notes:
             for prefix in ("parent", "related"):
@@ -288,9 +289,44 @@ class StreamService:
                     wanted.setdefault(note[f"{prefix}Type"], set()).add(note[f"{prefix}Id"])
             wanted.setdefault("User", set()).update(i for i in (note["createdById"], note["modifiedById"]) if i)
         names = {kind: self.records(kind).repository.names(conn, ids) for kind, ids in wanted.items()}
-        for note in notes:
-            for prefix in ("parent", "related"):
-                note[f"{prefix}Name"] = names.get(note[f"{prefix}Type"] or "", {}).get(note[f"{prefix}Id"])
-            for prefix in ("createdBy", "modifiedBy"):
-                note[f"{prefix}Name"] = names["User"].get(note[f"{prefix}Id"])
+        named = [(note, f"{prefix}Name", note[f"{prefix}Type"] or "", note[f"{prefix}Id"])
+                 for note in notes for prefix in ("parent", "related")]
+        named += [(note, f"{prefix}Name", "User", note[f"{prefix}Id"]) for note in notes
+                  for prefix in ("createdBy", "modifiedBy")]
+        for note, key, kind, record_id in named:
+            note[key] = names.get(kind, {}).get(record_id)
+        # The parent needs no check: whoever sees a note may read its record.
+        checked = [item for item in named if item[1] != "parentName"]
+        checked += [reference for note in notes for reference in self._data_references(note)]
+        asked: dict[str, set[int]] = {}
+        for _, _, kind, record_id in checked:
+            if record_id is not None:
+                asked.setdefault(kind, set()).add(record_id)
+        hidden = self.records("User").access.hidden(conn, viewer, asked)
+        for holder, key, kind, record_id in checked:
+            if record_id in hidden.get(kind, ()):
+                holder[key] = None
         return notes
+
+    def _data_references(self, note: dict[str, Any]) -> list[tuple[dict[str, Any], str, str, int | None]]:
+        """The names a note's data shows of records, as (the dict holding it, its key, entity type, id): the
+        assigned user of Create and Assign notes, the linked records of an Update's `was` and `became`."""
+        data = note.get("data") or {}
+        holders = [data]
+        attributes = data.get("attributes")
+        if isinstance(attributes, dict):
+            holders += [values for values in attributes.values() if isinstance(values, dict)]
+        parent = self.database.registry.entities.get(note["parentType"] or "")
+        references = []
+        for holder in holders:
+            for key in holder:
+                field_name = key.removesuffix("Name")
+                related = parse_id(holder.get(f"{field_name}Id"))
+                if key == field_name or related is None:
+                    continue
+                field = parent.fields.get(field_name) if parent is not None else None
+                kind = "User" if field_name == "assignedUser" else (
+                    field.target if field is not None and field.type == "link" else holder.get(f"{field_name}Type"))
+                if isinstance(kind, str):
+                    references.append((holder, key, kind, related))
+        return references

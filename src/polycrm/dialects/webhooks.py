@@ -5,17 +5,24 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from polycrm.auth.acl import Actor
 from polycrm.auth.directory import UserDirectory
 from polycrm.core.service import Core
-from polycrm.events.model import Action, Attempt, Delivery, DeliveryStatus, Event, Subscription
+from polycrm.events.model import Attempt, Delivery, DeliveryStatus, Event, Subscription
 from polycrm.meta import Entity, ValueKind
-from polycrm.query.tree import Compare, Op
+
+
+def subscription_reader(directory: UserDirectory, subscription: Subscription) -> Actor | None:
+    """Whom a subscription's payloads are shown to: its owner; None for an owner-less (admin) subscription,
+    which sees everything."""
+    return None if subscription.owner_id is None else directory.actor(subscription.owner_id)
 
 
 def readable_events(core: Core, directory: UserDirectory, subscription: Subscription,
                     events: Sequence[Event]) -> list[Event]:
-    """The events of records the subscription's owner may read now (deletes always pass: the record is
-    gone, and its id is all they carry). Admins and owner-less subscriptions see all."""
+    """The events of records the subscription's owner may read now: a delete, of the record as it was when
+    deleted (its id alone would tell of a record they may not see). Admins and owner-less subscriptions see
+    all; an owner no longer active sees none."""
     if subscription.owner_id is None:
         return list(events)
     entity_name = subscription.entity_type
@@ -24,10 +31,8 @@ def readable_events(core: Core, directory: UserDirectory, subscription: Subscrip
         return []
     if actor.is_admin or actor.level(entity_name, "read") == "all":
         return list(events)
-    live = {e.record_id for e in events if e.action is not Action.DELETE}
-    readable = set(core.records(entity_name).matching_ids(actor, Compare("id", Op.IN, tuple(live)), "read")
-                   ) if live else set()
-    return [e for e in events if e.action is Action.DELETE or e.record_id in readable]
+    readable = core.records(entity_name).readable_ids(actor, {e.record_id for e in events})
+    return [e for e in events if e.record_id in readable]
 
 
 def saved_record(entity: Entity, event: Event) -> dict[str, Any]:

@@ -172,6 +172,11 @@ class Entity:
     # belongsTo links whose record is also one of a many-to-many link's (field `keptIn`): EspoCRM relates a
     # contact to its account through `accounts` too. belongsTo link -> many-to-many link.
     kept_links: dict[str, str] = dataclass_field(default_factory=dict)
+    # Access control (auth.acl): the attribute naming a record's owner where it is not the usual one (a
+    # user owns their own user record: "id"), and the attribute holding the team a record is in where that
+    # is the record itself (a team: "id") rather than its `teams` link.
+    owner_override: str | None = None
+    team_attribute: str | None = None
 
     def has_field(self, name: str) -> bool:
         return name in self.fields
@@ -204,7 +209,10 @@ class Entity:
     @property
     def owner_attribute(self) -> str | None:
         """The attribute naming who owns a record, for "own" access levels and the `onlyMy` filter: the
-        assigned user, else the creator; None where records have neither (Team), which nobody owns."""
+        definition's (`ownerAttribute`), else the assigned user, else the creator; None where records have
+        none of them (Team), which nobody owns."""
+        if self.owner_override is not None:
+            return self.owner_override
         if self.has_assigned_user:
             return "assignedUserId"
         return "createdById" if "createdById" in self.attributes else None
@@ -213,3 +221,11 @@ class Entity:
     def has_teams(self) -> bool:
         link = self.links.get("teams")
         return link is not None and link.storage is LinkStorage.POLYMORPHIC
+
+    @property
+    def teams_link(self) -> Link | None:
+        """The link naming the teams a record is in, whatever its storage (a user's teams are a junction),
+        for "team" access levels."""
+        link = self.links.get("teams")
+        return link if link is not None and link.entity == "Team" and link.storage in (
+            LinkStorage.POLYMORPHIC, LinkStorage.JUNCTION) else None

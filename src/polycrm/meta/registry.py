@@ -92,6 +92,8 @@ class Registry:
             primary_row_columns={name: PrimaryRowColumn(**field.params["primaryRowColumn"])
                                  for name, field in fields.items() if field.params.get("primaryRowColumn")},
             kept_links={name: field.params["keptIn"] for name, field in fields.items() if field.params.get("keptIn")},
+            owner_override=definition.get("ownerAttribute"),
+            team_attribute=definition.get("teamAttribute"),
         )
         self._rebuild_attributes(entity)
         return entity

@@ -78,11 +78,13 @@ class LinkMode(str, enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Linked:
-    """Relation filter over a link of the queried entity (`linkedWith`, `isLinked`, team ACL, ...)."""
+    """Relation filter over a link of the queried entity (`linkedWith`, `isLinked`, team ACL, ...); `within`
+    limits the related records that count (access control: those the actor may read)."""
 
     link: str
     mode: LinkMode
     ids: tuple[int, ...] = ()
+    within: "Node | None" = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +104,7 @@ class LinkColumn:
     link: str
     condition: Compare
     related_ids: tuple[int, ...] = ()
+    within: "Node | None" = None  # as Linked's
 
 
 Node = Union[Compare, And, Or, Not, Const, Linked, Foreign, LinkColumn]
@@ -132,5 +135,9 @@ def disjunction(items: list[Node]) -> Node:
 
 @dataclass(frozen=True, slots=True)
 class Sort:
+    """Order by an attribute or field; for a link sorted by its record's name, `within` limits the records
+    whose names count (access control: a name the actor may not read sorts as none)."""
+
     attribute: str
     descending: bool = False
+    within: Node | None = None

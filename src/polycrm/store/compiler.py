@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import orjson
 from sqlalchemy import Table, and_, bindparam, false, func, not_, or_, select, true, union
@@ -40,6 +40,13 @@ def lift_values(node: Node) -> tuple[Node, tuple[Any, ...]]:
     What changes the SQL stays in the shape: None (IS NULL), and how many items a tuple has. Link ids are
     de-duplicated first, since "related to all of" counts distinct ids.
     """
+    shape, _, values = lift_query(node, ())
+    return shape, values
+
+
+def lift_query(node: Node, sorts: Sequence[Sort]) -> tuple[Node, tuple[Sort, ...], tuple[Any, ...]]:
+    """`lift_values` of a filter tree and of the conditions its sorts carry (`Sort.within`), numbered in
+    one sequence: (tree shape, sort shapes, values)."""
     values: list[Any] = []
 
     def lift(value: Any) -> Any:
@@ -50,7 +57,9 @@ def lift_values(node: Node) -> tuple[Node, tuple[Any, ...]]:
         values.append(value)
         return Slot(len(values) - 1)
 
-    def walk(item: Node) -> Node:
+    def walk(item: Node | None) -> Any:
+        if item is None:
+            return None
         if isinstance(item, Compare):
             return Compare(item.attribute, item.op, lift(item.value))
         if isinstance(item, And):
@@ -62,14 +71,16 @@ def lift_values(node: Node) -> tuple[Node, tuple[Any, ...]]:
         if isinstance(item, Foreign):
             return Foreign(item.link, walk(item.condition))
         if isinstance(item, Linked):
-            return Linked(item.link, item.mode, lift(tuple(dict.fromkeys(item.ids))))
+            return Linked(item.link, item.mode, lift(tuple(dict.fromkeys(item.ids))), walk(item.within))
         if isinstance(item, LinkColumn):
             condition = walk(item.condition)
             assert isinstance(condition, Compare)
-            return LinkColumn(item.link, condition, lift(tuple(dict.fromkeys(item.related_ids))))
+            return LinkColumn(item.link, condition, lift(tuple(dict.fromkeys(item.related_ids))), walk(item.within))
         return item
 
-    return walk(node), tuple(values)
+    shape = walk(node)
+    sort_shapes = tuple(Sort(s.attribute, s.descending, walk(s.within)) for s in sorts)
+    return shape, sort_shapes, tuple(values)
 
 
 Transform = Callable[..., Any]
@@ -288,6 +299,16 @@ class FilterCompiler:
         ids = [bindings.bind(i) for i in node.ids]
         if link.storage in (LinkStorage.COLUMN, LinkStorage.PARENT):
             column = self.table.c[link.far_column]
+            if node.within is not None and link.storage is LinkStorage.COLUMN:
+                counted = self._related_within(link, node.within, bindings)
+                return {
+                    LinkMode.ANY: lambda: and_(column.in_(ids), column.in_(counted)) if ids else false(),
+                    LinkMode.NONE: lambda: or_(column.not_in(ids) if ids else true(), column.is_(None),
+                                               column.not_in(counted)),
+                    LinkMode.ALL: lambda: and_(column == ids[0], column.in_(counted)) if len(ids) == 1 else false(),
+                    LinkMode.EXISTS: lambda: column.in_(counted),
+                    LinkMode.NOT_EXISTS: lambda: or_(column.is_(None), column.not_in(counted)),
+                }[node.mode]()
             return {
                 LinkMode.ANY: lambda: column.in_(ids) if ids else false(),
                 LinkMode.NONE: lambda: or_(column.not_in(ids), column.is_(None)) if ids else true(),
@@ -297,6 +318,8 @@ class FilterCompiler:
             }[node.mode]()
         owner_column, related_column, scope = self.relation_columns(link)
         base = select(owner_column).where(*scope)
+        if node.within is not None:
+            base = base.where(related_column.in_(self._related_within(link, node.within, bindings)))
         if node.mode is LinkMode.EXISTS:
             return self.table.c.id.in_(base)
         if node.mode is LinkMode.NOT_EXISTS:
@@ -324,7 +347,14 @@ class FilterCompiler:
             self._column_condition(junction.c[column.column], node.condition, bindings))
         if node.related_ids:
             rows = rows.where(junction.c[link.far_column].in_([bindings.bind(i) for i in node.related_ids]))
+        if node.within is not None:
+            rows = rows.where(junction.c[link.far_column].in_(self._related_within(link, node.within, bindings)))
         return self.table.c.id.in_(rows)
+
+    def _related_within(self, link: Any, within: Node, bindings: Bindings) -> Any:
+        """The ids of a link's target records that match `within` (live ones)."""
+        target = FilterCompiler(self.database, self.database.registry.entity(link.entity))
+        return select(target.table.c.id).where(target.compile(within, bindings), target.table.c.deleted == false())
 
     def primary_row_value(self, name: str) -> Any:
         """An attribute read from a junction row (`Entity.primary_row_columns`), as a correlated subquery;
@@ -356,20 +386,22 @@ class FilterCompiler:
 
     # --- ordering ---------------------------------------------------------------------------------
 
-    def order_by(self, sorts: list[Sort]) -> list[Any]:
-        """ORDER BY clauses; ties are broken by id in the direction of the last sort (EspoCRM does so)."""
+    def order_by(self, sorts: list[Sort], bindings: Bindings | None = None) -> list[Any]:
+        """ORDER BY clauses of lifted sorts (their `within` conditions bound into `bindings`); ties are broken
+        by id in the direction of the last sort (EspoCRM does so)."""
         clauses = []
         descending = False
         for sort in sorts:
-            expression = self.sort_expression(sort.attribute)
+            expression = self.sort_expression(sort.attribute, sort.within, bindings)
             descending = sort.descending
             clauses.append(expression.desc() if descending else expression.asc())
         if not any(s.attribute == "id" for s in sorts):
             clauses.append(self.table.c.id.desc() if descending else self.table.c.id.asc())
         return clauses
 
-    def sort_expression(self, name: str) -> Any:
-        """The SQL expression to sort by for an attribute or a field name."""
+    def sort_expression(self, name: str, within: Node | None = None, bindings: Bindings | None = None) -> Any:
+        """The SQL expression to sort by for an attribute or a field name; a link sorts by the name of its
+        record when that record matches `within`."""
         attribute = self.entity.attributes.get(name)
         if attribute is not None and attribute.column is not None:
             return self.table.c[attribute.column]
@@ -378,8 +410,12 @@ class FilterCompiler:
         field = self.entity.fields.get(name)
         link = self.entity.links.get(name if field is None or field.type in {"link", "linkParent"} else "")
         if link is not None and link.storage is LinkStorage.COLUMN and link.entity:
-            target = self.database.table(self.database.registry.entity(link.entity).table)
-            return select(target.c.name).where(target.c.id == self.table.c[link.far_column]).scalar_subquery()
+            target = FilterCompiler(self.database, self.database.registry.entity(link.entity))
+            named = select(target.table.c.name).where(target.table.c.id == self.table.c[link.far_column])
+            if within is not None:
+                assert bindings is not None, "a sort with a condition needs bindings"
+                named = named.where(target.compile(within, bindings))
+            return named.scalar_subquery()
         if link is not None and link.storage is LinkStorage.PARENT:
             return self.table.c[link.far_column.removesuffix("_id") + "_type"]
         if field is not None and field.type in {"currency", "datetimeOptional"}:

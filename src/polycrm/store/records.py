@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection, Dialect
 from polycrm.meta import Attribute, Entity, LinkStorage, ValueKind
 from polycrm.meta.model import Link
 from polycrm.query.tree import Compare, Node, Op, Or, Sort
-from polycrm.store.compiler import Bindings, FilterCompiler, lift_values
+from polycrm.store.compiler import Bindings, FilterCompiler, lift_query, lift_values
 from polycrm.store.counts import remembered_count
 from polycrm.store.database import Database
 from polycrm.store.statements import StatementCache
@@ -254,23 +254,25 @@ class RecordRepository:
 
     def fetch_rows(self, conn: Connection, where: Node, *, attributes: Iterable[str] | None = None,
                    sorts: Sequence[Sort] = (), offset: int = 0, limit: int | None = None,
-                   name_links: Iterable[str] = ()) -> list[dict[str, Any]]:
+                   name_links: Iterable[str] = (), lock: bool = False) -> list[dict[str, Any]]:
         """Rows matching a filter tree, as attribute dicts; `name_links` are belongsTo links whose
-        `<link>Name` is joined in."""
-        shape, values = lift_values(where)
+        `<link>Name` is joined in. `lock` takes the rows' write locks until the transaction ends (PostgreSQL's
+        FOR UPDATE, in id order so that two transactions locking the same rows cannot deadlock; SQLite's
+        write transactions hold the whole database already)."""
+        shape, sort_shapes, values = lift_query(where, sorts)
         columns = tuple(self.select_columns(attributes))
         name_links = tuple(name_links)
-        key = ("rows", shape, tuple(a.name for a in columns), name_links, tuple(sorts), bool(offset), limit)
+        key = ("rows", shape, tuple(a.name for a in columns), name_links, sort_shapes, bool(offset), limit, lock)
         statement, bindings, decode = self._statement(key, lambda: self._build_rows(
-            shape, columns, name_links, tuple(sorts), bool(offset), limit))
+            shape, columns, name_links, sort_shapes, bool(offset), limit, lock))
         params = bindings.values(values)
         if offset:
             params["offset_"] = offset
         return [decode(row) for row in conn.execute(statement, params).all()]
 
     def _build_rows(self, shape: Node, columns: tuple[Attribute, ...], name_links: tuple[str, ...],
-                    sorts: tuple[Sort, ...], with_offset: bool,
-                    limit: int | None) -> tuple[Any, Bindings, Callable[[Any], dict[str, Any]]]:
+                    sorts: tuple[Sort, ...], with_offset: bool, limit: int | None,
+                    lock: bool = False) -> tuple[Any, Bindings, Callable[[Any], dict[str, Any]]]:
         bindings = Bindings()
         selected, keys = [], []
         wanted = {a.name for a in columns}
@@ -285,8 +287,11 @@ class RecordRepository:
                 continue
             keys.append(attribute.name)
         matching = (self.compiler.compile(shape, bindings), self.table.c.deleted == false())
-        order = self.compiler.order_by(list(sorts)) if sorts else []
-        if limit is None:
+        order = self.compiler.order_by(list(sorts), bindings) if sorts else []
+        if lock:
+            assert limit is None and not sorts, "locked rows are read whole, in id order"
+            query = select(*selected).where(*matching).order_by(self.table.c.id).with_for_update(of=self.table)
+        elif limit is None:
             query = self._paged(select(*selected).where(*matching).order_by(*order), with_offset, None)
         else:
             # A page picks its ids first, and only then computes the link names and other subqueries of its
@@ -319,8 +324,9 @@ class RecordRepository:
         return select(target.c.name).where(target.c.id == self.table.c[link.far_column],
                                            target.c.deleted == false()).scalar_subquery()
 
-    def fetch(self, conn: Connection, record_id: int, attributes: Iterable[str] | None = None) -> dict[str, Any] | None:
-        rows = self.fetch_rows(conn, Compare("id", Op.EQ, record_id), attributes=attributes)
+    def fetch(self, conn: Connection, record_id: int, attributes: Iterable[str] | None = None, *,
+              lock: bool = False) -> dict[str, Any] | None:
+        rows = self.fetch_rows(conn, Compare("id", Op.EQ, record_id), attributes=attributes, lock=lock)
         return rows[0] if rows else None
 
     def count(self, conn: Connection, where: Node) -> int:
@@ -336,6 +342,18 @@ class RecordRepository:
         key = (self.table.name, shape, tuple(tuple(v) if isinstance(v, list) else v for v in params.values()))
         return remembered_count(conn, key, lambda: int(conn.execute(statement, params).scalar_one()),
                                 self.database.remembered_counts)
+
+    def matching_ids(self, conn: Connection, where: Node, *, deleted: bool | None = False) -> set[int]:
+        """Ids of the rows matching a filter tree: live ones, soft-deleted ones (`deleted`), or either (None)."""
+        shape, values = lift_values(where)
+
+        def build() -> tuple[Any, Bindings]:
+            bindings = Bindings()
+            query = select(self.table.c.id).where(self.compiler.compile(shape, bindings))
+            return (query if deleted is None else query.where(self.table.c.deleted == deleted)), bindings
+
+        statement, bindings = self._statement(("matching_ids", shape, deleted), build)
+        return {int(row[0]) for row in conn.execute(statement, bindings.values(values))}
 
     def ids_matching_each(self, conn: Connection, conditions: Sequence[Node], limit: int) -> set[int]:
         """Ids of up to `limit` live rows per condition, in one statement: a UNION ALL of one indexed query

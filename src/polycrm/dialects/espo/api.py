@@ -106,7 +106,7 @@ class EspoApi:
 
     def app_user(self, context: EspoContext) -> dict[str, Any]:
         # Users may always read their own user record, whatever their roles say about User.
-        user = self.core.records("User").read_without_acl(context.actor.user_id)
+        user = self.core.records("User").read(context.actor, context.actor.user_id)
         return app_user(self.core, context.actor, self.renderer("User").render(user), context.login.token)
 
     def destroy_token(self, context: EspoContext) -> bool:
@@ -167,17 +167,14 @@ class EspoApi:
     # --- relationships ----------------------------------------------------------------------------
 
     def list_related(self, context: EspoContext) -> dict[str, Any]:
-        entity_name = self._entity(context)
-        service = self.core.records(entity_name)
-        link = service.link(context.request.path_params["link"])
-        if link.entity is None:
-            raise NotFound("Link does not exist.")
-        target = self.core.records(link.entity)
+        relations = self.core.relations(self._entity(context))
+        link = relations.link(context.request.path_params["link"])
+        target = self.core.records(link.entity or "")
         relation = RelationScope.through(link, target.entity, context.request.path_params["id"])
         parser = SearchParamsParser(self.core.registry, target.entity, context.actor, relation=relation)
         query = parser.parse(context.query, no_total=context.header_true("x-no-total"))
-        result = service.related(context.actor, context.request.path_params["id"], link.name, query)
-        return self._list_response(link.entity, result, query.total)
+        result = relations.related(context.actor, context.request.path_params["id"], link.name, query)
+        return self._list_response(target.entity.name, result, query.total)
 
     def _foreign_ids(self, context: EspoContext) -> list[Any]:
         body = context.body
@@ -199,37 +196,34 @@ class EspoApi:
         return ids
 
     def relate(self, context: EspoContext) -> bool:
-        entity_name = self._entity(context)
-        service = self.core.records(entity_name)
-        link_name = context.request.path_params["link"]
+        relations = self.core.relations(self._entity(context))
+        record_id, link_name = context.request.path_params["id"], context.request.path_params["link"]
         if context.body.get("massRelate"):
-            link = service.link(link_name)
-            if link.entity is None:
-                raise NotFound("Link does not exist.")
+            link = relations.link(link_name)
             if not context.actor.is_admin and not context.actor.mass_update:
                 raise Forbidden("No mass-update permission.")
             search = context.body.get("searchParams", context.body.get("selectData")) or {}
             where = context.body.get("where", [])
-            if not isinstance(search, dict) or not isinstance(where, list):
+            if not isinstance(search, dict) or not isinstance(where, list) \
+                    or not isinstance(search.get("where") or [], list):
                 raise BadRequest("Bad search params for mass relate.")
-            target = self.core.records(link.entity)
-            items = list(search.get("where") or []) + where
-            parser = EspoWhereParser(self.core.registry, target.entity, now=datetime.now(timezone.utc))
-            condition = parser.parse(items)
-            ids = target.matching_ids(context.actor, condition, "read")
-            return bool(ids) and service.relate(context.actor, context.request.path_params["id"], link_name, ids)
+            parser = EspoWhereParser(self.core.registry, self.core.records(link.entity or "").entity,
+                                     now=datetime.now(timezone.utc))
+            condition = parser.parse(list(search.get("where") or []) + where)
+            ids = relations.relatable_ids(context.actor, link_name, condition)
+            return bool(ids) and relations.relate(context.actor, record_id, link_name, ids)
         ids = self._foreign_ids(context)
         if not ids:
             return False
-        return service.relate(context.actor, context.request.path_params["id"], link_name, ids)
+        return relations.relate(context.actor, record_id, link_name, ids)
 
     def unrelate(self, context: EspoContext) -> bool:
-        entity_name = self._entity(context)
+        relations = self.core.relations(self._entity(context))
         ids = self._foreign_ids(context)
         if not ids:
             return False
-        return self.core.records(entity_name).unrelate(context.actor, context.request.path_params["id"],
-                                                       context.request.path_params["link"], ids)
+        return relations.unrelate(context.actor, context.request.path_params["id"],
+                                  context.request.path_params["link"], ids)
 
     # --- followers (core/follows.py) ---------------------------------------------------------------
 

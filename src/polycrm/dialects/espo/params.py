@@ -173,7 +173,7 @@ class SearchParamsParser:
 
     def _bool_filter(self, name: Any) -> Node:
         if name == "onlyMy":
-            return ownership_condition(self.actor, self.entity.owner_attribute)
+            return ownership_condition(self.actor, self.entity)
         if name == "onlyMyTeam" and self.entity.has_teams:
             return Linked("teams", LinkMode.ANY, tuple(sorted(self.actor.team_ids)))
         if name == "followed":

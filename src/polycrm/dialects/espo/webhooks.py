@@ -17,7 +17,7 @@ from polycrm.core.service import Core
 from polycrm.core.values import parse_id
 from polycrm.dialects.espo.context import EspoContext, espo_response
 from polycrm.dialects.espo.render import RecordRenderer, format_datetime
-from polycrm.dialects.webhooks import delivery_record, readable_events, saved_record
+from polycrm.dialects.webhooks import delivery_record, readable_events, saved_record, subscription_reader
 from polycrm.events.addresses import BlockedTarget
 from polycrm.events.deliveries import RedeliverRefused
 from polycrm.events.hub import WebhookHub
@@ -63,31 +63,34 @@ class EspoWebhookProtocol:
         events = readable_events(self.core, self.directory, subscription, events)
         if not events:
             return None
+        reader = subscription_reader(self.directory, subscription)
         renderer = RecordRenderer(entity)
         created = [e for e in events if e.action is Action.CREATE]
         items: dict[int, dict[str, Any]] = {}
         if created and subscription.action == "create":
-            snapshots = service.complete_snapshots([saved_record(entity, e) for e in created], None)
+            snapshots = service.complete_snapshots([saved_record(entity, e) for e in created], None, reader)
             items.update((e.id, renderer.render(s)) for e, s in zip(created, snapshots))
         for event in events:
             if event.action is Action.DELETE and subscription.action == "delete":
                 items[event.id] = {"id": renderer.render({"id": event.record_id})["id"]}
             elif event.action is Action.UPDATE and subscription.action in ("update", "fieldUpdate"):
                 field = subscription.field if subscription.action == "fieldUpdate" else None
-                items[event.id] = renderer.render(self._changes(service, entity, event, field))
+                items[event.id] = renderer.render(self._changes(service, entity, event, field, reader))
         ordered = [items[e.id] for e in events if e.id in items]
         return orjson.dumps(ordered) if ordered else None
 
     @staticmethod
-    def _changes(service: RecordService, entity: Entity, event: Event, field: str | None) -> dict[str, Any]:
+    def _changes(service: RecordService, entity: Entity, event: Event, field: str | None,
+                 reader: Actor | None) -> dict[str, Any]:
         """An update item: the changed attributes (of `field` only, for fieldUpdate), the derived
-        attributes of their fields (e.g. `assignedUserName`), and the id."""
+        attributes of their fields (e.g. `assignedUserName`, blank where `reader` may not read the record it
+        names), and the id."""
         after = {k: v for k, v in (event.after or {}).items() if k in entity.attributes
                  and (field is None or entity.attributes[k].field == field)}
         fields = {entity.attributes[k].field for k in after}
         derived = {a.name for a in entity.attributes.values() if a.column is None and a.field in fields}
         wanted = set(after) | derived | {"id"}
-        return service.complete_snapshots([dict(after, id=event.record_id)], wanted)[0]
+        return service.complete_snapshots([dict(after, id=event.record_id)], wanted, reader)[0]
 
     # --- signature and statuses -------------------------------------------------------------------
 

@@ -292,9 +292,8 @@ class InflowApi:
         return Reply(self._render_user(users, self._read_user(context.actor, user_id)))
 
     def _read_user(self, actor: Actor, user_id: int) -> dict[str, Any]:
-        """Users may read themselves whatever their roles say about users (as on /api/v1/App/user)."""
-        service = self.core.records("User")
-        record = service.read_without_acl(user_id) if user_id == actor.user_id else service.read(actor, user_id)
+        """Users may read themselves whatever their roles say about users (auth.acl.MANDATORY_READ)."""
+        record = self.core.records("User").read(actor, user_id)
         if not record.get("isActive", True):
             raise NotFound("User not found")
         return record

@@ -1,0 +1,65 @@
+"""Rules that keep an instance administrable, checked on every write to users whatever the protocol: nobody
+deletes or deactivates themselves, and nobody demotes, deactivates or deletes the last active
+administrator (only the command line could recover from that).
+
+Which user fields only administrators may change (`type`, `isActive`, `teams`, `defaultTeam`) is metadata
+(`onlyAdmin`, EspoCRM's entityAcl), enforced by the record service for any entity.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+from sqlalchemy.engine import Connection
+
+from polycrm.auth.acl import Actor
+from polycrm.core.errors import Forbidden
+from polycrm.query.tree import Compare, Op, conjunction
+from polycrm.store.database import Database
+from polycrm.store.records import RecordRepository
+
+USER_ENTITY = "User"
+ADMIN = "admin"
+# The counter whose row lock makes removals of administrators take turns.
+ADMIN_GUARD = "user.admin_guard"
+
+
+def is_active_admin(user: Mapping[str, Any]) -> bool:
+    return user.get("type") == ADMIN and bool(user.get("isActive"))
+
+
+class UserGuard:
+    """Checks writes to user records before they are made, inside their transaction."""
+
+    def __init__(self, database: Database, users: RecordRepository):
+        self.database = database
+        self.users = users
+
+    def check_update(self, conn: Connection, actor: Actor, before: Mapping[str, Any], after: Mapping[str, Any]) -> None:
+        """An update of one user, its values `before` and `after` it."""
+        if before["id"] == actor.user_id and before.get("isActive") and not after.get("isActive"):
+            raise Forbidden("You cannot deactivate yourself.")
+        if is_active_admin(before) and not is_active_admin(after):
+            self._keep_an_admin(conn, [before["id"]])
+
+    def check_delete(self, conn: Connection, actor: Actor, users: Sequence[Mapping[str, Any]]) -> None:
+        if any(user["id"] == actor.user_id for user in users):
+            raise Forbidden("You cannot delete yourself.")
+        leaving = [user["id"] for user in users if is_active_admin(user)]
+        if leaving:
+            self._keep_an_admin(conn, leaving)
+
+    def _keep_an_admin(self, conn: Connection, leaving: Sequence[int]) -> None:
+        """Forbidden unless an active administrator outside `leaving` remains. Transactions that may remove
+        one take turns (each holds a counter row's lock until it commits), so two of them each demoting one
+        of the last two cannot both count the other: the second counts after the first committed. A lock of
+        the administrators' rows instead would deadlock against the row each already holds."""
+        self.database.next_value(conn, ADMIN_GUARD)
+        admins = self.users.fetch_rows(conn, conjunction([Compare("type", Op.EQ, ADMIN),
+                                                          Compare("isActive", Op.EQ, True)]), attributes=["id"])
+        if not [row for row in admins if row["id"] not in leaving]:
+            raise Forbidden("The last active administrator cannot be removed, deactivated or demoted.")
+
+
+# The guards of entity types whose records need more than access levels to change, by entity name.
+WRITE_GUARDS = {USER_ENTITY: UserGuard}
