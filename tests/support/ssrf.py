@@ -4,6 +4,7 @@ it would appear in a URL (`http://{host}/hook`)."""
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 
 PUBLIC_V4, PUBLIC_V6 = "93.184.215.14", "2606:4700::1111"
@@ -27,7 +28,8 @@ DNS_ANSWERS: dict[str, list[str]] = {
 
 
 class FakeDNS:
-    """A `Resolver` over `answers`; an unknown name fails as getaddrinfo fails for it."""
+    """A `Resolver` over `answers`; a numeric host is read as getaddrinfo reads it (the C library's inet_aton,
+    no lookup), an unknown name fails as getaddrinfo fails for it."""
 
     def __init__(self) -> None:
         self.answers = {name: list(found) for name, found in DNS_ANSWERS.items()}
@@ -35,6 +37,14 @@ class FakeDNS:
 
     def __call__(self, host: str, port: int) -> list[str]:
         self.lookups.append(host)
+        try:
+            return [str(ipaddress.ip_address(host))]
+        except ValueError:
+            pass
+        try:
+            return [str(ipaddress.IPv4Address(socket.inet_aton(host)))]
+        except OSError:
+            pass
         if host not in self.answers:
             raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
         return list(self.answers[host])
