@@ -50,7 +50,7 @@ BLOCKED_IPV4 = tuple(ipaddress.IPv4Network(n) for n in (
 # Only global unicast IPv6 (2000::/3) is reachable, less the special ranges inside it. Everything outside
 # it is refused: ::/8 (unspecified, loopback, IPv4-compatible, NAT64 local-use 64:ff9b:1::/48), 100::/64
 # (discard), 5f00::/16 (SRv6), fc00::/7 (unique local), fe80::/10 (link-local), fec0::/10 (site-local),
-# ff00::/8 (multicast); save the forms below that embed an IPv4 address, which decide on that address.
+# ff00::/8 (multicast); except the forms below that embed an IPv4 address, which are judged by that address.
 GLOBAL_UNICAST = ipaddress.IPv6Network("2000::/3")
 BLOCKED_IPV6 = tuple(ipaddress.IPv6Network(n) for n in (
     "2001::/23",  # IETF protocol assignments: Teredo 2001::/32 (a tunnel to any IPv4 address), benchmarking
