@@ -12,11 +12,13 @@ import pytest
 from sqlalchemy import text
 
 import polycrm.auth.directory
+import polycrm.events.addresses
 
 from polycrm.auth.directory import API_KEY_TTL, UserDirectory
 from polycrm.auth.secrets import KeyRing
 from polycrm.config import Config
 from polycrm.store.database import Database, make_engine, open_database
+from tests.support.ssrf import FakeDNS
 
 PG_URL = os.environ.get("POLYCRM_TEST_DATABASE_URL")
 SECRET = "test-secret-key-not-for-production"
@@ -61,6 +63,14 @@ def store(backend: str, tmp_path: Path) -> Iterator[Store]:
         with admin_engine.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin_engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def fake_dns(monkeypatch: pytest.MonkeyPatch) -> FakeDNS:
+    """The webhook guard's name lookups, answered from a table: no test depends on the network."""
+    dns = FakeDNS()
+    monkeypatch.setattr(polycrm.events.addresses, "system_resolver", dns)
+    return dns
 
 
 @pytest.fixture

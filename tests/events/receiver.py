@@ -26,6 +26,7 @@ class Receiver:
         self.default_status = default_status
         self.delay = 0.0  # seconds to wait before answering (requests stay in flight)
         self.statuses: list[int] = []
+        self.headers: dict[str, str] = {}  # sent with every answer (e.g. a redirect's Location)
         self.received: list[Received] = []
         self.on_request: Callable[[Received], None] | None = None
         self._lock = threading.Lock()
@@ -60,6 +61,8 @@ class Receiver:
                     time.sleep(receiver.delay)
                 try:
                     self.send_response(status)
+                    for name, value in receiver.headers.items():
+                        self.send_header(name, value)
                     self.send_header("Content-Length", "2")
                     self.end_headers()
                     self.wfile.write(b"ok")

@@ -13,6 +13,7 @@ import pytest
 
 from tests.events.conftest import TEST_SETTINGS
 from tests.events.receiver import Receiver
+from tests.support.ssrf import BLOCKED_HOSTS
 
 
 def subscribe(api, event: str, url: str, **extra) -> dict:
@@ -191,6 +192,35 @@ def test_private_targets_are_refused_at_send_time_without_the_setting(api, worke
     assert receiver.received == []
     delivery = api.get(f"/api/v1/Webhook/{hook['id']}/deliveries").json()["list"][0]
     assert delivery["attempts"][0]["error"].startswith("blocked:")
+
+
+def test_every_blocked_spelling_is_refused_at_connect_time(api, worker, receiver: Receiver):
+    """Subscribed while private targets were allowed, then sent with them refused: no spelling gets through,
+    and none is even tried (each attempt is logged as blocked, not as a connection error)."""
+    hooks = [subscribe(api, "Account.create", f"http://{host}:{receiver.port}/hook") for host in BLOCKED_HOSTS]
+    worker.sender.guard.allow_private = False
+    create(api, "Account", {"name": "x"})
+    worker.run_until_idle()
+    assert receiver.received == []
+    for host, hook in zip(BLOCKED_HOSTS, hooks):
+        attempts = api.get(f"/api/v1/Webhook/{hook['id']}/deliveries").json()["list"][0]["attempts"]
+        assert attempts and all(a["error"].startswith("blocked:") for a in attempts), (host, attempts)
+
+
+def test_redirects_are_not_followed(api, worker, receiver: Receiver):
+    elsewhere = Receiver().start()
+    try:
+        hook = subscribe(api, "Account.create", receiver.url)
+        receiver.statuses = [302]
+        receiver.headers = {"Location": elsewhere.url}
+        create(api, "Account", {"name": "x"})
+        worker.run_until_idle()
+        assert len(receiver.wait_for(1)) == 1
+        attempts = api.get(f"/api/v1/Webhook/{hook['id']}/deliveries").json()["list"][0]["attempts"]
+        assert [a["statusCode"] for a in attempts] == [302]  # a 3xx is a success in EspoCRM, not a hop
+        assert elsewhere.received == []
+    finally:
+        elsewhere.stop()
 
 
 @pytest.mark.parametrize("webhook_settings", [dataclasses.replace(TEST_SETTINGS, batch_size=1)])

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from polycrm.app import build_app
 from tests.api.conftest import ApiHarness
 from tests.events.conftest import TEST_SETTINGS
+from tests.support.ssrf import ACCEPTED_HOSTS, BLOCKED_HOSTS
 
 URL = "http://127.0.0.1:9/hook"
 
@@ -88,10 +89,19 @@ def test_bad_bodies(api, harness, config, store):
 def test_private_urls_are_refused_without_the_setting(harness, config, store):
     strict = build_app(config, store.database)  # POLYCRM_WEBHOOK_ALLOW_PRIVATE unset
     client = ApiHarness(strict, harness.directory, harness.admin_id, harness.admin_key).key_client(harness.admin_key)
-    for url in ("http://127.0.0.1/x", "http://localhost/", "http://169.254.169.254/", "http://10.0.0.1/"):
-        response = client.post("/api/v1/Webhook", json={"event": "Account.create", "url": url})
-        assert response.status_code == 400, url
-        assert response.json()["messageTranslation"]["data"] == {"field": "url", "type": "valid"}
+    for host in BLOCKED_HOSTS:
+        response = client.post("/api/v1/Webhook", json={"event": "Account.create", "url": f"http://{host}/x"})
+        assert response.status_code == 400, host
+        assert response.json()["messageTranslation"]["data"] == {"field": "url", "type": "valid"}, host
+    assert client.get("/api/v1/Webhook").json()["total"] == 0
+    hooks = []
+    for host in ACCEPTED_HOSTS:
+        response = client.post("/api/v1/Webhook", json={"event": "Account.create", "url": f"https://{host}/x"})
+        assert response.status_code == 201, host
+        hooks.append(response.json()["id"])
+    for host in ("127.1", "[::ffff:0:7f00:1]", "loopback.example.net"):  # changing the URL is checked too
+        patched = client.patch(f"/api/v1/Webhook/{hooks[0]}", json={"url": f"http://{host}/x"})
+        assert patched.status_code == 400, host
 
 
 def test_regular_users_have_no_access(harness):

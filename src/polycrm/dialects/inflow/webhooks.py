@@ -187,13 +187,15 @@ class InflowWebhookApi:
 
     def _check_reachable(self, url: str) -> None:
         """The SSRF rules: public hosts on ports 80 and 443 only, unless the operator allows private
-        targets (POLYCRM_WEBHOOK_ALLOW_PRIVATE, which also lifts the port rule for local receivers)."""
+        targets (POLYCRM_WEBHOOK_ALLOW_PRIVATE, which also lifts the port rule for local receivers). A name
+        that does not resolve, or has one blocked address, is refused too."""
+        guard = self.hub.guard
         try:
-            target = self.hub.guard.check_url(url)
+            if not guard.allow_private and parse_target(url).port not in ALLOWED_PORTS:
+                raise BlockedTarget("not port 80 or 443")
+            guard.check_url(url)  # resolves a name: the port is checked first, without a lookup
         except BlockedTarget:
             raise InflowError(400, VALIDATION_ERROR, BLOCKED_URL) from None
-        if not self.hub.guard.allow_private and target.port not in ALLOWED_PORTS:
-            raise InflowError(400, VALIDATION_ERROR, BLOCKED_URL)
 
     def list(self, context: InflowRequest) -> Response:
         page, per_page = _paging(context)
