@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
@@ -41,11 +42,12 @@ class Store:
     database: Database
 
 
-@pytest.fixture
-def store(backend: str, tmp_path: Path) -> Iterator[Store]:
-    """A fresh, empty, initialised data store on the backend under test."""
+@contextmanager
+def open_store(backend: str, directory: Path) -> Iterator[Store]:
+    """A fresh, empty, initialised data store on a backend: a SQLite file in `directory`, or a PostgreSQL
+    schema of its own (dropped afterwards)."""
     if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'polycrm.db'}"
+        url = f"sqlite:///{directory / 'polycrm.db'}"
         database = open_database(url)
         yield Store(url, None, database)
         database.dispose()
@@ -65,12 +67,11 @@ def store(backend: str, tmp_path: Path) -> Iterator[Store]:
         admin_engine.dispose()
 
 
-@pytest.fixture(autouse=True)
-def fake_dns(monkeypatch: pytest.MonkeyPatch) -> FakeDNS:
-    """The webhook guard's name lookups, answered from a table: no test depends on the network."""
-    dns = FakeDNS()
-    monkeypatch.setattr(polycrm.events.addresses, "system_resolver", dns)
-    return dns
+@pytest.fixture
+def store(backend: str, tmp_path: Path) -> Iterator[Store]:
+    """A fresh, empty, initialised data store on the backend under test."""
+    with open_store(backend, tmp_path) as opened:
+        yield opened
 
 
 @pytest.fixture
