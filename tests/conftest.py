@@ -74,6 +74,14 @@ def store(backend: str, tmp_path: Path) -> Iterator[Store]:
         yield opened
 
 
+@pytest.fixture(autouse=True)
+def fake_dns(monkeypatch: pytest.MonkeyPatch) -> FakeDNS:
+    """The webhook guard's name lookups, answered from a table: no test depends on the network."""
+    dns = FakeDNS()
+    monkeypatch.setattr(polycrm.events.addresses, "system_resolver", dns)
+    return dns
+
+
 @pytest.fixture
 def config(tmp_path: Path, store: Store) -> Config:
     return Config(data_dir=tmp_path, database_url=store.url, secret_key=SECRET)

@@ -39,7 +39,7 @@ def build_core(config: Config, database: Database, mapping: InflowMapping | None
                directory: UserDirectory | None = None) -> Core:
     """The core with every dialect's reserved API names registered (the app and the CLI share it); with the
     server's directory, the core looks other users' rights up through its cache."""
-    core = Core(database, core_settings(config), directory.actor if directory is not None else None)
+    core = Core(database, core_settings(config), directory)
     core.reserve_api_names(INFLOW, (mapping or InflowMapping.load()).reserved_names)
     return core
 

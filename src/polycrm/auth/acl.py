@@ -21,6 +21,9 @@ CREATE_LEVELS = ("no", "yes")
 # Read levels every user has whatever their roles (EspoCRM's mandatory scope levels): their own user record
 # ("own" of User is oneself) and the teams they are in.
 MANDATORY_READ = {"User": "own", "Team": "team"}
+# The actions roles may grant on these entity types (EspoCRM's `aclActionList`): creating and deleting users
+# and changing teams are for administrators.
+ACTION_LISTS = {"User": ("read", "edit"), "Team": ("read",)}
 
 
 def _rank(action: str, level: str) -> int:
@@ -65,6 +68,8 @@ class Actor:
         """The actor's level for an action on an entity type: edit and delete never exceed read."""
         if self.is_admin:
             return "yes" if action == "create" else "all"
+        if action not in ACTION_LISTS.get(entity, ACTIONS):
+            return "no"
         levels = self.scopes.get(entity, {})
         if action == "create":
             return levels.get("create", "no")

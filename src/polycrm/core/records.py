@@ -22,7 +22,7 @@ from polycrm.core.follows import ActorSource, AutoFollow
 from polycrm.core.search import SearchQuery, SearchResult, TotalMode, check_filter_values
 from polycrm.core.settings import CoreSettings
 from polycrm.core.stream import StreamWriter
-from polycrm.core.users import WRITE_GUARDS
+from polycrm.core.users import RIGHTS_ENTITIES, WRITE_GUARDS
 from polycrm.core.values import ParsedInput, RecordInput, parse_id
 from polycrm.events.outbox import Outbox
 from polycrm.meta import FOLLOWERS, Entity, LinkStorage, ValueKind
@@ -51,7 +51,7 @@ class RecordService:
     """Operations on the records of one entity type."""
 
     def __init__(self, database: Database, entity: Entity, settings: CoreSettings, actors: ActorSource,
-                 services: Services):
+                 services: Services, *, users_changed: Callable[[], None] = lambda: None):
         self.database = database
         self.entity = entity
         self.settings = settings
@@ -63,6 +63,7 @@ class RecordService:
         self.assembler = RecordAssembler(entity, self.repository, self._repository_of, self.access)
         guard = WRITE_GUARDS.get(entity.name)
         self.guard = guard(database, self.repository) if guard is not None else None
+        self._rights_changed = users_changed if entity.name in RIGHTS_ENTITIES else None
         self.auto_follow = (AutoFollow(entity, actors, FollowRepository(database, entity.name)) if entity.stream
                             else None)
         self.outbox = Outbox(database)
@@ -256,7 +257,7 @@ class RecordService:
                 values[name] = list(default) if isinstance(default, list) else default  # never shared
         if not actor.is_admin:
             defaults = dict(self._defaults)
-            self._check_admin_only({name: value for name, value in values.items() if defaults.get(name) != value},
+            self.check_admin_only({name: value for name, value in values.items() if defaults.get(name) != value},
                                    [field for field, ids in parsed.links.items() if ids])
         stamp = now or utcnow()
         for key in self._creation_times:
@@ -275,7 +276,7 @@ class RecordService:
             raise self.input.fail(missing, "required")
         return values
 
-    def _check_admin_only(self, changed: dict[str, Any], changed_links: Iterable[str]) -> None:
+    def check_admin_only(self, changed: dict[str, Any], changed_links: Iterable[str]) -> None:
         """Forbidden when a non-administrator's write changes a field only administrators may change."""
         for name in changed:
             if name in self._admin_only:
@@ -413,7 +414,7 @@ class RecordService:
         removed = [i for i in current if i not in kept]
         added = [i for i in wanted if i not in current]
         if (added or removed) and not actor.is_admin:
-            self._check_admin_only({}, [field])
+            self.check_admin_only({}, [field])
         updated = {i: {name: value for name, value in columns[i].items() if current[i].get(name) != value}
                    for i in columns if i in current}
         updated = {i: values for i, values in updated.items() if values}
@@ -622,6 +623,7 @@ class RecordService:
             links_changed = self.apply_update(conn, actor, current, parsed)
             if attach is not None and attach(conn, current["id"]):
                 self._touch_if_unchanged(conn, actor, current)
+        self.committed()
         return self.read_without_acl(current["id"], actor), links_changed
 
     def apply_update(self, conn: Connection, actor: Actor, current: dict[str, Any], parsed: ParsedInput,
@@ -640,7 +642,7 @@ class RecordService:
         self._derive(merged, parsed.links, now)
         changed = {k: v for k, v in merged.items() if k in self.entity.attributes and current.get(k) != v}
         if not actor.is_admin:
-            self._check_admin_only(changed, [])
+            self.check_admin_only(changed, [])
         if self.guard is not None:
             self.guard.check_update(conn, actor, current, merged)
         merged_links = {f"{k}Ids": v for k, v in parsed.links.items()}
@@ -684,6 +686,12 @@ class RecordService:
                 self.guard.check_delete(conn, actor, [current])
             self.repository.soft_delete(conn, [current["id"]], self._stamp(actor))
             self.outbox.deleted(conn, self.entity.name, actor.user_id, [current["id"]])
+        self.committed()
+
+    def committed(self) -> None:
+        """After a write to this type's records committed: drop cached user rights if they may have changed."""
+        if self._rights_changed is not None:
+            self._rights_changed()
 
     def _stamp(self, actor: Actor) -> dict[str, Any]:
         stamp: dict[str, Any] = {}
@@ -736,6 +744,7 @@ class RecordService:
                 self.apply_update(conn, actor, current, self.input.parse(data, creating=False), notes)
             if self.stream is not None:
                 self.stream.write(conn, notes)
+        self.committed()
         return [r["id"] for r in records]
 
     def mass_delete(self, actor: Actor, ids: Sequence[Any]) -> list[int]:
@@ -749,4 +758,5 @@ class RecordService:
             if deleted:
                 self.repository.soft_delete(conn, deleted, self._stamp(actor))
                 self.outbox.deleted(conn, self.entity.name, actor.user_id, deleted)
+        self.committed()
         return deleted

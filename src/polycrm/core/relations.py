@@ -114,6 +114,8 @@ class RelationService:
         if link.storage in (LinkStorage.COLUMN, LinkStorage.PARENT):
             raise BadRequest(f"Link '{link_name}' is set through the '{link_name}Id' attribute.")
         self.records.require_scope(actor, "edit")
+        if not actor.is_admin:
+            self.records.check_admin_only({}, [link_name])
         ids = []
         for raw in foreign_ids:
             parsed = parse_id(raw)
@@ -122,13 +124,21 @@ class RelationService:
             ids.append(parsed)
         ids = list(dict.fromkeys(ids))
         target = self.services(link.entity or "")
+        try:
+            return self._write(actor, record_id, link, target, ids, add)
+        finally:
+            self.records.committed()
+            target.committed()
+
+    def _write(self, actor: Actor, record_id: Any, link: Link, target: RecordService, ids: list[int],
+               add: bool) -> bool:
         with self.database.transaction() as conn:
             # The owner's row lock makes relates of one record take turns: a set read here stays true.
             current = self.records.load_record(conn, record_id, not_found="Record {id} does not exist.", lock=True)
             self.records.check_record(conn, actor, "edit", current)
             if link.storage in FOREIGN_STORED:
                 changed = self.records.relate_foreign(conn, actor, link, current["id"], ids if add else [],
-                                                       [] if add else ids)
+                                                      [] if add else ids)
                 return changed > 0 or (add and bool(ids))
             related = set(self.records.repository.related_ids(conn, link, [current["id"]]).get(current["id"], []))
             asked = [i for i in ids if (i not in related) == add]

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
-
 from datetime import datetime
-from typing import Iterable
+from typing import Any, Callable, Iterable
 
-from polycrm.auth.directory import load_actor
+from polycrm.auth.directory import UserDirectory, load_actor
 from polycrm.core.errors import NotFound
 from polycrm.core.fields import ReservedApiNames, add_custom_field, set_custom_field_api_name
 from polycrm.core.files import FileService
@@ -30,11 +28,15 @@ SCHEMA_CHECK_INTERVAL = 2.0
 class Core:
     """Record services per entity type, cached until the schema changes."""
 
-    def __init__(self, database: Database, settings: CoreSettings | None = None, actors: ActorSource | None = None):
+    def __init__(self, database: Database, settings: CoreSettings | None = None,
+                 directory: UserDirectory | None = None):
         self.database = database
         self.settings = settings or CoreSettings()
-        # Other users' rights (who may follow a record): the server passes its directory's cached lookup.
-        self.actors: ActorSource = actors or (lambda user_id: load_actor(database, user_id))
+        # Other users' rights (who may follow a record): the server passes its directory, whose lookups are
+        # cached; a change of a user through the core drops that cache at once.
+        self.actors: ActorSource = directory.actor if directory is not None else (
+            lambda user_id: load_actor(database, user_id))
+        self._forget_actors: Callable[[], None] = directory.forget_actors if directory is not None else (lambda: None)
         self._services: dict[str, RecordService] = {}
         self._lock = threading.Lock()
         self._checked_at = time.monotonic()
@@ -67,7 +69,7 @@ class Core:
             if entity_name not in self.database.registry:
                 raise NotFound(f"Controller '{entity_name}' does not exist.")
             service = RecordService(self.database, self.database.registry.entity(entity_name), self.settings,
-                                    self.actors, self.records)
+                                    self.actors, self.records, users_changed=self._forget_actors)
             self._services[entity_name] = service
         return service
 

@@ -63,3 +63,6 @@ class UserGuard:
 
 # The guards of entity types whose records need more than access levels to change, by entity name.
 WRITE_GUARDS = {USER_ENTITY: UserGuard}
+# Entity types whose records make up users' rights (type, activity, teams): a change of one drops the rights
+# a server process caches (at once in the process that made it, within `ACTOR_TTL` in the others).
+RIGHTS_ENTITIES = frozenset({USER_ENTITY, "Team"})
