@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from polycrm.dialects.inflow.ids import encode_id
 from tests.acl.conftest import LABELS, LEVELS, World, ok, record_body
 
 # What a new user in the team reaches at each level, of the world's records and one of their own ("own").
@@ -169,3 +170,65 @@ def test_sorting_by_a_link_places_hidden_names_as_none(world):
         between = ids.index(mine["Aaa"]) < ids.index(probe) < ids.index(mine["Zzz"]) or \
             ids.index(mine["Zzz"]) < ids.index(probe) < ids.index(mine["Aaa"])
         assert not between, (order, listed)
+
+
+def test_the_stream_and_followers_name_only_readable_records(world):
+    """Notes name their authors and, in their data, linked records; followers are named: each name only
+    if the reader may read that user or record."""
+    user_id, client, accounts = actor(world, "Opportunity", "Account", "own")
+    opportunity = world.create("Opportunity", "streamed", user_id)
+    for account in (accounts["other"], accounts["own"]):
+        ok(world.admin.patch(f"/api/v1/Opportunity/{opportunity}", json={"accountId": account}), 200)
+    ok(world.admin.post("/api/v1/Note", json={"post": "from the admin", "parentType": "Opportunity",
+                                               "parentId": opportunity}), 200)
+    ok(world.admin.post(f"/api/v1/Opportunity/{opportunity}/followers", json={"id": world.users["all"]}), 200)
+    notes = ok(client.get(f"/api/v1/Opportunity/{opportunity}/stream"), 200).json()["list"]
+    post = next(n for n in notes if n["type"] == "Post")
+    assert post["createdById"] and post["createdByName"] is None  # the admin: a user they may not read
+    created = next(n for n in notes if n["type"] == "Create")
+    assert created["data"]["assignedUserName"] is not None  # themselves
+    moves = [n["data"]["attributes"] for n in notes if n["type"] == "Update"]
+    names = [(a["was"].get("accountName"), a["became"].get("accountName")) for a in moves]
+    hidden_name = world.admin.get(f"/api/v1/Account/{accounts['other']}").json()["name"]
+    own_name = world.admin.get(f"/api/v1/Account/{accounts['own']}").json()["name"]
+    assert (hidden_name, own_name) not in names and (None, own_name) in names and (None, None) in names
+    record = ok(client.get(f"/api/v1/Opportunity/{opportunity}"), 200).json()
+    assert record["followersNames"][world.users["all"]] is None
+    assert record["followersNames"][str(user_id)] is not None
+
+
+# InflowCRM relation fields: (module, its entity, API field, linked entity).
+INFLOW_FIELDS = [("contact", "Contact", "company", "Account"), ("potential", "Opportunity", "customer", "Account"),
+                 ("potential", "Opportunity", "contact", "Contact"), ("task", "Task", "relatedTo", "Account"),
+                 ("customer", "Account", "assignedUser", "User")]
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("row", INFLOW_FIELDS, ids=[f"{m}.{f}" for m, _, f, _ in INFLOW_FIELDS])
+def test_inflow_links_only_to_readable_records(world, row, level):
+    module, entity, field, target = row
+    if target == "User":
+        # Users are read at "own" whatever the role (oneself); the level applies to the others.
+        scopes = {entity: {"create": "yes", "read": "own", "edit": "own", "delete": "no"},
+                  "User": {"read": level, "edit": "no"}}
+        user_id, espo = world.user(scopes)
+        targets = {"own": str(user_id), "other": world.users["other"], "all": world.users["all"]}
+        expected = {"all": {"own", "other", "all"}, "team": {"own", "all"}, "own": {"own"}, "no": {"own"}}[level]
+    else:
+        user_id, espo, targets = actor(world, entity, target, level)
+        expected = REACHED[level]
+    client = world.client(espo.headers["x-api-key"])
+    linked = set()
+    for label, target_id in targets.items():
+        data = {field: encode_id(target, int(target_id))}
+        if entity == "Opportunity":
+            data.update(name="Inflow probe", amount=1, closeDate="2030-01-01")
+        elif entity in ("Contact",):
+            data.update(lastName="Inflow probe")
+        else:
+            data.update(name="Inflow probe")
+        response = client.post("/api/createRecord", json={"module": module, "data": data})
+        assert response.status_code in (201, 400), response.text
+        if response.status_code == 201:
+            linked.add(label)
+    assert linked == expected

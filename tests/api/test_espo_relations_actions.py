@@ -6,6 +6,7 @@ from datetime import datetime
 
 import pytest
 
+from polycrm.core import records
 from tests.api.test_espo_records import create
 
 
@@ -261,3 +262,33 @@ def test_metadata_and_app_user(api, harness):
     assert user["user"]["userName"] == "admin" and user["user"]["isAdmin"] is True
     assert user["token"] is None
     assert user["acl"]["table"]["Account"]["read"] == "all"
+
+
+def test_a_mass_action_takes_at_most_its_limit_of_records(api, monkeypatch):
+    """One transaction holds SQLite's only write lock: a mass action past MASS_ACTION_LIMIT records is
+    refused whole (by ids or by criteria), so no request can keep other writers out past their timeout."""
+    monkeypatch.setattr(records, "MASS_ACTION_LIMIT", 3)
+    ids = api.post("/api/v1/Account/action/massCreate", json={"list": [
+        {"name": f"Limited {n}"} for n in range(4)]}).json()["ids"]
+    where = [{"type": "startsWith", "attribute": "name", "value": "Limited"}]
+    for params in ({"ids": ids}, {"where": where}):
+        for action, data in (("update", {"type": "Partner"}), ("delete", None), ("follow", None)):
+            body = {"entityType": "Account", "action": action, "params": params, **({"data": data} if data else {})}
+            response = api.post("/api/v1/MassAction", json=body)
+            assert response.status_code == 400 and "at most 3 records" in response.headers["x-status-reason"]
+    hub = create(api, "Contact", {"lastName": "Hub"})
+    related = api.post(f"/api/v1/Contact/{hub['id']}/accounts", json={"massRelate": True, "where": where})
+    assert related.status_code == 400
+    assert all(a["type"] is None for a in api.get("/api/v1/Account").json()["list"])
+    done = api.post("/api/v1/MassAction", json={"entityType": "Account", "action": "update",
+                                                  "params": {"ids": ids[:3]}, "data": {"type": "Partner"}})
+    assert done.status_code == 200 and done.json()["count"] == 3
+
+
+@pytest.mark.parametrize("where", [5, True, "x", {"a": 1}, [1], None])
+def test_mass_relate_with_a_malformed_where_is_a_400(api, where):
+    hub = create(api, "Contact", {"lastName": "Hub"})
+    for body in ({"massRelate": True, "where": where}, {"massRelate": True, "searchParams": {"where": where}},
+                 {"massRelate": True, "searchParams": where}):
+        response = api.post(f"/api/v1/Contact/{hub['id']}/accounts", json=body)
+        assert response.status_code in (200, 400), (body, response.status_code)
