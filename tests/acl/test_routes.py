@@ -1,0 +1,105 @@
+"""Every route of both protocols is accounted for in the access-control tests: a new route fails here until
+it names the test that proves it keeps the rule (a row of the matrix, `path:<name>`, or another test), or
+says why records cannot be reached through it."""
+
+from __future__ import annotations
+
+import pytest
+from starlette.routing import Route, Router
+
+from tests.acl.test_matrix import PATHS
+from tests.api.conftest import harness  # noqa: F401 - shared per-test application
+
+ESPO = {
+    ("GET", "/api/v1/"): "no records: the API's banner",
+    ("GET", "/api/v1/App/user"): "the user's own record: test_the_stream_and_followers_name_only_readable_records",
+    ("POST", "/api/v1/App/destroyAuthToken"): "no records: the caller's own token (tests/api/test_espo_auth.py)",
+    ("GET", "/api/v1/Metadata"): "no records: definitions, and the caller's own levels",
+    ("GET", "/api/v1/OpenApi"): "no records: the API description",
+    ("POST", "/api/v1/MassAction"): "path:espo mass update by where",
+    ("POST", "/api/v1/Admin/fieldManager/{entity}"): "administrators only (tests/api/test_espo_auth.py)",
+    ("GET", "/api/v1/Webhook"): "the caller's own subscriptions (tests/events/test_espo_webhook_api.py)",
+    ("POST", "/api/v1/Webhook"): "entity types the owner reads; items checked when sent: test_acl_payloads",
+    ("GET", "/api/v1/Webhook/{id}"): "the caller's own subscriptions (tests/events/test_espo_webhook_api.py)",
+    ("PUT", "/api/v1/Webhook/{id}"): "the caller's own subscriptions (tests/events/test_espo_webhook_api.py)",
+    ("PATCH", "/api/v1/Webhook/{id}"): "the caller's own subscriptions (tests/events/test_espo_webhook_api.py)",
+    ("DELETE", "/api/v1/Webhook/{id}"): "the caller's own subscriptions (tests/events/test_espo_webhook_api.py)",
+    ("GET", "/api/v1/Webhook/{id}/deliveries"): "the caller's own subscriptions' log",
+    ("POST", "/api/v1/Webhook/{id}/deliveries/{deliveryId}/redeliver"): "the caller's own subscriptions' log",
+    ("POST", "/api/v1/Note"): "path:espo post note",
+    ("GET", "/api/v1/Note/{id}"): "notes of readable records: tests/api/test_espo_stream.py",
+    ("PUT", "/api/v1/Note/{id}"): "the author's own posts: tests/api/test_espo_stream.py",
+    ("PATCH", "/api/v1/Note/{id}"): "the author's own posts: tests/api/test_espo_stream.py",
+    ("DELETE", "/api/v1/Note/{id}"): "the author's own posts: tests/api/test_espo_stream.py",
+    ("GET", "/api/v1/{entity}/action/{action}"): "path:espo convert attributes",
+    ("POST", "/api/v1/{entity}/action/{action}"): "path:espo convert attributes",
+    ("PUT", "/api/v1/{entity}/action/{action}"): "path:espo legacy mass update",
+    ("DELETE", "/api/v1/{entity}/action/{action}"): "path:espo legacy mass update",
+    ("POST", "/api/v1/Lead/{id}/convert"): "edit access to the lead, create access: tests/api (convert)",
+    ("POST", "/api/v1/Lead/{id}/action/convert"): "edit access to the lead, create access: tests/api (convert)",
+    ("PUT", "/api/v1/{entity}/{id}/subscription"): "path:espo follow",
+    ("DELETE", "/api/v1/{entity}/{id}/subscription"): "path:espo follow",
+    ("GET", "/api/v1/{entity}/{id}/followers"): "path:espo followers",
+    ("POST", "/api/v1/{entity}/{id}/followers"): "edit access, admins for others: tests/api/test_espo_followers.py",
+    ("DELETE", "/api/v1/{entity}/{id}/followers"): "edit access, admins for others: tests/api/test_espo_followers.py",
+    ("GET", "/api/v1/{entity}/{id}/stream"): "path:espo stream",
+    ("GET", "/api/v1/{entity}/{id}/posts"): "path:espo stream",
+    ("DELETE", "/api/v1/{entity}/{id}/{link}/{relatedId}"): "test_relating_and_unrelating_need_edit_access_on_both_sides",
+    ("GET", "/api/v1/{entity}/{id}/{link}"): "test_relating_and_unrelating_need_edit_access_on_both_sides",
+    ("POST", "/api/v1/{entity}/{id}/{link}"): "test_relating_and_unrelating_need_edit_access_on_both_sides",
+    ("DELETE", "/api/v1/{entity}/{id}/{link}"): "test_relating_and_unrelating_need_edit_access_on_both_sides",
+    ("GET", "/api/v1/{entity}/{id}"): "path:espo read",
+    ("PUT", "/api/v1/{entity}/{id}"): "path:espo update",
+    ("PATCH", "/api/v1/{entity}/{id}"): "path:espo update",
+    ("DELETE", "/api/v1/{entity}/{id}"): "path:espo delete",
+    ("GET", "/api/v1/{entity}"): "path:espo list",
+    ("POST", "/api/v1/{entity}"): "path:espo duplicate check",
+}
+INFLOW = {
+    "/getBundleModuleNames": "no records: the modules the key may read",
+    "/getUserList": "users the key may read: tests/inflow/test_records.py::test_user_endpoint_errors",
+    "/validateApiKey": "no records: the key's own user",
+    "/getProcessesForModule": "no records: stage lists",
+    "/createRecord": "test_inflow_links_only_to_readable_records",
+    "/updateRecord/{id}": "path:inflow update",
+    "/searchRecords": "path:inflow search",
+    "/findRecord": "path:inflow findRecord",
+    "/getModuleFields": "no records: field definitions",
+    "/make/getModuleFields": "no records: field definitions",
+    "/getSampleData": "the newest readable record: searched like path:inflow search",
+    "/records/count": "path:inflow count",
+    "/records/getByIds": "path:inflow getByIds",
+    "/getUser/{id}": "users the key may read: tests/inflow/test_records.py::test_user_endpoint_errors",
+    "/updateUser/{id}": "test_inflow_update_user_cannot_escalate",
+    "/files/{id}/download": "files of readable records: tests/inflow/test_files.py",
+    "/{module}/{id}/files": "path:inflow files",
+    "/{module}/{id}": "path:inflow read",
+    "/webhooks/subscribe": "modules the key may read; items checked when sent: test_acl_payloads",
+    "/webhooks": "the key's own subscriptions (tests/inflow/test_webhooks.py)",
+    "/webhooks/": "no records: a missing id",
+    "/webhooks/{id}": "the key's own subscriptions (tests/inflow/test_webhooks.py)",
+    "/webhooks/{id}/deliveries": "the key's own subscriptions' log",
+    "/webhooks/{id}/deliveries/{deliveryId}/redeliver": "the key's own subscriptions' log",
+}
+
+
+def served_routes(app) -> tuple[set[tuple[str, str]], set[str]]:
+    """(EspoCRM (method, path) pairs, InflowCRM paths under /api and /webhooks) the application serves."""
+    espo, inflow = set(), set()
+    for route in app.routes:
+        if isinstance(route, Route) and isinstance(route.app, Router):
+            espo |= {(method, sub.path) for sub in route.app.routes for method in sub.methods or () if method != "HEAD"}
+        elif isinstance(route, Route) and route.path.startswith(("/api/", "/webhooks")):
+            if "{path:path}" not in route.path:
+                inflow.add(route.path.removeprefix("/api"))
+    return espo, inflow
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_every_route_is_covered_by_an_access_control_test(harness):
+    espo, inflow = served_routes(harness.app)
+    assert espo == set(ESPO), {"not covered": espo - set(ESPO), "gone": set(ESPO) - espo}
+    assert inflow == set(INFLOW), {"not covered": inflow - set(INFLOW), "gone": set(INFLOW) - inflow}
+    for reason in [*ESPO.values(), *INFLOW.values()]:
+        if reason.startswith("path:"):
+            assert reason.removeprefix("path:") in PATHS, reason
