@@ -189,3 +189,18 @@ def test_mass_update_permission_and_admin_only_field_manager(harness, api):
                                                        "params": {"ids": [account["id"]]}, "data": {"type": "Partner"}})
     assert response.status_code == 403
     assert client.post("/api/v1/Admin/fieldManager/Account", json={"name": "x", "type": "int"}).status_code == 403
+
+
+@pytest.mark.parametrize("header", ["Authorization", "Espo-Authorization"])
+def test_passwords_are_not_trimmed_user_names_are(harness, header):
+    harness.directory.create_user("spaced", " spaced-password ")
+
+    def status(credentials: str) -> int:
+        value = ("Basic " if header == "Authorization" else "") + b64(credentials)
+        return harness.client({header: value}).get("/api/v1/App/user").status_code
+
+    assert status("admin:admin-password-1 ") == 401
+    assert status("admin: admin-password-1") == 401
+    assert status(" admin :admin-password-1") == 200
+    assert status("spaced:spaced-password") == 401
+    assert status("spaced: spaced-password ") == 200

@@ -25,7 +25,8 @@ class Login:
 
 
 def decode_user_password(encoded: str) -> tuple[str, str]:
-    """`base64(user:password)` -> (user, password), trimmed; splits on the first colon."""
+    """`base64(user:password)` -> (user, password), split on the first colon. The user name is trimmed as
+    EspoCRM trims it; the password is not (EspoCRM trims it too): `"pw "` must not log in as `"pw"`."""
     try:
         decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
@@ -33,7 +34,7 @@ def decode_user_password(encoded: str) -> tuple[str, str]:
     if ":" not in decoded:
         raise MalformedCredentials("Auth: Bad authorization string provided.")
     user, _, password = decoded.partition(":")
-    return user.strip(), password.strip()
+    return user.strip(), password
 
 
 def _digest_matches(received: bytes, secret: str, message: str) -> bool:
