@@ -284,9 +284,13 @@ class UserDirectory:
                 and_(table.c.token_hash == self.keyring.lookup_hash(token), table.c.is_active))).scalar()
         return int(found) if found is not None else None
 
-    def destroy_token(self, token: str) -> bool:
+    def destroy_token(self, token: str, *, owner_id: int | None) -> bool:
+        """Log a token out; with `owner_id`, only a token of that user (another user's is left alone and
+        reported as not found, so nobody learns whether it exists)."""
         table = self.database.table("auth_token")
+        condition = and_(table.c.token_hash == self.keyring.lookup_hash(token), table.c.is_active)
+        if owner_id is not None:
+            condition = and_(condition, table.c.user_id == owner_id)
         with self.database.transaction() as conn:
-            result = conn.execute(update(table).where(table.c.token_hash == self.keyring.lookup_hash(token),
-                                                      table.c.is_active).values(is_active=False))
+            result = conn.execute(update(table).where(condition).values(is_active=False))
         return bool(result.rowcount)

@@ -113,7 +113,9 @@ class EspoApi:
         token = context.body.get("token")
         if not isinstance(token, str) or not token:
             raise BadRequest("No token.")
-        return self.directory.destroy_token(token)
+        # Users log out their own sessions; only an admin may end someone else's.
+        owner = None if context.actor.is_admin else context.actor.user_id
+        return self.directory.destroy_token(token, owner_id=owner)
 
     def metadata(self, context: EspoContext) -> Any:
         key = context.request.query_params.get("key")
