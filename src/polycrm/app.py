@@ -57,7 +57,7 @@ def build_app(config: Config, database: Database) -> Starlette:
     """The application over an open database; its lifespan runs the in-process webhook workers."""
     database.remembered_counts = config.remembered_counts
     mapping = InflowMapping.load()
-    directory = UserDirectory(database, KeyRing(config.secret_key))
+    directory = UserDirectory(database, KeyRing(config.secret_key), config.auth_tokens)
     core = build_core(config, database, mapping, directory)
     webhooks = build_webhooks(config, database, core, directory, mapping)
     espo = EspoApi(core, directory, max_body_bytes=config.max_body_bytes,

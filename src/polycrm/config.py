@@ -23,6 +23,9 @@
 | POLYCRM_REDIS_URL | (none) | Redis for rate-limit counters shared by several servers; in memory without it |
 | POLYCRM_REDIS_PREFIX | polycrm | prefix of this instance's keys in Redis |
 | POLYCRM_INFLOW_RATE_LIMIT | 300/5minutes | InflowCRM API budget per API key and client IP |
+| POLYCRM_AUTH_TOKEN_MAX_IDLE_HOURS | 48 | an auth token unused this long is refused (EspoCRM's authTokenMaxIdleTime) |
+| POLYCRM_AUTH_TOKEN_LIFETIME_HOURS | 720 | an auth token is refused this long after login, however much it is used |
+| POLYCRM_AUTH_TOKENS_PER_USER | 20 | auth tokens a user keeps; a new login removes the least recently used beyond it |
 | POLYCRM_INFLOW_WEBHOOK_RATE_LIMITS | subscribe=10/hour,list=100/hour,item=50/hour | InflowCRM `/webhooks` budgets per API key and client IP (any subset) |
 """
 
@@ -30,8 +33,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
+from polycrm.auth.directory import TokenLifetime
 from polycrm.auth.secrets import generate_secret_key
 from polycrm.events.settings import WebhookSettings
 from polycrm.dialects.inflow.webhooks import DEFAULT_RATES as DEFAULT_WEBHOOK_RATES, parse_webhook_rates
@@ -54,6 +59,7 @@ class Config:
     redis_prefix: str = "polycrm"
     inflow_rate_limit: str = "300/5minutes"
     inflow_webhook_rate_limits: str = DEFAULT_WEBHOOK_RATES
+    auth_tokens: TokenLifetime = TokenLifetime()
 
 
 def _integer(name: str, default: int, minimum: int) -> int:
@@ -87,6 +93,27 @@ def _flag(name: str, default: bool = False) -> bool:
     if raw not in {"0", "1", "true", "false", "yes", "no"}:
         raise ValueError(f"{name} must be 1 or 0, got {raw!r}")
     return raw in {"1", "true", "yes"}
+
+
+def _hours(name: str, default: timedelta) -> timedelta:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of hours, got {raw!r}") from None
+    if not 0 < value < 10 ** 6:
+        raise ValueError(f"{name} must be a positive number of hours, got {raw!r}")
+    return timedelta(hours=value)
+
+
+def token_lifetime() -> TokenLifetime:
+    """POLYCRM_AUTH_TOKEN* from the environment."""
+    defaults = TokenLifetime()
+    return TokenLifetime(max_idle=_hours("POLYCRM_AUTH_TOKEN_MAX_IDLE_HOURS", defaults.max_idle),
+                         lifetime=_hours("POLYCRM_AUTH_TOKEN_LIFETIME_HOURS", defaults.lifetime),
+                         per_user=_positive_int("POLYCRM_AUTH_TOKENS_PER_USER", defaults.per_user))
 
 
 def webhook_settings() -> WebhookSettings:
@@ -144,5 +171,5 @@ def load_config() -> Config:
                   log_level=log_level, pin_workers=_flag("POLYCRM_PIN_WORKERS", default=True),
                   remembered_counts=_integer("POLYCRM_REMEMBERED_COUNTS", REMEMBERED_COUNTS, 0), redis_url=redis_url,
                   redis_prefix=os.environ.get("POLYCRM_REDIS_PREFIX") or "polycrm", inflow_rate_limit=inflow_rate,
-                  inflow_webhook_rate_limits=webhook_rates,
+                  inflow_webhook_rate_limits=webhook_rates, auth_tokens=token_lifetime(),
                   webhooks=webhook_settings())
