@@ -35,6 +35,7 @@ def test_no_credentials_is_401_with_empty_body(harness):
     {"Authorization": "Basic " + b64("admin:wrong-password")},
     {"Authorization": "Basic " + b64("nobody:admin-password-1")},
     {"Espo-Authorization": b64("admin:wrong")},
+    {"Espo-Authorization": b64("adm\x00in:admin-password-1")},  # PostgreSQL refuses NUL in a query
     {"X-Hmac-Authorization": "!!!not-base64"},
     {"X-Hmac-Authorization": b64("nokey")},
 ])

@@ -182,9 +182,11 @@ class UserDirectory:
     def verify_password(self, user_name: str, password: str) -> int | None:
         """The user id when the password matches an active, non-API user; constant work otherwise."""
         table = self.users.table
-        with self.database.connect() as conn:
-            row = conn.execute(select(table.c.id, table.c.password_hash, table.c.type, table.c.is_active)
-                               .where(table.c.user_name == user_name, table.c.deleted == false())).first()
+        row = None
+        if "\x00" not in user_name:  # PostgreSQL refuses NUL in text, so no user name has one
+            with self.database.connect() as conn:
+                row = conn.execute(select(table.c.id, table.c.password_hash, table.c.type, table.c.is_active)
+                                   .where(table.c.user_name == user_name, table.c.deleted == false())).first()
         stored = row.password_hash if row is not None and row.password_hash else _DUMMY_HASH
         try:
             _PASSWORDS.verify(stored, password)
