@@ -10,7 +10,7 @@ import signal
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Optional
+from typing import Optional, TextIO
 
 import typer
 
@@ -88,6 +88,10 @@ def _bootstrap(config: Config, directory: UserDirectory) -> None:
     an owner-only file in the data directory and the log says where."""
     if directory.has_users():
         return
+    terminal = _stdout_is_terminal()
+    path = config.data_dir / INITIAL_ADMIN_FILE
+    # Opened before the admin exists: if it cannot be written, nothing is created whose password is lost.
+    handle = None if terminal else _open_private(path)
     password = secrets.token_urlsafe(12)
     admin_id = directory.create_user("admin", password, user_type="admin", first_name="Admin", last_name="User")
     issued = directory.create_api_key(admin_id, name="bootstrap")
@@ -96,24 +100,25 @@ def _bootstrap(config: Config, directory: UserDirectory) -> None:
                    "Call the EspoCRM-compatible API with it, for example:\n"
                    f"  curl -H 'X-Api-Key: {issued.key}' http://127.0.0.1:8080/api/v1/Account\n"
                    "Interactive API docs: http://127.0.0.1:8080/docs\n")
-    if _stdout_is_terminal():
+    if handle is None:
         typer.echo("\nFirst start: created user 'admin' and an API key. They are shown only now; keep them safe.")
         typer.echo(credentials)
         return
-    path = config.data_dir / INITIAL_ADMIN_FILE
-    _write_private(path, "Created on first start: user 'admin' and an API key. Store them safely, then delete "
-                         "this file.\n" + credentials)
+    with handle:
+        handle.write("Created on first start: user 'admin' and an API key. Store them safely, then delete this "
+                     "file.\n" + credentials)
     typer.echo(f"First start: created user 'admin' and an API key; they are in {path} (readable by its owner "
                "only). Store them safely, then delete that file.")
 
 
-def _write_private(path: Path, text: str) -> None:
-    """Write a file only its owner may read. A file left there is replaced, not reused: it would keep its mode
-    (or be a symlink placed by someone else)."""
-    path.unlink(missing_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
+def _open_private(path: Path) -> TextIO:
+    """A new file only its owner may read. One left there is replaced, not reused: it would keep its mode (or
+    be a symlink placed by someone else)."""
+    try:
+        path.unlink(missing_ok=True)
+        return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w")
+    except OSError as exc:
+        raise CliError(f"cannot write the first admin's credentials to {path}: {exc.strerror}") from None
 
 
 @app.command()

@@ -50,6 +50,14 @@ def test_a_stale_file_is_replaced_not_reused(config, directory, monkeypatch):
     assert stat.S_IMODE(path.stat().st_mode) == 0o600 and "left over" not in path.read_text()
 
 
+def test_no_admin_is_made_when_the_file_cannot_be_written(config, directory, monkeypatch):
+    monkeypatch.setattr(polycrm.cli, "_stdout_is_terminal", lambda: False)
+    (config.data_dir / INITIAL_ADMIN_FILE).mkdir()  # in the way (permissions would not stop root)
+    with pytest.raises(polycrm.cli.CliError, match=INITIAL_ADMIN_FILE):
+        _bootstrap(config, directory)
+    assert not directory.has_users()
+
+
 def test_on_a_terminal_the_credentials_are_printed(config, directory, capsys, monkeypatch):
     monkeypatch.setattr(polycrm.cli, "_stdout_is_terminal", lambda: True)
     _bootstrap(config, directory)
