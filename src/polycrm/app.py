@@ -22,7 +22,7 @@ from polycrm.dialects.espo.webhooks import EspoWebhookApi, EspoWebhookProtocol
 from polycrm.dialects.inflow.api import InflowApi, inflow_routes
 from polycrm.dialects.inflow.mapping import DIALECT as INFLOW, InflowMapping
 from polycrm.dialects.inflow.webhooks import InflowWebhookApi, InflowWebhookProtocol, parse_webhook_rates
-from polycrm.dialects.ratelimit import RateLimiter, parse_rate
+from polycrm.dialects.ratelimit import LoginThrottle, RateLimiter, parse_rate
 from polycrm.events.hub import WebhookHub
 from polycrm.events.protocol import WebhookProtocol
 from polycrm.store.database import Database, open_database
@@ -57,12 +57,14 @@ def build_app(config: Config, database: Database) -> Starlette:
     """The application over an open database; its lifespan runs the in-process webhook workers."""
     database.remembered_counts = config.remembered_counts
     mapping = InflowMapping.load()
-    directory = UserDirectory(database, KeyRing(config.secret_key))
+    directory = UserDirectory(database, KeyRing(config.secret_key), config.auth_tokens)
     core = build_core(config, database, mapping, directory)
     webhooks = build_webhooks(config, database, core, directory, mapping)
-    espo = EspoApi(core, directory, max_body_bytes=config.max_body_bytes,
-                   webhooks=EspoWebhookApi(core, directory, webhooks))
     limiter = RateLimiter(config.redis_url, key_prefix=config.redis_prefix)
+    logins = LoginThrottle(limiter, parse_rate(config.login_failures_per_user),
+                           parse_rate(config.login_failures_per_ip))
+    espo = EspoApi(core, directory, max_body_bytes=config.max_body_bytes,
+                   webhooks=EspoWebhookApi(core, directory, webhooks), failed_logins=logins)
     inflow = InflowApi(core, directory, limiter, parse_rate(config.inflow_rate_limit),
                        max_body_bytes=config.max_body_bytes, mapping=mapping,
                        webhooks=InflowWebhookApi(webhooks, mapping),

@@ -9,7 +9,8 @@ import secrets
 import signal
 import sys
 from datetime import datetime
-from typing import Optional
+from pathlib import Path
+from typing import Optional, TextIO
 
 import typer
 
@@ -74,19 +75,50 @@ def _safe_url(url: str) -> str:
     return url
 
 
+INITIAL_ADMIN_FILE = "initial-admin.txt"
+
+
+def _stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
 def _bootstrap(config: Config, directory: UserDirectory) -> None:
-    """First start: an admin user with a random password and an API key, printed once."""
+    """First start: an admin user with a random password and an API key, shown once. On a terminal they are
+    printed; otherwise stdout is a log (a service, a file, CI) where secrets must not go, so they are written to
+    an owner-only file in the data directory and the log says where."""
     if directory.has_users():
         return
+    terminal = _stdout_is_terminal()
+    path = config.data_dir / INITIAL_ADMIN_FILE
+    # Opened before the admin exists: if it cannot be written, nothing is created whose password is lost.
+    handle = None if terminal else _open_private(path)
     password = secrets.token_urlsafe(12)
     admin_id = directory.create_user("admin", password, user_type="admin", first_name="Admin", last_name="User")
     issued = directory.create_api_key(admin_id, name="bootstrap")
-    typer.echo("\nFirst start: created user 'admin' and an API key. They are shown only now; keep them safe.")
-    typer.echo(f"  admin password : {password}")
-    typer.echo(f"  API key        : {issued.key}")
-    typer.echo("Call the EspoCRM-compatible API with it, for example:")
-    typer.echo(f"  curl -H 'X-Api-Key: {issued.key}' http://127.0.0.1:8080/api/v1/Account")
-    typer.echo("Interactive API docs: http://127.0.0.1:8080/docs\n")
+    credentials = (f"  admin password : {password}\n"
+                   f"  API key        : {issued.key}\n"
+                   "Call the EspoCRM-compatible API with it, for example:\n"
+                   f"  curl -H 'X-Api-Key: {issued.key}' http://127.0.0.1:8080/api/v1/Account\n"
+                   "Interactive API docs: http://127.0.0.1:8080/docs\n")
+    if handle is None:
+        typer.echo("\nFirst start: created user 'admin' and an API key. They are shown only now; keep them safe.")
+        typer.echo(credentials)
+        return
+    with handle:
+        handle.write("Created on first start: user 'admin' and an API key. Store them safely, then delete this "
+                     "file.\n" + credentials)
+    typer.echo(f"First start: created user 'admin' and an API key; they are in {path} (readable by its owner "
+               "only). Store them safely, then delete that file.")
+
+
+def _open_private(path: Path) -> TextIO:
+    """A new file only its owner may read. One left there is replaced, not reused: it would keep its mode (or
+    be a symlink placed by someone else)."""
+    try:
+        path.unlink(missing_ok=True)
+        return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w")
+    except OSError as exc:
+        raise CliError(f"cannot write the first admin's credentials to {path}: {exc.strerror}") from None
 
 
 @app.command()

@@ -24,19 +24,32 @@
 | POLYCRM_REDIS_PREFIX | polycrm | prefix of this instance's keys in Redis |
 | POLYCRM_INFLOW_RATE_LIMIT | 300/5minutes | InflowCRM API budget per API key and client IP |
 | POLYCRM_INFLOW_WEBHOOK_RATE_LIMITS | subscribe=10/hour,list=100/hour,item=50/hour | InflowCRM `/webhooks` budgets per API key and client IP (any subset) |
+| POLYCRM_LOGIN_FAILURES_PER_USER | 10/15minutes | failed logins per user name; beyond, its password logins are refused (403) |
+| POLYCRM_LOGIN_FAILURES_PER_IP | 50/15minutes | failed logins per client address (an IPv6 address by its /64) |
+| POLYCRM_AUTH_TOKEN_MAX_IDLE_HOURS | 48 | an auth token unused this long is refused (EspoCRM's authTokenMaxIdleTime) |
+| POLYCRM_AUTH_TOKEN_LIFETIME_HOURS | 720 | an auth token is refused this long after login, however much it is used |
+| POLYCRM_AUTH_TOKENS_PER_USER | 20 | auth tokens a user keeps; a new login removes the least recently used beyond it |
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
+from polycrm.auth.directory import TokenLifetime
 from polycrm.auth.secrets import generate_secret_key
 from polycrm.events.settings import WebhookSettings
 from polycrm.dialects.inflow.webhooks import DEFAULT_RATES as DEFAULT_WEBHOOK_RATES, parse_webhook_rates
 from polycrm.dialects.ratelimit import parse_rate
 from polycrm.store.counts import REMEMBERED_COUNTS
+
+# Failed logins allowed per user name and per client address. A person mistypes a few times; a guesser needs
+# millions: 10 per user name per quarter hour is ~1000 guesses a day, and an address trying many names is
+# cut off at 50. Several users behind one NAT share the address's budget, hence its margin.
+LOGIN_FAILURES_PER_USER = "10/15minutes"
+LOGIN_FAILURES_PER_IP = "50/15minutes"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +67,9 @@ class Config:
     redis_prefix: str = "polycrm"
     inflow_rate_limit: str = "300/5minutes"
     inflow_webhook_rate_limits: str = DEFAULT_WEBHOOK_RATES
+    auth_tokens: TokenLifetime = TokenLifetime()
+    login_failures_per_user: str = LOGIN_FAILURES_PER_USER
+    login_failures_per_ip: str = LOGIN_FAILURES_PER_IP
 
 
 def _integer(name: str, default: int, minimum: int) -> int:
@@ -87,6 +103,27 @@ def _flag(name: str, default: bool = False) -> bool:
     if raw not in {"0", "1", "true", "false", "yes", "no"}:
         raise ValueError(f"{name} must be 1 or 0, got {raw!r}")
     return raw in {"1", "true", "yes"}
+
+
+def _hours(name: str, default: timedelta) -> timedelta:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of hours, got {raw!r}") from None
+    if not 0 < value < 10 ** 6:
+        raise ValueError(f"{name} must be a positive number of hours, got {raw!r}")
+    return timedelta(hours=value)
+
+
+def token_lifetime() -> TokenLifetime:
+    """POLYCRM_AUTH_TOKEN* from the environment."""
+    defaults = TokenLifetime()
+    return TokenLifetime(max_idle=_hours("POLYCRM_AUTH_TOKEN_MAX_IDLE_HOURS", defaults.max_idle),
+                         lifetime=_hours("POLYCRM_AUTH_TOKEN_LIFETIME_HOURS", defaults.lifetime),
+                         per_user=_positive_int("POLYCRM_AUTH_TOKENS_PER_USER", defaults.per_user))
 
 
 def webhook_settings() -> WebhookSettings:
@@ -139,10 +176,20 @@ def load_config() -> Config:
     parse_rate(inflow_rate)
     webhook_rates = os.environ.get("POLYCRM_INFLOW_WEBHOOK_RATE_LIMITS") or DEFAULT_WEBHOOK_RATES
     parse_webhook_rates(webhook_rates)
+    login_rates = {}
+    for name, default in (("POLYCRM_LOGIN_FAILURES_PER_USER", LOGIN_FAILURES_PER_USER),
+                          ("POLYCRM_LOGIN_FAILURES_PER_IP", LOGIN_FAILURES_PER_IP)):
+        login_rates[name] = os.environ.get(name) or default
+        try:
+            parse_rate(login_rates[name])
+        except ValueError as exc:
+            raise ValueError(f"{name}: {exc}") from None
     return Config(data_dir=data_dir, database_url=database_url, secret_key=_secret_key(data_dir),
                   default_currency=currency, max_body_bytes=_positive_int("POLYCRM_MAX_BODY_BYTES", 10 * 1024 * 1024),
                   log_level=log_level, pin_workers=_flag("POLYCRM_PIN_WORKERS", default=True),
                   remembered_counts=_integer("POLYCRM_REMEMBERED_COUNTS", REMEMBERED_COUNTS, 0), redis_url=redis_url,
                   redis_prefix=os.environ.get("POLYCRM_REDIS_PREFIX") or "polycrm", inflow_rate_limit=inflow_rate,
-                  inflow_webhook_rate_limits=webhook_rates,
+                  inflow_webhook_rate_limits=webhook_rates, auth_tokens=token_lifetime(),
+                  login_failures_per_user=login_rates["POLYCRM_LOGIN_FAILURES_PER_USER"],
+                  login_failures_per_ip=login_rates["POLYCRM_LOGIN_FAILURES_PER_IP"],
                   webhooks=webhook_settings())

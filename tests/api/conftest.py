@@ -31,8 +31,9 @@ class ApiHarness:
     _validator: ResponseValidator | None = None
     _fingerprint: tuple | None = None
 
-    def client(self, headers: dict[str, str] | None = None, *, validate: bool = True) -> TestClient:
-        client = TestClient(self.app, base_url="http://testserver", headers=headers or {})
+    def client(self, headers: dict[str, str] | None = None, *, validate: bool = True,
+               address: str = "testclient") -> TestClient:
+        client = TestClient(self.app, base_url="http://testserver", headers=headers or {}, client=(address, 50000))
         if validate:
             client.event_hooks["response"].append(self._validate)
         self.clients.append(client)

@@ -35,6 +35,7 @@ def test_no_credentials_is_401_with_empty_body(harness):
     {"Authorization": "Basic " + b64("admin:wrong-password")},
     {"Authorization": "Basic " + b64("nobody:admin-password-1")},
     {"Espo-Authorization": b64("admin:wrong")},
+    {"Espo-Authorization": b64("adm\x00in:admin-password-1")},  # PostgreSQL refuses NUL in a query
     {"X-Hmac-Authorization": "!!!not-base64"},
     {"X-Hmac-Authorization": b64("nokey")},
 ])
@@ -189,3 +190,52 @@ def test_mass_update_permission_and_admin_only_field_manager(harness, api):
                                                        "params": {"ids": [account["id"]]}, "data": {"type": "Partner"}})
     assert response.status_code == 403
     assert client.post("/api/v1/Admin/fieldManager/Account", json={"name": "x", "type": "int"}).status_code == 403
+
+
+@pytest.mark.parametrize("header", ["Authorization", "Espo-Authorization"])
+def test_passwords_are_not_trimmed_user_names_are(harness, header):
+    harness.directory.create_user("spaced", " spaced-password ")
+
+    def status(credentials: str) -> int:
+        value = ("Basic " if header == "Authorization" else "") + b64(credentials)
+        return harness.client({header: value}).get("/api/v1/App/user").status_code
+
+    assert status("admin:admin-password-1 ") == 401
+    assert status("admin: admin-password-1") == 401
+    assert status(" admin :admin-password-1") == 200
+    assert status("spaced:spaced-password") == 401
+    assert status("spaced: spaced-password ") == 200
+
+
+def espo_login(harness, user: str, password: str) -> str:
+    response = harness.client({"Espo-Authorization": b64(f"{user}:{password}")}).get("/api/v1/App/user")
+    assert response.status_code == 200
+    return response.json()["token"]
+
+
+def test_users_destroy_only_their_own_tokens_admins_any(harness):
+    harness.directory.create_user("alice", "alice-password")
+    harness.directory.create_user("bob", "bob-password")
+    alice, bob = espo_login(harness, "alice", "alice-password"), espo_login(harness, "bob", "bob-password")
+
+    def by_token(user: str, token: str):
+        return harness.client({"Espo-Authorization": b64(f"{user}:{token}"), "Espo-Authorization-By-Token": "true"})
+
+    # Another user's token is answered as an unknown one, and keeps working.
+    bob_client = by_token("bob", bob)
+    assert bob_client.post("/api/v1/App/destroyAuthToken", json={"token": alice}).json() is False
+    assert bob_client.post("/api/v1/App/destroyAuthToken", json={"token": "0" * 32}).json() is False
+    assert by_token("alice", alice).get("/api/v1/App/user").status_code == 200
+    # An admin (here through an API key) may end anyone's session.
+    admin = harness.key_client(harness.admin_key)
+    assert admin.post("/api/v1/App/destroyAuthToken", json={"token": bob}).json() is True
+    assert by_token("bob", bob).get("/api/v1/App/user").status_code == 401
+    alice_client = by_token("alice", alice)
+    assert alice_client.post("/api/v1/App/destroyAuthToken", json={"token": alice}).json() is True
+    assert by_token("alice", alice).get("/api/v1/App/user").status_code == 401
+
+
+@pytest.mark.parametrize("body", [{}, {"token": ""}, {"token": 5}, {"token": None}, {"token": ["x"]}])
+def test_destroy_auth_token_needs_a_token(api, body):
+    response = api.post("/api/v1/App/destroyAuthToken", json=body)
+    assert response.status_code == 400 and response.headers["x-status-reason"] == "No token."

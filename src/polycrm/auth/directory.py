@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from time import monotonic
 from typing import Any
 
 import orjson
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import and_, bindparam, false, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, false, insert, or_, select, update
 
 from polycrm.auth.acl import Actor, merge_roles, validate_scopes
 from polycrm.auth.secrets import KeyRing, new_api_key
@@ -27,6 +27,9 @@ ACTOR_TTL = 5.0
 API_KEY_TTL = 2.0
 # Cached keys per process: enough for every integration of an instance; the cache starts over beyond it.
 API_KEY_CACHE_SIZE = 10_000
+# A token's last use is written at most this often: a write per request would cost more than the read, and
+# the idle limit is hours long.
+TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
 # A fixed hash to verify against when the user does not exist, so timing does not reveal user names.
 _PASSWORDS = PasswordHasher()
 _DUMMY_HASH = _PASSWORDS.hash("polycrm-timing-equaliser")
@@ -54,6 +57,19 @@ def load_actor(database: Database, user_id: int, users: RecordRepository | None 
 
 class DirectoryError(ValueError):
     """A user-management request cannot be carried out (duplicate name, unknown user, bad input)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TokenLifetime:
+    """How long an auth token (EspoCRM's Espo-Authorization flow) stays valid.
+
+    `max_idle` is EspoCRM's authTokenMaxIdleTime (48 hours there too): a token unused that long is dead.
+    `lifetime` bounds a token however much it is used. A user keeps at most `per_user` tokens: a client that
+    logs in with its password on every request makes a token each time, and the least recently used go."""
+
+    max_idle: timedelta = timedelta(hours=48)
+    lifetime: timedelta = timedelta(days=30)
+    per_user: int = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,9 +106,10 @@ class IssuedApiKey:
 class UserDirectory:
     """Reads and writes identities. Knows the store, not HTTP."""
 
-    def __init__(self, database: Database, keyring: KeyRing):
+    def __init__(self, database: Database, keyring: KeyRing, tokens: TokenLifetime = TokenLifetime()):
         self.database = database
         self.keyring = keyring
+        self.tokens = tokens
         self.users = RecordRepository(database, database.registry.entity("User"))
         self._actors: dict[int, tuple[float, Actor | None]] = {}
         self._live_keys: dict[str, _LiveKey] = {}  # by lookup hash
@@ -165,9 +182,11 @@ class UserDirectory:
     def verify_password(self, user_name: str, password: str) -> int | None:
         """The user id when the password matches an active, non-API user; constant work otherwise."""
         table = self.users.table
-        with self.database.connect() as conn:
-            row = conn.execute(select(table.c.id, table.c.password_hash, table.c.type, table.c.is_active)
-                               .where(table.c.user_name == user_name, table.c.deleted == false())).first()
+        row = None
+        if "\x00" not in user_name:  # PostgreSQL refuses NUL in text, so no user name has one
+            with self.database.connect() as conn:
+                row = conn.execute(select(table.c.id, table.c.password_hash, table.c.type, table.c.is_active)
+                                   .where(table.c.user_name == user_name, table.c.deleted == false())).first()
         stored = row.password_hash if row is not None and row.password_hash else _DUMMY_HASH
         try:
             _PASSWORDS.verify(stored, password)
@@ -268,25 +287,55 @@ class UserDirectory:
 
     # --- auth tokens (EspoCRM's Espo-Authorization flow) ------------------------------------------
 
+    def _token_expired(self, created_at: datetime, last_access: datetime, now: datetime) -> bool:
+        return created_at <= now - self.tokens.lifetime or last_access <= now - self.tokens.max_idle
+
     def create_token(self, user_id: int) -> str:
+        """A new token for the user. Their expired and logged-out tokens are removed, and the least recently
+        used beyond `TokenLifetime.per_user`; other users' dead tokens go at their next login, or when used."""
         token = secrets.token_hex(16)
         table = self.database.table("auth_token")
         now = utcnow()
         with self.database.transaction() as conn:
+            rows = conn.execute(select(table.c.id, table.c.created_at, table.c.last_access, table.c.is_active)
+                                .where(table.c.user_id == user_id)).all()
+            expired = self._token_expired
+            live = sorted((r for r in rows if r.is_active and not expired(r.created_at, r.last_access, now)),
+                          key=lambda r: (r.last_access, r.id), reverse=True)
+            keep = {r.id for r in live[:self.tokens.per_user - 1]}  # room for the new one
+            # Sorted, so that concurrent logins of one user lock rows in the same order.
+            doomed = sorted(r.id for r in rows if r.id not in keep)
+            if doomed:
+                conn.execute(delete(table).where(table.c.id.in_(doomed)))
             conn.execute(insert(table).values(user_id=user_id, token_hash=self.keyring.lookup_hash(token),
                                               created_at=now, last_access=now, is_active=True))
         return token
 
     def find_token(self, token: str) -> int | None:
+        """The user of a live token; an expired one is removed and refused. Use refreshes the idle limit."""
         table = self.database.table("auth_token")
+        now = utcnow()
         with self.database.connect() as conn:
-            found = conn.execute(select(table.c.user_id).where(
-                and_(table.c.token_hash == self.keyring.lookup_hash(token), table.c.is_active))).scalar()
-        return int(found) if found is not None else None
+            row = conn.execute(select(table.c.id, table.c.user_id, table.c.created_at, table.c.last_access).where(
+                table.c.token_hash == self.keyring.lookup_hash(token), table.c.is_active)).first()
+        if row is None:
+            return None
+        if self._token_expired(row.created_at, row.last_access, now):
+            with self.database.transaction() as conn:
+                conn.execute(delete(table).where(table.c.id == row.id))
+            return None
+        if now - row.last_access >= TOKEN_TOUCH_INTERVAL:
+            with self.database.transaction() as conn:
+                conn.execute(update(table).where(table.c.id == row.id).values(last_access=now))
+        return int(row.user_id)
 
-    def destroy_token(self, token: str) -> bool:
+    def destroy_token(self, token: str, *, owner_id: int | None) -> bool:
+        """Log a token out; with `owner_id`, only a token of that user (another user's is left alone and
+        reported as not found, so nobody learns whether it exists)."""
         table = self.database.table("auth_token")
+        condition = and_(table.c.token_hash == self.keyring.lookup_hash(token), table.c.is_active)
+        if owner_id is not None:
+            condition = and_(condition, table.c.user_id == owner_id)
         with self.database.transaction() as conn:
-            result = conn.execute(update(table).where(table.c.token_hash == self.keyring.lookup_hash(token),
-                                                      table.c.is_active).values(is_active=False))
+            result = conn.execute(delete(table).where(condition))
         return bool(result.rowcount)

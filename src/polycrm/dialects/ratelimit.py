@@ -3,7 +3,8 @@
 Counters live in memory (one process) or, when a Redis URL is configured, in Redis, so that several
 `polycrm serve` processes and machines spend one budget per client. Each dialect states its own policy
 (e.g. InflowCRM: 300 requests per 5 minutes per API key and client IP) and the identity it counts by.
-A moving window is used: no client gets twice the budget across a window boundary.
+A moving window is used: no client gets twice the budget across a window boundary. Failed logins are
+counted the same way (LoginThrottle), by user name and by client address.
 
 If Redis cannot be reached, requests are let through (fail open) and a warning is logged at most once a
 minute: an outage of the counter store should not take the API down with it.
@@ -11,6 +12,8 @@ minute: an outage of the counter store should not take the API down with it.
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
 import logging
 import math
 import threading
@@ -21,6 +24,8 @@ from limits import RateLimitItem, parse
 from limits.errors import StorageError
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
+
+from polycrm.auth.schemes import LoginThrottled
 
 log = logging.getLogger("polycrm.ratelimit")
 REDIS_TIMEOUT_SECONDS = 0.5
@@ -79,6 +84,16 @@ class RateLimiter:
         return RateDecision(allowed, rate.amount, max(0, stats.remaining), math.ceil(stats.reset_time),
                             max(1, math.ceil(stats.reset_time - time.time())))
 
+    def peek(self, rate: RateLimitItem, *identity: str) -> RateDecision:
+        """Whether one more request of `identity` would be allowed, without counting it."""
+        try:
+            stats = self._limiter.get_window_stats(rate, *identity)
+        except StorageError as exc:
+            self._warn(exc)
+            return RateDecision(True, rate.amount, rate.amount, int(time.time()) + rate.get_expiry(), 0)
+        return RateDecision(stats.remaining > 0, rate.amount, max(0, stats.remaining), math.ceil(stats.reset_time),
+                            max(1, math.ceil(stats.reset_time - time.time())))
+
     def _warn(self, exc: StorageError) -> None:
         with self._lock:
             now = time.monotonic()
@@ -86,3 +101,53 @@ class RateLimiter:
                 return
             self._warned_at = now
         log.warning("rate-limit storage unavailable, letting requests through: %s", exc.storage_error)
+
+
+def client_identity(address: str) -> str:
+    """The identity a client address is counted by: an IPv6 address by its /64, which one subscriber usually
+    holds whole (counting single addresses would give them 2^64 budgets); anything else as it is."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
+class LoginThrottle:
+    """Failed logins per user name and per client address (polycrm.auth's FailedLogins), in the limiter's
+    storage, so that several servers share them through Redis.
+
+    Only failures are counted: a client that sends its password with every request (Basic) never uses up a
+    budget. A success clears nothing either: otherwise such a client would reset, again and again, the count
+    of someone guessing the same user's password. Refused attempts are not counted (no password was checked),
+    so a budget is whole again one window after its last counted failure at most."""
+
+    def __init__(self, limiter: RateLimiter, per_user: RateLimitItem, per_client: RateLimitItem):
+        self.limiter = limiter
+        self.per_user = per_user
+        self.per_client = per_client
+
+    def _budgets(self, user_name: str, client: str) -> tuple[tuple[RateLimitItem, tuple[str, str], str], ...]:
+        # The user name is the client's to choose, of any length: its digest keeps the keys short.
+        name = hashlib.sha256(user_name.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+        return ((self.per_client, ("login-ip", client_identity(client)),
+                 f"Max failed login attempts exceeded for IP address {client}."),
+                (self.per_user, ("login-user", name), "Max failed login attempts exceeded for this user name."))
+
+    def check(self, user_name: str, client: str) -> None:
+        refused = []
+        for rate, identity, reason in self._budgets(user_name, client):
+            decision = self.limiter.peek(rate, *identity)
+            if not decision.allowed:
+                refused.append((reason, decision.retry_after))
+        if refused:
+            # A login needs both budgets: it may succeed once the later of the two has room again.
+            raise LoginThrottled(refused[0][0], max(after for _, after in refused))
+
+    def failed(self, user_name: str, client: str) -> None:
+        for rate, identity, _ in self._budgets(user_name, client):
+            self.limiter.hit(rate, *identity)

@@ -13,7 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from polycrm.auth.directory import UserDirectory
-from polycrm.auth.schemes import CredentialVerifier
+from polycrm.auth.schemes import CredentialVerifier, FailedLogins, LoginThrottled
 from polycrm.core.errors import BadRequest, Forbidden, NotFound, PolyError, Unauthorized
 from polycrm.core.fields import custom_field_name
 from polycrm.core.leads import convert_attributes, convert_lead
@@ -37,11 +37,12 @@ Handler = Callable[[EspoContext], Any]
 class EspoApi:
     """The handlers; each takes an authenticated EspoContext and returns a JSON value or a Response."""
 
-    def __init__(self, core: Core, directory: UserDirectory, *, max_body_bytes: int, webhooks: EspoWebhookApi):
+    def __init__(self, core: Core, directory: UserDirectory, *, max_body_bytes: int, webhooks: EspoWebhookApi,
+                 failed_logins: FailedLogins | None = None):
         self.core = core
         self.directory = directory
         self.webhooks = webhooks
-        self.verifier = CredentialVerifier(directory)
+        self.verifier = CredentialVerifier(directory, failed_logins)
         self.max_body_bytes = max_body_bytes
         self._renderers: dict[tuple[str, int], RecordRenderer] = {}
 
@@ -84,7 +85,7 @@ class EspoApi:
                                   request.scope.get("query_string", b"").decode("utf-8", errors="replace"))
             result = handler(context)
             return result if isinstance(result, Response) else espo_response(result)
-        except PolyError as exc:
+        except (PolyError, LoginThrottled) as exc:
             return error_response(exc, request, render)
         except Exception:  # noqa: BLE001 - last line of defence: log it, never leak internals
             log.exception("unhandled error on %s %s", request.method, request.url.path)
@@ -113,7 +114,9 @@ class EspoApi:
         token = context.body.get("token")
         if not isinstance(token, str) or not token:
             raise BadRequest("No token.")
-        return self.directory.destroy_token(token)
+        # Users log out their own sessions; only an admin may end someone else's.
+        owner = None if context.actor.is_admin else context.actor.user_id
+        return self.directory.destroy_token(token, owner_id=owner)
 
     def metadata(self, context: EspoContext) -> Any:
         key = context.request.query_params.get("key")

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from polycrm.auth.acl import Actor
-from polycrm.auth.schemes import CredentialVerifier, Login, MalformedCredentials, decode_user_password
+from polycrm.auth.schemes import CredentialVerifier, Login, LoginThrottled, MalformedCredentials, decode_user_password
 from polycrm.core.errors import (BadRequest, Conflict, DuplicateFound, Forbidden, NotFound, PolyError, Unauthorized,
                                  ValidationFailure, VersionConflict)
 from polycrm.dialects.espo.querystring import parse_php_query
@@ -62,14 +62,16 @@ def parse_body(request: Request, raw: bytes) -> dict[str, Any]:
 
 
 def authenticate(request: Request, verifier: CredentialVerifier) -> Login:
-    """Pick the scheme as EspoCRM does (§1): Espo-Authorization, X-Api-Key, X-Hmac-Authorization, Basic."""
+    """Pick the scheme as EspoCRM does (§1): Espo-Authorization, X-Api-Key, X-Hmac-Authorization, Basic.
+    Raises LoginThrottled when failed logins of the user name or client address are over budget."""
     headers = request.headers
+    client = request.client.host if request.client else "-"
     try:
         if "espo-authorization" in headers:
             user, secret = decode_user_password(headers["espo-authorization"])
             login = verifier.password_or_token(
-                user, secret, token_only=headers.get("espo-authorization-by-token", "").lower() == "true",
-                issue_token=True)
+                user, secret, client=client,
+                token_only=headers.get("espo-authorization-by-token", "").lower() == "true", issue_token=True)
         elif "x-api-key" in headers:
             login = verifier.api_key(headers["x-api-key"].strip())
         elif "x-hmac-authorization" in headers:
@@ -81,7 +83,7 @@ def authenticate(request: Request, verifier: CredentialVerifier) -> Login:
             login = verifier.hmac(headers["x-hmac-authorization"], request.method, resource, full)
         elif headers.get("authorization", "").lower().startswith("basic "):
             user, secret = decode_user_password(headers["authorization"][6:])
-            login = verifier.password_or_token(user, secret)
+            login = verifier.password_or_token(user, secret, client=client)
         else:
             login = None
     except MalformedCredentials as exc:
@@ -127,6 +129,9 @@ def error_response(exc: Exception, request: Request, render: Any = None) -> Resp
                 and request.method != "POST":
             headers["WWW-Authenticate"] = 'Basic realm=""'
         return Response(status_code=401, headers=headers)
+    if isinstance(exc, LoginThrottled):  # EspoCRM's answer to too many failed logins, with when to retry
+        return Response(status_code=403, headers={"X-Status-Reason": _clean_reason(exc.reason),
+                                                  "Retry-After": str(exc.retry_after)})
     status, body = 500, None
     if isinstance(exc, ValidationFailure):
         status = 400

@@ -118,7 +118,11 @@ def _static_components() -> dict[str, Any]:
                             {"$ref": SCHEMAS + "ValidationFailure"}),
         "Unauthorized": {"description": "No or wrong credentials. Empty body.", "headers": {
             "WWW-Authenticate": {"schema": {"type": "string"}, "description": "Sent to non-XHR GET requests."}}},
-        "Forbidden": error("Forbidden, e.g. no access to the scope or record."),
+        "Forbidden": {**error("Forbidden, e.g. no access to the scope or record, or too many failed logins "
+                              "(X-Status-Reason: Max failed login attempts exceeded ...)."),
+                      "headers": {**STATUS_REASON, "Retry-After": {
+                          "schema": {"type": "integer"},
+                          "description": "After too many failed logins: seconds until a login is checked again."}}},
         "NotFound": error("The record, entity type, link or action does not exist."),
         "Conflict": error("Conflict."),
         "Duplicate": error("Possible duplicates (X-Status-Reason: duplicate).", {"$ref": SCHEMAS + "Duplicates"}),
