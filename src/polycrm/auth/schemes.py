@@ -33,6 +33,8 @@ def decode_user_password(encoded: str) -> tuple[str, str]:
     if ":" not in decoded:
         raise MalformedCredentials("Auth: Bad authorization string provided.")
     user, _, password = decoded.partition(":")
+    if "\x00" in user:  # no user name holds one, and PostgreSQL refuses to look it up
+        raise MalformedCredentials("Auth: Bad authorization string provided.")
     return user.strip(), password.strip()
 
 

@@ -6,7 +6,7 @@ import re
 from typing import Any, Callable, Collection, Mapping
 
 from polycrm.core.errors import BadRequest, Conflict
-from polycrm.core.values import RecordInput
+from polycrm.core.values import RecordInput, nul_location
 from polycrm.meta.fieldtypes import CUSTOM_FIELD_TYPES, expand
 from polycrm.meta.model import Entity, Field
 from polycrm.meta.registry import CustomFieldDefinition
@@ -32,6 +32,9 @@ def _check_params(field_type: str, params: dict[str, Any]) -> dict[str, Any]:
     unknown = set(params) - ALLOWED_PARAMS
     if unknown:
         raise BadRequest(f"Unknown field parameter '{sorted(unknown)[0]}'.")
+    location = nul_location(params)
+    if location is not None:
+        raise BadRequest(f"Field parameter '{location}' must not contain NUL characters.")
     options = params.get("options")
     if field_type in {"enum", "multiEnum", "checklist"}:
         if not isinstance(options, list) or not options or not all(isinstance(o, str) and len(o) <= 255

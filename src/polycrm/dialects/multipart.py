@@ -58,6 +58,17 @@ class FormContent:
     fields: list[tuple[str, str]] = dataclass_field(default_factory=list)
     uploads: list[Upload] = dataclass_field(default_factory=list)
 
+    def nul_location(self) -> str | None:
+        """The name of the first field or file part whose name, value, file name or content type holds a
+        NUL character (shown as `\\0` in the name itself), or None: see `http.body_nul_location`."""
+        for name, value in self.fields:
+            if "\x00" in name or "\x00" in value:
+                return name.replace("\x00", "\\0")
+        for upload in self.uploads:
+            if "\x00" in upload.field or "\x00" in upload.filename or "\x00" in upload.content_type:
+                return upload.field.replace("\x00", "\\0")
+        return None
+
     def discard(self) -> None:
         """Remove staged files that were not attached (attaching moves them away)."""
         for upload in self.uploads:

@@ -21,7 +21,8 @@ INTERNAL_NAMES = ("localhost",)
 INTERNAL_SUFFIXES = (".localhost", ".internal", ".local", ".lan", ".home.arpa")
 
 Resolver = Callable[[str, int], list[str]]
-WHITESPACE = re.compile(r"\s")
+# Whitespace, and NUL, which no stored text may hold (PostgreSQL cannot store it).
+NOT_IN_URL = re.compile(r"[\s\x00]")
 
 
 class BlockedTarget(ValueError):
@@ -49,7 +50,7 @@ class Target:
 
 def parse_target(url: object) -> Target:
     """A webhook URL's parts; BlockedTarget unless it is an absolute http(s) URL with a host."""
-    if not isinstance(url, str) or not url or len(url) > MAX_URL_LENGTH or WHITESPACE.search(url):
+    if not isinstance(url, str) or not url or len(url) > MAX_URL_LENGTH or NOT_IN_URL.search(url):
         raise BlockedTarget("not a valid URL")
     return _parse_target(url)
 

@@ -198,7 +198,8 @@ class EspoWebhookApi:
                 values[column] = body[key]
         if "description" in body:
             description = body["description"]
-            if description is not None and (not isinstance(description, str) or len(description) > 10_000):
+            if description is not None and (not isinstance(description, str) or len(description) > 10_000
+                                            or "\x00" in description):
                 raise _webhook_failure("description")
             values["description"] = description
         return values
