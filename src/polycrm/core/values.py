@@ -66,6 +66,19 @@ def parse_id(value: Any) -> int | None:
     return None
 
 
+def parse_non_negative(text: str) -> int | None:
+    """A non-negative 64-bit integer from ASCII decimal text (offsets, page numbers, version numbers); None
+    for anything else, a value past 2^63-1 included (no column or SQL parameter holds it). The length is
+    checked before converting: `str.isdigit` also accepts "²", and int() refuses over 4300 digits."""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    digits = text.lstrip("0") or "0"
+    if len(digits) > 19:
+        return None
+    number = int(digits)
+    return number if number <= INT_RANGE[1] else None
+
+
 def parse_date(value: Any) -> date | None:
     if isinstance(value, str) and len(value) == 10:
         try:

@@ -8,7 +8,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from polycrm.core.values import nul_location
+from polycrm.core.values import nul_location, parse_non_negative
 
 # JSON can carry NUL only as this escape (a raw control character is invalid JSON), so a body without it
 # needs no walk.
@@ -22,7 +22,8 @@ class BodyTooLarge(Exception):
 async def read_body(request: Request, limit: int) -> bytes:
     """The request body, refusing it as soon as it exceeds `limit` bytes (the header may lie or be absent)."""
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    declared_size = parse_non_negative(declared) if declared is not None else None
+    if declared_size is not None and declared_size > limit:
         raise BodyTooLarge()
     chunks, size = [], 0
     async for chunk in request.stream():

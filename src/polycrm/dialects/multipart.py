@@ -20,6 +20,7 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
+from polycrm.core.values import parse_non_negative
 from polycrm.dialects.http import BodyTooLarge
 
 MAX_FIELDS = 1000
@@ -186,7 +187,8 @@ async def parse_multipart(request: Request, staging_dir: Path, *, max_files: int
     if not boundary:
         raise MalformedForm("multipart/form-data needs a boundary.")
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_body_bytes:
+    declared_size = parse_non_negative(declared) if declared is not None else None
+    if declared_size is not None and declared_size > max_body_bytes:
         raise BodyTooLarge()
     charset = params.get(b"charset", b"utf-8").decode("latin-1")
     try:
