@@ -10,9 +10,11 @@ import signal
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Optional, TextIO
+from typing import Any, Optional, TextIO
 
+import click
 import typer
+from typer.core import TyperGroup
 
 from polycrm.affinity import SERVE_WORKERS_ENV
 from polycrm.app import build_core, build_webhooks
@@ -27,7 +29,27 @@ from polycrm.events.deliveries import RedeliverRefused
 from polycrm.events.hub import WebhookHub
 from polycrm.store.database import Database, open_database
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+
+class CliError(Exception):
+    """An expected failure, reported as one line on stderr with exit status 1."""
+
+
+EXPECTED_ERRORS = (CliError, DirectoryError, PolyError, ValueError)
+
+
+class OneLineErrors(TyperGroup):
+    """The command line's group: an expected failure of any command ends as one line on stderr and exit
+    status 1, whether `main` runs the command or a test's CliRunner does."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except EXPECTED_ERRORS as exc:
+            typer.echo(f"error: {exc.reason if isinstance(exc, PolyError) else exc}", err=True)
+            raise typer.Exit(1) from None
+
+
+app = typer.Typer(cls=OneLineErrors, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="PolyCRM: one CRM server, four wire protocols.")
 user_app = typer.Typer(no_args_is_help=True, help="Manage users.")
 apikey_app = typer.Typer(no_args_is_help=True, help="Manage API keys.")
@@ -39,10 +61,6 @@ app.add_typer(apikey_app, name="apikey")
 app.add_typer(field_app, name="field")
 app.add_typer(role_app, name="role")
 app.add_typer(webhook_app, name="webhook")
-
-
-class CliError(Exception):
-    """An expected failure, reported as one line on stderr with exit status 1."""
 
 
 def _open(sync: bool = False) -> tuple[Config, Database]:
@@ -354,8 +372,4 @@ def webhook_redeliver(delivery_id: str = typer.Argument(..., help="Delivery id (
 
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    try:
-        app(standalone_mode=True)
-    except (CliError, DirectoryError, PolyError, ValueError) as exc:
-        typer.echo(f"error: {exc.reason if isinstance(exc, PolyError) else exc}", err=True)
-        sys.exit(1)
+    app()  # expected errors end as one line on stderr (OneLineErrors)

@@ -326,7 +326,7 @@ def test_column_item_values_are_data_not_sql(api, north, staff):
     {"{north}": {"rol": "x"}},
     {"{north}": {"role'; DROP TABLE account_contact; --": "x"}},
     {"{north}": {"role": 5}}, {"{north}": {"role": True}}, {"{north}": {"role": {"a": 1}}},
-    {"{north}": {"role": "x" * 101}}, {"{north}": {"role": "nul\x00"}},
+    {"{north}": {"role": "x" * 101}},  # NUL is refused for the whole body first: tests/api/test_nul_characters.py
     {"{north}": {"isInactive": "yes"}}, {"{north}": {"isInactive": 1}}, {"{north}": {"isInactive": None}},
     {"not-an-id": {"role": "x"}}, {"{west}": {"role": "x"}},
 ])

@@ -6,11 +6,12 @@ import re
 from typing import Any, Callable, Collection, Mapping
 
 from polycrm.core.errors import BadRequest, Conflict
-from polycrm.core.values import RecordInput
+from polycrm.core.values import RecordInput, nul_location
 from polycrm.meta.fieldtypes import CUSTOM_FIELD_TYPES, expand
 from polycrm.meta.model import Entity, Field
 from polycrm.meta.registry import CustomFieldDefinition
 from polycrm.store.database import Database
+from polycrm.store.schema import MAX_IDENTIFIER_LENGTH
 
 NAME_PATTERN = re.compile(r"^[a-zA-Z][a-zA-Z0-9]{0,39}$")
 API_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
@@ -32,6 +33,9 @@ def _check_params(field_type: str, params: dict[str, Any]) -> dict[str, Any]:
     unknown = set(params) - ALLOWED_PARAMS
     if unknown:
         raise BadRequest(f"Unknown field parameter '{sorted(unknown)[0]}'.")
+    location = nul_location(params)
+    if location is not None:
+        raise BadRequest(f"Field parameter '{location}' must not contain NUL characters.")
     options = params.get("options")
     if field_type in {"enum", "multiEnum", "checklist"}:
         if not isinstance(options, list) or not options or not all(isinstance(o, str) and len(o) <= 255
@@ -68,17 +72,43 @@ def add_custom_field(database: Database, entity_name: str, name: str, field_type
     params = _check_params(field_type, dict(params or {}))
     api_names = dict(api_names or {})
     entity = database.registry.entity(entity_name)
-    check_api_names(entity, name, api_names, reserved or {})
     candidate = Field(name, field_type, dict(params, type=field_type), custom=True)
-    if name in entity.fields or any(a.name in entity.attributes for a in expand(candidate)):
-        raise Conflict(f"Field '{name}' already exists on {entity_name}.")
     if "default" in params:
         checker = RecordInput(entity, ("USD",), "USD")
         for attribute in expand(candidate):
             if attribute.name == name:
                 checker.convert(attribute, candidate, params["default"])
-    database.add_custom_field(CustomFieldDefinition(entity_name, name, field_type, params, api_names))
+
+    def check(stored: Entity) -> None:
+        # Against the entity as stored, inside the transaction that adds the column (see Database).
+        check_field_names(stored, candidate)
+        check_api_names(stored, name, api_names, reserved or {})
+
+    database.add_custom_field(CustomFieldDefinition(entity_name, name, field_type, params, api_names), check)
     return database.registry.entity(entity_name).fields[name]
+
+
+def check_field_names(entity: Entity, field: Field) -> None:
+    """A new field may not take a name the entity uses (built-in or custom field, attribute, link) even in
+    another letter case: `fooBar` and `fooBAR` would share the column `c_foo_bar`, and clients and the other
+    protocols' API names treat names case-insensitively. Nor may it take a column the entity has, or one
+    longer than PostgreSQL keeps (it would cut two long names to one)."""
+    taken = {name.lower(): name for name in [*entity.links, *entity.relation_column_attributes(),
+                                             *entity.attributes, *entity.fields]}
+    columns = {a.column: a.name for a in entity.attributes.values() if a.column is not None}
+    if field.name in entity.fields:
+        raise Conflict(f"Field '{field.name}' already exists on {entity.name}.")
+    for name, column in [(field.name, None), *((a.name, a.column) for a in expand(field))]:
+        existing = taken.get(name.lower())
+        if existing is not None:
+            detail = "" if existing == name else ": names must differ in more than letter case"
+            raise Conflict(f"Field '{field.name}' collides with '{existing}' on {entity.name}{detail}.")
+        if column in columns:
+            raise Conflict(f"Field '{field.name}' would share the column '{column}' of '{columns[column]}' on "
+                           f"{entity.name}.")
+        if column is not None and len(column) > MAX_IDENTIFIER_LENGTH:
+            raise BadRequest(f"Field name '{field.name}' is too long: its column '{column}' would exceed "
+                             f"{MAX_IDENTIFIER_LENGTH} characters.")
 
 
 def check_api_names(entity: Entity, field_name: str, api_names: Mapping[str, str],

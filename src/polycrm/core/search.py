@@ -6,6 +6,7 @@ import enum
 from dataclasses import dataclass, field as dataclass_field
 
 from polycrm.core.errors import BadRequest
+from polycrm.core.values import parse_non_negative
 from polycrm.meta import Entity, ValueKind
 from polycrm.query.tree import (TRUE, And, Compare, Foreign, LinkColumn, Node, Not, Op, Or, Sort, conjunction,
                                 disjunction)
@@ -56,8 +57,9 @@ def text_filter(entity: Entity, text: str, contains_min_length: int = 4) -> Node
         if attribute is None or attribute.column is None:
             continue
         if attribute.kind is ValueKind.INT:
-            if text.isdigit():
-                conditions.append(Compare(name, Op.EQ, int(text)))
+            number = parse_non_negative(text)
+            if number is not None:  # text no stored integer can equal matches nothing here
+                conditions.append(Compare(name, Op.EQ, number))
             continue
         if attribute.kind is ValueKind.TEXT and op is Op.STARTS_WITH and len(text) >= contains_min_length:
             conditions.append(Compare(name, Op.CONTAINS, text))

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 from polycrm.auth.acl import Actor
 from polycrm.core.errors import Forbidden, NotFound, ValidationFailure
 from polycrm.core.search import SearchResult, TotalMode
-from polycrm.core.values import parse_id
+from polycrm.core.values import NUL, parse_id
 from polycrm.meta import Attribute, Entity, ValueKind
 from polycrm.store.database import Database, utcnow
 from polycrm.store.notes import NoteRepository
@@ -250,7 +250,7 @@ class StreamService:
     def _post_text(value: Any) -> str:
         if value is None or (isinstance(value, str) and not value.strip()):
             raise ValidationFailure("Note", "post", "required")
-        if not isinstance(value, str):
+        if not isinstance(value, str) or NUL in value:
             raise ValidationFailure("Note", "post", "valid")
         if len(value) > POST_MAX_LENGTH:
             raise ValidationFailure("Note", "post", "maxLength")

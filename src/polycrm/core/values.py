@@ -27,6 +27,32 @@ CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
 MAX_TEXT_LENGTH = 1_000_000
 INT_RANGE = (-(2 ** 63), 2 ** 63 - 1)
 T = TypeVar("T")
+NUL = "\x00"
+
+
+def nul_location(value: Any) -> str | None:
+    """Where the first text holding a NUL character is in a JSON-like value, dict keys included: a path
+    such as `data.tags[2]` ("" for the value itself, a NUL in the failing key shown as `\\0`); None if
+    there is none. PostgreSQL cannot store NUL in text, so no text PolyCRM keeps may hold one. Iterative:
+    parsed bodies may nest deeper than Python's recursion limit."""
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, str):
+            if NUL in item:
+                return path
+        elif isinstance(item, dict):
+            children = []
+            for key, child in item.items():
+                name = str(key)
+                where = f"{path}.{name}" if path else name
+                if NUL in name:
+                    return where.replace(NUL, "\\0")
+                children.append((child, where))
+            stack.extend(reversed(children))
+        elif isinstance(item, (list, tuple)):
+            stack.extend(reversed([(child, f"{path}[{i}]") for i, child in enumerate(item)]))
+    return None
 
 
 def parse_id(value: Any) -> int | None:
@@ -38,6 +64,19 @@ def parse_id(value: Any) -> int | None:
     if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18:
         return int(value) or None
     return None
+
+
+def parse_non_negative(text: str) -> int | None:
+    """A non-negative 64-bit integer from ASCII decimal text (offsets, page numbers, version numbers); None
+    for anything else, a value past 2^63-1 included (no column or SQL parameter holds it). The length is
+    checked before converting: `str.isdigit` also accepts "²", and int() refuses over 4300 digits."""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    digits = text.lstrip("0") or "0"
+    if len(digits) > 19:
+        return None
+    number = int(digits)
+    return number if number <= INT_RANGE[1] else None
 
 
 def parse_date(value: Any) -> date | None:
@@ -95,7 +134,7 @@ class RecordInput:
             ValueKind.DATE: lambda _, field, value: self._parsed(parse_date(value), field),
             ValueKind.DATETIME: lambda _, field, value: self._parsed(parse_datetime(value), field),
             ValueKind.ARRAY: lambda _, field, value: self._array(field, value),
-            ValueKind.JSON: lambda _, __, value: value,
+            ValueKind.JSON: lambda _, field, value: self._json(field, value),
             ValueKind.ID: lambda _, field, value: self._parsed(parse_id(value), field)}
 
     def fail(self, field: str, kind: str, detail: str = "") -> ValidationFailure:
@@ -154,7 +193,7 @@ class RecordInput:
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             raise self.fail(field.name, "valid")
         text = value if isinstance(value, str) else str(value)
-        if "\x00" in text:
+        if NUL in text:
             raise self.fail(field.name, "valid")
         limit = attribute.max_length or (MAX_TEXT_LENGTH if attribute.kind is ValueKind.TEXT else None)
         if limit is not None and len(text) > limit:
@@ -197,11 +236,18 @@ class RecordInput:
             raise self.fail(field.name, "max")
         return number
 
+    def _json(self, field: Field, value: Any) -> Any:
+        if nul_location(value) is not None:
+            raise self.fail(field.name, "valid")
+        return value
+
     def _array(self, field: Field, value: Any) -> list[str]:
         if not isinstance(value, list):
             raise self.fail(field.name, "array")
         if not all(isinstance(item, str) for item in value):
             raise self.fail(field.name, "arrayOfString")
+        if any(NUL in item for item in value):
+            raise self.fail(field.name, "valid")
         if field.options is not None and field.type in {"multiEnum", "checklist"}:
             if any(item not in field.options for item in value):
                 raise self.fail(field.name, "valid")
@@ -249,7 +295,7 @@ class RecordInput:
             if column.options is not None and "" not in column.options:
                 raise self.fail(field.name, "columnsValid")
             return value
-        if not isinstance(value, str) or "\x00" in value or (column.max_length is not None
+        if not isinstance(value, str) or NUL in value or (column.max_length is not None
                                                              and len(value) > column.max_length):
             raise self.fail(field.name, "columnsValid")
         if column.options is not None and value not in column.options:
@@ -313,6 +359,8 @@ class RecordInput:
         if not isinstance(item, dict) or not isinstance(item.get(value_key), str):
             raise self.fail(field.name, "valid")
         value = item[value_key].strip()
+        if NUL in value:
+            raise self.fail(field.name, "valid")
         if field.type == "email":
             if len(value) > 255 or not EMAIL_PATTERN.match(value):
                 raise self.fail(field.name, "emailAddress")

@@ -20,6 +20,7 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
+from polycrm.core.values import parse_non_negative
 from polycrm.dialects.http import BodyTooLarge
 
 MAX_FIELDS = 1000
@@ -57,6 +58,17 @@ class Upload:
 class FormContent:
     fields: list[tuple[str, str]] = dataclass_field(default_factory=list)
     uploads: list[Upload] = dataclass_field(default_factory=list)
+
+    def nul_location(self) -> str | None:
+        """The name of the first field or file part whose name, value, file name or content type holds a
+        NUL character (shown as `\\0` in the name itself), or None: see `http.body_nul_location`."""
+        for name, value in self.fields:
+            if "\x00" in name or "\x00" in value:
+                return name.replace("\x00", "\\0")
+        for upload in self.uploads:
+            if "\x00" in upload.field or "\x00" in upload.filename or "\x00" in upload.content_type:
+                return upload.field.replace("\x00", "\\0")
+        return None
 
     def discard(self) -> None:
         """Remove staged files that were not attached (attaching moves them away)."""
@@ -175,7 +187,8 @@ async def parse_multipart(request: Request, staging_dir: Path, *, max_files: int
     if not boundary:
         raise MalformedForm("multipart/form-data needs a boundary.")
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_body_bytes:
+    declared_size = parse_non_negative(declared) if declared is not None else None
+    if declared_size is not None and declared_size > max_body_bytes:
         raise BodyTooLarge()
     charset = params.get(b"charset", b"utf-8").decode("latin-1")
     try:

@@ -25,7 +25,8 @@ INTERNAL_NAMES = ("localhost",)
 INTERNAL_SUFFIXES = (".localhost", ".internal", ".local", ".lan", ".home.arpa")
 
 Resolver = Callable[[str, int], list[str]]
-WHITESPACE = re.compile(r"\s")
+# Whitespace, and NUL, which no stored text may hold (PostgreSQL cannot store it).
+NOT_IN_URL = re.compile(r"[\s\x00]")
 LABEL = re.compile(r"[a-z0-9_-]{1,63}")
 # A last label that is a number makes the host an IPv4 address or nothing (as in the WHATWG URL standard):
 # no top-level domain is numeric, so `1.2.3.4.5` or `08.0.0.1` is refused rather than looked up.
@@ -87,7 +88,7 @@ class Target:
 
 def parse_target(url: object) -> Target:
     """A webhook URL's parts; BlockedTarget unless it is an absolute http(s) URL with a host."""
-    if not isinstance(url, str) or not url or len(url) > MAX_URL_LENGTH or WHITESPACE.search(url):
+    if not isinstance(url, str) or not url or len(url) > MAX_URL_LENGTH or NOT_IN_URL.search(url):
         raise BlockedTarget("not a valid URL")
     return _parse_target(url)
 

@@ -12,6 +12,7 @@ queue is (a burst of one-event deliveries has one key per record).
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections import defaultdict
@@ -57,6 +58,14 @@ class ClaimedDelivery:
     log_number: int  # its number in the delivery's attempt log (which redelivery does not reset)
     event_ids: list[int]
     subscription: Subscription
+
+
+# Delivery ids are `str(uuid4())`; anything else names no delivery (and NUL would break PostgreSQL's lookup).
+DELIVERY_UID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def is_delivery_uid(value: object) -> bool:
+    return isinstance(value, str) and DELIVERY_UID.fullmatch(value) is not None
 
 
 class RedeliverRefused(ValueError):
@@ -384,6 +393,8 @@ class DeliveryQueue:
         return [_delivery(r) for r in rows], int(total)
 
     def get(self, uid: str) -> Delivery | None:
+        if not is_delivery_uid(uid):
+            return None
         with self.database.connect() as conn:
             row = conn.execute(select(self.deliveries).where(self.deliveries.c.uid == uid)).first()
         return _delivery(row) if row is not None else None
@@ -403,6 +414,8 @@ class DeliveryQueue:
     def redeliver(self, uid: str) -> Delivery | None:
         """Queue a finished delivery again, same id and events, with a fresh set of attempts (None: no such
         delivery; RedeliverRefused: it is still queued)."""
+        if not is_delivery_uid(uid):
+            return None
         d, other = self.deliveries, self.deliveries.alias("other")
         # Its key's head again, unless another delivery of the key is open (then it is next in line).
         key_is_free = ~select(other.c.id).where(is_open(other.c.status), other.c.webhook_id == d.c.webhook_id,

@@ -192,11 +192,17 @@ class Registry:
 
     def with_custom_field(self, definition: CustomFieldDefinition) -> "Registry":
         """A copy of this registry with one more custom field; the original is untouched."""
+        current = [CustomFieldDefinition(entity.name, field.name, field.type, field.params, field.api_names)
+                   for entity, field in self.custom_fields()]
+        return self.with_custom_fields([*current, definition])
+
+    def with_custom_fields(self, definitions: Iterable[CustomFieldDefinition]) -> "Registry":
+        """A copy of this registry's built-in definitions with exactly these custom fields (those of entity
+        types it does not know are left out); the original is untouched."""
         copy = Registry(json.loads(json.dumps(self._raw)))
-        for entity, field in self.custom_fields():
-            copy.add_custom_field(CustomFieldDefinition(entity.name, field.name, field.type, field.params,
-                                                        field.api_names))
-        copy.add_custom_field(definition)
+        for definition in definitions:
+            if definition.entity in copy:
+                copy.add_custom_field(definition)
         return copy
 
     def custom_fields(self) -> Iterable[tuple[Entity, Field]]:

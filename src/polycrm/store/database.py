@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import orjson
 from alembic.migration import MigrationContext
@@ -22,7 +22,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
-from polycrm.meta import Registry, load_builtin_registry
+from polycrm.meta import Entity, Registry, load_builtin_registry
 from polycrm.meta.registry import CustomFieldDefinition
 from polycrm.store.bulk import BulkInsert
 from polycrm.store.counts import REMEMBERED_COUNTS
@@ -189,21 +189,24 @@ class Database:
                 if generation == self._generation:
                     return
                 rows = conn.execute(select(self.table("custom_field")).order_by("id")).all()
-            changed = False
-            for row in rows:
-                entity = self.registry.entities.get(row.entity)
-                if entity is None:
-                    continue
-                if row.name in entity.fields:
-                    # API names may change after a field exists; the rest of a definition does not.
-                    entity.fields[row.name].api_names = orjson.loads(row.api_names)
-                    continue
-                self.registry.add_custom_field(CustomFieldDefinition(
-                    row.entity, row.name, row.type, orjson.loads(row.params), orjson.loads(row.api_names)))
-                changed = True
-            if changed:
+            if self._replay(rows):
                 self.metadata = build_metadata(self.registry, self.dialect)
             self._generation = generation
+
+    def _replay(self, rows: Sequence[Any]) -> bool:
+        """Add stored custom fields this process does not know yet to its registry; True if any was new."""
+        changed = False
+        for row in rows:
+            entity = self.registry.entities.get(row.entity)
+            if entity is None:
+                continue
+            if row.name in entity.fields:
+                # API names may change after a field exists; the rest of a definition does not.
+                entity.fields[row.name].api_names = orjson.loads(row.api_names)
+                continue
+            self.registry.add_custom_field(_definition(row))
+            changed = True
+        return changed
 
     def refresh_if_stale(self) -> None:
         """Pick up custom fields added by another server process (cheap: one indexed read)."""
@@ -217,19 +220,32 @@ class Database:
         value = conn.execute(select(counter.c.value).where(counter.c.name == SCHEMA_GENERATION)).scalar()
         return int(value or 0)
 
-    def add_custom_field(self, definition: CustomFieldDefinition) -> None:
-        """Persist a custom field and add its column and indexes; visible at once in this process."""
+    def add_custom_field(self, definition: CustomFieldDefinition,
+                         check: Callable[[Entity], None] | None = None) -> None:
+        """Persist a custom field and add its column and indexes; visible at once in this process.
+
+        `check` sees the entity as the database holds it (with custom fields other processes added) and may
+        refuse the field by raising. It runs in the transaction that adds the column, after that transaction
+        has locked the schema generation's counter row: concurrent adds, from any thread, process or server,
+        run one after the other, so two fields that collide cannot both pass it."""
+        table = self.table("custom_field")
         with self._lock:
-            new_metadata = build_metadata(self.registry.with_custom_field(definition), self.dialect)
             with self.transaction() as conn:
-                conn.execute(self.table("custom_field").insert().values(
+                generation = self.next_value(conn, SCHEMA_GENERATION)  # the lock, held until commit
+                rows = conn.execute(select(table).order_by("id")).all()
+                stored = self.registry.with_custom_fields(_definition(row) for row in rows)
+                if check is not None:
+                    check(stored.entity(definition.entity))
+                new_metadata = build_metadata(stored.with_custom_field(definition), self.dialect)
+                conn.execute(table.insert().values(
                     entity=definition.entity, name=definition.name, type=definition.type,
                     params=orjson.dumps(definition.params).decode(),
                     api_names=orjson.dumps(definition.api_names).decode(), created_at=utcnow()))
                 self._sync(conn, new_metadata)
-                self._generation = self.next_value(conn, SCHEMA_GENERATION)
+            self._replay(rows)
             self.registry.add_custom_field(definition)
             self.metadata = new_metadata
+            self._generation = generation
 
     def set_custom_field_api_names(self, entity: str, name: str, api_names: dict[str, str]) -> None:
         """Replace a custom field's per-dialect API names; other processes pick the change up like a new field."""
@@ -287,6 +303,12 @@ class Database:
         self.engine.dispose()
         if self._log is not None:
             self._log.close()
+
+
+def _definition(row: Any) -> CustomFieldDefinition:
+    """A stored custom field row as a definition."""
+    return CustomFieldDefinition(row.entity, row.name, row.type, orjson.loads(row.params),
+                                 orjson.loads(row.api_names))
 
 
 def open_database(url: str, *, schema: str | None = None, sync: bool = True) -> Database:

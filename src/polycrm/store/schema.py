@@ -18,6 +18,8 @@ from polycrm.meta import FOLLOWERS_LINK, Attribute, Entity, JunctionColumn, Link
 from polycrm.store.event_tables import build_event_tables
 from polycrm.meta.model import snake_case
 
+# PostgreSQL cuts longer identifiers short (NAMEDATALEN - 1 bytes), so two long names could become one.
+MAX_IDENTIFIER_LENGTH = 63
 # SQLite only treats INTEGER PRIMARY KEY as the rowid alias (fast, autoincrementing).
 IdType = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -355,5 +357,5 @@ def build_metadata(registry: Registry, dialect: str) -> MetaData:
     return metadata
 
 
-__all__ = ["build_metadata", "column_type", "count_index_columns", "entity_column", "entity_index_columns", "index_name",
+__all__ = ["MAX_IDENTIFIER_LENGTH", "build_metadata", "column_type", "count_index_columns", "entity_column", "entity_index_columns", "index_name",
            "snake_case"]

@@ -19,6 +19,7 @@ from polycrm.core.fields import custom_field_name
 from polycrm.core.leads import convert_attributes, convert_lead
 from polycrm.core.search import SearchResult, TotalMode
 from polycrm.core.service import Core
+from polycrm.core.values import parse_non_negative
 from polycrm.dialects.espo.context import (API_BASE, EspoContext, authenticate, error_response, espo_response,
                                            parse_body)
 from polycrm.dialects.espo.metadata import app_user, metadata
@@ -155,9 +156,9 @@ class EspoApi:
         version_header = context.request.headers.get("x-version-number")
         expected = None
         if version_header is not None:
-            if not version_header.strip().isdigit():
+            expected = parse_non_negative(version_header.strip())
+            if expected is None:
                 raise BadRequest("X-Version-Number must be an integer.")
-            expected = int(version_header)
         record, links_changed = self.core.records(entity_name).update(
             context.actor, context.request.path_params["id"], context.body, expected_version=expected)
         headers = {"X-Record-Link-Updated": "true"} if links_changed else None

@@ -17,7 +17,7 @@ from polycrm.auth.schemes import CredentialVerifier, Login, LoginThrottled, Malf
 from polycrm.core.errors import (BadRequest, Conflict, DuplicateFound, Forbidden, NotFound, PolyError, Unauthorized,
                                  ValidationFailure, VersionConflict)
 from polycrm.dialects.espo.querystring import parse_php_query
-from polycrm.dialects.http import JSONResponse
+from polycrm.dialects.http import JSONResponse, body_nul_location
 
 API_BASE = "/api/v1"
 
@@ -48,6 +48,7 @@ def parse_body(request: Request, raw: bytes) -> dict[str, Any]:
             value = orjson.loads(raw)
         except orjson.JSONDecodeError:
             raise BadRequest("Body is not valid JSON.") from None
+        _refuse_nul(body_nul_location(raw, value, json=True))
         if isinstance(value, list):
             return {"list": value}
         if not isinstance(value, dict):
@@ -55,10 +56,18 @@ def parse_body(request: Request, raw: bytes) -> dict[str, Any]:
         return value
     if content_type == "application/x-www-form-urlencoded":
         try:
-            return parse_php_query(raw.decode("utf-8"))
+            form = parse_php_query(raw.decode("utf-8"))
         except UnicodeDecodeError:
             raise BadRequest("Body is not valid UTF-8.") from None
+        _refuse_nul(body_nul_location(raw, form, json=False))
+        return form
     return {}
+
+
+def _refuse_nul(location: str | None) -> None:
+    if location is not None:
+        where = f" ('{location}')" if location else ""
+        raise BadRequest(f"NUL characters are not allowed in the body{where}.")
 
 
 def authenticate(request: Request, verifier: CredentialVerifier) -> Login:

@@ -11,7 +11,7 @@ from polycrm.auth.acl import Actor, ownership_condition
 from polycrm.core.errors import BadRequest, Forbidden
 from polycrm.core.follows import followed_filter
 from polycrm.core.search import SearchQuery, TotalMode, text_filter
-from polycrm.dialects.espo.querystring import php_intval
+from polycrm.dialects.espo.querystring import INT64_MAX, php_intval
 from polycrm.dialects.espo.where import EspoWhereParser, RelationScope, split_special_items
 from polycrm.meta import Entity, Registry
 from polycrm.query.tree import TRUE, LinkMode, Linked, Node, Sort, conjunction, disjunction
@@ -77,7 +77,8 @@ class SearchParamsParser:
         if select is not None and not isinstance(select, list):
             raise BadRequest("select should be array.")
         offset = params.get("offset", 0)
-        if offset is not None and (isinstance(offset, bool) or not isinstance(offset, int)):
+        # PHP decodes a JSON integer past PHP_INT_MAX as a float, which EspoCRM refuses the same way.
+        if offset is not None and (isinstance(offset, bool) or not isinstance(offset, int) or offset > INT64_MAX):
             raise BadRequest("offset must be integer.")
         order = params.get("order")
         if order is None and isinstance(params.get("asc"), bool):

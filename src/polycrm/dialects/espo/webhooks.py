@@ -14,8 +14,9 @@ from polycrm.auth.directory import UserDirectory
 from polycrm.core.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailure
 from polycrm.core.records import RecordService
 from polycrm.core.service import Core
-from polycrm.core.values import parse_id
+from polycrm.core.values import parse_id, parse_non_negative
 from polycrm.dialects.espo.context import EspoContext, espo_response
+from polycrm.dialects.espo.querystring import INT64_MAX
 from polycrm.dialects.espo.render import RecordRenderer, format_datetime
 from polycrm.dialects.webhooks import delivery_record, readable_events, saved_record, subscription_reader
 from polycrm.events.addresses import BlockedTarget
@@ -201,7 +202,8 @@ class EspoWebhookApi:
                 values[column] = body[key]
         if "description" in body:
             description = body["description"]
-            if description is not None and (not isinstance(description, str) or len(description) > 10_000):
+            if description is not None and (not isinstance(description, str) or len(description) > 10_000
+                                            or "\x00" in description):
                 raise _webhook_failure("description")
             values["description"] = description
         return values
@@ -214,9 +216,10 @@ class EspoWebhookApi:
         user_id = context.body.get("userId")
         if user_id is None:
             return None, actor
-        if not isinstance(user_id, (str, int)) or isinstance(user_id, bool) or not str(user_id).isdigit():
+        owner_id = parse_id(user_id)
+        if owner_id is None:
             raise _webhook_failure("userId")
-        owner = self.directory.actor(int(user_id))
+        owner = self.directory.actor(owner_id)
         if owner is None or owner.user_type != "api":
             raise Forbidden("User must be an API User.")
         return owner.user_id, owner
@@ -255,9 +258,10 @@ class EspoWebhookApi:
             if raw == "":
                 values.append(default)
                 continue
-            if not raw.isdigit() or (upper is not None and int(raw) > upper):
-                raise BadRequest(f"'{name}' must be an integer" + (f" up to {upper}." if upper else "."))
-            values.append(int(raw))
+            number = parse_non_negative(raw)
+            if number is None or (upper is not None and number > upper):
+                raise BadRequest(f"'{name}' must be an integer from 0 to {upper if upper is not None else INT64_MAX}.")
+            values.append(number)
         return values[0], values[1]
 
     def read(self, context: EspoContext) -> dict[str, Any]:

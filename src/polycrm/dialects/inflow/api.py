@@ -24,7 +24,7 @@ from polycrm.core.errors import NotFound, PolyError
 from polycrm.core.files import NewFile
 from polycrm.core.search import SearchQuery
 from polycrm.core.service import Core
-from polycrm.dialects.http import BodyTooLarge, JSONResponse, read_body
+from polycrm.dialects.http import BodyTooLarge, JSONResponse, body_nul_location, read_body
 from polycrm.dialects.inflow.context import InflowRequest, Reply, grouped, paging
 from polycrm.dialects.inflow.describe import describe_field, make_fields, sample_record
 from polycrm.dialects.inflow.envelope import (OPERATION_RATE_LIMITED, RATE_LIMITED, SUNSET_HTTP_DATE, VALIDATION_ERROR,
@@ -158,6 +158,7 @@ class InflowApi:
             raise InflowError(400, VALIDATION_ERROR, "The body is not valid JSON") from None
         if not isinstance(value, dict):
             raise InflowError(400, VALIDATION_ERROR, "The body must be a JSON object")
+        _refuse_nul(body_nul_location(raw, value, json=True))
         return value
 
     async def _read(self, request: Request) -> bytes:
@@ -182,6 +183,10 @@ class InflowApi:
                 raise InflowError(400, VALIDATION_ERROR, str(exc)) from None
             except BodyTooLarge:
                 raise InflowError(413, "PAYLOAD_TOO_LARGE", "The request body is too large") from None
+            location = form.nul_location()
+            if location is not None:
+                form.discard()  # the caller never gets this form, so it cannot discard it
+                _refuse_nul(location)
             return {}, form
         if media == "application/x-www-form-urlencoded":
             raw = await self._read(request)
@@ -189,7 +194,9 @@ class InflowApi:
                 fields = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FIELDS)
             except (UnicodeDecodeError, ValueError):
                 raise InflowError(400, VALIDATION_ERROR, "The form body cannot be decoded") from None
-            return {}, FormContent(fields=fields)
+            form = FormContent(fields=fields)
+            _refuse_nul(form.nul_location())
+            return {}, form
         return await self._json_body(request), None
 
     def _handle(self, handler: Handler, context: InflowRequest, replacement: str | None) -> Response:
@@ -531,6 +538,13 @@ class InflowApi:
             ("/webhooks/{id}/deliveries/{deliveryId}/redeliver",
              {"POST": Operation(hooks.redeliver, budget="item")}),
         ]
+
+
+def _refuse_nul(location: str | None) -> None:
+    """400 VALIDATION_ERROR naming where a body holds a NUL character (`http.body_nul_location`)."""
+    if location is not None:
+        field = location or "body"
+        raise invalid(field, f"{field} must not contain NUL characters")
 
 
 def inflow_routes(api: InflowApi) -> list[Route]:

@@ -9,6 +9,7 @@ from typing import Any, Mapping
 from starlette.requests import Request
 
 from polycrm.auth.acl import Actor
+from polycrm.core.values import parse_non_negative
 from polycrm.dialects.inflow.envelope import Page, invalid
 from polycrm.dialects.multipart import FormContent
 
@@ -50,8 +51,11 @@ def positive_int(body: Mapping[str, Any], key: str, default: int, maximum: int) 
         number = value
     elif isinstance(value, float) and value.is_integer():
         number = int(value)
-    elif isinstance(value, str) and value.strip().isdigit():
-        number = int(value.strip())
+    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        # Bounded before converting (int() refuses over 4300 digits); past int64 is past every maximum.
+        number = parse_non_negative(value.strip())
+        if number is None:
+            number = maximum + 1
     if number is None or number < 1:
         raise invalid(key, f"{key} must be an integer of at least 1")
     if number > maximum:

@@ -9,11 +9,12 @@ a 400 naming the field, never a database error.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Callable
 
-from polycrm.core.values import parse_datetime
+from polycrm.core.values import INT_RANGE, parse_datetime, parse_non_negative
 from polycrm.dialects.inflow.envelope import InflowError, VALIDATION_ERROR, field_errors
 from polycrm.dialects.inflow.ids import InvalidObjectId, decode_any, decode_id
 from polycrm.dialects.inflow.mapping import ApiField, FieldType, Module
@@ -204,7 +205,10 @@ class FilterParser:
         if kind is FieldType.RELATION:
             return self._relation(target, value)
         if kind is FieldType.NUMBER:
-            return _converted(target, condition, _number(value), "a number")
+            number = _number(value)
+            if target.kind is ValueKind.INT and number is not None and not INT_RANGE[0] <= number <= INT_RANGE[1]:
+                number = None  # PostgreSQL refuses to compare an integer column with a value past int64
+            return _converted(target, condition, number, "a number")
         if kind is FieldType.DATE:
             return _converted(target, condition, _date(value, target.kind), "a date (YYYY-MM-DD or ISO 8601)")
         if kind is FieldType.BOOLEAN:
@@ -340,10 +344,14 @@ def _number(value: Any) -> int | float | None:
         return value if value == value and value not in (float("inf"), float("-inf")) else None
     if isinstance(value, str):
         text = value.strip()
+        whole = parse_non_negative(text.removeprefix("-"))
+        if whole is not None:
+            return -whole if text.startswith("-") else whole
         try:
-            return int(text) if text.lstrip("-").isdigit() else float(text) if text else None
+            number = float(text)  # past int64 too: no integer column holds it, a float comparison still works
         except ValueError:
             return None
+        return number if math.isfinite(number) else None
     return None
 
 

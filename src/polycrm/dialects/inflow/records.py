@@ -13,6 +13,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import orjson
 
 from polycrm.core.files import StoredFile
+from polycrm.core.values import parse_non_negative
 from polycrm.dialects.inflow.envelope import invalid_fields
 from polycrm.dialects.inflow.ids import FILE_KIND, InvalidObjectId, decode_any, decode_id, encode_id
 from polycrm.dialects.inflow.mapping import ApiField, FieldType, Module
@@ -206,7 +207,7 @@ class RecordData:
         """A pipeline stage may be given as its 0-based index into the process's `stagesNames` (§9.3)."""
         options = [o for o in api_field.field.options or [] if o]
         index = value if isinstance(value, int) and not isinstance(value, bool) else (
-            int(value) if isinstance(value, str) and value.isdigit() and value not in options else None)
+            parse_non_negative(value) if isinstance(value, str) and value not in options else None)
         if index is None:
             return value
         if not 0 <= index < len(options):
