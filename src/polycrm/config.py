@@ -85,17 +85,22 @@ def _positive_int(name: str, default: int) -> int:
     return _integer(name, default, 1)
 
 
-def _seconds(name: str, default: float) -> float:
+def _amount(name: str, default: float, unit: str, limit: float) -> float:
+    """A positive number below `limit` from the environment (`unit` names it in errors)."""
     raw = os.environ.get(name)
     if raw is None or raw == "":
         return default
     try:
         value = float(raw)
     except ValueError:
-        raise ValueError(f"{name} must be a number of seconds, got {raw!r}") from None
-    if not 0 < value < 10 ** 7:
-        raise ValueError(f"{name} must be a positive number of seconds, got {raw!r}")
+        raise ValueError(f"{name} must be a number of {unit}, got {raw!r}") from None
+    if not 0 < value < limit:
+        raise ValueError(f"{name} must be a positive number of {unit}, got {raw!r}")
     return value
+
+
+def _seconds(name: str, default: float) -> float:
+    return _amount(name, default, "seconds", 10 ** 7)
 
 
 def _flag(name: str, default: bool = False) -> bool:
@@ -106,16 +111,7 @@ def _flag(name: str, default: bool = False) -> bool:
 
 
 def _hours(name: str, default: timedelta) -> timedelta:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be a number of hours, got {raw!r}") from None
-    if not 0 < value < 10 ** 6:
-        raise ValueError(f"{name} must be a positive number of hours, got {raw!r}")
-    return timedelta(hours=value)
+    return timedelta(hours=_amount(name, default / timedelta(hours=1), "hours", 10 ** 6))
 
 
 def token_lifetime() -> TokenLifetime:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Callable
+from typing import Any, Callable
 
 import pytest
 
@@ -194,26 +194,24 @@ def inflow_by_ids(w: World, level: str, entity: str) -> set[str]:
     return _decoded(w, entity, [r["id"] for r in response.json()["data"]])
 
 
-def inflow_count(w: World, level: str, entity: str) -> set[str]:
+def _inflow_by_id(w: World, level: str, entity: str, endpoint: str, reached: Callable[[Any], bool]) -> set[str]:
+    """The labels for which an InflowCRM endpoint, filtered on one record's id, answered data that `reached`."""
     client, module = w.inflow(level), INFLOW_MODULES[entity]
-    counted = set()
+    hits = set()
     for label in w.records[entity]:
-        response = ok(client.post("/api/records/count", json={
-            "module": module, "filters": {"id": w.wire_id(entity, label)}}), 200, 403)
-        if response.status_code == 200 and response.json()["data"]["count"] == 1:
-            counted.add(label)
-    return counted
+        response = ok(client.post(endpoint, json={"module": module, "filters": {"id": w.wire_id(entity, label)}}),
+                      200, 403)
+        if response.status_code == 200 and reached(response.json()["data"]):
+            hits.add(label)
+    return hits
+
+
+def inflow_count(w: World, level: str, entity: str) -> set[str]:
+    return _inflow_by_id(w, level, entity, "/api/records/count", lambda data: data["count"] == 1)
 
 
 def inflow_find(w: World, level: str, entity: str) -> set[str]:
-    client, module = w.inflow(level), INFLOW_MODULES[entity]
-    found = set()
-    for label in w.records[entity]:
-        response = ok(client.post("/api/findRecord", json={
-            "module": module, "filters": {"id": w.wire_id(entity, label)}}), 200, 403)
-        if response.status_code == 200 and response.json()["data"] is not None:
-            found.add(label)
-    return found
+    return _inflow_by_id(w, level, entity, "/api/findRecord", lambda data: data is not None)
 
 
 def inflow_update(w: World, level: str, entity: str) -> set[str]:

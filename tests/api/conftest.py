@@ -83,3 +83,13 @@ def harness(config: Config, store: Store, directory: UserDirectory) -> Iterator[
 def api(harness: ApiHarness) -> TestClient:
     """A client authenticated as an administrator with an API key."""
     return harness.key_client(harness.admin_key)
+
+
+@pytest.fixture
+def inflow(harness: ApiHarness) -> TestClient:
+    """An administrator's InflowCRM client, its responses checked against the InflowCRM OpenAPI document."""
+    from tests.inflow.conftest import InflowValidator  # the InflowCRM tests' validator, built once per use
+
+    client = harness.client({"x-api-key": harness.admin_key}, validate=False)
+    client.event_hooks["response"].append(InflowValidator())
+    return client
