@@ -23,7 +23,6 @@ from polycrm.auth.secrets import KeyRing
 from polycrm.config import Config, load_config
 from polycrm.core.errors import PolyError
 from polycrm.core.fields import custom_field_name
-from polycrm.core.service import Core
 from polycrm.dialects.webhooks import delivery_record
 from polycrm.events.deliveries import RedeliverRefused
 from polycrm.events.hub import WebhookHub

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.conftest import ApiHarness, api, harness  # noqa: F401 - shared per-test application
+from tests.api.conftest import api, harness  # noqa: F401 - shared per-test application
 from tests.acl.conftest import ok
 
 USER_EDITOR = {"User": {"create": "yes", "read": "all", "edit": "all", "delete": "all"}}

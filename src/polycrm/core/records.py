@@ -14,24 +14,24 @@ from typing import Any, Callable, Iterable, Sequence
 
 from sqlalchemy.engine import Connection
 
-from polycrm.auth.acl import Actor, is_own
+from polycrm.auth.acl import Actor
 from polycrm.core.access import RecordAccess
 from polycrm.core.assembly import RecordAssembler
 from polycrm.core.errors import BadRequest, DuplicateFound, Forbidden, NotFound, VersionConflict
 from polycrm.core.follows import ActorSource, AutoFollow
+from polycrm.core.linker import Linker
 from polycrm.core.search import SearchQuery, SearchResult, TotalMode, check_filter_values
 from polycrm.core.settings import CoreSettings
 from polycrm.core.stream import StreamWriter
 from polycrm.core.users import RIGHTS_ENTITIES, WRITE_GUARDS
 from polycrm.core.values import ParsedInput, RecordInput, parse_id
 from polycrm.events.outbox import Outbox
-from polycrm.meta import FOLLOWERS, Entity, LinkStorage, ValueKind
-from polycrm.meta.model import Link
-from polycrm.query.tree import TRUE, Compare, Node, Op, Sort, conjunction
+from polycrm.meta import FOLLOWERS, Entity, ValueKind
+from polycrm.query.tree import Compare, Node, Op, Sort, conjunction
 from polycrm.store.database import Database, utcnow
 from polycrm.store.follows import FollowRepository
 from polycrm.store.notes import NoteRepository
-from polycrm.store.records import ContactPoint, RecordRepository, existing_ids_among
+from polycrm.store.records import ContactPoint, RecordRepository
 
 # Read-only view data EspoCRM leaves out of lists unless selected (specs/espocrm.md §2.2), besides contact
 # data and the follower attributes (`isFollowed`, `followersIds`, `followersNames`).
@@ -40,8 +40,6 @@ MASS_CREATE_LIMIT = 10_000
 # Records one mass update, delete, follow or relate may change: all or nothing in one transaction, which on
 # SQLite holds the only write lock; beyond this, send ids in batches (see README, "Mass actions").
 MASS_ACTION_LIMIT = 2_000
-# Links kept on the related records (their belongsTo or parent column): relating changes those records.
-FOREIGN_STORED = (LinkStorage.REVERSE_COLUMN, LinkStorage.CHILDREN)
 # Work done inside a create or update transaction with the record's id; returns whether it changed anything.
 Attach = Callable[[Connection, int], bool]
 Services = Callable[[str], "RecordService"]
@@ -71,13 +69,8 @@ class RecordService:
         self.input = RecordInput(entity, settings.currencies, settings.default_currency)
         self._belongs_to = self.assembler.belongs_to
         self._column_fields = self.assembler.column_fields
-        # belongsTo links kept among a many-to-many link's records (`Entity.kept_links`): (id attribute, the
-        # many-to-many field, the attributes written to that row as (attribute, junction column)).
-        self._kept_links = [(f"{name}Id", many, tuple(
-            (attribute, source.column) for attribute, source in entity.primary_row_columns.items()
-            if source.through == name and source.link == many and entity.attributes[attribute].writable))
-            for name, many in entity.kept_links.items()]
-        self._contact_fields = [f.name for f in entity.fields.values() if f.type in {"email", "phone"}]
+        self.linker = Linker(database, entity, self.repository, self._repository_of, self.access, self.input,
+                             services, self._column_fields)
         self._numbered = "number" in entity.fields and entity.fields["number"].type == "autoincrement"
         self._defaults = [(f.name, self.input.convert(entity.attributes[f.name], f, f.params["default"]))
                           for f in entity.fields.values()
@@ -90,16 +83,10 @@ class RecordService:
         self._derived_from = {a.name: frozenset(b.name for b in entity.attributes.values()
                                                 if b.field == a.field and b.column is not None)
                               for a in entity.attributes.values() if a.column is None}
-        self._references = [(a.name, entity.fields[a.field]) for a in entity.attributes.values()
-                            if a.kind is ValueKind.ID and a.name != "id" and a.field in entity.fields]
         self._derived_fields = [f for f in entity.fields.values()
                                 if f.type in {"personName", "currency", "datetimeOptional"}]
         self._creation_times = [key for key in ("createdAt", "modifiedAt") if key in entity.attributes]
         self._creators = [key for key in ("createdById", "modifiedById") if key in entity.attributes]
-        # Attributes of fields only administrators may change (`onlyAdmin`: a user's type, activity, teams).
-        self._admin_only = {a.name: a.field for a in entity.attributes.values()
-                            if entity.fields.get(a.field) is not None and entity.fields[a.field].params.get("onlyAdmin")
-                            and a.writable}
 
     # --- access -----------------------------------------------------------------------------------
 
@@ -250,14 +237,14 @@ class RecordService:
         a mass create stamps its records alike) and derived values; ValidationFailure if a required one is
         missing, Forbidden if a non-administrator sets an administrators' field. Its kept links join
         `parsed.links` (`_keep_new`)."""
-        self._keep_new(parsed)
+        self.linker.keep_new(parsed)
         values = dict(parsed.values)
         for name, default in self._defaults:
             if name not in values:
                 values[name] = list(default) if isinstance(default, list) else default  # never shared
         if not actor.is_admin:
             defaults = dict(self._defaults)
-            self.check_admin_only({name: value for name, value in values.items() if defaults.get(name) != value},
+            self.input.check_admin_only({name: value for name, value in values.items() if defaults.get(name) != value},
                                    [field for field, ids in parsed.links.items() if ids])
         stamp = now or utcnow()
         for key in self._creation_times:
@@ -276,79 +263,22 @@ class RecordService:
             raise self.input.fail(missing, "required")
         return values
 
-    def check_admin_only(self, changed: dict[str, Any], changed_links: Iterable[str]) -> None:
-        """Forbidden when a non-administrator's write changes a field only administrators may change."""
-        for name in changed:
-            if name in self._admin_only:
-                raise Forbidden(f"Only administrators may change '{self._admin_only[name]}'.")
-        for field in changed_links:
-            if f"{field}Ids" in self._admin_only:
-                raise Forbidden(f"Only administrators may change '{field}'.")
-
     def insert_parsed(self, conn: Connection, actor: Actor, parsed: ParsedInput,
                       values: dict[str, Any] | None = None) -> int:
         """Insert a parsed new record (its `prepare_new` values, when already made) with its relations and
         create event; no duplicate check."""
         if values is None:
             values = self.prepare_new(actor, parsed)
-        self._check_references(conn, actor, {k: values[k] for k in parsed.values}, parsed.links)
+        self.linker.check_references(conn, actor, {k: values[k] for k in parsed.values}, parsed.links)
         if self._numbered:
             values["number"] = self.database.next_value(conn, f"{self.entity.name}.number")
         record_id = self.repository.insert(conn, values)
-        self._write_new_relations(conn, actor, [(record_id, parsed)])
+        self.linker.write_new(conn, actor, [(record_id, parsed)])
         self._follow_new(conn, actor, [(record_id, values, parsed)])
         if self.stream is not None:
             self.stream.created(conn, actor, [(record_id, values)])
         self.outbox.created(conn, self.entity.name, actor.user_id, [record_id], [self._saved(values, parsed)])
         return record_id
-
-    def _keep_new(self, parsed: ParsedInput) -> None:
-        """A new record's belongsTo record joins the many-to-many link it is kept in, its row taking the values
-        the record gives (EspoCRM's Contact: the account becomes one of its accounts, `title` that row's role,
-        overriding an `accountsColumns` role as EspoCRM's afterSave does)."""
-        for id_attribute, field, columns in self._kept_links:
-            related = parsed.values.get(id_attribute)
-            if related is None:
-                continue
-            ids = parsed.links.setdefault(field, [])
-            if related not in ids:
-                ids.append(related)
-            given = {column: parsed.values[attribute] for attribute, column in columns
-                     if parsed.values.get(attribute) is not None}
-            if given:
-                parsed.link_columns.setdefault(field, {}).setdefault(related, {}).update(given)
-
-    def _keep_updated(self, conn: Connection, actor: Actor, current: dict[str, Any], merged: dict[str, Any],
-                      parsed: ParsedInput) -> dict[str, Any]:
-        """EspoCRM's Contact.afterSave for kept links, after the update's own link changes: a new belongsTo
-        record joins the many-to-many link unless already there (its row taking the record's values, `title`);
-        clearing the belongsTo link removes the old record from it; a row value changed alone is written to
-        the current record's row, if there is one. Returns the link attributes that changed."""
-        changes: dict[str, Any] = {}
-        for id_attribute, field, columns in self._kept_links:
-            old, new = current.get(id_attribute), merged.get(id_attribute)
-            moved = id_attribute in parsed.values and new != old
-            given = {column: merged[attribute] for attribute, column in columns
-                     if attribute in parsed.values and merged[attribute] != current.get(attribute)}
-            if not moved and (old is None or not given):
-                continue
-            rows = self.repository.link_rows(conn, self.entity.links[field], current["id"])
-            target = new if moved else old
-            if target is None:
-                if old in rows:
-                    changes.update(self._write_link_field(conn, actor, current["id"], field,
-                                                          [i for i in rows if i != old], {}, rows))
-            elif target in rows:
-                values = {column: value for column, value in given.items() if rows[target].get(column) != value}
-                if values:
-                    changes.update(self._write_link_field(conn, actor, current["id"], field, None,
-                                                          {target: values}, rows))
-            elif moved:
-                values = {column: merged[attribute] for attribute, column in columns
-                          if merged.get(attribute) is not None}
-                changes.update(self._write_link_field(conn, actor, current["id"], field, [*rows, target],
-                                                      {target: values} if values else {}, rows))
-        return changes
 
     def _saved(self, values: dict[str, Any], parsed: ParsedInput) -> dict[str, Any]:
         """A new record's values as saved, link sets (and their junction column values) included: what its
@@ -360,114 +290,12 @@ class RecordService:
                 saved[f"{field}Columns"] = {i: link.new_row(given.get(i, {})) for i in ids}
         return saved
 
-    def _write_new_relations(self, conn: Connection, actor: Actor, created: Sequence[tuple[int, ParsedInput]]) -> None:
-        """Link sets and contact points of records just inserted: nothing to replace, so one insert per
-        link and contact field, however many records (links kept on the related records change each of
-        them: `relate_foreign`)."""
-        for field in dict.fromkeys(field for _, parsed in created for field in parsed.links):
-            link = self.entity.links[field]
-            if link.storage in FOREIGN_STORED:
-                for record_id, parsed in created:
-                    self.relate_foreign(conn, actor, link, record_id, parsed.links.get(field, []), [], blame=field)
-                continue
-            pairs = [(record_id, related) for record_id, parsed in created
-                     for related in dict.fromkeys(parsed.links.get(field, ()))]
-            columns = {(record_id, related): values for record_id, parsed in created
-                       for related, values in parsed.link_columns.get(field, {}).items()}
-            self.repository.insert_links(conn, link, pairs, columns)
-        for field in self._contact_fields:
-            self.repository.insert_contact_points_many(
-                conn, self.entity.fields[field].type, field,
-                [(record_id, parsed.contact_points.get(field, [])) for record_id, parsed in created])
-
     def _follow_new(self, conn: Connection, actor: Actor, created: Sequence[tuple[int, dict[str, Any], ParsedInput]]
                     ) -> None:
         """The follows EspoCRM makes when records of an entity with a stream are created (AutoFollow)."""
         if self.auto_follow is not None:
             self.auto_follow.created(conn, actor, [(record_id, values, parsed.links.get("teams", []))
                                                    for record_id, values, parsed in created])
-
-    def _write_relations(self, conn: Connection, actor: Actor, record_id: int, parsed: ParsedInput) -> dict[str, Any]:
-        """Replace the link sets and contact points an update names, and set the junction column values it
-        names; returns the link attributes that changed (`<field>Ids`, `<field>Columns`) with their new values."""
-        changes: dict[str, Any] = {}
-        for field in dict.fromkeys([*parsed.links, *parsed.link_columns]):
-            changes.update(self._write_link_field(conn, actor, record_id, field, parsed.links.get(field),
-                                                  parsed.link_columns.get(field, {})))
-        for field, points in parsed.contact_points.items():
-            self.repository.replace_contact_points(conn, self.entity.fields[field].type, field, record_id, points)
-        return changes
-
-    def _write_link_field(self, conn: Connection, actor: Actor, record_id: int, field: str, ids: list[int] | None,
-                          columns: dict[int, dict[str, Any]],
-                          current: dict[int, dict[str, Any]] | None = None) -> dict[str, Any]:
-        """EspoCRM's link-multiple saving: `ids` (when given) replaces the set, `columns` sets the column
-        values of records in the set (after the change); ValidationFailure for a record outside it, or for a
-        record added that does not exist or the actor may not read. `current` is the set's rows
-        (`link_rows`) when the caller already read them."""
-        link = self.entity.links[field]
-        if current is None:
-            current = self.repository.link_rows(conn, link, record_id)
-        wanted = list(current) if ids is None else ids
-        self.input.check_column_ids(field, wanted, columns)
-        kept = set(wanted)
-        removed = [i for i in current if i not in kept]
-        added = [i for i in wanted if i not in current]
-        if (added or removed) and not actor.is_admin:
-            self.check_admin_only({}, [field])
-        updated = {i: {name: value for name, value in columns[i].items() if current[i].get(name) != value}
-                   for i in columns if i in current}
-        updated = {i: values for i, values in updated.items() if values}
-        if link.storage in FOREIGN_STORED:
-            self.relate_foreign(conn, actor, link, record_id, added, removed, blame=field)
-        else:
-            self._require_linkable(conn, actor, link.entity or "", added, field)
-            self.repository.remove_links(conn, link, record_id, removed)
-            self.repository.insert_links(conn, link, [(record_id, i) for i in added],
-                                         {(record_id, i): columns[i] for i in added if i in columns})
-            self.repository.update_link_columns(conn, link, record_id, updated)
-        changes: dict[str, Any] = {f"{field}Ids": wanted} if removed or added else {}
-        if field in self._column_fields and (removed or added or updated):
-            changes[f"{field}Columns"] = {i: link.new_row({**current.get(i, {}), **columns.get(i, {})})
-                                          for i in wanted}
-        return changes
-
-    def _require_linkable(self, conn: Connection, actor: Actor, target: str, ids: Sequence[int], field: str) -> None:
-        """Records a write links to must exist and be readable by the actor; a field value naming one that
-        is not fails like a wrong value (saying neither whether it exists nor what it holds)."""
-        asked = [i for i in ids if not is_own(actor, self.database.registry.entity(target), i)]
-        if asked and len(self.access.visible_ids(conn, actor, target, asked)) < len(set(asked)):
-            raise self.input.fail(field, "valid")
-
-    def relate_foreign(self, conn: Connection, actor: Actor, link: Link, owner_id: int, added: Sequence[int],
-                        removed: Sequence[int], *, blame: str | None = None) -> int:
-        """Relate and unrelate records through a link kept on them (their belongsTo or parent column):
-        each is an update of that record, under its own rules (edit access, its row locked, a new version,
-        its stream note and event). Records already as asked are left alone; returns how many changed. A
-        record to change that does not exist or that the actor may not edit is NotFound / Forbidden, or for
-        a field value (`blame`) a validation failure of that field."""
-        foreign = self.services(link.entity or "")
-        owner_value = {f"{link.foreign}Id": owner_id}
-        if link.storage is LinkStorage.CHILDREN:
-            owner_value[f"{link.foreign}Type"] = self.entity.name
-        cleared = {name: None for name in owner_value}
-        wanted = {**dict.fromkeys(added, True), **dict.fromkeys(removed, False)}
-        if not wanted:
-            return 0
-        rows = {row["id"]: row for row in foreign.repository.fetch_rows(
-            conn, Compare("id", Op.IN, tuple(sorted(wanted))), lock=True)}
-        changed = 0
-        for record_id, add in wanted.items():
-            current = rows.get(record_id)
-            if current is None:
-                raise self.input.fail(blame, "valid") if blame else NotFound(f"Record {record_id} does not exist.")
-            if all(current.get(name) == value for name, value in owner_value.items()) == add:
-                continue  # already as asked
-            if not foreign.allows(conn, actor, "edit", current):
-                raise self.input.fail(blame, "valid") if blame else Forbidden("No edit access.")
-            foreign.apply_update(conn, actor, current, ParsedInput(values=dict(owner_value if add else cleared)))
-            changed += 1
-        return changed
 
     def create_many(self, actor: Actor, items: Sequence[Any]) -> list[int]:
         """Create many records in one transaction: all or nothing. Duplicate checks are not run."""
@@ -484,16 +312,16 @@ class RecordService:
             parsed = self.input.parse(item, creating=True)
             prepared.append((self.prepare_new(actor, parsed, now), parsed))
         # All that needs no ids is done before the transaction: SQLite has one writer at a time.
-        wanted = self._linked_ids(({k: values[k] for k in parsed.values}, parsed.links, values)
+        wanted = self.linker.linked_ids(({k: values[k] for k in parsed.values}, parsed.links, values)
                                   for values, parsed in prepared)
         rows = self.repository.new_rows([values for values, _ in prepared])
         with self.database.transaction() as conn:
-            self._check_linked(conn, actor, wanted)
+            self.linker.check_linked(conn, actor, wanted)
             late: dict[str, list[int]] = {}
             if self._numbered:
                 late["number"] = self.database.next_values(conn, f"{self.entity.name}.number", len(prepared))
             ids = self.repository.insert_rows(conn, rows, late)
-            self._write_new_relations(conn, actor, [(record_id, parsed) for record_id, (_, parsed)
+            self.linker.write_new(conn, actor, [(record_id, parsed) for record_id, (_, parsed)
                                                     in zip(ids, prepared)])
             self._follow_new(conn, actor, [(record_id, values, parsed) for record_id, (values, parsed)
                                            in zip(ids, prepared)])
@@ -502,53 +330,6 @@ class RecordService:
             self.outbox.created(conn, self.entity.name, actor.user_id, ids,
                                 (self._saved(values, parsed) for values, parsed in prepared), late)
         return ids
-
-    def _check_references(self, conn: Connection, actor: Actor, values: dict[str, Any],
-                          links: dict[str, list[int]], record: dict[str, Any] | None = None) -> None:
-        self._check_linked(conn, actor, self._linked_ids([(values, links, record or values)]))
-
-    def _linked_ids(self, items: Iterable[tuple[dict[str, Any], dict[str, list[int]], dict[str, Any]]]
-                   ) -> dict[str, dict[int, str]]:
-        """The linked ids of records, as target entity -> id -> field to blame; each item is (changed values,
-        changed link sets, the whole record for parent types). Links kept on the related records are left
-        to `relate_foreign`, which checks them as it changes them. Needs no connection: a batch gathers
-        them before its write transaction."""
-        wanted: dict[str, dict[int, str]] = {}
-        for values, links, record in items:
-            for name, field in self._references:
-                value = values.get(name)
-                if value is None:
-                    continue
-                target = field.target if field.type == "link" else record.get(f"{field.name}Type")
-                if field.type == "linkParent" and target is None:
-                    raise self.input.fail(field.name, "valid")
-                if target in self.database.registry:
-                    wanted.setdefault(target, {}).setdefault(value, field.name)
-            for field_name, ids in links.items():
-                link = self.entity.links[field_name]
-                if link.storage in FOREIGN_STORED:
-                    continue
-                for related_id in ids:
-                    wanted.setdefault(link.entity or "", {}).setdefault(related_id, field_name)
-        return wanted
-
-    def _check_linked(self, conn: Connection, actor: Actor, wanted: dict[str, dict[int, str]]) -> None:
-        """Linked ids must name live records (EspoCRM would store dangling ids; we refuse them) that the
-        actor may read (see `_require_linkable`). Entity types the actor reads whole are checked in one
-        query, however many records link to however many of them; each other type in one of its own."""
-        open_types, restricted = [], []
-        for target, blame in wanted.items():
-            entity = self.database.registry.entity(target)
-            asked = {i: field for i, field in blame.items() if not is_own(actor, entity, i)}
-            if asked:
-                everything = self.access.condition(actor, target) == TRUE
-                (open_types if everything else restricted).append((target, asked))
-        found = existing_ids_among(conn, [(self._repository_of(target), blame) for target, blame in open_types])
-        found += [self.access.visible_ids(conn, actor, target, blame) for target, blame in restricted]
-        for (_, blame), existing in zip(open_types + restricted, found):
-            missing = [i for i in blame if i not in existing]
-            if missing:
-                raise self.input.fail(blame[missing[0]], "valid")
 
     def _derive(self, values: dict[str, Any], links: dict[str, list[int]], now: datetime) -> None:
         """Values computed from others: person name, converted currency, all-day dates, email subject; `now`
@@ -642,7 +423,7 @@ class RecordService:
         self._derive(merged, parsed.links, now)
         changed = {k: v for k, v in merged.items() if k in self.entity.attributes and current.get(k) != v}
         if not actor.is_admin:
-            self.check_admin_only(changed, [])
+            self.input.check_admin_only(changed, [])
         if self.guard is not None:
             self.guard.check_update(conn, actor, current, merged)
         merged_links = {f"{k}Ids": v for k, v in parsed.links.items()}
@@ -650,9 +431,9 @@ class RecordService:
         if missing is not None and (missing in parsed.values or any(
                 a.field == missing for a in self.entity.attributes.values() if a.name in parsed.values)):
             raise self.input.fail(missing, "required")
-        self._check_references(conn, actor, changed, {}, merged)
-        link_changes = self._write_relations(conn, actor, current["id"], parsed)
-        link_changes.update(self._keep_updated(conn, actor, current, merged, parsed))
+        self.linker.check_references(conn, actor, changed, {}, merged)
+        link_changes = self.linker.write_changes(conn, actor, current["id"], parsed)
+        link_changes.update(self.linker.keep_updated(conn, actor, current, merged, parsed))
         links_changed = bool(link_changes)
         if changed or links_changed or parsed.contact_points:
             event_values = dict(changed) | link_changes

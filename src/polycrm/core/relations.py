@@ -14,7 +14,8 @@ from typing import Any, Callable, Iterable
 
 from polycrm.auth.acl import Actor
 from polycrm.core.errors import BadRequest, Forbidden, NotFound
-from polycrm.core.records import FOREIGN_STORED, RecordService
+from polycrm.core.linker import FOREIGN_STORED
+from polycrm.core.records import RecordService
 from polycrm.core.search import SearchQuery, SearchResult
 from polycrm.core.values import parse_id
 from polycrm.meta import LinkStorage
@@ -115,7 +116,7 @@ class RelationService:
             raise BadRequest(f"Link '{link_name}' is set through the '{link_name}Id' attribute.")
         self.records.require_scope(actor, "edit")
         if not actor.is_admin:
-            self.records.check_admin_only({}, [link_name])
+            self.records.input.check_admin_only({}, [link_name])
         ids = []
         for raw in foreign_ids:
             parsed = parse_id(raw)
@@ -137,7 +138,7 @@ class RelationService:
             current = self.records.load_record(conn, record_id, not_found="Record {id} does not exist.", lock=True)
             self.records.check_record(conn, actor, "edit", current)
             if link.storage in FOREIGN_STORED:
-                changed = self.records.relate_foreign(conn, actor, link, current["id"], ids if add else [],
+                changed = self.records.linker.relate_foreign(conn, actor, link, current["id"], ids if add else [],
                                                       [] if add else ids)
                 return changed > 0 or (add and bool(ids))
             related = set(self.records.repository.related_ids(conn, link, [current["id"]]).get(current["id"], []))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field as dataclass_field
 from datetime import date, datetime, timezone
 from typing import Any, Callable, Iterable, Mapping, TypeVar
 
-from polycrm.core.errors import ValidationFailure
+from polycrm.core.errors import Forbidden, ValidationFailure
 from polycrm.meta import Attribute, Entity, Field, JunctionColumn, ValueKind
 from polycrm.store.records import ContactPoint
 
@@ -126,6 +126,8 @@ class RecordInput:
         self._writable = {name: (attribute, entity.fields[attribute.field])
                           for name, attribute in entity.attributes.items()
                           if name not in SYSTEM_INPUT and attribute.writable}
+        self._admin_only = {name: field.name for name, (_, field) in self._writable.items()
+                            if field.params.get("onlyAdmin")}
         self._converters: dict[ValueKind, Callable[[Attribute, Field, Any], Any]] = {
             ValueKind.STRING: self._string, ValueKind.TEXT: self._string,
             ValueKind.INT: lambda _, field, value: self._number(field, value, integer=True),
@@ -136,6 +138,16 @@ class RecordInput:
             ValueKind.ARRAY: lambda _, field, value: self._array(field, value),
             ValueKind.JSON: lambda _, field, value: self._json(field, value),
             ValueKind.ID: lambda _, field, value: self._parsed(parse_id(value), field)}
+
+    def check_admin_only(self, changed: Iterable[str], changed_links: Iterable[str]) -> None:
+        """Forbidden when a non-administrator's write changes (attributes `changed`, link sets of the fields
+        `changed_links`) a field only administrators may change (`onlyAdmin`: a user's type, activity, teams)."""
+        for name in changed:
+            if name in self._admin_only:
+                raise Forbidden(f"Only administrators may change '{self._admin_only[name]}'.")
+        for field in changed_links:
+            if f"{field}Ids" in self._admin_only:
+                raise Forbidden(f"Only administrators may change '{field}'.")
 
     def fail(self, field: str, kind: str, detail: str = "") -> ValidationFailure:
         return ValidationFailure(self.entity.name, field, kind, detail)
