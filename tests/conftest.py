@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import os
-import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
-from sqlalchemy import text
+from argon2 import PasswordHasher
 
 import polycrm.auth.directory
 import polycrm.events.addresses
@@ -18,8 +16,14 @@ import polycrm.events.addresses
 from polycrm.auth.directory import API_KEY_TTL, UserDirectory
 from polycrm.auth.secrets import KeyRing
 from polycrm.config import Config
-from polycrm.store.database import Database, make_engine, open_database
 from tests.support.ssrf import FakeDNS
+from tests.support.stores import PostgresqlSchemas, SqliteTemplate, Store
+
+# Tests hash passwords with argon2's cheapest parameters: how slow a hash is, is the library's business, not
+# what a test checks, and the default's tenth of a second per user made up a third of a test's set-up.
+# Servers the live tests start hash with the real parameters.
+polycrm.auth.directory._PASSWORDS = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+polycrm.auth.directory._DUMMY_HASH = polycrm.auth.directory._PASSWORDS.hash("polycrm-timing-equaliser")
 
 PG_URL = os.environ.get("POLYCRM_TEST_DATABASE_URL")
 SECRET = "test-secret-key-not-for-production"
@@ -35,43 +39,45 @@ def backend(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
-@dataclass
-class Store:
-    url: str
-    schema: str | None
-    database: Database
-
-
 @contextmanager
 def open_store(backend: str, directory: Path) -> Iterator[Store]:
-    """A fresh, empty, initialised data store on a backend: a SQLite file in `directory`, or a PostgreSQL
-    schema of its own (dropped afterwards)."""
+    """A data store of its own, built afresh (a SQLite file in `directory`, or a PostgreSQL schema dropped
+    afterwards), for fixtures that keep one for a whole module; tests use `store`."""
     if backend == "sqlite":
-        url = f"sqlite:///{directory / 'polycrm.db'}"
-        database = open_database(url)
-        yield Store(url, None, database)
-        database.dispose()
+        with SqliteTemplate(directory).store(directory) as opened:
+            yield opened
         return
     assert PG_URL is not None
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin_engine = make_engine(PG_URL)
-    with admin_engine.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    database = open_database(PG_URL, schema=schema)
+    schemas = PostgresqlSchemas(PG_URL)
     try:
-        yield Store(PG_URL, schema, database)
+        with schemas.store() as opened:
+            yield opened
     finally:
-        database.dispose()
-        with admin_engine.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin_engine.dispose()
+        schemas.close()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> SqliteTemplate:
+    return SqliteTemplate(tmp_path_factory.mktemp("template"))
+
+
+@pytest.fixture(scope="session")
+def postgresql_schemas() -> Iterator[PostgresqlSchemas]:
+    assert PG_URL is not None
+    schemas = PostgresqlSchemas(PG_URL)
+    yield schemas
+    schemas.close()
 
 
 @pytest.fixture
-def store(backend: str, tmp_path: Path) -> Iterator[Store]:
-    """A fresh, empty, initialised data store on the backend under test."""
-    with open_store(backend, tmp_path) as opened:
-        yield opened
+def store(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Store]:
+    """An empty, initialised data store on the backend under test, as new (see tests/support/stores.py)."""
+    if backend == "sqlite":
+        with request.getfixturevalue("sqlite_template").store(tmp_path) as opened:
+            yield opened
+    else:
+        with request.getfixturevalue("postgresql_schemas").store() as opened:
+            yield opened
 
 
 @pytest.fixture(autouse=True)

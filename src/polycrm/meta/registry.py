@@ -46,6 +46,9 @@ class Registry:
 
     def __init__(self, raw: dict[str, dict[str, Any]]):
         self._raw = raw
+        # True while this is exactly the built-in definitions (`load_builtin_registry`, no custom field yet):
+        # what is built from it is the same for every such registry of the process.
+        self.builtin = False
         self.entities: dict[str, Entity] = {}
         for name, definition in raw.items():
             self.entities[name] = self._build_entity(name, definition)
@@ -184,6 +187,7 @@ class Registry:
     def add_custom_field(self, definition: CustomFieldDefinition) -> Field:
         """Register a runtime field (already persisted) so every layer sees it at once."""
         entity = self.entity(definition.entity)
+        self.builtin = False
         field = Field(definition.name, definition.type, dict(definition.params, type=definition.type), custom=True,
                       api_names=dict(definition.api_names))
         entity.fields[definition.name] = field
@@ -229,4 +233,6 @@ def load_builtin_registry() -> Registry:
     global _BUILTIN_CACHE
     if _BUILTIN_CACHE is None:
         _BUILTIN_CACHE = _builtin_definitions()
-    return Registry(json.loads(json.dumps(_BUILTIN_CACHE)))
+    registry = Registry(json.loads(json.dumps(_BUILTIN_CACHE)))
+    registry.builtin = True
+    return registry

@@ -26,7 +26,7 @@ from polycrm.meta import Entity, Registry, load_builtin_registry
 from polycrm.meta.registry import CustomFieldDefinition
 from polycrm.store.bulk import BulkInsert
 from polycrm.store.counts import REMEMBERED_COUNTS
-from polycrm.store.schema import build_metadata
+from polycrm.store.schema import build_metadata, metadata_for
 from polycrm.store.sqlite_writes import LOCK_TIMEOUT, WriteAheadLog, WriterGate, begin_immediate
 from polycrm.store.statements import StatementCache
 
@@ -100,7 +100,7 @@ class Database:
         self._read_engine = engine if engine.dialect.name == "sqlite" else engine.execution_options(
             isolation_level="AUTOCOMMIT")
         self.registry = registry or load_builtin_registry()
-        self.metadata: MetaData = build_metadata(self.registry, self.dialect)
+        self.metadata: MetaData = metadata_for(self.registry, self.dialect)
         self._lock = threading.Lock()
         self._writer_gate = WriterGate() if engine.dialect.name == "sqlite" else None
         database_file = engine.url.database if engine.dialect.name == "sqlite" else None

@@ -357,5 +357,20 @@ def build_metadata(registry: Registry, dialect: str) -> MetaData:
     return metadata
 
 
-__all__ = ["MAX_IDENTIFIER_LENGTH", "build_metadata", "column_type", "count_index_columns", "entity_column", "entity_index_columns", "index_name",
+_BUILTIN_METADATA: dict[str, MetaData] = {}
+
+
+def metadata_for(registry: Registry, dialect: str) -> MetaData:
+    """`build_metadata`, built once per dialect for the built-in registry (`Registry.builtin`): every store
+    a process opens shares those tables, which nothing changes once built (a custom field builds new
+    ones), and building them took longer than opening the store."""
+    if not registry.builtin:
+        return build_metadata(registry, dialect)
+    metadata = _BUILTIN_METADATA.get(dialect)
+    if metadata is None:
+        metadata = _BUILTIN_METADATA[dialect] = build_metadata(registry, dialect)
+    return metadata
+
+
+__all__ = ["MAX_IDENTIFIER_LENGTH", "build_metadata", "metadata_for", "column_type", "count_index_columns", "entity_column", "entity_index_columns", "index_name",
            "snake_case"]
