@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
+from anyio.from_thread import BlockingPortal, start_blocking_portal
 from argon2 import PasswordHasher
 
 import polycrm.auth.directory
@@ -23,7 +24,6 @@ from tests.support.stores import PostgresqlSchemas, SqliteTemplate, Store
 # what a test checks, and the default's tenth of a second per user made up a third of a test's set-up.
 # Servers the live tests start hash with the real parameters.
 polycrm.auth.directory._PASSWORDS = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-polycrm.auth.directory._DUMMY_HASH = polycrm.auth.directory._PASSWORDS.hash("polycrm-timing-equaliser")
 
 PG_URL = os.environ.get("POLYCRM_TEST_DATABASE_URL")
 SECRET = "test-secret-key-not-for-production"
@@ -78,6 +78,15 @@ def store(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Itera
     else:
         with request.getfixturevalue("postgresql_schemas").store() as opened:
             yield opened
+
+
+@pytest.fixture(scope="session")
+def portal() -> Iterator[BlockingPortal]:
+    """One event loop, in a thread of its own, for every test client of a test process: a Starlette
+    TestClient used outside `with` starts a thread and a loop for each request, a quarter of a simple
+    request's time. Requests from several threads at once still run concurrently on it."""
+    with start_blocking_portal() as shared:
+        yield shared
 
 
 @pytest.fixture(autouse=True)

@@ -11,6 +11,7 @@ from typing import Any, Iterable, Iterator
 
 import httpx
 import pytest
+from anyio.from_thread import BlockingPortal
 from starlette.testclient import TestClient
 
 from polycrm.app import build_app
@@ -61,21 +62,24 @@ class World:
     team: str
     users: dict[str, str]  # level (or "other") -> user id
     keys: dict[str, str]  # level -> API key
+    portal: BlockingPortal
     records: dict[str, dict[str, str]] = field(default_factory=dict)  # entity -> label -> id
-    clients: list[TestClient] = field(default_factory=list)
+    clients: dict[str, TestClient] = field(default_factory=dict)  # by API key
 
     def client(self, key: str) -> TestClient:
-        client = TestClient(self.app, base_url="http://testserver", headers={"X-Api-Key": key})
-        self.clients.append(client)
+        """A client sending this API key (one per key; the headers of both protocols' schemes)."""
+        client = self.clients.get(key)
+        if client is None:
+            client = self.clients[key] = TestClient(self.app, base_url="http://testserver",
+                                                    headers={"X-Api-Key": key})
+            client.portal = self.portal
         return client
 
     def espo(self, level: str) -> TestClient:
         return self.client(self.keys[level])
 
     def inflow(self, level: str) -> TestClient:
-        client = TestClient(self.app, base_url="http://testserver", headers={"x-api-key": self.keys[level]})
-        self.clients.append(client)
-        return client
+        return self.client(self.keys[level])
 
     def user(self, scopes: dict[str, Any], **kwargs: Any) -> tuple[int, TestClient]:
         """A new user in the team with a role of `scopes`, and an EspoCRM client acting as them."""
@@ -117,7 +121,8 @@ def role_scopes(level: str) -> dict[str, dict[str, str]]:
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+          portal: BlockingPortal) -> Iterator[World]:
     directory_path: Path = tmp_path_factory.mktemp("acl")
     with open_store(request.param, directory_path) as store:
         config = Config(data_dir=directory_path, database_url=store.url, secret_key=SECRET,
@@ -125,8 +130,9 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         app = build_app(config, store.database)
         directory = UserDirectory(store.database, KeyRing(SECRET))
         admin_id = directory.create_user("admin", "admin-password-1", user_type="admin")
-        team = TestClient(app, headers={"X-Api-Key": directory.create_api_key(admin_id).key}).post(
-            "/api/v1/Team", json={"name": "Acl team"}).json()["id"]
+        admin = TestClient(app, headers={"X-Api-Key": directory.create_api_key(admin_id).key})
+        admin.portal = portal
+        team = admin.post("/api/v1/Team", json={"name": "Acl team"}).json()["id"]
         users, keys = {}, {}
         for level in LEVELS:
             user_id = directory.create_user(f"level-{level}", f"password-{level}-1", team_ids=[int(team)])
@@ -134,10 +140,9 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             directory.assign_role(user_id, f"level-{level}")
             users[level], keys[level] = str(user_id), directory.create_api_key(user_id).key
         users["other"] = str(directory.create_user("other", "password-other-1"))
-        world = World(app, directory, TestClient(app, headers={"X-Api-Key": directory.create_api_key(admin_id).key}),
-                      team, users, keys)
+        world = World(app, directory, admin, team, users, keys, portal)
         for entity in ENTITIES:
             world.records[entity] = world.throwaway(entity)
         yield world
-        for client in [world.admin, *world.clients]:
+        for client in [world.admin, *world.clients.values()]:
             client.close()

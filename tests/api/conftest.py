@@ -4,12 +4,14 @@ response a test sees is validated against the live OpenAPI document."""
 from __future__ import annotations
 
 import itertools
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 import httpx
 import orjson
 import pytest
+from anyio.from_thread import BlockingPortal
 from starlette.testclient import TestClient
 
 from polycrm.app import build_app
@@ -30,11 +32,13 @@ class ApiHarness:
     directory: UserDirectory
     admin_id: int
     admin_key: str
+    portal: BlockingPortal | None = None  # shared by the clients (tests/conftest.py `portal`)
     clients: list[TestClient] = field(default_factory=list)
 
     def client(self, headers: dict[str, str] | None = None, *, validate: bool = True,
                address: str = "testclient") -> TestClient:
         client = TestClient(self.app, base_url="http://testserver", headers=headers or {}, client=(address, 50000))
+        client.portal = self.portal
         if validate:
             client.event_hooks["response"].append(self._validate)
         self.clients.append(client)
@@ -45,8 +49,8 @@ class ApiHarness:
         if not path.startswith("/api/v1"):
             return
         response.read()
-        self._validator_for(self.app.state.core.registry).validate(response.request.method, path, response.status_code, response.content,
-                           response.headers.get("content-type"))
+        self._validator_for(self.app.state.core.registry).validate(
+            response.request.method, path, response.status_code, response.content, response.headers.get("content-type"))
 
     @staticmethod
     def _validator_for(registry: Any) -> ResponseValidator:
@@ -75,15 +79,20 @@ class ApiHarness:
         return user_id, self.key_client(key)
 
 
-@pytest.fixture
-def harness(config: Config, store: Store, directory: UserDirectory) -> Iterator[ApiHarness]:
-    app = build_app(config, store.database)
+@contextmanager
+def harness_for(app: Any, directory: UserDirectory, portal: BlockingPortal) -> Iterator[ApiHarness]:
+    """A harness over an application, with its administrator; its clients are closed afterwards."""
     admin_id = directory.create_user("admin", "admin-password-1", user_type="admin")
-    key = directory.create_api_key(admin_id).key
-    h = ApiHarness(app, directory, admin_id, key)
+    h = ApiHarness(app, directory, admin_id, directory.create_api_key(admin_id).key, portal)
     yield h
     for client in h.clients:
         client.close()
+
+
+@pytest.fixture
+def harness(config: Config, store: Store, directory: UserDirectory, portal: BlockingPortal) -> Iterator[ApiHarness]:
+    with harness_for(build_app(config, store.database), directory, portal) as h:
+        yield h
 
 
 @pytest.fixture

@@ -13,7 +13,9 @@ from polycrm.auth.directory import UserDirectory
 from polycrm.config import Config
 from polycrm.events.settings import WebhookSettings
 from polycrm.events.worker import DeliveryWorker
-from tests.api.conftest import ApiHarness
+from anyio.from_thread import BlockingPortal
+
+from tests.api.conftest import ApiHarness, harness_for
 from tests.conftest import Store
 from tests.events.receiver import Receiver
 
@@ -27,14 +29,11 @@ def webhook_settings() -> WebhookSettings:
 
 
 @pytest.fixture
-def harness(config: Config, store: Store, directory: UserDirectory,
-            webhook_settings: WebhookSettings) -> Iterator[ApiHarness]:
-    app = build_app(dataclasses.replace(config, webhooks=webhook_settings), store.database)
-    admin_id = directory.create_user("admin", "admin-password-1", user_type="admin")
-    h = ApiHarness(app, directory, admin_id, directory.create_api_key(admin_id).key)
-    yield h
-    for client in h.clients:
-        client.close()
+def harness(config: Config, store: Store, directory: UserDirectory, webhook_settings: WebhookSettings,
+            portal: BlockingPortal) -> Iterator[ApiHarness]:
+    with harness_for(build_app(dataclasses.replace(config, webhooks=webhook_settings), store.database), directory,
+                     portal) as h:
+        yield h
 
 
 @pytest.fixture

@@ -87,13 +87,19 @@ class PostgresqlSchemas:
             self.shape = self._shape(conn)
 
     def _shape(self, conn) -> _Shape:  # noqa: ANN001 - a SQLAlchemy connection
-        params = {"schema": self.schema}
-        columns = conn.execute(text("SELECT table_name, column_name FROM information_schema.columns "
-                                    "WHERE table_schema = :schema"), params).all()
-        indexes = conn.execute(text("SELECT indexname FROM pg_indexes WHERE schemaname = :schema"), params).scalars()
-        sequences = conn.execute(text("SELECT sequence_name FROM information_schema.sequences "
-                                      "WHERE sequence_schema = :schema"), params).scalars()
-        return _Shape(frozenset((t, c) for t, c in columns), frozenset(indexes), frozenset(sequences))
+        """The schema's shape, read from the catalogue in one round trip (information_schema's views are ten
+        times slower)."""
+        rows = conn.execute(text("""
+            SELECT 'column', c.relname, a.attname FROM pg_attribute a
+              JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = :schema AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped
+            UNION ALL
+            SELECT CASE c.relkind WHEN 'i' THEN 'index' ELSE 'sequence' END, c.relname, '' FROM pg_class c
+              JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = :schema AND c.relkind IN ('i', 'S')
+        """), {"schema": self.schema}).all()
+        return _Shape(frozenset((t, c) for kind, t, c in rows if kind == "column"),
+                      frozenset(t for kind, t, _ in rows if kind == "index"),
+                      frozenset(t for kind, t, _ in rows if kind == "sequence"))
 
     @contextmanager
     def store(self) -> Iterator[Store]:
@@ -102,8 +108,6 @@ class PostgresqlSchemas:
         try:
             yield Store(self.url, self.schema, database)
         finally:
-            # Only the pool: the engine serves the next test (closing its connections ends this test's sessions).
-            self.engine.dispose()
             self._reset()
 
     def _reset(self) -> None:
@@ -114,6 +118,7 @@ class PostgresqlSchemas:
                 shape = self._shape(conn)
                 added = shape.columns - self.shape.columns
                 if (self.shape.columns - shape.columns or self.shape.indexes - shape.indexes
+                        or (not added and shape.indexes != self.shape.indexes)
                         or shape.sequences != self.shape.sequences
                         or any(not column.startswith(CUSTOM_COLUMN_PREFIX) for _, column in added)):
                     raise _Changed()
@@ -121,10 +126,10 @@ class PostgresqlSchemas:
                 statements += [f'DELETE FROM "{table}"' for table in sorted({t for t, _ in self.shape.columns})]
                 statements += [f'ALTER SEQUENCE "{sequence}" RESTART' for sequence in sorted(self.shape.sequences)]
                 conn.exec_driver_sql("; ".join(statements))
-                if self._shape(conn).indexes != self.shape.indexes:  # an index on a column not dropped
+                if added and self._shape(conn).indexes != self.shape.indexes:  # an index not on a dropped column
                     raise _Changed()
             if added:
-                self.engine.dispose()  # statements prepared while the columns existed
+                self.engine.dispose()  # statements the connections prepared while the columns existed
             self._resets += 1
             if self._resets % VACUUM_EVERY == 0:
                 tables = ", ".join(f'"{table}"' for table in sorted({t for t, _ in self.shape.columns}))

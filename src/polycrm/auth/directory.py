@@ -30,9 +30,17 @@ API_KEY_CACHE_SIZE = 10_000
 # A token's last use is written at most this often: a write per request would cost more than the read, and
 # the idle limit is hours long.
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
-# A fixed hash to verify against when the user does not exist, so timing does not reveal user names.
 _PASSWORDS = PasswordHasher()
-_DUMMY_HASH = _PASSWORDS.hash("polycrm-timing-equaliser")
+# A fixed hash to verify against when the user does not exist, so timing does not reveal user names; made at
+# the first login rather than at import, which every command of the CLI paid for.
+_DUMMY_HASH: str | None = None
+
+
+def _dummy_hash() -> str:
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = _PASSWORDS.hash("polycrm-timing-equaliser")
+    return _DUMMY_HASH
 
 
 def load_actor(database: Database, user_id: int, users: RecordRepository | None = None) -> Actor | None:
@@ -187,7 +195,7 @@ class UserDirectory:
             with self.database.connect() as conn:
                 row = conn.execute(select(table.c.id, table.c.password_hash, table.c.type, table.c.is_active)
                                    .where(table.c.user_name == user_name, table.c.deleted == false())).first()
-        stored = row.password_hash if row is not None and row.password_hash else _DUMMY_HASH
+        stored = row.password_hash if row is not None and row.password_hash else _dummy_hash()
         try:
             _PASSWORDS.verify(stored, password)
         except (VerificationError, InvalidHashError):
