@@ -13,8 +13,8 @@ import sys
 
 import pytest
 
-import polycrm.cli
-from polycrm.cli import INITIAL_ADMIN_FILE, _bootstrap
+import polycrm.cli.server
+from polycrm.cli.server import INITIAL_ADMIN_FILE, bootstrap as _bootstrap
 
 POLYCRM = [sys.executable, "-m", "polycrm"]
 
@@ -27,7 +27,7 @@ def credentials(text: str) -> tuple[str, str]:
 
 
 def test_without_a_terminal_the_credentials_go_to_an_owner_only_file(config, directory, capsys, monkeypatch):
-    monkeypatch.setattr(polycrm.cli, "_stdout_is_terminal", lambda: False)
+    monkeypatch.setattr(polycrm.cli.server, "stdout_is_terminal", lambda: False)
     _bootstrap(config, directory)
     path = config.data_dir / INITIAL_ADMIN_FILE
     written = path.read_text()
@@ -42,7 +42,7 @@ def test_without_a_terminal_the_credentials_go_to_an_owner_only_file(config, dir
 
 
 def test_a_stale_file_is_replaced_not_reused(config, directory, monkeypatch):
-    monkeypatch.setattr(polycrm.cli, "_stdout_is_terminal", lambda: False)
+    monkeypatch.setattr(polycrm.cli.server, "stdout_is_terminal", lambda: False)
     path = config.data_dir / INITIAL_ADMIN_FILE
     path.write_text("left over")
     path.chmod(0o644)
@@ -51,15 +51,15 @@ def test_a_stale_file_is_replaced_not_reused(config, directory, monkeypatch):
 
 
 def test_no_admin_is_made_when_the_file_cannot_be_written(config, directory, monkeypatch):
-    monkeypatch.setattr(polycrm.cli, "_stdout_is_terminal", lambda: False)
+    monkeypatch.setattr(polycrm.cli.server, "stdout_is_terminal", lambda: False)
     (config.data_dir / INITIAL_ADMIN_FILE).mkdir()  # in the way (permissions would not stop root)
-    with pytest.raises(polycrm.cli.CliError, match=INITIAL_ADMIN_FILE):
+    with pytest.raises(polycrm.cli.server.CliError, match=INITIAL_ADMIN_FILE):
         _bootstrap(config, directory)
     assert not directory.has_users()
 
 
 def test_on_a_terminal_the_credentials_are_printed(config, directory, capsys, monkeypatch):
-    monkeypatch.setattr(polycrm.cli, "_stdout_is_terminal", lambda: True)
+    monkeypatch.setattr(polycrm.cli.server, "stdout_is_terminal", lambda: True)
     _bootstrap(config, directory)
     password, key = credentials(capsys.readouterr().out)
     assert directory.verify_password("admin", password) is not None and directory.find_api_key(key) is not None

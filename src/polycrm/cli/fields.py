@@ -1,0 +1,42 @@
+"""`polycrm field`: custom fields, real columns added (and removed) at run time."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from polycrm.cli.context import CliError, open_core
+
+field_app = typer.Typer(no_args_is_help=True, help="Manage custom fields.")
+
+
+@field_app.command("add")
+def field_add(entity: str = typer.Argument(..., help="Entity type, e.g. Contact."),
+              name: str = typer.Argument(..., help="Field name; stored as c<Name> like EspoCRM."),
+              field_type: str = typer.Option(..., "--type", help="varchar, int, float, bool, enum, ..."),
+              options: Optional[str] = typer.Option(None, "--options", help="Comma-separated enum options."),
+              inflow_name: Optional[str] = typer.Option(None, "--inflow-name", help="InflowCRM API field name.")) -> None:
+    """Add a custom field (a real, indexed column)."""
+    from polycrm.core.fields import custom_field_name
+
+    params = {"options": [o.strip() for o in options.split(",") if o.strip()]} if options else {}
+    field = open_core().add_field(entity, custom_field_name(name), field_type, params,
+                                  {"inflow": inflow_name} if inflow_name else {})
+    typer.echo(f"Added {entity}.{field.name} ({field.type})")
+
+
+@field_app.command("api-name")
+def field_api_name(entity: str = typer.Argument(..., help="Entity type, e.g. Account."),
+                   field: str = typer.Argument(..., help="Custom field name, e.g. cLoyalty."),
+                   inflow: Optional[str] = typer.Option(None, "--inflow", help="InflowCRM API field name."),
+                   clear: bool = typer.Option(False, "--clear", help="Remove the InflowCRM API name.")) -> None:
+    """Set, change or remove a custom field's InflowCRM API name (unique per entity)."""
+    if (inflow is None) == (not clear):
+        raise CliError("give exactly one of --inflow NAME and --clear")
+    open_core().set_api_name(entity, field, "inflow", None if clear else inflow)
+    typer.echo(f"{entity}.{field}: InflowCRM API name " + ("removed" if clear else f"set to {inflow}"))
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(field_app, name="field")

@@ -1,0 +1,120 @@
+"""`polycrm init`, `serve` and `worker`: the store's first start, the API server and webhook workers."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+import typer
+
+from polycrm.cli.context import CliError, open_directory, open_store
+
+if TYPE_CHECKING:
+    from polycrm.auth.directory import UserDirectory
+    from polycrm.config import Config
+
+INITIAL_ADMIN_FILE = "initial-admin.txt"
+
+
+def init() -> None:
+    """Create or upgrade the schema (idempotent); create the first admin and API key if there are no users."""
+    config, _, directory = open_directory()
+    bootstrap(config, directory)
+    typer.echo(f"Schema ready at {safe_url(config.database_url)}")
+
+
+def safe_url(url: str) -> str:
+    """The database URL without its password, for messages."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        credentials, host = rest.rsplit("@", 1)
+        return f"{scheme}://{credentials.split(':')[0]}:***@{host}" if ":" in credentials else url
+    return url
+
+
+def stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def bootstrap(config: Config, directory: UserDirectory) -> None:
+    """First start: an admin user with a random password and an API key, shown once. On a terminal they are
+    printed; otherwise stdout is a log (a service, a file, CI) where secrets must not go, so they are written to
+    an owner-only file in the data directory and the log says where."""
+    if directory.has_users():
+        return
+    terminal = stdout_is_terminal()
+    path = config.data_dir / INITIAL_ADMIN_FILE
+    # Opened before the admin exists: if it cannot be written, nothing is created whose password is lost.
+    handle = None if terminal else _open_private(path)
+    password = secrets.token_urlsafe(12)
+    admin_id = directory.create_user("admin", password, user_type="admin", first_name="Admin", last_name="User")
+    issued = directory.create_api_key(admin_id, name="bootstrap")
+    credentials = (f"  admin password : {password}\n"
+                   f"  API key        : {issued.key}\n"
+                   "Call the EspoCRM-compatible API with it, for example:\n"
+                   f"  curl -H 'X-Api-Key: {issued.key}' http://127.0.0.1:8080/api/v1/Account\n"
+                   "Interactive API docs: http://127.0.0.1:8080/docs\n")
+    if handle is None:
+        typer.echo("\nFirst start: created user 'admin' and an API key. They are shown only now; keep them safe.")
+        typer.echo(credentials)
+        return
+    with handle:
+        handle.write("Created on first start: user 'admin' and an API key. Store them safely, then delete this "
+                     "file.\n" + credentials)
+    typer.echo(f"First start: created user 'admin' and an API key; they are in {path} (readable by its owner "
+               "only). Store them safely, then delete that file.")
+
+
+def _open_private(path: Path) -> TextIO:
+    """A new file only its owner may read. One left there is replaced, not reused: it would keep its mode (or
+    be a symlink placed by someone else)."""
+    try:
+        path.unlink(missing_ok=True)
+        return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w")
+    except OSError as exc:
+        raise CliError(f"cannot write the first admin's credentials to {path}: {exc.strerror}") from None
+
+
+def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+          port: int = typer.Option(8080, min=1, max=65535, help="Port to listen on."),
+          workers: int = typer.Option(1, min=1, max=64, help="Worker processes.")) -> None:
+    """Initialise the store if needed and serve the APIs."""
+    import uvicorn
+
+    from polycrm.affinity import SERVE_WORKERS_ENV
+
+    config, database, directory = open_directory()
+    bootstrap(config, directory)
+    database.dispose()
+    typer.echo(f"PolyCRM on http://{host}:{port}  (EspoCRM API: /api/v1, InflowCRM API: /api, docs: /docs)")
+    os.environ[SERVE_WORKERS_ENV] = str(workers)  # read by each worker process (polycrm.affinity)
+    uvicorn.run("polycrm.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level=config.log_level, access_log=False, proxy_headers=False)
+
+
+def worker() -> None:
+    """Deliver webhooks in this process until SIGTERM or Ctrl-C (start several on PostgreSQL)."""
+    import logging
+    import signal
+
+    from polycrm.cli.webhooks import open_webhooks
+
+    hub = open_webhooks()
+    delivery_worker = hub.new_worker()
+    logging.getLogger("polycrm").setLevel(logging.INFO)
+    for signal_number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signal_number, lambda *_: delivery_worker.request_stop())
+    typer.echo(f"PolyCRM webhook worker ({hub.database.dialect})")
+    try:
+        delivery_worker.run()
+    finally:
+        delivery_worker.close()
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(init)
+    app.command()(serve)
+    app.command()(worker)
