@@ -2,12 +2,13 @@
 
 | variable | default | meaning |
 |---|---|---|
-| POLYCRM_DATA_DIR | ./polycrm-data | where the embedded SQLite store, the generated secret key and files live |
+| POLYCRM_DATA_DIR | $XDG_DATA_HOME/polycrm, else ~/.local/share/polycrm | where the embedded SQLite store, the generated secret key and files live (the same whatever the current folder) |
 | POLYCRM_DATABASE_URL | sqlite:///<data dir>/polycrm.db | SQLite or PostgreSQL (postgresql://user@host/db) |
 | POLYCRM_SECRET_KEY | generated into <data dir>/secret.key | keys API-key hashes and encrypts stored secrets; comma-separated list rotates (first encrypts) |
 | POLYCRM_DEFAULT_CURRENCY | USD | currency of amounts given without one |
 | POLYCRM_MAX_BODY_BYTES | 10485760 | largest request body accepted |
 | POLYCRM_LOG_LEVEL | info | debug, info, warning, error |
+| POLYCRM_TRUSTED_PROXIES | (none) | comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For/-Proto `serve` believes |
 | POLYCRM_REMEMBERED_COUNTS | 128 | exact list totals each database connection remembers while the database is unchanged (0: count every time) |
 | POLYCRM_PIN_WORKERS | 1 | 1: when `serve --workers` equals the CPUs, each worker process keeps to a CPU of its own (see polycrm.affinity); 0: the OS moves them |
 | POLYCRM_WEBHOOK_ALLOW_PRIVATE | 0 | 1: webhooks may reach loopback, private and link-local addresses |
@@ -33,6 +34,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import ipaddress
 import os
 from dataclasses import dataclass
 from datetime import timedelta
@@ -41,8 +44,6 @@ from pathlib import Path
 from polycrm.auth.directory import TokenLifetime
 from polycrm.auth.secrets import generate_secret_key
 from polycrm.events.settings import WebhookSettings
-from polycrm.dialects.inflow.webhooks import DEFAULT_RATES as DEFAULT_WEBHOOK_RATES, parse_webhook_rates
-from polycrm.dialects.ratelimit import parse_rate
 from polycrm.store.counts import REMEMBERED_COUNTS
 
 # Failed logins allowed per user name and per client address. A person mistypes a few times; a guesser needs
@@ -66,10 +67,11 @@ class Config:
     redis_url: str | None = None
     redis_prefix: str = "polycrm"
     inflow_rate_limit: str = "300/5minutes"
-    inflow_webhook_rate_limits: str = DEFAULT_WEBHOOK_RATES
+    inflow_webhook_rate_limits: str = ""  # "": the InflowCRM dialect's defaults
     auth_tokens: TokenLifetime = TokenLifetime()
     login_failures_per_user: str = LOGIN_FAILURES_PER_USER
     login_failures_per_ip: str = LOGIN_FAILURES_PER_IP
+    trusted_proxies: tuple[str, ...] = ()
 
 
 def _integer(name: str, default: int, minimum: int) -> int:
@@ -138,14 +140,44 @@ def webhook_settings() -> WebhookSettings:
         retention_days=_positive_int("POLYCRM_WEBHOOK_RETENTION_DAYS", defaults.retention_days))
 
 
-def _secret_key(data_dir: Path) -> str:
+class MissingStore(ValueError):
+    """A command other than `init` or `serve` found no store where the configuration points."""
+
+    def __init__(self, where: Path | str):
+        super().__init__(f"no PolyCRM store at {where}: run 'polycrm init' first (or set POLYCRM_DATA_DIR)")
+
+
+def data_dir() -> Path:
+    """POLYCRM_DATA_DIR, else `polycrm` in the user's XDG data directory (~/.local/share). Never relative to the
+    current folder: every command, run from anywhere, acts on the same store."""
+    configured = os.environ.get("POLYCRM_DATA_DIR")
+    if configured:
+        return Path(configured).expanduser().resolve()
+    xdg = os.environ.get("XDG_DATA_HOME")
+    if xdg and Path(xdg).is_absolute():  # the XDG specification ignores a relative one
+        return Path(xdg).resolve() / "polycrm"
+    try:
+        return Path.home().resolve() / ".local" / "share" / "polycrm"
+    except RuntimeError:  # no HOME and no passwd entry (some service managers)
+        raise ValueError("no home directory to keep the store in: set POLYCRM_DATA_DIR") from None
+
+
+def make_private_dir(path: Path) -> None:
+    """Create `path` (and missing parents) readable by its owner only; tighten it if it exists wider."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o700)
+
+
+def _secret_key(data_dir: Path, create: bool) -> str:
     configured = os.environ.get("POLYCRM_SECRET_KEY")
     if configured:
         return configured
     path = data_dir / "secret.key"
     if path.exists():
         return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    if not create:
+        raise MissingStore(data_dir)
     key = generate_secret_key()
     # Created with owner-only permissions: it decrypts stored secrets.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -154,11 +186,48 @@ def _secret_key(data_dir: Path) -> str:
     return key
 
 
-def load_config() -> Config:
-    """Read configuration from the environment (creating the data directory and secret key if needed)."""
-    data_dir = Path(os.environ.get("POLYCRM_DATA_DIR") or "polycrm-data").resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    database_url = os.environ.get("POLYCRM_DATABASE_URL") or f"sqlite:///{data_dir / 'polycrm.db'}"
+def trusted_proxies() -> tuple[str, ...]:
+    """POLYCRM_TRUSTED_PROXIES: addresses and networks whose X-Forwarded-For is believed (none by default)."""
+    raw = os.environ.get("POLYCRM_TRUSTED_PROXIES") or ""
+    proxies = tuple(item.strip() for item in raw.split(",") if item.strip())
+    for item in proxies:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ValueError(f"POLYCRM_TRUSTED_PROXIES must list IP addresses or CIDRs (e.g. 127.0.0.1,10.0.0.0/8), "
+                             f"got {item!r}") from None
+    return proxies
+
+
+RATE_DEFAULTS = {"POLYCRM_INFLOW_RATE_LIMIT": "300/5minutes", "POLYCRM_INFLOW_WEBHOOK_RATE_LIMITS": "",
+                 "POLYCRM_LOGIN_FAILURES_PER_USER": LOGIN_FAILURES_PER_USER,
+                 "POLYCRM_LOGIN_FAILURES_PER_IP": LOGIN_FAILURES_PER_IP}
+
+
+def rate_settings() -> dict[str, str]:
+    """The rate limits, by variable name. Only those set are parsed: their parsers live in the dialects, which
+    a command that serves nothing should not have to load (the defaults are valid)."""
+    rates = dict(RATE_DEFAULTS)
+    for name in rates:
+        value = os.environ.get(name)
+        if not value:
+            continue
+        from polycrm.dialects.inflow.webhooks import parse_webhook_rates
+        from polycrm.dialects.ratelimit import parse_rate
+
+        try:
+            (parse_webhook_rates if name == "POLYCRM_INFLOW_WEBHOOK_RATE_LIMITS" else parse_rate)(value)
+        except ValueError as exc:
+            raise ValueError(f"{name}: {exc}") from None
+        rates[name] = value
+    return rates
+
+
+def load_config(*, create: bool = False) -> Config:
+    """Read configuration from the environment. With `create` (`polycrm init` and `serve`), make the data
+    directory (owner-only) and the secret key if they are missing; without, a missing key is MissingStore."""
+    directory = data_dir()
+    database_url = os.environ.get("POLYCRM_DATABASE_URL") or f"sqlite:///{directory / 'polycrm.db'}"
     currency = os.environ.get("POLYCRM_DEFAULT_CURRENCY") or "USD"
     if len(currency) != 3 or not currency.isalpha() or not currency.isupper():
         raise ValueError(f"POLYCRM_DEFAULT_CURRENCY must be a 3-letter ISO code, got {currency!r}")
@@ -168,24 +237,21 @@ def load_config() -> Config:
     redis_url = os.environ.get("POLYCRM_REDIS_URL") or None
     if redis_url is not None and not redis_url.startswith(("redis://", "rediss://", "redis+unix://")):
         raise ValueError(f"POLYCRM_REDIS_URL must be a redis:// or rediss:// URL, got {redis_url!r}")
-    inflow_rate = os.environ.get("POLYCRM_INFLOW_RATE_LIMIT") or "300/5minutes"
-    parse_rate(inflow_rate)
-    webhook_rates = os.environ.get("POLYCRM_INFLOW_WEBHOOK_RATE_LIMITS") or DEFAULT_WEBHOOK_RATES
-    parse_webhook_rates(webhook_rates)
-    login_rates = {}
-    for name, default in (("POLYCRM_LOGIN_FAILURES_PER_USER", LOGIN_FAILURES_PER_USER),
-                          ("POLYCRM_LOGIN_FAILURES_PER_IP", LOGIN_FAILURES_PER_IP)):
-        login_rates[name] = os.environ.get(name) or default
-        try:
-            parse_rate(login_rates[name])
-        except ValueError as exc:
-            raise ValueError(f"{name}: {exc}") from None
-    return Config(data_dir=data_dir, database_url=database_url, secret_key=_secret_key(data_dir),
-                  default_currency=currency, max_body_bytes=_positive_int("POLYCRM_MAX_BODY_BYTES", 10 * 1024 * 1024),
-                  log_level=log_level, pin_workers=_flag("POLYCRM_PIN_WORKERS", default=True),
-                  remembered_counts=_integer("POLYCRM_REMEMBERED_COUNTS", REMEMBERED_COUNTS, 0), redis_url=redis_url,
-                  redis_prefix=os.environ.get("POLYCRM_REDIS_PREFIX") or "polycrm", inflow_rate_limit=inflow_rate,
-                  inflow_webhook_rate_limits=webhook_rates, auth_tokens=token_lifetime(),
-                  login_failures_per_user=login_rates["POLYCRM_LOGIN_FAILURES_PER_USER"],
-                  login_failures_per_ip=login_rates["POLYCRM_LOGIN_FAILURES_PER_IP"],
-                  webhooks=webhook_settings())
+    config = Config(
+        data_dir=directory, database_url=database_url, secret_key="", default_currency=currency,
+        max_body_bytes=_positive_int("POLYCRM_MAX_BODY_BYTES", 10 * 1024 * 1024), log_level=log_level,
+        pin_workers=_flag("POLYCRM_PIN_WORKERS", default=True),
+        remembered_counts=_integer("POLYCRM_REMEMBERED_COUNTS", REMEMBERED_COUNTS, 0), redis_url=redis_url,
+        redis_prefix=os.environ.get("POLYCRM_REDIS_PREFIX") or "polycrm", auth_tokens=token_lifetime(),
+        webhooks=webhook_settings(), trusted_proxies=trusted_proxies(), **_rate_fields(rate_settings()))
+    # Every setting is checked before anything is made or the store is looked for.
+    if create:
+        make_private_dir(directory)
+    return dataclasses.replace(config, secret_key=_secret_key(directory, create))
+
+
+def _rate_fields(rates: dict[str, str]) -> dict[str, str]:
+    return {"inflow_rate_limit": rates["POLYCRM_INFLOW_RATE_LIMIT"],
+            "inflow_webhook_rate_limits": rates["POLYCRM_INFLOW_WEBHOOK_RATE_LIMITS"],
+            "login_failures_per_user": rates["POLYCRM_LOGIN_FAILURES_PER_USER"],
+            "login_failures_per_ip": rates["POLYCRM_LOGIN_FAILURES_PER_IP"]}

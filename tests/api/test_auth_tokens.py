@@ -143,6 +143,7 @@ def test_bad_token_settings_are_refused(monkeypatch, tmp_path, name, value):
 
 def test_token_settings_from_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("POLYCRM_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("POLYCRM_SECRET_KEY", "settings-test-secret")  # no store needed to read settings
     assert load_config().auth_tokens == TokenLifetime(timedelta(hours=48), timedelta(days=30), 20)
     monkeypatch.setenv("POLYCRM_AUTH_TOKEN_MAX_IDLE_HOURS", "0.5")
     monkeypatch.setenv("POLYCRM_AUTH_TOKEN_LIFETIME_HOURS", "24")

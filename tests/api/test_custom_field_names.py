@@ -107,8 +107,9 @@ def test_the_command_line_refuses_colliding_names_in_one_line(store, tmp_path):
     ]:
         result = field_add(*args)
         assert result.exit_code == 1 and isinstance(result.exception, SystemExit)  # no traceback
-        assert result.stdout == "" and result.stderr.count("\n") == 1, result.stderr
-        assert result.stderr.startswith("error: ") and message in result.stderr, result.stderr
+        store_line, error = result.stderr.splitlines()  # the store acted on, then the error's one line
+        assert result.stdout == "" and store_line.startswith("store: "), result.stderr
+        assert error.startswith("error: ") and message in error, result.stderr
     store.database.load_custom_fields()
     assert custom_fields(store) == [("Account", "cFooBar"), ("Account", "cSelect")]
 

@@ -253,6 +253,7 @@ def test_client_identity(address, identity):
 
 def test_login_budgets_from_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("POLYCRM_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("POLYCRM_SECRET_KEY", "settings-test-secret")  # no store needed to read settings
     config = load_config()
     assert (config.login_failures_per_user, config.login_failures_per_ip) == ("10/15minutes", "50/15minutes")
     monkeypatch.setenv("POLYCRM_LOGIN_FAILURES_PER_IP", "100/hour")

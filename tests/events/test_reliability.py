@@ -229,7 +229,7 @@ def test_cli_shows_the_delivery_log_and_redelivers(tmp_path: Path):
         wait_until(lambda: len(receiver.received) == 2, what="the redelivery")
         assert receiver.received[1].headers["x-polycrm-delivery"] == delivery["id"]
         missing = run_cli(cluster.env, "webhook", "redeliver", "no-such-delivery")
-        assert missing.returncode == 1 and missing.stderr.startswith("error: no delivery")
+        assert missing.returncode == 1 and missing.stderr.splitlines()[-1].startswith("error: no delivery")
         with httpx.Client(base_url=server, headers={"x-api-key": cluster.api_key}, timeout=30) as inflow:
             uid = inflow.post("/webhooks/subscribe", json={"event": "create", "module": "customer",
                                                            "hookUrl": receiver.url + "/inflow"}).json()["data"]["id"]
@@ -241,7 +241,7 @@ def test_cli_shows_the_delivery_log_and_redelivers(tmp_path: Path):
         by_uuid = json.loads(run_cli(cluster.env, "webhook", "deliveries", "--webhook", uid, "--json").stdout)
         assert by_uuid["total"] == 1 and by_uuid["list"][0]["id"] == inflow_request.headers["x-polycrm-delivery"]
         unknown = run_cli(cluster.env, "webhook", "deliveries", "--webhook", "00000000-0000-4000-8000-000000000000")
-        assert unknown.returncode == 1 and unknown.stderr.startswith("error: no webhook subscription")
+        assert unknown.returncode == 1 and unknown.stderr.splitlines()[-1].startswith("error: no webhook subscription")
     finally:
         receiver.stop()
         cluster.stop()

@@ -105,7 +105,7 @@ def test_cli_field_api_name_and_purge(tmp_path):
         assert database.registry.entity("Account").fields["cNip"].api_names == {"inflow": "taxId"}
     finally:
         database.dispose()
-    purged = run_cli(env, "purge", "--deleted-before", "2999-01-01")
+    purged = run_cli(env, "purge", "--deleted-before", "2000-01-01")
     assert purged.returncode == 0 and "Purged 0 records" in purged.stdout, purged.stderr
     assert run_cli(env, "purge", "--deleted-before", "soon").returncode == 1
     assert json.loads(run_cli(env, "apikey", "create", "--user", "admin", "--json").stdout)["key"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -27,24 +28,46 @@ def expected_error_reason(exc: BaseException) -> str | None:
     return None
 
 
-def open_store(sync: bool = True) -> tuple[Config, Database]:
-    """The configuration and the database it names."""
-    from polycrm.config import load_config
-    from polycrm.store.database import open_database
+# Files the server creates (database, its -wal and -shm, attached files, keys) are its owner's alone.
+PRIVATE_UMASK = 0o077
 
+
+def safe_url(url: str) -> str:
+    """The database URL without its password, for messages."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        credentials, host = rest.rsplit("@", 1)
+        return f"{scheme}://{credentials.split(':')[0]}:***@{host}" if ":" in credentials else url
+    return url
+
+
+def open_store(create: bool = False) -> tuple[Config, Database]:
+    """The configuration and the database it names, announced as one line on stderr. Only `create` (`init`,
+    `serve`) makes a store (data directory, secret key, database) or upgrades its schema; any other command on
+    a missing store fails naming where it looked."""
+    import typer
+
+    from polycrm.config import MissingStore, load_config
+    from polycrm.store.database import StoreNotFound, open_database, sqlite_file
+
+    os.umask(PRIVATE_UMASK)
+    config = load_config(create=create)
+    database_file = sqlite_file(config.database_url)
+    elsewhere = database_file is None or database_file.parent != config.data_dir
+    typer.echo(f"store: {safe_url(config.database_url)}" + (f" (data dir {config.data_dir})" if elsewhere else ""),
+               err=True)
     try:
-        config = load_config()
-        return config, open_database(config.database_url, sync=sync)
-    except ValueError as exc:
-        raise CliError(str(exc)) from None
+        return config, open_database(config.database_url, sync=create, create=create)
+    except StoreNotFound:
+        raise MissingStore(database_file or safe_url(config.database_url)) from None
 
 
-def open_directory() -> tuple[Config, Database, UserDirectory]:
+def open_directory(create: bool = False) -> tuple[Config, Database, UserDirectory]:
     """The store with its users, roles and keys."""
     from polycrm.auth.directory import UserDirectory
     from polycrm.auth.secrets import KeyRing
 
-    config, database = open_store(sync=True)
+    config, database = open_store(create)
     return config, database, UserDirectory(database, KeyRing(config.secret_key))
 
 
@@ -52,5 +75,5 @@ def open_core() -> Core:
     """The record services over the store, as the server builds them."""
     from polycrm.app import build_core
 
-    config, database = open_store(sync=True)
+    config, database = open_store()
     return build_core(config, database)

@@ -10,36 +10,29 @@ from typing import TYPE_CHECKING, TextIO
 
 import typer
 
-from polycrm.cli.context import CliError, open_directory, open_store
+from polycrm.cli.context import CliError, open_directory, safe_url
 
 if TYPE_CHECKING:
     from polycrm.auth.directory import UserDirectory
     from polycrm.config import Config
 
 INITIAL_ADMIN_FILE = "initial-admin.txt"
+DEFAULT_BASE_URL = "http://127.0.0.1:8080"
 
 
 def init() -> None:
-    """Create or upgrade the schema (idempotent); create the first admin and API key if there are no users."""
-    config, _, directory = open_directory()
+    """Create the store, or upgrade its schema (idempotent); create the first admin and API key if there are
+    no users."""
+    config, _, directory = open_directory(create=True)
     bootstrap(config, directory)
     typer.echo(f"Schema ready at {safe_url(config.database_url)}")
-
-
-def safe_url(url: str) -> str:
-    """The database URL without its password, for messages."""
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        credentials, host = rest.rsplit("@", 1)
-        return f"{scheme}://{credentials.split(':')[0]}:***@{host}" if ":" in credentials else url
-    return url
 
 
 def stdout_is_terminal() -> bool:
     return sys.stdout.isatty()
 
 
-def bootstrap(config: Config, directory: UserDirectory) -> None:
+def bootstrap(config: Config, directory: UserDirectory, base_url: str = DEFAULT_BASE_URL) -> None:
     """First start: an admin user with a random password and an API key, shown once. On a terminal they are
     printed; otherwise stdout is a log (a service, a file, CI) where secrets must not go, so they are written to
     an owner-only file in the data directory and the log says where."""
@@ -55,8 +48,8 @@ def bootstrap(config: Config, directory: UserDirectory) -> None:
     credentials = (f"  admin password : {password}\n"
                    f"  API key        : {issued.key}\n"
                    "Call the EspoCRM-compatible API with it, for example:\n"
-                   f"  curl -H 'X-Api-Key: {issued.key}' http://127.0.0.1:8080/api/v1/Account\n"
-                   "Interactive API docs: http://127.0.0.1:8080/docs\n")
+                   f"  curl -H 'X-Api-Key: {issued.key}' {base_url}/api/v1/Account\n"
+                   f"Interactive API docs: {base_url}/docs\n")
     if handle is None:
         typer.echo("\nFirst start: created user 'admin' and an API key. They are shown only now; keep them safe.")
         typer.echo(credentials)
@@ -86,13 +79,29 @@ def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on."),
 
     from polycrm.affinity import SERVE_WORKERS_ENV
 
-    config, database, directory = open_directory()
-    bootstrap(config, directory)
+    config, database, directory = open_directory(create=True)
+    base_url = served_url(host, port)
+    bootstrap(config, directory, base_url)
     database.dispose()
-    typer.echo(f"PolyCRM on http://{host}:{port}  (EspoCRM API: /api/v1, InflowCRM API: /api, docs: /docs)")
+    typer.echo(f"PolyCRM on {base_url}  (EspoCRM API: /api/v1, InflowCRM API: /api, docs: /docs)")
     os.environ[SERVE_WORKERS_ENV] = str(workers)  # read by each worker process (polycrm.affinity)
     uvicorn.run("polycrm.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level=config.log_level, access_log=False, proxy_headers=False)
+                log_level=config.log_level, access_log=False, **proxy_options(config.trusted_proxies))
+
+
+def served_url(host: str, port: int) -> str:
+    """The URL clients on this machine reach the server at (a wildcard address is reached on loopback)."""
+    reachable = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    return f"http://[{reachable}]:{port}" if ":" in reachable else f"http://{reachable}:{port}"
+
+
+def proxy_options(trusted: tuple[str, ...]) -> dict[str, object]:
+    """uvicorn's reverse-proxy settings: X-Forwarded-For and -Proto are believed only from the trusted
+    addresses and networks (POLYCRM_TRUSTED_PROXIES), so that the client address that rate limits and login
+    throttles count by is the real client's behind a proxy, and no client can choose its own."""
+    if not trusted:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": list(trusted)}
 
 
 def worker() -> None:

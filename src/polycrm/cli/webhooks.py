@@ -21,7 +21,7 @@ def open_webhooks() -> WebhookHub:
     from polycrm.auth.directory import UserDirectory
     from polycrm.auth.secrets import KeyRing
 
-    config, database = open_store(sync=True)
+    config, database = open_store()
     directory = UserDirectory(database, KeyRing(config.secret_key))
     return build_webhooks(config, database, build_core(config, database), directory)
 

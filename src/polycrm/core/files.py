@@ -90,8 +90,13 @@ class FileService:
     @property
     def staging_dir(self) -> Path:
         """Where dialects write uploads before they are attached (same file system: renames are atomic)."""
-        path = self.root / ".staging"
-        path.mkdir(parents=True, exist_ok=True)
+        return self._private_dir(".staging")
+
+    def _private_dir(self, name: str) -> Path:
+        """A folder under the root, both readable by the server's user alone (customers' documents)."""
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)  # (mkdir gives `mode` to the last part only)
+        path = self.root / name
+        path.mkdir(mode=0o700, exist_ok=True)
         return path
 
     def content_path(self, storage_key: str) -> Path:
@@ -154,10 +159,10 @@ class FileService:
     def _place(self, staged: Path, key: str) -> None:
         """Make the staged content durable, then move it into place under its storage key."""
         with open(staged, "rb") as handle:
+            os.fchmod(handle.fileno(), 0o600)
             os.fsync(handle.fileno())
-        target = self.content_path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(staged, target)
+        self._private_dir(key[:2])
+        os.replace(staged, self.content_path(key))
 
     @staticmethod
     def _unlink(paths: Iterable[Path]) -> None:

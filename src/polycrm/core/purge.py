@@ -15,9 +15,10 @@ from polycrm.store.purge import purge_records, purgeable_ids
 
 
 def purge_deleted(database: Database, files: FileService, before: datetime,
-                  entities: Iterable[str] | None = None) -> dict[str, int]:
+                  entities: Iterable[str] | None = None, *, dry_run: bool = False) -> dict[str, int]:
     """Hard-delete records soft-deleted before `before` (all entities, or the named ones); returns how many
-    records each entity lost. Each entity is purged in one transaction; file content goes after its commit."""
+    records each entity lost (with `dry_run`: would lose, changing nothing). Each entity is purged in one
+    transaction; file content goes after its commit."""
     names = list(entities) if entities else database.registry.names()
     for name in names:
         if name not in database.registry:
@@ -25,10 +26,14 @@ def purge_deleted(database: Database, files: FileService, before: datetime,
     purged: dict[str, int] = {}
     for name in names:
         entity = database.registry.entity(name)
-        with database.transaction() as conn:
-            ids = purgeable_ids(conn, database, entity, before)
-            keys = purge_records(conn, database, entity, ids)
-        files.remove_content(keys)
+        if dry_run:
+            with database.connect() as conn:
+                ids = purgeable_ids(conn, database, entity, before)
+        else:
+            with database.transaction() as conn:
+                ids = purgeable_ids(conn, database, entity, before)
+                keys = purge_records(conn, database, entity, ids)
+            files.remove_content(keys)
         if ids:
             purged[name] = len(ids)
     return purged

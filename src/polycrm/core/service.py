@@ -95,9 +95,10 @@ class Core:
             return set_custom_field_api_name(self.database, entity_name, field_name, dialect, api_name,
                                              self._reserved_api_names)
 
-    def purge(self, before: datetime, entities: Iterable[str] | None = None) -> dict[str, int]:
-        """Hard-delete records soft-deleted before `before`, with their relations and files."""
-        return purge_deleted(self.database, self.files, before, entities)
+    def purge(self, before: datetime, entities: Iterable[str] | None = None, *,
+              dry_run: bool = False) -> dict[str, int]:
+        """Hard-delete records soft-deleted before `before`, with their relations and files (or count them)."""
+        return purge_deleted(self.database, self.files, before, entities, dry_run=dry_run)
 
     def _refresh_schema(self) -> None:
         now = time.monotonic()

@@ -20,7 +20,6 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any, Callable, Hashable
 
-from psycopg.pq import TransactionStatus
 from sqlalchemy.engine import Connection
 
 # Counts one pooled connection keeps by default: distinct filters in use at once, per connection.
@@ -36,6 +35,8 @@ def _sqlite_stamp(driver: Any) -> Hashable | None:
 
 def _postgresql_stamp(driver: Any) -> Hashable | None:
     # A write transaction has not begun on the server before its first statement: its driver's mode says it.
+    from psycopg.pq import TransactionStatus  # here: a SQLite store (and the CLI) never loads psycopg
+
     if not driver.autocommit or driver.info.transaction_status != TransactionStatus.IDLE:
         return None
     return driver.execute("SELECT pg_current_snapshot()::text", prepare=True).fetchone()[0]

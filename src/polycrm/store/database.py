@@ -7,16 +7,17 @@ covers runtime custom fields. Nothing is dropped: removing a column is a deliber
 
 from __future__ import annotations
 
+import os
 import threading
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 import orjson
-from alembic.migration import MigrationContext
-from alembic.operations import Operations
 from sqlalchemy import (Column, Engine, MetaData, Table, bindparam, cast, create_engine, event, func, inspect, select,
                         update)
+from sqlalchemy.engine import make_url
 from sqlalchemy.dialects.postgresql import REGCLASS
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -159,6 +160,9 @@ class Database:
     def _sync(self, conn: Connection, metadata: MetaData, only: str | None = None) -> None:
         """Make the database hold `metadata`'s tables, columns and indexes; `only` limits it to one table
         (a custom field changes its entity's table alone, and inspecting every table took most of its time)."""
+        from alembic.migration import MigrationContext  # here: only schema changes need Alembic (a fast CLI)
+        from alembic.operations import Operations
+
         tables = [metadata.tables[only]] if only is not None else metadata.sorted_tables
         metadata.create_all(conn, tables=tables, checkfirst=True)
         inspector = inspect(conn)
@@ -302,6 +306,11 @@ class Database:
             self._id_sequences[table_name] = sequence
         return sequence
 
+    def has_schema(self) -> bool:
+        """Whether PolyCRM's tables are there (`polycrm init` made them)."""
+        with self.connect() as conn:
+            return inspect(conn).has_table("sequence_counter")
+
     def dispose(self) -> None:
         self.engine.dispose()
         if self._log is not None:
@@ -314,9 +323,40 @@ def _definition(row: Any) -> CustomFieldDefinition:
                                  orjson.loads(row.api_names))
 
 
-def open_database(url: str, *, schema: str | None = None, sync: bool = True) -> Database:
-    """Open a data store, creating or upgrading its schema when `sync` is set."""
+class StoreNotFound(LookupError):
+    """No store at a URL: no SQLite file, or a database without PolyCRM's tables."""
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL; None for PostgreSQL or an in-memory database."""
+    if not url.startswith("sqlite"):
+        return None
+    database = make_url(url).database
+    return Path(database) if database and database != ":memory:" else None
+
+
+def _create_private_file(path: Path) -> None:
+    """An empty SQLite database file (a valid one) readable by its owner only, whatever the umask: SQLite gives
+    its -wal and -shm files the database file's mode."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+
+
+def open_database(url: str, *, schema: str | None = None, sync: bool = True, create: bool = True) -> Database:
+    """Open a data store, creating or upgrading its schema when `sync` is set. Without `create`, a store that
+    does not exist yet is StoreNotFound, and nothing is made (not even an empty SQLite file)."""
+    path = sqlite_file(url)
+    if path is not None:
+        if create:
+            _create_private_file(path)
+        elif not path.is_file():
+            raise StoreNotFound(url)
     database = Database(make_engine(url, schema=schema))
+    if not create and not database.has_schema():
+        database.dispose()
+        raise StoreNotFound(url)
     if sync:
         database.sync_schema()
     else:
@@ -324,4 +364,4 @@ def open_database(url: str, *, schema: str | None = None, sync: bool = True) -> 
     return database
 
 
-__all__ = ["Database", "make_engine", "open_database", "utcnow"]
+__all__ = ["Database", "StoreNotFound", "make_engine", "open_database", "sqlite_file", "utcnow"]
