@@ -162,6 +162,11 @@ def data_dir() -> Path:
         raise ValueError("no home directory to keep the store in: set POLYCRM_DATA_DIR") from None
 
 
+def database_url(directory: Path) -> str:
+    """POLYCRM_DATABASE_URL, else the SQLite file in the data directory."""
+    return os.environ.get("POLYCRM_DATABASE_URL") or f"sqlite:///{directory / 'polycrm.db'}"
+
+
 def make_private_dir(path: Path) -> None:
     """Create `path` (and missing parents) readable by its owner only; tighten it if it exists wider."""
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -227,7 +232,7 @@ def load_config(*, create: bool = False) -> Config:
     """Read configuration from the environment. With `create` (`polycrm init` and `serve`), make the data
     directory (owner-only) and the secret key if they are missing; without, a missing key is MissingStore."""
     directory = data_dir()
-    database_url = os.environ.get("POLYCRM_DATABASE_URL") or f"sqlite:///{directory / 'polycrm.db'}"
+    url = database_url(directory)
     currency = os.environ.get("POLYCRM_DEFAULT_CURRENCY") or "USD"
     if len(currency) != 3 or not currency.isalpha() or not currency.isupper():
         raise ValueError(f"POLYCRM_DEFAULT_CURRENCY must be a 3-letter ISO code, got {currency!r}")
@@ -238,7 +243,7 @@ def load_config(*, create: bool = False) -> Config:
     if redis_url is not None and not redis_url.startswith(("redis://", "rediss://", "redis+unix://")):
         raise ValueError(f"POLYCRM_REDIS_URL must be a redis:// or rediss:// URL, got {redis_url!r}")
     config = Config(
-        data_dir=directory, database_url=database_url, secret_key="", default_currency=currency,
+        data_dir=directory, database_url=url, secret_key="", default_currency=currency,
         max_body_bytes=_positive_int("POLYCRM_MAX_BODY_BYTES", 10 * 1024 * 1024), log_level=log_level,
         pin_workers=_flag("POLYCRM_PIN_WORKERS", default=True),
         remembered_counts=_integer("POLYCRM_REMEMBERED_COUNTS", REMEMBERED_COUNTS, 0), redis_url=redis_url,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -60,6 +61,24 @@ def open_store(create: bool = False) -> tuple[Config, Database]:
         return config, open_database(config.database_url, sync=create, create=create)
     except StoreNotFound:
         raise MissingStore(database_file or safe_url(config.database_url)) from None
+
+
+LOCK_FILE = "polycrm.lock"
+
+
+def lock_store(data_dir: Path, *, exclusive: bool) -> int | None:
+    """Take `<data dir>/polycrm.lock` without waiting: shared by every running server and worker, exclusive for a
+    restore, so that no store is replaced under a running server and no server starts on a half-restored one.
+    The lock lasts as long as the returned descriptor stays open (the process, for servers); None if taken."""
+    import fcntl
+
+    descriptor = os.open(data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(descriptor, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(descriptor)
+        return None
+    return descriptor
 
 
 def open_directory(create: bool = False) -> tuple[Config, Database, UserDirectory]:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, TextIO
 
 import typer
 
-from polycrm.cli.context import CliError, open_directory, safe_url
+from polycrm.cli.context import CliError, lock_store, open_directory, safe_url
 
 if TYPE_CHECKING:
     from polycrm.auth.directory import UserDirectory
@@ -80,6 +80,9 @@ def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     from polycrm.affinity import SERVE_WORKERS_ENV
 
     config, database, directory = open_directory(create=True)
+    held = lock_store(config.data_dir, exclusive=False)  # kept open while serving: no restore meanwhile
+    if held is None:
+        raise CliError(f"a restore is replacing the store in {config.data_dir}; start the server when it is done")
     base_url = served_url(host, port)
     bootstrap(config, directory, base_url)
     database.dispose()
@@ -110,8 +113,12 @@ def worker() -> None:
     import signal
 
     from polycrm.cli.webhooks import open_webhooks
+    from polycrm.config import data_dir
 
     hub = open_webhooks()
+    held = lock_store(data_dir(), exclusive=False)  # kept open while delivering: no restore meanwhile
+    if held is None:
+        raise CliError(f"a restore is replacing the store in {data_dir()}; start the worker when it is done")
     delivery_worker = hub.new_worker()
     logging.getLogger("polycrm").setLevel(logging.INFO)
     for signal_number in (signal.SIGTERM, signal.SIGINT):
