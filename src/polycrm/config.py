@@ -169,9 +169,12 @@ def database_url(directory: Path) -> str:
 
 def make_private_dir(path: Path) -> None:
     """Create `path` (and missing parents) readable by its owner only; tighten it if it exists wider."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if path.stat().st_mode & 0o077:
-        path.chmod(0o700)
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o700)
+    except OSError as exc:
+        raise ValueError(f"cannot make the data directory {path} (owner-only): {exc.strerror}") from None
 
 
 def _secret_key(data_dir: Path, create: bool) -> str:

@@ -221,3 +221,9 @@ def test_postgresql_stores_point_to_pg_dump(store, tmp_path):
     assert "pg_dump" in error_line(invoke(env, "backup", str(tmp_path / "copy")))
     assert "pg_restore" in error_line(invoke(env, "restore", str(tmp_path)))
     assert not (tmp_path / "copy").exists()
+
+
+def test_files_that_cannot_be_written_end_in_one_line(data, tmp_path):
+    (tmp_path / "a-file").write_text("")
+    line = error_line(invoke(data, "backup", str(tmp_path / "a-file" / "copy")))
+    assert line.startswith("error: backup failed: Not a directory: ") and "a-file" in line

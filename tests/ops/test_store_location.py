@@ -140,3 +140,9 @@ def test_settings_are_checked_before_the_store_is_looked_for(monkeypatch, tmp_pa
     with pytest.raises(ValueError, match="POLYCRM_INFLOW_RATE_LIMIT: not a rate limit"):
         load_config()
     assert not (tmp_path / "none").exists()
+
+
+def test_a_data_dir_that_cannot_be_made_is_one_line(tmp_path):
+    (tmp_path / "a-file").write_text("")
+    line = error_line(invoke({**UNSET, "POLYCRM_DATA_DIR": str(tmp_path / "a-file" / "data")}, "init"))
+    assert line == f"error: cannot make the data directory {tmp_path / 'a-file' / 'data'} (owner-only): Not a directory"

@@ -10,12 +10,14 @@ backup holds the customer data anyway. PostgreSQL stores are backed up with pg_d
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 import typer
 
@@ -29,10 +31,27 @@ FORMAT = "polycrm-backup/1"
 POSTGRESQL_HINT = "see 'Backup and restore' in docs/deployment.md"
 
 
+@contextlib.contextmanager
+def _file_errors(action: str) -> Iterator[None]:
+    """A file that cannot be read or written ends the command as one line."""
+    try:
+        yield
+    except OSError as exc:
+        raise CliError(f"{action} failed: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
+                       ) from None
+    except sqlite3.Error as exc:
+        raise CliError(f"{action} failed: SQLite: {exc}") from None
+
+
 def backup(destination: Path = typer.Argument(..., help="Folder to create (must not exist yet)."),
            without_secret_key: bool = typer.Option(False, "--without-secret-key",
                                                    help="Leave the secret key out (keep it elsewhere).")) -> None:
     """Copy the store (database snapshot, attached files, secret key) into a new folder, while it serves."""
+    with _file_errors("backup"):
+        _backup(destination, without_secret_key)
+
+
+def _backup(destination: Path, without_secret_key: bool) -> None:
     from polycrm.cli.context import open_store
     from polycrm.store.backup import check_sqlite, sha256_of, snapshot_sqlite, stored_files
 
@@ -77,6 +96,11 @@ _KEY_NOTES = {"included": "included (keep the backup as secret as the store)",
 def restore(source: Path = typer.Argument(..., help="A folder `polycrm backup` made."),
             force: bool = typer.Option(False, "--force", help="Replace the store that is there.")) -> None:
     """Check a backup, then make it the store (refused while a server or worker runs on it)."""
+    with _file_errors("restore"):
+        _restore(source, force)
+
+
+def _restore(source: Path, force: bool) -> None:
     from polycrm.config import data_dir, database_url, make_private_dir
     from polycrm.store.backup import DamagedCopy, check_sqlite, sha256_of
 
