@@ -148,8 +148,11 @@ def test_a_server_cannot_start_during_a_restore(tmp_path):
     held = lock_store(tmp_path, exclusive=True)
     try:
         assert lock_store(tmp_path, exclusive=False) is None
-        result = invoke({"POLYCRM_DATA_DIR": str(tmp_path)}, "serve")
-        assert error_line(result).startswith(f"error: a restore is replacing the store in {tmp_path}")
+        for command in ("serve", "init"):
+            result = invoke({"POLYCRM_DATA_DIR": str(tmp_path)}, command)
+            assert error_line(result) == f"error: a restore is replacing the store in {tmp_path}; run polycrm " \
+                                         f"{command} when it is done"
+        assert list(tmp_path.iterdir()) == [tmp_path / "polycrm.lock"]  # nothing made meanwhile
     finally:
         os.close(held)
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator
 
 if TYPE_CHECKING:
     from polycrm.auth.directory import UserDirectory
@@ -79,6 +80,19 @@ def lock_store(data_dir: Path, *, exclusive: bool) -> int | None:
         os.close(descriptor)
         return None
     return descriptor
+
+
+@contextlib.contextmanager
+def running_on_store(data_dir: Path, command: str) -> Iterator[None]:
+    """The store's lock held shared while `init`, `serve` or `worker` runs: a restore refuses to replace the
+    store meanwhile, and the command refuses to start while a restore holds it."""
+    held = lock_store(data_dir, exclusive=False)
+    if held is None:
+        raise CliError(f"a restore is replacing the store in {data_dir}; run {command} when it is done")
+    try:
+        yield
+    finally:
+        os.close(held)
 
 
 def open_directory(create: bool = False) -> tuple[Config, Database, UserDirectory]:

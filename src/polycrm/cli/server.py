@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, TextIO
 
 import typer
 
-from polycrm.cli.context import CliError, lock_store, open_directory, safe_url
+from polycrm.cli.context import CliError, open_directory, running_on_store, safe_url
 
 if TYPE_CHECKING:
     from polycrm.auth.directory import UserDirectory
@@ -23,9 +23,19 @@ DEFAULT_BASE_URL = "http://127.0.0.1:8080"
 def init() -> None:
     """Create the store, or upgrade its schema (idempotent); create the first admin and API key if there are
     no users."""
-    config, _, directory = open_directory(create=True)
-    bootstrap(config, directory)
+    with running_on_store(private_data_dir(), "polycrm init"):
+        config, _, directory = open_directory(create=True)
+        bootstrap(config, directory)
     typer.echo(f"Schema ready at {safe_url(config.database_url)}")
+
+
+def private_data_dir() -> Path:
+    """The data directory, made (owner-only) if missing: where `init` and `serve` take the store's lock."""
+    from polycrm.config import data_dir, make_private_dir
+
+    path = data_dir()
+    make_private_dir(path)
+    return path
 
 
 def stdout_is_terminal() -> bool:
@@ -79,17 +89,15 @@ def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on."),
 
     from polycrm.affinity import SERVE_WORKERS_ENV
 
-    config, database, directory = open_directory(create=True)
-    held = lock_store(config.data_dir, exclusive=False)  # kept open while serving: no restore meanwhile
-    if held is None:
-        raise CliError(f"a restore is replacing the store in {config.data_dir}; start the server when it is done")
-    base_url = served_url(host, port)
-    bootstrap(config, directory, base_url)
-    database.dispose()
-    typer.echo(f"PolyCRM on {base_url}  (EspoCRM API: /api/v1, InflowCRM API: /api, docs: /docs)")
-    os.environ[SERVE_WORKERS_ENV] = str(workers)  # read by each worker process (polycrm.affinity)
-    uvicorn.run("polycrm.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level=config.log_level, access_log=False, **proxy_options(config.trusted_proxies))
+    with running_on_store(private_data_dir(), "polycrm serve"):  # held while serving
+        config, database, directory = open_directory(create=True)
+        base_url = served_url(host, port)
+        bootstrap(config, directory, base_url)
+        database.dispose()
+        typer.echo(f"PolyCRM on {base_url}  (EspoCRM API: /api/v1, InflowCRM API: /api, docs: /docs)")
+        os.environ[SERVE_WORKERS_ENV] = str(workers)  # read by each worker process (polycrm.affinity)
+        uvicorn.run("polycrm.app:create_app", factory=True, host=host, port=port, workers=workers,
+                    log_level=config.log_level, access_log=False, **proxy_options(config.trusted_proxies))
 
 
 def served_url(host: str, port: int) -> str:
@@ -116,18 +124,16 @@ def worker() -> None:
     from polycrm.config import data_dir
 
     hub = open_webhooks()
-    held = lock_store(data_dir(), exclusive=False)  # kept open while delivering: no restore meanwhile
-    if held is None:
-        raise CliError(f"a restore is replacing the store in {data_dir()}; start the worker when it is done")
-    delivery_worker = hub.new_worker()
-    logging.getLogger("polycrm").setLevel(logging.INFO)
-    for signal_number in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signal_number, lambda *_: delivery_worker.request_stop())
-    typer.echo(f"PolyCRM webhook worker ({hub.database.dialect})")
-    try:
-        delivery_worker.run()
-    finally:
-        delivery_worker.close()
+    with running_on_store(data_dir(), "polycrm worker"):  # held while delivering
+        delivery_worker = hub.new_worker()
+        logging.getLogger("polycrm").setLevel(logging.INFO)
+        for signal_number in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signal_number, lambda *_: delivery_worker.request_stop())
+        typer.echo(f"PolyCRM webhook worker ({hub.database.dialect})")
+        try:
+            delivery_worker.run()
+        finally:
+            delivery_worker.close()
 
 
 def register(app: typer.Typer) -> None:
