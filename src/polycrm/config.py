@@ -7,7 +7,8 @@
 | POLYCRM_SECRET_KEY | generated into <data dir>/secret.key | keys API-key hashes and encrypts stored secrets; comma-separated list rotates (first encrypts) |
 | POLYCRM_DEFAULT_CURRENCY | USD | currency of amounts given without one |
 | POLYCRM_MAX_BODY_BYTES | 10485760 | largest request body accepted |
-| POLYCRM_LOG_LEVEL | info | debug, info, warning, error |
+| POLYCRM_LOG_LEVEL | info | debug, info, warning, error (PolyCRM's and uvicorn's loggers; see docs/logging.md) |
+| POLYCRM_LOG_FORMAT | auto | json (one JSON object a line), console (readable), auto: console when stderr is a terminal |
 | POLYCRM_REMEMBERED_COUNTS | 128 | exact list totals each database connection remembers while the database is unchanged (0: count every time) |
 | POLYCRM_PIN_WORKERS | 1 | 1: when `serve --workers` equals the CPUs, each worker process keeps to a CPU of its own (see polycrm.affinity); 0: the OS moves them |
 | POLYCRM_WEBHOOK_ALLOW_PRIVATE | 0 | 1: webhooks may reach loopback, private and link-local addresses |
@@ -41,6 +42,7 @@ from pathlib import Path
 from polycrm.auth.directory import TokenLifetime
 from polycrm.auth.secrets import generate_secret_key
 from polycrm.events.settings import WebhookSettings
+from polycrm.logs import parse_format, parse_level
 from polycrm.dialects.inflow.webhooks import DEFAULT_RATES as DEFAULT_WEBHOOK_RATES, parse_webhook_rates
 from polycrm.dialects.ratelimit import parse_rate
 from polycrm.store.counts import REMEMBERED_COUNTS
@@ -60,6 +62,7 @@ class Config:
     default_currency: str = "USD"
     max_body_bytes: int = 10 * 1024 * 1024
     log_level: str = "info"
+    log_format: str = "auto"
     pin_workers: bool = True
     remembered_counts: int = REMEMBERED_COUNTS
     webhooks: WebhookSettings = WebhookSettings()
@@ -162,9 +165,8 @@ def load_config() -> Config:
     currency = os.environ.get("POLYCRM_DEFAULT_CURRENCY") or "USD"
     if len(currency) != 3 or not currency.isalpha() or not currency.isupper():
         raise ValueError(f"POLYCRM_DEFAULT_CURRENCY must be a 3-letter ISO code, got {currency!r}")
-    log_level = (os.environ.get("POLYCRM_LOG_LEVEL") or "info").lower()
-    if log_level not in {"debug", "info", "warning", "error"}:
-        raise ValueError(f"POLYCRM_LOG_LEVEL must be debug, info, warning or error, got {log_level!r}")
+    log_level = parse_level(os.environ.get("POLYCRM_LOG_LEVEL"))
+    log_format = parse_format(os.environ.get("POLYCRM_LOG_FORMAT"))
     redis_url = os.environ.get("POLYCRM_REDIS_URL") or None
     if redis_url is not None and not redis_url.startswith(("redis://", "rediss://", "redis+unix://")):
         raise ValueError(f"POLYCRM_REDIS_URL must be a redis:// or rediss:// URL, got {redis_url!r}")
@@ -182,7 +184,7 @@ def load_config() -> Config:
             raise ValueError(f"{name}: {exc}") from None
     return Config(data_dir=data_dir, database_url=database_url, secret_key=_secret_key(data_dir),
                   default_currency=currency, max_body_bytes=_positive_int("POLYCRM_MAX_BODY_BYTES", 10 * 1024 * 1024),
-                  log_level=log_level, pin_workers=_flag("POLYCRM_PIN_WORKERS", default=True),
+                  log_level=log_level, log_format=log_format, pin_workers=_flag("POLYCRM_PIN_WORKERS", default=True),
                   remembered_counts=_integer("POLYCRM_REMEMBERED_COUNTS", REMEMBERED_COUNTS, 0), redis_url=redis_url,
                   redis_prefix=os.environ.get("POLYCRM_REDIS_PREFIX") or "polycrm", inflow_rate_limit=inflow_rate,
                   inflow_webhook_rate_limits=webhook_rates, auth_tokens=token_lifetime(),
