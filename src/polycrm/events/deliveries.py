@@ -74,7 +74,7 @@ def failure_fields(claimed: ClaimedDelivery, result: AttemptResult) -> dict[str,
     """A failed attempt's log fields: which delivery, which attempt, why. Never the URL (its path or query may
     carry the receiver's token), the headers (the signature) or the subscription's secret."""
     return {"webhook_id": claimed.subscription.id, "delivery_id": claimed.uid, "attempt": claimed.attempt,
-            "outcome": result.outcome.value, "status": result.status_code, "error": result.error}
+            "status": result.status_code, "error": result.error}
 
 
 class RedeliverRefused(ValueError):

@@ -271,5 +271,7 @@ class DeliveryWorker:
         subscription = claimed.subscription
         result = self.sender.send(protocol, subscription.url, body, headers)
         if result.outcome not in (Outcome.SUCCESS, Outcome.SKIPPED):
-            log.info("webhook attempt failed", extra=failure_fields(claimed, result))
+            # `outcome`: what comes next (retry while attempts remain, fail, gone: the subscription is removed).
+            log.info("webhook attempt failed", extra={**failure_fields(claimed, result),
+                                                      "outcome": result.outcome.value})
         return result
