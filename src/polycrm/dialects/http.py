@@ -4,7 +4,7 @@ and the request log (request ids, the user, one access line per request)."""
 from __future__ import annotations
 
 import logging
-import os
+import random
 import re
 import time
 from typing import Any, MutableMapping
@@ -113,7 +113,8 @@ class RequestLogging:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        request_id = _incoming_request_id(scope) or os.urandom(12).hex()
+        # An id to find a request's lines by, not a secret: the pseudo-random generator is enough.
+        request_id = _incoming_request_id(scope) or f"{random.getrandbits(96):024x}"
         clear_contextvars()  # nothing bound by an earlier request on this task's context
         bind_contextvars(request_id=request_id)
         id_header = (REQUEST_ID_HEADER, request_id.encode("latin-1"))
