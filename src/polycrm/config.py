@@ -7,8 +7,8 @@
 | POLYCRM_SECRET_KEY | generated into <data dir>/secret.key | keys API-key hashes and encrypts stored secrets; comma-separated list rotates (first encrypts) |
 | POLYCRM_DEFAULT_CURRENCY | USD | currency of amounts given without one |
 | POLYCRM_MAX_BODY_BYTES | 10485760 | largest request body accepted |
-| POLYCRM_LOG_LEVEL | info | debug, info, warning, error (PolyCRM's and uvicorn's loggers; see docs/logging.md) |
-| POLYCRM_LOG_FORMAT | auto | json (one JSON object a line), console (readable), auto: console when stderr is a terminal |
+| POLYCRM_LOG_LEVEL | info | debug, info, warning, error (PolyCRM's and uvicorn's loggers, docs/logging.md) |
+| POLYCRM_LOG_FORMAT | auto | json (a JSON object a line), console (readable); auto: console on a terminal |
 | POLYCRM_REMEMBERED_COUNTS | 128 | exact list totals each database connection remembers while the database is unchanged (0: count every time) |
 | POLYCRM_PIN_WORKERS | 1 | 1: when `serve --workers` equals the CPUs, each worker process keeps to a CPU of its own (see polycrm.affinity); 0: the OS moves them |
 | POLYCRM_WEBHOOK_ALLOW_PRIVATE | 0 | 1: webhooks may reach loopback, private and link-local addresses |

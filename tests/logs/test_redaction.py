@@ -13,7 +13,8 @@ from polycrm.logs import (MAX_TARGET_CHARS, loggable_target, parse_format, parse
 @pytest.mark.parametrize("query, expected", [
     ("", ""),
     ("maxSize=20&offset=0", "maxSize=20&offset=0"),
-    ("where%5B0%5D%5Btype%5D=equals&where%5B0%5D%5Bvalue%5D=Gold", "where%5B0%5D%5Btype%5D=equals&where%5B0%5D%5Bvalue%5D=Gold"),
+    ("where%5B0%5D%5Btype%5D=equals&where%5B0%5D%5Bvalue%5D=Gold",
+     "where%5B0%5D%5Btype%5D=equals&where%5B0%5D%5Bvalue%5D=Gold"),
     ("textFilter=keystone&maxSize=5", "textFilter=keystone&maxSize=5"),  # a value with a sensitive word stays
     ("api_key=s3cr3t&maxSize=5", "api_key=***&maxSize=5"),
     ("maxSize=5&apiKey=s3cr3t", "maxSize=5&apiKey=***"),
