@@ -104,3 +104,22 @@ def test_streamed_responses_pass_through_with_the_id(harness, logs):
         body = b"".join(response.iter_bytes())
     assert response.status_code == 200 and body.startswith(b"{")
     assert logs.one("request")["request_id"] == response.headers["x-request-id"]
+
+
+def test_missing_credentials_are_a_debug_line_wrong_ones_a_warning(harness, logs):
+    client = harness.client(validate=False)
+    client.get("/api/v1/Account")
+    client.get("/api/getBundleModuleNames")
+    client.get("/api/getBundleModuleNames", headers={"x-api-key": "not-a-key"})
+    client.get("/api/v1/Account", headers={"X-Api-Key": "not-a-key"})
+    assert [(r["level"], r["scheme"]) for r in logs.find("authentication failed")] == [
+        ("debug", "none"), ("debug", "none"), ("warning", "inflow-api-key"), ("warning", "api-key")]
+
+
+def test_an_oversized_body_is_a_debug_line(harness, logs):
+    api = harness.key_client(harness.admin_key, validate=False)
+    response = api.post("/api/v1/Account", content=b"{" + b" " * (11 * 1024 * 1024) + b"}",
+                        headers={"Content-Type": "application/json"})
+    assert response.status_code == 413
+    line = logs.one("request refused")
+    assert (line["status"], line["request_id"]) == (413, response.headers["x-request-id"])

@@ -65,6 +65,7 @@ class EspoApi:
             try:
                 raw = await read_body(request, self.max_body_bytes)
             except BodyTooLarge:
+                log.debug("request refused", extra={"status": 413, "reason": "Request body is too large."})
                 return Response(status_code=413, headers={"X-Status-Reason": "Request body is too large."})
             return await run_in_threadpool(self._run, handler, request, raw, public)
 

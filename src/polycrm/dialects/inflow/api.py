@@ -148,8 +148,10 @@ class InflowApi:
         login = self.verifier.api_key(key.strip()) if isinstance(key, str) and key.strip() else None
         actor = self.directory.actor(login.user_id) if login is not None else None
         if actor is None:
-            log_auth_failure("authentication failed" if key else "authentication failed: no API key", "inflow-api-key",
-                             None, request.client.host if request.client else "-")
+            # As on the EspoCRM API: no key at all is worth a debug line, a wrong one a warning.
+            log_auth_failure("authentication failed", "inflow-api-key" if key else "none", None,
+                             request.client.host if request.client else "-",
+                             level=logging.WARNING if key else logging.DEBUG)
             raise InflowError(401, "UNAUTHORIZED", "Invalid API key")
         return actor
 
