@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import logging
 from typing import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route, Router
 
@@ -19,12 +21,14 @@ from polycrm.core.settings import CoreSettings
 from polycrm.dialects.espo.api import EspoApi, espo_routes
 from polycrm.dialects.espo.docs import docs_page
 from polycrm.dialects.espo.webhooks import EspoWebhookApi, EspoWebhookProtocol
+from polycrm.dialects.http import RequestLogging
 from polycrm.dialects.inflow.api import InflowApi, inflow_routes
 from polycrm.dialects.inflow.mapping import DIALECT as INFLOW, InflowMapping
 from polycrm.dialects.inflow.webhooks import InflowWebhookApi, InflowWebhookProtocol, parse_webhook_rates
 from polycrm.dialects.ratelimit import LoginThrottle, RateLimiter, parse_rate
 from polycrm.events.hub import WebhookHub
 from polycrm.events.protocol import WebhookProtocol
+from polycrm.logs import configure_logging, startup_fields
 from polycrm.store.database import Database, open_database
 
 
@@ -98,7 +102,8 @@ def build_app(config: Config, database: Database) -> Starlette:
     espo_router = Router(routes=espo_routes(espo))
     app = Starlette(routes=[Route("/", home), Route("/docs", docs), Route("/api/v1/{path:path}", espo_router),
                             *inflow_routes(inflow)],
-                    exception_handlers={404: not_found, 405: method_not_allowed}, lifespan=lifespan)
+                    exception_handlers={404: not_found, 405: method_not_allowed}, lifespan=lifespan,
+                    middleware=[Middleware(RequestLogging)])
     app.state.core = core
     app.state.directory = directory
     app.state.webhooks = webhooks
@@ -108,6 +113,8 @@ def build_app(config: Config, database: Database) -> Starlette:
 def create_app() -> Starlette:
     """Factory for `uvicorn --factory` (and `polycrm serve`): configuration from the environment."""
     config = load_config()
+    configure_logging(config.log_level, config.log_format)  # in each worker process `serve` starts
+    logging.getLogger("polycrm.server").info("starting", extra=startup_fields(config, serve_workers()))
     if config.pin_workers:
         pin_worker(config.data_dir, serve_workers())
     app = build_app(config, open_database(config.database_url, sync=False))

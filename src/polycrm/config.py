@@ -7,7 +7,8 @@
 | POLYCRM_SECRET_KEY | generated into <data dir>/secret.key | keys API-key hashes and encrypts stored secrets; comma-separated list rotates (first encrypts) |
 | POLYCRM_DEFAULT_CURRENCY | USD | currency of amounts given without one |
 | POLYCRM_MAX_BODY_BYTES | 10485760 | largest request body accepted |
-| POLYCRM_LOG_LEVEL | info | debug, info, warning, error |
+| POLYCRM_LOG_LEVEL | info | debug, info, warning, error (PolyCRM's and uvicorn's loggers, docs/logging.md) |
+| POLYCRM_LOG_FORMAT | auto | json (a JSON object a line), console (readable); auto: console on a terminal |
 | POLYCRM_TRUSTED_PROXIES | (none) | comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For/-Proto `serve` believes |
 | POLYCRM_REMEMBERED_COUNTS | 128 | exact list totals each database connection remembers while the database is unchanged (0: count every time) |
 | POLYCRM_PIN_WORKERS | 1 | 1: when `serve --workers` equals the CPUs, each worker process keeps to a CPU of its own (see polycrm.affinity); 0: the OS moves them |
@@ -44,6 +45,7 @@ from pathlib import Path
 from polycrm.auth.directory import TokenLifetime
 from polycrm.auth.secrets import generate_secret_key
 from polycrm.events.settings import WebhookSettings
+from polycrm.logs import parse_format, parse_level
 from polycrm.store.counts import REMEMBERED_COUNTS
 
 # Failed logins allowed per user name and per client address. A person mistypes a few times; a guesser needs
@@ -61,6 +63,7 @@ class Config:
     default_currency: str = "USD"
     max_body_bytes: int = 10 * 1024 * 1024
     log_level: str = "info"
+    log_format: str = "auto"
     pin_workers: bool = True
     remembered_counts: int = REMEMBERED_COUNTS
     webhooks: WebhookSettings = WebhookSettings()
@@ -239,16 +242,15 @@ def load_config(*, create: bool = False) -> Config:
     currency = os.environ.get("POLYCRM_DEFAULT_CURRENCY") or "USD"
     if len(currency) != 3 or not currency.isalpha() or not currency.isupper():
         raise ValueError(f"POLYCRM_DEFAULT_CURRENCY must be a 3-letter ISO code, got {currency!r}")
-    log_level = (os.environ.get("POLYCRM_LOG_LEVEL") or "info").lower()
-    if log_level not in {"debug", "info", "warning", "error"}:
-        raise ValueError(f"POLYCRM_LOG_LEVEL must be debug, info, warning or error, got {log_level!r}")
+    log_level = parse_level(os.environ.get("POLYCRM_LOG_LEVEL"))
+    log_format = parse_format(os.environ.get("POLYCRM_LOG_FORMAT"))
     redis_url = os.environ.get("POLYCRM_REDIS_URL") or None
     if redis_url is not None and not redis_url.startswith(("redis://", "rediss://", "redis+unix://")):
         raise ValueError(f"POLYCRM_REDIS_URL must be a redis:// or rediss:// URL, got {redis_url!r}")
     config = Config(
         data_dir=directory, database_url=url, secret_key="", default_currency=currency,
         max_body_bytes=_positive_int("POLYCRM_MAX_BODY_BYTES", 10 * 1024 * 1024), log_level=log_level,
-        pin_workers=_flag("POLYCRM_PIN_WORKERS", default=True),
+        log_format=log_format, pin_workers=_flag("POLYCRM_PIN_WORKERS", default=True),
         remembered_counts=_integer("POLYCRM_REMEMBERED_COUNTS", REMEMBERED_COUNTS, 0), redis_url=redis_url,
         redis_prefix=os.environ.get("POLYCRM_REDIS_PREFIX") or "polycrm", auth_tokens=token_lifetime(),
         webhooks=webhook_settings(), trusted_proxies=trusted_proxies(), **_rate_fields(rate_settings()))

@@ -71,9 +71,9 @@ _register()
 
 
 def main() -> None:
-    import logging
+    from polycrm.logs import configure_on_first_record
 
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_on_first_record()  # POLYCRM_LOG_LEVEL / _FORMAT; structlog is imported only if a line is logged
     app()  # expected errors end as one line on stderr (OneLineErrors)
 
 

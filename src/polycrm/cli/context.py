@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
+from polycrm.logs import safe_url  # noqa: F401 - the one password-hiding form of a URL, for messages
+
 if TYPE_CHECKING:
     from polycrm.auth.directory import UserDirectory
     from polycrm.config import Config
@@ -32,15 +34,6 @@ def expected_error_reason(exc: BaseException) -> str | None:
 
 # Files the server creates (database, its -wal and -shm, attached files, keys) are its owner's alone.
 PRIVATE_UMASK = 0o077
-
-
-def safe_url(url: str) -> str:
-    """The database URL without its password, for messages."""
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        credentials, host = rest.rsplit("@", 1)
-        return f"{scheme}://{credentials.split(':')[0]}:***@{host}" if ":" in credentials else url
-    return url
 
 
 def open_store(create: bool = False) -> tuple[Config, Database]:

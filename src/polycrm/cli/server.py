@@ -88,6 +88,7 @@ def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     import uvicorn
 
     from polycrm.affinity import SERVE_WORKERS_ENV
+    from polycrm.logs import configure_logging
 
     with running_on_store(private_data_dir(), "polycrm serve"):  # held while serving
         config, database, directory = open_directory(create=True)
@@ -96,8 +97,12 @@ def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on."),
         database.dispose()
         typer.echo(f"PolyCRM on {base_url}  (EspoCRM API: /api/v1, InflowCRM API: /api, docs: /docs)")
         os.environ[SERVE_WORKERS_ENV] = str(workers)  # read by each worker process (polycrm.affinity)
+        configure_logging(config.log_level, config.log_format)  # this process's lines: uvicorn's supervisor
+        # uvicorn configures no logging of its own (log_config=None): its lines go through PolyCRM's handler, and
+        # its access log stays off for PolyCRM's access line (dialects/http.py), which knows the user.
         uvicorn.run("polycrm.app:create_app", factory=True, host=host, port=port, workers=workers,
-                    log_level=config.log_level, access_log=False, **proxy_options(config.trusted_proxies))
+                    log_level=config.log_level, log_config=None, access_log=False,
+                    **proxy_options(config.trusted_proxies))
 
 
 def served_url(host: str, port: int) -> str:
@@ -117,7 +122,6 @@ def proxy_options(trusted: tuple[str, ...]) -> dict[str, object]:
 
 def worker() -> None:
     """Deliver webhooks in this process until SIGTERM or Ctrl-C (start several on PostgreSQL)."""
-    import logging
     import signal
 
     from polycrm.cli.webhooks import open_webhooks
@@ -126,7 +130,6 @@ def worker() -> None:
     hub = open_webhooks()
     with running_on_store(data_dir(), "polycrm worker"):  # held while delivering
         delivery_worker = hub.new_worker()
-        logging.getLogger("polycrm").setLevel(logging.INFO)
         for signal_number in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signal_number, lambda *_: delivery_worker.request_stop())
         typer.echo(f"PolyCRM webhook worker ({hub.database.dialect})")

@@ -12,6 +12,7 @@ queue is (a burst of one-event deliveries has one key per record).
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 import uuid
@@ -32,6 +33,7 @@ from polycrm.events.settings import WebhookSettings
 from polycrm.events.subscriptions import SubscriptionStore, remove_subscription
 from polycrm.store.database import Database
 
+log = logging.getLogger("polycrm.webhooks")
 FANOUT_LOCK = "webhook_fanout"
 # PostgreSQL plans claims by its statistics of the delivery table; a burst that queues thousands of
 # deliveries before autovacuum looks makes it plan for an empty queue (a sort of every head per claim).
@@ -66,6 +68,13 @@ DELIVERY_UID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9
 
 def is_delivery_uid(value: object) -> bool:
     return isinstance(value, str) and DELIVERY_UID.fullmatch(value) is not None
+
+
+def failure_fields(claimed: ClaimedDelivery, result: AttemptResult) -> dict[str, Any]:
+    """A failed attempt's log fields: which delivery, which attempt, why. Never the URL (its path or query may
+    carry the receiver's token), the headers (the signature) or the subscription's secret."""
+    return {"webhook_id": claimed.subscription.id, "delivery_id": claimed.uid, "attempt": claimed.attempt,
+            "status": result.status_code, "error": result.error}
 
 
 class RedeliverRefused(ValueError):
@@ -345,10 +354,13 @@ class DeliveryQueue:
                 status = DeliveryStatus.SUCCEEDED if succeeded else DeliveryStatus.FAILED
                 finished[(status.value, result.status_code, result.error)].append(claimed.delivery_id)
                 subscription = claimed.subscription.id
+                if not succeeded:
+                    log.warning("webhook delivery failed", extra=failure_fields(claimed, result))
                 if result.outcome is Outcome.GONE:
                     remove_subscription(self.database, conn, subscription,
                                         f"Removed at {now:%Y-%m-%d %H:%M:%S} UTC: the receiver answered "
                                         f"{result.status_code} (Gone).")
+                    log.warning("webhook removed: the receiver answered Gone", extra={"webhook_id": subscription})
                 elif not succeeded:
                     self._count_failure(conn, subscription, result, now)
             # Finished deliveries in one statement per (status, code, error): most rounds have one.
@@ -371,10 +383,13 @@ class DeliveryQueue:
                                 .returning(w.c.consecutive_failures)).scalar()
         if failures is not None and failures >= self.settings.disable_after:
             cause = f"HTTP {result.status_code}" if result.status_code is not None else (result.error or "error")
-            conn.execute(update(w).where(w.c.id == subscription_id, w.c.is_active.is_(True)).values(
+            disabled = conn.execute(update(w).where(w.c.id == subscription_id, w.c.is_active.is_(True)).values(
                 is_active=False, modified_at=now,
                 disabled_reason=f"Disabled at {now:%Y-%m-%d %H:%M:%S} UTC after {failures} failed deliveries in a "
-                                f"row; the last: {cause}."))
+                                f"row; the last: {cause}.")).rowcount
+            if disabled:
+                log.warning("webhook disabled", extra={"webhook_id": subscription_id, "failures": failures,
+                                                       "last": cause})
 
     # --- the delivery log -------------------------------------------------------------------------
 

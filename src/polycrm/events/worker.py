@@ -19,7 +19,7 @@ from typing import IO, Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from polycrm.events.deliveries import ClaimedDelivery, DeliveryQueue
+from polycrm.events.deliveries import ClaimedDelivery, DeliveryQueue, failure_fields
 from polycrm.events.model import AttemptResult, Event, Outcome, Subscription
 from polycrm.events.outbox import precise_utcnow
 from polycrm.events.protocol import WebhookProtocol
@@ -123,7 +123,11 @@ class DeliveryWorker:
 
     def run(self) -> None:
         """Work until stopped."""
-        log.info("webhook worker started (pid %s)", os.getpid())
+        settings = self.settings
+        log.info("webhook worker started", extra={
+            "pid": os.getpid(), "concurrency": settings.concurrency, "max_attempts": settings.max_attempts,
+            "backoff_base": settings.backoff_base, "backoff_max": settings.backoff_max,
+            "disable_after": settings.disable_after, "allow_private": settings.allow_private})
         while not self._stop.is_set():
             if not self._may_work():
                 self._stop.wait(STANDBY_RETRY)
@@ -235,7 +239,8 @@ class DeliveryWorker:
                 raise LookupError(f"no webhook protocol {subscription.protocol!r} in this process")
             body = self._body(protocol, subscription, events)
         except Exception as exc:  # noqa: BLE001 - a rendering bug must not kill the worker; it is logged
-            log.exception("webhook %s: rendering delivery %s failed", subscription.id, claimed.uid)
+            log.exception("webhook rendering failed", extra={"webhook_id": subscription.id,
+                                                             "delivery_id": claimed.uid, "attempt": claimed.attempt})
             return AttemptResult(precise_utcnow(), 0.0, None, Outcome.RETRY, f"rendering failed: {type(exc).__name__}")
         if body is None:
             return AttemptResult(precise_utcnow(), 0.0, None, Outcome.SKIPPED, "nothing to send")
@@ -265,7 +270,8 @@ class DeliveryWorker:
         """One attempt (in a sender thread)."""
         subscription = claimed.subscription
         result = self.sender.send(protocol, subscription.url, body, headers)
-        if result.outcome is not Outcome.SUCCESS:
-            log.info("webhook %s: delivery %s attempt %d: %s %s", subscription.id, claimed.uid, claimed.attempt,
-                     result.status_code or "-", result.error or result.outcome.value)
+        if result.outcome not in (Outcome.SUCCESS, Outcome.SKIPPED):
+            # `outcome`: what comes next (retry while attempts remain, fail, gone: the subscription is removed).
+            log.info("webhook attempt failed", extra={**failure_fields(claimed, result),
+                                                      "outcome": result.outcome.value})
         return result

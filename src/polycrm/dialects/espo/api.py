@@ -29,7 +29,7 @@ from polycrm.dialects.espo.render import RecordRenderer
 from polycrm.dialects.espo.stream import render_note, stream_page
 from polycrm.dialects.espo.webhooks import EspoWebhookApi
 from polycrm.dialects.espo.where import EspoWhereParser, RelationScope
-from polycrm.dialects.http import BodyTooLarge, read_body
+from polycrm.dialects.http import BodyTooLarge, bind_user, log_auth_failure, read_body, refusal_fields
 
 log = logging.getLogger("polycrm.espo")
 Handler = Callable[[EspoContext], Any]
@@ -65,6 +65,7 @@ class EspoApi:
             try:
                 raw = await read_body(request, self.max_body_bytes)
             except BodyTooLarge:
+                log.debug("request refused", extra={"status": 413, "reason": "Request body is too large."})
                 return Response(status_code=413, headers={"X-Status-Reason": "Request body is too large."})
             return await run_in_threadpool(self._run, handler, request, raw, public)
 
@@ -81,13 +82,20 @@ class EspoApi:
             login = authenticate(request, self.verifier)
             actor = self.directory.actor(login.user_id)
             if actor is None:
+                log_auth_failure(f"authentication failed: user {login.user_id} is inactive", "espo", None,
+                                 request.client.host if request.client else "-")
                 raise Unauthorized()
+            bind_user(request.scope, actor.user_name, actor.user_id)
             context = EspoContext(request, actor, login, parse_body(request, raw),
                                   request.scope.get("query_string", b"").decode("utf-8", errors="replace"))
             result = handler(context)
             return result if isinstance(result, Response) else espo_response(result)
         except (PolyError, LoginThrottled) as exc:
-            return error_response(exc, request, render)
+            response = error_response(exc, request, render)
+            if log.isEnabledFor(logging.DEBUG) and not isinstance(exc, (Unauthorized, LoginThrottled)):
+                log.debug("request refused", extra={"status": response.status_code, "reason": exc.reason,
+                                                    **refusal_fields(exc)})
+            return response
         except Exception:  # noqa: BLE001 - last line of defence: log it, never leak internals
             log.exception("unhandled error on %s %s", request.method, request.url.path)
             return error_response(RuntimeError(), request)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 import time
 from dataclasses import dataclass
 from email.utils import formatdate
@@ -17,7 +18,7 @@ from polycrm.auth.schemes import CredentialVerifier, Login, LoginThrottled, Malf
 from polycrm.core.errors import (BadRequest, Conflict, DuplicateFound, Forbidden, NotFound, PolyError, Unauthorized,
                                  ValidationFailure, VersionConflict)
 from polycrm.dialects.espo.querystring import parse_php_query
-from polycrm.dialects.http import JSONResponse, body_nul_location
+from polycrm.dialects.http import JSONResponse, body_nul_location, log_auth_failure
 
 API_BASE = "/api/v1"
 
@@ -72,18 +73,23 @@ def _refuse_nul(location: str | None) -> None:
 
 def authenticate(request: Request, verifier: CredentialVerifier) -> Login:
     """Pick the scheme as EspoCRM does (§1): Espo-Authorization, X-Api-Key, X-Hmac-Authorization, Basic.
-    Raises LoginThrottled when failed logins of the user name or client address are over budget."""
+    Raises LoginThrottled when failed logins of the user name or client address are over budget. Failures
+    are logged with the scheme, the user name tried and the client, never the secret."""
     headers = request.headers
     client = request.client.host if request.client else "-"
+    scheme, user = "none", None
     try:
         if "espo-authorization" in headers:
+            scheme = "espo-authorization"
             user, secret = decode_user_password(headers["espo-authorization"])
             login = verifier.password_or_token(
                 user, secret, client=client,
                 token_only=headers.get("espo-authorization-by-token", "").lower() == "true", issue_token=True)
         elif "x-api-key" in headers:
+            scheme = "api-key"
             login = verifier.api_key(headers["x-api-key"].strip())
         elif "x-hmac-authorization" in headers:
+            scheme = "hmac"
             raw_path = request.scope.get("raw_path") or request.url.path.encode()
             path = raw_path.decode("latin-1")
             resource = path[len(API_BASE):] if path.startswith(API_BASE) else path
@@ -91,13 +97,21 @@ def authenticate(request: Request, verifier: CredentialVerifier) -> Login:
             full = f"{path}?{query}" if query else path
             login = verifier.hmac(headers["x-hmac-authorization"], request.method, resource, full)
         elif headers.get("authorization", "").lower().startswith("basic "):
+            scheme = "basic"
             user, secret = decode_user_password(headers["authorization"][6:])
             login = verifier.password_or_token(user, secret, client=client)
         else:
             login = None
     except MalformedCredentials as exc:
+        log_auth_failure("malformed credentials", scheme, None, client)
         raise BadRequest(str(exc)) from None
+    except LoginThrottled as exc:
+        log_auth_failure(f"login refused: {exc.reason}", scheme, user, client)
+        raise
     if login is None:
+        # No credentials at all is how a browser or a client starts; only wrong ones are worth a warning.
+        log_auth_failure("authentication failed", scheme, user, client, level=logging.WARNING if scheme != "none"
+                         else logging.DEBUG)
         raise Unauthorized()
     return login
 

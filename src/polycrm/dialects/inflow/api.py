@@ -24,7 +24,8 @@ from polycrm.core.errors import NotFound, PolyError
 from polycrm.core.files import NewFile
 from polycrm.core.search import SearchQuery
 from polycrm.core.service import Core
-from polycrm.dialects.http import BodyTooLarge, JSONResponse, body_nul_location, read_body
+from polycrm.dialects.http import (BodyTooLarge, JSONResponse, bind_user, body_nul_location, log_auth_failure,
+                                   read_body)
 from polycrm.dialects.inflow.context import InflowRequest, Reply, grouped, paging
 from polycrm.dialects.inflow.describe import describe_field, make_fields, sample_record
 from polycrm.dialects.inflow.envelope import (OPERATION_RATE_LIMITED, RATE_LIMITED, SUNSET_HTTP_DATE, VALIDATION_ERROR,
@@ -100,19 +101,24 @@ class InflowApi:
                     if not decision.allowed:
                         raise InflowError(429, "RATE_LIMIT_EXCEEDED", OPERATION_RATE_LIMITED)
                 body: dict[str, Any] = {}
-                if operation.key_in_body and "x-api-key" not in request.headers:
+                key_in_body = operation.key_in_body and "x-api-key" not in request.headers
+                if key_in_body:
                     body = await self._json_body(request)
-                    actor = await run_in_threadpool(self._authenticate, body.get("apiKey"))
-                else:
-                    actor = await run_in_threadpool(self._authenticate, request.headers.get("x-api-key"))
-                    if operation.body is Body.JSON:
-                        body = await self._json_body(request)
-                    elif operation.body is Body.RECORD:
-                        body, form = await self._record_body(request)
+                actor = await run_in_threadpool(self._authenticate, request,
+                                                body.get("apiKey") if key_in_body else request.headers.get("x-api-key"))
+                # Bound here, in the request's own context: the threads of the later steps see it too.
+                bind_user(request.scope, actor.user_name, actor.user_id)
+                if operation.body is Body.JSON and not key_in_body:
+                    body = await self._json_body(request)
+                elif operation.body is Body.RECORD:
+                    body, form = await self._record_body(request)
                 context = InflowRequest(request, actor, body, form)
                 response = await run_in_threadpool(self._handle, operation.handler, context, replacement)
             except InflowError as exc:
                 response = JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=exc.status)
+                if exc.status < 500 and exc.status != 401 and log.isEnabledFor(logging.DEBUG):
+                    log.debug("request refused", extra={"status": exc.status, "code": exc.code,
+                                                        "reason": exc.message, "details": exc.details})
             except Exception:  # noqa: BLE001 - last line of defence: log it, never leak internals
                 log.exception("unhandled error on %s %s", request.method, request.url.path)
                 response = JSONResponse(error_body("INTERNAL_SERVER_ERROR", "Internal server error"), status_code=500)
@@ -138,10 +144,14 @@ class InflowApi:
             return self.limiter.hit(self.rate, "inflow", identity, client)
         return self.limiter.hit(self.budgets[budget], f"inflow-{budget}", identity, client)
 
-    def _authenticate(self, key: Any) -> Actor:
+    def _authenticate(self, request: Request, key: Any) -> Actor:
         login = self.verifier.api_key(key.strip()) if isinstance(key, str) and key.strip() else None
         actor = self.directory.actor(login.user_id) if login is not None else None
         if actor is None:
+            # As on the EspoCRM API: no key at all is worth a debug line, a wrong one a warning.
+            log_auth_failure("authentication failed", "inflow-api-key" if key else "none", None,
+                             request.client.host if request.client else "-",
+                             level=logging.WARNING if key else logging.DEBUG)
             raise InflowError(401, "UNAUTHORIZED", "Invalid API key")
         return actor
 
