@@ -49,8 +49,10 @@ def test_the_server_writes_json_lines_with_request_ids_and_no_secret(tmp_path):
     assert good.headers["x-request-id"] == "live-check-1"
     text = log_path.read_text()
     lines = text.splitlines()
-    # Besides JSON lines, only the command's own output (stdout): where the first admin's credentials are.
-    assert [line[:20] for line in lines if not line.startswith("{")] == ["First start: created", "PolyCRM on http://12"]
+    # Besides JSON lines, only the command's own output: the store it serves, where the first admin's
+    # credentials are, the address.
+    assert [line[:20] for line in lines if not line.startswith("{")] == [
+        "store: sqlite:///" + str(tmp_path)[:3], "First start: created", "PolyCRM on http://12"]
     records = [json.loads(line) for line in lines if line.startswith("{")]
     loggers = {r["logger"] for r in records}
     assert {"uvicorn.error", "polycrm.server", "polycrm.access", "polycrm.auth", "polycrm.espo"} <= loggers
