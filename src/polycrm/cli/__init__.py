@@ -57,13 +57,14 @@ app = typer.Typer(cls=OneLineErrors, add_completion=False, no_args_is_help=True,
 
 
 def _register() -> None:
-    from polycrm.cli import accounts, fields, maintenance, server, webhooks
+    from polycrm.cli import accounts, fields, maintenance, server, settings, webhooks
 
     server.register(app)
     accounts.register(app)
     fields.register(app)
     webhooks.register(app)
     maintenance.register(app)
+    settings.register(app)
 
 
 _register()
