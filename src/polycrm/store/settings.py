@@ -47,10 +47,12 @@ class SettingStore:
 
     def read(self, conn: Connection, name: str, *, lock: str | None = None) -> Any | None:
         """The setting's value, None when it was never stored; `lock` "share" or "update" holds its row until
-        the transaction ends (PostgreSQL; SQLite's write transactions already run one at a time)."""
+        the transaction ends (PostgreSQL; SQLite's write transactions already run one at a time). Sharing takes
+        the weakest lock that FOR UPDATE waits for (FOR KEY SHARE): writers sharing a setting never wait for
+        each other."""
         query = select(self._table.c.value).where(self._table.c.name == name)
         if lock is not None and self.database.dialect == "postgresql":
-            query = query.with_for_update(read=lock == "share")
+            query = query.with_for_update(read=lock == "share", key_share=lock == "share")
         raw = conn.execute(query).scalar()
         return None if raw is None else orjson.loads(raw)
 
