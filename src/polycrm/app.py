@@ -33,10 +33,7 @@ from polycrm.store.database import Database, open_database
 
 
 def core_settings(config: Config) -> CoreSettings:
-    rates = dict(CoreSettings().currency_rates)
-    rates.setdefault(config.default_currency, 1.0)
-    return CoreSettings(default_currency=config.default_currency, currency_rates=rates,
-                        files_dir=config.data_dir / "files")
+    return CoreSettings(default_currency=config.default_currency, files_dir=config.data_dir / "files")
 
 
 def build_core(config: Config, database: Database, mapping: InflowMapping | None = None,
@@ -45,6 +42,7 @@ def build_core(config: Config, database: Database, mapping: InflowMapping | None
     server's directory, the core looks other users' rights up through its cache."""
     core = Core(database, core_settings(config), directory)
     core.reserve_api_names(INFLOW, (mapping or InflowMapping.load()).reserved_names)
+    core.currency.ensure_stored()
     return core
 
 

@@ -187,8 +187,8 @@ def test_core_refuses_nul_in_every_stored_text(harness, store):
         assert (failure.value.field, failure.value.kind) == (field, kind), entity
     email = core.records("Email").entity  # its only JSON field is read-only: convert the value directly
     with pytest.raises(ValidationFailure):
-        RecordInput(email, ("USD",), "USD").convert(email.attributes["addressNameMap"], email.fields["addressNameMap"],
-                                                     {"a@example.com": NUL})
+        RecordInput(email).convert(email.attributes["addressNameMap"], email.fields["addressNameMap"],
+                                   {"a@example.com": NUL})
     with pytest.raises(ValidationFailure) as failure:
         core.stream.post(actor, {"post": NUL, "parentType": "Account", "parentId": account["id"]})
     assert (failure.value.entity, failure.value.field, failure.value.kind) == ("Note", "post", "valid")

@@ -74,7 +74,7 @@ def add_custom_field(database: Database, entity_name: str, name: str, field_type
     entity = database.registry.entity(entity_name)
     candidate = Field(name, field_type, dict(params, type=field_type), custom=True)
     if "default" in params:
-        checker = RecordInput(entity, ("USD",), "USD")
+        checker = RecordInput(entity)
         for attribute in expand(candidate):
             if attribute.name == name:
                 checker.convert(attribute, candidate, params["default"])

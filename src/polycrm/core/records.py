@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 from polycrm.auth.acl import Actor
 from polycrm.core.access import RecordAccess
 from polycrm.core.assembly import RecordAssembler
+from polycrm.core.currency import AmountFields, CurrencyService
 from polycrm.core.errors import BadRequest, DuplicateFound, Forbidden, NotFound, VersionConflict
 from polycrm.core.follows import ActorSource, AutoFollow
 from polycrm.core.linker import Linker
@@ -66,7 +67,9 @@ class RecordService:
                             else None)
         self.outbox = Outbox(database)
         self.stream = StreamWriter(entity, NoteRepository(database), self._repository_of) if entity.stream else None
-        self.input = RecordInput(entity, settings.currencies, settings.default_currency)
+        self.input = RecordInput(entity)
+        self.amounts = AmountFields(entity)
+        self.currency = CurrencyService(database, settings.default_currency)
         self._belongs_to = self.assembler.belongs_to
         self._column_fields = self.assembler.column_fields
         self.linker = Linker(database, entity, self.repository, self._repository_of, self.access, self.input,
@@ -84,7 +87,7 @@ class RecordService:
                                                 if b.field == a.field and b.column is not None)
                               for a in entity.attributes.values() if a.column is None}
         self._derived_fields = [f for f in entity.fields.values()
-                                if f.type in {"personName", "currency", "datetimeOptional"}]
+                                if f.type in {"personName", "datetimeOptional"}]
         self._creation_times = [key for key in ("createdAt", "modifiedAt") if key in entity.attributes]
         self._creators = [key for key in ("createdById", "modifiedById") if key in entity.attributes]
 
@@ -269,6 +272,8 @@ class RecordService:
         create event; no duplicate check."""
         if values is None:
             values = self.prepare_new(actor, parsed)
+        if self.amounts:
+            self.amounts.settle(values, self.currency.hold(conn), self.input.fail)
         self.linker.check_references(conn, actor, {k: values[k] for k in parsed.values}, parsed.links)
         if self._numbered:
             values["number"] = self.database.next_value(conn, f"{self.entity.name}.number")
@@ -314,8 +319,12 @@ class RecordService:
         # All that needs no ids is done before the transaction: SQLite has one writer at a time.
         wanted = self.linker.linked_ids(({k: values[k] for k in parsed.values}, parsed.links, values)
                                   for values, parsed in prepared)
-        rows = self.repository.new_rows([values for values, _ in prepared])
         with self.database.transaction() as conn:
+            if self.amounts:
+                currencies = self.currency.hold(conn)
+                for values, _ in prepared:
+                    self.amounts.settle(values, currencies, self.input.fail)
+            rows = self.repository.new_rows([values for values, _ in prepared])
             self.linker.check_linked(conn, actor, wanted)
             late: dict[str, list[int]] = {}
             if self._numbered:
@@ -332,18 +341,13 @@ class RecordService:
         return ids
 
     def _derive(self, values: dict[str, Any], links: dict[str, list[int]], now: datetime) -> None:
-        """Values computed from others: person name, converted currency, all-day dates, email subject; `now`
-        is the write's time (a lead's conversion time when its status becomes Converted)."""
+        """Values computed from others: person name, all-day dates, email subject; `now` is the write's time
+        (a lead's conversion time when its status becomes Converted). Amounts are settled in the write
+        transaction (`AmountFields`)."""
         for field in self._derived_fields:
             if field.type == "personName" and ("firstName" in values or "lastName" in values):
                 full = " ".join(p for p in (values.get("firstName"), values.get("lastName")) if p)
                 values[field.name] = full or None
-            elif field.type == "currency" and field.name in values:
-                converted = f"{field.name}Converted"
-                if converted in self.entity.attributes:
-                    amount, code = values.get(field.name), values.get(f"{field.name}Currency")
-                    rate = self.settings.currency_rates.get(code or self.settings.default_currency, 1.0)
-                    values[converted] = None if amount is None else round(amount * rate, 4)
             elif field.type == "datetimeOptional" and isinstance(values.get(f"{field.name}Date"), date):
                 day = values[f"{field.name}Date"]
                 if field.name == "dateEnd" and "dateEnd" in self.entity.fields:
@@ -396,6 +400,7 @@ class RecordService:
         wins and the others get VersionConflict."""
         self.require_scope(actor, "edit")
         with self.database.transaction() as conn:
+            self._hold_currencies_for(conn, data)
             current = self.load_record(conn, record_id, not_found="Record {id} not found.", lock=True)
             self.check_record(conn, actor, "edit", current)
             if expected_version is not None and expected_version != current.get("versionNumber"):
@@ -421,6 +426,8 @@ class RecordService:
         merged = dict(current)
         merged.update(parsed.values)
         self._derive(merged, parsed.links, now)
+        if self.amounts.touched(parsed.values):
+            self.amounts.settle(merged, self.currency.hold(conn), self.input.fail, parsed.values)
         changed = {k: v for k, v in merged.items() if k in self.entity.attributes and current.get(k) != v}
         if not actor.is_admin:
             self.input.check_admin_only(changed, [])
@@ -448,6 +455,12 @@ class RecordService:
             if self.stream is not None:
                 self.stream.updated(conn, actor, current, merged, changed, into=notes)
         return links_changed
+
+    def _hold_currencies_for(self, conn: Connection, data: dict[str, Any]) -> None:
+        """Before an update locks its records: hold the currency settings if it changes amounts (a change of
+        the settings locks the records with amounts while holding them; this order cannot deadlock)."""
+        if self.amounts.touched(data):
+            self.currency.hold(conn)
 
     def _touch_if_unchanged(self, conn: Connection, actor: Actor, current: dict[str, Any]) -> None:
         """Stamp a record as modified unless this transaction's update already did."""
@@ -519,6 +532,7 @@ class RecordService:
         if not actor.is_admin and not actor.mass_update:
             raise Forbidden("No mass-update permission.")
         with self.database.transaction() as conn:
+            self._hold_currencies_for(conn, data)
             records = self.records_for_mass_action(conn, actor, ids, "edit")
             notes: list[dict[str, Any]] = []
             for current in records:

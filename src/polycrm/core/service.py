@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, Callable, Iterable
 
 from polycrm.auth.directory import UserDirectory, load_actor
+from polycrm.core.currency import CurrencyService
 from polycrm.core.errors import NotFound
 from polycrm.core.fields import ReservedApiNames, add_custom_field, set_custom_field_api_name
 from polycrm.core.files import FileService
@@ -43,6 +44,7 @@ class Core:
         self._reserved_api_names: dict[str, ReservedApiNames] = {}
         self._files: FileService | None = None
         self.stream = StreamService(database, self.records)
+        self.currency = CurrencyService(database, self.settings.default_currency)
 
     @property
     def files(self) -> FileService:

@@ -115,13 +115,10 @@ class ParsedInput:
 class RecordInput:
     """Validation and conversion of input for one entity."""
 
-    def __init__(self, entity: Entity, currencies: tuple[str, ...], default_currency: str):
+    def __init__(self, entity: Entity):
         self.entity = entity
-        self.currencies = currencies
-        self.default_currency = default_currency
         # Looked up once: every record of a mass create checks them.
         self._required = [f for f in entity.fields.values() if f.required and not f.read_only]
-        self._currency_fields = [f.name for f in entity.fields.values() if f.type == "currency"]
         # The attributes input may set, with their fields: anything else in the input is ignored.
         self._writable = {name: (attribute, entity.fields[attribute.field])
                           for name, attribute in entity.attributes.items()
@@ -174,7 +171,6 @@ class RecordInput:
         if creating:
             for field_name, columns in parsed.link_columns.items():
                 self.check_column_ids(field_name, parsed.links.get(field_name, []), columns)
-        self._derive(parsed, creating=creating)
         return parsed
 
     # --- per kind ---------------------------------------------------------------------------------
@@ -388,17 +384,7 @@ class RecordInput:
                             opt_out=self._flag(field.name, item.get("optOut")),
                             invalid=self._flag(field.name, item.get("invalid")), type=kind)
 
-    # --- derived values ---------------------------------------------------------------------------
-
-    def _derive(self, parsed: ParsedInput, *, creating: bool) -> None:
-        values = parsed.values
-        for name in self._currency_fields:
-            currency_key = f"{name}Currency"
-            if currency_key in values and values[currency_key] is not None:
-                if values[currency_key] not in self.currencies:
-                    raise self.fail(name, "validCurrency")
-            elif values.get(name) is not None:
-                values[currency_key] = self.default_currency
+    # --- checks on whole records ------------------------------------------------------------------
 
     def required_missing(self, record: dict[str, Any]) -> str | None:
         """The first required field without a value in a complete record, if any."""

@@ -16,6 +16,7 @@ from sqlalchemy.types import TypeEngine
 
 from polycrm.meta import FOLLOWERS_LINK, Attribute, Entity, JunctionColumn, LinkStorage, Registry, ValueKind
 from polycrm.store.event_tables import build_event_tables
+from polycrm.store.settings import build_setting_table
 from polycrm.meta.model import snake_case
 
 # PostgreSQL cuts longer identifiers short (NAMEDATALEN - 1 bytes), so two long names could become one.
@@ -321,6 +322,7 @@ def build_system_tables(metadata: MetaData) -> None:
           Column("name", String(100), primary_key=True),
           Column("value", BigInteger(), nullable=False))
     build_event_tables(metadata, IdType)
+    build_setting_table(metadata)
 
 
 def build_file_tables(metadata: MetaData) -> None:

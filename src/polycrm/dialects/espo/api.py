@@ -27,6 +27,7 @@ from polycrm.dialects.espo.openapi import build_openapi
 from polycrm.dialects.espo.params import SearchParamsParser
 from polycrm.dialects.espo.render import RecordRenderer
 from polycrm.dialects.espo.stream import render_note, stream_page
+from polycrm.dialects.espo.system import EspoSystemApi
 from polycrm.dialects.espo.webhooks import EspoWebhookApi
 from polycrm.dialects.espo.where import EspoWhereParser, RelationScope
 from polycrm.dialects.http import BodyTooLarge, bind_user, log_auth_failure, read_body, refusal_fields
@@ -77,8 +78,10 @@ class EspoApi:
         try:
             if entity_name is not None and entity_name in self.core.registry:
                 render = self.renderer(entity_name).render
-            if public:
-                return espo_response(handler(EspoContext(request, None, None, {}, "")))  # type: ignore[arg-type]
+            query = request.scope.get("query_string", b"").decode("utf-8", errors="replace")
+            if public:  # no credentials needed; a handler that answers callers differently checks them itself
+                context = EspoContext(request, None, None, parse_body(request, raw), query)  # type: ignore[arg-type]
+                return espo_response(handler(context))
             login = authenticate(request, self.verifier)
             actor = self.directory.actor(login.user_id)
             if actor is None:
@@ -86,8 +89,7 @@ class EspoApi:
                                  request.client.host if request.client else "-")
                 raise Unauthorized()
             bind_user(request.scope, actor.user_name, actor.user_id)
-            context = EspoContext(request, actor, login, parse_body(request, raw),
-                                  request.scope.get("query_string", b"").decode("utf-8", errors="replace"))
+            context = EspoContext(request, actor, login, parse_body(request, raw), query)
             result = handler(context)
             return result if isinstance(result, Response) else espo_response(result)
         except (PolyError, LoginThrottled) as exc:
@@ -506,8 +508,14 @@ def mass_result(done: list[int], by_ids: bool) -> dict[str, Any]:
 
 def espo_routes(api: EspoApi) -> list[Route]:
     r = api.route
+    system = EspoSystemApi(api.core, api.directory, api.verifier)
     return [
         r("/", {"GET": api.root}, public=True),
+        r("/App/about", {"GET": system.about}),
+        r("/I18n", {"GET": system.i18n}, public=True),
+        r("/Settings", {"GET": system.settings_read, "PUT": system.settings_update, "PATCH": system.settings_update},
+          public=True),
+        r("/GlobalSearch", {"GET": system.global_search}),
         r("/App/user", {"GET": api.app_user}),
         r("/App/destroyAuthToken", {"POST": api.destroy_token}),
         r("/Metadata", {"GET": api.metadata}),

@@ -31,6 +31,12 @@ def _select_defs(entity: Entity) -> dict[str, list[str]]:
             "boolFilterList": ["onlyMy", "onlyMyTeam"] + followed}
 
 
+def _currency_metadata(core: Core) -> dict[str, Any]:
+    settings = core.currency.current()
+    return {"list": list(settings.currency_list), "default": settings.default, "base": settings.base,
+            "rates": dict(settings.rates)}
+
+
 def metadata(core: Core, actor: Actor, key: str | None) -> Any:
     """The metadata object, or the value at a dotted `key` (404 when the path does not exist)."""
     readable = [core.registry.entity(e) for e in core.registry.names() if actor.can(e, "read")]
@@ -40,7 +46,7 @@ def metadata(core: Core, actor: Actor, key: str | None) -> Any:
         "scopes": {e.name: {"entity": True, "object": True, "acl": True, "customizable": True,
                             "stream": e.stream, "disabled": False,
                             **({"statusField": e.status_field} if e.status_field else {})} for e in readable},
-        "app": {"currency": {"list": list(core.settings.currencies), "default": core.settings.default_currency}},
+        "app": {"currency": _currency_metadata(core)},
         "selectDefs": {e.name: _select_defs(e) for e in readable},
     }
     if not key:
@@ -68,8 +74,7 @@ def app_user(core: Core, actor: Actor, user: dict[str, Any], token: str | None) 
                 "massUpdatePermission": actor.is_admin or actor.mass_update},
         "preferences": {"timeZone": "UTC", "language": "en_US"},
         "token": token,
-        "settings": {"defaultCurrency": core.settings.default_currency, "currencyList": list(core.settings.currencies),
-                     "recordsPerPage": 20, "timeZone": "UTC"},
+        "settings": {**core.currency.current().to_json(), "recordsPerPage": 20, "timeZone": "UTC"},
         "language": "en_US",
         "appParams": {"maxUploadSize": None},
     }

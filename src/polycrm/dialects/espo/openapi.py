@@ -335,6 +335,43 @@ CRITERIA = {"ids": ID_LIST, "where": {"type": "array", "items": {"$ref": SCHEMAS
             "selectData": {"$ref": SCHEMAS + "SearchParams"}}
 
 
+def _system_paths() -> dict[str, Any]:
+    """Settings, App/about, I18n, GlobalSearch (dialects/espo/system.py). Settings and I18n answer without
+    credentials too, and more with them."""
+    anyone = [{}, {"ApiKeyAuth": []}, {"HmacAuth": []}, {"BasicAuth": []}, {"EspoAuth": []}]
+    settings = {"type": "object", "description": "Without credentials only the global settings.", "properties": {
+        "currencyList": {"type": "array", "items": {"type": "string"}}, "defaultCurrency": {"type": "string"},
+        "baseCurrency": {"type": "string"}, "currencyRates": {"type": "object", "additionalProperties": {
+            "type": "number", "description": "The value of one unit in the base currency."}}}}
+    settings_update = dict(settings, description="Only the currency settings change; any other key must "
+                                                 "keep its value. Administrators only.")
+    found = {"type": "object", "required": ["_scope", "id"], "properties": {
+        "id": {"type": "string"}, "name": {"type": ["string", "null"]}, "_scope": {"type": "string"}}}
+    search_parameters = [
+        {"name": "q", "in": "query", "required": True, "schema": {"type": "string"}, "description": "The text."},
+        {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+        {"name": "maxSize", "in": "query", "schema": {"type": "integer", "minimum": 0}}]
+    return {
+        "/App/about": {"get": _operation("about", "App", "Version information", _ok({
+            "type": "object", "required": ["text", "version"],
+            "properties": {"text": {"type": "string"}, "version": {"type": "string"}}}))},
+        "/I18n": {"get": dict(_operation("i18n", "App", "Translations (en_US)", _ok({"type": "object"}),
+                                         errors=()), security=anyone)},
+        "/Settings": {"get": dict(_operation("settings", "App", "Settings", _ok(settings)), security=anyone),
+                      **{method: dict(_operation(f"{verb}Settings", "App", "Change the currency settings (admin)",
+                                                 _ok(settings), body=settings_update, errors=(("409", "Conflict"),)),
+                                      security=anyone)
+                         for method, verb in (("put", "update"), ("patch", "patch"))}},
+        "/GlobalSearch": {"get": _operation("globalSearch", "App", "Search the global search's entity types",
+                                            _list_ok_of(found), parameters=search_parameters)},
+    }
+
+
+def _list_ok_of(item: dict[str, Any]) -> dict[str, Any]:
+    return _ok({"type": "object", "required": ["total", "list"], "properties": {
+        "total": {"type": "integer"}, "list": {"type": "array", "items": item}}})
+
+
 def _general_paths(registry: Registry) -> dict[str, Any]:
     names = registry.names()
     user_schema = record_schema(registry.entity("User")) if "User" in registry else {"type": "object"}
@@ -367,6 +404,7 @@ def _general_paths(registry: Registry) -> dict[str, Any]:
                          "description": "A dotted path, e.g. entityDefs.Lead.fields.status.options."}])},
         "/OpenApi": {"get": _operation("openApi", "Metadata", "This OpenAPI document",
                                        _ok({"type": "object", "required": ["openapi", "info", "paths"]}))},
+        **_system_paths(),
         "/MassAction": {"post": _operation("massAction", "MassAction", "Mass update, delete, follow or unfollow",
                                            _ok({"$ref": SCHEMAS + "MassActionResult"}), body=mass_body)},
         "/Admin/fieldManager/{entity}": {
