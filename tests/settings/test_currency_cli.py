@@ -54,8 +54,9 @@ def test_the_command_line_changes_what_every_process_sees(currency, store):
 def test_bad_input_is_one_line_and_changes_nothing(currency, args, message):
     before = settings(currency)
     result = currency(*args)
-    assert result.exit_code == 1 and result.stdout == "" and result.stderr.count("\n") == 1, result.stderr
-    assert result.stderr.startswith("error: ") and message in result.stderr, result.stderr
+    store_line, error = result.stderr.splitlines()  # the store acted on, then the error's one line
+    assert result.exit_code == 1 and result.stdout == "" and store_line.startswith("store: "), result.stderr
+    assert error.startswith("error: ") and message in error, result.stderr
     assert settings(currency) == before
 
 
