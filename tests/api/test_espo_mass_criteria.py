@@ -163,6 +163,15 @@ def test_the_400_says_what_is_wrong(api, reason, criteria):
     assert (response.status_code, response.headers["x-status-reason"]) == (400, reason)
 
 
+def test_criteria_ignore_select_as_espocrm_does(api):
+    """A mass action returns no attributes: `select` in any form (EspoCRM's web client sends a string)."""
+    _world(api)
+    for select in ("name,type", ["name"], None):
+        response = api.post("/api/v1/MassAction", json={"entityType": "Account", "action": "update", "params": {
+            "where": GOOD, "searchParams": {"select": select}}, "data": {"type": "Partner"}})
+        assert response.json() == {"count": 1}
+
+
 def test_explicitly_empty_criteria_still_select_every_record(api):
     """EspoCRM's meaning of `where: []` and `searchParams: {}`: no condition."""
     _world(api)

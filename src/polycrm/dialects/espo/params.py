@@ -23,6 +23,7 @@ SORTABLE_FIELD_TYPES = {"link", "linkParent", "currency", "datetimeOptional"}
 SEARCH_PARAMS_KEYS = frozenset({
     "where", "whereGroup", "primaryFilter", "boolFilterList", "textFilter", "q", "select", "attributeSelect",
     "maxSize", "offset", "orderBy", "sortBy", "order", "asc", "maxTextAttributeLength"})
+CRITERIA_IGNORED_KEYS = frozenset({"whereGroup", "select", "attributeSelect"})
 WARNING_HEADER = "X-PolyCRM-Warning"  # what a list request asked for that was ignored, as EspoCRM ignores it
 
 
@@ -76,7 +77,8 @@ class SearchParamsParser:
         if "where" in request:
             own = _criteria_where(request["where"], "where")
             items = items + own if append_where else own
-        params = {key: value for key, value in search.items() if key != "whereGroup"}
+        # Which attributes to return means nothing to a mass action (EspoCRM drops `select` for massRelate).
+        params = {key: value for key, value in search.items() if key not in CRITERIA_IGNORED_KEYS}
         return self._from_json(dict(params, where=items, maxSize=None), no_total=True)
 
     def _list_where(self, where: Any, hint: str = "") -> list | None:
