@@ -20,6 +20,7 @@ from polycrm.core.service import Core
 from polycrm.core.settings import CoreSettings
 from polycrm.dialects.espo.api import EspoApi, espo_routes
 from polycrm.dialects.espo.docs import docs_page
+from polycrm.dialects.espo.routing import resource_not_found
 from polycrm.dialects.espo.webhooks import EspoWebhookApi, EspoWebhookProtocol
 from polycrm.dialects.http import RequestLogging
 from polycrm.dialects.inflow.api import InflowApi, inflow_routes
@@ -97,7 +98,7 @@ def build_app(config: Config, database: Database) -> Starlette:
     # `/api/v1` (EspoCRM) comes before InflowCRM's `/api/*`, which would otherwise take its paths. Its routes
     # carry whole paths, in a router of their own that answers 404 or 405 for the rest: a Mount would strip its
     # prefix wrongly from a path ending in a newline (`/Account/1%0A`), and its routes then saw the whole path.
-    espo_router = Router(routes=espo_routes(espo))
+    espo_router = Router(routes=espo_routes(espo), default=resource_not_found)
     app = Starlette(routes=[Route("/", home), Route("/docs", docs), Route("/api/v1/{path:path}", espo_router),
                             *inflow_routes(inflow)],
                     exception_handlers={404: not_found, 405: method_not_allowed}, lifespan=lifespan,

@@ -37,7 +37,6 @@ ESPO = {
     ("PUT", "/api/v1/Note/{id}"): "the author's own posts: tests/api/test_espo_stream.py",
     ("PATCH", "/api/v1/Note/{id}"): "the author's own posts: tests/api/test_espo_stream.py",
     ("DELETE", "/api/v1/Note/{id}"): "the author's own posts: tests/api/test_espo_stream.py",
-    ("GET", "/api/v1/{entity}/action/{action}"): "path:espo convert attributes",
     ("POST", "/api/v1/{entity}/action/{action}"): "path:espo convert attributes",
     ("PUT", "/api/v1/{entity}/action/{action}"): "path:espo legacy mass update",
     ("DELETE", "/api/v1/{entity}/action/{action}"): "path:espo legacy mass update",

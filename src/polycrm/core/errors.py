@@ -21,7 +21,9 @@ class ValidationFailure(BadRequest):
     """A field value failed validation (EspoCRM's `validationFailure`)."""
 
     def __init__(self, entity: str, field: str, kind: str, detail: str = ""):
-        super().__init__(f"Field validation failure; entityType: {entity}, field: {field}, type: {kind}.")
+        """`detail`, a client-safe sentence, follows the reason (EspoCRM's X-Status-Reason) when given."""
+        super().__init__(f"Field validation failure; entityType: {entity}, field: {field}, type: {kind}."
+                         + (f" {detail}" if detail else ""))
         self.entity = entity
         self.field = field
         self.kind = kind

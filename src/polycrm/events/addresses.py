@@ -66,6 +66,10 @@ class BlockedTarget(ValueError):
     """The URL is malformed or leads to an address webhooks may not reach."""
 
 
+class PrivateTarget(BlockedTarget):
+    """The URL leads to an internal name or a non-public address: allowed only with allow_private."""
+
+
 @dataclass(frozen=True, slots=True)
 class Target:
     scheme: str
@@ -232,7 +236,7 @@ class AddressGuard:
             addresses = [target.address]
         else:
             if not self.allow_private and is_internal_name(target.host):
-                raise BlockedTarget("the URL leads to an internal host name")
+                raise PrivateTarget("the URL leads to an internal host name")
             try:
                 addresses = (self.resolver or system_resolver)(target.host, target.port)
             except (OSError, UnicodeError) as exc:
@@ -242,5 +246,5 @@ class AddressGuard:
         if not self.allow_private:
             for address in addresses:
                 if not is_public_address(address):
-                    raise BlockedTarget(f"{target.host} is or resolves to a private or local address ({address})")
+                    raise PrivateTarget(f"{target.host} is or resolves to a private or local address ({address})")
         return addresses

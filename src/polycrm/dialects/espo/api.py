@@ -4,7 +4,6 @@ business rules live in the core."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 
 from starlette.concurrency import run_in_threadpool
@@ -24,12 +23,13 @@ from polycrm.dialects.espo.context import (API_BASE, EspoContext, authenticate, 
                                            parse_body)
 from polycrm.dialects.espo.metadata import app_user, metadata
 from polycrm.dialects.espo.openapi import build_openapi
-from polycrm.dialects.espo.params import SearchParamsParser
+from polycrm.dialects.espo.params import WARNING_HEADER, SearchParamsParser
 from polycrm.dialects.espo.render import RecordRenderer
+from polycrm.dialects.espo.routing import ResourceRoute
 from polycrm.dialects.espo.stream import render_note, stream_page
 from polycrm.dialects.espo.system import EspoSystemApi
 from polycrm.dialects.espo.webhooks import EspoWebhookApi
-from polycrm.dialects.espo.where import EspoWhereParser, RelationScope
+from polycrm.dialects.espo.where import RelationScope
 from polycrm.dialects.http import BodyTooLarge, bind_user, log_auth_failure, read_body, refusal_fields
 
 log = logging.getLogger("polycrm.espo")
@@ -60,7 +60,8 @@ class EspoApi:
 
     def route(self, path: str, handlers: Mapping[str, Handler], *, public: bool = False) -> Route:
         """The one route of `path`, its handler chosen by method (HEAD by GET's). One route per path, because
-        Starlette's 405 names the methods of the first route whose path matches in its Allow header."""
+        a 405 names the methods of the first route whose path matches in its Allow header; the route takes only
+        paths naming a resource (`resource_methods`)."""
         async def endpoint(request: Request) -> Response:
             handler = handlers["GET" if request.method == "HEAD" else request.method]
             try:
@@ -70,7 +71,24 @@ class EspoApi:
                 return Response(status_code=413, headers={"X-Status-Reason": "Request body is too large."})
             return await run_in_threadpool(self._run, handler, request, raw, public)
 
-        return Route(API_BASE + path, endpoint, methods=list(handlers))
+        return ResourceRoute(API_BASE + path, endpoint, handlers, self.resource_methods)
+
+    def resource_methods(self, params: Mapping[str, Any], methods: frozenset[str]) -> frozenset[str]:
+        """The methods the resource a path names takes: its route's, or its action's. NotFound, whatever the
+        method, for an entity type, link or action that does not exist."""
+        entity_name = params.get("entity")
+        if entity_name is None:
+            return methods
+        if entity_name not in self.core.registry:
+            raise NotFound(f"Controller '{entity_name}' does not exist.")
+        if "link" in params:
+            self.core.relations(entity_name).link(params["link"])
+        if "action" in params:
+            handlers = self._entity_actions(entity_name).get(params["action"])
+            if handlers is None:
+                raise NotFound(f"Action '{params['action']}' does not exist.")
+            return frozenset(handlers)
+        return methods
 
     def _run(self, handler: Handler, request: Request, raw: bytes, public: bool) -> Response:
         entity_name = request.path_params.get("entity")
@@ -108,8 +126,11 @@ class EspoApi:
             raise NotFound(f"Controller '{name}' does not exist.")
         return name
 
-    def _list_response(self, entity_name: str, result: SearchResult, total_mode: TotalMode) -> dict[str, Any]:
-        return {"total": list_total(result, total_mode), "list": self.renderer(entity_name).render_many(result.records)}
+    def _list_response(self, entity_name: str, result: SearchResult, total_mode: TotalMode,
+                       parser: SearchParamsParser) -> Response:
+        """`{total, list}`, with what the request asked for and EspoCRM ignores named in X-PolyCRM-Warning."""
+        body = {"total": list_total(result, total_mode), "list": self.renderer(entity_name).render_many(result.records)}
+        return espo_response(body, headers={WARNING_HEADER: "; ".join(parser.ignored)} if parser.ignored else None)
 
     # --- root, app, metadata ----------------------------------------------------------------------
 
@@ -138,12 +159,12 @@ class EspoApi:
 
     # --- CRUD -------------------------------------------------------------------------------------
 
-    def list(self, context: EspoContext) -> dict[str, Any]:
+    def list(self, context: EspoContext) -> Response:
         entity_name = self._entity(context)
         service = self.core.records(entity_name)
         parser = SearchParamsParser(self.core.registry, service.entity, context.actor)
         query = parser.parse(context.query, no_total=context.header_true("x-no-total"))
-        return self._list_response(entity_name, service.search(context.actor, query), query.total)
+        return self._list_response(entity_name, service.search(context.actor, query), query.total, parser)
 
     def read(self, context: EspoContext) -> dict[str, Any]:
         entity_name = self._entity(context)
@@ -180,7 +201,7 @@ class EspoApi:
 
     # --- relationships ----------------------------------------------------------------------------
 
-    def list_related(self, context: EspoContext) -> dict[str, Any]:
+    def list_related(self, context: EspoContext) -> Response:
         relations = self.core.relations(self._entity(context))
         link = relations.link(context.request.path_params["link"])
         target = self.core.records(link.entity or "")
@@ -188,7 +209,7 @@ class EspoApi:
         parser = SearchParamsParser(self.core.registry, target.entity, context.actor, relation=relation)
         query = parser.parse(context.query, no_total=context.header_true("x-no-total"))
         result = relations.related(context.actor, context.request.path_params["id"], link.name, query)
-        return self._list_response(target.entity.name, result, query.total)
+        return self._list_response(target.entity.name, result, query.total, parser)
 
     def _foreign_ids(self, context: EspoContext) -> list[Any]:
         body = context.body
@@ -216,15 +237,13 @@ class EspoApi:
             link = relations.link(link_name)
             if not context.actor.is_admin and not context.actor.mass_update:
                 raise Forbidden("No mass-update permission.")
-            search = context.body.get("searchParams", context.body.get("selectData")) or {}
-            where = context.body.get("where", [])
-            if not isinstance(search, dict) or not isinstance(where, list) \
-                    or not isinstance(search.get("where") or [], list):
-                raise BadRequest("Bad search params for mass relate.")
-            parser = EspoWhereParser(self.core.registry, self.core.records(link.entity or "").entity,
-                                     now=datetime.now(timezone.utc))
-            condition = parser.parse(list(search.get("where") or []) + where)
-            ids = relations.relatable_ids(context.actor, link_name, condition)
+            body = context.body
+            if "where" not in body:  # EspoCRM requires it: without, every record would be related
+                raise BadRequest("Bad search params for mass relate: 'where' is required.")
+            parser = SearchParamsParser(self.core.registry, self.core.records(link.entity or "").entity,
+                                        context.actor)
+            query = parser.parse_criteria(body, append_where=True)
+            ids = relations.relatable_ids(context.actor, link_name, query.where)
             return bool(ids) and relations.relate(context.actor, record_id, link_name, ids)
         ids = self._foreign_ids(context)
         if not ids:
@@ -249,12 +268,12 @@ class EspoApi:
         self.core.follows(self._entity(context)).unfollow(context.actor, context.request.path_params["id"])
         return True
 
-    def list_followers(self, context: EspoContext) -> dict[str, Any]:
+    def list_followers(self, context: EspoContext) -> Response:
         follows = self.core.follows(self._entity(context))
         parser = SearchParamsParser(self.core.registry, follows.users.entity, context.actor)
         query = parser.parse(context.query, no_total=context.header_true("x-no-total"))
         result = follows.followers(context.actor, context.request.path_params["id"], query)
-        return self._list_response(follows.users.entity.name, result, query.total)
+        return self._list_response(follows.users.entity.name, result, query.total, parser)
 
     def add_followers(self, context: EspoContext) -> bool:
         follows = self.core.follows(self._entity(context))
@@ -313,14 +332,8 @@ class EspoApi:
             return params["ids"], True
         if not has_where:
             raise BadRequest("Bad search params for mass action.")
-        search = search or {}
-        if not isinstance(search, dict):
-            raise BadRequest("Bad search params for mass action.")
-        where = params.get("where", search.get("where") or [])
-        if not isinstance(where, list):
-            raise BadRequest("Bad search params for mass action.")
         parser = SearchParamsParser(self.core.registry, service.entity, context.actor)
-        query = parser.parse({"searchParams": dict(search, where=where, maxSize=None)})
+        query = parser.parse_criteria(params)
         if mass_permission and not context.actor.is_admin and not context.actor.mass_update:
             raise Forbidden("No mass-update permission.")
         return service.matching_ids(context.actor, query.where, action), False
@@ -357,23 +370,22 @@ class EspoApi:
             raise BadRequest(f"Mass action '{action}' is not supported.")
         return mass_result(done, by_ids)
 
-    def entity_action(self, context: EspoContext) -> Any:
-        """`/{Entity}/action/{action}`: legacy mass actions, mass create and lead conversion."""
-        entity_name = self._entity(context)
-        action = context.request.path_params["action"]
-        method = context.request.method
-        handlers: dict[tuple[str, str], Callable[[EspoContext, str], Any]] = {
-            ("massCreate", "POST"): self._mass_create,
-            ("massUpdate", "PUT"): self._legacy_mass_update, ("massUpdate", "POST"): self._legacy_mass_update,
-            ("massDelete", "POST"): self._legacy_mass_delete, ("massDelete", "DELETE"): self._legacy_mass_delete,
+    def _entity_actions(self, entity_name: str) -> dict[str, dict[str, Callable[[EspoContext, str], Any]]]:
+        """`/{Entity}/action/{action}` by action and method: legacy mass actions, mass create, lead conversion."""
+        actions: dict[str, dict[str, Callable[[EspoContext, str], Any]]] = {
+            "massCreate": {"POST": self._mass_create},
+            "massUpdate": {"PUT": self._legacy_mass_update, "POST": self._legacy_mass_update},
+            "massDelete": {"POST": self._legacy_mass_delete, "DELETE": self._legacy_mass_delete},
         }
         if entity_name == "Lead":
-            handlers[("convert", "POST")] = self._convert
-            handlers[("getConvertAttributes", "POST")] = self._convert_attributes
-        handler = handlers.get((action, method))
-        if handler is None:
-            raise NotFound(f"Action {method} '{action}' does not exist.")
-        return handler(context, entity_name)
+            actions.update(convert={"POST": self._convert}, getConvertAttributes={"POST": self._convert_attributes})
+        return actions
+
+    def entity_action(self, context: EspoContext) -> Any:
+        """An action of `_entity_actions` (its route takes no other action or method)."""
+        entity_name = self._entity(context)
+        handlers = self._entity_actions(entity_name)[context.request.path_params["action"]]
+        return handlers[context.request.method](context, entity_name)
 
     def _mass_create(self, context: EspoContext, entity_name: str) -> dict[str, Any]:
         items = context.body.get("list")
@@ -530,7 +542,7 @@ def espo_routes(api: EspoApi) -> list[Route]:
         r("/Note", {"POST": api.note_create}),
         r("/Note/{id}", {"GET": api.note_read, "PUT": api.note_update, "PATCH": api.note_update,
                          "DELETE": api.note_delete}),
-        r("/{entity}/action/{action}", {method: api.entity_action for method in ("GET", "POST", "PUT", "DELETE")}),
+        r("/{entity}/action/{action}", {method: api.entity_action for method in ("POST", "PUT", "DELETE")}),
         r("/Lead/{id}/convert", {"POST": api.lead_convert}),
         r("/Lead/{id}/action/convert", {"POST": api.lead_convert}),
         r("/{entity}/{id}/subscription", {"PUT": api.follow, "DELETE": api.unfollow}),

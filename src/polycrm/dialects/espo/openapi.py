@@ -142,7 +142,9 @@ def _static_components() -> dict[str, Any]:
         "order": query("order", {"type": "string", "enum": ["asc", "desc"]}, "An order direction."),
         "where": query("where", {"type": "array", "items": {"$ref": SCHEMAS + "WhereItem"}},
                        "Where items, PHP style: `where[0][type]=equals&where[0][attribute]=status&"
-                       "where[0][value]=New`. Alias: whereGroup.", style="deepObject", explode=True),
+                       "where[0][value]=New`, or a JSON array. Alias: whereGroup. A where that is not a list "
+                       "is ignored, as EspoCRM ignores it, and named in the X-PolyCRM-Warning response header.",
+                       style="deepObject", explode=True),
         "searchParams": {"name": "searchParams", "in": "query", "content": _json({"$ref": SCHEMAS + "SearchParams"}),
                          "description": "All list parameters as one JSON object; when given, the others are "
                                         "ignored."},
@@ -315,11 +317,16 @@ def _path_param(name: str, description: str) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}, "description": description}
 
 
+LIST_WARNING = {"X-PolyCRM-Warning": {"schema": {"type": "string"}, "description": (
+    "What the request asked for and was ignored, as EspoCRM ignores it, e.g. `where ignored: a plain string, "
+    "not a list of where items` (a `where` that is not a list filters nothing). Absent when nothing was.")}}
+
+
 def _list_ok(entity: str) -> dict[str, Any]:
     return _ok({"type": "object", "required": ["total", "list"], "additionalProperties": False, "properties": {
         "total": {"type": "integer", "description": "The number of records; -1: there are more, -2: no more "
                                                     "(when the total is not counted)."},
-        "list": {"type": "array", "items": {"$ref": SCHEMAS + entity}}}})
+        "list": {"type": "array", "items": {"$ref": SCHEMAS + entity}}}}, headers=LIST_WARNING)
 
 
 def _list_parameters(entity: str) -> list[dict[str, Any]]:
@@ -405,7 +412,8 @@ def _general_paths(registry: Registry) -> dict[str, Any]:
         "/OpenApi": {"get": _operation("openApi", "Metadata", "This OpenAPI document",
                                        _ok({"type": "object", "required": ["openapi", "info", "paths"]}))},
         **_system_paths(),
-        "/MassAction": {"post": _operation("massAction", "MassAction", "Mass update, delete, follow or unfollow",
+        "/MassAction": {"post": _operation("massAction", "MassAction", "Mass update, delete, follow or unfollow "
+                                           "(criteria that cannot be parsed are a 400, never ignored)",
                                            _ok({"$ref": SCHEMAS + "MassActionResult"}), body=mass_body)},
         "/Admin/fieldManager/{entity}": {
             "parameters": [dict(_path_param("entity", "An entity type."), schema={"type": "string", "enum": names})],

@@ -18,10 +18,36 @@ from polycrm.query.tree import TRUE, LinkMode, Linked, Node, Sort, conjunction, 
 
 MAX_SIZE_LIMIT = 200
 SORTABLE_FIELD_TYPES = {"link", "linkParent", "currency", "datetimeOptional"}
+# The keys of EspoCRM's searchParams (`Core/Select/SearchParams::fromRaw`). Mass actions refuse any other: a
+# misspelt `wher` would otherwise select every record.
+SEARCH_PARAMS_KEYS = frozenset({
+    "where", "whereGroup", "primaryFilter", "boolFilterList", "textFilter", "q", "select", "attributeSelect",
+    "maxSize", "offset", "orderBy", "sortBy", "order", "asc", "maxTextAttributeLength"})
+CRITERIA_IGNORED_KEYS = frozenset({"whereGroup", "select", "attributeSelect"})
+WARNING_HEADER = "X-PolyCRM-Warning"  # what a list request asked for that was ignored, as EspoCRM ignores it
+
+
+def _describe(value: Any) -> str:
+    """What a value is, in a few words, without repeating it (it may be long or hold anything)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a plain string" if value else "an empty string"
+    return "an object" if value else "an empty object"
 
 
 class SearchParamsParser:
-    """Builds a SearchQuery for one entity from a parsed query string (or the `searchParams` JSON)."""
+    """Builds a SearchQuery for one entity from a parsed query string (or the `searchParams` JSON) of a list,
+    or from the criteria of a mass action (`parse_criteria`).
+
+    A list ignores a `where` that is not a list, as EspoCRM does (espocrm-client 0.2.1 sends such a string),
+    and says so in `ignored` (the X-PolyCRM-Warning header); criteria refuse it, since ignoring it would
+    select every record.
+    """
 
     def __init__(self, registry: Registry, entity: Entity, actor: Actor, *, time_zone: str = "UTC",
                  relation: RelationScope | None = None):
@@ -30,6 +56,37 @@ class SearchParamsParser:
         self.actor = actor
         self.where_parser = EspoWhereParser(registry, entity, now=datetime.now(timezone.utc), time_zone=time_zone,
                                             relation=relation)
+        self.ignored: list[str] = []
+
+    def parse_criteria(self, request: dict[str, Any], *, append_where: bool = False) -> SearchQuery:
+        """The records a mass action selects by criteria: the request's `searchParams` (or `selectData`) and its
+        own `where`, which replaces `searchParams.where` (MassAction, legacy mass actions) or is appended to it
+        (`massRelate`). Anything malformed is a 400, never ignored: a searchParams that is not an object or has
+        an unknown key, a where (or whereGroup) that is not a list, a bad item."""
+        search = request.get("searchParams", request.get("selectData"))
+        if search is None:
+            search = {}
+        if not isinstance(search, dict):
+            raise BadRequest(f"Bad searchParams: {_describe(search)}, not an object.")
+        unknown = sorted(str(key) for key in search if key not in SEARCH_PARAMS_KEYS)
+        if unknown:
+            raise BadRequest(f"Bad searchParams: unknown key '{unknown[0]}'.")
+        if "where" in search and "whereGroup" in search:
+            raise BadRequest("Bad searchParams: give where or whereGroup, not both.")
+        items = _criteria_where(search.get("where", search.get("whereGroup", [])), "searchParams.where")
+        if "where" in request:
+            own = _criteria_where(request["where"], "where")
+            items = items + own if append_where else own
+        # Which attributes to return means nothing to a mass action (EspoCRM drops `select` for massRelate).
+        params = {key: value for key, value in search.items() if key not in CRITERIA_IGNORED_KEYS}
+        return self._from_json(dict(params, where=items, maxSize=None), no_total=True)
+
+    def _list_where(self, where: Any, hint: str = "") -> list | None:
+        """A list's where items; one that is not a list is ignored (spec §2.1) and noted in `ignored`."""
+        if where is None or isinstance(where, list):
+            return where
+        self.ignored.append(f"where ignored: {_describe(where)}, not a list of where items{hint}")
+        return None
 
     def parse(self, query: dict[str, Any], *, no_total: bool = False) -> SearchQuery:
         if "searchParams" in query:
@@ -46,25 +103,28 @@ class SearchParamsParser:
         where = query.get("where", query.get("whereGroup"))
         if isinstance(where, str):
             where = self._json_where(where)
+        # `where[type]=...` (no index) makes an object: say how to write a list.
+        where = self._list_where(where, " (write where[0][type]=..., with list indexes)" if isinstance(where, dict)
+                                 else "")
         bool_filters = query.get("boolFilterList")
         return self._build(
             max_size=query.get("maxSize"), max_size_strict=False, offset=php_intval(query.get("offset", 0)),
             order_by=query.get("orderBy", query.get("sortBy")), order=order, select=select,
-            where=where if isinstance(where, list) else None, primary_filter=query.get("primaryFilter"),
+            where=where, primary_filter=query.get("primaryFilter"),
             bool_filters=bool_filters if isinstance(bool_filters, list) else (
                 [bool_filters] if isinstance(bool_filters, str) else []),
             text=query.get("textFilter"), q=query.get("q"), no_total=no_total)
 
     @staticmethod
     def _json_where(raw: str) -> Any:
-        """`where=<JSON array>` as some clients send it; a plain string (the broken espocrm-client form)
-        is ignored, as EspoCRM ignores it."""
+        """`where=<JSON array>` as some clients send it; any other string (the broken espocrm-client form)
+        stays a string, which lists ignore."""
         if raw.lstrip().startswith("["):
             try:
                 return orjson.loads(raw)
             except orjson.JSONDecodeError:
                 raise BadRequest("where is not valid JSON.") from None
-        return None
+        return raw
 
     def _from_json(self, raw: Any, *, no_total: bool) -> SearchQuery:
         try:
@@ -86,12 +146,12 @@ class SearchParamsParser:
         bool_filters = params.get("boolFilterList") or []
         if not isinstance(bool_filters, list):
             raise BadRequest("boolFilterList must be array.")
-        where = params.get("where", params.get("whereGroup"))
+        where = self._list_where(params.get("where", params.get("whereGroup")))
         return self._build(
             max_size=params.get("maxSize"), max_size_strict=True, offset=offset or 0,
             order_by=params.get("orderBy", params.get("sortBy")), order=order,
             select=[s for s in select if isinstance(s, str)] if select is not None else None,
-            where=where if isinstance(where, list) else None, primary_filter=params.get("primaryFilter"),
+            where=where, primary_filter=params.get("primaryFilter"),
             bool_filters=bool_filters, text=params.get("textFilter"), q=params.get("q"), no_total=no_total)
 
     def _build(self, *, max_size: Any, max_size_strict: bool, offset: int, order_by: Any, order: Any,
@@ -180,3 +240,9 @@ class SearchParamsParser:
         if name == "followed":
             return followed_filter(self.entity, self.actor.user_id)
         raise BadRequest(f"No bool filter '{name}' for '{self.entity.name}'.")
+
+
+def _criteria_where(where: Any, name: str) -> list:
+    if not isinstance(where, list):
+        raise BadRequest(f"Bad {name}: {_describe(where)}, not a list of where items.")
+    return where

@@ -19,7 +19,7 @@ from polycrm.dialects.espo.context import EspoContext, espo_response
 from polycrm.dialects.espo.querystring import INT64_MAX
 from polycrm.dialects.espo.render import RecordRenderer, format_datetime
 from polycrm.dialects.webhooks import delivery_record, readable_events, saved_record, subscription_reader
-from polycrm.events.addresses import BlockedTarget
+from polycrm.events.addresses import BlockedTarget, PrivateTarget, parse_target
 from polycrm.events.deliveries import RedeliverRefused
 from polycrm.events.hub import WebhookHub
 from polycrm.events.model import Action, DeliveryStatus, Event, Outcome, Subscription
@@ -37,8 +37,15 @@ RETRY_STATUSES = frozenset({401, 403, 404, 405, 408, 429})
 GONE = 410
 
 
-def _webhook_failure(field: str, kind: str = "valid") -> ValidationFailure:
-    return ValidationFailure("Webhook", field, kind)
+# Why a URL was refused, in X-Status-Reason: what the client can act on, never the address a name resolved to
+# (that would let API users map the server's internal network).
+PRIVATE_URL = ("Its host is or resolves to a loopback, private, link-local or other non-public address: webhooks "
+               "reach only public addresses unless the server sets POLYCRM_WEBHOOK_ALLOW_PRIVATE=1.")
+UNRESOLVED_URL = "Its host name does not resolve."
+
+
+def _webhook_failure(field: str, kind: str = "valid", detail: str = "") -> ValidationFailure:
+    return ValidationFailure("Webhook", field, kind, detail)
 
 
 class EspoWebhookProtocol:
@@ -185,9 +192,15 @@ class EspoWebhookApi:
         if url is None or url == "":
             raise _webhook_failure("url", "required")
         try:
+            parse_target(url)
+        except BlockedTarget as exc:
+            raise _webhook_failure("url", detail=f"Not a webhook URL: {exc}.") from None
+        try:
             self.hub.guard.check_url(url)
-        except BlockedTarget:
-            raise _webhook_failure("url") from None
+        except PrivateTarget:
+            raise _webhook_failure("url", detail=PRIVATE_URL) from None
+        except BlockedTarget:  # the rest of the guard's refusals: a name that does not resolve
+            raise _webhook_failure("url", detail=UNRESOLVED_URL) from None
         return url
 
     @staticmethod
