@@ -2,7 +2,8 @@
 
 The fixed tables and the entity tables are declared as SQLAlchemy `Table` objects from metadata; syncing
 creates what is missing and adds missing columns and indexes through Alembic's operations API, which also
-covers runtime custom fields. Nothing is dropped: removing a column is a deliberate migration.
+covers runtime custom fields. Nothing is dropped but a custom field's columns when it is removed
+(`Database.remove_custom_field`).
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from typing import Any, Callable, Iterator, Sequence
 import orjson
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
-from sqlalchemy import (Column, Engine, MetaData, Table, bindparam, cast, create_engine, event, func, inspect, select,
-                        update)
+from sqlalchemy import (Column, Engine, MetaData, Table, bindparam, cast, create_engine, delete, event, func, inspect,
+                        select, update)
 from sqlalchemy.dialects.postgresql import REGCLASS
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -26,7 +27,7 @@ from polycrm.meta import Entity, Registry, load_builtin_registry
 from polycrm.meta.registry import CustomFieldDefinition
 from polycrm.store.bulk import BulkInsert
 from polycrm.store.counts import REMEMBERED_COUNTS
-from polycrm.store.schema import build_metadata, metadata_for
+from polycrm.store.schema import build_metadata, drop_removed_columns, metadata_for
 from polycrm.store.sqlite_writes import LOCK_TIMEOUT, WriteAheadLog, WriterGate, begin_immediate
 from polycrm.store.statements import StatementCache
 
@@ -197,18 +198,31 @@ class Database:
             self._generation = generation
 
     def _replay(self, rows: Sequence[Any]) -> bool:
-        """Add stored custom fields this process does not know yet to its registry; True if any was new."""
+        """Make this process's registry hold exactly the stored custom fields: add those it does not know yet,
+        forget removed ones, take changed parameters and API names. True if its tables or fields' rules
+        changed (API names alone change neither)."""
         changed = False
+        stored = {(row.entity, row.name): row for row in rows}
+        for entity, field in self.registry.custom_fields():
+            row = stored.get((entity.name, field.name))
+            if row is None or row.type != field.type:  # removed (and perhaps added again as another type)
+                self.registry.remove_custom_field(entity.name, field.name)
+                changed = True
         for row in rows:
             entity = self.registry.entities.get(row.entity)
             if entity is None:
                 continue
-            if row.name in entity.fields:
-                # API names may change after a field exists; the rest of a definition does not.
-                entity.fields[row.name].api_names = orjson.loads(row.api_names)
+            field = entity.fields.get(row.name)
+            if field is None:
+                self.registry.add_custom_field(_definition(row))
+                changed = True
                 continue
-            self.registry.add_custom_field(_definition(row))
-            changed = True
+            field.api_names = orjson.loads(row.api_names)
+            if field.params != dict(orjson.loads(row.params), type=row.type):
+                # Anew, attributes included: they carry some parameters (an enum's options).
+                self.registry.remove_custom_field(row.entity, row.name)
+                self.registry.add_custom_field(_definition(row))
+                changed = True
         return changed
 
     def refresh_if_stale(self) -> None:
@@ -248,6 +262,49 @@ class Database:
             self._replay(rows)
             self.registry.add_custom_field(definition)
             self.metadata = new_metadata
+            self._generation = generation
+
+    def remove_custom_field(self, entity: str, name: str, check: Callable[[Connection], None] | None = None) -> bool:
+        """Remove a custom field: its definition, its columns and their indexes; other processes forget it
+        like they learn of a new one. `check` may refuse by raising, or clean up what refers to the field,
+        in the same transaction (which holds the schema generation's lock, as `add_custom_field` does).
+        False if the store holds no such custom field."""
+        table = self.table("custom_field")
+        with self._lock:
+            with self.transaction() as conn:
+                generation = self.next_value(conn, SCHEMA_GENERATION)
+                rows = conn.execute(select(table).order_by("id")).all()
+                remaining = [row for row in rows if (row.entity, row.name) != (entity, name)]
+                if len(remaining) == len(rows):
+                    return False
+                if check is not None:
+                    check(conn)
+                before = build_metadata(self.registry.with_custom_fields(map(_definition, rows)), self.dialect)
+                new_metadata = build_metadata(self.registry.with_custom_fields(map(_definition, remaining)),
+                                              self.dialect)
+                conn.execute(delete(table).where(table.c.entity == entity, table.c.name == name))
+                table_name = self.registry.entity(entity).table
+                drop_removed_columns(conn, before.tables[table_name], new_metadata.tables[table_name])
+            self._replay(remaining)
+            self.metadata = new_metadata
+            self._generation = generation
+        return True
+
+    def set_custom_field_params(self, entity: str, name: str, params: dict[str, Any],
+                                api_names: dict[str, str]) -> None:
+        """Replace a custom field's parameters (those that need no change of its column: the caller checks)
+        and API names; other processes pick the change up like a new field."""
+        table = self.table("custom_field")
+        with self._lock:
+            with self.transaction() as conn:
+                conn.execute(update(table).where(table.c.entity == entity, table.c.name == name)
+                             .values(params=orjson.dumps(params).decode(),
+                                     api_names=orjson.dumps(api_names).decode()))
+                generation = self.next_value(conn, SCHEMA_GENERATION)
+                rows = conn.execute(select(table).order_by("id")).all()
+            self._replay(rows)
+            # Services hold what they derived from the fields' parameters: new tables make them start over.
+            self.metadata = build_metadata(self.registry, self.dialect)
             self._generation = generation
 
     def set_custom_field_api_names(self, entity: str, name: str, api_names: dict[str, str]) -> None:
