@@ -96,3 +96,19 @@ def test_fields_are_listed_and_removed(harness, store, cli):
     assert cli("field", "list").stdout == ""
     with store.database.engine.connect() as conn:
         assert "c_loyalty" not in {c["name"] for c in inspect(conn).get_columns("account")}
+
+
+def test_user_create_takes_the_password_from_stdin_or_asks(harness, cli):
+    directory = harness.directory
+    result = cli("user", "create", "--username", "kim", "--password-stdin", input="kim-secret-1\n")
+    assert result.exit_code == 0, result.stderr
+    assert directory.verify_password("kim", "kim-secret-1") is not None
+    result = cli("user", "create", "--username", "lee", input="lee-secret-1\nlee-secret-1\n")
+    assert result.exit_code == 0 and "lee-secret-1" not in result.stdout
+    assert directory.verify_password("lee", "lee-secret-1") is not None
+    cli.fails("user", "create", "--username", "max", "--api", "--password", "max-secret-1",
+              message="API users have no password")
+    cli.fails("user", "create", "--username", "max", "--password", "max-secret-1", "--password-stdin",
+              message="exclude each other")
+    cli.fails("user", "create", "--username", "max", "--password-stdin", input="short\n", message="8 to 150")
+    assert "max" not in {u.user_name for u in directory.list_users()}

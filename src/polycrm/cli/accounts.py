@@ -18,15 +18,22 @@ apikey_app = typer.Typer(no_args_is_help=True, help="Manage API keys.")
 
 @user_app.command("create")
 def user_create(username: str = typer.Option(..., "--username", help="Login name."),
-                password: Optional[str] = typer.Option(None, "--password", help="At least 8 characters."),
+                password: Optional[str] = typer.Option(None, "--password",
+                                                       help="8 to 150 characters; asked without echo if not given."),
+                password_stdin: bool = typer.Option(False, "--password-stdin",
+                                                    help="Read the password from the first line of stdin."),
                 admin: bool = typer.Option(False, "--admin", help="Administrator (full access)."),
                 api: bool = typer.Option(False, "--api", help="API user (no password login)."),
                 role: list[str] = typer.Option([], "--role", help="Role name to assign (repeatable).")) -> None:
     """Create a user."""
     if admin and api:
         raise CliError("--admin and --api exclude each other")
+    if api and (password is not None or password_stdin):
+        raise CliError("API users have no password: they authenticate with API keys")
+    if password is not None and password_stdin:
+        raise CliError("--password and --password-stdin exclude each other")
     if password is None and not api:
-        raise CliError("--password is required unless --api is given")
+        password = _new_password(password_stdin)
     _, _, directory = open_directory()
     user_id = directory.create_user(username, None if api else password,
                                     user_type="admin" if admin else "api" if api else "regular")
