@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import base64
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
+import polycrm.store.database
 from polycrm.cli import app as cli_app
 from tests.api.conftest import ApiHarness, api, harness, inflow  # noqa: F401 - the shared per-test application
 from tests.conftest import SECRET, Store
+
+
+@pytest.fixture(autouse=True)
+def immediate_column_drops(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A removed field's columns go with it: no other server process could still be using them here
+    (tests/admin/test_field_manager.py tests the delay itself)."""
+    monkeypatch.setattr(polycrm.store.database, "COLUMN_DROP_DELAY", timedelta(0))
 
 
 def basic(user: str, password: str) -> dict[str, str]:

@@ -5,11 +5,13 @@ server process sharing the database picks changes and removals up as it picks ad
 
 from __future__ import annotations
 
-from pathlib import Path
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import inspect, select
 
+import polycrm.store.database
+from polycrm.auth.acl import Actor
 from polycrm.core.service import Core
 from polycrm.store.database import open_database
 from tests.conftest import Store
@@ -184,9 +186,41 @@ def test_another_process_picks_changes_and_removals_up(api, store: Store):
         assert "cTier" not in other.registry.entity("Account").fields
         assert "c_tier" not in other.table("account").columns
         core._services.clear()
-        from polycrm.auth.acl import Actor
-        admin = Actor(user_id=1, user_name="admin", is_admin=True, user_type="admin")
-        created = core.records("Account").create(admin, {"name": "From the other process"})
+        created = core.records("Account").create(ADMIN, {"name": "From the other process"})
         assert "cTier" not in created
     finally:
         other.dispose()
+
+
+ADMIN = Actor(user_id=1, user_name="admin", is_admin=True, user_type="admin")
+
+
+def test_columns_are_dropped_once_no_process_can_still_use_them(api, store: Store, monkeypatch):
+    """Removal hides the field at once; its column goes `COLUMN_DROP_DELAY` later, so that a server that
+    has not yet learnt of the removal (it looks every few seconds) can still read and write the table."""
+    monkeypatch.setattr(polycrm.store.database, "COLUMN_DROP_DELAY", timedelta(hours=1))
+    add(api, "tier", "varchar")
+    stale = open_database(store.url, schema=store.schema, sync=False)
+    try:
+        stale_core = Core(stale)
+        record = stale_core.records("Account").create(ADMIN, {"name": "Acme", "cTier": "Gold"})
+        assert api.delete(f"{MANAGER}/Account/cTier").json() is True
+        assert "c_tier" in columns_and_indexes(store)[0]
+        assert "cTier" not in api.get(f"/api/v1/Account/{record['id']}").json()
+        assert api.get(f"{MANAGER}/Account/cTier").status_code == 404
+        # The stale server, before it looks again, still works with the column.
+        assert stale_core.records("Account").update(ADMIN, record["id"], {"cTier": "Silver"})[0]["cTier"] == "Silver"
+        # The name (or another sharing its column) cannot be taken until the column is gone.
+        for name in ("tier", "TIER"):
+            response = api.post(f"{MANAGER}/Account", json={"name": name, "type": "int"})
+            assert response.status_code == 409 and "removed moments ago" in response.headers["X-Status-Reason"]
+        stale.refresh_if_stale()
+        assert "cTier" not in stale.registry.entity("Account").fields
+        assert "c_tier" in columns_and_indexes(store)[0]  # not due yet
+        monkeypatch.setattr(polycrm.store.database, "COLUMN_DROP_DELAY", timedelta(0))  # ... an hour later
+        stale.refresh_if_stale()  # whichever process looks first drops it
+        assert "c_tier" not in columns_and_indexes(store)[0]
+        add(api, "tier", "int")
+        assert api.put(f"/api/v1/Account/{record['id']}", json={"cTier": 7}).json()["cTier"] == 7
+    finally:
+        stale.dispose()

@@ -15,7 +15,7 @@ from polycrm.meta.fieldtypes import CUSTOM_FIELD_TYPES, expand
 from polycrm.meta.model import Entity, Field
 from polycrm.events.subscriptions import remove_field_subscriptions
 from polycrm.meta.registry import CustomFieldDefinition
-from polycrm.store.database import Database
+from polycrm.store.database import ColumnsStillPresent, Database
 from polycrm.store.files import FileRepository
 from polycrm.store.schema import MAX_IDENTIFIER_LENGTH
 
@@ -103,7 +103,10 @@ def add_custom_field(database: Database, entity_name: str, name: str, field_type
         check_field_names(stored, candidate)
         check_api_names(stored, name, api_names, reserved or {})
 
-    database.add_custom_field(CustomFieldDefinition(entity_name, name, field_type, params, api_names), check)
+    try:
+        database.add_custom_field(CustomFieldDefinition(entity_name, name, field_type, params, api_names), check)
+    except ColumnsStillPresent as exc:
+        raise Conflict(str(exc)) from None
     return database.registry.entity(entity_name).fields[name]
 
 

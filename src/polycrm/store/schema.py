@@ -319,6 +319,8 @@ def build_system_tables(metadata: MetaData) -> None:
           Column("params", Text(), nullable=False),
           Column("api_names", Text(), nullable=False),
           Column("created_at", DateTime(), nullable=False),
+          # Set when the field is removed; its row and columns go later (store.database.COLUMN_DROP_DELAY).
+          Column("removed_at", DateTime(), nullable=True),
           UniqueConstraint("entity", "name"))
     Table("sequence_counter", metadata,
           Column("name", String(100), primary_key=True),
