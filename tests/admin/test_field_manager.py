@@ -139,7 +139,7 @@ def test_unknown_entities_and_fields_are_404(api, path):
 def test_only_administrators_use_the_field_manager(harness, api):
     add(api, "tier")
     _, client = harness.user({"Account": True})
-    for method in ("GET", "PUT", "DELETE"):
+    for method in ("GET", "PUT", "PATCH", "DELETE"):
         assert client.request(method, f"{MANAGER}/Account/cTier", json={"label": "x"}).status_code == 403
     assert api.get(f"{MANAGER}/Account/cTier").json()["name"] == "cTier"
 

@@ -53,6 +53,7 @@ def test_only_administrators_manage_roles(harness, api):
     for method, path, body in [("GET", ROLE, None), ("POST", ROLE, {"name": "Mine", "data": {"User": True}}),
                                ("GET", f"{ROLE}/{role['id']}", None),
                                ("PUT", f"{ROLE}/{role['id']}", {"data": {"Account": True}}),
+                               ("PATCH", f"{ROLE}/{role['id']}", {"usersIds": []}),
                                ("DELETE", f"{ROLE}/{role['id']}", None)]:
         response = client.request(method, path, json=body)
         assert response.status_code == 403, (method, path, response.text)

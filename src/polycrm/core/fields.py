@@ -11,9 +11,9 @@ from sqlalchemy.engine import Connection
 from polycrm.core.errors import BadRequest, Conflict, Forbidden, NotFound
 from polycrm.core.files import FILE_FIELD_TYPES
 from polycrm.core.values import RecordInput, nul_location
+from polycrm.events.subscriptions import remove_field_subscriptions
 from polycrm.meta.fieldtypes import CUSTOM_FIELD_TYPES, expand
 from polycrm.meta.model import Entity, Field
-from polycrm.events.subscriptions import remove_field_subscriptions
 from polycrm.meta.registry import CustomFieldDefinition
 from polycrm.store.database import ColumnsStillPresent, Database
 from polycrm.store.files import FileRepository
