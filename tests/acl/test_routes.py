@@ -24,6 +24,15 @@ ESPO = {
     ("GET", "/api/v1/GlobalSearch"): "readable records only: test_global_search_shows_a_user_only_what_they_may_read",
     ("POST", "/api/v1/MassAction"): "path:espo mass update by where",
     ("POST", "/api/v1/Admin/fieldManager/{entity}"): "administrators only (tests/api/test_espo_auth.py)",
+    **{(method, "/api/v1/Admin/fieldManager/{entity}/{field}"): "administrators only: tests/admin/"
+       "test_field_manager.py::test_only_administrators_use_the_field_manager"
+       for method in ("GET", "PUT", "PATCH", "DELETE")},
+    **{(method, path): "administrators only: tests/admin/test_roles.py::test_only_administrators_manage_roles"
+       for method, path in [("GET", "/api/v1/Role"), ("POST", "/api/v1/Role"), ("GET", "/api/v1/Role/{id}"),
+                            ("PUT", "/api/v1/Role/{id}"), ("PATCH", "/api/v1/Role/{id}"),
+                            ("DELETE", "/api/v1/Role/{id}")]},
+    ("POST", "/api/v1/User/action/changeOwnPassword"): "no records: the caller's own password, checked first "
+                                                       "(tests/admin/test_passwords.py)",
     ("GET", "/api/v1/Webhook"): "the caller's own subscriptions (tests/events/test_espo_webhook_api.py)",
     ("POST", "/api/v1/Webhook"): "entity types the owner reads; items checked when sent: test_acl_payloads",
     ("GET", "/api/v1/Webhook/{id}"): "the caller's own subscriptions (tests/events/test_espo_webhook_api.py)",

@@ -36,9 +36,15 @@ def espo_route_table() -> list[tuple[str, str, list[str]]]:
     """(path, handler name, methods) of `espo_routes`."""
     from polycrm.dialects.espo.api import espo_routes
 
+    class Name(str):
+        """A handler's name, also of the handlers of an object the api holds (`admin.role_list`)."""
+
+        def __getattr__(self, name: str) -> str:
+            return Name(f"{self}.{name}")
+
     class Recorder:
         def __getattr__(self, name: str) -> str:
-            return name
+            return Name(name)
 
         def route(self, path: str, handlers: dict[str, str], **_: Any) -> list[tuple[str, str, list[str]]]:
             return [(path, handler, [m for m, h in handlers.items() if h == handler])

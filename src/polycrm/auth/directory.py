@@ -13,8 +13,9 @@ import orjson
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import and_, bindparam, delete, false, insert, or_, select, update
+from sqlalchemy.engine import Connection
 
-from polycrm.auth.acl import Actor, merge_roles, validate_scopes
+from polycrm.auth.acl import Actor, InvalidRole, merge_roles, validate_scopes
 from polycrm.auth.secrets import KeyRing, new_api_key
 from polycrm.store.database import Database, utcnow
 from polycrm.store.records import RecordRepository
@@ -65,6 +66,49 @@ def load_actor(database: Database, user_id: int, users: RecordRepository | None 
 
 class DirectoryError(ValueError):
     """A user-management request cannot be carried out (duplicate name, unknown user, bad input)."""
+
+
+class NameTaken(DirectoryError):
+    """A user or role of that name exists already."""
+
+
+class UnknownName(DirectoryError):
+    """No user or role of that name or id."""
+
+
+MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 150  # EspoCRM's password field's maxLength
+
+
+def check_password(password: Any) -> str:
+    """A password PolyCRM accepts: text of 8..150 characters, no NUL."""
+    if not isinstance(password, str):
+        raise DirectoryError("Password must be a string.")
+    if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
+        raise DirectoryError(f"Password must have {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters.")
+    if "\x00" in password:
+        raise DirectoryError("Password must not contain NUL characters.")
+    return password
+
+
+@dataclass(frozen=True, slots=True)
+class UserInfo:
+    id: int
+    user_name: str
+    type: str
+    is_active: bool
+    has_password: bool
+    roles: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RoleInfo:
+    id: int
+    name: str
+    scopes: dict[str, dict[str, str]]
+    mass_update: bool
+    created_at: datetime
+    users: dict[int, str]  # id -> user name
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,8 +180,8 @@ class UserDirectory:
             raise DirectoryError("User name must be 1-50 letters, digits or _ . @ -.")
         if user_type not in USER_TYPES:
             raise DirectoryError(f"User type must be one of {', '.join(USER_TYPES)}.")
-        if password is not None and len(password) < 8:
-            raise DirectoryError("Password must have at least 8 characters.")
+        if password is not None:
+            check_password(password)
         table = self.users.table
         now = utcnow()
         last = last_name or user_name
@@ -145,7 +189,7 @@ class UserDirectory:
             taken = conn.execute(select(table.c.id).where(table.c.user_name == user_name,
                                                           table.c.deleted == false())).first()
             if taken:
-                raise DirectoryError(f"User '{user_name}' already exists.")
+                raise NameTaken(f"User '{user_name}' already exists.")
             user_id = self.users.insert(conn, {
                 "userName": user_name, "type": user_type, "isActive": True, "firstName": first_name,
                 "lastName": last, "name": " ".join(p for p in (first_name, last) if p), "createdAt": now,
@@ -167,8 +211,21 @@ class UserDirectory:
             found = conn.execute(select(table.c.id).where(table.c.user_name == user_name,
                                                           table.c.deleted == false())).scalar()
         if found is None:
-            raise DirectoryError(f"No user '{user_name}'.")
+            raise UnknownName(f"No user '{user_name}'.")
         return int(found)
+
+    def list_users(self) -> list[UserInfo]:
+        table, role, role_user = self.users.table, self.database.table("role"), self.database.table("role_user")
+        with self.database.connect() as conn:
+            rows = conn.execute(select(table.c.id, table.c.user_name, table.c.type, table.c.is_active,
+                                       table.c.password_hash.is_not(None).label("has_password"))
+                                .where(table.c.deleted == false()).order_by(table.c.user_name)).all()
+            roles: dict[int, list[str]] = {}
+            for user_id, name in conn.execute(select(role_user.c.user_id, role.c.name).join(
+                    role, role.c.id == role_user.c.role_id).order_by(role.c.name)):
+                roles.setdefault(int(user_id), []).append(name)
+        return [UserInfo(int(r.id), r.user_name, r.type, bool(r.is_active), bool(r.has_password),
+                         tuple(roles.get(int(r.id), ()))) for r in rows]
 
     def actor(self, user_id: int) -> Actor | None:
         """The actor for an active user, with teams and merged role levels; None if inactive or gone.
@@ -205,38 +262,167 @@ class UserDirectory:
         return int(row.id)
 
     def set_password(self, user_id: int, password: str) -> None:
-        if len(password) < 8:
-            raise DirectoryError("Password must have at least 8 characters.")
         with self.database.transaction() as conn:
-            conn.execute(update(self.users.table).where(self.users.table.c.id == user_id)
-                         .values(password_hash=_PASSWORDS.hash(password)))
+            self.store_password(conn, user_id, password)
+
+    def store_password(self, conn: Connection, user_id: int, password: str) -> None:
+        """Set a user's password in the caller's transaction. API users have none: they use API keys."""
+        check_password(password)
+        table = self.users.table
+        user_type = conn.execute(select(table.c.type).where(table.c.id == user_id, table.c.deleted == false())
+                                 ).scalar()
+        if user_type is None:
+            raise UnknownName(f"No user with id {user_id}.")
+        if user_type == "api":
+            raise DirectoryError("API users have no password: they authenticate with API keys.")
+        conn.execute(update(table).where(table.c.id == user_id).values(password_hash=_PASSWORDS.hash(password)))
 
     # --- roles ------------------------------------------------------------------------------------
 
-    def create_role(self, name: str, scopes: dict[str, Any], *, mass_update: bool = True) -> int:
-        table = validate_scopes(scopes)
+    def _scope_table(self, scopes: Any) -> dict[str, dict[str, str]]:
+        try:
+            table = validate_scopes(scopes)
+        except InvalidRole as exc:
+            raise DirectoryError(str(exc)) from None
         for entity in table:
             if entity not in self.database.registry:
                 raise DirectoryError(f"Unknown entity '{entity}' in role.")
+        return table
+
+    @staticmethod
+    def _check_role_name(name: Any) -> str:
+        if not isinstance(name, str) or not name.strip() or len(name) > 100 or "\x00" in name:
+            raise DirectoryError("Role name must be 1-100 characters.")
+        return name
+
+    def create_role(self, name: str, scopes: dict[str, Any], *, mass_update: bool = True,
+                    user_ids: list[int] | None = None) -> int:
+        table = self._scope_table(scopes)
         role = self.database.table("role")
         with self.database.transaction() as conn:
-            if conn.execute(select(role.c.id).where(role.c.name == name)).first():
-                raise DirectoryError(f"Role '{name}' already exists.")
-            return int(conn.execute(insert(role).values(name=name, scopes=orjson.dumps(table).decode(),
-                                                        mass_update=mass_update, created_at=utcnow())
-                                    .returning(role.c.id)).scalar_one())
+            if conn.execute(select(role.c.id).where(role.c.name == self._check_role_name(name))).first():
+                raise NameTaken(f"Role '{name}' already exists.")
+            role_id = int(conn.execute(insert(role).values(name=name, scopes=orjson.dumps(table).decode(),
+                                                           mass_update=mass_update, created_at=utcnow())
+                                       .returning(role.c.id)).scalar_one())
+            if user_ids:
+                self._set_role_users(conn, role_id, user_ids)
+        if user_ids:
+            self.forget_actors()
+        return role_id
+
+    def roles(self, role_id: int | None = None) -> list[RoleInfo]:
+        """Every role by name, or the one with `role_id` (an empty list if there is none)."""
+        role, role_user, users = self.database.table("role"), self.database.table("role_user"), self.users.table
+        query = select(role).order_by(role.c.name)
+        if role_id is not None:
+            query = query.where(role.c.id == role_id)
+        with self.database.connect() as conn:
+            rows = conn.execute(query).all()
+            members: dict[int, dict[int, str]] = {}
+            for member_role, user_id, user_name in conn.execute(
+                    select(role_user.c.role_id, users.c.id, users.c.user_name)
+                    .join(users, users.c.id == role_user.c.user_id)
+                    .where(role_user.c.role_id.in_([r.id for r in rows]), users.c.deleted == false())
+                    .order_by(users.c.user_name)):
+                members.setdefault(int(member_role), {})[int(user_id)] = user_name
+        return [RoleInfo(int(r.id), r.name, orjson.loads(r.scopes), bool(r.mass_update), r.created_at,
+                         members.get(int(r.id), {})) for r in rows]
+
+    def role_id(self, name: str) -> int:
+        role = self.database.table("role")
+        with self.database.connect() as conn:
+            found = conn.execute(select(role.c.id).where(role.c.name == name)).scalar()
+        if found is None:
+            raise UnknownName(f"No role '{name}'.")
+        return int(found)
+
+    def update_role(self, role_id: int, *, name: str | None = None, scopes: dict[str, Any] | None = None,
+                    mass_update: bool | None = None, user_ids: list[int] | None = None) -> None:
+        """Change a role; its users' rights change with their next request (in this process at once, in
+        others within `ACTOR_TTL`). `user_ids` replaces the role's users."""
+        values: dict[str, Any] = {}
+        if name is not None:
+            values["name"] = self._check_role_name(name)
+        if scopes is not None:
+            values["scopes"] = orjson.dumps(self._scope_table(scopes)).decode()
+        if mass_update is not None:
+            values["mass_update"] = mass_update
+        role = self.database.table("role")
+        with self.database.transaction() as conn:
+            if conn.execute(select(role.c.id).where(role.c.id == role_id).with_for_update()).first() is None:
+                raise UnknownName(f"No role with id {role_id}.")
+            if name is not None and conn.execute(select(role.c.id).where(role.c.name == name,
+                                                                         role.c.id != role_id)).first():
+                raise NameTaken(f"Role '{name}' already exists.")
+            if values:
+                conn.execute(update(role).where(role.c.id == role_id).values(**values))
+            if user_ids is not None:
+                self._set_role_users(conn, role_id, user_ids)
+        self.forget_actors()
+
+    def _set_role_users(self, conn: Connection, role_id: int, user_ids: list[int]) -> None:
+        users, role_user = self.users.table, self.database.table("role_user")
+        wanted = set(user_ids)
+        found = {int(i) for i in conn.execute(select(users.c.id).where(users.c.id.in_(wanted),
+                                                                        users.c.deleted == false())).scalars()}
+        if wanted - found:
+            raise UnknownName(f"No user with id {min(wanted - found)}.")
+        current = {int(i) for i in conn.execute(select(role_user.c.user_id)
+                                                .where(role_user.c.role_id == role_id)).scalars()}
+        if current - wanted:
+            conn.execute(delete(role_user).where(role_user.c.role_id == role_id,
+                                                 role_user.c.user_id.in_(current - wanted)))
+        for user_id in sorted(wanted - current):
+            conn.execute(insert(role_user).values(role_id=role_id, user_id=user_id))
+
+    def delete_role(self, role_id: int) -> bool:
+        """Remove a role and its assignments; its users lose its rights with their next request."""
+        role, role_user = self.database.table("role"), self.database.table("role_user")
+        with self.database.transaction() as conn:
+            conn.execute(delete(role_user).where(role_user.c.role_id == role_id))
+            removed = conn.execute(delete(role).where(role.c.id == role_id)).rowcount
+        self.forget_actors()
+        return bool(removed)
 
     def assign_role(self, user_id: int, role_name: str) -> None:
         role, role_user = self.database.table("role"), self.database.table("role_user")
         with self.database.transaction() as conn:
             role_id = conn.execute(select(role.c.id).where(role.c.name == role_name)).scalar()
             if role_id is None:
-                raise DirectoryError(f"No role '{role_name}'.")
+                raise UnknownName(f"No role '{role_name}'.")
             exists = conn.execute(select(role_user.c.role_id).where(role_user.c.role_id == role_id,
                                                                     role_user.c.user_id == user_id)).first()
             if not exists:
                 conn.execute(insert(role_user).values(role_id=role_id, user_id=user_id))
         self.forget_actors()
+
+    def unassign_role(self, user_id: int, role_name: str) -> bool:
+        """Take a role from a user; False if they did not have it."""
+        role_id = self.role_id(role_name)
+        role_user = self.database.table("role_user")
+        with self.database.transaction() as conn:
+            removed = conn.execute(delete(role_user).where(role_user.c.role_id == role_id,
+                                                           role_user.c.user_id == user_id)).rowcount
+        self.forget_actors()
+        return bool(removed)
+
+    def set_user_roles(self, conn: Connection, user_id: int, role_ids: list[int]) -> bool:
+        """Replace a user's roles in the caller's transaction (EspoCRM's `rolesIds`); True if they changed.
+        The caller drops cached actors after the commit."""
+        role, role_user = self.database.table("role"), self.database.table("role_user")
+        wanted = set(role_ids)
+        found = {int(i) for i in conn.execute(select(role.c.id).where(role.c.id.in_(wanted))).scalars()}
+        if wanted - found:
+            raise UnknownName(f"No role with id {min(wanted - found)}.")
+        current = {int(i) for i in conn.execute(select(role_user.c.role_id)
+                                                .where(role_user.c.user_id == user_id)).scalars()}
+        if current - wanted:
+            conn.execute(delete(role_user).where(role_user.c.user_id == user_id,
+                                                 role_user.c.role_id.in_(current - wanted)))
+        for role_id in sorted(wanted - current):
+            conn.execute(insert(role_user).values(role_id=role_id, user_id=user_id))
+        return current != wanted
 
     # --- API keys ---------------------------------------------------------------------------------
 
@@ -336,6 +522,12 @@ class UserDirectory:
             with self.database.transaction() as conn:
                 conn.execute(update(table).where(table.c.id == row.id).values(last_access=now))
         return int(row.user_id)
+
+    def destroy_user_tokens(self, user_id: int) -> int:
+        """End every login (auth token) of a user, as after a password reset; returns how many."""
+        table = self.database.table("auth_token")
+        with self.database.transaction() as conn:
+            return int(conn.execute(delete(table).where(table.c.user_id == user_id)).rowcount)
 
     def destroy_token(self, token: str, *, owner_id: int | None) -> bool:
         """Log a token out; with `owner_id`, only a token of that user (another user's is left alone and

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import datetime
 from typing import Optional
 
 import typer
 
-from polycrm.cli.context import CliError, open_directory
+from polycrm.cli.context import CliError, open_directory, open_store
 
 user_app = typer.Typer(no_args_is_help=True, help="Manage users.")
 role_app = typer.Typer(no_args_is_help=True, help="Manage roles.")
@@ -17,21 +18,117 @@ apikey_app = typer.Typer(no_args_is_help=True, help="Manage API keys.")
 
 @user_app.command("create")
 def user_create(username: str = typer.Option(..., "--username", help="Login name."),
-                password: Optional[str] = typer.Option(None, "--password", help="At least 8 characters."),
+                password: Optional[str] = typer.Option(None, "--password",
+                                                       help="8 to 150 characters; asked without echo if not given."),
+                password_stdin: bool = typer.Option(False, "--password-stdin",
+                                                    help="Read the password from the first line of stdin."),
                 admin: bool = typer.Option(False, "--admin", help="Administrator (full access)."),
                 api: bool = typer.Option(False, "--api", help="API user (no password login)."),
                 role: list[str] = typer.Option([], "--role", help="Role name to assign (repeatable).")) -> None:
     """Create a user."""
     if admin and api:
         raise CliError("--admin and --api exclude each other")
+    if api and (password is not None or password_stdin):
+        raise CliError("API users have no password: they authenticate with API keys")
+    if password is not None and password_stdin:
+        raise CliError("--password and --password-stdin exclude each other")
     if password is None and not api:
-        raise CliError("--password is required unless --api is given")
+        password = _new_password(password_stdin)
     _, _, directory = open_directory()
     user_id = directory.create_user(username, None if api else password,
                                     user_type="admin" if admin else "api" if api else "regular")
     for name in role:
         directory.assign_role(user_id, name)
     typer.echo(f"Created user {username} (id {user_id})")
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """List users: id, name, type, active or not, whether they have a password, roles."""
+    _, _, directory = open_directory()
+    for user in directory.list_users():
+        typer.echo(f"{user.id}\t{user.user_name}\t{user.type}\t{'active' if user.is_active else 'inactive'}\t"
+                   f"{'password' if user.has_password else 'no password'}\t{','.join(user.roles) or '-'}")
+
+
+def _new_password(password_stdin: bool) -> str:
+    """The new password: the first line of stdin, or asked twice on the terminal without echo."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise CliError("no password on stdin")
+        return password
+    return typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+
+
+@user_app.command("passwd")
+def user_passwd(user: str = typer.Argument(..., help="User name."),
+                password_stdin: bool = typer.Option(False, "--password-stdin",
+                                                    help="Read the password from the first line of stdin."),
+                keep_sessions: bool = typer.Option(False, "--keep-sessions",
+                                                   help="Leave the user's auth tokens (logins) valid.")) -> None:
+    """Set a user's password (asked without echo unless --password-stdin); ends their logins' auth tokens."""
+    _, _, directory = open_directory()
+    user_id = directory.user_id(user)
+    directory.set_password(user_id, _new_password(password_stdin))
+    ended = 0 if keep_sessions else directory.destroy_user_tokens(user_id)
+    typer.echo(f"Password of {user} changed" + (f"; {ended} auth token(s) ended" if ended else ""))
+
+
+def _set_active(user: str, active: bool) -> None:
+    from polycrm.core.users import set_user_active
+
+    _, database = open_store()
+    changed = set_user_active(database, user, active)
+    state = "active" if active else "inactive"
+    typer.echo(f"User {user} is now {state}" if changed else f"User {user} already was {state}")
+
+
+@user_app.command("deactivate")
+def user_deactivate(user: str = typer.Argument(..., help="User name.")) -> None:
+    """Deactivate a user: every credential of theirs is refused (the last active administrator stays)."""
+    _set_active(user, False)
+
+
+@user_app.command("activate")
+def user_activate(user: str = typer.Argument(..., help="User name.")) -> None:
+    """Activate a user again."""
+    _set_active(user, True)
+
+
+@role_app.command("list")
+def role_list() -> None:
+    """List roles: id, name, number of users, mass-update permission."""
+    _, _, directory = open_directory()
+    for role in directory.roles():
+        typer.echo(f"{role.id}\t{role.name}\t{len(role.users)} user(s)\t"
+                   f"mass update {'yes' if role.mass_update else 'no'}")
+
+
+@role_app.command("show")
+def role_show(name: str = typer.Argument(..., help="Role name.")) -> None:
+    """Print a role as JSON: its access levels by entity type and its users."""
+    _, _, directory = open_directory()
+    role = directory.roles(directory.role_id(name))[0]
+    typer.echo(json.dumps({"id": role.id, "name": role.name, "scopes": role.scopes,
+                           "massUpdate": role.mass_update, "users": sorted(role.users.values())}, indent=2))
+
+
+@role_app.command("unassign")
+def role_unassign(role: str = typer.Argument(...), user: str = typer.Option(..., "--user")) -> None:
+    """Take a role from a user."""
+    _, _, directory = open_directory()
+    if not directory.unassign_role(directory.user_id(user), role):
+        raise CliError(f"{user} does not have the role {role}")
+    typer.echo(f"Role {role} taken from {user}")
+
+
+@role_app.command("delete")
+def role_delete(name: str = typer.Argument(..., help="Role name.")) -> None:
+    """Delete a role; its users lose its rights."""
+    _, _, directory = open_directory()
+    directory.delete_role(directory.role_id(name))
+    typer.echo(f"Deleted role {name}")
 
 
 @role_app.command("create")

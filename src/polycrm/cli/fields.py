@@ -38,5 +38,34 @@ def field_api_name(entity: str = typer.Argument(..., help="Entity type, e.g. Acc
     typer.echo(f"{entity}.{field}: InflowCRM API name " + ("removed" if clear else f"set to {inflow}"))
 
 
+@field_app.command("list")
+def field_list(entity: Optional[str] = typer.Argument(None, help="Entity type: all its fields; without, "
+                                                                  "every custom field.")) -> None:
+    """List fields: entity, name, type, custom or built-in, InflowCRM API name."""
+    from polycrm.cli.context import open_store
+
+    _, database = open_store()
+    if entity is not None and entity not in database.registry:
+        raise CliError(f"unknown entity type '{entity}'")
+    rows = ([(database.registry.entity(entity), f) for f in database.registry.entity(entity).fields.values()]
+            if entity is not None else database.registry.custom_fields())
+    for owner, field in rows:
+        typer.echo(f"{owner.name}\t{field.name}\t{field.type}\t{'custom' if field.custom else 'built-in'}\t"
+                   f"{field.api_names.get('inflow') or '-'}")
+
+
+@field_app.command("remove")
+def field_remove(entity: str = typer.Argument(..., help="Entity type, e.g. Account."),
+                 field: str = typer.Argument(..., help="Custom field name, e.g. cLoyalty."),
+                 yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation.")) -> None:
+    """Remove a custom field: its column and values, its files and webhooks on its updates."""
+    if not yes:
+        typer.confirm(f"Remove {entity}.{field} and every value it holds?", abort=True)
+    removed = open_core().remove_field(entity, field)
+    extra = [f"{len(removed.webhook_ids)} webhook(s) on its updates" if removed.webhook_ids else "",
+             f"{removed.file_count} file(s)" if removed.file_count else ""]
+    typer.echo(f"Removed {entity}.{field}" + "".join(f"; removed {part}" for part in extra if part))
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(field_app, name="field")

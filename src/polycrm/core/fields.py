@@ -3,21 +3,39 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Collection, Mapping
+from dataclasses import dataclass
+from typing import Any, Callable, Collection, Iterable, Mapping
 
-from polycrm.core.errors import BadRequest, Conflict
+from sqlalchemy.engine import Connection
+
+from polycrm.core.errors import BadRequest, Conflict, Forbidden, NotFound
+from polycrm.core.files import FILE_FIELD_TYPES
 from polycrm.core.values import RecordInput, nul_location
+from polycrm.events.subscriptions import remove_field_subscriptions
 from polycrm.meta.fieldtypes import CUSTOM_FIELD_TYPES, expand
 from polycrm.meta.model import Entity, Field
 from polycrm.meta.registry import CustomFieldDefinition
-from polycrm.store.database import Database
+from polycrm.store.database import ColumnsStillPresent, Database
+from polycrm.store.files import FileRepository
 from polycrm.store.schema import MAX_IDENTIFIER_LENGTH
 
 NAME_PATTERN = re.compile(r"^[a-zA-Z][a-zA-Z0-9]{0,39}$")
 API_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 # Per dialect: entity name -> API names its built-in fields (and the protocol itself) already use.
 ReservedApiNames = Callable[[str], Collection[str]]
-ALLOWED_PARAMS = {"options", "default", "required", "maxLength", "min", "max", "readOnly", "tooltip"}
+ALLOWED_PARAMS = {"options", "default", "required", "maxLength", "min", "max", "readOnly", "tooltip", "label"}
+# Parameters a field keeps for life: its column is made from them.
+FIXED_PARAMS = ("maxLength",)
+
+
+@dataclass(frozen=True, slots=True)
+class RemovedField:
+    """What went with a removed custom field besides its column: webhook subscriptions to its updates and
+    the files stored as its values."""
+
+    field: Field
+    webhook_ids: list[int]
+    file_count: int
 
 
 def custom_field_name(name: str) -> str:
@@ -47,6 +65,11 @@ def _check_params(field_type: str, params: dict[str, Any]) -> dict[str, Any]:
         raise BadRequest(f"A {field_type} field takes no options.")
     if field_type == "file" and params.get("required"):
         raise BadRequest("A file field cannot be required: files are attached after the record exists.")
+    if "label" in params and (not isinstance(params["label"], str) or not 1 <= len(params["label"]) <= 255):
+        raise BadRequest("'label' must be a string of 1..255 characters.")
+    if "tooltip" in params and params["tooltip"] is not None and (
+            not isinstance(params["tooltip"], str) or len(params["tooltip"]) > 4000):
+        raise BadRequest("'tooltip' must be a string of at most 4000 characters.")
     for key in ("required", "readOnly"):
         if key in params and not isinstance(params[key], bool):
             raise BadRequest(f"'{key}' must be true or false.")
@@ -73,19 +96,96 @@ def add_custom_field(database: Database, entity_name: str, name: str, field_type
     api_names = dict(api_names or {})
     entity = database.registry.entity(entity_name)
     candidate = Field(name, field_type, dict(params, type=field_type), custom=True)
-    if "default" in params:
-        checker = RecordInput(entity)
-        for attribute in expand(candidate):
-            if attribute.name == name:
-                checker.convert(attribute, candidate, params["default"])
+    _check_default(entity, candidate)
 
     def check(stored: Entity) -> None:
         # Against the entity as stored, inside the transaction that adds the column (see Database).
         check_field_names(stored, candidate)
         check_api_names(stored, name, api_names, reserved or {})
 
-    database.add_custom_field(CustomFieldDefinition(entity_name, name, field_type, params, api_names), check)
+    try:
+        database.add_custom_field(CustomFieldDefinition(entity_name, name, field_type, params, api_names), check)
+    except ColumnsStillPresent as exc:
+        raise Conflict(str(exc)) from None
     return database.registry.entity(entity_name).fields[name]
+
+
+def _check_default(entity: Entity, field: Field) -> None:
+    """A default must be a value the field accepts (ValidationFailure otherwise)."""
+    if field.params.get("default") is None:
+        return
+    checker = RecordInput(entity)
+    for attribute in expand(field):
+        if attribute.name == field.name:
+            checker.convert(attribute, field, field.params["default"])
+
+
+def custom_field(database: Database, entity_name: str, field_name: str, action: str) -> Field:
+    """A custom field that is to be `action`ed (changed, removed): NotFound for an unknown entity or field,
+    Forbidden for a built-in one."""
+    if entity_name not in database.registry:
+        raise NotFound(f"Entity type '{entity_name}' does not exist.")
+    field = database.registry.entity(entity_name).fields.get(field_name)
+    if field is None:
+        raise NotFound(f"No field '{field_name}' on {entity_name}.")
+    if not field.custom:
+        raise Forbidden(f"'{field_name}' is a built-in field of {entity_name}: only custom fields can be {action}.")
+    return field
+
+
+def update_custom_field(database: Database, entity_name: str, field_name: str, changes: Mapping[str, Any],
+                        api_names: Mapping[str, str | None], reserved: Mapping[str, ReservedApiNames]) -> Field:
+    """Change a custom field's parameters (label, options, required, default, ...) and API names by
+    dialect, all or nothing; a parameter or API name given as null is removed. Its type and column-shaping
+    parameters (`maxLength`) cannot change."""
+    field = custom_field(database, entity_name, field_name, "changed")
+    new_api_names = dict(field.api_names)
+    for dialect, api_name in api_names.items():
+        if api_name is None or api_name == "":
+            new_api_names.pop(dialect, None)
+        else:
+            check_api_names(database.registry.entity(entity_name), field_name, {dialect: api_name}, reserved)
+            new_api_names[dialect] = api_name
+    changes = dict(changes)
+    if changes.pop("type", field.type) != field.type:
+        raise BadRequest("A field's type cannot be changed: remove the field and add a new one.")
+    if changes.pop("name", field_name) != field_name:
+        raise BadRequest("A field cannot be renamed: remove the field and add a new one.")
+    params = {k: v for k, v in field.params.items() if k != "type"}
+    for key in FIXED_PARAMS:
+        if key in changes and changes[key] != params.get(key):
+            raise BadRequest(f"'{key}' cannot be changed: the field's column is made from it.")
+    for key, value in changes.items():
+        if value is None:
+            params.pop(key, None)
+        else:
+            params[key] = value
+    params = _check_params(field.type, params)
+    _check_default(database.registry.entity(entity_name), Field(field_name, field.type,
+                                                                dict(params, type=field.type), custom=True))
+    database.set_custom_field_params(entity_name, field_name, params, new_api_names)
+    return database.registry.entity(entity_name).fields[field_name]
+
+
+def remove_custom_field(database: Database, entity_name: str, field_name: str,
+                        remove_files: Callable[[Iterable[str]], None]) -> RemovedField:
+    """Remove a custom field with its column and index. Webhook subscriptions to its updates are removed
+    (their reason recorded) and its files deleted (`remove_files` deletes their content after the commit);
+    API names go with the field's definition."""
+    field = custom_field(database, entity_name, field_name, "removed")
+    webhook_ids: list[int] = []
+    file_keys: list[str] = []
+
+    def clean_up(conn: Connection) -> None:
+        webhook_ids.extend(remove_field_subscriptions(database, conn, entity_name, field_name))
+        if field.type in FILE_FIELD_TYPES:
+            file_keys.extend(FileRepository(database).delete_of_field(conn, entity_name, field_name))
+
+    if not database.remove_custom_field(entity_name, field_name, clean_up):
+        raise NotFound(f"No field '{field_name}' on {entity_name}.")
+    if file_keys:
+        remove_files(file_keys)
+    return RemovedField(field, webhook_ids, len(file_keys))
 
 
 def check_field_names(entity: Entity, field: Field) -> None:

@@ -10,7 +10,8 @@ from typing import Any, Callable, Iterable
 from polycrm.auth.directory import UserDirectory, load_actor
 from polycrm.core.currency import CurrencyService
 from polycrm.core.errors import NotFound
-from polycrm.core.fields import ReservedApiNames, add_custom_field, set_custom_field_api_name
+from polycrm.core.fields import (RemovedField, ReservedApiNames, add_custom_field, remove_custom_field,
+                                 set_custom_field_api_name, update_custom_field)
 from polycrm.core.files import FileService
 from polycrm.core.follows import ActorSource, FollowService
 from polycrm.core.purge import purge_deleted
@@ -90,6 +91,25 @@ class Core:
                                      reserved=self._reserved_api_names)
             self._services.clear()
         return field
+
+    def update_field(self, entity_name: str, field_name: str, changes: dict[str, Any],
+                     api_names: dict[str, str | None] | None = None) -> Field:
+        """Change a custom field's parameters and API names (core.fields.update_custom_field)."""
+        with self._lock:
+            self.database.refresh_if_stale()
+            field = update_custom_field(self.database, entity_name, field_name, changes, api_names or {},
+                                        self._reserved_api_names)
+            self._services.clear()
+        return field
+
+    def remove_field(self, entity_name: str, field_name: str) -> RemovedField:
+        """Remove a custom field, its column and what refers to it (core.fields.remove_custom_field)."""
+        with self._lock:
+            self.database.refresh_if_stale()
+            removed = remove_custom_field(self.database, entity_name, field_name,
+                                          lambda keys: self.files.remove_content(keys))
+            self._services.clear()
+        return removed
 
     def set_api_name(self, entity_name: str, field_name: str, dialect: str, api_name: str | None) -> Field:
         """Give a custom field its API name on one protocol (or remove it with None)."""

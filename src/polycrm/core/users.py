@@ -13,9 +13,10 @@ from typing import Any, Mapping, Sequence
 from sqlalchemy.engine import Connection
 
 from polycrm.auth.acl import Actor
-from polycrm.core.errors import Forbidden
+from polycrm.core.errors import Forbidden, NotFound
+from polycrm.events.outbox import Outbox
 from polycrm.query.tree import Compare, Op, conjunction
-from polycrm.store.database import Database
+from polycrm.store.database import Database, utcnow
 from polycrm.store.records import RecordRepository
 
 USER_ENTITY = "User"
@@ -59,6 +60,31 @@ class UserGuard:
                                                           Compare("isActive", Op.EQ, True)]), attributes=["id"])
         if not [row for row in admins if row["id"] not in leaving]:
             raise Forbidden("The last active administrator cannot be removed, deactivated or demoted.")
+
+
+# Who acts in the command line's changes of users: an administrator who is no user (so never "yourself").
+COMMAND_LINE = Actor(user_id=0, user_name="(command line)", is_admin=True, user_type="admin")
+
+
+def set_user_active(database: Database, user_name: str, active: bool) -> bool:
+    """Activate or deactivate a user from the command line, under the rules the APIs follow (the last
+    active administrator stays active); records the change and its webhook event as an update through an
+    API would. False if the user already was so."""
+    users = RecordRepository(database, database.registry.entity(USER_ENTITY))
+    with database.transaction() as conn:
+        rows = users.fetch_rows(conn, conjunction([Compare("userName", Op.EQ, user_name),
+                                                   Compare("deleted", Op.EQ, False)]),
+                                attributes=["id", "type", "isActive", "versionNumber"], lock=True)
+        if not rows:
+            raise NotFound(f"No user '{user_name}'.")
+        before = rows[0]
+        if bool(before.get("isActive")) == active:
+            return False
+        UserGuard(database, users).check_update(conn, COMMAND_LINE, before, dict(before, isActive=active))
+        users.update(conn, before["id"], {"isActive": active, "modifiedAt": utcnow(),
+                                          "versionNumber": (before.get("versionNumber") or 0) + 1})
+        Outbox(database).updated(conn, USER_ENTITY, None, before["id"], before, {"isActive": active})
+    return True
 
 
 # The guards of entity types whose records need more than access levels to change, by entity name.

@@ -169,3 +169,14 @@ def remove_subscription(database: Database, conn: Connection, subscription_id: i
                  .values(status=DeliveryStatus.CANCELLED.value, finished_at=now,
                          last_error=reason or "subscription deleted"))
     return bool(removed)
+
+
+def remove_field_subscriptions(database: Database, conn: Connection, entity_type: str, field: str) -> list[int]:
+    """Remove the subscriptions to a field's updates (`Entity.fieldUpdate.field`) when the field goes, in the
+    caller's transaction, with the reason recorded; returns their ids."""
+    table = database.table("webhook")
+    ids = sorted(int(i) for i in conn.execute(select(table.c.id).where(
+        table.c.entity_type == entity_type, table.c.field == field, table.c.deleted.is_(False))).scalars())
+    for subscription_id in ids:
+        remove_subscription(database, conn, subscription_id, f"field {entity_type}.{field} was removed")
+    return ids

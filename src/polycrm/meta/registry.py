@@ -194,11 +194,18 @@ class Registry:
         self._rebuild_attributes(entity)
         return field
 
+    def remove_custom_field(self, entity_name: str, name: str) -> None:
+        """Forget a runtime field (already removed from the store); built-in fields stay."""
+        entity = self.entity(entity_name)
+        field = entity.fields.get(name)
+        if field is None or not field.custom:
+            return
+        del entity.fields[name]
+        self._rebuild_attributes(entity)
+
     def with_custom_field(self, definition: CustomFieldDefinition) -> "Registry":
         """A copy of this registry with one more custom field; the original is untouched."""
-        current = [CustomFieldDefinition(entity.name, field.name, field.type, field.params, field.api_names)
-                   for entity, field in self.custom_fields()]
-        return self.with_custom_fields([*current, definition])
+        return self.with_custom_fields([*self.custom_field_definitions(), definition])
 
     def with_custom_fields(self, definitions: Iterable[CustomFieldDefinition]) -> "Registry":
         """A copy of this registry's built-in definitions with exactly these custom fields (those of entity
@@ -209,11 +216,14 @@ class Registry:
                 copy.add_custom_field(definition)
         return copy
 
-    def custom_fields(self) -> Iterable[tuple[Entity, Field]]:
-        for entity in self.entities.values():
-            for field in entity.fields.values():
-                if field.custom:
-                    yield entity, field
+    def custom_fields(self) -> list[tuple[Entity, Field]]:
+        return [(entity, field) for entity in self.entities.values() for field in entity.fields.values()
+                if field.custom]
+
+    def custom_field_definitions(self) -> list[CustomFieldDefinition]:
+        return [CustomFieldDefinition(entity.name, field.name, field.type,
+                                      {k: v for k, v in field.params.items() if k != "type"}, field.api_names)
+                for entity, field in self.custom_fields()]
 
 
 def _builtin_definitions() -> dict[str, dict[str, Any]]:

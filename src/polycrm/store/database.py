@@ -2,7 +2,8 @@
 
 The fixed tables and the entity tables are declared as SQLAlchemy `Table` objects from metadata; syncing
 creates what is missing and adds missing columns and indexes through Alembic's operations API, which also
-covers runtime custom fields. Nothing is dropped: removing a column is a deliberate migration.
+covers runtime custom fields. Nothing is dropped but a removed custom field's columns, once no server
+process can still be using them (`Database.remove_custom_field`).
 """
 
 from __future__ import annotations
@@ -10,13 +11,13 @@ from __future__ import annotations
 import os
 import threading
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 import orjson
-from sqlalchemy import (Column, Engine, MetaData, Table, bindparam, cast, create_engine, event, func, inspect, select,
-                        update)
+from sqlalchemy import (Column, Engine, MetaData, Table, bindparam, cast, create_engine, delete, event, func, inspect,
+                        select, update)
 from sqlalchemy.engine import make_url
 from sqlalchemy.dialects.postgresql import REGCLASS
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -24,14 +25,24 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from polycrm.meta import Entity, Registry, load_builtin_registry
+from polycrm.meta.fieldtypes import expand
+from polycrm.meta.model import Field
 from polycrm.meta.registry import CustomFieldDefinition
 from polycrm.store.bulk import BulkInsert
 from polycrm.store.counts import REMEMBERED_COUNTS
-from polycrm.store.schema import build_metadata, metadata_for
+from polycrm.store.schema import build_metadata, drop_removed_columns, metadata_for
 from polycrm.store.sqlite_writes import LOCK_TIMEOUT, WriteAheadLog, WriterGate, begin_immediate
 from polycrm.store.statements import StatementCache
 
 SCHEMA_GENERATION = "schema_generation"
+# A removed custom field's columns are dropped this long after its removal: by then every server process
+# has forgotten the field (they look for schema changes every few seconds, core.service's
+# SCHEMA_CHECK_INTERVAL), so none still reads or writes them. Read when used: tests set it to zero.
+COLUMN_DROP_DELAY = timedelta(seconds=10)
+
+
+class ColumnsStillPresent(ValueError):
+    """A new custom field would take the columns of a removed one, which are not dropped yet."""
 # Execution option marking write transactions (SQLite begins them IMMEDIATE).
 WRITE_OPTION = "polycrm_write"
 # Bytes SQLite's write-ahead log is truncated back to after a checkpoint.
@@ -108,6 +119,8 @@ class Database:
         self._log = (WriteAheadLog(database_file, WAL_SIZE_LIMIT)
                      if database_file and database_file != ":memory:" else None)
         self._generation = -1
+        # When the earliest removal of a custom field whose columns are not dropped yet happened, if any.
+        self._earliest_removal: datetime | None = None
         self._bulk_inserts: StatementCache[BulkInsert] = StatementCache()
         self._id_sequences: dict[str, str] = {}
         # Exact counts each pooled connection remembers (store.counts); 0 counts every time.
@@ -152,8 +165,9 @@ class Database:
         """Create missing tables, columns and indexes, custom fields' included. Safe to run repeatedly."""
         with self.transaction() as conn:
             for name in ("custom_field", "sequence_counter"):
-                self.table(name).create(conn, checkfirst=True)
+                self._sync(conn, self.metadata, only=name)
         self.load_custom_fields()
+        self.drop_removed_columns_when_due()
         with self.transaction() as conn:
             self._sync(conn, self.metadata)
 
@@ -196,23 +210,43 @@ class Database:
                 if generation == self._generation:
                     return
                 rows = conn.execute(select(self.table("custom_field")).order_by("id")).all()
-            if self._replay(rows):
-                self.metadata = build_metadata(self.registry, self.dialect)
-            self._generation = generation
+            self._take(rows, generation)
+
+    def _take(self, rows: Sequence[Any], generation: int, metadata: MetaData | None = None) -> None:
+        """Make this process hold the stored custom fields (`rows`, as of the schema `generation`), and their
+        tables (`metadata`, when the caller built them already)."""
+        if self._replay([row for row in rows if row.removed_at is None]) or metadata is not None:
+            self.metadata = metadata or build_metadata(self.registry, self.dialect)
+        removed = [row.removed_at for row in rows if row.removed_at is not None]
+        self._earliest_removal = min(removed) if removed else None
+        self._generation = generation
 
     def _replay(self, rows: Sequence[Any]) -> bool:
-        """Add stored custom fields this process does not know yet to its registry; True if any was new."""
+        """Make this process's registry hold exactly the stored custom fields: add those it does not know yet,
+        forget removed ones, take changed parameters and API names. True if its tables or fields' rules
+        changed (API names alone change neither)."""
         changed = False
+        stored = {(row.entity, row.name): row for row in rows}
+        for entity, field in self.registry.custom_fields():
+            row = stored.get((entity.name, field.name))
+            if row is None or row.type != field.type:  # removed (and perhaps added again as another type)
+                self.registry.remove_custom_field(entity.name, field.name)
+                changed = True
         for row in rows:
             entity = self.registry.entities.get(row.entity)
             if entity is None:
                 continue
-            if row.name in entity.fields:
-                # API names may change after a field exists; the rest of a definition does not.
-                entity.fields[row.name].api_names = orjson.loads(row.api_names)
+            field = entity.fields.get(row.name)
+            if field is None:
+                self.registry.add_custom_field(_definition(row))
+                changed = True
                 continue
-            self.registry.add_custom_field(_definition(row))
-            changed = True
+            field.api_names = orjson.loads(row.api_names)
+            if field.params != dict(orjson.loads(row.params), type=row.type):
+                # Anew, attributes included: they carry some parameters (an enum's options).
+                self.registry.remove_custom_field(row.entity, row.name)
+                self.registry.add_custom_field(_definition(row))
+                changed = True
         return changed
 
     def refresh_if_stale(self) -> None:
@@ -221,6 +255,37 @@ class Database:
             stale = self._read_generation(conn) != self._generation
         if stale:
             self.load_custom_fields()
+        self.drop_removed_columns_when_due()
+
+    def drop_removed_columns_when_due(self) -> None:
+        """Drop the columns of custom fields removed `COLUMN_DROP_DELAY` ago or more, if this process knows
+        of any (whichever process comes first does it)."""
+        if self._earliest_removal is None or utcnow() < self._earliest_removal + COLUMN_DROP_DELAY:
+            return
+        with self._lock:
+            with self.transaction() as conn:
+                generation = self.next_value(conn, SCHEMA_GENERATION)
+                rows = self._drop_due_columns(conn, conn.execute(select(self.table("custom_field"))
+                                                                 .order_by("id")).all())
+            self._take(rows, generation)
+
+    def _drop_due_columns(self, conn: Connection, rows: Sequence[Any]) -> list[Any]:
+        """Drop the columns and indexes of the removed fields among `rows` that are due, and their rows;
+        returns the rows left."""
+        now = utcnow()
+        due = [row for row in rows if row.removed_at is not None and row.removed_at <= now - COLUMN_DROP_DELAY]
+        if not due:
+            return list(rows)
+        live = [_definition(row) for row in rows if row.removed_at is None]
+        after = build_metadata(self.registry.with_custom_fields(live), self.dialect)
+        table = self.table("custom_field")
+        for row in due:
+            if row.entity in self.registry:
+                before = build_metadata(self.registry.with_custom_fields([*live, _definition(row)]), self.dialect)
+                name = self.registry.entity(row.entity).table
+                drop_removed_columns(conn, before.tables[name], after.tables[name])
+            conn.execute(delete(table).where(table.c.id == row.id))
+        return [row for row in rows if row not in due]
 
     def _read_generation(self, conn: Connection) -> int:
         counter = self.table("sequence_counter")
@@ -239,8 +304,9 @@ class Database:
         with self._lock:
             with self.transaction() as conn:
                 generation = self.next_value(conn, SCHEMA_GENERATION)  # the lock, held until commit
-                rows = conn.execute(select(table).order_by("id")).all()
-                stored = self.registry.with_custom_fields(_definition(row) for row in rows)
+                rows = self._drop_due_columns(conn, conn.execute(select(table).order_by("id")).all())
+                _check_not_removing(definition, rows)
+                stored = self.registry.with_custom_fields(_definition(row) for row in rows if row.removed_at is None)
                 if check is not None:
                     check(stored.entity(definition.entity))
                 new_metadata = build_metadata(stored.with_custom_field(definition), self.dialect)
@@ -249,17 +315,52 @@ class Database:
                     params=orjson.dumps(definition.params).decode(),
                     api_names=orjson.dumps(definition.api_names).decode(), created_at=utcnow()))
                 self._sync(conn, new_metadata, only=self.registry.entity(definition.entity).table)
-            self._replay(rows)
-            self.registry.add_custom_field(definition)
-            self.metadata = new_metadata
-            self._generation = generation
+                rows = conn.execute(select(table).order_by("id")).all()
+            self._take(rows, generation, new_metadata)
+
+    def remove_custom_field(self, entity: str, name: str, check: Callable[[Connection], None] | None = None) -> bool:
+        """Remove a custom field: at once from every process (they forget it as they learn of a new one),
+        and its columns and indexes with their values `COLUMN_DROP_DELAY` later, when no process uses
+        them any more (`drop_removed_columns_when_due`). `check` may refuse by raising, or clean up what
+        refers to the field, in the same transaction (which holds the schema generation's lock, as
+        `add_custom_field` does). False if the store holds no such custom field."""
+        table = self.table("custom_field")
+        live = (table.c.entity == entity) & (table.c.name == name) & table.c.removed_at.is_(None)
+        with self._lock:
+            with self.transaction() as conn:
+                generation = self.next_value(conn, SCHEMA_GENERATION)
+                if not conn.execute(update(table).where(live).values(removed_at=utcnow())).rowcount:
+                    return False
+                if check is not None:
+                    check(conn)
+                rows = self._drop_due_columns(conn, conn.execute(select(table).order_by("id")).all())
+            self._take(rows, generation)
+        return True
+
+    def set_custom_field_params(self, entity: str, name: str, params: dict[str, Any],
+                                api_names: dict[str, str]) -> None:
+        """Replace a custom field's parameters (those that need no change of its column: the caller checks)
+        and API names; other processes pick the change up like a new field."""
+        table = self.table("custom_field")
+        with self._lock:
+            with self.transaction() as conn:
+                conn.execute(update(table).where(table.c.entity == entity, table.c.name == name,
+                                                 table.c.removed_at.is_(None))
+                             .values(params=orjson.dumps(params).decode(),
+                                     api_names=orjson.dumps(api_names).decode()))
+                generation = self.next_value(conn, SCHEMA_GENERATION)
+                rows = conn.execute(select(table).order_by("id")).all()
+            self._take(rows, generation)
+            # Services hold what they derived from the fields' parameters: new tables make them start over.
+            self.metadata = build_metadata(self.registry, self.dialect)
 
     def set_custom_field_api_names(self, entity: str, name: str, api_names: dict[str, str]) -> None:
         """Replace a custom field's per-dialect API names; other processes pick the change up like a new field."""
         table = self.table("custom_field")
         with self._lock:
             with self.transaction() as conn:
-                conn.execute(update(table).where(table.c.entity == entity, table.c.name == name)
+                conn.execute(update(table).where(table.c.entity == entity, table.c.name == name,
+                                                 table.c.removed_at.is_(None))
                              .values(api_names=orjson.dumps(api_names).decode()))
                 self._generation = self.next_value(conn, SCHEMA_GENERATION)
             self.registry.entity(entity).fields[name].api_names = dict(api_names)
@@ -315,6 +416,23 @@ class Database:
         self.engine.dispose()
         if self._log is not None:
             self._log.close()
+
+
+def _columns(definition: CustomFieldDefinition) -> set[str]:
+    field = Field(definition.name, definition.type, dict(definition.params, type=definition.type), custom=True)
+    return {a.column.lower() for a in expand(field) if a.column is not None}
+
+
+def _check_not_removing(definition: CustomFieldDefinition, rows: Sequence[Any]) -> None:
+    """ColumnsStillPresent if a removed field whose columns are not dropped yet has the name or a column
+    of `definition`: the new field would find the old one's values."""
+    wanted = _columns(definition)
+    for row in rows:
+        if row.removed_at is not None and row.entity == definition.entity and (
+                row.name.lower() == definition.name.lower() or _columns(_definition(row)) & wanted):
+            raise ColumnsStillPresent(f"Field '{row.name}' of {row.entity} was removed moments ago; its column is "
+                                      f"dropped within {int(COLUMN_DROP_DELAY.total_seconds())} seconds. "
+                                      "Add the field after that.")
 
 
 def _definition(row: Any) -> CustomFieldDefinition:

@@ -49,6 +49,14 @@ class FileRepository:
         conn.execute(delete(table).where(condition))
         return keys
 
+    def delete_of_field(self, conn: Connection, entity: str, field: str) -> list[str]:
+        """Remove the files of a file field on every record (the field is going); returns their storage keys."""
+        table = self.table
+        condition = (table.c.entity == entity) & (table.c.field == field)
+        keys = [r[0] for r in conn.execute(select(table.c.storage_key).where(condition))]
+        conn.execute(delete(table).where(condition))
+        return keys
+
     def delete_records(self, conn: Connection, entity: str, record_ids: Iterable[int]) -> list[str]:
         """Remove every file of some records; returns their storage keys."""
         ids = list(set(record_ids))

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import hashlib
 
+from alembic.migration import MigrationContext
+from alembic.operations import Operations
 from sqlalchemy import (BigInteger, Boolean, Column, Date, DateTime, Float, Index, Integer, MetaData,
-                        PrimaryKeyConstraint, String, Table, Text, UniqueConstraint, false, func)
+                        PrimaryKeyConstraint, String, Table, Text, UniqueConstraint, false, func, inspect)
+from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeEngine
 
@@ -317,6 +320,8 @@ def build_system_tables(metadata: MetaData) -> None:
           Column("params", Text(), nullable=False),
           Column("api_names", Text(), nullable=False),
           Column("created_at", DateTime(), nullable=False),
+          # Set when the field is removed; its row and columns go later (store.database.COLUMN_DROP_DELAY).
+          Column("removed_at", DateTime(), nullable=True),
           UniqueConstraint("entity", "name"))
     Table("sequence_counter", metadata,
           Column("name", String(100), primary_key=True),
@@ -359,6 +364,22 @@ def build_metadata(registry: Registry, dialect: str) -> MetaData:
     return metadata
 
 
+def drop_removed_columns(conn: Connection, before: Table, after: Table) -> None:
+    """Make a table that matched `before` match `after`, which lacks some of its columns (a removed custom
+    field's): the indexes `after` does not have go first (SQLite refuses to drop an indexed column), then the
+    columns. Indexes another process's metadata made for them go too: any index over a dropped column."""
+    doomed = [column.name for column in before.columns if column.name not in after.columns]
+    kept_indexes = {index.name for index in after.indexes}
+    existing = {index["name"]: index for index in inspect(conn).get_indexes(before.name)}
+    ops = Operations(MigrationContext.configure(conn))
+    for name, index in sorted(existing.items()):
+        covered = set(index.get("column_names") or []) | set(index.get("include_columns") or [])
+        if name not in kept_indexes and (covered & set(doomed) or name in {i.name for i in before.indexes}):
+            ops.drop_index(name, table_name=before.name)
+    for column in doomed:
+        ops.drop_column(before.name, column)
+
+
 _BUILTIN_METADATA: dict[str, MetaData] = {}
 
 
@@ -374,5 +395,5 @@ def metadata_for(registry: Registry, dialect: str) -> MetaData:
     return metadata
 
 
-__all__ = ["MAX_IDENTIFIER_LENGTH", "build_metadata", "metadata_for", "column_type", "count_index_columns", "entity_column", "entity_index_columns", "index_name",
+__all__ = ["MAX_IDENTIFIER_LENGTH", "build_metadata", "drop_removed_columns", "metadata_for", "column_type", "count_index_columns", "entity_column", "entity_index_columns", "index_name",
            "snake_case"]

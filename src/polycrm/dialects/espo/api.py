@@ -19,6 +19,7 @@ from polycrm.core.leads import convert_attributes, convert_lead
 from polycrm.core.search import SearchResult, TotalMode
 from polycrm.core.service import Core
 from polycrm.core.values import parse_non_negative
+from polycrm.dialects.espo.admin import EspoAdminApi, admin_routes
 from polycrm.dialects.espo.context import (API_BASE, EspoContext, authenticate, error_response, espo_response,
                                            parse_body)
 from polycrm.dialects.espo.metadata import app_user, metadata
@@ -44,19 +45,20 @@ class EspoApi:
         self.core = core
         self.directory = directory
         self.webhooks = webhooks
+        self.admin = EspoAdminApi(core, directory)
         self.verifier = CredentialVerifier(directory, failed_logins)
         self.max_body_bytes = max_body_bytes
-        self._renderers: dict[tuple[str, int], RecordRenderer] = {}
+        self._renderers: dict[str, tuple[Any, RecordRenderer]] = {}
 
     # --- plumbing ---------------------------------------------------------------------------------
 
     def renderer(self, entity_name: str) -> RecordRenderer:
         entity = self.core.records(entity_name).entity
-        key = (entity_name, len(entity.attributes))
-        renderer = self._renderers.get(key)
-        if renderer is None:
-            renderer = self._renderers[key] = RecordRenderer(entity)
-        return renderer
+        cached = self._renderers.get(entity_name)
+        # A custom field added or removed gives the entity new attributes: a new renderer.
+        if cached is None or cached[0] is not entity.attributes:
+            cached = self._renderers[entity_name] = (entity.attributes, RecordRenderer(entity))
+        return cached[1]
 
     def route(self, path: str, handlers: Mapping[str, Handler], *, public: bool = False) -> Route:
         """The one route of `path`, its handler chosen by method (HEAD by GET's). One route per path, because
@@ -179,7 +181,8 @@ class EspoApi:
     def create(self, context: EspoContext) -> dict[str, Any]:
         entity_name = self._entity(context)
         skip = context.header_true("x-skip-duplicate-check") or context.body.get("_skipDuplicateCheck") is True
-        record = self.core.records(entity_name).create(context.actor, context.body, skip_duplicate_check=skip)
+        body, attach = self.admin.user_input(context, entity_name)
+        record = self.core.records(entity_name).create(context.actor, body, skip_duplicate_check=skip, attach=attach)
         return self.renderer(entity_name).render(record)
 
     def update(self, context: EspoContext) -> Response:
@@ -190,8 +193,9 @@ class EspoApi:
             expected = parse_non_negative(version_header.strip())
             if expected is None:
                 raise BadRequest("X-Version-Number must be an integer.")
+        body, attach = self.admin.user_input(context, entity_name)
         record, links_changed = self.core.records(entity_name).update(
-            context.actor, context.request.path_params["id"], context.body, expected_version=expected)
+            context.actor, context.request.path_params["id"], body, expected_version=expected, attach=attach)
         headers = {"X-Record-Link-Updated": "true"} if links_changed else None
         return espo_response(self.renderer(entity_name).render(record), headers=headers)
 
@@ -465,7 +469,6 @@ class EspoApi:
         for key, dialect in (("inflowApiName", "inflow"), ("apiName", "inflow")):
             if key in body:
                 api_names[dialect] = body.pop(key)
-        body.pop("label", None)
         field = self.core.add_field(entity_name, custom_field_name(name), field_type, body, api_names)
         return {"name": field.name, **field.params}
 
@@ -528,6 +531,7 @@ def espo_routes(api: EspoApi) -> list[Route]:
         r("/Settings", {"GET": system.settings_read, "PUT": system.settings_update, "PATCH": system.settings_update},
           public=True),
         r("/GlobalSearch", {"GET": system.global_search}),
+        *admin_routes(api),
         r("/App/user", {"GET": api.app_user}),
         r("/App/destroyAuthToken", {"POST": api.destroy_token}),
         r("/Metadata", {"GET": api.metadata}),

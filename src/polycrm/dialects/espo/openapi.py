@@ -706,4 +706,7 @@ def build_openapi(registry: Registry) -> dict[str, Any]:
         "paths": paths,
         "components": components,
     }
+    from polycrm.dialects.espo.admin_openapi import add_admin_api  # it builds on this module's helpers
+
+    add_admin_api(document, registry)
     return copy.deepcopy(document)  # no sharing with the module's constant tables
