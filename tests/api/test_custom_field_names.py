@@ -10,14 +10,13 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, inspect, select
-from typer.testing import CliRunner
 
-from polycrm.cli import app as cli_app
 from polycrm.core.errors import Conflict
 from polycrm.core.service import Core
 from polycrm.store.database import open_database
 from tests.api.conftest import ApiHarness
 from tests.conftest import SECRET, Store
+from tests.support.cli import Cli
 
 FIELD_MANAGER = "/api/v1/Admin/fieldManager/Account"
 RESERVED = ["select", "order", "from", "where", "group", "user", "table", "limit", "offset", "default", "check",
@@ -86,30 +85,17 @@ def test_sql_reserved_words_make_working_fields(espo, store):
     assert [a["name"] for a in ordered] == ["Other", "Acme"]
 
 
-def cli_env(store: Store, tmp_path) -> dict[str, str]:
-    url = store.url if store.schema is None else f"{store.url}?options=-csearch_path%3D{store.schema}"
-    return {"POLYCRM_DATA_DIR": str(tmp_path / "cli"), "POLYCRM_DATABASE_URL": url, "POLYCRM_SECRET_KEY": SECRET}
-
-
 def test_the_command_line_refuses_colliding_names_in_one_line(store, tmp_path):
-    runner, env = CliRunner(), cli_env(store, tmp_path)
-
-    def field_add(*args: str):
-        return runner.invoke(cli_app, ["field", "add", "Account", *args], env=env)
-
-    assert field_add("fooBar", "--type", "varchar").stdout == "Added Account.cFooBar (varchar)\n"
-    assert field_add("select", "--type", "enum", "--options", "a,b").exit_code == 0
+    cli = Cli(store, tmp_path)
+    assert cli("field", "add", "Account", "fooBar", "--type", "varchar").stdout == "Added Account.cFooBar (varchar)\n"
+    assert cli("field", "add", "Account", "select", "--type", "enum", "--options", "a,b").exit_code == 0
     for args, message in [
         (["fooBAR", "--type", "varchar"], "Field 'cFooBAR' collides with 'cFooBar' on Account"),
         (["SELECT", "--type", "enum", "--options", "a"], "Field 'cSELECT' collides with 'cSelect' on Account"),
         (["fooBar", "--type", "int"], "Field 'cFooBar' already exists on Account."),
         (["aBcDeFgHiJkLmNoPqRsTuVwXyZaBcDeFgHiJkLmN", "--type", "currency"], "would exceed 63 characters"),
     ]:
-        result = field_add(*args)
-        assert result.exit_code == 1 and isinstance(result.exception, SystemExit)  # no traceback
-        store_line, error = result.stderr.splitlines()  # the store acted on, then the error's one line
-        assert result.stdout == "" and store_line.startswith("store: "), result.stderr
-        assert error.startswith("error: ") and message in error, result.stderr
+        cli.fails("field", "add", "Account", *args, message=message)
     store.database.load_custom_fields()
     assert custom_fields(store) == [("Account", "cFooBar"), ("Account", "cSelect")]
 

@@ -6,17 +6,18 @@ from __future__ import annotations
 import json
 
 import pytest
-from typer.testing import CliRunner
-
-from polycrm.cli import app as cli_app
 from polycrm.core.service import Core
-from tests.api.test_custom_field_names import cli_env
+from tests.support.cli import Cli
 
 
 @pytest.fixture
-def currency(store, tmp_path):
-    runner, env = CliRunner(), cli_env(store, tmp_path)
-    return lambda *args: runner.invoke(cli_app, ["currency", *args], env=dict(env, POLYCRM_DEFAULT_CURRENCY="EUR"))
+def cli(store, tmp_path):
+    return Cli(store, tmp_path, POLYCRM_DEFAULT_CURRENCY="EUR")
+
+
+@pytest.fixture
+def currency(cli):
+    return lambda *args: cli("currency", *args)
 
 
 def settings(currency) -> dict:
@@ -51,12 +52,9 @@ def test_the_command_line_changes_what_every_process_sees(currency, store):
     (["default", "PLN"], "The default currency PLN must be in the currency list."),
     (["default", "€"], "is not an ISO 4217 currency code."),
 ])
-def test_bad_input_is_one_line_and_changes_nothing(currency, args, message):
+def test_bad_input_is_one_line_and_changes_nothing(cli, currency, args, message):
     before = settings(currency)
-    result = currency(*args)
-    store_line, error = result.stderr.splitlines()  # the store acted on, then the error's one line
-    assert result.exit_code == 1 and result.stdout == "" and store_line.startswith("store: "), result.stderr
-    assert error.startswith("error: ") and message in error, result.stderr
+    cli.fails("currency", *args, message=message)
     assert settings(currency) == before
 
 
