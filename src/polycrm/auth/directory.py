@@ -362,19 +362,26 @@ class UserDirectory:
         self.forget_actors()
 
     def _set_role_users(self, conn: Connection, role_id: int, user_ids: list[int]) -> None:
-        users, role_user = self.users.table, self.database.table("role_user")
+        users = self.users.table
         wanted = set(user_ids)
         found = {int(i) for i in conn.execute(select(users.c.id).where(users.c.id.in_(wanted),
                                                                         users.c.deleted == false())).scalars()}
         if wanted - found:
             raise UnknownName(f"No user with id {min(wanted - found)}.")
-        current = {int(i) for i in conn.execute(select(role_user.c.user_id)
-                                                .where(role_user.c.role_id == role_id)).scalars()}
+        self._replace_assignments(conn, "role_id", role_id, "user_id", wanted)
+
+    def _replace_assignments(self, conn: Connection, side: str, side_id: int, other: str, wanted: set[int]) -> bool:
+        """Make the role_user rows whose `side` column is `side_id` name exactly `wanted` in `other`; True if
+        they changed."""
+        role_user = self.database.table("role_user")
+        current = {int(i) for i in conn.execute(select(role_user.c[other])
+                                                .where(role_user.c[side] == side_id)).scalars()}
         if current - wanted:
-            conn.execute(delete(role_user).where(role_user.c.role_id == role_id,
-                                                 role_user.c.user_id.in_(current - wanted)))
-        for user_id in sorted(wanted - current):
-            conn.execute(insert(role_user).values(role_id=role_id, user_id=user_id))
+            conn.execute(delete(role_user).where(role_user.c[side] == side_id,
+                                                 role_user.c[other].in_(current - wanted)))
+        for other_id in sorted(wanted - current):
+            conn.execute(insert(role_user).values({side: side_id, other: other_id}))
+        return current != wanted
 
     def delete_role(self, role_id: int) -> bool:
         """Remove a role and its assignments; its users lose its rights with their next request."""
@@ -410,19 +417,12 @@ class UserDirectory:
     def set_user_roles(self, conn: Connection, user_id: int, role_ids: list[int]) -> bool:
         """Replace a user's roles in the caller's transaction (EspoCRM's `rolesIds`); True if they changed.
         The caller drops cached actors after the commit."""
-        role, role_user = self.database.table("role"), self.database.table("role_user")
+        role = self.database.table("role")
         wanted = set(role_ids)
         found = {int(i) for i in conn.execute(select(role.c.id).where(role.c.id.in_(wanted))).scalars()}
         if wanted - found:
             raise UnknownName(f"No role with id {min(wanted - found)}.")
-        current = {int(i) for i in conn.execute(select(role_user.c.role_id)
-                                                .where(role_user.c.user_id == user_id)).scalars()}
-        if current - wanted:
-            conn.execute(delete(role_user).where(role_user.c.user_id == user_id,
-                                                 role_user.c.role_id.in_(current - wanted)))
-        for role_id in sorted(wanted - current):
-            conn.execute(insert(role_user).values(role_id=role_id, user_id=user_id))
-        return current != wanted
+        return self._replace_assignments(conn, "user_id", user_id, "role_id", wanted)
 
     # --- API keys ---------------------------------------------------------------------------------
 
