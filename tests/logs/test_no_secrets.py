@@ -13,7 +13,7 @@ import secrets
 from typer.testing import CliRunner
 
 from polycrm.cli import app as cli_app
-from tests.api.test_custom_field_names import cli_env
+from tests.support.cli import cli_env
 from tests.conftest import SECRET
 from tests.events.receiver import Receiver
 
