@@ -112,3 +112,17 @@ def test_roles_given_through_roles_ids_apply_at_the_next_request(harness, api):
     assert client.get("/api/v1/Account").status_code == 200
     assert api.put(f"{USER}/{user_id}", json={"rolesIds": []}).status_code == 200
     assert client.get("/api/v1/Account").status_code == 403
+
+
+def test_administrators_read_a_users_roles_back_and_nobody_else_does(harness, api):
+    role = api.post("/api/v1/Role", json={"name": "Support", "data": {"Case": {"read": "all"}}}).json()
+    user_id, client = harness.user({"User": {"read": "own", "edit": "own"}})
+    updated = api.put(f"{USER}/{user_id}", json={"rolesIds": [role["id"]]}).json()
+    read = api.get(f"{USER}/{user_id}").json()
+    for shown in (updated, read):
+        assert (shown["rolesIds"], shown["rolesNames"]) == ([role["id"]], {role["id"]: "Support"})
+    assert api.get(f"{USER}/{user_id}", params={"select": "userName"}).json().keys() == {"id", "userName"}
+    own = client.get(f"{USER}/{user_id}").json()
+    assert "rolesIds" not in own and "rolesNames" not in own
+    created = api.post(USER, json={"userName": "erin", "lastName": "E", "rolesIds": [role["id"]]}).json()
+    assert created["rolesNames"] == {role["id"]: "Support"}

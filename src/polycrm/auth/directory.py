@@ -227,6 +227,14 @@ class UserDirectory:
         return [UserInfo(int(r.id), r.user_name, r.type, bool(r.is_active), bool(r.has_password),
                          tuple(roles.get(int(r.id), ()))) for r in rows]
 
+    def roles_of(self, user_id: int) -> dict[int, str]:
+        """A user's roles, id -> name, by name."""
+        role, role_user = self.database.table("role"), self.database.table("role_user")
+        with self.database.connect() as conn:
+            rows = conn.execute(select(role.c.id, role.c.name).join(role_user, role_user.c.role_id == role.c.id)
+                                .where(role_user.c.user_id == user_id).order_by(role.c.name)).all()
+        return {int(row.id): row.name for row in rows}
+
     def actor(self, user_id: int) -> Actor | None:
         """The actor for an active user, with teams and merged role levels; None if inactive or gone.
 

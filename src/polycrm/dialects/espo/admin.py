@@ -126,6 +126,14 @@ class EspoAdminApi:
 
         return body, attach
 
+    def with_roles(self, context: EspoContext, entity_name: str, rendered: dict[str, Any]) -> dict[str, Any]:
+        """A User as an administrator reads it: with its roles (`rolesIds`, `rolesNames`), which only
+        administrators may see or change."""
+        if entity_name != "User" or not context.actor.is_admin or "id" not in rendered:
+            return rendered
+        roles = self.directory.roles_of(int(rendered["id"]))
+        return dict(rendered, rolesIds=[str(i) for i in roles], rolesNames={str(i): n for i, n in roles.items()})
+
     @staticmethod
     def _check_new_password(password: Any, confirm: Any) -> None:
         if password is None:

@@ -90,4 +90,8 @@ def add_admin_api(document: dict[str, Any], registry: Registry) -> None:
         if name in schemas:
             schemas[name]["properties"].update(password=PASSWORD, passwordConfirm=PASSWORD, rolesIds=dict(
                 STRINGS, description="The user's roles (admin); replaces them all."))
+    if "User" in schemas:
+        schemas["User"]["properties"].update(
+            rolesIds=dict(STRINGS, readOnly=True, description="The user's roles; only administrators see them."),
+            rolesNames={"type": "object", "additionalProperties": {"type": "string"}, "readOnly": True})
     document["paths"].update(_paths(registry))

@@ -172,7 +172,7 @@ class EspoApi:
         entity_name = self._entity(context)
         record = self.core.records(entity_name).read(context.actor, context.request.path_params["id"])
         select = context.request.query_params.get("select")
-        rendered = self.renderer(entity_name).render(record)
+        rendered = self.admin.with_roles(context, entity_name, self.renderer(entity_name).render(record))
         if select:
             wanted = set(select.split(",")) | {"id"}
             rendered = {k: v for k, v in rendered.items() if k in wanted}
@@ -183,7 +183,7 @@ class EspoApi:
         skip = context.header_true("x-skip-duplicate-check") or context.body.get("_skipDuplicateCheck") is True
         body, attach = self.admin.user_input(context, entity_name)
         record = self.core.records(entity_name).create(context.actor, body, skip_duplicate_check=skip, attach=attach)
-        return self.renderer(entity_name).render(record)
+        return self.admin.with_roles(context, entity_name, self.renderer(entity_name).render(record))
 
     def update(self, context: EspoContext) -> Response:
         entity_name = self._entity(context)
@@ -197,7 +197,8 @@ class EspoApi:
         record, links_changed = self.core.records(entity_name).update(
             context.actor, context.request.path_params["id"], body, expected_version=expected, attach=attach)
         headers = {"X-Record-Link-Updated": "true"} if links_changed else None
-        return espo_response(self.renderer(entity_name).render(record), headers=headers)
+        rendered = self.admin.with_roles(context, entity_name, self.renderer(entity_name).render(record))
+        return espo_response(rendered, headers=headers)
 
     def delete(self, context: EspoContext) -> bool:
         self.core.records(self._entity(context)).delete(context.actor, context.request.path_params["id"])
