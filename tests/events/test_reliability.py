@@ -15,10 +15,13 @@ from pathlib import Path
 from typing import Callable
 
 import httpx
+from typer.testing import CliRunner, Result
+
+from polycrm.cli import app as cli_app
 
 from tests.events.processes import Cluster
 from tests.events.receiver import Received, Receiver
-from tests.live.conftest import free_port, run_cli
+from tests.live.conftest import free_port
 
 WAIT = 90.0  # seconds: the bound of every wait below
 INFLOW_PATH = "/hook/inflow"  # where the InflowCRM subscriptions deliver; EspoCRM's go to /hook
@@ -208,28 +211,33 @@ def test_several_servers_and_workers_deliver_each_event_once_per_subscription(ba
 def test_cli_shows_the_delivery_log_and_redelivers(tmp_path: Path):
     receiver = Receiver().start()
     cluster = Cluster.create("sqlite", tmp_path)
+    runner = CliRunner()
+
+    def polycrm(*args: str) -> Result:  # in this process: the commands, not their start-up, are under test
+        return runner.invoke(cli_app, list(args), env=cluster.env)
+
     try:
         server = cluster.serve()
         with cluster.client(server) as api:
             hook = subscribe(api, "Account.create", receiver.url)
             api.post("/Account", json={"name": "Logged"}).raise_for_status()
         wait_until(lambda: len(receiver.received) == 1, what="the first delivery")
-        listed = run_cli(cluster.env, "webhook", "list")
-        assert listed.returncode == 0 and f"{hook}\tespo\tAccount.create\tactive\t{receiver.url}" in listed.stdout
-        wait_until(lambda: json.loads(run_cli(cluster.env, "webhook", "deliveries", "--json").stdout)["list"][0][
+        listed = polycrm("webhook", "list")
+        assert listed.exit_code == 0 and f"{hook}\tespo\tAccount.create\tactive\t{receiver.url}" in listed.stdout
+        wait_until(lambda: json.loads(polycrm("webhook", "deliveries", "--json").stdout)["list"][0][
             "status"] == "succeeded", what="the delivery recorded")
-        log = json.loads(run_cli(cluster.env, "webhook", "deliveries", "--webhook", hook, "--json").stdout)
+        log = json.loads(polycrm("webhook", "deliveries", "--webhook", hook, "--json").stdout)
         delivery = log["list"][0]
         assert log["total"] == 1 and delivery["attempts"][0]["statusCode"] == 200
         assert delivery["id"] == receiver.received[0].headers["x-polycrm-delivery"]
-        text_log = run_cli(cluster.env, "webhook", "deliveries").stdout
+        text_log = polycrm("webhook", "deliveries").stdout
         assert delivery["id"] in text_log and "#1" in text_log
-        redelivered = run_cli(cluster.env, "webhook", "redeliver", delivery["id"])
-        assert redelivered.returncode == 0, redelivered.stderr
+        redelivered = polycrm("webhook", "redeliver", delivery["id"])
+        assert redelivered.exit_code == 0, redelivered.stderr
         wait_until(lambda: len(receiver.received) == 2, what="the redelivery")
         assert receiver.received[1].headers["x-polycrm-delivery"] == delivery["id"]
-        missing = run_cli(cluster.env, "webhook", "redeliver", "no-such-delivery")
-        assert missing.returncode == 1 and missing.stderr.splitlines()[-1].startswith("error: no delivery")
+        missing = polycrm("webhook", "redeliver", "no-such-delivery")
+        assert missing.exit_code == 1 and missing.stderr.splitlines()[-1].startswith("error: no delivery")
         with httpx.Client(base_url=server, headers={"x-api-key": cluster.api_key}, timeout=30) as inflow:
             uid = inflow.post("/webhooks/subscribe", json={"event": "create", "module": "customer",
                                                            "hookUrl": receiver.url + "/inflow"}).json()["data"]["id"]
@@ -237,11 +245,11 @@ def test_cli_shows_the_delivery_log_and_redelivers(tmp_path: Path):
         # (the EspoCRM webhook on Account.create receives this customer too)
         wait_until(lambda: any(r.path == "/hook/inflow" for r in receiver.received), what="the InflowCRM delivery")
         inflow_request = next(r for r in receiver.received if r.path == "/hook/inflow")
-        assert uid in run_cli(cluster.env, "webhook", "list").stdout
-        by_uuid = json.loads(run_cli(cluster.env, "webhook", "deliveries", "--webhook", uid, "--json").stdout)
+        assert uid in polycrm("webhook", "list").stdout
+        by_uuid = json.loads(polycrm("webhook", "deliveries", "--webhook", uid, "--json").stdout)
         assert by_uuid["total"] == 1 and by_uuid["list"][0]["id"] == inflow_request.headers["x-polycrm-delivery"]
-        unknown = run_cli(cluster.env, "webhook", "deliveries", "--webhook", "00000000-0000-4000-8000-000000000000")
-        assert unknown.returncode == 1 and unknown.stderr.splitlines()[-1].startswith("error: no webhook subscription")
+        unknown = polycrm("webhook", "deliveries", "--webhook", "00000000-0000-4000-8000-000000000000")
+        assert unknown.exit_code == 1 and unknown.stderr.splitlines()[-1].startswith("error: no webhook subscription")
     finally:
         receiver.stop()
         cluster.stop()

@@ -4,7 +4,6 @@ later, unique per module, and picked up by other server processes."""
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
@@ -13,7 +12,7 @@ from polycrm.core import service as core_service
 from polycrm.core.errors import BadRequest, Conflict
 from polycrm.store.database import open_database
 from tests.inflow.conftest import create
-from tests.live.conftest import run_cli
+from tests.support.cli import Cli
 
 
 def api_names(inflow, module: str = "customer") -> list[str]:
@@ -87,25 +86,19 @@ def test_other_processes_pick_up_api_names(inflow, store, config, monkeypatch):
         other.dispose()
 
 
-def test_cli_field_api_name_and_purge(tmp_path):
-    env = dict(os.environ, POLYCRM_DATA_DIR=str(tmp_path), POLYCRM_SECRET_KEY="cli-test-secret")
-    env.pop("POLYCRM_DATABASE_URL", None)
-    assert run_cli(env, "init").returncode == 0
-    added = run_cli(env, "field", "add", "Account", "nip", "--type", "varchar", "--inflow-name", "customerNip")
-    assert added.returncode == 0, added.stderr
-    renamed = run_cli(env, "field", "api-name", "Account", "cNip", "--inflow", "taxId")
-    assert renamed.returncode == 0 and "set to taxId" in renamed.stdout
-    clash = run_cli(env, "field", "api-name", "Account", "cNip", "--inflow", "email")
-    assert clash.returncode == 1 and "already used" in clash.stderr
-    duplicate = run_cli(env, "field", "add", "Account", "vat", "--type", "varchar", "--inflow-name", "taxId")
-    assert duplicate.returncode == 1
-    assert run_cli(env, "field", "api-name", "Account", "cNip").returncode == 1
-    database = open_database(f"sqlite:///{tmp_path / 'polycrm.db'}")
-    try:
-        assert database.registry.entity("Account").fields["cNip"].api_names == {"inflow": "taxId"}
-    finally:
-        database.dispose()
-    purged = run_cli(env, "purge", "--deleted-before", "2000-01-01")
-    assert purged.returncode == 0 and "Purged 0 records" in purged.stdout, purged.stderr
-    assert run_cli(env, "purge", "--deleted-before", "soon").returncode == 1
-    assert json.loads(run_cli(env, "apikey", "create", "--user", "admin", "--json").stdout)["key"]
+def test_cli_field_api_name_and_purge(store, tmp_path):
+    cli = Cli(store, tmp_path)
+    assert cli("init").exit_code == 0
+    added = cli("field", "add", "Account", "nip", "--type", "varchar", "--inflow-name", "customerNip")
+    assert added.exit_code == 0, added.stderr
+    renamed = cli("field", "api-name", "Account", "cNip", "--inflow", "taxId")
+    assert renamed.exit_code == 0 and "set to taxId" in renamed.stdout
+    cli.fails("field", "api-name", "Account", "cNip", "--inflow", "email", message="already used")
+    cli.fails("field", "add", "Account", "vat", "--type", "varchar", "--inflow-name", "taxId", message="taxId")
+    cli.fails("field", "api-name", "Account", "cNip", message="give exactly one of --inflow NAME and --clear")
+    store.database.load_custom_fields()
+    assert store.database.registry.entity("Account").fields["cNip"].api_names == {"inflow": "taxId"}
+    purged = cli("purge", "--deleted-before", "2000-01-01")
+    assert purged.exit_code == 0 and "Purged 0 records" in purged.stdout, purged.stderr
+    cli.fails("purge", "--deleted-before", "soon", message="--deleted-before must be a date YYYY-MM-DD")
+    assert json.loads(cli("apikey", "create", "--user", "admin", "--json").stdout)["key"]
