@@ -261,3 +261,19 @@ def test_login_budgets_from_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("POLYCRM_LOGIN_FAILURES_PER_USER", "often")
     with pytest.raises(ValueError, match="POLYCRM_LOGIN_FAILURES_PER_USER"):
         load_config()
+
+
+def test_wrong_current_passwords_count_as_failed_logins(logins):
+    """Changing one's own password checks the current one against the same budget: a stolen session (a
+    token) cannot be used to guess the password faster than a login could."""
+    logins.directory.create_user("carl", "carl-password")
+    token = attempt(logins, "carl:carl-password", espo=True).json()["token"]
+    carl = logins.client({"Espo-Authorization": b64(f"carl:{token}"), "Espo-Authorization-By-Token": "true"})
+    change = "/api/v1/User/action/changeOwnPassword"
+    for guess in ("guess-one", "guess-two", "guess-three"):
+        wrong = carl.post(change, json={"password": "carl-new-password", "currentPassword": guess})
+        assert wrong.status_code == 403 and wrong.headers["x-status-reason"] == "The current password is wrong."
+    refused = carl.post(change, json={"password": "carl-new-password", "currentPassword": "carl-password"})
+    assert refused.status_code == 403 and refused.headers["x-status-reason"] == USER_LIMIT
+    assert attempt(logins, "carl:carl-password").status_code == 403  # the user name's budget is spent
+    assert carl.get("/api/v1/App/user").status_code == 200  # the session itself goes on

@@ -117,13 +117,22 @@ class CredentialVerifier:
             return self._failed(user_name, client)
         if token_only:
             return self._failed(user_name, client)
+        user_id = self.password(user_name, secret, client=client)
+        if user_id is None:
+            return None
+        return Login(user_id, self.directory.create_token(user_id) if issue_token else None)
+
+    def password(self, user_name: str, password: str, *, client: str = "-") -> int | None:
+        """The id of the user whose password this is, or None, counted as a failed login: every check of a
+        password (a login, a change of one's own password) spends the same budget of failures, so none of them
+        lets a guesser go faster. Raises LoginThrottled while the user name or the client is over it."""
         if self.failed_logins is not None:
             self.failed_logins.check(user_name, client)
         # No password is empty (they have 8 characters at least): nothing to hash.
-        user_id = self.directory.verify_password(user_name, secret) if secret else None
+        user_id = self.directory.verify_password(user_name, password) if password else None
         if user_id is None:
             return self._failed(user_name, client)
-        return Login(user_id, self.directory.create_token(user_id) if issue_token else None)
+        return user_id
 
     def _failed(self, user_name: str, client: str) -> None:
         if self.failed_logins is not None:

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 from starlette.routing import Route
 
 from polycrm.auth.directory import DirectoryError, NameTaken, RoleInfo, UnknownName, UserDirectory, check_password
+from polycrm.auth.schemes import CredentialVerifier
 from polycrm.core.errors import BadRequest, Conflict, Forbidden, NotFound
 from polycrm.core.service import Core
 from polycrm.core.values import parse_id
@@ -85,9 +86,10 @@ def render_field(field: Field) -> dict[str, Any]:
 class EspoAdminApi:
     """The handlers; each takes an authenticated EspoContext."""
 
-    def __init__(self, core: Core, directory: UserDirectory):
+    def __init__(self, core: Core, directory: UserDirectory, verifier: CredentialVerifier):
         self.core = core
         self.directory = directory
+        self.verifier = verifier  # checks a current password against the failed-login budgets
 
     # --- users: passwords and roles on User writes ---------------------------------------------------
 
@@ -151,7 +153,8 @@ class EspoAdminApi:
         if not isinstance(current, str) or not current:
             raise BadRequest("'currentPassword' is required.")
         self._check_new_password(body.get("password"), body.get("passwordConfirm"))
-        if self.directory.verify_password(actor.user_name, current) != actor.user_id:
+        client = context.request.client.host if context.request.client else "-"
+        if self.verifier.password(actor.user_name, current, client=client) != actor.user_id:
             raise Forbidden("The current password is wrong.")
         _directory_call(lambda: self.directory.set_password(actor.user_id, body["password"]))
         return True

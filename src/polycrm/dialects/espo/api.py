@@ -45,8 +45,8 @@ class EspoApi:
         self.core = core
         self.directory = directory
         self.webhooks = webhooks
-        self.admin = EspoAdminApi(core, directory)
         self.verifier = CredentialVerifier(directory, failed_logins)
+        self.admin = EspoAdminApi(core, directory, self.verifier)
         self.max_body_bytes = max_body_bytes
         self._renderers: dict[str, tuple[Any, RecordRenderer]] = {}
 
