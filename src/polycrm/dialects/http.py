@@ -77,6 +77,12 @@ INCOMING_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:+=/@-]{1,128}")
 USER_SCOPE_KEY = "polycrm.user"  # where the dialects leave who authenticated, for the access line
 
 
+def client_address(request: Request) -> str:
+    """The client's address (as uvicorn gives it, trusted proxies applied), "-" when there is none: what
+    rate limits and failed logins count by and logs name."""
+    return request.client.host if request.client else "-"
+
+
 def bind_user(scope: MutableMapping[str, Any], user_name: str, user_id: int) -> None:
     """Name the authenticated user on the lines logged from here on in this request, and on its access line."""
     scope[USER_SCOPE_KEY] = (user_name, user_id)

@@ -18,6 +18,7 @@ from polycrm.core.service import Core
 from polycrm.core.values import parse_id
 from polycrm.dialects.espo.context import EspoContext
 from polycrm.dialects.espo.render import format_datetime
+from polycrm.dialects.http import client_address
 from polycrm.meta.model import Field
 
 if TYPE_CHECKING:
@@ -153,8 +154,7 @@ class EspoAdminApi:
         if not isinstance(current, str) or not current:
             raise BadRequest("'currentPassword' is required.")
         self._check_new_password(body.get("password"), body.get("passwordConfirm"))
-        client = context.request.client.host if context.request.client else "-"
-        if self.verifier.password(actor.user_name, current, client=client) != actor.user_id:
+        if self.verifier.password(actor.user_name, current, client=client_address(context.request)) != actor.user_id:
             raise Forbidden("The current password is wrong.")
         _directory_call(lambda: self.directory.set_password(actor.user_id, body["password"]))
         return True

@@ -31,7 +31,8 @@ from polycrm.dialects.espo.stream import render_note, stream_page
 from polycrm.dialects.espo.system import EspoSystemApi
 from polycrm.dialects.espo.webhooks import EspoWebhookApi
 from polycrm.dialects.espo.where import RelationScope
-from polycrm.dialects.http import BodyTooLarge, bind_user, log_auth_failure, read_body, refusal_fields
+from polycrm.dialects.http import (BodyTooLarge, bind_user, client_address, log_auth_failure, read_body,
+                                   refusal_fields)
 
 log = logging.getLogger("polycrm.espo")
 Handler = Callable[[EspoContext], Any]
@@ -106,7 +107,7 @@ class EspoApi:
             actor = self.directory.actor(login.user_id)
             if actor is None:
                 log_auth_failure(f"authentication failed: user {login.user_id} is inactive", "espo", None,
-                                 request.client.host if request.client else "-")
+                                 client_address(request))
                 raise Unauthorized()
             bind_user(request.scope, actor.user_name, actor.user_id)
             context = EspoContext(request, actor, login, parse_body(request, raw), query)
@@ -172,7 +173,7 @@ class EspoApi:
         entity_name = self._entity(context)
         record = self.core.records(entity_name).read(context.actor, context.request.path_params["id"])
         select = context.request.query_params.get("select")
-        rendered = self.admin.with_roles(context, entity_name, self.renderer(entity_name).render(record))
+        rendered = self._render(context, entity_name, record)
         if select:
             wanted = set(select.split(",")) | {"id"}
             rendered = {k: v for k, v in rendered.items() if k in wanted}
@@ -183,7 +184,7 @@ class EspoApi:
         skip = context.header_true("x-skip-duplicate-check") or context.body.get("_skipDuplicateCheck") is True
         body, attach = self.admin.user_input(context, entity_name)
         record = self.core.records(entity_name).create(context.actor, body, skip_duplicate_check=skip, attach=attach)
-        return self.admin.with_roles(context, entity_name, self.renderer(entity_name).render(record))
+        return self._render(context, entity_name, record)
 
     def update(self, context: EspoContext) -> Response:
         entity_name = self._entity(context)
@@ -197,8 +198,11 @@ class EspoApi:
         record, links_changed = self.core.records(entity_name).update(
             context.actor, context.request.path_params["id"], body, expected_version=expected, attach=attach)
         headers = {"X-Record-Link-Updated": "true"} if links_changed else None
-        rendered = self.admin.with_roles(context, entity_name, self.renderer(entity_name).render(record))
-        return espo_response(rendered, headers=headers)
+        return espo_response(self._render(context, entity_name, record), headers=headers)
+
+    def _render(self, context: EspoContext, entity_name: str, record: dict[str, Any]) -> dict[str, Any]:
+        """A record as this caller reads it (a User with its roles for administrators)."""
+        return self.admin.with_roles(context, entity_name, self.renderer(entity_name).render(record))
 
     def delete(self, context: EspoContext) -> bool:
         self.core.records(self._entity(context)).delete(context.actor, context.request.path_params["id"])

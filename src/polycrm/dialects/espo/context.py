@@ -18,7 +18,7 @@ from polycrm.auth.schemes import CredentialVerifier, Login, LoginThrottled, Malf
 from polycrm.core.errors import (BadRequest, Conflict, DuplicateFound, Forbidden, NotFound, PolyError, Unauthorized,
                                  ValidationFailure, VersionConflict)
 from polycrm.dialects.espo.querystring import parse_php_query
-from polycrm.dialects.http import JSONResponse, body_nul_location, log_auth_failure
+from polycrm.dialects.http import JSONResponse, body_nul_location, client_address, log_auth_failure
 
 API_BASE = "/api/v1"
 
@@ -76,7 +76,7 @@ def authenticate(request: Request, verifier: CredentialVerifier) -> Login:
     Raises LoginThrottled when failed logins of the user name or client address are over budget. Failures
     are logged with the scheme, the user name tried and the client, never the secret."""
     headers = request.headers
-    client = request.client.host if request.client else "-"
+    client = client_address(request)
     scheme, user = "none", None
     try:
         if "espo-authorization" in headers:

@@ -24,8 +24,8 @@ from polycrm.core.errors import NotFound, PolyError
 from polycrm.core.files import NewFile
 from polycrm.core.search import SearchQuery
 from polycrm.core.service import Core
-from polycrm.dialects.http import (BodyTooLarge, JSONResponse, bind_user, body_nul_location, log_auth_failure,
-                                   read_body)
+from polycrm.dialects.http import (BodyTooLarge, JSONResponse, bind_user, body_nul_location, client_address,
+                                   log_auth_failure, read_body)
 from polycrm.dialects.inflow.context import InflowRequest, Reply, grouped, paging
 from polycrm.dialects.inflow.describe import describe_field, make_fields, sample_record
 from polycrm.dialects.inflow.envelope import (OPERATION_RATE_LIMITED, RATE_LIMITED, SUNSET_HTTP_DATE, VALIDATION_ERROR,
@@ -139,7 +139,7 @@ class InflowApi:
         hash) and client address."""
         key = request.headers.get("x-api-key", "")
         identity = self.directory.keyring.lookup_hash(key)[:32] if key else "-"
-        client = request.client.host if request.client else "-"
+        client = client_address(request)
         if budget is None:
             return self.limiter.hit(self.rate, "inflow", identity, client)
         return self.limiter.hit(self.budgets[budget], f"inflow-{budget}", identity, client)
@@ -150,7 +150,7 @@ class InflowApi:
         if actor is None:
             # As on the EspoCRM API: no key at all is worth a debug line, a wrong one a warning.
             log_auth_failure("authentication failed", "inflow-api-key" if key else "none", None,
-                             request.client.host if request.client else "-",
+                             client_address(request),
                              level=logging.WARNING if key else logging.DEBUG)
             raise InflowError(401, "UNAUTHORIZED", "Invalid API key")
         return actor
