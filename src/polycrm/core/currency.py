@@ -274,9 +274,7 @@ class CurrencyService:
         return after
 
     def set_rate(self, code: str, rate: Any) -> CurrencySettings:
-        with self.database.connect() as conn:
-            current = self.current(conn)
-        return self.change(rates={**current.rates, check_code(code): check_rate(code, rate)})
+        return self.change(rates={**self.current().rates, check_code(code): check_rate(code, rate)})
 
     def enable(self, code: str, rate: Any) -> CurrencySettings:
         current = self.current()

@@ -67,7 +67,7 @@ def convert_lead(core: Core, actor: Actor, lead_id: Any, records: dict[str, Any]
             raise Forbidden(f"No 'create' access for {name}.")
     with core.database.transaction() as conn:
         if "Opportunity" in records:  # before the lead's row (see CurrencyService.hold)
-            core.records("Opportunity").currency.hold(conn)
+            core.currency.hold(conn)
         lead = leads.load_record(conn, lead_id, not_found="Record {id} not found.", lock=True)
         leads.check_record(conn, actor, "edit", lead)
         if lead.get("status") == "Converted":

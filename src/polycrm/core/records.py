@@ -22,7 +22,6 @@ from polycrm.core.errors import BadRequest, DuplicateFound, Forbidden, NotFound,
 from polycrm.core.follows import ActorSource, AutoFollow
 from polycrm.core.linker import Linker
 from polycrm.core.search import SearchQuery, SearchResult, TotalMode, check_filter_values
-from polycrm.core.settings import CoreSettings
 from polycrm.core.stream import StreamWriter
 from polycrm.core.users import RIGHTS_ENTITIES, WRITE_GUARDS
 from polycrm.core.values import ParsedInput, RecordInput, parse_id
@@ -49,11 +48,10 @@ Services = Callable[[str], "RecordService"]
 class RecordService:
     """Operations on the records of one entity type."""
 
-    def __init__(self, database: Database, entity: Entity, settings: CoreSettings, actors: ActorSource,
-                 services: Services, *, users_changed: Callable[[], None] = lambda: None):
+    def __init__(self, database: Database, entity: Entity, actors: ActorSource, services: Services,
+                 currency: CurrencyService, *, users_changed: Callable[[], None] = lambda: None):
         self.database = database
         self.entity = entity
-        self.settings = settings
         self.actors = actors
         self.services = services  # other entity types' services (relating changes the records of some)
         self.repository = RecordRepository(database, entity)
@@ -69,7 +67,7 @@ class RecordService:
         self.stream = StreamWriter(entity, NoteRepository(database), self._repository_of) if entity.stream else None
         self.input = RecordInput(entity)
         self.amounts = AmountFields(entity)
-        self.currency = CurrencyService(database, settings.default_currency)
+        self.currency = currency  # the core's: one per store
         self._belongs_to = self.assembler.belongs_to
         self._column_fields = self.assembler.column_fields
         self.linker = Linker(database, entity, self.repository, self._repository_of, self.access, self.input,

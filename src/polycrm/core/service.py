@@ -71,8 +71,8 @@ class Core:
         if service is None:
             if entity_name not in self.database.registry:
                 raise NotFound(f"Controller '{entity_name}' does not exist.")
-            service = RecordService(self.database, self.database.registry.entity(entity_name), self.settings,
-                                    self.actors, self.records, users_changed=self._forget_actors)
+            service = RecordService(self.database, self.database.registry.entity(entity_name), self.actors,
+                                    self.records, self.currency, users_changed=self._forget_actors)
             self._services[entity_name] = service
         return service
 
