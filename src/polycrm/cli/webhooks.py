@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Optional
 
 import typer
 
-from polycrm.cli.context import CliError, open_store
+from polycrm.cli.context import CliError, open_directory
 
 if TYPE_CHECKING:
     from polycrm.events.hub import WebhookHub
@@ -18,11 +18,8 @@ webhook_app = typer.Typer(no_args_is_help=True, help="Inspect webhooks, their de
 def open_webhooks() -> WebhookHub:
     """Subscriptions, queue and workers over the store, as the server builds them."""
     from polycrm.app import build_core, build_webhooks
-    from polycrm.auth.directory import UserDirectory
-    from polycrm.auth.secrets import KeyRing
 
-    config, database = open_store()
-    directory = UserDirectory(database, KeyRing(config.secret_key))
+    config, database, directory = open_directory()
     return build_webhooks(config, database, build_core(config, database), directory)
 
 
