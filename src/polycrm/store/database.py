@@ -369,12 +369,16 @@ class Database:
         """Atomically increment and return a named counter (ticket numbers, schema generation)."""
         return self.next_values(conn, name, 1)[0]
 
+    def upsert(self, table: Table) -> Any:
+        """An INSERT into `table` that can say what to do on conflict (`on_conflict_do_nothing/update`): both
+        backends spell it alike, through their own dialect's insert."""
+        return (postgresql_insert if self.dialect == "postgresql" else sqlite_insert)(table)
+
     def next_values(self, conn: Connection, name: str, count: int) -> list[int]:
         """The next `count` values of a named counter, taken in one statement."""
         counter = self.table("sequence_counter")
         # One upsert: two transactions taking a counter's first value must not both try to insert its row.
-        upsert = (postgresql_insert if self.dialect == "postgresql" else sqlite_insert)(counter)
-        last = conn.execute(upsert.values(name=name, value=count).on_conflict_do_update(
+        last = conn.execute(self.upsert(counter).values(name=name, value=count).on_conflict_do_update(
             index_elements=[counter.c.name], set_={"value": counter.c.value + count}
         ).returning(counter.c.value)).scalar_one()
         return list(range(int(last) - count + 1, int(last) + 1))

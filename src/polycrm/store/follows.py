@@ -7,8 +7,6 @@ from __future__ import annotations
 from typing import Iterable, Sequence, TypeVar
 
 from sqlalchemy import delete
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from polycrm.meta import FOLLOWERS_LINK
@@ -34,8 +32,7 @@ class FollowRepository:
         self._user = self.table.c[FOLLOWERS_LINK.far_column]
         self._columns = ("entity_type", self._record.name, self._user.name)
         # Two requests may follow the same record at once: the second finds the row there and leaves it.
-        upsert = postgresql_insert if database.dialect == "postgresql" else sqlite_insert
-        self._insert = upsert(self.table).on_conflict_do_nothing()
+        self._insert = database.upsert(self.table).on_conflict_do_nothing()
 
     def add(self, conn: Connection, pairs: Iterable[tuple[int, int]]) -> None:
         """Follow; a pair that is already there stays as it is (following twice is following)."""

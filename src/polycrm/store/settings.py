@@ -16,8 +16,6 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 import orjson
 from sqlalchemy import (Column, DateTime, Float, MetaData, Numeric, String, Table, Text, case, cast, func, literal,
                         select, update)
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 if TYPE_CHECKING:  # store.database builds its tables with `build_setting_table`
@@ -58,8 +56,8 @@ class SettingStore:
 
     def insert_if_missing(self, conn: Connection, name: str, value: Any) -> bool:
         """Store a first value unless one is already stored (by any process); whether this one was."""
-        insert = (postgresql_insert if self.database.dialect == "postgresql" else sqlite_insert)(self._table)
-        result = conn.execute(insert.values(name=name, value=orjson.dumps(value).decode(), modified_at=func.current_timestamp())
+        row = {"name": name, "value": orjson.dumps(value).decode(), "modified_at": func.current_timestamp()}
+        result = conn.execute(self.database.upsert(self._table).values(**row)
                               .on_conflict_do_nothing(index_elements=[self._table.c.name]))
         return result.rowcount == 1
 
