@@ -25,6 +25,7 @@ from polycrm.dialects.espo.webhooks import EspoWebhookApi, EspoWebhookProtocol
 from polycrm.dialects.http import RequestLogging
 from polycrm.dialects.inflow.api import InflowApi, inflow_routes
 from polycrm.dialects.inflow.mapping import DIALECT as INFLOW, InflowMapping
+from polycrm.dialects.itflow.api import ItflowApi, itflow_routes
 from polycrm.dialects.inflow.webhooks import InflowWebhookApi, InflowWebhookProtocol, parse_webhook_rates
 from polycrm.dialects.ratelimit import LoginThrottle, RateLimiter, parse_rate
 from polycrm.events.hub import WebhookHub
@@ -73,6 +74,9 @@ def build_app(config: Config, database: Database) -> Starlette:
                        webhooks=InflowWebhookApi(webhooks, mapping),
                        budgets=parse_webhook_rates(config.inflow_webhook_rate_limits))
 
+    itflow = ItflowApi(core, directory.find_itflow_key, core.audit.record, max_body_bytes=config.max_body_bytes,
+                       actor_of=directory.actor)
+
     async def docs(_request):  # noqa: ANN001, ANN202 - Starlette endpoint
         return HTMLResponse(docs_page("/api/v1/OpenApi"))
 
@@ -95,11 +99,13 @@ def build_app(config: Config, database: Database) -> Starlette:
             worker.stop()
         database.dispose()
 
+    # ITFlow's `/api/v1/{module}/{function}.php` comes first: EspoCRM's `/api/v1` takes every other path under it.
     # `/api/v1` (EspoCRM) comes before InflowCRM's `/api/*`, which would otherwise take its paths. Its routes
     # carry whole paths, in a router of their own that answers 404 or 405 for the rest: a Mount would strip its
     # prefix wrongly from a path ending in a newline (`/Account/1%0A`), and its routes then saw the whole path.
     espo_router = Router(routes=espo_routes(espo), default=resource_not_found)
-    app = Starlette(routes=[Route("/", home), Route("/docs", docs), Route("/api/v1/{path:path}", espo_router),
+    app = Starlette(routes=[Route("/", home), Route("/docs", docs), *itflow_routes(itflow),
+                            Route("/api/v1/{path:path}", espo_router),
                             *inflow_routes(inflow)],
                     exception_handlers={404: not_found, 405: method_not_allowed}, lifespan=lifespan,
                     middleware=[Middleware(RequestLogging)])

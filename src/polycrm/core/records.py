@@ -233,6 +233,22 @@ class RecordService:
         # Read after the commit: the write transaction (SQLite's one writer at a time) stays short.
         return self.read_without_acl(record_id, actor)
 
+    def create_within(self, conn: Connection, actor: Actor, data: dict[str, Any]) -> int:
+        """Create a record inside the caller's transaction (a record and its parts written together, e.g. an
+        asset and its network interface); no duplicate check. Returns the new id."""
+        self.require_scope(actor, "create")
+        parsed = self.input.parse(data, creating=True)
+        return self.insert_parsed(conn, actor, parsed, self.prepare_new(actor, parsed))
+
+    def update_within(self, conn: Connection, actor: Actor, record_id: Any, data: dict[str, Any]) -> bool:
+        """Update a record inside the caller's transaction; whether anything of it changed."""
+        self.require_scope(actor, "edit")
+        current = self.load_record(conn, record_id, not_found="Record {id} not found.", lock=True)
+        self.check_record(conn, actor, "edit", current)
+        self.apply_update(conn, actor, current, self.input.parse(data, creating=False))
+        stored = self.repository.fetch(conn, current["id"], ["versionNumber"])
+        return stored is not None and stored.get("versionNumber") != current.get("versionNumber")
+
     def prepare_new(self, actor: Actor, parsed: ParsedInput, now: datetime | None = None) -> dict[str, Any]:
         """A new record's values: the parsed ones, defaults, creation stamps (at `now`, or the current second:
         a mass create stamps its records alike) and derived values; ValidationFailure if a required one is

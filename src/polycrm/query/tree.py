@@ -28,6 +28,7 @@ class Op(str, enum.Enum):
     NOT_CONTAINS = "notContains"
     STARTS_WITH = "startsWith"
     ENDS_WITH = "endsWith"
+    EQUALS_TEXT = "equalsText"  # equal ignoring case (MySQL's *_ci collations, which ITFlow filters rely on)
     LIKE = "like"  # value is a SQL LIKE pattern supplied by the caller (% and _ are wildcards)
     NOT_LIKE = "notLike"
     ARRAY_ANY_OF = "arrayAnyOf"  # array attributes: value tuple

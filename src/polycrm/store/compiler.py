@@ -118,6 +118,7 @@ _PATTERNS: dict[Op, Callable[[Any], str]] = {
     Op.NOT_CONTAINS: lambda v: f"%{_escape_like(v)}%",
     Op.STARTS_WITH: lambda v: f"{_escape_like(v)}%",
     Op.ENDS_WITH: lambda v: f"%{_escape_like(v)}",
+    Op.EQUALS_TEXT: _escape_like,
 }
 
 
@@ -217,7 +218,7 @@ class FilterCompiler:
             return column.is_(None) if not self._is_text(column) else or_(column.is_(None), column == "")
         if op is Op.IS_NOT_NULL:
             return column.is_not(None) if not self._is_text(column) else and_(column.is_not(None), column != "")
-        if op in (Op.CONTAINS, Op.NOT_CONTAINS, Op.STARTS_WITH, Op.ENDS_WITH, Op.LIKE, Op.NOT_LIKE):
+        if op in (Op.CONTAINS, Op.NOT_CONTAINS, Op.STARTS_WITH, Op.ENDS_WITH, Op.EQUALS_TEXT, Op.LIKE, Op.NOT_LIKE):
             return self._like(column, op, value, bindings)
         raise CompileError(f"operator {op} does not apply to {column.name}")
 

@@ -1,0 +1,184 @@
+"""clients and contacts (specs/itflow.md §8.3, §8.4): Accounts and Contacts as ITFlow writes them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from polycrm.core.values import utcnow
+from polycrm.dialects.itflow.context import ItflowRequest
+from polycrm.dialects.itflow.envelope import changed, created, insert_failed, update_failed
+from polycrm.dialects.itflow.php import intval
+from polycrm.dialects.itflow.writes import (body_values, check_required, create_record, entity_of, load_in_scope,
+                                            log, to_attributes, update_record)
+from polycrm.query.tree import Compare, Op
+from starlette.responses import Response
+
+if TYPE_CHECKING:
+    from polycrm.dialects.itflow.api import ItflowApi
+
+
+def now_text() -> str:
+    return utcnow().strftime("%Y-%m-%d %H:%M:%S")
+
+
+# --- clients ---------------------------------------------------------------------------------------------
+
+
+def create_client(api: ItflowApi, request: ItflowRequest) -> Response:
+    """Only an all-clients key, and no non-zero client_id: a client is not created inside another."""
+    if request.write_client() != 0:
+        raise insert_failed("clients/create needs an all-clients key and no client_id")
+    endpoint, table = api.mapping.endpoints["clients"], api.mapping.table("clients")
+    check_required(request, endpoint)
+    values = body_values(request, endpoint, creating=True)
+    data = to_attributes(table, entity_of(api, table), values, request) | {"accessedAt": now_text()}
+    record = create_record(api, request, table, data)
+    log(api, request, "Client", "Create", record["name"], client_id=record["id"],
+        success=f"Created client {record['name']}")
+    return created(record["id"])
+
+
+def _target_client(api: ItflowApi, request: ItflowRequest) -> dict:
+    """The client an update, archive or unarchive acts on: a scoped key's own, else the body's client_id."""
+    client = request.write_client()
+    table = api.mapping.table("clients")
+    current = load_in_scope(api, request, table, client, client) if client > 0 else None
+    if current is None:
+        raise update_failed(f"no client {client} for this key")
+    return current
+
+
+def update_client(api: ItflowApi, request: ItflowRequest) -> Response:
+    current = _target_client(api, request)
+    endpoint, table = api.mapping.endpoints["clients"], api.mapping.table("clients")
+    values = body_values(request, endpoint, creating=False)
+    data = to_attributes(table, entity_of(api, table), values, request)
+    was_changed = update_record(api, request, table, current, data) if data else False
+    name = data.get("name", current["name"])
+    log(api, request, "Client", "Edit", name, client_id=current["id"], success=f"Edited client {name}")
+    if not was_changed:
+        raise update_failed("no rows changed")
+    return changed(1)
+
+
+def archive_client(api: ItflowApi, request: ItflowRequest) -> Response:
+    return _set_client_archived(api, request, archived=True)
+
+
+def unarchive_client(api: ItflowApi, request: ItflowRequest) -> Response:
+    return _set_client_archived(api, request, archived=False)
+
+
+def _set_client_archived(api: ItflowApi, request: ItflowRequest, *, archived: bool) -> Response:
+    current = _target_client(api, request)
+    if (current.get("archivedAt") is not None) == archived:
+        raise update_failed("the client is already " + ("archived" if archived else "not archived"))
+    update_record(api, request, api.mapping.table("clients"), current,
+                  {"archivedAt": now_text() if archived else None})
+    action = "Archive" if archived else "Unarchive"
+    # ITFlow logs client archiving with the type "Contact"; the audit trail keeps its rows as ITFlow writes them.
+    log(api, request, "Contact", action, f"{current['name']} {action.lower()}d", client_id=current["id"])
+    return changed(1)
+
+
+# --- contacts --------------------------------------------------------------------------------------------
+
+
+def create_contact(api: ItflowApi, request: ItflowRequest) -> Response:
+    endpoint, table = api.mapping.endpoints["contacts"], api.mapping.table("contacts")
+    client = request.write_client()
+    check_required(request, endpoint)
+    if client <= 0:
+        raise insert_failed("contacts/create needs a client (client_id)")
+    values = body_values(request, endpoint, creating=True)
+    contacts = api.core.records("Contact")
+    duplicate = contacts.search_visible(request.actor, _contacts_of(client, Compare(
+        "emailAddress", Op.EQ, values["contact_email"]), limit=1)).records
+    if duplicate:
+        raise insert_failed(f"client {client} already has a contact with this email address")
+    if values.get("contact_primary") == 1:
+        _clear_primary(api, request, client)
+    data = to_attributes(table, entity_of(api, table), values, request) | {"accountId": client}
+    record = create_record(api, request, table, data)
+    log(api, request, "Contact", "Create", values["contact_name"], client_id=client, entity_id=record["id"],
+        success=f"Created contact {values['contact_name']}")
+    return created(record["id"])
+
+
+def _contacts_of(client: int, where, limit: int):  # noqa: ANN001, ANN202 - a query over one client's contacts
+    from polycrm.core.search import SearchQuery, TotalMode
+    from polycrm.query.tree import conjunction
+    return SearchQuery(where=conjunction([Compare("accountId", Op.EQ, client), where]), limit=limit,
+                       select=["isPrimary"], total=TotalMode.NONE)
+
+
+def _clear_primary(api: ItflowApi, request: ItflowRequest, client: int, keep: int | None = None) -> None:
+    """ITFlow keeps one primary contact per client: the others lose the flag first."""
+    contacts = api.core.records("Contact")
+    primaries = contacts.search_visible(request.actor, _contacts_of(
+        client, Compare("isPrimary", Op.EQ, True), limit=1000)).records
+    ids = [r["id"] for r in primaries if r["id"] != keep]
+    if ids:
+        contacts.mass_update(request.actor, ids, {"isPrimary": False})
+
+
+def _target_contact(api: ItflowApi, request: ItflowRequest) -> dict:
+    contact_id = intval(request.body.get("contact_id"))
+    current = load_in_scope(api, request, api.mapping.table("contacts"), contact_id, request.write_client())
+    if current is None:
+        raise update_failed(f"no contact {contact_id} for this key and client")
+    return current
+
+
+def update_contact(api: ItflowApi, request: ItflowRequest) -> Response:
+    """Only a contact of the resolved client (ITFlow's update reaches any contact and moves it: not copied)."""
+    current = _target_contact(api, request)
+    endpoint, table = api.mapping.endpoints["contacts"], api.mapping.table("contacts")
+    values = body_values(request, endpoint, creating=False)
+    data = to_attributes(table, entity_of(api, table), values, request)
+    if data.get("isPrimary"):
+        _clear_primary(api, request, request.write_client(), keep=current["id"])
+    was_changed = update_record(api, request, table, current, data) if data else False
+    name = values.get("contact_name", current["name"])
+    log(api, request, "Contact", "Edit", name, client_id=request.write_client(), entity_id=current["id"],
+        success=f"Edited contact {name}")
+    if not was_changed:
+        raise update_failed("no rows changed")
+    return changed(1)
+
+
+def delete_contact(api: ItflowApi, request: ItflowRequest) -> Response:
+    from polycrm.core.errors import PolyError
+    from polycrm.dialects.itflow.envelope import delete_failed
+    contact_id = intval(request.body.get("contact_id"))
+    current = load_in_scope(api, request, api.mapping.table("contacts"), contact_id, request.write_client())
+    if current is None:
+        raise delete_failed(f"no contact {contact_id} for this key and client")
+    try:
+        api.core.records("Contact").delete(request.actor, current["id"])
+    except PolyError as error:
+        raise delete_failed(str(error)) from error
+    log(api, request, "Contact", "Delete", current["name"], client_id=request.write_client())
+    return changed(1)
+
+
+def archive_contact(api: ItflowApi, request: ItflowRequest) -> Response:
+    return _set_contact_archived(api, request, archived=True)
+
+
+def unarchive_contact(api: ItflowApi, request: ItflowRequest) -> Response:
+    return _set_contact_archived(api, request, archived=False)
+
+
+def _set_contact_archived(api: ItflowApi, request: ItflowRequest, *, archived: bool) -> Response:
+    """Archiving also clears the important, billing and technical flags (not restored by unarchiving)."""
+    current = _target_contact(api, request)
+    if (current.get("archivedAt") is not None) == archived:
+        raise update_failed("the contact is already " + ("archived" if archived else "not archived"))
+    data = {"archivedAt": now_text(), "isImportant": False, "isBilling": False, "isTechnical": False} \
+        if archived else {"archivedAt": None}
+    update_record(api, request, api.mapping.table("contacts"), current, data)
+    action = "Archive" if archived else "Unarchive"
+    log(api, request, "Contact", action, f"{current['name']} {action.lower()}d", client_id=request.write_client(),
+        entity_id=current["id"])
+    return changed(1)

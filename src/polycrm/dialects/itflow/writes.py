@@ -1,0 +1,160 @@
+"""What create and update read from an ITFlow body (specs/itflow.md §5), and how ITFlow column values
+become a canonical record's attributes. Module handlers add their own rules on top."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import TYPE_CHECKING, Any, Callable
+
+from polycrm.core.errors import PolyError
+from polycrm.dialects.itflow.context import ItflowRequest
+from polycrm.dialects.itflow.envelope import INSERT_FAILED, UPDATE_FAILED, Failure
+from polycrm.dialects.itflow.mapping import Endpoint, Table
+from polycrm.dialects.itflow.php import digits_only, floatval, intval, is_empty, sanitize_input, to_text
+from polycrm.meta import Entity
+
+if TYPE_CHECKING:
+    from polycrm.dialects.itflow.api import ItflowApi
+
+_SCHEME = re.compile(r"^https?://")
+_ZERO_DATE = "0000-00-00"
+
+
+def _date(value: Any) -> str | None:
+    text = sanitize_input(value)
+    return None if text in ("", _ZERO_DATE) else text
+
+
+RULES: dict[str, Callable[[Any], Any]] = {
+    "text": sanitize_input,
+    "raw": to_text,
+    "secret": to_text,
+    "digits": digits_only,
+    "int": intval,
+    "float": floatval,
+    "date": _date,
+    "website": lambda value: _SCHEME.sub("", sanitize_input(value), count=1),
+    "abbreviation": lambda value: sanitize_input(to_text(value)[:6]),
+}
+# What a create stores for a field the body leaves out (ITFlow: '' for text, 0 for numbers, NULL for dates).
+DEFAULTS = {"int": 0, "float": 0.0, "date": None}
+
+
+def body_values(request: ItflowRequest, endpoint: Endpoint, *, creating: bool) -> dict[str, Any]:
+    """Column -> value for the body's fields: every field when creating (defaults for those not sent), only
+    those sent when updating. Arrays and objects where ITFlow expects a scalar are refused."""
+    values: dict[str, Any] = {}
+    for field in endpoint.fields:
+        if request.given(field.key):
+            raw = request.body[field.key]
+            if isinstance(raw, (list, dict)):
+                raise Failure(_failed_message(request), f"{field.key} must be a single value, not a list or object")
+            values[field.column] = RULES[field.rule](raw)
+        elif creating:
+            values[field.column] = DEFAULTS.get(field.rule, "")
+    return values
+
+
+def check_required(request: ItflowRequest, endpoint: Endpoint) -> None:
+    """ITFlow's required fields, checked with PHP's `empty()` ("0" is empty)."""
+    for key in endpoint.required:
+        if is_empty(request.body.get(key)):
+            raise Failure(_failed_message(request), f"{key} is required")
+
+
+def _failed_message(request: ItflowRequest) -> str:
+    return INSERT_FAILED if request.function == "create" else UPDATE_FAILED
+
+
+def to_attributes(table: Table, entity: Entity, values: dict[str, Any], request: ItflowRequest) -> dict[str, Any]:
+    """Canonical attributes for ITFlow column values: links by id (0 is none), flags as booleans, mapped
+    values (ticket priority) through their table, a person's name split into first and last."""
+    data: dict[str, Any] = {}
+    for column_name, value in values.items():
+        column = table.by_name[column_name]
+        field = entity.fields.get(column.field) if column.field else None
+        if field is None:
+            data[column.field] = value
+            continue
+        if field.type in ("link", "linkParent"):
+            data[f"{field.name}Id"] = intval(value) or None
+        elif field.type == "bool":
+            data[field.name] = bool(intval(value))
+        elif field.type == "personName":
+            first, _, last = to_text(value).partition(" ")
+            data.update({"firstName": first, "lastName": last} if last else {"firstName": None, "lastName": first})
+        elif column.values is not None:
+            canonical = column.parse(to_text(value))
+            if canonical is None:
+                raise Failure(_failed_message(request), f"{column_name} must be one of "
+                              f"{', '.join(dict.fromkeys(column.values.values()))}")
+            data[field.name] = canonical
+        elif field.type == "date":
+            data[field.name] = _valid_date(value, column_name, request)
+        elif field.type == "varchar" and isinstance(value, int):
+            data[field.name] = str(value)
+        else:
+            data[field.name] = value
+    return data
+
+
+def _valid_date(value: Any, column: str, request: ItflowRequest) -> str | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value).isoformat()
+    except (TypeError, ValueError):
+        raise Failure(_failed_message(request), f"{column} must be a date (YYYY-MM-DD)") from None
+
+
+def log(api: ItflowApi, request: ItflowRequest, kind: str, action: str, text: str, *, client_id: int,
+        entity_id: int = 0, success: str | None = None, suffix: str = "") -> None:
+    """ITFlow's pair of log rows for a write (§7): `{kind}/{action}` and, when `success` is given,
+    `API/Success` with that text; both name the key."""
+    name = request.log_name()
+    api.audit_request(request, kind, action, f"{text} via API ({name}){suffix}", client_id=client_id,
+                      entity_id=entity_id)
+    if success is not None:
+        api.audit_request(request, "API", "Success", f"{success} via API ({name})", client_id=client_id,
+                          entity_id=entity_id)
+
+
+def entity_of(api: ItflowApi, table: Table) -> Entity:
+    return api.core.registry.entity(table.entity_name)
+
+
+def create_record(api: ItflowApi, request: ItflowRequest, table: Table, data: dict[str, Any]) -> dict[str, Any]:
+    """Create through the core (its validation, access control and events); a refusal is the insert failure
+    with the core's reason. ITFlow has no duplicate check of its own beyond what handlers add."""
+    try:
+        return api.core.records(table.entity_name).create(request.actor, data, skip_duplicate_check=True)
+    except PolyError as error:
+        raise Failure(INSERT_FAILED, str(error) or type(error).__name__) from error
+
+
+def load_in_scope(api: ItflowApi, request: ItflowRequest, table: Table, record_id: int,
+                  client: int) -> dict[str, Any] | None:
+    """The record if it exists, the actor may read it and it belongs to `client` (0: no Account), as
+    ITFlow's `WHERE id = ... AND <table>_client_id = client` finds it."""
+    if record_id <= 0:
+        return None
+    try:
+        record = api.core.records(table.entity_name).read(request.actor, record_id)
+    except PolyError:
+        return None
+    if table.client_column is None:
+        return record
+    field = table.by_name[table.client_column].field
+    owner = record.get("id") if field == "id" else record.get(f"{field}Id")
+    return record if (owner or 0) == client else None
+
+
+def update_record(api: ItflowApi, request: ItflowRequest, table: Table, current: dict[str, Any],
+                  data: dict[str, Any]) -> bool:
+    """Update through the core; whether the record changed (MySQL's affected rows count only changed rows)."""
+    try:
+        record, _ = api.core.records(table.entity_name).update(request.actor, current["id"], data)
+    except PolyError as error:
+        raise Failure(UPDATE_FAILED, str(error) or type(error).__name__) from error
+    return record.get("versionNumber") != current.get("versionNumber")
