@@ -42,7 +42,7 @@ def build_core(config: Config, database: Database, mapping: InflowMapping | None
                directory: UserDirectory | None = None) -> Core:
     """The core with every dialect's reserved API names registered (the app and the CLI share it); with the
     server's directory, the core looks other users' rights up through its cache."""
-    core = Core(database, core_settings(config), directory)
+    core = Core(database, core_settings(config), directory, KeyRing(config.secret_key))
     core.reserve_api_names(INFLOW, (mapping or InflowMapping.load()).reserved_names)
     core.currency.ensure_stored()
     return core

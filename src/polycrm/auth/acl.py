@@ -23,7 +23,10 @@ CREATE_LEVELS = ("no", "yes")
 MANDATORY_READ = {"User": "own", "Team": "team"}
 # The actions roles may grant on these entity types (EspoCRM's `aclActionList`): creating and deleting users
 # and changing teams are for administrators.
-ACTION_LISTS = {"User": ("read", "edit"), "Team": ("read",)}
+ACTION_LISTS = {"User": ("read", "edit"), "Team": ("read",), "AuditLogEntry": ()}
+# What administrators may do where it is not everything: the audit log is written by the core alone, and
+# read by administrators only.
+ADMIN_ACTION_LISTS = {"AuditLogEntry": ("read",)}
 
 
 def _rank(action: str, level: str) -> int:
@@ -67,6 +70,8 @@ class Actor:
     def level(self, entity: str, action: str) -> str:
         """The actor's level for an action on an entity type: edit and delete never exceed read."""
         if self.is_admin:
+            if action not in ADMIN_ACTION_LISTS.get(entity, ACTIONS):
+                return "no"
             return "yes" if action == "create" else "all"
         if action not in ACTION_LISTS.get(entity, ACTIONS):
             return "no"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from time import monotonic
 from typing import Any
 
@@ -16,7 +16,9 @@ from sqlalchemy import and_, bindparam, delete, false, insert, or_, select, upda
 from sqlalchemy.engine import Connection
 
 from polycrm.auth.acl import Actor, InvalidRole, merge_roles, validate_scopes
+from polycrm.auth.itflow_keys import ItflowKey, ItflowKeys
 from polycrm.auth.secrets import KeyRing, new_api_key
+from polycrm.auth.vault_keys import MasterKeys
 from polycrm.store.database import Database, utcnow
 from polycrm.store.records import RecordRepository
 
@@ -136,6 +138,9 @@ class ApiKeyInfo:
     expires_at: datetime | None
     revoked_at: datetime | None
     last_used_at: datetime | None
+    protocol: str | None = None  # None: PolyCRM's own APIs; "itflow": the ITFlow API only
+    client_id: int | None = None  # an ITFlow key's client (Account id), 0 for all
+    expires_on: date | None = None  # an ITFlow key's expiry date
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +160,15 @@ class IssuedApiKey:
     hmac_secret: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class IssuedItflowKey:
+    """Returned exactly once at creation: the plain key and its credential decrypt password, neither stored."""
+
+    info: ApiKeyInfo
+    key: str
+    decrypt_password: str
+
+
 class UserDirectory:
     """Reads and writes identities. Knows the store, not HTTP."""
 
@@ -165,10 +179,12 @@ class UserDirectory:
         self.users = RecordRepository(database, database.registry.entity("User"))
         self._actors: dict[int, tuple[float, Actor | None]] = {}
         self._live_keys: dict[str, _LiveKey] = {}  # by lookup hash
+        self.master_keys = MasterKeys(database, keyring)
+        self.itflow_keys = ItflowKeys(database, keyring, self.master_keys)
         # Checked on every request: built once (see polycrm.store.statements for why).
         keys = database.table("api_key")
         self._live_key_statement = select(keys.c.user_id, keys.c.hmac_secret, keys.c.expires_at).where(
-            keys.c.key_hash == bindparam("key_hash"), keys.c.revoked_at.is_(None),
+            keys.c.key_hash == bindparam("key_hash"), keys.c.revoked_at.is_(None), keys.c.protocol.is_(None),
             or_(keys.c.expires_at.is_(None), keys.c.expires_at > bindparam("now")))
 
     # --- users ------------------------------------------------------------------------------------
@@ -453,7 +469,8 @@ class UserDirectory:
             rows = conn.execute(select(table, users.c.user_name).join(users, users.c.id == table.c.user_id)
                                 .order_by(table.c.id)).all()
         return [ApiKeyInfo(r.id, r.user_id, r.user_name, r.name, r.key_prefix, r.hmac_secret is not None,
-                           r.created_at, r.expires_at, r.revoked_at, r.last_used_at) for r in rows]
+                           r.created_at, r.expires_at, r.revoked_at, r.last_used_at, r.protocol, r.client_id,
+                           r.expires_on) for r in rows]
 
     def revoke_api_key(self, key_id: int) -> bool:
         table = self.database.table("api_key")
@@ -461,10 +478,38 @@ class UserDirectory:
             result = conn.execute(update(table).where(table.c.id == key_id, table.c.revoked_at.is_(None))
                                   .values(revoked_at=utcnow()))
         self._live_keys.clear()
+        self.itflow_keys.forget()
         return bool(result.rowcount)
 
+    def create_itflow_key(self, user_id: int, *, client_id: int = 0, expires_on: date | None = None,
+                          name: str | None = None) -> IssuedItflowKey:
+        """A key for the ITFlow API acting as the user, limited to one client (an Account id; 0 = all),
+        refused from 00:00 local time of `expires_on`; with its credential decrypt password."""
+        if isinstance(client_id, bool) or not isinstance(client_id, int) or client_id < 0:
+            raise DirectoryError("The client id must be 0 (all clients) or an account's id.")
+        if expires_on is not None and expires_on <= date.today():
+            raise DirectoryError("The expiry date must be after today.")
+        if name is not None and (len(name) > 100 or "\x00" in name):
+            raise DirectoryError("A key's name has at most 100 characters and no NUL.")
+        users, accounts = self.users.table, self.database.table("account")
+        with self.database.transaction() as conn:
+            if conn.execute(select(users.c.id).where(users.c.id == user_id, users.c.deleted == false())).first() is None:
+                raise UnknownName(f"No user with id {user_id}.")
+            if client_id and conn.execute(select(accounts.c.id).where(
+                    accounts.c.id == client_id, accounts.c.deleted == false())).first() is None:
+                raise UnknownName(f"No account (client) with id {client_id}.")
+            key_id, key, password = self.itflow_keys.insert(conn, user_id, client_id=client_id,
+                                                            expires_on=expires_on, name=name)
+        info = next(k for k in self.list_api_keys() if k.id == key_id)
+        return IssuedItflowKey(info, key, password)
+
+    def find_itflow_key(self, key: str) -> ItflowKey | None:
+        """The live ITFlow key a client sent (auth.itflow_keys.ItflowKeys.find); None if it is not one."""
+        return self.itflow_keys.find(key)
+
     def find_api_key(self, key: str) -> tuple[int, str | None] | None:
-        """(user id, HMAC secret or None) for a live key; None if unknown, revoked or expired.
+        """(user id, HMAC secret or None) for a live key of PolyCRM's own APIs (never an ITFlow key); None if
+        unknown, revoked or expired.
 
         A key found live is trusted for `API_KEY_TTL` seconds: integrations send the same key with every
         request, and its lookup (a query, and decrypting an HMAC secret) was a third of a read's time.

@@ -57,7 +57,7 @@ app = typer.Typer(cls=OneLineErrors, add_completion=False, no_args_is_help=True,
 
 
 def _register() -> None:
-    from polycrm.cli import accounts, backup, fields, maintenance, server, settings, webhooks
+    from polycrm.cli import accounts, audit, backup, fields, maintenance, server, settings, webhooks
 
     server.register(app)
     accounts.register(app)
@@ -66,6 +66,7 @@ def _register() -> None:
     maintenance.register(app)
     backup.register(app)
     settings.register(app)
+    audit.register(app)
 
 
 _register()

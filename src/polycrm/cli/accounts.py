@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import Optional
 
 import typer
@@ -155,45 +155,81 @@ def role_assign(role: str = typer.Argument(...), user: str = typer.Option(..., "
     typer.echo(f"Role {role} assigned to {user}")
 
 
+def _expiry_date(expires: str | None) -> date | None:
+    if expires is None:
+        return None
+    try:
+        day = datetime.strptime(expires, "%Y-%m-%d").date()
+    except ValueError:
+        raise CliError("--expires must be a date YYYY-MM-DD") from None
+    if day <= date.today():
+        raise CliError("--expires must be in the future")
+    return day
+
+
 @apikey_app.command("create")
 def apikey_create(user: str = typer.Option(..., "--user", help="User name the key acts as."),
                   name: Optional[str] = typer.Option(None, "--name", help="A label for the key."),
                   expires: Optional[str] = typer.Option(None, "--expires", help="Expiry date YYYY-MM-DD."),
                   hmac: bool = typer.Option(False, "--hmac", help="Also issue an HMAC secret; requests must sign."),
+                  itflow: bool = typer.Option(False, "--itflow",
+                                              help="A key for the ITFlow API only, with a credential decrypt "
+                                                   "password; refused from 00:00 (server local time) on --expires."),
+                  client: Optional[int] = typer.Option(None, "--client",
+                                                       help="With --itflow: the one client (Account id) the key "
+                                                            "may reach; 0 or none: all clients."),
                   as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """Create an API key; the key (and HMAC secret) are printed exactly once."""
-    expires_at = None
-    if expires is not None:
-        try:
-            expires_at = datetime.strptime(expires, "%Y-%m-%d")
-        except ValueError:
-            raise CliError("--expires must be a date YYYY-MM-DD") from None
-        if expires_at <= datetime.now():
-            raise CliError("--expires must be in the future")
+    """Create an API key; the key (and HMAC secret or decrypt password) are printed exactly once."""
+    if itflow and hmac:
+        raise CliError("--itflow and --hmac exclude each other: ITFlow keys are not signed")
+    if client is not None and not itflow:
+        raise CliError("--client needs --itflow")
+    if client is not None and client < 0:
+        raise CliError("--client must be 0 (all clients) or an account's id")
+    expires_on = _expiry_date(expires)
     _, _, directory = open_directory()
-    issued = directory.create_api_key(directory.user_id(user), name=name, expires_at=expires_at, with_hmac=hmac)
-    if as_json:
-        payload = {"id": issued.info.id, "user": user, "name": name, "key": issued.key,
-                   "expiresAt": expires_at.strftime("%Y-%m-%d") if expires_at else None}
+    user_id = directory.user_id(user)
+    payload: dict[str, object] = {"user": user, "name": name,
+                                  "expiresAt": expires_on.isoformat() if expires_on else None}
+    if itflow:
+        issued_itflow = directory.create_itflow_key(user_id, client_id=client or 0, expires_on=expires_on, name=name)
+        payload.update(id=issued_itflow.info.id, key=issued_itflow.key, protocol="itflow", clientId=client or 0,
+                       decryptPassword=issued_itflow.decrypt_password)
+    else:
+        expires_at = datetime.combine(expires_on, time()) if expires_on else None
+        issued = directory.create_api_key(user_id, name=name, expires_at=expires_at, with_hmac=hmac)
+        payload.update(id=issued.info.id, key=issued.key)
         if issued.hmac_secret:
             payload["hmacSecret"] = issued.hmac_secret
+    if as_json:
         typer.echo(json.dumps(payload))
         return
-    typer.echo(f"API key (id {issued.info.id}): {issued.key}")
-    if issued.hmac_secret:
-        typer.echo(f"HMAC secret: {issued.hmac_secret}")
+    typer.echo(f"API key (id {payload['id']}): {payload['key']}")
+    if "hmacSecret" in payload:
+        typer.echo(f"HMAC secret: {payload['hmacSecret']}")
+    if itflow:
+        typer.echo(f"Decrypt password (api_key_decrypt_password): {payload['decryptPassword']}")
+        typer.echo(f"ITFlow API only; client {client or 'all'}")
     typer.echo("Store them now: they cannot be shown again.")
 
 
 @apikey_app.command("list")
-def apikey_list() -> None:
-    """List API keys (never the keys themselves)."""
+def apikey_list(as_json: bool = typer.Option(False, "--json", help="Print JSON lines.")) -> None:
+    """List API keys (never the keys themselves): id, user, name, prefix, kind (key, hmac, itflow), ITFlow
+    client, expiry, state."""
     _, _, directory = open_directory()
     for key in directory.list_api_keys():
         state = "revoked" if key.revoked_at else "active"
-        expiry = key.expires_at.strftime("%Y-%m-%d") if key.expires_at else "-"
-        typer.echo(f"{key.id}\t{key.user_name}\t{key.name or '-'}\t{key.prefix}…\t"
-                   f"{'hmac' if key.hmac else 'key'}\texpires {expiry}\t{state}")
+        expires = key.expires_on or (key.expires_at.date() if key.expires_at else None)
+        kind = key.protocol or ("hmac" if key.hmac else "key")
+        client = "-" if key.protocol is None else (key.client_id or "all")
+        if as_json:
+            typer.echo(json.dumps({"id": key.id, "user": key.user_name, "name": key.name, "prefix": key.prefix,
+                                   "kind": kind, "clientId": key.client_id,
+                                   "expiresAt": expires.isoformat() if expires else None, "state": state}))
+            continue
+        typer.echo(f"{key.id}\t{key.user_name}\t{key.name or '-'}\t{key.prefix}…\t{kind}\tclient {client}\t"
+                   f"expires {expires.isoformat() if expires else '-'}\t{state}")
 
 
 @apikey_app.command("revoke")

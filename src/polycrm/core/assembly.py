@@ -14,6 +14,7 @@ from polycrm.core.errors import NotFound
 from polycrm.core.follows import follower_view
 from polycrm.core.values import parse_id
 from polycrm.meta import FOLLOWERS, FOLLOWERS_LINK, Entity, LinkStorage
+from polycrm.meta.fieldtypes import secret_attributes
 from polycrm.meta.model import Link
 from polycrm.store.records import ContactPoint, RecordRepository, SideData
 
@@ -35,6 +36,7 @@ class RecordAssembler:
         self.contact_kinds = [(f.type, f.name) for f in entity.fields.values() if f.type in {"email", "phone"}]
         self._parent_fields = [f.name for f in entity.fields.values() if f.type == "linkParent"]
         self._follow_attributes = [a.name for a in entity.attributes.values() if a.field == FOLLOWERS]
+        self._secrets = secret_attributes(entity)  # never shown: core.vault reveals them to who unlocks it
 
     def load(self, conn: Connection, record_id: Any, viewer: Actor | None) -> dict[str, Any]:
         """A record with every attribute, derived ones included, read in one statement; or NotFound."""
@@ -102,7 +104,8 @@ class RecordAssembler:
         # Every record of one call has the same keys: put them in definition order, unless they already are
         # (rows come in that order; derived attributes may have been appended).
         first = records[0]
-        keys = [k for k in self.entity.attributes if k in first and (wanted is None or k in wanted)]
+        keys = [k for k in self.entity.attributes
+                if k in first and (wanted is None or k in wanted) and k not in self._secrets]
         if keys == list(first):
             return records
         return [{k: record[k] for k in keys} for record in records]

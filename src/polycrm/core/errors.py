@@ -38,6 +38,14 @@ class Forbidden(PolyError):
     """Credentials are valid but the action is not allowed."""
 
 
+class WrongDecryptPassword(Forbidden):
+    """The decrypt password given with an ITFlow key does not open its credential vault (core.vault.unlock)."""
+
+
+class UnreadableSecret(PolyError):
+    """A stored secret does not decrypt under the vault's key: it was altered in the database."""
+
+
 class NotFound(PolyError):
     """The record, entity type or link does not exist (or is not visible)."""
 

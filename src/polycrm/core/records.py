@@ -25,9 +25,10 @@ from polycrm.core.search import SearchQuery, SearchResult, TotalMode, check_filt
 from polycrm.core.stream import StreamWriter
 from polycrm.core.users import RIGHTS_ENTITIES, WRITE_GUARDS
 from polycrm.core.values import ParsedInput, RecordInput, parse_id
+from polycrm.core.vault import SecretFields, refuse_secret_terms
 from polycrm.events.outbox import Outbox
 from polycrm.meta import FOLLOWERS, Entity, ValueKind
-from polycrm.query.tree import Compare, Node, Op, Sort, conjunction
+from polycrm.query.tree import TRUE, Compare, Node, Op, Sort, conjunction
 from polycrm.store.database import Database, utcnow
 from polycrm.store.follows import FollowRepository
 from polycrm.store.notes import NoteRepository
@@ -49,7 +50,8 @@ class RecordService:
     """Operations on the records of one entity type."""
 
     def __init__(self, database: Database, entity: Entity, actors: ActorSource, services: Services,
-                 currency: CurrencyService, *, users_changed: Callable[[], None] = lambda: None):
+                 currency: CurrencyService, *, users_changed: Callable[[], None] = lambda: None,
+                 secrets: SecretFields | None = None):
         self.database = database
         self.entity = entity
         self.actors = actors
@@ -68,6 +70,7 @@ class RecordService:
         self.input = RecordInput(entity)
         self.amounts = AmountFields(entity)
         self.currency = currency  # the core's: one per store
+        self.secrets = secrets  # encrypts the entity's secret fields as they are written (core.vault)
         self._belongs_to = self.assembler.belongs_to
         self._column_fields = self.assembler.column_fields
         self.linker = Linker(database, entity, self.repository, self._repository_of, self.access, self.input,
@@ -121,6 +124,7 @@ class RecordService:
         """A client's filter limited to the records the actor may `action`, its conditions on related
         records to the related records the actor may read."""
         check_filter_values(where)
+        refuse_secret_terms(self.database.registry, self.entity, where)
         return conjunction([self.access.condition(actor, self.entity.name, action),
                             self.access.restrict(actor, self.entity, where)])
 
@@ -188,6 +192,7 @@ class RecordService:
         """The records matching `query` (and `within`) that the actor may read: an empty list, not Forbidden,
         when they may read none."""
         condition = conjunction([self.visible_condition(actor, query.where)] + ([within] if within else []))
+        refuse_secret_terms(self.database.registry, self.entity, TRUE, query.sorts)
         sorts = self.access.restrict_sorts(actor, self.entity, query.sorts)
         wanted = self.list_attributes(query.select, [s.attribute for s in query.sorts])
         columns = None if wanted is None else wanted | self._columns_for_derived(wanted)
@@ -289,6 +294,8 @@ class RecordService:
         if self.amounts:
             self.amounts.settle(values, self.currency.hold(conn), self.input.fail)
         self.linker.check_references(conn, actor, {k: values[k] for k in parsed.values}, parsed.links)
+        if self.secrets is not None:
+            self.secrets.seal_new(conn, values, utcnow())
         if self._numbered:
             values["number"] = self.database.next_value(conn, f"{self.entity.name}.number")
         record_id = self.repository.insert(conn, values)
@@ -338,6 +345,9 @@ class RecordService:
                 currencies = self.currency.hold(conn)
                 for values, _ in prepared:
                     self.amounts.settle(values, currencies, self.input.fail)
+            if self.secrets is not None:
+                for values, _ in prepared:
+                    self.secrets.seal_new(conn, values, now)
             rows = self.repository.new_rows([values for values, _ in prepared])
             self.linker.check_linked(conn, actor, wanted)
             late: dict[str, list[int]] = {}
@@ -437,6 +447,8 @@ class RecordService:
                     if attribute.field == field.name:
                         parsed.values.pop(attribute.name, None)
         now = utcnow()
+        if self.secrets is not None:
+            self.secrets.seal_changes(conn, current, parsed.values, now)
         merged = dict(current)
         merged.update(parsed.values)
         self._derive(merged, parsed.links, now)

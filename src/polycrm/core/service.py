@@ -8,6 +8,9 @@ from datetime import datetime
 from typing import Any, Callable, Iterable
 
 from polycrm.auth.directory import UserDirectory, load_actor
+from polycrm.auth.secrets import KeyRing
+from polycrm.auth.vault_keys import MasterKeys
+from polycrm.core.audit import AUDIT_ENTITY, AuditLog
 from polycrm.core.currency import CurrencyService
 from polycrm.core.errors import NotFound
 from polycrm.core.fields import (RemovedField, ReservedApiNames, add_custom_field, remove_custom_field,
@@ -19,6 +22,7 @@ from polycrm.core.records import RecordService
 from polycrm.core.relations import RelationService
 from polycrm.core.settings import CoreSettings
 from polycrm.core.stream import StreamService
+from polycrm.core.vault import Vault
 from polycrm.meta import Registry
 from polycrm.meta.model import Field
 from polycrm.store.database import Database
@@ -31,7 +35,9 @@ class Core:
     """Record services per entity type, cached until the schema changes."""
 
     def __init__(self, database: Database, settings: CoreSettings | None = None,
-                 directory: UserDirectory | None = None):
+                 directory: UserDirectory | None = None, keyring: KeyRing | None = None):
+        """`keyring` (or the directory's) opens the credential vault; without either, secrets cannot be
+        written."""
         self.database = database
         self.settings = settings or CoreSettings()
         # Other users' rights (who may follow a record): the server passes its directory, whose lookups are
@@ -46,6 +52,8 @@ class Core:
         self._files: FileService | None = None
         self.stream = StreamService(database, self.records)
         self.currency = CurrencyService(database, self.settings.default_currency)
+        self.vault = Vault(database, directory.master_keys if directory is not None else (
+            MasterKeys(database, keyring) if keyring is not None else None))
 
     @property
     def files(self) -> FileService:
@@ -55,6 +63,11 @@ class Core:
                 raise RuntimeError("no files directory is configured (CoreSettings.files_dir)")
             self._files = FileService(self.database, self.settings.files_dir, self.records)
         return self._files
+
+    @property
+    def audit(self) -> AuditLog:
+        """The audit log (core.audit), over the record service's repository and its cached statements."""
+        return AuditLog(self.records(AUDIT_ENTITY).repository)
 
     def reserve_api_names(self, dialect: str, reserved: ReservedApiNames) -> None:
         """Register the API names a dialect's mapping gives built-in fields, so custom fields cannot take them."""
@@ -72,7 +85,8 @@ class Core:
             if entity_name not in self.database.registry:
                 raise NotFound(f"Controller '{entity_name}' does not exist.")
             service = RecordService(self.database, self.database.registry.entity(entity_name), self.actors,
-                                    self.records, self.currency, users_changed=self._forget_actors)
+                                    self.records, self.currency, users_changed=self._forget_actors,
+                                    secrets=self.vault.fields(self.database.registry.entity(entity_name)))
             self._services[entity_name] = service
         return service
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Callable
 
-from polycrm.meta.model import Attribute, Field, JunctionColumn, ValueKind, snake_case
+from polycrm.meta.model import Attribute, Entity, Field, JunctionColumn, ValueKind, snake_case
 
 Builder = Callable[[Field], list[Attribute]]
 
@@ -132,6 +132,8 @@ FIELD_TYPES: dict[str, Builder] = {
     "date": _simple(ValueKind.DATE),
     "datetime": _simple(ValueKind.DATETIME),
     "datetimeOptional": _datetime_optional,
+    # Encrypted at rest (core.vault); stored as ciphertext in a text column, never read back but through it.
+    "secret": _simple(ValueKind.TEXT),
     "jsonArray": _simple(ValueKind.JSON),
     "jsonObject": _simple(ValueKind.JSON),
     "email": _contact_point("email"),
@@ -145,6 +147,15 @@ FIELD_TYPES: dict[str, Builder] = {
     "personName": _person_name,
     "address": _composite,
 }
+
+SECRET_FIELD_TYPE = "secret"
+
+
+def secret_attributes(entity: Entity) -> frozenset[str]:
+    """The entity's attributes of `secret` fields: encrypted at rest, never shown (core.vault)."""
+    return frozenset(a.name for a in entity.attributes.values()
+                     if (field := entity.fields.get(a.field)) is not None and field.type == SECRET_FIELD_TYPE)
+
 
 # Types that may be created at runtime through the field manager or `polycrm field add`.
 CUSTOM_FIELD_TYPES = ("varchar", "text", "url", "enum", "multiEnum", "array", "int", "float", "bool", "date",

@@ -294,7 +294,14 @@ def build_system_tables(metadata: MetaData) -> None:
           Column("created_at", DateTime(), nullable=False),
           Column("expires_at", DateTime(), nullable=True),
           Column("revoked_at", DateTime(), nullable=True),
-          Column("last_used_at", DateTime(), nullable=True))
+          Column("last_used_at", DateTime(), nullable=True),
+          # ITFlow keys (auth.itflow_keys); NULL on PolyCRM's own keys, so stores made before them upgrade
+          # by adding the columns. `expires_on` is ITFlow's expiry date, `vault_key` the credential vault's
+          # master key wrapped under the key's decrypt password.
+          Column("protocol", String(16), nullable=True),
+          Column("client_id", BigInteger(), nullable=True),
+          Column("expires_on", Date(), nullable=True),
+          Column("vault_key", Text(), nullable=True))
     Table("auth_token", metadata,
           Column("id", IdType, primary_key=True, autoincrement=True),
           Column("user_id", BigInteger(), nullable=False, index=True),

@@ -13,7 +13,7 @@ import copy
 from typing import Any
 
 from polycrm.meta import Entity, JunctionColumn, Link, Registry, ValueKind
-from polycrm.meta.fieldtypes import CUSTOM_FIELD_TYPES
+from polycrm.meta.fieldtypes import CUSTOM_FIELD_TYPES, secret_attributes
 
 API_BASE = "/api/v1"
 MAX_SIZE_LIMIT = 200  # = params.MAX_SIZE_LIMIT (not imported: keep this module free of request parsing)
@@ -223,6 +223,8 @@ def _attribute_schema(entity: Entity, name: str, *, for_input: bool) -> dict[str
                     schema[keyword] = field.params[param]
     if not for_input and not attribute.writable:
         schema["readOnly"] = True
+    if field_type == "secret":
+        schema.update(writeOnly=True, description="A secret: encrypted at rest and never returned by this API.")
     if field is not None and field.custom:
         schema["x-custom"] = True
     return schema
@@ -232,8 +234,9 @@ def record_schema(entity: Entity) -> dict[str, Any]:
     """`<Entity>`: every attribute a read, list item or create/update response may hold (`select` may drop
     any of them but `id`), and those a relationship list adds to show relationship columns. Every key the
     core returns is one of them, so unknown keys are an error."""
+    hidden = secret_attributes(entity) | {"deleted"}  # secrets are written, never read (core.vault)
     properties = {name: _attribute_schema(entity, name, for_input=False)
-                  for name in entity.attributes if name != "deleted"}
+                  for name in entity.attributes if name not in hidden}
     for name, column in entity.relation_column_attributes().items():
         properties.setdefault(name, dict(_junction_column_schema(column), readOnly=True, description=(
             "Only in relationship lists: the value of a column of the relationship with the list's record.")))
