@@ -11,7 +11,7 @@ import orjson
 import pytest
 from starlette.testclient import TestClient
 
-from tests.api.conftest import ApiHarness
+from tests.api.conftest import ApiHarness, harness  # noqa: F401 - the shared per-test application
 
 POWERSHELL_AGENT = "Mozilla/5.0 (Windows NT; Windows NT 10.0; en-US) WindowsPowerShell/5.1.19041.4522"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from polycrm.core.values import utcnow
+from polycrm.store.database import utcnow
 from polycrm.dialects.itflow.context import ItflowRequest
 from polycrm.dialects.itflow.envelope import changed, created, insert_failed, update_failed
 from polycrm.dialects.itflow.php import intval
