@@ -19,6 +19,7 @@ from polycrm.core.records import RecordService
 from polycrm.core.relations import RelationService
 from polycrm.core.settings import CoreSettings
 from polycrm.core.stream import StreamService
+from polycrm.core.tickets import TicketService
 from polycrm.meta import Registry
 from polycrm.meta.model import Field
 from polycrm.store.database import Database
@@ -46,6 +47,7 @@ class Core:
         self._files: FileService | None = None
         self.stream = StreamService(database, self.records)
         self.currency = CurrencyService(database, self.settings.default_currency)
+        self.tickets = TicketService(database)
 
     @property
     def files(self) -> FileService:
@@ -72,7 +74,7 @@ class Core:
             if entity_name not in self.database.registry:
                 raise NotFound(f"Controller '{entity_name}' does not exist.")
             service = RecordService(self.database, self.database.registry.entity(entity_name), self.actors,
-                                    self.records, self.currency, users_changed=self._forget_actors)
+                                    self.records, self.currency, self.tickets, users_changed=self._forget_actors)
             self._services[entity_name] = service
         return service
 
