@@ -1,4 +1,5 @@
-"""`polycrm currency`: the currencies amounts may be in, the default one and the conversion rates.
+"""`polycrm currency`: the currencies amounts may be in, the default one and the conversion rates;
+`polycrm tickets`: the prefix and the next number of new tickets.
 
 They are stored in the database, so a change reaches every running server at once; converted amounts are
 recomputed in the same transaction (see docs/currencies-and-settings.md).
@@ -7,7 +8,7 @@ recomputed in the same transaction (see docs/currencies-and-settings.md).
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
@@ -82,5 +83,17 @@ def currency_base(code: str = typer.Argument(..., help="An enabled currency.")) 
     _show(open_core().currency.change(base=code.upper()))
 
 
+def tickets(prefix: Optional[str] = typer.Option(None, "--prefix", help="The number prefix of new tickets."),
+            next_number: Optional[int] = typer.Option(
+                None, "--next-number", help="The number the next ticket gets: above every number already used.")
+            ) -> None:
+    """Show the ticket numbering settings, after changing those given."""
+    core = open_core()
+    settings = (core.tickets.change(prefix=prefix, next_number=next_number)
+                if prefix is not None or next_number is not None else core.tickets.current())
+    typer.echo(json.dumps(settings.to_json(), indent=2))
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(currency_app, name="currency")
+    app.command("tickets")(tickets)

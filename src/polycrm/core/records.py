@@ -23,6 +23,7 @@ from polycrm.core.follows import ActorSource, AutoFollow
 from polycrm.core.linker import Linker
 from polycrm.core.search import SearchQuery, SearchResult, TotalMode, check_filter_values
 from polycrm.core.stream import StreamWriter
+from polycrm.core.tickets import TICKET_ENTITY, TicketService, number_counter
 from polycrm.core.users import RIGHTS_ENTITIES, WRITE_GUARDS
 from polycrm.core.values import ParsedInput, RecordInput, parse_id
 from polycrm.core.vault import SecretFields, refuse_secret_terms
@@ -50,8 +51,8 @@ class RecordService:
     """Operations on the records of one entity type."""
 
     def __init__(self, database: Database, entity: Entity, actors: ActorSource, services: Services,
-                 currency: CurrencyService, *, users_changed: Callable[[], None] = lambda: None,
-                 secrets: SecretFields | None = None):
+                 currency: CurrencyService, tickets: TicketService, *,
+                 users_changed: Callable[[], None] = lambda: None, secrets: SecretFields | None = None):
         self.database = database
         self.entity = entity
         self.actors = actors
@@ -75,7 +76,10 @@ class RecordService:
         self._column_fields = self.assembler.column_fields
         self.linker = Linker(database, entity, self.repository, self._repository_of, self.access, self.input,
                              services, self._column_fields)
-        self._numbered = "number" in entity.fields and entity.fields["number"].type == "autoincrement"
+        numbered = "number" in entity.fields and entity.fields["number"].type == "autoincrement"
+        self._counter = number_counter(entity.name) if numbered else None
+        # New tickets get the current ticket prefix when given none (core/tickets.py).
+        self._tickets = tickets if entity.name == TICKET_ENTITY else None
         self._defaults = [(f.name, self.input.convert(entity.attributes[f.name], f, f.params["default"]))
                           for f in entity.fields.values()
                           if f.params.get("default") is not None and f.name in entity.attributes]
@@ -296,8 +300,9 @@ class RecordService:
         self.linker.check_references(conn, actor, {k: values[k] for k in parsed.values}, parsed.links)
         if self.secrets is not None:
             self.secrets.seal_new(conn, values, utcnow())
-        if self._numbered:
-            values["number"] = self.database.next_value(conn, f"{self.entity.name}.number")
+        if self._counter is not None:
+            values["number"] = self.database.next_value(conn, self._counter)
+        self._prefix(conn, [values])
         record_id = self.repository.insert(conn, values)
         self.linker.write_new(conn, actor, [(record_id, parsed)])
         self._follow_new(conn, actor, [(record_id, values, parsed)])
@@ -305,6 +310,16 @@ class RecordService:
             self.stream.created(conn, actor, [(record_id, values)])
         self.outbox.created(conn, self.entity.name, actor.user_id, [record_id], [self._saved(values, parsed)])
         return record_id
+
+    def _prefix(self, conn: Connection, new: Iterable[dict[str, Any]]) -> None:
+        """Give new tickets without a number prefix the current one."""
+        if self._tickets is None:
+            return
+        prefix = None
+        for values in new:
+            if values.get("numberPrefix") is None:
+                prefix = self._tickets.prefix(conn) if prefix is None else prefix
+                values["numberPrefix"] = prefix
 
     def _saved(self, values: dict[str, Any], parsed: ParsedInput) -> dict[str, Any]:
         """A new record's values as saved, link sets (and their junction column values) included: what its
@@ -348,11 +363,12 @@ class RecordService:
             if self.secrets is not None:
                 for values, _ in prepared:
                     self.secrets.seal_new(conn, values, now)
+            self._prefix(conn, [values for values, _ in prepared])
             rows = self.repository.new_rows([values for values, _ in prepared])
             self.linker.check_linked(conn, actor, wanted)
             late: dict[str, list[int]] = {}
-            if self._numbered:
-                late["number"] = self.database.next_values(conn, f"{self.entity.name}.number", len(prepared))
+            if self._counter is not None:
+                late["number"] = self.database.next_values(conn, self._counter, len(prepared))
             ids = self.repository.insert_rows(conn, rows, late)
             self.linker.write_new(conn, actor, [(record_id, parsed) for record_id, (_, parsed)
                                                     in zip(ids, prepared)])

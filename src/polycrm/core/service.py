@@ -22,6 +22,7 @@ from polycrm.core.records import RecordService
 from polycrm.core.relations import RelationService
 from polycrm.core.settings import CoreSettings
 from polycrm.core.stream import StreamService
+from polycrm.core.tickets import TicketService
 from polycrm.core.vault import Vault
 from polycrm.meta import Registry
 from polycrm.meta.model import Field
@@ -54,6 +55,7 @@ class Core:
         self.currency = CurrencyService(database, self.settings.default_currency)
         self.vault = Vault(database, directory.master_keys if directory is not None else (
             MasterKeys(database, keyring) if keyring is not None else None))
+        self.tickets = TicketService(database)
 
     @property
     def files(self) -> FileService:
@@ -85,7 +87,7 @@ class Core:
             if entity_name not in self.database.registry:
                 raise NotFound(f"Controller '{entity_name}' does not exist.")
             service = RecordService(self.database, self.database.registry.entity(entity_name), self.actors,
-                                    self.records, self.currency, users_changed=self._forget_actors,
+                                    self.records, self.currency, self.tickets, users_changed=self._forget_actors,
                                     secrets=self.vault.fields(self.database.registry.entity(entity_name)))
             self._services[entity_name] = service
         return service

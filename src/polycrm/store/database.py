@@ -288,9 +288,7 @@ class Database:
         return [row for row in rows if row not in due]
 
     def _read_generation(self, conn: Connection) -> int:
-        counter = self.table("sequence_counter")
-        value = conn.execute(select(counter.c.value).where(counter.c.name == SCHEMA_GENERATION)).scalar()
-        return int(value or 0)
+        return self.counter_value(conn, SCHEMA_GENERATION)
 
     def add_custom_field(self, definition: CustomFieldDefinition,
                          check: Callable[[Entity], None] | None = None) -> None:
@@ -376,12 +374,35 @@ class Database:
 
     def next_values(self, conn: Connection, name: str, count: int) -> list[int]:
         """The next `count` values of a named counter, taken in one statement."""
+        last = self._advance(conn, name, count)
+        return list(range(last - count + 1, last + 1))
+
+    def counter_value(self, conn: Connection, name: str) -> int:
+        """A named counter's last value (0 before any was taken)."""
+        counter = self.table("sequence_counter")
+        return int(conn.execute(select(counter.c.value).where(counter.c.name == name)).scalar() or 0)
+
+    def hold_counter(self, conn: Connection, name: str) -> int:
+        """A named counter's last value (0 before any was taken), its row locked until `conn`'s transaction
+        ends: no value is taken meanwhile, and values taken before are committed (or rolled back)."""
+        return self._advance(conn, name, 0)
+
+    def set_counter(self, conn: Connection, name: str, last: int) -> None:
+        """Make `last` a counter's last value, the next one taken being `last` + 1 (hold it first)."""
+        counter = self.table("sequence_counter")
+        conn.execute(update(counter).where(counter.c.name == name).values(value=last))
+
+    def _advance(self, conn: Connection, name: str, count: int) -> int:
         counter = self.table("sequence_counter")
         # One upsert: two transactions taking a counter's first value must not both try to insert its row.
-        last = conn.execute(self.upsert(counter).values(name=name, value=count).on_conflict_do_update(
+        return int(conn.execute(self.upsert(counter).values(name=name, value=count).on_conflict_do_update(
             index_elements=[counter.c.name], set_={"value": counter.c.value + count}
-        ).returning(counter.c.value)).scalar_one()
-        return list(range(int(last) - count + 1, int(last) + 1))
+        ).returning(counter.c.value)).scalar_one())
+
+    def largest(self, conn: Connection, table_name: str, column: str) -> int | None:
+        """The largest value a column holds in any row (soft-deleted ones included); None in an empty table."""
+        table = self.table(table_name)
+        return conn.execute(select(func.max(table.c[column]))).scalar()
 
     def reserve_ids(self, conn: Connection, table: Table, count: int) -> list[int]:
         """`count` new primary keys for `table`, for inserts that give their ids (no RETURNING needed).

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from polycrm.core.tickets import MAX_NUMBER, MAX_PREFIX_LENGTH
 from polycrm.meta import Entity, JunctionColumn, Link, Registry, ValueKind
 from polycrm.meta.fieldtypes import CUSTOM_FIELD_TYPES, secret_attributes
 
@@ -352,9 +353,13 @@ def _system_paths() -> dict[str, Any]:
     settings = {"type": "object", "description": "Without credentials only the global settings.", "properties": {
         "currencyList": {"type": "array", "items": {"type": "string"}}, "defaultCurrency": {"type": "string"},
         "baseCurrency": {"type": "string"}, "currencyRates": {"type": "object", "additionalProperties": {
-            "type": "number", "description": "The value of one unit in the base currency."}}}}
-    settings_update = dict(settings, description="Only the currency settings change; any other key must "
-                                                 "keep its value. Administrators only.")
+            "type": "number", "description": "The value of one unit in the base currency."}},
+        "ticketPrefix": {"type": "string", "maxLength": MAX_PREFIX_LENGTH,
+                         "description": "The number prefix of new tickets."},
+        "ticketNextNumber": {"type": "integer", "minimum": 1, "maximum": MAX_NUMBER,
+                             "description": "The number the next ticket gets."}}}
+    settings_update = dict(settings, description="Only the currency and ticket settings change; any other key "
+                                                 "must keep its value. Administrators only.")
     found = {"type": "object", "required": ["_scope", "id"], "properties": {
         "id": {"type": "string"}, "name": {"type": ["string", "null"]}, "_scope": {"type": "string"}}}
     search_parameters = [

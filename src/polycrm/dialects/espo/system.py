@@ -4,8 +4,9 @@
 Settings, as EspoCRM shows them: without credentials only the global ones (what a login page needs); to a
 user, the rest but the administrators' (PolyCRM has no secret among its settings); entity lists hold only the
 entity types the user may read. Administrators change the currency settings (`currencyList`,
-`defaultCurrency`, `baseCurrency`, `currencyRates`); every other key is read-only, and a PUT naming an unknown
-key, giving a wrong type or changing a read-only value is refused whole with a 400.
+`defaultCurrency`, `baseCurrency`, `currencyRates`) and the ticket numbering (`ticketPrefix`,
+`ticketNextNumber`); every other key is read-only, and a PUT naming an unknown key, giving a wrong type or
+changing a read-only value is refused whole with a 400.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ GLOBAL_SEARCH_ENTITIES = ("Account", "Contact", "Lead", "Opportunity")
 RECORDS_PER_PAGE = 20
 CURRENCY_KEYS = {"currencyList": "currency_list", "defaultCurrency": "default", "baseCurrency": "base",
                  "currencyRates": "rates"}
+TICKET_KEYS = {"ticketPrefix": "prefix", "ticketNextNumber": "next_number"}
 CREDENTIAL_HEADERS = ("espo-authorization", "x-api-key", "x-hmac-authorization", "authorization")
 
 
@@ -79,13 +81,22 @@ class EspoSystemApi:
             raise Forbidden()
         current = self._settings(actor)
         changes: dict[str, Any] = {}
+        ticket_changes: dict[str, Any] = {}
         for key, value in context.body.items():
             if key in CURRENCY_KEYS:
                 changes[CURRENCY_KEYS[key]] = _currency_value(key, value)
+            elif key in TICKET_KEYS:
+                if value is None:
+                    raise BadRequest(f"{key} must not be null.")
+                ticket_changes[TICKET_KEYS[key]] = value
             elif key not in current:
                 raise BadRequest(f"Unknown setting '{_shown(key)}'.")
             elif value != current[key]:
                 raise BadRequest(f"Setting '{key}' is read-only.")
+        if changes:
+            self.core.currency.current().changed(**changes)  # refused before anything is written
+        if ticket_changes:
+            self.core.tickets.change(**ticket_changes)
         if changes:
             self.core.currency.change(**changes)
         return self._settings(actor)
@@ -95,6 +106,7 @@ class EspoSystemApi:
         if actor is None:
             return data
         data.update(self.core.currency.current().to_json())
+        data.update(self.core.tickets.current().to_json())
         data.update(version=ESPO_VERSION, recordsPerPage=RECORDS_PER_PAGE, recordsPerPageSmall=5,
                     globalSearchEntityList=self._search_entities(actor))
         return data
