@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 
 from polycrm.auth.vault_keys import MasterKeys, VaultKey, WrongDecryptPassword as _WrongPassword, unwrap_with_password
 from polycrm.core.errors import BadRequest, UnreadableSecret, WrongDecryptPassword
+from polycrm.core.values import parse_id
 from polycrm.meta import Entity, Registry
 from polycrm.meta.fieldtypes import secret_attributes
 from polycrm.query.tree import And, Compare, Foreign, Node, Not, Op, Or, Sort
@@ -155,13 +156,14 @@ class Vault:
         names = secret_attributes(entity)
         if not records or not names:
             return records
+        ids = [parse_id(record["id"]) for record in records]
         repository = RecordRepository(self.database, entity)
         with self.database.connect() as conn:
-            rows = repository.fetch_rows(conn, Compare("id", Op.IN, tuple(r["id"] for r in records)),
+            rows = repository.fetch_rows(conn, Compare("id", Op.IN, tuple(i for i in ids if i is not None)),
                                          attributes=["id", *names])
         stored = {row["id"]: row for row in rows}
-        for record in records:
-            row = stored.get(record["id"], {})
+        for record, record_id in zip(records, ids):
+            row = stored.get(record_id, {})
             for name in names:
                 value = row.get(name)
                 record[name] = None if value is None else decrypt_secret(key, entity.name, name, value)
