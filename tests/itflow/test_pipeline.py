@@ -49,7 +49,7 @@ def test_key_matches_ignoring_case_and_trailing_spaces(itflow: Itflow, client_id
 
 
 def test_body_key_wins_over_query_key(itflow: Itflow, client_id: int):
-    response = itflow.http.post(f"/api/v1/clients/archive.php?api_key=wrong",
+    response = itflow.http.post("/api/v1/clients/archive.php?api_key=wrong",
                                 content=f'{{"api_key":"{itflow.key.key}","client_id":"{client_id}"}}')
     assert response.json() == {"success": "True", "count": 1}
     response = itflow.http.post(f"/api/v1/clients/unarchive.php?api_key={itflow.key.key}",

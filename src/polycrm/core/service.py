@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Callable, Iterable
+
+from sqlalchemy.engine import Connection
 
 from polycrm.auth.directory import UserDirectory, load_actor
 from polycrm.auth.secrets import KeyRing
@@ -74,6 +77,11 @@ class Core:
     def reserve_api_names(self, dialect: str, reserved: ReservedApiNames) -> None:
         """Register the API names a dialect's mapping gives built-in fields, so custom fields cannot take them."""
         self._reserved_api_names[dialect] = reserved
+
+    def transaction(self) -> AbstractContextManager[Connection]:
+        """One write transaction for several record services' `create_within`/`update_within` calls: a record
+        and its parts written together, or not at all."""
+        return self.database.transaction()
 
     @property
     def registry(self) -> Registry:

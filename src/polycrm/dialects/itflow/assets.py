@@ -44,7 +44,7 @@ def create_asset(api: ItflowApi, request: ItflowRequest) -> Response:
     asset, interface = _split(api, request, values)
     assets, interfaces = api.core.records("Asset"), api.core.records("AssetInterface")
     try:
-        with api.core.database.transaction() as conn:
+        with api.core.transaction() as conn:
             asset_id = assets.create_within(conn, request.actor, asset | {"accountId": client})
             interfaces.create_within(conn, request.actor, interface | {
                 "name": "1", "isPrimary": True, "assetId": asset_id})
@@ -80,7 +80,7 @@ def update_asset(api: ItflowApi, request: ItflowRequest) -> Response:
     assets, interfaces = api.core.records("Asset"), api.core.records("AssetInterface")
     name = asset.get("name", current["name"])
     try:
-        with api.core.database.transaction() as conn:
+        with api.core.transaction() as conn:
             was_changed = bool(asset) and assets.update_within(conn, request.actor, current["id"], asset)
             if interface and interface_id is not None:
                 was_changed = interfaces.update_within(conn, request.actor, interface_id, interface) or was_changed

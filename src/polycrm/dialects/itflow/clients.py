@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from polycrm.store.database import utcnow
+from starlette.responses import Response
+
+from polycrm.core.errors import PolyError
+from polycrm.core.search import SearchQuery, TotalMode
 from polycrm.dialects.itflow.context import ItflowRequest
-from polycrm.dialects.itflow.envelope import changed, created, insert_failed, update_failed
+from polycrm.dialects.itflow.envelope import changed, created, delete_failed, insert_failed, update_failed
 from polycrm.dialects.itflow.php import intval
 from polycrm.dialects.itflow.writes import (body_values, check_required, create_record, entity_of, load_in_scope,
                                             log, to_attributes, update_record)
-from polycrm.query.tree import Compare, Op
-from starlette.responses import Response
+from polycrm.query.tree import Compare, Node, Op, conjunction
 
 if TYPE_CHECKING:
     from polycrm.dialects.itflow.api import ItflowApi
 
 
 def now_text() -> str:
-    return utcnow().strftime("%Y-%m-%d %H:%M:%S")
+    """The current UTC time as ITFlow writes datetimes (PolyCRM keeps every datetime in UTC)."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
 # --- clients ---------------------------------------------------------------------------------------------
@@ -105,9 +109,7 @@ def create_contact(api: ItflowApi, request: ItflowRequest) -> Response:
     return created(record["id"])
 
 
-def _contacts_of(client: int, where, limit: int):  # noqa: ANN001, ANN202 - a query over one client's contacts
-    from polycrm.core.search import SearchQuery, TotalMode
-    from polycrm.query.tree import conjunction
+def _contacts_of(client: int, where: Node, limit: int) -> SearchQuery:
     return SearchQuery(where=conjunction([Compare("accountId", Op.EQ, client), where]), limit=limit,
                        select=["isPrimary"], total=TotalMode.NONE)
 
@@ -148,8 +150,6 @@ def update_contact(api: ItflowApi, request: ItflowRequest) -> Response:
 
 
 def delete_contact(api: ItflowApi, request: ItflowRequest) -> Response:
-    from polycrm.core.errors import PolyError
-    from polycrm.dialects.itflow.envelope import delete_failed
     contact_id = intval(request.body.get("contact_id"))
     current = load_in_scope(api, request, api.mapping.table("contacts"), contact_id, request.write_client())
     if current is None:

@@ -89,7 +89,7 @@ def update_document(api: ItflowApi, request: ItflowRequest) -> Response:
     name, content = data.get("name", current["name"]), data.get("body", current.get("body") or "")
     data["bodyPlain"] = plain_text(name, " ", content)
     try:
-        with api.core.database.transaction() as conn:
+        with api.core.transaction() as conn:
             version_id = api.core.records("KnowledgeBaseArticleVersion").create_within(conn, request.actor, {
                 "name": current["name"], "description": current.get("description"), "body": current.get("body"),
                 "versionCreatedById": current.get("modifiedById") or current.get("createdById"),
