@@ -42,6 +42,4 @@ def test_refused_writes_leave_nothing_behind(itflow: Itflow, client_id: int):
     before = itflow.read("assets")
     assert itflow.post("assets/create", {"asset_name": "x", "client_id": client_id,
                                          "asset_purchase_date": "not a date"}).json()["success"] == "False"
-    assert itflow.post("assets/create", {"asset_name": "x", "client_id": client_id,
-                                         "asset_vendor_id": "99999"}).json()["success"] == "False"
     assert itflow.read("assets") == before

@@ -12,7 +12,8 @@ from polycrm.dialects.itflow.context import ItflowRequest
 from polycrm.dialects.itflow.envelope import (INSERT_FAILED, UPDATE_FAILED, Failure, changed, created, delete_failed,
                                               insert_failed, update_failed)
 from polycrm.dialects.itflow.php import intval
-from polycrm.dialects.itflow.writes import body_values, check_required, entity_of, load_in_scope, log, to_attributes
+from polycrm.dialects.itflow.writes import (body_values, check_required, entity_of, known_links, load_in_scope, log,
+                                            to_attributes)
 from polycrm.query.tree import Compare, Op, conjunction
 
 if TYPE_CHECKING:
@@ -30,7 +31,8 @@ def _split(api: ItflowApi, request: ItflowRequest, values: dict[str, Any]) -> tu
             value = values.pop(key)
             interface[attribute] = (value or None) if attribute == "networkId" else value
     table = api.mapping.table("assets")
-    return to_attributes(table, entity_of(api, table), values, request), interface
+    asset = to_attributes(table, entity_of(api, table), values, request)
+    return known_links(api, request, "Asset", asset), known_links(api, request, "AssetInterface", interface)
 
 
 def create_asset(api: ItflowApi, request: ItflowRequest) -> Response:

@@ -138,8 +138,12 @@ def update_contact(api: ItflowApi, request: ItflowRequest) -> Response:
     endpoint, table = api.mapping.endpoints["contacts"], api.mapping.table("contacts")
     values = body_values(request, endpoint, creating=False)
     data = to_attributes(table, entity_of(api, table), values, request)
-    if data.get("isPrimary"):
-        _clear_primary(api, request, request.write_client(), keep=current["id"])
+    if data.get("isPrimary", current.get("isPrimary")):
+        # ITFlow clears the flag on all the client's contacts, this one included, then sets it back: an
+        # update of a primary contact always changes the row.
+        _clear_primary(api, request, request.write_client())
+        current = dict(current, isPrimary=False)
+        data["isPrimary"] = True
     was_changed = update_record(api, request, table, current, data) if data else False
     name = values.get("contact_name", current["name"])
     log(api, request, "Contact", "Edit", name, client_id=request.write_client(), entity_id=current["id"],

@@ -21,6 +21,7 @@ from polycrm.meta.registry import Registry
 
 DIALECT = "itflow"
 CENTS = Decimal("0.01")
+MODIFIED, VERSION = "modifiedAt", "versionNumber"
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +103,10 @@ class Endpoint:
 class Table:
     """An ITFlow table over a canonical entity."""
 
-    def __init__(self, name: str, entity: str, client: str | None, columns: list[Column]):
+    def __init__(self, name: str, entity: str, client: str | None, columns: list[Column],
+                 updated_on_create: bool = False):
         self.name = name
+        self.updated_on_create = updated_on_create  # its create writes twice: `*_updated_at` is set at once
         self.entity_name = entity
         self.client_column = client
         self.columns = columns
@@ -118,10 +121,16 @@ class Table:
         return field
 
     def attributes(self, entity: Entity) -> list[str]:
-        return [self.attribute(entity, c.field) for c in self.columns if c.field and c.field != "id"]
+        shown = [self.attribute(entity, c.field) for c in self.columns if c.field and c.field != "id"]
+        return shown + [VERSION] if MODIFIED in shown and VERSION in entity.attributes \
+            and not self.updated_on_create else shown
 
     def render(self, entity: Entity, record: Mapping[str, Any]) -> dict[str, Any]:
-        return {c.name: c.render(record.get(self.attribute(entity, c.field)) if c.field else None)
+        """The row; `*_updated_at` is NULL until a statement changes the row (ITFlow's ON UPDATE column),
+        which PolyCRM, stamping `modifiedAt` at creation, tells by the record's first version."""
+        untouched = record.get(VERSION) == 1
+        return {c.name: None if untouched and c.field == MODIFIED else
+                c.render(record.get(self.attribute(entity, c.field)) if c.field else None)
                 for c in self.columns}
 
 
@@ -147,7 +156,7 @@ class ItflowMapping:
             columns.append(Column(column, field, kind.rstrip("?"), kind.endswith("?"),
                                   self.values[options["map"]] if "map" in options else None,
                                   options.get("const"), bool(options.get("secret"))))
-        return Table(name, spec["entity"], spec["client"], columns)
+        return Table(name, spec["entity"], spec["client"], columns, bool(spec.get("updatedOnCreate")))
 
     def _endpoint(self, module: str, spec: dict[str, Any]) -> Endpoint:
         filters = tuple(ReadFilter(f["param"], f.get("field"), f.get("paged", True), f.get("join"),

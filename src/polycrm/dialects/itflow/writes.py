@@ -124,9 +124,27 @@ def entity_of(api: ItflowApi, table: Table) -> Entity:
     return api.core.registry.entity(table.entity_name)
 
 
+def known_links(api: ItflowApi, request: ItflowRequest, entity_name: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The attributes with each link to a record that does not exist (or the key's user cannot read) set to
+    none. ITFlow has no foreign keys and stores any id (its own PowerShell sample sends
+    `asset_network_id:"16"`); PolyCRM links only live records, so such an id reads back as 0."""
+    entity = api.core.registry.entity(entity_name)
+    result = dict(data)
+    for name, value in data.items():
+        field = entity.fields.get(name[:-2]) if name.endswith("Id") and value is not None else None
+        if field is None or field.type != "link" or not field.target:
+            continue
+        try:
+            api.core.records(field.target).read(request.actor, value)
+        except PolyError:
+            result[name] = None
+    return result
+
+
 def create_record(api: ItflowApi, request: ItflowRequest, table: Table, data: dict[str, Any]) -> dict[str, Any]:
     """Create through the core (its validation, access control and events); a refusal is the insert failure
     with the core's reason. ITFlow has no duplicate check of its own beyond what handlers add."""
+    data = known_links(api, request, table.entity_name, data)
     try:
         return api.core.records(table.entity_name).create(request.actor, data, skip_duplicate_check=True)
     except PolyError as error:
@@ -150,9 +168,27 @@ def load_in_scope(api: ItflowApi, request: ItflowRequest, table: Table, record_i
     return record if (owner or 0) == client else None
 
 
+def _same(entity: Entity, key: str, current: dict[str, Any], value: Any) -> bool:
+    """Whether writing `value` leaves the stored value as it is. An e-mail address or phone number of ""
+    is stored as none."""
+    if key not in current:
+        return False
+    field = entity.fields.get(key)
+    if field is not None and field.type in ("email", "phone") and not current[key] and not value:
+        return True
+    return current[key] == value
+
+
 def update_record(api: ItflowApi, request: ItflowRequest, table: Table, current: dict[str, Any],
                   data: dict[str, Any]) -> bool:
-    """Update through the core; whether the record changed (MySQL's affected rows count only changed rows)."""
+    """Update through the core; whether the record changed (MySQL's affected rows count only changed rows).
+    Values equal to the stored ones are left out: the core would count a re-sent e-mail address or phone
+    number as a change."""
+    entity = entity_of(api, table)
+    data = {key: value for key, value in known_links(api, request, table.entity_name, data).items()
+            if not _same(entity, key, current, value)}
+    if not data:
+        return False
     try:
         record, _ = api.core.records(table.entity_name).update(request.actor, current["id"], data)
     except PolyError as error:
