@@ -250,8 +250,10 @@ class RecordService:
         return self.insert_parsed(conn, actor, parsed, self.prepare_new(actor, parsed))
 
     def update_within(self, conn: Connection, actor: Actor, record_id: Any, data: dict[str, Any]) -> bool:
-        """Update a record inside the caller's transaction; whether anything of it changed."""
+        """Update a record inside the caller's transaction; whether anything of it changed. Users' rights
+        caches are not refreshed (`committed`): not for records that carry rights."""
         self.require_scope(actor, "edit")
+        self._hold_currencies_for(conn, data)
         current = self.load_record(conn, record_id, not_found="Record {id} not found.", lock=True)
         self.check_record(conn, actor, "edit", current)
         self.apply_update(conn, actor, current, self.input.parse(data, creating=False))

@@ -34,7 +34,8 @@ class Audit(Protocol):
     """Writes ITFlow's activity log rows (§7) into the audit trail."""
 
     def __call__(self, type_: str, action: str, description: str, *, client_id: int = 0, entity_id: int = 0,
-                 user_id: int | None = None, ip: str | None = None, user_agent: str | None = None) -> None: ...
+                 user_id: int = 0, ip: str | None = None, user_agent: str | None = None,
+                 conn: Any = None) -> Any: ...
 
 
 class ItflowApi:
@@ -104,11 +105,6 @@ class ItflowApi:
             log.debug("ITFlow request refused", extra={"module": module, "function": function,
                                                         "reason": failure.reason})
             return failure.response()
-
-    def audit_request(self, request: ItflowRequest, type_: str, action: str, description: str, *,
-                      client_id: int = 0, entity_id: int = 0) -> None:
-        self.audit(type_, action, description, client_id=client_id, entity_id=entity_id,
-                   user_id=request.actor.user_id, ip=request.ip, user_agent=request.user_agent)
 
 
 def _check_paging(request: ItflowRequest) -> None:

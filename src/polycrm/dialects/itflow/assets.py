@@ -12,8 +12,8 @@ from polycrm.dialects.itflow.context import ItflowRequest
 from polycrm.dialects.itflow.envelope import (INSERT_FAILED, UPDATE_FAILED, Failure, changed, created, delete_failed,
                                               insert_failed, update_failed)
 from polycrm.dialects.itflow.php import intval
-from polycrm.dialects.itflow.writes import (body_values, check_required, entity_of, known_links, load_in_scope, log,
-                                            to_attributes)
+from polycrm.dialects.itflow.writes import (body_values, check_required, entity_of, known_links, load_in_scope,
+                                            log_rows, to_attributes, write_log)
 from polycrm.query.tree import Compare, Op, conjunction
 
 if TYPE_CHECKING:
@@ -50,11 +50,10 @@ def create_asset(api: ItflowApi, request: ItflowRequest) -> Response:
             asset_id = assets.create_within(conn, request.actor, asset | {"accountId": client})
             interfaces.create_within(conn, request.actor, interface | {
                 "name": "1", "isPrimary": True, "assetId": asset_id})
+            write_log(api, request, log_rows(request, "Asset", "Create", asset["name"], client_id=client,
+                                             entity_id=asset_id, success=f"Created asset {asset['name']}"), conn)
     except PolyError as error:
         raise Failure(INSERT_FAILED, str(error) or type(error).__name__) from error
-    name = asset["name"]
-    log(api, request, "Asset", "Create", name, client_id=client, entity_id=asset_id,
-        success=f"Created asset {name}")
     return created(asset_id)
 
 
@@ -93,9 +92,10 @@ def update_asset(api: ItflowApi, request: ItflowRequest) -> Response:
             api.core.records("AssetHistory").create_within(conn, request.actor, {
                 "status": asset.get("status", current.get("status")) or "",
                 "description": f"API updated {name} ({request.log_name()})", "assetId": current["id"]})
+            write_log(api, request, log_rows(request, "Asset", "Edit", name, client_id=request.write_client(),
+                                             success=f"Edited asset {name}"), conn)
     except PolyError as error:
         raise Failure(UPDATE_FAILED, str(error) or type(error).__name__) from error
-    log(api, request, "Asset", "Edit", name, client_id=request.write_client(), success=f"Edited asset {name}")
     if not was_changed:
         raise update_failed("no rows changed")
     return changed(1)
@@ -114,5 +114,5 @@ def delete_asset(api: ItflowApi, request: ItflowRequest) -> Response:
         api.core.records("Asset").delete(request.actor, current["id"])
     except PolyError as error:
         raise delete_failed(str(error) or type(error).__name__) from error
-    log(api, request, "Asset", "Delete", current["name"], client_id=request.write_client())
+    write_log(api, request, log_rows(request, "Asset", "Delete", current["name"], client_id=request.write_client()))
     return changed(1)

@@ -13,7 +13,7 @@ from polycrm.dialects.itflow.context import ItflowRequest
 from polycrm.dialects.itflow.envelope import changed, created, delete_failed, insert_failed, update_failed
 from polycrm.dialects.itflow.php import intval
 from polycrm.dialects.itflow.writes import (body_values, check_required, create_record, entity_of, load_in_scope,
-                                            log, to_attributes, update_record)
+                                            log_rows, to_attributes, update_record, write_log)
 from polycrm.query.tree import Compare, Node, Op, conjunction
 
 if TYPE_CHECKING:
@@ -36,9 +36,8 @@ def create_client(api: ItflowApi, request: ItflowRequest) -> Response:
     check_required(request, endpoint)
     values = body_values(request, endpoint, creating=True)
     data = to_attributes(table, entity_of(api, table), values, request) | {"accessedAt": now_text()}
-    record = create_record(api, request, table, data)
-    log(api, request, "Client", "Create", record["name"], client_id=record["id"],
-        success=f"Created client {record['name']}")
+    record = create_record(api, request, table, data, lambda r: log_rows(
+        request, "Client", "Create", r["name"], client_id=r["id"], success=f"Created client {r['name']}"))
     return created(record["id"])
 
 
@@ -57,10 +56,9 @@ def update_client(api: ItflowApi, request: ItflowRequest) -> Response:
     endpoint, table = api.mapping.endpoints["clients"], api.mapping.table("clients")
     values = body_values(request, endpoint, creating=False)
     data = to_attributes(table, entity_of(api, table), values, request)
-    was_changed = update_record(api, request, table, current, data) if data else False
     name = data.get("name", current["name"])
-    log(api, request, "Client", "Edit", name, client_id=current["id"], success=f"Edited client {name}")
-    if not was_changed:
+    log = log_rows(request, "Client", "Edit", name, client_id=current["id"], success=f"Edited client {name}")
+    if not update_record(api, request, table, current, data, log):
         raise update_failed("no rows changed")
     return changed(1)
 
@@ -77,11 +75,11 @@ def _set_client_archived(api: ItflowApi, request: ItflowRequest, *, archived: bo
     current = _target_client(api, request)
     if (current.get("archivedAt") is not None) == archived:
         raise update_failed("the client is already " + ("archived" if archived else "not archived"))
-    update_record(api, request, api.mapping.table("clients"), current,
-                  {"archivedAt": now_text() if archived else None})
     action = "Archive" if archived else "Unarchive"
     # ITFlow logs client archiving with the type "Contact"; the audit trail keeps its rows as ITFlow writes them.
-    log(api, request, "Contact", action, f"{current['name']} {action.lower()}d", client_id=current["id"])
+    log = log_rows(request, "Contact", action, f"{current['name']} {action.lower()}d", client_id=current["id"])
+    update_record(api, request, api.mapping.table("clients"), current,
+                  {"archivedAt": now_text() if archived else None}, log)
     return changed(1)
 
 
@@ -103,9 +101,9 @@ def create_contact(api: ItflowApi, request: ItflowRequest) -> Response:
     if values.get("contact_primary") == 1:
         _clear_primary(api, request, client)
     data = to_attributes(table, entity_of(api, table), values, request) | {"accountId": client}
-    record = create_record(api, request, table, data)
-    log(api, request, "Contact", "Create", values["contact_name"], client_id=client, entity_id=record["id"],
-        success=f"Created contact {values['contact_name']}")
+    name = values["contact_name"]
+    record = create_record(api, request, table, data, lambda r: log_rows(
+        request, "Contact", "Create", name, client_id=client, entity_id=r["id"], success=f"Created contact {name}"))
     return created(record["id"])
 
 
@@ -144,11 +142,10 @@ def update_contact(api: ItflowApi, request: ItflowRequest) -> Response:
         _clear_primary(api, request, request.write_client())
         current = dict(current, isPrimary=False)
         data["isPrimary"] = True
-    was_changed = update_record(api, request, table, current, data) if data else False
     name = values.get("contact_name", current["name"])
-    log(api, request, "Contact", "Edit", name, client_id=request.write_client(), entity_id=current["id"],
-        success=f"Edited contact {name}")
-    if not was_changed:
+    log = log_rows(request, "Contact", "Edit", name, client_id=request.write_client(), entity_id=current["id"],
+                   success=f"Edited contact {name}")
+    if not update_record(api, request, table, current, data, log):
         raise update_failed("no rows changed")
     return changed(1)
 
@@ -162,7 +159,7 @@ def delete_contact(api: ItflowApi, request: ItflowRequest) -> Response:
         api.core.records("Contact").delete(request.actor, current["id"])
     except PolyError as error:
         raise delete_failed(str(error)) from error
-    log(api, request, "Contact", "Delete", current["name"], client_id=request.write_client())
+    write_log(api, request, log_rows(request, "Contact", "Delete", current["name"], client_id=request.write_client()))
     return changed(1)
 
 
@@ -181,8 +178,8 @@ def _set_contact_archived(api: ItflowApi, request: ItflowRequest, *, archived: b
         raise update_failed("the contact is already " + ("archived" if archived else "not archived"))
     data = {"archivedAt": now_text(), "isImportant": False, "isBilling": False, "isTechnical": False} \
         if archived else {"archivedAt": None}
-    update_record(api, request, api.mapping.table("contacts"), current, data)
     action = "Archive" if archived else "Unarchive"
-    log(api, request, "Contact", action, f"{current['name']} {action.lower()}d", client_id=request.write_client(),
-        entity_id=current["id"])
+    log = log_rows(request, "Contact", action, f"{current['name']} {action.lower()}d",
+                   client_id=request.write_client(), entity_id=current["id"])
+    update_record(api, request, api.mapping.table("contacts"), current, data, log)
     return changed(1)

@@ -19,7 +19,7 @@ from polycrm.dialects.itflow.envelope import changed, created, insert_failed, no
 from polycrm.dialects.itflow.php import intval, is_empty
 from polycrm.dialects.itflow.reads import fetch
 from polycrm.dialects.itflow.writes import (body_values, check_required, create_record, entity_of, load_in_scope,
-                                            log, to_attributes, update_record)
+                                            log_rows, to_attributes, update_record)
 from polycrm.query.tree import Compare, Op
 
 if TYPE_CHECKING:
@@ -66,9 +66,9 @@ def create_credential(api: ItflowApi, request: ItflowRequest) -> Response:
     client = request.write_client()
     values = body_values(request, endpoint, creating=True)
     data = to_attributes(table, entity_of(api, table), values, request) | {"accountId": client or None}
-    record = create_record(api, request, table, data)
-    log(api, request, "Credential", "Create", record["name"], client_id=client, entity_id=record["id"],
-        success=f"Created credential {record['name']}")
+    record = create_record(api, request, table, data, lambda r: log_rows(
+        request, "Credential", "Create", r["name"], client_id=client, entity_id=r["id"],
+        success=f"Created credential {r['name']}"))
     return created(record["id"])
 
 
@@ -82,10 +82,9 @@ def update_credential(api: ItflowApi, request: ItflowRequest) -> Response:
         raise update_failed(f"no credential {credential_id} for this key and client")
     values = body_values(request, endpoint, creating=False)
     data = to_attributes(table, entity_of(api, table), values, request)
-    was_changed = update_record(api, request, table, current, data) if data else False
     name = data.get("name", current["name"])
-    log(api, request, "Credential", "Edit", name, client_id=request.write_client(), entity_id=current["id"],
-        success=f"Updated credential {name}")
-    if not was_changed:
+    log = log_rows(request, "Credential", "Edit", name, client_id=request.write_client(), entity_id=current["id"],
+                   success=f"Updated credential {name}")
+    if not update_record(api, request, table, current, data, log):
         raise update_failed("no rows changed")
     return changed(1)

@@ -13,15 +13,16 @@ from polycrm.dialects.itflow.context import ItflowRequest
 from polycrm.dialects.itflow.envelope import UPDATE_FAILED, Failure, changed, created, insert_failed, update_failed
 from polycrm.dialects.itflow.php import intval, sanitize_input
 from polycrm.dialects.itflow.writes import (body_values, check_required, create_record, entity_of, load_in_scope,
-                                            log, to_attributes)
+                                            LogRow, log_rows, to_attributes, write_log)
 from polycrm.query.tree import Compare, Op, conjunction
 
 if TYPE_CHECKING:
     from polycrm.dialects.itflow.api import ItflowApi
 
 
-def _create(api: ItflowApi, request: ItflowRequest, module: str, *, client_required: bool,
-            extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def _create(api: ItflowApi, request: ItflowRequest, module: str, kind: str, *, client_required: bool,
+            extra: dict[str, Any] | None = None) -> Response:
+    """A plain create of one record of a client, logged as `{kind}/Create`."""
     endpoint = api.mapping.endpoints[module]
     table = api.mapping.table(endpoint.table)
     check_required(request, endpoint)
@@ -30,14 +31,14 @@ def _create(api: ItflowApi, request: ItflowRequest, module: str, *, client_requi
         raise insert_failed(f"{module}/create needs a client (client_id)")
     values = body_values(request, endpoint, creating=True)
     data = to_attributes(table, entity_of(api, table), values, request)
-    return create_record(api, request, table, data | {"accountId": client or None} | (extra or {}))
+    record = create_record(api, request, table, data | {"accountId": client or None} | (extra or {}), lambda r: log_rows(
+        request, kind, "Create", r["name"], client_id=client, entity_id=r["id"],
+        success=f"Created {kind.lower()} {r['name']}"))
+    return created(record["id"])
 
 
 def create_certificate(api: ItflowApi, request: ItflowRequest) -> Response:
-    record = _create(api, request, "certificates", client_required=True)
-    log(api, request, "Certificate", "Create", record["name"], client_id=request.write_client(),
-        entity_id=record["id"], success=f"Created certificate {record['name']}")
-    return created(record["id"])
+    return _create(api, request, "certificates", "Certificate", client_required=True)
 
 
 def create_location(api: ItflowApi, request: ItflowRequest) -> Response:
@@ -50,10 +51,7 @@ def create_location(api: ItflowApi, request: ItflowRequest) -> Response:
         ids = [r["id"] for r in locations.search_visible(request.actor, query).records]
         if ids:
             locations.mass_update(request.actor, ids, {"isPrimary": False})
-    record = _create(api, request, "locations", client_required=True)
-    log(api, request, "Location", "Create", record["name"], client_id=client, entity_id=record["id"],
-        success=f"Created location {record['name']}")
-    return created(record["id"])
+    return _create(api, request, "locations", "Location", client_required=True)
 
 
 def plain_text(*parts: str) -> str:
@@ -67,11 +65,8 @@ def create_document(api: ItflowApi, request: ItflowRequest) -> Response:
     description = sanitize_input(request.body.get("document_description") or "")
     content = str(request.body.get("document_content") or "")
     name = sanitize_input(request.body.get("document_name") or "")
-    record = _create(api, request, "documents", client_required=False,
-                     extra={"bodyPlain": plain_text(name, description, " ", content)})
-    log(api, request, "Document", "Create", record["name"], client_id=request.write_client(),
-        entity_id=record["id"], success=f"Created document {record['name']}")
-    return created(record["id"])
+    return _create(api, request, "documents", "Document", client_required=False,
+                   extra={"bodyPlain": plain_text(name, description, " ", content)})
 
 
 def update_document(api: ItflowApi, request: ItflowRequest) -> Response:
@@ -81,8 +76,8 @@ def update_document(api: ItflowApi, request: ItflowRequest) -> Response:
     table = api.mapping.table("documents")
     current = load_in_scope(api, request, table, document_id, request.write_client())
     if current is None:
-        api.audit_request(request, "API", "Error", f"Document update failed (not found or unauthorized) via API "
-                          f"({request.log_name()})", client_id=request.write_client())
+        write_log(api, request, [LogRow("API", "Error", f"Document update failed (not found or unauthorized) via "
+                                        f"API ({request.log_name()})", request.write_client(), 0)])
         raise update_failed(f"no document {document_id} for this key and client")
     values = body_values(request, api.mapping.endpoints["documents"], creating=False)
     data = to_attributes(table, entity_of(api, table), values, request)
@@ -96,10 +91,11 @@ def update_document(api: ItflowApi, request: ItflowRequest) -> Response:
                 "versionCreatedAt": _stamp(current.get("modifiedAt") or current.get("createdAt")),
                 "articleId": current["id"]})
             api.core.records("KnowledgeBaseArticle").update_within(conn, request.actor, current["id"], data)
+            write_log(api, request, log_rows(request, "Document", "Edit", name, suffix=", previous version kept",
+                                             client_id=request.write_client(), entity_id=version_id,
+                                             success=f"Edited document {name}"), conn)
     except PolyError as error:
         raise Failure(UPDATE_FAILED, str(error) or type(error).__name__) from error
-    log(api, request, "Document", "Edit", name, suffix=", previous version kept", client_id=request.write_client(),
-        entity_id=version_id, success=f"Edited document {name}")
     return changed(1)
 
 

@@ -15,7 +15,7 @@ from polycrm.dialects.itflow.envelope import FILTER_REQUIRED, Failure, changed, 
 from polycrm.dialects.itflow.php import intval
 from polycrm.dialects.itflow.reads import client_scope, fetch, read
 from polycrm.dialects.itflow.writes import (body_values, check_required, create_record, entity_of, load_in_scope,
-                                            log, to_attributes, update_record)
+                                            LogRow, log_rows, to_attributes, update_record)
 from polycrm.query.tree import Compare, Op, Sort, conjunction
 
 if TYPE_CHECKING:
@@ -43,10 +43,11 @@ def create_ticket(api: ItflowApi, request: ItflowRequest) -> Response:
         values["ticket_contact_id"] = _primary_contact(api, request, client)
     data = to_attributes(table, entity_of(api, table), values, request)
     data.update(accountId=client or None, source="API", status="New", urlKey=url_key())
-    record = create_record(api, request, table, data)
-    text = f"Created ticket {record.get('numberPrefix') or ''}{record['number']} {record['name']}"
-    log(api, request, "Ticket", "Create", text, client_id=client, entity_id=record["id"], success=text)
-    return created(record["id"])
+    def logged(record: dict) -> list[LogRow]:
+        text = f"Created ticket {record.get('numberPrefix') or ''}{record['number']} {record['name']}"
+        return log_rows(request, "Ticket", "Create", text, client_id=client, entity_id=record["id"], success=text)
+
+    return created(create_record(api, request, table, data, logged)["id"])
 
 
 def _primary_contact(api: ItflowApi, request: ItflowRequest, client: int) -> int:
@@ -68,10 +69,10 @@ def resolve_ticket(api: ItflowApi, request: ItflowRequest) -> Response:
     data = {"status": "Resolved", "resolvedAt": now}
     if current.get("firstResponseAt") is None:
         data["firstResponseAt"] = now
-    update_record(api, request, table, current, data)
     number = f"{current.get('numberPrefix') or ''}{current['number']}"
-    log(api, request, "Ticket", "Resolved", f"{number} ticket", client_id=request.write_client(),
-        entity_id=current["id"], success=f"Resolved ticket {number}")
+    update_record(api, request, table, current, data, log_rows(
+        request, "Ticket", "Resolved", f"{number} ticket", client_id=request.write_client(),
+        entity_id=current["id"], success=f"Resolved ticket {number}"))
     return changed(1)
 
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import TYPE_CHECKING, Any, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Iterable
+
+from sqlalchemy.engine import Connection
 
 from polycrm.core.errors import PolyError
 from polycrm.dialects.itflow.context import ItflowRequest
@@ -108,16 +111,33 @@ def _valid_date(value: Any, column: str, request: ItflowRequest) -> str | None:
         raise Failure(_failed_message(request), f"{column} must be a date (YYYY-MM-DD)") from None
 
 
-def log(api: ItflowApi, request: ItflowRequest, kind: str, action: str, text: str, *, client_id: int,
-        entity_id: int = 0, success: str | None = None, suffix: str = "") -> None:
-    """ITFlow's pair of log rows for a write (§7): `{kind}/{action}` and, when `success` is given,
-    `API/Success` with that text; both name the key."""
+@dataclass(frozen=True, slots=True)
+class LogRow:
+    """One row of ITFlow's activity log (§7), kept in the audit trail."""
+
+    type: str
+    action: str
+    description: str
+    client_id: int
+    entity_id: int
+
+
+def log_rows(request: ItflowRequest, kind: str, action: str, text: str, *, client_id: int, entity_id: int = 0,
+             success: str | None = None, suffix: str = "") -> list[LogRow]:
+    """ITFlow's pair of log rows for a write: `{kind}/{action}` and, when `success` is given, `API/Success`
+    with that text; both name the key."""
     name = request.log_name()
-    api.audit_request(request, kind, action, f"{text} via API ({name}){suffix}", client_id=client_id,
-                      entity_id=entity_id)
+    rows = [LogRow(kind, action, f"{text} via API ({name}){suffix}", client_id, entity_id)]
     if success is not None:
-        api.audit_request(request, "API", "Success", f"{success} via API ({name})", client_id=client_id,
-                          entity_id=entity_id)
+        rows.append(LogRow("API", "Success", f"{success} via API ({name})", client_id, entity_id))
+    return rows
+
+
+def write_log(api: ItflowApi, request: ItflowRequest, rows: Iterable[LogRow], conn: Connection | None = None) -> None:
+    """The rows, in `conn`'s transaction when given: a change and its audit rows commit together."""
+    for row in rows:
+        api.audit(row.type, row.action, row.description, client_id=row.client_id, entity_id=row.entity_id,
+                  user_id=request.actor.user_id, ip=request.ip, user_agent=request.user_agent, conn=conn)
 
 
 def entity_of(api: ItflowApi, table: Table) -> Entity:
@@ -141,14 +161,21 @@ def known_links(api: ItflowApi, request: ItflowRequest, entity_name: str, data: 
     return result
 
 
-def create_record(api: ItflowApi, request: ItflowRequest, table: Table, data: dict[str, Any]) -> dict[str, Any]:
-    """Create through the core (its validation, access control and events); a refusal is the insert failure
-    with the core's reason. ITFlow has no duplicate check of its own beyond what handlers add."""
+def create_record(api: ItflowApi, request: ItflowRequest, table: Table, data: dict[str, Any],
+                  logged: Callable[[dict[str, Any]], list[LogRow]]) -> dict[str, Any]:
+    """Create through the core (its validation, access control and events) with the log rows `logged` makes
+    of the new record, in one transaction; a refusal is the insert failure with the core's reason. ITFlow
+    has no duplicate check of its own beyond what handlers add."""
     data = known_links(api, request, table.entity_name, data)
+    records = api.core.records(table.entity_name)
     try:
-        return api.core.records(table.entity_name).create(request.actor, data, skip_duplicate_check=True)
+        with api.core.transaction() as conn:
+            record_id = records.create_within(conn, request.actor, data)
+            record = records.load_record(conn, record_id, not_found="Record {id} not found.")
+            write_log(api, request, logged(record), conn)
     except PolyError as error:
         raise Failure(INSERT_FAILED, str(error) or type(error).__name__) from error
+    return record
 
 
 def load_in_scope(api: ItflowApi, request: ItflowRequest, table: Table, record_id: int,
@@ -180,17 +207,19 @@ def _same(entity: Entity, key: str, current: dict[str, Any], value: Any) -> bool
 
 
 def update_record(api: ItflowApi, request: ItflowRequest, table: Table, current: dict[str, Any],
-                  data: dict[str, Any]) -> bool:
-    """Update through the core; whether the record changed (MySQL's affected rows count only changed rows).
-    Values equal to the stored ones are left out: the core would count a re-sent e-mail address or phone
-    number as a change."""
+                  data: dict[str, Any], log: list[LogRow]) -> bool:
+    """Update through the core, with its log rows in the same transaction; whether the record changed
+    (MySQL's affected rows count only changed rows). Values equal to the stored ones are left out: the core
+    would count a re-sent e-mail address or phone number as a change. ITFlow logs an update that changed
+    nothing too."""
     entity = entity_of(api, table)
     data = {key: value for key, value in known_links(api, request, table.entity_name, data).items()
             if not _same(entity, key, current, value)}
-    if not data:
-        return False
     try:
-        record, _ = api.core.records(table.entity_name).update(request.actor, current["id"], data)
+        with api.core.transaction() as conn:
+            changed = bool(data) and api.core.records(table.entity_name).update_within(
+                conn, request.actor, current["id"], data)
+            write_log(api, request, log, conn)
     except PolyError as error:
         raise Failure(UPDATE_FAILED, str(error) or type(error).__name__) from error
-    return record.get("versionNumber") != current.get("versionNumber")
+    return changed
