@@ -3,8 +3,10 @@
     .venv/bin/python bench/trace.py --rows 2000 [--backend postgresql] [--pg-url URL] [--show 40]
 
 Uses the store `bench/run.py` seeded (bench/results/<backend>-<rows>; PostgreSQL: polycrm_bench_<rows>), runs
-the application in-process (no HTTP server) and, per scenario, prints the number of SQL statements per request,
-the in-process time per request (median of --repeat), and the statements of one request (shortened).
+the application in-process (no HTTP server) and, per scenario, prints the number of SQL statements and of
+committed transactions per request, the in-process time per request (median of --repeat) and the process CPU
+per request (over all --repeat requests; the test client's own work included), and the statements of one
+request (shortened).
 """
 
 from __future__ import annotations
@@ -64,6 +66,8 @@ def main() -> int:
     config = load_config()
     database = open_database(config.database_url, sync=False)
     statements: list[str] = []
+    commits = [0]
+    event.listen(database.engine, "commit", lambda conn: commits.__setitem__(0, commits[0] + 1))
     event.listen(database.engine, "before_cursor_execute",
                  lambda conn, cursor, statement, params, context, many: statements.append(
                      " ".join(statement.split())))
@@ -76,6 +80,8 @@ def main() -> int:
             make = loadgen.request_factory(scenario, target, 3, batch=100)
             headers = loadgen.auth_headers(scenario, target)
             counts, times, status = [], [], None
+            commits[0] = 0
+            cpu = time.process_time()
             for _ in range(args.repeat):
                 method, path, body = make()
                 statements.clear()
@@ -85,9 +91,12 @@ def main() -> int:
                 times.append(time.perf_counter() - started)
                 counts.append(len(statements))
                 status = response.status_code
+            cpu = time.process_time() - cpu
             print(f"\n== {scenario}: {method} {path[:100]}  -> {status}  "
                   f"{statistics.median(counts):.0f} SQL statements/request, "
-                  f"{statistics.median(times) * 1000:.2f} ms/request in-process (median of {args.repeat})")
+                  f"{commits[0] / args.repeat:.1f} commits/request, "
+                  f"{statistics.median(times) * 1000:.2f} ms/request in-process (median of {args.repeat}), "
+                  f"{cpu / args.repeat * 1000:.2f} ms CPU/request")
             for number, statement in enumerate(statements[:args.show], 1):
                 print(f"  {number:>2}. {statement[:args.width]}")
             if len(statements) > args.show:
