@@ -45,6 +45,8 @@ class Target:
     user_ids: list[int]
     name_prefixes: list[str]
     run_tag: str
+    itflow_key: str = ""  # an all-clients ITFlow key (`polycrm apikey create --itflow`)
+    accounts_with_contacts: list[int] = field(default_factory=list)  # ids of accounts with live contacts
 
 
 @dataclass
@@ -135,12 +137,36 @@ def request_factory(scenario: str, target: Target, seed: int, batch: int = 1000)
             return ("POST", "/api/v1/Contact/action/massCreate",
                     orjson.dumps({"list": [person(base + i) for i in range(batch)]}))
         return mass
+    if scenario == "itflow_client":
+        return lambda: ("GET", f"/api/v1/clients/read.php?api_key={target.itflow_key}"
+                        f"&client_id={rng.randrange(1, target.max_account_id + 1)}", None)
+    if scenario == "itflow_contacts":
+        return lambda: ("GET", f"/api/v1/contacts/read.php?api_key={target.itflow_key}"
+                        f"&client_id={rng.choice(target.accounts_with_contacts)}&limit=50", None)
+    if scenario == "itflow_ticket_create":
+        def ticket() -> Request:
+            n = next(serial)
+            # As itflow-api-powershell's tickets/create sample: every value a string, no contact (the client's
+            # primary contact is filled in), nobody assigned.
+            return ("POST", "/api/v1/tickets/create.php", orjson.dumps({
+                "api_key": target.itflow_key, "ticket_subject": f"Bench ticket {tag}x{n}",
+                "ticket_details": f"Printer on floor {n % 7} is offline", "ticket_priority": "Low",
+                "ticket_assigned_to": "0", "ticket_contact_id": "0",
+                "client_id": str(rng.randrange(1, target.max_account_id + 1))}))
+        return ticket
+    if scenario == "case_create":
+        return lambda: ("POST", "/api/v1/Case", orjson.dumps({
+            "name": f"Bench case {tag}x{next(serial)}", "accountId": str(rng.randrange(1, target.max_account_id + 1))}))
     raise ValueError(f"unknown scenario {scenario}")
+
+
+# Scenarios of the ITFlow API: the key travels in the query or the body, not in a header.
+ITFLOW_SCENARIOS = ("itflow_client", "itflow_contacts", "itflow_ticket_create")
 
 
 def auth_headers(scenario: str, target: Target) -> dict[str, str]:
     """Headers every request of the scenario carries (the API key; X-No-Total for the no-count list)."""
-    if scenario == "ping":
+    if scenario == "ping" or scenario in ITFLOW_SCENARIOS:
         return {}
     if scenario == "list_tier_nototal":
         return {"X-Api-Key": target.api_key, "X-No-Total": "true"}

@@ -20,6 +20,15 @@ Queries (contact table of a seeded store):
                   (`parallel_mass_create`): PolyCRM's server workers write side by side too
 - update:         UPDATE contact SET c_score = ?, modified_at = ?, version_number = version_number + 1
                   WHERE id = ?, one transaction
+- itflow_client:  SELECT * FROM account WHERE id = ? AND deleted = false
+- itflow_contacts: SELECT contact.*, <its title: account_contact.role for its account> FROM contact
+                  WHERE account_id = ? AND deleted = false ORDER BY id LIMIT 50 (the primary e-mail address and
+                  phone number an ITFlow contact row shows are columns of contact, as PolyCRM reads them)
+- case_create:    what PolyCRM writes for a new Case, one transaction: the `Case.number` counter
+                  (sequence_counter upsert ... RETURNING), the case row, its stream's Create note
+- itflow_ticket_create: the same with a ticket's values, plus the two audit_log_entry rows ITFlow's
+                  tickets/create writes (Ticket/Create and API/Success), all in one transaction (PolyCRM writes
+                  the case in one and each audit row in a transaction of its own)
 """
 
 from __future__ import annotations
@@ -175,7 +184,8 @@ class RawStore:
     # --- the scenarios ----------------------------------------------------------------------------
 
     def operation(self, scenario: str, *, max_contact_id: int, max_account_id: int, user_ids: list[int],
-                  prefixes: list[str], run_tag: str, batch: int = 1000, seed: int = 7) -> Callable[[], Any]:
+                  prefixes: list[str], run_tag: str, batch: int = 1000, seed: int = 7,
+                  accounts_with_contacts: list[int] | None = None) -> Callable[[], Any]:
         rng = random.Random(seed)
         p, false, text_match = self.p, self.false, self.text_match
         tiers = iter(TIERS * 10**6)
@@ -257,7 +267,60 @@ class RawStore:
                 now = _now() if self.dialect == "postgresql" else _now().strftime("%Y-%m-%d %H:%M:%S.%f")
                 self.transaction([(sql, (rng.randrange(0, 101), now, live_id(rng, max_contact_id)))])
             return update
+        if scenario == "itflow_client":
+            sql = f"SELECT * FROM account WHERE id = {p} AND deleted = {false}"
+            return lambda: self.query(sql, (rng.randrange(1, max_account_id + 1),))
+        if scenario == "itflow_contacts":
+            accounts = accounts_with_contacts or [1]
+            sql = (f"SELECT contact.*, (SELECT role FROM account_contact WHERE account_contact.contact_id = contact.id "
+                   f"AND account_contact.account_id = contact.account_id) AS contact_title FROM contact "
+                   f"WHERE account_id = {p} AND deleted = {false} ORDER BY id LIMIT 50")
+            return lambda: self.query(sql, (rng.choice(accounts),))
+        if scenario in ("case_create", "itflow_ticket_create"):
+            return self._case_create(scenario == "itflow_ticket_create", rng, max_account_id, user_ids[0], run_tag)
         raise ValueError(f"no raw SQL for {scenario}")
+
+    def _case_create(self, ticket: bool, rng: random.Random, max_account_id: int, user_id: int,
+                     run_tag: str) -> Callable[[], None]:
+        """The rows PolyCRM writes for a Case (POST /Case) or an ITFlow ticket (tickets/create), one transaction."""
+        p = self.p
+        counter = (f"INSERT INTO sequence_counter (name, value) VALUES ({p}, 1) ON CONFLICT (name) "
+                   f"DO UPDATE SET value = sequence_counter.value + 1 RETURNING value")
+        columns = ("name", "number", "status", "priority", "account_id", "is_internal", "number_prefix", "is_billable",
+                   "is_onsite", "created_at", "modified_at", "created_by_id", "modified_by_id", "deleted",
+                   "version_number")
+        if ticket:
+            columns += ("description", "source", "url_key", "contact_id", "assigned_user_id", "vendor_id",
+                        "asset_id", "vendor_ticket_number")
+        insert_case = self.insert_sql('"case"', columns, " RETURNING id")
+        insert_note = self.insert_sql("note", SIDE_COLUMNS["note"])
+        insert_log = self.insert_sql("audit_log_entry", ("type", "action", "description", "ip_address", "user_agent",
+                                                         "created_at", "account_id", "user_id", "entity_id", "deleted",
+                                                         "version_number"))
+        note = '{"statusValue":"New","statusField":"status","statusStyle":"default"}'
+        serial = iter(range(1, 10**9))
+
+        def create() -> None:
+            n = next(serial)
+            now = _now() if self.dialect == "postgresql" else _now().strftime("%Y-%m-%d %H:%M:%S.%f")
+            account = rng.randrange(1, max_account_id + 1)
+            with self._transaction() as execute:
+                number = execute(counter, ("Case.number",))[0]
+                values: tuple[Any, ...] = (f"Raw {'ticket' if ticket else 'case'} {run_tag}x{n}", number, "New",
+                                           "Low" if ticket else "Normal", account, False, "TCK-", False, False, now,
+                                           now, user_id, user_id, False, 1)
+                if ticket:
+                    values += (f"Printer on floor {n % 7} is offline<br>", "API", f"{run_tag}{n:026d}"[-32:], None,
+                               None, None, None, "")
+                case_id = execute(insert_case, values)[0]
+                execute(insert_note, ("Create", None, note, "Case", case_id, now, user_id, False, False))
+                if ticket:
+                    text = f"Created ticket TCK-{number} {values[0]}"
+                    for type_, action, description in (("Ticket", "Create", f"{text} via API (bench-itflow)"),
+                                                       ("API", "Success", f"{text} via API (bench-itflow)")):
+                        execute(insert_log, (type_, action, description, "127.0.0.1", "", now, account, user_id,
+                                             case_id, False, 1))
+        return create
 
 
 def measure(store: RawStore, scenario: str, *, duration: float, max_count: int, warmup: int = 50,
@@ -322,6 +385,11 @@ def explain(store: RawStore, scenario: str, **kwargs: Any) -> list[str]:
                           f"ORDER BY created_at DESC, id DESC LIMIT 20", (kwargs["user_ids"][0],)),
         "search": (f"SELECT {LIST_COLUMNS} FROM contact WHERE deleted = {false} AND {text_match} "
                    f"ORDER BY created_at DESC, id DESC LIMIT 20", (kwargs["prefixes"][0].lower() + "%",) * 3),
+        "itflow_client": (f"SELECT * FROM account WHERE id = {p} AND deleted = {false}", (1,)),
+        "itflow_contacts": (f"SELECT contact.*, (SELECT role FROM account_contact WHERE account_contact.contact_id = "
+                            f"contact.id AND account_contact.account_id = contact.account_id) AS contact_title "
+                            f"FROM contact WHERE account_id = {p} AND deleted = {false} ORDER BY id LIMIT 50",
+                            ((kwargs.get("accounts_with_contacts") or [1])[0],)),
     }.get(scenario)
     if sql is None:
         return []

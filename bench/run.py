@@ -36,8 +36,9 @@ import rawsql  # noqa: E402
 import seed  # noqa: E402
 
 RESULTS = BENCH_DIR / "results"
-READ_SCENARIOS = ["get", "list_tier", "list_tier_nototal", "list_assigned", "search"]
-WRITE_SCENARIOS = ["create", "update", "mass_create"]
+READ_SCENARIOS = ["get", "list_tier", "list_tier_nototal", "list_assigned", "search", "itflow_client",
+                  "itflow_contacts"]
+WRITE_SCENARIOS = ["create", "update", "mass_create", "itflow_ticket_create", "case_create"]
 ALL_SCENARIOS = ["ping"] + READ_SCENARIOS + WRITE_SCENARIOS
 LABELS = {
     "ping": "bare HTTP (GET /api/v1/)",
@@ -49,6 +50,10 @@ LABELS = {
     "create": "create (POST /Contact)",
     "update": "update (PUT cScore)",
     "mass_create": "mass create (1000/req)",
+    "itflow_client": "ITFlow clients/read by id",
+    "itflow_contacts": "ITFlow contacts/read, 1 client",
+    "itflow_ticket_create": "ITFlow tickets/create",
+    "case_create": "create (POST /Case)",
 }
 LATENCY_MAX_COUNT = 2000
 # Steps of the loop that times this box's Python speed (`python_loop_ms`): about 0.1-0.2 s a round.
@@ -94,6 +99,13 @@ def trim_to_seed(url: str, marks: dict[str, int]) -> int:
         conn.execute(text("DELETE FROM account_contact WHERE contact_id > :m"), {"m": max_id})
         if "note" in tables:
             conn.execute(text("DELETE FROM note WHERE parent_type = 'Contact' AND parent_id > :m"), {"m": max_id})
+        # The seed writes no cases and no audit entries: all of them are the case and ITFlow ticket phases'.
+        if "case" in tables:
+            removed += conn.execute(text('DELETE FROM "case"')).rowcount or 0
+            if "note" in tables:
+                conn.execute(text("DELETE FROM note WHERE parent_type = 'Case'"))
+        if "audit_log_entry" in tables:
+            conn.execute(text("DELETE FROM audit_log_entry"))
     if engine.dialect.name == "sqlite":
         # The deletes bypassed PolyCRM's write transactions, which checkpoint the log: the raw reads that come
         # next should not read through hundreds of megabytes of it.
@@ -103,7 +115,8 @@ def trim_to_seed(url: str, marks: dict[str, int]) -> int:
         # Every table rows left, or the next run's reads step over their dead index entries (a get by id at
         # 1M went from 1.5 to 2.5 ms after a few runs when only contact was vacuumed).
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for table in ("contact", *side_tables, "account_contact", *(["note"] if "note" in tables else [])):
+            for table in ("contact", *side_tables, "account_contact",
+                          *[t for t in ("note", "case", "audit_log_entry") if t in tables]):
                 conn.exec_driver_sql(f"VACUUM ANALYZE {table}")
     engine.dispose()
     return removed
@@ -149,7 +162,8 @@ def prepare_dataset(rows: int, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def dataset_facts(url: str, marks: dict[str, int]) -> dict[str, Any]:
-    """What the load generator needs: live id range, user ids, surname prefixes that occur."""
+    """What the load generator needs: live id range, user ids, surname prefixes that occur, the accounts that
+    have live contacts (ITFlow's contacts of one client)."""
     from sqlalchemy import text
 
     from polycrm.store.database import make_engine
@@ -158,12 +172,15 @@ def dataset_facts(url: str, marks: dict[str, int]) -> dict[str, Any]:
     with engine.connect() as conn:
         user_ids = [int(r[0]) for r in conn.execute(text(
             "SELECT id FROM \"user\" WHERE user_name LIKE 'rep%' ORDER BY id"))]
+        accounts = [int(r[0]) for r in conn.execute(text(
+            "SELECT DISTINCT account_id FROM contact WHERE account_id IS NOT NULL AND deleted = false "
+            "ORDER BY account_id"))]
     engine.dispose()
     rng = random.Random(5)
     names = seed.LAST_NAMES
     prefixes = sorted({names[min(len(names) - 1, int(len(names) * rng.random() ** 2.2))][:3] for _ in range(80)})
     return {"max_contact_id": marks["bench.max_contact_id"], "max_account_id": marks["bench.max_account_id"],
-            "user_ids": user_ids or [1], "prefixes": prefixes}
+            "user_ids": user_ids or [1], "prefixes": prefixes, "accounts_with_contacts": accounts or [1]}
 
 
 # --- the server -------------------------------------------------------------------------------------------
@@ -178,6 +195,12 @@ def create_api_key(env: dict[str, str]) -> str:
     seed.run_cli(["user", "create", "--username", "bench", "--password", secrets.token_urlsafe(12), "--admin"],
                  env, tolerate=["already exists"])
     out = seed.run_cli(["apikey", "create", "--user", "bench", "--name", "bench", "--json"], env)
+    return json.loads(out.strip().splitlines()[-1])["key"]
+
+
+def create_itflow_key(env: dict[str, str]) -> str:
+    """An all-clients ITFlow key of the bench user (after create_api_key made the user)."""
+    out = seed.run_cli(["apikey", "create", "--user", "bench", "--itflow", "--name", "bench-itflow", "--json"], env)
     return json.loads(out.strip().splitlines()[-1])["key"]
 
 
@@ -308,8 +331,13 @@ def probe(port: int, key: str, target: loadgen.Target, scenarios: list[str]) -> 
                         stamps = [r.get("createdAt") for r in data["list"]]
                         if stamps != sorted(stamps, reverse=True):
                             problem = "not ordered by createdAt desc"
-                elif scenario in ("get", "create", "update") and not (isinstance(data, dict) and "id" in data):
+                elif scenario in ("get", "create", "update", "case_create") and not (
+                        isinstance(data, dict) and "id" in data):
                     problem = "no 'id' in the response"
+                elif scenario in loadgen.ITFLOW_SCENARIOS:
+                    problem = itflow_problem(scenario, path, data)
+                    if isinstance(data, dict):
+                        entry["count"] = data.get("count")
                 elif scenario == "mass_create" and not (isinstance(data, dict) and data.get("count") == 5):
                     problem = f"massCreate of 5 answered {str(data)[:200]}"
                 if problem:
@@ -319,16 +347,37 @@ def probe(port: int, key: str, target: loadgen.Target, scenarios: list[str]) -> 
     return findings
 
 
+def itflow_problem(scenario: str, path: str, data: Any) -> str | None:
+    """What is wrong with an ITFlow answer of the bench's requests, if anything."""
+    if not isinstance(data, dict) or data.get("success") != "True":
+        return f"not a success envelope: {str(data)[:200]}"
+    if scenario == "itflow_ticket_create":
+        return None if data.get("count") == "1" and data.get("data", [{}])[0].get("insert_id") else (
+            f"no insert_id: {str(data)[:200]}")
+    found = data.get("data")
+    client = path.split("client_id=")[1].split("&")[0]
+    if not isinstance(found, list) or data.get("count") != len(found):
+        return f"count {data.get('count')} for {len(found) if isinstance(found, list) else found!r} rows"
+    if scenario == "itflow_client":
+        return None if len(found) == 1 and found[0].get("client_id") == client else f"not client {client}"
+    if not 1 <= len(found) <= 50 or any(r.get("contact_client_id") != client for r in found):
+        return f"{len(found)} rows, or rows of another client than {client}"
+    ids = [int(r["contact_id"]) for r in found]
+    return None if ids == sorted(ids) else "not ordered by contact_id"
+
+
 # --- one size ---------------------------------------------------------------------------------------------
 
 def run_size(rows: int, args: argparse.Namespace, stamp: str, pool: Any) -> dict[str, Any]:
     dataset = prepare_dataset(rows, args)
     facts = dataset_facts(dataset["url"], dataset["marks"])
     key = create_api_key(dataset["env"])
+    scenarios = [s for s in ALL_SCENARIOS if s in args.scenarios]
+    itflow_key = (create_itflow_key(dataset["env"]) if any(s in loadgen.ITFLOW_SCENARIOS for s in scenarios)
+                  else "")
     run: dict[str, Any] = {"rows": rows, "backend": args.backend,
                            "dataset": {k: v for k, v in dataset.items() if k not in ("env", "url")},
                            "phases": {}, "raw": {}, "plans": {}, "python_loop_ms": python_loop_ms()}
-    scenarios = [s for s in ALL_SCENARIOS if s in args.scenarios]
     measure_raw(run, dataset["url"], facts, [s for s in scenarios if s in READ_SCENARIOS], args, stamp)
     log_path = RESULTS / f"{stamp}-{args.backend}-{rows}-server.log"
     env = dict(dataset["env"], POLYCRM_LOG_LEVEL=args.server_log_level)
@@ -337,7 +386,8 @@ def run_size(rows: int, args: argparse.Namespace, stamp: str, pool: Any) -> dict
     try:
         run["server_ready_s"] = round(server.wait_ready(), 2)
         target = loadgen.Target("127.0.0.1", server.port, key, facts["max_contact_id"], facts["max_account_id"],
-                                facts["user_ids"], facts["prefixes"], f"r{stamp[-6:]}{rows}")
+                                facts["user_ids"], facts["prefixes"], f"r{stamp[-6:]}{rows}", itflow_key,
+                                facts["accounts_with_contacts"])
         run["probe"] = probe(server.port, key, target, scenarios)
         for scenario, entry in run["probe"].items():
             if not entry["ok"]:
@@ -432,6 +482,7 @@ def measure_raw(run: dict[str, Any], url: str, facts: dict[str, Any], scenarios:
         log(f"  prewarmed: read {warmed / 1e6:,.0f} MB of the store in {run['prewarm']['seconds']} s")
         kwargs = {"max_contact_id": facts["max_contact_id"], "max_account_id": facts["max_account_id"],
                   "user_ids": facts["user_ids"], "prefixes": facts["prefixes"], "run_tag": f"r{stamp[-6:]}",
+                  "accounts_with_contacts": facts["accounts_with_contacts"],
                   "batch": args.mass_batch}
         duration = min(3.0, args.duration / 2)
         for scenario in scenarios:
@@ -563,10 +614,19 @@ def check_targets(run: dict[str, Any]) -> list[str]:
                       f"connection" + (f", {parallel['records_per_s']:,.0f}/s with {parallel['connections']}"
                                        if parallel else "") + ")")
     line(None if rec is None else rec >= 20000, f"mass create >= 20,000 records/s: {fmt(rec, 0)}{floor_note}")
-    for scenario in ("get", "list_tier", "list_tier_nototal", "list_assigned", "search"):
+    for scenario in ("get", "list_tier", "list_tier_nototal", "list_assigned", "search", "itflow_client",
+                     "itflow_contacts"):
         ratio = run["ratios"].get(scenario)
         if ratio is not None:
             line(ratio <= 3, f"{LABELS[scenario]} within 3x of raw SQL + bare HTTP: {ratio}x")
+    ticket, case = get("itflow_ticket_create", "throughput", "rps"), get("case_create", "throughput", "rps")
+    if ticket is not None and case is not None:
+        line(ticket >= case, f"ITFlow ticket create no slower than a Case create: {fmt(ticket, 1)} against "
+                             f"{fmt(case, 1)} req/s")
+    ticket, case = get("itflow_ticket_create", "latency", "p50_ms"), get("case_create", "latency", "p50_ms")
+    if ticket is not None and case is not None:
+        line(ticket <= case, f"ITFlow ticket create p50@c1 no longer than a Case create's: {fmt(ticket)} against "
+                             f"{fmt(case)} ms")
     return out
 
 

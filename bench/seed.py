@@ -172,6 +172,16 @@ def cli_env(data_dir: Path, database_url: str | None) -> dict[str, str]:
     return env
 
 
+def _scalar_default(column: Any) -> Any:
+    """The value SQLAlchemy would insert for a column left out of a row: its scalar default, else None."""
+    default = column.default
+    if default is None:
+        return None
+    if getattr(default, "is_scalar", False):
+        return default.arg
+    raise ValueError(f"seed rows must give {column.table.name}.{column.name} (its default is not a constant)")
+
+
 def run_cli(args: list[str], env: dict[str, str], *, tolerate: Iterable[str] = ()) -> str:
     """Run `polycrm ARGS`; return stdout. An error whose message contains one of `tolerate` is ignored."""
     proc = subprocess.run([POLYCRM, *args], env=env, capture_output=True, text=True, timeout=300)
@@ -339,8 +349,13 @@ def seed(database_url: str, rows: int, *, batch: int = 10_000, seed_value: int =
                     sql = re.sub(r"%\((\w+)\)s", "%s", sql)
                 processors = [table.c[c].type.dialect_impl(engine.dialect).bind_processor(engine.dialect)
                               for c in columns]
-                statements[table_name] = (sql, columns, processors)
-            sql, columns, processors = statements[table_name]
+                # Columns the rows leave out that the compiled INSERT still names (a column with a default the
+                # entity gained after this seeder was written, e.g. account.is_lead): their scalar default.
+                defaults = {c: _scalar_default(table.c[c]) for c in columns if c not in batch_rows[0]}
+                statements[table_name] = (sql, columns, processors, defaults)
+            sql, columns, processors, defaults = statements[table_name]
+            if defaults:
+                batch_rows = [{**defaults, **r} for r in batch_rows]
             if any(processors):
                 tuples = [tuple(p(r[c]) if p else r[c] for c, p in zip(columns, processors)) for r in batch_rows]
             else:

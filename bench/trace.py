@@ -3,8 +3,10 @@
     .venv/bin/python bench/trace.py --rows 2000 [--backend postgresql] [--pg-url URL] [--show 40]
 
 Uses the store `bench/run.py` seeded (bench/results/<backend>-<rows>; PostgreSQL: polycrm_bench_<rows>), runs
-the application in-process (no HTTP server) and, per scenario, prints the number of SQL statements per request,
-the in-process time per request (median of --repeat), and the statements of one request (shortened).
+the application in-process (no HTTP server) and, per scenario, prints the number of SQL statements and of
+committed transactions per request, the in-process time per request (median of --repeat) and the process CPU
+per request (over all --repeat requests; the test client's own work included), and the statements of one
+request (shortened).
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ def main() -> int:
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--scenarios", default="ping,get,list_tier,list_tier_nototal,list_assigned,search,create,"
-                                               "update,mass_create")
+                                               "update,mass_create",
+                        help="also: itflow_client,itflow_contacts,itflow_ticket_create,case_create")
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--show", type=int, default=30, help="statements to print per scenario")
     parser.add_argument("--width", type=int, default=180, help="characters shown per statement")
@@ -47,6 +50,7 @@ def main() -> int:
         return 1
     env = seed.cli_env(data_dir, database_url)
     key = bench_run.create_api_key(env)
+    itflow_key = bench_run.create_itflow_key(env)
     os.environ.update(env)
 
     from sqlalchemy import event
@@ -62,17 +66,22 @@ def main() -> int:
     config = load_config()
     database = open_database(config.database_url, sync=False)
     statements: list[str] = []
+    commits = [0]
+    event.listen(database.engine, "commit", lambda conn: commits.__setitem__(0, commits[0] + 1))
     event.listen(database.engine, "before_cursor_execute",
                  lambda conn, cursor, statement, params, context, many: statements.append(
                      " ".join(statement.split())))
     facts = bench_run.dataset_facts(url, marks)
     target = loadgen.Target("testserver", 80, key, facts["max_contact_id"], facts["max_account_id"],
-                            facts["user_ids"], facts["prefixes"], f"t{int(time.time()) % 100000}")
+                            facts["user_ids"], facts["prefixes"], f"t{int(time.time()) % 100000}", itflow_key,
+                            facts["accounts_with_contacts"])
     with TestClient(build_app(config, database)) as client:
         for scenario in [s for s in args.scenarios.split(",") if s]:
             make = loadgen.request_factory(scenario, target, 3, batch=100)
             headers = loadgen.auth_headers(scenario, target)
             counts, times, status = [], [], None
+            commits[0] = 0
+            cpu = time.process_time()
             for _ in range(args.repeat):
                 method, path, body = make()
                 statements.clear()
@@ -82,9 +91,12 @@ def main() -> int:
                 times.append(time.perf_counter() - started)
                 counts.append(len(statements))
                 status = response.status_code
+            cpu = time.process_time() - cpu
             print(f"\n== {scenario}: {method} {path[:100]}  -> {status}  "
                   f"{statistics.median(counts):.0f} SQL statements/request, "
-                  f"{statistics.median(times) * 1000:.2f} ms/request in-process (median of {args.repeat})")
+                  f"{commits[0] / args.repeat:.1f} commits/request, "
+                  f"{statistics.median(times) * 1000:.2f} ms/request in-process (median of {args.repeat}), "
+                  f"{cpu / args.repeat * 1000:.2f} ms CPU/request")
             for number, statement in enumerate(statements[:args.show], 1):
                 print(f"  {number:>2}. {statement[:args.width]}")
             if len(statements) > args.show:
