@@ -242,12 +242,15 @@ class RecordService:
         # Read after the commit: the write transaction (SQLite's one writer at a time) stays short.
         return self.read_without_acl(record_id, actor)
 
-    def create_within(self, conn: Connection, actor: Actor, data: dict[str, Any]) -> int:
+    def create_within(self, conn: Connection, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
         """Create a record inside the caller's transaction (a record and its parts written together, e.g. an
-        asset and its network interface); no duplicate check. Returns the new id."""
+        asset and its network interface); no duplicate check. Returns the values stored, its id and number
+        included."""
         self.require_scope(actor, "create")
         parsed = self.input.parse(data, creating=True)
-        return self.insert_parsed(conn, actor, parsed, self.prepare_new(actor, parsed))
+        values = self.prepare_new(actor, parsed)
+        values["id"] = self.insert_parsed(conn, actor, parsed, values)
+        return values
 
     def update_within(self, conn: Connection, actor: Actor, record_id: Any, data: dict[str, Any]) -> bool:
         """Update a record inside the caller's transaction; whether anything of it changed. Users' rights

@@ -47,7 +47,7 @@ def create_asset(api: ItflowApi, request: ItflowRequest) -> Response:
     assets, interfaces = api.core.records("Asset"), api.core.records("AssetInterface")
     try:
         with api.core.transaction() as conn:
-            asset_id = assets.create_within(conn, request.actor, asset | {"accountId": client})
+            asset_id = assets.create_within(conn, request.actor, asset | {"accountId": client})["id"]
             interfaces.create_within(conn, request.actor, interface | {
                 "name": "1", "isPrimary": True, "assetId": asset_id})
             write_log(api, request, log_rows(request, "Asset", "Create", asset["name"], client_id=client,

@@ -89,7 +89,7 @@ def update_document(api: ItflowApi, request: ItflowRequest) -> Response:
                 "name": current["name"], "description": current.get("description"), "body": current.get("body"),
                 "versionCreatedById": current.get("modifiedById") or current.get("createdById"),
                 "versionCreatedAt": _stamp(current.get("modifiedAt") or current.get("createdAt")),
-                "articleId": current["id"]})
+                "articleId": current["id"]})["id"]
             api.core.records("KnowledgeBaseArticle").update_within(conn, request.actor, current["id"], data)
             write_log(api, request, log_rows(request, "Document", "Edit", name, suffix=", previous version kept",
                                              client_id=request.write_client(), entity_id=version_id,

@@ -11,11 +11,13 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 from sqlalchemy.engine import Connection
 
 from polycrm.core.errors import PolyError
+from polycrm.core.search import SearchQuery, TotalMode
 from polycrm.dialects.itflow.context import ItflowRequest
 from polycrm.dialects.itflow.envelope import INSERT_FAILED, UPDATE_FAILED, Failure
 from polycrm.dialects.itflow.mapping import Endpoint, Table
 from polycrm.dialects.itflow.php import digits_only, floatval, intval, is_empty, sanitize_input, to_text
 from polycrm.meta import Entity
+from polycrm.query.tree import Compare, Op
 
 if TYPE_CHECKING:
     from polycrm.dialects.itflow.api import ItflowApi
@@ -147,17 +149,26 @@ def entity_of(api: ItflowApi, table: Table) -> Entity:
 def known_links(api: ItflowApi, request: ItflowRequest, entity_name: str, data: dict[str, Any]) -> dict[str, Any]:
     """The attributes with each link to a record that does not exist (or the key's user cannot read) set to
     none. ITFlow has no foreign keys and stores any id (its own PowerShell sample sends
-    `asset_network_id:"16"`); PolyCRM links only live records, so such an id reads back as 0."""
+    `asset_network_id:"16"`); PolyCRM links only live records, so such an id reads back as 0. One light query
+    per linked entity type. The client (`accountId`) is not one of them: a write for a client that does not
+    exist is refused, never moved to client 0."""
     entity = api.core.registry.entity(entity_name)
-    result = dict(data)
+    wanted: dict[str, list[str]] = {}
     for name, value in data.items():
         field = entity.fields.get(name[:-2]) if name.endswith("Id") and value is not None else None
-        if field is None or field.type != "link" or not field.target:
-            continue
+        if field is not None and field.type == "link" and field.target and name != "accountId":
+            wanted.setdefault(field.target, []).append(name)
+    result = dict(data)
+    for target, names in wanted.items():
+        ids = tuple({data[name] for name in names})
+        query = SearchQuery(where=Compare("id", Op.IN, ids), limit=len(ids), select=["id"], total=TotalMode.NONE)
         try:
-            api.core.records(field.target).read(request.actor, value)
+            found = {r["id"] for r in api.core.records(target).search_visible(request.actor, query).records}
         except PolyError:
-            result[name] = None
+            found = set()
+        for name in names:
+            if data[name] not in found:
+                result[name] = None
     return result
 
 
@@ -170,8 +181,7 @@ def create_record(api: ItflowApi, request: ItflowRequest, table: Table, data: di
     records = api.core.records(table.entity_name)
     try:
         with api.core.transaction() as conn:
-            record_id = records.create_within(conn, request.actor, data)
-            record = records.load_record(conn, record_id, not_found="Record {id} not found.")
+            record = records.create_within(conn, request.actor, data)
             write_log(api, request, logged(record), conn)
     except PolyError as error:
         raise Failure(INSERT_FAILED, str(error) or type(error).__name__) from error
