@@ -70,3 +70,12 @@ def test_audit_rows_name_the_ticket_and_the_key(itflow: Itflow, client_id: int):
     number = itflow.read("tickets")["data"][-1]["ticket_number"]
     assert ("Ticket", "Create", f"Created ticket TCK-{number} Logged via API (psa-sync)") in texts
     assert ("API", "Success", f"Created ticket TCK-{number} Logged via API (psa-sync)") in texts
+
+
+def test_fifty_concurrent_creates_take_fifty_numbers_without_a_gap(itflow: Itflow, client_id: int):
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        ids = list(pool.map(lambda n: itflow.create("tickets", {"ticket_subject": f"t{n}", "client_id": client_id}),
+                            range(50)))
+    numbers = sorted(int(r["ticket_number"]) for r in itflow.read("tickets", limit=100)["data"])
+    assert len(set(ids)) == 50 and numbers == list(range(numbers[0], numbers[0] + 50))
