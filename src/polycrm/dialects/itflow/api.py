@@ -12,10 +12,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from polycrm.auth.itflow_keys import ItflowKey
 from polycrm.core.errors import PolyError
 from polycrm.core.service import Core
 from polycrm.dialects.http import BodyTooLarge, bind_user, client_address, log_auth_failure, read_body
-from polycrm.dialects.itflow.context import MAX_LIMIT, ItflowKey, ItflowRequest, parse_body, parse_query
+from polycrm.dialects.itflow.context import MAX_LIMIT, ItflowRequest, parse_body, parse_query
 from polycrm.dialects.itflow.envelope import (AUTH_FAILED, GET_ONLY, POST_ONLY, TOO_LARGE, Failure, ItflowResponse,
                                               method_not_allowed, missing_key, no_resource)
 from polycrm.dialects.itflow.mapping import ItflowMapping

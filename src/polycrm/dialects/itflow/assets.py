@@ -11,9 +11,8 @@ from polycrm.core.search import SearchQuery, TotalMode
 from polycrm.dialects.itflow.context import ItflowRequest
 from polycrm.dialects.itflow.envelope import (INSERT_FAILED, UPDATE_FAILED, Failure, changed, created, delete_failed,
                                               insert_failed, update_failed)
-from polycrm.dialects.itflow.php import intval
-from polycrm.dialects.itflow.writes import (body_values, check_required, entity_of, known_links, load_in_scope,
-                                            log_rows, to_attributes, write_log)
+from polycrm.dialects.itflow.writes import (body_values, check_required, entity_of, known_links,
+                                            log_rows, target_record, to_attributes, write_log)
 from polycrm.query.tree import Compare, Op, conjunction
 
 if TYPE_CHECKING:
@@ -64,18 +63,10 @@ def _primary_interface(api: ItflowApi, request: ItflowRequest, asset_id: int) ->
     return found[0]["id"] if found else None
 
 
-def _target(api: ItflowApi, request: ItflowRequest, fail: Any) -> dict[str, Any]:
-    asset_id = intval(request.body.get("asset_id"))
-    current = load_in_scope(api, request, api.mapping.table("assets"), asset_id, request.write_client())
-    if current is None:
-        raise fail(f"no asset {asset_id} for this key and client")
-    return current
-
-
 def update_asset(api: ItflowApi, request: ItflowRequest) -> Response:
     """Fields not sent keep their values, the interface's ip, mac and network included (ITFlow wipes those:
     not copied). The count says whether the asset or its primary interface changed."""
-    current = _target(api, request, update_failed)
+    current = target_record(api, request, "assets", "asset_id", update_failed)
     asset, interface = _split(api, request, body_values(request, api.mapping.endpoints["assets"], creating=False))
     interface_id = _primary_interface(api, request, current["id"])
     assets, interfaces = api.core.records("Asset"), api.core.records("AssetInterface")
@@ -103,7 +94,7 @@ def update_asset(api: ItflowApi, request: ItflowRequest) -> Response:
 
 def delete_asset(api: ItflowApi, request: ItflowRequest) -> Response:
     """Success is reported when the asset was deleted (ITFlow reports a failure then: not copied)."""
-    current = _target(api, request, delete_failed)
+    current = target_record(api, request, "assets", "asset_id", delete_failed)
     query = SearchQuery(where=Compare("assetId", Op.EQ, current["id"]), limit=1000, select=["id"],
                         total=TotalMode.NONE)
     try:

@@ -11,9 +11,8 @@ from polycrm.core.errors import PolyError
 from polycrm.core.search import SearchQuery, TotalMode
 from polycrm.dialects.itflow.context import ItflowRequest
 from polycrm.dialects.itflow.envelope import changed, created, delete_failed, insert_failed, update_failed
-from polycrm.dialects.itflow.php import intval
 from polycrm.dialects.itflow.writes import (body_values, check_required, create_record, entity_of, load_in_scope,
-                                            log_rows, to_attributes, update_record, write_log)
+                                            log_rows, target_record, to_attributes, update_answer, update_record, write_log)
 from polycrm.query.tree import Compare, Node, Op, conjunction
 
 if TYPE_CHECKING:
@@ -58,28 +57,32 @@ def update_client(api: ItflowApi, request: ItflowRequest) -> Response:
     data = to_attributes(table, entity_of(api, table), values, request)
     name = data.get("name", current["name"])
     log = log_rows(request, "Client", "Edit", name, client_id=current["id"], success=f"Edited client {name}")
-    if not update_record(api, request, table, current, data, log):
-        raise update_failed("no rows changed")
-    return changed(1)
+    return update_answer(api, request, table, current, data, log)
 
 
 def archive_client(api: ItflowApi, request: ItflowRequest) -> Response:
-    return _set_client_archived(api, request, archived=True)
+    return set_archived(api, request, "clients", _target_client(api, request), archived=True)
 
 
 def unarchive_client(api: ItflowApi, request: ItflowRequest) -> Response:
-    return _set_client_archived(api, request, archived=False)
+    return set_archived(api, request, "clients", _target_client(api, request), archived=False)
 
 
-def _set_client_archived(api: ItflowApi, request: ItflowRequest, *, archived: bool) -> Response:
-    current = _target_client(api, request)
+def set_archived(api: ItflowApi, request: ItflowRequest, table_name: str, current: dict, *, archived: bool,
+                 cleared: tuple[str, ...] = ()) -> Response:
+    """Archive (clearing the `cleared` flags) or unarchive a client or contact; refused when it already is.
+    ITFlow logs both with the type "Contact" (clients too); the audit trail keeps its rows as ITFlow writes
+    them."""
+    noun = "client" if table_name == "clients" else "contact"
     if (current.get("archivedAt") is not None) == archived:
-        raise update_failed("the client is already " + ("archived" if archived else "not archived"))
+        raise update_failed(f"the {noun} is already " + ("archived" if archived else "not archived"))
     action = "Archive" if archived else "Unarchive"
-    # ITFlow logs client archiving with the type "Contact"; the audit trail keeps its rows as ITFlow writes them.
-    log = log_rows(request, "Contact", action, f"{current['name']} {action.lower()}d", client_id=current["id"])
-    update_record(api, request, api.mapping.table("clients"), current,
-                  {"archivedAt": now_text() if archived else None}, log)
+    is_client = table_name == "clients"
+    log = log_rows(request, "Contact", action, f"{current['name']} {action.lower()}d",
+                   client_id=current["id"] if is_client else request.write_client(),
+                   entity_id=0 if is_client else current["id"])
+    data = {"archivedAt": now_text(), **dict.fromkeys(cleared, False)} if archived else {"archivedAt": None}
+    update_record(api, request, api.mapping.table(table_name), current, data, log)
     return changed(1)
 
 
@@ -123,11 +126,7 @@ def _clear_primary(api: ItflowApi, request: ItflowRequest, client: int, keep: in
 
 
 def _target_contact(api: ItflowApi, request: ItflowRequest) -> dict:
-    contact_id = intval(request.body.get("contact_id"))
-    current = load_in_scope(api, request, api.mapping.table("contacts"), contact_id, request.write_client())
-    if current is None:
-        raise update_failed(f"no contact {contact_id} for this key and client")
-    return current
+    return target_record(api, request, "contacts", "contact_id", update_failed)
 
 
 def update_contact(api: ItflowApi, request: ItflowRequest) -> Response:
@@ -145,16 +144,11 @@ def update_contact(api: ItflowApi, request: ItflowRequest) -> Response:
     name = values.get("contact_name", current["name"])
     log = log_rows(request, "Contact", "Edit", name, client_id=request.write_client(), entity_id=current["id"],
                    success=f"Edited contact {name}")
-    if not update_record(api, request, table, current, data, log):
-        raise update_failed("no rows changed")
-    return changed(1)
+    return update_answer(api, request, table, current, data, log)
 
 
 def delete_contact(api: ItflowApi, request: ItflowRequest) -> Response:
-    contact_id = intval(request.body.get("contact_id"))
-    current = load_in_scope(api, request, api.mapping.table("contacts"), contact_id, request.write_client())
-    if current is None:
-        raise delete_failed(f"no contact {contact_id} for this key and client")
+    current = target_record(api, request, "contacts", "contact_id", delete_failed)
     try:
         api.core.records("Contact").delete(request.actor, current["id"])
     except PolyError as error:
@@ -164,22 +158,10 @@ def delete_contact(api: ItflowApi, request: ItflowRequest) -> Response:
 
 
 def archive_contact(api: ItflowApi, request: ItflowRequest) -> Response:
-    return _set_contact_archived(api, request, archived=True)
+    """Archiving also clears the important, billing and technical flags (not restored by unarchiving)."""
+    return set_archived(api, request, "contacts", _target_contact(api, request), archived=True,
+                        cleared=("isImportant", "isBilling", "isTechnical"))
 
 
 def unarchive_contact(api: ItflowApi, request: ItflowRequest) -> Response:
-    return _set_contact_archived(api, request, archived=False)
-
-
-def _set_contact_archived(api: ItflowApi, request: ItflowRequest, *, archived: bool) -> Response:
-    """Archiving also clears the important, billing and technical flags (not restored by unarchiving)."""
-    current = _target_contact(api, request)
-    if (current.get("archivedAt") is not None) == archived:
-        raise update_failed("the contact is already " + ("archived" if archived else "not archived"))
-    data = {"archivedAt": now_text(), "isImportant": False, "isBilling": False, "isTechnical": False} \
-        if archived else {"archivedAt": None}
-    action = "Archive" if archived else "Unarchive"
-    log = log_rows(request, "Contact", action, f"{current['name']} {action.lower()}d",
-                   client_id=request.write_client(), entity_id=current["id"])
-    update_record(api, request, api.mapping.table("contacts"), current, data, log)
-    return changed(1)
+    return set_archived(api, request, "contacts", _target_contact(api, request), archived=False)

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from polycrm.auth.acl import Actor
+from polycrm.auth.itflow_keys import ItflowKey
 from polycrm.dialects.itflow.php import intval, is_set
 
 DEFAULT_LIMIT = 50
@@ -38,17 +39,6 @@ def parse_body(raw: bytes) -> dict[str, Any]:
     except (ValueError, RecursionError):
         return {}
     return value if isinstance(value, dict) else {}
-
-
-@dataclass(frozen=True, slots=True)
-class ItflowKey:
-    """What an authenticated ITFlow key gives a request (auth.directory's record of it)."""
-
-    id: int
-    name: str | None
-    user_id: int
-    client_id: int  # 0: all clients
-    vault_key: str  # the vault key wrapped under the key's decrypt password
 
 
 @dataclass(slots=True)

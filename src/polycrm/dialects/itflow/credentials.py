@@ -15,11 +15,11 @@ from polycrm.auth.vault_keys import VaultKey
 from polycrm.core.errors import PolyError, WrongDecryptPassword
 from polycrm.core.vault import unlock
 from polycrm.dialects.itflow.context import ItflowRequest
-from polycrm.dialects.itflow.envelope import changed, created, insert_failed, no_resource, rows, update_failed
+from polycrm.dialects.itflow.envelope import created, insert_failed, no_resource, rows, update_failed
 from polycrm.dialects.itflow.php import intval, is_empty
 from polycrm.dialects.itflow.reads import fetch
-from polycrm.dialects.itflow.writes import (body_values, check_required, create_record, entity_of, load_in_scope,
-                                            log_rows, to_attributes, update_record)
+from polycrm.dialects.itflow.writes import (body_values, check_required, create_record, entity_of,
+                                            log_rows, target_record, to_attributes, update_answer)
 from polycrm.query.tree import Compare, Op
 
 if TYPE_CHECKING:
@@ -76,15 +76,10 @@ def update_credential(api: ItflowApi, request: ItflowRequest) -> Response:
     """Only a credential of the resolved client; fields not sent keep their values."""
     endpoint, table = api.mapping.endpoints["credentials"], api.mapping.table("credentials")
     _unlock(request, request.body.get(PASSWORD), update_failed)
-    credential_id = intval(request.body.get("credential_id"))
-    current = load_in_scope(api, request, table, credential_id, request.write_client())
-    if current is None:
-        raise update_failed(f"no credential {credential_id} for this key and client")
+    current = target_record(api, request, "credentials", "credential_id", update_failed)
     values = body_values(request, endpoint, creating=False)
     data = to_attributes(table, entity_of(api, table), values, request)
     name = data.get("name", current["name"])
     log = log_rows(request, "Credential", "Edit", name, client_id=request.write_client(), entity_id=current["id"],
                    success=f"Updated credential {name}")
-    if not update_record(api, request, table, current, data, log):
-        raise update_failed("no rows changed")
-    return changed(1)
+    return update_answer(api, request, table, current, data, log)

@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from sqlalchemy.engine import Connection
+from starlette.responses import Response
 
 from polycrm.core.errors import PolyError
 from polycrm.core.search import SearchQuery, TotalMode
 from polycrm.dialects.itflow.context import ItflowRequest
-from polycrm.dialects.itflow.envelope import INSERT_FAILED, UPDATE_FAILED, Failure
+from polycrm.dialects.itflow.envelope import INSERT_FAILED, UPDATE_FAILED, Failure, changed
 from polycrm.dialects.itflow.mapping import Endpoint, Table
 from polycrm.dialects.itflow.php import digits_only, floatval, intval, is_empty, sanitize_input, to_text
 from polycrm.meta import Entity
@@ -205,6 +206,17 @@ def load_in_scope(api: ItflowApi, request: ItflowRequest, table: Table, record_i
     return record if (owner or 0) == client else None
 
 
+def target_record(api: ItflowApi, request: ItflowRequest, table_name: str, id_key: str,
+                  fail: Callable[[str], Failure]) -> dict[str, Any]:
+    """The record the body's `id_key` names, if it belongs to the client the write acts on (ITFlow's
+    `WHERE id = ... AND client = ...`); `fail` with the reason otherwise."""
+    record_id = intval(request.body.get(id_key))
+    current = load_in_scope(api, request, api.mapping.table(table_name), record_id, request.write_client())
+    if current is None:
+        raise fail(f"no {id_key.removesuffix('_id')} {record_id} for this key and client")
+    return current
+
+
 def _same(entity: Entity, key: str, current: dict[str, Any], value: Any) -> bool:
     """Whether writing `value` leaves the stored value as it is. An e-mail address or phone number of ""
     is stored as none."""
@@ -233,3 +245,11 @@ def update_record(api: ItflowApi, request: ItflowRequest, table: Table, current:
     except PolyError as error:
         raise Failure(UPDATE_FAILED, str(error) or type(error).__name__) from error
     return changed
+
+
+def update_answer(api: ItflowApi, request: ItflowRequest, table: Table, current: dict[str, Any],
+                  data: dict[str, Any], log: list[LogRow]) -> Response:
+    """Update and answer as ITFlow: `count` 1, or the update failure when nothing changed."""
+    if not update_record(api, request, table, current, data, log):
+        raise Failure(UPDATE_FAILED, "no rows changed")
+    return changed(1)
