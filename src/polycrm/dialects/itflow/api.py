@@ -13,7 +13,6 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from polycrm.auth.itflow_keys import ItflowKey
-from polycrm.core.errors import PolyError
 from polycrm.core.service import Core
 from polycrm.dialects.http import BodyTooLarge, bind_user, client_address, log_auth_failure, read_body
 from polycrm.dialects.itflow.context import MAX_LIMIT, ItflowRequest, parse_body, parse_query
@@ -116,11 +115,6 @@ def _check_paging(request: ItflowRequest) -> None:
         raise no_resource("limit and offset must not be negative")
     if limit > MAX_LIMIT:
         raise no_resource(f"limit must not exceed {MAX_LIMIT}")
-
-
-def core_failure(error: PolyError, make: Callable[[str], Failure]) -> Failure:
-    """A core refusal (validation, access, not found) as the function's failure envelope, its reason kept."""
-    return make(str(error) or type(error).__name__)
 
 
 class _AnyMethod:

@@ -158,10 +158,6 @@ def digits_only(value: Any) -> str:
     return _NON_DIGITS.sub("", to_text(value))
 
 
-def ucfirst(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
 def json_encode(value: Any) -> bytes:
     """PHP `json_encode` with default flags: compact, `/` escaped as `\\/`, every non-ASCII character as
     `\\uXXXX` (surrogate pairs beyond the BMP), no trailing newline."""
