@@ -96,23 +96,32 @@ INFLOW = {
     "/webhooks/{id}/deliveries/{deliveryId}/redeliver": "the key's own subscriptions' log",
 }
 
+ITFLOW = {
+    "/api/v1/{module}/{function}.php": "every module function acts as the key's user and within its client: "
+                                       "tests/itflow/test_scope_matrix.py",
+}
 
-def served_routes(app) -> tuple[set[tuple[str, str]], set[str]]:
-    """(EspoCRM (method, path) pairs, InflowCRM paths under /api and /webhooks) the application serves."""
-    espo, inflow = set(), set()
+
+def served_routes(app) -> tuple[set[tuple[str, str]], set[str], set[str]]:
+    """(EspoCRM (method, path) pairs, InflowCRM paths under /api and /webhooks, ITFlow paths) the application
+    serves."""
+    espo, inflow, itflow = set(), set(), set()
     for route in app.routes:
-        if isinstance(route, Route) and isinstance(route.app, Router):
+        if isinstance(route, Route) and route.path.endswith(".php"):
+            itflow.add(route.path)
+        elif isinstance(route, Route) and isinstance(route.app, Router):
             espo |= {(method, sub.path) for sub in route.app.routes for method in sub.methods or () if method != "HEAD"}
         elif isinstance(route, Route) and route.path.startswith(("/api/", "/webhooks")):
             if "{path:path}" not in route.path:
                 inflow.add(route.path.removeprefix("/api"))
-    return espo, inflow
+    return espo, inflow, itflow
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_every_route_is_covered_by_an_access_control_test(harness):
-    espo, inflow = served_routes(harness.app)
+    espo, inflow, itflow = served_routes(harness.app)
     assert espo == set(ESPO), {"not covered": espo - set(ESPO), "gone": set(ESPO) - espo}
+    assert itflow == set(ITFLOW), {"not covered": itflow - set(ITFLOW), "gone": set(ITFLOW) - itflow}
     assert inflow == set(INFLOW), {"not covered": inflow - set(INFLOW), "gone": set(INFLOW) - inflow}
     for reason in [*ESPO.values(), *INFLOW.values()]:
         if reason.startswith("path:"):

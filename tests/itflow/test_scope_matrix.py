@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from polycrm.dialects.itflow.mapping import ItflowMapping
-from tests.itflow.conftest import Itflow
+from tests.itflow.conftest import Itflow, ItflowKey
 from tests.itflow.test_assets import ASSET
 from tests.itflow.test_clients import CONTACT
 from tests.itflow.test_read_modules import make
@@ -111,3 +111,23 @@ def test_scoped_writes_never_reach_another_client(itflow: Itflow, two_clients: t
     # Creates with the other client's id land in the key's own client.
     new_contact = scoped.create("contacts", CONTACT | {"client_id": theirs, "contact_email": "new@x.test"})
     assert itflow.read("contacts", contact_id=new_contact)["data"][0]["contact_client_id"] == str(mine)
+
+
+def test_a_key_acts_with_its_users_roles(itflow: Itflow, client_id: int):
+    """An ITFlow key is its user: what their roles refuse, the key cannot read or write either."""
+    itflow.create("tickets", {"ticket_subject": "admin's", "client_id": client_id})
+    harness = itflow.harness
+    user_id = harness.directory.create_user("tech", None)
+    harness.directory.create_role("tickets-own", {
+        "Case": {"create": "yes", "read": "own", "edit": "own", "delete": "no"},
+        "Account": {"create": "no", "read": "all", "edit": "no", "delete": "no"}})
+    harness.directory.assign_role(user_id, "tickets-own")
+    issued = harness.directory.create_itflow_key(user_id)
+    tech = Itflow(harness, ItflowKey(issued.key, issued.decrypt_password, 0))
+    assert tech.read("tickets")["success"] == "False"  # the admin's ticket is not theirs
+    own = tech.create("tickets", {"ticket_subject": "mine", "client_id": client_id})
+    assert [r["ticket_id"] for r in tech.read("tickets")["data"]] == [str(own)]
+    assert tech.read("assets")["success"] == "False"  # no access to assets at all
+    assert tech.post("assets/create", {"asset_name": "x", "client_id": client_id}).json()["success"] == "False"
+    assert tech.post("clients/update", {"client_id": client_id, "client_notes": "x"}).json()["success"] == "False"
+    assert tech.read("clients", client_id=client_id)["count"] == 1
