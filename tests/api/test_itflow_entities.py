@@ -11,6 +11,7 @@ from importlib import resources
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from polycrm.meta import load_builtin_registry
 
@@ -155,3 +156,20 @@ def test_every_field_of_the_itflow_mapping_exists_on_its_entity():
                 assert mapped or kind in fitting[column_type.rstrip("?")], (name, column, kind)
             else:
                 assert canonical in entity.links, (name, column, canonical)
+
+
+def test_an_itflow_entity_takes_custom_fields_and_fires_webhooks(harness, api):
+    """Custom fields (real columns, filterable) and webhook events work on the new entities as on Account."""
+    field = api.post("/api/v1/Admin/fieldManager/Asset", json={"name": "rackUnit", "type": "int"})
+    assert field.status_code == 200, field.headers.get("x-status-reason")
+    hook = api.post("/api/v1/Webhook", json={"event": "Asset.create", "url": "https://hooks.example.com/assets"})
+    assert hook.status_code == 201, hook.headers.get("x-status-reason")
+    created = post(api, "Asset", {"name": "SRV-9", "cRackUnit": 12})
+    post(api, "Asset", {"name": "SRV-10", "cRackUnit": 3})
+    where = {"where[0][type]": "greaterThan", "where[0][attribute]": "cRackUnit", "where[0][value]": "10"}
+    assert [r["id"] for r in ok(api.get("/api/v1/Asset", params=where)).json()["list"]] == [created["id"]]
+    core = harness.app.state.core
+    table = core.database.table("webhook_event")
+    with core.database.connect() as conn:
+        events = conn.execute(select(table.c.entity_type, table.c.record_id)).all()
+    assert ("Asset", int(created["id"])) in [tuple(e) for e in events]
