@@ -63,3 +63,12 @@ def test_noop_contact_update_is_false_unless_primary(itflow: Itflow, client_id: 
     rows = {r["contact_id"]: r for r in itflow.read("contacts", client_id=client_id)["data"]}
     assert rows[str(primary)]["contact_primary"] == "1" and rows[str(contact)]["contact_primary"] == "0"
     assert rows[str(primary)]["contact_updated_at"] is not None
+
+
+def test_a_dropped_link_is_named_in_a_warning(itflow: Itflow, client_id: int):
+    response = itflow.post("contacts/create", {"contact_name": "Cy", "contact_email": "cy@x.org",
+                                               "contact_location_id": "99999", "client_id": client_id})
+    assert response.json()["success"] == "True"
+    assert "Location 99999 does not exist" in response.headers["x-polycrm-warning"]
+    plain = itflow.post("contacts/create", {"contact_name": "Di", "contact_email": "di@x.org", "client_id": client_id})
+    assert "x-polycrm-warning" not in plain.headers

@@ -16,8 +16,9 @@ from polycrm.auth.itflow_keys import ItflowKey
 from polycrm.core.service import Core
 from polycrm.dialects.http import BodyTooLarge, bind_user, client_address, log_auth_failure, read_body
 from polycrm.dialects.itflow.context import MAX_LIMIT, ItflowRequest, parse_body, parse_query
-from polycrm.dialects.itflow.envelope import (AUTH_FAILED, GET_ONLY, POST_ONLY, TOO_LARGE, Failure, ItflowResponse,
-                                              method_not_allowed, missing_key, no_resource)
+from polycrm.dialects.itflow.envelope import (AUTH_FAILED, GET_ONLY, POST_ONLY, TOO_LARGE, WARNING_HEADER, Failure,
+                                              ItflowResponse, header_safe, method_not_allowed, missing_key,
+                                              no_resource)
 from polycrm.dialects.itflow.mapping import ItflowMapping
 from polycrm.dialects.itflow.php import json_encode, sanitize_input
 
@@ -100,7 +101,10 @@ class ItflowApi:
         try:
             if function in READS:
                 _check_paging(context)
-            return handler(self, context)
+            response = handler(self, context)
+            if context.warnings:
+                response.headers[WARNING_HEADER] = header_safe("; ".join(context.warnings))
+            return response
         except Failure as failure:
             log.debug("ITFlow request refused", extra={"module": module, "function": function,
                                                         "reason": failure.reason})

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 from urllib.parse import parse_qsl
@@ -52,6 +52,7 @@ class ItflowRequest:
     actor: Actor
     ip: str
     user_agent: str
+    warnings: list[str] = field(default_factory=list)  # what was done otherwise than asked (X-PolyCRM-Warning)
 
     @property
     def limit(self) -> int:

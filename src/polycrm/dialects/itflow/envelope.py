@@ -15,6 +15,7 @@ from polycrm.dialects.itflow.php import json_encode, var_dump_string
 
 CONTENT_TYPE = "application/json"
 REASON_HEADER = "X-PolyCRM-Reason"
+WARNING_HEADER = "X-PolyCRM-Warning"
 
 NO_RESOURCE = "No resource (for this client and company) with the specified parameter(s)."
 INSERT_FAILED = ("Auth success but insert query failed, ensure ALL required variables are provided (and aren't "
@@ -37,11 +38,12 @@ class ItflowResponse(Response):
     media_type = CONTENT_TYPE
 
     def __init__(self, body: bytes, status_code: int = 200, reason: str | None = None):
-        headers = {REASON_HEADER: _header_safe(reason)} if reason else None
+        headers = {REASON_HEADER: header_safe(reason)} if reason else None
         super().__init__(body, status_code=status_code, headers=headers)
 
 
-def _header_safe(text: str) -> str:
+def header_safe(text: str) -> str:
+    """Printable ASCII for a header value, at most 500 characters."""
     return "".join(c if " " <= c <= "~" else "?" for c in text)[:500]
 
 

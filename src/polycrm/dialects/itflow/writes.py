@@ -169,6 +169,8 @@ def known_links(api: ItflowApi, request: ItflowRequest, entity_name: str, data: 
             found = set()
         for name in names:
             if data[name] not in found:
+                request.warnings.append(f"{target} {data[name]} does not exist (or is not readable): {name} "
+                                        "stored as none")
                 result[name] = None
     return result
 
