@@ -79,3 +79,9 @@ def test_fifty_concurrent_creates_take_fifty_numbers_without_a_gap(itflow: Itflo
                             range(50)))
     numbers = sorted(int(r["ticket_number"]) for r in itflow.read("tickets", limit=100)["data"])
     assert len(set(ids)) == 50 and numbers == list(range(numbers[0], numbers[0] + 50))
+
+
+def test_an_unknown_client_is_refused_not_moved_to_client_0(itflow: Itflow):
+    response = itflow.post("tickets/create", {"ticket_subject": "orphan", "client_id": "999"})
+    assert response.json()["success"] == "False" and response.headers["x-polycrm-reason"]
+    assert itflow.read("tickets")["success"] == "False"
