@@ -59,6 +59,8 @@ def bootstrap(config: Config, directory: UserDirectory, base_url: str = DEFAULT_
                    f"  API key        : {issued.key}\n"
                    "Call the EspoCRM-compatible API with it, for example:\n"
                    f"  curl -H 'X-Api-Key: {issued.key}' {base_url}/api/v1/Account\n"
+                   "For ITFlow scripts, make an ITFlow key (and its credential decrypt password):\n"
+                   "  polycrm apikey create --user admin --itflow\n"
                    f"Interactive API docs: {base_url}/docs\n")
     if handle is None:
         typer.echo("\nFirst start: created user 'admin' and an API key. They are shown only now; keep them safe.")
@@ -95,7 +97,8 @@ def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on."),
         base_url = served_url(host, port)
         bootstrap(config, directory, base_url)
         database.dispose()
-        typer.echo(f"PolyCRM on {base_url}  (EspoCRM API: /api/v1, InflowCRM API: /api, docs: /docs)")
+        typer.echo(f"PolyCRM on {base_url}  (EspoCRM API: /api/v1, InflowCRM API: /api, "
+                   "ITFlow API: /api/v1/{module}/{function}.php, docs: /docs)")
         os.environ[SERVE_WORKERS_ENV] = str(workers)  # read by each worker process (polycrm.affinity)
         configure_logging(config.log_level, config.log_format)  # this process's lines: uvicorn's supervisor
         # uvicorn configures no logging of its own (log_config=None): its lines go through PolyCRM's handler, and
