@@ -118,10 +118,25 @@ def test_a_whole_session_logs_no_secret(harness, logs, worker, receiver: Receive
 
     assert client.post("/api/v1/App/destroyAuthToken", headers=by_token, json={"token": token}).json() is True
 
+    # ITFlow: the key and the decrypt password in query strings and bodies, a wrong key and a wrong password,
+    # and credential secrets written and read.
+    itflow = harness.directory.create_itflow_key(harness.admin_id, name="psa")
+    wrong_itflow_key, credential_secret = secrets.token_hex(16), secrets.token_urlsafe(16)
+    found.add(itflow.key, itflow.decrypt_password, wrong_itflow_key, credential_secret)
+    assert client.post("/api/v1/credentials/create.php", json={
+        "api_key": itflow.key, "api_key_decrypt_password": itflow.decrypt_password, "credential_name": "db",
+        "credential_password": credential_secret, "credential_username": credential_secret}).json()["success"] == "True"
+    read = client.get("/api/v1/credentials/read.php", params={
+        "api_key": itflow.key, "api_key_decrypt_password": itflow.decrypt_password})
+    assert credential_secret in read.text
+    client.get("/api/v1/credentials/read.php", params={"api_key": itflow.key, "api_key_decrypt_password": "wrong"})
+    client.get("/api/v1/clients/read.php", params={"api_key": wrong_itflow_key})
+
     # What the session logged, and that it is worth scanning: the lines it must have produced.
     assert logs.find("authentication failed", scheme="basic", user_name="admin")
     assert logs.find("authentication failed", scheme="hmac") and logs.find("authentication failed", scheme="api-key")
     assert logs.find("authentication failed", scheme="inflow-api-key")
+    assert logs.find("authentication failed", scheme="itflow-key")
     assert [r for r in logs.records() if r["event"].startswith("login refused")]
     assert logs.find("request refused", field="name") and logs.find("webhook attempt failed", status=500)
     assert logs.find("webhook delivery failed") and logs.find("webhook disabled")

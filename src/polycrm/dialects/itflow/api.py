@@ -88,7 +88,7 @@ class ItflowApi:
         key = self.find_key(api_key) if api_key else None
         actor = self.actor_of(key.user_id) if key is not None else None
         if key is None or actor is None:
-            log_auth_failure("ITFlow API key refused", "itflow-key", None, ip)
+            log_auth_failure("authentication failed", "itflow-key", None, ip)
             self.audit("API", "Failed", f"Incorrect or expired key (endpoint: {request.url.path})",
                        ip=ip, user_agent=agent)
             return ItflowResponse(json_encode({"success": "False", "message": AUTH_FAILED}), 401)
@@ -106,8 +106,8 @@ class ItflowApi:
                 response.headers[WARNING_HEADER] = header_safe("; ".join(context.warnings))
             return response
         except Failure as failure:
-            log.debug("ITFlow request refused", extra={"module": module, "function": function,
-                                                        "reason": failure.reason})
+            # `module` is a LogRecord attribute of its own: the endpoint goes under another name.
+            log.debug("ITFlow request refused", extra={"endpoint": f"{module}/{function}", "reason": failure.reason})
             return failure.response()
 
 
