@@ -4,7 +4,7 @@ changed it: another engine (as another process would), the same connection, or a
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from sqlalchemy import event
 
@@ -35,23 +35,34 @@ def counted_statements(store: Store) -> Iterator[list[str]]:
         event.remove(store.database.engine, "before_cursor_execute", note)
 
 
+def asked_twice_runs_once(count: Callable[[], int], ran: list[str], expected: int, attempts: int = 20) -> bool:
+    """Whether a count asked twice in a row runs one statement at most. On PostgreSQL any transaction that ends in
+    between, another test's in another schema included, changes the snapshot and rightly makes it count
+    again: so it is tried a few times, and must be remembered in one of them."""
+    for _ in range(attempts):
+        before = len(ran)
+        assert count() == expected and count() == expected
+        if len(ran) <= before + 1:
+            return True
+    return False
+
+
 def test_a_count_is_remembered_until_another_connection_commits(store: Store) -> None:
     contacts = Core(store.database).records("Contact")
     contacts.create_many(ADMIN, [{"lastName": "Gold"}, {"lastName": "Gold"}, {"lastName": "Tin"}])
     other = open_database(store.url, schema=store.schema, sync=False)  # its own engine and pool
     try:
         with counted_statements(store) as ran, store.database.connect() as conn:
-            assert contacts.repository.count(conn, GOLD) == 2
-            assert contacts.repository.count(conn, GOLD) == 2
-            assert len(ran) == 1
+            assert asked_twice_runs_once(lambda: contacts.repository.count(conn, GOLD), ran, 2)
+            before = len(ran)
             assert contacts.repository.count(conn, Compare("lastName", Op.EQ, "Tin")) == 1
-            assert len(ran) == 2  # other values are another count
+            assert len(ran) == before + 1  # other values are another count
             other_contacts = Core(other).records("Contact")
             other_contacts.create(ADMIN, {"lastName": "Gold"}, skip_duplicate_check=True)
             assert contacts.repository.count(conn, GOLD) == 3
             other_contacts.delete(ADMIN, other_contacts.search(ADMIN, _gold_query()).records[0]["id"])
             assert contacts.repository.count(conn, GOLD) == 2
-            assert len(ran) == 4
+            assert len(ran) == before + 3  # each commit of the other engine made it count again
     finally:
         other.dispose()
 
@@ -98,9 +109,11 @@ def test_how_many_counts_are_remembered_is_configurable(store: Store) -> None:
     tin = Compare("lastName", Op.EQ, "Tin")
     with counted_statements(store) as ran, store.database.connect() as conn:
         store.database.remembered_counts = 1  # the newer count pushes the older one out
-        for condition in (GOLD, tin, GOLD, GOLD):
+        for condition in (GOLD, tin, GOLD):
             assert contacts.repository.count(conn, condition) == 1
         assert len(ran) == 3
+        assert asked_twice_runs_once(lambda: contacts.repository.count(conn, GOLD), ran, 1)
         store.database.remembered_counts = 0  # none: every list counts
+        before = len(ran)
         assert contacts.repository.count(conn, GOLD) == 1 and contacts.repository.count(conn, GOLD) == 1
-        assert len(ran) == 5
+        assert len(ran) == before + 2
