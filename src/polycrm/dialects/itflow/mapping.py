@@ -75,6 +75,8 @@ class ReadFilter:
     paged: bool
     join: str | None = None  # a joined table whose column the filter compares (assets' primary interface)
     integer: bool = False  # the value goes through intval (ITFlow's id filters)
+    or_field: str | None = None  # a second field the value may equal (a contact's phone or mobile)
+    limit: int | None = None  # at most this many rows (ITFlow's LIMIT 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +162,8 @@ class ItflowMapping:
 
     def _endpoint(self, module: str, spec: dict[str, Any]) -> Endpoint:
         filters = tuple(ReadFilter(f["param"], f.get("field"), f.get("paged", True), f.get("join"),
-                                   f.get("field") is None or bool(f.get("integer")))
+                                   f.get("field") is None or bool(f.get("integer")), f.get("orField"),
+                                   f.get("limit"))
                         for f in spec.get("read", ()))
         fields = tuple(BodyField(key, *(rule if isinstance(rule, list) else (key, rule)))
                        for key, rule in spec.get("fields", {}).items())
@@ -176,11 +179,18 @@ class ItflowMapping:
         return frozenset(t.entity_name for t in self.tables.values())
 
     def check(self, registry: Registry) -> None:
-        """Every mapped field exists on its entity: a renamed field fails at start-up, not on a request."""
+        """Every mapped field, of a column or a read filter, exists on its entity: a renamed field fails at
+        start-up, not on a request."""
+        def require(entity_name: str, field: str | None, where: str) -> None:
+            entity = registry.entity(entity_name)
+            if field and field != "id" and field not in entity.attributes and field not in entity.fields:
+                raise LookupError(f"ITFlow {where}: {entity.name} has no field {field}")
+
         for table in self.tables.values():
-            entity = registry.entity(table.entity_name)
             for column in table.columns:
-                if column.field and column.field != "id" and column.field not in entity.attributes \
-                        and column.field not in entity.fields:
-                    raise LookupError(f"ITFlow column {table.name}.{column.name}: {entity.name} has no "
-                                      f"field {column.field}")
+                require(table.entity_name, column.field, f"column {table.name}.{column.name}")
+        for endpoint in self.endpoints.values():
+            for read_filter in endpoint.filters:
+                entity_name = self.table(read_filter.join or endpoint.table).entity_name
+                for field in (read_filter.field, read_filter.or_field):
+                    require(entity_name, field, f"filter {endpoint.module}/{read_filter.param}")

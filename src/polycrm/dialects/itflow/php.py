@@ -160,7 +160,7 @@ def digits_only(value: Any) -> str:
 
 def json_encode(value: Any) -> bytes:
     """PHP `json_encode` with default flags: compact, `/` escaped as `\\/`, every non-ASCII character as
-    `\\uXXXX` (surrogate pairs beyond the BMP), no trailing newline."""
+    `\\u` escapes of four hex digits (surrogate pairs beyond the BMP), no trailing newline."""
     return _JSON_ENCODER.encode(value).replace("/", "\\/").encode("ascii")
 
 

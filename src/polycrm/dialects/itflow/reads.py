@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable
 
+from starlette.responses import Response
+
 from polycrm.core.errors import PolyError
 from polycrm.core.search import SearchQuery, TotalMode
 from polycrm.dialects.itflow.context import ItflowRequest
 from polycrm.dialects.itflow.envelope import no_resource, rows
 from polycrm.dialects.itflow.mapping import Endpoint, ReadFilter, Table
 from polycrm.dialects.itflow.php import intval
+from polycrm.meta import Entity
 from polycrm.query.tree import FALSE, TRUE, Compare, Node, Op, Sort, conjunction, disjunction
-from starlette.responses import Response
 
 if TYPE_CHECKING:
     from polycrm.dialects.itflow.api import ItflowApi
@@ -43,8 +45,8 @@ def fetch(api: ItflowApi, request: ItflowRequest, endpoint: Endpoint, table: Tab
         where = TRUE if chosen is None else filter_node(api, request, table, chosen)
     paged = chosen is None or chosen.paged
     offset, limit = (request.offset, request.limit) if paged else (0, MAX_UNPAGED)
-    if chosen is not None and chosen.field == "phoneOrMobile":
-        limit = 1  # ITFlow: LIMIT 1, the first match
+    if chosen is not None and chosen.limit is not None:
+        limit = min(limit, chosen.limit)
     if limit == 0:
         return []
     query = SearchQuery(where=conjunction([scope, where]), sorts=sorts or [Sort("id")], offset=offset, limit=limit,
@@ -90,13 +92,17 @@ def filter_node(api: ItflowApi, request: ItflowRequest, table: Table, chosen: Re
     if chosen.join == PRIMARY_INTERFACE:
         ids = interface_asset_ids(api, request, chosen.field, value)
         return Compare("id", Op.IN, tuple(ids))
-    if chosen.field == "phoneOrMobile":  # as given, no digit stripping; within the client scope (§4 fixed)
-        return disjunction([Compare("phoneNumber", Op.EQ, value), Compare("mobilePhone", Op.EQ, value)])
     if chosen.integer:
         return Compare(table.attribute(entity, chosen.field), Op.EQ, intval(value))
-    if chosen.field == "emailAddress":
-        return Compare("emailAddress", Op.EQ, value)  # any of the record's addresses, ignoring case
-    return Compare(chosen.field, Op.EQUALS_TEXT, value)
+    # The value as given (a phone number is not stripped to its digits), within the client scope (§4 fixed).
+    return disjunction([_equals(entity, field, value) for field in (chosen.field, chosen.or_field) if field])
+
+
+def _equals(entity: Entity, field: str, value: str) -> Node:
+    """ITFlow's exact match under a case-insensitive collation; an e-mail address or phone number matches
+    any of the record's (EQ on them compares every address, ignoring case)."""
+    contact_point = entity.fields[field].type in ("email", "phone")
+    return Compare(field, Op.EQ if contact_point else Op.EQUALS_TEXT, value)
 
 
 def _interfaces(api: ItflowApi, request: ItflowRequest, where: Node, limit: int) -> list[dict[str, Any]]:
