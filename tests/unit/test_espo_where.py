@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from polycrm.core.errors import BadRequest, Forbidden
-from polycrm.dialects.espo.querystring import parse_php_query
+from polycrm.dialects.php_query import parse_php_query
 from polycrm.dialects.espo.where import (MAX_DEPTH, UNSUPPORTED_TYPES, EspoWhereParser, RelationScope,
                                          split_special_items)
 from polycrm.meta import load_builtin_registry

@@ -17,7 +17,7 @@ from polycrm.auth.acl import Actor
 from polycrm.auth.schemes import CredentialVerifier, Login, LoginThrottled, MalformedCredentials, decode_user_password
 from polycrm.core.errors import (BadRequest, Conflict, DuplicateFound, Forbidden, NotFound, PolyError, Unauthorized,
                                  ValidationFailure, VersionConflict)
-from polycrm.dialects.espo.querystring import parse_php_query
+from polycrm.dialects.php_query import parse_php_query
 from polycrm.dialects.http import JSONResponse, body_nul_location, client_address, log_auth_failure
 
 API_BASE = "/api/v1"

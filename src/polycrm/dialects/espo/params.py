@@ -11,7 +11,7 @@ from polycrm.auth.acl import Actor, ownership_condition
 from polycrm.core.errors import BadRequest, Forbidden
 from polycrm.core.follows import followed_filter
 from polycrm.core.search import SearchQuery, TotalMode, text_filter
-from polycrm.dialects.espo.querystring import INT64_MAX, php_intval
+from polycrm.dialects.php_query import INT64_MAX, php_intval
 from polycrm.dialects.espo.where import EspoWhereParser, RelationScope, split_special_items
 from polycrm.meta import Entity, Registry
 from polycrm.query.tree import TRUE, LinkMode, Linked, Node, Sort, conjunction, disjunction

@@ -10,7 +10,7 @@ from typing import Any
 from polycrm.core.errors import BadRequest
 from polycrm.core.search import TotalMode
 from polycrm.dialects.espo.params import SearchParamsParser
-from polycrm.dialects.espo.querystring import php_intval
+from polycrm.dialects.php_query import php_intval
 from polycrm.dialects.espo.render import format_datetime, render_id
 
 REFERENCES = ("parentId", "relatedId", "createdById", "modifiedById")

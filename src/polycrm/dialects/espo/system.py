@@ -23,7 +23,7 @@ from polycrm.core.search import SearchQuery, TotalMode, text_filter
 from polycrm.core.service import Core
 from polycrm.dialects.espo.context import EspoContext, authenticate
 from polycrm.dialects.espo.params import SearchParamsParser
-from polycrm.dialects.espo.querystring import php_intval
+from polycrm.dialects.php_query import php_intval
 from polycrm.meta import Entity
 from polycrm.query.tree import Sort
 

@@ -16,7 +16,7 @@ from polycrm.core.records import RecordService
 from polycrm.core.service import Core
 from polycrm.core.values import parse_id, parse_non_negative
 from polycrm.dialects.espo.context import EspoContext, espo_response
-from polycrm.dialects.espo.querystring import INT64_MAX
+from polycrm.dialects.php_query import INT64_MAX
 from polycrm.dialects.espo.render import RecordRenderer, format_datetime
 from polycrm.dialects.webhooks import delivery_record, readable_events, saved_record, subscription_reader
 from polycrm.events.addresses import BlockedTarget, PrivateTarget, parse_target

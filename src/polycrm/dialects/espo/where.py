@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from polycrm.core.errors import BadRequest, Forbidden
 from polycrm.core.values import INT_RANGE, parse_date, parse_id
-from polycrm.dialects.espo.querystring import php_intval
+from polycrm.dialects.php_query import php_intval
 from polycrm.meta import Attribute, Entity, Link, LinkStorage, Registry, ValueKind
 from polycrm.query import dates
 from polycrm.query.tree import (FALSE, TRUE, Compare, Const, Foreign, LinkColumn, Linked, LinkMode, Node, Not, Op,

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from polycrm.core.errors import BadRequest
-from polycrm.dialects.espo.querystring import MAX_DEPTH, MAX_PARAMS, parse_php_query, php_intval
+from polycrm.dialects.php_query import MAX_DEPTH, MAX_PARAMS, parse_php_query, php_intval
 
 
 @pytest.mark.parametrize("query, expected", [

@@ -1,4 +1,5 @@
-"""PHP's `parse_str`, which is how EspoCRM reads a query string or a form body (specs/espocrm.md §2.4(1)).
+"""PHP's `parse_str` and `intval`: how EspoCRM and Concord CRM (Laravel) read a query string or a form body
+(specs/espocrm.md §2.4(1), specs/concord.md §9 `filters`).
 
 EspoCRM clients rely on its exact behaviour: `where[0][value][]=a` nests and appends, a repeated plain key
 keeps the last value, `.` and space in a top-level name become `_`, and an array whose keys are exactly
