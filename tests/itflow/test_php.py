@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from polycrm.dialects.itflow.context import parse_body, parse_query
-from polycrm.dialects.itflow.php import (digits_only, floatval, intval, is_empty, json_encode, sanitize_input,
+from polycrm.dialects.php_json import json_encode
+from polycrm.dialects.itflow.php import (digits_only, floatval, intval, is_empty, sanitize_input,
                                          strip_tags, to_text, var_dump_string)
 
 

@@ -20,7 +20,8 @@ from polycrm.dialects.itflow.envelope import (AUTH_FAILED, GET_ONLY, POST_ONLY, 
                                               ItflowResponse, header_safe, method_not_allowed, missing_key,
                                               no_resource)
 from polycrm.dialects.itflow.mapping import ItflowMapping
-from polycrm.dialects.itflow.php import json_encode, sanitize_input
+from polycrm.dialects.itflow.php import sanitize_input
+from polycrm.dialects.php_json import json_encode
 
 log = logging.getLogger("polycrm.itflow")
 READS = frozenset({"read", "time"})

@@ -11,7 +11,8 @@ from typing import Any
 
 from starlette.responses import Response
 
-from polycrm.dialects.itflow.php import json_encode, var_dump_string
+from polycrm.dialects.itflow.php import var_dump_string
+from polycrm.dialects.php_json import json_encode
 
 CONTENT_TYPE = "application/json"
 REASON_HEADER = "X-PolyCRM-Reason"

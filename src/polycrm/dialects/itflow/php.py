@@ -1,5 +1,5 @@
-"""PHP's value semantics, as ITFlow's API applies them to request values (specs/itflow.md §5), and PHP's
-`json_encode` bytes (§3).
+"""PHP's value semantics, as ITFlow's API applies them to request values (specs/itflow.md §5);
+`json_encode` is in `dialects.php_json`.
 
 Request values arrive JSON-decoded (str, int, float, bool, list, dict) or as query-string text. Each
 function here answers what the PHP built-in of the same name answers for such a value, so that a script
@@ -8,7 +8,6 @@ sending `"client_id" : "10"`, `"asset_vendor_id" : ""` or `"limit" : "10abc"` se
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from typing import Any
@@ -21,7 +20,6 @@ _TRIMMED = " \t\n\r\0\x0b"
 # The numeric prefix intval/floatval read from a string (leading whitespace, sign, digits, fraction, exponent).
 _NUMERIC_PREFIX = re.compile(r"[ \t\n\r\x0b\f]*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)")
 _NON_DIGITS = re.compile(r"\D+")
-_JSON_ENCODER = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_nan=False)
 
 
 def is_set(body: dict[str, Any], key: str) -> bool:
@@ -156,12 +154,6 @@ def sanitize_input(value: Any) -> str:
 def digits_only(value: Any) -> str:
     """ITFlow's phone rule: every non-digit removed (tags are not stripped first; they vanish as non-digits)."""
     return _NON_DIGITS.sub("", to_text(value))
-
-
-def json_encode(value: Any) -> bytes:
-    """PHP `json_encode` with default flags: compact, `/` escaped as `\\/`, every non-ASCII character as
-    `\\u` escapes of four hex digits (surrogate pairs beyond the BMP), no trailing newline."""
-    return _JSON_ENCODER.encode(value).replace("/", "\\/").encode("ascii")
 
 
 def var_dump_string(text: str) -> bytes:
