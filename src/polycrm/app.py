@@ -18,6 +18,8 @@ from polycrm.auth.secrets import KeyRing
 from polycrm.config import Config, load_config
 from polycrm.core.service import Core
 from polycrm.core.settings import CoreSettings
+from polycrm.dialects.concord.api import ConcordApi
+from polycrm.dialects.concord.dispatch import ApiDispatch
 from polycrm.dialects.espo.api import EspoApi, espo_routes
 from polycrm.dialects.espo.docs import docs_page
 from polycrm.dialects.espo.routing import resource_not_found
@@ -76,6 +78,8 @@ def build_app(config: Config, database: Database) -> Starlette:
 
     itflow = ItflowApi(core, directory.find_itflow_key, core.audit.record, max_body_bytes=config.max_body_bytes,
                        actor_of=directory.actor)
+    concord = ConcordApi(core, directory, limiter, parse_rate(config.concord_rate_limit),
+                         parse_rate(config.concord_token_rate_limit), max_body_bytes=config.max_body_bytes)
 
     async def docs(_request):  # noqa: ANN001, ANN202 - Starlette endpoint
         return HTMLResponse(docs_page("/api/v1/OpenApi"))
@@ -103,9 +107,13 @@ def build_app(config: Config, database: Database) -> Starlette:
     # `/api/v1` (EspoCRM) comes before InflowCRM's `/api/*`, which would otherwise take its paths. Its routes
     # carry whole paths, in a router of their own that answers 404 or 405 for the rest: a Mount would strip its
     # prefix wrongly from a path ending in a newline (`/Account/1%0A`), and its routes then saw the whole path.
+    # Concord CRM and InflowCRM share the rest of `/api/`: ApiDispatch tells their requests apart.
     espo_router = Router(routes=espo_routes(espo), default=resource_not_found)
+    inflow_router = Router(routes=inflow_routes(inflow))
+    api_dispatch = ApiDispatch(concord, inflow_router, frozenset(concord.mapping.resources))
     app = Starlette(routes=[Route("/", home), Route("/docs", docs), *itflow_routes(itflow),
                             Route("/api/v1/{path:path}", espo_router),
+                            Route("/api/{path:path}", api_dispatch, methods=None),
                             *inflow_routes(inflow)],
                     exception_handlers={404: not_found, 405: method_not_allowed}, lifespan=lifespan,
                     middleware=[Middleware(RequestLogging)])

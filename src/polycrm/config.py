@@ -71,6 +71,8 @@ class Config:
     redis_prefix: str = "polycrm"
     inflow_rate_limit: str = "300/5minutes"
     inflow_webhook_rate_limits: str = ""  # "": the InflowCRM dialect's defaults
+    concord_rate_limit: str = "90/minute"  # per user, as Concord CRM's `api` limiter
+    concord_token_rate_limit: str = "90/minute"  # `POST /api/token`, per client address
     auth_tokens: TokenLifetime = TokenLifetime()
     login_failures_per_user: str = LOGIN_FAILURES_PER_USER
     login_failures_per_ip: str = LOGIN_FAILURES_PER_IP
@@ -211,6 +213,7 @@ def trusted_proxies() -> tuple[str, ...]:
 
 
 RATE_DEFAULTS = {"POLYCRM_INFLOW_RATE_LIMIT": "300/5minutes", "POLYCRM_INFLOW_WEBHOOK_RATE_LIMITS": "",
+                 "POLYCRM_CONCORD_RATE_LIMIT": "90/minute", "POLYCRM_CONCORD_TOKEN_RATE_LIMIT": "90/minute",
                  "POLYCRM_LOGIN_FAILURES_PER_USER": LOGIN_FAILURES_PER_USER,
                  "POLYCRM_LOGIN_FAILURES_PER_IP": LOGIN_FAILURES_PER_IP}
 
@@ -263,5 +266,7 @@ def load_config(*, create: bool = False) -> Config:
 def _rate_fields(rates: dict[str, str]) -> dict[str, str]:
     return {"inflow_rate_limit": rates["POLYCRM_INFLOW_RATE_LIMIT"],
             "inflow_webhook_rate_limits": rates["POLYCRM_INFLOW_WEBHOOK_RATE_LIMITS"],
+            "concord_rate_limit": rates["POLYCRM_CONCORD_RATE_LIMIT"],
+            "concord_token_rate_limit": rates["POLYCRM_CONCORD_TOKEN_RATE_LIMIT"],
             "login_failures_per_user": rates["POLYCRM_LOGIN_FAILURES_PER_USER"],
             "login_failures_per_ip": rates["POLYCRM_LOGIN_FAILURES_PER_IP"]}

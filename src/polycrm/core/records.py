@@ -106,6 +106,15 @@ class RecordService:
         """Whether the actor may `action` (read/edit/delete) this stored record."""
         return self.access.permits(conn, actor, self.entity, action, record)
 
+    def permitted(self, actor: Actor, action: str, records: Sequence[dict[str, Any]]) -> list[bool]:
+        """For each record read (its owner attribute included), whether the actor may `action` it; a
+        connection only for the team level (a record's teams)."""
+        level = actor.level(self.entity.name, action)
+        if level in ("all", "no") or not records:
+            return [level == "all"] * len(records)
+        with self.database.connect() as conn:
+            return [self.allows(conn, actor, action, record) for record in records]
+
     def check_record(self, conn: Connection, actor: Actor, action: str, record: dict[str, Any]) -> None:
         if not self.allows(conn, actor, action, record):
             raise Forbidden(f"No {action} access.")

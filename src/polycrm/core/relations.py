@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable
 
+from sqlalchemy.engine import Connection
+
 from polycrm.auth.acl import Actor
 from polycrm.core.errors import BadRequest, Forbidden, NotFound
 from polycrm.core.linker import FOREIGN_STORED
@@ -126,32 +128,69 @@ class RelationService:
         ids = list(dict.fromkeys(ids))
         target = self.services(link.entity or "")
         try:
-            return self._write(actor, record_id, link, target, ids, add)
+            with self.database.transaction() as conn:
+                return self._write(conn, actor, record_id, link, target, ids, add)
         finally:
             self.records.committed()
             target.committed()
 
-    def _write(self, actor: Actor, record_id: Any, link: Link, target: RecordService, ids: list[int],
-               add: bool) -> bool:
-        with self.database.transaction() as conn:
-            # The owner's row lock makes relates of one record take turns: a set read here stays true.
-            current = self.records.load_record(conn, record_id, not_found="Record {id} does not exist.", lock=True)
-            self.records.check_record(conn, actor, "edit", current)
-            if link.storage in FOREIGN_STORED:
-                changed = self.records.linker.relate_foreign(conn, actor, link, current["id"], ids if add else [],
-                                                      [] if add else ids)
-                return changed > 0 or (add and bool(ids))
-            related = set(self.records.repository.related_ids(conn, link, [current["id"]]).get(current["id"], []))
-            asked = [i for i in ids if (i not in related) == add]
-            if asked:
-                existing = target.repository.existing_ids(conn, asked)
-                missing = [i for i in asked if i not in existing]
-                if missing:
-                    raise NotFound(f"Record {min(missing)} does not exist.")
-                action = relate_action(link)
-                if len(target.access.visible_ids(conn, actor, target.entity.name, asked, action)) < len(asked):
-                    raise Forbidden(f"No {action} access.")
-            if add:
-                self.records.repository.insert_links(conn, link, [(current["id"], i) for i in asked])
-                return bool(ids)
-            return self.records.repository.remove_links(conn, link, current["id"], asked) > 0
+    def change_within(self, conn: Connection, actor: Actor, record_id: Any, link_name: str, *,
+                      added: Iterable[int] = (), removed: Iterable[int] = ()) -> bool:
+        """Relate and unrelate records inside the caller's transaction (a record written with its
+        associations); the same checks as `relate`/`unrelate`. Whether any relation changed."""
+        link = self.link(link_name)
+        if link.storage in (LinkStorage.COLUMN, LinkStorage.PARENT):
+            raise BadRequest(f"Link '{link_name}' is set through the '{link_name}Id' attribute.")
+        self.records.require_scope(actor, "edit")
+        target = self.services(link.entity or "")
+        changed = False
+        for ids, add in ((list(dict.fromkeys(added)), True), (list(dict.fromkeys(removed)), False)):
+            if ids:
+                changed = self._write(conn, actor, record_id, link, target, ids, add) or changed
+        return changed
+
+    def sync_within(self, conn: Connection, actor: Actor, record_id: int, link_name: str, wanted: Iterable[int]) -> bool:
+        """Make the records related through a link exactly `wanted`, inside the caller's transaction; related
+        records the actor may not read stay (a client cannot unrelate what it cannot see)."""
+        link = self.link(link_name)
+        target = self.services(link.entity or "")
+        wanted = list(dict.fromkeys(wanted))
+        current = self.records.repository.related_ids(conn, link, [record_id]).get(record_id, [])
+        kept = set(wanted)
+        extra = [i for i in current if i not in kept]
+        removed = target.access.visible_ids(conn, actor, target.entity.name, extra, "read") if extra else set()
+        return self.change_within(conn, actor, record_id, link_name, added=[i for i in wanted if i not in current],
+                                  removed=[i for i in extra if i in removed])
+
+    def related_ids(self, record_ids: list[int], link_names: Iterable[str]) -> dict[str, dict[int, list[int]]]:
+        """Live records related to each record through each link, by id, in one statement: association
+        counts of a list page. Not limited by access: a count tells no names."""
+        links = [self.link(name) for name in link_names]
+        with self.database.connect() as conn:
+            side = self.records.repository.side_data(conn, record_ids, links, [])
+        return {link.name: {owner: [i for i, _ in pairs] for owner, pairs in side.related[link.name].items()}
+                for link in links}
+
+    def _write(self, conn: Connection, actor: Actor, record_id: Any, link: Link, target: RecordService,
+               ids: list[int], add: bool) -> bool:
+        # The owner's row lock makes relates of one record take turns: a set read here stays true.
+        current = self.records.load_record(conn, record_id, not_found="Record {id} does not exist.", lock=True)
+        self.records.check_record(conn, actor, "edit", current)
+        if link.storage in FOREIGN_STORED:
+            changed = self.records.linker.relate_foreign(conn, actor, link, current["id"], ids if add else [],
+                                                         [] if add else ids)
+            return changed > 0 or (add and bool(ids))
+        related = set(self.records.repository.related_ids(conn, link, [current["id"]]).get(current["id"], []))
+        asked = [i for i in ids if (i not in related) == add]
+        if asked:
+            existing = target.repository.existing_ids(conn, asked)
+            missing = [i for i in asked if i not in existing]
+            if missing:
+                raise NotFound(f"Record {min(missing)} does not exist.")
+            action = relate_action(link)
+            if len(target.access.visible_ids(conn, actor, target.entity.name, asked, action)) < len(asked):
+                raise Forbidden(f"No {action} access.")
+        if add:
+            self.records.repository.insert_links(conn, link, [(current["id"], i) for i in asked])
+            return bool(ids)
+        return self.records.repository.remove_links(conn, link, current["id"], asked) > 0

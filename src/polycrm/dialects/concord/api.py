@@ -1,0 +1,161 @@
+"""Concord CRM-compatible API (`/api/{resource}` with Sanctum Bearer tokens, specs/concord.md).
+
+The pipeline, in Concord's order: the route and its methods (405 comes before authentication, as Laravel's
+router answers it), the Bearer token (401), the API-access permission (403), the per-user rate limit (429,
+`X-RateLimit-*` on every authenticated answer), the body, then the handler. Handlers live in the modules
+named in ROUTES; records are read and written through the core.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Callable
+
+import orjson
+from limits import RateLimitItem
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from polycrm.auth.acl import Actor
+from polycrm.auth.concord_tokens import ConcordToken
+from polycrm.auth.directory import UserDirectory
+from polycrm.core.errors import BadRequest, Conflict, Forbidden, NotFound, PolyError, ValidationFailure
+from polycrm.core.service import Core
+from polycrm.dialects.concord import routes
+from polycrm.dialects.concord.context import ConcordRequest
+from polycrm.dialects.concord.envelope import (WARNING_HEADER, ConcordError, conflict, forbidden, invalid,
+                                               invalid_field, method_not_allowed, no_api_access, not_found,
+                                               record_not_found, too_many, unauthenticated)
+from polycrm.dialects.concord.mapping import ConcordMapping
+from polycrm.dialects.concord.values import core_failure
+from polycrm.dialects.http import BodyTooLarge, bind_user, body_nul_location, client_address, log_auth_failure, \
+    read_body
+from polycrm.dialects.php_query import parse_php_query
+from polycrm.dialects.ratelimit import RateLimiter
+
+log = logging.getLogger("polycrm.concord")
+Handler = Callable[["ConcordApi", ConcordRequest], Response]
+
+
+class ConcordApi:
+    """The pipeline and the route table; an ASGI app for the `/api` paths the Concord dialect answers."""
+
+    def __init__(self, core: Core, directory: UserDirectory, limiter: RateLimiter, rate: RateLimitItem,
+                 token_rate: RateLimitItem, *, max_body_bytes: int, mapping: ConcordMapping | None = None):
+        self.core = core
+        self.directory = directory
+        self.limiter = limiter
+        self.rate = rate
+        self.token_rate = token_rate
+        self.max_body_bytes = max_body_bytes
+        self.mapping = mapping or ConcordMapping.load()
+        self.mapping.check(core.registry)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        try:
+            response = await self._serve(request)
+        except ConcordError as error:
+            response = error.response()
+        await response(scope, receive, send)
+
+    async def _serve(self, request: Request) -> Response:
+        path = request.url.path
+        matched = routes.match(path.removeprefix("/api/").split("/"))
+        if matched is None:
+            raise not_found()
+        route, params = matched
+        method = "GET" if request.method == "HEAD" else request.method
+        operation = route.methods.get(method)
+        if operation is None:
+            raise method_not_allowed(request.method, path, route.allowed())
+        if operation.guest:
+            return await self._run(request, operation, params, None, {})
+        actor, token = await run_in_threadpool(self._authenticate, request)
+        # Concord's throttle runs before its API-access check: a refused user's calls are counted too.
+        decision = self.limiter.hit(self.rate, "concord", str(actor.user_id))
+        limits = {"X-RateLimit-Limit": str(decision.limit), "X-RateLimit-Remaining": str(decision.remaining)}
+        if not decision.allowed:
+            raise too_many(decision.retry_after, decision.reset_at, decision.limit)
+        try:
+            if not token.api_access:
+                raise no_api_access()
+            response = await self._run(request, operation, params, actor, limits, token.id)
+        except ConcordError as error:
+            return error.response(limits)
+        return response
+
+    def _authenticate(self, request: Request) -> tuple[Actor, ConcordToken]:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        found = self.directory.find_concord_token(token.strip()) if scheme.lower() == "bearer" and token else None
+        actor = self.directory.actor(found.user_id) if found is not None else None
+        if found is None or actor is None:
+            log_auth_failure("authentication failed", "concord-token", None, client_address(request))
+            raise unauthenticated()
+        bind_user(request.scope, actor.user_name, actor.user_id)
+        return actor, found
+
+    async def _run(self, request: Request, operation: routes.Operation, params: dict[str, str],
+                   actor: Actor | None, headers: dict[str, str], token_id: int | None = None) -> Response:
+        body = None
+        if operation.body:
+            body = await self._body(request)
+        raw_query = request.scope.get("query_string", b"").decode("latin-1")
+        try:
+            query = parse_php_query(raw_query)
+        except BadRequest as error:
+            raise invalid_field("query", error.reason) from None
+        base = f"{request.url.scheme}://{request.url.netloc}"
+        context = ConcordRequest(actor, request.method, request.url.path, base, client_address(request), params,
+                                 query, raw_query, body, token_id=token_id)
+        if "resource" in params:
+            context.resource = self.mapping.resource(params["resource"])
+            if context.resource is None:
+                raise not_found()
+        response = await run_in_threadpool(self._handle, operation.handler, context)
+        response.headers.update(headers)
+        if context.warnings:
+            response.headers[WARNING_HEADER] = "; ".join(context.warnings)[:1000]
+        return response
+
+    async def _body(self, request: Request) -> Any:
+        try:
+            raw = await read_body(request, self.max_body_bytes)
+        except BodyTooLarge:
+            raise ConcordError(413, {"message": f"The request body exceeds {self.max_body_bytes} bytes."}) from None
+        if not raw.strip():
+            return {}
+        try:
+            value = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise invalid_field("body", "The request body must be valid JSON.") from None
+        if body_nul_location(raw, value, json=True) is not None:
+            raise invalid_field("body", "The request body must not contain NUL characters.")
+        return value
+
+    def _handle(self, handler: Handler, request: ConcordRequest) -> Response:
+        try:
+            return handler(self, request)
+        except ValidationFailure as failure:
+            resource = request.resource
+            if resource is None:
+                raise invalid_field(failure.field, failure.reason) from None
+            entity = self.core.registry.entity(resource.entity_name)
+            raise invalid(core_failure(resource, entity, failure)) from None
+        except NotFound:
+            resource = request.resource
+            if resource is not None and "id" in request.params:
+                raise record_not_found(resource.model, request.params["id"]) from None
+            raise not_found() from None
+        except Forbidden:
+            raise forbidden() from None
+        except Conflict as error:
+            raise conflict(error.reason or "Conflict.") from None
+        except BadRequest as error:
+            raise invalid_field("request", error.reason or "The request is invalid.") from None
+        except PolyError as error:  # any other expected refusal: still Concord's shape, never a 500
+            log.debug("Concord request refused", extra={"reason": error.reason})
+            raise ConcordError(400, {"message": error.reason or "The request cannot be served."}) from None

@@ -1,0 +1,146 @@
+"""Concord CRM's resources over PolyCRM entities, loaded from `resources.json`.
+
+A resource names its entity, the record keys Concord shows in their order (each over a canonical field with a
+value type), its association keys (each the name of another resource, over a link of the entity), its filter
+rules and its search columns. This module resolves names and checks them against the registry at start-up;
+it holds no request logic.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any, Mapping
+
+from polycrm.meta import Entity
+from polycrm.meta.registry import Registry
+
+DIALECT = "concord"
+# Record keys every resource shows, whatever its fields (specs/concord.md §4).
+CREATED, UPDATED = "created_at", "updated_at"
+# Field types whose value is the id of a linked record.
+LINK_TYPES = frozenset({"owner", "id"})
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceField:
+    """A record key: the canonical field it shows and how its value reads and renders."""
+
+    key: str
+    field: str
+    type: str
+    label: str
+    required: bool = False
+    read_only: bool = False
+    values: Mapping[str, str] | None = None  # Concord value -> canonical value (enums)
+
+    @property
+    def attribute(self) -> str:
+        """The record attribute holding the value: a link's id."""
+        return f"{self.field}Id" if self.type in LINK_TYPES else self.field
+
+
+@dataclass(frozen=True, slots=True)
+class Association:
+    """An association key (`companies` on a contact): the resource it lists and the entity's link to it."""
+
+    key: str
+    resource: str
+    link: str
+
+
+@dataclass
+class Resource:
+    """One `/api/{resource}`."""
+
+    name: str
+    entity_name: str
+    model: str  # the Eloquent model class a 404 names
+    title: str  # the field `display_name` shows
+    order: str  # the default sort field
+    label_plural: str  # the resource's name in global search groups
+    icon: str
+    search_action: str  # what the UI does with a global search match: float or view
+    fields: list[ResourceField]
+    associations: dict[str, Association]
+    rules: dict[str, dict[str, Any]]
+    search: dict[str, tuple[str, str]]
+    by_key: dict[str, ResourceField] = field(init=False)
+    by_field: dict[str, ResourceField] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.by_key = {f.key: f for f in self.fields}
+        self.by_field = {f.field: f for f in self.fields}
+
+    def path(self, record_id: Any) -> str:
+        return f"/{self.name}/{record_id if record_id is not None else ''}"
+
+    def label(self, key: str) -> str:
+        """The name a validation message gives a key (Concord's field label; the key itself when unmapped)."""
+        known = self.by_key.get(key)
+        return known.label if known is not None else key.replace("_", " ")
+
+    def sortable(self) -> dict[str, str]:
+        """Concord key -> the attribute it sorts by (`order=first_name|desc`)."""
+        keys = {f.key: f.attribute for f in self.fields if f.type != "phones"}
+        return {"id": "id", **keys, CREATED: "createdAt", UPDATED: "modifiedAt"}
+
+
+class ConcordMapping:
+    """Every resource; built once per process from the package's data file."""
+
+    def __init__(self, spec: dict[str, Any]):
+        self.phone_types: dict[str, str] = spec["phoneTypes"]  # Concord type -> canonical type
+        self.phone_types_back = {canonical: concord for concord, canonical in self.phone_types.items()}
+        self.resources = {name: self._resource(name, item) for name, item in spec["resources"].items()}
+        self.by_entity = {r.entity_name: r for r in self.resources.values()}
+
+    @classmethod
+    def load(cls) -> ConcordMapping:
+        return cls(json.loads(resources.files(__package__).joinpath("resources.json").read_text()))
+
+    @staticmethod
+    def _resource(name: str, spec: dict[str, Any]) -> Resource:
+        fields = [ResourceField(key, item["field"], item["type"], item["label"], bool(item.get("required")),
+                                bool(item.get("readOnly")), item.get("values"))
+                  for key, item in spec["fields"].items()]
+        associations = {key: Association(key, key, link) for key, link in spec.get("associations", {}).items()}
+        search = {key: (column[0], column[1]) for key, column in spec.get("search", {}).items()}
+        return Resource(name, spec["entity"], spec["model"], spec["title"], spec["order"], spec["label"],
+                        spec["icon"], spec["searchAction"], fields, associations, spec.get("rules", {}), search)
+
+    def resource(self, name: str) -> Resource | None:
+        return self.resources.get(name)
+
+    def check(self, registry: Registry) -> None:
+        """Every mapped field, link, rule and search column exists: a renamed field fails at start-up."""
+        for resource in self.resources.values():
+            entity = registry.entity(resource.entity_name)
+
+            def require(name: str, where: str) -> None:
+                if name != "id" and name not in entity.fields and name not in entity.attributes:
+                    raise LookupError(f"Concord {resource.name} {where}: {entity.name} has no field {name}")
+
+            for item in resource.fields:
+                require(item.field, f"key {item.key}")
+            for rule_id, rule in resource.rules.items():
+                require(rule["field"], f"rule {rule_id}")
+            for key, (name, _) in resource.search.items():
+                require(name, f"search column {key}")
+            require(resource.title, "title")
+            require(resource.order, "order")
+            for association in resource.associations.values():
+                if association.link not in entity.links:
+                    raise LookupError(f"Concord {resource.name} association {association.key}: "
+                                      f"{entity.name} has no link {association.link}")
+                target = self.resources.get(association.resource)
+                if target is None or entity.links[association.link].entity != target.entity_name:
+                    raise LookupError(f"Concord {resource.name} association {association.key} does not lead "
+                                      f"to the {association.resource} resource")
+
+
+
+def custom_fields(entity: Entity) -> list[tuple[str, str]]:
+    """(Concord key, field) of the entity's custom fields that have a Concord (`cf_`) key, in field order."""
+    return [(item.api_names[DIALECT], item.name) for item in entity.fields.values() if DIALECT in item.api_names]

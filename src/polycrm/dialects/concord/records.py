@@ -1,0 +1,154 @@
+"""The generic resource endpoints (specs/concord.md §2): index, show, store, update, destroy, search, rules
+and associated lists, for every resource of `resources.json`."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from starlette.responses import Response
+
+from polycrm.core.search import SearchQuery, TotalMode
+from polycrm.dialects.concord.context import MAX_PER_PAGE, ConcordRequest
+from polycrm.dialects.concord.envelope import answer, forbidden, invalid, no_content, not_found, record_not_found
+from polycrm.dialects.concord.filters import FilterError, parse_filters, rules_listing
+from polycrm.dialects.concord.listing import SearchFieldsRejected, parse_order, parse_search, parse_select
+from polycrm.dialects.concord.mapping import Resource
+from polycrm.dialects.concord.pages import PageLinks, page_number, page_size, paginated
+from polycrm.dialects.concord.view import ResourceView
+from polycrm.dialects.concord.writes import save
+from polycrm.query.tree import Compare, Node, Op, Sort, conjunction
+
+if TYPE_CHECKING:
+    from polycrm.dialects.concord.api import ConcordApi
+
+# Concord reads a path id as MySQL casts a string: its leading digits (`1abc` is 1).
+_LEADING_DIGITS = re.compile(r"\d{1,18}")
+
+
+def record_id(request: ConcordRequest) -> int:
+    raw = request.record_id
+    match = _LEADING_DIGITS.match(raw)
+    number = int(match.group(0)) if match else 0
+    if number < 1:
+        assert request.resource is not None
+        raise record_not_found(request.resource.model, raw)
+    return number
+
+
+def resource_of(request: ConcordRequest) -> Resource:
+    assert request.resource is not None, "a resource route"
+    return request.resource
+
+
+def list_condition(api: ConcordApi, request: ConcordRequest, view: ResourceView) -> Node:
+    """`q` (with `search_fields`, `search_match`) and `filters`, as one canonical condition."""
+    conditions: list[Node] = []
+    try:
+        q = request.text("q")
+        if q:
+            conditions.append(parse_search(q, request.text("search_fields"), request.text("search_match"),
+                                           view.search_columns, view.entity))
+        if request.query.get("filters") not in (None, ""):
+            conditions.append(parse_filters(request.query["filters"], view.rules, view.entity,
+                                            user_id=request.user.user_id))
+    except FilterError as error:
+        raise invalid({error.key: [error.message]}) from None
+    except SearchFieldsRejected as error:
+        raise forbidden("None of the search fields were accepted. Acceptable search fields are: "
+                        + ",".join(error.accepted)) from None
+    return conjunction(conditions)
+
+
+def list_order(request: ConcordRequest, view: ResourceView) -> list[Sort]:
+    default = [Sort(view.resource.order)]
+    try:
+        sorts = parse_order(request.query.get("order"), view.resource.sortable(), default)
+    except FilterError as error:
+        raise invalid({error.key: [error.message]}) from None
+    return [*sorts, Sort("id")]  # a stable order across pages
+
+
+def selected_keys(request: ConcordRequest, view: ResourceView) -> list[str] | None:
+    try:
+        return parse_select(request.text("select"), view.keys())
+    except FilterError as error:
+        raise invalid({error.key: [error.message]}) from None
+
+
+def index(api: ConcordApi, request: ConcordRequest) -> Response:
+    view = ResourceView(api, resource_of(request))
+    return answer(page_of(api, request, view, list_condition(api, request, view)))
+
+
+def page_of(api: ConcordApi, request: ConcordRequest, view: ResourceView, where: Node) -> dict[str, Any]:
+    """One page of records matching `where`, in the paginator envelope."""
+    per_page, page = page_size(request), page_number(request)
+    select = selected_keys(request, view)
+    query = SearchQuery(where=where, sorts=list_order(request, view), offset=(page - 1) * per_page,
+                        limit=per_page, select=view.attributes(), total=TotalMode.COUNT)
+    result = api.core.records(view.entity.name).search(request.user, query)
+    rows = view.index_rows(request.user, result.records, select=select,
+                           with_=request.text("with"))
+    return paginated(rows, total=result.total or 0, page=page, per_page=per_page, links=PageLinks(request))
+
+
+def search(api: ConcordApi, request: ConcordRequest) -> Response:
+    """`GET /api/{resource}/search?q=`: every match (up to `take`), a bare array of index rows."""
+    view = ResourceView(api, resource_of(request))
+    take = request.text("take")
+    limit = min(int(take), MAX_PER_PAGE) if take and take.isdigit() and int(take) > 0 else MAX_PER_PAGE
+    where = list_condition(api, request, view) if request.text("q") or request.query.get("filters") else None
+    if where is None:
+        return answer([])
+    query = SearchQuery(where=where, sorts=list_order(request, view), limit=limit, select=view.attributes(),
+                        total=TotalMode.NONE)
+    result = api.core.records(view.entity.name).search(request.user, query)
+    return answer(view.index_rows(request.user, result.records))
+
+
+def rules(api: ConcordApi, request: ConcordRequest) -> Response:
+    view = ResourceView(api, resource_of(request))
+    labels = {rule_id: view.resource.label(rule_id) for rule_id in view.rules}
+    return answer(rules_listing(view.rules, labels))
+
+
+def show(api: ConcordApi, request: ConcordRequest) -> Response:
+    view = ResourceView(api, resource_of(request))
+    record = api.core.records(view.entity.name).read(request.user, record_id(request))
+    return answer(view.single(request.user, record))
+
+
+def store(api: ConcordApi, request: ConcordRequest) -> Response:
+    view = ResourceView(api, resource_of(request))
+    new_id = save(api, request, view, None)
+    record = api.core.records(view.entity.name).read(request.user, new_id)
+    return answer(view.single(request.user, record, created=True), 201)
+
+
+def update(api: ConcordApi, request: ConcordRequest) -> Response:
+    view = ResourceView(api, resource_of(request))
+    save(api, request, view, record_id(request))
+    record = api.core.records(view.entity.name).read(request.user, record_id(request))
+    return answer(view.single(request.user, record))
+
+
+def destroy(api: ConcordApi, request: ConcordRequest) -> Response:
+    view = ResourceView(api, resource_of(request))
+    api.core.records(view.entity.name).delete(request.user, record_id(request))
+    return no_content()
+
+
+def associated(api: ConcordApi, request: ConcordRequest) -> Response:
+    """`GET /api/{resource}/{id}/{associated}`: the associated records, paginated."""
+    resource = resource_of(request)
+    association = resource.associations.get(request.params["associated"])
+    if association is None:
+        raise not_found()
+    owner_id = record_id(request)
+    api.core.records(resource.entity_name).read(request.user, owner_id)  # 404/403 for the owner first
+    target = ResourceView(api, api.mapping.resources[association.resource])
+    related = api.core.relations(resource.entity_name).related_ids([owner_id], [association.link])
+    ids = tuple(related[association.link].get(owner_id, []))
+    where = conjunction([Compare("id", Op.IN, ids), list_condition(api, request, target)])
+    return answer(page_of(api, request, target, where))

@@ -1,0 +1,99 @@
+"""Concord's API routes (specs/concord.md §2) as a table: path shapes, the methods each serves, the handler.
+
+A shape is a tuple of segments: literals, or `{resource}` (a resource name), `{id}` or `{associated}`.
+Literal shapes come first, as in Laravel's route file, so `/api/contacts/search` is not a record id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import re
+from typing import Any, Callable
+
+from polycrm.dialects.concord import accounts, associations, records, search, trash
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    handler: Callable[..., Any]
+    body: bool = False  # reads a JSON body
+    guest: bool = False  # served without a token (Laravel's `guest` routes)
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    shape: tuple[str, ...]
+    methods: dict[str, Operation]
+
+    def allowed(self) -> list[str]:
+        """The `Allow` list Laravel gives a 405: GET implies HEAD."""
+        shown = []
+        for method in self.methods:
+            shown += ["GET", "HEAD"] if method == "GET" else [method]
+        return shown
+
+
+ROUTES = (
+    Route(("token",), {"POST": Operation(accounts.issue_token, body=True, guest=True)}),
+    Route(("me",), {"GET": Operation(accounts.me)}),
+    Route(("personal-access-tokens",), {"GET": Operation(accounts.list_tokens),
+                                        "POST": Operation(accounts.create_token, body=True)}),
+    Route(("personal-access-tokens", "{id}"), {"DELETE": Operation(accounts.revoke_token)}),
+    Route(("search",), {"GET": Operation(search.global_search)}),
+    Route(("associations", "{resource}", "{id}"), {
+        "GET": Operation(associations.listing), "PUT": Operation(associations.attach, body=True),
+        "POST": Operation(associations.sync, body=True), "DELETE": Operation(associations.detach, body=True)}),
+    Route(("trashed", "{resource}"), {"GET": Operation(trash.index), "DELETE": Operation(trash.empty)}),
+    Route(("trashed", "{resource}", "search"), {"GET": Operation(trash.search)}),
+    Route(("trashed", "{resource}", "{id}"), {"GET": Operation(trash.show), "POST": Operation(trash.restore),
+                                              "DELETE": Operation(trash.destroy)}),
+    Route(("{resource}",), {"GET": Operation(records.index), "POST": Operation(records.store, body=True)}),
+    Route(("{resource}", "search"), {"GET": Operation(records.search)}),
+    Route(("{resource}", "rules"), {"GET": Operation(records.rules)}),
+    Route(("{resource}", "{id}"), {"GET": Operation(records.show), "PUT": Operation(records.update, body=True),
+                                   "DELETE": Operation(records.destroy)}),
+    Route(("{resource}", "{id}", "{associated}"), {"GET": Operation(records.associated)}),
+)
+# Names the dialect answers whatever the authentication (InflowCRM has no routes under them).
+LITERAL_ROOTS = frozenset(r.shape[0] for r in ROUTES if not r.shape[0].startswith("{"))
+
+
+def match(segments: list[str]) -> tuple[Route, dict[str, str]] | None:
+    """The route a path (split after `/api/`) takes and its path values; None when no shape fits."""
+    for route in ROUTES:
+        if len(route.shape) != len(segments):
+            continue
+        params: dict[str, str] = {}
+        for pattern, segment in zip(route.shape, segments):
+            if pattern.startswith("{"):
+                if not segment:
+                    break
+                params[pattern[1:-1]] = segment
+            elif pattern != segment:
+                break
+        else:
+            return route, params
+    return None
+
+
+# A Concord record id (InflowCRM's are 24 hexadecimal characters).
+_RECORD_ID = re.compile(r"\d{1,20}")
+# InflowCRM's sub-path of a record (`/api/{module}/{id}/files`).
+_INFLOW_RECORD_PATHS = frozenset({"files"})
+
+
+def is_concord_path(segments: list[str], resources: frozenset[str]) -> bool:
+    """Whether a path under `/api/` (split) is Concord's whatever the authentication. InflowCRM's
+    `/api/{module}/{id}` takes Concord's record paths too (`contacts` is an InflowCRM module name): a
+    request with a Bearer token, which InflowCRM never uses, is Concord's (the caller decides that); without
+    one, a path only Concord has (a lone resource, `search`/`rules`, an integer id, an association) is."""
+    first = segments[0]
+    if first in LITERAL_ROOTS:
+        return True
+    if first not in resources:
+        return False
+    if len(segments) == 1:
+        return True
+    if len(segments) == 2:
+        return segments[1] in ("search", "rules") or bool(_RECORD_ID.fullmatch(segments[1]))
+    return len(segments) == 3 and segments[2] not in _INFLOW_RECORD_PATHS

@@ -1,0 +1,275 @@
+"""A Concord request body as canonical record data, checked as Concord's form requests check it (§4, §9).
+
+Every key is checked before anything is written, and every failure is reported at once, keyed by the request
+key, in Laravel's words with Concord's field labels ("The First Name field is required."). Keys Concord
+would not read either (the record's own read-only keys echoed back, unknown keys) are left aside; unknown ones
+are named in a warning header. The core then applies its own rules; `core_failure` words its refusals the
+same way.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from polycrm.core.errors import ValidationFailure
+from polycrm.dialects.concord.mapping import ConcordMapping, Resource, ResourceField, custom_fields
+from polycrm.meta import Entity
+
+# Keys of a rendered record: a client that sends a record back is not told they were ignored.
+RECORD_KEYS = frozenset({"id", "display_name", "path", "created_at", "updated_at", "authorizations",
+                         "was_recently_created", "actions", "associations_count"})
+MAX_STRING = 191  # Laravel's StringRule: utf8mb4 VARCHAR(191)
+MAX_IDS = 1000  # association ids in one request
+_INTEGER = re.compile(r"[+-]?\d{1,18}")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})(?:[ T](\d{2}:\d{2}(?::\d{2})?))?")
+
+
+@dataclass
+class Parsed:
+    """What a body asks: canonical data, association ids by key (None: not sent), and keys left aside."""
+
+    data: dict[str, Any] = field(default_factory=dict)
+    associations: dict[str, list[Any]] = field(default_factory=dict)
+    ignored: list[str] = field(default_factory=list)
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+    def fail(self, key: str, message: str) -> None:
+        self.errors.setdefault(key, []).append(message)
+
+
+def as_integer(value: Any) -> int | None:
+    """An id as Laravel's `integer`/`numeric` rules take it: an int or a string of digits."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
+        return int(value.strip())
+    return None
+
+
+class BodyReader:
+    """Reads request bodies for one resource."""
+
+    def __init__(self, mapping: ConcordMapping, resource: Resource, entity: Entity):
+        self.mapping = mapping
+        self.resource = resource
+        self.entity = entity
+
+    def read(self, body: Any, *, creating: bool) -> Parsed:
+        parsed = Parsed()
+        if not isinstance(body, dict):
+            parsed.fail("body", "The request body must be a JSON object.")
+            return parsed
+        custom = dict(custom_fields(self.entity))
+        for key, value in body.items():
+            spec = self.resource.by_key.get(key)
+            if spec is not None:
+                if not spec.read_only:
+                    self._field(parsed, spec, value, creating)
+            elif key in self.resource.associations:
+                self.association(parsed, key, value)
+            elif key == "associations" and isinstance(value, dict):  # the generic form (§5)
+                for name, ids in value.items():
+                    if name in self.resource.associations:
+                        self.association(parsed, name, ids)
+                    else:
+                        parsed.ignored.append(f"associations.{name}")
+            elif key in custom:
+                self._custom(parsed, key, custom[key], value)
+            elif key not in RECORD_KEYS and not key.endswith("_count"):
+                parsed.ignored.append(key)
+        if creating:
+            for spec in self.resource.fields:
+                if spec.required and spec.key not in body:
+                    parsed.fail(spec.key, f"The {spec.label} field is required.")
+        return parsed
+
+    def _field(self, parsed: Parsed, spec: ResourceField, value: Any, creating: bool) -> None:
+        label, key = spec.label, spec.key
+        if value is None or value == "" or value == []:
+            if spec.required:
+                parsed.fail(key, f"The {label} field is required." if creating else
+                            f"The {label} field must have a value.")
+            else:
+                parsed.data[f"{spec.field}Data" if spec.type == "phones" else spec.attribute] = \
+                    [] if spec.type == "phones" else None
+            return
+        reader = getattr(self, f"_{spec.type}")
+        reader(parsed, spec, value)
+
+    def _string(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
+        if not isinstance(value, str):
+            parsed.fail(spec.key, f"The {spec.label} field must be a string.")
+        elif len(value) > MAX_STRING:
+            parsed.fail(spec.key, f"The {spec.label} field must not be greater than {MAX_STRING} characters.")
+        else:
+            parsed.data[spec.field] = value
+
+    _text = _string
+
+    def _email(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
+        if not isinstance(value, str) or not _EMAIL.fullmatch(value.strip()) or len(value) > MAX_STRING:
+            parsed.fail(spec.key, f"The {spec.label} field must be a valid email address.")
+        else:
+            parsed.data[spec.field] = value.strip()
+
+    def _owner(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
+        number = as_integer(value)
+        if number is None:
+            parsed.fail(spec.key, f"The {spec.label} field must be an integer.")
+        else:
+            parsed.data[spec.attribute] = number
+
+    _id = _owner
+
+    def _decimal(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
+        number: Any = value
+        if isinstance(value, str):
+            try:
+                number = float(value)
+            except ValueError:
+                number = None
+        if isinstance(number, bool) or not isinstance(number, (int, float)) or number != number \
+                or abs(number) >= 1e15:
+            parsed.fail(spec.key, f"The {spec.label} field must be a number.")
+        else:
+            parsed.data[spec.field] = number
+
+    def _date(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
+        moment = _moment(value)
+        if moment is None:
+            parsed.fail(spec.key, f"The {spec.label} field must be a valid date.")
+        else:
+            parsed.data[spec.field] = moment[0]
+
+    def _datetime(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
+        moment = _moment(value)
+        if moment is None:
+            parsed.fail(spec.key, f"The {spec.label} field must be a valid date.")
+        else:
+            parsed.data[spec.field] = f"{moment[0]} {moment[1] or '00:00:00'}"
+
+    def _enum(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
+        values = spec.values or {}
+        if not isinstance(value, str) or value not in values:
+            parsed.fail(spec.key, f"The selected {spec.label} is invalid.")
+        else:
+            parsed.data[spec.field] = values[value]
+
+    def _bool(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
+        if value in (True, False, 0, 1, "0", "1", "true", "false"):
+            parsed.data[spec.field] = value in (True, 1, "1", "true")
+        else:
+            parsed.fail(spec.key, f"The {spec.label} field must be true or false.")
+
+    def _phones(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
+        if not isinstance(value, list):
+            parsed.fail(spec.key, f"The {spec.label} field must be an array.")
+            return
+        items = []
+        for position, item in enumerate(value):
+            prefix = f"{spec.key}.{position}"
+            if isinstance(item, str):  # a bare number, as Concord's importer accepts
+                item = {"number": item}
+            if not isinstance(item, dict):
+                parsed.fail(prefix, f"The {prefix} field must be an array.")
+                continue
+            number, kind = item.get("number"), item.get("type", "mobile")
+            if not isinstance(number, str) or not number.strip():
+                parsed.fail(f"{prefix}.number", f"The {prefix}.number field is required.")
+            elif len(number) > MAX_STRING:
+                parsed.fail(f"{prefix}.number", f"The {prefix}.number field must not be greater than "
+                                                f"{MAX_STRING} characters.")
+            if kind is None:
+                kind = "mobile"
+            if kind not in self.mapping.phone_types:
+                parsed.fail(f"{prefix}.type", f"The selected {prefix}.type is invalid.")
+                continue
+            if isinstance(number, str) and number.strip():
+                items.append({"phoneNumber": number.strip(), "type": self.mapping.phone_types[kind],
+                              "primary": not items})
+        parsed.data[f"{spec.field}Data"] = items
+
+    def association(self, parsed: Parsed, key: str, value: Any) -> None:
+        """Ids (or names) to sync: a list, or a comma string as Concord accepts (`"3,4"`)."""
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        elif isinstance(value, (int, dict)) and not isinstance(value, bool):
+            value = [value]
+        if not isinstance(value, list) or len(value) > MAX_IDS:
+            parsed.fail(key, f"The {key} field must be an array of at most {MAX_IDS} ids.")
+            return
+        ids: list[Any] = []
+        for item in value:
+            if isinstance(item, dict):  # a record sent back: its id
+                item = item.get("id")
+            number = as_integer(item)
+            if number is not None:
+                ids.append(number)
+            elif isinstance(item, str) and 0 < len(item) <= MAX_STRING:
+                ids.append(item)  # a name, resolved against the associated resource
+            else:
+                parsed.fail(key, f"The {key} field must hold record ids or names.")
+                return
+        parsed.associations[key] = ids
+
+    def _custom(self, parsed: Parsed, key: str, field_name: str, value: Any) -> None:
+        """A custom field's value as Concord's §6 table gives it; the core checks it against the field."""
+        kind = self.entity.fields[field_name].type
+        if value is not None and kind in ("date", "datetime"):
+            moment = _moment(value)
+            if moment is None:
+                parsed.fail(key, f"The {key} field must be a valid date.")
+                return
+            value = moment[0] if kind == "date" else f"{moment[0]} {moment[1] or '00:00:00'}"
+        parsed.data[field_name] = value
+
+
+def _moment(value: Any) -> tuple[str, str | None] | None:
+    """(date, time or None) of `YYYY-MM-DD[ HH:MM[:SS]]` (an ISO `T` and a trailing `Z`/`.000000Z` allowed)."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    for suffix in (".000000Z", "Z"):
+        if text.endswith(suffix):
+            text = text[: -len(suffix)]
+            break
+    match = _DATE.fullmatch(text)
+    if match is None:
+        return None
+    day, clock = match.groups()
+    try:
+        date.fromisoformat(day)
+        if clock is not None:
+            clock = clock if clock.count(":") == 2 else f"{clock}:00"
+            datetime.strptime(clock, "%H:%M:%S")
+    except ValueError:
+        return None
+    return day, clock
+
+
+# Laravel's words for the core's validation failures, by kind.
+_CORE_MESSAGES = {
+    "required": "The {label} field is required.",
+    "maxLength": "The {label} field must not be greater than {limit} characters.",
+    "emailAddress": "The {label} field must be a valid email address.",
+    "min": "The {label} field must be at least {min}.",
+    "max": "The {label} field must not be greater than {max}.",
+}
+
+
+def core_failure(resource: Resource, entity: Entity, failure: ValidationFailure) -> dict[str, list[str]]:
+    """A core validation failure as a 422's `errors`, keyed by the request key of its field."""
+    spec = resource.by_field.get(failure.field)
+    custom = {field_name: key for key, field_name in custom_fields(entity)}
+    key = spec.key if spec is not None else custom.get(failure.field, failure.field)
+    label = spec.label if spec is not None else key
+    params = entity.fields[failure.field].params if failure.field in entity.fields else {}
+    template = _CORE_MESSAGES.get(failure.kind, "The selected {label} is invalid.")
+    return {key: [template.format(label=label, limit=params.get("maxLength", MAX_STRING),
+                                  min=params.get("min", ""), max=params.get("max", ""))]}

@@ -1,0 +1,71 @@
+"""Create and update with inline associations (specs/concord.md §4, §5): the record and the sync of each
+association sent are one transaction, so a refused association leaves the record unwritten."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from polycrm.core.search import SearchQuery, TotalMode
+from polycrm.dialects.concord.context import ConcordRequest
+from polycrm.dialects.concord.envelope import invalid
+from polycrm.query.tree import Compare, Op, Sort, disjunction
+
+if TYPE_CHECKING:
+    from polycrm.dialects.concord.api import ConcordApi
+    from polycrm.dialects.concord.view import ResourceView
+
+
+def save(api: ConcordApi, request: ConcordRequest, view: ResourceView, record_id: int | None) -> int:
+    """Create (record_id None) or update a record from the request body; its id."""
+    actor = request.user
+    records = api.core.records(view.entity.name)
+    if record_id is not None:
+        records.read(actor, record_id)  # Laravel finds the record (404) before it validates the body
+    parsed = view.reader.read(request.body, creating=record_id is None)
+    if parsed.errors:
+        raise invalid(parsed.errors)
+    if parsed.ignored:
+        request.warnings.append(f"keys ignored (not fields of {view.resource.name}): {', '.join(parsed.ignored)}")
+    associations = {key: resolve(api, request, view, key, ids) for key, ids in parsed.associations.items()}
+    relations = api.core.relations(view.entity.name)
+    with api.core.transaction() as conn:
+        if record_id is None:
+            record_id = records.create_within(conn, actor, parsed.data)["id"]
+            for key, ids in associations.items():
+                relations.change_within(conn, actor, record_id, view.resource.associations[key].link, added=ids)
+        else:
+            records.update_within(conn, actor, record_id, parsed.data)
+            for key, ids in associations.items():
+                relations.sync_within(conn, actor, record_id, view.resource.associations[key].link, ids)
+    records.committed()
+    return record_id
+
+
+def resolve(api: ConcordApi, request: ConcordRequest, view: ResourceView, key: str, items: list[Any]) -> list[int]:
+    """The ids of the live records the caller may read among ids and names (matched on the associated
+    resource's title, ignoring case); the rest is dropped, as Concord drops it, and named in a warning."""
+    if not items:
+        return []
+    target = api.mapping.resources[view.resource.associations[key].resource]
+    ids = [i for i in items if isinstance(i, int)]
+    names = [i for i in items if isinstance(i, str)]
+    conditions = [Compare("id", Op.IN, tuple(ids))] if ids else []
+    conditions += [Compare(target.title, Op.EQUALS_TEXT, name) for name in names]
+    query = SearchQuery(where=disjunction(conditions), sorts=[Sort("id")], limit=len(items) * 10,
+                        select=["id", target.title], total=TotalMode.NONE)
+    found = api.core.records(target.entity_name).search_visible(request.user, query).records
+    by_id = {r["id"] for r in found}
+    by_name: dict[str, int] = {}
+    for record in found:
+        by_name.setdefault(str(record.get(target.title) or "").lower(), record["id"])
+    resolved, dropped = [], []
+    for item in items:
+        found_id = item if isinstance(item, int) and item in by_id else by_name.get(str(item).lower()) \
+            if isinstance(item, str) else None
+        if found_id is None:
+            dropped.append(str(item))
+        else:
+            resolved.append(found_id)
+    if dropped:
+        request.warnings.append(f"{key} not found or not readable, left out: {', '.join(dropped)}")
+    return list(dict.fromkeys(resolved))

@@ -1,0 +1,87 @@
+"""Associations inline on create/update and through `/api/associations/{resource}/{id}` (specs/concord.md §5,
+§9 "§5 Associations")."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.concord.conftest import Concord
+
+
+@pytest.fixture
+def companies(concord: Concord) -> list[dict]:
+    return [concord.create("companies", {"name": name}) for name in ("Acme", "Globex", "Initech")]
+
+
+def ids(rows: list[dict]) -> list[int]:
+    return sorted(row["id"] for row in rows)
+
+
+def test_inline_ids_comma_strings_and_names(concord: Concord, companies: list[dict]) -> None:
+    acme, globex, initech = companies
+    contact = concord.create("contacts", {"first_name": "A", "companies": [acme["id"]]})
+    assert ids(contact["companies"]) == [acme["id"]] and contact["companies_count"] == 1
+    assert contact["associations_count"] == 1
+    nested = contact["companies"][0]
+    assert nested["display_name"] == "Acme" and nested["path"] == f"/companies/{acme['id']}"
+    contact = concord.create("contacts", {"first_name": "B", "companies": f"{acme['id']},{globex['id']}"})
+    assert ids(contact["companies"]) == [acme["id"], globex["id"]]
+    response = concord.post("contacts", {"first_name": "C", "companies": ["initech", 999999]})
+    assert response.status_code == 201
+    assert ids(response.json()["companies"]) == [initech["id"]]
+    assert "999999" in response.headers["x-polycrm-warning"]
+
+
+def test_update_syncs_only_the_keys_sent(concord: Concord, companies: list[dict]) -> None:
+    acme, globex, _ = companies
+    contact = concord.create("contacts", {"first_name": "A", "companies": [acme["id"]]})
+    deal_less = concord.put(f"contacts/{contact['id']}", {"last_name": "B"}).json()
+    assert ids(deal_less["companies"]) == [acme["id"]]
+    replaced = concord.put(f"contacts/{contact['id']}", {"companies": [globex["id"]]}).json()
+    assert ids(replaced["companies"]) == [globex["id"]]
+    emptied = concord.put(f"contacts/{contact['id']}", {"companies": []}).json()
+    assert emptied["companies"] == [] and emptied["companies_count"] == 0
+
+
+def test_associated_list_is_paginated(concord: Concord, companies: list[dict]) -> None:
+    contact = concord.create("contacts", {"first_name": "A", "companies": [c["id"] for c in companies]})
+    body = concord.get(f"contacts/{contact['id']}/companies", per_page="2").json()
+    assert body["meta"]["total"] == 3 and len(body["data"]) == 2
+    assert [row["display_name"] for row in body["data"]] == ["Acme", "Globex"]
+    assert concord.get(f"companies/{companies[0]['id']}/contacts").json()["data"][0]["id"] == contact["id"]
+
+
+def test_attach_sync_detach_and_list(concord: Concord, companies: list[dict]) -> None:
+    acme, globex, initech = companies
+    contact = concord.create("contacts", {"first_name": "A"})
+    path = f"associations/contacts/{contact['id']}"
+    attached = concord.put(path, {"companies": [acme["id"], globex["id"]]})
+    assert attached.status_code == 200 and ids(attached.json()["companies"]) == [acme["id"], globex["id"]]
+    again = concord.put(path, {"companies": [acme["id"]]})
+    assert again.status_code == 409 and again.json() == {"message": "This record is already associated"}
+    synced = concord.post(path, {"companies": [initech["id"]]})
+    assert ids(synced.json()["companies"]) == [initech["id"]]
+    detached = concord.delete_json(path, {"companies": [initech["id"]]})
+    assert detached.status_code == 200 and detached.json()["companies"] == []
+    listed = concord.get(path).json()
+    assert listed == {"companies": [], "deals": []}
+
+
+@pytest.mark.parametrize("body, status", [({}, 403), ({"companies": [999999]}, 403), ({"bogus": [1]}, 409)])
+def test_association_refusals(concord: Concord, body: dict, status: int) -> None:
+    contact = concord.create("contacts", {"first_name": "A"})
+    response = concord.put(f"associations/contacts/{contact['id']}", body)
+    assert response.status_code == status
+    if status == 409:
+        assert response.json() == {"message": 'The provided resource name "bogus" cannot be associated to contact.'}
+    assert concord.get(f"contacts/{contact['id']}").json()["companies"] == []
+
+
+def test_a_user_cannot_attach_what_they_cannot_read(concord: Concord, companies: list[dict]) -> None:
+    limited = concord.as_user("limited", {"Contact": {"create": "yes", "read": "own", "edit": "own", "delete": "own"},
+                                          "Account": {"read": "own", "edit": "own"}})
+    contact = limited.create("contacts", {"first_name": "Mine", "user_id": limited.user_id,
+                                          "companies": [companies[0]["id"]]})
+    assert contact["companies"] == []  # an unreadable id is dropped, as Concord drops it
+    response = limited.put(f"associations/contacts/{contact['id']}", {"companies": [companies[0]["id"]]})
+    assert response.status_code == 403

@@ -1,0 +1,155 @@
+"""Create, show, update and delete through `/api/{resource}` (specs/concord.md §2, §4, §9): record shape and key
+order, status codes, ids as Concord reads them, validation in Laravel's words."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.concord.conftest import Concord
+
+CONCORD_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.000000Z")
+AUTHORIZATIONS = ["viewAny", "view", "create", "update", "delete", "bulkDelete", "export"]
+
+
+def test_create_contact_answers_201_with_the_record_in_concords_key_order(concord: Concord) -> None:
+    response = concord.post("contacts", {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com",
+                                         "phones": [{"number": "+44 20 7946 0000", "type": "work"}],
+                                         "job_title": "Analyst", "city": "London"})
+    assert response.status_code == 201
+    assert response.headers["x-app-version"] == "1.5.1"
+    body = response.json()
+    assert list(body)[:10] == ["id", "companies_count", "deals_count", "display_name", "path", "created_at",
+                               "updated_at", "authorizations", "was_recently_created", "first_name"]
+    assert body["display_name"] == "Ada Lovelace"
+    assert body["path"] == f"/contacts/{body['id']}"
+    assert CONCORD_TIME.fullmatch(body["created_at"]) and CONCORD_TIME.fullmatch(body["updated_at"])
+    assert list(body["authorizations"]) == AUTHORIZATIONS and all(body["authorizations"].values())
+    assert body["was_recently_created"] is True
+    assert body["email"] == "ada@example.com" and body["job_title"] == "Analyst" and body["city"] == "London"
+    assert body["phones"] == [{"id": 1, "number": "+44 20 7946 0000", "type": "work"}]
+    assert body["user_id"] is None  # no default owner (§9)
+    assert body["companies"] == [] and body["deals"] == [] and body["actions"] == []
+    assert list(body)[-3:] == ["deals", "actions", "associations_count"]
+    assert body["associations_count"] == 0
+
+
+def test_show_update_and_delete(concord: Concord) -> None:
+    created = concord.create("contacts", {"first_name": "Grace", "last_name": "Hopper"})
+    path = f"contacts/{created['id']}"
+    shown = concord.get(path).json()
+    assert shown["was_recently_created"] is False and shown["first_name"] == "Grace"
+    updated = concord.put(path, {"last_name": "Brewster Hopper"})
+    assert updated.status_code == 200
+    assert updated.json()["first_name"] == "Grace"  # PUT is partial
+    assert updated.json()["display_name"] == "Grace Brewster Hopper"
+    assert updated.json()["was_recently_created"] is False
+    deleted = concord.delete(path)
+    assert deleted.status_code == 204 and deleted.content == b""
+    assert "content-type" not in deleted.headers
+    for response in (concord.get(path), concord.put(path, {"first_name": "X"}), concord.delete(path)):
+        assert response.status_code == 404
+        assert response.json() == {
+            "message": f"No query results for model [Modules\\Contacts\\App\\Models\\Contact] {created['id']}"}
+
+
+def test_path_ids_read_as_mysql_casts_them(concord: Concord) -> None:
+    created = concord.create("contacts", {"first_name": "One"})
+    number = created["id"]
+    assert concord.get(f"contacts/{number}abc").json()["id"] == number
+    assert concord.get(f"contacts/0{number}").json()["id"] == number
+    for bad in ("abc", "0", "-1"):
+        response = concord.get(f"contacts/{bad}")
+        assert response.status_code == 404
+        assert response.json()["message"].endswith(f"Contact] {bad}")
+
+
+def test_unknown_resources_and_paths_are_404_with_an_empty_message(concord: Concord) -> None:
+    created = concord.create("contacts", {"first_name": "One"})
+    for path in ("nosuch", "nosuch/1", f"contacts/{created['id']}/nosuch", "contacts/1/deals/2"):
+        response = concord.get(path)
+        assert response.status_code == 404, path
+        assert response.json() == {"message": ""}
+
+
+def test_patch_is_405_before_authentication(concord: Concord) -> None:
+    anonymous = concord.harness.client({"Accept": "application/json"}, validate=False)
+    for client in (concord.http, anonymous):
+        response = client.patch("/api/contacts/9", json={})
+        assert response.status_code == 405
+        assert response.headers["allow"] == "GET, HEAD, PUT, DELETE"
+        assert response.json() == {"message": "The PATCH method is not supported for route api/contacts/9. "
+                                              "Supported methods: GET, HEAD, PUT, DELETE."}
+        assert response.content.startswith(b'{\n    "message"')  # the exception handler pretty-prints
+
+
+def test_company_and_deal_keys(concord: Concord) -> None:
+    company = concord.create("companies", {"name": "Acme", "domain": "acme.test", "email": "info@acme.test",
+                                           "street": "1 Main St", "postal_code": "12345"})
+    assert company["display_name"] == "Acme" and company["domain"] == "acme.test"
+    assert company["path"] == f"/companies/{company['id']}"
+    assert list(company)[1:3] == ["contacts_count", "deals_count"]
+    assert company["contacts"] == [] and company["deals"] == []
+
+
+@pytest.mark.parametrize("body, errors", [
+    ({}, {"first_name": ["The First Name field is required."]}),
+    ({"first_name": ""}, {"first_name": ["The First Name field is required."]}),
+    ({"first_name": 5}, {"first_name": ["The First Name field must be a string."]}),
+    ({"first_name": "A", "email": "not-an-email"}, {"email": ["The E-Mail Address field must be a valid email address."]}),
+    ({"first_name": "A", "user_id": "me"}, {"user_id": ["The Owner field must be an integer."]}),
+    ({"first_name": "A", "phones": "555"}, {"phones": ["The Phone field must be an array."]}),
+    ({"first_name": "A", "phones": [{"type": "work"}]}, {"phones.0.number": ["The phones.0.number field is required."]}),
+    ({"first_name": "A", "phones": [{"number": "1", "type": "fax"}]}, {"phones.0.type": ["The selected phones.0.type is invalid."]}),
+    ({"first_name": "A" * 192}, {"first_name": ["The First Name field must not be greater than 191 characters."]}),
+    ({"first_name": ["A"], "last_name": {"x": 1}}, {"first_name": ["The First Name field must be a string."],
+                                                    "last_name": ["The Last Name field must be a string."]}),
+])
+def test_create_refuses_bad_values_in_laravels_words(concord: Concord, body: dict, errors: dict) -> None:
+    response = concord.post("contacts", body)
+    assert response.status_code == 422
+    messages = [m for items in errors.values() for m in items]
+    expected = messages[0] + (f" (and {len(messages) - 1} more error)" if len(messages) == 2 else "")
+    assert response.json() == {"message": expected, "errors": errors}
+    assert response.content.startswith(b'{"message"')  # compact, as Laravel's validator answers
+    assert concord.get("contacts").json()["meta"]["total"] == 0  # nothing written
+
+
+def test_update_refuses_emptying_a_required_field(concord: Concord) -> None:
+    created = concord.create("contacts", {"first_name": "Keep"})
+    response = concord.put(f"contacts/{created['id']}", {"first_name": None})
+    assert response.status_code == 422
+    assert response.json()["errors"] == {"first_name": ["The First Name field must have a value."]}
+    assert concord.get(f"contacts/{created['id']}").json()["first_name"] == "Keep"
+
+
+@pytest.mark.parametrize("raw, key", [
+    (b"{not json", "body"), (b"[1, 2]", "body"), (b'"text"', "body"), (b'{"first_name": "a\\u0000b"}', "body"),
+])
+def test_malformed_bodies_are_422(concord: Concord, raw: bytes, key: str) -> None:
+    response = concord.http.post("/api/contacts", content=raw)
+    assert response.status_code == 422
+    assert key in response.json()["errors"]
+
+
+def test_an_oversized_body_is_refused_before_it_is_read(concord: Concord) -> None:
+    response = concord.http.post("/api/contacts", content=b'{"first_name": "' + b"a" * (11 * 1024 * 1024) + b'"}')
+    assert response.status_code == 413
+    assert "message" in response.json()
+
+
+def test_unknown_keys_are_ignored_with_a_warning_and_record_keys_silently(concord: Concord) -> None:
+    response = concord.post("contacts", {"first_name": "A", "favourite_colour": "teal", "id": 99,
+                                         "display_name": "x", "created_at": "2020-01-01"})
+    assert response.status_code == 201
+    assert response.json()["id"] != 99
+    assert response.headers["x-polycrm-warning"] == "keys ignored (not fields of contacts): favourite_colour"
+
+
+def test_owner_is_a_user_id(concord: Concord) -> None:
+    response = concord.post("contacts", {"first_name": "Owned", "user_id": concord.user_id})
+    assert response.json()["user_id"] == concord.user_id
+    response = concord.post("contacts", {"first_name": "Owned", "user_id": 999999})
+    assert response.status_code == 422
+    assert list(response.json()["errors"]) == ["user_id"]
