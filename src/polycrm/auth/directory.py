@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 from polycrm.auth.acl import Actor, InvalidRole, merge_roles, validate_scopes
 from polycrm.auth.itflow_keys import ItflowKey, ItflowKeys
 from polycrm.auth.secrets import KeyRing, new_api_key
+from polycrm.auth.trusted import TrustedCredentials
 from polycrm.auth.vault_keys import MasterKeys
 from polycrm.store.database import Database, utcnow
 from polycrm.store.records import RecordRepository
@@ -25,11 +26,9 @@ from polycrm.store.records import RecordRepository
 USER_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.@\-]{1,50}$")
 USER_TYPES = ("regular", "admin", "api")
 ACTOR_TTL = 5.0
-# How long a process trusts an API key it found live; a key revoked by another process stops working within
-# this time (at once in the process that revoked it). Expiry is checked on every request.
+# How long a process trusts an API key it found live (auth.trusted); a key revoked by another process stops
+# working within this time (at once in the process that revoked it). Expiry is checked on every request.
 API_KEY_TTL = 2.0
-# Cached keys per process: enough for every integration of an instance; the cache starts over beyond it.
-API_KEY_CACHE_SIZE = 10_000
 # A token's last use is written at most this often: a write per request would cost more than the read, and
 # the idle limit is hours long.
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
@@ -148,7 +147,6 @@ class _LiveKey:
     user_id: int
     hmac_secret: str | None
     expires_at: datetime | None
-    trusted_until: float  # time.monotonic()
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +176,7 @@ class UserDirectory:
         self.tokens = tokens
         self.users = RecordRepository(database, database.registry.entity("User"))
         self._actors: dict[int, tuple[float, Actor | None]] = {}
-        self._live_keys: dict[str, _LiveKey] = {}  # by lookup hash
+        self._live_keys: TrustedCredentials[_LiveKey] = TrustedCredentials(API_KEY_TTL)
         self.master_keys = MasterKeys(database, keyring)
         self.itflow_keys = ItflowKeys(database, keyring, self.master_keys)
         # Checked on every request: built once (see polycrm.store.statements for why).
@@ -477,7 +475,7 @@ class UserDirectory:
         with self.database.transaction() as conn:
             result = conn.execute(update(table).where(table.c.id == key_id, table.c.revoked_at.is_(None))
                                   .values(revoked_at=utcnow()))
-        self._live_keys.clear()
+        self._live_keys.forget()
         self.itflow_keys.forget()
         return bool(result.rowcount)
 
@@ -511,26 +509,21 @@ class UserDirectory:
         """(user id, HMAC secret or None) for a live key of PolyCRM's own APIs (never an ITFlow key); None if
         unknown, revoked or expired.
 
-        A key found live is trusted for `API_KEY_TTL` seconds: integrations send the same key with every
-        request, and its lookup (a query, and decrypting an HMAC secret) was a third of a read's time.
-        Unknown keys are looked up every time, so a new key works at once and junk cannot fill the cache."""
-        key_hash = self.keyring.lookup_hash(key)
+        A key found live is trusted for `API_KEY_TTL` seconds (auth.trusted says why); its expiry is checked
+        every time."""
         now = utcnow()
-        live = self._live_keys.get(key_hash)
-        if live is None or live.trusted_until < monotonic():
-            with self.database.connect() as conn:
-                row = conn.execute(self._live_key_statement, {"key_hash": key_hash, "now": now}).first()
-            if row is None:
-                self._live_keys.pop(key_hash, None)
-                return None
-            if len(self._live_keys) >= API_KEY_CACHE_SIZE:
-                self._live_keys.clear()
-            live = self._live_keys[key_hash] = _LiveKey(
-                int(row.user_id), self.keyring.decrypt(row.hmac_secret) if row.hmac_secret else None,
-                row.expires_at, monotonic() + API_KEY_TTL)
-        if live.expires_at is not None and live.expires_at <= now:
+        live = self._live_keys.get(self.keyring.lookup_hash(key), lambda key_hash: self._load_key(key_hash, now))
+        if live is None or (live.expires_at is not None and live.expires_at <= now):
             return None
         return live.user_id, live.hmac_secret
+
+    def _load_key(self, key_hash: str, now: datetime) -> _LiveKey | None:
+        with self.database.connect() as conn:
+            row = conn.execute(self._live_key_statement, {"key_hash": key_hash, "now": now}).first()
+        if row is None:
+            return None
+        return _LiveKey(int(row.user_id), self.keyring.decrypt(row.hmac_secret) if row.hmac_secret else None,
+                        row.expires_at)
 
     # --- auth tokens (EspoCRM's Espo-Authorization flow) ------------------------------------------
 

@@ -15,12 +15,12 @@ import secrets
 import string
 from dataclasses import dataclass
 from datetime import date
-from time import monotonic
 
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.engine import Connection
 
 from polycrm.auth.secrets import KeyRing
+from polycrm.auth.trusted import TrustedCredentials
 from polycrm.auth.vault_keys import MasterKeys, new_decrypt_password, wrap_for_password
 from polycrm.store.database import Database, utcnow
 
@@ -29,7 +29,6 @@ KEY_ALPHABET = string.ascii_lowercase + string.digits
 KEY_LENGTH = 32
 # As for PolyCRM's own keys (auth.directory.API_KEY_TTL): a revoked key stops within this time elsewhere.
 ITFLOW_KEY_TTL = 2.0
-ITFLOW_KEY_CACHE_SIZE = 10_000
 
 
 def new_itflow_key() -> str:
@@ -54,10 +53,9 @@ class ItflowKey:
 
 
 @dataclass(frozen=True, slots=True)
-class _Cached:
+class _Found:
     key: ItflowKey
     expires_on: date | None
-    trusted_until: float
 
 
 class ItflowKeys:
@@ -67,7 +65,7 @@ class ItflowKeys:
         self.database = database
         self.keyring = keyring
         self.master_keys = master_keys
-        self._live: dict[str, _Cached] = {}
+        self._live: TrustedCredentials[_Found] = TrustedCredentials(ITFLOW_KEY_TTL)
         keys = database.table("api_key")
         self._statement = select(keys.c.id, keys.c.user_id, keys.c.client_id, keys.c.name, keys.c.vault_key,
                                  keys.c.expires_on).where(
@@ -88,23 +86,19 @@ class ItflowKeys:
         """The live key, matched as ITFlow matches; None if unknown, revoked or expired (from 00:00 local time
         of its expiry date). Found keys are trusted for ITFLOW_KEY_TTL seconds, unknown ones looked up each
         time."""
-        key_hash = self.keyring.lookup_hash(normalise_itflow_key(key))
-        cached = self._live.get(key_hash)
-        if cached is None or cached.trusted_until < monotonic():
-            with self.database.connect() as conn:
-                row = conn.execute(self._statement, {"key_hash": key_hash}).first()
-            if row is None:
-                self._live.pop(key_hash, None)
-                return None
-            if len(self._live) >= ITFLOW_KEY_CACHE_SIZE:
-                self._live.clear()
-            cached = self._live[key_hash] = _Cached(
-                ItflowKey(int(row.id), int(row.user_id), int(row.client_id or 0), row.name, row.vault_key),
-                row.expires_on, monotonic() + ITFLOW_KEY_TTL)
-        if cached.expires_on is not None and cached.expires_on <= date.today():
+        found = self._live.get(self.keyring.lookup_hash(normalise_itflow_key(key)), self._load)
+        if found is None or (found.expires_on is not None and found.expires_on <= date.today()):
             return None
-        return cached.key
+        return found.key
+
+    def _load(self, key_hash: str) -> _Found | None:
+        with self.database.connect() as conn:
+            row = conn.execute(self._statement, {"key_hash": key_hash}).first()
+        if row is None:
+            return None
+        return _Found(ItflowKey(int(row.id), int(row.user_id), int(row.client_id or 0), row.name, row.vault_key),
+                      row.expires_on)
 
     def forget(self) -> None:
         """Drop cached keys after a revocation made in this process."""
-        self._live.clear()
+        self._live.forget()
