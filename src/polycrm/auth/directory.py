@@ -16,6 +16,7 @@ from sqlalchemy import and_, bindparam, delete, false, insert, or_, select, upda
 from sqlalchemy.engine import Connection
 
 from polycrm.auth.acl import Actor, InvalidRole, merge_roles, validate_scopes
+from polycrm.auth.errors import DirectoryError, NameTaken, UnknownName
 from polycrm.auth.itflow_keys import ItflowKey, ItflowKeys
 from polycrm.auth.secrets import KeyRing, new_api_key
 from polycrm.auth.trusted import TrustedCredentials
@@ -63,18 +64,6 @@ def load_actor(database: Database, user_id: int, users: RecordRepository | None 
                  user_type=row.type, team_ids=frozenset(teams.get(user_id, [])),
                  scopes=merge_roles(orjson.loads(r.scopes) for r in roles),
                  mass_update=any(r.mass_update for r in roles))
-
-
-class DirectoryError(ValueError):
-    """A user-management request cannot be carried out (duplicate name, unknown user, bad input)."""
-
-
-class NameTaken(DirectoryError):
-    """A user or role of that name exists already."""
-
-
-class UnknownName(DirectoryError):
-    """No user or role of that name or id."""
 
 
 MIN_PASSWORD_LENGTH = 8
@@ -483,21 +472,8 @@ class UserDirectory:
                           name: str | None = None) -> IssuedItflowKey:
         """A key for the ITFlow API acting as the user, limited to one client (an Account id; 0 = all),
         refused from 00:00 local time of `expires_on`; with its credential decrypt password."""
-        if isinstance(client_id, bool) or not isinstance(client_id, int) or client_id < 0:
-            raise DirectoryError("The client id must be 0 (all clients) or an account's id.")
-        if expires_on is not None and expires_on <= date.today():
-            raise DirectoryError("The expiry date must be after today.")
-        if name is not None and (len(name) > 100 or "\x00" in name):
-            raise DirectoryError("A key's name has at most 100 characters and no NUL.")
-        users, accounts = self.users.table, self.database.table("account")
-        with self.database.transaction() as conn:
-            if conn.execute(select(users.c.id).where(users.c.id == user_id, users.c.deleted == false())).first() is None:
-                raise UnknownName(f"No user with id {user_id}.")
-            if client_id and conn.execute(select(accounts.c.id).where(
-                    accounts.c.id == client_id, accounts.c.deleted == false())).first() is None:
-                raise UnknownName(f"No account (client) with id {client_id}.")
-            key_id, key, password = self.itflow_keys.insert(conn, user_id, client_id=client_id,
-                                                            expires_on=expires_on, name=name)
+        key_id, key, password = self.itflow_keys.create(user_id, client_id=client_id, expires_on=expires_on,
+                                                        name=name)
         info = next(k for k in self.list_api_keys() if k.id == key_id)
         return IssuedItflowKey(info, key, password)
 

@@ -16,9 +16,9 @@ import string
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import bindparam, insert, select
-from sqlalchemy.engine import Connection
+from sqlalchemy import bindparam, false, insert, select
 
+from polycrm.auth.errors import DirectoryError, UnknownName, require_live_user
 from polycrm.auth.secrets import KeyRing
 from polycrm.auth.trusted import TrustedCredentials
 from polycrm.auth.vault_keys import MasterKeys, new_decrypt_password, wrap_for_password
@@ -59,7 +59,7 @@ class _Found:
 
 
 class ItflowKeys:
-    """Issues and finds ITFlow keys; `UserDirectory` checks the request and lists and revokes them."""
+    """Issues and finds ITFlow keys; `UserDirectory` lists and revokes them."""
 
     def __init__(self, database: Database, keyring: KeyRing, master_keys: MasterKeys):
         self.database = database
@@ -71,15 +71,26 @@ class ItflowKeys:
                                  keys.c.expires_on).where(
             keys.c.key_hash == bindparam("key_hash"), keys.c.protocol == ITFLOW, keys.c.revoked_at.is_(None))
 
-    def insert(self, conn: Connection, user_id: int, *, client_id: int, expires_on: date | None,
+    def create(self, user_id: int, *, client_id: int, expires_on: date | None,
                name: str | None) -> tuple[int, str, str]:
-        """(id, key, decrypt password) of a new key, written in `conn`'s transaction."""
+        """(id, key, decrypt password) of a new key of a live user, for one client (an Account id) or all (0)."""
+        if isinstance(client_id, bool) or not isinstance(client_id, int) or client_id < 0:
+            raise DirectoryError("The client id must be 0 (all clients) or an account's id.")
+        if expires_on is not None and expires_on <= date.today():
+            raise DirectoryError("The expiry date must be after today.")
+        if name is not None and (len(name) > 100 or "\x00" in name):
+            raise DirectoryError("A key's name has at most 100 characters and no NUL.")
         key, password = new_itflow_key(), new_decrypt_password()
-        table = self.database.table("api_key")
-        key_id = conn.execute(insert(table).values(
-            user_id=user_id, name=name, key_hash=self.keyring.lookup_hash(key), key_prefix=key[:8],
-            created_at=utcnow(), protocol=ITFLOW, client_id=client_id, expires_on=expires_on,
-            vault_key=wrap_for_password(self.master_keys.get(conn), password)).returning(table.c.id)).scalar_one()
+        table, accounts = self.database.table("api_key"), self.database.table("account")
+        with self.database.transaction() as conn:
+            require_live_user(conn, self.database, user_id)
+            if client_id and conn.execute(select(accounts.c.id).where(
+                    accounts.c.id == client_id, accounts.c.deleted == false())).first() is None:
+                raise UnknownName(f"No account (client) with id {client_id}.")
+            key_id = conn.execute(insert(table).values(
+                user_id=user_id, name=name, key_hash=self.keyring.lookup_hash(key), key_prefix=key[:8],
+                created_at=utcnow(), protocol=ITFLOW, client_id=client_id, expires_on=expires_on,
+                vault_key=wrap_for_password(self.master_keys.get(conn), password)).returning(table.c.id)).scalar_one()
         return int(key_id), key, password
 
     def find(self, key: str) -> ItflowKey | None:
