@@ -20,6 +20,7 @@ from polycrm.auth.errors import DirectoryError, NameTaken, UnknownName
 from polycrm.auth.itflow_keys import ItflowKey, ItflowKeys
 from polycrm.auth.secrets import KeyRing, new_api_key
 from polycrm.auth.trusted import TrustedCredentials
+from polycrm.auth.user_emails import UserEmails, check_email
 from polycrm.auth.vault_keys import MasterKeys
 from polycrm.store.database import Database, utcnow
 from polycrm.store.records import RecordRepository
@@ -168,6 +169,7 @@ class UserDirectory:
         self._live_keys: TrustedCredentials[_LiveKey] = TrustedCredentials(API_KEY_TTL)
         self.master_keys = MasterKeys(database, keyring)
         self.itflow_keys = ItflowKeys(database, keyring, self.master_keys)
+        self.emails = UserEmails(database, self.users)
         # Checked on every request: built once (see polycrm.store.statements for why).
         keys = database.table("api_key")
         self._live_key_statement = select(keys.c.user_id, keys.c.hmac_secret, keys.c.expires_at).where(
@@ -178,13 +180,16 @@ class UserDirectory:
 
     def create_user(self, user_name: str, password: str | None, *, user_type: str = "regular",
                     first_name: str | None = None, last_name: str | None = None,
-                    team_ids: list[int] | None = None) -> int:
+                    team_ids: list[int] | None = None, email: str | None = None, api_access: bool = True) -> int:
+        """A new active user; `email` (unique among users, ignoring case) is their login on the App CRM API,
+        which refuses them (403) without `api_access`."""
         if not USER_NAME_PATTERN.match(user_name or ""):
             raise DirectoryError("User name must be 1-50 letters, digits or _ . @ -.")
         if user_type not in USER_TYPES:
             raise DirectoryError(f"User type must be one of {', '.join(USER_TYPES)}.")
         if password is not None:
             check_password(password)
+        email = None if email is None else check_email(email)
         table = self.users.table
         now = utcnow()
         last = last_name or user_name
@@ -193,10 +198,15 @@ class UserDirectory:
                                                           table.c.deleted == false())).first()
             if taken:
                 raise NameTaken(f"User '{user_name}' already exists.")
+            if email is not None and self.emails.taken(conn, email):
+                raise NameTaken(f"Email {email} is already used by another user.")
             user_id = self.users.insert(conn, {
-                "userName": user_name, "type": user_type, "isActive": True, "firstName": first_name,
-                "lastName": last, "name": " ".join(p for p in (first_name, last) if p), "createdAt": now,
-                "modifiedAt": now, "versionNumber": 1})
+                "userName": user_name, "type": user_type, "isActive": True, "apiAccess": api_access,
+                "emailAddress": email, "firstName": first_name, "lastName": last,
+                "name": " ".join(p for p in (first_name, last) if p), "createdAt": now, "modifiedAt": now,
+                "versionNumber": 1})
+            if email is not None:
+                self.emails.add(conn, user_id, email)
             if password is not None:
                 conn.execute(update(table).where(table.c.id == user_id)
                              .values(password_hash=_PASSWORDS.hash(password)))
@@ -263,6 +273,18 @@ class UserDirectory:
             with self.database.connect() as conn:
                 row = conn.execute(select(table.c.id, table.c.password_hash, table.c.type, table.c.is_active)
                                    .where(table.c.user_name == user_name, table.c.deleted == false())).first()
+        return self._password_matches(row, password)
+
+    def verify_email_password(self, email: str, password: str) -> int | None:
+        """`verify_password` for the active user whose email it is (auth.user_emails), as the App CRM API
+        logs in."""
+        found = self.emails.active_users(email)
+        return self._password_matches(found[0] if len(found) == 1 else None, password)
+
+    @staticmethod
+    def _password_matches(row: Any, password: str) -> int | None:
+        """The user id of `row` (id, password_hash, type, is_active) when the password is theirs and they may
+        log in with one; a hash is verified even without a row, so timing does not reveal who exists."""
         stored = row.password_hash if row is not None and row.password_hash else _dummy_hash()
         try:
             _PASSWORDS.verify(stored, password)
@@ -271,6 +293,12 @@ class UserDirectory:
         if row is None or not row.password_hash or not row.is_active or row.type == "api":
             return None
         return int(row.id)
+
+    def user_id_by_email(self, email: str) -> int | None:
+        """The active user whose email it is, ignoring case; None if nobody's, or several users' (see
+        auth.user_emails)."""
+        found = self.emails.active_users(email)
+        return int(found[0].id) if len(found) == 1 else None
 
     def set_password(self, user_id: int, password: str) -> None:
         with self.database.transaction() as conn:
