@@ -16,6 +16,7 @@ from sqlalchemy import and_, bindparam, delete, false, insert, or_, select, upda
 from sqlalchemy.engine import Connection
 
 from polycrm.auth.acl import Actor, InvalidRole, merge_roles, validate_scopes
+from polycrm.auth.concord_tokens import ConcordToken, ConcordTokenInfo, ConcordTokens, IssuedConcordToken
 from polycrm.auth.errors import DirectoryError, NameTaken, UnknownName
 from polycrm.auth.itflow_keys import ItflowKey, ItflowKeys
 from polycrm.auth.secrets import KeyRing, new_api_key
@@ -169,6 +170,7 @@ class UserDirectory:
         self._live_keys: TrustedCredentials[_LiveKey] = TrustedCredentials(API_KEY_TTL)
         self.master_keys = MasterKeys(database, keyring)
         self.itflow_keys = ItflowKeys(database, keyring, self.master_keys)
+        self.concord_tokens = ConcordTokens(database, keyring)
         self.emails = UserEmails(database, self.users)
         # Checked on every request: built once (see polycrm.store.statements for why).
         keys = database.table("api_key")
@@ -494,6 +496,7 @@ class UserDirectory:
                                   .values(revoked_at=utcnow()))
         self._live_keys.forget()
         self.itflow_keys.forget()
+        self.concord_tokens.forget()
         return bool(result.rowcount)
 
     def create_itflow_key(self, user_id: int, *, client_id: int = 0, expires_on: date | None = None,
@@ -508,6 +511,22 @@ class UserDirectory:
     def find_itflow_key(self, key: str) -> ItflowKey | None:
         """The live ITFlow key a client sent (auth.itflow_keys.ItflowKeys.find); None if it is not one."""
         return self.itflow_keys.find(key)
+
+    def create_concord_token(self, user_id: int, name: str) -> IssuedConcordToken:
+        """A personal access token for the App CRM API acting as the user (auth.concord_tokens)."""
+        return self.concord_tokens.create(user_id, name)
+
+    def find_concord_token(self, plain: str) -> ConcordToken | None:
+        """The live App CRM token a client sent; None if none, revoked, or its user inactive or deleted."""
+        return self.concord_tokens.find(plain)
+
+    def list_concord_tokens(self, user_id: int | None) -> list[ConcordTokenInfo]:
+        """A user's live App CRM tokens (every user's with None), oldest first."""
+        return self.concord_tokens.live(user_id)
+
+    def revoke_concord_token(self, token_id: int, *, owner_id: int | None) -> bool:
+        """Revoke an App CRM token; with `owner_id` only that user's (None: anyone's, for administrators)."""
+        return self.concord_tokens.revoke(token_id, owner_id=owner_id)
 
     def find_api_key(self, key: str) -> tuple[int, str | None] | None:
         """(user id, HMAC secret or None) for a live key of PolyCRM's own APIs (never an ITFlow key); None if
