@@ -12,6 +12,7 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 from argon2 import PasswordHasher
 
 import polycrm.auth.directory
+import polycrm.auth.trusted
 import polycrm.events.addresses
 
 from polycrm.auth.directory import API_KEY_TTL, UserDirectory
@@ -109,9 +110,9 @@ def directory(store: Store) -> UserDirectory:
 
 @pytest.fixture
 def pass_key_trust(monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
-    """Moves every directory's clock past `API_KEY_TTL`: what a server process sees that long after another
-    process (the CLI, another worker) revoked a key it had found live."""
+    """Moves the clock of every process's trusted credentials past `API_KEY_TTL`: what a server process sees
+    that long after another process (the CLI, another worker) revoked a key it had found live."""
     def advance() -> None:
-        later = polycrm.auth.directory.monotonic() + API_KEY_TTL + 1
-        monkeypatch.setattr(polycrm.auth.directory, "monotonic", lambda: later)
+        later = polycrm.auth.trusted.monotonic() + API_KEY_TTL + 1
+        monkeypatch.setattr(polycrm.auth.trusted, "monotonic", lambda: later)
     return advance

@@ -1,6 +1,7 @@
-"""Privilege escalation: only administrators change a user's type, activity, teams and default team; nobody
-deletes or deactivates themselves; the last active administrator cannot be removed, demoted or
-deactivated, by any path (EspoCRM record and mass actions, InflowCRM)."""
+"""Privilege escalation: only administrators change a user's type, activity, API access (the App CRM API's
+`access-api` permission), teams and default team; nobody deletes or deactivates themselves; the last active
+administrator cannot be removed, demoted or deactivated, by any path (EspoCRM record and mass actions,
+InflowCRM)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ USER_EDITOR = {"User": {"create": "yes", "read": "all", "edit": "all", "delete":
 
 
 @pytest.mark.parametrize("change", [{"type": "admin"}, {"type": "api"}, {"type": "super-admin"},
-                                    {"isActive": False}, {"teamsIds": ["TEAM"]}, {"defaultTeamId": "TEAM"}])
+                                    {"isActive": False}, {"apiAccess": False}, {"teamsIds": ["TEAM"]},
+                                    {"defaultTeamId": "TEAM"}])
 def test_only_administrators_change_a_users_type_activity_and_teams(harness, api, change):
     team = ok(api.post("/api/v1/Team", json={"name": "Board"}), 200).json()["id"]
     change = {k: ([team] if v == ["TEAM"] else team if v == "TEAM" else v) for k, v in change.items()}

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import text
 
 import polycrm.auth.itflow_keys
+import polycrm.auth.trusted
 from polycrm.auth.directory import DirectoryError, UnknownName
 from polycrm.core import vault
 from polycrm.core.errors import WrongDecryptPassword
@@ -106,8 +107,8 @@ def test_apikey_commands_issue_list_and_revoke_itflow_keys(harness, api, cli, mo
     assert result.exit_code == 0, result.stderr
     issued = json.loads(result.stdout)
     # The cache's clock stands still until the test moves it: the commands below may take longer than the TTL.
-    start = polycrm.auth.itflow_keys.monotonic()
-    monkeypatch.setattr(polycrm.auth.itflow_keys, "monotonic", lambda: start)
+    start = polycrm.auth.trusted.monotonic()
+    monkeypatch.setattr(polycrm.auth.trusted, "monotonic", lambda: start)
     assert {"id", "key", "decryptPassword", "user", "name", "expiresAt", "protocol", "clientId"} <= set(issued)
     assert (issued["protocol"], issued["clientId"]) == ("itflow", client_id)
     found = harness.directory.find_itflow_key(issued["key"])
@@ -128,7 +129,7 @@ def test_apikey_commands_issue_list_and_revoke_itflow_keys(harness, api, cli, mo
     assert cli("apikey", "revoke", str(issued["id"])).exit_code == 0
     assert harness.directory.find_itflow_key(issued["key"]) is not None  # trusted for ITFLOW_KEY_TTL
     later = start + polycrm.auth.itflow_keys.ITFLOW_KEY_TTL + 1
-    monkeypatch.setattr(polycrm.auth.itflow_keys, "monotonic", lambda: later)
+    monkeypatch.setattr(polycrm.auth.trusted, "monotonic", lambda: later)
     assert harness.directory.find_itflow_key(issued["key"]) is None
     assert "revoked" in [line for line in cli("apikey", "list").stdout.splitlines()
                          if line.startswith(f"{issued['id']}\t")][0]

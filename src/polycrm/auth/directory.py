@@ -16,8 +16,12 @@ from sqlalchemy import and_, bindparam, delete, false, insert, or_, select, upda
 from sqlalchemy.engine import Connection
 
 from polycrm.auth.acl import Actor, InvalidRole, merge_roles, validate_scopes
+from polycrm.auth.concord_tokens import ConcordToken, ConcordTokenInfo, ConcordTokens, IssuedConcordToken
+from polycrm.auth.errors import DirectoryError, NameTaken, UnknownName
 from polycrm.auth.itflow_keys import ItflowKey, ItflowKeys
 from polycrm.auth.secrets import KeyRing, new_api_key
+from polycrm.auth.trusted import TrustedCredentials
+from polycrm.auth.user_emails import UserEmails, check_email
 from polycrm.auth.vault_keys import MasterKeys
 from polycrm.store.database import Database, utcnow
 from polycrm.store.records import RecordRepository
@@ -25,11 +29,9 @@ from polycrm.store.records import RecordRepository
 USER_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.@\-]{1,50}$")
 USER_TYPES = ("regular", "admin", "api")
 ACTOR_TTL = 5.0
-# How long a process trusts an API key it found live; a key revoked by another process stops working within
-# this time (at once in the process that revoked it). Expiry is checked on every request.
+# How long a process trusts an API key it found live (auth.trusted); a key revoked by another process stops
+# working within this time (at once in the process that revoked it). Expiry is checked on every request.
 API_KEY_TTL = 2.0
-# Cached keys per process: enough for every integration of an instance; the cache starts over beyond it.
-API_KEY_CACHE_SIZE = 10_000
 # A token's last use is written at most this often: a write per request would cost more than the read, and
 # the idle limit is hours long.
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
@@ -64,18 +66,6 @@ def load_actor(database: Database, user_id: int, users: RecordRepository | None 
                  user_type=row.type, team_ids=frozenset(teams.get(user_id, [])),
                  scopes=merge_roles(orjson.loads(r.scopes) for r in roles),
                  mass_update=any(r.mass_update for r in roles))
-
-
-class DirectoryError(ValueError):
-    """A user-management request cannot be carried out (duplicate name, unknown user, bad input)."""
-
-
-class NameTaken(DirectoryError):
-    """A user or role of that name exists already."""
-
-
-class UnknownName(DirectoryError):
-    """No user or role of that name or id."""
 
 
 MIN_PASSWORD_LENGTH = 8
@@ -148,7 +138,6 @@ class _LiveKey:
     user_id: int
     hmac_secret: str | None
     expires_at: datetime | None
-    trusted_until: float  # time.monotonic()
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,9 +167,11 @@ class UserDirectory:
         self.tokens = tokens
         self.users = RecordRepository(database, database.registry.entity("User"))
         self._actors: dict[int, tuple[float, Actor | None]] = {}
-        self._live_keys: dict[str, _LiveKey] = {}  # by lookup hash
+        self._live_keys: TrustedCredentials[_LiveKey] = TrustedCredentials(API_KEY_TTL)
         self.master_keys = MasterKeys(database, keyring)
         self.itflow_keys = ItflowKeys(database, keyring, self.master_keys)
+        self.concord_tokens = ConcordTokens(database, keyring)
+        self.emails = UserEmails(database, self.users)
         # Checked on every request: built once (see polycrm.store.statements for why).
         keys = database.table("api_key")
         self._live_key_statement = select(keys.c.user_id, keys.c.hmac_secret, keys.c.expires_at).where(
@@ -191,13 +182,16 @@ class UserDirectory:
 
     def create_user(self, user_name: str, password: str | None, *, user_type: str = "regular",
                     first_name: str | None = None, last_name: str | None = None,
-                    team_ids: list[int] | None = None) -> int:
+                    team_ids: list[int] | None = None, email: str | None = None, api_access: bool = True) -> int:
+        """A new active user; `email` (unique among users, ignoring case) is their login on the App CRM API,
+        which refuses them (403) without `api_access`."""
         if not USER_NAME_PATTERN.match(user_name or ""):
             raise DirectoryError("User name must be 1-50 letters, digits or _ . @ -.")
         if user_type not in USER_TYPES:
             raise DirectoryError(f"User type must be one of {', '.join(USER_TYPES)}.")
         if password is not None:
             check_password(password)
+        email = None if email is None else check_email(email)
         table = self.users.table
         now = utcnow()
         last = last_name or user_name
@@ -206,10 +200,15 @@ class UserDirectory:
                                                           table.c.deleted == false())).first()
             if taken:
                 raise NameTaken(f"User '{user_name}' already exists.")
+            if email is not None and self.emails.taken(conn, email):
+                raise NameTaken(f"Email {email} is already used by another user.")
             user_id = self.users.insert(conn, {
-                "userName": user_name, "type": user_type, "isActive": True, "firstName": first_name,
-                "lastName": last, "name": " ".join(p for p in (first_name, last) if p), "createdAt": now,
-                "modifiedAt": now, "versionNumber": 1})
+                "userName": user_name, "type": user_type, "isActive": True, "apiAccess": api_access,
+                "emailAddress": email, "firstName": first_name, "lastName": last,
+                "name": " ".join(p for p in (first_name, last) if p), "createdAt": now, "modifiedAt": now,
+                "versionNumber": 1})
+            if email is not None:
+                self.emails.add(conn, user_id, email)
             if password is not None:
                 conn.execute(update(table).where(table.c.id == user_id)
                              .values(password_hash=_PASSWORDS.hash(password)))
@@ -276,6 +275,18 @@ class UserDirectory:
             with self.database.connect() as conn:
                 row = conn.execute(select(table.c.id, table.c.password_hash, table.c.type, table.c.is_active)
                                    .where(table.c.user_name == user_name, table.c.deleted == false())).first()
+        return self._password_matches(row, password)
+
+    def verify_email_password(self, email: str, password: str) -> int | None:
+        """`verify_password` for the active user whose email it is (auth.user_emails), as the App CRM API
+        logs in."""
+        found = self.emails.active_users(email)
+        return self._password_matches(found[0] if len(found) == 1 else None, password)
+
+    @staticmethod
+    def _password_matches(row: Any, password: str) -> int | None:
+        """The user id of `row` (id, password_hash, type, is_active) when the password is theirs and they may
+        log in with one; a hash is verified even without a row, so timing does not reveal who exists."""
         stored = row.password_hash if row is not None and row.password_hash else _dummy_hash()
         try:
             _PASSWORDS.verify(stored, password)
@@ -284,6 +295,12 @@ class UserDirectory:
         if row is None or not row.password_hash or not row.is_active or row.type == "api":
             return None
         return int(row.id)
+
+    def user_id_by_email(self, email: str) -> int | None:
+        """The active user whose email it is, ignoring case; None if nobody's, or several users' (see
+        auth.user_emails)."""
+        found = self.emails.active_users(email)
+        return int(found[0].id) if len(found) == 1 else None
 
     def set_password(self, user_id: int, password: str) -> None:
         with self.database.transaction() as conn:
@@ -477,29 +494,17 @@ class UserDirectory:
         with self.database.transaction() as conn:
             result = conn.execute(update(table).where(table.c.id == key_id, table.c.revoked_at.is_(None))
                                   .values(revoked_at=utcnow()))
-        self._live_keys.clear()
+        self._live_keys.forget()
         self.itflow_keys.forget()
+        self.concord_tokens.forget()
         return bool(result.rowcount)
 
     def create_itflow_key(self, user_id: int, *, client_id: int = 0, expires_on: date | None = None,
                           name: str | None = None) -> IssuedItflowKey:
         """A key for the ITFlow API acting as the user, limited to one client (an Account id; 0 = all),
         refused from 00:00 local time of `expires_on`; with its credential decrypt password."""
-        if isinstance(client_id, bool) or not isinstance(client_id, int) or client_id < 0:
-            raise DirectoryError("The client id must be 0 (all clients) or an account's id.")
-        if expires_on is not None and expires_on <= date.today():
-            raise DirectoryError("The expiry date must be after today.")
-        if name is not None and (len(name) > 100 or "\x00" in name):
-            raise DirectoryError("A key's name has at most 100 characters and no NUL.")
-        users, accounts = self.users.table, self.database.table("account")
-        with self.database.transaction() as conn:
-            if conn.execute(select(users.c.id).where(users.c.id == user_id, users.c.deleted == false())).first() is None:
-                raise UnknownName(f"No user with id {user_id}.")
-            if client_id and conn.execute(select(accounts.c.id).where(
-                    accounts.c.id == client_id, accounts.c.deleted == false())).first() is None:
-                raise UnknownName(f"No account (client) with id {client_id}.")
-            key_id, key, password = self.itflow_keys.insert(conn, user_id, client_id=client_id,
-                                                            expires_on=expires_on, name=name)
+        key_id, key, password = self.itflow_keys.create(user_id, client_id=client_id, expires_on=expires_on,
+                                                        name=name)
         info = next(k for k in self.list_api_keys() if k.id == key_id)
         return IssuedItflowKey(info, key, password)
 
@@ -507,30 +512,41 @@ class UserDirectory:
         """The live ITFlow key a client sent (auth.itflow_keys.ItflowKeys.find); None if it is not one."""
         return self.itflow_keys.find(key)
 
+    def create_concord_token(self, user_id: int, name: str) -> IssuedConcordToken:
+        """A personal access token for the App CRM API acting as the user (auth.concord_tokens)."""
+        return self.concord_tokens.create(user_id, name)
+
+    def find_concord_token(self, plain: str) -> ConcordToken | None:
+        """The live App CRM token a client sent; None if none, revoked, or its user inactive or deleted."""
+        return self.concord_tokens.find(plain)
+
+    def list_concord_tokens(self, user_id: int | None) -> list[ConcordTokenInfo]:
+        """A user's live App CRM tokens (every user's with None), oldest first."""
+        return self.concord_tokens.live(user_id)
+
+    def revoke_concord_token(self, token_id: int, *, owner_id: int | None) -> bool:
+        """Revoke an App CRM token; with `owner_id` only that user's (None: anyone's, for administrators)."""
+        return self.concord_tokens.revoke(token_id, owner_id=owner_id)
+
     def find_api_key(self, key: str) -> tuple[int, str | None] | None:
         """(user id, HMAC secret or None) for a live key of PolyCRM's own APIs (never an ITFlow key); None if
         unknown, revoked or expired.
 
-        A key found live is trusted for `API_KEY_TTL` seconds: integrations send the same key with every
-        request, and its lookup (a query, and decrypting an HMAC secret) was a third of a read's time.
-        Unknown keys are looked up every time, so a new key works at once and junk cannot fill the cache."""
-        key_hash = self.keyring.lookup_hash(key)
+        A key found live is trusted for `API_KEY_TTL` seconds (auth.trusted says why); its expiry is checked
+        every time."""
         now = utcnow()
-        live = self._live_keys.get(key_hash)
-        if live is None or live.trusted_until < monotonic():
-            with self.database.connect() as conn:
-                row = conn.execute(self._live_key_statement, {"key_hash": key_hash, "now": now}).first()
-            if row is None:
-                self._live_keys.pop(key_hash, None)
-                return None
-            if len(self._live_keys) >= API_KEY_CACHE_SIZE:
-                self._live_keys.clear()
-            live = self._live_keys[key_hash] = _LiveKey(
-                int(row.user_id), self.keyring.decrypt(row.hmac_secret) if row.hmac_secret else None,
-                row.expires_at, monotonic() + API_KEY_TTL)
-        if live.expires_at is not None and live.expires_at <= now:
+        live = self._live_keys.get(self.keyring.lookup_hash(key), lambda key_hash: self._load_key(key_hash, now))
+        if live is None or (live.expires_at is not None and live.expires_at <= now):
             return None
         return live.user_id, live.hmac_secret
+
+    def _load_key(self, key_hash: str, now: datetime) -> _LiveKey | None:
+        with self.database.connect() as conn:
+            row = conn.execute(self._live_key_statement, {"key_hash": key_hash, "now": now}).first()
+        if row is None:
+            return None
+        return _LiveKey(int(row.user_id), self.keyring.decrypt(row.hmac_secret) if row.hmac_secret else None,
+                        row.expires_at)
 
     # --- auth tokens (EspoCRM's Espo-Authorization flow) ------------------------------------------
 

@@ -15,12 +15,12 @@ import secrets
 import string
 from dataclasses import dataclass
 from datetime import date
-from time import monotonic
 
-from sqlalchemy import bindparam, insert, select
-from sqlalchemy.engine import Connection
+from sqlalchemy import bindparam, false, insert, select
 
+from polycrm.auth.errors import DirectoryError, UnknownName, require_live_user
 from polycrm.auth.secrets import KeyRing
+from polycrm.auth.trusted import TrustedCredentials
 from polycrm.auth.vault_keys import MasterKeys, new_decrypt_password, wrap_for_password
 from polycrm.store.database import Database, utcnow
 
@@ -29,7 +29,6 @@ KEY_ALPHABET = string.ascii_lowercase + string.digits
 KEY_LENGTH = 32
 # As for PolyCRM's own keys (auth.directory.API_KEY_TTL): a revoked key stops within this time elsewhere.
 ITFLOW_KEY_TTL = 2.0
-ITFLOW_KEY_CACHE_SIZE = 10_000
 
 
 def new_itflow_key() -> str:
@@ -54,57 +53,63 @@ class ItflowKey:
 
 
 @dataclass(frozen=True, slots=True)
-class _Cached:
+class _Found:
     key: ItflowKey
     expires_on: date | None
-    trusted_until: float
 
 
 class ItflowKeys:
-    """Issues and finds ITFlow keys; `UserDirectory` checks the request and lists and revokes them."""
+    """Issues and finds ITFlow keys; `UserDirectory` lists and revokes them."""
 
     def __init__(self, database: Database, keyring: KeyRing, master_keys: MasterKeys):
         self.database = database
         self.keyring = keyring
         self.master_keys = master_keys
-        self._live: dict[str, _Cached] = {}
+        self._live: TrustedCredentials[_Found] = TrustedCredentials(ITFLOW_KEY_TTL)
         keys = database.table("api_key")
         self._statement = select(keys.c.id, keys.c.user_id, keys.c.client_id, keys.c.name, keys.c.vault_key,
                                  keys.c.expires_on).where(
             keys.c.key_hash == bindparam("key_hash"), keys.c.protocol == ITFLOW, keys.c.revoked_at.is_(None))
 
-    def insert(self, conn: Connection, user_id: int, *, client_id: int, expires_on: date | None,
+    def create(self, user_id: int, *, client_id: int, expires_on: date | None,
                name: str | None) -> tuple[int, str, str]:
-        """(id, key, decrypt password) of a new key, written in `conn`'s transaction."""
+        """(id, key, decrypt password) of a new key of a live user, for one client (an Account id) or all (0)."""
+        if isinstance(client_id, bool) or not isinstance(client_id, int) or client_id < 0:
+            raise DirectoryError("The client id must be 0 (all clients) or an account's id.")
+        if expires_on is not None and expires_on <= date.today():
+            raise DirectoryError("The expiry date must be after today.")
+        if name is not None and (len(name) > 100 or "\x00" in name):
+            raise DirectoryError("A key's name has at most 100 characters and no NUL.")
         key, password = new_itflow_key(), new_decrypt_password()
-        table = self.database.table("api_key")
-        key_id = conn.execute(insert(table).values(
-            user_id=user_id, name=name, key_hash=self.keyring.lookup_hash(key), key_prefix=key[:8],
-            created_at=utcnow(), protocol=ITFLOW, client_id=client_id, expires_on=expires_on,
-            vault_key=wrap_for_password(self.master_keys.get(conn), password)).returning(table.c.id)).scalar_one()
+        table, accounts = self.database.table("api_key"), self.database.table("account")
+        with self.database.transaction() as conn:
+            require_live_user(conn, self.database, user_id)
+            if client_id and conn.execute(select(accounts.c.id).where(
+                    accounts.c.id == client_id, accounts.c.deleted == false())).first() is None:
+                raise UnknownName(f"No account (client) with id {client_id}.")
+            key_id = conn.execute(insert(table).values(
+                user_id=user_id, name=name, key_hash=self.keyring.lookup_hash(key), key_prefix=key[:8],
+                created_at=utcnow(), protocol=ITFLOW, client_id=client_id, expires_on=expires_on,
+                vault_key=wrap_for_password(self.master_keys.get(conn), password)).returning(table.c.id)).scalar_one()
         return int(key_id), key, password
 
     def find(self, key: str) -> ItflowKey | None:
         """The live key, matched as ITFlow matches; None if unknown, revoked or expired (from 00:00 local time
         of its expiry date). Found keys are trusted for ITFLOW_KEY_TTL seconds, unknown ones looked up each
         time."""
-        key_hash = self.keyring.lookup_hash(normalise_itflow_key(key))
-        cached = self._live.get(key_hash)
-        if cached is None or cached.trusted_until < monotonic():
-            with self.database.connect() as conn:
-                row = conn.execute(self._statement, {"key_hash": key_hash}).first()
-            if row is None:
-                self._live.pop(key_hash, None)
-                return None
-            if len(self._live) >= ITFLOW_KEY_CACHE_SIZE:
-                self._live.clear()
-            cached = self._live[key_hash] = _Cached(
-                ItflowKey(int(row.id), int(row.user_id), int(row.client_id or 0), row.name, row.vault_key),
-                row.expires_on, monotonic() + ITFLOW_KEY_TTL)
-        if cached.expires_on is not None and cached.expires_on <= date.today():
+        found = self._live.get(self.keyring.lookup_hash(normalise_itflow_key(key)), self._load)
+        if found is None or (found.expires_on is not None and found.expires_on <= date.today()):
             return None
-        return cached.key
+        return found.key
+
+    def _load(self, key_hash: str) -> _Found | None:
+        with self.database.connect() as conn:
+            row = conn.execute(self._statement, {"key_hash": key_hash}).first()
+        if row is None:
+            return None
+        return _Found(ItflowKey(int(row.id), int(row.user_id), int(row.client_id or 0), row.name, row.vault_key),
+                      row.expires_on)
 
     def forget(self) -> None:
         """Drop cached keys after a revocation made in this process."""
-        self._live.clear()
+        self._live.forget()

@@ -1,4 +1,4 @@
-"""The `polycrm` command line: init, serve, users, API keys, roles, custom fields, webhooks, maintenance.
+"""The `polycrm` command line: init, serve, users, API keys and tokens, roles, custom fields, webhooks, maintenance.
 
 Each command group lives in a module of its own. Those modules import only Typer at their top and the server
 (SQLAlchemy, the dialects, argon2) inside the commands that need it, so `polycrm --help` and a mistyped

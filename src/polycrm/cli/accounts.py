@@ -1,4 +1,4 @@
-"""`polycrm user`, `role` and `apikey`: who may use the APIs, and with which rights."""
+"""`polycrm user`, `role`, `apikey` and `token`: who may use the APIs, and with which rights."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from polycrm.cli.context import CliError, open_directory, open_store
 user_app = typer.Typer(no_args_is_help=True, help="Manage users.")
 role_app = typer.Typer(no_args_is_help=True, help="Manage roles.")
 apikey_app = typer.Typer(no_args_is_help=True, help="Manage API keys.")
+token_app = typer.Typer(no_args_is_help=True, help="Manage App CRM (Concord CRM) API tokens.")
 
 
 @user_app.command("create")
@@ -24,7 +25,12 @@ def user_create(username: str = typer.Option(..., "--username", help="Login name
                                                     help="Read the password from the first line of stdin."),
                 admin: bool = typer.Option(False, "--admin", help="Administrator (full access)."),
                 api: bool = typer.Option(False, "--api", help="API user (no password login)."),
-                role: list[str] = typer.Option([], "--role", help="Role name to assign (repeatable).")) -> None:
+                role: list[str] = typer.Option([], "--role", help="Role name to assign (repeatable)."),
+                email: Optional[str] = typer.Option(None, "--email",
+                                                    help="Email address, unique among users: the login on the "
+                                                         "App CRM API."),
+                api_access: bool = typer.Option(True, "--api-access/--no-api-access",
+                                                help="May use the App CRM API (else it answers 403).")) -> None:
     """Create a user."""
     if admin and api:
         raise CliError("--admin and --api exclude each other")
@@ -36,7 +42,8 @@ def user_create(username: str = typer.Option(..., "--username", help="Login name
         password = _new_password(password_stdin)
     _, _, directory = open_directory()
     user_id = directory.create_user(username, None if api else password,
-                                    user_type="admin" if admin else "api" if api else "regular")
+                                    user_type="admin" if admin else "api" if api else "regular", email=email,
+                                    api_access=api_access)
     for name in role:
         directory.assign_role(user_id, name)
     typer.echo(f"Created user {username} (id {user_id})")
@@ -215,14 +222,14 @@ def apikey_create(user: str = typer.Option(..., "--user", help="User name the ke
 
 @apikey_app.command("list")
 def apikey_list(as_json: bool = typer.Option(False, "--json", help="Print JSON lines.")) -> None:
-    """List API keys (never the keys themselves): id, user, name, prefix, kind (key, hmac, itflow), ITFlow
-    client, expiry, state."""
+    """List API keys (never the keys themselves): id, user, name, prefix, kind (key, hmac, itflow, concord:
+    App CRM tokens), ITFlow client, expiry, state."""
     _, _, directory = open_directory()
     for key in directory.list_api_keys():
         state = "revoked" if key.revoked_at else "active"
         expires = key.expires_on or (key.expires_at.date() if key.expires_at else None)
         kind = key.protocol or ("hmac" if key.hmac else "key")
-        client = "-" if key.protocol is None else (key.client_id or "all")
+        client = (key.client_id or "all") if key.protocol == "itflow" else "-"
         if as_json:
             typer.echo(json.dumps({"id": key.id, "user": key.user_name, "name": key.name, "prefix": key.prefix,
                                    "kind": kind, "clientId": key.client_id,
@@ -241,7 +248,49 @@ def apikey_revoke(key_id: int = typer.Argument(..., help="Key id from `polycrm a
     typer.echo(f"Revoked API key {key_id}")
 
 
+@token_app.command("create")
+def token_create(user: str = typer.Option(..., "--user", help="User name the token acts as."),
+                 name: str = typer.Option(..., "--name", help="A label for the token (Concord requires one)."),
+                 as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Create a personal access token for the App CRM API; it is printed exactly once."""
+    _, _, directory = open_directory()
+    user_id = directory.user_id(user)
+    issued = directory.create_concord_token(user_id, name)
+    if as_json:
+        typer.echo(json.dumps({"id": issued.info.id, "name": issued.info.name, "userId": user_id,
+                               "plainTextToken": issued.plain_text}))
+        return
+    typer.echo(f"App CRM token (id {issued.info.id}): {issued.plain_text}")
+    typer.echo("Store it now: it cannot be shown again. Send it as 'Authorization: Bearer <token>'.")
+
+
+@token_app.command("list")
+def token_list(user: Optional[str] = typer.Option(None, "--user", help="Only this user's tokens."),
+               as_json: bool = typer.Option(False, "--json", help="Print JSON lines.")) -> None:
+    """List live App CRM tokens (never the tokens themselves): id, user, name, created, last used."""
+    _, _, directory = open_directory()
+    names = {u.id: u.user_name for u in directory.list_users()}
+    for token in directory.list_concord_tokens(None if user is None else directory.user_id(user)):
+        created, used = token.created_at.isoformat(), token.last_used_at.isoformat() if token.last_used_at else None
+        if as_json:
+            typer.echo(json.dumps({"id": token.id, "user": names.get(token.user_id), "userId": token.user_id,
+                                   "name": token.name, "createdAt": created, "lastUsedAt": used}))
+            continue
+        typer.echo(f"{token.id}\t{names.get(token.user_id, token.user_id)}\t{token.name}\tcreated {created}\t"
+                   f"last used {used or 'never'}")
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: int = typer.Argument(..., help="Token id from `polycrm token list`.")) -> None:
+    """Revoke an App CRM token, whoever's it is; requests with it get 401 from then on."""
+    _, _, directory = open_directory()
+    if not directory.revoke_concord_token(token_id, owner_id=None):
+        raise CliError(f"no live App CRM token with id {token_id}")
+    typer.echo(f"Revoked App CRM token {token_id}")
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(user_app, name="user")
     app.add_typer(apikey_app, name="apikey")
     app.add_typer(role_app, name="role")
+    app.add_typer(token_app, name="token")

@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterable, Mapping, TypeVar
 
 from polycrm.core.errors import Forbidden, ValidationFailure
 from polycrm.meta import Attribute, Entity, Field, JunctionColumn, ValueKind
+from polycrm.meta.fieldtypes import EMAIL_PATTERN, MAX_EMAIL_LENGTH
 from polycrm.store.records import ContactPoint
 
 # Attributes a client may never set (EspoCRM drops them silently).
@@ -21,7 +22,6 @@ SYSTEM_INPUT = frozenset({"id", "deleted", "createdAt", "createdById", "createdB
                           "modifiedById", "modifiedByName", "versionNumber"})
 # Field types whose input becomes contact points (their own table) rather than a column value.
 CONTACT_FIELD_TYPES = frozenset({"email", "phone"})
-EMAIL_PATTERN = re.compile(r"^[^\s@<>()\[\],;:\"]+@[^\s@<>()\[\],;:\"]+\.[^\s@<>()\[\],;:\"]+$")
 PHONE_PATTERN = re.compile(r"^[+0-9()\-. /x*#]{1,36}$")
 CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
 MAX_TEXT_LENGTH = 1_000_000
@@ -370,7 +370,7 @@ class RecordInput:
         if NUL in value:
             raise self.fail(field.name, "valid")
         if field.type == "email":
-            if len(value) > 255 or not EMAIL_PATTERN.match(value):
+            if len(value) > MAX_EMAIL_LENGTH or not EMAIL_PATTERN.match(value):
                 raise self.fail(field.name, "emailAddress")
             kind = None
         else:

@@ -6,6 +6,7 @@ little of their own because their parts (firstName, billingAddressCity, ...) are
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import Any, Callable
 
@@ -14,6 +15,9 @@ from polycrm.meta.model import Attribute, Entity, Field, JunctionColumn, ValueKi
 Builder = Callable[[Field], list[Attribute]]
 
 DEFAULT_VARCHAR_LENGTH = 255
+# An email field's address, as every API checks it (core.values) and users' login emails (auth.directory).
+EMAIL_PATTERN = re.compile(r"^[^\s@<>()\[\],;:\"]+@[^\s@<>()\[\],;:\"]+\.[^\s@<>()\[\],;:\"]+$")
+MAX_EMAIL_LENGTH = 255
 
 
 def _simple(kind: ValueKind, *, with_length: bool = False) -> Builder:

@@ -8,6 +8,7 @@ polymorphic `entity_team`-style tables that metadata names.
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
@@ -49,12 +50,16 @@ def column_type(attribute: Attribute) -> TypeEngine:
     raise ValueError(f"attribute {attribute.name} of kind {kind} has no column")
 
 
-def entity_column(attribute: Attribute) -> Column:
+def entity_column(attribute: Attribute, default: Any = None) -> Column:
+    """The column of an attribute; `default` is its field's. A boolean's default is also the server's, so a
+    column added to a table that has rows (a new built-in field when `polycrm init` upgrades a store, or a
+    custom field) gives them the field's default: booleans never hold NULL."""
     assert attribute.column is not None
     if attribute.name == "id":
         return Column("id", IdType, primary_key=True, autoincrement=True)
     if attribute.kind is ValueKind.BOOL:
-        return Column(attribute.column, Boolean(), nullable=False, default=False, server_default="0")
+        on = default is True
+        return Column(attribute.column, Boolean(), nullable=False, default=on, server_default="1" if on else "0")
     return Column(attribute.column, column_type(attribute), nullable=True)
 
 
@@ -174,7 +179,9 @@ def _search_index(table: Table, column: str, dialect: str, live: ColumnElement[b
 
 
 def build_entity_table(metadata: MetaData, entity: Entity, dialect: str) -> Table:
-    columns = [entity_column(a) for a in entity.column_attributes()]
+    fields = entity.fields
+    columns = [entity_column(a, fields[a.field].params.get("default") if a.field in fields else None)
+               for a in entity.column_attributes()]
     if entity.name == "User":
         columns.append(Column("password_hash", String(255), nullable=True))
     # AUTOINCREMENT: SQLite would otherwise give a purged record's id to the next new record, while
