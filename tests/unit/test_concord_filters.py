@@ -504,6 +504,10 @@ def test_a_boolean_rule_refuses_other_values() -> None:
      "not_begins_with, contains, not_contains, ends_with, not_ends_with."),
     (group(rule("first_name", "equal", {"a": "b"})), "filters.children.0.query.value",
      "The value must be a single value, not a list or an object."),
+    (group(rule("first_name", "contains", "a\x00b")), "filters.children.0.query.value",
+     "The value must not contain NUL characters."),
+    (group(rule("user_id", "in", ["1", "\x00"])), "filters.children.0.query.operator",
+     'The operator is "in"; the select rule "user_id" accepts: equal, not_equal, is_null, is_not_null.'),
     ([group(), group(rule("nope", "equal", "x"))], "filters.1.children.0.query.rule",
      'Unknown filter rule "nope". Accepted rules: first_name, last_name, email, phones, user_id, job_title, '
      "address, do_not_call, created_at, updated_at."),
@@ -661,8 +665,8 @@ def test_any_php_query_parses_or_is_a_filter_error(raw: Any) -> None:
 TEXT_RULES = {"last_name": "lastName", "job_title": "title"}
 TEXT_OPERATORS = ["equal", "not_equal", "begins_with", "not_begins_with", "contains", "not_contains",
                   "ends_with", "not_ends_with", "is_null", "is_not_null"]
-VALUES = st.text(st.characters(blacklist_categories=["Cs"]), min_size=1, max_size=12).filter(
-    lambda v: v.strip() == v and v)
+VALUES = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"), min_size=1,
+                 max_size=12).filter(lambda v: v.strip() == v and v)
 
 
 def expected_text(rule_id: str, operator: str, value: str) -> Node:

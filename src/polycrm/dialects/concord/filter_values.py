@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from polycrm.core.values import INT_RANGE
+from polycrm.core.values import INT_RANGE, NUL
 from polycrm.dialects.concord.filter_rules import FilterError, FilterRule
 
 MAX_VALUES = 1000  # items of one rule's value
@@ -66,12 +66,15 @@ def bounds(value: Any, key: str) -> tuple[Any, Any]:
 
 
 def single(value: Any, key: str) -> Any:
-    """One value, trimmed as Laravel trims input; None for nothing (Laravel turns "" into null)."""
+    """One value, trimmed as Laravel trims input; None for nothing (Laravel turns "" into null). Text with
+    a NUL character is refused: PostgreSQL cannot compare with it, and no stored text holds one."""
     if isinstance(value, (dict, list)):
         raise FilterError(key, "The value must be a single value, not a list or an object.")
     if isinstance(value, str):
         if len(value) > MAX_TEXT:
             raise FilterError(key, f"The value is too long (at most {MAX_TEXT} characters).")
+        if NUL in value:
+            raise FilterError(key, "The value must not contain NUL characters.")
         return value.strip() or None
     return value
 
