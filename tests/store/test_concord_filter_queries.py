@@ -14,23 +14,9 @@ from polycrm.dialects.concord.filters import FilterRule, parse_filters
 from polycrm.dialects.concord.listing import SearchColumn, parse_search
 from polycrm.dialects.php_query import parse_php_query
 from tests.conftest import BACKENDS, Store, open_store
+from tests.support.concord import CONTACT_RULES, DEAL_RULES, group, rule
 
 ADMIN = Actor(user_id=1, user_name="admin", is_admin=True)
-NO_NULLS = frozenset({"is_null", "is_not_null"})
-CONTACT_RULES = {
-    "first_name": FilterRule("first_name", "firstName", "text", without_operators=NO_NULLS),
-    "last_name": FilterRule("last_name", "lastName", "text"),
-    "email": FilterRule("email", "emailAddress", "text"),
-    "phones": FilterRule("phones", "phoneNumber", "text", operand="number"),
-    "city": FilterRule("city", "addressCity", "text"),
-    "user_id": FilterRule("user_id", "assignedUser", "select", me=True),
-    "created_at": FilterRule("created_at", "createdAt", "date"),
-}
-DEAL_RULES = {
-    "amount": FilterRule("amount", "amount", "numeric"),
-    "stage": FilterRule("stage", "stage", "multi-select", values={"won": "Closed Won", "new": "Prospecting"}),
-    "expected_close_date": FilterRule("expected_close_date", "closeDate", "date"),
-}
 CONTACT_COLUMNS = {key: SearchColumn(key, field, condition) for key, field, condition in [
     ("id", "id", "="), ("first_name", "firstName", "like"), ("email", "emailAddress", "like"),
     ("phones.number", "phoneNumber", "like"), ("full_name", "name", "like"),
@@ -67,10 +53,7 @@ def filtered(service: Any, raw: Any, rules: dict[str, FilterRule] = CONTACT_RULE
 
 
 def one_rule(rule_id: str, operator: str, value: Any = None, **extra: Any) -> dict[str, Any]:
-    query = {"rule": rule_id, "operator": operator, **extra}
-    if value is not None:
-        query["value"] = value
-    return {"condition": "and", "children": [{"type": "rule", "query": query}]}
+    return group(rule(rule_id, operator, value, **extra))
 
 
 @pytest.mark.parametrize("raw, expected", [
@@ -81,15 +64,15 @@ def one_rule(rule_id: str, operator: str, value: Any = None, **extra: Any) -> di
     (one_rule("last_name", "not_equal", "smith"), {"bob", "carol", "dan"}),
     (one_rule("last_name", "begins_with", "smith"), {"alice", "dan"}),
     (one_rule("last_name", "not_begins_with", "SMITH"), {"bob", "carol"}),
-    (one_rule("city", "contains", "%"), {"alice"}),
-    (one_rule("city", "contains", "_"), {"bob"}),
-    (one_rule("city", "ends_with", "own"), {"alice"}),
-    (one_rule("city", "not_contains", "%"), {"bob", "dan"}),  # never a field without a value
-    (one_rule("city", "not_ends_with", "x"), {"alice", "bob", "dan"}),
-    (one_rule("city", "is_null"), {"carol"}),
-    (one_rule("city", "is_not_null"), {"alice", "bob", "dan"}),
-    (one_rule("city", "equal", ""), {"carol"}),
-    (one_rule("city", "equal", "' OR 1=1 --"), set()),
+    (one_rule("address", "contains", "%", operand="city"), {"alice"}),
+    (one_rule("address", "contains", "_", operand="city"), {"bob"}),
+    (one_rule("address", "ends_with", "own", operand="city"), {"alice"}),
+    (one_rule("address", "not_contains", "%", operand="city"), {"bob", "dan"}),  # never a field without a value
+    (one_rule("address", "not_ends_with", "x", operand="city"), {"alice", "bob", "dan"}),
+    (one_rule("address", "is_null", operand="city"), {"carol"}),
+    (one_rule("address", "is_not_null", operand="city"), {"alice", "bob", "dan"}),
+    (one_rule("address", "equal", "", operand="city"), {"carol"}),
+    (one_rule("address", "equal", "' OR 1=1 --", operand="city"), set()),
     (one_rule("email", "equal", "a.smith@work.EXAMPLE"), {"alice"}),  # any of the addresses, any case
     (one_rule("email", "not_equal", "bob@example.com"), {"alice"}),
     (one_rule("email", "is_null"), {"carol", "dan"}),
@@ -105,7 +88,8 @@ def one_rule(rule_id: str, operator: str, value: Any = None, **extra: Any) -> di
         {"type": "rule", "query": {"rule": "first_name", "operator": "equal", "value": "dan"}},
         {"type": "group", "query": {"condition": "and", "children": [
             {"type": "rule", "query": {"rule": "last_name", "operator": "contains", "value": "smith"}},
-            {"type": "rule", "query": {"rule": "city", "operator": "is_not_null"}}]}}]}, {"alice", "dan"}),
+            {"type": "rule", "query": {"rule": "address", "operand": "city", "operator": "is_not_null"}}]}}]},
+     {"alice", "dan"}),
 ])
 def test_contact_filters_match(contacts: tuple[Any, dict[str, int]], raw: Any, expected: set[str]) -> None:
     service, ids = contacts
@@ -115,7 +99,8 @@ def test_contact_filters_match(contacts: tuple[Any, dict[str, int]], raw: Any, e
 def test_filters_from_a_query_string(contacts: tuple[Any, dict[str, int]]) -> None:
     service, ids = contacts
     query = ("filters[condition]=or&filters[children][0][type]=rule&filters[children][0][query][type]=text"
-             "&filters[children][0][query][rule]=city&filters[children][0][query][operator]=contains"
+             "&filters[children][0][query][rule]=address&filters[children][0][query][operand]=city"
+             "&filters[children][0][query][operator]=contains"
              "&filters[children][0][query][value]=%25&filters[children][1][type]=rule"
              "&filters[children][1][query][rule]=first_name&filters[children][1][query][operator]=begins_with"
              "&filters[children][1][query][value]=D")
@@ -136,9 +121,9 @@ def test_deal_filters_match(store: Store) -> None:
     assert filtered(service, one_rule("amount", "not_equal", "10"), DEAL_RULES) == {won, empty}
     assert filtered(service, one_rule("amount", "is_null"), DEAL_RULES) == set()
     assert filtered(service, one_rule("expected_close_date", "is", "past"), DEAL_RULES) == {won, new, empty}
-    assert filtered(service, one_rule("stage", "in", ["won", "new"]), DEAL_RULES) == {won, new, empty}
-    assert filtered(service, one_rule("stage", "not_in", ["WON"]), DEAL_RULES) == {new, empty}
-    assert filtered(service, one_rule("stage", "in", []), DEAL_RULES) == {won, new, empty}
+    assert filtered(service, one_rule("stages", "in", ["won", "prospecting"]), DEAL_RULES) == {won, new, empty}
+    assert filtered(service, one_rule("stages", "not_in", ["WON"]), DEAL_RULES) == {new, empty}
+    assert filtered(service, one_rule("stages", "in", []), DEAL_RULES) == {won, new, empty}
     assert filtered(service, one_rule("expected_close_date", "equal", "2024-03-05"), DEAL_RULES) == {won}
     assert filtered(service, one_rule("expected_close_date", "less_or_equal", "2024-03-31"), DEAL_RULES) == {won}
     assert filtered(service, one_rule("expected_close_date", "not_equal", "2024-03-05"), DEAL_RULES) == {new, empty}

@@ -20,6 +20,7 @@ from polycrm.dialects.concord.filters import (MAX_CHILDREN, MAX_DEPTH, MAX_JSON,
 from polycrm.dialects.php_query import parse_php_query
 from polycrm.meta import load_builtin_registry
 from polycrm.query.tree import FALSE, TRUE, And, Compare, Node, Not, Op, Or, conjunction, disjunction
+from tests.support.concord import CONTACT_RULES, DEAL_RULES, STAGES, group, rule
 
 REGISTRY = load_builtin_registry()
 CONTACT = REGISTRY.entity("Contact")
@@ -27,52 +28,6 @@ DEAL = REGISTRY.entity("Opportunity")
 ACCOUNT = REGISTRY.entity("Account")
 NOW = datetime(2022, 1, 1, 12, 0, tzinfo=timezone.utc)  # a Saturday: Concord's own date-range tests' day
 ME = 7
-NO_NULLS = frozenset({"is_null", "is_not_null"})
-
-CONTACT_RULES = {
-    "first_name": FilterRule("first_name", "firstName", "text", without_operators=NO_NULLS),
-    "last_name": FilterRule("last_name", "lastName", "text"),
-    "email": FilterRule("email", "emailAddress", "text"),
-    "phones": FilterRule("phones", "phoneNumber", "text", operand="number"),
-    "user_id": FilterRule("user_id", "assignedUser", "select", me=True),
-    "job_title": FilterRule("job_title", "title", "text"),
-    "address.street": FilterRule("address", "addressStreet", "text", operand="street"),
-    "address.city": FilterRule("address", "addressCity", "text", operand="city"),
-    "do_not_call": FilterRule("do_not_call", "doNotCall", "boolean"),
-    "created_at": FilterRule("created_at", "createdAt", "date", without_operators=NO_NULLS,
-                             without_presets=frozenset({"future", "next_week"})),
-    "updated_at": FilterRule("updated_at", "modifiedAt", "date"),
-}
-STAGES = {"prospecting": "Prospecting", "proposal": "Proposal", "won": "Closed Won"}
-DEAL_RULES = {
-    "name": FilterRule("name", "name", "text", without_operators=NO_NULLS),
-    "amount": FilterRule("amount", "amount", "numeric"),
-    "probability": FilterRule("probability", "probability", "number"),
-    "stage": FilterRule("stage", "stage", "select", values=STAGES),
-    "stages": FilterRule("stages", "stage", "multi-select", values=STAGES),
-    "account_id": FilterRule("account_id", "account", "multi-select"),
-    "contact_id": FilterRule("contact_id", "contact", "checkbox"),
-    "expected_close_date": FilterRule("expected_close_date", "closeDate", "date"),
-    "created_at": FilterRule("created_at", "createdAt", "date"),
-    "user_id": FilterRule("user_id", "assignedUser", "select", me=True),
-    "favourite": FilterRule("favourite", "stage", "radio", values={"yes": "Closed Won"}),
-}
-
-
-def rule(rule_id: str, operator: str, value: Any = None, **extra: Any) -> dict[str, Any]:
-    query = {"rule": rule_id, "operator": operator, **extra}
-    if value is not None:
-        query["value"] = value
-    return {"type": "rule", "query": query}
-
-
-def group(*children: Any, condition: str | None = "and") -> dict[str, Any]:
-    raw: dict[str, Any] = {"children": list(children)}
-    if condition is not None:
-        raw["condition"] = condition
-    return raw
-
-
 def nested(*children: Any, condition: str = "and") -> dict[str, Any]:
     return {"type": "group", "query": group(*children, condition=condition)}
 
