@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
-from typing import Callable, Generic, TypeVar
+from typing import Any, Callable, Generic, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from polycrm.query.tree import Compare, Node, Op, conjunction
 
 T = TypeVar("T", date, datetime)
 
@@ -53,6 +55,16 @@ class Window(Generic[T]):
 
     start: T | None
     end: T | None
+
+
+def within(attribute: str, window: Window[Any]) -> Node:
+    """`attribute >= start AND attribute < end` (a side left out where the window is open)."""
+    bounds: list[Node] = []
+    if window.start is not None:
+        bounds.append(Compare(attribute, Op.GE, window.start))
+    if window.end is not None:
+        bounds.append(Compare(attribute, Op.LT, window.end))
+    return conjunction(bounds)
 
 
 def time_zone(name: str) -> ZoneInfo:
@@ -114,6 +126,19 @@ def datetime_window(kind: str, now: datetime, zone: tzinfo, number: int = 0, *,
     if kind in _ENDS_NOW:
         end = utc_naive(now)
     return Window(start, end)
+
+
+def calendar_period(today: date, months: int, offset: int = 0) -> Window[date]:
+    """The calendar month (`months` 1), quarter (3) or year (12) `offset` periods away from the one holding
+    `today`: other dialects' words (Concord's `next_quarter`, `last_year`) that EspoCRM has no kind for."""
+    return _period(today, months, offset, 0)
+
+
+def calendar_week(today: date, offset: int = 0) -> Window[date]:
+    """The Monday-to-Sunday week `offset` weeks away from the one holding `today` (ISO weeks, as PHP's
+    Carbon counts them by default)."""
+    start = today - today.weekday() * DAY + offset * 7 * DAY
+    return Window(start, start + 7 * DAY)
 
 
 def _period(today: date, months: int, offset: int, shift: int) -> Window[date]:

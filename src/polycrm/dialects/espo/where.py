@@ -310,7 +310,7 @@ class EspoWhereParser:
                 window = dates.datetime_window(item.type, self.now, item.zone, number)
         except (ValueError, OverflowError):
             raise BadRequest(f"Bad where item '{item.type}'. Date is out of range.") from None
-        return target.wrap(_within(target.attribute.name, window))
+        return target.wrap(dates.within(target.attribute.name, window))
 
     def _linked(self, item: _Item) -> Node:
         name = _attribute_name(item)
@@ -515,15 +515,6 @@ def _belongs_to(foreign_key: str, mode: LinkMode, ids: tuple[int, ...]) -> Node:
 
 
 # --- date and date-time bounds: an inclusive end of a day is "before the next midnight" ---------------
-
-def _within(name: str, window: dates.Window[Any]) -> Node:
-    bounds: list[Node] = []
-    if window.start is not None:
-        bounds.append(Compare(name, Op.GE, window.start))
-    if window.end is not None:
-        bounds.append(Compare(name, Op.LT, window.end))
-    return conjunction(bounds)
-
 
 def _from(name: str, span: _Span) -> Node:
     return Compare(name, Op.GE, span.start)

@@ -1,0 +1,1 @@
+"""Concord CRM ("App CRM") REST API: `/api/{resource}` with Bearer tokens (specs/concord.md)."""
