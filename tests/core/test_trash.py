@@ -118,6 +118,16 @@ def test_search_filters_sorts_pages_and_counts(core, admin):
     assert trash.search(admin, SearchQuery(limit=1)).total == 6
 
 
+def test_custom_fields_filter_the_trash_as_they_filter_live_records(core, admin):
+    trash = core.trash("Account")
+    core.add_field("Account", "cTier", "varchar")
+    assert core.trash("Account") is not trash  # made again with the record service of the new schema
+    (gold,) = deleted(core, admin, "Account", "Gold", cTier="gold")
+    deleted(core, admin, "Account", "Silver", cTier="silver")
+    found = core.trash("Account").search(admin, SearchQuery(where=Compare("cTier", Op.EQ, "gold"), select=["cTier"]))
+    assert [(r["id"], r["cTier"]) for r in found.records] == [(gold, "gold")] and found.total == 1
+
+
 def test_a_deleted_record_reads_whole_and_restores_alone(core, admin):
     """Read and restored, a contact shows its contact data and its links to live records; a deleted account
     it links to stays deleted and hidden, and shows again once restored itself."""
