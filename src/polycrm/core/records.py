@@ -201,9 +201,11 @@ class RecordService:
         self.require_scope(actor, "read")
         return self.search_visible(actor, query, within=within)
 
-    def search_visible(self, actor: Actor, query: SearchQuery, *, within: Node | None = None) -> SearchResult:
+    def search_visible(self, actor: Actor, query: SearchQuery, *, within: Node | None = None,
+                       assembler: RecordAssembler | None = None) -> SearchResult:
         """The records matching `query` (and `within`) that the actor may read: an empty list, not Forbidden,
-        when they may read none."""
+        when they may read none. `assembler` reads other rows of the type than the live ones (core.trash's)."""
+        assembler = assembler or self.assembler
         condition = conjunction([self.visible_condition(actor, query.where)] + ([within] if within else []))
         refuse_secret_terms(self.database.registry, self.entity, TRUE, query.sorts)
         sorts = self.access.restrict_sorts(actor, self.entity, query.sorts)
@@ -212,17 +214,17 @@ class RecordService:
         name_links = [link for link in self._belongs_to if wanted is None or f"{link}Name" in wanted]
         with self.database.connect() as conn:
             limit = query.limit + (1 if query.total is TotalMode.NONE else 0)
-            rows = self.repository.fetch_rows(conn, condition, attributes=columns, sorts=sorts,
-                                              offset=query.offset, limit=limit, name_links=name_links)
+            rows = assembler.repository.fetch_rows(conn, condition, attributes=columns, sorts=sorts,
+                                                   offset=query.offset, limit=limit, name_links=name_links)
             has_more = len(rows) > query.limit
             rows = rows[:query.limit]
             if query.total is TotalMode.COUNT:
                 # A short first page already is the whole result: skip the count query.
                 short_page = query.offset == 0 and len(rows) < query.limit
-                total = len(rows) if short_page else self.repository.count(conn, condition)
+                total = len(rows) if short_page else assembler.repository.count(conn, condition)
             else:
                 total = None
-            records = self.assembler.complete(conn, rows, full=False, wanted=wanted, viewer=actor)
+            records = assembler.complete(conn, rows, full=False, wanted=wanted, viewer=actor)
         return SearchResult(records, total, has_more)
 
     def _columns_for_derived(self, wanted: set[str]) -> set[str]:
@@ -522,7 +524,7 @@ class RecordService:
         """Stamp a record as modified unless this transaction's update already did."""
         stored = self.repository.fetch(conn, current["id"], ["versionNumber"])
         if stored is not None and stored.get("versionNumber") == current.get("versionNumber"):
-            self.repository.update(conn, current["id"], dict(self._stamp(actor), versionNumber=(
+            self.repository.update(conn, current["id"], dict(self.modification_stamp(actor), versionNumber=(
                 current.get("versionNumber") or 0) + 1))
 
     # --- delete -----------------------------------------------------------------------------------
@@ -534,7 +536,7 @@ class RecordService:
             self.check_record(conn, actor, "delete", current)
             if self.guard is not None:
                 self.guard.check_delete(conn, actor, [current])
-            self.repository.soft_delete(conn, [current["id"]], self._stamp(actor))
+            self.repository.soft_delete(conn, [current["id"]], self.modification_stamp(actor))
             self.outbox.deleted(conn, self.entity.name, actor.user_id, [current["id"]])
         self.committed()
 
@@ -543,7 +545,8 @@ class RecordService:
         if self._rights_changed is not None:
             self._rights_changed()
 
-    def _stamp(self, actor: Actor) -> dict[str, Any]:
+    def modification_stamp(self, actor: Actor) -> dict[str, Any]:
+        """modifiedAt (now) and modifiedById (the actor), of those the entity has."""
         stamp: dict[str, Any] = {}
         if "modifiedAt" in self.entity.attributes:
             stamp["modifiedAt"] = utcnow()
@@ -607,7 +610,7 @@ class RecordService:
                 self.guard.check_delete(conn, actor, records)
             deleted = [r["id"] for r in records]
             if deleted:
-                self.repository.soft_delete(conn, deleted, self._stamp(actor))
+                self.repository.soft_delete(conn, deleted, self.modification_stamp(actor))
                 self.outbox.deleted(conn, self.entity.name, actor.user_id, deleted)
         self.committed()
         return deleted

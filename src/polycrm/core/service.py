@@ -26,6 +26,7 @@ from polycrm.core.relations import RelationService
 from polycrm.core.settings import CoreSettings
 from polycrm.core.stream import StreamService
 from polycrm.core.tickets import TicketService
+from polycrm.core.trash import TrashService
 from polycrm.core.vault import Vault
 from polycrm.meta import Registry
 from polycrm.meta.model import Field
@@ -50,6 +51,7 @@ class Core:
             lambda user_id: load_actor(database, user_id))
         self._forget_actors: Callable[[], None] = directory.forget_actors if directory is not None else (lambda: None)
         self._services: dict[str, RecordService] = {}
+        self._trash: dict[str, TrashService] = {}
         self._lock = threading.Lock()
         self._checked_at = time.monotonic()
         self._reserved_api_names: dict[str, ReservedApiNames] = {}
@@ -104,6 +106,19 @@ class Core:
         """The relationships of an entity type's records; NotFound for a type that does not exist."""
         return RelationService(self.records(entity_name), self.records)
 
+    def trash(self, entity_name: str) -> TrashService:
+        """The deleted records of an entity type; NotFound for a type that does not exist. Kept with its
+        record service (a new schema makes new ones), so its statements are built once."""
+        records = self.records(entity_name)
+        trash = self._trash.get(entity_name)
+        if trash is None or trash.records is not records:
+            trash = self._trash[entity_name] = TrashService(records, self._remove_files)
+        return trash
+
+    def _remove_files(self, storage_keys: Iterable[str]) -> None:
+        """Delete file content whose rows are gone, after their commit."""
+        self.files.remove_content(storage_keys)
+
     def follows(self, entity_name: str) -> FollowService:
         """Following the records of an entity type; NotFound for a type that does not exist or has no stream."""
         return FollowService(self.records(entity_name), self.records("User"), self.actors)
@@ -131,7 +146,7 @@ class Core:
         with self._lock:
             self.database.refresh_if_stale()
             removed = remove_custom_field(self.database, entity_name, field_name,
-                                          lambda keys: self.files.remove_content(keys))
+                                          self._remove_files)
             self._services.clear()
         return removed
 

@@ -89,6 +89,9 @@ def set_user_active(database: Database, user_name: str, active: bool) -> bool:
 
 # The guards of entity types whose records need more than access levels to change, by entity name.
 WRITE_GUARDS = {USER_ENTITY: UserGuard}
+# Attributes no two live records of a type share, by entity name: users log in by name (auth.directory
+# refuses a taken one as users are made), so restoring a deleted user must not bring back a second one.
+LIVE_UNIQUE_ATTRIBUTES = {USER_ENTITY: ("userName",)}
 # Entity types whose records make up users' rights (type, activity, teams): a change of one drops the rights
 # a server process caches (at once in the process that made it, within `ACTOR_TTL` in the others).
 RIGHTS_ENTITIES = frozenset({USER_ENTITY, "Team"})

@@ -13,7 +13,7 @@ from typing import Any, Callable, Hashable, Iterable, Mapping, Sequence
 
 import orjson
 from sqlalchemy import (BigInteger, Boolean, Integer, String, Table, Text, TypeDecorator, any_, bindparam, cast,
-                        delete, false, func, insert, literal_column, null, select, union_all, update)
+                        delete, false, func, insert, literal_column, null, select, true, union_all, update)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Dialect
 
@@ -160,17 +160,20 @@ class RecordRepository:
     """SQL for one entity: insert, update, soft delete, fetch, search, relations, contact points.
 
     Statements are built once per shape (see `polycrm.store.statements`) and run with bound parameters.
+    With `deleted`, the record reads (`fetch_rows`, `fetch`, `count`, `fetch_with_side_data`) see the
+    soft-deleted rows instead of the live ones: the trash (core.trash). Related records are live ones either way.
     """
 
-    def __init__(self, database: Database, entity: Entity):
+    def __init__(self, database: Database, entity: Entity, *, deleted: bool = False):
         self.database = database
         self.entity = entity
+        self.deleted = deleted
         self.table: Table = database.table(entity.table)
         self.compiler = FilterCompiler(database, entity)
         self._columns = {a.name: a for a in entity.column_attributes()}
         self._column_names = {a.name: a.column for a in self._columns.values()}
         self._json_attributes = frozenset(a.name for a in self._columns.values() if a.kind in JSON_KINDS)
-        # What reads return: every column but `deleted`, which reads always require to be false, and the
+        # What reads return: every column but `deleted`, which a repository's reads fix (`_in_view`), and the
         # attributes read from a junction row.
         self._readable = [a for a in entity.attributes.values() if a.name != "deleted" and (
             a.column is not None or a.name in entity.primary_row_columns)]
@@ -286,7 +289,7 @@ class RecordRepository:
             else:
                 continue
             keys.append(attribute.name)
-        matching = (self.compiler.compile(shape, bindings), self.table.c.deleted == false())
+        matching = (self.compiler.compile(shape, bindings), self._in_view())
         order = self.compiler.order_by(list(sorts), bindings) if sorts else []
         if lock:
             assert limit is None and not sorts, "locked rows are read whole, in id order"
@@ -324,6 +327,10 @@ class RecordRepository:
         return select(target.c.name).where(target.c.id == self.table.c[link.far_column],
                                            target.c.deleted == false()).scalar_subquery()
 
+    def _in_view(self) -> Any:
+        """The rows this repository's record reads see: the live ones, or the soft-deleted ones (`deleted`)."""
+        return self.table.c.deleted == (true() if self.deleted else false())
+
     def fetch(self, conn: Connection, record_id: int, attributes: Iterable[str] | None = None, *,
               lock: bool = False) -> dict[str, Any] | None:
         rows = self.fetch_rows(conn, Compare("id", Op.EQ, record_id), attributes=attributes, lock=lock)
@@ -335,11 +342,12 @@ class RecordRepository:
         def build() -> tuple[Any, Bindings]:
             bindings = Bindings()
             return (select(func.count()).select_from(self.table).where(
-                self.compiler.compile(shape, bindings), self.table.c.deleted == false()), bindings)
+                self.compiler.compile(shape, bindings), self._in_view()), bindings)
 
         statement, bindings = self._statement(("count", shape), build)
         params = bindings.values(values)
-        key = (self.table.name, shape, tuple(tuple(v) if isinstance(v, list) else v for v in params.values()))
+        key = (self.table.name, self.deleted, shape,
+               tuple(tuple(v) if isinstance(v, list) else v for v in params.values()))
         return remembered_count(conn, key, lambda: int(conn.execute(statement, params).scalar_one()),
                                 self.database.remembered_counts)
 
