@@ -214,6 +214,17 @@ def test_operand_rules() -> None:
     assert error(group(rule("phones", "equal", "x", operand=["number"]))).message == "The operand must be a string."
 
 
+def test_company_rules() -> None:
+    rules = {"companies.name": FilterRule("companies.name", "name", "text"),
+             "domain": FilterRule("domain", "website", "text"),
+             "phones": FilterRule("phones", "phoneNumber", "text", operand="number")}
+    assert one("companies.name", "equal", "Acme", rules, ACCOUNT) == Compare("name", Op.EQUALS_TEXT, "Acme")
+    assert one("domain", "ends_with", ".io", rules, ACCOUNT) == Compare("website", Op.ENDS_WITH, ".io")
+    assert one("phones", "equal", "555", rules, ACCOUNT, operand="number") == Compare("phoneNumber", Op.EQ, "555")
+    assert error(group(rule("name", "equal", "Acme")), rules, ACCOUNT).message.startswith(
+        'Unknown filter rule "name". Accepted rules: companies.name, domain, phones.')
+
+
 def test_rules_on_linked_records() -> None:
     acme = Compare("name", Op.CONTAINS, "Acme")
     assert one("companies", "contains", "Acme", operand="companies.name") == Linked("accounts", LinkMode.EXISTS,

@@ -10,6 +10,7 @@ Semantics follow Concord on MySQL: text equality ignores case, the negated opera
 `not_contains`, ...) never match an empty field (SQL's `!=` and `NOT LIKE` are unknown on NULL), an empty
 value turns `equal` / `not_equal` into a null check (Laravel reads "" as null), `in []` applies no
 condition at all, and dates compare by local calendar day (a datetime field's `equal` is its whole day).
+A rule with a `link` (Concord's "has" rules) matches records having a linked record that matches it.
 Values stay literal: LIKE wildcards and quotes in them are escaped or bound by the compiler.
 """
 
