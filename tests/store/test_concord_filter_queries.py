@@ -37,8 +37,13 @@ def contacts(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
              ) -> Iterator[tuple[Any, dict[str, int]]]:
     """The contacts, built once per backend: the tests only read them."""
     with open_store(request.param, tmp_path_factory.mktemp("concord")) as store:
-        service = Core(store.database).records("Contact")
-        ids = service.create_many(ADMIN, CONTACTS)
+        core = Core(store.database)
+        acme, globex = core.records("Account").create_many(ADMIN, [{"name": "Acme Corp", "assignedUserId": "1"},
+                                                                   {"name": "Globex"}])
+        companies = {"alice": [acme, globex], "bob": [globex]}
+        records = [{**record, "accountsIds": companies.get(record["firstName"].lower(), [])} for record in CONTACTS]
+        service = core.records("Contact")
+        ids = service.create_many(ADMIN, records)
         yield service, {record["firstName"].lower(): record_id for record, record_id in zip(CONTACTS, ids)}
 
 
@@ -48,8 +53,9 @@ def matching(service: Any, node: Any) -> set[int]:
 
 
 def filtered(service: Any, raw: Any, rules: dict[str, FilterRule] = CONTACT_RULES) -> set[int]:
-    return matching(service, parse_filters(raw, rules, service.repository.entity, user_id=1,
-                                           now=datetime.now(timezone.utc)))
+    repository = service.repository
+    return matching(service, parse_filters(raw, rules, repository.entity, user_id=1, now=datetime.now(timezone.utc),
+                                           registry=repository.database.registry))
 
 
 def one_rule(rule_id: str, operator: str, value: Any = None, **extra: Any) -> dict[str, Any]:
@@ -81,6 +87,11 @@ def one_rule(rule_id: str, operator: str, value: Any = None, **extra: Any) -> di
     (one_rule("user_id", "equal", "me"), {"alice"}),
     (one_rule("user_id", "not_equal", "me"), set()),
     (one_rule("user_id", "is_null"), {"bob", "carol", "dan"}),
+    (one_rule("companies", "contains", "acme", operand="companies.name"), {"alice"}),
+    (one_rule("companies", "equal", "globex", operand="companies.name"), {"alice", "bob"}),
+    (one_rule("companies", "not_contains", "acme", operand="companies.name"), {"alice", "bob"}),  # has another
+    (one_rule("companies", "equal", "me", operand="user_id"), {"alice"}),
+    (one_rule("companies", "is_null", operand="user_id"), {"alice", "bob"}),
     (one_rule("created_at", "is", "today"), {"alice", "bob", "carol", "dan"}),
     (one_rule("created_at", "is", "last_year"), set()),
     (one_rule("created_at", "less", "2000-01-01"), set()),
@@ -109,8 +120,10 @@ def test_filters_from_a_query_string(contacts: tuple[Any, dict[str, int]]) -> No
 
 def test_deal_filters_match(store: Store) -> None:
     service = Core(store.database).records("Opportunity")
+    (acme,) = Core(store.database).records("Account").create_many(ADMIN, [{"name": "Acme Corp"}])
     won, new, empty = service.create_many(ADMIN, [
-        {"name": "Won", "stage": "Closed Won", "amount": 1500.5, "amountCurrency": "USD", "closeDate": "2024-03-05"},
+        {"name": "Won", "stage": "Closed Won", "amount": 1500.5, "amountCurrency": "USD", "closeDate": "2024-03-05",
+         "accountId": str(acme)},
         {"name": "New", "stage": "Prospecting", "amount": 10, "amountCurrency": "USD", "closeDate": "2024-04-01"},
         {"name": "Zero", "stage": "Prospecting", "amount": 0, "amountCurrency": "USD", "closeDate": "2025-01-01"},
     ])
@@ -125,6 +138,7 @@ def test_deal_filters_match(store: Store) -> None:
     assert filtered(service, one_rule("stages", "not_in", ["WON"]), DEAL_RULES) == {new, empty}
     assert filtered(service, one_rule("stages", "in", []), DEAL_RULES) == {won, new, empty}
     assert filtered(service, one_rule("expected_close_date", "equal", "2024-03-05"), DEAL_RULES) == {won}
+    assert filtered(service, one_rule("account", "begins_with", "ACME", operand="name"), DEAL_RULES) == {won}
     assert filtered(service, one_rule("expected_close_date", "less_or_equal", "2024-03-31"), DEAL_RULES) == {won}
     assert filtered(service, one_rule("expected_close_date", "not_equal", "2024-03-05"), DEAL_RULES) == {new, empty}
     assert filtered(service, one_rule("expected_close_date", "between", ["2024-03-05", "2024-04-01"]),

@@ -23,6 +23,10 @@ CONTACT_RULES = {
     "created_at": FilterRule("created_at", "createdAt", "date", without_operators=NO_NULLS,
                              without_presets=frozenset({"future", "next_week"})),
     "updated_at": FilterRule("updated_at", "modifiedAt", "date"),
+    # Concord's "has" rule: the company filters as operands, on the contact's companies (a many-to-many link).
+    "companies.name": FilterRule("companies", "name", "text", operand="companies.name", link="accounts"),
+    "companies.user_id": FilterRule("companies", "assignedUser", "select", me=True, operand="user_id",
+                                    link="accounts"),
 }
 STAGES = {"prospecting": "Prospecting", "proposal": "Proposal", "won": "Closed Won"}
 DEAL_RULES = {
@@ -37,6 +41,7 @@ DEAL_RULES = {
     "created_at": FilterRule("created_at", "createdAt", "date"),
     "user_id": FilterRule("user_id", "assignedUser", "select", me=True),
     "favourite": FilterRule("favourite", "stage", "radio", values={"yes": "Closed Won"}),
+    "account.name": FilterRule("account", "name", "text", operand="name", link="account"),  # a belongsTo link
 }
 
 

@@ -19,7 +19,8 @@ from polycrm.dialects.concord.filters import (MAX_CHILDREN, MAX_DEPTH, MAX_JSON,
                                               FilterError, FilterRule, check_rules, parse_filters, rules_listing)
 from polycrm.dialects.php_query import parse_php_query
 from polycrm.meta import load_builtin_registry
-from polycrm.query.tree import FALSE, TRUE, And, Compare, Node, Not, Op, Or, conjunction, disjunction
+from polycrm.query.tree import (FALSE, TRUE, And, Compare, Foreign, Linked, LinkMode, Node, Not, Op, Or, conjunction,
+                                disjunction)
 from tests.support.concord import CONTACT_RULES, DEAL_RULES, STAGES, group, rule
 
 REGISTRY = load_builtin_registry()
@@ -33,7 +34,7 @@ def nested(*children: Any, condition: str = "and") -> dict[str, Any]:
 
 
 def parse(raw: Any, rules: dict[str, FilterRule] = CONTACT_RULES, entity: Any = CONTACT, **options: Any) -> Node:
-    return parse_filters(raw, rules, entity, user_id=ME, now=options.pop("now", NOW), **options)
+    return parse_filters(raw, rules, entity, user_id=ME, now=options.pop("now", NOW), registry=REGISTRY, **options)
 
 
 def one(rule_id: str, operator: str, value: Any = None, rules: dict[str, FilterRule] = CONTACT_RULES,
@@ -211,6 +212,33 @@ def test_operand_rules() -> None:
     assert error(group(rule("first_name", "equal", "x", operand="x"))).message == \
         'The rule "first_name" takes no operand.'
     assert error(group(rule("phones", "equal", "x", operand=["number"]))).message == "The operand must be a string."
+
+
+def test_company_rules() -> None:
+    rules = {"companies.name": FilterRule("companies.name", "name", "text"),
+             "domain": FilterRule("domain", "website", "text"),
+             "phones": FilterRule("phones", "phoneNumber", "text", operand="number")}
+    assert one("companies.name", "equal", "Acme", rules, ACCOUNT) == Compare("name", Op.EQUALS_TEXT, "Acme")
+    assert one("domain", "ends_with", ".io", rules, ACCOUNT) == Compare("website", Op.ENDS_WITH, ".io")
+    assert one("phones", "equal", "555", rules, ACCOUNT, operand="number") == Compare("phoneNumber", Op.EQ, "555")
+    assert error(group(rule("name", "equal", "Acme")), rules, ACCOUNT).message.startswith(
+        'Unknown filter rule "name". Accepted rules: companies.name, domain, phones.')
+
+
+def test_rules_on_linked_records() -> None:
+    acme = Compare("name", Op.CONTAINS, "Acme")
+    assert one("companies", "contains", "Acme", operand="companies.name") == Linked("accounts", LinkMode.EXISTS,
+                                                                                    within=acme)
+    assert one("companies", "equal", "me", operand="user_id") == Linked(
+        "accounts", LinkMode.EXISTS, within=Compare("assignedUserId", Op.EQ, ME))
+    assert one("companies", "not_contains", "Acme", operand="companies.name") == Linked(
+        "accounts", LinkMode.EXISTS, within=present("name", Not(acme)))
+    assert one("companies", "not_contains", "", operand="companies.name") == FALSE
+    assert deal("account", "contains", "Acme") == Foreign("account", acme)  # its only operand
+    assert error(group(rule("companies", "contains", "x"))).message == \
+        'The rule "companies" needs one of the operands: companies.name, user_id.'
+    with pytest.raises(LookupError):
+        parse_filters(group(rule("account", "contains", "x")), DEAL_RULES, DEAL, user_id=ME)  # no registry
 
 
 # --- numeric rules ------------------------------------------------------------------------------------
@@ -465,7 +493,7 @@ def test_a_boolean_rule_refuses_other_values() -> None:
      'The operator is "in"; the select rule "user_id" accepts: equal, not_equal, is_null, is_not_null.'),
     ([group(), group(rule("nope", "equal", "x"))], "filters.1.children.0.query.rule",
      'Unknown filter rule "nope". Accepted rules: first_name, last_name, email, phones, user_id, job_title, '
-     "address, do_not_call, created_at, updated_at."),
+     "address, do_not_call, created_at, updated_at, companies."),
 ])
 def test_malformed_filters(raw: Any, key: str, message: str) -> None:
     caught = error(raw)
@@ -505,10 +533,14 @@ def test_a_rule_on_a_field_the_entity_lacks_is_the_servers_mistake() -> None:
     rules = {"stage_id": FilterRule("stage_id", "pipelineStage", "multi-select")}
     with pytest.raises(LookupError):
         parse(group(rule("stage_id", "in", ["1"])), rules, DEAL)
-    assert check_rules(rules, DEAL) == ["rule stage_id: Opportunity has no field 'pipelineStage'"]
-    assert check_rules({"x": FilterRule("x", "name", "slider", without_operators=frozenset({"near"}))}, DEAL) == [
+    assert check_rules(rules, DEAL, REGISTRY) == ["rule stage_id: Opportunity has no field 'pipelineStage'"]
+    slider = FilterRule("x", "name", "slider", without_operators=frozenset({"near"}))
+    assert check_rules({"x": slider}, DEAL, REGISTRY) == [
         "rule x: unknown type 'slider'", "rule x: unknown operators or presets left out: near"]
-    assert check_rules(CONTACT_RULES, CONTACT) == [] and check_rules(DEAL_RULES, DEAL) == []
+    assert check_rules({"c": FilterRule("c", "name", "text", link="nope"), "d": FilterRule(
+        "d", "nope", "text", link="accounts")}, CONTACT, REGISTRY) == [
+        "rule c: Contact has no link 'nope' to one entity", "rule d: Account has no field 'nope'"]
+    assert check_rules(CONTACT_RULES, CONTACT, REGISTRY) == [] and check_rules(DEAL_RULES, DEAL, REGISTRY) == []
 
 
 def test_naive_now_is_utc() -> None:
@@ -521,7 +553,10 @@ def test_rules_listing_has_concords_shape() -> None:
     listing = {entry["id"]: entry for entry in rules_listing(CONTACT_RULES, {"first_name": "First Name",
                                                                              "address": "Address"})}
     assert list(listing) == ["first_name", "last_name", "email", "phones", "user_id", "job_title", "address",
-                             "do_not_call", "created_at", "updated_at"]
+                             "do_not_call", "created_at", "updated_at", "companies"]
+    companies = listing["companies"]["operands"]
+    assert [(o["value"], o["rule"]["id"], o["rule"]["type"]) for o in companies] == [
+        ("companies.name", "companies.name", "text"), ("user_id", "user_id", "select")]
     assert listing["first_name"] == {
         "id": "first_name", "label": "First Name", "type": "text",
         "operators": ["equal", "not_equal", "begins_with", "not_begins_with", "contains", "not_contains",

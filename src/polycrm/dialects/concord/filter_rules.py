@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from polycrm.meta import Entity
+from polycrm.meta import Entity, Registry
 from polycrm.query.dates import DAY, Window, calendar_period, calendar_week
 
 
@@ -24,9 +24,11 @@ class FilterRule:
     multi-select, checkbox, radio, boolean). `values` maps Concord values onto canonical ones (select
     options), `me` lets the value "me" stand for the calling user. `operand` makes the rule one operand of
     rule `id` (Concord's operand rules: `{"rule": "phones", "operand": "number"}`), so several rules of a
-    mapping may share an id when their operands differ. `without_operators` and `without_presets` leave
-    operators and `is` presets out of what the rule offers (Concord's `withoutNullOperators()` on
-    required fields, no future presets on `created_at`).
+    mapping may share an id when their operands differ. `link` makes the rule a condition on the records
+    of that link of the entity, `field` being theirs (Concord's "has" rules: a contact's `companies` rule,
+    operand `companies.name`, is `link` "accounts", field "name"): a record matches when a linked one
+    does. `without_operators` and `without_presets` leave operators and `is` presets out of what the rule
+    offers (Concord's `withoutNullOperators()` on required fields, no future presets on `created_at`).
     """
 
     id: str
@@ -37,6 +39,7 @@ class FilterRule:
     operand: str | None = None
     without_operators: frozenset[str] = frozenset()
     without_presets: frozenset[str] = frozenset()
+    link: str | None = None
 
     @property
     def wire_type(self) -> str:
@@ -198,15 +201,22 @@ def _options(rule: FilterRule, choices: Sequence[Mapping[str, Any]] | None) -> d
     return {"valueKey": "value", "labelKey": "label", "options": pairs}
 
 
-def check_rules(rules: Mapping[str, FilterRule], entity: Entity) -> list[str]:
-    """Problems with a resource's rules over `entity` (unknown type, field, or operators to leave out), one
-    sentence each: for a start-up check, since a bad rule is the server's fault, not the client's."""
+def check_rules(rules: Mapping[str, FilterRule], entity: Entity, registry: Registry) -> list[str]:
+    """Problems with a resource's rules over `entity` (unknown type, link, field, or operators to leave out),
+    one sentence each: for a start-up check, since a bad rule is the server's fault, not the client's."""
     problems = []
     for key, rule in rules.items():
         if rule.type not in RULE_TYPES:
             problems.append(f"rule {key}: unknown type {rule.type!r}")
-        if rule.field not in entity.fields and rule.field not in entity.attributes:
-            problems.append(f"rule {key}: {entity.name} has no field {rule.field!r}")
+        target = entity
+        if rule.link is not None:
+            link = entity.links.get(rule.link)
+            if link is None or link.entity is None:
+                problems.append(f"rule {key}: {entity.name} has no link {rule.link!r} to one entity")
+                continue
+            target = registry.entity(link.entity)
+        if rule.field not in target.fields and rule.field not in target.attributes:
+            problems.append(f"rule {key}: {target.name} has no field {rule.field!r}")
         unknown = sorted(rule.without_operators - set(_OPERATOR_TYPES) | rule.without_presets - set(PRESET_LABELS))
         if unknown:
             problems.append(f"rule {key}: unknown operators or presets left out: {', '.join(unknown)}")

@@ -10,6 +10,7 @@ Semantics follow Concord on MySQL: text equality ignores case, the negated opera
 `not_contains`, ...) never match an empty field (SQL's `!=` and `NOT LIKE` are unknown on NULL), an empty
 value turns `equal` / `not_equal` into a null check (Laravel reads "" as null), `in []` applies no
 condition at all, and dates compare by local calendar day (a datetime field's `equal` is its whole day).
+A rule with a `link` (Concord's "has" rules) matches records having a linked record that matches it.
 Values stay literal: LIKE wildcards and quotes in them are escaped or bound by the compiler.
 """
 
@@ -24,9 +25,10 @@ from polycrm.dialects.concord.filter_rules import (DAY_PRESETS, OPTION_TYPES, Fi
                                                    rules_listing)
 from polycrm.dialects.concord.filter_values import (MAX_JSON, MAX_TEXT, MAX_VALUES, as_boolean, as_number, as_option,
                                                     as_text, bounds, decode_json, entries, single, value_list)
-from polycrm.meta import Entity, ValueKind
+from polycrm.meta import Entity, LinkStorage, Registry, ValueKind
 from polycrm.query import dates
-from polycrm.query.tree import FALSE, TRUE, Compare, Node, Not, Op, conjunction, disjunction
+from polycrm.query.tree import (FALSE, TRUE, Compare, Foreign, Linked, LinkMode, Node, Not, Op, conjunction,
+                                disjunction)
 
 __all__ = ["MAX_CHILDREN", "MAX_DEPTH", "MAX_JSON", "MAX_RULES", "MAX_TEXT", "MAX_VALUES", "FilterError", "FilterRule",
            "check_rules", "parse_filters", "rules_listing"]
@@ -42,32 +44,46 @@ _CONTACT_POINTS = frozenset({"email", "phone"})  # fields whose equality matches
 
 
 def parse_filters(raw: Any, rules: Mapping[str, FilterRule], entity: Entity, *, user_id: int,
-                  now: datetime | None = None, time_zone: tzinfo = timezone.utc) -> Node:
+                  now: datetime | None = None, time_zone: tzinfo = timezone.utc,
+                  registry: Registry | None = None) -> Node:
     """The tree of a request's `filters` over `entity`; TRUE when there is none.
 
     `rules` are the resource's rules by key, `user_id` the caller (the value "me"), `now` (default: the
     current time; naive means UTC) anchors the `is` presets, and `time_zone` is the zone whose calendar days
-    date values and presets count (Concord: the user's). Raises FilterError for bad input; LookupError
-    when a rule names a field `entity` lacks (the server's mistake: see `check_rules`).
+    date values and presets count (Concord: the user's). `registry` gives the linked entities of rules with
+    a `link`. Raises FilterError for bad input; LookupError when a rule names a field or link the entities
+    lack, or a link without a registry (the server's mistake: see `check_rules`).
     """
     moment = now or datetime.now(timezone.utc)
     moment = moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
-    return _FilterParser(rules, entity, user_id, moment, time_zone).parse(raw)
+    return _FilterParser(rules, entity, registry, user_id, moment, time_zone).parse(raw)
 
 
 @dataclass(frozen=True, slots=True)
 class _Target:
-    """What a rule compares: the attribute, its kind, and its field's type (None for a bare attribute)."""
+    """What a rule compares: the attribute, its kind, its field's type (None for a bare attribute), and the
+    link whose records hold it (None: the entity's own), with how that link stores them."""
 
     attribute: str
     kind: ValueKind
     field_type: str | None
+    link: str | None = None
+    storage: LinkStorage | None = None
+
+    def wrap(self, node: Node | None) -> Node | None:
+        """The condition on the queried records: theirs, or "a linked record matches it"."""
+        if node is None or self.link is None or node == FALSE:
+            return node
+        if self.storage is LinkStorage.COLUMN:
+            return Foreign(self.link, node)
+        return Linked(self.link, LinkMode.EXISTS, within=node)
 
 
 class _FilterParser:
-    def __init__(self, rules: Mapping[str, FilterRule], entity: Entity, user_id: int, now: datetime,
-                 zone: tzinfo):
+    def __init__(self, rules: Mapping[str, FilterRule], entity: Entity, registry: Registry | None, user_id: int,
+                 now: datetime, zone: tzinfo):
         self.entity = entity
+        self.registry = registry
         self.user_id = user_id
         self.now = now
         self.zone = zone
@@ -132,16 +148,18 @@ class _FilterParser:
             raise FilterError(f"{key}.operator", f'The operator is {shown}; the {rule.wire_type} rule "{rule.id}" '
                                                  f"accepts: {', '.join(rule.operators)}.")
         target = self._target(rule)
+        return target.wrap(self._condition(rule, target, operator, query.get("value"), f"{key}.value"))
+
+    def _condition(self, rule: FilterRule, target: _Target, operator: str, value: Any, key: str) -> Node | None:
         if operator in _NULL_OPS:
             return Compare(target.attribute, _NULL_OPS[operator])
-        value, value_key = query.get("value"), f"{key}.value"
         if rule.wire_type == "text":
-            return self._text(target, operator, as_text(single(value, value_key)))
+            return self._text(target, operator, as_text(single(value, key)))
         if rule.wire_type == "date":
-            return self._date(rule, target, operator, value, value_key)
+            return self._date(rule, target, operator, value, key)
         if rule.wire_type in ("multi-select", "checkbox"):
-            return self._membership(rule, target, operator, value, value_key)
-        return self._comparison(rule, target, operator, value, value_key)
+            return self._membership(rule, target, operator, value, key)
+        return self._comparison(rule, target, operator, value, key)
 
     def _find(self, rule_id: Any, operand: Any, key: str) -> FilterRule:
         """The rule a query names, by id and operand. Kinder than Concord (a 500): an operand rule named
@@ -166,14 +184,21 @@ class _FilterParser:
 
     def _target(self, rule: FilterRule) -> _Target:
         """A link field filters by its record's id (by its name for a text rule)."""
-        field = self.entity.fields.get(rule.field)
+        entity, storage = self.entity, None
+        if rule.link is not None:
+            link = self.entity.links.get(rule.link)
+            if link is None or link.entity is None or self.registry is None:
+                raise LookupError(f"Concord rule {rule.id}: no link {rule.link} of {self.entity.name} to follow")
+            entity, storage = self.registry.entity(link.entity), link.storage
+        field = entity.fields.get(rule.field)
         name = rule.field
         if field is not None and field.type == "link":
             name = f"{rule.field}Name" if rule.wire_type == "text" else f"{rule.field}Id"
-        attribute = self.entity.attributes.get(name)
+        attribute = entity.attributes.get(name)
         if attribute is None:
-            raise LookupError(f"Concord rule {rule.id}: {self.entity.name} has no attribute {name}")
-        return _Target(name, attribute.kind, field.type if field is not None and name == field.name else None)
+            raise LookupError(f"Concord rule {rule.id}: {entity.name} has no attribute {name}")
+        field_type = field.type if field is not None and name == field.name else None
+        return _Target(name, attribute.kind, field_type, rule.link, storage)
 
     # --- conditions by rule type --------------------------------------------------------------------
 
