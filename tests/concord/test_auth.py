@@ -10,7 +10,9 @@ import pytest
 
 from polycrm.app import build_app
 from polycrm.dialects.inflow.ids import encode_id
-from tests.api.conftest import ApiHarness, harness_for
+from polycrm.config import Config
+from tests.api.conftest import ApiHarness
+from tests.support.stores import Store
 from tests.concord.conftest import JSON_HEADERS, Concord
 
 TOKEN = re.compile(r"\d+\|[A-Za-z0-9]{40}[0-9a-f]{8}")
@@ -104,12 +106,10 @@ def test_someone_elses_token_cannot_be_revoked(concord: Concord) -> None:
     assert other.get("contacts").status_code == 200
 
 
-def test_rate_limit_headers_and_429(concord_harness: ApiHarness, config, store, directory, portal) -> None:  # noqa: ANN001
+def test_rate_limit_headers_and_429(concord: Concord, config: Config, store: Store) -> None:
     app = build_app(dataclasses.replace(config, concord_rate_limit="3/minute"), store.database)
-    with harness_for(app, directory, portal) as harness:
-        pass
-    token = directory.create_concord_token(harness.admin_id, "n8n").plain_text
-    client = harness.client({"Authorization": f"Bearer {token}", **JSON_HEADERS}, validate=False)
+    client = ApiHarness(app, concord.harness.directory, concord.user_id, "", concord.harness.portal).client(
+        {"Authorization": f"Bearer {concord.token}", **JSON_HEADERS}, validate=False)
     remaining = [client.get("/api/contacts").headers["x-ratelimit-remaining"] for _ in range(3)]
     assert remaining == ["2", "1", "0"]
     refused = client.get("/api/contacts")

@@ -19,7 +19,7 @@ def test_concord_records_are_the_other_protocols_records(concord: Concord) -> No
     account = espo.get(f"/api/v1/Account/{company['id']}").json()
     assert account["name"] == "Contoso" and account["emailAddress"] == "hq@contoso.test"
     espo_contact = espo.get(f"/api/v1/Contact/{contact['id']}").json()
-    assert espo_contact["firstName"] == "Jo" and espo_contact["accountsIds"] == [company["id"]]
+    assert espo_contact["firstName"] == "Jo" and espo_contact["accountsIds"] == [str(company["id"])]
     assert espo_contact["phoneNumber"] == "555-0100"
     inflow = harness.client({"x-api-key": harness.admin_key}, validate=False)
     assert "Bloggs" in inflow.get(f"/api/contacts/{encode_id('Contact', contact['id'])}").text

@@ -34,12 +34,13 @@ def test_index_envelope_and_default_order(concord: Concord, people: list[dict]) 
 
 
 def test_page_links_keep_the_callers_query(concord: Concord, people: list[dict]) -> None:
-    body = concord.get("contacts", per_page="2", q="a", page="2").json()
-    assert body["meta"]["current_page"] == 2 and body["meta"]["per_page"] == 2
+    body = concord.get("contacts", per_page="1", q="a", page="2").json()
+    assert body["meta"]["current_page"] == 2 and body["meta"]["per_page"] == 1 and body["meta"]["total"] == 4
     next_query = parse_qs(urlsplit(body["links"]["next"]).query)
-    assert next_query == {"per_page": ["2"], "q": ["a"], "page": ["3"]}
+    assert next_query == {"per_page": ["1"], "q": ["a"], "page": ["3"]}
     followed = concord.http.get(body["links"]["next"]).json()
-    assert followed["meta"]["current_page"] == 3 and followed["meta"]["per_page"] == 2
+    assert followed["meta"]["current_page"] == 3 and followed["meta"]["per_page"] == 1
+    assert followed["meta"]["total"] == 4  # the filter followed the link
 
 
 @pytest.mark.parametrize("per_page, expected", [("0", 15), ("abc", 15), ("3", 3), ("1000", 1000)])

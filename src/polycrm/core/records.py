@@ -253,28 +253,31 @@ class RecordService:
         # Read after the commit: the write transaction (SQLite's one writer at a time) stays short.
         return self.read_without_acl(record_id, actor)
 
-    def create_within(self, conn: Connection, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
+    def create_within(self, conn: Connection, actor: Actor, data: dict[str, Any], *,
+                      waived: frozenset[str] = frozenset()) -> dict[str, Any]:
         """Create a record inside the caller's transaction (a record and its parts written together, e.g. an
-        asset and its network interface); no duplicate check. Returns the values stored, its id and number
-        included."""
+        asset and its network interface); no duplicate check. `waived`: required fields the calling protocol
+        does not require. Returns the values stored, its id and number included."""
         self.require_scope(actor, "create")
         parsed = self.input.parse(data, creating=True)
-        values = self.prepare_new(actor, parsed)
+        values = self.prepare_new(actor, parsed, waived=waived)
         values["id"] = self.insert_parsed(conn, actor, parsed, values)
         return values
 
-    def update_within(self, conn: Connection, actor: Actor, record_id: Any, data: dict[str, Any]) -> bool:
+    def update_within(self, conn: Connection, actor: Actor, record_id: Any, data: dict[str, Any], *,
+                      waived: frozenset[str] = frozenset()) -> bool:
         """Update a record inside the caller's transaction; whether anything of it changed. Users' rights
         caches are not refreshed (`committed`): not for records that carry rights."""
         self.require_scope(actor, "edit")
         self._hold_currencies_for(conn, data)
         current = self.load_record(conn, record_id, not_found="Record {id} not found.", lock=True)
         self.check_record(conn, actor, "edit", current)
-        self.apply_update(conn, actor, current, self.input.parse(data, creating=False))
+        self.apply_update(conn, actor, current, self.input.parse(data, creating=False), waived=waived)
         stored = self.repository.fetch(conn, current["id"], ["versionNumber"])
         return stored is not None and stored.get("versionNumber") != current.get("versionNumber")
 
-    def prepare_new(self, actor: Actor, parsed: ParsedInput, now: datetime | None = None) -> dict[str, Any]:
+    def prepare_new(self, actor: Actor, parsed: ParsedInput, now: datetime | None = None, *,
+                    waived: frozenset[str] = frozenset()) -> dict[str, Any]:
         """A new record's values: the parsed ones, defaults, creation stamps (at `now`, or the current second:
         a mass create stamps its records alike) and derived values; ValidationFailure if a required one is
         missing, Forbidden if a non-administrator sets an administrators' field. Its kept links join
@@ -300,7 +303,7 @@ class RecordService:
             values["assignedUserId"] = actor.user_id
         values["versionNumber"] = 1
         self._derive(values, parsed.links, stamp)
-        missing = self.input.required_missing(values | {f"{k}Ids": v for k, v in parsed.links.items()})
+        missing = self.input.required_missing(values | {f"{k}Ids": v for k, v in parsed.links.items()}, waived)
         if missing is not None:
             raise self.input.fail(missing, "required")
         return values
@@ -469,7 +472,7 @@ class RecordService:
         return self.read_without_acl(current["id"], actor), links_changed
 
     def apply_update(self, conn: Connection, actor: Actor, current: dict[str, Any], parsed: ParsedInput,
-                     notes: list[dict[str, Any]] | None = None) -> bool:
+                     notes: list[dict[str, Any]] | None = None, *, waived: frozenset[str] = frozenset()) -> bool:
         """Write an update of a record read with its row locked, the actor's edit access to it checked;
         its stream notes go into `notes` when given (a mass update writes them at once). Returns whether a
         many-valued link changed."""
@@ -492,7 +495,7 @@ class RecordService:
         if self.guard is not None:
             self.guard.check_update(conn, actor, current, merged)
         merged_links = {f"{k}Ids": v for k, v in parsed.links.items()}
-        missing = self.input.required_missing(merged | merged_links)
+        missing = self.input.required_missing(merged | merged_links, waived)
         if missing is not None and (missing in parsed.values or any(
                 a.field == missing for a in self.entity.attributes.values() if a.name in parsed.values)):
             raise self.input.fail(missing, "required")

@@ -386,9 +386,12 @@ class RecordInput:
 
     # --- checks on whole records ------------------------------------------------------------------
 
-    def required_missing(self, record: dict[str, Any]) -> str | None:
-        """The first required field without a value in a complete record, if any."""
+    def required_missing(self, record: dict[str, Any], waived: frozenset[str] = frozenset()) -> str | None:
+        """The first required field without a value in a complete record, if any; `waived` are required
+        fields the writing protocol does not require (Concord's contacts need no last name)."""
         for field in self._required:
+            if field.name in waived:
+                continue
             if field.type == "personName":
                 present = record.get("firstName") or record.get("lastName")
             elif field.type in {"link", "linkParent", "file", "image"}:

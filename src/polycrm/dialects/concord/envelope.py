@@ -31,8 +31,6 @@ ALREADY_ASSOCIATED = "This record is already associated"
 
 
 class ConcordResponse(Response):
-    media_type = JSON_TYPE
-
     def __init__(self, body: bytes | None, status: int = 200, headers: Mapping[str, str] | None = None):
         super().__init__(body if body is not None else b"", status, {**BASE_HEADERS, **(headers or {})},
                          None if body is None else JSON_TYPE)

@@ -66,6 +66,7 @@ class Resource:
     associations: dict[str, Association]
     rules: dict[str, dict[str, Any]]
     search: dict[str, tuple[str, str]]
+    not_required: frozenset[str] = frozenset()  # EspoCRM's required fields Concord does not require
     by_key: dict[str, ResourceField] = field(init=False)
     by_field: dict[str, ResourceField] = field(init=False)
 
@@ -108,7 +109,8 @@ class ConcordMapping:
         associations = {key: Association(key, key, link) for key, link in spec.get("associations", {}).items()}
         search = {key: (column[0], column[1]) for key, column in spec.get("search", {}).items()}
         return Resource(name, spec["entity"], spec["model"], spec["title"], spec["order"], spec["label"],
-                        spec["icon"], spec["searchAction"], fields, associations, spec.get("rules", {}), search)
+                        spec["icon"], spec["searchAction"], fields, associations, spec.get("rules", {}), search,
+                        frozenset(spec.get("notRequired", ())))
 
     def resource(self, name: str) -> Resource | None:
         return self.resources.get(name)
@@ -128,6 +130,8 @@ class ConcordMapping:
                 require(rule["field"], f"rule {rule_id}")
             for key, (name, _) in resource.search.items():
                 require(name, f"search column {key}")
+            for name in resource.not_required:
+                require(name, "notRequired")
             require(resource.title, "title")
             require(resource.order, "order")
             for association in resource.associations.values():

@@ -30,11 +30,11 @@ def save(api: ConcordApi, request: ConcordRequest, view: ResourceView, record_id
     relations = api.core.relations(view.entity.name)
     with api.core.transaction() as conn:
         if record_id is None:
-            record_id = records.create_within(conn, actor, parsed.data)["id"]
+            record_id = records.create_within(conn, actor, parsed.data, waived=view.resource.not_required)["id"]
             for key, ids in associations.items():
                 relations.change_within(conn, actor, record_id, view.resource.associations[key].link, added=ids)
         else:
-            records.update_within(conn, actor, record_id, parsed.data)
+            records.update_within(conn, actor, record_id, parsed.data, waived=view.resource.not_required)
             for key, ids in associations.items():
                 relations.sync_within(conn, actor, record_id, view.resource.associations[key].link, ids)
     records.committed()
