@@ -33,16 +33,17 @@ def ensure_default_pipeline(database: Database) -> bool:
     registry = database.registry
     pipelines = RecordRepository(database, registry.entity(PIPELINE_ENTITY))
     stages = RecordRepository(database, registry.entity(STAGE_ENTITY))
+    now = utcnow()
+    stamp = {"createdAt": now, "modifiedAt": now, "versionNumber": 1}
+    # Every server and test store starts here: the stages go in one statement.
+    stage_rows = stages.new_rows([{"name": name, "winProbability": probability, "displayOrder": order, **stamp}
+                                  for order, (name, probability) in enumerate(DEFAULT_STAGES, start=1)])
     with database.transaction() as conn:
         if not settings.insert_if_missing(conn, SETTING, {"defaultSeeded": True}):
             return False
-        now = utcnow()
-        stamp = {"createdAt": now, "modifiedAt": now, "versionNumber": 1}
         pipeline_id = pipelines.insert(conn, {"name": DEFAULT_PIPELINE, "flag": DEFAULT_FLAG, "displayOrder": 1,
                                               **stamp})
-        for order, (name, probability) in enumerate(DEFAULT_STAGES, start=1):
-            stages.insert(conn, {"name": name, "winProbability": probability, "displayOrder": order,
-                                 "pipelineId": pipeline_id, **stamp})
+        stages.insert_rows(conn, stage_rows, {"pipelineId": [pipeline_id] * len(stage_rows)})
     return True
 
 
