@@ -15,19 +15,10 @@ from polycrm.core.errors import Conflict
 from polycrm.core.pipelines import DEFAULT_PIPELINE, DEFAULT_STAGES, ensure_default_pipeline
 from polycrm.core.search import SearchQuery
 from polycrm.core.service import Core
+from tests.support.espo import ok, post
 
 ADMIN = Actor(user_id=0, user_name="system", is_admin=True, user_type="admin")
 LOCKED = 'The deal first must be marked as open in order to apply the "lost" status.'
-
-
-def ok(response, status=200):
-    assert response.status_code == status, (response.status_code, response.headers.get("x-status-reason"),
-                                             response.text[:300])
-    return response
-
-
-def post(api, entity: str, body: dict[str, Any]) -> dict[str, Any]:
-    return ok(api.post(f"/api/v1/{entity}", json=body, headers={"X-Skip-Duplicate-Check": "true"})).json()
 
 
 def put(api, entity: str, record_id: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -109,6 +100,23 @@ def test_a_pipeline_name_is_checked_for_duplicates(api, pipeline):
 def test_bad_stages_are_refused(api, pipeline, body, field, kind):
     refused(api.post("/api/v1/PipelineStage", json={"pipelineId": pipeline["id"], **body}), field, kind)
     assert ok(api.get(f"/api/v1/Pipeline/{pipeline['id']}/stages")).json()["total"] == 2
+
+
+def test_access_to_pipelines_and_stages_follows_the_role(harness, pipeline):
+    """Pipelines and stages are entities like any: reading them, and so putting a deal on a stage, takes a role
+    that lets one read them."""
+    read = {"create": "no", "read": "all", "edit": "no", "delete": "no"}
+    _, reader = harness.user({"Pipeline": read})
+    assert ok(reader.get("/api/v1/Pipeline")).json()["total"] == 2
+    ok(reader.post("/api/v1/Pipeline", json={"name": "Mine"}), 403)
+    ok(reader.put(f"/api/v1/Pipeline/{pipeline['id']}", json={"name": "Mine"}), 403)
+    ok(reader.get("/api/v1/PipelineStage"), 403)
+    deals = {"create": "yes", "read": "all", "edit": "all", "delete": "no"}
+    _, blind = harness.user({"Opportunity": deals})
+    body = {"name": "D", "pipelineStageId": pipeline["stages"][0]["id"]}
+    refused(blind.post("/api/v1/Opportunity", json=body), "pipelineStage", "valid")
+    _, seller = harness.user({"Opportunity": deals, "Pipeline": read, "PipelineStage": read})
+    assert post(seller, "Opportunity", body)["pipelineId"] == pipeline["id"]
 
 
 # --- stage, pipeline and probability ----------------------------------------------------------------
