@@ -102,6 +102,14 @@ def test_bad_stages_are_refused(api, pipeline, body, field, kind):
     assert ok(api.get(f"/api/v1/Pipeline/{pipeline['id']}/stages")).json()["total"] == 2
 
 
+def test_lost_reasons_are_a_list_of_names(api):
+    reason = post(api, "LostReason", {"name": "Went silent"})
+    ok(api.post("/api/v1/LostReason", json={"name": "Went silent"}), 409)  # the duplicate check
+    refused(api.post("/api/v1/LostReason", json={"name": ""}), "name", "required")
+    assert put(api, "LostReason", reason["id"], {"name": "No budget"})["name"] == "No budget"
+    assert [r["name"] for r in ok(api.get("/api/v1/LostReason")).json()["list"]] == ["No budget"]
+
+
 def test_access_to_pipelines_and_stages_follows_the_role(harness, pipeline):
     """Pipelines and stages are entities like any: reading them, and so putting a deal on a stage, takes a role
     that lets one read them."""
