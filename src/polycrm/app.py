@@ -16,6 +16,7 @@ from polycrm.affinity import pin_worker, serve_workers
 from polycrm.auth.directory import UserDirectory
 from polycrm.auth.secrets import KeyRing
 from polycrm.config import Config, load_config
+from polycrm.core.pipelines import ensure_default_pipeline
 from polycrm.core.service import Core
 from polycrm.core.settings import CoreSettings
 from polycrm.dialects.concord.api import ConcordApi
@@ -47,6 +48,7 @@ def build_core(config: Config, database: Database, mapping: InflowMapping | None
     core = Core(database, core_settings(config), directory, KeyRing(config.secret_key))
     core.reserve_api_names(INFLOW, (mapping or InflowMapping.load()).reserved_names)
     core.currency.ensure_stored()
+    ensure_default_pipeline(database)  # a new store starts with Concord's default pipeline
     return core
 
 

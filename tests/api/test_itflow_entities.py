@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from polycrm.meta import load_builtin_registry
+from tests.support.espo import ok, post
 
 
 @dataclass(frozen=True)
@@ -70,16 +71,6 @@ SPECS = {
         needs={"article": ("KnowledgeBaseArticle", {"name": "VPN setup"})}),
 }
 REGISTRY = load_builtin_registry()
-
-
-def ok(response, status=200):
-    assert response.status_code == status, (response.status_code, response.headers.get("x-status-reason"),
-                                             response.text[:300])
-    return response
-
-
-def post(api, entity: str, body: dict[str, Any]) -> dict[str, Any]:
-    return ok(api.post(f"/api/v1/{entity}", json=body, headers={"X-Skip-Duplicate-Check": "true"})).json()
 
 
 def create_body(api, entity: str, spec: Spec) -> dict[str, Any]:

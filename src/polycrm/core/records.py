@@ -18,6 +18,7 @@ from polycrm.auth.acl import Actor
 from polycrm.core.access import RecordAccess
 from polycrm.core.assembly import RecordAssembler
 from polycrm.core.currency import AmountFields, CurrencyService
+from polycrm.core.deals import DEAL_ENTITY, DealRules
 from polycrm.core.errors import BadRequest, DuplicateFound, Forbidden, NotFound, VersionConflict
 from polycrm.core.follows import ActorSource, AutoFollow
 from polycrm.core.linker import Linker
@@ -80,6 +81,8 @@ class RecordService:
         self._counter = number_counter(entity.name) if numbered else None
         # New tickets get the current ticket prefix when given none (core/tickets.py).
         self._tickets = tickets if entity.name == TICKET_ENTITY else None
+        # A deal's stage, status and pipeline kept consistent in its writes (core/deals.py).
+        self._deals = DealRules(entity, self._repository_of) if entity.name == DEAL_ENTITY else None
         self._defaults = [(f.name, self.input.convert(entity.attributes[f.name], f, f.params["default"]))
                           for f in entity.fields.values()
                           if f.params.get("default") is not None and f.name in entity.attributes]
@@ -321,7 +324,7 @@ class RecordService:
             self.secrets.seal_new(conn, values, utcnow())
         if self._counter is not None:
             values["number"] = self.database.next_value(conn, self._counter)
-        self._prefix(conn, [values])
+        self._complete_new(conn, [(values, parsed)])
         record_id = self.repository.insert(conn, values)
         self.linker.write_new(conn, actor, [(record_id, parsed)])
         self._follow_new(conn, actor, [(record_id, values, parsed)])
@@ -330,12 +333,16 @@ class RecordService:
         self.outbox.created(conn, self.entity.name, actor.user_id, [record_id], [self._saved(values, parsed)])
         return record_id
 
-    def _prefix(self, conn: Connection, new: Iterable[dict[str, Any]]) -> None:
-        """Give new tickets without a number prefix the current one."""
+    def _complete_new(self, conn: Connection, new: Sequence[tuple[dict[str, Any], ParsedInput]]) -> None:
+        """What new records' values get in their write transaction: deals what their stage and status imply,
+        new tickets without a number prefix the current one."""
+        if self._deals is not None:
+            for values, parsed in new:
+                self._deals.complete(conn, {}, values, parsed.values, values.get("createdAt") or utcnow())
         if self._tickets is None:
             return
         prefix = None
-        for values in new:
+        for values, _ in new:
             if values.get("numberPrefix") is None:
                 prefix = self._tickets.prefix(conn) if prefix is None else prefix
                 values["numberPrefix"] = prefix
@@ -382,7 +389,7 @@ class RecordService:
             if self.secrets is not None:
                 for values, _ in prepared:
                     self.secrets.seal_new(conn, values, now)
-            self._prefix(conn, [values for values, _ in prepared])
+            self._complete_new(conn, prepared)
             rows = self.repository.new_rows([values for values, _ in prepared])
             self.linker.check_linked(conn, actor, wanted)
             late: dict[str, list[int]] = {}
@@ -487,6 +494,8 @@ class RecordService:
         merged = dict(current)
         merged.update(parsed.values)
         self._derive(merged, parsed.links, now)
+        if self._deals is not None:
+            self._deals.complete(conn, current, merged, parsed.values, now)
         if self.amounts.touched(parsed.values):
             self.amounts.settle(merged, self.currency.hold(conn), self.input.fail, parsed.values)
         changed = {k: v for k, v in merged.items() if k in self.entity.attributes and current.get(k) != v}

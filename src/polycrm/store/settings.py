@@ -55,11 +55,13 @@ class SettingStore:
         return None if raw is None else orjson.loads(raw)
 
     def insert_if_missing(self, conn: Connection, name: str, value: Any) -> bool:
-        """Store a first value unless one is already stored (by any process); whether this one was."""
+        """Store a first value unless one is already stored (by any process); whether this one was. Told by the
+        row the insert returns: SQLAlchemy leaves an INSERT's rowcount at -1 on PostgreSQL."""
         row = {"name": name, "value": orjson.dumps(value).decode(), "modified_at": func.current_timestamp()}
         result = conn.execute(self.database.upsert(self._table).values(**row)
-                              .on_conflict_do_nothing(index_elements=[self._table.c.name]))
-        return result.rowcount == 1
+                              .on_conflict_do_nothing(index_elements=[self._table.c.name])
+                              .returning(self._table.c.name))
+        return result.first() is not None
 
     def write(self, conn: Connection, name: str, value: Any) -> None:
         """Replace a stored setting (read it with lock="update" first, in the same transaction)."""

@@ -1,0 +1,50 @@
+"""The pipeline a store starts with: Concord CRM's default, "Sales Pipeline" flagged `default` with its five
+stages (Concord's EnsureDefaultPipelineIsPresent), so that a Concord client can create deals on a new
+install as it could on Concord's own.
+
+Seeded once per store, when a server or command first opens it (app.build_core): a stored setting says it
+was done, so a default pipeline an administrator removed does not come back at the next start, and of
+several processes starting at once exactly one seeds it (the setting's insert decides which).
+"""
+
+from __future__ import annotations
+
+from polycrm.store.database import Database, utcnow
+from polycrm.store.records import RecordRepository
+from polycrm.store.settings import SettingStore
+
+SETTING = "pipelines"
+PIPELINE_ENTITY = "Pipeline"
+STAGE_ENTITY = "PipelineStage"
+DEFAULT_PIPELINE = "Sales Pipeline"
+DEFAULT_FLAG = "default"  # Concord's Pipeline::PRIMARY_FLAG
+# (name, win probability) in display order, as Concord 1.5.1 seeds them.
+DEFAULT_STAGES = (("Qualified To Buy", 100), ("Contact Made", 100), ("Presentation Scheduled", 100),
+                  ("Proposal Made", 100), ("Appointment Scheduled", 100))
+
+
+def ensure_default_pipeline(database: Database) -> bool:
+    """Seed the default pipeline unless this store ever had it; whether this call did. Written straight to
+    the tables, as a new install's data: no user made it, so it has no creator and no change events."""
+    settings = SettingStore(database)
+    with database.connect() as conn:
+        if settings.read(conn, SETTING) is not None:
+            return False
+    registry = database.registry
+    pipelines = RecordRepository(database, registry.entity(PIPELINE_ENTITY))
+    stages = RecordRepository(database, registry.entity(STAGE_ENTITY))
+    now = utcnow()
+    stamp = {"createdAt": now, "modifiedAt": now, "versionNumber": 1}
+    # Every server and test store starts here: the stages go in one statement.
+    stage_rows = stages.new_rows([{"name": name, "winProbability": probability, "displayOrder": order, **stamp}
+                                  for order, (name, probability) in enumerate(DEFAULT_STAGES, start=1)])
+    with database.transaction() as conn:
+        if not settings.insert_if_missing(conn, SETTING, {"defaultSeeded": True}):
+            return False
+        pipeline_id = pipelines.insert(conn, {"name": DEFAULT_PIPELINE, "flag": DEFAULT_FLAG, "displayOrder": 1,
+                                              **stamp})
+        stages.insert_rows(conn, stage_rows, {"pipelineId": [pipeline_id] * len(stage_rows)})
+    return True
+
+
+__all__ = ["DEFAULT_FLAG", "DEFAULT_PIPELINE", "DEFAULT_STAGES", "ensure_default_pipeline"]
