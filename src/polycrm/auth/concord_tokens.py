@@ -93,8 +93,9 @@ class ConcordTokenInfo:
 
 @dataclass(frozen=True, slots=True)
 class ConcordToken:
-    """A live token a client sent: its row (`last_used_at` as of when this process looked it up) and whether
-    its user has API access (the dialect answers 403 without)."""
+    """A live token a client sent: its row and whether its user has API access (the dialect answers 403
+    without), both as this process last read them (at most `CONCORD_TOKEN_TTL` seconds ago; `last_used_at`
+    may lag a minute behind, see `LAST_USED_INTERVAL`)."""
 
     info: ConcordTokenInfo
     api_access: bool
