@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Mapping
 
+from polycrm.dialects.concord.filters import FilterRule, check_rules
 from polycrm.meta import Entity
 from polycrm.meta.registry import Registry
 
@@ -64,7 +65,7 @@ class Resource:
     search_action: str  # what the UI does with a global search match: float or view
     fields: list[ResourceField]
     associations: dict[str, Association]
-    rules: dict[str, dict[str, Any]]
+    rules: dict[str, FilterRule]  # by a name unique in the resource (several rules may share an id)
     search: dict[str, tuple[str, str]]
     not_required: frozenset[str] = frozenset()  # EspoCRM's required fields Concord does not require
     by_key: dict[str, ResourceField] = field(init=False)
@@ -108,8 +109,13 @@ class ConcordMapping:
                   for key, item in spec["fields"].items()]
         associations = {key: Association(key, key, link) for key, link in spec.get("associations", {}).items()}
         search = {key: (column[0], column[1]) for key, column in spec.get("search", {}).items()}
+        rules = {key: FilterRule(rule.get("id", key), rule["field"], rule["type"], rule.get("values"),
+                                 bool(rule.get("me")), rule.get("operand"),
+                                 frozenset(rule.get("withoutOperators", ())), frozenset(rule.get("withoutPresets", ())),
+                                 rule.get("link"))
+                 for key, rule in spec.get("rules", {}).items()}
         return Resource(name, spec["entity"], spec["model"], spec["title"], spec["order"], spec["label"],
-                        spec["icon"], spec["searchAction"], fields, associations, spec.get("rules", {}), search,
+                        spec["icon"], spec["searchAction"], fields, associations, rules, search,
                         frozenset(spec.get("notRequired", ())))
 
     def resource(self, name: str) -> Resource | None:
@@ -126,8 +132,9 @@ class ConcordMapping:
 
             for item in resource.fields:
                 require(item.field, f"key {item.key}")
-            for rule_id, rule in resource.rules.items():
-                require(rule["field"], f"rule {rule_id}")
+            problems = check_rules(resource.rules, entity, registry)
+            if problems:
+                raise LookupError(f"Concord {resource.name}: {'; '.join(problems)}")
             for key, (name, _) in resource.search.items():
                 require(name, f"search column {key}")
             for name in resource.not_required:

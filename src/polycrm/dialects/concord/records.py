@@ -51,7 +51,7 @@ def list_condition(api: ConcordApi, request: ConcordRequest, view: ResourceView)
                                            view.search_columns, view.entity))
         if request.query.get("filters") not in (None, ""):
             conditions.append(parse_filters(request.query["filters"], view.rules, view.entity,
-                                            user_id=request.user.user_id))
+                                            user_id=request.user.user_id, registry=api.core.registry))
     except FilterError as error:
         raise invalid({error.key: [error.message]}) from None
     except SearchFieldsRejected as error:

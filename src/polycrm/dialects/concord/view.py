@@ -31,9 +31,7 @@ class ResourceView:
 
     @property
     def rules(self) -> dict[str, FilterRule]:
-        rules = {rule_id: FilterRule(rule_id, spec["field"], spec["type"], spec.get("values"),
-                                     bool(spec.get("me")), spec.get("operand"))
-                 for rule_id, spec in self.resource.rules.items()}
+        rules = dict(self.resource.rules)
         for key, field in custom_fields(self.entity):  # a custom field's rule id is its key (§9 §6)
             rules[key] = FilterRule(key, field, _rule_type(self.entity.fields[field].type))
         return rules
