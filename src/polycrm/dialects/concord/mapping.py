@@ -63,6 +63,7 @@ class Resource:
     label_plural: str  # the resource's name in global search groups
     icon: str
     search_action: str  # what the UI does with a global search match: float or view
+    global_search: bool  # whether `GET /api/search` has a group for it
     fields: list[ResourceField]
     associations: dict[str, Association]
     rules: dict[str, FilterRule]  # by a name unique in the resource (several rules may share an id)
@@ -107,7 +108,9 @@ class ConcordMapping:
         fields = [ResourceField(key, item["field"], item["type"], item["label"], bool(item.get("required")),
                                 bool(item.get("readOnly")), item.get("values"))
                   for key, item in spec["fields"].items()]
-        associations = {key: Association(key, key, link) for key, link in spec.get("associations", {}).items()}
+        associations = {key: Association(key, key, link) if isinstance(link, str) else
+                        Association(key, link["resource"], link["link"])
+                        for key, link in spec.get("associations", {}).items()}
         search = {key: (column[0], column[1]) for key, column in spec.get("search", {}).items()}
         rules = {key: FilterRule(rule.get("id", key), rule["field"], rule["type"], rule.get("values"),
                                  bool(rule.get("me")), rule.get("operand"),
@@ -115,8 +118,8 @@ class ConcordMapping:
                                  rule.get("link"))
                  for key, rule in spec.get("rules", {}).items()}
         return Resource(name, spec["entity"], spec["model"], spec["title"], spec["order"], spec["label"],
-                        spec["icon"], spec["searchAction"], fields, associations, rules, search,
-                        frozenset(spec.get("notRequired", ())))
+                        spec["icon"], spec["searchAction"], spec.get("globalSearch", True), fields, associations,
+                        rules, search, frozenset(spec.get("notRequired", ())))
 
     def resource(self, name: str) -> Resource | None:
         return self.resources.get(name)

@@ -29,7 +29,7 @@ def global_search(api: ConcordApi, request: ConcordRequest) -> Response:
     groups = []
     for name, resource in sorted(api.mapping.resources.items(), key=lambda item: item[1].label_plural):
         view = ResourceView(api, resource)
-        if not request.user.can(view.entity.name, "read"):
+        if not resource.global_search or not request.user.can(view.entity.name, "read"):
             continue
         found = []
         if q:
