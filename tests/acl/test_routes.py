@@ -101,6 +101,30 @@ ITFLOW = {
                                        "tests/itflow/test_scope_matrix.py",
 }
 
+CONCORD = {
+    "/api/token": "no record: email and password make a token of their user",
+    "/api/me": "the caller's own user",
+    "/api/personal-access-tokens": "the caller's own tokens (tests/concord/test_auth.py)",
+    "/api/personal-access-tokens/{id}": "the caller's own tokens: another's is 404 (tests/concord/test_auth.py)",
+    "/api/search": "resources the caller may read, records through core search (ACL)",
+    "/api/associations/{resource}/{id}": "read to see, edit to change the record; ids the caller may not read "
+                                         "are dropped (tests/concord/test_associations.py)",
+    "/api/trashed/{resource}": "core.trash: read to list, delete to empty (tests/core/test_trash.py)",
+    "/api/trashed/{resource}/search": "core.trash: read",
+    "/api/trashed/{resource}/{id}": "core.trash: read, delete to restore or destroy",
+    "/api/{resource}": "core records: read to list, create to create",
+    "/api/{resource}/search": "core records: read",
+    "/api/{resource}/rules": "no records: the resource's filter rules",
+    "/api/{resource}/{id}": "core records: read, edit, delete",
+    "/api/{resource}/{id}/{associated}": "read of the record, then of the associated ones",
+}
+
+
+def test_every_concord_route_is_covered_by_an_access_control_test():
+    from polycrm.dialects.concord.routes import ROUTES
+    served = {"/api/" + "/".join(route.shape) for route in ROUTES}
+    assert served == set(CONCORD), {"not covered": served - set(CONCORD), "gone": set(CONCORD) - served}
+
 
 def served_routes(app) -> tuple[set[tuple[str, str]], set[str], set[str]]:
     """(EspoCRM (method, path) pairs, InflowCRM paths under /api and /webhooks, ITFlow paths) the application

@@ -132,11 +132,31 @@ def test_a_whole_session_logs_no_secret(harness, logs, worker, receiver: Receive
     client.get("/api/v1/credentials/read.php", params={"api_key": itflow.key, "api_key_decrypt_password": "wrong"})
     client.get("/api/v1/clients/read.php", params={"api_key": wrong_itflow_key})
 
+    # Concord: personal access tokens (with and without their id), a wrong one, a token exchange with a
+    # password, a refused body.
+    concord_password = secrets.token_urlsafe(16)
+    found.add(concord_password)
+    harness.directory.create_user("erin", concord_password, email="erin@example.com")
+    exchanged = client.post("/api/token", json={"email": "erin@example.com", "password": concord_password,
+                                                "device_name": "n8n"}).json()["accessToken"]
+    issued = harness.directory.create_concord_token(harness.admin_id, "n8n").plain_text
+    wrong_concord = f"1|{secrets.token_hex(24)}"
+    found.add(exchanged, issued, issued.split("|", 1)[1], wrong_concord.split("|", 1)[1])
+    for token, status in ((issued, 200), (issued.split("|", 1)[1], 200), (exchanged, 403)):  # erin has no role
+        assert client.get("/api/contacts", headers={"Authorization": f"Bearer {token}",
+                                                    "Accept": "application/json"}).status_code == status
+    client.get("/api/contacts", headers={"Authorization": f"Bearer {wrong_concord}"})
+    client.post("/api/token", json={"email": "erin@example.com", "password": concord_password + "x",
+                                    "device_name": "n8n"})
+    client.post("/api/contacts", headers={"Authorization": f"Bearer {issued}"},
+                json={"first_name": "", "email": concord_password})
+
     # What the session logged, and that it is worth scanning: the lines it must have produced.
     assert logs.find("authentication failed", scheme="basic", user_name="admin")
     assert logs.find("authentication failed", scheme="hmac") and logs.find("authentication failed", scheme="api-key")
     assert logs.find("authentication failed", scheme="inflow-api-key")
     assert logs.find("authentication failed", scheme="itflow-key")
+    assert logs.find("authentication failed", scheme="concord-token")
     assert [r for r in logs.records() if r["event"].startswith("login refused")]
     assert logs.find("request refused", field="name") and logs.find("webhook attempt failed", status=500)
     assert logs.find("webhook delivery failed") and logs.find("webhook disabled")
