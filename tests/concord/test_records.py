@@ -153,3 +153,17 @@ def test_owner_is_a_user_id(concord: Concord) -> None:
     response = concord.post("contacts", {"first_name": "Owned", "user_id": 999999})
     assert response.status_code == 422
     assert list(response.json()["errors"]) == ["user_id"]
+
+
+def test_contact_email_is_unique_across_contacts_and_users(concord: Concord) -> None:
+    first = concord.create("contacts", {"first_name": "A", "email": "same@example.com"})
+    message = "A contact or team member with this email already exist."
+    for email in ("same@example.com", "SAME@example.com"):
+        response = concord.post("contacts", {"first_name": "B", "email": email})
+        assert response.status_code == 422 and response.json()["errors"] == {"email": [message]}
+    assert concord.put(f"contacts/{first['id']}", {"email": "same@example.com"}).status_code == 200  # its own
+    concord.harness.directory.create_user("teammate", None, email="team@example.com")
+    response = concord.post("contacts", {"first_name": "C", "email": "team@example.com"})
+    assert response.status_code == 422 and response.json()["errors"] == {"email": [message]}
+    other = concord.create("contacts", {"first_name": "D"})
+    assert concord.put(f"contacts/{other['id']}", {"email": "same@example.com"}).status_code == 422

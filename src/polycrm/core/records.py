@@ -30,7 +30,7 @@ from polycrm.core.values import ParsedInput, RecordInput, parse_id
 from polycrm.core.vault import SecretFields, refuse_secret_terms
 from polycrm.events.outbox import Outbox
 from polycrm.meta import FOLLOWERS, Entity, ValueKind
-from polycrm.query.tree import TRUE, Compare, Node, Op, Sort, conjunction
+from polycrm.query.tree import TRUE, Compare, Node, Not, Op, Sort, conjunction
 from polycrm.store.database import Database, utcnow
 from polycrm.store.follows import FollowRepository
 from polycrm.store.notes import NoteRepository
@@ -576,6 +576,14 @@ class RecordService:
             rows = self.repository.fetch_rows(conn, condition, attributes=["id"], sorts=[Sort("id")],
                                               limit=MASS_ACTION_LIMIT + 1)
         return self._capped([r["id"] for r in rows])
+
+    def value_taken(self, field: str, value: Any, *, excluding: int | None = None) -> bool:
+        """Whether a live record other than `excluding` holds `value` in `field` (any of its addresses for an
+        email or phone field), whoever may read it: a protocol's uniqueness rule (Concord's contact e-mail)."""
+        condition = conjunction([Compare(field, Op.EQ, value)] +
+                                ([Not(Compare("id", Op.EQ, excluding))] if excluding is not None else []))
+        with self.database.connect() as conn:
+            return bool(self.repository.fetch_rows(conn, condition, attributes=["id"], limit=1))
 
     @staticmethod
     def _capped(ids: list[int]) -> list[int]:

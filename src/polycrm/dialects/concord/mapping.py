@@ -35,6 +35,7 @@ class ResourceField:
     required: bool = False
     read_only: bool = False
     values: Mapping[str, str] | None = None  # Concord value -> canonical value (enums)
+    unique: str | None = None  # the 422 message when another record (or a user) holds the value
 
     @property
     def attribute(self) -> str:
@@ -106,7 +107,7 @@ class ConcordMapping:
     @staticmethod
     def _resource(name: str, spec: dict[str, Any]) -> Resource:
         fields = [ResourceField(key, item["field"], item["type"], item["label"], bool(item.get("required")),
-                                bool(item.get("readOnly")), item.get("values"))
+                                bool(item.get("readOnly")), item.get("values"), item.get("unique"))
                   for key, item in spec["fields"].items()]
         associations = {key: Association(key, key, link) if isinstance(link, str) else
                         Association(key, link["resource"], link["link"])

@@ -24,6 +24,11 @@ def save(api: ConcordApi, request: ConcordRequest, view: ResourceView, record_id
     parsed = view.reader.read(request.body, creating=record_id is None)
     if parsed.errors:
         raise invalid(parsed.errors)
+    taken = {spec.key: [spec.unique] for spec in view.resource.fields
+             if spec.unique and parsed.data.get(spec.field) and _taken(api, view, spec.field, parsed.data[spec.field],
+                                                                       record_id)}
+    if taken:
+        raise invalid(taken)
     if parsed.ignored:
         request.warnings.append(f"keys ignored (not fields of {view.resource.name}): {', '.join(parsed.ignored)}")
     associations = {key: resolve(api, request, view, key, ids) for key, ids in parsed.associations.items()}
@@ -39,6 +44,13 @@ def save(api: ConcordApi, request: ConcordRequest, view: ResourceView, record_id
                 relations.sync_within(conn, actor, record_id, view.resource.associations[key].link, ids)
     records.committed()
     return record_id
+
+
+def _taken(api: ConcordApi, view: ResourceView, field: str, value: Any, record_id: int | None) -> bool:
+    """Concord's unique rule: another record holds the value, or, for an e-mail address, a user does."""
+    if api.core.records(view.entity.name).value_taken(field, value, excluding=record_id):
+        return True
+    return view.entity.fields[field].type == "email" and api.directory.user_id_by_email(value) is not None
 
 
 def resolve(api: ConcordApi, request: ConcordRequest, view: ResourceView, key: str, items: list[Any]) -> list[int]:
