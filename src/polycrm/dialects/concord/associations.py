@@ -28,7 +28,7 @@ def listing(api: ConcordApi, request: ConcordRequest) -> Response:
     view = ResourceView(api, resource_of(request))
     owner_id = record_id(request)
     api.core.records(view.entity.name).read(request.user, owner_id)
-    return answer({key: view.associated_rows(request.user, owner_id, key) for key in view.resource.associations})
+    return answer(view.associations_of(request.user, owner_id))
 
 
 def attach(api: ConcordApi, request: ConcordRequest) -> Response:

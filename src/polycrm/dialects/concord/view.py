@@ -54,24 +54,29 @@ class ResourceView:
         return [authorizations({"read": can_read, "create": can_create, "edit": edit, "delete": delete})
                 for edit, delete in zip(edits, deletes)]
 
-    def _counts(self, records: Sequence[dict[str, Any]]) -> list[dict[str, int]]:
+    def _related(self, records: Sequence[dict[str, Any]]) -> dict[str, dict[int, list[int]]]:
+        """Association key -> record id -> ids of its associated records, one statement for them all."""
         links = {a.link: key for key, a in self.resource.associations.items()}
         if not links or not records:
-            return [{} for _ in records]
+            return {key: {} for key in self.resource.associations}
         related = self.api.core.relations(self.entity.name).related_ids([r["id"] for r in records], links)
-        return [{key: len(related[link].get(record["id"], [])) for link, key in links.items()} for record in records]
+        return {key: related[link] for link, key in links.items()}
+
+    @staticmethod
+    def _counts(related: dict[str, dict[int, list[int]]], record_id: int) -> dict[str, int]:
+        return {key: len(ids.get(record_id, [])) for key, ids in related.items()}
 
     def index_rows(self, actor: Actor, records: list[dict[str, Any]], *, select: list[str] | None = None,
                    with_: str | None = None) -> list[dict[str, Any]]:
         """Records as index rows: counts, no association arrays (unless `with` names them)."""
-        rows = [self.renderer.render(record, authorizations=allowed, counts=counts)
-                for record, allowed, counts in zip(records, self._authorizations(actor, records),
-                                                   self._counts(records))]
+        related = self._related(records)
+        rows = [self.renderer.render(record, authorizations=allowed, counts=self._counts(related, record["id"]))
+                for record, allowed in zip(records, self._authorizations(actor, records))]
         if with_:
             wanted = [key for key in with_.split(";") if key in self.resource.associations]
             for row in rows:
                 for key in wanted:
-                    row[key] = self.associated_rows(actor, row["id"], key)
+                    row[key] = self.associated_rows(actor, key, related[key].get(row["id"], []))
         if select is not None:
             kept = {"id", *select}
             shown = set(self.keys())
@@ -81,18 +86,23 @@ class ResourceView:
         return rows
 
     def single(self, actor: Actor, record: dict[str, Any], *, created: bool = False) -> dict[str, Any]:
-        nested = {key: self.associated_rows(actor, record["id"], key) for key in self.resource.associations}
+        related = self._related([record])
+        nested = {key: self.associated_rows(actor, key, ids.get(record["id"], [])) for key, ids in related.items()}
         return self.renderer.render(record, authorizations=self._authorizations(actor, [record])[0],
-                                    counts=self._counts([record])[0], created=created, associations=nested)
+                                    counts=self._counts(related, record["id"]), created=created, associations=nested)
 
-    def associated_rows(self, actor: Actor, record_id: int, key: str) -> list[dict[str, Any]]:
-        """The records associated through one key that the caller may read, as index rows of their resource."""
-        association = self.resource.associations[key]
-        related = self.api.core.relations(self.entity.name).related_ids([record_id], [association.link])
-        ids = tuple(related[association.link].get(record_id, []))
+    def associations_of(self, actor: Actor, record_id: int) -> dict[str, list[dict[str, Any]]]:
+        """Every association of one record: key -> the associated records the caller may read."""
+        related = self._related([{"id": record_id}])
+        return {key: self.associated_rows(actor, key, ids.get(record_id, [])) for key, ids in related.items()}
+
+    def associated_rows(self, actor: Actor, key: str, related_ids: Sequence[int]) -> list[dict[str, Any]]:
+        """The associated records among `related_ids` that the caller may read, as index rows of their
+        resource."""
+        ids = tuple(related_ids)
         if not ids:
             return []
-        target = ResourceView(self.api, self.api.mapping.resources[association.resource])
+        target = ResourceView(self.api, self.api.mapping.resources[self.resource.associations[key].resource])
         query = SearchQuery(where=Compare("id", Op.IN, ids), sorts=[Sort("id")], limit=MAX_NESTED,
                             select=target.attributes(), total=TotalMode.NONE)
         records = self.api.core.records(target.entity.name).search_visible(actor, query).records
