@@ -16,6 +16,7 @@ from polycrm.dialects.concord.envelope import invalid_field
 from polycrm.dialects.php_query import php_intval
 
 ON_EACH_SIDE = 3  # Laravel's default window: 3 pages each side of the current one
+MAX_PAGE = 1_000_000  # beyond it an offset no store takes (SQLite's is a 64-bit integer)
 
 
 def page_size(request: ConcordRequest) -> int:
@@ -31,9 +32,11 @@ def page_size(request: ConcordRequest) -> int:
 
 
 def page_number(request: ConcordRequest) -> int:
-    """`page`: 1 when absent, below 1 or not a number, as Laravel reads it."""
+    """`page`: 1 when absent, below 1 or not a number, as Laravel reads it; refused beyond MAX_PAGE."""
     raw = request.query.get("page")
     number = php_intval(raw) if isinstance(raw, str) else 1
+    if number > MAX_PAGE:
+        raise invalid_field("page", f"The page field must not be greater than {MAX_PAGE}.")
     return number if number >= 1 else 1
 
 
