@@ -4,10 +4,9 @@ InflowCRM and ITFlow; a delete elsewhere is a 404 here; webhooks fire whichever 
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from polycrm.dialects.inflow.ids import encode_id
 from tests.concord.conftest import Concord
+from tests.support.espo import subscribe_and_last_event
 
 
 def test_concord_records_are_the_other_protocols_records(concord: Concord) -> None:
@@ -42,12 +41,6 @@ def test_writes_elsewhere_show_here(concord: Concord) -> None:
 
 
 def test_webhooks_fire_for_concord_writes(concord: Concord) -> None:
-    espo = concord.harness.key_client(concord.harness.admin_key)
-    hook = espo.post("/api/v1/Webhook", json={"event": "Contact.create", "url": "https://hooks.example.com/in"})
-    assert hook.status_code == 201, hook.headers.get("x-status-reason")
-    contact = concord.create("contacts", {"first_name": "Hooked"})
-    core = concord.harness.app.state.core
-    table = core.database.table("webhook_event")
-    with core.database.connect() as conn:
-        events = conn.execute(select(table)).mappings().all()
-    assert [(e["entity_type"], e["record_id"]) for e in events][-1:] == [("Contact", contact["id"])]
+    last, contact_id = subscribe_and_last_event(
+        concord.harness, "Contact.create", lambda: concord.create("contacts", {"first_name": "Hooked"})["id"])
+    assert last == ("Contact", contact_id)
