@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from tests.itflow.conftest import Itflow
 from tests.support.espo import subscribe_and_last_event
 
