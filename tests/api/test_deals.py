@@ -252,6 +252,16 @@ def test_the_core_refuses_won_to_lost_with_a_conflict(store):
     assert raised.value.reason == LOCKED
 
 
+def test_a_deal_saved_before_deals_had_a_status_has_the_one_its_stage_implies(store):
+    deals = Core(store.database).records("Opportunity")
+    created = deals.create(ADMIN, {"name": "Old deal", "stage": "Closed Won"})
+    with store.database.transaction() as conn:
+        deals.repository.update(conn, int(created["id"]), {"status": None})
+    assert deals.update(ADMIN, created["id"], {"name": "Renamed"})[0]["status"] == "won"
+    with pytest.raises(Conflict):
+        deals.update(ADMIN, created["id"], {"status": "lost", "lostReason": "x"})
+
+
 # --- companies --------------------------------------------------------------------------------------
 
 

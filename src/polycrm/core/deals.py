@@ -55,7 +55,8 @@ class DealRules:
         new one), `given` what the write names: only what it changes counts as asked (a client may send a
         whole record back). ValidationFailure or Conflict when the write cannot be."""
         asked = {name for name, value in given.items() if value != current.get(name)}
-        before = current.get("status") or OPEN  # deals saved before they had a status are open
+        # A deal saved before deals had a status has the one EspoCRM's stage implies.
+        before = current.get("status") or STATUS_OF_STAGE.get(current.get("stage") or "", OPEN)
         after = self._status(record, before, asked)
         record["status"] = after
         if after != before:
