@@ -499,6 +499,9 @@ def run_size(rows: int, args: argparse.Namespace, stamp: str, pool: Any) -> dict
             log(f"  {LABELS[scenario]:<30} {main['rps']:>8.1f} req/s{extra}  p50 {fmt(main['p50_ms'])} ms  "
                 f"p99 {fmt(main['p99_ms'])} ms  | c=1 p50 {fmt(lat['p50_ms'])} ms  errors {main['errors']}"
                 f"{' ' + str(main['error_kinds']) if main['errors'] else ''}")
+        if "concord_get" in run["phases"] and args.redis_url and "server_exited" not in run:
+            run["rate_limit"] = measure_rate_limit(run, env, target, args, pool, concord_user,
+                                                   RESULTS / f"{stamp}-{args.backend}-{rows}-server-memory.log")
     finally:
         server.stop()
     log_text = log_path.read_text(errors="replace") if log_path.exists() else ""
@@ -511,6 +514,73 @@ def run_size(rows: int, args: argparse.Namespace, stamp: str, pool: Any) -> dict
     measure_raw(run, dataset["url"], facts, [s for s in scenarios if s in WRITE_SCENARIOS], args, stamp)
     compute_ratios(run)
     return run
+
+
+def measure_rate_limit(run: dict[str, Any], env: dict[str, str], target: loadgen.Target, args: argparse.Namespace,
+                       pool: Any, user_id: int, log_path: Path) -> dict[str, Any]:
+    """What Concord's per-user limiter costs a read when it counts in Redis.
+
+    Two measurements, in the same run, with the budget raised out of the way (CONCORD_RATE_LIMIT):
+    - the read itself, with the limiter in Redis (the bench's server, A) and in memory (a second server on the same
+      store without POLYCRM_REDIS_URL, B): latency phases of the Concord get at c=1, A and B in turns;
+    - `RateLimiter.hit` alone, from this process, against the same Redis key the server counts the bench user
+      under (as full as the phases left it) and against memory: what one request's count costs, without HTTP."""
+    import dataclasses
+    import statistics
+
+    from polycrm.dialects.ratelimit import RateLimiter, parse_rate
+
+    out: dict[str, Any] = {"rate": CONCORD_RATE_LIMIT, "redis_url": args.redis_url}
+    memory_server = Server({k: v for k, v in env.items() if k not in ("POLYCRM_REDIS_URL", "POLYCRM_REDIS_PREFIX")},
+                           args.workers, log_path)
+    try:
+        memory_server.wait_ready()
+        targets = {"redis": target, "memory": dataclasses.replace(target, port=memory_server.port)}
+        rounds: dict[str, list[float]] = {"redis": [], "memory": []}
+        for number in range(args.rate_limit_rounds):
+            for kind, where in targets.items():
+                spec = loadgen.PhaseSpec("concord_get", 1, max(1.0, args.duration / 2), LATENCY_MAX_COUNT // 2,
+                                         where, client=args.client, seed=900 + number,
+                                         reconnect_every=args.reconnect_every)
+                summary = loadgen.summarize(loadgen.run_phase(spec, pool))
+                if summary["p50_ms"] is not None:
+                    rounds[kind].append(summary["p50_ms"])
+        out["read_p50_ms_rounds"] = rounds
+        if rounds["redis"] and rounds["memory"]:
+            redis_p50, memory_p50 = statistics.median(rounds["redis"]), statistics.median(rounds["memory"])
+            out["read_p50_ms"] = {"redis": redis_p50, "memory": memory_p50}
+            out["read_difference_pct"] = round(100 * (redis_p50 - memory_p50) / redis_p50, 1)
+    finally:
+        memory_server.stop()
+
+    rate = parse_rate(CONCORD_RATE_LIMIT)
+    prefix = env.get("POLYCRM_REDIS_PREFIX", "polycrm")
+    for kind, limiter in (("redis", RateLimiter(args.redis_url, key_prefix=prefix)), ("memory", RateLimiter(None))):
+        timings = []
+        perf = time.perf_counter
+        deadline = perf() + max(1.0, args.duration / 2)
+        while len(timings) < LATENCY_MAX_COUNT and perf() < deadline:
+            started = perf()
+            decision = limiter.hit(rate, "concord", str(user_id))
+            timings.append(perf() - started)
+        out[f"{kind}_hit_ms"] = {"count": len(timings), "p50": round(1000 * loadgen.percentile(timings, 50), 4),
+                                 "p99": round(1000 * loadgen.percentile(timings, 99), 4),
+                                 "remaining": decision.remaining}
+    try:
+        import redis
+
+        client = redis.Redis.from_url(args.redis_url)
+        keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+        out["redis_entries"] = sum(client.llen(key) for key in keys if client.type(key) == b"list")
+        if keys:
+            client.delete(*keys)  # this run's counters (they would expire a minute later anyway)
+        client.close()
+    except Exception as exc:  # noqa: BLE001 - a figure less, not a failed run
+        out["redis_entries_error"] = f"{type(exc).__name__}: {exc}"
+    read = out.get("read_p50_ms", {}).get("redis") or run["phases"]["concord_get"]["latency"].get("p50_ms")
+    if read:
+        out["hit_cost_pct"] = round(100 * out["redis_hit_ms"]["p50"] / read, 2)
+    return out
 
 
 def mass_create_connections(args: argparse.Namespace) -> int:
@@ -676,6 +746,15 @@ def check_targets(run: dict[str, Any]) -> list[str]:
         ratio = run["ratios"].get(scenario)
         if ratio is not None:
             line(ratio <= 3, f"{LABELS[scenario]} within 3x of raw SQL + bare HTTP: {ratio}x")
+    limit = run.get("rate_limit")
+    if limit and "hit_cost_pct" in limit:
+        reads = limit.get("read_p50_ms")
+        read_note = (f"; the get at c=1 took {fmt(reads['redis'])} ms with Redis, {fmt(reads['memory'])} ms with the "
+                     f"limiter in memory ({limit['read_difference_pct']:+.1f} %)" if reads else "")
+        line(limit["hit_cost_pct"] < 5,
+             f"Concord rate limit (Redis) under 5 % of a read: RateLimiter.hit p50 {limit['redis_hit_ms']['p50']:.3f} "
+             f"ms = {limit['hit_cost_pct']} % of the get (memory: {limit['memory_hit_ms']['p50']:.3f} ms; "
+             f"{limit.get('redis_entries', '?')} entries in the window){read_note}")
     concord, espo = get("concord_create", "throughput", "rps"), get("create", "throughput", "rps")
     if concord is not None and espo is not None:
         line(None, f"Concord create beside the EspoCRM create (same contact): {fmt(concord, 1)} against "
@@ -761,6 +840,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--server-log-level", default="warning", help="POLYCRM_LOG_LEVEL of the server")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379",
                         help="POLYCRM_REDIS_URL of the server (Concord's rate-limit counters); '' counts in memory")
+    parser.add_argument("--rate-limit-rounds", type=int, default=3,
+                        help="rounds of the Concord get with the limiter in Redis and in memory, in turns")
     args = parser.parse_args(argv)
     args.scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     unknown = set(args.scenarios) - set(ALL_SCENARIOS)
