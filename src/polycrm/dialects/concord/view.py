@@ -83,15 +83,27 @@ class ResourceView:
         return rows
 
     def single(self, actor: Actor, record: dict[str, Any], *, created: bool = False) -> dict[str, Any]:
-        nested = {key: self.associated_rows(actor, record["id"], key) for key in self.resource.associations}
+        """One record with its nested associations; their ids are read once, for the arrays and the counts."""
+        links = {key: a.link for key, a in self.resource.associations.items()}
+        related = (self.api.core.relations(self.entity.name).related_ids([record["id"]], list(links.values()))
+                   if links else {})
+        ids = {key: related[link].get(record["id"], []) for key, link in links.items()}
+        nested = {key: self.readable_rows(actor, key, ids[key]) for key in links}
         return self.renderer.render(record, authorizations=self._authorizations(actor, [record])[0],
-                                    counts=self._counts([record])[0], created=created, associations=nested)
+                                    counts={key: len(found) for key, found in ids.items()}, created=created,
+                                    associations=nested)
 
     def associated_rows(self, actor: Actor, record_id: int, key: str) -> list[dict[str, Any]]:
         """The records associated through one key that the caller may read, as index rows of their resource."""
+        link = self.resource.associations[key].link
+        related = self.api.core.relations(self.entity.name).related_ids([record_id], [link])
+        return self.readable_rows(actor, key, related[link].get(record_id, []))
+
+    def readable_rows(self, actor: Actor, key: str, ids: Sequence[int]) -> list[dict[str, Any]]:
+        """The records of `ids` (associated through `key`) that the caller may read, as index rows of their
+        resource."""
         association = self.resource.associations[key]
-        related = self.api.core.relations(self.entity.name).related_ids([record_id], [association.link])
-        ids = tuple(related[association.link].get(record_id, []))
+        ids = tuple(ids)
         if not ids:
             return []
         target = ResourceView(self.api, self.api.mapping.resources[association.resource])
