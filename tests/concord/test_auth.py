@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import re
+from typing import Any
 
 import pytest
 
@@ -117,6 +119,27 @@ def test_rate_limit_headers_and_429(concord: Concord, config: Config, store: Sto
     assert refused.json() == {"message": "Too Many Attempts."}
     assert int(refused.headers["retry-after"]) > 0 and int(refused.headers["x-ratelimit-reset"]) > 0
     assert refused.headers["x-ratelimit-remaining"] == "0"
+
+
+def test_requests_are_counted_off_the_event_loop(concord: Concord, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The count may wait on Redis: on the event loop it would hold up every other request of the worker."""
+    from polycrm.dialects.ratelimit import RateLimiter
+
+    counted_on_a_loop: list[bool] = []
+    hit = RateLimiter.hit
+
+    def noted(self: RateLimiter, rate: Any, *identity: str) -> Any:
+        try:
+            asyncio.get_running_loop()
+            counted_on_a_loop.append(True)
+        except RuntimeError:
+            counted_on_a_loop.append(False)
+        return hit(self, rate, *identity)
+
+    monkeypatch.setattr(RateLimiter, "hit", noted)
+    response = concord.get("contacts")
+    assert response.status_code == 200 and response.headers["x-ratelimit-remaining"]
+    assert counted_on_a_loop == [False]
 
 
 def test_bearer_requests_are_concords_and_the_rest_inflowcrms(concord: Concord) -> None:
