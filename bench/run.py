@@ -524,7 +524,10 @@ def measure_rate_limit(run: dict[str, Any], env: dict[str, str], target: loadgen
     - the read itself, with the limiter in Redis (the bench's server, A) and in memory (a second server on the same
       store without POLYCRM_REDIS_URL, B): latency phases of the Concord get at c=1, A and B in turns;
     - `RateLimiter.hit` alone, from this process, against the same Redis key the server counts the bench user
-      under (as full as the phases left it) and against memory: what one request's count costs, without HTTP."""
+      under (as full as the phases left it) and against memory: what one request's count costs, without HTTP;
+      back to back, and spaced by as much CPU work as a read takes (a server calls it once per request: between
+      two calls Redis goes idle, and on a busy box waking it up costs more than the call).
+    The target is judged on the first (the read's own difference), else on the spaced calls."""
     import dataclasses
     import statistics
 
@@ -555,17 +558,24 @@ def measure_rate_limit(run: dict[str, Any], env: dict[str, str], target: loadgen
 
     rate = parse_rate(CONCORD_RATE_LIMIT)
     prefix = env.get("POLYCRM_REDIS_PREFIX", "polycrm")
-    for kind, limiter in (("redis", RateLimiter(args.redis_url, key_prefix=prefix)), ("memory", RateLimiter(None))):
-        timings = []
-        perf = time.perf_counter
+    gap = (out.get("read_p50_ms", {}).get("memory") or 1.0) / 1000
+    perf = time.perf_counter
+    limiters = {"redis": RateLimiter(args.redis_url, key_prefix=prefix), "memory": RateLimiter(None)}
+    for kind, spaced in (("redis", False), ("memory", False), ("redis", True)):
+        limiter, timings = limiters[kind], []
         deadline = perf() + max(1.0, args.duration / 2)
         while len(timings) < LATENCY_MAX_COUNT and perf() < deadline:
+            if spaced:
+                busy_until = perf() + gap
+                while perf() < busy_until:  # the CPU work of a read between two counts
+                    pass
             started = perf()
             decision = limiter.hit(rate, "concord", str(user_id))
             timings.append(perf() - started)
-        out[f"{kind}_hit_ms"] = {"count": len(timings), "p50": round(1000 * loadgen.percentile(timings, 50), 4),
-                                 "p99": round(1000 * loadgen.percentile(timings, 99), 4),
-                                 "remaining": decision.remaining}
+        out[f"{kind}_hit{'_spaced' if spaced else ''}_ms"] = {
+            "count": len(timings), "p50": round(1000 * loadgen.percentile(timings, 50), 4),
+            "p99": round(1000 * loadgen.percentile(timings, 99), 4), "remaining": decision.remaining,
+            **({"gap_ms": round(1000 * gap, 3)} if spaced else {})}
     try:
         import redis
 
@@ -580,6 +590,7 @@ def measure_rate_limit(run: dict[str, Any], env: dict[str, str], target: loadgen
     read = out.get("read_p50_ms", {}).get("redis") or run["phases"]["concord_get"]["latency"].get("p50_ms")
     if read:
         out["hit_cost_pct"] = round(100 * out["redis_hit_ms"]["p50"] / read, 2)
+        out["spaced_hit_cost_pct"] = round(100 * out["redis_hit_spaced_ms"]["p50"] / read, 2)
     return out
 
 
@@ -749,12 +760,15 @@ def check_targets(run: dict[str, Any]) -> list[str]:
     limit = run.get("rate_limit")
     if limit and "hit_cost_pct" in limit:
         reads = limit.get("read_p50_ms")
-        read_note = (f"; the get at c=1 took {fmt(reads['redis'])} ms with Redis, {fmt(reads['memory'])} ms with the "
-                     f"limiter in memory ({limit['read_difference_pct']:+.1f} %)" if reads else "")
-        line(limit["hit_cost_pct"] < 5,
-             f"Concord rate limit (Redis) under 5 % of a read: RateLimiter.hit p50 {limit['redis_hit_ms']['p50']:.3f} "
-             f"ms = {limit['hit_cost_pct']} % of the get (memory: {limit['memory_hit_ms']['p50']:.3f} ms; "
-             f"{limit.get('redis_entries', '?')} entries in the window){read_note}")
+        cost = limit["read_difference_pct"] if reads else limit["spaced_hit_cost_pct"]
+        read_note = (f"the Concord get at c=1 {fmt(reads['redis'])} ms with the limiter in Redis, "
+                     f"{fmt(reads['memory'])} ms in memory ({limit['read_difference_pct']:+.1f} %); " if reads else "")
+        line(cost < 5,
+             f"Concord rate limit (Redis) under 5 % of a read: {read_note}RateLimiter.hit alone p50 "
+             f"{limit['redis_hit_ms']['p50']:.3f} ms back to back = {limit['hit_cost_pct']} % of the get, "
+             f"{limit['redis_hit_spaced_ms']['p50']:.3f} ms spaced like requests = {limit['spaced_hit_cost_pct']} % "
+             f"(memory {limit['memory_hit_ms']['p50']:.3f} ms; {limit.get('redis_entries', '?')} entries in the "
+             f"window)")
     concord, espo = get("concord_create", "throughput", "rps"), get("create", "throughput", "rps")
     if concord is not None and espo is not None:
         line(None, f"Concord create beside the EspoCRM create (same contact): {fmt(concord, 1)} against "
