@@ -47,6 +47,8 @@ class Target:
     run_tag: str
     itflow_key: str = ""  # an all-clients ITFlow key (`polycrm apikey create --itflow`)
     accounts_with_contacts: list[int] = field(default_factory=list)  # ids of accounts with live contacts
+    concord_token: str = ""  # a Concord personal access token of the bench user (`polycrm token create`)
+    last_names: list[str] = field(default_factory=list)  # surnames that occur (the Concord list's filter value)
 
 
 @dataclass
@@ -89,6 +91,14 @@ def _q(value: str) -> str:
 def _where_equals(attribute: str, value: str) -> str:
     return (f"{_q('where[0][type]')}=equals&{_q('where[0][attribute]')}={attribute}"
             f"&{_q('where[0][value]')}={_q(value)}")
+
+
+def concord_filter(rule: str, value: str, rule_type: str = "text", operator: str = "equal") -> str:
+    """Concord's `filters` with one rule, as its query builder sends them (PHP nested parameters)."""
+    pairs = [("filters[condition]", "and"), ("filters[children][0][type]", "rule"),
+             ("filters[children][0][query][type]", rule_type), ("filters[children][0][query][rule]", rule),
+             ("filters[children][0][query][operator]", operator), ("filters[children][0][query][value]", value)]
+    return "&".join(f"{_q(key)}={_q(item)}" for key, item in pairs)
 
 
 def live_id(rng: random.Random, max_id: int) -> int:
@@ -157,17 +167,36 @@ def request_factory(scenario: str, target: Target, seed: int, batch: int = 1000)
     if scenario == "case_create":
         return lambda: ("POST", "/api/v1/Case", orjson.dumps({
             "name": f"Bench case {tag}x{next(serial)}", "accountId": str(rng.randrange(1, target.max_account_id + 1))}))
+    if scenario == "concord_list":
+        return lambda: ("GET", "/api/contacts?per_page=15&" + concord_filter(
+            "last_name", rng.choice(target.last_names or ["Smith"])), None)
+    if scenario == "concord_get":
+        return lambda: ("GET", f"/api/contacts/{live_id(rng, target.max_contact_id)}", None)
+    if scenario == "concord_create":
+        def concord_contact() -> Request:
+            # The EspoCRM create's contact in Concord's keys: its company through the `companies` association,
+            # its owner as `user_id` (the custom fields have no Concord key).
+            record = person(next(serial))
+            return ("POST", "/api/contacts", orjson.dumps({
+                "first_name": record["firstName"], "last_name": record["lastName"], "email": record["emailAddress"],
+                "companies": [int(record["accountId"])], "user_id": int(record["assignedUserId"])}))
+        return concord_contact
     raise ValueError(f"unknown scenario {scenario}")
 
 
 # Scenarios of the ITFlow API: the key travels in the query or the body, not in a header.
 ITFLOW_SCENARIOS = ("itflow_client", "itflow_contacts", "itflow_ticket_create")
+# Scenarios of the Concord API (`/api/{resource}`, a Sanctum Bearer token).
+CONCORD_SCENARIOS = ("concord_list", "concord_get", "concord_create")
 
 
 def auth_headers(scenario: str, target: Target) -> dict[str, str]:
-    """Headers every request of the scenario carries (the API key; X-No-Total for the no-count list)."""
+    """Headers every request of the scenario carries (the API key or Concord token; X-No-Total for the no-count
+    list)."""
     if scenario == "ping" or scenario in ITFLOW_SCENARIOS:
         return {}
+    if scenario in CONCORD_SCENARIOS:
+        return {"Authorization": f"Bearer {target.concord_token}", "Accept": "application/json"}
     if scenario == "list_tier_nototal":
         return {"X-Api-Key": target.api_key, "X-No-Total": "true"}
     return {"X-Api-Key": target.api_key}

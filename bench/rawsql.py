@@ -29,6 +29,16 @@ Queries (contact table of a seeded store):
 - itflow_ticket_create: the same with a ticket's values, plus the two audit_log_entry rows ITFlow's
                   tickets/create writes (Ticket/Create and API/Success), all in one transaction (PolyCRM writes
                   the case in one and each audit row in a transaction of its own)
+- concord_list:   what Concord's contact index page shows (GET /api/contacts?per_page=15 with a last_name equal
+                  rule): the page of the shown columns (the job title is the contact's role at its account, a
+                  subquery) WHERE last_name equals, ignoring case, AND deleted = false ORDER BY first_name, id
+                  LIMIT 15, its count, the page's phone numbers (phone_number_link) and its companies_count
+                  (account_contact of live accounts, grouped by contact)
+- concord_get:    what Concord's contact record shows (GET /api/contacts/{id}): the contact's shown columns,
+                  its phone numbers, its companies (account_contact joined to live accounts, the columns a
+                  nested company shows) and their phone numbers; companies_count is the companies' number
+- concord_create: the same rows as create (POST /api/contacts sends the same contact: names, email, its company,
+                  its owner)
 """
 
 from __future__ import annotations
@@ -50,6 +60,19 @@ LIST_COLUMNS = ("id, name, salutation_name, first_name, last_name, description, 
                 "phone_number_is_invalid, do_not_call, address_street, address_city, address_state, "
                 "address_country, address_postal_code, account_id, created_at, modified_at, created_by_id, "
                 "modified_by_id, assigned_user_id, version_number, c_tier, c_score")
+
+
+# What a Concord contact shows (its index rows and record): the job title is the contact's role at its account.
+CONCORD_CONTACT_COLUMNS = ("contact.id, contact.name, contact.first_name, contact.last_name, contact.email_address, "
+                           "contact.assigned_user_id, contact.address_street, contact.address_city, "
+                           "contact.address_state, contact.address_postal_code, contact.created_at, contact.modified_at, "
+                           "(SELECT role FROM account_contact WHERE account_contact.contact_id = contact.id "
+                           "AND account_contact.account_id = contact.account_id) AS job_title")
+# What a company nested in a Concord contact record shows (its phones come from phone_number_link).
+CONCORD_COMPANY_COLUMNS = ("account.id, account.name, account.website, account.email_address, "
+                           "account.billing_address_street, account.billing_address_city, "
+                           "account.billing_address_state, account.billing_address_postal_code, account.created_at, "
+                           "account.modified_at, account.assigned_user_id")
 
 
 # The columns of the rows a new contact is stored as, in the order `new_contact` gives their values.
@@ -100,6 +123,10 @@ class RawStore:
             self.conn = psycopg.connect(dsn, autocommit=True)
             self.p, self.false = "%s", "false"
             self.text_match = ("(lower(name) LIKE %s OR lower(last_name) LIKE %s OR lower(email_address) LIKE %s)")
+        # Concord's text `equal` (MySQL's case-insensitive collation), as the search indexes on last_name serve it:
+        # SQLite's `last_name COLLATE NOCASE` index, PostgreSQL's `lower(last_name)` one (the value lowered first).
+        self.last_name_equals = ("last_name = ? COLLATE NOCASE" if self.dialect == "sqlite"
+                                 else "lower(last_name) = %s")
 
     def close(self) -> None:
         self.conn.close()
@@ -185,7 +212,8 @@ class RawStore:
 
     def operation(self, scenario: str, *, max_contact_id: int, max_account_id: int, user_ids: list[int],
                   prefixes: list[str], run_tag: str, batch: int = 1000, seed: int = 7,
-                  accounts_with_contacts: list[int] | None = None) -> Callable[[], Any]:
+                  accounts_with_contacts: list[int] | None = None,
+                  last_names: list[str] | None = None) -> Callable[[], Any]:
         rng = random.Random(seed)
         p, false, text_match = self.p, self.false, self.text_match
         tiers = iter(TIERS * 10**6)
@@ -217,7 +245,7 @@ class RawStore:
                 self.query(page, patterns)
                 self.query(count, patterns)
             return search_and_total
-        if scenario in ("create", "mass_create"):
+        if scenario in ("create", "mass_create", "concord_create"):
             counter = iter(range(1, 10**9))
 
             def new_contact(record_id: int | None) -> tuple[tuple[Any, ...], dict[str, tuple[Any, ...]]]:
@@ -237,7 +265,7 @@ class RawStore:
                     "stream_subscription": ("Contact", record_id, owner),
                     "note": ("Create", None, note, "Contact", record_id, now, owner, False, False)}
 
-            if scenario == "create":
+            if scenario in ("create", "concord_create"):
                 insert = self.insert_sql("contact", CONTACT_COLUMNS[1:], " RETURNING id")
                 sides = [(table, self.insert_sql(table, columns)) for table, columns in SIDE_COLUMNS.items()]
                 position = {table: columns.index(CONTACT_ID_COLUMN[table]) for table, columns in SIDE_COLUMNS.items()}
@@ -276,9 +304,68 @@ class RawStore:
                    f"AND account_contact.account_id = contact.account_id) AS contact_title FROM contact "
                    f"WHERE account_id = {p} AND deleted = {false} ORDER BY id LIMIT 50")
             return lambda: self.query(sql, (rng.choice(accounts),))
+        if scenario == "concord_list":
+            return self._concord_list(rng, last_names or ["Smith"])
+        if scenario == "concord_get":
+            return self._concord_get(rng, max_contact_id)
         if scenario in ("case_create", "itflow_ticket_create"):
             return self._case_create(scenario == "itflow_ticket_create", rng, max_account_id, user_ids[0], run_tag)
         raise ValueError(f"no raw SQL for {scenario}")
+
+    def in_list(self, count: int) -> str:
+        """`(?, ?, ...)`: `count` placeholders (statements are prepared per count, as a page has up to 15 ids)."""
+        return "(" + ", ".join([self.p] * count) + ")"
+
+    def concord_page_sql(self) -> str:
+        return (f"SELECT {CONCORD_CONTACT_COLUMNS} FROM contact WHERE {self.last_name_equals} AND deleted = "
+                f"{self.false} ORDER BY first_name, id LIMIT 15")
+
+    def _last_name(self, name: str) -> str:
+        return name if self.dialect == "sqlite" else name.lower()
+
+    def _concord_list(self, rng: random.Random, last_names: list[str]) -> Callable[[], None]:
+        """Concord's contact index page with a last_name `equal` rule: page, total, phones, companies_count."""
+        p, false = self.p, self.false
+        page = self.concord_page_sql()
+        count = f"SELECT count(*) FROM contact WHERE {self.last_name_equals} AND deleted = {false}"
+
+        def listing() -> None:
+            name = self._last_name(rng.choice(last_names))
+            rows = self.query(page, (name,))
+            self.query(count, (name,))
+            ids = tuple(row[0] for row in rows)
+            if not ids:
+                return
+            self.query(f"SELECT entity_id, number, type FROM phone_number_link WHERE entity_type = {p} AND field = {p} "
+                       f"AND entity_id IN {self.in_list(len(ids))} ORDER BY entity_id, position",
+                       ("Contact", "phoneNumber", *ids))
+            self.query(f"SELECT account_contact.contact_id, count(*) FROM account_contact JOIN account "
+                       f"ON account.id = account_contact.account_id WHERE account_contact.contact_id IN "
+                       f"{self.in_list(len(ids))} AND account.deleted = {false} GROUP BY account_contact.contact_id",
+                       ids)
+        return listing
+
+    def _concord_get(self, rng: random.Random, max_contact_id: int) -> Callable[[], None]:
+        """Concord's contact record: the contact, its phones, its companies (shown columns) and their phones."""
+        p, false = self.p, self.false
+        contact = f"SELECT {CONCORD_CONTACT_COLUMNS} FROM contact WHERE id = {p} AND deleted = {false}"
+        phones = (f"SELECT number, type FROM phone_number_link WHERE entity_type = {p} AND field = {p} "
+                  f"AND entity_id = {p} ORDER BY position")
+        companies = (f"SELECT {CONCORD_COMPANY_COLUMNS} FROM account_contact JOIN account ON account.id = "
+                     f"account_contact.account_id WHERE account_contact.contact_id = {p} AND account.deleted = {false} "
+                     f"ORDER BY account.id")
+        company_phones = (f"SELECT entity_id, number, type FROM phone_number_link WHERE entity_type = {p} "
+                          f"AND field = {p} AND entity_id IN (SELECT account_id FROM account_contact "
+                          f"WHERE contact_id = {p}) ORDER BY entity_id, position")
+
+        def record() -> None:
+            contact_id = live_id(rng, max_contact_id)
+            if not self.query(contact, (contact_id,)):
+                return
+            self.query(phones, ("Contact", "phoneNumber", contact_id))
+            if self.query(companies, (contact_id,)):
+                self.query(company_phones, ("Account", "phoneNumber", contact_id))
+        return record
 
     def _case_create(self, ticket: bool, rng: random.Random, max_account_id: int, user_id: int,
                      run_tag: str) -> Callable[[], None]:
@@ -390,6 +477,8 @@ def explain(store: RawStore, scenario: str, **kwargs: Any) -> list[str]:
                             f"contact.id AND account_contact.account_id = contact.account_id) AS contact_title "
                             f"FROM contact WHERE account_id = {p} AND deleted = {false} ORDER BY id LIMIT 50",
                             ((kwargs.get("accounts_with_contacts") or [1])[0],)),
+        "concord_list": (store.concord_page_sql(), (store._last_name((kwargs.get("last_names") or ["Smith"])[0]),)),
+        "concord_get": (f"SELECT {CONCORD_CONTACT_COLUMNS} FROM contact WHERE id = {p} AND deleted = {false}", (1,)),
     }.get(scenario)
     if sql is None:
         return []

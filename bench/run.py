@@ -26,7 +26,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
@@ -37,8 +37,8 @@ import seed  # noqa: E402
 
 RESULTS = BENCH_DIR / "results"
 READ_SCENARIOS = ["get", "list_tier", "list_tier_nototal", "list_assigned", "search", "itflow_client",
-                  "itflow_contacts"]
-WRITE_SCENARIOS = ["create", "update", "mass_create", "itflow_ticket_create", "case_create"]
+                  "itflow_contacts", "concord_list", "concord_get"]
+WRITE_SCENARIOS = ["create", "update", "mass_create", "itflow_ticket_create", "case_create", "concord_create"]
 ALL_SCENARIOS = ["ping"] + READ_SCENARIOS + WRITE_SCENARIOS
 LABELS = {
     "ping": "bare HTTP (GET /api/v1/)",
@@ -54,8 +54,14 @@ LABELS = {
     "itflow_contacts": "ITFlow contacts/read, 1 client",
     "itflow_ticket_create": "ITFlow tickets/create",
     "case_create": "create (POST /Case)",
+    "concord_list": "Concord list last_name=, 15",
+    "concord_get": "Concord GET /api/contacts/{id}",
+    "concord_create": "Concord POST /api/contacts",
 }
 LATENCY_MAX_COUNT = 2000
+# Concord's budget is 90 requests a minute per user: the bench raises it out of the way (the limiter still
+# counts every request, which is what its cost figure measures).
+CONCORD_RATE_LIMIT = "1000000/minute"
 # Steps of the loop that times this box's Python speed (`python_loop_ms`): about 0.1-0.2 s a round.
 PYTHON_LOOP_STEPS = 1_000_000
 
@@ -179,8 +185,11 @@ def dataset_facts(url: str, marks: dict[str, int]) -> dict[str, Any]:
     rng = random.Random(5)
     names = seed.LAST_NAMES
     prefixes = sorted({names[min(len(names) - 1, int(len(names) * rng.random() ** 2.2))][:3] for _ in range(80)})
+    # Surnames drawn with the seed's popularity (the Concord list filters on one): common ones come up more.
+    last_names = sorted({names[min(len(names) - 1, int(len(names) * rng.random() ** 2.2))] for _ in range(80)})
     return {"max_contact_id": marks["bench.max_contact_id"], "max_account_id": marks["bench.max_account_id"],
-            "user_ids": user_ids or [1], "prefixes": prefixes, "accounts_with_contacts": accounts or [1]}
+            "user_ids": user_ids or [1], "prefixes": prefixes, "accounts_with_contacts": accounts or [1],
+            "last_names": last_names}
 
 
 # --- the server -------------------------------------------------------------------------------------------
@@ -202,6 +211,14 @@ def create_itflow_key(env: dict[str, str]) -> str:
     """An all-clients ITFlow key of the bench user (after create_api_key made the user)."""
     out = seed.run_cli(["apikey", "create", "--user", "bench", "--itflow", "--name", "bench-itflow", "--json"], env)
     return json.loads(out.strip().splitlines()[-1])["key"]
+
+
+def create_concord_token(env: dict[str, str]) -> tuple[str, int]:
+    """A Concord personal access token of the bench user (after create_api_key made the user), and the user's id
+    (Concord's limiter counts requests by user)."""
+    out = seed.run_cli(["token", "create", "--user", "bench", "--name", "bench-concord", "--json"], env)
+    issued = json.loads(out.strip().splitlines()[-1])
+    return issued["plainTextToken"], int(issued["userId"])
 
 
 class Server:
@@ -334,6 +351,11 @@ def probe(port: int, key: str, target: loadgen.Target, scenarios: list[str]) -> 
                 elif scenario in ("get", "create", "update", "case_create") and not (
                         isinstance(data, dict) and "id" in data):
                     problem = "no 'id' in the response"
+                elif scenario in loadgen.CONCORD_SCENARIOS:
+                    problem = concord_problem(scenario, path, response.status_code, data)
+                    if scenario == "concord_list" and isinstance(data, dict):
+                        entry["returned"] = len(data.get("data") or [])
+                        entry["total"] = (data.get("meta") or {}).get("total")
                 elif scenario in loadgen.ITFLOW_SCENARIOS:
                     problem = itflow_problem(scenario, path, data)
                     if isinstance(data, dict):
@@ -366,6 +388,34 @@ def itflow_problem(scenario: str, path: str, data: Any) -> str | None:
     return None if ids == sorted(ids) else "not ordered by contact_id"
 
 
+def concord_problem(scenario: str, path: str, status: int, data: Any) -> str | None:
+    """What is wrong with a Concord answer of the bench's requests, if anything."""
+    if not isinstance(data, dict):
+        return f"not an object: {str(data)[:200]}"
+    if scenario == "concord_list":
+        rows, meta = data.get("data"), data.get("meta") or {}
+        asked = unquote(path.rsplit("=", 1)[1]).lower()
+        if not isinstance(rows, list) or len(rows) > 15:
+            return f"{len(rows) if isinstance(rows, list) else rows!r} rows for per_page=15"
+        if any(str(r.get("last_name", "")).lower() != asked for r in rows):
+            return f"rows with another last name than {asked!r}"
+        if not isinstance(meta.get("total"), int) or meta["total"] < len(rows):
+            return f"total {meta.get('total')!r} for {len(rows)} rows"
+        if any("companies_count" not in r or "phones" not in r for r in rows):
+            return "rows without companies_count or phones"
+        ids = [r.get("id") for r in rows]
+        return None if len(set(ids)) == len(ids) else "duplicate rows"
+    if scenario == "concord_get":
+        if str(data.get("id")) != path.rsplit("/", 1)[1]:
+            return f"id {data.get('id')!r} for {path}"
+        if not isinstance(data.get("companies"), list) or data.get("companies_count") != len(data["companies"]):
+            return f"companies_count {data.get('companies_count')!r} for {data.get('companies')!r}"
+        return None
+    if status != 201 or not data.get("id") or data.get("was_recently_created") is not True:
+        return f"not a created record (HTTP {status}): {str(data)[:200]}"
+    return None if len(data.get("companies") or []) == 1 else f"companies {data.get('companies')!r}"
+
+
 # --- one size ---------------------------------------------------------------------------------------------
 
 def run_size(rows: int, args: argparse.Namespace, stamp: str, pool: Any) -> dict[str, Any]:
@@ -375,19 +425,26 @@ def run_size(rows: int, args: argparse.Namespace, stamp: str, pool: Any) -> dict
     scenarios = [s for s in ALL_SCENARIOS if s in args.scenarios]
     itflow_key = (create_itflow_key(dataset["env"]) if any(s in loadgen.ITFLOW_SCENARIOS for s in scenarios)
                   else "")
+    concord = any(s in loadgen.CONCORD_SCENARIOS for s in scenarios)
+    concord_token, concord_user = create_concord_token(dataset["env"]) if concord else ("", 0)
     run: dict[str, Any] = {"rows": rows, "backend": args.backend,
                            "dataset": {k: v for k, v in dataset.items() if k not in ("env", "url")},
                            "phases": {}, "raw": {}, "plans": {}, "python_loop_ms": python_loop_ms()}
     measure_raw(run, dataset["url"], facts, [s for s in scenarios if s in READ_SCENARIOS], args, stamp)
     log_path = RESULTS / f"{stamp}-{args.backend}-{rows}-server.log"
-    env = dict(dataset["env"], POLYCRM_LOG_LEVEL=args.server_log_level)
+    env = dict(dataset["env"], POLYCRM_LOG_LEVEL=args.server_log_level,
+               POLYCRM_CONCORD_RATE_LIMIT=CONCORD_RATE_LIMIT)
+    env.pop("POLYCRM_REDIS_URL", None)
+    if args.redis_url:
+        # Concord's limiter counts in Redis, under keys of this run's own.
+        env.update(POLYCRM_REDIS_URL=args.redis_url, POLYCRM_REDIS_PREFIX=f"polycrm-bench-{stamp}")
     server = Server(env, args.workers, log_path)
     run["server_log"] = str(log_path)
     try:
         run["server_ready_s"] = round(server.wait_ready(), 2)
         target = loadgen.Target("127.0.0.1", server.port, key, facts["max_contact_id"], facts["max_account_id"],
                                 facts["user_ids"], facts["prefixes"], f"r{stamp[-6:]}{rows}", itflow_key,
-                                facts["accounts_with_contacts"])
+                                facts["accounts_with_contacts"], concord_token, facts["last_names"])
         run["probe"] = probe(server.port, key, target, scenarios)
         for scenario, entry in run["probe"].items():
             if not entry["ok"]:
@@ -442,6 +499,9 @@ def run_size(rows: int, args: argparse.Namespace, stamp: str, pool: Any) -> dict
             log(f"  {LABELS[scenario]:<30} {main['rps']:>8.1f} req/s{extra}  p50 {fmt(main['p50_ms'])} ms  "
                 f"p99 {fmt(main['p99_ms'])} ms  | c=1 p50 {fmt(lat['p50_ms'])} ms  errors {main['errors']}"
                 f"{' ' + str(main['error_kinds']) if main['errors'] else ''}")
+        if "concord_get" in run["phases"] and args.redis_url and "server_exited" not in run:
+            run["rate_limit"] = measure_rate_limit(run, env, target, args, pool, concord_user,
+                                                   RESULTS / f"{stamp}-{args.backend}-{rows}-server-memory.log")
     finally:
         server.stop()
     log_text = log_path.read_text(errors="replace") if log_path.exists() else ""
@@ -454,6 +514,84 @@ def run_size(rows: int, args: argparse.Namespace, stamp: str, pool: Any) -> dict
     measure_raw(run, dataset["url"], facts, [s for s in scenarios if s in WRITE_SCENARIOS], args, stamp)
     compute_ratios(run)
     return run
+
+
+def measure_rate_limit(run: dict[str, Any], env: dict[str, str], target: loadgen.Target, args: argparse.Namespace,
+                       pool: Any, user_id: int, log_path: Path) -> dict[str, Any]:
+    """What Concord's per-user limiter costs a read when it counts in Redis.
+
+    Two measurements, in the same run, with the budget raised out of the way (CONCORD_RATE_LIMIT):
+    - the read itself, with the limiter in Redis (the bench's server, A) and in memory (a second server on the same
+      store without POLYCRM_REDIS_URL, B): latency phases of the Concord get at c=1, A and B in turns;
+    - `RateLimiter.hit` alone, from this process, against the same Redis key the server counts the bench user
+      under (as full as the phases left it) and against memory: what one request's count costs, without HTTP;
+      back to back, and spaced by as much CPU work as a read takes (a server calls it once per request: between
+      two calls Redis goes idle, and on a busy box waking it up costs more than the call).
+    The target is judged on the first (the read's own difference), else on the spaced calls."""
+    import dataclasses
+    import statistics
+
+    from polycrm.dialects.ratelimit import RateLimiter, parse_rate
+
+    out: dict[str, Any] = {"rate": CONCORD_RATE_LIMIT, "redis_url": args.redis_url}
+    memory_server = Server({k: v for k, v in env.items() if k not in ("POLYCRM_REDIS_URL", "POLYCRM_REDIS_PREFIX")},
+                           args.workers, log_path)
+    try:
+        memory_server.wait_ready()
+        targets = {"redis": target, "memory": dataclasses.replace(target, port=memory_server.port)}
+        rounds: dict[str, list[float]] = {"redis": [], "memory": []}
+        for number in range(args.rate_limit_rounds):
+            for kind, where in targets.items():
+                spec = loadgen.PhaseSpec("concord_get", 1, max(1.0, args.duration / 2), LATENCY_MAX_COUNT // 2,
+                                         where, client=args.client, seed=900 + number,
+                                         reconnect_every=args.reconnect_every)
+                summary = loadgen.summarize(loadgen.run_phase(spec, pool))
+                if summary["p50_ms"] is not None:
+                    rounds[kind].append(summary["p50_ms"])
+        out["read_p50_ms_rounds"] = rounds
+        if rounds["redis"] and rounds["memory"]:
+            redis_p50, memory_p50 = statistics.median(rounds["redis"]), statistics.median(rounds["memory"])
+            out["read_p50_ms"] = {"redis": redis_p50, "memory": memory_p50}
+            out["read_difference_pct"] = round(100 * (redis_p50 - memory_p50) / redis_p50, 1)
+    finally:
+        memory_server.stop()
+
+    rate = parse_rate(CONCORD_RATE_LIMIT)
+    prefix = env.get("POLYCRM_REDIS_PREFIX", "polycrm")
+    gap = (out.get("read_p50_ms", {}).get("memory") or 1.0) / 1000
+    perf = time.perf_counter
+    limiters = {"redis": RateLimiter(args.redis_url, key_prefix=prefix), "memory": RateLimiter(None)}
+    for kind, spaced in (("redis", False), ("memory", False), ("redis", True)):
+        limiter, timings = limiters[kind], []
+        deadline = perf() + max(1.0, args.duration / 2)
+        while len(timings) < LATENCY_MAX_COUNT and perf() < deadline:
+            if spaced:
+                busy_until = perf() + gap
+                while perf() < busy_until:  # the CPU work of a read between two counts
+                    pass
+            started = perf()
+            decision = limiter.hit(rate, "concord", str(user_id))
+            timings.append(perf() - started)
+        out[f"{kind}_hit{'_spaced' if spaced else ''}_ms"] = {
+            "count": len(timings), "p50": round(1000 * loadgen.percentile(timings, 50), 4),
+            "p99": round(1000 * loadgen.percentile(timings, 99), 4), "remaining": decision.remaining,
+            **({"gap_ms": round(1000 * gap, 3)} if spaced else {})}
+    try:
+        import redis
+
+        client = redis.Redis.from_url(args.redis_url)
+        keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+        out["redis_entries"] = sum(client.llen(key) for key in keys if client.type(key) == b"list")
+        if keys:
+            client.delete(*keys)  # this run's counters (they would expire a minute later anyway)
+        client.close()
+    except Exception as exc:  # noqa: BLE001 - a figure less, not a failed run
+        out["redis_entries_error"] = f"{type(exc).__name__}: {exc}"
+    read = out.get("read_p50_ms", {}).get("redis") or run["phases"]["concord_get"]["latency"].get("p50_ms")
+    if read:
+        out["hit_cost_pct"] = round(100 * out["redis_hit_ms"]["p50"] / read, 2)
+        out["spaced_hit_cost_pct"] = round(100 * out["redis_hit_spaced_ms"]["p50"] / read, 2)
+    return out
 
 
 def mass_create_connections(args: argparse.Namespace) -> int:
@@ -483,7 +621,7 @@ def measure_raw(run: dict[str, Any], url: str, facts: dict[str, Any], scenarios:
         kwargs = {"max_contact_id": facts["max_contact_id"], "max_account_id": facts["max_account_id"],
                   "user_ids": facts["user_ids"], "prefixes": facts["prefixes"], "run_tag": f"r{stamp[-6:]}",
                   "accounts_with_contacts": facts["accounts_with_contacts"],
-                  "batch": args.mass_batch}
+                  "last_names": facts["last_names"], "batch": args.mass_batch}
         duration = min(3.0, args.duration / 2)
         for scenario in scenarios:
             try:
@@ -615,10 +753,27 @@ def check_targets(run: dict[str, Any]) -> list[str]:
                                        if parallel else "") + ")")
     line(None if rec is None else rec >= 20000, f"mass create >= 20,000 records/s: {fmt(rec, 0)}{floor_note}")
     for scenario in ("get", "list_tier", "list_tier_nototal", "list_assigned", "search", "itflow_client",
-                     "itflow_contacts"):
+                     "itflow_contacts", "concord_list", "concord_get"):
         ratio = run["ratios"].get(scenario)
         if ratio is not None:
             line(ratio <= 3, f"{LABELS[scenario]} within 3x of raw SQL + bare HTTP: {ratio}x")
+    limit = run.get("rate_limit")
+    if limit and "hit_cost_pct" in limit:
+        reads = limit.get("read_p50_ms")
+        cost = limit["read_difference_pct"] if reads else limit["spaced_hit_cost_pct"]
+        read_note = (f"the Concord get at c=1 {fmt(reads['redis'])} ms with the limiter in Redis, "
+                     f"{fmt(reads['memory'])} ms in memory ({limit['read_difference_pct']:+.1f} %); " if reads else "")
+        line(cost < 5,
+             f"Concord rate limit (Redis) under 5 % of a read: {read_note}RateLimiter.hit alone p50 "
+             f"{limit['redis_hit_ms']['p50']:.3f} ms back to back = {limit['hit_cost_pct']} % of the get, "
+             f"{limit['redis_hit_spaced_ms']['p50']:.3f} ms spaced like requests = {limit['spaced_hit_cost_pct']} % "
+             f"(memory {limit['memory_hit_ms']['p50']:.3f} ms; {limit.get('redis_entries', '?')} entries in the "
+             f"window)")
+    concord, espo = get("concord_create", "throughput", "rps"), get("create", "throughput", "rps")
+    if concord is not None and espo is not None:
+        line(None, f"Concord create beside the EspoCRM create (same contact): {fmt(concord, 1)} against "
+                   f"{fmt(espo, 1)} req/s, p50@c1 {fmt(get('concord_create', 'latency', 'p50_ms'))} against "
+                   f"{fmt(get('create', 'latency', 'p50_ms'))} ms")
     ticket, case = get("itflow_ticket_create", "throughput", "rps"), get("case_create", "throughput", "rps")
     if ticket is not None and case is not None:
         line(ticket >= case, f"ITFlow ticket create no slower than a Case create: {fmt(ticket, 1)} against "
@@ -697,6 +852,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenarios", default=",".join(ALL_SCENARIOS),
                         help=f"comma-separated subset of {','.join(ALL_SCENARIOS)}")
     parser.add_argument("--server-log-level", default="warning", help="POLYCRM_LOG_LEVEL of the server")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379",
+                        help="POLYCRM_REDIS_URL of the server (Concord's rate-limit counters); '' counts in memory")
+    parser.add_argument("--rate-limit-rounds", type=int, default=3,
+                        help="rounds of the Concord get with the limiter in Redis and in memory, in turns")
     args = parser.parse_args(argv)
     args.scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     unknown = set(args.scenarios) - set(ALL_SCENARIOS)

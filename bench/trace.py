@@ -34,7 +34,8 @@ def main() -> int:
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--scenarios", default="ping,get,list_tier,list_tier_nototal,list_assigned,search,create,"
                                                "update,mass_create",
-                        help="also: itflow_client,itflow_contacts,itflow_ticket_create,case_create")
+                        help="also: itflow_client,itflow_contacts,itflow_ticket_create,case_create,"
+                             "concord_list,concord_get,concord_create")
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--show", type=int, default=30, help="statements to print per scenario")
     parser.add_argument("--width", type=int, default=180, help="characters shown per statement")
@@ -51,7 +52,9 @@ def main() -> int:
     env = seed.cli_env(data_dir, database_url)
     key = bench_run.create_api_key(env)
     itflow_key = bench_run.create_itflow_key(env)
+    concord_token, _ = bench_run.create_concord_token(env)
     os.environ.update(env)
+    os.environ["POLYCRM_CONCORD_RATE_LIMIT"] = bench_run.CONCORD_RATE_LIMIT  # as run.py serves it
 
     from sqlalchemy import event
 
@@ -74,7 +77,7 @@ def main() -> int:
     facts = bench_run.dataset_facts(url, marks)
     target = loadgen.Target("testserver", 80, key, facts["max_contact_id"], facts["max_account_id"],
                             facts["user_ids"], facts["prefixes"], f"t{int(time.time()) % 100000}", itflow_key,
-                            facts["accounts_with_contacts"])
+                            facts["accounts_with_contacts"], concord_token, facts["last_names"])
     with TestClient(build_app(config, database)) as client:
         for scenario in [s for s in args.scenarios.split(",") if s]:
             make = loadgen.request_factory(scenario, target, 3, batch=100)

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.concord.conftest import Concord
@@ -85,3 +87,23 @@ def test_a_user_cannot_attach_what_they_cannot_read(concord: Concord, companies:
     assert contact["companies"] == []  # an unreadable id is dropped, as Concord drops it
     response = limited.put(f"associations/contacts/{contact['id']}", {"companies": [companies[0]["id"]]})
     assert response.status_code == 403
+
+
+def test_a_record_reads_its_associated_ids_once_for_the_arrays_and_the_counts(
+        concord: Concord, companies: list[dict], monkeypatch: pytest.MonkeyPatch) -> None:
+    from polycrm.core.relations import RelationService
+
+    acme, globex, _ = companies
+    contact = concord.create("contacts", {"first_name": "A", "companies": [acme["id"], globex["id"]]})
+    calls: list[list[int]] = []
+    related_ids = RelationService.related_ids
+
+    def counted(self: RelationService, record_ids: list[int], link_names: Any) -> Any:
+        calls.append(list(record_ids))
+        return related_ids(self, record_ids, link_names)
+
+    monkeypatch.setattr(RelationService, "related_ids", counted)
+    shown = concord.get(f"contacts/{contact['id']}").json()
+    assert ids(shown["companies"]) == [acme["id"], globex["id"]] and shown["companies_count"] == 2
+    assert shown["associations_count"] == 2
+    assert calls == [[contact["id"]]]

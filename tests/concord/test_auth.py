@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+from typing import Any
 
 import pytest
 
@@ -99,6 +101,27 @@ def test_someone_elses_token_cannot_be_revoked(concord: Concord) -> None:
     other = concord.as_user("someone", {"Contact": True})
     assert concord.delete(f"personal-access-tokens/{other_token_id(other)}").status_code == 404
     assert other.get("contacts").status_code == 200
+
+
+def test_requests_are_counted_off_the_event_loop(concord: Concord, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The count may wait on Redis: on the event loop it would hold up every other request of the worker."""
+    from polycrm.dialects.ratelimit import RateLimiter
+
+    counted_on_a_loop: list[bool] = []
+    hit = RateLimiter.hit
+
+    def noted(self: RateLimiter, rate: Any, *identity: str) -> Any:
+        try:
+            asyncio.get_running_loop()
+            counted_on_a_loop.append(True)
+        except RuntimeError:
+            counted_on_a_loop.append(False)
+        return hit(self, rate, *identity)
+
+    monkeypatch.setattr(RateLimiter, "hit", noted)
+    response = concord.get("contacts")
+    assert response.status_code == 200 and response.headers["x-ratelimit-remaining"]
+    assert counted_on_a_loop == [False]
 
 
 def test_bearer_requests_are_concords_and_the_rest_inflowcrms(concord: Concord) -> None:

@@ -33,7 +33,7 @@ from polycrm.dialects.concord.values import core_failure
 from polycrm.dialects.http import BodyTooLarge, bind_user, body_nul_location, client_address, log_auth_failure, \
     read_body
 from polycrm.dialects.php_query import parse_php_query
-from polycrm.dialects.ratelimit import RateLimiter
+from polycrm.dialects.ratelimit import RateDecision, RateLimiter
 
 log = logging.getLogger("polycrm.concord")
 Handler = Callable[["ConcordApi", ConcordRequest], Response]
@@ -73,9 +73,7 @@ class ConcordApi:
             raise method_not_allowed(request.method, path, route.allowed())
         if operation.guest:
             return await self._run(request, operation, params, None, {})
-        actor, token = await run_in_threadpool(self._authenticate, request)
-        # Concord's throttle runs before its API-access check: a refused user's calls are counted too.
-        decision = self.limiter.hit(self.rate, "concord", str(actor.user_id))
+        actor, token, decision = await run_in_threadpool(self._authenticate_and_count, request)
         limits = {"X-RateLimit-Limit": str(decision.limit), "X-RateLimit-Remaining": str(decision.remaining)}
         if not decision.allowed:
             raise too_many(decision.retry_after, decision.reset_at, decision.limit)
@@ -86,6 +84,13 @@ class ConcordApi:
         except ConcordError as error:
             return error.response(limits)
         return response
+
+    def _authenticate_and_count(self, request: Request) -> tuple[Actor, ConcordToken, RateDecision]:
+        """The caller, its token, and its request counted against the per-user budget: in the thread pool, as
+        the count may wait on Redis (a call on the event loop would hold up every other request of the worker).
+        Concord's throttle runs before its API-access check: a refused user's calls are counted too."""
+        actor, token = self._authenticate(request)
+        return actor, token, self.limiter.hit(self.rate, "concord", str(actor.user_id))
 
     def _authenticate(self, request: Request) -> tuple[Actor, ConcordToken]:
         header = request.headers.get("authorization", "")
