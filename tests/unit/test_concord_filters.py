@@ -530,10 +530,10 @@ def test_limits() -> None:
 
 
 def test_a_rule_on_a_field_the_entity_lacks_is_the_servers_mistake() -> None:
-    rules = {"stage_id": FilterRule("stage_id", "pipelineStage", "multi-select")}
+    rules = {"board_id": FilterRule("board_id", "board", "multi-select")}
     with pytest.raises(LookupError):
-        parse(group(rule("stage_id", "in", ["1"])), rules, DEAL)
-    assert check_rules(rules, DEAL, REGISTRY) == ["rule stage_id: Opportunity has no field 'pipelineStage'"]
+        parse(group(rule("board_id", "in", ["1"])), rules, DEAL)
+    assert check_rules(rules, DEAL, REGISTRY) == ["rule board_id: Opportunity has no field 'board'"]
     slider = FilterRule("x", "name", "slider", without_operators=frozenset({"near"}))
     assert check_rules({"x": slider}, DEAL, REGISTRY) == [
         "rule x: unknown type 'slider'", "rule x: unknown operators or presets left out: near"]

@@ -158,7 +158,7 @@ def test_a_nul_character_is_refused() -> None:
 
 def test_a_column_on_a_field_the_entity_lacks_is_the_servers_mistake() -> None:
     with pytest.raises(LookupError):
-        search("x", columns={"stage_id": SearchColumn("stage_id", "pipelineStage", "=")}, entity=DEAL)
+        search("x", columns={"board_id": SearchColumn("board_id", "board", "=")}, entity=DEAL)
 
 
 # --- order --------------------------------------------------------------------------------------------
