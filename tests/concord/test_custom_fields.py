@@ -269,7 +269,7 @@ GOOD = {"resource_name": "contacts", "label": "Probe", "field_type": "Text", "fi
 BAD_FIELDS = [
     ({}, {"resource_name": ["The resource name field is required."], "label": ["The label field is required."],
           "field_type": ["The field type field is required."], "field_id": ["The field id field is required."]}),
-    ({"resource_name": "deals"}, {"resource_name": ["The selected resource name is invalid."]}),
+    ({"resource_name": "users"}, {"resource_name": ["The selected resource name is invalid."]}),
     ({"resource_name": 5}, {"resource_name": ["The resource name field must be a string."]}),
     ({"label": "x" * 192}, {"label": ["The label field must not be greater than 191 characters."]}),
     ({"label": ["x"]}, {"label": ["The label field must be a string."]}),

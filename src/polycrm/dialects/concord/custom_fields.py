@@ -46,6 +46,10 @@ FIELD_ID_MAX = 64
 MAX_LETTERS = 39  # PolyCRM field names have at most 40 characters: `c` and the field id's letters
 MAX_OPTION_NAME = 255
 MAX_OPTIONS = 1000
+# Resources that take custom fields (Concord's AcceptsCustomFields), of those PolyCRM maps, and those whose
+# fields may be marked unique (AcceptsUniqueCustomFields).
+CUSTOM_FIELD_RESOURCES = frozenset({"contacts", "companies", "deals", "products"})
+UNIQUE_RESOURCES = frozenset({"contacts", "companies"})
 _FIELD_ID = re.compile(r"[a-z_]+")
 _LEADING_DIGITS = re.compile(r"\d{1,18}")
 
@@ -87,7 +91,7 @@ def store(api: ConcordApi, request: ConcordRequest) -> Response:
     label = _label(body.get("label"), errors)
     kind = _type(body.get("field_type"), errors)
     options = _options(body.get("options"), kind, errors) if kind is not None else None
-    _unique(body.get("is_unique"), kind, errors, creating=True)
+    _unique(body.get("is_unique"), kind, resource, errors, creating=True)
     field_id = _field_id(api, body.get("field_id"), resource, errors)
     errors.raise_any()
     assert resource is not None and kind is not None and label is not None and field_id is not None
@@ -113,7 +117,7 @@ def update(api: ConcordApi, request: ConcordRequest) -> Response:
     errors = _Errors()
     label = _label(body.get("label"), errors)
     options = _options(body.get("options"), item.type, errors)
-    _unique(body.get("is_unique"), item.type, errors, creating=False)
+    _unique(body.get("is_unique"), item.type, resource, errors, creating=False)
     changes: dict[str, Any] = {"label": label}
     if options is not None:
         kept = _kept_options(item, options, errors)
@@ -162,6 +166,8 @@ def _require_admin(request: ConcordRequest) -> None:
 def _all(api: ConcordApi) -> Iterable[tuple[Resource, CustomField]]:
     """Every field with a Concord key and type, with its resource."""
     for resource in api.mapping.resources.values():
+        if resource.name not in CUSTOM_FIELD_RESOURCES:
+            continue
         for field in api.core.records(resource.entity_name).entity.fields.values():
             item = describe(field)
             if item is not None and item.type.name and item.custom_id is not None:
@@ -200,7 +206,7 @@ def _resource(api: ConcordApi, value: Any, errors: _Errors) -> Resource | None:
         errors.fail("resource_name", "The resource name field is required.")
     elif not isinstance(value, str):
         errors.fail("resource_name", "The resource name field must be a string.")
-    elif api.mapping.resource(value) is None:
+    elif value not in CUSTOM_FIELD_RESOURCES or api.mapping.resource(value) is None:
         errors.fail("resource_name", "The selected resource name is invalid.")
     else:
         return api.mapping.resource(value)
@@ -309,14 +315,17 @@ def _options(value: Any, kind: ConcordType | None, errors: _Errors) -> list[dict
     return sorted(options, key=lambda option: option["order"])
 
 
-def _unique(value: Any, kind: ConcordType | None, errors: _Errors, *, creating: bool) -> None:
-    """`is_unique`: a boolean, on creation only for uniqueable types (contacts and companies both take
-    them); PolyCRM keeps no values unique, so `true` is refused on creation (an update cannot mark)."""
+def _unique(value: Any, kind: ConcordType | None, resource: Resource | None, errors: _Errors, *,
+            creating: bool) -> None:
+    """`is_unique`: a boolean, on creation only for uniqueable types of contacts and companies (Concord's
+    AcceptsUniqueCustomFields); PolyCRM keeps no values unique, so `true` is refused on creation (an update
+    cannot mark a field)."""
     if value is None:
         return
     if value not in (True, False, 0, 1, "0", "1", "true", "false"):
         errors.fail("is_unique", "The is unique field must be true or false.")
-    elif creating and kind is not None and not kind.uniqueable:
+    elif creating and (kind is not None and not kind.uniqueable
+                       or resource is not None and resource.name not in UNIQUE_RESOURCES):
         errors.fail("is_unique", "The is unique field is prohibited.")
     elif creating and value in (True, 1, "1", "true"):
         errors.fail("is_unique", NOT_UNIQUE)
