@@ -224,12 +224,7 @@ class BodyReader:
 
     # --- custom field values (custom_types.TYPES) -------------------------------------------------------
 
-    def _integer(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
-        number = as_integer(value)
-        if number is None:
-            parsed.fail(spec.key, f"The {spec.label} field must be an integer.")
-        else:
-            parsed.data[spec.field] = number
+    _integer = _owner  # a Number: an integer (its attribute is its field)
 
     def _numeric(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
         """A decimal(15,3) value: a number (or numeric text), at most 3 decimals."""
