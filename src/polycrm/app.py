@@ -21,6 +21,7 @@ from polycrm.core.service import Core
 from polycrm.core.settings import CoreSettings
 from polycrm.dialects.concord.api import ConcordApi
 from polycrm.dialects.concord.dispatch import ApiDispatch
+from polycrm.dialects.concord.mapping import DIALECT as CONCORD, ConcordMapping
 from polycrm.dialects.espo.api import EspoApi, espo_routes
 from polycrm.dialects.espo.docs import docs_page
 from polycrm.dialects.espo.routing import resource_not_found
@@ -47,6 +48,7 @@ def build_core(config: Config, database: Database, mapping: InflowMapping | None
     server's directory, the core looks other users' rights up through its cache."""
     core = Core(database, core_settings(config), directory, KeyRing(config.secret_key))
     core.reserve_api_names(INFLOW, (mapping or InflowMapping.load()).reserved_names)
+    core.reserve_api_names(CONCORD, ConcordMapping.load().reserved_names)
     core.currency.ensure_stored()
     ensure_default_pipeline(database)  # a new store starts with Concord's default pipeline
     return core

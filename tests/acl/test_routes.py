@@ -107,6 +107,8 @@ CONCORD = {
     "/api/personal-access-tokens": "the caller's own tokens (tests/concord/test_auth.py)",
     "/api/personal-access-tokens/{id}": "the caller's own tokens: another's is 404 (tests/concord/test_auth.py)",
     "/api/search": "resources the caller may read, records through core search (ACL)",
+    "/api/custom-fields": "administrators only (tests/concord/test_custom_fields.py)",
+    "/api/custom-fields/{id}": "administrators only (tests/concord/test_custom_fields.py)",
     "/api/associations/{resource}/{id}": "read to see, edit to change the record; ids the caller may not read "
                                          "are dropped (tests/concord/test_associations.py)",
     "/api/trashed/{resource}": "core.trash: read to list, delete to empty (tests/core/test_trash.py)",

@@ -52,7 +52,7 @@ def test_a_field_is_read_changed_and_removed(harness, api, store):
     add(api, "tier", "enum", options=["Gold", "Silver"], label="Tier")
     read = api.get(f"{MANAGER}/Account/cTier").json()
     assert read == {"name": "cTier", "type": "enum", "options": ["Gold", "Silver"], "label": "Tier",
-                    "isCustom": True}
+                    "isCustom": True, "optionIds": {"Gold": 1, "Silver": 2}}
     account = api.post("/api/v1/Account", json={"name": "Acme", "cTier": "Gold"}).json()
 
     changed = api.put(f"{MANAGER}/Account/cTier", json={
@@ -60,7 +60,8 @@ def test_a_field_is_read_changed_and_removed(harness, api, store):
         "tooltip": "Customer level", "isCustom": True, "type": "enum", "name": "cTier"})
     assert changed.status_code == 200, changed.text
     assert changed.json() == dict(read, label="Level", options=["Gold", "Silver", "Bronze"], required=True,
-                                  default="Bronze", tooltip="Customer level")
+                                  default="Bronze", tooltip="Customer level",
+                                  optionIds={"Gold": 1, "Silver": 2, "Bronze": 3})  # a new option's number
     api = unchecked
     assert api.get(f"{MANAGER}/Account/cTier").json() == changed.json()
     assert api.post("/api/v1/Account", json={"name": "New"}).json()["cTier"] == "Bronze"  # the new default
@@ -105,6 +106,11 @@ BAD_CHANGES = [
     ("cTier", {"inflowApiName": 5}, "Bad API name"),
     ("cTier", {"inflowApiName": "name"}, "already used"),
     ("cTier", {"label": "Fine", "inflowApiName": "bad name"}, "Bad API name"),
+    ("cTier", {"optionIds": {"Gold": 2, "Silver": 1}}, "'optionIds' are kept by PolyCRM"),
+    ("cTier", {"optionIds": None}, "'optionIds' are kept by PolyCRM"),
+    ("cCode", {"optionIds": {"a": 1}}, "'optionIds' are kept by PolyCRM"),
+    ("cTier", {"dialectParams": {"concord": "Radio"}}, "'dialectParams' must be an object of objects"),
+    ("cTier", {"dialectParams": {"concord": {"x": "y" * 30_000}}}, "at most 20000 characters"),
 ]
 
 
@@ -118,6 +124,24 @@ def test_bad_changes_are_refused_and_nothing_changes(api, subtests):
             assert response.status_code in (400, 409), response.text
             assert reason in response.headers["X-Status-Reason"], response.headers["X-Status-Reason"]
             assert api.get(f"{MANAGER}/Account/{field}").json() == before
+
+
+def test_options_keep_their_numbers_for_life(api):
+    """`optionIds` number an option field's options for protocols that name options by number (Concord):
+    given in order on creation, kept through changes, never given again once an option is removed; a
+    client may send them back unchanged, never set them."""
+    refused = api.post(f"{MANAGER}/Account", json={"name": "tier", "type": "enum", "options": ["A"],
+                                                    "optionIds": {"A": 7}})
+    assert refused.status_code == 400 and "'optionIds' are given by PolyCRM" in refused.headers["X-Status-Reason"]
+    assert add(api, "tier", "multiEnum", options=["Gold", "Silver"])["optionIds"] == {"Gold": 1, "Silver": 2}
+    read = api.get(f"{MANAGER}/Account/cTier").json()
+    echoed = api.put(f"{MANAGER}/Account/cTier", json=dict(read, options=["Silver", "Bronze"]))
+    assert echoed.status_code == 200, echoed.text
+    assert echoed.json()["optionIds"] == {"Gold": 1, "Silver": 2, "Bronze": 3}
+    again = api.put(f"{MANAGER}/Account/cTier", json={"options": ["Silver", "Bronze", "Iron", "Gold"]}).json()
+    assert again["optionIds"] == {"Gold": 1, "Silver": 2, "Bronze": 3, "Iron": 4}  # Gold comes back as 1
+    dialect = api.put(f"{MANAGER}/Account/cTier", json={"dialectParams": {"concord": {"type": "Checkbox"}}})
+    assert dialect.json()["dialectParams"] == {"concord": {"type": "Checkbox"}}
 
 
 def test_built_in_fields_are_read_but_neither_changed_nor_removed(api, store):

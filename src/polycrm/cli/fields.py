@@ -16,13 +16,16 @@ def field_add(entity: str = typer.Argument(..., help="Entity type, e.g. Contact.
               name: str = typer.Argument(..., help="Field name; stored as c<Name> like EspoCRM."),
               field_type: str = typer.Option(..., "--type", help="varchar, int, float, bool, enum, ..."),
               options: Optional[str] = typer.Option(None, "--options", help="Comma-separated enum options."),
-              inflow_name: Optional[str] = typer.Option(None, "--inflow-name", help="InflowCRM API field name.")) -> None:
+              inflow_name: Optional[str] = typer.Option(None, "--inflow-name", help="InflowCRM API field name."),
+              concord_name: Optional[str] = typer.Option(None, "--concord-name",
+                                                         help="Concord CRM key, e.g. cf_loyalty.")) -> None:
     """Add a custom field (a real, indexed column)."""
     from polycrm.core.fields import custom_field_name
 
     params = {"options": [o.strip() for o in options.split(",") if o.strip()]} if options else {}
-    field = open_core().add_field(entity, custom_field_name(name), field_type, params,
-                                  {"inflow": inflow_name} if inflow_name else {})
+    api_names = {dialect: api_name for dialect, api_name in (("inflow", inflow_name), ("concord", concord_name))
+                 if api_name}
+    field = open_core().add_field(entity, custom_field_name(name), field_type, params, api_names)
     typer.echo(f"Added {entity}.{field.name} ({field.type})")
 
 

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Collection, Iterable, Mapping
 
+import orjson
 from sqlalchemy.engine import Connection
 
 from polycrm.core.errors import BadRequest, Conflict, Forbidden, NotFound
@@ -23,9 +24,17 @@ NAME_PATTERN = re.compile(r"^[a-zA-Z][a-zA-Z0-9]{0,39}$")
 API_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 # Per dialect: entity name -> API names its built-in fields (and the protocol itself) already use.
 ReservedApiNames = Callable[[str], Collection[str]]
-ALLOWED_PARAMS = {"options", "default", "required", "maxLength", "min", "max", "readOnly", "tooltip", "label"}
+ALLOWED_PARAMS = {"options", "default", "required", "maxLength", "min", "max", "readOnly", "tooltip", "label",
+                  "optionIds", "dialectParams"}
 # Parameters a field keeps for life: its column is made from them.
 FIXED_PARAMS = ("maxLength",)
+# Types whose values are chosen among `options`; each option has a stable number (`optionIds`, see option_ids).
+OPTION_FIELD_TYPES = frozenset({"enum", "multiEnum", "checklist"})
+OPTION_IDS = "optionIds"
+# What a protocol keeps about a field for itself, by dialect (Concord's field type, its options' colours):
+# stored and shown with the field, never read by the core.
+DIALECT_PARAMS = "dialectParams"
+MAX_DIALECT_PARAMS = 20_000  # characters of a field's dialectParams as JSON
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +56,39 @@ def custom_field_name(name: str) -> str:
     return "c" + name[0].upper() + name[1:]
 
 
+def option_ids(field: Field) -> dict[str, int]:
+    """Every option an option field has had -> its number (1, 2, ... in the order options were added, never
+    reused), for protocols that name options by number (Concord's option ids); values stay option names.
+    A field stored before numbers were kept has its options numbered by position."""
+    stored = field.params.get(OPTION_IDS)
+    if isinstance(stored, dict):
+        return dict(stored)
+    return {option: position for position, option in enumerate(field.options or (), start=1)}
+
+
+def _numbered(params: dict[str, Any], previous: Mapping[str, int]) -> dict[str, Any]:
+    """`params` with `optionIds` numbering every option: known ones keep their number (removed ones keep
+    theirs too, so it is never given again), new ones take the next."""
+    ids = dict(previous)
+    last = max(ids.values(), default=0)
+    for option in params["options"]:
+        if option not in ids:
+            last += 1
+            ids[option] = last
+    return dict(params, **{OPTION_IDS: ids})
+
+
+def _check_dialect_params(value: Any) -> None:
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, dict) for k, v in value.items()):
+        raise BadRequest(f"'{DIALECT_PARAMS}' must be an object of objects by dialect.")
+    try:
+        size = len(orjson.dumps(value))
+    except TypeError:
+        raise BadRequest(f"'{DIALECT_PARAMS}' must be JSON.") from None
+    if size > MAX_DIALECT_PARAMS:
+        raise BadRequest(f"'{DIALECT_PARAMS}' must hold at most {MAX_DIALECT_PARAMS} characters of JSON.")
+
+
 def _check_params(field_type: str, params: dict[str, Any]) -> dict[str, Any]:
     unknown = set(params) - ALLOWED_PARAMS
     if unknown:
@@ -55,7 +97,7 @@ def _check_params(field_type: str, params: dict[str, Any]) -> dict[str, Any]:
     if location is not None:
         raise BadRequest(f"Field parameter '{location}' must not contain NUL characters.")
     options = params.get("options")
-    if field_type in {"enum", "multiEnum", "checklist"}:
+    if field_type in OPTION_FIELD_TYPES:
         if not isinstance(options, list) or not options or not all(isinstance(o, str) and len(o) <= 255
                                                                    for o in options):
             raise BadRequest(f"A {field_type} field needs 'options': a non-empty list of strings.")
@@ -63,6 +105,10 @@ def _check_params(field_type: str, params: dict[str, Any]) -> dict[str, Any]:
             raise BadRequest("Options must be unique.")
     elif options is not None and field_type != "array":
         raise BadRequest(f"A {field_type} field takes no options.")
+    if OPTION_IDS in params and field_type not in OPTION_FIELD_TYPES:
+        raise BadRequest(f"A {field_type} field has no '{OPTION_IDS}'.")
+    if DIALECT_PARAMS in params:
+        _check_dialect_params(params[DIALECT_PARAMS])
     if field_type == "file" and params.get("required"):
         raise BadRequest("A file field cannot be required: files are attached after the record exists.")
     if "label" in params and (not isinstance(params["label"], str) or not 1 <= len(params["label"]) <= 255):
@@ -93,6 +139,10 @@ def add_custom_field(database: Database, entity_name: str, name: str, field_type
     if field_type not in CUSTOM_FIELD_TYPES:
         raise BadRequest(f"Field type '{field_type}' is not supported; use one of {', '.join(CUSTOM_FIELD_TYPES)}.")
     params = _check_params(field_type, dict(params or {}))
+    if OPTION_IDS in params:
+        raise BadRequest(f"'{OPTION_IDS}' are given by PolyCRM: a new field's options are numbered in their order.")
+    if field_type in OPTION_FIELD_TYPES:
+        params = _numbered(params, {})
     api_names = dict(api_names or {})
     entity = database.registry.entity(entity_name)
     candidate = Field(name, field_type, dict(params, type=field_type), custom=True)
@@ -151,6 +201,8 @@ def update_custom_field(database: Database, entity_name: str, field_name: str, c
         raise BadRequest("A field's type cannot be changed: remove the field and add a new one.")
     if changes.pop("name", field_name) != field_name:
         raise BadRequest("A field cannot be renamed: remove the field and add a new one.")
+    if changes.pop(OPTION_IDS, field.params.get(OPTION_IDS)) != field.params.get(OPTION_IDS):
+        raise BadRequest(f"'{OPTION_IDS}' are kept by PolyCRM: new options are numbered as they are added.")
     params = {k: v for k, v in field.params.items() if k != "type"}
     for key in FIXED_PARAMS:
         if key in changes and changes[key] != params.get(key):
@@ -161,6 +213,8 @@ def update_custom_field(database: Database, entity_name: str, field_name: str, c
         else:
             params[key] = value
     params = _check_params(field.type, params)
+    if field.type in OPTION_FIELD_TYPES:
+        params = _numbered(params, option_ids(field))
     _check_default(database.registry.entity(entity_name), Field(field_name, field.type,
                                                                 dict(params, type=field.type), custom=True))
     database.set_custom_field_params(entity_name, field_name, params, new_api_names)

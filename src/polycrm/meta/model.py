@@ -91,6 +91,7 @@ class Field:
     params: dict[str, Any]
     custom: bool = False
     api_names: dict[str, str] = dataclass_field(default_factory=dict)  # dialect -> external name
+    custom_id: int | None = None  # a custom field's number in the store, for protocols that name fields by one
 
     @property
     def required(self) -> bool:

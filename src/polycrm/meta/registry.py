@@ -33,6 +33,7 @@ class CustomFieldDefinition:
     type: str
     params: dict[str, Any]
     api_names: dict[str, str]
+    id: int | None = None  # its number in the store (None until stored)
 
 
 def _relation_name(a: str, b: str) -> str:
@@ -189,7 +190,7 @@ class Registry:
         entity = self.entity(definition.entity)
         self.builtin = False
         field = Field(definition.name, definition.type, dict(definition.params, type=definition.type), custom=True,
-                      api_names=dict(definition.api_names))
+                      api_names=dict(definition.api_names), custom_id=definition.id)
         entity.fields[definition.name] = field
         self._rebuild_attributes(entity)
         return field
@@ -222,7 +223,8 @@ class Registry:
 
     def custom_field_definitions(self) -> list[CustomFieldDefinition]:
         return [CustomFieldDefinition(entity.name, field.name, field.type,
-                                      {k: v for k, v in field.params.items() if k != "type"}, field.api_names)
+                                      {k: v for k, v in field.params.items() if k != "type"}, field.api_names,
+                                      field.custom_id)
                 for entity, field in self.custom_fields()]
 
 

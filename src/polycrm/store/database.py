@@ -242,6 +242,7 @@ class Database:
                 changed = True
                 continue
             field.api_names = orjson.loads(row.api_names)
+            field.custom_id = row.id
             if field.params != dict(orjson.loads(row.params), type=row.type):
                 # Anew, attributes included: they carry some parameters (an enum's options).
                 self.registry.remove_custom_field(row.entity, row.name)
@@ -463,7 +464,7 @@ def _check_not_removing(definition: CustomFieldDefinition, rows: Sequence[Any]) 
 def _definition(row: Any) -> CustomFieldDefinition:
     """A stored custom field row as a definition."""
     return CustomFieldDefinition(row.entity, row.name, row.type, orjson.loads(row.params),
-                                 orjson.loads(row.api_names))
+                                 orjson.loads(row.api_names), row.id)
 
 
 class StoreNotFound(LookupError):

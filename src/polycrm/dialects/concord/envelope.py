@@ -74,6 +74,11 @@ def forbidden(message: str = UNAUTHORIZED_ACTION) -> ConcordError:
     return ConcordError(403, {"message": message})
 
 
+def admin_only() -> ConcordError:
+    """403 from Concord's super-admin middleware: a controller-built answer, compact."""
+    return ConcordError(403, {"message": ADMIN_ONLY}, pretty=False)
+
+
 def not_found(message: str = "") -> ConcordError:
     """404; an unknown resource or path has an empty message, a missing record names its model."""
     return ConcordError(404, {"message": message})

@@ -239,6 +239,13 @@ class _FilterParser:
                       if single(item, f"{key}.{i}") is not None)
         if not typed:
             return None  # Concord applies no condition for an empty list
+        if target.kind is ValueKind.ARRAY:
+            # A MultiSelect / Checkbox column: `in` is any of its options; `not_in` has options, none of them
+            # given (Concord 1.5.1 matches any other option, so a record with both matches either way).
+            if operator == "in":
+                return Compare(target.attribute, Op.ARRAY_ANY_OF, typed)
+            return conjunction([Compare(target.attribute, Op.ARRAY_NONE_OF, typed),
+                                Compare(target.attribute, Op.ARRAY_IS_NOT_EMPTY)])
         if operator == "in":
             return Compare(target.attribute, Op.IN, typed)
         return _present(target.attribute, Compare(target.attribute, Op.NOT_IN, typed))

@@ -14,12 +14,14 @@ from importlib import resources
 from typing import Any, Mapping
 
 from polycrm.dialects.concord.filters import FilterRule, check_rules
-from polycrm.meta import Entity
 from polycrm.meta.registry import Registry
 
 DIALECT = "concord"
 # Record keys every resource shows, whatever its fields (specs/concord.md §4).
 CREATED, UPDATED = "created_at", "updated_at"
+# Keys every record shows besides its fields (a custom field's key may not be one).
+RECORD_KEYS = frozenset({"id", "display_name", "path", CREATED, UPDATED, "authorizations", "was_recently_created",
+                         "actions", "associations_count"})
 # Field types whose value is the id of a linked record.
 LINK_TYPES = frozenset({"owner", "id"})
 
@@ -125,6 +127,15 @@ class ConcordMapping:
     def resource(self, name: str) -> Resource | None:
         return self.resources.get(name)
 
+    def reserved_names(self, entity_name: str) -> frozenset[str]:
+        """Keys a custom field of this entity may not take as its Concord API name: its resource's own."""
+        resource = self.by_entity.get(entity_name)
+        if resource is None:
+            return RECORD_KEYS
+        associations = frozenset(resource.associations)
+        return RECORD_KEYS | {"associations"} | frozenset(resource.by_key) | associations | frozenset(
+            f"{key}_count" for key in associations)
+
     def check(self, registry: Registry) -> None:
         """Every mapped field, link, rule and search column exists: a renamed field fails at start-up."""
         for resource in self.resources.values():
@@ -153,9 +164,3 @@ class ConcordMapping:
                 if target is None or entity.links[association.link].entity != target.entity_name:
                     raise LookupError(f"Concord {resource.name} association {association.key} does not lead "
                                       f"to the {association.resource} resource")
-
-
-
-def custom_fields(entity: Entity) -> list[tuple[str, str]]:
-    """(Concord key, field) of the entity's custom fields that have a Concord (`cf_`) key, in field order."""
-    return [(item.api_names[DIALECT], item.name) for item in entity.fields.values() if DIALECT in item.api_names]

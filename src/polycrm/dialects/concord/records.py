@@ -63,7 +63,7 @@ def list_condition(api: ConcordApi, request: ConcordRequest, view: ResourceView)
 def list_order(request: ConcordRequest, view: ResourceView) -> list[Sort]:
     default = [Sort(view.resource.order)]
     try:
-        sorts = parse_order(request.query.get("order"), view.resource.sortable(), default)
+        sorts = parse_order(request.query.get("order"), view.sortable(), default)
     except FilterError as error:
         raise invalid({error.key: [error.message]}) from None
     return [*sorts, Sort("id")]  # a stable order across pages
@@ -109,8 +109,8 @@ def search(api: ConcordApi, request: ConcordRequest) -> Response:
 
 def rules(api: ConcordApi, request: ConcordRequest) -> Response:
     view = ResourceView(api, resource_of(request))
-    labels = {rule_id: view.resource.label(rule_id) for rule_id in view.rules}
-    return answer(rules_listing(view.rules, labels))
+    labels = {rule_id: view.label(rule_id) for rule_id in view.rules}
+    return answer(rules_listing(view.rules, labels, options=view.rule_choices()))
 
 
 def show(api: ConcordApi, request: ConcordRequest) -> Response:

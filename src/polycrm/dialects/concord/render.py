@@ -8,9 +8,10 @@ then, on single records, the nested associations, `actions` and `associations_co
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
-from polycrm.dialects.concord.mapping import CREATED, UPDATED, ConcordMapping, Resource, custom_fields
+from polycrm.dialects.concord.custom_types import CustomField, custom_fields
+from polycrm.dialects.concord.mapping import CREATED, UPDATED, ConcordMapping, Resource
 from polycrm.meta import Entity
 
 # The authorizations Concord shows on contacts, companies and deals, and the ACL action behind each.
@@ -44,6 +45,35 @@ def _value(kind: str, value: Any, phone_types: Mapping[str, str], values: Mappin
     return value
 
 
+def _option_id(field: CustomField, value: Any) -> int | None:
+    """A Select or Radio value: its option's id (None for a value no option has now)."""
+    return next((option.id for option in field.options if option.name == value), None)
+
+
+def _option_objects(field: CustomField, value: Any) -> list[dict[str, Any]]:
+    """A MultiSelect or Checkbox value as Concord 1.5.1 resolves it: its options, in their order."""
+    chosen = set(value or ())
+    return [option.shown() for option in field.options if option.name in chosen]
+
+
+# Custom field values by how they render (custom_types.ConcordType.value); others show as stored. Dates are
+# MySQL's text, as Concord shows a custom column it does not cast.
+CUSTOM_RENDERERS: dict[str, Callable[[CustomField, Any], Any]] = {
+    "date": lambda _, value: value.isoformat() if isinstance(value, date) else value,
+    "datetime": lambda _, value: value.strftime("%Y-%m-%d %H:%M:%S") if isinstance(value, datetime) else value,
+    "numeric": lambda _, value: float(value) if isinstance(value, (int, float)) else value,
+    "option": _option_id,
+    "options": _option_objects,
+}
+
+
+def render_custom(field: CustomField, value: Any) -> Any:
+    renderer = CUSTOM_RENDERERS.get(field.type.value)
+    if renderer is None or (value is None and field.type.value != "options"):
+        return value
+    return renderer(field, value)
+
+
 class RecordRenderer:
     """Renders one resource's records; `attributes` says what a read must fetch for it."""
 
@@ -51,6 +81,7 @@ class RecordRenderer:
         self.mapping = mapping
         self.resource = resource
         self.entity = entity
+        self.custom = custom_fields(entity)
 
     def attributes(self) -> list[str]:
         wanted = ["id", self.resource.title, "createdAt", "modifiedAt"]
@@ -58,7 +89,7 @@ class RecordRenderer:
             wanted.append(self.entity.owner_attribute)
         for item in self.resource.fields:
             wanted.append(f"{item.field}Data" if item.type == "phones" else item.attribute)
-        wanted += [field for _, field in custom_fields(self.entity)]
+        wanted += [item.field for item in self.custom]
         return list(dict.fromkeys(a for a in wanted if a == "id" or a in self.entity.attributes))
 
     def render(self, record: Mapping[str, Any], *, authorizations: Mapping[str, bool],
@@ -81,17 +112,13 @@ class RecordRenderer:
         for item in resource.fields:
             raw = record.get(f"{item.field}Data" if item.type == "phones" else item.attribute)
             shown[item.key] = _value(item.type, raw, phone_types, item.values)
-        for key, field in custom_fields(self.entity):
-            shown[key] = _value(self._custom_kind(field), record.get(field), phone_types, None)
+        for item in self.custom:
+            shown[item.key] = render_custom(item, record.get(item.field))
         if associations is not None:
             shown.update(associations)
             shown["actions"] = []  # Concord's UI actions: field metadata no API client reads (§10)
             shown["associations_count"] = sum(len(items) for items in associations.values())
         return shown
-
-    def _custom_kind(self, field: str) -> str:
-        kind = self.entity.fields[field].type
-        return {"date": "date", "datetime": "datetime", "float": "decimal", "currency": "decimal"}.get(kind, kind)
 
 
 def authorizations(levels: Mapping[str, bool]) -> dict[str, bool]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import re
 from typing import Any, Callable
 
-from polycrm.dialects.concord import accounts, associations, records, search, trash
+from polycrm.dialects.concord import accounts, associations, custom_fields, records, search, trash
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +40,11 @@ ROUTES = (
                                         "POST": Operation(accounts.create_token, body=True)}),
     Route(("personal-access-tokens", "{id}"), {"DELETE": Operation(accounts.revoke_token)}),
     Route(("search",), {"GET": Operation(search.global_search)}),
+    Route(("custom-fields",), {"GET": Operation(custom_fields.index),
+                               "POST": Operation(custom_fields.store, body=True)}),
+    Route(("custom-fields", "{id}"), {"GET": Operation(custom_fields.show),
+                                      "PUT": Operation(custom_fields.update, body=True),
+                                      "DELETE": Operation(custom_fields.destroy)}),
     Route(("associations", "{resource}", "{id}"), {
         "GET": Operation(associations.listing), "PUT": Operation(associations.attach, body=True),
         "POST": Operation(associations.sync, body=True), "DELETE": Operation(associations.detach, body=True)}),

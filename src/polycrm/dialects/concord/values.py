@@ -9,23 +9,28 @@ same way.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Callable
 
 from polycrm.core.errors import ValidationFailure
-from polycrm.dialects.concord.mapping import ConcordMapping, Resource, ResourceField, custom_fields
+from polycrm.dialects.concord.custom_types import custom_fields, time_zones
+from polycrm.dialects.concord.mapping import RECORD_KEYS, ConcordMapping, Resource, ResourceField
 from polycrm.meta import Entity
 
-# Keys of a rendered record: a client that sends a record back is not told they were ignored.
-RECORD_KEYS = frozenset({"id", "display_name", "path", "created_at", "updated_at", "authorizations",
-                         "was_recently_created", "actions", "associations_count"})
 MAX_STRING = 191  # Laravel's StringRule: utf8mb4 VARCHAR(191)
 MAX_IDS = 1000  # association ids in one request
 _INTEGER = re.compile(r"[+-]?\d{1,18}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _DATE = re.compile(r"(\d{4}-\d{2}-\d{2})(?:[ T](\d{2}:\d{2}(?::\d{2})?))?")
+HEX_COLOR = re.compile(r"#(?:[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6})")  # what a 7-character column holds
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#]+\S*")
+MAX_NUMERIC = 10 ** 12  # Concord's decimal(15,3) holds less
+NUMERIC_PLACES = 3
+# What an emptied key stores, by how it reads (None for the rest).
+_EMPTY: dict[str, Any] = {"phones": [], "options": []}
 
 
 @dataclass
@@ -59,13 +64,13 @@ class BodyReader:
         self.mapping = mapping
         self.resource = resource
         self.entity = entity
+        self.custom = {item.key: item.spec() for item in custom_fields(entity)}
 
     def read(self, body: Any, *, creating: bool) -> Parsed:
         parsed = Parsed()
         if not isinstance(body, dict):
             parsed.fail("body", "The request body must be a JSON object.")
             return parsed
-        custom = dict(custom_fields(self.entity))
         for key, value in body.items():
             spec = self.resource.by_key.get(key)
             if spec is not None:
@@ -79,8 +84,8 @@ class BodyReader:
                         self.association(parsed, name, ids)
                     else:
                         parsed.ignored.append(f"associations.{name}")
-            elif key in custom:
-                self._custom(parsed, key, custom[key], value)
+            elif key in self.custom:
+                self._field(parsed, self.custom[key], value, creating)
             elif key not in RECORD_KEYS and not key.endswith("_count"):
                 parsed.ignored.append(key)
         if creating:
@@ -96,8 +101,7 @@ class BodyReader:
                 parsed.fail(key, f"The {label} field is required." if creating else
                             f"The {label} field must have a value.")
             else:
-                parsed.data[f"{spec.field}Data" if spec.type == "phones" else spec.attribute] = \
-                    [] if spec.type == "phones" else None
+                parsed.data[f"{spec.field}Data" if spec.type == "phones" else spec.attribute] = _EMPTY.get(spec.type)
             return
         reader = getattr(self, f"_{spec.type}")
         reader(parsed, spec, value)
@@ -218,16 +222,98 @@ class BodyReader:
                 return
         parsed.associations[key] = ids
 
-    def _custom(self, parsed: Parsed, key: str, field_name: str, value: Any) -> None:
-        """A custom field's value as Concord's §6 table gives it; the core checks it against the field."""
-        kind = self.entity.fields[field_name].type
-        if value is not None and kind in ("date", "datetime"):
-            moment = _moment(value)
-            if moment is None:
-                parsed.fail(key, f"The {key} field must be a valid date.")
-                return
-            value = moment[0] if kind == "date" else f"{moment[0]} {moment[1] or '00:00:00'}"
-        parsed.data[field_name] = value
+    # --- custom field values (custom_types.TYPES) -------------------------------------------------------
+
+    _integer = _owner  # a Number: an integer (its attribute is its field)
+
+    def _numeric(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
+        """A decimal(15,3) value: a number (or numeric text), at most 3 decimals."""
+        text = value.strip() if isinstance(value, str) else repr(value) if isinstance(value, float) else None
+        try:
+            number = float(text) if text is not None else value
+        except ValueError:
+            number = None
+        if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number):
+            parsed.fail(spec.key, f"The {spec.label} field must be a number.")
+        elif text is not None and "e" not in text.lower() and len(text.partition(".")[2]) > NUMERIC_PLACES:
+            parsed.fail(spec.key, f"The {spec.label} field must have 0-{NUMERIC_PLACES} decimal places.")
+        elif abs(number) >= MAX_NUMERIC:
+            top = f"{MAX_NUMERIC - 1}.999"
+            parsed.fail(spec.key, f"The {spec.label} field must be between -{top} and {top}.")
+        else:
+            parsed.data[spec.field] = number
+
+    def _checked_string(self, parsed: Parsed, spec: ResourceField, value: Any, valid: Callable[[str], bool],
+                        rule: str) -> None:
+        """A string the rule `valid` accepts (Laravel's message for the rule otherwise)."""
+        if not isinstance(value, str) or not valid(value.strip()):
+            parsed.fail(spec.key, f"The {spec.label} field must be a valid {rule}.")
+        else:
+            parsed.data[spec.field] = value.strip()
+
+    def _color(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
+        self._checked_string(parsed, spec, value, HEX_COLOR.fullmatch, "hexadecimal color")
+
+    def _timezone(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
+        self._checked_string(parsed, spec, value, lambda text: text in time_zones(), "timezone")
+
+    def _url(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
+        self._checked_string(parsed, spec, value, lambda text: len(text) <= MAX_STRING and bool(_URL.fullmatch(text)),
+                             "URL")
+
+    def _longtext(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
+        if not isinstance(value, str):
+            parsed.fail(spec.key, f"The {spec.label} field must be a string.")
+        else:
+            parsed.data[spec.field] = value
+
+    def _raw(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
+        """A field of a type Concord has none for: as given, for the core to check."""
+        parsed.data[spec.field] = value
+
+    def _option(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
+        """A Select or Radio value: an option id, or an option's name (Concord's acceptLabelAsValue)."""
+        name = _option_name(spec, value)
+        if name is None:
+            parsed.fail(spec.key, f"The selected {spec.label} is invalid.")
+        else:
+            parsed.data[spec.field] = name
+
+    def _options(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
+        """A MultiSelect or Checkbox value: option ids or names, as a list, a comma string or one id; the
+        options it was read with (`{id, ...}`) are taken back."""
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        elif isinstance(value, (int, dict)) and not isinstance(value, bool):
+            value = [value]
+        if not isinstance(value, list) or len(value) > MAX_IDS:
+            parsed.fail(spec.key, f"The {spec.label} field must be an array.")
+            return
+        names, unknown = [], []
+        for item in value:
+            name = _option_name(spec, item.get("id") if isinstance(item, dict) else item)
+            if name is None:
+                unknown.append(str(item.get("id") if isinstance(item, dict) else item)[:100])
+            else:
+                names.append(name)
+        if unknown:
+            many = len(unknown) > 1
+            parsed.fail(spec.key, f"The provided option{'s' if many else ''} \"{', '.join(unknown)}\" "
+                                  f"{'are' if many else 'is'} invalid.")
+        else:
+            parsed.data[spec.field] = list(dict.fromkeys(names))
+
+
+def _option_name(spec: ResourceField, value: Any) -> str | None:
+    """The option an id (an int or digits) or a name (ignoring case and surrounding blanks) picks."""
+    names = spec.values or {}
+    number = as_integer(value)
+    if number is not None and str(number) in names:
+        return names[str(number)]
+    if isinstance(value, str):
+        wanted = value.strip().lower()
+        return next((name for name in names.values() if name.strip().lower() == wanted), None)
+    return None
 
 
 def _moment(value: Any) -> tuple[str, str | None] | None:
@@ -266,8 +352,9 @@ _CORE_MESSAGES = {
 def core_failure(resource: Resource, entity: Entity, failure: ValidationFailure) -> dict[str, list[str]]:
     """A core validation failure as a 422's `errors`, keyed by the request key of its field."""
     spec = resource.by_field.get(failure.field)
-    custom = {field_name: key for key, field_name in custom_fields(entity)}
-    key = spec.key if spec is not None else custom.get(failure.field, failure.field)
+    if spec is None:
+        spec = next((item.spec() for item in custom_fields(entity) if item.field == failure.field), None)
+    key = spec.key if spec is not None else failure.field
     label = spec.label if spec is not None else key
     params = entity.fields[failure.field].params if failure.field in entity.fields else {}
     template = _CORE_MESSAGES.get(failure.kind, "The selected {label} is invalid.")

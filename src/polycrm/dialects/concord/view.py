@@ -9,7 +9,8 @@ from polycrm.auth.acl import Actor
 from polycrm.core.search import SearchQuery, TotalMode
 from polycrm.dialects.concord.filters import FilterRule
 from polycrm.dialects.concord.listing import SearchColumn
-from polycrm.dialects.concord.mapping import CREATED, UPDATED, Resource, custom_fields
+from polycrm.dialects.concord.custom_types import CustomField
+from polycrm.dialects.concord.mapping import CREATED, UPDATED, Resource
 from polycrm.dialects.concord.render import RecordRenderer, authorizations
 from polycrm.dialects.concord.values import BodyReader
 from polycrm.query.tree import Compare, Op, Sort
@@ -28,13 +29,27 @@ class ResourceView:
         self.entity = api.core.registry.entity(resource.entity_name)
         self.renderer = RecordRenderer(api.mapping, resource, self.entity)
         self.reader = BodyReader(api.mapping, resource, self.entity)
+        self.custom: list[CustomField] = self.renderer.custom
 
     @property
     def rules(self) -> dict[str, FilterRule]:
         rules = dict(self.resource.rules)
-        for key, field in custom_fields(self.entity):  # a custom field's rule id is its key (§9 §6)
-            rules[key] = FilterRule(key, field, _rule_type(self.entity.fields[field].type))
+        for item in self.custom:  # a custom field's rule id is its key (§9 §6)
+            if (rule := item.rule()) is not None:
+                rules[item.key] = rule
         return rules
+
+    def rule_choices(self) -> dict[str, list[dict[str, Any]]]:
+        """The options each custom option rule lists in `GET /api/{resource}/rules`, as Concord's."""
+        return {item.key: [option.shown() for option in item.options] for item in self.custom if item.type.optionable}
+
+    def label(self, key: str) -> str:
+        """The label of a record key or rule id: a custom field's own."""
+        return next((item.label for item in self.custom if item.key == key), None) or self.resource.label(key)
+
+    def sortable(self) -> dict[str, str]:
+        """Concord key -> the attribute `order` sorts it by; a Select sorts by option name (Concord: by id)."""
+        return {**self.resource.sortable(), **{item.key: item.field for item in self.custom if item.sortable}}
 
     @property
     def search_columns(self) -> dict[str, SearchColumn]:
@@ -45,7 +60,7 @@ class ResourceView:
 
     def keys(self) -> list[str]:
         """Every key a record shows that `select` may name."""
-        return ["id", CREATED, UPDATED, *self.resource.by_key, *(key for key, _ in custom_fields(self.entity))]
+        return ["id", CREATED, UPDATED, *self.resource.by_key, *(item.key for item in self.custom)]
 
     def _authorizations(self, actor: Actor, records: Sequence[dict[str, Any]]) -> list[dict[str, bool]]:
         service = self.api.core.records(self.entity.name)
@@ -109,9 +124,3 @@ class ResourceView:
         return [target.renderer.render(r, authorizations=a)
                 for r, a in zip(records, target._authorizations(actor, records))]
 
-
-def _rule_type(field_type: str) -> str:
-    """The filter type Concord gives a custom field of a canonical type."""
-    return {"int": "numeric", "float": "numeric", "currency": "numeric", "date": "date", "datetime": "date",
-            "enum": "select", "multiEnum": "multi-select", "checklist": "multi-select", "bool": "radio"
-            }.get(field_type, "text")

@@ -38,8 +38,9 @@ ROLE_READ_ONLY = {"id", "createdAt", "modifiedAt", "usersNames", "deleted"}
 # EspoCRM's other role permissions: accepted only as "not-set", the one value that asks for nothing.
 NOT_SET = "not-set"
 PERMISSION_SUFFIX = "Permission"
-# Field manager keys naming a dialect's API name for the field, by dialect.
-API_NAME_KEYS = {"inflowApiName": "inflow", "apiName": "inflow"}
+# Field manager keys naming a dialect's API name for the field, by dialect; the first of each dialect is
+# the one a field's read shows.
+API_NAME_KEYS = {"inflowApiName": "inflow", "apiName": "inflow", "concordApiName": "concord"}
 # Returned and accepted back by the field manager's read, but no parameter of the field.
 FIELD_READ_ONLY = {"isCustom"}
 
@@ -79,9 +80,17 @@ def render_role(role: RoleInfo) -> dict[str, Any]:
 
 def render_field(field: Field) -> dict[str, Any]:
     rendered: dict[str, Any] = {"name": field.name, **field.params, "type": field.type, "isCustom": field.custom}
-    if field.api_names.get("inflow"):
-        rendered["inflowApiName"] = field.api_names["inflow"]
+    shown: set[str] = set()
+    for key, dialect in API_NAME_KEYS.items():
+        if dialect not in shown and field.api_names.get(dialect):
+            rendered[key] = field.api_names[dialect]
+            shown.add(dialect)
     return rendered
+
+
+def api_names_of(body: dict[str, Any]) -> dict[str, Any]:
+    """The API names a field manager body gives (taken out of it), by dialect."""
+    return {API_NAME_KEYS[key]: body.pop(key) for key in list(body) if key in API_NAME_KEYS}
 
 
 class EspoAdminApi:
@@ -241,7 +250,7 @@ class EspoAdminApi:
     def field_update(self, context: EspoContext) -> dict[str, Any]:
         entity_name, field_name = self._field_names(context)
         changes = {k: v for k, v in context.body.items() if k not in FIELD_READ_ONLY}
-        api_names = {API_NAME_KEYS[key]: changes.pop(key) for key in list(changes) if key in API_NAME_KEYS}
+        api_names = api_names_of(changes)
         return render_field(self.core.update_field(entity_name, field_name, changes, api_names))
 
     def field_delete(self, context: EspoContext) -> bool:

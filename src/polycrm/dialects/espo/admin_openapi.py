@@ -38,7 +38,8 @@ def _field_schema() -> dict[str, Any]:
             "properties": {"name": {"type": "string"}, "type": {"type": "string"}, "isCustom": BOOLEAN,
                            "label": {"type": "string"}, "options": STRINGS, "required": BOOLEAN,
                            "readOnly": BOOLEAN, "default": {}, "maxLength": {"type": "integer"},
-                           "tooltip": {"type": ["string", "null"]}, "inflowApiName": {"type": "string"}}}
+                           "tooltip": {"type": ["string", "null"]}, "inflowApiName": {"type": "string"},
+                           "concordApiName": {"type": "string"}}}
 
 
 def _paths(registry: Registry) -> dict[str, Any]:
@@ -46,7 +47,8 @@ def _paths(registry: Registry) -> dict[str, Any]:
     field = {"$ref": SCHEMAS + "CustomField"}
     field_change = {"type": "object", "description": "Parameters to change (null removes one): label, options, "
                                                      "required, default, readOnly, tooltip, min, max, "
-                                                     "inflowApiName. Type and maxLength cannot change.",
+                                                     "inflowApiName, concordApiName. Type and maxLength cannot "
+                                                     "change.",
                     "properties": {key: value for key, value in _field_schema()["properties"].items()
                                    if key not in ("name", "isCustom")}}
     change_password = {"type": "object", "required": ["password", "currentPassword"], "properties": {

@@ -19,7 +19,7 @@ from polycrm.core.leads import convert_attributes, convert_lead
 from polycrm.core.search import SearchResult, TotalMode
 from polycrm.core.service import Core
 from polycrm.core.values import parse_non_negative
-from polycrm.dialects.espo.admin import EspoAdminApi, admin_routes
+from polycrm.dialects.espo.admin import EspoAdminApi, admin_routes, api_names_of
 from polycrm.dialects.espo.context import (API_BASE, EspoContext, authenticate, error_response, espo_response,
                                            parse_body)
 from polycrm.dialects.espo.metadata import app_user, metadata
@@ -470,10 +470,7 @@ class EspoApi:
         name, field_type = body.pop("name", None), body.pop("type", None)
         if not isinstance(name, str) or not isinstance(field_type, str):
             raise BadRequest("'name' and 'type' are required strings.")
-        api_names = {}
-        for key, dialect in (("inflowApiName", "inflow"), ("apiName", "inflow")):
-            if key in body:
-                api_names[dialect] = body.pop(key)
+        api_names = api_names_of(body)
         field = self.core.add_field(entity_name, custom_field_name(name), field_type, body, api_names)
         return {"name": field.name, **field.params}
 

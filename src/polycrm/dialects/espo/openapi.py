@@ -405,7 +405,8 @@ def _general_paths(registry: Registry) -> dict[str, Any]:
         "name": {"type": "string", "description": "Prefixed with `c` unless it already is."},
         "type": {"type": "string", "enum": list(CUSTOM_FIELD_TYPES)}, "label": {"type": "string"},
         "options": ID_LIST, "required": BOOLEAN, "maxLength": {"type": "integer"}, "default": {},
-        "apiName": {"type": "string"}, "inflowApiName": {"type": "string"}}}
+        "apiName": {"type": "string"}, "inflowApiName": {"type": "string"},
+        "concordApiName": {"type": "string", "description": "The field's Concord CRM key (`cf_...`)."}}}
     return {
         "/": {"get": _operation("root", "General", "API root", _ok({"type": "string",
                                                                    "examples": ["EspoCRM REST API"]}), public=True)},
