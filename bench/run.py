@@ -123,7 +123,7 @@ def trim_to_seed(url: str, marks: dict[str, int]) -> int:
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             for table in ("contact", *side_tables, "account_contact",
                           *[t for t in ("note", "case", "audit_log_entry") if t in tables]):
-                conn.exec_driver_sql(f"VACUUM ANALYZE {table}")
+                conn.exec_driver_sql(f'VACUUM ANALYZE "{table}"')  # "case" is a keyword
     engine.dispose()
     return removed
 
