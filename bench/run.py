@@ -123,7 +123,7 @@ def trim_to_seed(url: str, marks: dict[str, int]) -> int:
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             for table in ("contact", *side_tables, "account_contact",
                           *[t for t in ("note", "case", "audit_log_entry") if t in tables]):
-                conn.exec_driver_sql(f"VACUUM ANALYZE {table}")
+                conn.exec_driver_sql(f'VACUUM ANALYZE "{table}"')  # "case" is a keyword
     engine.dispose()
     return removed
 
@@ -525,9 +525,12 @@ def measure_rate_limit(run: dict[str, Any], env: dict[str, str], target: loadgen
       store without POLYCRM_REDIS_URL, B): latency phases of the Concord get at c=1, A and B in turns;
     - `RateLimiter.hit` alone, from this process, against the same Redis key the server counts the bench user
       under (as full as the phases left it) and against memory: what one request's count costs, without HTTP;
-      back to back, and spaced by as much CPU work as a read takes (a server calls it once per request: between
-      two calls Redis goes idle, and on a busy box waking it up costs more than the call).
-    The target is judged on the first (the read's own difference), else on the spaced calls."""
+      back to back, and spaced as a server at c=1 calls it (once a request, a read's time apart, idle in
+      between): Redis then idles between two calls too, and on a busy box waking it costs more than the call.
+      (A busy loop between the calls instead took a CPU of the two from Redis: 0.5-4.5 ms a call.)
+    The target is judged on the spaced calls (the limiter's cost isolated) over the read's p50 with Redis: the
+    read's own difference is the cross-check, but on PostgreSQL its rounds spread wider (3-6 ms on a busy box)
+    than the 0.3 ms it looks for."""
     import dataclasses
     import statistics
 
@@ -566,9 +569,7 @@ def measure_rate_limit(run: dict[str, Any], env: dict[str, str], target: loadgen
         deadline = perf() + max(1.0, args.duration / 2)
         while len(timings) < LATENCY_MAX_COUNT and perf() < deadline:
             if spaced:
-                busy_until = perf() + gap
-                while perf() < busy_until:  # the CPU work of a read between two counts
-                    pass
+                time.sleep(gap)
             started = perf()
             decision = limiter.hit(rate, "concord", str(user_id))
             timings.append(perf() - started)
@@ -760,15 +761,15 @@ def check_targets(run: dict[str, Any]) -> list[str]:
     limit = run.get("rate_limit")
     if limit and "hit_cost_pct" in limit:
         reads = limit.get("read_p50_ms")
-        cost = limit["read_difference_pct"] if reads else limit["spaced_hit_cost_pct"]
+        cost = limit["spaced_hit_cost_pct"]
         read_note = (f"the Concord get at c=1 {fmt(reads['redis'])} ms with the limiter in Redis, "
                      f"{fmt(reads['memory'])} ms in memory ({limit['read_difference_pct']:+.1f} %); " if reads else "")
         line(cost < 5,
-             f"Concord rate limit (Redis) under 5 % of a read: {read_note}RateLimiter.hit alone p50 "
-             f"{limit['redis_hit_ms']['p50']:.3f} ms back to back = {limit['hit_cost_pct']} % of the get, "
-             f"{limit['redis_hit_spaced_ms']['p50']:.3f} ms spaced like requests = {limit['spaced_hit_cost_pct']} % "
-             f"(memory {limit['memory_hit_ms']['p50']:.3f} ms; {limit.get('redis_entries', '?')} entries in the "
-             f"window)")
+             f"Concord rate limit (Redis) under 5 % of a read: RateLimiter.hit alone p50 "
+             f"{limit['redis_hit_spaced_ms']['p50']:.3f} ms spaced like requests = {cost} % of the get with Redis "
+             f"({limit['redis_hit_ms']['p50']:.3f} ms back to back = {limit['hit_cost_pct']} %; memory "
+             f"{limit['memory_hit_ms']['p50']:.3f} ms; {limit.get('redis_entries', '?')} entries in the window); "
+             f"cross-check: {read_note.rstrip('; ') or 'not measured'}")
     concord, espo = get("concord_create", "throughput", "rps"), get("create", "throughput", "rps")
     if concord is not None and espo is not None:
         line(None, f"Concord create beside the EspoCRM create (same contact): {fmt(concord, 1)} against "
