@@ -144,7 +144,11 @@ class ConcordMapping:
                                       f"to the {association.resource} resource")
 
 
-
 def custom_fields(entity: Entity) -> list[tuple[str, str]]:
     """(Concord key, field) of the entity's custom fields that have a Concord (`cf_`) key, in field order."""
     return [(item.api_names[DIALECT], item.name) for item in entity.fields.values() if DIALECT in item.api_names]
+
+
+def selectable_keys(resource: Resource, entity: Entity) -> list[str]:
+    """Every key a record of `resource` over `entity` shows that `select` may name."""
+    return ["id", CREATED, UPDATED, *resource.by_key, *(key for key, _ in custom_fields(entity))]

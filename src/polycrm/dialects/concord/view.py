@@ -9,7 +9,7 @@ from polycrm.auth.acl import Actor
 from polycrm.core.search import SearchQuery, TotalMode
 from polycrm.dialects.concord.filters import FilterRule
 from polycrm.dialects.concord.listing import SearchColumn
-from polycrm.dialects.concord.mapping import CREATED, UPDATED, Resource, custom_fields
+from polycrm.dialects.concord.mapping import Resource, custom_fields, selectable_keys
 from polycrm.dialects.concord.render import RecordRenderer, authorizations
 from polycrm.dialects.concord.values import BodyReader
 from polycrm.query.tree import Compare, Op, Sort
@@ -47,7 +47,7 @@ class ResourceView:
 
     def keys(self) -> list[str]:
         """Every key a record shows that `select` may name."""
-        return ["id", CREATED, UPDATED, *self.resource.by_key, *(key for key, _ in custom_fields(self.entity))]
+        return selectable_keys(self.resource, self.entity)
 
     def _authorizations(self, actor: Actor, records: Sequence[dict[str, Any]]) -> list[dict[str, bool]]:
         service = self.api.core.records(self.entity.name)
