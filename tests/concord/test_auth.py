@@ -13,13 +13,13 @@ from polycrm.dialects.inflow.ids import encode_id
 from polycrm.config import Config
 from tests.api.conftest import ApiHarness
 from tests.support.stores import Store
-from tests.concord.conftest import JSON_HEADERS, Concord
+from tests.concord.conftest import JSON_HEADERS, Concord, concord_client
 
 TOKEN = re.compile(r"\d+\|[A-Za-z0-9]{40}[0-9a-f]{8}")
 
 
 def anonymous(concord: Concord, **headers: str):  # noqa: ANN201 - a TestClient
-    return concord.harness.client(headers, validate=False)
+    return concord_client(concord.harness, headers)
 
 
 @pytest.mark.parametrize("authorization", [None, "Bearer", "Bearer 999|nope", "Bearer x", "Basic YTpi"])
