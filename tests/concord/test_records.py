@@ -102,6 +102,8 @@ def test_company_and_deal_keys(concord: Concord) -> None:
     ({"first_name": "A", "phones": "555"}, {"phones": ["The Phone field must be an array."]}),
     ({"first_name": "A", "phones": [{"type": "work"}]}, {"phones.0.number": ["The phones.0.number field is required."]}),
     ({"first_name": "A", "phones": [{"number": "1", "type": "fax"}]}, {"phones.0.type": ["The selected phones.0.type is invalid."]}),
+    ({"first_name": "A", "phones": [{"number": "1", "type": {"a": 1}}]},  # was a 500 (Schemathesis)
+     {"phones.0.type": ["The selected phones.0.type is invalid."]}),
     ({"first_name": "A" * 192}, {"first_name": ["The First Name field must not be greater than 191 characters."]}),
     ({"first_name": ["A"], "last_name": {"x": 1}}, {"first_name": ["The First Name field must be a string."],
                                                     "last_name": ["The Last Name field must be a string."]}),
