@@ -96,6 +96,16 @@ def test_personal_access_tokens(concord: Concord) -> None:
     assert concord.post("personal-access-tokens", {}).status_code == 422
 
 
+@pytest.mark.parametrize("name", ["n" * 101, "   "])
+def test_token_names_longer_than_kept_or_blank_are_422(concord: Concord, name: str) -> None:
+    """Both were 500s (found by Schemathesis): PolyCRM keeps 100 characters of a token's name."""
+    created = concord.post("personal-access-tokens", {"name": name})
+    assert created.status_code == 422 and list(created.json()["errors"]) == ["name"]
+    exchanged = anonymous(concord, **JSON_HEADERS).post("/api/token", json={
+        "email": "nobody@example.com", "password": "secret-password", "device_name": name})
+    assert exchanged.status_code == 422 and list(exchanged.json()["errors"]) == ["device_name"]
+
+
 def other_token_id(client: Concord) -> int:
     return int(client.token.split("|")[0])
 

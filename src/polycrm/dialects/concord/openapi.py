@@ -232,8 +232,6 @@ def _association_change(how: str) -> Callable[[Place], dict[str, Any]]:
 
 
 Describe = Callable[[Place], dict[str, Any]]
-TOKEN_NAME = {"type": "object", "required": ["name"], "properties": {
-    "name": {"type": "string", "minLength": 1, "maxLength": 191}}}
 # Each handler of routes.ROUTES and how its operation is described.
 DESCRIBED: dict[Callable[..., Any], Describe] = {
     accounts.issue_token: lambda p: _operation(
@@ -244,7 +242,8 @@ DESCRIBED: dict[Callable[..., Any], Describe] = {
     accounts.list_tokens: lambda p: _operation(p, "The caller's tokens", _success(
         "200", "Token rows.", {"type": "array", "items": schema_ref("TokenRow")}, p)),
     accounts.create_token: lambda p: _operation(p, "Create a token", _success(
-        "201", "The token: its row and, once, the token itself.", schema_ref("NewToken"), p), body=TOKEN_NAME),
+        "201", "The token: its row and, once, the token itself.", schema_ref("NewToken"), p),
+        body=schema_ref("TokenName")),
     accounts.revoke_token: lambda p: _operation(p, "Revoke one of the caller's tokens {id}",
                                                 _success("204", "Revoked.", None, p)),
     search.global_search: lambda p: _operation(

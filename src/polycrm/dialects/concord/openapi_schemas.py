@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from polycrm.auth.concord_tokens import MAX_NAME_LENGTH
 from polycrm.dialects.concord.context import MAX_PER_PAGE
 from polycrm.dialects.concord.filter_rules import RULE_TYPES, TYPE_OPERATORS
 from polycrm.dialects.concord.filters import MAX_CHILDREN
@@ -28,6 +29,8 @@ MOMENT = {"type": ["string", "null"],
 # Laravel's `integer` rule: a number or a string of digits (values.as_integer).
 INTEGER_INPUT = {"type": ["integer", "string"], "pattern": r"^\s*[+-]?\d{1,18}\s*$"}
 STRING = {"type": "string"}
+TOKEN_NAME = {"type": "string", "minLength": 1, "maxLength": MAX_NAME_LENGTH, "pattern": r"\S",
+              "description": "The token's name."}
 INTEGER = {"type": "integer"}
 BOOLEAN = {"type": "boolean"}
 OPERATORS = list(dict.fromkeys(op for operators in TYPE_OPERATORS.values() for op in operators))
@@ -258,8 +261,9 @@ def shared_schemas(mapping: ConcordMapping) -> dict[str, dict[str, Any]]:
                              "per_page": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE},
                              "to": count, "total": {"type": "integer", "minimum": 0}}),
         "TokenRequest": {"type": "object", "required": ["email", "password", "device_name"], "properties": {
-            key: {"type": "string", "minLength": 1, "maxLength": MAX_STRING}
-            for key in ("email", "password", "device_name")}},
+            "email": {"type": "string", "minLength": 1, "maxLength": MAX_STRING},
+            "password": {"type": "string", "minLength": 1, "maxLength": MAX_STRING}, "device_name": TOKEN_NAME}},
+        "TokenName": {"type": "object", "required": ["name"], "properties": {"name": TOKEN_NAME}},
         "IssuedToken": _object({"accessToken": plain_token, "userId": INTEGER,
                                 "email": {"type": ["string", "null"]}, "name": {"type": ["string", "null"]}}),
         "TokenRow": _object(token_row),
