@@ -110,6 +110,14 @@ def other_token_id(client: Concord) -> int:
     return int(client.token.split("|")[0])
 
 
+@pytest.mark.parametrize("token_id", ["²", "99999999999999999999999", "1.5", "-1"])
+def test_odd_token_ids_are_404(concord: Concord, token_id: str) -> None:
+    """`²` and an id beyond 64 bits were 500s (int() of a superscript digit; SQLite's integer range)."""
+    response = concord.delete(f"personal-access-tokens/{token_id}")
+    assert response.status_code == 404
+    assert concord.get("me").status_code == 200
+
+
 def test_someone_elses_token_cannot_be_revoked(concord: Concord) -> None:
     other = concord.as_user("someone", {"Contact": True})
     assert concord.delete(f"personal-access-tokens/{other_token_id(other)}").status_code == 404

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from starlette.responses import Response
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 FAILED_LOGIN = "These credentials do not match our records."
 TOKEN_NAMES = frozenset({"name", "device_name"})  # keys that name the token made
 USER_MODEL = "Modules\\Users\\Models\\User"
+_TOKEN_ID = re.compile(r"[0-9]{1,18}")  # ASCII digits that fit the id column
 
 
 def _required_strings(body: Any, keys: tuple[str, ...]) -> dict[str, str]:
@@ -81,8 +83,8 @@ def create_token(api: ConcordApi, request: ConcordRequest) -> Response:
 def revoke_token(api: ConcordApi, request: ConcordRequest) -> Response:
     """Only the caller's own tokens; any other id is not found."""
     token_id = request.record_id
-    if not token_id.isdigit() or not api.directory.revoke_concord_token(int(token_id),
-                                                                        owner_id=request.user.user_id):
+    if not _TOKEN_ID.fullmatch(token_id) or not api.directory.revoke_concord_token(int(token_id),
+                                                                                 owner_id=request.user.user_id):
         raise not_found(f"No query results for model [Laravel\\Sanctum\\PersonalAccessToken] {token_id}")
     return no_content()
 
