@@ -3,10 +3,15 @@ order, status codes, ids as Concord reads them, validation in Laravel's words.""
 
 from __future__ import annotations
 
+import json
 import re
+from importlib import resources
 
 import pytest
 
+from polycrm.dialects.concord.mapping import FIELD_TYPES, ConcordMapping
+from polycrm.dialects.concord.values import BodyReader
+from polycrm.meta import load_builtin_registry
 from tests.concord.conftest import Concord
 
 CONCORD_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.000000Z")
@@ -155,3 +160,18 @@ def test_owner_is_a_user_id(concord: Concord) -> None:
     response = concord.post("contacts", {"first_name": "Owned", "user_id": 999999})
     assert response.status_code == 422
     assert list(response.json()["errors"]) == ["user_id"]
+
+
+def test_every_field_type_has_a_reader() -> None:
+    """`int` had none: the first write to a resource mapping an int key would have been a 500."""
+    data = json.loads(resources.files("polycrm.dialects.concord").joinpath("resources.json").read_text())
+    data["resources"]["contacts"]["fields"]["seats"] = {"field": "seats", "type": "int", "label": "Seats"}
+    mapping = ConcordMapping(data)
+    reader = BodyReader(mapping, mapping.resources["contacts"], load_builtin_registry().entity("Contact"))
+    assert all(callable(getattr(reader, f"_{kind}", None)) for kind in FIELD_TYPES)
+    assert reader.read({"first_name": "A", "seats": "12"}, creating=True).data["seats"] == 12
+    assert reader.read({"first_name": "A", "seats": "many"}, creating=True).errors == {
+        "seats": ["The Seats field must be an integer."]}
+    data["resources"]["contacts"]["fields"]["seats"].update(field="title", type="integer")
+    with pytest.raises(LookupError, match="no field type integer"):
+        ConcordMapping(data).check(load_builtin_registry())

@@ -21,6 +21,9 @@ DIALECT = "concord"
 CREATED, UPDATED = "created_at", "updated_at"
 # Field types whose value is the id of a linked record.
 LINK_TYPES = frozenset({"owner", "id"})
+# Every field type a resource's key may have (resources.json's comment says what each reads and shows).
+FIELD_TYPES = frozenset({"string", "text", "email", "phones", "decimal", "int", "bool", "date", "datetime", "enum",
+                         *LINK_TYPES})
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +129,8 @@ class ConcordMapping:
 
             for item in resource.fields:
                 require(item.field, f"key {item.key}")
+                if item.type not in FIELD_TYPES:
+                    raise LookupError(f"Concord {resource.name} key {item.key}: no field type {item.type}")
             for rule_id, rule in resource.rules.items():
                 require(rule["field"], f"rule {rule_id}")
             for key, (name, _) in resource.search.items():

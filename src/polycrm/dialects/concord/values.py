@@ -125,7 +125,7 @@ class BodyReader:
         else:
             parsed.data[spec.attribute] = number
 
-    _id = _owner
+    _id = _int = _owner
 
     def _decimal(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
         number: Any = value
