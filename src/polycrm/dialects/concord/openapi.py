@@ -346,7 +346,9 @@ def build_openapi(mapping: ConcordMapping, registry: Registry) -> dict[str, Any]
                                 "access token as `Authorization: Bearer <token>`. Every answer carries "
                                 "X-App-Version; authenticated ones X-RateLimit-Limit and -Remaining. HEAD is "
                                 "served wherever GET is; a method a path does not serve is a 405 "
-                                "(components/responses/MethodNotAllowed) naming the ones it does in `Allow`."},
+                                "(components/responses/MethodNotAllowed) naming the ones it does in `Allow`. A "
+                                "request line or headers beyond some 64 KB are refused by the HTTP server itself "
+                                "(a plain-text 400), before the API sees them."},
         "servers": [{"url": API_BASE}],
         "security": [{"BearerAuth": []}],
         "tags": [{"name": name} for name in [*mapping.resources, *dict.fromkeys(TAGS.values())]],
