@@ -47,6 +47,7 @@ def _header(description: str, schema: dict[str, Any], *, required: bool = False)
 
 
 def _components_headers() -> dict[str, Any]:
+    """The headers answers carry; a `-Required` one is its header as always there (on authenticated successes)."""
     integer = {"type": "integer"}
     return {
         "X-App-Version": _header("The Concord CRM version answered as.", {"type": "string",
