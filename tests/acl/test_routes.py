@@ -104,6 +104,7 @@ ITFLOW = {
 CONCORD = {
     "/api/token": "no record: email and password make a token of their user",
     "/api/me": "the caller's own user",
+    "/api/openapi.json": "no records: the dialect's OpenAPI document",
     "/api/personal-access-tokens": "the caller's own tokens (tests/concord/test_auth.py)",
     "/api/personal-access-tokens/{id}": "the caller's own tokens: another's is 404 (tests/concord/test_auth.py)",
     "/api/search": "resources the caller may read, records through core search (ACL)",

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 import httpx
-import orjson
 import pytest
 from anyio.from_thread import BlockingPortal
 from starlette.testclient import TestClient
@@ -19,11 +18,9 @@ from polycrm.auth.directory import UserDirectory
 from polycrm.config import Config
 from polycrm.dialects.espo.openapi import build_openapi
 from tests.conftest import Store
-from tests.support.openapi_check import ResponseValidator
+from tests.support.openapi_check import ResponseValidator, validator_for
 
 _counter = itertools.count(1)
-# OpenAPI validators by the custom fields they know (`ApiHarness._validator_for`).
-_VALIDATORS: dict[tuple, ResponseValidator] = {}
 
 
 @dataclass
@@ -54,14 +51,8 @@ class ApiHarness:
 
     @staticmethod
     def _validator_for(registry: Any) -> ResponseValidator:
-        """The validator of the OpenAPI document of this registry: built once per set of custom fields (the
-        built-in document, which most tests see, once per test process)."""
-        fingerprint = tuple(sorted((e.name, f.name, f.type, orjson.dumps(f.params, option=orjson.OPT_SORT_KEYS))
-                                   for e, f in registry.custom_fields()))
-        validator = _VALIDATORS.get(fingerprint)
-        if validator is None:
-            validator = _VALIDATORS[fingerprint] = ResponseValidator(build_openapi(registry))
-        return validator
+        """The validator of the OpenAPI document of this registry (built once per set of custom fields)."""
+        return validator_for(registry, build_openapi)
 
     def key_client(self, key: str, **kwargs: Any) -> TestClient:
         return self.client({"X-Api-Key": key}, **kwargs)

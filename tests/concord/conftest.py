@@ -1,5 +1,6 @@
 """Concord CRM API tests: an application over a fresh store, an administrator's personal access token, and a
-client that calls the API as the n8n `ConcordCrm` node does (Bearer token, JSON both ways)."""
+client that calls the API as the n8n `ConcordCrm` node does (Bearer token, JSON both ways). The fixtures'
+clients check every answer against the dialect's OpenAPI document (`concord_client`)."""
 
 from __future__ import annotations
 
@@ -14,21 +15,48 @@ from starlette.testclient import TestClient
 from polycrm.app import build_app
 from polycrm.auth.directory import UserDirectory
 from polycrm.config import Config
+from polycrm.dialects.concord.mapping import ConcordMapping
+from polycrm.dialects.concord.openapi import build_openapi
+from polycrm.meta import Registry
 from tests.api.conftest import ApiHarness, harness_for
+from tests.support.openapi_check import validator_for
 from tests.support.stores import Store
 
 JSON_HEADERS = {"Accept": "application/json", "Content-Type": "application/json"}
+MAPPING = ConcordMapping.load()
+# What answers a path or method the document lacks: an unknown resource or association, PATCH.
+UNMATCHED = {404: "NotFound", 405: "MethodNotAllowed"}
+
+
+def concord_document(registry: Registry) -> dict[str, Any]:
+    return build_openapi(MAPPING, registry)
+
+
+def concord_client(harness: ApiHarness, headers: dict[str, str], *, validate: bool = True) -> TestClient:
+    """A client of `/api/...`; with `validate`, each Concord answer it gets (status, headers, body) is checked
+    against the OpenAPI document the application serves for its registry as it is then."""
+    client = harness.client(headers, validate=False)
+    if validate:
+        def check(response: httpx.Response) -> None:
+            path = response.request.url.path
+            if path.startswith("/api/") and not path.startswith("/api/v1/"):
+                response.read()
+                validator_for(harness.app.state.core.registry, concord_document, unmatched=UNMATCHED).check(response)
+
+        client.event_hooks["response"].append(check)
+    return client
 
 
 class Concord:
-    """Requests to `/api/...` with one token."""
+    """Requests to `/api/...` with one token; with `validate`, every answer is checked against the document."""
 
-    def __init__(self, harness: ApiHarness, token: str, user_id: int):
+    def __init__(self, harness: ApiHarness, token: str, user_id: int, *, validate: bool = False):
         self.harness = harness
         self.token = token
         self.user_id = user_id
-        self.http: TestClient = harness.client({**JSON_HEADERS, "Authorization": f"Bearer {token}"},
-                                               validate=False)
+        self.validate = validate
+        self.http: TestClient = concord_client(harness, {**JSON_HEADERS, "Authorization": f"Bearer {token}"},
+                                               validate=validate)
 
     def get(self, path: str, **params: Any) -> httpx.Response:
         return self.http.get(f"/api/{path}", params=params or None)
@@ -57,7 +85,8 @@ class Concord:
         if scopes is not None:
             directory.create_role(f"{user_name}-role", scopes)
             directory.assign_role(user_id, f"{user_name}-role")
-        return Concord(self.harness, directory.create_concord_token(user_id, "n8n").plain_text, user_id)
+        return Concord(self.harness, directory.create_concord_token(user_id, "n8n").plain_text, user_id,
+                       validate=self.validate)
 
 
 @pytest.fixture
@@ -72,4 +101,4 @@ def concord_harness(config: Config, store: Store, directory: UserDirectory,
 @pytest.fixture
 def concord(concord_harness: ApiHarness) -> Concord:
     issued = concord_harness.directory.create_concord_token(concord_harness.admin_id, "n8n")
-    return Concord(concord_harness, issued.plain_text, concord_harness.admin_id)
+    return Concord(concord_harness, issued.plain_text, concord_harness.admin_id, validate=True)

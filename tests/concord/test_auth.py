@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 
 from polycrm.dialects.inflow.ids import encode_id
-from tests.concord.conftest import JSON_HEADERS, Concord
+from tests.concord.conftest import JSON_HEADERS, Concord, concord_client
 
 TOKEN = re.compile(r"\d+\|[A-Za-z0-9]{40}[0-9a-f]{8}")
 
 
 def anonymous(concord: Concord, **headers: str):  # noqa: ANN201 - a TestClient
-    return concord.harness.client(headers, validate=False)
+    return concord_client(concord.harness, headers)
 
 
 @pytest.mark.parametrize("authorization", [None, "Bearer", "Bearer 999|nope", "Bearer x", "Basic YTpi"])
@@ -93,8 +93,26 @@ def test_personal_access_tokens(concord: Concord) -> None:
     assert concord.post("personal-access-tokens", {}).status_code == 422
 
 
+@pytest.mark.parametrize("name", ["n" * 101, "   "])
+def test_token_names_longer_than_kept_or_blank_are_422(concord: Concord, name: str) -> None:
+    """Both were 500s (found by Schemathesis): PolyCRM keeps 100 characters of a token's name."""
+    created = concord.post("personal-access-tokens", {"name": name})
+    assert created.status_code == 422 and list(created.json()["errors"]) == ["name"]
+    exchanged = anonymous(concord, **JSON_HEADERS).post("/api/token", json={
+        "email": "nobody@example.com", "password": "secret-password", "device_name": name})
+    assert exchanged.status_code == 422 and list(exchanged.json()["errors"]) == ["device_name"]
+
+
 def other_token_id(client: Concord) -> int:
     return int(client.token.split("|")[0])
+
+
+@pytest.mark.parametrize("token_id", ["²", "99999999999999999999999", "1.5", "-1"])
+def test_odd_token_ids_are_404(concord: Concord, token_id: str) -> None:
+    """`²` and an id beyond 64 bits were 500s (int() of a superscript digit; SQLite's integer range)."""
+    response = concord.delete(f"personal-access-tokens/{token_id}")
+    assert response.status_code == 404
+    assert concord.get("me").status_code == 200
 
 
 def test_someone_elses_token_cannot_be_revoked(concord: Concord) -> None:

@@ -3,10 +3,15 @@ order, status codes, ids as Concord reads them, validation in Laravel's words.""
 
 from __future__ import annotations
 
+import json
 import re
+from importlib import resources
 
 import pytest
 
+from polycrm.dialects.concord.mapping import FIELD_TYPES, ConcordMapping
+from polycrm.dialects.concord.values import BodyReader
+from polycrm.meta import load_builtin_registry
 from tests.concord.conftest import Concord
 
 CONCORD_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.000000Z")
@@ -102,6 +107,8 @@ def test_company_and_deal_keys(concord: Concord) -> None:
     ({"first_name": "A", "phones": "555"}, {"phones": ["The Phone field must be an array."]}),
     ({"first_name": "A", "phones": [{"type": "work"}]}, {"phones.0.number": ["The phones.0.number field is required."]}),
     ({"first_name": "A", "phones": [{"number": "1", "type": "fax"}]}, {"phones.0.type": ["The selected phones.0.type is invalid."]}),
+    ({"first_name": "A", "phones": [{"number": "1", "type": {"a": 1}}]},  # was a 500 (Schemathesis)
+     {"phones.0.type": ["The selected phones.0.type is invalid."]}),
     ({"first_name": "A" * 192}, {"first_name": ["The First Name field must not be greater than 191 characters."]}),
     ({"first_name": ["A"], "last_name": {"x": 1}}, {"first_name": ["The First Name field must be a string."],
                                                     "last_name": ["The Last Name field must be a string."]}),
@@ -167,3 +174,18 @@ def test_contact_email_is_unique_across_contacts_and_users(concord: Concord) -> 
     assert response.status_code == 422 and response.json()["errors"] == {"email": [message]}
     other = concord.create("contacts", {"first_name": "D"})
     assert concord.put(f"contacts/{other['id']}", {"email": "same@example.com"}).status_code == 422
+
+
+def test_every_field_type_has_a_reader() -> None:
+    """`int` had none: the first write to a resource mapping an int key would have been a 500."""
+    data = json.loads(resources.files("polycrm.dialects.concord").joinpath("resources.json").read_text())
+    data["resources"]["contacts"]["fields"]["seats"] = {"field": "seats", "type": "int", "label": "Seats"}
+    mapping = ConcordMapping(data)
+    reader = BodyReader(mapping, mapping.resources["contacts"], load_builtin_registry().entity("Contact"))
+    assert all(callable(getattr(reader, f"_{kind}", None)) for kind in FIELD_TYPES)
+    assert reader.read({"first_name": "A", "seats": "12"}, creating=True).data["seats"] == 12
+    assert reader.read({"first_name": "A", "seats": "many"}, creating=True).errors == {
+        "seats": ["The Seats field must be an integer."]}
+    data["resources"]["contacts"]["fields"]["seats"].update(field="title", type="integer")
+    with pytest.raises(LookupError, match="no field type integer"):
+        ConcordMapping(data).check(load_builtin_registry())

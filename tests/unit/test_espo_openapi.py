@@ -12,7 +12,7 @@ from jsonschema import Draft202012Validator
 from polycrm.dialects.espo.docs import docs_page
 from polycrm.dialects.espo.openapi import build_openapi
 from polycrm.meta.registry import CustomFieldDefinition, Registry, load_builtin_registry
-from tests.support.openapi_check import ResponseValidator
+from tests.support.openapi_check import ResponseValidator, assert_valid_openapi, resolved
 
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
@@ -110,52 +110,12 @@ OPENAPI_SHAPE = {
 }
 
 
-def _walk_refs(node: Any) -> list[str]:
-    if isinstance(node, dict):
-        found = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
-        return found + [ref for value in node.values() for ref in _walk_refs(value)]
-    if isinstance(node, list):
-        return [ref for value in node for ref in _walk_refs(value)]
-    return []
-
-
-def _pointer(spec: dict[str, Any], ref: str) -> Any:
-    node: Any = spec
-    for token in ref[2:].split("/"):
-        node = node[token.replace("~1", "/").replace("~0", "~")]
-    return node
-
-
 def test_document_is_structurally_valid_openapi_31(spec: dict[str, Any]) -> None:
     Draft202012Validator.check_schema(OPENAPI_SHAPE)
     errors = sorted(Draft202012Validator(OPENAPI_SHAPE).iter_errors(spec), key=lambda e: list(e.absolute_path))
     assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors[:10])
     assert spec["servers"] == [{"url": "/api/v1"}]
-    for name, schema in spec["components"]["schemas"].items():
-        Draft202012Validator.check_schema(schema)
-    for ref in set(_walk_refs(spec)):
-        assert ref.startswith("#/"), ref
-        _pointer(spec, ref)  # resolves
-
-
-def test_operation_ids_unique_and_path_parameters_declared(spec: dict[str, Any]) -> None:
-    ids = []
-    for path, item in spec["paths"].items():
-        declared_at_path = {_resolved(spec, p)["name"] for p in item.get("parameters", [])
-                            if _resolved(spec, p)["in"] == "path"}
-        template_params = set(re.findall(r"{(\w+)}", path))
-        for method, operation in item.items():
-            if method not in HTTP_METHODS:
-                continue
-            ids.append(operation["operationId"])
-            declared = declared_at_path | {_resolved(spec, p)["name"] for p in operation.get("parameters", [])
-                                           if _resolved(spec, p)["in"] == "path"}
-            assert declared == template_params, (path, method, declared)
-    assert len(ids) == len(set(ids))
-
-
-def _resolved(spec: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
-    return _pointer(spec, node["$ref"]) if "$ref" in node else node
+    assert_valid_openapi(spec)  # also the specification's meta-schema, references, operation ids, path parameters
 
 
 def test_security_schemes(spec: dict[str, Any]) -> None:
@@ -202,7 +162,7 @@ def test_entity_operations_shapes(spec: dict[str, Any]) -> None:
     listed = account["get"]["responses"]["200"]["content"]["application/json"]["schema"]
     assert listed["properties"]["list"]["items"] == {"$ref": "#/components/schemas/Account"}
     assert listed["properties"]["total"]["type"] == "integer"
-    names = {_resolved(spec, p)["name"] for p in account["get"]["parameters"]}
+    names = {resolved(spec, p)["name"] for p in account["get"]["parameters"]}
     assert {"offset", "maxSize", "select", "orderBy", "order", "where", "searchParams", "primaryFilter",
             "boolFilterList", "textFilter", "q", "X-No-Total"} <= names
     primary = spec["components"]["parameters"]["primaryFilter_Account"]["schema"]["enum"]

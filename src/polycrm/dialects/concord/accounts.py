@@ -4,10 +4,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from starlette.responses import Response
 
+from polycrm.auth.concord_tokens import MAX_NAME_LENGTH
 from polycrm.dialects.concord.context import ConcordRequest
 from polycrm.dialects.concord.envelope import answer, invalid, no_content, not_found, too_many
 from polycrm.dialects.concord.render import concord_datetime
@@ -17,22 +19,26 @@ if TYPE_CHECKING:
     from polycrm.dialects.concord.api import ConcordApi
 
 FAILED_LOGIN = "These credentials do not match our records."
+TOKEN_NAMES = frozenset({"name", "device_name"})  # keys that name the token made
 USER_MODEL = "Modules\\Users\\Models\\User"
+_TOKEN_ID = re.compile(r"[0-9]{1,18}")  # ASCII digits that fit the id column
 
 
 def _required_strings(body: Any, keys: tuple[str, ...]) -> dict[str, str]:
-    """The body's string values of `keys`; 422 naming each one missing or not a string."""
+    """The body's string values of `keys`; 422 naming each one missing (blank, as Laravel trims input; a
+    password is not trimmed), not a string, or too long (a token's name: what PolyCRM keeps of one)."""
     body = body if isinstance(body, dict) else {}
     errors: dict[str, list[str]] = {}
     for key in keys:
         value = body.get(key)
         label = key.replace("_", " ")
-        if value in (None, ""):
+        limit = MAX_NAME_LENGTH if key in TOKEN_NAMES else MAX_STRING
+        if value is None or value == "" or (isinstance(value, str) and key != "password" and not value.strip()):
             errors[key] = [f"The {label} field is required."]
         elif not isinstance(value, str):
             errors[key] = [f"The {label} field must be a string."]
-        elif len(value) > MAX_STRING:
-            errors[key] = [f"The {label} field must not be greater than {MAX_STRING} characters."]
+        elif len(value) > limit:
+            errors[key] = [f"The {label} field must not be greater than {limit} characters."]
     if errors:
         raise invalid(errors)
     return {key: body[key] for key in keys}
@@ -77,8 +83,8 @@ def create_token(api: ConcordApi, request: ConcordRequest) -> Response:
 def revoke_token(api: ConcordApi, request: ConcordRequest) -> Response:
     """Only the caller's own tokens; any other id is not found."""
     token_id = request.record_id
-    if not token_id.isdigit() or not api.directory.revoke_concord_token(int(token_id),
-                                                                        owner_id=request.user.user_id):
+    if not _TOKEN_ID.fullmatch(token_id) or not api.directory.revoke_concord_token(int(token_id),
+                                                                                 owner_id=request.user.user_id):
         raise not_found(f"No query results for model [Laravel\\Sanctum\\PersonalAccessToken] {token_id}")
     return no_content()
 

@@ -39,7 +39,7 @@ from zoneinfo import available_timezones
 
 from polycrm.core.fields import DIALECT_PARAMS, OPTION_FIELD_TYPES, option_ids
 from polycrm.dialects.concord.filter_rules import FilterRule
-from polycrm.dialects.concord.mapping import DIALECT, ResourceField
+from polycrm.dialects.concord.mapping import CREATED, DIALECT, UPDATED, Resource, ResourceField
 from polycrm.meta import Entity, Field
 
 PREFIX = "cf_"  # Concord's `fields.custom_fields.prefix`
@@ -190,3 +190,8 @@ def concord_params(kind: ConcordType, colors: Mapping[str, str]) -> dict[str, An
 def _kept(item: Field) -> dict[str, Any]:
     kept = (item.params.get(DIALECT_PARAMS) or {}).get(DIALECT)
     return kept if isinstance(kept, dict) else {}
+
+
+def selectable_keys(resource: Resource, entity: Entity) -> list[str]:
+    """Every key a record of `resource` over `entity` shows that `select` may name, custom fields included."""
+    return ["id", CREATED, UPDATED, *resource.by_key, *(item.key for item in custom_fields(entity))]

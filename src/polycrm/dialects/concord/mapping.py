@@ -24,6 +24,9 @@ RECORD_KEYS = frozenset({"id", "display_name", "path", CREATED, UPDATED, "author
                          "actions", "associations_count"})
 # Field types whose value is the id of a linked record.
 LINK_TYPES = frozenset({"owner", "id"})
+# Every field type a resource's key may have (resources.json's comment says what each reads and shows).
+FIELD_TYPES = frozenset({"string", "text", "email", "phones", "decimal", "int", "bool", "date", "datetime", "enum",
+                         *LINK_TYPES})
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +150,8 @@ class ConcordMapping:
 
             for item in resource.fields:
                 require(item.field, f"key {item.key}")
+                if item.type not in FIELD_TYPES:
+                    raise LookupError(f"Concord {resource.name} key {item.key}: no field type {item.type}")
             problems = check_rules(resource.rules, entity, registry)
             if problems:
                 raise LookupError(f"Concord {resource.name}: {'; '.join(problems)}")

@@ -40,6 +40,14 @@ def page_number(request: ConcordRequest) -> int:
     return number if number >= 1 else 1
 
 
+def take_count(request: ConcordRequest, default: int, maximum: int) -> int:
+    """`take` (search endpoints): at most `maximum`; `default` when absent, below 1 or not a number (PHP's
+    intval reads it, as `page`)."""
+    raw = request.query.get("take")
+    number = php_intval(raw) if isinstance(raw, str) else 0
+    return min(number, maximum) if number >= 1 else default
+
+
 class PageLinks:
     """URLs of the pages of one list: the request's path and query string with another `page`."""
 

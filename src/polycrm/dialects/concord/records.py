@@ -14,7 +14,7 @@ from polycrm.dialects.concord.envelope import answer, forbidden, invalid, no_con
 from polycrm.dialects.concord.filters import FilterError, parse_filters, rules_listing
 from polycrm.dialects.concord.listing import SearchFieldsRejected, parse_order, parse_search, parse_select
 from polycrm.dialects.concord.mapping import Resource
-from polycrm.dialects.concord.pages import PageLinks, page_number, page_size, paginated
+from polycrm.dialects.concord.pages import PageLinks, page_number, page_size, paginated, take_count
 from polycrm.dialects.concord.view import ResourceView
 from polycrm.dialects.concord.writes import save
 from polycrm.query.tree import Compare, Node, Op, Sort, conjunction
@@ -96,8 +96,7 @@ def page_of(api: ConcordApi, request: ConcordRequest, view: ResourceView, where:
 def search(api: ConcordApi, request: ConcordRequest) -> Response:
     """`GET /api/{resource}/search?q=`: every match (up to `take`), a bare array of index rows."""
     view = ResourceView(api, resource_of(request))
-    take = request.text("take")
-    limit = min(int(take), MAX_PER_PAGE) if take and take.isdigit() and int(take) > 0 else MAX_PER_PAGE
+    limit = take_count(request, MAX_PER_PAGE, MAX_PER_PAGE)
     where = list_condition(api, request, view) if request.text("q") or request.query.get("filters") else None
     if where is None:
         return answer([])

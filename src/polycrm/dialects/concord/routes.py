@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import re
 from typing import Any, Callable
 
-from polycrm.dialects.concord import accounts, associations, custom_fields, records, search, trash
+from polycrm.dialects.concord import accounts, associations, custom_fields, openapi, records, search, trash
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +35,7 @@ class Route:
 
 ROUTES = (
     Route(("token",), {"POST": Operation(accounts.issue_token, body=True, guest=True)}),
+    Route(("openapi.json",), {"GET": Operation(openapi.document, guest=True)}),
     Route(("me",), {"GET": Operation(accounts.me)}),
     Route(("personal-access-tokens",), {"GET": Operation(accounts.list_tokens),
                                         "POST": Operation(accounts.create_token, body=True)}),

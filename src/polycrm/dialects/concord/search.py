@@ -11,6 +11,7 @@ from polycrm.core.search import SearchQuery, TotalMode
 from polycrm.dialects.concord.context import ConcordRequest
 from polycrm.dialects.concord.envelope import answer
 from polycrm.dialects.concord.listing import parse_search
+from polycrm.dialects.concord.pages import take_count
 from polycrm.dialects.concord.render import concord_datetime
 from polycrm.dialects.concord.view import ResourceView
 from polycrm.query.tree import Sort
@@ -24,8 +25,7 @@ MAX_PER_GROUP = 100
 
 def global_search(api: ConcordApi, request: ConcordRequest) -> Response:
     q = (request.text("q") or "").strip()
-    take = request.text("take") or ""
-    limit = min(int(take), MAX_PER_GROUP) if take.isdigit() and int(take) > 0 else PER_GROUP
+    limit = take_count(request, PER_GROUP, MAX_PER_GROUP)
     groups = []
     for name, resource in sorted(api.mapping.resources.items(), key=lambda item: item[1].label_plural):
         view = ResourceView(api, resource)

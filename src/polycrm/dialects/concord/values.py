@@ -191,7 +191,7 @@ class BodyReader:
                                                 f"{MAX_STRING} characters.")
             if kind is None:
                 kind = "mobile"
-            if kind not in self.mapping.phone_types:
+            if not isinstance(kind, str) or kind not in self.mapping.phone_types:
                 parsed.fail(f"{prefix}.type", f"The selected {prefix}.type is invalid.")
                 continue
             if isinstance(number, str) and number.strip():

@@ -9,8 +9,8 @@ from polycrm.auth.acl import Actor
 from polycrm.core.search import SearchQuery, TotalMode
 from polycrm.dialects.concord.filters import FilterRule
 from polycrm.dialects.concord.listing import SearchColumn
-from polycrm.dialects.concord.custom_types import CustomField
-from polycrm.dialects.concord.mapping import CREATED, UPDATED, Resource
+from polycrm.dialects.concord.custom_types import CustomField, selectable_keys
+from polycrm.dialects.concord.mapping import Resource
 from polycrm.dialects.concord.render import RecordRenderer, authorizations
 from polycrm.dialects.concord.values import BodyReader
 from polycrm.query.tree import Compare, Op, Sort
@@ -60,7 +60,7 @@ class ResourceView:
 
     def keys(self) -> list[str]:
         """Every key a record shows that `select` may name."""
-        return ["id", CREATED, UPDATED, *self.resource.by_key, *(item.key for item in self.custom)]
+        return selectable_keys(self.resource, self.entity)
 
     def _authorizations(self, actor: Actor, records: Sequence[dict[str, Any]]) -> list[dict[str, bool]]:
         service = self.api.core.records(self.entity.name)

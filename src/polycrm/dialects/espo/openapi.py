@@ -13,6 +13,8 @@ import copy
 from typing import Any
 
 from polycrm.core.tickets import MAX_NUMBER, MAX_PREFIX_LENGTH
+from polycrm.dialects.openapi_parts import SCHEMAS, query_param
+from polycrm.dialects.openapi_parts import json_content as _json, path_param as _path_param, ref as _ref
 from polycrm.meta import Entity, JunctionColumn, Link, Registry, ValueKind
 from polycrm.meta.fieldtypes import CUSTOM_FIELD_TYPES, secret_attributes
 
@@ -20,7 +22,6 @@ API_BASE = "/api/v1"
 MAX_SIZE_LIMIT = 200  # = params.MAX_SIZE_LIMIT (not imported: keep this module free of request parsing)
 DATETIME_PATTERN = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
-SCHEMAS = "#/components/schemas/"
 ID_LIST = {"type": "array", "items": {"type": "string"}}
 
 # --- attribute kinds -> JSON Schema (render.py's wire forms) ---------------------------------------
@@ -59,10 +60,6 @@ CONTACT_DATA_ITEMS: dict[str, dict[str, Any]] = {
 # --- static components ----------------------------------------------------------------------------
 
 STATUS_REASON = {"X-Status-Reason": {"description": "The reason of the error.", "schema": {"type": "string"}}}
-
-
-def _json(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"application/json": {"schema": schema}}
 
 
 def _ok(schema: dict[str, Any], description: str = "Success.", **extra: Any) -> dict[str, Any]:
@@ -132,9 +129,7 @@ def _static_components() -> dict[str, Any]:
         "PayloadTooLarge": error("The request body is too large."),
     }
 
-    def query(name: str, schema: dict[str, Any], description: str, **extra: Any) -> dict[str, Any]:
-        return {"name": name, "in": "query", "schema": schema, "description": description, **extra}
-
+    query = query_param
     parameters = {
         "offset": query("offset", {"type": "integer", "minimum": 0}, "A pagination offset."),
         "maxSize": query("maxSize", {"type": "integer", "minimum": 0, "maximum": MAX_SIZE_LIMIT},
@@ -289,10 +284,6 @@ def _entity_parameters(entity: Entity) -> dict[str, Any]:
 
 # --- operations -----------------------------------------------------------------------------------
 
-def _ref(kind: str, name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/{kind}/{name}"}
-
-
 def _errors(*extra: tuple[str, str]) -> dict[str, Any]:
     """Errors any authenticated route may answer, plus route-specific ones as (status, response name)."""
     responses = {"400": _ref("responses", "BadRequest"), "401": _ref("responses", "Unauthorized"),
@@ -315,10 +306,6 @@ def _operation(op_id: str, tag: str, summary: str, ok: dict[str, Any], *, body: 
     if public:
         operation["security"] = []
     return operation
-
-
-def _path_param(name: str, description: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}, "description": description}
 
 
 LIST_WARNING = {"X-PolyCRM-Warning": {"schema": {"type": "string"}, "description": (

@@ -1,0 +1,376 @@
+"""`GET /api/openapi.json`: an OpenAPI 3.1 document of the Concord CRM dialect, served without a token.
+
+Generated on every call from the route table (routes.ROUTES: every route, for every resource and association
+of the mapping) and the entities as defined now, so a resource, an association or a custom field with a
+`cf_` key shows up as soon as it exists. Each handler of the table has its description here (DESCRIBED); a
+route whose handler has none fails the build, so a new route cannot go undocumented. Schemas are built in
+openapi_schemas.py.
+
+Not described: HEAD (served as GET wherever GET is) and the 405 a path answers for a method it does not
+serve (components/responses/MethodNotAllowed, with `Allow`).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable
+
+from starlette.responses import Response
+
+from polycrm.dialects.concord import accounts, associations, custom_fields, records, search, trash
+from polycrm.dialects.concord.context import DEFAULT_PER_PAGE, MAX_PER_PAGE, ConcordRequest
+from polycrm.dialects.concord.envelope import APP_VERSION, WARNING_HEADER, answer
+from polycrm.dialects.concord.custom_types import custom_fields as custom_fields_of, selectable_keys
+from polycrm.dialects.concord.mapping import Association, ConcordMapping, Resource
+from polycrm.dialects.concord.openapi_schemas import (association_body, body_schemas, filters_schema,
+                                                      record_schemas, shared_schemas)
+from polycrm.dialects.concord.search import MAX_PER_GROUP, PER_GROUP
+from polycrm.dialects.openapi_parts import json_content, path_param, query_param, ref, schema_ref
+from polycrm.meta import Registry
+
+if TYPE_CHECKING:
+    from polycrm.dialects.concord.api import ConcordApi
+
+API_BASE = "/api"
+
+
+def document(api: ConcordApi, request: ConcordRequest) -> Response:
+    """`GET /api/openapi.json`."""
+    return answer(build_openapi(api.mapping, api.core.registry))
+
+
+# --- responses and parameters ------------------------------------------------------------------------
+
+def _header(description: str, schema: dict[str, Any], *, required: bool = False) -> dict[str, Any]:
+    return {"description": description, "schema": schema, **({"required": True} if required else {})}
+
+
+def _components_headers() -> dict[str, Any]:
+    """The headers answers carry; a `-Required` one is its header as always there (on authenticated successes)."""
+    integer = {"type": "integer"}
+    return {
+        "X-App-Version": _header("The Concord CRM version answered as.", {"type": "string",
+                                                                         "const": APP_VERSION}, required=True),
+        "X-RateLimit-Limit": _header("Requests a user may make per minute.", integer),
+        "X-RateLimit-Remaining": _header("Requests left this minute.", integer),
+        "X-RateLimit-Limit-Required": _header("Requests a user may make per minute.", integer, required=True),
+        "X-RateLimit-Remaining-Required": _header("Requests left this minute.", integer, required=True),
+        "Retry-After": _header("Seconds until a request is allowed again.", integer, required=True),
+        "X-RateLimit-Reset": _header("When requests are allowed again (Unix time).", integer, required=True),
+        "Allow": _header("The methods the path serves.", {"type": "string"}, required=True),
+        WARNING_HEADER: _header("What the request sent and was left aside (unknown keys, unreadable "
+                                "association ids); absent when nothing was.", {"type": "string"}),
+    }
+
+
+def _headers(*names: str) -> dict[str, Any]:
+    return {name.removesuffix("-Required"): ref("headers", name) for name in ("X-App-Version", *names)}
+
+
+ERROR_HEADERS = _headers("X-RateLimit-Limit", "X-RateLimit-Remaining")  # with them on authenticated calls
+
+
+def _error(description: str, schema: dict[str, Any], *headers: str) -> dict[str, Any]:
+    extra = _headers(*headers) if headers else {}
+    return {"description": description, "headers": {**ERROR_HEADERS, **extra}, "content": json_content(schema)}
+
+
+def _components_responses() -> dict[str, Any]:
+    message = schema_ref("Message")
+    return {
+        "BadRequest": _error("A request the core refuses for another reason.", message),
+        "Unauthenticated": {"description": "No token, or not a live one (`Unauthenticated.`).",
+                            "headers": _headers(), "content": json_content(message)},
+        "Forbidden": _error("The user may not use the API (`error`), may not do this (`message`), or named no "
+                            "search field it may search.",
+                            {"oneOf": [schema_ref("ApiAccessDenied"), message]}),
+        "NotFound": _error("No such resource, path or record (a record's message names its model).", message),
+        "MethodNotAllowed": _error("The path does not serve the method.", message, "Allow"),
+        "Conflict": _error("An association conflict, or a change the record's state refuses.", message),
+        "PayloadTooLarge": _error("The body is larger than the server takes.", message),
+        "Invalid": _error("Validation failed: the first message, and every message by key.",
+                          schema_ref("ValidationErrors")),
+        "TooManyRequests": _error("Over the rate limit.", message, "Retry-After", "X-RateLimit-Reset",
+                                  "X-RateLimit-Limit-Required", "X-RateLimit-Remaining-Required"),
+    }
+
+
+def _components_parameters() -> dict[str, Any]:
+    text = {"type": "string"}
+    return {
+        "page": query_param("page", {"type": "integer", "minimum": 1, "default": 1},
+                            "The page (1 when absent, below 1 or not a number)."),
+        "per_page": query_param("per_page", {"type": "integer", "minimum": 0, "maximum": MAX_PER_PAGE,
+                                             "default": DEFAULT_PER_PAGE},
+                                f"Rows a page (0 or not a number: {DEFAULT_PER_PAGE}; above {MAX_PER_PAGE}: 422)."),
+        "q": query_param("q", text, "Search text: a substring of any search column (the field form "
+                                    "`email:a@b.c;first_name:Ann` searches each named column)."),
+        "search_fields": query_param("search_fields", text, "The columns `q` searches, with a condition each: "
+                                                            "`email:like;phones.number:=` (=, like, in)."),
+        "search_match": query_param("search_match", {"type": "string", "enum": ["and", "or"]},
+                                    "`and`: every searched column must match (default: any)."),
+    }
+
+
+def _list_parameters(target: Resource, selectable: list[str], *, page: bool, shape: bool,
+                     take: int | None) -> list[dict[str, Any]]:
+    """The query parameters of a list of `target`'s records."""
+    sortable = ", ".join(target.sortable())
+    found = [ref("parameters", "q"), ref("parameters", "search_fields"), ref("parameters", "search_match"),
+             {"name": "filters", "in": "query", "content": json_content(schema_ref(f"{target.name}.filters")),
+              "description": "Rules over the resource's filter rules (`GET /api/{resource}/rules`), as JSON or "
+                             "PHP nested parameters (`filters[children][0][query][rule]=...`)."},
+             query_param("order", {"type": "string"}, f"`key`, `key|desc`, `a|desc;b`, or `order[0][field]=key&"
+                                                      f"order[0][direction]=desc`. Keys: {sortable}.")]
+    if page:
+        found = [ref("parameters", "page"), ref("parameters", "per_page"), *found]
+    if shape:
+        found += [query_param("select", {"type": "string"}, "Keys to fill, `;`-separated (the others are "
+                                                           f"null): {', '.join(selectable)}."),
+                  query_param("with", {"type": "string"}, "Association keys whose records each row carries, "
+                                                         f"`;`-separated: {', '.join(target.associations)}.")]
+    if take is not None:
+        found.append(query_param("take", {"type": "integer", "minimum": 1},
+                                 f"At most this many records (at most {take})."))
+    return found
+
+
+# --- operations --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Place:
+    """Where an operation is: its path's resource, association and the resource that association lists (None
+    where the path has none), whether the path has a record id, whether the operation reads a body and is
+    served without a token; `selectable` gives each resource's keys `select` may name."""
+
+    resource: Resource | None
+    association: Association | None
+    target: Resource | None
+    has_id: bool
+    body: bool
+    guest: bool
+    selectable: dict[str, list[str]]
+
+
+def _success(status: str, description: str, schema: dict[str, Any] | None, place: Place,
+             warning: bool = False) -> dict[str, Any]:
+    headers = _headers() if place.guest else _headers("X-RateLimit-Limit-Required", "X-RateLimit-Remaining-Required")
+    if warning:
+        headers[WARNING_HEADER] = ref("headers", WARNING_HEADER)
+    response: dict[str, Any] = {"description": description, "headers": headers}
+    if schema is not None:
+        response["content"] = json_content(schema)
+    return {status: response}
+
+
+def _operation(place: Place, summary: str, success: dict[str, Any], *, body: dict[str, Any] | None = None,
+               parameters: list[dict[str, Any]] | None = None, errors: tuple[str, ...] = ()) -> dict[str, Any]:
+    """An operation with the errors its place may answer: every authenticated one 400/401/403/422/429, one
+    of a resource 404, one with a body 413, and `errors`."""
+    codes = ["422", *errors] if place.guest else ["400", "401", "403", "422", "429", *errors]
+    if place.resource is not None or place.has_id:
+        codes.append("404")
+    if place.body:
+        codes.append("413")
+    names = {"400": "BadRequest", "401": "Unauthenticated", "403": "Forbidden", "404": "NotFound",
+             "409": "Conflict", "413": "PayloadTooLarge", "422": "Invalid", "429": "TooManyRequests"}
+    operation: dict[str, Any] = {"summary": summary}
+    if parameters:
+        operation["parameters"] = parameters
+    if body is not None:
+        operation["requestBody"] = {"required": True, "content": json_content(body)}
+    operation["responses"] = {**success, **{code: ref("responses", names[code]) for code in sorted(set(codes))}}
+    if place.guest:
+        operation["security"] = []
+    return operation
+
+
+def _deleted(place: Place, summary: str) -> dict[str, Any]:
+    return _operation(place, summary, _success("204", "Done; no body.", None, place))
+
+
+def _records(place: Place, summary: str, *, take: int | None = None) -> dict[str, Any]:
+    """A bare array of index rows (search)."""
+    resource = _resource(place)
+    rows = {"type": "array", "items": schema_ref(f"{resource.name}.row")}
+    return _operation(place, summary, _success("200", "The records.", rows, place),
+                      parameters=_list_parameters(resource, place.selectable[resource.name], page=False, shape=False,
+                                                  take=take))
+
+
+def _resource(place: Place) -> Resource:
+    assert place.resource is not None, "a resource's operation"
+    return place.resource
+
+
+def _record(place: Place, status: str = "200", warning: bool = False) -> dict[str, Any]:
+    return _success(status, "The record, with its associated records.",
+                    schema_ref(f"{_resource(place).name}.record"), place, warning)
+
+
+def _page(place: Place, target: Resource, *, shape: bool = True) -> dict[str, Any]:
+    return _operation(place, f"List {target.name}", _success("200", "A page of records.",
+                                                             schema_ref(f"{target.name}.page"), place),
+                      parameters=_list_parameters(target, place.selectable[target.name], page=True, shape=shape,
+                                                  take=None))
+
+
+def _associated(place: Place) -> dict[str, Any]:
+    """`GET /api/{resource}/{id}/{associated}`: a page of the associated resource's records."""
+    assert place.association is not None and place.target is not None
+    operation = _page(place, place.target)
+    operation["summary"] = f"List the {place.association.key} of a record of {_resource(place).name}"
+    return operation
+
+
+def _association_change(how: str) -> Callable[[Place], dict[str, Any]]:
+    def describe(place: Place) -> dict[str, Any]:
+        return _operation(place, f"{how} associated records", _record(place),
+                          body=association_body(_resource(place)), errors=("409",))
+
+    return describe
+
+
+Describe = Callable[[Place], dict[str, Any]]
+# Each handler of routes.ROUTES and how its operation is described.
+DESCRIBED: dict[Callable[..., Any], Describe] = {
+    accounts.issue_token: lambda p: _operation(
+        p, "Exchange an email and password for a token", _success("200", "A new token.",
+                                                                  schema_ref("IssuedToken"), p),
+        body=schema_ref("TokenRequest"), errors=("429",)),
+    accounts.me: lambda p: _operation(p, "The caller", _success("200", "The user.", schema_ref("User"), p)),
+    accounts.list_tokens: lambda p: _operation(p, "The caller's tokens", _success(
+        "200", "Token rows.", {"type": "array", "items": schema_ref("TokenRow")}, p)),
+    accounts.create_token: lambda p: _operation(p, "Create a token", _success(
+        "201", "The token: its row and, once, the token itself.", schema_ref("NewToken"), p),
+        body=schema_ref("TokenName")),
+    accounts.revoke_token: lambda p: _operation(p, "Revoke one of the caller's tokens {id}",
+                                                _success("204", "Revoked.", None, p)),
+    search.global_search: lambda p: _operation(
+        p, "Search every resource the caller may read", _success(
+            "200", "A group per resource.", {"type": "array", "items": schema_ref("SearchGroup")}, p),
+        parameters=[query_param("q", {"type": "string"}, "The search text (no text: groups without matches)."),
+                    query_param("take", {"type": "integer", "minimum": 1},
+                                f"Matches per resource ({PER_GROUP} by default, at most {MAX_PER_GROUP}).")]),
+    associations.listing: lambda p: _operation(p, "The records associated with a record", _success(
+        "200", "Each association's records.", schema_ref(f"{_resource(p).name}.associated"), p)),
+    associations.attach: _association_change("Attach"),
+    associations.sync: _association_change("Sync"),
+    associations.detach: _association_change("Detach"),
+    custom_fields.index: lambda p: _operation(p, "Custom fields (administrators)", _success(
+        "200", "A page of fields.", schema_ref("CustomField.page"), p), parameters=[
+            query_param("page", {"type": "integer"}, "The page."),
+            query_param("per_page", {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE}, "Fields a page.")]),
+    custom_fields.store: lambda p: _operation(p, "Create a custom field (a real column)", _success(
+        "201", "The field.", schema_ref("CustomField"), p), body=schema_ref("CustomFieldRequest")),
+    custom_fields.show: lambda p: _operation(p, "A custom field", _success(
+        "200", "The field.", schema_ref("CustomField"), p)),
+    custom_fields.update: lambda p: _operation(p, "Change a custom field's label or options", _success(
+        "200", "The field.", schema_ref("CustomField"), p), body=schema_ref("CustomFieldRequest")),
+    custom_fields.destroy: lambda p: _deleted(p, "Delete a custom field and its column"),
+    trash.index: lambda p: _page(p, _resource(p), shape=False),
+    trash.search: lambda p: _records(p, "Search deleted records"),
+    trash.show: lambda p: _operation(p, "A deleted record", _record(p)),
+    trash.restore: lambda p: _operation(p, "Restore a deleted record (the same id)", _record(p)),
+    trash.destroy: lambda p: _deleted(p, "Delete a deleted record for good"),
+    trash.empty: lambda p: _deleted(p, "Delete every deleted record for good"),
+    records.index: lambda p: _page(p, _resource(p)),
+    records.store: lambda p: _operation(p, "Create a record", _record(p, "201", warning=True),
+                                        body=schema_ref(f"{_resource(p).name}.create"), errors=("409",)),
+    records.search: lambda p: _records(p, "Search records (no `q` nor `filters`: none)", take=MAX_PER_PAGE),
+    records.rules: lambda p: _operation(p, "The filter rules", _success(
+        "200", "The rules `filters` may name.", {"type": "array", "items": schema_ref("FilterRule")}, p)),
+    records.show: lambda p: _operation(p, "A record", _record(p)),
+    records.update: lambda p: _operation(p, "Change a record", _record(p, warning=True),
+                                         body=schema_ref(f"{_resource(p).name}.update"), errors=("409",)),
+    records.destroy: lambda p: _deleted(p, "Delete a record (to the trash)"),
+    records.associated: _associated,
+    document: lambda p: _operation(p, "This document", _success("200", "An OpenAPI 3.1 document.", {
+        "type": "object", "required": ["openapi", "info", "paths"]}, p)),
+}
+
+
+# --- the document ------------------------------------------------------------------------------------
+
+def _places(shape: tuple[str, ...], mapping: ConcordMapping) -> list[tuple[str, Resource | None,
+                                                                          Association | None]]:
+    """The paths of a route shape: one per resource for `{resource}`, one per association for `{associated}`."""
+    paths: list[tuple[str, Resource | None, Association | None]] = [("", None, None)]
+    for segment in shape:
+        if segment == "{resource}":
+            paths = [(f"{path}/{name}", resource, None) for path, _, _ in paths
+                     for name, resource in mapping.resources.items()]
+        elif segment == "{associated}":
+            paths = [(f"{path}/{key}", resource, association) for path, resource, _ in paths if resource
+                     for key, association in resource.associations.items()]
+        else:
+            paths = [(f"{path}/{segment}", resource, association) for path, resource, association in paths]
+    return paths
+
+
+def _paths(mapping: ConcordMapping, selectable: dict[str, list[str]]) -> dict[str, Any]:
+    from polycrm.dialects.concord import routes  # its table names `document`: imported once both are complete
+
+    paths: dict[str, Any] = {}
+    for route in routes.ROUTES:
+        has_id = "{id}" in route.shape
+        for path, resource, association in _places(route.shape, mapping):
+            item = paths.setdefault(path, {})
+            if has_id:
+                what = "A token id." if route.shape[0] == "personal-access-tokens" else \
+                    "A record id (its leading digits, as MySQL casts a string: `12abc` is 12)."
+                item["parameters"] = [path_param("id", what, {"type": "integer", "minimum": 1})]
+            target = mapping.resources[association.resource] if association is not None else None
+            for method, operation in route.methods.items():
+                describe = DESCRIBED.get(operation.handler)
+                if describe is None:
+                    raise LookupError(f"no OpenAPI description of {operation.handler.__qualname__} "
+                                      f"({method} /api/{'/'.join(route.shape)})")
+                described = describe(Place(resource, association, target, has_id, operation.body,
+                                           operation.guest, selectable))
+                module = operation.handler.__module__.rsplit(".", 1)[-1]
+                names = [module, operation.handler.__name__, *(n.name for n in (resource,) if n),
+                         *(a.key for a in (association,) if a)]
+                tag = resource.name if resource is not None else TAGS.get(module, "API")
+                item[method.lower()] = {"operationId": ".".join(names), "tags": [tag], **described}
+    return paths
+
+
+TAGS = {"accounts": "Tokens and users", "search": "Search", "openapi": "API"}
+
+
+def build_openapi(mapping: ConcordMapping, registry: Registry) -> dict[str, Any]:
+    """The whole document, from the mapping and the registry as they are now (custom fields included)."""
+    schemas = shared_schemas(mapping)
+    selectable = {}
+    for name, resource in mapping.resources.items():
+        entity = registry.entity(resource.entity_name)
+        selectable[name] = selectable_keys(resource, entity)
+        schemas.update(record_schemas(mapping, resource, entity))
+        schemas.update(body_schemas(mapping, resource, entity))
+        schemas[f"{name}.filters"] = filters_schema(list(dict.fromkeys(
+            [*resource.rules, *(field.key for field in custom_fields_of(entity))])))
+    document = {
+        "openapi": "3.1.0",
+        "info": {"title": "PolyCRM App CRM (Concord CRM)-compatible API", "version": APP_VERSION,
+                 "description": "Concord CRM's REST API (specs/concord.md): JSON both ways, a Sanctum personal "
+                                "access token as `Authorization: Bearer <token>`. Every answer carries "
+                                "X-App-Version; authenticated ones X-RateLimit-Limit and -Remaining. HEAD is "
+                                "served wherever GET is; a method a path does not serve is a 405 "
+                                "(components/responses/MethodNotAllowed) naming the ones it does in `Allow`. A "
+                                "request line or headers beyond some 64 KB are refused by the HTTP server itself "
+                                "(a plain-text 400), before the API sees them."},
+        "servers": [{"url": API_BASE}],
+        "security": [{"BearerAuth": []}],
+        "tags": [{"name": name} for name in [*mapping.resources, *dict.fromkeys(TAGS.values())]],
+        "paths": _paths(mapping, selectable),
+        "components": {
+            "schemas": schemas, "responses": _components_responses(), "parameters": _components_parameters(),
+            "headers": _components_headers(),
+            "securitySchemes": {"BearerAuth": {"type": "http", "scheme": "bearer", "description": (
+                "A personal access token (`{id}|{secret}`): `POST /api/token`, `POST /api/personal-access-"
+                "tokens` or `polycrm token create`.")}},
+        },
+    }
+    return copy.deepcopy(document)  # no sharing of the schema constants between documents

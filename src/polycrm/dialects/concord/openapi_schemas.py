@@ -1,0 +1,285 @@
+"""The schemas of the Concord dialect's OpenAPI document (openapi.py): each resource's record, index row, linked
+row, page, request bodies and `filters`, from the mapping (resources.json) and the entity as defined now
+(custom fields with a `cf_` key included); and the shapes every route shares (errors, tokens, the user,
+global search groups, filter rules). Record keys follow render.py, bodies values.py, filters filters.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from polycrm.auth.concord_tokens import MAX_NAME_LENGTH
+from polycrm.dialects.concord.context import MAX_PER_PAGE
+from polycrm.dialects.concord.filter_rules import RULE_TYPES, TYPE_OPERATORS
+from polycrm.dialects.concord.filters import MAX_CHILDREN
+from polycrm.dialects.concord.custom_types import CustomField, custom_fields
+from polycrm.dialects.concord.mapping import CREATED, UPDATED, ConcordMapping, Resource, ResourceField
+from polycrm.dialects.concord.render import AUTHORIZATIONS
+from polycrm.dialects.concord.values import MAX_IDS, MAX_STRING
+from polycrm.dialects.openapi_parts import nullable, schema_ref
+from polycrm.meta import Entity
+
+# Laravel's serialised datetime, as every timestamp and date is shown (render.concord_datetime).
+CONCORD_TIME = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.000000Z$"
+TIMESTAMP = {"type": ["string", "null"], "pattern": CONCORD_TIME, "examples": ["2024-05-01T10:00:00.000000Z"],
+             "description": "UTC, Laravel's form (a date shows as its midnight)."}
+# What a date or datetime value may be written as (values._moment).
+MOMENT = {"type": ["string", "null"],
+          "pattern": r"^\s*\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?(?:\.000000Z|Z)?\s*$",
+          "examples": ["2030-01-15", "2030-01-15 09:30:00"], "description": "YYYY-MM-DD[ HH:MM[:SS]], UTC."}
+# Laravel's `integer` rule: a number or a string of digits (values.as_integer).
+INTEGER_INPUT = {"type": ["integer", "string"], "pattern": r"^\s*[+-]?\d{1,18}\s*$"}
+STRING = {"type": "string"}
+TOKEN_NAME = {"type": "string", "minLength": 1, "maxLength": MAX_NAME_LENGTH, "pattern": r"\S",
+              "description": "The token's name."}
+INTEGER = {"type": "integer"}
+BOOLEAN = {"type": "boolean"}
+OPERATORS = list(dict.fromkeys(op for operators in TYPE_OPERATORS.values() for op in operators))
+ASSOCIATION_IDS = {
+    "description": "Record ids, or names matched on the associated resource's title (ignoring case), as a list "
+                   "or a comma string (`\"3,4\"`); ids the caller cannot read are left out (named in the "
+                   "X-PolyCRM-Warning header).",
+    "anyOf": [{"type": "array", "maxItems": MAX_IDS, "items": {"anyOf": [
+        INTEGER, {"type": "string", "minLength": 1, "maxLength": MAX_STRING},
+        {"type": "object", "required": ["id"], "properties": {"id": {"type": ["integer", "string"]}},
+         "description": "A record sent back: its id."}]}},
+        {"type": "string", "examples": ["3,4"]}, INTEGER]}
+
+
+def _object(properties: dict[str, Any], required: list[str] | None = None, **extra: Any) -> dict[str, Any]:
+    """A closed object: every key is described, the `required` ones (default: all) always there."""
+    return {"type": "object", "required": list(properties) if required is None else required,
+            "properties": properties, "additionalProperties": False, **extra}
+
+
+# --- record keys -------------------------------------------------------------------------------------
+
+def _shown(item: ResourceField, phone_types: list[str]) -> dict[str, Any]:
+    """A mapped key's value in a record (render._value); any may be null (`select` nulls what it leaves out)."""
+    kind = item.type
+    if kind == "phones":
+        phone = _object({"id": INTEGER, "number": STRING, "type": {"type": "string", "enum": phone_types}})
+        return {"type": ["array", "null"], "items": phone}
+    if kind in ("owner", "id", "int"):
+        return {"type": ["integer", "null"]}
+    if kind == "decimal":
+        return {"type": ["number", "null"]}
+    if kind == "bool":
+        return {"type": ["boolean", "null"]}
+    if kind in ("date", "datetime"):
+        return dict(TIMESTAMP)
+    if kind == "enum" and item.values:
+        return {"type": ["string", "null"], "description": f"One of: {', '.join(item.values)}."}
+    return {"type": ["string", "null"]}
+
+
+# A custom field's value by its Concord type's value kind (custom_types.TYPES), as render.py shows it and
+# values.py reads it (specs/concord.md §6): option fields show option ids (Select, Radio) or option objects
+# (Checkbox, MultiSelect) and take ids or names; dates are MySQL text.
+OPTION_OBJECT = {"type": "object", "properties": {"id": INTEGER, "name": STRING,
+                                                   "swatch_color": {"type": ["string", "null"]}}}
+CUSTOM_SHOWN: dict[str, dict[str, Any]] = {
+    "bool": {"type": ["boolean", "null"]}, "integer": {"type": ["integer", "null"]},
+    "numeric": {"type": ["number", "null"]}, "option": {"type": ["integer", "null"]},
+    "options": {"type": ["array", "null"], "items": OPTION_OBJECT},  # null: not selected (`select`)
+}
+CUSTOM_WRITTEN: dict[str, dict[str, Any]] = {
+    "bool": {"type": ["boolean", "integer", "string", "null"]}, "integer": {"type": ["integer", "string", "null"]},
+    "numeric": {"type": ["number", "string", "null"]}, "option": {"type": ["integer", "string", "null"]},
+    "options": {"type": ["array", "null"], "items": {"type": ["integer", "string", "object"]}},
+}
+
+
+def _custom_shown(field: CustomField) -> dict[str, Any]:
+    return dict(CUSTOM_SHOWN.get(field.type.value, {"type": ["string", "null"]}))
+
+
+def _custom_written(field: CustomField) -> dict[str, Any]:
+    return dict(CUSTOM_WRITTEN.get(field.type.value, {"type": ["string", "null"]}))
+
+
+def record_schemas(mapping: ConcordMapping, resource: Resource, entity: Entity) -> dict[str, dict[str, Any]]:
+    """`<resource>.linked` (a nested association item), `.row` (an index row: with `<key>_count`, and the
+    association arrays `with` names) and `.record` (a single record: nested arrays, actions, counts)."""
+    phone_types = list(mapping.phone_types)
+    counts = {f"{key}_count": {"type": "integer", "minimum": 0} for key in resource.associations}
+    common = {"display_name": {"type": ["string", "null"]},
+              "path": {"type": "string", "pattern": rf"^/{resource.name}/\d*$"},
+              CREATED: TIMESTAMP, UPDATED: TIMESTAMP, "authorizations": schema_ref("Authorizations"),
+              "was_recently_created": BOOLEAN,
+              **{item.key: _shown(item, phone_types) for item in resource.fields},
+              **{field.key: _custom_shown(field) for field in custom_fields(entity)}}
+    nested = {key: {"type": "array", "items": schema_ref(f"{association.resource}.linked")}
+              for key, association in resource.associations.items()}
+    row = {"id": INTEGER, **counts, **common}
+    return {
+        f"{resource.name}.linked": _object({"id": INTEGER, **common}),
+        f"{resource.name}.row": _object({**row, **nested}, list(row)),
+        f"{resource.name}.record": _object({**row, **nested, "actions": {"type": "array"},
+                                            "associations_count": {"type": "integer", "minimum": 0}}),
+        f"{resource.name}.page": page_schema(f"{resource.name}.row"),
+        f"{resource.name}.associated": _object(nested, description="Each association's records."),
+    }
+
+
+def page_schema(row: str) -> dict[str, Any]:
+    """Laravel's length-aware paginator of rows (pages.paginated)."""
+    return _object({"data": {"type": "array", "items": schema_ref(row)}, "links": schema_ref("PageLinks"),
+                    "meta": schema_ref("PageMeta")})
+
+
+# --- request bodies ----------------------------------------------------------------------------------
+
+def _written(item: ResourceField, phone_types: list[str]) -> dict[str, Any]:
+    """What a mapped key takes on create and update (values.BodyReader); null or "" empties it."""
+    kind = item.type
+    if kind == "phones":
+        phone = {"type": "object", "required": ["number"], "properties": {
+            "number": {"type": "string", "maxLength": MAX_STRING, "pattern": r"\S"},
+            "type": {"type": ["string", "null"], "enum": [*phone_types, None], "default": "mobile"}}}
+        return {"type": ["array", "null"], "items": {"anyOf": [phone, {"type": "string", "pattern": r"\S",
+                                                                        "description": "A bare number."}]}}
+    if kind in ("owner", "id", "int"):
+        return nullable(INTEGER_INPUT)
+    if kind == "decimal":
+        return {"type": ["number", "string", "null"], "description": "A number below 10^15 (or its digits)."}
+    if kind == "bool":
+        return {"enum": [True, False, 0, 1, "0", "1", "true", "false", None, ""]}
+    if kind in ("date", "datetime"):
+        return dict(MOMENT)
+    if kind == "enum" and item.values:
+        return {"enum": [*item.values, None, ""]}
+    schema: dict[str, Any] = {"type": ["string", "null"], "maxLength": MAX_STRING}
+    if kind == "email":
+        schema["format"] = "email"
+    return schema
+
+
+def _filled(schema: dict[str, Any]) -> dict[str, Any]:
+    """A required key's value: never null or empty."""
+    if "enum" in schema:
+        return {**schema, "enum": [value for value in schema["enum"] if value is not None and value != ""]}
+    kinds = [kind for kind in schema["type"] if kind != "null"]
+    filled = {**schema, "type": kinds[0] if len(kinds) == 1 else kinds}
+    if "string" in kinds:
+        filled["minLength"] = 1
+    if "array" in kinds:
+        filled["minItems"] = 1
+    return filled
+
+
+def body_schemas(mapping: ConcordMapping, resource: Resource, entity: Entity) -> dict[str, dict[str, Any]]:
+    """`<resource>.create` and `.update`: the mapped keys but read-only ones, association keys (also under
+    `associations`), custom fields. Other keys are ignored (named in the X-PolyCRM-Warning header)."""
+    phone_types = list(mapping.phone_types)
+    properties: dict[str, Any] = {}
+    for item in resource.fields:
+        if item.read_only:
+            continue
+        written = _written(item, phone_types)
+        properties[item.key] = _filled(written) if item.required else written  # "filled" on update
+    properties.update({key: ASSOCIATION_IDS for key in resource.associations})
+    if resource.associations:
+        properties["associations"] = {"type": "object", "properties": {key: ASSOCIATION_IDS
+                                                                       for key in resource.associations},
+                                      "description": "The generic form of the association keys."}
+    properties.update({field.key: _custom_written(field) for field in custom_fields(entity)})
+    required = [item.key for item in resource.fields if item.required and not item.read_only]
+    description = "Keys that are not the resource's are ignored and named in the X-PolyCRM-Warning header."
+    return {f"{resource.name}.create": {"type": "object", "required": required, "properties": properties,
+                                        "description": description},
+            f"{resource.name}.update": {"type": "object", "properties": properties,
+                                        "description": "Only the keys sent change; association keys sent replace "
+                                                       "the associated records. " + description}}
+
+
+def association_body(resource: Resource) -> dict[str, Any]:
+    """The body of `/api/associations/{resource}/{id}`: association key -> ids; another key is a 409."""
+    return {"type": "object", "properties": {key: ASSOCIATION_IDS for key in resource.associations},
+            "description": "Association keys and the records to attach, sync or detach. A key the resource "
+                           "cannot associate is refused (409)."}
+
+
+def filters_schema(rule_ids: list[str]) -> dict[str, Any]:
+    """`filters`: a group of rules (and groups of rules) or a list of groups; rule ids are the resource's."""
+    query = {"type": "object", "required": ["rule", "operator"], "properties": {
+        "rule": {"type": "string", "enum": rule_ids}, "operator": {"type": "string", "enum": OPERATORS},
+        "operand": STRING, "type": {"type": "string", "enum": sorted(RULE_TYPES)},
+        "value": {"description": "A value, [low, high] for between, a list for in, a preset for is."}}}
+    rule = {"type": "object", "required": ["type", "query"], "properties": {"type": {"const": "rule"},
+                                                                             "query": query}}
+    condition = {"type": "string", "enum": ["and", "or"], "default": "and"}
+    inner = {"type": "object", "required": ["type", "query"], "properties": {"type": {"const": "group"}, "query": {
+        "type": "object", "required": ["children"], "properties": {
+            "condition": condition, "children": {"type": "array", "maxItems": MAX_CHILDREN, "items": rule}}}}}
+    group = {"type": "object", "required": ["children"], "properties": {
+        "condition": condition,
+        "children": {"type": "array", "maxItems": MAX_CHILDREN, "items": {"anyOf": [rule, inner]}}}}
+    return {"anyOf": [group, {"type": "array", "maxItems": MAX_CHILDREN, "items": group}]}
+
+
+# --- shared shapes -----------------------------------------------------------------------------------
+
+def shared_schemas(mapping: ConcordMapping) -> dict[str, dict[str, Any]]:
+    timestamps = {"created_at": TIMESTAMP, "updated_at": TIMESTAMP}
+    token_row = {"id": INTEGER, "tokenable_type": STRING, "tokenable_id": INTEGER, "name": STRING,
+                 "abilities": {"type": "array", "items": STRING}, "last_used_at": TIMESTAMP,
+                 "expires_at": TIMESTAMP, **timestamps}
+    new_row = {key: value for key, value in token_row.items() if key != "last_used_at"}
+    plain_token = {"type": "string", "pattern": r"^\d+\|[A-Za-z0-9]{40}[0-9a-f]{8}$",
+                   "description": "`{id}|{secret}`: send it as `Authorization: Bearer <token>`; shown once."}
+    rule_entry = _object({
+        "id": STRING, "label": STRING, "type": STRING, "operators": {"type": "array", "items": STRING},
+        "operatorsOptions": {"type": ["array", "object"]}, "component": STRING, "isStatic": BOOLEAN,
+        "operands": {"type": "array", "items": _object({"value": STRING, "label": STRING, "valueKey": STRING,
+                                                        "labelKey": STRING, "rule": schema_ref("FilterRule")})},
+        "hasAuthorization": BOOLEAN, "helpText": {"type": ["string", "null"]}, "displayAs": {},
+        "quickFilter": {}, "onlyOncePerGroup": BOOLEAN, "valueKey": STRING, "labelKey": STRING,
+        "options": {"type": "array", "items": {"type": "object"}}, "hideOperands": BOOLEAN},
+        ["id", "label", "type", "operators", "operatorsOptions", "component", "isStatic", "operands"])
+    found = _object({"id": INTEGER, "path": STRING, "display_name": {"type": ["string", "null"]},
+                     "created_at": TIMESTAMP, "resourceName": {"type": "string", "enum": list(mapping.resources)}})
+    page_link = _object({"url": {"type": ["string", "null"]}, "label": STRING, "active": BOOLEAN})
+    count = {"type": ["integer", "null"], "minimum": 1}
+    return {
+        "Message": _object({"message": STRING}),
+        "ApiAccessDenied": _object({"error": STRING}),
+        "ValidationErrors": _object({"message": STRING, "errors": {
+            "type": "object", "minProperties": 1,
+            "additionalProperties": {"type": "array", "minItems": 1, "items": STRING}}}),
+        "Authorizations": _object({key: BOOLEAN for key, _ in AUTHORIZATIONS}),
+        "PageLinks": _object({"first": STRING, "last": STRING, "prev": {"type": ["string", "null"]},
+                              "next": {"type": ["string", "null"]}}),
+        "PageMeta": _object({"current_page": {"type": "integer", "minimum": 1}, "from": count,
+                             "last_page": {"type": "integer", "minimum": 1},
+                             "links": {"type": "array", "items": page_link}, "path": STRING,
+                             "per_page": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE},
+                             "to": count, "total": {"type": "integer", "minimum": 0}}),
+        "TokenRequest": {"type": "object", "required": ["email", "password", "device_name"], "properties": {
+            "email": {"type": "string", "minLength": 1, "maxLength": MAX_STRING},
+            "password": {"type": "string", "minLength": 1, "maxLength": MAX_STRING}, "device_name": TOKEN_NAME}},
+        "TokenName": {"type": "object", "required": ["name"], "properties": {"name": TOKEN_NAME}},
+        "IssuedToken": _object({"accessToken": plain_token, "userId": INTEGER,
+                                "email": {"type": ["string", "null"]}, "name": {"type": ["string", "null"]}}),
+        "TokenRow": _object(token_row),
+        "NewToken": _object({"accessToken": _object(new_row), "plainTextToken": plain_token}),
+        "User": _object({"id": INTEGER, "display_name": {"type": ["string", "null"]}, "path": STRING,
+                         **timestamps, "name": {"type": ["string", "null"]}, "email": {"type": ["string", "null"]},
+                         "super_admin": BOOLEAN, "access_api": BOOLEAN, "timezone": STRING, "locale": STRING,
+                         "avatar_url": {"type": ["string", "null"]}}),
+        "SearchGroup": _object({"title": STRING, "resource_name": {"type": "string", "enum": list(mapping.resources)},
+                                "icon": STRING, "action": STRING, "data": {"type": "array", "items": found}}),
+        "FilterRule": rule_entry,
+        "CustomField": _object({"id": INTEGER, "field_type": STRING, "resource_name": STRING, "field_id": STRING,
+                                "label": STRING, "options": {"type": "array", "items": _object({
+                                    "id": INTEGER, "custom_field_id": INTEGER, "name": STRING,
+                                    "swatch_color": {"type": ["string", "null"]}, "display_order": INTEGER})},
+                                "is_unique": BOOLEAN, "was_recently_created": BOOLEAN},
+                               ["id", "field_type", "resource_name", "field_id", "label", "is_unique"]),
+        "CustomField.page": page_schema("CustomField"),
+        "CustomFieldRequest": {"type": "object", "properties": {
+            "resource_name": STRING, "label": STRING, "field_type": STRING, "field_id": STRING,
+            "options": {"type": "array", "items": {"type": "object", "properties": {
+                "name": STRING, "display_order": INTEGER, "swatch_color": {"type": ["string", "null"]}}}},
+            "is_unique": BOOLEAN}},
+    }
