@@ -90,9 +90,10 @@ def store(api: ConcordApi, request: ConcordRequest) -> Response:
     resource = _resource(api, body.get("resource_name"), errors)
     label = _label(body.get("label"), errors)
     kind = _type(body.get("field_type"), errors)
-    options = _options(body.get("options"), kind, errors) if kind is not None else None
     _unique(body.get("is_unique"), kind, resource, errors, creating=True)
     field_id = _field_id(api, body.get("field_id"), resource, errors)
+    # Concord answers 500 for an option type without `options`; PolyCRM asks for them.
+    options = _options(body.get("options"), kind, errors) if kind is not None else None
     errors.raise_any()
     assert resource is not None and kind is not None and label is not None and field_id is not None
     params: dict[str, Any] = dict(kind.params, label=label)
@@ -110,14 +111,15 @@ def store(api: ConcordApi, request: ConcordRequest) -> Response:
 
 
 def update(api: ConcordApi, request: ConcordRequest) -> Response:
-    """Label and options; `field_type`, `field_id` and `resource_name` are ignored, as Concord ignores them."""
+    """Label and options (kept when not sent: Concord answers 500); `field_type`, `field_id` and
+    `resource_name` are ignored, as Concord ignores them."""
     _require_admin(request)
     resource, item = _find(api, request)
     body = request.body if isinstance(request.body, dict) else {}
     errors = _Errors()
     label = _label(body.get("label"), errors)
-    options = _options(body.get("options"), item.type, errors)
     _unique(body.get("is_unique"), item.type, resource, errors, creating=False)
+    options = _options(body["options"], item.type, errors) if "options" in body else None
     changes: dict[str, Any] = {"label": label}
     if options is not None:
         kept = _kept_options(item, options, errors)

@@ -103,9 +103,10 @@ def concord_type(name: Any) -> ConcordType | None:
 
 
 @cache
-def time_zones() -> tuple[str, ...]:
-    """The zone names a Timezone field takes (the IANA database Python has)."""
-    return tuple(sorted(available_timezones()))
+def time_zones() -> dict[str, str]:
+    """The zone names a Timezone field takes (the IANA database Python has), sorted, each its own filter
+    value."""
+    return {zone: zone for zone in sorted(available_timezones())}
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +153,7 @@ class CustomField:
         if self.type.optionable:
             values = self.names_by_id
         elif self.type.name == "Timezone":
-            values = {zone: zone for zone in time_zones()}
+            values = time_zones()
         return FilterRule(self.key, self.field, self.type.rule, values)
 
 
