@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from starlette.responses import Response
 
 from polycrm.core.search import SearchQuery, TotalMode
+from polycrm.core.trash import TrashService
 from polycrm.dialects.concord.context import MAX_PER_PAGE, ConcordRequest
 from polycrm.dialects.concord.envelope import answer, no_content
 from polycrm.dialects.concord.pages import PageLinks, page_number, page_size, paginated
@@ -38,25 +39,26 @@ def search(api: ConcordApi, request: ConcordRequest) -> Response:
     return answer(view.index_rows(request.user, result.records))
 
 
-def show(api: ConcordApi, request: ConcordRequest) -> Response:
+def _trash(api: ConcordApi, request: ConcordRequest) -> tuple[ResourceView, TrashService]:
     view = ResourceView(api, resource_of(request))
-    record = api.core.trash(view.entity.name).read(request.user, record_id(request))
-    return answer(view.single(request.user, record))
+    return view, api.core.trash(view.entity.name)
+
+
+def show(api: ConcordApi, request: ConcordRequest) -> Response:
+    view, trash = _trash(api, request)
+    return answer(view.single(request.user, trash.read(request.user, record_id(request))))
 
 
 def restore(api: ConcordApi, request: ConcordRequest) -> Response:
-    view = ResourceView(api, resource_of(request))
-    record = api.core.trash(view.entity.name).restore(request.user, record_id(request))
-    return answer(view.single(request.user, record))
+    view, trash = _trash(api, request)
+    return answer(view.single(request.user, trash.restore(request.user, record_id(request))))
 
 
 def destroy(api: ConcordApi, request: ConcordRequest) -> Response:
-    view = ResourceView(api, resource_of(request))
-    api.core.trash(view.entity.name).destroy(request.user, record_id(request))
+    _trash(api, request)[1].destroy(request.user, record_id(request))
     return no_content()
 
 
 def empty(api: ConcordApi, request: ConcordRequest) -> Response:
-    view = ResourceView(api, resource_of(request))
-    api.core.trash(view.entity.name).empty(request.user)
+    _trash(api, request)[1].empty(request.user)
     return no_content()
