@@ -59,9 +59,15 @@ def _narrowed(node: Any) -> Any:
     return [_narrowed(item) for item in node] if isinstance(node, list) else node
 
 
+# `/custom-fields` changes the schema under the document this module checks against (a generated DELETE drops
+# `cf_vip`, a POST adds keys): tests/concord/test_custom_fields.py covers it against the served document.
+SCHEMA_CHANGING = "/custom-fields"
+
+
 def _tested_document(covered: Callable[[str], bool]) -> dict[str, Any]:
     tested = copy.deepcopy(DOCUMENT)
-    tested["paths"] = {path: item for path, item in tested["paths"].items() if covered(path)}
+    tested["paths"] = {path: item for path, item in tested["paths"].items()
+                       if covered(path) and not path.startswith(SCHEMA_CHANGING)}
     schemas = tested["components"]["schemas"]
     schemas.update({name: _narrowed(item) for name, item in schemas.items() if name.endswith(".filters")})
     return tested
