@@ -1,5 +1,6 @@
 """PHP's `json_encode`, as ITFlow and Laravel (Concord CRM) answer: `/` escaped as `\\/`, every non-ASCII
-character as `\\uXXXX` (surrogate pairs beyond the BMP), compact or with `JSON_PRETTY_PRINT`'s 4-space indent.
+character as a `\\u` escape of four hex digits (surrogate pairs beyond the BMP), compact or with
+`JSON_PRETTY_PRINT`'s 4-space indent.
 
 orjson does the encoding; only text that holds a `/` or a non-ASCII character is rewritten afterwards, so a
 plain ASCII answer costs one orjson call.
@@ -18,7 +19,7 @@ _PRETTY = json.JSONEncoder(ensure_ascii=True, indent=4, separators=(",", ": "), 
 
 
 def _escape_non_ascii(match: re.Match[str]) -> str:
-    return json.dumps(match.group(0))[1:-1]  # \uXXXX, or a surrogate pair
+    return json.dumps(match.group(0))[1:-1]  # a four-hex-digit escape, or a surrogate pair
 
 
 _NON_ASCII_TEXT = re.compile(r"[^\x00-\x7f]+")
