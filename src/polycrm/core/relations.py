@@ -112,13 +112,19 @@ class RelationService:
         link = self.link(link_name)
         return self.services(link.entity or "").matching_ids(actor, where, relate_action(link))
 
-    def _change(self, actor: Actor, record_id: Any, link_name: str, foreign_ids: Iterable[Any], *, add: bool) -> bool:
+    def _relatable(self, actor: Actor, link_name: str) -> Link:
+        """The link, if the actor may change relations through it: edit access to the type, an
+        administrators' link only for administrators, never a link kept in a column of this record."""
         link = self.link(link_name)
         if link.storage in (LinkStorage.COLUMN, LinkStorage.PARENT):
             raise BadRequest(f"Link '{link_name}' is set through the '{link_name}Id' attribute.")
         self.records.require_scope(actor, "edit")
         if not actor.is_admin:
             self.records.input.check_admin_only({}, [link_name])
+        return link
+
+    def _change(self, actor: Actor, record_id: Any, link_name: str, foreign_ids: Iterable[Any], *, add: bool) -> bool:
+        link = self._relatable(actor, link_name)
         ids = []
         for raw in foreign_ids:
             parsed = parse_id(raw)
@@ -138,10 +144,7 @@ class RelationService:
                       added: Iterable[int] = (), removed: Iterable[int] = ()) -> bool:
         """Relate and unrelate records inside the caller's transaction (a record written with its
         associations); the same checks as `relate`/`unrelate`. Whether any relation changed."""
-        link = self.link(link_name)
-        if link.storage in (LinkStorage.COLUMN, LinkStorage.PARENT):
-            raise BadRequest(f"Link '{link_name}' is set through the '{link_name}Id' attribute.")
-        self.records.require_scope(actor, "edit")
+        link = self._relatable(actor, link_name)
         target = self.services(link.entity or "")
         changed = False
         for ids, add in ((list(dict.fromkeys(added)), True), (list(dict.fromkeys(removed)), False)):
