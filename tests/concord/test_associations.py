@@ -107,3 +107,22 @@ def test_a_record_reads_its_associated_ids_once_for_the_arrays_and_the_counts(
     assert ids(shown["companies"]) == [acme["id"], globex["id"]] and shown["companies_count"] == 2
     assert shown["associations_count"] == 2
     assert calls == [[contact["id"]]]
+
+
+def test_with_reads_each_association_once_for_a_whole_page(concord: Concord, companies: list[dict],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from polycrm.dialects.concord.view import ResourceView
+
+    for name, owned in (("A", companies[:2]), ("B", companies[1:]), ("C", [])):
+        concord.create("contacts", {"first_name": name, "companies": [c["id"] for c in owned]})
+    reads: list[str] = []
+    associated_rows = ResourceView.associated_rows
+
+    def counted(self: ResourceView, actor: Any, key: str, related_ids: Any) -> Any:
+        reads.append(key)
+        return associated_rows(self, actor, key, related_ids)
+
+    monkeypatch.setattr(ResourceView, "associated_rows", counted)
+    rows = concord.get("contacts", **{"with": "companies"}).json()["data"]
+    assert [ids(row["companies"]) for row in rows] == [ids(companies[:2]), ids(companies[1:]), []]
+    assert reads == ["companies"]

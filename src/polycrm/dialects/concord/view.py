@@ -18,7 +18,7 @@ from polycrm.query.tree import Compare, Op, Sort
 if TYPE_CHECKING:
     from polycrm.dialects.concord.api import ConcordApi
 
-# Nested association arrays on a single record stop here (Concord loads them all).
+# A record's nested association arrays stop here (Concord loads them all).
 MAX_NESTED = 1000
 
 
@@ -88,10 +88,10 @@ class ResourceView:
         rows = [self.renderer.render(record, authorizations=allowed, counts=self._counts(related, record["id"]))
                 for record, allowed in zip(records, self._authorizations(actor, records))]
         if with_:
-            wanted = [key for key in with_.split(";") if key in self.resource.associations]
-            for row in rows:
-                for key in wanted:
-                    row[key] = self.associated_rows(actor, key, related[key].get(row["id"], []))
+            wanted = {key: related[key] for key in with_.split(";") if key in self.resource.associations}
+            for key, by_owner in self._nested(actor, wanted).items():
+                for row in rows:
+                    row[key] = by_owner.get(row["id"], [])
         if select is not None:
             kept = {"id", *select}
             shown = set(self.keys())
@@ -102,14 +102,25 @@ class ResourceView:
 
     def single(self, actor: Actor, record: dict[str, Any], *, created: bool = False) -> dict[str, Any]:
         related = self._related([record])
-        nested = {key: self.associated_rows(actor, key, ids.get(record["id"], [])) for key, ids in related.items()}
+        nested = {key: by_owner.get(record["id"], []) for key, by_owner in self._nested(actor, related).items()}
         return self.renderer.render(record, authorizations=self._authorizations(actor, [record])[0],
                                     counts=self._counts(related, record["id"]), created=created, associations=nested)
 
     def associations_of(self, actor: Actor, record_id: int) -> dict[str, list[dict[str, Any]]]:
         """Every association of one record: key -> the associated records the caller may read."""
-        related = self._related([{"id": record_id}])
-        return {key: self.associated_rows(actor, key, ids.get(record_id, [])) for key, ids in related.items()}
+        nested = self._nested(actor, self._related([{"id": record_id}]))
+        return {key: by_owner.get(record_id, []) for key, by_owner in nested.items()}
+
+    def _nested(self, actor: Actor, related: dict[str, dict[int, list[int]]]
+                ) -> dict[str, dict[int, list[dict[str, Any]]]]:
+        """Association key -> record id -> its associated records the caller may read: one read per key for
+        every record of a page, not one per record."""
+        nested = {}
+        for key, by_owner in related.items():
+            rows = {row["id"]: row for row in self.associated_rows(
+                actor, key, sorted({i for ids in by_owner.values() for i in ids}))}
+            nested[key] = {owner: [rows[i] for i in ids if i in rows][:MAX_NESTED] for owner, ids in by_owner.items()}
+        return nested
 
     def associated_rows(self, actor: Actor, key: str, related_ids: Sequence[int]) -> list[dict[str, Any]]:
         """The associated records among `related_ids` that the caller may read, as index rows of their
@@ -118,7 +129,7 @@ class ResourceView:
         if not ids:
             return []
         target = ResourceView(self.api, self.api.mapping.resources[self.resource.associations[key].resource])
-        query = SearchQuery(where=Compare("id", Op.IN, ids), sorts=[Sort("id")], limit=MAX_NESTED,
+        query = SearchQuery(where=Compare("id", Op.IN, ids), sorts=[Sort("id")], limit=len(ids),
                             select=target.attributes(), total=TotalMode.NONE)
         records = self.api.core.records(target.entity.name).search_visible(actor, query).records
         return [target.renderer.render(r, authorizations=a)
