@@ -43,12 +43,12 @@ def core_settings(config: Config) -> CoreSettings:
 
 
 def build_core(config: Config, database: Database, mapping: InflowMapping | None = None,
-               directory: UserDirectory | None = None) -> Core:
+               directory: UserDirectory | None = None, concord: ConcordMapping | None = None) -> Core:
     """The core with every dialect's reserved API names registered (the app and the CLI share it); with the
     server's directory, the core looks other users' rights up through its cache."""
     core = Core(database, core_settings(config), directory, KeyRing(config.secret_key))
     core.reserve_api_names(INFLOW, (mapping or InflowMapping.load()).reserved_names)
-    core.reserve_api_names(CONCORD, ConcordMapping.load().reserved_names)
+    core.reserve_api_names(CONCORD, (concord or ConcordMapping.load()).reserved_names)
     core.currency.ensure_stored()
     ensure_default_pipeline(database)  # a new store starts with Concord's default pipeline
     return core
@@ -68,7 +68,8 @@ def build_app(config: Config, database: Database) -> Starlette:
     database.remembered_counts = config.remembered_counts
     mapping = InflowMapping.load()
     directory = UserDirectory(database, KeyRing(config.secret_key), config.auth_tokens)
-    core = build_core(config, database, mapping, directory)
+    concord_mapping = ConcordMapping.load()
+    core = build_core(config, database, mapping, directory, concord_mapping)
     webhooks = build_webhooks(config, database, core, directory, mapping)
     limiter = RateLimiter(config.redis_url, key_prefix=config.redis_prefix)
     logins = LoginThrottle(limiter, parse_rate(config.login_failures_per_user),
@@ -83,7 +84,8 @@ def build_app(config: Config, database: Database) -> Starlette:
     itflow = ItflowApi(core, directory.find_itflow_key, core.audit.record, max_body_bytes=config.max_body_bytes,
                        actor_of=directory.actor)
     concord = ConcordApi(core, directory, limiter, parse_rate(config.concord_rate_limit),
-                         parse_rate(config.concord_token_rate_limit), max_body_bytes=config.max_body_bytes)
+                         parse_rate(config.concord_token_rate_limit), max_body_bytes=config.max_body_bytes,
+                         mapping=concord_mapping)
 
     async def docs(_request):  # noqa: ANN001, ANN202 - Starlette endpoint
         return HTMLResponse(docs_page("/api/v1/OpenApi"))
