@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import copy
 import json
-from importlib import resources
 from typing import Any
 
 import pytest
 
 from polycrm.dialects.concord import routes
 from polycrm.dialects.concord.context import MAX_PER_PAGE
-from polycrm.dialects.concord.mapping import ConcordMapping
+from polycrm.dialects.concord.mapping import ConcordMapping, load_spec
 from polycrm.dialects.concord.openapi import build_openapi
 from polycrm.meta import load_builtin_registry
 from tests.concord.conftest import MAPPING, UNMATCHED, Concord, concord_client
@@ -70,7 +69,7 @@ def test_every_route_of_the_table_for_every_resource(spec: dict[str, Any]) -> No
 
 
 def test_a_resource_added_to_the_mapping_is_documented() -> None:
-    data = json.loads(resources.files("polycrm.dialects.concord").joinpath("resources.json").read_text())
+    data = load_spec()
     data["resources"]["leads"] = dict(copy.deepcopy(data["resources"]["companies"]), entity="Lead",
                                       associations={}, model="Lead")
     data["resources"]["leads"]["fields"]["name"]["field"] = "lastName"

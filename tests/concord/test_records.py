@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import json
 import re
-from importlib import resources
 
 import pytest
 
-from polycrm.dialects.concord.mapping import FIELD_TYPES, ConcordMapping
+from polycrm.dialects.concord.mapping import FIELD_TYPES, ConcordMapping, load_spec
 from polycrm.dialects.concord.values import BodyReader
 from polycrm.meta import load_builtin_registry
 from tests.concord.conftest import Concord
@@ -178,7 +177,7 @@ def test_contact_email_is_unique_across_contacts_and_users(concord: Concord) -> 
 
 def test_every_field_type_has_a_reader() -> None:
     """`int` had none: the first write to a resource mapping an int key would have been a 500."""
-    data = json.loads(resources.files("polycrm.dialects.concord").joinpath("resources.json").read_text())
+    data = load_spec()
     data["resources"]["contacts"]["fields"]["seats"] = {"field": "seats", "type": "int", "label": "Seats"}
     mapping = ConcordMapping(data)
     reader = BodyReader(mapping, mapping.resources["contacts"], load_builtin_registry().entity("Contact"))

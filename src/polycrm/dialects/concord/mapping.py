@@ -1,4 +1,4 @@
-"""Concord CRM's resources over PolyCRM entities, loaded from `resources.json`.
+"""Concord CRM's resources over PolyCRM entities, loaded from `mapping.json` and one file a resource in `resources/`.
 
 A resource names its entity, the record keys Concord shows in their order (each over a canonical field with a
 value type), its association keys (each the name of another resource, over a link of the entity), its filter
@@ -24,9 +24,20 @@ RECORD_KEYS = frozenset({"id", "display_name", "path", CREATED, UPDATED, "author
                          "actions", "associations_count"})
 # Field types whose value is the id of a linked record.
 LINK_TYPES = frozenset({"owner", "id"})
-# Every field type a resource's key may have (resources.json's comment says what each reads and shows).
+# Every field type a resource's key may have (mapping.json's comment says what each reads and shows).
 FIELD_TYPES = frozenset({"string", "text", "email", "phones", "decimal", "int", "bool", "date", "datetime", "enum",
                          *LINK_TYPES})
+
+
+def load_spec() -> dict[str, Any]:
+    """The package's mapping as one document: `mapping.json` with `resources` by name (a file's name is its
+    resource's), in name order."""
+    package = resources.files(__package__)
+    spec = json.loads(package.joinpath("mapping.json").read_text())
+    files = sorted((item for item in package.joinpath("resources").iterdir() if item.name.endswith(".json")),
+                   key=lambda item: item.name)
+    spec["resources"] = {item.name.removesuffix(".json"): json.loads(item.read_text()) for item in files}
+    return spec
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +118,7 @@ class ConcordMapping:
 
     @classmethod
     def load(cls) -> ConcordMapping:
-        return cls(json.loads(resources.files(__package__).joinpath("resources.json").read_text()))
+        return cls(load_spec())
 
     @staticmethod
     def _resource(name: str, spec: dict[str, Any]) -> Resource:

@@ -1,5 +1,5 @@
 """The schemas of the Concord dialect's OpenAPI document (openapi.py): each resource's record, index row, linked
-row, page, request bodies and `filters`, from the mapping (resources.json) and the entity as defined now
+row, page, request bodies and `filters`, from the mapping (resources/) and the entity as defined now
 (custom fields with a `cf_` key included); and the shapes every route shares (errors, tokens, the user,
 global search groups, filter rules). Record keys follow render.py, bodies values.py, filters filters.py.
 """

@@ -1,5 +1,5 @@
 """The generic resource endpoints (specs/concord.md §2): index, show, store, update, destroy, search, rules
-and associated lists, for every resource of `resources.json`."""
+and associated lists, for every resource of `resources/`."""
 
 from __future__ import annotations
 
