@@ -61,6 +61,21 @@ def test_redis_outage_lets_requests_through():
     assert all(limiter.hit(rate, "inflow", "k", "ip").allowed for _ in range(3))
 
 
+@pytest.mark.parametrize("counters", ["memory", pytest.param("redis", marks=needs_redis)])
+def test_a_hit_counts_once_and_reads_what_limits_reads(counters):
+    """On Redis a hit is one script call: it must count exactly one request in limits' own list, refuse the
+    fourth of three, and report what limits' own reading (peek) reports."""
+    limiter = RateLimiter(REDIS_URL if counters == "redis" else None, key_prefix=f"test-{uuid.uuid4().hex}")
+    rate = parse_rate("3/minute")
+    before = time.time()
+    decisions = [limiter.hit(rate, "unit", "k") for _ in range(4)]
+    assert [(d.allowed, d.remaining) for d in decisions] == [(True, 2), (True, 1), (True, 0), (False, 0)]
+    assert all(before + 59 <= d.reset_at <= time.time() + 61 and 1 <= d.retry_after <= 60 for d in decisions)
+    peeked = limiter.peek(rate, "unit", "k")
+    assert (peeked.allowed, peeked.remaining, peeked.reset_at) == (False, 0, decisions[0].reset_at)
+    assert limiter.hit(rate, "unit", "other").remaining == 2
+
+
 def test_policy_is_validated():
     with pytest.raises(ValueError):
         parse_rate("often")

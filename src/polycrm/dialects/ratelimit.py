@@ -8,6 +8,9 @@ counted the same way (LoginThrottle), by user name and by client address.
 
 If Redis cannot be reached, requests are let through (fail open) and a warning is logged at most once a
 minute: an outage of the counter store should not take the API down with it.
+
+On Redis a request is counted and its headers' figures read in one round trip (`limits` takes two: `hit`,
+then `get_window_stats`), by a script over the same list `limits` keeps, so `peek` and `limits` read it alike.
 """
 
 from __future__ import annotations
@@ -22,14 +25,42 @@ from dataclasses import dataclass
 
 from limits import RateLimitItem, parse
 from limits.errors import StorageError
-from limits.storage import storage_from_string
+from limits.storage import RedisStorage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from polycrm.auth.schemes import LoginThrottled
 
+
 log = logging.getLogger("polycrm.ratelimit")
 REDIS_TIMEOUT_SECONDS = 0.5
 WARNING_INTERVAL_SECONDS = 60.0
+# limits' acquire_moving_window.lua (amount 1) followed by its moving_window.lua, in one call: the window's list
+# holds request times newest first, at most `limit` of them. Returns {acquired, oldest time in window, count}.
+HIT_WITH_STATS = """
+local now, limit, expiry = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local start = now - expiry
+local acquired = 0
+local last = redis.call('lindex', KEYS[1], limit - 1)
+if not (last and tonumber(last) >= start) then
+    redis.call('lpush', KEYS[1], ARGV[1])
+    redis.call('ltrim', KEYS[1], 0, limit - 1)
+    redis.call('expire', KEYS[1], expiry)
+    acquired = 1
+end
+local low, high, found = 0, redis.call('llen', KEYS[1]) - 1, -1
+while low <= high do
+    local middle = math.floor((low + high) / 2)
+    if tonumber(redis.call('lindex', KEYS[1], middle)) >= start then
+        found, low = middle, middle + 1
+    else
+        high = middle - 1
+    end
+end
+if found < 0 then
+    return {acquired, ARGV[1], 0}
+end
+return {acquired, redis.call('lindex', KEYS[1], found), found + 1}
+"""
 
 
 def parse_rate(text: str) -> RateLimitItem:
@@ -59,6 +90,23 @@ class RateDecision:
         return headers
 
 
+class RedisWindow:
+    """limits' moving window on Redis, counted and read in one round trip (HIT_WITH_STATS)."""
+
+    def __init__(self, storage: RedisStorage):
+        self._storage = storage
+        self._script = storage.get_connection().register_script(HIT_WITH_STATS)
+
+    def hit(self, rate: RateLimitItem, identity: tuple[str, ...]) -> tuple[bool, int, float]:
+        """(allowed, remaining, reset time); StorageError as `limits` raises it."""
+        key = self._storage.prefixed_key(rate.key_for(*identity))
+        try:
+            acquired, oldest, count = self._script([key], [repr(time.time()), rate.amount, rate.get_expiry()])
+        except self._storage.base_exceptions as exc:
+            raise StorageError(exc) from exc
+        return bool(acquired), rate.amount - int(count), float(oldest) + rate.get_expiry()
+
+
 class RateLimiter:
     """Counts requests against policies; thread-safe (the storages lock or are atomic)."""
 
@@ -70,19 +118,23 @@ class RateLimiter:
         else:
             storage = storage_from_string("memory://")
         self._limiter = MovingWindowRateLimiter(storage)
+        self._redis = RedisWindow(storage) if isinstance(storage, RedisStorage) else None
         self._warned_at = -math.inf
         self._lock = threading.Lock()
 
     def hit(self, rate: RateLimitItem, *identity: str) -> RateDecision:
         """Count one request of `identity` (e.g. policy name, key hash, client IP) against `rate`."""
         try:
-            allowed = self._limiter.hit(rate, *identity)
-            stats = self._limiter.get_window_stats(rate, *identity)
+            if self._redis is not None:
+                allowed, remaining, reset_time = self._redis.hit(rate, identity)
+            else:
+                allowed = self._limiter.hit(rate, *identity)
+                reset_time, remaining = self._limiter.get_window_stats(rate, *identity)
         except StorageError as exc:
             self._warn(exc)
             return RateDecision(True, rate.amount, rate.amount, int(time.time()) + rate.get_expiry(), 0)
-        return RateDecision(allowed, rate.amount, max(0, stats.remaining), math.ceil(stats.reset_time),
-                            max(1, math.ceil(stats.reset_time - time.time())))
+        return RateDecision(allowed, rate.amount, max(0, remaining), math.ceil(reset_time),
+                            max(1, math.ceil(reset_time - time.time())))
 
     def peek(self, rate: RateLimitItem, *identity: str) -> RateDecision:
         """Whether one more request of `identity` would be allowed, without counting it."""
