@@ -230,6 +230,11 @@ def test_lookups_follow_the_callers_role(concord: Concord) -> None:
     assert refused.status_code == 422 and list(refused.json()["errors"]) == ["source_id"]
     made = limited.create("contacts", {"first_name": "Ann", "country_id": US})
     assert made["country_id"] == US
+    company = concord.create("companies", {"name": "Banked", "industry_id": "Banking"})
+    companies_only = concord.as_user("companies", {"Account": True})
+    shown = companies_only.get(f"companies/{company['id']}")
+    assert shown.status_code == 200 and shown.json()["industry_id"] is None  # an Industry it may not read
+    assert concord.get(f"companies/{company['id']}").json()["industry_id"] is not None
     reader = concord.as_user("reader", {"Product": {"create": "no", "read": "all", "edit": "no", "delete": "no"}})
     concord.create("products", {"name": "Seen", "unit_price": 1})
     assert [p["name"] for p in reader.get("products").json()["data"]] == ["Seen"]
