@@ -108,6 +108,7 @@ CONCORD = {
     "/api/personal-access-tokens": "the caller's own tokens (tests/concord/test_auth.py)",
     "/api/personal-access-tokens/{id}": "the caller's own tokens: another's is 404 (tests/concord/test_auth.py)",
     "/api/search": "resources the caller may read, records through core search (ACL)",
+    "/api/countries": "no records: Concord's fixed country list, for any user (tests/concord/test_products_lookups.py)",
     "/api/custom-fields": "administrators only (tests/concord/test_custom_fields.py)",
     "/api/custom-fields/{id}": "administrators only (tests/concord/test_custom_fields.py)",
     "/api/associations/{resource}/{id}": "read to see, edit to change the record; ids the caller may not read "
@@ -117,7 +118,7 @@ CONCORD = {
     "/api/trashed/{resource}/{id}": "core.trash: read, delete to restore or destroy",
     "/api/{resource}": "core records: read to list, create to create",
     "/api/{resource}/search": "core records: read",
-    "/api/{resource}/rules": "no records: the resource's filter rules",
+    "/api/{resource}/rules": "the resource's filter rules; a rule's options over a resource are its readable records",
     "/api/{resource}/{id}": "core records: read, edit, delete",
     "/api/{resource}/{id}/{associated}": "read of the record, then of the associated ones",
 }

@@ -25,8 +25,10 @@ RECORD_KEYS = frozenset({"id", "display_name", "path", CREATED, UPDATED, "author
 # Field types whose value is the id of a linked record.
 LINK_TYPES = frozenset({"owner", "id"})
 # Every field type a resource's key may have (mapping.json's comment says what each reads and shows).
-FIELD_TYPES = frozenset({"string", "text", "email", "phones", "decimal", "int", "bool", "date", "datetime", "enum",
-                         *LINK_TYPES})
+FIELD_TYPES = frozenset({"string", "text", "email", "phones", "decimal", "numeric", "int", "bool", "active", "date",
+                         "datetime", "enum", "lookup", *LINK_TYPES})
+# What a `lookup` key may name besides a resource: Concord's fixed list of countries (lookups.py).
+COUNTRIES = "countries"
 
 
 def load_spec() -> dict[str, Any]:
@@ -52,6 +54,7 @@ class ResourceField:
     read_only: bool = False
     values: Mapping[str, str] | None = None  # Concord value -> canonical value (enums)
     unique: str | None = None  # the 422 message when another record (or a user) holds the value
+    lookup: str | None = None  # a `lookup` key's list: a resource's name or `countries`
 
     @property
     def attribute(self) -> str:
@@ -86,6 +89,7 @@ class Resource:
     rules: dict[str, FilterRule]  # by a name unique in the resource (several rules may share an id)
     search: dict[str, tuple[str, str]]
     not_required: frozenset[str] = frozenset()  # EspoCRM's required fields Concord does not require
+    rule_lookups: Mapping[str, str] = field(default_factory=dict)  # rule key -> the list its select values name
     by_key: dict[str, ResourceField] = field(init=False)
     by_field: dict[str, ResourceField] = field(init=False)
 
@@ -123,7 +127,7 @@ class ConcordMapping:
     @staticmethod
     def _resource(name: str, spec: dict[str, Any]) -> Resource:
         fields = [ResourceField(key, item["field"], item["type"], item["label"], bool(item.get("required")),
-                                bool(item.get("readOnly")), item.get("values"), item.get("unique"))
+                                bool(item.get("readOnly")), item.get("values"), item.get("unique"), item.get("lookup"))
                   for key, item in spec["fields"].items()]
         associations = {key: Association(key, key, link) if isinstance(link, str) else
                         Association(key, link["resource"], link["link"])
@@ -136,7 +140,8 @@ class ConcordMapping:
                  for key, rule in spec.get("rules", {}).items()}
         return Resource(name, spec["entity"], spec["model"], spec["title"], spec["order"], spec["label"],
                         spec["icon"], spec["searchAction"], spec.get("globalSearch", True), fields, associations,
-                        rules, search, frozenset(spec.get("notRequired", ())))
+                        rules, search, frozenset(spec.get("notRequired", ())),
+                        {key: rule["lookup"] for key, rule in spec.get("rules", {}).items() if "lookup" in rule})
 
     def resource(self, name: str) -> Resource | None:
         return self.resources.get(name)
@@ -163,6 +168,12 @@ class ConcordMapping:
                 require(item.field, f"key {item.key}")
                 if item.type not in FIELD_TYPES:
                     raise LookupError(f"Concord {resource.name} key {item.key}: no field type {item.type}")
+                if (item.type == "lookup") != (item.lookup is not None):
+                    raise LookupError(f"Concord {resource.name} key {item.key}: a lookup key names its list")
+            for key, lookup in [*((f.key, f.lookup) for f in resource.fields if f.lookup),
+                                *resource.rule_lookups.items()]:
+                if lookup != COUNTRIES and lookup not in self.resources:
+                    raise LookupError(f"Concord {resource.name} {key}: no list {lookup}")
             problems = check_rules(resource.rules, entity, registry)
             if problems:
                 raise LookupError(f"Concord {resource.name}: {'; '.join(problems)}")

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from starlette.responses import Response
 
-from polycrm.dialects.concord import accounts, associations, custom_fields, records, search, trash
+from polycrm.dialects.concord import accounts, associations, custom_fields, lookups, records, search, trash
 from polycrm.dialects.concord.context import DEFAULT_PER_PAGE, MAX_PER_PAGE, ConcordRequest
 from polycrm.dialects.concord.envelope import APP_VERSION, WARNING_HEADER, answer
 from polycrm.dialects.concord.custom_types import custom_fields as custom_fields_of, selectable_keys
@@ -240,6 +240,8 @@ DESCRIBED: dict[Callable[..., Any], Describe] = {
                                                                   schema_ref("IssuedToken"), p),
         body=schema_ref("TokenRequest"), errors=("429",)),
     accounts.me: lambda p: _operation(p, "The caller", _success("200", "The user.", schema_ref("User"), p)),
+    lookups.list_countries: lambda p: _operation(p, "Every country (Concord's ids: ISO 3166-1 numeric codes)", _success(
+        "200", "The countries, in id order.", {"type": "array", "items": schema_ref("Country")}, p)),
     accounts.list_tokens: lambda p: _operation(p, "The caller's tokens", _success(
         "200", "Token rows.", {"type": "array", "items": schema_ref("TokenRow")}, p)),
     accounts.create_token: lambda p: _operation(p, "Create a token", _success(

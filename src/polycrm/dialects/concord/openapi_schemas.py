@@ -60,11 +60,11 @@ def _shown(item: ResourceField, phone_types: list[str]) -> dict[str, Any]:
     if kind == "phones":
         phone = _object({"id": INTEGER, "number": STRING, "type": {"type": "string", "enum": phone_types}})
         return {"type": ["array", "null"], "items": phone}
-    if kind in ("owner", "id", "int"):
+    if kind in ("owner", "id", "int", "lookup"):
         return {"type": ["integer", "null"]}
-    if kind == "decimal":
+    if kind in ("decimal", "numeric"):
         return {"type": ["number", "null"]}
-    if kind == "bool":
+    if kind in ("bool", "active"):
         return {"type": ["boolean", "null"]}
     if kind in ("date", "datetime"):
         return dict(TIMESTAMP)
@@ -141,10 +141,16 @@ def _written(item: ResourceField, phone_types: list[str]) -> dict[str, Any]:
                                                                         "description": "A bare number."}]}}
     if kind in ("owner", "id", "int"):
         return nullable(INTEGER_INPUT)
+    if kind == "lookup":
+        return {"type": ["integer", "string", "null"], "description": f"An id of GET /api/{item.lookup} (or a name)."}
     if kind == "decimal":
         return {"type": ["number", "string", "null"], "description": "A number below 10^15 (or its digits)."}
-    if kind == "bool":
+    if kind == "numeric":
+        return {"type": ["number", "string", "null"], "description": "A number with at most 3 decimals."}
+    if kind in ("bool", "active"):
         return {"enum": [True, False, 0, 1, "0", "1", "true", "false", None, ""]}
+    if kind == "text":
+        return {"type": ["string", "null"]}
     if kind in ("date", "datetime"):
         return dict(MOMENT)
     if kind == "enum" and item.values:
@@ -270,6 +276,7 @@ def shared_schemas(mapping: ConcordMapping) -> dict[str, dict[str, Any]]:
         "SearchGroup": _object({"title": STRING, "resource_name": {"type": "string", "enum": list(mapping.resources)},
                                 "icon": STRING, "action": STRING, "data": {"type": "array", "items": found}}),
         "FilterRule": rule_entry,
+        "Country": _object({"id": INTEGER, "name": STRING}),
         "CustomField": _object({"id": INTEGER, "field_type": STRING, "resource_name": STRING, "field_id": STRING,
                                 "label": STRING, "options": {"type": "array", "items": _object({
                                     "id": INTEGER, "custom_field_id": INTEGER, "name": STRING,

@@ -50,7 +50,7 @@ def list_condition(api: ConcordApi, request: ConcordRequest, view: ResourceView)
             conditions.append(parse_search(q, request.text("search_fields"), request.text("search_match"),
                                            view.search_columns, view.entity))
         if request.query.get("filters") not in (None, ""):
-            conditions.append(parse_filters(request.query["filters"], view.rules, view.entity,
+            conditions.append(parse_filters(request.query["filters"], view.rules_for(request.user), view.entity,
                                             user_id=request.user.user_id, registry=api.core.registry))
     except FilterError as error:
         raise invalid({error.key: [error.message]}) from None
@@ -108,8 +108,9 @@ def search(api: ConcordApi, request: ConcordRequest) -> Response:
 
 def rules(api: ConcordApi, request: ConcordRequest) -> Response:
     view = ResourceView(api, resource_of(request))
-    labels = {rule_id: view.label(rule_id) for rule_id in view.rules}
-    return answer(rules_listing(view.rules, labels, options=view.rule_choices()))
+    rules_ = view.rules_for(request.user)
+    labels = {rule_id: view.label(rule_id) for rule_id in rules_}
+    return answer(rules_listing(rules_, labels, options=view.rule_choices(request.user)))
 
 
 def show(api: ConcordApi, request: ConcordRequest) -> Response:

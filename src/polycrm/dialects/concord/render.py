@@ -31,11 +31,13 @@ def concord_datetime(value: Any) -> str | None:
 
 
 def _value(kind: str, value: Any, phone_types: Mapping[str, str], values: Mapping[str, str] | None) -> Any:
+    if kind == "active":  # active while not archived
+        return value is None
     if value is None:
         return None
     if kind in ("date", "datetime"):
         return concord_datetime(value)
-    if kind == "decimal":
+    if kind in ("decimal", "numeric"):
         return float(value)
     if kind == "enum" and values:
         return next((shown for shown, canonical in values.items() if canonical == value), value)
@@ -94,9 +96,10 @@ class RecordRenderer:
 
     def render(self, record: Mapping[str, Any], *, authorizations: Mapping[str, bool],
                counts: Mapping[str, int] | None = None, created: bool = False,
-               associations: Mapping[str, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
+               associations: Mapping[str, list[dict[str, Any]]] | None = None,
+               lookups: Mapping[str, Mapping[str, int]] | None = None) -> dict[str, Any]:
         """One record; `associations` (single records only) adds the nested arrays, `actions` and
-        `associations_count`."""
+        `associations_count`; `lookups` gives a lookup key's id by the name the record holds."""
         resource = self.resource
         shown: dict[str, Any] = {"id": record.get("id")}
         for key in resource.associations:
@@ -111,7 +114,8 @@ class RecordRenderer:
         phone_types = self.mapping.phone_types_back
         for item in resource.fields:
             raw = record.get(f"{item.field}Data" if item.type == "phones" else item.attribute)
-            shown[item.key] = _value(item.type, raw, phone_types, item.values)
+            shown[item.key] = (lookups or {}).get(item.key, {}).get(raw) if item.type == "lookup" else \
+                _value(item.type, raw, phone_types, item.values)
         for item in self.custom:
             shown[item.key] = render_custom(item, record.get(item.field))
         if associations is not None:

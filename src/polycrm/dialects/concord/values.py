@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Any, Callable
 
 from polycrm.core.errors import ValidationFailure
@@ -41,6 +41,7 @@ class Parsed:
     associations: dict[str, list[Any]] = field(default_factory=dict)
     ignored: list[str] = field(default_factory=list)
     errors: dict[str, list[str]] = field(default_factory=dict)
+    lookups: dict[str, tuple[ResourceField, int | str]] = field(default_factory=dict)  # key -> (its spec, id or name)
 
     def fail(self, key: str, message: str) -> None:
         self.errors.setdefault(key, []).append(message)
@@ -114,7 +115,28 @@ class BodyReader:
         else:
             parsed.data[spec.field] = value
 
-    _text = _string
+    def _text(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
+        """A text column (a product's description): any length, as Laravel's bare `string` rule."""
+        self._longtext(parsed, spec, value)
+
+    def _lookup(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
+        """An entry of a list by id, or by name: resolved to the name stored when the caller is known
+        (`writes.save`)."""
+        number = as_integer(value)
+        if number is None and not (isinstance(value, str) and 0 < len(value.strip()) <= MAX_STRING):
+            parsed.fail(spec.key, f"The selected {spec.label} is invalid.")
+        else:
+            parsed.lookups[spec.key] = (spec, number if number is not None else value.strip())
+
+    def _active(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
+        """`is_active` over an archive date: active is not archived, inactive archived now."""
+        checked = Parsed()
+        self._bool(checked, spec, value)
+        if checked.errors:
+            parsed.errors.update(checked.errors)
+        else:
+            parsed.data[spec.field] = None if checked.data[spec.field] else \
+                datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
     def _email(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
         if not isinstance(value, str) or not _EMAIL.fullmatch(value.strip()) or len(value) > MAX_STRING:

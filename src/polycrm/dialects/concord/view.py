@@ -10,6 +10,7 @@ from polycrm.core.search import SearchQuery, TotalMode
 from polycrm.dialects.concord.filters import FilterRule
 from polycrm.dialects.concord.listing import SearchColumn
 from polycrm.dialects.concord.custom_types import CustomField, selectable_keys
+from polycrm.dialects.concord.lookups import Lookups
 from polycrm.dialects.concord.mapping import Resource
 from polycrm.dialects.concord.render import RecordRenderer, authorizations
 from polycrm.dialects.concord.values import BodyReader
@@ -39,9 +40,21 @@ class ResourceView:
                 rules[item.key] = rule
         return rules
 
-    def rule_choices(self) -> dict[str, list[dict[str, Any]]]:
-        """The options each custom option rule lists in `GET /api/{resource}/rules`, as Concord's."""
-        return {item.key: [option.shown() for option in item.options] for item in self.custom if item.type.optionable}
+    def rules_for(self, actor: Actor) -> dict[str, FilterRule]:
+        """The rules, those over a list's names (`industry_id`, the address's `country_id`) taking its ids."""
+        rules = self.rules
+        lookups = Lookups(self.api, actor)
+        for key, lookup in self.resource.rule_lookups.items():
+            rules[key] = lookups.rule(rules[key], lookup)
+        return rules
+
+    def rule_choices(self, actor: Actor) -> dict[str, list[dict[str, Any]]]:
+        """The options each custom option rule and each rule over a list shows in `GET /api/{resource}/rules`,
+        as Concord's."""
+        lookups = Lookups(self.api, actor)
+        return {**{item.key: [option.shown() for option in item.options] for item in self.custom
+                   if item.type.optionable},
+                **{key: lookups.options(lookup) for key, lookup in self.resource.rule_lookups.items()}}
 
     def label(self, key: str) -> str:
         """The label of a record key or rule id: a custom field's own."""
@@ -85,7 +98,9 @@ class ResourceView:
                    with_: str | None = None) -> list[dict[str, Any]]:
         """Records as index rows: counts, no association arrays (unless `with` names them)."""
         related = self._related(records)
-        rows = [self.renderer.render(record, authorizations=allowed, counts=self._counts(related, record["id"]))
+        named = self.lookup_ids(actor, records)
+        rows = [self.renderer.render(record, authorizations=allowed, counts=self._counts(related, record["id"]),
+                                     lookups=named)
                 for record, allowed in zip(records, self._authorizations(actor, records))]
         if with_:
             wanted = {key: related[key] for key in with_.split(";") if key in self.resource.associations}
@@ -104,7 +119,14 @@ class ResourceView:
         related = self._related([record])
         nested = {key: by_owner.get(record["id"], []) for key, by_owner in self._nested(actor, related).items()}
         return self.renderer.render(record, authorizations=self._authorizations(actor, [record])[0],
-                                    counts=self._counts(related, record["id"]), created=created, associations=nested)
+                                    counts=self._counts(related, record["id"]), created=created, associations=nested,
+                                    lookups=self.lookup_ids(actor, [record]))
+
+    def lookup_ids(self, actor: Actor, records: Sequence[dict[str, Any]]) -> dict[str, dict[str, int]]:
+        """Lookup key -> stored name -> its entry's id, for the names these records hold: one read per key."""
+        lookups = Lookups(self.api, actor)
+        return {item.key: lookups.ids(item.lookup, {r.get(item.field) for r in records if r.get(item.field)})
+                for item in self.resource.fields if item.lookup is not None}
 
     def associations_of(self, actor: Actor, record_id: int) -> dict[str, list[dict[str, Any]]]:
         """Every association of one record: key -> the associated records the caller may read."""
@@ -132,6 +154,7 @@ class ResourceView:
         query = SearchQuery(where=Compare("id", Op.IN, ids), sorts=[Sort("id")], limit=len(ids),
                             select=target.attributes(), total=TotalMode.NONE)
         records = self.api.core.records(target.entity.name).search_visible(actor, query).records
-        return [target.renderer.render(r, authorizations=a)
+        named = target.lookup_ids(actor, records)
+        return [target.renderer.render(r, authorizations=a, lookups=named)
                 for r, a in zip(records, target._authorizations(actor, records))]
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from polycrm.core.search import SearchQuery, TotalMode
 from polycrm.dialects.concord.context import ConcordRequest
 from polycrm.dialects.concord.envelope import invalid
+from polycrm.dialects.concord.lookups import Lookups
 from polycrm.query.tree import Compare, Op, Sort, disjunction
 
 if TYPE_CHECKING:
@@ -22,6 +23,7 @@ def save(api: ConcordApi, request: ConcordRequest, view: ResourceView, record_id
     if record_id is not None:
         records.read(actor, record_id)  # Laravel finds the record (404) before it validates the body
     parsed = view.reader.read(request.body, creating=record_id is None)
+    Lookups(api, actor).store_names(parsed)
     if parsed.errors:
         raise invalid(parsed.errors)
     taken = {spec.key: [spec.unique] for spec in view.resource.fields

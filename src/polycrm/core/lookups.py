@@ -1,0 +1,48 @@
+"""The lookup lists a store starts with: Concord CRM's default sources and industries (its
+EnsureSourcesArePresent and EnsureIndustriesArePresent seeders), from `meta/definitions/lookups.json`, in
+Concord's order so that a Concord client finds the ids it knows.
+
+Each list is seeded once per store, when a server or command first opens it (app.build_core), as the default
+pipeline is (core.pipelines): a stored setting per list says it was done, so rows an administrator removed do
+not come back at the next start, and of several processes starting at once exactly one seeds a list.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import Any
+
+from polycrm.store.database import Database, utcnow
+from polycrm.store.records import RecordRepository
+from polycrm.store.settings import SettingStore
+
+SETTING_PREFIX = "lookups:"  # + the entity's name
+
+
+def default_rows() -> dict[str, list[dict[str, Any]]]:
+    """Entity name -> the rows a new store has, in id order."""
+    data = json.loads((resources.files("polycrm.meta") / "definitions" / "lookups.json").read_text())
+    return {name: rows for name, rows in data.items() if not name.startswith("_")}
+
+
+def ensure_default_lookups(database: Database) -> list[str]:
+    """Seed each lookup list this store never had; the entities this call seeded. Written straight to the
+    tables, as a new install's data: no user made them, so they have no creator and no change events."""
+    settings = SettingStore(database)
+    with database.connect() as conn:
+        wanted = {name: rows for name, rows in default_rows().items()
+                  if settings.read(conn, SETTING_PREFIX + name) is None}
+    seeded = []
+    now = utcnow()
+    for name, rows in wanted.items():
+        repository = RecordRepository(database, database.registry.entity(name))
+        new = repository.new_rows([{**row, "createdAt": now, "modifiedAt": now, "versionNumber": 1} for row in rows])
+        with database.transaction() as conn:
+            if settings.insert_if_missing(conn, SETTING_PREFIX + name, {"defaultSeeded": True}):
+                repository.insert_rows(conn, new)
+                seeded.append(name)
+    return seeded
+
+
+__all__ = ["default_rows", "ensure_default_lookups"]
