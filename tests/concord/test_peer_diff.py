@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
+import pytest
+
 from tests.concord.conftest import Concord
+from tests.support.concord import group, rule
 
 
 def test_tokens_list_after_a_custom_field_changed_the_schema(concord: Concord):
@@ -13,3 +18,76 @@ def test_tokens_list_after_a_custom_field_changed_the_schema(concord: Concord):
     assert listed.status_code == 200 and [row["name"] for row in listed.json()] == ["n8n"]
     issued = concord.post("personal-access-tokens", {"name": "second"}).json()
     assert concord.delete(f"personal-access-tokens/{issued['accessToken']['id']}").status_code == 204
+
+
+def filtered(concord: Concord, resource: str, *children: dict) -> list[str]:
+    rows = concord.get(resource, filters=json.dumps(group(*children))).json()["data"]
+    return sorted(row["display_name"] for row in rows)
+
+
+def test_a_phone_text_filter_matches_any_number_of_the_record(concord: Concord):
+    concord.create("contacts", {"first_name": "Bob", "phones": [{"number": "+47 1234", "type": "mobile"},
+                                                                {"number": "+47 999", "type": "other"}]})
+    concord.create("contacts", {"first_name": "Cid", "phones": ["+1 555 0100"]})
+    number = {"operand": "number", "type": "text"}
+    assert filtered(concord, "contacts", rule("phones", "contains", "999", **number)) == ["Bob"]
+    assert filtered(concord, "contacts", rule("phones", "ends_with", "0100", **number)) == ["Cid"]
+    assert filtered(concord, "contacts", rule("phones", "not_contains", "999", **number)) == ["Cid"]
+    assert concord.get("contacts", q="999", search_fields="phones.number:like").json()["meta"]["total"] == 1
+
+
+def test_emptying_a_required_string_on_update_is_two_messages(concord: Concord):
+    deal = concord.create("deals", {"name": "Big", "stage_id": 1})
+    response = concord.put(f"deals/{deal['id']}", {"name": "", "stage_id": ""})
+    assert response.json() == {
+        "message": "The Deal Name field must be a string. (and 2 more errors)",
+        "errors": {"name": ["The Deal Name field must be a string.", "The Deal Name field must have a value."],
+                   "stage_id": ["The Stage field must have a value."]}}
+    assert concord.post("deals", {"name": "", "stage_id": None}).json()["errors"] == {
+        "name": ["The Deal Name field is required."], "stage_id": ["The Stage field is required."]}
+
+
+def test_labels_in_messages_are_concords(concord: Concord):
+    assert concord.post("companies", {}).json()["errors"] == {"name": ["The Name field is required."]}
+    assert concord.post("contacts", {"first_name": "A", "job_title": 5}).json()["errors"] == {
+        "job_title": ["The Job Name field must be a string."]}
+    assert concord.post("companies", {"name": "A", "domain": 5}).json()["errors"] == {
+        "domain": ["The Domain Name field must be a string."]}
+    # Pipelines and stages validate with Laravel's plain attribute names
+    assert concord.post("pipelines", {}).json()["errors"] == {"name": ["The name field is required."]}
+    assert concord.post("pipeline-stages", {"name": "X", "pipeline_id": 1, "win_probability": 140}).json() == {
+        "message": "The win probability field must not be greater than 100.",
+        "errors": {"win_probability": ["The win probability field must not be greater than 100."]}}
+
+
+def test_a_whole_amount_is_a_json_integer(concord: Concord):
+    whole = concord.post("deals", {"name": "Int", "stage_id": 1, "amount": 100})
+    assert b'"amount":100,' in whole.content and whole.json()["amount"] == 100
+    assert concord.create("deals", {"name": "Frac", "stage_id": 1, "amount": 1500.5})["amount"] == 1500.5
+
+
+@pytest.mark.parametrize("sent, kept", [("https://beta.test/x", "beta.test"), ("www.acme.co.uk", "acme.co.uk"),
+                                        ("acme.com", "acme.com"), ("localhost", None)])
+def test_a_company_domain_is_kept_as_its_domain_name(concord: Concord, sent: str, kept: str | None):
+    assert concord.create("companies", {"name": "Beta", "domain": sent})["domain"] == kept
+
+
+def test_global_search_without_a_query_is_empty_and_only_limits_it(concord: Concord):
+    concord.create("contacts", {"first_name": "Ann"})
+    assert concord.get("search").json() == []
+    groups = concord.get("search", q="Ann").json()
+    assert [(g["resource_name"], g["action"]) for g in groups] == [
+        ("companies", "float"), ("contacts", "float"), ("deals", "float")]
+    assert [g["resource_name"] for g in concord.http.get("/api/search?q=Ann&only[]=contacts").json()] == ["contacts"]
+
+
+def test_attaching_nothing_attachable_is_concords_403(concord: Concord):
+    contact = concord.create("contacts", {"first_name": "Ann"})
+    response = concord.put(f"associations/contacts/{contact['id']}", {"companies": [99999]})
+    assert response.status_code == 403
+    assert response.json() == {"message": "You are not authorized to perform this action."}
+
+
+def test_stages_are_listed_by_name(concord: Concord):
+    names = [row["name"] for row in concord.get("pipeline-stages").json()["data"]]
+    assert names == sorted(names) and len(names) == 5

@@ -126,7 +126,8 @@ def test_update_refuses_emptying_a_required_field(concord: Concord) -> None:
     created = concord.create("contacts", {"first_name": "Keep"})
     response = concord.put(f"contacts/{created['id']}", {"first_name": None})
     assert response.status_code == 422
-    assert response.json()["errors"] == {"first_name": ["The First Name field must have a value."]}
+    assert response.json()["errors"] == {"first_name": ["The First Name field must be a string.",
+                                                        "The First Name field must have a value."]}
     assert concord.get(f"contacts/{created['id']}").json()["first_name"] == "Keep"
 
 

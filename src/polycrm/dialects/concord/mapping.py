@@ -25,7 +25,7 @@ RECORD_KEYS = frozenset({"id", "display_name", "path", CREATED, UPDATED, "author
 # Field types whose value is the id of a linked record.
 LINK_TYPES = frozenset({"owner", "id"})
 # Every field type a resource's key may have (mapping.json's comment says what each reads and shows).
-FIELD_TYPES = frozenset({"string", "text", "email", "phones", "decimal", "int", "bool", "date", "datetime", "enum",
+FIELD_TYPES = frozenset({"string", "text", "email", "domain", "phones", "decimal", "int", "bool", "date", "datetime", "enum",
                          *LINK_TYPES})
 
 

@@ -35,8 +35,9 @@ def _value(kind: str, value: Any, phone_types: Mapping[str, str], values: Mappin
         return None
     if kind in ("date", "datetime"):
         return concord_datetime(value)
-    if kind == "decimal":
-        return float(value)
+    if kind == "decimal":  # PHP's json_encode writes a whole float without its fraction: 100, not 100.0
+        number = float(value)
+        return int(number) if number.is_integer() else number
     if kind == "enum" and values:
         return next((shown for shown, canonical in values.items() if canonical == value), value)
     if kind == "phones":

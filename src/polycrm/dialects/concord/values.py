@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Callable
+from urllib.parse import urlsplit
 
 from polycrm.core.errors import ValidationFailure
 from polycrm.dialects.concord.custom_types import custom_fields, time_zones
@@ -97,9 +98,12 @@ class BodyReader:
     def _field(self, parsed: Parsed, spec: ResourceField, value: Any, creating: bool) -> None:
         label, key = spec.label, spec.key
         if value is None or value == "" or value == []:
-            if spec.required:
-                parsed.fail(key, f"The {label} field is required." if creating else
-                            f"The {label} field must have a value.")
+            if spec.required and creating:
+                parsed.fail(key, f"The {label} field is required.")
+            elif spec.required:  # Laravel reads "" as null, which its `string` rule refuses before `filled`
+                if spec.type == "string" and value != []:
+                    parsed.fail(key, f"The {label} field must be a string.")
+                parsed.fail(key, f"The {label} field must have a value.")
             else:
                 parsed.data[f"{spec.field}Data" if spec.type == "phones" else spec.attribute] = _EMPTY.get(spec.type)
             return
@@ -115,6 +119,12 @@ class BodyReader:
             parsed.data[spec.field] = value
 
     _text = _string
+
+    def _domain(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
+        """A URL or host kept as its domain name, as Concord's Domain field keeps it (none when it has none)."""
+        self._string(parsed, spec, value)
+        if spec.field in parsed.data:
+            parsed.data[spec.field] = domain_of(parsed.data[spec.field])
 
     def _email(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
         if not isinstance(value, str) or not _EMAIL.fullmatch(value.strip()) or len(value) > MAX_STRING:
@@ -314,6 +324,16 @@ def _option_name(spec: ResourceField, value: Any) -> str | None:
         wanted = value.strip().lower()
         return next((name for name in names.values() if name.strip().lower() == wanted), None)
     return None
+
+
+def domain_of(text: str) -> str | None:
+    """The registrable domain Concord's `Domain::extractFromUrl` takes from a URL or host: `https://www.acme.com/x`
+    -> `acme.com`; None when nothing in it looks like a domain."""
+    host = urlsplit(text).netloc.rsplit("@", 1)[-1].split(":")[0] if "://" in text else text.strip().split("/")[0]
+    longest = 9 if (host or "").endswith(".localhost") else 7 if (host or "").endswith(
+        (".invalid", ".example", ".digital")) else 6
+    found = re.search(rf"([a-z0-9][a-z0-9\-]{{1,63}}\.[a-z.]{{2,{longest}}})$", host or "", re.IGNORECASE)
+    return found.group(1) if found else None
 
 
 def _moment(value: Any) -> tuple[str, str | None] | None:
