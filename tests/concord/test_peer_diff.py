@@ -91,3 +91,15 @@ def test_attaching_nothing_attachable_is_concords_403(concord: Concord):
 def test_stages_are_listed_by_name(concord: Concord):
     names = [row["name"] for row in concord.get("pipeline-stages").json()["data"]]
     assert names == sorted(names) and len(names) == 5
+
+
+def test_counts_sit_among_the_fields_as_concords(concord: Concord):
+    """Concord shows `<association>_count` where the association field is, after the common keys."""
+    deal = concord.create("deals", {"name": "Big", "stage_id": 2})
+    assert list(deal) == ["id", "display_name", "path", "created_at", "updated_at", "authorizations",
+                          "was_recently_created", "name", "pipeline_id", "stage_id", "amount", "expected_close_date",
+                          "status", "lost_reason", "won_date", "lost_date", "user_id", "swatch_color",
+                          "contacts_count", "companies_count", "contacts", "companies", "actions",
+                          "associations_count"]
+    row = concord.get("contacts", per_page=1).json()["data"] or [concord.create("contacts", {"first_name": "A"})]
+    assert list(row[0])[9:14] == ["email", "phones", "user_id", "companies_count", "deals_count"]

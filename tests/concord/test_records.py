@@ -24,8 +24,9 @@ def test_create_contact_answers_201_with_the_record_in_concords_key_order(concor
     assert response.status_code == 201
     assert response.headers["x-app-version"] == "1.5.1"
     body = response.json()
-    assert list(body)[:10] == ["id", "companies_count", "deals_count", "display_name", "path", "created_at",
-                               "updated_at", "authorizations", "was_recently_created", "first_name"]
+    assert list(body)[:8] == ["id", "display_name", "path", "created_at", "updated_at", "authorizations",
+                              "was_recently_created", "first_name"]
+    assert list(body)[11:14] == ["user_id", "companies_count", "deals_count"]  # where Concord 1.4.1 shows them
     assert body["display_name"] == "Ada Lovelace"
     assert body["path"] == f"/contacts/{body['id']}"
     assert CONCORD_TIME.fullmatch(body["created_at"]) and CONCORD_TIME.fullmatch(body["updated_at"])
@@ -93,7 +94,8 @@ def test_company_and_deal_keys(concord: Concord) -> None:
                                            "street": "1 Main St", "postal_code": "12345"})
     assert company["display_name"] == "Acme" and company["domain"] == "acme.test"
     assert company["path"] == f"/companies/{company['id']}"
-    assert list(company)[1:3] == ["contacts_count", "deals_count"]
+    assert list(company)[7:16] == ["name", "domain", "email", "phones", "contacts_count", "deals_count", "street",
+                                   "city", "state"]  # Concord 1.4.1's order
     assert company["contacts"] == [] and company["deals"] == []
 
 

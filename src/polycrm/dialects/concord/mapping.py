@@ -86,6 +86,7 @@ class Resource:
     rules: dict[str, FilterRule]  # by a name unique in the resource (several rules may share an id)
     search: dict[str, tuple[str, str]]
     not_required: frozenset[str] = frozenset()  # EspoCRM's required fields Concord does not require
+    counts_after: str | None = None  # the key the `<association>_count` keys follow (else the last field)
     by_key: dict[str, ResourceField] = field(init=False)
     by_field: dict[str, ResourceField] = field(init=False)
 
@@ -100,6 +101,18 @@ class Resource:
         """The name a validation message gives a key (Concord's field label; the key itself when unmapped)."""
         known = self.by_key.get(key)
         return known.label if known is not None else key.replace("_", " ")
+
+    def with_counts(self, keys: dict[str, Any], counts: dict[str, Any]) -> dict[str, Any]:
+        """A record's field keys with the association counts where Concord's resource shows them (each count
+        comes from an association field, which has its place among the fields)."""
+        if self.counts_after not in keys:
+            return {**keys, **counts}
+        placed: dict[str, Any] = {}
+        for key, value in keys.items():
+            placed[key] = value
+            if key == self.counts_after:
+                placed.update(counts)
+        return placed
 
     def sortable(self) -> dict[str, str]:
         """Concord key -> the attribute it sorts by (`order=first_name|desc`)."""
@@ -136,7 +149,7 @@ class ConcordMapping:
                  for key, rule in spec.get("rules", {}).items()}
         return Resource(name, spec["entity"], spec["model"], spec["title"], spec["order"], spec["label"],
                         spec["icon"], spec["searchAction"], spec.get("globalSearch", True), fields, associations,
-                        rules, search, frozenset(spec.get("notRequired", ())))
+                        rules, search, frozenset(spec.get("notRequired", ())), spec.get("countsAfter"))
 
     def resource(self, name: str) -> Resource | None:
         return self.resources.get(name)

@@ -103,17 +103,17 @@ def record_schemas(mapping: ConcordMapping, resource: Resource, entity: Entity) 
     association arrays `with` names) and `.record` (a single record: nested arrays, actions, counts)."""
     phone_types = list(mapping.phone_types)
     counts = {f"{key}_count": {"type": "integer", "minimum": 0} for key in resource.associations}
-    common = {"display_name": {"type": ["string", "null"]},
-              "path": {"type": "string", "pattern": rf"^/{resource.name}/\d*$"},
-              CREATED: TIMESTAMP, UPDATED: TIMESTAMP, "authorizations": schema_ref("Authorizations"),
-              "was_recently_created": BOOLEAN,
-              **{item.key: _shown(item, phone_types) for item in resource.fields},
-              **{field.key: _custom_shown(field) for field in custom_fields(entity)}}
+    head = {"id": INTEGER, "display_name": {"type": ["string", "null"]},
+            "path": {"type": "string", "pattern": rf"^/{resource.name}/\d*$"},
+            CREATED: TIMESTAMP, UPDATED: TIMESTAMP, "authorizations": schema_ref("Authorizations"),
+            "was_recently_created": BOOLEAN}
+    fields = {item.key: _shown(item, phone_types) for item in resource.fields}
+    custom = {field.key: _custom_shown(field) for field in custom_fields(entity)}
     nested = {key: {"type": "array", "items": schema_ref(f"{association.resource}.linked")}
               for key, association in resource.associations.items()}
-    row = {"id": INTEGER, **counts, **common}
+    row = {**head, **resource.with_counts(fields, counts), **custom}
     return {
-        f"{resource.name}.linked": _object({"id": INTEGER, **common}),
+        f"{resource.name}.linked": _object({**head, **fields, **custom}),
         f"{resource.name}.row": _object({**row, **nested}, list(row)),
         f"{resource.name}.record": _object({**row, **nested, "actions": {"type": "array"},
                                             "associations_count": {"type": "integer", "minimum": 0}}),

@@ -1,8 +1,9 @@
 """Canonical records as Concord CRM's JSON resources (specs/concord.md §4, §9 "§4 Record JSON").
 
-Key order is Concord's: `id`, the association counts, `display_name`, `path`, the timestamps,
-`authorizations`, `was_recently_created`, the fields in the resource's order, the custom fields (`cf_*`),
-then, on single records, the nested associations, `actions` and `associations_count`.
+Key order is Concord's: `id`, `display_name`, `path`, the timestamps, `authorizations`,
+`was_recently_created`, the fields in the resource's order with the association counts among them (where the
+resource's `countsAfter` says), the custom fields (`cf_*`), then, on single records, the nested associations,
+`actions` and `associations_count`.
 """
 
 from __future__ import annotations
@@ -100,9 +101,6 @@ class RecordRenderer:
         `associations_count`."""
         resource = self.resource
         shown: dict[str, Any] = {"id": record.get("id")}
-        for key in resource.associations:
-            if counts is not None:
-                shown[f"{key}_count"] = counts.get(key, 0)
         shown["display_name"] = record.get(resource.title)
         shown["path"] = resource.path(record.get("id"))
         shown[CREATED] = concord_datetime(record.get("createdAt"))
@@ -110,9 +108,11 @@ class RecordRenderer:
         shown["authorizations"] = dict(authorizations)
         shown["was_recently_created"] = created
         phone_types = self.mapping.phone_types_back
-        for item in resource.fields:
-            raw = record.get(f"{item.field}Data" if item.type == "phones" else item.attribute)
-            shown[item.key] = _value(item.type, raw, phone_types, item.values)
+        fields = {item.key: _value(item.type, record.get(f"{item.field}Data" if item.type == "phones"
+                                                         else item.attribute), phone_types, item.values)
+                  for item in resource.fields}
+        shown.update(resource.with_counts(fields, {} if counts is None else {
+            f"{key}_count": counts.get(key, 0) for key in resource.associations}))
         for item in self.custom:
             shown[item.key] = render_custom(item, record.get(item.field))
         if associations is not None:
