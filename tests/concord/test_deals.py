@@ -12,7 +12,7 @@ from tests.concord.conftest import Concord
 def stages(concord: Concord) -> list[dict]:
     """The stages of the default pipeline a new store has."""
     pipelines = concord.get("pipelines").json()["data"]
-    assert [p["display_name"] for p in pipelines] == ["Sales Pipeline"]
+    assert [p["name"] for p in pipelines] == ["Sales Pipeline"]
     return concord.get(f"pipelines/{pipelines[0]['id']}/stages", per_page="100").json()["data"]
 
 

@@ -104,3 +104,23 @@ def test_counts_sit_among_the_fields_as_concords(concord: Concord):
     concord.create("contacts", {"first_name": "A"})
     row = concord.get("contacts").json()["data"][0]
     assert list(row)[9:15] == ["email", "phones", "user_id", "companies_count", "deals_count", "job_title"]
+
+
+def test_pipelines_stages_and_lost_reasons_are_their_models_own_json(concord: Concord):
+    """Concord shows these through their models' own JSON resources: no display_name or path, the stages on every
+    pipeline row, `is_primary`, a pipeline's five authorizations, none on stages and lost reasons."""
+    pipeline = concord.get("pipelines").json()["data"][0]
+    assert list(pipeline) == ["id", "name", "flag", "display_order", "stages", "is_primary", "created_at",
+                              "updated_at", "authorizations", "was_recently_created"]
+    assert pipeline["is_primary"] is True and len(pipeline["stages"]) == 5
+    assert list(pipeline["authorizations"]) == ["viewAny", "view", "create", "update", "delete"]
+    assert list(pipeline["stages"][0]) == ["id", "name", "pipeline_id", "win_probability", "display_order",
+                                           "created_at", "updated_at", "was_recently_created"]
+    second = concord.create("pipelines", {"name": "Second"})
+    assert second["is_primary"] is False and second["was_recently_created"] is True
+    assert list(second)[-2:] == ["actions", "associations_count"]
+    reason = concord.create("lost-reasons", {"name": "Too pricey"})
+    assert list(reason) == ["id", "name", "created_at", "updated_at", "was_recently_created", "actions",
+                            "associations_count"]
+    assert list(concord.get("lost-reasons").json()["data"][0]) == ["id", "name", "created_at", "updated_at",
+                                                                   "was_recently_created"]

@@ -68,6 +68,18 @@ class Association:
     link: str
 
 
+@dataclass(frozen=True, slots=True)
+class ModelShape:
+    """How Concord's own JsonResource shows a model the UI has no resource for (pipelines, stages, lost
+    reasons): no `display_name` or `path`, the fields right after `id`, the nested associations on every row
+    (no counts), `is_primary` when `primary` names the field whose value makes a record primary (Concord's
+    Primaryable: its flag), the timestamps, the `authorizations` its policy gives (none without one) and
+    `was_recently_created`."""
+
+    authorizations: tuple[str, ...] = ()
+    primary: str | None = None
+
+
 @dataclass
 class Resource:
     """One `/api/{resource}`."""
@@ -87,6 +99,7 @@ class Resource:
     search: dict[str, tuple[str, str]]
     not_required: frozenset[str] = frozenset()  # EspoCRM's required fields Concord does not require
     counts_after: str | None = None  # the key the `<association>_count` keys follow (else the last field)
+    shape: ModelShape | None = None  # a model's own JSON, not a UI resource's (None: a resource's)
     by_key: dict[str, ResourceField] = field(init=False)
     by_field: dict[str, ResourceField] = field(init=False)
 
@@ -120,6 +133,12 @@ class Resource:
         return {"id": "id", **keys, CREATED: "createdAt", UPDATED: "modifiedAt"}
 
 
+def _shape(spec: dict[str, Any] | None) -> ModelShape | None:
+    if spec is None:
+        return None
+    return ModelShape(tuple(spec.get("authorizations", ())), spec.get("primary"))
+
+
 class ConcordMapping:
     """Every resource; built once per process from the package's data file."""
 
@@ -149,7 +168,8 @@ class ConcordMapping:
                  for key, rule in spec.get("rules", {}).items()}
         return Resource(name, spec["entity"], spec["model"], spec["title"], spec["order"], spec["label"],
                         spec["icon"], spec["searchAction"], spec.get("globalSearch", True), fields, associations,
-                        rules, search, frozenset(spec.get("notRequired", ())), spec.get("countsAfter"))
+                        rules, search, frozenset(spec.get("notRequired", ())), spec.get("countsAfter"),
+                        _shape(spec.get("modelShape")))
 
     def resource(self, name: str) -> Resource | None:
         return self.resources.get(name)
@@ -184,6 +204,8 @@ class ConcordMapping:
             for name in resource.not_required:
                 require(name, "notRequired")
             require(resource.title, "title")
+            if resource.shape is not None and resource.shape.primary is not None:
+                require(resource.shape.primary, "modelShape.primary")
             require(resource.order, "order")
             for association in resource.associations.values():
                 if association.link not in entity.links:

@@ -111,11 +111,35 @@ def record_schemas(mapping: ConcordMapping, resource: Resource, entity: Entity) 
     custom = {field.key: _custom_shown(field) for field in custom_fields(entity)}
     nested = {key: {"type": "array", "items": schema_ref(f"{association.resource}.linked")}
               for key, association in resource.associations.items()}
+    if resource.shape is not None:
+        return _model_schemas(resource, fields, custom, nested)
     row = {**head, **resource.with_counts(fields, counts), **custom}
     return {
         f"{resource.name}.linked": _object({**head, **fields, **custom}),
         f"{resource.name}.row": _object({**row, **nested}, list(row)),
         f"{resource.name}.record": _object({**row, **nested, "actions": {"type": "array"},
+                                            "associations_count": {"type": "integer", "minimum": 0}}),
+        f"{resource.name}.page": page_schema(f"{resource.name}.row"),
+        f"{resource.name}.associated": _object(nested, description="Each association's records."),
+    }
+
+
+def _model_schemas(resource: Resource, fields: dict[str, Any], custom: dict[str, Any],
+                   nested: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The same schemas for a model's own JSON (mapping.ModelShape): its associations on every row."""
+    shape = resource.shape
+    assert shape is not None
+    tail: dict[str, Any] = {"is_primary": BOOLEAN} if shape.primary is not None else {}
+    tail |= {CREATED: TIMESTAMP, UPDATED: TIMESTAMP}
+    if shape.authorizations:
+        tail["authorizations"] = _object({key: BOOLEAN for key in shape.authorizations})
+    tail["was_recently_created"] = BOOLEAN
+    linked = {"id": INTEGER, **fields, **custom, **tail}
+    row = {"id": INTEGER, **fields, **custom, **nested, **tail}
+    return {
+        f"{resource.name}.linked": _object(linked),
+        f"{resource.name}.row": _object(row),
+        f"{resource.name}.record": _object({**row, "actions": {"type": "array"},
                                             "associations_count": {"type": "integer", "minimum": 0}}),
         f"{resource.name}.page": page_schema(f"{resource.name}.row"),
         f"{resource.name}.associated": _object(nested, description="Each association's records."),

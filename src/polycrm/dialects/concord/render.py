@@ -92,13 +92,19 @@ class RecordRenderer:
         for item in self.resource.fields:
             wanted.append(f"{item.field}Data" if item.type == "phones" else item.attribute)
         wanted += [item.field for item in self.custom]
+        if self.resource.shape is not None and self.resource.shape.primary is not None:
+            wanted.append(self.resource.shape.primary)
         return list(dict.fromkeys(a for a in wanted if a == "id" or a in self.entity.attributes))
 
     def render(self, record: Mapping[str, Any], *, authorizations: Mapping[str, bool],
                counts: Mapping[str, int] | None = None, created: bool = False,
-               associations: Mapping[str, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
-        """One record; `associations` (single records only) adds the nested arrays, `actions` and
-        `associations_count`."""
+               associations: Mapping[str, list[dict[str, Any]]] | None = None,
+               single: bool | None = None) -> dict[str, Any]:
+        """One record; `associations` adds the nested arrays, and on single records (by default when there are
+        associations) `actions` and `associations_count`."""
+        single = associations is not None if single is None else single
+        if self.resource.shape is not None:
+            return self._model(record, authorizations, created, associations, single)
         resource = self.resource
         shown: dict[str, Any] = {"id": record.get("id")}
         shown["display_name"] = record.get(resource.title)
@@ -107,19 +113,48 @@ class RecordRenderer:
         shown[UPDATED] = concord_datetime(record.get("modifiedAt"))
         shown["authorizations"] = dict(authorizations)
         shown["was_recently_created"] = created
-        phone_types = self.mapping.phone_types_back
-        fields = {item.key: _value(item.type, record.get(f"{item.field}Data" if item.type == "phones"
-                                                         else item.attribute), phone_types, item.values)
-                  for item in resource.fields}
-        shown.update(resource.with_counts(fields, {} if counts is None else {
+        shown.update(resource.with_counts(self._fields(record), {} if counts is None else {
             f"{key}_count": counts.get(key, 0) for key in resource.associations}))
-        for item in self.custom:
-            shown[item.key] = render_custom(item, record.get(item.field))
+        shown.update(self._custom(record))
         if associations is not None:
             shown.update(associations)
-            shown["actions"] = []  # Concord's UI actions: field metadata no API client reads (§10)
-            shown["associations_count"] = sum(len(items) for items in associations.values())
+        if single:
+            _single(shown, associations)
         return shown
+
+    def _fields(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        phone_types = self.mapping.phone_types_back
+        return {item.key: _value(item.type, record.get(f"{item.field}Data" if item.type == "phones"
+                                                       else item.attribute), phone_types, item.values)
+                for item in self.resource.fields}
+
+    def _custom(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        return {item.key: render_custom(item, record.get(item.field)) for item in self.custom}
+
+    def _model(self, record: Mapping[str, Any], authorizations: Mapping[str, bool], created: bool,
+               associations: Mapping[str, list[dict[str, Any]]] | None, single: bool) -> dict[str, Any]:
+        """A model's own JSON (mapping.ModelShape)."""
+        shape = self.resource.shape
+        assert shape is not None
+        shown: dict[str, Any] = {"id": record.get("id"), **self._fields(record), **self._custom(record),
+                                 **(associations or {})}
+        if shape.primary is not None:
+            shown["is_primary"] = record.get(shape.primary) is not None
+        shown[CREATED] = concord_datetime(record.get("createdAt"))
+        shown[UPDATED] = concord_datetime(record.get("modifiedAt"))
+        if shape.authorizations:
+            shown["authorizations"] = {key: authorizations.get(key, False) for key in shape.authorizations}
+        shown["was_recently_created"] = created
+        if single:
+            _single(shown, associations)
+        return shown
+
+
+def _single(shown: dict[str, Any], associations: Mapping[str, list[dict[str, Any]]] | None) -> None:
+    """What a single record adds: `actions` (Concord's UI actions, field metadata no API client reads: §10)
+    and `associations_count`."""
+    shown["actions"] = []
+    shown["associations_count"] = sum(len(items) for items in (associations or {}).values())
 
 
 def authorizations(levels: Mapping[str, bool]) -> dict[str, bool]:

@@ -85,8 +85,14 @@ class ResourceView:
                    with_: str | None = None) -> list[dict[str, Any]]:
         """Records as index rows: counts, no association arrays (unless `with` names them)."""
         related = self._related(records)
-        rows = [self.renderer.render(record, authorizations=allowed, counts=self._counts(related, record["id"]))
+        if self.resource.shape is not None:  # a model's own JSON: its associations on every row, no counts
+            nested = self._nested(actor, related)
+            rows = [self.renderer.render(record, authorizations=allowed, single=False, associations={
+                key: by_owner.get(record["id"], []) for key, by_owner in nested.items()})
                 for record, allowed in zip(records, self._authorizations(actor, records))]
+        else:
+            rows = [self.renderer.render(record, authorizations=allowed, counts=self._counts(related, record["id"]))
+                    for record, allowed in zip(records, self._authorizations(actor, records))]
         if with_:
             wanted = {key: related[key] for key in with_.split(";") if key in self.resource.associations}
             for key, by_owner in self._nested(actor, wanted).items():
@@ -103,8 +109,9 @@ class ResourceView:
     def single(self, actor: Actor, record: dict[str, Any], *, created: bool = False) -> dict[str, Any]:
         related = self._related([record])
         nested = {key: by_owner.get(record["id"], []) for key, by_owner in self._nested(actor, related).items()}
+        counts = None if self.resource.shape is not None else self._counts(related, record["id"])
         return self.renderer.render(record, authorizations=self._authorizations(actor, [record])[0],
-                                    counts=self._counts(related, record["id"]), created=created, associations=nested)
+                                    counts=counts, created=created, associations=nested)
 
     def associations_of(self, actor: Actor, record_id: int) -> dict[str, list[dict[str, Any]]]:
         """Every association of one record: key -> the associated records the caller may read."""
