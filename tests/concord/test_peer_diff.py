@@ -124,3 +124,13 @@ def test_pipelines_stages_and_lost_reasons_are_their_models_own_json(concord: Co
                             "associations_count"]
     assert list(concord.get("lost-reasons").json()["data"][0]) == ["id", "name", "created_at", "updated_at",
                                                                    "was_recently_created"]
+
+
+def test_the_primary_pipeline_is_kept(concord: Concord):
+    primary = concord.get("pipelines").json()["data"][0]
+    response = concord.delete(f"pipelines/{primary['id']}")
+    assert response.status_code == 409
+    assert response.json() == {"message": "The primary pipeline cannot be deleted."}
+    assert concord.get(f"pipelines/{primary['id']}").status_code == 200
+    second = concord.create("pipelines", {"name": "Second"})
+    assert concord.delete(f"pipelines/{second['id']}").status_code == 204

@@ -78,6 +78,7 @@ class ModelShape:
 
     authorizations: tuple[str, ...] = ()
     primary: str | None = None
+    primary_kept: str | None = None  # the 409 message refusing to delete a primary record (none: it may go)
 
 
 @dataclass
@@ -136,7 +137,7 @@ class Resource:
 def _shape(spec: dict[str, Any] | None) -> ModelShape | None:
     if spec is None:
         return None
-    return ModelShape(tuple(spec.get("authorizations", ())), spec.get("primary"))
+    return ModelShape(tuple(spec.get("authorizations", ())), spec.get("primary"), spec.get("primaryKept"))
 
 
 class ConcordMapping:

@@ -187,7 +187,9 @@ def _operation(place: Place, summary: str, success: dict[str, Any], *, body: dic
 
 
 def _deleted(place: Place, summary: str) -> dict[str, Any]:
-    return _operation(place, summary, _success("204", "Done; no body.", None, place))
+    kept = place.resource is not None and place.resource.shape is not None and place.resource.shape.primary_kept
+    return _operation(place, summary, _success("204", "Done; no body.", None, place),
+                      errors=("409",) if kept else ())
 
 
 def _records(place: Place, summary: str, *, take: int | None = None) -> dict[str, Any]:

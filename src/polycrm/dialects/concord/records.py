@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from polycrm.core.search import SearchQuery, TotalMode
 from polycrm.dialects.concord.context import MAX_PER_PAGE, ConcordRequest
-from polycrm.dialects.concord.envelope import answer, forbidden, invalid, no_content, not_found, record_not_found
+from polycrm.dialects.concord.envelope import answer, conflict, forbidden, invalid, no_content, not_found, record_not_found
 from polycrm.dialects.concord.filters import FilterError, parse_filters, rules_listing
 from polycrm.dialects.concord.listing import SearchFieldsRejected, parse_order, parse_search, parse_select
 from polycrm.dialects.concord.mapping import Resource
@@ -134,7 +134,12 @@ def update(api: ConcordApi, request: ConcordRequest) -> Response:
 
 def destroy(api: ConcordApi, request: ConcordRequest) -> Response:
     view = ResourceView(api, resource_of(request))
-    api.core.records(view.entity.name).delete(request.user, record_id(request))
+    records = api.core.records(view.entity.name)
+    shape = view.resource.shape
+    if shape is not None and shape.primary_kept is not None:  # Concord keeps its primary pipeline
+        if records.read(request.user, record_id(request)).get(shape.primary) is not None:
+            raise conflict(shape.primary_kept)
+    records.delete(request.user, record_id(request))
     return no_content()
 
 
