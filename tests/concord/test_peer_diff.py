@@ -134,3 +134,19 @@ def test_the_primary_pipeline_is_kept(concord: Concord):
     assert concord.get(f"pipelines/{primary['id']}").status_code == 200
     second = concord.create("pipelines", {"name": "Second"})
     assert concord.delete(f"pipelines/{second['id']}").status_code == 204
+
+
+def test_me_is_concords_user_json(concord: Concord):
+    me = concord.get("me").json()
+    assert list(me) == ["id", "name", "email", "timezone", "locale", "avatar", "uploaded_avatar_url", "avatar_url",
+                        "guest_email", "guest_display_name", "super_admin", "access_api", "created_at", "updated_at"]
+    shown = concord.as_user("mary", None, email="mary@example.com").get("me").json()
+    # the md5 of the address, as Concord's Gravatar fallback
+    assert shown["avatar_url"] == "https://www.gravatar.com/avatar/c96da02bba97aedfd26136e980ae3761?s=40"
+    assert shown["guest_email"] == shown["email"]
+
+
+def test_a_new_tokens_row_keys_are_in_eloquents_order(concord: Concord):
+    issued = concord.post("personal-access-tokens", {"name": "second"}).json()["accessToken"]
+    assert list(issued) == ["name", "abilities", "expires_at", "tokenable_id", "tokenable_type", "updated_at",
+                            "created_at", "id"]

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -76,8 +77,10 @@ def create_token(api: ConcordApi, request: ConcordRequest) -> Response:
     name = _required_strings(request.body, ("name",))["name"]
     issued = api.directory.create_concord_token(request.user.user_id, name)
     row = token_row(issued.info)
-    del row["last_used_at"]  # a new token's row has no such key yet (§9 "Users and tokens")
-    return answer({"accessToken": row, "plainTextToken": issued.plain_text}, 201)
+    # A new token's row: no `last_used_at` yet, keys in the order Eloquent set them (§9 "Users and tokens").
+    new = {key: row[key] for key in ("name", "abilities", "expires_at", "tokenable_id", "tokenable_type",
+                                     "updated_at", "created_at", "id")}
+    return answer({"accessToken": new, "plainTextToken": issued.plain_text}, 201)
 
 
 def revoke_token(api: ConcordApi, request: ConcordRequest) -> Response:
@@ -96,10 +99,21 @@ def me(api: ConcordApi, request: ConcordRequest) -> Response:
 
 
 def user_resource(user: dict[str, Any]) -> dict[str, Any]:
-    """A user as Concord's UserResource shows it, with what PolyCRM keeps of one."""
-    return {"id": user["id"], "display_name": user.get("name"), "path": f"/users/{user['id']}",
-            "created_at": concord_datetime(user.get("createdAt")),
-            "updated_at": concord_datetime(user.get("modifiedAt")),
-            "name": user.get("name"), "email": user.get("emailAddress"),
+    """A user as Concord's UserResource shows it (in its key order; a user is no UI resource: no display_name
+    or path), with what PolyCRM keeps of one: no uploaded avatar, so the Gravatar of the address Concord
+    falls back to."""
+    email = user.get("emailAddress")
+    return {"id": user["id"], "name": user.get("name"), "email": email, "timezone": "UTC", "locale": "en",
+            "avatar": None, "uploaded_avatar_url": None, "avatar_url": gravatar(email),
+            "guest_email": email, "guest_display_name": user.get("name"),
             "super_admin": user.get("type") == "admin", "access_api": bool(user.get("apiAccess")),
-            "timezone": "UTC", "locale": "en", "avatar_url": None}
+            "created_at": concord_datetime(user.get("createdAt")),
+            "updated_at": concord_datetime(user.get("modifiedAt"))}
+
+
+def gravatar(email: str | None) -> str | None:
+    """Concord's `avatar_url` of a user or contact without an uploaded picture."""
+    if not email:
+        return None
+    digest = hashlib.md5(email.strip().lower().encode(), usedforsecurity=False).hexdigest()
+    return f"https://www.gravatar.com/avatar/{digest}?s=40"
