@@ -114,7 +114,7 @@ def test_pipelines_stages_and_lost_reasons_are_their_models_own_json(concord: Co
                               "updated_at", "authorizations", "was_recently_created"]
     assert pipeline["is_primary"] is True and len(pipeline["stages"]) == 5
     assert list(pipeline["authorizations"]) == ["viewAny", "view", "create", "update", "delete"]
-    assert list(pipeline["stages"][0]) == ["id", "name", "pipeline_id", "win_probability", "display_order",
+    assert list(pipeline["stages"][0]) == ["id", "name", "win_probability", "display_order", "pipeline_id",
                                            "created_at", "updated_at", "was_recently_created"]
     second = concord.create("pipelines", {"name": "Second"})
     assert second["is_primary"] is False and second["was_recently_created"] is True
@@ -150,3 +150,26 @@ def test_a_new_tokens_row_keys_are_in_eloquents_order(concord: Concord):
     issued = concord.post("personal-access-tokens", {"name": "second"}).json()["accessToken"]
     assert list(issued) == ["name", "abilities", "expires_at", "tokenable_id", "tokenable_type", "updated_at",
                             "created_at", "id"]
+
+
+def test_a_pipelines_stages_list_in_display_order_the_stages_index_by_name(concord: Concord):
+    pipeline = concord.get("pipelines").json()["data"][0]
+    listed = concord.get(f"pipelines/{pipeline['id']}/stages").json()["data"]
+    assert [s["display_order"] for s in listed] == [1, 2, 3, 4, 5]
+    assert [s["display_order"] for s in pipeline["stages"]] == [1, 2, 3, 4, 5]
+    assert [s["name"] for s in concord.get("pipeline-stages").json()["data"]][0] == "Appointment Scheduled"
+
+
+def test_a_lost_deal_without_a_reason_is_laravels_required_if(concord: Concord):
+    deal = concord.create("deals", {"name": "Big", "stage_id": 1})
+    assert concord.put(f"deals/{deal['id']}", {"status": "lost"}).json() == {
+        "message": "The Lost Reason field is required when Status is lost.",
+        "errors": {"lost_reason": ["The Lost Reason field is required when Status is lost."]}}
+
+
+def test_an_empty_array_for_a_text_key_is_not_a_string_and_an_owner_not_a_number_is_invalid(concord: Concord):
+    response = concord.post("companies", {"name": "A", "domain": [], "city": [], "user_id": "abc"})
+    assert response.json()["errors"] == {"domain": ["The Domain Name field must be a string."],
+                                         "city": ["The City field must be a string."],
+                                         "user_id": ["The selected Owner is invalid."]}
+    assert concord.create("contacts", {"first_name": "A", "phones": []})["phones"] == []

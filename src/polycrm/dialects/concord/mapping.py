@@ -52,6 +52,7 @@ class ResourceField:
     read_only: bool = False
     values: Mapping[str, str] | None = None  # Concord value -> canonical value (enums)
     unique: str | None = None  # the 422 message when another record (or a user) holds the value
+    required_if: str | None = None  # when the core requires it (Laravel's required_if: "Status is lost")
 
     @property
     def attribute(self) -> str:
@@ -66,6 +67,7 @@ class Association:
     key: str
     resource: str
     link: str
+    order: str | None = None  # the field its list is sorted by (Concord's relation orderBy; else the resource's)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,10 +158,11 @@ class ConcordMapping:
     @staticmethod
     def _resource(name: str, spec: dict[str, Any]) -> Resource:
         fields = [ResourceField(key, item["field"], item["type"], item["label"], bool(item.get("required")),
-                                bool(item.get("readOnly")), item.get("values"), item.get("unique"))
+                                bool(item.get("readOnly")), item.get("values"), item.get("unique"),
+                                item.get("requiredIf"))
                   for key, item in spec["fields"].items()]
         associations = {key: Association(key, key, link) if isinstance(link, str) else
-                        Association(key, link["resource"], link["link"])
+                        Association(key, link["resource"], link["link"], link.get("order"))
                         for key, link in spec.get("associations", {}).items()}
         search = {key: (column[0], column[1]) for key, column in spec.get("search", {}).items()}
         rules = {key: FilterRule(rule.get("id", key), rule["field"], rule["type"], rule.get("values"),
@@ -216,3 +219,7 @@ class ConcordMapping:
                 if target is None or entity.links[association.link].entity != target.entity_name:
                     raise LookupError(f"Concord {resource.name} association {association.key} does not lead "
                                       f"to the {association.resource} resource")
+                if association.order is not None and association.order not in registry.entity(
+                        target.entity_name).fields:
+                    raise LookupError(f"Concord {resource.name} association {association.key}: no field "
+                                      f"{association.order} to order by")

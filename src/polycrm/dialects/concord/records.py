@@ -60,8 +60,9 @@ def list_condition(api: ConcordApi, request: ConcordRequest, view: ResourceView)
     return conjunction(conditions)
 
 
-def list_order(request: ConcordRequest, view: ResourceView) -> list[Sort]:
-    default = [Sort(view.resource.order)]
+def list_order(request: ConcordRequest, view: ResourceView, order: str | None = None) -> list[Sort]:
+    """`order` asked, else `order` given (an association's own), else the resource's default."""
+    default = [Sort(order or view.resource.order)]
     try:
         sorts = parse_order(request.query.get("order"), view.sortable(), default)
     except FilterError as error:
@@ -81,11 +82,12 @@ def index(api: ConcordApi, request: ConcordRequest) -> Response:
     return answer(page_of(api, request, view, list_condition(api, request, view)))
 
 
-def page_of(api: ConcordApi, request: ConcordRequest, view: ResourceView, where: Node) -> dict[str, Any]:
+def page_of(api: ConcordApi, request: ConcordRequest, view: ResourceView, where: Node,
+            order: str | None = None) -> dict[str, Any]:
     """One page of records matching `where`, in the paginator envelope."""
     per_page, page = page_size(request), page_number(request)
     select = selected_keys(request, view)
-    query = SearchQuery(where=where, sorts=list_order(request, view), offset=(page - 1) * per_page,
+    query = SearchQuery(where=where, sorts=list_order(request, view, order), offset=(page - 1) * per_page,
                         limit=per_page, select=view.attributes(), total=TotalMode.COUNT)
     result = api.core.records(view.entity.name).search(request.user, query)
     rows = view.index_rows(request.user, result.records, select=select,
@@ -155,4 +157,4 @@ def associated(api: ConcordApi, request: ConcordRequest) -> Response:
     related = api.core.relations(resource.entity_name).related_ids([owner_id], [association.link])
     ids = tuple(related[association.link].get(owner_id, []))
     where = conjunction([Compare("id", Op.IN, ids), list_condition(api, request, target)])
-    return answer(page_of(api, request, target, where))
+    return answer(page_of(api, request, target, where, association.order))

@@ -30,6 +30,8 @@ HEX_COLOR = re.compile(r"#(?:[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6})")  # what a 7-char
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#]+\S*")
 MAX_NUMERIC = 10 ** 12  # Concord's decimal(15,3) holds less
 NUMERIC_PLACES = 3
+# Types whose value is a list: an empty one empties them (Laravel's `string` refuses [] for the rest).
+_LISTS = frozenset({"phones", "options"})
 # What an emptied key stores, by how it reads (None for the rest).
 _EMPTY: dict[str, Any] = {"phones": [], "options": []}
 
@@ -97,7 +99,7 @@ class BodyReader:
 
     def _field(self, parsed: Parsed, spec: ResourceField, value: Any, creating: bool) -> None:
         label, key = spec.label, spec.key
-        if value is None or value == "" or value == []:
+        if value is None or value == "" or (value == [] and spec.type in _LISTS):
             if spec.required and creating:
                 parsed.fail(key, f"The {label} field is required.")
             elif spec.required:  # Laravel reads "" as null, which its `string` rule refuses before `filled`
@@ -134,12 +136,19 @@ class BodyReader:
 
     def _owner(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
         number = as_integer(value)
+        if number is None:  # Concord checks an owner against its users only
+            parsed.fail(spec.key, f"The selected {spec.label} is invalid.")
+        else:
+            parsed.data[spec.attribute] = number
+
+    def _id(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
+        number = as_integer(value)
         if number is None:
             parsed.fail(spec.key, f"The {spec.label} field must be an integer.")
         else:
             parsed.data[spec.attribute] = number
 
-    _id = _int = _owner  # `attribute` is the field itself for an int
+    _int = _id  # `attribute` is the field itself for an int
 
     def _decimal(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
         number: Any = value
@@ -234,7 +243,7 @@ class BodyReader:
 
     # --- custom field values (custom_types.TYPES) -------------------------------------------------------
 
-    _integer = _owner  # a Number: an integer (its attribute is its field)
+    _integer = _id  # a Number: an integer (its attribute is its field)
 
     def _numeric(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
         """A decimal(15,3) value: a number (or numeric text), at most 3 decimals."""
@@ -378,5 +387,7 @@ def core_failure(resource: Resource, entity: Entity, failure: ValidationFailure)
     label = spec.label if spec is not None else key
     params = entity.fields[failure.field].params if failure.field in entity.fields else {}
     template = _CORE_MESSAGES.get(failure.kind, "The selected {label} is invalid.")
+    if failure.kind == "required" and spec is not None and spec.required_if:
+        template = f"The {{label}} field is required when {spec.required_if}."
     return {key: [template.format(label=label, limit=params.get("maxLength", MAX_STRING),
                                   min=params.get("min", ""), max=params.get("max", ""))]}

@@ -135,8 +135,10 @@ class ResourceView:
         ids = tuple(related_ids)
         if not ids:
             return []
-        target = ResourceView(self.api, self.api.mapping.resources[self.resource.associations[key].resource])
-        query = SearchQuery(where=Compare("id", Op.IN, ids), sorts=[Sort("id")], limit=len(ids),
+        association = self.resource.associations[key]
+        target = ResourceView(self.api, self.api.mapping.resources[association.resource])
+        sorts = [Sort(association.order), Sort("id")] if association.order else [Sort("id")]
+        query = SearchQuery(where=Compare("id", Op.IN, ids), sorts=sorts, limit=len(ids),
                             select=target.attributes(), total=TotalMode.NONE)
         records = self.api.core.records(target.entity.name).search_visible(actor, query).records
         return [target.renderer.render(r, authorizations=a)
