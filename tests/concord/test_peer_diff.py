@@ -173,3 +173,10 @@ def test_an_empty_array_for_a_text_key_is_not_a_string_and_an_owner_not_a_number
                                          "city": ["The City field must be a string."],
                                          "user_id": ["The selected Owner is invalid."]}
     assert concord.create("contacts", {"first_name": "A", "phones": []})["phones"] == []
+
+
+def test_the_token_route_tells_its_budget(concord: Concord):
+    guest = concord.harness.client({"Accept": "application/json"}, validate=False)
+    failed = guest.post("/api/token", json={"email": "nobody@example.com", "password": "x", "device_name": "n8n"})
+    assert failed.status_code == 422 and failed.headers["x-ratelimit-limit"] == "90"
+    assert int(failed.headers["x-ratelimit-remaining"]) < 90

@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from polycrm.auth.concord_tokens import MAX_NAME_LENGTH
 from polycrm.dialects.concord.context import ConcordRequest
-from polycrm.dialects.concord.envelope import answer, invalid, no_content, not_found, too_many
+from polycrm.dialects.concord.envelope import ConcordError, answer, invalid, no_content, not_found, too_many
 from polycrm.dialects.concord.render import concord_datetime
 from polycrm.dialects.concord.values import MAX_STRING
 
@@ -51,14 +51,20 @@ def issue_token(api: ConcordApi, request: ConcordRequest) -> Response:
     decision = api.limiter.hit(api.token_rate, "concord-token", request.ip)
     if not decision.allowed:
         raise too_many(decision.retry_after, decision.reset_at, decision.limit)
-    given = _required_strings(request.body, ("email", "password", "device_name"))
-    user_id = api.directory.verify_email_password(given["email"], given["password"])
-    if user_id is None:
-        raise invalid({"email": [FAILED_LOGIN]})
+    # The guests' throttle tells its budget on every answer, as the users' does
+    limits = {"X-RateLimit-Limit": str(decision.limit), "X-RateLimit-Remaining": str(decision.remaining)}
+    try:
+        given = _required_strings(request.body, ("email", "password", "device_name"))
+        user_id = api.directory.verify_email_password(given["email"], given["password"])
+        if user_id is None:
+            raise invalid({"email": [FAILED_LOGIN]})
+    except ConcordError as error:
+        error.headers.update(limits)
+        raise
     issued = api.directory.create_concord_token(user_id, given["device_name"])
     user = api.core.records("User").read_without_acl(user_id)
     return answer({"accessToken": issued.plain_text, "userId": user_id, "email": user.get("emailAddress"),
-                   "name": user.get("name")})
+                   "name": user.get("name")}, headers=limits)
 
 
 def token_row(token: Any) -> dict[str, Any]:

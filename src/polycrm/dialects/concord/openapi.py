@@ -155,7 +155,8 @@ class Place:
 
 def _success(status: str, description: str, schema: dict[str, Any] | None, place: Place,
              warning: bool = False) -> dict[str, Any]:
-    headers = _headers() if place.guest else _headers("X-RateLimit-Limit-Required", "X-RateLimit-Remaining-Required")
+    headers = _headers("X-RateLimit-Limit", "X-RateLimit-Remaining") if place.guest else _headers(
+        "X-RateLimit-Limit-Required", "X-RateLimit-Remaining-Required")  # a guest's: the token route's throttle
     if warning:
         headers[WARNING_HEADER] = ref("headers", WARNING_HEADER)
     response: dict[str, Any] = {"description": description, "headers": headers}
