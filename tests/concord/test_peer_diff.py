@@ -180,3 +180,14 @@ def test_the_token_route_tells_its_budget(concord: Concord):
     failed = guest.post("/api/token", json={"email": "nobody@example.com", "password": "x", "device_name": "n8n"})
     assert failed.status_code == 422 and failed.headers["x-ratelimit-limit"] == "90"
     assert int(failed.headers["x-ratelimit-remaining"]) < 90
+
+
+def test_rule_labels_are_concords(concord: Concord):
+    rules = {rule["id"]: rule for rule in concord.get("contacts/rules").json()}
+    assert (rules["created_at"]["label"], rules["updated_at"]["label"]) == ("Created At", "Updated At")
+    assert rules["address"]["label"] == "Address"
+    assert [(o["value"], o["label"]) for o in rules["address"]["operands"]] == [
+        ("street", "Street Address"), ("city", "City"), ("state", "State/Region"), ("postal_code", "Postal Code")]
+    assert rules["phones"]["label"] == "Phone" and rules["phones"]["operands"][0]["label"] == "Phone"
+    assert [(o["value"], o["label"]) for o in rules["companies"]["operands"]][0] == ("companies.name", "Name")
+    assert rules["job_title"]["label"] == "Job Name"

@@ -47,6 +47,27 @@ class ResourceView:
         """The label of a record key or rule id: a custom field's own."""
         return next((item.label for item in self.custom if item.key == key), None) or self.resource.label(key)
 
+    def rule_labels(self) -> dict[str, str]:
+        """Each rule's label (by mapping key) and each operand group's (by rule id), as Concord shows them: a
+        field's label (an operand's field's, on the linked resource for a "has" rule); a rule of no field of
+        the resource or a group, its id in title case ("Created At", "Address")."""
+        known = {*self.resource.by_key, *(item.key for item in self.custom)}
+        labels: dict[str, str] = {}
+        for key, rule in self.rules.items():
+            if rule.operand is None:
+                labels[key] = self.label(key) if key in known else _title(key)
+                continue
+            labels[key] = self._field_label(rule.field, rule.link) or _title(rule.operand)
+            labels.setdefault(rule.id, self.label(rule.id) if rule.id in known else _title(rule.id))
+        return labels
+
+    def _field_label(self, field: str, link: str | None) -> str | None:
+        resource: Resource | None = self.resource
+        if link is not None:
+            resource = self.api.mapping.by_entity.get(self.entity.links[link].entity or "")
+        spec = resource.by_field.get(field) if resource is not None else None
+        return spec.label if spec is not None else None
+
     def sortable(self) -> dict[str, str]:
         """Concord key -> the attribute `order` sorts it by; a Select sorts by option name (Concord: by id)."""
         return {**self.resource.sortable(), **{item.key: item.field for item in self.custom if item.sortable}}
@@ -144,3 +165,7 @@ class ResourceView:
         return [target.renderer.render(r, authorizations=a)
                 for r, a in zip(records, target._authorizations(actor, records))]
 
+
+
+def _title(key: str) -> str:
+    return key.replace("_", " ").replace(".", " ").title()
