@@ -191,3 +191,9 @@ def test_rule_labels_are_concords(concord: Concord):
     assert rules["phones"]["label"] == "Phone" and rules["phones"]["operands"][0]["label"] == "Phone"
     assert [(o["value"], o["label"]) for o in rules["companies"]["operands"]][0] == ("companies.name", "Name")
     assert rules["job_title"]["label"] == "Job Name"
+
+
+def test_a_too_long_email_address_is_laravels_max_message(concord: Concord):
+    response = concord.post("contacts", {"first_name": "A", "email": "a" * 250 + "@x.org"})
+    assert response.json()["errors"] == {"email": ["The E-Mail Address field must not be greater than 191 "
+                                                   "characters."]}

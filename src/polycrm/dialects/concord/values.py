@@ -129,8 +129,10 @@ class BodyReader:
             parsed.data[spec.field] = domain_of(parsed.data[spec.field])
 
     def _email(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
-        if not isinstance(value, str) or not _EMAIL.fullmatch(value.strip()) or len(value) > MAX_STRING:
+        if not isinstance(value, str) or not _EMAIL.fullmatch(value.strip()):
             parsed.fail(spec.key, f"The {spec.label} field must be a valid email address.")
+        elif len(value) > MAX_STRING:  # Laravel's `max:191` after `email`
+            parsed.fail(spec.key, f"The {spec.label} field must not be greater than {MAX_STRING} characters.")
         else:
             parsed.data[spec.field] = value.strip()
 
