@@ -12,7 +12,7 @@ from tests.concord.conftest import Concord
 def stages(concord: Concord) -> list[dict]:
     """The stages of the default pipeline a new store has."""
     pipelines = concord.get("pipelines").json()["data"]
-    assert [p["display_name"] for p in pipelines] == ["Sales Pipeline"]
+    assert [p["name"] for p in pipelines] == ["Sales Pipeline"]
     return concord.get(f"pipelines/{pipelines[0]['id']}/stages", per_page="100").json()["data"]
 
 
@@ -96,11 +96,11 @@ def test_a_sales_rep_reads_the_pipelines_their_deals_name(concord: Concord, stag
     user pick a stage and a lost reason (Concord shows them to every user); changing them stays an
     administrator's (or a role's that grants it)."""
     rep = concord.as_user("rep", {"Opportunity": {"create": "yes", "read": "own", "edit": "own", "delete": "no"}})
-    assert [p["display_name"] for p in rep.get("pipelines").json()["data"]] == ["Sales Pipeline"]
+    assert [p["name"] for p in rep.get("pipelines").json()["data"]] == ["Sales Pipeline"]
     assert rep.get(f"pipeline-stages/{stages[0]['id']}").status_code == 200
     reason = concord.create("lost-reasons", {"name": "Too expensive"})
     deal = rep.create("deals", {"name": "Mine", "stage_id": stages[0]["id"], "user_id": rep.user_id})
-    lost = rep.put(f"deals/{deal['id']}", {"status": "lost", "lost_reason": reason["display_name"]})
+    lost = rep.put(f"deals/{deal['id']}", {"status": "lost", "lost_reason": reason["name"]})
     assert lost.status_code == 200 and lost.json()["status"] == "lost"
     assert rep.post("pipelines", {"name": "Rep's own"}).status_code == 403
     assert rep.put(f"pipeline-stages/{stages[0]['id']}", {"name": "Renamed"}).status_code == 403

@@ -19,8 +19,9 @@ import string
 import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, bindparam, false, insert, select, true, update
+from sqlalchemy import Table, and_, bindparam, false, insert, select, true, update
 
 from polycrm.auth.errors import DirectoryError, require_live_user
 from polycrm.auth.secrets import KeyRing
@@ -117,6 +118,16 @@ class IssuedConcordToken:
     plain_text: str
 
 
+def _columns(keys: Table) -> tuple[Any, ...]:
+    return keys.c.id, keys.c.user_id, keys.c.name, keys.c.created_at, keys.c.last_used_at
+
+
+def _live_rows(keys: Table) -> Any:
+    """A table's own condition: mixing columns of an older Table object (before a custom field changed the
+    schema) into a statement makes SQLAlchemy select FROM the table twice."""
+    return and_(keys.c.protocol == CONCORD, keys.c.revoked_at.is_(None))
+
+
 class ConcordTokens:
     """Issues, finds, lists and revokes App CRM tokens; `UserDirectory` offers them."""
 
@@ -126,11 +137,9 @@ class ConcordTokens:
         self._live: TrustedCredentials[ConcordToken] = TrustedCredentials(CONCORD_TOKEN_TTL)
         self._last_written: dict[int, datetime] = {}  # token id -> last use this process wrote
         keys, users = database.table("api_key"), database.table(database.registry.entity("User").table)
-        self._columns = (keys.c.id, keys.c.user_id, keys.c.name, keys.c.created_at, keys.c.last_used_at)
-        self._live_rows = and_(keys.c.protocol == CONCORD, keys.c.revoked_at.is_(None))
         # Checked on every request: built once (see polycrm.store.statements for why).
-        self._find_statement = select(*self._columns, users.c.api_access).join(users, users.c.id == keys.c.user_id)\
-            .where(keys.c.key_hash == bindparam("key_hash"), self._live_rows, users.c.is_active == true(),
+        self._find_statement = select(*_columns(keys), users.c.api_access).join(users, users.c.id == keys.c.user_id)\
+            .where(keys.c.key_hash == bindparam("key_hash"), _live_rows(keys), users.c.is_active == true(),
                    users.c.deleted == false())
         self._touch_statement = update(keys).where(keys.c.id == bindparam("token_id"))\
             .values(last_used_at=bindparam("now"))
@@ -182,8 +191,8 @@ class ConcordTokens:
 
     def live(self, user_id: int | None) -> list[ConcordTokenInfo]:
         """Live (unrevoked) tokens of a user, or of every user with None, oldest first."""
-        keys = self.database.table("api_key")
-        query = select(*self._columns).where(self._live_rows).order_by(keys.c.id)
+        keys = self.database.table("api_key")  # as the schema is now: a schema change builds new tables
+        query = select(*_columns(keys)).where(_live_rows(keys)).order_by(keys.c.id)
         if user_id is not None:
             query = query.where(keys.c.user_id == user_id)
         with self.database.connect() as conn:
@@ -195,7 +204,7 @@ class ConcordTokens:
         as not found, so nobody learns whether it exists). Refused at once in this process, within
         `CONCORD_TOKEN_TTL` in others."""
         keys = self.database.table("api_key")
-        condition = and_(keys.c.id == token_id, self._live_rows)
+        condition = and_(keys.c.id == token_id, _live_rows(keys))
         if owner_id is not None:
             condition = and_(condition, keys.c.user_id == owner_id)
         with self.database.transaction() as conn:

@@ -132,6 +132,9 @@ def _json_list(*values: Any) -> str:
 
 
 _COMPARISONS = {Op.GT: operator.gt, Op.GE: operator.ge, Op.LT: operator.lt, Op.LE: operator.le}
+# Text matches on a phone field, each with the positive match a negated one excludes.
+_TEXT_MATCH = {Op.CONTAINS: Op.CONTAINS, Op.STARTS_WITH: Op.STARTS_WITH, Op.ENDS_WITH: Op.ENDS_WITH,
+               Op.EQUALS_TEXT: Op.EQUALS_TEXT, Op.LIKE: Op.LIKE, Op.NOT_CONTAINS: Op.CONTAINS, Op.NOT_LIKE: Op.LIKE}
 
 
 class FilterCompiler:
@@ -191,6 +194,8 @@ class FilterCompiler:
         if field is not None and field.type in {"email", "phone"} and attribute.name == field.name \
                 and node.op in (Op.EQ, Op.IN, Op.NE, Op.NOT_IN):
             return self._contact_point(field.type, field.name, node, bindings)
+        if field is not None and field.type == "phone" and attribute.name == field.name and node.op in _TEXT_MATCH:
+            return self._any_phone(field.name, node, bindings)
         if attribute.name in self.entity.primary_row_columns:
             return self._column_condition(self.primary_row_value(attribute.name), node, bindings)
         if attribute.column is None:
@@ -281,6 +286,15 @@ class FilterCompiler:
         if node.op in (Op.EQ, Op.IN):
             return self.table.c.id.in_(matching)
         return self.table.c.id.not_in(matching)
+
+    def _any_phone(self, field: str, node: Compare, bindings: Bindings) -> ColumnElement[bool]:
+        """A text match on a phone field matches any of the record's numbers (Concord's `phones` rule, EspoCRM's
+        phone search); the negated forms match records none of whose numbers match."""
+        side = self.database.table("phone_number_link")
+        positive = _TEXT_MATCH[node.op]
+        matching = select(side.c.entity_id).where(side.c.entity_type == self.entity.name, side.c.field == field,
+                                                  self._like(side.c.number, positive, node.value, bindings))
+        return self.table.c.id.in_(matching) if positive is node.op else self.table.c.id.not_in(matching)
 
     # --- relations --------------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -11,7 +12,7 @@ from starlette.responses import Response
 
 from polycrm.auth.concord_tokens import MAX_NAME_LENGTH
 from polycrm.dialects.concord.context import ConcordRequest
-from polycrm.dialects.concord.envelope import answer, invalid, no_content, not_found, too_many
+from polycrm.dialects.concord.envelope import ConcordError, answer, invalid, no_content, not_found, too_many
 from polycrm.dialects.concord.render import concord_datetime
 from polycrm.dialects.concord.values import MAX_STRING
 
@@ -50,14 +51,20 @@ def issue_token(api: ConcordApi, request: ConcordRequest) -> Response:
     decision = api.limiter.hit(api.token_rate, "concord-token", request.ip)
     if not decision.allowed:
         raise too_many(decision.retry_after, decision.reset_at, decision.limit)
-    given = _required_strings(request.body, ("email", "password", "device_name"))
-    user_id = api.directory.verify_email_password(given["email"], given["password"])
-    if user_id is None:
-        raise invalid({"email": [FAILED_LOGIN]})
+    # The guests' throttle tells its budget on every answer, as the users' does
+    limits = {"X-RateLimit-Limit": str(decision.limit), "X-RateLimit-Remaining": str(decision.remaining)}
+    try:
+        given = _required_strings(request.body, ("email", "password", "device_name"))
+        user_id = api.directory.verify_email_password(given["email"], given["password"])
+        if user_id is None:
+            raise invalid({"email": [FAILED_LOGIN]})
+    except ConcordError as error:
+        error.headers.update(limits)
+        raise
     issued = api.directory.create_concord_token(user_id, given["device_name"])
     user = api.core.records("User").read_without_acl(user_id)
     return answer({"accessToken": issued.plain_text, "userId": user_id, "email": user.get("emailAddress"),
-                   "name": user.get("name")})
+                   "name": user.get("name")}, headers=limits)
 
 
 def token_row(token: Any) -> dict[str, Any]:
@@ -76,8 +83,10 @@ def create_token(api: ConcordApi, request: ConcordRequest) -> Response:
     name = _required_strings(request.body, ("name",))["name"]
     issued = api.directory.create_concord_token(request.user.user_id, name)
     row = token_row(issued.info)
-    del row["last_used_at"]  # a new token's row has no such key yet (§9 "Users and tokens")
-    return answer({"accessToken": row, "plainTextToken": issued.plain_text}, 201)
+    # A new token's row: no `last_used_at` yet, keys in the order Eloquent set them (§9 "Users and tokens").
+    new = {key: row[key] for key in ("name", "abilities", "expires_at", "tokenable_id", "tokenable_type",
+                                     "updated_at", "created_at", "id")}
+    return answer({"accessToken": new, "plainTextToken": issued.plain_text}, 201)
 
 
 def revoke_token(api: ConcordApi, request: ConcordRequest) -> Response:
@@ -96,10 +105,21 @@ def me(api: ConcordApi, request: ConcordRequest) -> Response:
 
 
 def user_resource(user: dict[str, Any]) -> dict[str, Any]:
-    """A user as Concord's UserResource shows it, with what PolyCRM keeps of one."""
-    return {"id": user["id"], "display_name": user.get("name"), "path": f"/users/{user['id']}",
-            "created_at": concord_datetime(user.get("createdAt")),
-            "updated_at": concord_datetime(user.get("modifiedAt")),
-            "name": user.get("name"), "email": user.get("emailAddress"),
+    """A user as Concord's UserResource shows it (in its key order; a user is no UI resource: no display_name
+    or path), with what PolyCRM keeps of one: no uploaded avatar, so the Gravatar of the address Concord
+    falls back to."""
+    email = user.get("emailAddress")
+    return {"id": user["id"], "name": user.get("name"), "email": email, "timezone": "UTC", "locale": "en",
+            "avatar": None, "uploaded_avatar_url": None, "avatar_url": gravatar(email),
+            "guest_email": email, "guest_display_name": user.get("name"),
             "super_admin": user.get("type") == "admin", "access_api": bool(user.get("apiAccess")),
-            "timezone": "UTC", "locale": "en", "avatar_url": None}
+            "created_at": concord_datetime(user.get("createdAt")),
+            "updated_at": concord_datetime(user.get("modifiedAt"))}
+
+
+def gravatar(email: str | None) -> str | None:
+    """Concord's `avatar_url` of a user or contact without an uploaded picture."""
+    if not email:
+        return None
+    digest = hashlib.md5(email.strip().lower().encode(), usedforsecurity=False).hexdigest()
+    return f"https://www.gravatar.com/avatar/{digest}?s=40"

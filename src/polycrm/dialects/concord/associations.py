@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 from starlette.responses import Response
 
 from polycrm.dialects.concord.context import ConcordRequest
-from polycrm.dialects.concord.envelope import ADMIN_ONLY, ALREADY_ASSOCIATED, answer, conflict, forbidden, invalid
+from polycrm.dialects.concord.envelope import (ALREADY_ASSOCIATED, NOT_PERMITTED, answer, conflict, forbidden,
+                                               invalid)
 from polycrm.dialects.concord.records import record_id, resource_of
 from polycrm.dialects.concord.values import Parsed
 from polycrm.dialects.concord.view import ResourceView
@@ -64,10 +65,10 @@ def _change(api: ConcordApi, request: ConcordRequest, how: str) -> Response:
     records.read(actor, owner_id)  # 404 / 403 for the record first
     asked = _asked(view, request)
     if not asked or (how != "sync" and not any(asked.values())):
-        raise forbidden(ADMIN_ONLY)
+        raise forbidden(NOT_PERMITTED)
     resolved = {key: resolve(api, request, view, key, items) for key, items in asked.items()}
     if how == "attach" and not any(resolved.values()):
-        raise forbidden(ADMIN_ONLY)  # every id unknown or unreadable
+        raise forbidden(NOT_PERMITTED)  # every id unknown or unreadable
     relations = api.core.relations(view.entity.name)
     links = {key: view.resource.associations[key].link for key in resolved}
     if how == "attach" and sum(len(ids) for ids in resolved.values()) == 1:

@@ -26,6 +26,7 @@ UNAUTHENTICATED = "Unauthenticated."
 NO_API_ACCESS = "Your account is not authorized to perform API requests."
 UNAUTHORIZED_ACTION = "This action is unauthorized."
 ADMIN_ONLY = "Your account is not authorized to perform this action."
+NOT_PERMITTED = "You are not authorized to perform this action."  # an attach with nothing attachable (§9 §5)
 TOO_MANY = "Too Many Attempts."
 ALREADY_ASSOCIATED = "This record is already associated"
 

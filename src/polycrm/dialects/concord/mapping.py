@@ -25,8 +25,8 @@ RECORD_KEYS = frozenset({"id", "display_name", "path", CREATED, UPDATED, "author
 # Field types whose value is the id of a linked record.
 LINK_TYPES = frozenset({"owner", "id"})
 # Every field type a resource's key may have (mapping.json's comment says what each reads and shows).
-FIELD_TYPES = frozenset({"string", "text", "email", "phones", "decimal", "numeric", "int", "bool", "active", "date",
-                         "datetime", "enum", "lookup", *LINK_TYPES})
+FIELD_TYPES = frozenset({"string", "text", "email", "domain", "phones", "decimal", "numeric", "int", "bool", "active",
+                         "date", "datetime", "enum", "lookup", *LINK_TYPES})
 # What a `lookup` key may name besides a resource: Concord's fixed list of countries (lookups.py).
 COUNTRIES = "countries"
 
@@ -55,6 +55,7 @@ class ResourceField:
     values: Mapping[str, str] | None = None  # Concord value -> canonical value (enums)
     unique: str | None = None  # the 422 message when another record (or a user) holds the value
     lookup: str | None = None  # a `lookup` key's list: a resource's name or `countries`
+    required_if: str | None = None  # when the core requires it (Laravel's required_if: "Status is lost")
 
     @property
     def attribute(self) -> str:
@@ -69,6 +70,20 @@ class Association:
     key: str
     resource: str
     link: str
+    order: str | None = None  # the field its list is sorted by (Concord's relation orderBy; else the resource's)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelShape:
+    """How Concord's own JsonResource shows a model the UI has no resource for (pipelines, stages, lost
+    reasons): no `display_name` or `path`, the fields right after `id`, the nested associations on every row
+    (no counts), `is_primary` when `primary` names the field whose value makes a record primary (Concord's
+    Primaryable: its flag), the timestamps, the `authorizations` its policy gives (none without one) and
+    `was_recently_created`."""
+
+    authorizations: tuple[str, ...] = ()
+    primary: str | None = None
+    primary_kept: str | None = None  # the 409 message refusing to delete a primary record (none: it may go)
 
 
 @dataclass
@@ -90,6 +105,8 @@ class Resource:
     search: dict[str, tuple[str, str]]
     not_required: frozenset[str] = frozenset()  # EspoCRM's required fields Concord does not require
     rule_lookups: Mapping[str, str] = field(default_factory=dict)  # rule key -> the list its select values name
+    counts_after: str | None = None  # the key the `<association>_count` keys follow (else the last field)
+    shape: ModelShape | None = None  # a model's own JSON, not a UI resource's (None: a resource's)
     by_key: dict[str, ResourceField] = field(init=False)
     by_field: dict[str, ResourceField] = field(init=False)
 
@@ -105,10 +122,28 @@ class Resource:
         known = self.by_key.get(key)
         return known.label if known is not None else key.replace("_", " ")
 
+    def with_counts(self, keys: dict[str, Any], counts: dict[str, Any]) -> dict[str, Any]:
+        """A record's field keys with the association counts where Concord's resource shows them (each count
+        comes from an association field, which has its place among the fields)."""
+        if self.counts_after not in keys:
+            return {**keys, **counts}
+        placed: dict[str, Any] = {}
+        for key, value in keys.items():
+            placed[key] = value
+            if key == self.counts_after:
+                placed.update(counts)
+        return placed
+
     def sortable(self) -> dict[str, str]:
         """Concord key -> the attribute it sorts by (`order=first_name|desc`)."""
         keys = {f.key: f.attribute for f in self.fields if f.type != "phones"}
         return {"id": "id", **keys, CREATED: "createdAt", UPDATED: "modifiedAt"}
+
+
+def _shape(spec: dict[str, Any] | None) -> ModelShape | None:
+    if spec is None:
+        return None
+    return ModelShape(tuple(spec.get("authorizations", ())), spec.get("primary"), spec.get("primaryKept"))
 
 
 class ConcordMapping:
@@ -127,10 +162,11 @@ class ConcordMapping:
     @staticmethod
     def _resource(name: str, spec: dict[str, Any]) -> Resource:
         fields = [ResourceField(key, item["field"], item["type"], item["label"], bool(item.get("required")),
-                                bool(item.get("readOnly")), item.get("values"), item.get("unique"), item.get("lookup"))
+                                bool(item.get("readOnly")), item.get("values"), item.get("unique"),
+                                lookup=item.get("lookup"), required_if=item.get("requiredIf"))
                   for key, item in spec["fields"].items()]
         associations = {key: Association(key, key, link) if isinstance(link, str) else
-                        Association(key, link["resource"], link["link"])
+                        Association(key, link["resource"], link["link"], link.get("order"))
                         for key, link in spec.get("associations", {}).items()}
         search = {key: (column[0], column[1]) for key, column in spec.get("search", {}).items()}
         rules = {key: FilterRule(rule.get("id", key), rule["field"], rule["type"], rule.get("values"),
@@ -141,7 +177,9 @@ class ConcordMapping:
         return Resource(name, spec["entity"], spec["model"], spec["title"], spec["order"], spec["label"],
                         spec["icon"], spec["searchAction"], spec.get("globalSearch", True), fields, associations,
                         rules, search, frozenset(spec.get("notRequired", ())),
-                        {key: rule["lookup"] for key, rule in spec.get("rules", {}).items() if "lookup" in rule})
+                        rule_lookups={key: rule["lookup"] for key, rule in spec.get("rules", {}).items()
+                                      if "lookup" in rule},
+                        counts_after=spec.get("countsAfter"), shape=_shape(spec.get("modelShape")))
 
     def resource(self, name: str) -> Resource | None:
         return self.resources.get(name)
@@ -182,6 +220,8 @@ class ConcordMapping:
             for name in resource.not_required:
                 require(name, "notRequired")
             require(resource.title, "title")
+            if resource.shape is not None and resource.shape.primary is not None:
+                require(resource.shape.primary, "modelShape.primary")
             require(resource.order, "order")
             for association in resource.associations.values():
                 if association.link not in entity.links:
@@ -191,3 +231,7 @@ class ConcordMapping:
                 if target is None or entity.links[association.link].entity != target.entity_name:
                     raise LookupError(f"Concord {resource.name} association {association.key} does not lead "
                                       f"to the {association.resource} resource")
+                if association.order is not None and association.order not in registry.entity(
+                        target.entity_name).fields:
+                    raise LookupError(f"Concord {resource.name} association {association.key}: no field "
+                                      f"{association.order} to order by")

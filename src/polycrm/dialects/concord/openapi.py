@@ -155,7 +155,8 @@ class Place:
 
 def _success(status: str, description: str, schema: dict[str, Any] | None, place: Place,
              warning: bool = False) -> dict[str, Any]:
-    headers = _headers() if place.guest else _headers("X-RateLimit-Limit-Required", "X-RateLimit-Remaining-Required")
+    headers = _headers("X-RateLimit-Limit", "X-RateLimit-Remaining") if place.guest else _headers(
+        "X-RateLimit-Limit-Required", "X-RateLimit-Remaining-Required")  # a guest's: the token route's throttle
     if warning:
         headers[WARNING_HEADER] = ref("headers", WARNING_HEADER)
     response: dict[str, Any] = {"description": description, "headers": headers}
@@ -187,7 +188,9 @@ def _operation(place: Place, summary: str, success: dict[str, Any], *, body: dic
 
 
 def _deleted(place: Place, summary: str) -> dict[str, Any]:
-    return _operation(place, summary, _success("204", "Done; no body.", None, place))
+    kept = place.resource is not None and place.resource.shape is not None and place.resource.shape.primary_kept
+    return _operation(place, summary, _success("204", "Done; no body.", None, place),
+                      errors=("409",) if kept else ())
 
 
 def _records(place: Place, summary: str, *, take: int | None = None) -> dict[str, Any]:

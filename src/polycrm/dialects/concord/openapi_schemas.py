@@ -103,19 +103,43 @@ def record_schemas(mapping: ConcordMapping, resource: Resource, entity: Entity) 
     association arrays `with` names) and `.record` (a single record: nested arrays, actions, counts)."""
     phone_types = list(mapping.phone_types)
     counts = {f"{key}_count": {"type": "integer", "minimum": 0} for key in resource.associations}
-    common = {"display_name": {"type": ["string", "null"]},
-              "path": {"type": "string", "pattern": rf"^/{resource.name}/\d*$"},
-              CREATED: TIMESTAMP, UPDATED: TIMESTAMP, "authorizations": schema_ref("Authorizations"),
-              "was_recently_created": BOOLEAN,
-              **{item.key: _shown(item, phone_types) for item in resource.fields},
-              **{field.key: _custom_shown(field) for field in custom_fields(entity)}}
+    head = {"id": INTEGER, "display_name": {"type": ["string", "null"]},
+            "path": {"type": "string", "pattern": rf"^/{resource.name}/\d*$"},
+            CREATED: TIMESTAMP, UPDATED: TIMESTAMP, "authorizations": schema_ref("Authorizations"),
+            "was_recently_created": BOOLEAN}
+    fields = {item.key: _shown(item, phone_types) for item in resource.fields}
+    custom = {field.key: _custom_shown(field) for field in custom_fields(entity)}
     nested = {key: {"type": "array", "items": schema_ref(f"{association.resource}.linked")}
               for key, association in resource.associations.items()}
-    row = {"id": INTEGER, **counts, **common}
+    if resource.shape is not None:
+        return _model_schemas(resource, fields, custom, nested)
+    row = {**head, **resource.with_counts(fields, counts), **custom}
     return {
-        f"{resource.name}.linked": _object({"id": INTEGER, **common}),
+        f"{resource.name}.linked": _object({**head, **fields, **custom}),
         f"{resource.name}.row": _object({**row, **nested}, list(row)),
         f"{resource.name}.record": _object({**row, **nested, "actions": {"type": "array"},
+                                            "associations_count": {"type": "integer", "minimum": 0}}),
+        f"{resource.name}.page": page_schema(f"{resource.name}.row"),
+        f"{resource.name}.associated": _object(nested, description="Each association's records."),
+    }
+
+
+def _model_schemas(resource: Resource, fields: dict[str, Any], custom: dict[str, Any],
+                   nested: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The same schemas for a model's own JSON (mapping.ModelShape): its associations on every row."""
+    shape = resource.shape
+    assert shape is not None
+    tail: dict[str, Any] = {"is_primary": BOOLEAN} if shape.primary is not None else {}
+    tail |= {CREATED: TIMESTAMP, UPDATED: TIMESTAMP}
+    if shape.authorizations:
+        tail["authorizations"] = _object({key: BOOLEAN for key in shape.authorizations})
+    tail["was_recently_created"] = BOOLEAN
+    linked = {"id": INTEGER, **fields, **custom, **tail}
+    row = {"id": INTEGER, **fields, **custom, **nested, **tail}
+    return {
+        f"{resource.name}.linked": _object(linked),
+        f"{resource.name}.row": _object(row),
+        f"{resource.name}.record": _object({**row, "actions": {"type": "array"},
                                             "associations_count": {"type": "integer", "minimum": 0}}),
         f"{resource.name}.page": page_schema(f"{resource.name}.row"),
         f"{resource.name}.associated": _object(nested, description="Each association's records."),
@@ -269,10 +293,12 @@ def shared_schemas(mapping: ConcordMapping) -> dict[str, dict[str, Any]]:
                                 "email": {"type": ["string", "null"]}, "name": {"type": ["string", "null"]}}),
         "TokenRow": _object(token_row),
         "NewToken": _object({"accessToken": _object(new_row), "plainTextToken": plain_token}),
-        "User": _object({"id": INTEGER, "display_name": {"type": ["string", "null"]}, "path": STRING,
-                         **timestamps, "name": {"type": ["string", "null"]}, "email": {"type": ["string", "null"]},
-                         "super_admin": BOOLEAN, "access_api": BOOLEAN, "timezone": STRING, "locale": STRING,
-                         "avatar_url": {"type": ["string", "null"]}}),
+        "User": _object({"id": INTEGER, "name": {"type": ["string", "null"]}, "email": {"type": ["string", "null"]},
+                         "timezone": STRING, "locale": STRING, "avatar": {"type": "null"},
+                         "uploaded_avatar_url": {"type": "null"}, "avatar_url": {"type": ["string", "null"]},
+                         "guest_email": {"type": ["string", "null"]},
+                         "guest_display_name": {"type": ["string", "null"]},
+                         "super_admin": BOOLEAN, "access_api": BOOLEAN, **timestamps}),
         "SearchGroup": _object({"title": STRING, "resource_name": {"type": "string", "enum": list(mapping.resources)},
                                 "icon": STRING, "action": STRING, "data": {"type": "array", "items": found}}),
         "FilterRule": rule_entry,

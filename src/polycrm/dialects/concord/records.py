@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from polycrm.core.search import SearchQuery, TotalMode
 from polycrm.dialects.concord.context import MAX_PER_PAGE, ConcordRequest
-from polycrm.dialects.concord.envelope import answer, forbidden, invalid, no_content, not_found, record_not_found
+from polycrm.dialects.concord.envelope import answer, conflict, forbidden, invalid, no_content, not_found, record_not_found
 from polycrm.dialects.concord.filters import FilterError, parse_filters, rules_listing
 from polycrm.dialects.concord.listing import SearchFieldsRejected, parse_order, parse_search, parse_select
 from polycrm.dialects.concord.mapping import Resource
@@ -60,8 +60,9 @@ def list_condition(api: ConcordApi, request: ConcordRequest, view: ResourceView)
     return conjunction(conditions)
 
 
-def list_order(request: ConcordRequest, view: ResourceView) -> list[Sort]:
-    default = [Sort(view.resource.order)]
+def list_order(request: ConcordRequest, view: ResourceView, order: str | None = None) -> list[Sort]:
+    """`order` asked, else `order` given (an association's own), else the resource's default."""
+    default = [Sort(order or view.resource.order)]
     try:
         sorts = parse_order(request.query.get("order"), view.sortable(), default)
     except FilterError as error:
@@ -81,11 +82,12 @@ def index(api: ConcordApi, request: ConcordRequest) -> Response:
     return answer(page_of(api, request, view, list_condition(api, request, view)))
 
 
-def page_of(api: ConcordApi, request: ConcordRequest, view: ResourceView, where: Node) -> dict[str, Any]:
+def page_of(api: ConcordApi, request: ConcordRequest, view: ResourceView, where: Node,
+            order: str | None = None) -> dict[str, Any]:
     """One page of records matching `where`, in the paginator envelope."""
     per_page, page = page_size(request), page_number(request)
     select = selected_keys(request, view)
-    query = SearchQuery(where=where, sorts=list_order(request, view), offset=(page - 1) * per_page,
+    query = SearchQuery(where=where, sorts=list_order(request, view, order), offset=(page - 1) * per_page,
                         limit=per_page, select=view.attributes(), total=TotalMode.COUNT)
     result = api.core.records(view.entity.name).search(request.user, query)
     rows = view.index_rows(request.user, result.records, select=select,
@@ -108,9 +110,8 @@ def search(api: ConcordApi, request: ConcordRequest) -> Response:
 
 def rules(api: ConcordApi, request: ConcordRequest) -> Response:
     view = ResourceView(api, resource_of(request))
-    rules_ = view.rules_for(request.user)
-    labels = {rule_id: view.label(rule_id) for rule_id in rules_}
-    return answer(rules_listing(rules_, labels, options=view.rule_choices(request.user)))
+    return answer(rules_listing(view.rules_for(request.user), view.rule_labels(),
+                                options=view.rule_choices(request.user)))
 
 
 def show(api: ConcordApi, request: ConcordRequest) -> Response:
@@ -135,7 +136,12 @@ def update(api: ConcordApi, request: ConcordRequest) -> Response:
 
 def destroy(api: ConcordApi, request: ConcordRequest) -> Response:
     view = ResourceView(api, resource_of(request))
-    api.core.records(view.entity.name).delete(request.user, record_id(request))
+    records = api.core.records(view.entity.name)
+    shape = view.resource.shape
+    if shape is not None and shape.primary_kept is not None:  # Concord keeps its primary pipeline
+        if records.read(request.user, record_id(request)).get(shape.primary) is not None:
+            raise conflict(shape.primary_kept)
+    records.delete(request.user, record_id(request))
     return no_content()
 
 
@@ -151,4 +157,4 @@ def associated(api: ConcordApi, request: ConcordRequest) -> Response:
     related = api.core.relations(resource.entity_name).related_ids([owner_id], [association.link])
     ids = tuple(related[association.link].get(owner_id, []))
     where = conjunction([Compare("id", Op.IN, ids), list_condition(api, request, target)])
-    return answer(page_of(api, request, target, where))
+    return answer(page_of(api, request, target, where, association.order))

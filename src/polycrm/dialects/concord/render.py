@@ -1,8 +1,9 @@
 """Canonical records as Concord CRM's JSON resources (specs/concord.md §4, §9 "§4 Record JSON").
 
-Key order is Concord's: `id`, the association counts, `display_name`, `path`, the timestamps,
-`authorizations`, `was_recently_created`, the fields in the resource's order, the custom fields (`cf_*`),
-then, on single records, the nested associations, `actions` and `associations_count`.
+Key order is Concord's: `id`, `display_name`, `path`, the timestamps, `authorizations`,
+`was_recently_created`, the fields in the resource's order with the association counts among them (where the
+resource's `countsAfter` says), the custom fields (`cf_*`), then, on single records, the nested associations,
+`actions` and `associations_count`.
 """
 
 from __future__ import annotations
@@ -37,8 +38,9 @@ def _value(kind: str, value: Any, phone_types: Mapping[str, str], values: Mappin
         return None
     if kind in ("date", "datetime"):
         return concord_datetime(value)
-    if kind in ("decimal", "numeric"):
-        return float(value)
+    if kind in ("decimal", "numeric"):  # PHP's json_encode writes a whole float without its fraction: 100
+        number = float(value)
+        return int(number) if number.is_integer() else number
     if kind == "enum" and values:
         return next((shown for shown, canonical in values.items() if canonical == value), value)
     if kind == "phones":
@@ -92,37 +94,75 @@ class RecordRenderer:
         for item in self.resource.fields:
             wanted.append(f"{item.field}Data" if item.type == "phones" else item.attribute)
         wanted += [item.field for item in self.custom]
+        if self.resource.shape is not None and self.resource.shape.primary is not None:
+            wanted.append(self.resource.shape.primary)
         return list(dict.fromkeys(a for a in wanted if a == "id" or a in self.entity.attributes))
 
     def render(self, record: Mapping[str, Any], *, authorizations: Mapping[str, bool],
                counts: Mapping[str, int] | None = None, created: bool = False,
                associations: Mapping[str, list[dict[str, Any]]] | None = None,
-               lookups: Mapping[str, Mapping[str, int]] | None = None) -> dict[str, Any]:
-        """One record; `associations` (single records only) adds the nested arrays, `actions` and
-        `associations_count`; `lookups` gives a lookup key's id by the name the record holds."""
+               lookups: Mapping[str, Mapping[str, int]] | None = None,
+               single: bool | None = None) -> dict[str, Any]:
+        """One record; `associations` adds the nested arrays, and on single records (by default when there are
+        associations) `actions` and `associations_count`; `lookups` gives a lookup key's id by the name the
+        record holds."""
+        single = associations is not None if single is None else single
+        if self.resource.shape is not None:
+            return self._model(record, authorizations, created, associations, single, lookups)
         resource = self.resource
         shown: dict[str, Any] = {"id": record.get("id")}
-        for key in resource.associations:
-            if counts is not None:
-                shown[f"{key}_count"] = counts.get(key, 0)
         shown["display_name"] = record.get(resource.title)
         shown["path"] = resource.path(record.get("id"))
         shown[CREATED] = concord_datetime(record.get("createdAt"))
         shown[UPDATED] = concord_datetime(record.get("modifiedAt"))
         shown["authorizations"] = dict(authorizations)
         shown["was_recently_created"] = created
+        shown.update(resource.with_counts(self._fields(record, lookups), {} if counts is None else {
+            f"{key}_count": counts.get(key, 0) for key in resource.associations}))
+        shown.update(self._custom(record))
+        if associations is not None:
+            shown.update(associations)
+        if single:
+            _single(shown, associations)
+        return shown
+
+    def _fields(self, record: Mapping[str, Any], lookups: Mapping[str, Mapping[str, int]] | None) -> dict[str, Any]:
         phone_types = self.mapping.phone_types_back
-        for item in resource.fields:
+        shown = {}
+        for item in self.resource.fields:
             raw = record.get(f"{item.field}Data" if item.type == "phones" else item.attribute)
             shown[item.key] = (lookups or {}).get(item.key, {}).get(raw) if item.type == "lookup" else \
                 _value(item.type, raw, phone_types, item.values)
-        for item in self.custom:
-            shown[item.key] = render_custom(item, record.get(item.field))
-        if associations is not None:
-            shown.update(associations)
-            shown["actions"] = []  # Concord's UI actions: field metadata no API client reads (§10)
-            shown["associations_count"] = sum(len(items) for items in associations.values())
         return shown
+
+    def _custom(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        return {item.key: render_custom(item, record.get(item.field)) for item in self.custom}
+
+    def _model(self, record: Mapping[str, Any], authorizations: Mapping[str, bool], created: bool,
+               associations: Mapping[str, list[dict[str, Any]]] | None, single: bool,
+               lookups: Mapping[str, Mapping[str, int]] | None) -> dict[str, Any]:
+        """A model's own JSON (mapping.ModelShape)."""
+        shape = self.resource.shape
+        assert shape is not None
+        shown: dict[str, Any] = {"id": record.get("id"), **self._fields(record, lookups), **self._custom(record),
+                                 **(associations or {})}
+        if shape.primary is not None:
+            shown["is_primary"] = record.get(shape.primary) is not None
+        shown[CREATED] = concord_datetime(record.get("createdAt"))
+        shown[UPDATED] = concord_datetime(record.get("modifiedAt"))
+        if shape.authorizations:
+            shown["authorizations"] = {key: authorizations.get(key, False) for key in shape.authorizations}
+        shown["was_recently_created"] = created
+        if single:
+            _single(shown, associations)
+        return shown
+
+
+def _single(shown: dict[str, Any], associations: Mapping[str, list[dict[str, Any]]] | None) -> None:
+    """What a single record adds: `actions` (Concord's UI actions, field metadata no API client reads: §10)
+    and `associations_count`."""
+    shown["actions"] = []
+    shown["associations_count"] = sum(len(items) for items in (associations or {}).values())
 
 
 def authorizations(levels: Mapping[str, bool]) -> dict[str, bool]:

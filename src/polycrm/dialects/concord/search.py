@@ -25,21 +25,31 @@ MAX_PER_GROUP = 100
 
 def global_search(api: ConcordApi, request: ConcordRequest) -> Response:
     q = (request.text("q") or "").strip()
+    if not q:  # Concord answers no groups at all without a query
+        return answer([])
     limit = take_count(request, PER_GROUP, MAX_PER_GROUP)
+    only = _only(request.query.get("only"))
     groups = []
     for name, resource in sorted(api.mapping.resources.items(), key=lambda item: item[1].label_plural):
         view = ResourceView(api, resource)
-        if not resource.global_search or not request.user.can(view.entity.name, "read"):
+        if not resource.global_search or not request.user.can(view.entity.name, "read") \
+                or (only and name not in only):
             continue
-        found = []
-        if q:
-            where = parse_search(q, None, None, view.search_columns, view.entity)
-            query = SearchQuery(where=where, sorts=[Sort(resource.order), Sort("id")], limit=limit,
-                                select=["id", resource.title, "createdAt"], total=TotalMode.NONE)
-            found = api.core.records(view.entity.name).search(request.user, query).records
+        where = parse_search(q, None, None, view.search_columns, view.entity)
+        query = SearchQuery(where=where, sorts=[Sort(resource.order), Sort("id")], limit=limit,
+                            select=["id", resource.title, "createdAt"], total=TotalMode.NONE)
+        found = api.core.records(view.entity.name).search(request.user, query).records
         groups.append({"title": resource.label_plural, "resource_name": name, "icon": resource.icon,
                        "action": resource.search_action,
                        "data": [{"id": r["id"], "path": resource.path(r["id"]), "display_name": r.get(resource.title),
                                  "created_at": concord_datetime(r.get("createdAt")), "resourceName": name}
                                 for r in found]})
     return answer(groups)
+
+
+def _only(value: object) -> set[str]:
+    """`only` (`only=contacts`, `only[]=contacts&only[]=deals`): the resources to search, all when empty."""
+    if isinstance(value, str):
+        return {value}
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    return {item for item in items if isinstance(item, str)}

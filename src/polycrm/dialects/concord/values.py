@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any, Callable
+from urllib.parse import urlsplit
 
 from polycrm.core.errors import ValidationFailure
 from polycrm.dialects.concord.custom_types import custom_fields, time_zones
@@ -29,6 +30,8 @@ HEX_COLOR = re.compile(r"#(?:[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6})")  # what a 7-char
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#]+\S*")
 MAX_NUMERIC = 10 ** 12  # Concord's decimal(15,3) holds less
 NUMERIC_PLACES = 3
+# Types whose value is a list: an empty one empties them (Laravel's `string` refuses [] for the rest).
+_LISTS = frozenset({"phones", "options"})
 # What an emptied key stores, by how it reads (None for the rest).
 _EMPTY: dict[str, Any] = {"phones": [], "options": []}
 
@@ -97,10 +100,13 @@ class BodyReader:
 
     def _field(self, parsed: Parsed, spec: ResourceField, value: Any, creating: bool) -> None:
         label, key = spec.label, spec.key
-        if value is None or value == "" or value == []:
-            if spec.required:
-                parsed.fail(key, f"The {label} field is required." if creating else
-                            f"The {label} field must have a value.")
+        if value is None or value == "" or (value == [] and spec.type in _LISTS):
+            if spec.required and creating:
+                parsed.fail(key, f"The {label} field is required.")
+            elif spec.required:  # Laravel reads "" as null, which its `string` rule refuses before `filled`
+                if spec.type == "string" and value != []:
+                    parsed.fail(key, f"The {label} field must be a string.")
+                parsed.fail(key, f"The {label} field must have a value.")
             else:
                 parsed.data[f"{spec.field}Data" if spec.type == "phones" else spec.attribute] = _EMPTY.get(spec.type)
             return
@@ -138,20 +144,35 @@ class BodyReader:
             parsed.data[spec.field] = None if checked.data[spec.field] else \
                 datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
+    def _domain(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
+        """A URL or host kept as its domain name, as Concord's Domain field keeps it (none when it has none)."""
+        self._string(parsed, spec, value)
+        if spec.field in parsed.data:
+            parsed.data[spec.field] = domain_of(parsed.data[spec.field])
+
     def _email(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
-        if not isinstance(value, str) or not _EMAIL.fullmatch(value.strip()) or len(value) > MAX_STRING:
+        if not isinstance(value, str) or not _EMAIL.fullmatch(value.strip()):
             parsed.fail(spec.key, f"The {spec.label} field must be a valid email address.")
+        elif len(value) > MAX_STRING:  # Laravel's `max:191` after `email`
+            parsed.fail(spec.key, f"The {spec.label} field must not be greater than {MAX_STRING} characters.")
         else:
             parsed.data[spec.field] = value.strip()
 
     def _owner(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
+        number = as_integer(value)
+        if number is None:  # Concord checks an owner against its users only
+            parsed.fail(spec.key, f"The selected {spec.label} is invalid.")
+        else:
+            parsed.data[spec.attribute] = number
+
+    def _id(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
         number = as_integer(value)
         if number is None:
             parsed.fail(spec.key, f"The {spec.label} field must be an integer.")
         else:
             parsed.data[spec.attribute] = number
 
-    _id = _int = _owner  # `attribute` is the field itself for an int
+    _int = _id  # `attribute` is the field itself for an int
 
     def _decimal(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
         number: Any = value
@@ -246,7 +267,7 @@ class BodyReader:
 
     # --- custom field values (custom_types.TYPES) -------------------------------------------------------
 
-    _integer = _owner  # a Number: an integer (its attribute is its field)
+    _integer = _id  # a Number: an integer (its attribute is its field)
 
     def _numeric(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
         """A decimal(15,3) value: a number (or numeric text), at most 3 decimals."""
@@ -338,6 +359,16 @@ def _option_name(spec: ResourceField, value: Any) -> str | None:
     return None
 
 
+def domain_of(text: str) -> str | None:
+    """The registrable domain Concord's `Domain::extractFromUrl` takes from a URL or host: `https://www.acme.com/x`
+    -> `acme.com`; None when nothing in it looks like a domain."""
+    host = urlsplit(text).netloc.rsplit("@", 1)[-1].split(":")[0] if "://" in text else text.strip().split("/")[0]
+    longest = 9 if (host or "").endswith(".localhost") else 7 if (host or "").endswith(
+        (".invalid", ".example", ".digital")) else 6
+    found = re.search(rf"([a-z0-9][a-z0-9\-]{{1,63}}\.[a-z.]{{2,{longest}}})$", host or "", re.IGNORECASE)
+    return found.group(1) if found else None
+
+
 def _moment(value: Any) -> tuple[str, str | None] | None:
     """(date, time or None) of `YYYY-MM-DD[ HH:MM[:SS]]` (an ISO `T` and a trailing `Z`/`.000000Z` allowed)."""
     if not isinstance(value, str):
@@ -380,5 +411,7 @@ def core_failure(resource: Resource, entity: Entity, failure: ValidationFailure)
     label = spec.label if spec is not None else key
     params = entity.fields[failure.field].params if failure.field in entity.fields else {}
     template = _CORE_MESSAGES.get(failure.kind, "The selected {label} is invalid.")
+    if failure.kind == "required" and spec is not None and spec.required_if:
+        template = f"The {{label}} field is required when {spec.required_if}."
     return {key: [template.format(label=label, limit=params.get("maxLength", MAX_STRING),
                                   min=params.get("min", ""), max=params.get("max", ""))]}

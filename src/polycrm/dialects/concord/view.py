@@ -60,6 +60,27 @@ class ResourceView:
         """The label of a record key or rule id: a custom field's own."""
         return next((item.label for item in self.custom if item.key == key), None) or self.resource.label(key)
 
+    def rule_labels(self) -> dict[str, str]:
+        """Each rule's label (by mapping key) and each operand group's (by rule id), as Concord shows them: a
+        field's label (an operand's field's, on the linked resource for a "has" rule); a rule of no field of
+        the resource or a group, its id in title case ("Created At", "Address")."""
+        known = {*self.resource.by_key, *(item.key for item in self.custom)}
+        labels: dict[str, str] = {}
+        for key, rule in self.rules.items():
+            if rule.operand is None:
+                labels[key] = self.label(key) if key in known else _title(key)
+                continue
+            labels[key] = self._field_label(rule.field, rule.link) or _title(rule.operand)
+            labels.setdefault(rule.id, self.label(rule.id) if rule.id in known else _title(rule.id))
+        return labels
+
+    def _field_label(self, field: str, link: str | None) -> str | None:
+        resource: Resource | None = self.resource
+        if link is not None:
+            resource = self.api.mapping.by_entity.get(self.entity.links[link].entity or "")
+        spec = resource.by_field.get(field) if resource is not None else None
+        return spec.label if spec is not None else None
+
     def sortable(self) -> dict[str, str]:
         """Concord key -> the attribute `order` sorts it by; a Select sorts by option name (Concord: by id)."""
         return {**self.resource.sortable(), **{item.key: item.field for item in self.custom if item.sortable}}
@@ -99,9 +120,15 @@ class ResourceView:
         """Records as index rows: counts, no association arrays (unless `with` names them)."""
         related = self._related(records)
         named = self.lookup_ids(actor, records)
-        rows = [self.renderer.render(record, authorizations=allowed, counts=self._counts(related, record["id"]),
-                                     lookups=named)
+        if self.resource.shape is not None:  # a model's own JSON: its associations on every row, no counts
+            nested = self._nested(actor, related)
+            rows = [self.renderer.render(record, authorizations=allowed, single=False, lookups=named, associations={
+                key: by_owner.get(record["id"], []) for key, by_owner in nested.items()})
                 for record, allowed in zip(records, self._authorizations(actor, records))]
+        else:
+            rows = [self.renderer.render(record, authorizations=allowed, counts=self._counts(related, record["id"]),
+                                         lookups=named)
+                    for record, allowed in zip(records, self._authorizations(actor, records))]
         if with_:
             wanted = {key: related[key] for key in with_.split(";") if key in self.resource.associations}
             for key, by_owner in self._nested(actor, wanted).items():
@@ -118,8 +145,9 @@ class ResourceView:
     def single(self, actor: Actor, record: dict[str, Any], *, created: bool = False) -> dict[str, Any]:
         related = self._related([record])
         nested = {key: by_owner.get(record["id"], []) for key, by_owner in self._nested(actor, related).items()}
+        counts = None if self.resource.shape is not None else self._counts(related, record["id"])
         return self.renderer.render(record, authorizations=self._authorizations(actor, [record])[0],
-                                    counts=self._counts(related, record["id"]), created=created, associations=nested,
+                                    counts=counts, created=created, associations=nested,
                                     lookups=self.lookup_ids(actor, [record]))
 
     def lookup_ids(self, actor: Actor, records: Sequence[dict[str, Any]]) -> dict[str, dict[str, int]]:
@@ -150,11 +178,17 @@ class ResourceView:
         ids = tuple(related_ids)
         if not ids:
             return []
-        target = ResourceView(self.api, self.api.mapping.resources[self.resource.associations[key].resource])
-        query = SearchQuery(where=Compare("id", Op.IN, ids), sorts=[Sort("id")], limit=len(ids),
+        association = self.resource.associations[key]
+        target = ResourceView(self.api, self.api.mapping.resources[association.resource])
+        sorts = [Sort(association.order), Sort("id")] if association.order else [Sort("id")]
+        query = SearchQuery(where=Compare("id", Op.IN, ids), sorts=sorts, limit=len(ids),
                             select=target.attributes(), total=TotalMode.NONE)
         records = self.api.core.records(target.entity.name).search_visible(actor, query).records
         named = target.lookup_ids(actor, records)
         return [target.renderer.render(r, authorizations=a, lookups=named)
                 for r, a in zip(records, target._authorizations(actor, records))]
 
+
+
+def _title(key: str) -> str:
+    return key.replace("_", " ").replace(".", " ").title()
