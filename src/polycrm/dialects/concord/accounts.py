@@ -13,6 +13,7 @@ from polycrm.auth.concord_tokens import MAX_NAME_LENGTH
 from polycrm.dialects.concord.context import ConcordRequest
 from polycrm.dialects.concord.envelope import answer, invalid, no_content, not_found, too_many
 from polycrm.dialects.concord.render import concord_datetime
+from polycrm.dialects.concord.users import render_user
 from polycrm.dialects.concord.values import MAX_STRING
 
 if TYPE_CHECKING:
@@ -91,15 +92,4 @@ def revoke_token(api: ConcordApi, request: ConcordRequest) -> Response:
 
 def me(api: ConcordApi, request: ConcordRequest) -> Response:
     actor = request.user
-    user = api.core.records("User").read_without_acl(actor.user_id)
-    return answer(user_resource(user))
-
-
-def user_resource(user: dict[str, Any]) -> dict[str, Any]:
-    """A user as Concord's UserResource shows it, with what PolyCRM keeps of one."""
-    return {"id": user["id"], "display_name": user.get("name"), "path": f"/users/{user['id']}",
-            "created_at": concord_datetime(user.get("createdAt")),
-            "updated_at": concord_datetime(user.get("modifiedAt")),
-            "name": user.get("name"), "email": user.get("emailAddress"),
-            "super_admin": user.get("type") == "admin", "access_api": bool(user.get("apiAccess")),
-            "timezone": "UTC", "locale": "en", "avatar_url": None}
+    return answer(render_user(api, actor, api.core.records("User").read_without_acl(actor.user_id)))

@@ -241,6 +241,14 @@ def shared_schemas(mapping: ConcordMapping) -> dict[str, dict[str, Any]]:
                      "created_at": TIMESTAMP, "resourceName": {"type": "string", "enum": list(mapping.resources)}})
     page_link = _object({"url": {"type": ["string", "null"]}, "label": STRING, "active": BOOLEAN})
     count = {"type": ["integer", "null"], "minimum": 1}
+    text = {"type": "string", "maxLength": MAX_STRING}
+    maybe = {"type": ["string", "null"]}
+    user = {"id": INTEGER, "display_name": maybe, "path": STRING, **timestamps,
+            "authorizations": _object({"view": BOOLEAN, "update": BOOLEAN, "delete": BOOLEAN}),
+            "was_recently_created": BOOLEAN, "name": maybe, "email": maybe, "timezone": STRING, "locale": maybe,
+            "avatar": maybe, "uploaded_avatar_url": maybe, "avatar_url": maybe, "mail_signature": maybe,
+            "super_admin": BOOLEAN, "access_api": BOOLEAN, "time_format": STRING, "date_format": STRING,
+            "default_landing_page": maybe, "roles": {"type": "array", "items": _object({"id": INTEGER, "name": STRING})}}
     return {
         "Message": _object({"message": STRING}),
         "ApiAccessDenied": _object({"error": STRING}),
@@ -263,10 +271,16 @@ def shared_schemas(mapping: ConcordMapping) -> dict[str, dict[str, Any]]:
                                 "email": {"type": ["string", "null"]}, "name": {"type": ["string", "null"]}}),
         "TokenRow": _object(token_row),
         "NewToken": _object({"accessToken": _object(new_row), "plainTextToken": plain_token}),
-        "User": _object({"id": INTEGER, "display_name": {"type": ["string", "null"]}, "path": STRING,
-                         **timestamps, "name": {"type": ["string", "null"]}, "email": {"type": ["string", "null"]},
-                         "super_admin": BOOLEAN, "access_api": BOOLEAN, "timezone": STRING, "locale": STRING,
-                         "avatar_url": {"type": ["string", "null"]}}),
+        "User": _object(user, [key for key in user if key != "roles"],
+                        description="A user; `roles` only for super admins."),
+        "User.page": page_schema("User"),
+        "UserRequest": {"type": "object", "description": "Create: name, email, password (with "
+                        "password_confirmation), timezone, time_format and date_format are required.", "properties": {
+            "name": text, "email": text, "password": STRING, "password_confirmation": STRING, "timezone": text,
+            "time_format": text, "date_format": text, "locale": {"type": ["string", "null"]},
+            "default_landing_page": {"type": ["string", "null"], "maxLength": MAX_STRING},
+            "super_admin": BOOLEAN, "access_api": BOOLEAN,
+            "roles": {"type": "array", "items": STRING, "description": "Role names."}}},
         "SearchGroup": _object({"title": STRING, "resource_name": {"type": "string", "enum": list(mapping.resources)},
                                 "icon": STRING, "action": STRING, "data": {"type": "array", "items": found}}),
         "FilterRule": rule_entry,

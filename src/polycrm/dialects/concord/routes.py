@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import re
 from typing import Any, Callable
 
-from polycrm.dialects.concord import accounts, associations, custom_fields, openapi, records, search, trash
+from polycrm.dialects.concord import accounts, associations, custom_fields, openapi, records, search, trash, users
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +41,9 @@ ROUTES = (
                                         "POST": Operation(accounts.create_token, body=True)}),
     Route(("personal-access-tokens", "{id}"), {"DELETE": Operation(accounts.revoke_token)}),
     Route(("search",), {"GET": Operation(search.global_search)}),
+    Route(("users",), {"GET": Operation(users.index), "POST": Operation(users.store, body=True)}),
+    Route(("users", "{id}"), {"GET": Operation(users.show), "PUT": Operation(users.update, body=True),
+                              "DELETE": Operation(users.destroy)}),
     Route(("custom-fields",), {"GET": Operation(custom_fields.index),
                                "POST": Operation(custom_fields.store, body=True)}),
     Route(("custom-fields", "{id}"), {"GET": Operation(custom_fields.show),
