@@ -169,7 +169,7 @@ class UserBody:
         value = self.body.get(key)
         if isinstance(value, str) and key != "password":
             value = value.strip()  # Laravel trims input and reads "" as null
-        if value is None or value == [] or value == "":
+        if value is None or value == "" or (value == [] and key != "roles"):  # roles: [] takes every role away
             if key in REQUIRED and (self.creating or key != "password"):
                 self.fail(key, f"The {_label(key)} field {'is required' if self.creating else 'must have a value'}.")
             elif key in _NULLABLE:
