@@ -26,7 +26,7 @@ RECORD_KEYS = frozenset({"id", "display_name", "path", CREATED, UPDATED, "author
 LINK_TYPES = frozenset({"owner", "id"})
 # Every field type a resource's key may have (mapping.json's comment says what each reads and shows).
 FIELD_TYPES = frozenset({"string", "text", "email", "phones", "decimal", "int", "bool", "date", "datetime", "enum",
-                         *LINK_TYPES})
+                         "tags", *LINK_TYPES})
 
 
 def load_spec() -> dict[str, Any]:
@@ -52,10 +52,13 @@ class ResourceField:
     read_only: bool = False
     values: Mapping[str, str] | None = None  # Concord value -> canonical value (enums)
     unique: str | None = None  # the 422 message when another record (or a user) holds the value
+    tag_type: str | None = None  # tags: the Tag type they are of (Concord's `forType`)
 
     @property
     def attribute(self) -> str:
-        """The record attribute holding the value: a link's id."""
+        """The record attribute holding the value: a link's id, tags' ids."""
+        if self.type == "tags":
+            return f"{self.field}Ids"
         return f"{self.field}Id" if self.type in LINK_TYPES else self.field
 
 
@@ -103,7 +106,7 @@ class Resource:
 
     def sortable(self) -> dict[str, str]:
         """Concord key -> the attribute it sorts by (`order=first_name|desc`)."""
-        keys = {f.key: f.attribute for f in self.fields if f.type != "phones"}
+        keys = {f.key: f.attribute for f in self.fields if f.type not in ("phones", "tags")}
         return {"id": "id", **keys, CREATED: "createdAt", UPDATED: "modifiedAt"}
 
 
@@ -123,7 +126,8 @@ class ConcordMapping:
     @staticmethod
     def _resource(name: str, spec: dict[str, Any]) -> Resource:
         fields = [ResourceField(key, item["field"], item["type"], item["label"], bool(item.get("required")),
-                                bool(item.get("readOnly")), item.get("values"), item.get("unique"))
+                                bool(item.get("readOnly")), item.get("values"), item.get("unique"),
+                                item.get("tagType"))
                   for key, item in spec["fields"].items()]
         associations = {key: Association(key, key, link) if isinstance(link, str) else
                         Association(key, link["resource"], link["link"])

@@ -15,6 +15,7 @@ from polycrm.dialects.concord.filters import MAX_CHILDREN
 from polycrm.dialects.concord.custom_types import CustomField, custom_fields
 from polycrm.dialects.concord.mapping import CREATED, UPDATED, ConcordMapping, Resource, ResourceField
 from polycrm.dialects.concord.render import AUTHORIZATIONS
+from polycrm.dialects.concord.tags import MAX_TAGS
 from polycrm.dialects.concord.values import MAX_IDS, MAX_STRING
 from polycrm.dialects.openapi_parts import nullable, schema_ref
 from polycrm.meta import Entity
@@ -62,6 +63,8 @@ def _shown(item: ResourceField, phone_types: list[str]) -> dict[str, Any]:
         return {"type": ["array", "null"], "items": phone}
     if kind in ("owner", "id", "int"):
         return {"type": ["integer", "null"]}
+    if kind == "tags":
+        return {"type": ["array", "null"], "items": schema_ref("Tag"), "description": "In display order."}
     if kind == "decimal":
         return {"type": ["number", "null"]}
     if kind == "bool":
@@ -141,6 +144,10 @@ def _written(item: ResourceField, phone_types: list[str]) -> dict[str, Any]:
                                                                         "description": "A bare number."}]}}
     if kind in ("owner", "id", "int"):
         return nullable(INTEGER_INPUT)
+    if kind == "tags":
+        return {"type": ["array", "string", "null"], "maxItems": MAX_TAGS,
+                "items": {"type": "string", "maxLength": MAX_STRING},
+                "description": "Tag names (or a comma string), matched ignoring case; unknown ones are made."}
     if kind == "decimal":
         return {"type": ["number", "string", "null"], "description": "A number below 10^15 (or its digits)."}
     if kind == "bool":
@@ -281,6 +288,8 @@ def shared_schemas(mapping: ConcordMapping) -> dict[str, dict[str, Any]]:
             "default_landing_page": {"type": ["string", "null"], "maxLength": MAX_STRING},
             "super_admin": BOOLEAN, "access_api": BOOLEAN,
             "roles": {"type": "array", "items": STRING, "description": "Role names."}}},
+        "Tag": _object({"id": INTEGER, "name": STRING, "swatch_color": maybe, "display_order": INTEGER,
+                        "type": maybe}),
         "SearchGroup": _object({"title": STRING, "resource_name": {"type": "string", "enum": list(mapping.resources)},
                                 "icon": STRING, "action": STRING, "data": {"type": "array", "items": found}}),
         "FilterRule": rule_entry,

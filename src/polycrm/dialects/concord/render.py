@@ -12,6 +12,7 @@ from typing import Any, Callable, Mapping
 
 from polycrm.dialects.concord.custom_types import CustomField, custom_fields
 from polycrm.dialects.concord.mapping import CREATED, UPDATED, ConcordMapping, Resource
+from polycrm.dialects.concord.tags import ordered
 from polycrm.meta import Entity
 
 # The authorizations Concord shows on contacts, companies and deals, and the ACL action behind each.
@@ -94,9 +95,10 @@ class RecordRenderer:
 
     def render(self, record: Mapping[str, Any], *, authorizations: Mapping[str, bool],
                counts: Mapping[str, int] | None = None, created: bool = False,
-               associations: Mapping[str, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
+               associations: Mapping[str, list[dict[str, Any]]] | None = None,
+               tags: Mapping[int, dict[str, Any]] | None = None) -> dict[str, Any]:
         """One record; `associations` (single records only) adds the nested arrays, `actions` and
-        `associations_count`."""
+        `associations_count`; `tags` are the tags its `tags` keys may show, by id."""
         resource = self.resource
         shown: dict[str, Any] = {"id": record.get("id")}
         for key in resource.associations:
@@ -111,7 +113,10 @@ class RecordRenderer:
         phone_types = self.mapping.phone_types_back
         for item in resource.fields:
             raw = record.get(f"{item.field}Data" if item.type == "phones" else item.attribute)
-            shown[item.key] = _value(item.type, raw, phone_types, item.values)
+            if item.type == "tags":
+                shown[item.key] = ordered(tags or {}, raw)
+            else:
+                shown[item.key] = _value(item.type, raw, phone_types, item.values)
         for item in self.custom:
             shown[item.key] = render_custom(item, record.get(item.field))
         if associations is not None:

@@ -12,6 +12,7 @@ from polycrm.dialects.concord.listing import SearchColumn
 from polycrm.dialects.concord.custom_types import CustomField, selectable_keys
 from polycrm.dialects.concord.mapping import Resource
 from polycrm.dialects.concord.render import RecordRenderer, authorizations
+from polycrm.dialects.concord.tags import tag_objects
 from polycrm.dialects.concord.values import BodyReader
 from polycrm.query.tree import Compare, Op, Sort
 
@@ -85,7 +86,9 @@ class ResourceView:
                    with_: str | None = None) -> list[dict[str, Any]]:
         """Records as index rows: counts, no association arrays (unless `with` names them)."""
         related = self._related(records)
-        rows = [self.renderer.render(record, authorizations=allowed, counts=self._counts(related, record["id"]))
+        tags = self.tags_of(actor, records)
+        rows = [self.renderer.render(record, authorizations=allowed, counts=self._counts(related, record["id"]),
+                                     tags=tags)
                 for record, allowed in zip(records, self._authorizations(actor, records))]
         if with_:
             wanted = {key: related[key] for key in with_.split(";") if key in self.resource.associations}
@@ -104,7 +107,8 @@ class ResourceView:
         related = self._related([record])
         nested = {key: by_owner.get(record["id"], []) for key, by_owner in self._nested(actor, related).items()}
         return self.renderer.render(record, authorizations=self._authorizations(actor, [record])[0],
-                                    counts=self._counts(related, record["id"]), created=created, associations=nested)
+                                    counts=self._counts(related, record["id"]), created=created, associations=nested,
+                                    tags=self.tags_of(actor, [record]))
 
     def associations_of(self, actor: Actor, record_id: int) -> dict[str, list[dict[str, Any]]]:
         """Every association of one record: key -> the associated records the caller may read."""
@@ -132,6 +136,12 @@ class ResourceView:
         query = SearchQuery(where=Compare("id", Op.IN, ids), sorts=[Sort("id")], limit=len(ids),
                             select=target.attributes(), total=TotalMode.NONE)
         records = self.api.core.records(target.entity.name).search_visible(actor, query).records
-        return [target.renderer.render(r, authorizations=a)
+        tags = target.tags_of(actor, records)
+        return [target.renderer.render(r, authorizations=a, tags=tags)
                 for r, a in zip(records, target._authorizations(actor, records))]
+
+    def tags_of(self, actor: Actor, records: Sequence[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+        """The tags the records' `tags` keys name that the caller may read, one read for them all."""
+        keys = [item.attribute for item in self.resource.fields if item.type == "tags"]
+        return tag_objects(self.api, actor, (i for record in records for key in keys for i in record.get(key) or ()))
 
