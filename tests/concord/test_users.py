@@ -81,6 +81,14 @@ def test_an_admin_changes_roles_and_flags_and_deletes_a_user(concord: Concord):
     assert concord.get(f"users/{user['id']}").status_code == 404
 
 
+def test_an_api_user_gets_no_password(concord: Concord):
+    api_user = concord.harness.directory.create_user("robot", None, user_type="api")
+    response = concord.put(f"users/{api_user}", {"password": PASSWORD, "password_confirmation": PASSWORD,
+                                                 "name": "Robot Renamed"})
+    assert response.status_code == 422 and list(response.json()["errors"]) == ["password"]
+    assert concord.get(f"users/{api_user}").json()["name"] != "Robot Renamed"  # nothing half-written
+
+
 def test_an_admin_cannot_delete_themself_nor_demote_the_last_admin(concord: Concord):
     response = concord.delete(f"users/{concord.user_id}")
     assert response.status_code == 409

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 from starlette.responses import Response
 
 from polycrm.auth.acl import Actor
-from polycrm.auth.directory import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, USER_NAME_PATTERN
+from polycrm.auth.directory import DirectoryError, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, USER_NAME_PATTERN
 from polycrm.core.errors import NotFound
 from polycrm.core.search import SearchQuery, TotalMode
 from polycrm.core.users import ADMIN, USER_ENTITY, directory_reader
@@ -59,12 +59,8 @@ def user_id_of(request: ConcordRequest) -> int:
     """The path id as Concord casts it (`7abc` is 7); 404 naming User's model when there is none."""
     number = as_integer(re.match(r"\d{0,18}", request.record_id).group(0) or "0")
     if not number:
-        raise _missing(request.record_id)
+        raise record_not_found(MODEL, request.record_id)
     return number
-
-
-def _missing(raw: Any) -> Exception:
-    return record_not_found(MODEL, raw)
 
 
 def _choices(api: ConcordApi, field: str) -> list[str]:
@@ -120,7 +116,7 @@ def _read(api: ConcordApi, actor: Actor, raw: str, user_id: int) -> dict[str, An
     try:
         return api.core.records(USER_ENTITY).read(directory_reader(actor), user_id)
     except NotFound:
-        raise _missing(raw) from None
+        raise record_not_found(MODEL, raw) from None
 
 
 def show(api: ConcordApi, request: ConcordRequest) -> Response:
@@ -287,7 +283,10 @@ def _secrets(api: ConcordApi, parsed: UserBody) -> Callable[[Connection, int], b
 
     def attach(conn: Connection, user_id: int) -> bool:
         if parsed.password is not None:
-            api.directory.store_password(conn, user_id, parsed.password)
+            try:
+                api.directory.store_password(conn, user_id, parsed.password)
+            except DirectoryError as error:  # an API user has no password; the transaction rolls back
+                raise invalid({"password": [str(error)]}) from None
         changed = parsed.password is not None
         if parsed.roles is not None:
             changed = api.directory.set_user_roles(conn, user_id, parsed.roles) or changed
