@@ -64,7 +64,10 @@ def test_the_tags_rule_filters_by_tag_id(concord: Concord):
     others = concord.get("contacts", filters=tags_filter("not_in", [hot_id])).json()["data"]
     assert [r["id"] for r in others] == [cold["id"]]
     rules = {rule["id"]: rule for rule in concord.get("contacts/rules").json()}
-    assert rules["tags"]["type"] == "multi-select"
+    assert rules["tags"]["type"] == "multi-select" and rules["tags"]["label"] == "Tags"
+    assert [(o["id"], o["name"]) for o in rules["tags"]["options"]] == [(hot_id, "Hot Lead"),
+                                                                         (cold["tags"][0]["id"], "Cold Lead")]
+    assert {r["id"]: r for r in concord.get("deals/rules").json()}["tags"]["options"] == []  # deals' own tags
     bad = concord.get("contacts", filters=tags_filter("in", ["1 OR 1=1"]))
     assert bad.status_code == 422
     assert concord.get("contacts", filters=tags_filter("equal", [hot_id])).status_code == 422

@@ -109,7 +109,7 @@ def search(api: ConcordApi, request: ConcordRequest) -> Response:
 def rules(api: ConcordApi, request: ConcordRequest) -> Response:
     view = ResourceView(api, resource_of(request))
     labels = {rule_id: view.label(rule_id) for rule_id in view.rules}
-    return answer(rules_listing(view.rules, labels, options=view.rule_choices()))
+    return answer(rules_listing(view.rules, labels, options=view.rule_choices(request.user)))
 
 
 def show(api: ConcordApi, request: ConcordRequest) -> Response:

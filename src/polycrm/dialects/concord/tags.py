@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 TAG_ENTITY = "Tag"
 NEW_TAG_ORDER = 1000  # Concord's findOrCreateFromString
 MAX_TAGS = 100  # tags in one request
+MAX_CHOICES = 1000  # tags a filter rule lists
 _SHOWN = ["id", "name", "swatchColor", "displayOrder", "type"]
 
 
@@ -42,6 +43,16 @@ def tag_objects(api: ConcordApi, actor: Actor, ids: Iterable[Any]) -> dict[int, 
                         total=TotalMode.NONE)
     found = api.core.records(TAG_ENTITY).search_visible(actor, query).records
     return {int(tag["id"]): tag_resource(tag) for tag in found}
+
+
+def tag_choices(api: ConcordApi, actor: Actor, tag_type: str | None) -> list[dict[str, Any]]:
+    """The tags of a type the caller may read, as the `tags` filter rule lists its choices (Concord's Tags
+    filter: id, name, colour), in display order."""
+    where = Compare("type", Op.EQ, tag_type) if tag_type else Compare("type", Op.IS_NULL)
+    query = SearchQuery(where=where, sorts=[Sort("displayOrder"), Sort("id")], limit=MAX_CHOICES, select=_SHOWN,
+                        total=TotalMode.NONE)
+    return [{"id": tag["id"], "name": tag.get("name"), "swatch_color": tag.get("swatchColor")}
+            for tag in api.core.records(TAG_ENTITY).search_visible(actor, query).records]
 
 
 def ordered(tags: dict[int, dict[str, Any]], ids: Iterable[Any] | None) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ from polycrm.dialects.concord.listing import SearchColumn
 from polycrm.dialects.concord.custom_types import CustomField, selectable_keys
 from polycrm.dialects.concord.mapping import Resource
 from polycrm.dialects.concord.render import RecordRenderer, authorizations
-from polycrm.dialects.concord.tags import tag_objects
+from polycrm.dialects.concord.tags import tag_choices, tag_objects
 from polycrm.dialects.concord.values import BodyReader
 from polycrm.query.tree import Compare, Op, Sort
 
@@ -40,9 +40,15 @@ class ResourceView:
                 rules[item.key] = rule
         return rules
 
-    def rule_choices(self) -> dict[str, list[dict[str, Any]]]:
-        """The options each custom option rule lists in `GET /api/{resource}/rules`, as Concord's."""
-        return {item.key: [option.shown() for option in item.options] for item in self.custom if item.type.optionable}
+    def rule_choices(self, actor: Actor) -> dict[str, list[dict[str, Any]]]:
+        """The options each custom option rule and tags rule lists in `GET /api/{resource}/rules`, as
+        Concord's (tags: those of the resource's type the caller may read)."""
+        choices = {item.key: [option.shown() for option in item.options] for item in self.custom if item.type.optionable}
+        for key, rule in self.resource.rules.items():
+            tags = self.resource.by_field.get(rule.link or "")
+            if tags is not None and tags.type == "tags":
+                choices[key] = tag_choices(self.api, actor, tags.tag_type)
+        return choices
 
     def label(self, key: str) -> str:
         """The label of a record key or rule id: a custom field's own."""
