@@ -107,6 +107,8 @@ CONCORD = {
     "/api/openapi.json": "no records: the dialect's OpenAPI document",
     "/api/personal-access-tokens": "the caller's own tokens (tests/concord/test_auth.py)",
     "/api/personal-access-tokens/{id}": "the caller's own tokens: another's is 404 (tests/concord/test_auth.py)",
+    "/api/users": "every user lists users (Concord's UserPolicy); super admins create (tests/concord/test_users.py)",
+    "/api/users/{id}": "every user reads a user; super admins change and delete (tests/concord/test_users.py)",
     "/api/search": "resources the caller may read, records through core search (ACL)",
     "/api/countries": "no records: Concord's fixed country list, for any user (tests/concord/test_products_lookups.py)",
     "/api/custom-fields": "administrators only (tests/concord/test_custom_fields.py)",

@@ -98,12 +98,13 @@ def test_counts_sit_among_the_fields_as_concords(concord: Concord):
     deal = concord.create("deals", {"name": "Big", "stage_id": 2})
     assert list(deal) == ["id", "display_name", "path", "created_at", "updated_at", "authorizations",
                           "was_recently_created", "name", "pipeline_id", "stage_id", "amount", "expected_close_date",
-                          "status", "lost_reason", "won_date", "lost_date", "user_id", "swatch_color",
+                          "tags", "status", "lost_reason", "won_date", "lost_date", "user_id", "swatch_color",
                           "contacts_count", "companies_count", "contacts", "companies", "actions",
                           "associations_count"]
     concord.create("contacts", {"first_name": "A"})
     row = concord.get("contacts").json()["data"][0]
-    assert list(row)[9:15] == ["email", "phones", "user_id", "companies_count", "deals_count", "job_title"]
+    assert list(row)[9:17] == ["email", "phones", "tags", "user_id", "source_id", "companies_count", "deals_count",
+                               "job_title"]
 
 
 def test_pipelines_stages_and_lost_reasons_are_their_models_own_json(concord: Concord):
@@ -139,7 +140,9 @@ def test_the_primary_pipeline_is_kept(concord: Concord):
 def test_me_is_concords_user_json(concord: Concord):
     me = concord.get("me").json()
     assert list(me) == ["id", "name", "email", "timezone", "locale", "avatar", "uploaded_avatar_url", "avatar_url",
-                        "guest_email", "guest_display_name", "super_admin", "access_api", "created_at", "updated_at"]
+                        "mail_signature", "guest_email", "guest_display_name", "super_admin", "access_api",
+                        "time_format", "date_format", "default_landing_page", "roles", "created_at", "updated_at",
+                        "authorizations", "was_recently_created"]
     shown = concord.as_user("mary", None, email="mary@example.com").get("me").json()
     # the md5 of the address, as Concord's Gravatar fallback
     assert shown["avatar_url"] == "https://www.gravatar.com/avatar/c96da02bba97aedfd26136e980ae3761?s=40"

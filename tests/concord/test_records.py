@@ -26,7 +26,7 @@ def test_create_contact_answers_201_with_the_record_in_concords_key_order(concor
     body = response.json()
     assert list(body)[:8] == ["id", "display_name", "path", "created_at", "updated_at", "authorizations",
                               "was_recently_created", "first_name"]
-    assert list(body)[11:14] == ["user_id", "companies_count", "deals_count"]  # where Concord 1.4.1 shows them
+    assert list(body)[11:16] == ["tags", "user_id", "source_id", "companies_count", "deals_count"]  # as 1.4.1
     assert body["display_name"] == "Ada Lovelace"
     assert body["path"] == f"/contacts/{body['id']}"
     assert CONCORD_TIME.fullmatch(body["created_at"]) and CONCORD_TIME.fullmatch(body["updated_at"])
@@ -94,7 +94,7 @@ def test_company_and_deal_keys(concord: Concord) -> None:
                                            "street": "1 Main St", "postal_code": "12345"})
     assert company["display_name"] == "Acme" and company["domain"] == "acme.test"
     assert company["path"] == f"/companies/{company['id']}"
-    assert list(company)[7:18] == ["name", "domain", "email", "industry_id", "phones", "contacts_count",
+    assert list(company)[7:19] == ["name", "domain", "email", "industry_id", "phones", "tags", "contacts_count",
                                    "deals_count", "source_id", "parent_company_id", "street", "city"]  # 1.4.1's
     assert company["contacts"] == [] and company["deals"] == []
 

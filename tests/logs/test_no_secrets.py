@@ -150,6 +150,18 @@ def test_a_whole_session_logs_no_secret(harness, logs, worker, receiver: Receive
                                     "device_name": "n8n"})
     client.post("/api/contacts", headers={"Authorization": f"Bearer {issued}"},
                 json={"first_name": "", "email": concord_password})
+    # Concord users: made with a password, refused (a confirmation that does not match), given a new one.
+    user_password, other_password = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
+    found.add(user_password, other_password)
+    bearer = {"Authorization": f"Bearer {issued}", "Accept": "application/json"}
+    made = client.post("/api/users", headers=bearer, json={
+        "name": "Fay", "email": "fay@example.com", "password": user_password, "password_confirmation": user_password,
+        "timezone": "UTC", "time_format": "H:i", "date_format": "Y-m-d"})
+    assert made.status_code == 201
+    assert client.post("/api/users", headers=bearer, json={"name": "", "password": user_password,
+                                                          "password_confirmation": other_password}).status_code == 422
+    assert client.put(f"/api/users/{made.json()['id']}", headers=bearer, json={
+        "password": other_password, "password_confirmation": other_password}).status_code == 200
 
     # What the session logged, and that it is worth scanning: the lines it must have produced.
     assert logs.find("authentication failed", scheme="basic", user_name="admin")

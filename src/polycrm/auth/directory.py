@@ -23,6 +23,7 @@ from polycrm.auth.secrets import KeyRing, new_api_key
 from polycrm.auth.trusted import TrustedCredentials
 from polycrm.auth.user_emails import UserEmails, check_email
 from polycrm.auth.vault_keys import MasterKeys
+from polycrm.meta.fieldtypes import MAX_EMAIL_LENGTH
 from polycrm.store.database import Database, utcnow
 from polycrm.store.records import RecordRepository
 
@@ -302,6 +303,14 @@ class UserDirectory:
         auth.user_emails)."""
         found = self.emails.active_users(email)
         return int(found[0].id) if len(found) == 1 else None
+
+    def email_in_use(self, email: str, *, excluding: int | None = None) -> bool:
+        """Whether a user other than `excluding` has the address (auth.user_emails: in any position, whatever
+        its case): a user's email names one user."""
+        if len(email) > MAX_EMAIL_LENGTH or "\x00" in email:
+            return False
+        with self.database.connect() as conn:
+            return self.emails.taken(conn, email.strip(), excluding=excluding)
 
     def set_password(self, user_id: int, password: str) -> None:
         with self.database.transaction() as conn:

@@ -39,10 +39,13 @@ class UserEmails:
         self._of_users = and_(emails.c.entity_type == users.entity.name, emails.c.field == EMAIL_FIELD,
                               emails.c.entity_id == table.c.id, table.c.deleted == false())
 
-    def taken(self, conn: Connection, email: str) -> bool:
-        """Whether a user (active or not) has the address, in any position, whatever its case."""
+    def taken(self, conn: Connection, email: str, *, excluding: int | None = None) -> bool:
+        """Whether a user (active or not; other than `excluding`) has the address, in any position, whatever
+        its case."""
         query = select(self.emails.c.id).join(self.users.table, self._of_users)\
             .where(self.emails.c.address_lower == email.lower()).limit(1)
+        if excluding is not None:
+            query = query.where(self.users.table.c.id != excluding)
         return conn.execute(query).first() is not None
 
     def add(self, conn: Connection, user_id: int, email: str) -> None:

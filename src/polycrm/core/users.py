@@ -8,11 +8,12 @@ Which user fields only administrators may change (`type`, `isActive`, `teams`, `
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Mapping, Sequence
 
 from sqlalchemy.engine import Connection
 
-from polycrm.auth.acl import Actor
+from polycrm.auth.acl import ACTIONS, Actor
 from polycrm.core.errors import Forbidden, NotFound
 from polycrm.events.outbox import Outbox
 from polycrm.query.tree import Compare, Op, conjunction
@@ -60,6 +61,15 @@ class UserGuard:
                                                           Compare("isActive", Op.EQ, True)]), attributes=["id"])
         if not [row for row in admins if row["id"] not in leaving]:
             raise Forbidden("The last active administrator cannot be removed, deactivated or demoted.")
+
+
+def directory_reader(actor: Actor) -> Actor:
+    """The caller as it reads users through a protocol whose product shows every user to every user (Concord
+    CRM's UserPolicy allows viewAny and view to all): read of every user record, nothing else widened."""
+    if actor.is_admin:
+        return actor
+    levels = dict(actor.scopes.get(USER_ENTITY, {}), read="all")
+    return replace(actor, scopes={**actor.scopes, USER_ENTITY: {action: levels.get(action, "no") for action in ACTIONS}})
 
 
 # Who acts in the command line's changes of users: an administrator who is no user (so never "yourself").

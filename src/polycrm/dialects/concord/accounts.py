@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +13,7 @@ from polycrm.auth.concord_tokens import MAX_NAME_LENGTH
 from polycrm.dialects.concord.context import ConcordRequest
 from polycrm.dialects.concord.envelope import ConcordError, answer, invalid, no_content, not_found, too_many
 from polycrm.dialects.concord.render import concord_datetime
+from polycrm.dialects.concord.users import render_user
 from polycrm.dialects.concord.values import MAX_STRING
 
 if TYPE_CHECKING:
@@ -100,26 +100,4 @@ def revoke_token(api: ConcordApi, request: ConcordRequest) -> Response:
 
 def me(api: ConcordApi, request: ConcordRequest) -> Response:
     actor = request.user
-    user = api.core.records("User").read_without_acl(actor.user_id)
-    return answer(user_resource(user))
-
-
-def user_resource(user: dict[str, Any]) -> dict[str, Any]:
-    """A user as Concord's UserResource shows it (in its key order; a user is no UI resource: no display_name
-    or path), with what PolyCRM keeps of one: no uploaded avatar, so the Gravatar of the address Concord
-    falls back to."""
-    email = user.get("emailAddress")
-    return {"id": user["id"], "name": user.get("name"), "email": email, "timezone": "UTC", "locale": "en",
-            "avatar": None, "uploaded_avatar_url": None, "avatar_url": gravatar(email),
-            "guest_email": email, "guest_display_name": user.get("name"),
-            "super_admin": user.get("type") == "admin", "access_api": bool(user.get("apiAccess")),
-            "created_at": concord_datetime(user.get("createdAt")),
-            "updated_at": concord_datetime(user.get("modifiedAt"))}
-
-
-def gravatar(email: str | None) -> str | None:
-    """Concord's `avatar_url` of a user or contact without an uploaded picture."""
-    if not email:
-        return None
-    digest = hashlib.md5(email.strip().lower().encode(), usedforsecurity=False).hexdigest()
-    return f"https://www.gravatar.com/avatar/{digest}?s=40"
+    return answer(render_user(api, actor, api.core.records("User").read_without_acl(actor.user_id)))

@@ -26,7 +26,7 @@ RECORD_KEYS = frozenset({"id", "display_name", "path", CREATED, UPDATED, "author
 LINK_TYPES = frozenset({"owner", "id"})
 # Every field type a resource's key may have (mapping.json's comment says what each reads and shows).
 FIELD_TYPES = frozenset({"string", "text", "email", "domain", "phones", "decimal", "numeric", "int", "bool", "active",
-                         "date", "datetime", "enum", "lookup", *LINK_TYPES})
+                         "date", "datetime", "enum", "lookup", "tags", *LINK_TYPES})
 # What a `lookup` key may name besides a resource: Concord's fixed list of countries (lookups.py).
 COUNTRIES = "countries"
 
@@ -56,10 +56,13 @@ class ResourceField:
     unique: str | None = None  # the 422 message when another record (or a user) holds the value
     lookup: str | None = None  # a `lookup` key's list: a resource's name or `countries`
     required_if: str | None = None  # when the core requires it (Laravel's required_if: "Status is lost")
+    tag_type: str | None = None  # tags: the Tag type they are of (Concord's `forType`)
 
     @property
     def attribute(self) -> str:
-        """The record attribute holding the value: a link's id."""
+        """The record attribute holding the value: a link's id, tags' ids."""
+        if self.type == "tags":
+            return f"{self.field}Ids"
         return f"{self.field}Id" if self.type in LINK_TYPES else self.field
 
 
@@ -136,7 +139,7 @@ class Resource:
 
     def sortable(self) -> dict[str, str]:
         """Concord key -> the attribute it sorts by (`order=first_name|desc`)."""
-        keys = {f.key: f.attribute for f in self.fields if f.type != "phones"}
+        keys = {f.key: f.attribute for f in self.fields if f.type not in ("phones", "tags")}
         return {"id": "id", **keys, CREATED: "createdAt", UPDATED: "modifiedAt"}
 
 
@@ -163,7 +166,8 @@ class ConcordMapping:
     def _resource(name: str, spec: dict[str, Any]) -> Resource:
         fields = [ResourceField(key, item["field"], item["type"], item["label"], bool(item.get("required")),
                                 bool(item.get("readOnly")), item.get("values"), item.get("unique"),
-                                lookup=item.get("lookup"), required_if=item.get("requiredIf"))
+                                lookup=item.get("lookup"), required_if=item.get("requiredIf"),
+                                tag_type=item.get("tagType"))
                   for key, item in spec["fields"].items()]
         associations = {key: Association(key, key, link) if isinstance(link, str) else
                         Association(key, link["resource"], link["link"], link.get("order"))

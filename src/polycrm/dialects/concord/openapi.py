@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from starlette.responses import Response
 
-from polycrm.dialects.concord import accounts, associations, custom_fields, lookups, records, search, trash
+from polycrm.dialects.concord import accounts, associations, custom_fields, lookups, records, search, trash, users
 from polycrm.dialects.concord.context import DEFAULT_PER_PAGE, MAX_PER_PAGE, ConcordRequest
 from polycrm.dialects.concord.envelope import APP_VERSION, WARNING_HEADER, answer
 from polycrm.dialects.concord.custom_types import custom_fields as custom_fields_of, selectable_keys
@@ -252,6 +252,19 @@ DESCRIBED: dict[Callable[..., Any], Describe] = {
         body=schema_ref("TokenName")),
     accounts.revoke_token: lambda p: _operation(p, "Revoke one of the caller's tokens {id}",
                                                 _success("204", "Revoked.", None, p)),
+    users.index: lambda p: _operation(p, "Users (every user reads them)", _success(
+        "200", "A page of users.", schema_ref("User.page"), p), parameters=[
+            query_param("page", {"type": "integer"}, "The page."),
+            query_param("per_page", {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE}, "Users a page."),
+            query_param("q", {"type": "string"}, "Search text: name or email."),
+            query_param("order", {"type": "string"}, "`name`, `email`, `id`, `created_at`, `updated_at`, `|desc`.")]),
+    users.store: lambda p: _operation(p, "Create a user (super admins)", _success(
+        "201", "The user.", schema_ref("User"), p, True), body=schema_ref("UserRequest")),
+    users.show: lambda p: _operation(p, "A user", _success("200", "The user.", schema_ref("User"), p)),
+    users.update: lambda p: _operation(p, "Change a user (super admins)", _success(
+        "200", "The user.", schema_ref("User"), p, True), body=schema_ref("UserRequest"), errors=("409",)),
+    users.destroy: lambda p: _operation(p, "Delete a user (super admins; not oneself: 409)", _success(
+        "204", "Done; no body.", None, p), errors=("409",)),
     search.global_search: lambda p: _operation(
         p, "Search every resource the caller may read", _success(
             "200", "A group per resource.", {"type": "array", "items": schema_ref("SearchGroup")}, p),
@@ -342,7 +355,7 @@ def _paths(mapping: ConcordMapping, selectable: dict[str, list[str]]) -> dict[st
     return paths
 
 
-TAGS = {"accounts": "Tokens and users", "search": "Search", "openapi": "API"}
+TAGS = {"accounts": "Tokens and users", "users": "Tokens and users", "search": "Search", "openapi": "API"}
 
 
 def build_openapi(mapping: ConcordMapping, registry: Registry) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from polycrm.dialects.concord.filters import MAX_CHILDREN
 from polycrm.dialects.concord.custom_types import CustomField, custom_fields
 from polycrm.dialects.concord.mapping import CREATED, UPDATED, ConcordMapping, Resource, ResourceField
 from polycrm.dialects.concord.render import AUTHORIZATIONS
+from polycrm.dialects.concord.tags import MAX_TAGS
 from polycrm.dialects.concord.values import MAX_IDS, MAX_STRING
 from polycrm.dialects.openapi_parts import nullable, schema_ref
 from polycrm.meta import Entity
@@ -62,6 +63,8 @@ def _shown(item: ResourceField, phone_types: list[str]) -> dict[str, Any]:
         return {"type": ["array", "null"], "items": phone}
     if kind in ("owner", "id", "int", "lookup"):
         return {"type": ["integer", "null"]}
+    if kind == "tags":
+        return {"type": ["array", "null"], "items": schema_ref("Tag"), "description": "In display order."}
     if kind in ("decimal", "numeric"):
         return {"type": ["number", "null"]}
     if kind in ("bool", "active"):
@@ -167,6 +170,10 @@ def _written(item: ResourceField, phone_types: list[str]) -> dict[str, Any]:
         return nullable(INTEGER_INPUT)
     if kind == "lookup":
         return {"type": ["integer", "string", "null"], "description": f"An id of GET /api/{item.lookup} (or a name)."}
+    if kind == "tags":
+        return {"type": ["array", "string", "null"], "maxItems": MAX_TAGS,
+                "items": {"type": "string", "maxLength": MAX_STRING},
+                "description": "Tag names (or a comma string), matched ignoring case; unknown ones are made."}
     if kind == "decimal":
         return {"type": ["number", "string", "null"], "description": "A number below 10^15 (or its digits)."}
     if kind == "numeric":
@@ -271,6 +278,15 @@ def shared_schemas(mapping: ConcordMapping) -> dict[str, dict[str, Any]]:
                      "created_at": TIMESTAMP, "resourceName": {"type": "string", "enum": list(mapping.resources)}})
     page_link = _object({"url": {"type": ["string", "null"]}, "label": STRING, "active": BOOLEAN})
     count = {"type": ["integer", "null"], "minimum": 1}
+    text = {"type": "string", "maxLength": MAX_STRING}
+    maybe = {"type": ["string", "null"]}
+    user = {"id": INTEGER, "name": maybe, "email": maybe, "timezone": STRING, "locale": maybe, "avatar": maybe,
+            "uploaded_avatar_url": maybe, "avatar_url": maybe, "mail_signature": maybe, "guest_email": maybe,
+            "guest_display_name": maybe, "super_admin": BOOLEAN, "access_api": BOOLEAN, "time_format": STRING,
+            "date_format": STRING, "default_landing_page": maybe,
+            "roles": {"type": "array", "items": _object({"id": INTEGER, "name": STRING})}, **timestamps,
+            "authorizations": _object({key: BOOLEAN for key in ("viewAny", "view", "create", "update", "delete")}),
+            "was_recently_created": BOOLEAN}
     return {
         "Message": _object({"message": STRING}),
         "ApiAccessDenied": _object({"error": STRING}),
@@ -293,12 +309,18 @@ def shared_schemas(mapping: ConcordMapping) -> dict[str, dict[str, Any]]:
                                 "email": {"type": ["string", "null"]}, "name": {"type": ["string", "null"]}}),
         "TokenRow": _object(token_row),
         "NewToken": _object({"accessToken": _object(new_row), "plainTextToken": plain_token}),
-        "User": _object({"id": INTEGER, "name": {"type": ["string", "null"]}, "email": {"type": ["string", "null"]},
-                         "timezone": STRING, "locale": STRING, "avatar": {"type": "null"},
-                         "uploaded_avatar_url": {"type": "null"}, "avatar_url": {"type": ["string", "null"]},
-                         "guest_email": {"type": ["string", "null"]},
-                         "guest_display_name": {"type": ["string", "null"]},
-                         "super_admin": BOOLEAN, "access_api": BOOLEAN, **timestamps}),
+        "User": _object(user, [key for key in user if key != "roles"],
+                        description="A user; `roles` only for super admins."),
+        "User.page": page_schema("User"),
+        "UserRequest": {"type": "object", "description": "Create: name, email, password (with "
+                        "password_confirmation), timezone, time_format and date_format are required.", "properties": {
+            "name": text, "email": text, "password": STRING, "password_confirmation": STRING, "timezone": text,
+            "time_format": text, "date_format": text, "locale": {"type": ["string", "null"]},
+            "default_landing_page": {"type": ["string", "null"], "maxLength": MAX_STRING},
+            "super_admin": BOOLEAN, "access_api": BOOLEAN,
+            "roles": {"type": "array", "items": STRING, "description": "Role names."}}},
+        "Tag": _object({"id": INTEGER, "name": STRING, "swatch_color": maybe, "display_order": INTEGER,
+                        "type": maybe}),
         "SearchGroup": _object({"title": STRING, "resource_name": {"type": "string", "enum": list(mapping.resources)},
                                 "icon": STRING, "action": STRING, "data": {"type": "array", "items": found}}),
         "FilterRule": rule_entry,

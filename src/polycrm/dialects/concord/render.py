@@ -13,6 +13,7 @@ from typing import Any, Callable, Mapping
 
 from polycrm.dialects.concord.custom_types import CustomField, custom_fields
 from polycrm.dialects.concord.mapping import CREATED, UPDATED, ConcordMapping, Resource
+from polycrm.dialects.concord.tags import ordered
 from polycrm.meta import Entity
 
 # The authorizations Concord shows on contacts, companies and deals, and the ACL action behind each.
@@ -102,13 +103,14 @@ class RecordRenderer:
                counts: Mapping[str, int] | None = None, created: bool = False,
                associations: Mapping[str, list[dict[str, Any]]] | None = None,
                lookups: Mapping[str, Mapping[str, int]] | None = None,
+               tags: Mapping[int, dict[str, Any]] | None = None,
                single: bool | None = None) -> dict[str, Any]:
         """One record; `associations` adds the nested arrays, and on single records (by default when there are
         associations) `actions` and `associations_count`; `lookups` gives a lookup key's id by the name the
-        record holds."""
+        record holds; `tags` are the tags its `tags` keys may show, by id."""
         single = associations is not None if single is None else single
         if self.resource.shape is not None:
-            return self._model(record, authorizations, created, associations, single, lookups)
+            return self._model(record, authorizations, created, associations, single, lookups, tags)
         resource = self.resource
         shown: dict[str, Any] = {"id": record.get("id")}
         shown["display_name"] = record.get(resource.title)
@@ -117,7 +119,7 @@ class RecordRenderer:
         shown[UPDATED] = concord_datetime(record.get("modifiedAt"))
         shown["authorizations"] = dict(authorizations)
         shown["was_recently_created"] = created
-        shown.update(resource.with_counts(self._fields(record, lookups), {} if counts is None else {
+        shown.update(resource.with_counts(self._fields(record, lookups, tags), {} if counts is None else {
             f"{key}_count": counts.get(key, 0) for key in resource.associations}))
         shown.update(self._custom(record))
         if associations is not None:
@@ -126,13 +128,18 @@ class RecordRenderer:
             _single(shown, associations)
         return shown
 
-    def _fields(self, record: Mapping[str, Any], lookups: Mapping[str, Mapping[str, int]] | None) -> dict[str, Any]:
+    def _fields(self, record: Mapping[str, Any], lookups: Mapping[str, Mapping[str, int]] | None,
+                tags: Mapping[int, dict[str, Any]] | None) -> dict[str, Any]:
         phone_types = self.mapping.phone_types_back
         shown = {}
         for item in self.resource.fields:
             raw = record.get(f"{item.field}Data" if item.type == "phones" else item.attribute)
-            shown[item.key] = (lookups or {}).get(item.key, {}).get(raw) if item.type == "lookup" else \
-                _value(item.type, raw, phone_types, item.values)
+            if item.type == "lookup":
+                shown[item.key] = (lookups or {}).get(item.key, {}).get(raw)
+            elif item.type == "tags":
+                shown[item.key] = ordered(tags or {}, raw)
+            else:
+                shown[item.key] = _value(item.type, raw, phone_types, item.values)
         return shown
 
     def _custom(self, record: Mapping[str, Any]) -> dict[str, Any]:
@@ -140,11 +147,12 @@ class RecordRenderer:
 
     def _model(self, record: Mapping[str, Any], authorizations: Mapping[str, bool], created: bool,
                associations: Mapping[str, list[dict[str, Any]]] | None, single: bool,
-               lookups: Mapping[str, Mapping[str, int]] | None) -> dict[str, Any]:
+               lookups: Mapping[str, Mapping[str, int]] | None,
+               tags: Mapping[int, dict[str, Any]] | None) -> dict[str, Any]:
         """A model's own JSON (mapping.ModelShape)."""
         shape = self.resource.shape
         assert shape is not None
-        shown: dict[str, Any] = {"id": record.get("id"), **self._fields(record, lookups), **self._custom(record),
+        shown: dict[str, Any] = {"id": record.get("id"), **self._fields(record, lookups, tags), **self._custom(record),
                                  **(associations or {})}
         if shape.primary is not None:
             shown["is_primary"] = record.get(shape.primary) is not None

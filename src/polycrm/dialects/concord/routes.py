@@ -11,7 +11,7 @@ import re
 from typing import Any, Callable
 
 from polycrm.dialects.concord import (accounts, associations, custom_fields, lookups, openapi, records, search,
-                                      trash)
+                                      trash, users)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +43,9 @@ ROUTES = (
     Route(("personal-access-tokens", "{id}"), {"DELETE": Operation(accounts.revoke_token)}),
     Route(("search",), {"GET": Operation(search.global_search)}),
     Route(("countries",), {"GET": Operation(lookups.list_countries)}),
+    Route(("users",), {"GET": Operation(users.index), "POST": Operation(users.store, body=True)}),
+    Route(("users", "{id}"), {"GET": Operation(users.show), "PUT": Operation(users.update, body=True),
+                              "DELETE": Operation(users.destroy)}),
     Route(("custom-fields",), {"GET": Operation(custom_fields.index),
                                "POST": Operation(custom_fields.store, body=True)}),
     Route(("custom-fields", "{id}"), {"GET": Operation(custom_fields.show),

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from polycrm.core.errors import ValidationFailure
 from polycrm.dialects.concord.custom_types import custom_fields, time_zones
 from polycrm.dialects.concord.mapping import RECORD_KEYS, ConcordMapping, Resource, ResourceField
+from polycrm.dialects.concord.tags import MAX_TAGS
 from polycrm.meta import Entity
 
 MAX_STRING = 191  # Laravel's StringRule: utf8mb4 VARCHAR(191)
@@ -33,7 +34,7 @@ NUMERIC_PLACES = 3
 # Types whose value is a list: an empty one empties them (Laravel's `string` refuses [] for the rest).
 _LISTS = frozenset({"phones", "options"})
 # What an emptied key stores, by how it reads (None for the rest).
-_EMPTY: dict[str, Any] = {"phones": [], "options": []}
+_EMPTY: dict[str, Any] = {"phones": [], "options": [], "tags": []}
 
 
 @dataclass
@@ -42,6 +43,7 @@ class Parsed:
 
     data: dict[str, Any] = field(default_factory=dict)
     associations: dict[str, list[Any]] = field(default_factory=dict)
+    tags: dict[str, list[str]] = field(default_factory=dict)  # tag names by request key
     ignored: list[str] = field(default_factory=list)
     errors: dict[str, list[str]] = field(default_factory=dict)
     lookups: dict[str, tuple[ResourceField, int | str]] = field(default_factory=dict)  # key -> (its spec, id or name)
@@ -241,6 +243,24 @@ class BodyReader:
                 items.append({"phoneNumber": number.strip(), "type": self.mapping.phone_types[kind],
                               "primary": not items})
         parsed.data[f"{spec.field}Data"] = items
+
+    def _tags(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
+        """Tag names: a list, or a comma string as Concord's Tags field splits it; empty names are dropped."""
+        if isinstance(value, str):
+            value = value.split(",")
+        if not isinstance(value, list) or len(value) > MAX_TAGS:
+            parsed.fail(spec.key, f"The {spec.label} field must be an array of at most {MAX_TAGS} tag names.")
+            return
+        names = []
+        for position, name in enumerate(value):
+            key = f"{spec.key}.{position}"
+            if not isinstance(name, str):
+                parsed.fail(key, f"The {key} field must be a string.")
+            elif len(name.strip()) > MAX_STRING:
+                parsed.fail(key, f"The {key} field must not be greater than {MAX_STRING} characters.")
+            elif name.strip():
+                names.append(name.strip())
+        parsed.tags[spec.key] = names
 
     def association(self, parsed: Parsed, key: str, value: Any) -> None:
         """Ids (or names) to sync: a list, or a comma string as Concord accepts (`"3,4"`)."""

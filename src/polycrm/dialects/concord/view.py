@@ -13,6 +13,7 @@ from polycrm.dialects.concord.custom_types import CustomField, selectable_keys
 from polycrm.dialects.concord.lookups import Lookups
 from polycrm.dialects.concord.mapping import Resource
 from polycrm.dialects.concord.render import RecordRenderer, authorizations
+from polycrm.dialects.concord.tags import tag_choices, tag_objects
 from polycrm.dialects.concord.values import BodyReader
 from polycrm.query.tree import Compare, Op, Sort
 
@@ -49,12 +50,17 @@ class ResourceView:
         return rules
 
     def rule_choices(self, actor: Actor) -> dict[str, list[dict[str, Any]]]:
-        """The options each custom option rule and each rule over a list shows in `GET /api/{resource}/rules`,
-        as Concord's."""
+        """The options each custom option rule, each rule over a list and each tags rule shows in
+        `GET /api/{resource}/rules`, as Concord's (tags: those of the resource's type the caller may read)."""
         lookups = Lookups(self.api, actor)
-        return {**{item.key: [option.shown() for option in item.options] for item in self.custom
-                   if item.type.optionable},
-                **{key: lookups.options(lookup) for key, lookup in self.resource.rule_lookups.items()}}
+        choices = {**{item.key: [option.shown() for option in item.options] for item in self.custom
+                      if item.type.optionable},
+                   **{key: lookups.options(lookup) for key, lookup in self.resource.rule_lookups.items()}}
+        for key, rule in self.resource.rules.items():
+            tags = self.resource.by_field.get(rule.link or "")
+            if tags is not None and tags.type == "tags":
+                choices[key] = tag_choices(self.api, actor, tags.tag_type)
+        return choices
 
     def label(self, key: str) -> str:
         """The label of a record key or rule id: a custom field's own."""
@@ -119,15 +125,16 @@ class ResourceView:
                    with_: str | None = None) -> list[dict[str, Any]]:
         """Records as index rows: counts, no association arrays (unless `with` names them)."""
         related = self._related(records)
-        named = self.lookup_ids(actor, records)
+        named, tags = self.lookup_ids(actor, records), self.tags_of(actor, records)
         if self.resource.shape is not None:  # a model's own JSON: its associations on every row, no counts
             nested = self._nested(actor, related)
-            rows = [self.renderer.render(record, authorizations=allowed, single=False, lookups=named, associations={
-                key: by_owner.get(record["id"], []) for key, by_owner in nested.items()})
+            rows = [self.renderer.render(record, authorizations=allowed, single=False, lookups=named, tags=tags,
+                                         associations={key: by_owner.get(record["id"], [])
+                                                       for key, by_owner in nested.items()})
                 for record, allowed in zip(records, self._authorizations(actor, records))]
         else:
             rows = [self.renderer.render(record, authorizations=allowed, counts=self._counts(related, record["id"]),
-                                         lookups=named)
+                                         lookups=named, tags=tags)
                     for record, allowed in zip(records, self._authorizations(actor, records))]
         if with_:
             wanted = {key: related[key] for key in with_.split(";") if key in self.resource.associations}
@@ -148,13 +155,18 @@ class ResourceView:
         counts = None if self.resource.shape is not None else self._counts(related, record["id"])
         return self.renderer.render(record, authorizations=self._authorizations(actor, [record])[0],
                                     counts=counts, created=created, associations=nested,
-                                    lookups=self.lookup_ids(actor, [record]))
+                                    lookups=self.lookup_ids(actor, [record]), tags=self.tags_of(actor, [record]))
 
     def lookup_ids(self, actor: Actor, records: Sequence[dict[str, Any]]) -> dict[str, dict[str, int]]:
         """Lookup key -> stored name -> its entry's id, for the names these records hold: one read per key."""
         lookups = Lookups(self.api, actor)
         return {item.key: lookups.ids(item.lookup, {r.get(item.field) for r in records if r.get(item.field)})
                 for item in self.resource.fields if item.lookup is not None}
+
+    def tags_of(self, actor: Actor, records: Sequence[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+        """The tags the records' `tags` keys name that the caller may read, one read for them all."""
+        keys = [item.attribute for item in self.resource.fields if item.type == "tags"]
+        return tag_objects(self.api, actor, (i for record in records for key in keys for i in record.get(key) or ()))
 
     def associations_of(self, actor: Actor, record_id: int) -> dict[str, list[dict[str, Any]]]:
         """Every association of one record: key -> the associated records the caller may read."""
@@ -184,10 +196,9 @@ class ResourceView:
         query = SearchQuery(where=Compare("id", Op.IN, ids), sorts=sorts, limit=len(ids),
                             select=target.attributes(), total=TotalMode.NONE)
         records = self.api.core.records(target.entity.name).search_visible(actor, query).records
-        named = target.lookup_ids(actor, records)
-        return [target.renderer.render(r, authorizations=a, lookups=named)
+        named, tags = target.lookup_ids(actor, records), target.tags_of(actor, records)
+        return [target.renderer.render(r, authorizations=a, lookups=named, tags=tags)
                 for r, a in zip(records, target._authorizations(actor, records))]
-
 
 
 def _title(key: str) -> str:

@@ -9,6 +9,7 @@ from polycrm.core.search import SearchQuery, TotalMode
 from polycrm.dialects.concord.context import ConcordRequest
 from polycrm.dialects.concord.envelope import invalid
 from polycrm.dialects.concord.lookups import Lookups
+from polycrm.dialects.concord.tags import TagNames
 from polycrm.query.tree import Compare, Op, Sort, disjunction
 
 if TYPE_CHECKING:
@@ -34,8 +35,12 @@ def save(api: ConcordApi, request: ConcordRequest, view: ResourceView, record_id
     if parsed.ignored:
         request.warnings.append(f"keys ignored (not fields of {view.resource.name}): {', '.join(parsed.ignored)}")
     associations = {key: resolve(api, request, view, key, ids) for key, ids in parsed.associations.items()}
+    tags = {view.resource.by_key[key].attribute: TagNames(api, request, view.resource.by_key[key].tag_type, names)
+            for key, names in parsed.tags.items()}
     relations = api.core.relations(view.entity.name)
     with api.core.transaction() as conn:
+        for attribute, names in tags.items():
+            parsed.data[attribute] = names.within(conn)
         if record_id is None:
             record_id = records.create_within(conn, actor, parsed.data, waived=view.resource.not_required)["id"]
             for key, ids in associations.items():
