@@ -25,8 +25,10 @@ RECORD_KEYS = frozenset({"id", "display_name", "path", CREATED, UPDATED, "author
 # Field types whose value is the id of a linked record.
 LINK_TYPES = frozenset({"owner", "id"})
 # Every field type a resource's key may have (mapping.json's comment says what each reads and shows).
-FIELD_TYPES = frozenset({"string", "text", "email", "phones", "decimal", "int", "bool", "date", "datetime", "enum",
-                         *LINK_TYPES})
+FIELD_TYPES = frozenset({"string", "text", "longtext", "email", "phones", "decimal", "int", "bool", "date", "datetime",
+                         "datetimeOptional", "flag", "enum", *LINK_TYPES})
+# Types whose value is held by a field's `<field>Date` attribute too (a date without a time: all day).
+DAY_TYPES = frozenset({"datetimeOptional"})
 
 
 def load_spec() -> dict[str, Any]:
@@ -52,6 +54,11 @@ class ResourceField:
     read_only: bool = False
     values: Mapping[str, str] | None = None  # Concord value -> canonical value (enums)
     unique: str | None = None  # the 422 message when another record (or a user) holds the value
+    not_in: frozenset[Any] = frozenset()  # values Laravel's `not_in` refuses ("The selected Reminder is invalid.")
+    default_from: str | None = None  # on create, the key whose value it takes when not sent (end_date: due_date)
+    not_before: str | None = None  # the key it may not precede when both are sent (end_date: due_date)
+    default_flag: str | None = None  # a link's: the bool field marking the record a create gets when not sent;
+    # the key is required on create while no record is so marked (activity_type_id)
 
     @property
     def attribute(self) -> str:
@@ -123,7 +130,9 @@ class ConcordMapping:
     @staticmethod
     def _resource(name: str, spec: dict[str, Any]) -> Resource:
         fields = [ResourceField(key, item["field"], item["type"], item["label"], bool(item.get("required")),
-                                bool(item.get("readOnly")), item.get("values"), item.get("unique"))
+                                bool(item.get("readOnly")), item.get("values"), item.get("unique"),
+                                frozenset(item.get("notIn", ())), item.get("defaultFrom"), item.get("notBefore"),
+                                item.get("defaultFlag"))
                   for key, item in spec["fields"].items()]
         associations = {key: Association(key, key, link) if isinstance(link, str) else
                         Association(key, link["resource"], link["link"])
@@ -163,6 +172,17 @@ class ConcordMapping:
                 require(item.field, f"key {item.key}")
                 if item.type not in FIELD_TYPES:
                     raise LookupError(f"Concord {resource.name} key {item.key}: no field type {item.type}")
+                if item.type in DAY_TYPES:
+                    require(f"{item.field}Date", f"key {item.key}")
+                if item.type == "flag" and set(item.values or ()) != {"true", "false"}:
+                    raise LookupError(f"Concord {resource.name} key {item.key}: a flag maps true and false")
+                if item.default_flag is not None and (
+                        item.field not in entity.links or entity.links[item.field].entity is None
+                        or item.default_flag not in registry.entity(entity.links[item.field].entity).fields):
+                    raise LookupError(f"Concord {resource.name} key {item.key}: no default flag {item.default_flag}")
+                for other in (item.default_from, item.not_before):
+                    if other is not None and other not in resource.by_key:
+                        raise LookupError(f"Concord {resource.name} key {item.key}: no key {other}")
             problems = check_rules(resource.rules, entity, registry)
             if problems:
                 raise LookupError(f"Concord {resource.name}: {'; '.join(problems)}")

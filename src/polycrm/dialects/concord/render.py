@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import Any, Callable, Mapping
 
 from polycrm.dialects.concord.custom_types import CustomField, custom_fields
-from polycrm.dialects.concord.mapping import CREATED, UPDATED, ConcordMapping, Resource
+from polycrm.dialects.concord.mapping import CREATED, DAY_TYPES, UPDATED, ConcordMapping, Resource
 from polycrm.meta import Entity
 
 # The authorizations Concord shows on contacts, companies and deals, and the ACL action behind each.
@@ -31,8 +31,13 @@ def concord_datetime(value: Any) -> str | None:
 
 
 def _value(kind: str, value: Any, phone_types: Mapping[str, str], values: Mapping[str, str] | None) -> Any:
+    if kind == "flag":
+        return value is not None and value == (values or {}).get("true")
     if value is None:
         return None
+    if kind == "datetimeOptional":  # Concord's activity dates: a day as written, a moment as Laravel's JSON
+        return concord_datetime(value) if isinstance(value, datetime) else \
+            value.isoformat() if isinstance(value, date) else str(value)
     if kind in ("date", "datetime"):
         return concord_datetime(value)
     if kind == "decimal":
@@ -89,6 +94,8 @@ class RecordRenderer:
             wanted.append(self.entity.owner_attribute)
         for item in self.resource.fields:
             wanted.append(f"{item.field}Data" if item.type == "phones" else item.attribute)
+            if item.type in DAY_TYPES:
+                wanted.append(f"{item.field}Date")
         wanted += [item.field for item in self.custom]
         return list(dict.fromkeys(a for a in wanted if a == "id" or a in self.entity.attributes))
 
@@ -111,6 +118,8 @@ class RecordRenderer:
         phone_types = self.mapping.phone_types_back
         for item in resource.fields:
             raw = record.get(f"{item.field}Data" if item.type == "phones" else item.attribute)
+            if item.type in DAY_TYPES and record.get(f"{item.field}Date") is not None:
+                raw = record[f"{item.field}Date"]  # all day: the day, not its (EspoCRM's next-day) moment
             shown[item.key] = _value(item.type, raw, phone_types, item.values)
         for item in self.custom:
             shown[item.key] = render_custom(item, record.get(item.field))
