@@ -109,7 +109,8 @@ def test_parameters_errors_and_headers(spec: dict[str, Any]) -> None:
 
 def test_record_and_body_schemas_follow_the_mapping(spec: dict[str, Any]) -> None:
     record = schema(spec, "contacts.record")
-    assert list(record["properties"])[:5] == ["id", "companies_count", "deals_count", "display_name", "path"]
+    counts = [f"{key}_count" for key in MAPPING.resources["contacts"].associations]
+    assert list(record["properties"])[:len(counts) + 3] == ["id", *counts, "display_name", "path"]
     assert record["properties"]["companies"]["items"] == {"$ref": "#/components/schemas/companies.linked"}
     assert {"actions", "associations_count"} <= set(record["required"])
     row = schema(spec, "contacts.row")
