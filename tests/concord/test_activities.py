@@ -263,3 +263,23 @@ def test_an_activity_is_a_task_through_api_v1(concord: Concord, types: dict[str,
     assert shown["activity_type_id"] == types["Task"]["id"]  # the default type, whoever creates the task
     assert espo.delete(f"/api/v1/Task/{made['id']}").status_code == 200
     assert concord.get(f"activities/{made['id']}").status_code == 404
+
+
+def test_types_in_use_flagged_or_default_stay(concord: Concord, types: dict[str, dict[str, Any]]) -> None:
+    espo = concord.harness.key_client(concord.harness.admin_key, validate=False)
+    flagged = concord.delete(f"activity-types/{types['Call']['id']}")
+    assert flagged.status_code == 409 and flagged.json() == {"message": "You cannot delete primary activity type."}
+    visit = concord.create("activity-types", {"name": "Visit", "icon": "MapPin", "swatch_color": "#123456"})
+    espo.put(f"/api/v1/ActivityType/{visit['id']}", json={"isDefault": True})  # takes the mark from Task
+    assert espo.get(f"/api/v1/ActivityType/{types['Task']['id']}").json()["isDefault"] is False
+    default = concord.delete(f"activity-types/{visit['id']}")
+    assert default.status_code == 409
+    assert default.json() == {"message": "This is a default activity type, hence, cannot be deleted."}
+    espo.put(f"/api/v1/ActivityType/{types['Task']['id']}", json={"isDefault": True})
+    used = activity(concord, activity_type_id=visit["id"])
+    assert concord.delete(f"activities/{used['id']}").status_code == 204  # in the trash: still using it
+    in_use = concord.delete(f"activity-types/{visit['id']}")
+    assert in_use.status_code == 409
+    assert in_use.json() == {"message": "The type is already associated with activities, hence, cannot be deleted."}
+    assert concord.delete(f"trashed/activities/{used['id']}").status_code == 204
+    assert concord.delete(f"activity-types/{visit['id']}").status_code == 204

@@ -13,11 +13,10 @@ from typing import Any, Callable, Mapping
 
 from sqlalchemy.engine import Connection
 
-from polycrm.core.activity_types import TYPE_ENTITY, default_type_id
+from polycrm.core.activity_types import TASK_ENTITY, TYPE_ENTITY, default_type_id
 from polycrm.meta import Entity
 from polycrm.store.records import RecordRepository
 
-TASK_ENTITY = "Task"
 COMPLETED = "Completed"
 
 

@@ -8,15 +8,20 @@ starting at once exactly one seeds them.
 
 from __future__ import annotations
 
+from typing import Any, Mapping, Sequence
+
 from sqlalchemy.engine import Connection
 
-from polycrm.query.tree import Compare, Op, Sort
+from polycrm.auth.acl import Actor
+from polycrm.core.errors import Conflict
+from polycrm.query.tree import Compare, Not, Op, Sort, conjunction
 from polycrm.store.database import Database, utcnow
 from polycrm.store.records import RecordRepository
 from polycrm.store.settings import SettingStore
 
 SETTING = "activityTypes"
 TYPE_ENTITY = "ActivityType"
+TASK_ENTITY = "Task"
 # (name, swatch colour, icon) in Concord 1.4.1's order; its default type is the one flagged "task".
 DEFAULT_TYPES = (("Call", "#a3e635", "Phone"), ("Meeting", "#64748b", "Users"), ("Task", "#ffd600", "CheckCircle"),
                  ("Email", "#818cf8", "Mail"), ("Deadline", "#f43f5e", "Clock"))
@@ -42,10 +47,41 @@ def ensure_activity_types(database: Database) -> bool:
     return True
 
 
+class ActivityTypeGuard:
+    """Concord's rules for activity types, checked in their write transaction whatever the protocol: one type
+    is the default (Concord keeps its id in one setting), and a type stays while anything needs it (409)."""
+
+    def __init__(self, database: Database, types: RecordRepository):
+        self.types = types
+        self.tasks = RecordRepository(database, database.registry.entity(TASK_ENTITY))
+
+    def check_update(self, conn: Connection, actor: Actor, before: Mapping[str, Any], after: Mapping[str, Any]) -> None:
+        """A type made the default takes the mark from the others."""
+        if after.get("isDefault") and not before.get("isDefault"):
+            others = self.types.fetch_rows(conn, conjunction([Compare("isDefault", Op.EQ, True),
+                                                              Not(Compare("id", Op.EQ, before["id"]))]),
+                                           attributes=["id"])
+            for row in others:
+                self.types.update(conn, row["id"], {"isDefault": False})
+
+    def check_delete(self, conn: Connection, actor: Actor, types: Sequence[Mapping[str, Any]]) -> None:
+        """Concord's refusals, in its order: a seeded (flagged) type, the default one, one activities use
+        (deleted ones too: they can be restored)."""
+        for item in types:
+            if item.get("flag"):
+                raise Conflict("You cannot delete primary activity type.")
+            if item.get("isDefault"):
+                raise Conflict("This is a default activity type, hence, cannot be deleted.")
+        if self.tasks.matching_ids(conn, Compare("activityTypeId", Op.IN, tuple(item["id"] for item in types)),
+                                   deleted=None):
+            raise Conflict("The type is already associated with activities, hence, cannot be deleted.")
+
+
 def default_type_id(conn: Connection, types: RecordRepository) -> int | None:
     """The live type flagged default (the oldest, should several be), or None."""
     rows = types.fetch_rows(conn, Compare("isDefault", Op.EQ, True), attributes=["id"], sorts=[Sort("id")], limit=1)
     return rows[0]["id"] if rows else None
 
 
-__all__ = ["DEFAULT_FLAG", "DEFAULT_TYPES", "TYPE_ENTITY", "default_type_id", "ensure_activity_types"]
+__all__ = ["DEFAULT_FLAG", "DEFAULT_TYPES", "TASK_ENTITY", "TYPE_ENTITY", "ActivityTypeGuard", "default_type_id",
+           "ensure_activity_types"]
