@@ -50,7 +50,11 @@ def test_activity_types_are_written_and_checked(concord: Concord, types: dict[st
 
 
 def test_create_show_update_delete(concord: Concord, types: dict[str, dict[str, Any]]) -> None:
-    created = activity(concord, description="<p>Agenda</p>", note="Private", reminder_minutes_before=30)
+    response = concord.post("activities", {"title": "Call Ada", "due_date": "2030-01-15", "user_id": concord.user_id,
+                                           "description": "<p>Agenda</p>", "note": "Private",
+                                           "reminder_minutes_before": 30, "guests": {"users": [concord.user_id]}})
+    assert response.status_code == 201 and "guests" in response.headers["x-polycrm-warning"]  # not kept
+    created = response.json()
     assert created["was_recently_created"] is True and created["display_name"] == "Call Ada"
     assert created["path"] == f"/activities/{created['id']}"
     assert created["activity_type_id"] == types["Task"]["id"]  # the default type
@@ -182,6 +186,9 @@ def test_associations_both_ways(concord: Concord) -> None:
     again = concord.put(path, {"activities": [created["id"]]})
     assert again.status_code == 200 and again.json()["activities_count"] == 1
     assert concord.put(path, {"activities": [created["id"]]}).status_code == 409
+    refused = concord.put(f"associations/activities/{created['id']}", {"activities": [created["id"]]})
+    assert refused.status_code == 409
+    assert refused.json() == {"message": 'The provided resource name "activities" cannot be associated to activity.'}
     synced = concord.put(f"activities/{created['id']}", {"companies": []}).json()
     assert synced["companies"] == [] and synced["contacts_count"] == 1
     espo = concord.harness.key_client(concord.harness.admin_key, validate=False)
@@ -254,6 +261,9 @@ def test_an_activity_is_a_task_through_api_v1(concord: Concord, types: dict[str,
     assert task["reminderMinutesBefore"] == 15 and task["note"] == "Bring slides"
     assert task["activityTypeId"] == str(types["Meeting"]["id"]) and task["activityTypeName"] == "Meeting"
     assert task["assignedUserId"] == str(concord.user_id)
+    espo.put(f"/api/v1/Task/{created['id']}", json={"name": "Meet again", "dateEnd": "2030-03-01 16:00:00"})
+    moved = concord.get(f"activities/{created['id']}").json()
+    assert moved["title"] == "Meet again" and moved["end_date"] == "2030-03-01T16:00:00.000000Z"
     made = espo.post("/api/v1/Task", json={"name": "From Espo", "dateStartDate": "2030-04-02",
                                            "dateEndDate": "2030-04-02", "status": "Completed",
                                            "assignedUserId": str(concord.user_id)}).json()
