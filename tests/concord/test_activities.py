@@ -237,17 +237,19 @@ def test_filters_search_and_order(concord: Concord, types: dict[str, dict[str, A
     assert injected.status_code == 422
 
 
-def test_a_limited_user_sees_and_writes_their_own(concord: Concord) -> None:
-    limited = concord.as_user("limited", {"Task": {"create": "yes", "read": "own", "edit": "own", "delete": "own"},
-                                          "ActivityType": {"read": "all"}})
+def test_a_limited_user_sees_and_writes_their_own(concord: Concord, types: dict[str, dict[str, Any]]) -> None:
+    limited = concord.as_user("limited", {"Task": {"create": "yes", "read": "own", "edit": "own", "delete": "own"}})
     theirs = activity(concord, title="Admin's")
-    mine = limited.create("activities", {"title": "Mine", "due_date": "2030-01-15", "user_id": limited.user_id})
-    assert mine["authorizations"]["update"] is True
+    # Every user reads the activity types (Concord's policy), so any may set one; none may change them.
+    mine = limited.create("activities", {"title": "Mine", "due_date": "2030-01-15", "user_id": limited.user_id,
+                                         "activity_type_id": types["Call"]["id"]})
+    assert mine["authorizations"]["update"] is True and mine["activity_type_id"] == types["Call"]["id"]
     assert [row["title"] for row in limited.get("activities").json()["data"]] == ["Mine"]
     assert limited.get(f"activities/{theirs['id']}").status_code == 403
     assert limited.put(f"activities/{theirs['id']}", {"title": "Taken"}).status_code == 403
     assert limited.delete(f"activities/{theirs['id']}").status_code == 403
     assert limited.post("activity-types", {"name": "X", "icon": "X", "swatch_color": "#000000"}).status_code == 403
+    assert limited.put(f"activity-types/{types['Call']['id']}", {"name": "Ring"}).status_code == 403
     assert len(limited.get("activity-types").json()["data"]) == 5
 
 
