@@ -4,6 +4,7 @@ task's Completed status; a new store has Concord's five activity types, Task the
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -201,8 +202,8 @@ def rule(name: str, operator: str, value: Any, kind: str = "text") -> dict[str, 
 
 
 def filtered(concord: Concord, *rules: dict[str, Any]) -> list[str]:
-    response = concord.get("activities", filters='{"condition": "and", "children": %s}' % (
-        str(list(rules)).replace("'", '"').replace("True", "true").replace("False", "false")), per_page="100")
+    response = concord.get("activities", filters=json.dumps({"condition": "and", "children": list(rules)}),
+                           per_page="100")
     assert response.status_code == 200, response.content
     return sorted(row["title"] for row in response.json()["data"])
 
@@ -213,6 +214,7 @@ def test_filters_search_and_order(concord: Concord, types: dict[str, dict[str, A
     activity(concord, title="Timed 16th", due_date="2030-01-16 09:00:00", activity_type_id=types["Call"]["id"])
     activity(concord, title="Done", due_date="2030-01-10", is_completed=True, user_id=other.user_id)
     assert filtered(concord, rule("title", "contains", "day")) == ["All day 15th"]
+    assert filtered(concord, rule("title", "contains", "%' OR 1=1 --")) == []  # literal text, not SQL
     assert filtered(concord, rule("due_date", "equal", "2030-01-15", "date")) == ["All day 15th"]
     assert filtered(concord, rule("end_date", "equal", "2030-01-15", "date")) == ["All day 15th"]  # not the 16th
     assert filtered(concord, rule("end_date", "greater", "2030-01-15", "date")) == ["Timed 16th"]
