@@ -16,6 +16,7 @@ from polycrm.affinity import pin_worker, serve_workers
 from polycrm.auth.directory import UserDirectory
 from polycrm.auth.secrets import KeyRing
 from polycrm.config import Config, load_config
+from polycrm.core.activity_types import ensure_activity_types
 from polycrm.core.lookups import ensure_default_lookups
 from polycrm.core.pipelines import ensure_default_pipeline
 from polycrm.core.service import Core
@@ -53,6 +54,7 @@ def build_core(config: Config, database: Database, mapping: InflowMapping | None
     core.currency.ensure_stored()
     ensure_default_pipeline(database)  # a new store starts with Concord's default pipeline
     ensure_default_lookups(database)  # and its sources and industries
+    ensure_activity_types(database)  # and its activity types
     return core
 
 

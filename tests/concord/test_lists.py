@@ -152,7 +152,7 @@ def test_take_is_read_as_php_reads_a_number(concord: Concord, people: list[dict]
 def test_global_search_groups(concord: Concord, people: list[dict]) -> None:
     concord.create("companies", {"name": "Adams Family Ltd"})
     groups = concord.get("search", q="Adams").json()
-    assert [g["resource_name"] for g in groups][:2] == ["companies", "contacts"]
+    assert [g["resource_name"] for g in groups][:3] == ["activities", "companies", "contacts"]
     contacts = next(g for g in groups if g["resource_name"] == "contacts")
     assert [item["display_name"] for item in contacts["data"]] == ["Alice Adams", "Dave Adams"]
     assert set(contacts["data"][0]) == {"id", "path", "display_name", "created_at", "resourceName"}

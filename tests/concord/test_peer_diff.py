@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.concord.conftest import Concord
+from tests.concord.conftest import MAPPING, Concord
 from tests.support.concord import group, rule
 
 
@@ -77,7 +77,8 @@ def test_global_search_without_a_query_is_empty_and_only_limits_it(concord: Conc
     assert concord.get("search").json() == []
     groups = concord.get("search", q="Ann").json()
     assert [(g["resource_name"], g["action"]) for g in groups] == [
-        ("companies", "float"), ("contacts", "float"), ("deals", "float"), ("products", "view")]
+        ("activities", "float"), ("companies", "float"), ("contacts", "float"), ("deals", "float"),
+        ("products", "view")]
     assert [g["resource_name"] for g in concord.http.get("/api/search?q=Ann&only[]=contacts").json()] == ["contacts"]
 
 
@@ -96,15 +97,17 @@ def test_stages_are_listed_by_name(concord: Concord):
 def test_counts_sit_among_the_fields_as_concords(concord: Concord):
     """Concord shows `<association>_count` where the association field is, after the common keys."""
     deal = concord.create("deals", {"name": "Big", "stage_id": 2})
-    assert list(deal) == ["id", "display_name", "path", "created_at", "updated_at", "authorizations",
-                          "was_recently_created", "name", "pipeline_id", "stage_id", "amount", "expected_close_date",
-                          "tags", "status", "lost_reason", "won_date", "lost_date", "user_id", "swatch_color",
-                          "contacts_count", "companies_count", "contacts", "companies", "actions",
-                          "associations_count"]
+    keys = list(deal)
+    counts = [f"{key}_count" for key in MAPPING.resources["deals"].associations]
+    assert keys[:19 + len(counts)] == [
+        "id", "display_name", "path", "created_at", "updated_at", "authorizations", "was_recently_created", "name",
+        "pipeline_id", "stage_id", "amount", "expected_close_date", "tags", "status", "lost_reason", "won_date",
+        "lost_date", "user_id", "swatch_color", *counts]
+    assert keys[-2:] == ["actions", "associations_count"]
     concord.create("contacts", {"first_name": "A"})
-    row = concord.get("contacts").json()["data"][0]
-    assert list(row)[9:17] == ["email", "phones", "tags", "user_id", "source_id", "companies_count", "deals_count",
-                               "job_title"]
+    keys = list(concord.get("contacts").json()["data"][0])
+    counts = [f"{key}_count" for key in MAPPING.resources["contacts"].associations]
+    assert keys[9:15 + len(counts)] == ["email", "phones", "tags", "user_id", "source_id", *counts, "job_title"]
 
 
 def test_pipelines_stages_and_lost_reasons_are_their_models_own_json(concord: Concord):

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 
 from polycrm.auth.acl import Actor
 from polycrm.core.access import RecordAccess
+from polycrm.core.activities import TASK_ENTITY, TaskRules
 from polycrm.core.assembly import RecordAssembler
 from polycrm.core.currency import AmountFields, CurrencyService
 from polycrm.core.deals import DEAL_ENTITY, DealRules
@@ -79,8 +80,10 @@ class RecordService(MassActions):
         self._counter = number_counter(entity.name) if numbered else None
         # New tickets get the current ticket prefix when given none (core/tickets.py).
         self._tickets = tickets if entity.name == TICKET_ENTITY else None
-        # A deal's stage, status and pipeline kept consistent in its writes (core/deals.py).
-        self._deals = DealRules(entity, self._repository_of) if entity.name == DEAL_ENTITY else None
+        # Values an entity's writes keep consistent: a deal's stage, status and pipeline (core/deals.py), a
+        # task's completion time and activity type (core/activities.py).
+        rules = {DEAL_ENTITY: DealRules, TASK_ENTITY: TaskRules}.get(entity.name)
+        self._rules = rules(entity, self._repository_of) if rules is not None else None
         self._defaults = [(f.name, self.input.convert(entity.attributes[f.name], f, f.params["default"]))
                           for f in entity.fields.values()
                           if f.params.get("default") is not None and f.name in entity.attributes]
@@ -332,11 +335,11 @@ class RecordService(MassActions):
         return record_id
 
     def _complete_new(self, conn: Connection, new: Sequence[tuple[dict[str, Any], ParsedInput]]) -> None:
-        """What new records' values get in their write transaction: deals what their stage and status imply,
+        """What new records' values get in their write transaction: deals and tasks what their rules imply,
         new tickets without a number prefix the current one."""
-        if self._deals is not None:
+        if self._rules is not None:
             for values, parsed in new:
-                self._deals.complete(conn, {}, values, parsed.values, values.get("createdAt") or utcnow())
+                self._rules.complete(conn, {}, values, parsed.values, values.get("createdAt") or utcnow())
         if self._tickets is None:
             return
         prefix = None
@@ -492,8 +495,8 @@ class RecordService(MassActions):
         merged = dict(current)
         merged.update(parsed.values)
         self._derive(merged, parsed.links, now)
-        if self._deals is not None:
-            self._deals.complete(conn, current, merged, parsed.values, now)
+        if self._rules is not None:
+            self._rules.complete(conn, current, merged, parsed.values, now)
         if self.amounts.touched(parsed.values):
             self.amounts.settle(merged, self.currency.hold(conn), self.input.fail, parsed.values)
         changed = {k: v for k, v in merged.items() if k in self.entity.attributes and current.get(k) != v}

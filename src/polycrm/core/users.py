@@ -14,6 +14,7 @@ from typing import Any, Mapping, Sequence
 from sqlalchemy.engine import Connection
 
 from polycrm.auth.acl import ACTIONS, Actor
+from polycrm.core.activity_types import TYPE_ENTITY, ActivityTypeGuard
 from polycrm.core.errors import Forbidden, NotFound
 from polycrm.events.outbox import Outbox
 from polycrm.query.tree import Compare, Op, conjunction
@@ -98,7 +99,7 @@ def set_user_active(database: Database, user_name: str, active: bool) -> bool:
 
 
 # The guards of entity types whose records need more than access levels to change, by entity name.
-WRITE_GUARDS = {USER_ENTITY: UserGuard}
+WRITE_GUARDS: dict[str, Any] = {USER_ENTITY: UserGuard, TYPE_ENTITY: ActivityTypeGuard}
 # Attributes no two live records of a type share, by entity name: users log in by name (auth.directory
 # refuses a taken one as users are made), so restoring a deleted user must not bring back a second one.
 LIVE_UNIQUE_ATTRIBUTES = {USER_ENTITY: ("userName",)}

@@ -22,7 +22,10 @@ from polycrm.dialects.concord.writes import resolve
 if TYPE_CHECKING:
     from polycrm.dialects.concord.api import ConcordApi
 
-SINGULAR = {"contacts": "contact", "companies": "company", "deals": "deal"}
+
+def singular(resource: str) -> str:
+    """A resource's model in words, as Concord's 409 names it: `contact`, `company`, `activity`."""
+    return resource[:-3] + "y" if resource.endswith("ies") else resource.removesuffix("s")
 
 
 def listing(api: ConcordApi, request: ConcordRequest) -> Response:
@@ -51,7 +54,7 @@ def _asked(view: ResourceView, request: ConcordRequest) -> dict[str, list[Any]]:
     for key, value in body.items():
         if key not in view.resource.associations:
             raise conflict(f'The provided resource name "{key}" cannot be associated to '
-                           f'{SINGULAR.get(view.resource.name, view.resource.name)}.')
+                           f'{singular(view.resource.name)}.')
         view.reader.association(parsed, key, value)
     if parsed.errors:
         raise invalid(parsed.errors)

@@ -21,7 +21,7 @@ class FilterRule:
 
     `id` is Concord's rule id ("first_name", "companies.name"), `field` the canonical field it filters
     (a link field filters its `<field>Id`), `type` the rule type (text, numeric, number, date, select,
-    multi-select, checkbox, radio, boolean). `values` maps Concord values onto canonical ones (select
+    multi-select, checkbox, radio, boolean, filled). `values` maps Concord values onto canonical ones (select
     options), `me` lets the value "me" stand for the calling user. `operand` makes the rule one operand of
     rule `id` (Concord's operand rules: `{"rule": "phones", "operand": "number"}`), so several rules of a
     mapping may share an id when their operands differ. `link` makes the rule a condition on the records
@@ -44,7 +44,7 @@ class FilterRule:
     @property
     def wire_type(self) -> str:
         """The type Concord reports (a boolean custom field filters as a radio rule)."""
-        return "radio" if self.type == "boolean" else self.type
+        return "radio" if self.type in RADIO_TYPES else self.type
 
     @property
     def operators(self) -> tuple[str, ...]:
@@ -94,7 +94,10 @@ TYPE_OPERATORS: dict[str, tuple[str, ...]] = {
     rule_type: tuple(op for op, types in _OPERATOR_TYPES.items() if rule_type in types)
     for rule_type in sorted({t for types in _OPERATOR_TYPES.values() for t in types})
 }
-RULE_TYPES = frozenset(TYPE_OPERATORS) | {"boolean"}  # a boolean rule is a radio rule over a bool field
+# Radio rules over a canonical field that is no option: a bool field (boolean), or whether a field has a value
+# (filled: Concord's `is_completed` is whether `completed_at` is set).
+RADIO_TYPES = frozenset({"boolean", "filled"})
+RULE_TYPES = frozenset(TYPE_OPERATORS) | RADIO_TYPES
 OPTION_TYPES = frozenset({"select", "multi-select", "checkbox", "radio"})  # Concord's "Optionable" filters
 
 # The `is` presets of a date rule, with their English labels, in Concord's order. `past` and `future` are
@@ -192,9 +195,9 @@ def _options(rule: FilterRule, choices: Sequence[Mapping[str, Any]] | None) -> d
     """valueKey, labelKey and options of a select-like rule: records ({id, name}) when given or when the rule
     picks records (no `values`), else {value, label} pairs from `values` (a boolean's are 1 and 0, as PHP
     turns Concord's true/false option keys into integers)."""
-    if choices is not None or rule.values is None and rule.type != "boolean":
+    if choices is not None or rule.values is None and rule.type not in RADIO_TYPES:
         return {"valueKey": "id", "labelKey": "name", "options": [dict(choice) for choice in choices or ()]}
-    if rule.type == "boolean":
+    if rule.type in RADIO_TYPES:
         pairs = [{"label": "Yes", "value": 1}, {"label": "No", "value": 0}]
     else:
         pairs = [{"label": str(value), "value": value} for value in (rule.values or {})]

@@ -16,7 +16,7 @@ Values stay literal: LIKE wildcards and quotes in them are escaped or bound by t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone, tzinfo
 from typing import Any, Mapping
 
@@ -153,6 +153,9 @@ class _FilterParser:
     def _condition(self, rule: FilterRule, target: _Target, operator: str, value: Any, key: str) -> Node | None:
         if operator in _NULL_OPS:
             return Compare(target.attribute, _NULL_OPS[operator])
+        if rule.type == "filled":
+            filled = as_boolean(single(value, key), rule, key)
+            return Compare(target.attribute, Op.IS_NOT_NULL if filled else Op.IS_NULL)
         if rule.wire_type == "text":
             return self._text(target, operator, as_text(single(value, key)))
         if rule.wire_type == "date":
@@ -251,6 +254,15 @@ class _FilterParser:
         return _present(target.attribute, Compare(target.attribute, Op.NOT_IN, typed))
 
     def _date(self, rule: FilterRule, target: _Target, operator: str, value: Any, key: str) -> Node:
+        if target.field_type == "datetimeOptional":
+            # An all-day value compares by its day (`<field>Date`; EspoCRM moves an all-day end to the next
+            # midnight), a timed one by its moment.
+            all_day = f"{target.attribute}Date"
+            days = replace(target, attribute=all_day, kind=ValueKind.DATE, field_type=None)
+            moments = replace(target, field_type=None)
+            return disjunction([
+                conjunction([Compare(all_day, Op.IS_NOT_NULL), self._date(rule, days, operator, value, key)]),
+                conjunction([Compare(all_day, Op.IS_NULL), self._date(rule, moments, operator, value, key)])])
         name = target.attribute
         on_days = target.kind is ValueKind.DATE
         if operator == "is":

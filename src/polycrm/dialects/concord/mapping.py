@@ -25,10 +25,13 @@ RECORD_KEYS = frozenset({"id", "display_name", "path", CREATED, UPDATED, "author
 # Field types whose value is the id of a linked record.
 LINK_TYPES = frozenset({"owner", "id"})
 # Every field type a resource's key may have (mapping.json's comment says what each reads and shows).
-FIELD_TYPES = frozenset({"string", "text", "email", "domain", "phones", "decimal", "numeric", "int", "bool", "active",
-                         "date", "datetime", "enum", "lookup", "tags", *LINK_TYPES})
+FIELD_TYPES = frozenset({"string", "text", "longtext", "email", "domain", "phones", "decimal", "numeric", "int", "bool",
+                         "active", "date", "datetime", "datetimeOptional", "flag", "enum", "lookup", "tags",
+                         *LINK_TYPES})
 # What a `lookup` key may name besides a resource: Concord's fixed list of countries (lookups.py).
 COUNTRIES = "countries"
+# Types whose value is held by a field's `<field>Date` attribute too (a date without a time: all day).
+DAY_TYPES = frozenset({"datetimeOptional"})
 
 
 def load_spec() -> dict[str, Any]:
@@ -57,6 +60,11 @@ class ResourceField:
     lookup: str | None = None  # a `lookup` key's list: a resource's name or `countries`
     required_if: str | None = None  # when the core requires it (Laravel's required_if: "Status is lost")
     tag_type: str | None = None  # tags: the Tag type they are of (Concord's `forType`)
+    not_in: frozenset[Any] = frozenset()  # values Laravel's `not_in` refuses ("The selected Reminder is invalid.")
+    default_from: str | None = None  # on create, the key whose value it takes when not sent (end_date: due_date)
+    not_before: str | None = None  # the key it may not precede when both are sent (end_date: due_date)
+    default_flag: str | None = None  # a link's: the bool field marking the record a create gets when not sent;
+    # the key is required on create while no record is so marked (activity_type_id)
 
     @property
     def attribute(self) -> str:
@@ -167,7 +175,9 @@ class ConcordMapping:
         fields = [ResourceField(key, item["field"], item["type"], item["label"], bool(item.get("required")),
                                 bool(item.get("readOnly")), item.get("values"), item.get("unique"),
                                 lookup=item.get("lookup"), required_if=item.get("requiredIf"),
-                                tag_type=item.get("tagType"))
+                                tag_type=item.get("tagType"), not_in=frozenset(item.get("notIn", ())),
+                                default_from=item.get("defaultFrom"), not_before=item.get("notBefore"),
+                                default_flag=item.get("defaultFlag"))
                   for key, item in spec["fields"].items()]
         associations = {key: Association(key, key, link) if isinstance(link, str) else
                         Association(key, link["resource"], link["link"], link.get("order"))
@@ -212,6 +222,17 @@ class ConcordMapping:
                     raise LookupError(f"Concord {resource.name} key {item.key}: no field type {item.type}")
                 if (item.type == "lookup") != (item.lookup is not None):
                     raise LookupError(f"Concord {resource.name} key {item.key}: a lookup key names its list")
+                if item.type in DAY_TYPES:
+                    require(f"{item.field}Date", f"key {item.key}")
+                if item.type == "flag" and set(item.values or ()) != {"true", "false"}:
+                    raise LookupError(f"Concord {resource.name} key {item.key}: a flag maps true and false")
+                if item.default_flag is not None and (
+                        item.field not in entity.links or entity.links[item.field].entity is None
+                        or item.default_flag not in registry.entity(entity.links[item.field].entity).fields):
+                    raise LookupError(f"Concord {resource.name} key {item.key}: no default flag {item.default_flag}")
+                for other in (item.default_from, item.not_before):
+                    if other is not None and other not in resource.by_key:
+                        raise LookupError(f"Concord {resource.name} key {item.key}: no key {other}")
             for key, lookup in [*((f.key, f.lookup) for f in resource.fields if f.lookup),
                                 *resource.rule_lookups.items()]:
                 if lookup != COUNTRIES and lookup not in self.resources:

@@ -187,10 +187,8 @@ def _operation(place: Place, summary: str, success: dict[str, Any], *, body: dic
     return operation
 
 
-def _deleted(place: Place, summary: str) -> dict[str, Any]:
-    kept = place.resource is not None and place.resource.shape is not None and place.resource.shape.primary_kept
-    return _operation(place, summary, _success("204", "Done; no body.", None, place),
-                      errors=("409",) if kept else ())
+def _deleted(place: Place, summary: str, errors: tuple[str, ...] = ()) -> dict[str, Any]:
+    return _operation(place, summary, _success("204", "Done; no body.", None, place), errors=errors)
 
 
 def _records(place: Place, summary: str, *, take: int | None = None) -> dict[str, Any]:
@@ -302,7 +300,7 @@ DESCRIBED: dict[Callable[..., Any], Describe] = {
     records.show: lambda p: _operation(p, "A record", _record(p)),
     records.update: lambda p: _operation(p, "Change a record", _record(p, warning=True),
                                          body=schema_ref(f"{_resource(p).name}.update"), errors=("409",)),
-    records.destroy: lambda p: _deleted(p, "Delete a record (to the trash)"),
+    records.destroy: lambda p: _deleted(p, "Delete a record (to the trash)", ("409",)),  # e.g. a type in use
     records.associated: _associated,
     document: lambda p: _operation(p, "This document", _success("200", "An OpenAPI 3.1 document.", {
         "type": "object", "required": ["openapi", "info", "paths"]}, p)),

@@ -69,8 +69,14 @@ def _shown(item: ResourceField, phone_types: list[str]) -> dict[str, Any]:
         return {"type": ["number", "null"]}
     if kind in ("bool", "active"):
         return {"type": ["boolean", "null"]}
+    if kind == "flag":
+        return {"type": "boolean"}
     if kind in ("date", "datetime"):
         return dict(TIMESTAMP)
+    if kind == "datetimeOptional":
+        return {"type": ["string", "null"], "pattern": rf"^\d{{4}}-\d{{2}}-\d{{2}}$|{CONCORD_TIME}",
+                "examples": ["2030-01-15", "2030-01-15T09:30:00.000000Z"],
+                "description": "A day (all day), or a UTC moment in Laravel's form."}
     if kind == "enum" and item.values:
         return {"type": ["string", "null"], "description": f"One of: {', '.join(item.values)}."}
     return {"type": ["string", "null"]}
@@ -178,12 +184,14 @@ def _written(item: ResourceField, phone_types: list[str]) -> dict[str, Any]:
         return {"type": ["number", "string", "null"], "description": "A number below 10^15 (or its digits)."}
     if kind == "numeric":
         return {"type": ["number", "string", "null"], "description": "A number with at most 3 decimals."}
-    if kind in ("bool", "active"):
+    if kind in ("bool", "active", "flag"):
         return {"enum": [True, False, 0, 1, "0", "1", "true", "false", None, ""]}
     if kind == "text":
         return {"type": ["string", "null"]}
-    if kind in ("date", "datetime"):
+    if kind in ("date", "datetime", "datetimeOptional"):
         return dict(MOMENT)
+    if kind == "longtext":
+        return {"type": ["string", "null"]}
     if kind == "enum" and item.values:
         return {"enum": [*item.values, None, ""]}
     schema: dict[str, Any] = {"type": ["string", "null"], "maxLength": MAX_STRING}

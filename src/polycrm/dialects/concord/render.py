@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any, Callable, Mapping
 
 from polycrm.dialects.concord.custom_types import CustomField, custom_fields
-from polycrm.dialects.concord.mapping import CREATED, UPDATED, ConcordMapping, Resource
+from polycrm.dialects.concord.mapping import CREATED, DAY_TYPES, UPDATED, ConcordMapping, Resource
 from polycrm.dialects.concord.tags import ordered
 from polycrm.meta import Entity
 
@@ -35,8 +35,13 @@ def concord_datetime(value: Any) -> str | None:
 def _value(kind: str, value: Any, phone_types: Mapping[str, str], values: Mapping[str, str] | None) -> Any:
     if kind == "active":  # active while not archived
         return value is None
+    if kind == "flag":
+        return value is not None and value == (values or {}).get("true")
     if value is None:
         return None
+    if kind == "datetimeOptional":  # Concord's activity dates: a day as written, a moment as Laravel's JSON
+        return concord_datetime(value) if isinstance(value, datetime) else \
+            value.isoformat() if isinstance(value, date) else str(value)
     if kind in ("date", "datetime"):
         return concord_datetime(value)
     if kind in ("decimal", "numeric"):  # PHP's json_encode writes a whole float without its fraction: 100
@@ -94,6 +99,8 @@ class RecordRenderer:
             wanted.append(self.entity.owner_attribute)
         for item in self.resource.fields:
             wanted.append(f"{item.field}Data" if item.type == "phones" else item.attribute)
+            if item.type in DAY_TYPES:
+                wanted.append(f"{item.field}Date")
         wanted += [item.field for item in self.custom]
         if self.resource.shape is not None and self.resource.shape.primary is not None:
             wanted.append(self.resource.shape.primary)
@@ -134,6 +141,8 @@ class RecordRenderer:
         shown = {}
         for item in self.resource.fields:
             raw = record.get(f"{item.field}Data" if item.type == "phones" else item.attribute)
+            if item.type in DAY_TYPES and record.get(f"{item.field}Date") is not None:
+                raw = record[f"{item.field}Date"]  # all day: the day, not its (EspoCRM's next-day) moment
             if item.type == "lookup":
                 shown[item.key] = (lookups or {}).get(item.key, {}).get(raw)
             elif item.type == "tags":

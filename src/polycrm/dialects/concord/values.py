@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from polycrm.core.errors import ValidationFailure
 from polycrm.dialects.concord.custom_types import custom_fields, time_zones
-from polycrm.dialects.concord.mapping import RECORD_KEYS, ConcordMapping, Resource, ResourceField
+from polycrm.dialects.concord.mapping import DAY_TYPES, RECORD_KEYS, ConcordMapping, Resource, ResourceField
 from polycrm.dialects.concord.tags import MAX_TAGS
 from polycrm.meta import Entity
 
@@ -98,18 +98,61 @@ class BodyReader:
             for spec in self.resource.fields:
                 if spec.required and spec.key not in body:
                     parsed.fail(spec.key, f"The {spec.label} field is required.")
+                elif spec.default_from is not None and spec.key not in body:
+                    self._copy(parsed, self.resource.by_key[spec.default_from], spec)
+        for spec in self.resource.fields:
+            if spec.not_before is not None and spec.key in body and spec.not_before in body:
+                self._check_order(parsed, self.resource.by_key[spec.not_before], spec)
         return parsed
+
+    def settle(self, parsed: Parsed, current: dict[str, Any]) -> None:
+        """An update's flags against the stored record: false leaves a value that is not the flag's true one
+        as it is (`is_completed: false` reopens a completed task, and keeps a started one started)."""
+        for spec in self.resource.fields:
+            values = spec.values or {}
+            if spec.type == "flag" and parsed.data.get(spec.field) == values.get("false") \
+                    and current.get(spec.field) != values.get("true"):
+                del parsed.data[spec.field]
+
+    @staticmethod
+    def _copy(parsed: Parsed, source: ResourceField, target: ResourceField) -> None:
+        """A create's value of `target` taken from `source`'s (Concord's end date is the due date)."""
+        suffixes = ("", "Date") if source.type in DAY_TYPES and target.type in DAY_TYPES else ("",)
+        for suffix in suffixes:
+            if f"{source.field}{suffix}" in parsed.data:
+                parsed.data[f"{target.field}{suffix}"] = parsed.data[f"{source.field}{suffix}"]
+
+    @staticmethod
+    def _check_order(parsed: Parsed, first: ResourceField, then: ResourceField) -> None:
+        """Concord's end date rule: not before the due date; on another day than a timed due date, with a
+        time of its own."""
+        start = parsed.data.get(first.field) or parsed.data.get(f"{first.field}Date")
+        end = parsed.data.get(then.field) or parsed.data.get(f"{then.field}Date")
+        if not start or not end or then.key in parsed.errors:
+            return
+        start_day, _, start_time = start.partition(" ")
+        end_day, _, end_time = end.partition(" ")
+        if bool(start_time) == bool(end_time):
+            if (end_day, end_time) < (start_day, start_time):
+                parsed.fail(then.key, "The end date must not be less then the due date.")
+        elif start_time:  # an all-day end of a timed activity: its day, at the due time
+            if end_day < start_day:
+                parsed.fail(then.key, "The end date must not be less then the due date.")
+            if end_day != start_day:
+                parsed.fail(then.key, "You must specify end time when the end date is on a different day.")
 
     def _field(self, parsed: Parsed, spec: ResourceField, value: Any, creating: bool) -> None:
         label, key = spec.label, spec.key
         if value is None or value == "" or (value == [] and spec.type in _LISTS):
             if spec.required and creating:
                 parsed.fail(key, f"The {label} field is required.")
-            elif spec.required:  # Laravel reads "" as null, which its `string` rule refuses before `filled`
-                if spec.type == "string" and value != []:
+            elif spec.required or (spec.default_flag is not None and not creating):  # Laravel's `filled`
+                if spec.type == "string" and value != []:  # Laravel reads "" as null, which `string` refuses
                     parsed.fail(key, f"The {label} field must be a string.")
                 parsed.fail(key, f"The {label} field must have a value.")
-            else:
+            elif spec.type in DAY_TYPES:
+                parsed.data.update({spec.field: None, f"{spec.field}Date": None})
+            elif spec.type != "flag":  # a flag sent empty changes nothing (Concord's fillUsing skips null)
                 parsed.data[f"{spec.field}Data" if spec.type == "phones" else spec.attribute] = _EMPTY.get(spec.type)
             return
         reader = getattr(self, f"_{spec.type}")
@@ -171,6 +214,8 @@ class BodyReader:
         number = as_integer(value)
         if number is None:
             parsed.fail(spec.key, f"The {spec.label} field must be an integer.")
+        elif number in spec.not_in:
+            parsed.fail(spec.key, f"The selected {spec.label} is invalid.")
         else:
             parsed.data[spec.attribute] = number
 
@@ -202,6 +247,22 @@ class BodyReader:
             parsed.fail(spec.key, f"The {spec.label} field must be a valid date.")
         else:
             parsed.data[spec.field] = f"{moment[0]} {moment[1] or '00:00:00'}"
+
+    def _datetimeOptional(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
+        """A day (all day: `<field>Date`, the core derives the rest) or a moment (`<field>`, no day)."""
+        moment = _moment(value)
+        if moment is None:
+            parsed.fail(spec.key, f"The {spec.label} field must be a valid date.")
+        else:
+            day, clock = moment
+            parsed.data.update({spec.field: f"{day} {clock}" if clock else None,
+                                f"{spec.field}Date": None if clock else day})
+
+    def _flag(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
+        if value in (True, False, 0, 1, "0", "1", "true", "false"):
+            parsed.data[spec.field] = (spec.values or {})["true" if value in (True, 1, "1", "true") else "false"]
+        else:
+            parsed.fail(spec.key, f"The {spec.label} field must be true or false.")
 
     def _enum(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
         values = spec.values or {}

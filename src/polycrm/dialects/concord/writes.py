@@ -10,6 +10,7 @@ from polycrm.dialects.concord.context import ConcordRequest
 from polycrm.dialects.concord.envelope import invalid
 from polycrm.dialects.concord.lookups import Lookups
 from polycrm.dialects.concord.tags import TagNames
+from polycrm.dialects.concord.values import Parsed
 from polycrm.query.tree import Compare, Op, Sort, disjunction
 
 if TYPE_CHECKING:
@@ -21,10 +22,13 @@ def save(api: ConcordApi, request: ConcordRequest, view: ResourceView, record_id
     """Create (record_id None) or update a record from the request body; its id."""
     actor = request.user
     records = api.core.records(view.entity.name)
-    if record_id is not None:
-        records.read(actor, record_id)  # Laravel finds the record (404) before it validates the body
+    current = records.read(actor, record_id) if record_id is not None else None  # 404 before validation
     parsed = view.reader.read(request.body, creating=record_id is None)
     Lookups(api, actor).store_names(parsed)
+    if current is not None:
+        view.reader.settle(parsed, current)
+    else:
+        _require_without_default(api, view, request.body, parsed)
     if parsed.errors:
         raise invalid(parsed.errors)
     taken = {spec.key: [spec.unique] for spec in view.resource.fields
@@ -51,6 +55,17 @@ def save(api: ConcordApi, request: ConcordRequest, view: ResourceView, record_id
                 relations.sync_within(conn, actor, record_id, view.resource.associations[key].link, ids)
     records.committed()
     return record_id
+
+
+def _require_without_default(api: ConcordApi, view: ResourceView, body: Any, parsed: Parsed) -> None:
+    """A create's keys with a default record (activity_type_id) are required while no record is the default."""
+    for spec in view.resource.fields:
+        if spec.default_flag is None or not isinstance(body, dict) or body.get(spec.key) not in (None, ""):
+            continue
+        linked = view.entity.links[spec.field].entity
+        assert linked is not None, "checked at start-up"
+        if not api.core.records(linked).value_taken(spec.default_flag, True):
+            parsed.fail(spec.key, f"The {spec.label} field is required.")
 
 
 def _taken(api: ConcordApi, view: ResourceView, field: str, value: Any, record_id: int | None) -> bool:
