@@ -24,6 +24,7 @@ from polycrm.core.follows import ActorSource, AutoFollow
 from polycrm.core.linker import Linker
 from polycrm.core.search import SearchQuery, SearchResult, TotalMode, check_filter_values
 from polycrm.core.stream import StreamWriter
+from polycrm.core.summaries import SummaryFields
 from polycrm.core.tickets import TICKET_ENTITY, TicketService, number_counter
 from polycrm.core.users import RIGHTS_ENTITIES, WRITE_GUARDS
 from polycrm.core.values import ParsedInput, RecordInput, parse_id
@@ -83,6 +84,7 @@ class RecordService:
         self._tickets = tickets if entity.name == TICKET_ENTITY else None
         # A deal's stage, status and pipeline kept consistent in its writes (core/deals.py).
         self._deals = DealRules(entity, self._repository_of) if entity.name == DEAL_ENTITY else None
+        self._summaries = SummaryFields(entity)  # names made from text (core/summaries.py)
         self._defaults = [(f.name, self.input.convert(entity.attributes[f.name], f, f.params["default"]))
                           for f in entity.fields.values()
                           if f.params.get("default") is not None and f.name in entity.attributes]
@@ -306,6 +308,7 @@ class RecordService:
             values["assignedUserId"] = actor.user_id
         values["versionNumber"] = 1
         self._derive(values, parsed.links, stamp)
+        self._summaries.fill(values, parsed.values)
         missing = self.input.required_missing(values | {f"{k}Ids": v for k, v in parsed.links.items()}, waived)
         if missing is not None:
             raise self.input.fail(missing, "required")
@@ -494,6 +497,7 @@ class RecordService:
         merged = dict(current)
         merged.update(parsed.values)
         self._derive(merged, parsed.links, now)
+        self._summaries.fill(merged, parsed.values, current)
         if self._deals is not None:
             self._deals.complete(conn, current, merged, parsed.values, now)
         if self.amounts.touched(parsed.values):
