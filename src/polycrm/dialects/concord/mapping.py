@@ -25,8 +25,8 @@ RECORD_KEYS = frozenset({"id", "display_name", "path", CREATED, UPDATED, "author
 # Field types whose value is the id of a linked record.
 LINK_TYPES = frozenset({"owner", "id"})
 # Every field type a resource's key may have (mapping.json's comment says what each reads and shows).
-FIELD_TYPES = frozenset({"string", "text", "email", "phones", "decimal", "int", "bool", "date", "datetime", "enum",
-                         *LINK_TYPES})
+FIELD_TYPES = frozenset({"string", "text", "email", "color", "phones", "decimal", "int", "bool", "date", "datetime",
+                         "enum", *LINK_TYPES})
 
 
 def load_spec() -> dict[str, Any]:
@@ -52,6 +52,7 @@ class ResourceField:
     read_only: bool = False
     values: Mapping[str, str] | None = None  # Concord value -> canonical value (enums)
     unique: str | None = None  # the 422 message when another record (or a user) holds the value
+    required_message: str | None = None  # Concord's own words for a missing value, when not Laravel's
 
     @property
     def attribute(self) -> str:
@@ -86,6 +87,9 @@ class Resource:
     rules: dict[str, FilterRule]  # by a name unique in the resource (several rules may share an id)
     search: dict[str, tuple[str, str]]
     not_required: frozenset[str] = frozenset()  # EspoCRM's required fields Concord does not require
+    defaults: Mapping[str, Any] = field(default_factory=dict)  # canonical values a create here gets unless given
+    via: tuple[str, ...] = ()  # association keys `via_resource` may name: the record a write is made from
+    via_required: bool = False  # whether a create must name one
     by_key: dict[str, ResourceField] = field(init=False)
     by_field: dict[str, ResourceField] = field(init=False)
 
@@ -123,8 +127,10 @@ class ConcordMapping:
     @staticmethod
     def _resource(name: str, spec: dict[str, Any]) -> Resource:
         fields = [ResourceField(key, item["field"], item["type"], item["label"], bool(item.get("required")),
-                                bool(item.get("readOnly")), item.get("values"), item.get("unique"))
+                                bool(item.get("readOnly")), item.get("values"), item.get("unique"),
+                                item.get("requiredMessage"))
                   for key, item in spec["fields"].items()]
+        via = spec.get("via", {})
         associations = {key: Association(key, key, link) if isinstance(link, str) else
                         Association(key, link["resource"], link["link"])
                         for key, link in spec.get("associations", {}).items()}
@@ -136,7 +142,8 @@ class ConcordMapping:
                  for key, rule in spec.get("rules", {}).items()}
         return Resource(name, spec["entity"], spec["model"], spec["title"], spec["order"], spec["label"],
                         spec["icon"], spec["searchAction"], spec.get("globalSearch", True), fields, associations,
-                        rules, search, frozenset(spec.get("notRequired", ())))
+                        rules, search, frozenset(spec.get("notRequired", ())), spec.get("defaults", {}),
+                        tuple(via.get("resources", ())), bool(via.get("required")))
 
     def resource(self, name: str) -> Resource | None:
         return self.resources.get(name)
@@ -170,6 +177,11 @@ class ConcordMapping:
                 require(name, f"search column {key}")
             for name in resource.not_required:
                 require(name, "notRequired")
+            for name in resource.defaults:
+                require(name, "defaults")
+            for key in resource.via:
+                if key not in resource.associations:
+                    raise LookupError(f"Concord {resource.name} via {key}: not one of its association keys")
             require(resource.title, "title")
             require(resource.order, "order")
             for association in resource.associations.values():

@@ -15,7 +15,7 @@ from polycrm.dialects.concord.filters import MAX_CHILDREN
 from polycrm.dialects.concord.custom_types import CustomField, custom_fields
 from polycrm.dialects.concord.mapping import CREATED, UPDATED, ConcordMapping, Resource, ResourceField
 from polycrm.dialects.concord.render import AUTHORIZATIONS
-from polycrm.dialects.concord.values import MAX_IDS, MAX_STRING
+from polycrm.dialects.concord.values import MAX_IDS, MAX_STRING, MAX_TEXT, VIA_ID, VIA_RESOURCE
 from polycrm.dialects.openapi_parts import nullable, schema_ref
 from polycrm.meta import Entity
 
@@ -149,7 +149,7 @@ def _written(item: ResourceField, phone_types: list[str]) -> dict[str, Any]:
         return dict(MOMENT)
     if kind == "enum" and item.values:
         return {"enum": [*item.values, None, ""]}
-    schema: dict[str, Any] = {"type": ["string", "null"], "maxLength": MAX_STRING}
+    schema: dict[str, Any] = {"type": ["string", "null"], "maxLength": MAX_TEXT if kind == "text" else MAX_STRING}
     if kind == "email":
         schema["format"] = "email"
     return schema
@@ -185,6 +185,12 @@ def body_schemas(mapping: ConcordMapping, resource: Resource, entity: Entity) ->
                                       "description": "The generic form of the association keys."}
     properties.update({field.key: _custom_written(field) for field in custom_fields(entity)})
     required = [item.key for item in resource.fields if item.required and not item.read_only]
+    if resource.via:
+        properties[VIA_RESOURCE] = {"enum": [*resource.via, None, ""],
+                                    "description": "With via_resource_id: the record the write is made from, "
+                                                   "attached to it (it must exist and be readable: 422)."}
+        properties[VIA_ID] = nullable(INTEGER_INPUT)
+        required += [VIA_RESOURCE, VIA_ID] if resource.via_required else []
     description = "Keys that are not the resource's are ignored and named in the X-PolyCRM-Warning header."
     return {f"{resource.name}.create": {"type": "object", "required": required, "properties": properties,
                                         "description": description},

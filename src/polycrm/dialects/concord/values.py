@@ -21,6 +21,8 @@ from polycrm.dialects.concord.mapping import RECORD_KEYS, ConcordMapping, Resour
 from polycrm.meta import Entity
 
 MAX_STRING = 191  # Laravel's StringRule: utf8mb4 VARCHAR(191)
+MAX_TEXT = 65535  # a MySQL TEXT column (a call's or a note's body)
+VIA_RESOURCE, VIA_ID = "via_resource", "via_resource_id"  # the record a call or note is written from
 MAX_IDS = 1000  # association ids in one request
 _INTEGER = re.compile(r"[+-]?\d{1,18}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -41,6 +43,7 @@ class Parsed:
     associations: dict[str, list[Any]] = field(default_factory=dict)
     ignored: list[str] = field(default_factory=list)
     errors: dict[str, list[str]] = field(default_factory=dict)
+    via: tuple[str, int] | None = None  # (association key, record id) of `via_resource`, `via_resource_id`
 
     def fail(self, key: str, message: str) -> None:
         self.errors.setdefault(key, []).append(message)
@@ -86,19 +89,42 @@ class BodyReader:
                         parsed.ignored.append(f"associations.{name}")
             elif key in self.custom:
                 self._field(parsed, self.custom[key], value, creating)
-            elif key not in RECORD_KEYS and not key.endswith("_count"):
+            elif key not in RECORD_KEYS and not key.endswith("_count") and not (
+                    self.resource.via and key in (VIA_RESOURCE, VIA_ID)):
                 parsed.ignored.append(key)
         if creating:
             for spec in self.resource.fields:
                 if spec.required and spec.key not in body:
-                    parsed.fail(spec.key, f"The {spec.label} field is required.")
+                    parsed.fail(spec.key, spec.required_message or f"The {spec.label} field is required.")
+        if self.resource.via:
+            self._via(parsed, body, creating)
         return parsed
+
+    def _via(self, parsed: Parsed, body: dict[str, Any], creating: bool) -> None:
+        """`via_resource` and `via_resource_id`: Concord requires both on a create (`required|in:...`,
+        `required|numeric`); an update may leave both out, or name a record to attach."""
+        resource, record_id = body.get(VIA_RESOURCE), body.get(VIA_ID)
+        if not creating and resource in (None, "") and record_id in (None, ""):
+            return
+        if resource in (None, "") and (creating and self.resource.via_required or record_id not in (None, "")):
+            parsed.fail(VIA_RESOURCE, "The via resource field is required.")
+        elif resource not in (None, "") and (not isinstance(resource, str) or resource not in self.resource.via):
+            parsed.fail(VIA_RESOURCE, "The selected via resource is invalid.")
+        number = as_integer(record_id)
+        if record_id in (None, ""):
+            if creating and self.resource.via_required or resource not in (None, ""):
+                parsed.fail(VIA_ID, "The via resource id field is required.")
+        elif number is None:
+            parsed.fail(VIA_ID, "The via resource id field must be a number.")
+        if VIA_RESOURCE not in parsed.errors and VIA_ID not in parsed.errors and number is not None:
+            parsed.via = (resource, number)
 
     def _field(self, parsed: Parsed, spec: ResourceField, value: Any, creating: bool) -> None:
         label, key = spec.label, spec.key
-        if value is None or value == "" or value == []:
+        blank = spec.type == "text" and isinstance(value, str) and not value.strip()  # Laravel trims, then requires
+        if value is None or value == "" or value == [] or blank:
             if spec.required:
-                parsed.fail(key, f"The {label} field is required." if creating else
+                parsed.fail(key, (spec.required_message or f"The {label} field is required.") if creating else
                             f"The {label} field must have a value.")
             else:
                 parsed.data[f"{spec.field}Data" if spec.type == "phones" else spec.attribute] = _EMPTY.get(spec.type)
@@ -114,7 +140,14 @@ class BodyReader:
         else:
             parsed.data[spec.field] = value
 
-    _text = _string
+    def _text(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
+        """A long text (a body in Concord's editor: HTML), kept as given."""
+        if not isinstance(value, str):
+            parsed.fail(spec.key, f"The {spec.label} field must be a string.")
+        elif len(value) > MAX_TEXT:
+            parsed.fail(spec.key, f"The {spec.label} field must not be greater than {MAX_TEXT} characters.")
+        else:
+            parsed.data[spec.field] = value
 
     def _email(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
         if not isinstance(value, str) or not _EMAIL.fullmatch(value.strip()) or len(value) > MAX_STRING:
