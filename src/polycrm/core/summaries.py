@@ -15,7 +15,8 @@ from typing import Any, Mapping
 from polycrm.meta import Entity
 
 SUMMARY_LENGTH = 100
-_TAG = re.compile(r"<[^>]*>")
+_BLOCK_TAG = re.compile(r"</?(?:p|div|br|li|ul|ol|h[1-6]|tr|td|th|blockquote|pre)\b[^>]*>", re.IGNORECASE)
+_TAG = re.compile(r"<[^>]*>")  # inline tags (<b>, <a>, mentions) join the text around them
 _BLANKS = re.compile(r"\s+")
 
 
@@ -24,7 +25,7 @@ def summary(text: Any) -> str | None:
     SUMMARY_LENGTH characters with an ellipsis; None for a text without words."""
     if not isinstance(text, str):
         return None
-    plain = _BLANKS.sub(" ", html.unescape(_TAG.sub(" ", text))).strip()
+    plain = _BLANKS.sub(" ", html.unescape(_TAG.sub("", _BLOCK_TAG.sub(" ", text)))).strip()
     if len(plain) <= SUMMARY_LENGTH:
         return plain or None
     cut = plain[:SUMMARY_LENGTH]
