@@ -132,22 +132,21 @@ class BodyReader:
         reader = getattr(self, f"_{spec.type}")
         reader(parsed, spec, value)
 
-    def _string(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
+    @staticmethod
+    def _bounded(parsed: Parsed, spec: ResourceField, value: Any, limit: int) -> None:
         if not isinstance(value, str):
             parsed.fail(spec.key, f"The {spec.label} field must be a string.")
-        elif len(value) > MAX_STRING:
-            parsed.fail(spec.key, f"The {spec.label} field must not be greater than {MAX_STRING} characters.")
+        elif len(value) > limit:
+            parsed.fail(spec.key, f"The {spec.label} field must not be greater than {limit} characters.")
         else:
             parsed.data[spec.field] = value
 
+    def _string(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
+        self._bounded(parsed, spec, value, MAX_STRING)
+
     def _text(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
         """A long text (a body in Concord's editor: HTML), kept as given."""
-        if not isinstance(value, str):
-            parsed.fail(spec.key, f"The {spec.label} field must be a string.")
-        elif len(value) > MAX_TEXT:
-            parsed.fail(spec.key, f"The {spec.label} field must not be greater than {MAX_TEXT} characters.")
-        else:
-            parsed.data[spec.field] = value
+        self._bounded(parsed, spec, value, MAX_TEXT)
 
     def _email(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
         if not isinstance(value, str) or not _EMAIL.fullmatch(value.strip()) or len(value) > MAX_STRING:
