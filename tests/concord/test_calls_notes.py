@@ -234,11 +234,12 @@ def test_a_concord_call_is_the_espocrm_call(concord: Concord, outcomes: dict[str
     shown = espo.get(f"/api/v1/Call/{call['id']}").json()
     assert shown["name"] == "Talked about pricing" and shown["description"] == "<p>Talked about pricing</p>"
     assert shown["dateStart"] == WHEN and shown["status"] == "Held"
-    assert shown["outcomeId"] == str(outcomes["Left voice message"]) and shown["outcomeName"] == "Left voice message"
+    assert shown["callOutcomeId"] == str(outcomes["Left voice message"])
+    assert shown["callOutcomeName"] == "Left voice message"
     assert shown["contactsIds"] == [str(contact["id"])]
     assert espo.get(f"/api/v1/CallOutcome/{outcomes['Busy']}").json()["swatchColor"] == "#f43f5e"
     made = espo.post("/api/v1/Call", json={"name": "From Espo", "dateStart": WHEN, "dateEnd": "2030-03-04 10:30:00",
-                                           "outcomeId": str(outcomes["Busy"]), "description": "Espo body",
+                                           "callOutcomeId": str(outcomes["Busy"]), "description": "Espo body",
                                            "contactsIds": [str(contact["id"])]}).json()
     through = concord.get(f"calls/{made['id']}").json()
     assert through["display_name"] == "From Espo" and through["body"] == "Espo body"
