@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from polycrm.core import records
+from polycrm.core import mass_actions
 from tests.api.test_espo_records import create
 
 
@@ -267,7 +267,7 @@ def test_metadata_and_app_user(api, harness):
 def test_a_mass_action_takes_at_most_its_limit_of_records(api, monkeypatch):
     """One transaction holds SQLite's only write lock: a mass action past MASS_ACTION_LIMIT records is
     refused whole (by ids or by criteria), so no request can keep other writers out past their timeout."""
-    monkeypatch.setattr(records, "MASS_ACTION_LIMIT", 3)
+    monkeypatch.setattr(mass_actions, "MASS_ACTION_LIMIT", 3)
     ids = api.post("/api/v1/Account/action/massCreate", json={"list": [
         {"name": f"Limited {n}"} for n in range(4)]}).json()["ids"]
     where = [{"type": "startsWith", "attribute": "name", "value": "Limited"}]

@@ -89,3 +89,20 @@ def test_stages_are_a_resource(concord: Concord, stages: list[dict]) -> None:
     assert created["win_probability"] == 90
     bad = concord.post("pipeline-stages", {"name": "Bad", "pipeline_id": pipeline_id, "win_probability": 150})
     assert bad.status_code == 422 and list(bad.json()["errors"]) == ["win_probability"]
+
+
+def test_a_sales_rep_reads_the_pipelines_their_deals_name(concord: Concord, stages: list[dict]) -> None:
+    """Pipelines, stages and lost reasons are `readByEveryone`: a role that grants deals only still lets its
+    user pick a stage and a lost reason (Concord shows them to every user); changing them stays an
+    administrator's (or a role's that grants it)."""
+    rep = concord.as_user("rep", {"Opportunity": {"create": "yes", "read": "own", "edit": "own", "delete": "no"}})
+    assert [p["display_name"] for p in rep.get("pipelines").json()["data"]] == ["Sales Pipeline"]
+    assert rep.get(f"pipeline-stages/{stages[0]['id']}").status_code == 200
+    reason = concord.create("lost-reasons", {"name": "Too expensive"})
+    deal = rep.create("deals", {"name": "Mine", "stage_id": stages[0]["id"], "user_id": rep.user_id})
+    lost = rep.put(f"deals/{deal['id']}", {"status": "lost", "lost_reason": reason["display_name"]})
+    assert lost.status_code == 200 and lost.json()["status"] == "lost"
+    assert rep.post("pipelines", {"name": "Rep's own"}).status_code == 403
+    assert rep.put(f"pipeline-stages/{stages[0]['id']}", {"name": "Renamed"}).status_code == 403
+    assert rep.delete(f"lost-reasons/{reason['id']}").status_code == 403
+    assert rep.get("contacts").status_code == 403  # the rest of the role's silence still means no

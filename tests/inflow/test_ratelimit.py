@@ -76,6 +76,18 @@ def test_a_hit_counts_once_and_reads_what_limits_reads(counters):
     assert limiter.hit(rate, "unit", "other").remaining == 2
 
 
+@needs_redis
+def test_times_past_the_window_count_for_nothing_on_redis():
+    """The one-call hit drops expired times from the list's tail: the window empties as limits' own reading says."""
+    limiter = RateLimiter(REDIS_URL, key_prefix=f"test-{uuid.uuid4().hex}")
+    rate = parse_rate("2/second")
+    assert [limiter.hit(rate, "unit", "k").allowed for _ in range(3)] == [True, True, False]
+    time.sleep(1.05)
+    assert limiter.peek(rate, "unit", "k").remaining == 2
+    decision = limiter.hit(rate, "unit", "k")
+    assert (decision.allowed, decision.remaining) == (True, 1)
+
+
 def test_policy_is_validated():
     with pytest.raises(ValueError):
         parse_rate("often")

@@ -2,7 +2,8 @@
 
 A user's levels are the most permissive over their roles; admins have `all` everywhere. A user with no
 role has no access (EspoCRM's default), so API users get their rights from the roles they are given, with
-two exceptions EspoCRM makes too: everyone reads their own user record and the teams they are in. Nobody
+two exceptions EspoCRM makes too: everyone reads their own user record and the teams they are in; and one
+Concord makes: everyone reads the lists a record names (entities defined `readByEveryone`, e.g. pipelines). Nobody
 may edit or delete more than they may read. This module decides levels and conditions; `core.access`
 applies them to stored records on every path.
 """
@@ -100,6 +101,11 @@ def merge_roles(roles: Iterable[Mapping[str, Mapping[str, str]]]) -> dict[str, d
                 if _rank(action, level) > _rank(action, current[action]):
                     current[action] = level
     return merged
+
+
+def everyone_reads(entities: Iterable[Entity]) -> dict[str, dict[str, str]]:
+    """The levels every user has on lists defined `readByEveryone`, to merge with their roles': read all."""
+    return {entity.name: {"read": "all"} for entity in entities if entity.read_by_everyone}
 
 
 def ownership_condition(actor: Actor, entity: Entity) -> Node:

@@ -15,7 +15,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import and_, bindparam, delete, false, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
-from polycrm.auth.acl import Actor, InvalidRole, merge_roles, validate_scopes
+from polycrm.auth.acl import Actor, InvalidRole, everyone_reads, merge_roles, validate_scopes
 from polycrm.auth.concord_tokens import ConcordToken, ConcordTokenInfo, ConcordTokens, IssuedConcordToken
 from polycrm.auth.errors import DirectoryError, NameTaken, UnknownName
 from polycrm.auth.itflow_keys import ItflowKey, ItflowKeys
@@ -64,7 +64,8 @@ def load_actor(database: Database, user_id: int, users: RecordRepository | None 
             role_user, role_user.c.role_id == role.c.id).where(role_user.c.user_id == user_id)).all()
     return Actor(user_id=int(row.id), user_name=row.user_name, is_admin=row.type == "admin",
                  user_type=row.type, team_ids=frozenset(teams.get(user_id, [])),
-                 scopes=merge_roles(orjson.loads(r.scopes) for r in roles),
+                 scopes=merge_roles([everyone_reads(database.registry.entities.values()),
+                                     *(orjson.loads(r.scopes) for r in roles)]),
                  mass_update=any(r.mass_update for r in roles))
 
 

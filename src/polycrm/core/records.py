@@ -22,6 +22,7 @@ from polycrm.core.deals import DEAL_ENTITY, DealRules
 from polycrm.core.errors import BadRequest, DuplicateFound, Forbidden, NotFound, VersionConflict
 from polycrm.core.follows import ActorSource, AutoFollow
 from polycrm.core.linker import Linker
+from polycrm.core.mass_actions import MassActions
 from polycrm.core.search import SearchQuery, SearchResult, TotalMode, check_filter_values
 from polycrm.core.stream import StreamWriter
 from polycrm.core.summaries import SummaryFields
@@ -41,15 +42,12 @@ from polycrm.store.records import ContactPoint, RecordRepository
 # data and the follower attributes (`isFollowed`, `followersIds`, `followersNames`).
 LIST_EXCLUDED_KINDS = (ValueKind.ID_LIST, ValueKind.NAME_MAP, ValueKind.COLUMN_MAP)
 MASS_CREATE_LIMIT = 10_000
-# Records one mass update, delete, follow or relate may change: all or nothing in one transaction, which on
-# SQLite holds the only write lock; beyond this, send ids in batches (see README, "Mass actions").
-MASS_ACTION_LIMIT = 2_000
 # Work done inside a create or update transaction with the record's id; returns whether it changed anything.
 Attach = Callable[[Connection, int], bool]
 Services = Callable[[str], "RecordService"]
 
 
-class RecordService:
+class RecordService(MassActions):
     """Operations on the records of one entity type."""
 
     def __init__(self, database: Database, entity: Entity, actors: ActorSource, services: Services,
@@ -570,17 +568,6 @@ class RecordService:
             stamp["modifiedById"] = actor.user_id
         return stamp
 
-    # --- mass operations --------------------------------------------------------------------------
-
-    def matching_ids(self, actor: Actor, where: Node, action: str) -> list[int]:
-        """Ids of the records matching a client's `where` that the actor may `action`; BadRequest beyond
-        MASS_ACTION_LIMIT of them."""
-        condition = self.visible_condition(actor, where, action)
-        with self.database.connect() as conn:
-            rows = self.repository.fetch_rows(conn, condition, attributes=["id"], sorts=[Sort("id")],
-                                              limit=MASS_ACTION_LIMIT + 1)
-        return self._capped([r["id"] for r in rows])
-
     def value_taken(self, field: str, value: Any, *, excluding: int | None = None) -> bool:
         """Whether a live record other than `excluding` holds `value` in `field` (any of its addresses for an
         email or phone field), whoever may read it: a protocol's uniqueness rule (Concord's contact e-mail)."""
@@ -588,53 +575,3 @@ class RecordService:
                                 ([Not(Compare("id", Op.EQ, excluding))] if excluding is not None else []))
         with self.database.connect() as conn:
             return bool(self.repository.fetch_rows(conn, condition, attributes=["id"], limit=1))
-
-    @staticmethod
-    def _capped(ids: list[int]) -> list[int]:
-        if len(ids) > MASS_ACTION_LIMIT:
-            raise BadRequest(f"A mass action takes at most {MASS_ACTION_LIMIT} records: narrow the criteria or "
-                             "send ids in batches.")
-        return ids
-
-    def records_for_mass_action(self, conn: Connection, actor: Actor, ids: Sequence[Any],
-                                action: str) -> list[dict[str, Any]]:
-        """The live records among `ids` (unknown ids are skipped), their rows locked; Forbidden if any is
-        not the actor's to `action`, so a mass action is all or nothing."""
-        wanted = self._capped(list(dict.fromkeys(i for i in (parse_id(x) for x in ids) if i is not None)))
-        if not wanted:
-            return []
-        rows = {row["id"]: row for row in self.repository.fetch_rows(
-            conn, Compare("id", Op.IN, tuple(sorted(wanted))), lock=True)}
-        if len(self.access.visible_ids(conn, actor, self.entity.name, rows, action)) < len(rows):
-            raise Forbidden(f"No {action} access.")
-        return [rows[i] for i in wanted if i in rows]
-
-    def mass_update(self, actor: Actor, ids: Sequence[Any], data: dict[str, Any]) -> list[int]:
-        """Update many records in one transaction (all or nothing); returns the ids updated."""
-        self.require_scope(actor, "edit")
-        if not actor.is_admin and not actor.mass_update:
-            raise Forbidden("No mass-update permission.")
-        with self.database.transaction() as conn:
-            self._hold_currencies_for(conn, data)
-            records = self.records_for_mass_action(conn, actor, ids, "edit")
-            notes: list[dict[str, Any]] = []
-            for current in records:
-                self.apply_update(conn, actor, current, self.input.parse(data, creating=False), notes)
-            if self.stream is not None:
-                self.stream.write(conn, notes)
-        self.committed()
-        return [r["id"] for r in records]
-
-    def mass_delete(self, actor: Actor, ids: Sequence[Any]) -> list[int]:
-        """Soft-delete many records in one transaction (all or nothing); returns the ids deleted."""
-        self.require_scope(actor, "delete")
-        with self.database.transaction() as conn:
-            records = self.records_for_mass_action(conn, actor, ids, "delete")
-            if self.guard is not None and records:
-                self.guard.check_delete(conn, actor, records)
-            deleted = [r["id"] for r in records]
-            if deleted:
-                self.repository.soft_delete(conn, deleted, self.modification_stamp(actor))
-                self.outbox.deleted(conn, self.entity.name, actor.user_id, deleted)
-        self.committed()
-        return deleted

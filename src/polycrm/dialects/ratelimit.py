@@ -30,36 +30,34 @@ from limits.strategies import MovingWindowRateLimiter
 
 from polycrm.auth.schemes import LoginThrottled
 
-
 log = logging.getLogger("polycrm.ratelimit")
 REDIS_TIMEOUT_SECONDS = 0.5
 WARNING_INTERVAL_SECONDS = 60.0
-# limits' acquire_moving_window.lua (amount 1) followed by its moving_window.lua, in one call: the window's list
-# holds request times newest first, at most `limit` of them. Returns {acquired, oldest time in window, count}.
+# limits' moving window (acquire_moving_window.lua, then moving_window.lua) in one call. The list holds request
+# times newest first; times older than the window count for nothing and are dropped from its tail here (limits
+# leaves them for a binary search to skip), so the count is the list's length and the oldest time its last
+# entry. Returns {acquired, oldest time in the window, count}.
 HIT_WITH_STATS = """
 local now, limit, expiry = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local start = now - expiry
+local last = redis.call('lindex', KEYS[1], -1)
+while last and tonumber(last) < start do
+    redis.call('rpop', KEYS[1])
+    last = redis.call('lindex', KEYS[1], -1)
+end
+local count = redis.call('llen', KEYS[1])
 local acquired = 0
-local last = redis.call('lindex', KEYS[1], limit - 1)
-if not (last and tonumber(last) >= start) then
+if count < limit then
     redis.call('lpush', KEYS[1], ARGV[1])
     redis.call('ltrim', KEYS[1], 0, limit - 1)
     redis.call('expire', KEYS[1], expiry)
-    acquired = 1
+    acquired, count = 1, count + 1
+    last = last or ARGV[1]
 end
-local low, high, found = 0, redis.call('llen', KEYS[1]) - 1, -1
-while low <= high do
-    local middle = math.floor((low + high) / 2)
-    if tonumber(redis.call('lindex', KEYS[1], middle)) >= start then
-        found, low = middle, middle + 1
-    else
-        high = middle - 1
-    end
-end
-if found < 0 then
+if count == 0 then
     return {acquired, ARGV[1], 0}
 end
-return {acquired, redis.call('lindex', KEYS[1], found), found + 1}
+return {acquired, last, count}
 """
 
 

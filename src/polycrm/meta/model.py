@@ -178,6 +178,9 @@ class Entity:
     # is the record itself (a team: "id") rather than its `teams` link.
     owner_override: str | None = None
     team_attribute: str | None = None
+    # A list every user reads whatever their roles say (definition `readByEveryone`): pipelines and their
+    # stages, lost reasons and the like, which a record names and any user who may write that record must see.
+    read_by_everyone: bool = False
 
     def has_field(self, name: str) -> bool:
         return name in self.fields

@@ -98,6 +98,7 @@ class Registry:
             kept_links={name: field.params["keptIn"] for name, field in fields.items() if field.params.get("keptIn")},
             owner_override=definition.get("ownerAttribute"),
             team_attribute=definition.get("teamAttribute"),
+            read_by_everyone=bool(definition.get("readByEveryone")),
         )
         self._rebuild_attributes(entity)
         return entity
