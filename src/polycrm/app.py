@@ -17,6 +17,7 @@ from polycrm.auth.directory import UserDirectory
 from polycrm.auth.secrets import KeyRing
 from polycrm.config import Config, load_config
 from polycrm.core.activity_types import ensure_activity_types
+from polycrm.core.call_outcomes import ensure_default_call_outcomes
 from polycrm.core.lookups import ensure_default_lookups
 from polycrm.core.pipelines import ensure_default_pipeline
 from polycrm.core.service import Core
@@ -55,6 +56,7 @@ def build_core(config: Config, database: Database, mapping: InflowMapping | None
     ensure_default_pipeline(database)  # a new store starts with Concord's default pipeline
     ensure_default_lookups(database)  # and its sources and industries
     ensure_activity_types(database)  # and its activity types
+    ensure_default_call_outcomes(database)  # and its call outcomes
     return core
 
 

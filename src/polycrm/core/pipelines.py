@@ -1,17 +1,16 @@
 """The pipeline a store starts with: Concord CRM's default, "Sales Pipeline" flagged `default` with its five
 stages (Concord's EnsureDefaultPipelineIsPresent), so that a Concord client can create deals on a new
-install as it could on Concord's own.
-
-Seeded once per store, when a server or command first opens it (app.build_core): a stored setting says it
-was done, so a default pipeline an administrator removed does not come back at the next start, and of
-several processes starting at once exactly one seeds it (the setting's insert decides which).
+install as it could on Concord's own. Seeded once per store when a server or command first opens it
+(app.build_core; core/seeds.py).
 """
 
 from __future__ import annotations
 
-from polycrm.store.database import Database, utcnow
+from sqlalchemy.engine import Connection
+
+from polycrm.core.seeds import new_stamp, seed_once
+from polycrm.store.database import Database
 from polycrm.store.records import RecordRepository
-from polycrm.store.settings import SettingStore
 
 SETTING = "pipelines"
 PIPELINE_ENTITY = "Pipeline"
@@ -26,25 +25,20 @@ DEFAULT_STAGES = (("Qualified To Buy", 100), ("Contact Made", 100), ("Presentati
 def ensure_default_pipeline(database: Database) -> bool:
     """Seed the default pipeline unless this store ever had it; whether this call did. Written straight to
     the tables, as a new install's data: no user made it, so it has no creator and no change events."""
-    settings = SettingStore(database)
-    with database.connect() as conn:
-        if settings.read(conn, SETTING) is not None:
-            return False
     registry = database.registry
     pipelines = RecordRepository(database, registry.entity(PIPELINE_ENTITY))
     stages = RecordRepository(database, registry.entity(STAGE_ENTITY))
-    now = utcnow()
-    stamp = {"createdAt": now, "modifiedAt": now, "versionNumber": 1}
+    stamp = new_stamp()
     # Every server and test store starts here: the stages go in one statement.
     stage_rows = stages.new_rows([{"name": name, "winProbability": probability, "displayOrder": order, **stamp}
                                   for order, (name, probability) in enumerate(DEFAULT_STAGES, start=1)])
-    with database.transaction() as conn:
-        if not settings.insert_if_missing(conn, SETTING, {"defaultSeeded": True}):
-            return False
+
+    def write(conn: Connection) -> None:
         pipeline_id = pipelines.insert(conn, {"name": DEFAULT_PIPELINE, "flag": DEFAULT_FLAG, "displayOrder": 1,
                                               **stamp})
         stages.insert_rows(conn, stage_rows, {"pipelineId": [pipeline_id] * len(stage_rows)})
-    return True
+
+    return seed_once(database, SETTING, write)
 
 
 __all__ = ["DEFAULT_FLAG", "DEFAULT_PIPELINE", "DEFAULT_STAGES", "ensure_default_pipeline"]

@@ -26,6 +26,7 @@ from polycrm.core.linker import Linker
 from polycrm.core.mass_actions import MassActions
 from polycrm.core.search import SearchQuery, SearchResult, TotalMode, check_filter_values
 from polycrm.core.stream import StreamWriter
+from polycrm.core.summaries import SummaryFields
 from polycrm.core.tickets import TICKET_ENTITY, TicketService, number_counter
 from polycrm.core.users import RIGHTS_ENTITIES, WRITE_GUARDS
 from polycrm.core.values import ParsedInput, RecordInput, parse_id
@@ -84,6 +85,7 @@ class RecordService(MassActions):
         # task's completion time and activity type (core/activities.py).
         rules = {DEAL_ENTITY: DealRules, TASK_ENTITY: TaskRules}.get(entity.name)
         self._rules = rules(entity, self._repository_of) if rules is not None else None
+        self._summaries = SummaryFields(entity)  # names made from text (core/summaries.py)
         self._defaults = [(f.name, self.input.convert(entity.attributes[f.name], f, f.params["default"]))
                           for f in entity.fields.values()
                           if f.params.get("default") is not None and f.name in entity.attributes]
@@ -307,6 +309,7 @@ class RecordService(MassActions):
             values["assignedUserId"] = actor.user_id
         values["versionNumber"] = 1
         self._derive(values, parsed.links, stamp)
+        self._summaries.fill(values, parsed.values)
         missing = self.input.required_missing(values | {f"{k}Ids": v for k, v in parsed.links.items()}, waived)
         if missing is not None:
             raise self.input.fail(missing, "required")
@@ -495,6 +498,7 @@ class RecordService(MassActions):
         merged = dict(current)
         merged.update(parsed.values)
         self._derive(merged, parsed.links, now)
+        self._summaries.fill(merged, parsed.values, current)
         if self._rules is not None:
             self._rules.complete(conn, current, merged, parsed.values, now)
         if self.amounts.touched(parsed.values):

@@ -80,7 +80,7 @@ TYPES: dict[str, ConcordType] = {t.name: t for t in (
     ConcordType("Radio", "enum", "option", "radio"),
     ConcordType("Select", "enum", "option", "select"),
     ConcordType("Text", "varchar", "string", "text", {"maxLength": 191}, uniqueable=True),
-    ConcordType("Textarea", "text", "longtext", "text"),
+    ConcordType("Textarea", "text", "text", "text"),
     ConcordType("Timezone", "varchar", "timezone", "select"),
     ConcordType("Url", "url", "url", "text", uniqueable=True),
 )}

@@ -25,7 +25,7 @@ RECORD_KEYS = frozenset({"id", "display_name", "path", CREATED, UPDATED, "author
 # Field types whose value is the id of a linked record.
 LINK_TYPES = frozenset({"owner", "id"})
 # Every field type a resource's key may have (mapping.json's comment says what each reads and shows).
-FIELD_TYPES = frozenset({"string", "text", "longtext", "email", "domain", "phones", "decimal", "numeric", "int", "bool",
+FIELD_TYPES = frozenset({"string", "text", "email", "domain", "color", "phones", "decimal", "numeric", "int", "bool",
                          "active", "date", "datetime", "datetimeOptional", "flag", "enum", "lookup", "tags",
                          *LINK_TYPES})
 # What a `lookup` key may name besides a resource: Concord's fixed list of countries (lookups.py).
@@ -65,6 +65,7 @@ class ResourceField:
     not_before: str | None = None  # the key it may not precede when both are sent (end_date: due_date)
     default_flag: str | None = None  # a link's: the bool field marking the record a create gets when not sent;
     # the key is required on create while no record is so marked (activity_type_id)
+    required_message: str | None = None  # Concord's own words for a missing value, when not Laravel's
 
     @property
     def attribute(self) -> str:
@@ -118,6 +119,9 @@ class Resource:
     rule_lookups: Mapping[str, str] = field(default_factory=dict)  # rule key -> the list its select values name
     counts_after: str | None = None  # the key the `<association>_count` keys follow (else the last field)
     shape: ModelShape | None = None  # a model's own JSON, not a UI resource's (None: a resource's)
+    defaults: Mapping[str, Any] = field(default_factory=dict)  # canonical values a create here gets unless given
+    via: tuple[str, ...] = ()  # association keys `via_resource` may name: the record a write is made from
+    via_required: bool = False  # whether a create must name one
     by_key: dict[str, ResourceField] = field(init=False)
     by_field: dict[str, ResourceField] = field(init=False)
 
@@ -177,8 +181,9 @@ class ConcordMapping:
                                 lookup=item.get("lookup"), required_if=item.get("requiredIf"),
                                 tag_type=item.get("tagType"), not_in=frozenset(item.get("notIn", ())),
                                 default_from=item.get("defaultFrom"), not_before=item.get("notBefore"),
-                                default_flag=item.get("defaultFlag"))
+                                default_flag=item.get("defaultFlag"), required_message=item.get("requiredMessage"))
                   for key, item in spec["fields"].items()]
+        via = spec.get("via", {})
         associations = {key: Association(key, key, link) if isinstance(link, str) else
                         Association(key, link["resource"], link["link"], link.get("order"))
                         for key, link in spec.get("associations", {}).items()}
@@ -193,7 +198,9 @@ class ConcordMapping:
                         rules, search, frozenset(spec.get("notRequired", ())),
                         rule_lookups={key: rule["lookup"] for key, rule in spec.get("rules", {}).items()
                                       if "lookup" in rule},
-                        counts_after=spec.get("countsAfter"), shape=_shape(spec.get("modelShape")))
+                        counts_after=spec.get("countsAfter"), shape=_shape(spec.get("modelShape")),
+                        defaults=spec.get("defaults", {}), via=tuple(via.get("resources", ())),
+                        via_required=bool(via.get("required")))
 
     def resource(self, name: str) -> Resource | None:
         return self.resources.get(name)
@@ -244,6 +251,11 @@ class ConcordMapping:
                 require(name, f"search column {key}")
             for name in resource.not_required:
                 require(name, "notRequired")
+            for name in resource.defaults:
+                require(name, "defaults")
+            for key in resource.via:
+                if key not in resource.associations:
+                    raise LookupError(f"Concord {resource.name} via {key}: not one of its association keys")
             require(resource.title, "title")
             if resource.shape is not None and resource.shape.primary is not None:
                 require(resource.shape.primary, "modelShape.primary")

@@ -16,7 +16,7 @@ from polycrm.dialects.concord.custom_types import CustomField, custom_fields
 from polycrm.dialects.concord.mapping import CREATED, UPDATED, ConcordMapping, Resource, ResourceField
 from polycrm.dialects.concord.render import AUTHORIZATIONS
 from polycrm.dialects.concord.tags import MAX_TAGS
-from polycrm.dialects.concord.values import MAX_IDS, MAX_STRING
+from polycrm.dialects.concord.values import MAX_IDS, MAX_STRING, MAX_TEXT, VIA_ID, VIA_RESOURCE
 from polycrm.dialects.openapi_parts import nullable, schema_ref
 from polycrm.meta import Entity
 
@@ -186,15 +186,11 @@ def _written(item: ResourceField, phone_types: list[str]) -> dict[str, Any]:
         return {"type": ["number", "string", "null"], "description": "A number with at most 3 decimals."}
     if kind in ("bool", "active", "flag"):
         return {"enum": [True, False, 0, 1, "0", "1", "true", "false", None, ""]}
-    if kind == "text":
-        return {"type": ["string", "null"]}
     if kind in ("date", "datetime", "datetimeOptional"):
         return dict(MOMENT)
-    if kind == "longtext":
-        return {"type": ["string", "null"]}
     if kind == "enum" and item.values:
         return {"enum": [*item.values, None, ""]}
-    schema: dict[str, Any] = {"type": ["string", "null"], "maxLength": MAX_STRING}
+    schema: dict[str, Any] = {"type": ["string", "null"], "maxLength": MAX_TEXT if kind == "text" else MAX_STRING}
     if kind == "email":
         schema["format"] = "email"
     return schema
@@ -230,6 +226,12 @@ def body_schemas(mapping: ConcordMapping, resource: Resource, entity: Entity) ->
                                       "description": "The generic form of the association keys."}
     properties.update({field.key: _custom_written(field) for field in custom_fields(entity)})
     required = [item.key for item in resource.fields if item.required and not item.read_only]
+    if resource.via:
+        properties[VIA_RESOURCE] = {"enum": [*resource.via, None, ""],
+                                    "description": "With via_resource_id: the record the write is made from, "
+                                                   "attached to it (it must exist and be readable: 422)."}
+        properties[VIA_ID] = nullable(INTEGER_INPUT)
+        required += [VIA_RESOURCE, VIA_ID] if resource.via_required else []
     description = "Keys that are not the resource's are ignored and named in the X-PolyCRM-Warning header."
     return {f"{resource.name}.create": {"type": "object", "required": required, "properties": properties,
                                         "description": description},

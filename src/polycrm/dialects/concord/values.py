@@ -23,6 +23,8 @@ from polycrm.dialects.concord.tags import MAX_TAGS
 from polycrm.meta import Entity
 
 MAX_STRING = 191  # Laravel's StringRule: utf8mb4 VARCHAR(191)
+MAX_TEXT = 65535  # a MySQL TEXT column (a call's or a note's body)
+VIA_RESOURCE, VIA_ID = "via_resource", "via_resource_id"  # the record a call or note is written from
 MAX_IDS = 1000  # association ids in one request
 _INTEGER = re.compile(r"[+-]?\d{1,18}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -47,6 +49,7 @@ class Parsed:
     ignored: list[str] = field(default_factory=list)
     errors: dict[str, list[str]] = field(default_factory=dict)
     lookups: dict[str, tuple[ResourceField, int | str]] = field(default_factory=dict)  # key -> (its spec, id or name)
+    via: tuple[str, int] | None = None  # (association key, record id) of `via_resource`, `via_resource_id`
 
     def fail(self, key: str, message: str) -> None:
         self.errors.setdefault(key, []).append(message)
@@ -92,17 +95,20 @@ class BodyReader:
                         parsed.ignored.append(f"associations.{name}")
             elif key in self.custom:
                 self._field(parsed, self.custom[key], value, creating)
-            elif key not in RECORD_KEYS and not key.endswith("_count"):
+            elif key not in RECORD_KEYS and not key.endswith("_count") and not (
+                    self.resource.via and key in (VIA_RESOURCE, VIA_ID)):
                 parsed.ignored.append(key)
         if creating:
             for spec in self.resource.fields:
                 if spec.required and spec.key not in body:
-                    parsed.fail(spec.key, f"The {spec.label} field is required.")
+                    parsed.fail(spec.key, spec.required_message or f"The {spec.label} field is required.")
                 elif spec.default_from is not None and spec.key not in body:
                     self._copy(parsed, self.resource.by_key[spec.default_from], spec)
         for spec in self.resource.fields:
             if spec.not_before is not None and spec.key in body and spec.not_before in body:
                 self._check_order(parsed, self.resource.by_key[spec.not_before], spec)
+        if self.resource.via:
+            self._via(parsed, body, creating)
         return parsed
 
     def settle(self, parsed: Parsed, current: dict[str, Any]) -> None:
@@ -141,11 +147,31 @@ class BodyReader:
             if end_day != start_day:
                 parsed.fail(then.key, "You must specify end time when the end date is on a different day.")
 
+    def _via(self, parsed: Parsed, body: dict[str, Any], creating: bool) -> None:
+        """`via_resource` and `via_resource_id`: Concord requires both on a create (`required|in:...`,
+        `required|numeric`); an update may leave both out, or name a record to attach."""
+        resource, record_id = body.get(VIA_RESOURCE), body.get(VIA_ID)
+        if not creating and resource in (None, "") and record_id in (None, ""):
+            return
+        if resource in (None, "") and (creating and self.resource.via_required or record_id not in (None, "")):
+            parsed.fail(VIA_RESOURCE, "The via resource field is required.")
+        elif resource not in (None, "") and (not isinstance(resource, str) or resource not in self.resource.via):
+            parsed.fail(VIA_RESOURCE, "The selected via resource is invalid.")
+        number = as_integer(record_id)
+        if record_id in (None, ""):
+            if creating and self.resource.via_required or resource not in (None, ""):
+                parsed.fail(VIA_ID, "The via resource id field is required.")
+        elif number is None:
+            parsed.fail(VIA_ID, "The via resource id field must be a number.")
+        if VIA_RESOURCE not in parsed.errors and VIA_ID not in parsed.errors and number is not None:
+            parsed.via = (resource, number)
+
     def _field(self, parsed: Parsed, spec: ResourceField, value: Any, creating: bool) -> None:
         label, key = spec.label, spec.key
-        if value is None or value == "" or (value == [] and spec.type in _LISTS):
+        blank = spec.type == "text" and isinstance(value, str) and not value.strip()  # Laravel trims, then requires
+        if value is None or value == "" or (value == [] and spec.type in _LISTS) or blank:
             if spec.required and creating:
-                parsed.fail(key, f"The {label} field is required.")
+                parsed.fail(key, spec.required_message or f"The {label} field is required.")
             elif spec.required or (spec.default_flag is not None and not creating):  # Laravel's `filled`
                 if spec.type == "string" and value != []:  # Laravel reads "" as null, which `string` refuses
                     parsed.fail(key, f"The {label} field must be a string.")
@@ -158,17 +184,21 @@ class BodyReader:
         reader = getattr(self, f"_{spec.type}")
         reader(parsed, spec, value)
 
-    def _string(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
+    @staticmethod
+    def _bounded(parsed: Parsed, spec: ResourceField, value: Any, limit: int) -> None:
         if not isinstance(value, str):
             parsed.fail(spec.key, f"The {spec.label} field must be a string.")
-        elif len(value) > MAX_STRING:
-            parsed.fail(spec.key, f"The {spec.label} field must not be greater than {MAX_STRING} characters.")
+        elif len(value) > limit:
+            parsed.fail(spec.key, f"The {spec.label} field must not be greater than {limit} characters.")
         else:
             parsed.data[spec.field] = value
 
+    def _string(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
+        self._bounded(parsed, spec, value, MAX_STRING)
+
     def _text(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
-        """A text column (a product's description): any length, as Laravel's bare `string` rule."""
-        self._longtext(parsed, spec, value)
+        """A text column (a body in Concord's editor, HTML; a description), kept as given."""
+        self._bounded(parsed, spec, value, MAX_TEXT)
 
     def _lookup(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
         """An entry of a list by id, or by name: resolved to the name stored when the caller is known
@@ -384,12 +414,6 @@ class BodyReader:
     def _url(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
         self._checked_string(parsed, spec, value, lambda text: len(text) <= MAX_STRING and bool(_URL.fullmatch(text)),
                              "URL")
-
-    def _longtext(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
-        if not isinstance(value, str):
-            parsed.fail(spec.key, f"The {spec.label} field must be a string.")
-        else:
-            parsed.data[spec.field] = value
 
     def _raw(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
         """A field of a type Concord has none for: as given, for the core to check."""

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from polycrm.core.errors import Forbidden, NotFound
 from polycrm.core.search import SearchQuery, TotalMode
 from polycrm.dialects.concord.context import ConcordRequest
 from polycrm.dialects.concord.envelope import invalid
 from polycrm.dialects.concord.lookups import Lookups
 from polycrm.dialects.concord.tags import TagNames
-from polycrm.dialects.concord.values import Parsed
+from polycrm.dialects.concord.values import VIA_ID, Parsed
 from polycrm.query.tree import Compare, Op, Sort, disjunction
 
 if TYPE_CHECKING:
@@ -41,18 +42,26 @@ def save(api: ConcordApi, request: ConcordRequest, view: ResourceView, record_id
     associations = {key: resolve(api, request, view, key, ids) for key, ids in parsed.associations.items()}
     tags = {view.resource.by_key[key].attribute: TagNames(api, request, view.resource.by_key[key].tag_type, names)
             for key, names in parsed.tags.items()}
+    attached = via_record(api, request, view, parsed.via)
+    if attached is not None and attached[0] in associations:  # sent with its key: one of the set it syncs to
+        associations[attached[0]].append(attached[1])
+        attached = None
     relations = api.core.relations(view.entity.name)
     with api.core.transaction() as conn:
         for attribute, names in tags.items():
             parsed.data[attribute] = names.within(conn)
         if record_id is None:
-            record_id = records.create_within(conn, actor, parsed.data, waived=view.resource.not_required)["id"]
+            data = {**view.resource.defaults, **parsed.data}
+            record_id = records.create_within(conn, actor, data, waived=view.resource.not_required)["id"]
             for key, ids in associations.items():
                 relations.change_within(conn, actor, record_id, view.resource.associations[key].link, added=ids)
         else:
             records.update_within(conn, actor, record_id, parsed.data, waived=view.resource.not_required)
             for key, ids in associations.items():
                 relations.sync_within(conn, actor, record_id, view.resource.associations[key].link, ids)
+        if attached is not None:
+            relations.change_within(conn, actor, record_id, view.resource.associations[attached[0]].link,
+                                    added=[attached[1]])
     records.committed()
     return record_id
 
@@ -66,6 +75,20 @@ def _require_without_default(api: ConcordApi, view: ResourceView, body: Any, par
         assert linked is not None, "checked at start-up"
         if not api.core.records(linked).value_taken(spec.default_flag, True):
             parsed.fail(spec.key, f"The {spec.label} field is required.")
+
+
+def via_record(api: ConcordApi, request: ConcordRequest, view: ResourceView, via: tuple[str, int] | None
+               ) -> tuple[str, int] | None:
+    """The record `via_resource`/`via_resource_id` name (its association key and id), which the write
+    attaches; 422 when it does not exist or the caller may not read it (Concord's policy reads it too)."""
+    if via is None:
+        return None
+    target = api.mapping.resources[view.resource.associations[via[0]].resource]
+    try:
+        api.core.records(target.entity_name).read(request.user, via[1])
+    except (NotFound, Forbidden):
+        raise invalid({VIA_ID: ["The selected via resource id is invalid."]}) from None
+    return via
 
 
 def _taken(api: ConcordApi, view: ResourceView, field: str, value: Any, record_id: int | None) -> bool:
