@@ -16,6 +16,7 @@ from polycrm.affinity import pin_worker, serve_workers
 from polycrm.auth.directory import UserDirectory
 from polycrm.auth.secrets import KeyRing
 from polycrm.config import Config, load_config
+from polycrm.core.documents import ensure_default_documents
 from polycrm.core.pipelines import ensure_default_pipeline
 from polycrm.core.service import Core
 from polycrm.core.settings import CoreSettings
@@ -51,6 +52,7 @@ def build_core(config: Config, database: Database, mapping: InflowMapping | None
     core.reserve_api_names(CONCORD, (concord or ConcordMapping.load()).reserved_names)
     core.currency.ensure_stored()
     ensure_default_pipeline(database)  # a new store starts with Concord's default pipeline
+    ensure_default_documents(database)  # and its document types and brand
     return core
 
 

@@ -25,8 +25,8 @@ RECORD_KEYS = frozenset({"id", "display_name", "path", CREATED, UPDATED, "author
 # Field types whose value is the id of a linked record.
 LINK_TYPES = frozenset({"owner", "id"})
 # Every field type a resource's key may have (mapping.json's comment says what each reads and shows).
-FIELD_TYPES = frozenset({"string", "text", "email", "phones", "decimal", "int", "bool", "date", "datetime", "enum",
-                         *LINK_TYPES})
+FIELD_TYPES = frozenset({"string", "text", "longtext", "color", "email", "phones", "decimal", "int", "bool", "date",
+                         "datetime", "enum", *LINK_TYPES})
 
 
 def load_spec() -> dict[str, Any]:
@@ -52,6 +52,9 @@ class ResourceField:
     read_only: bool = False
     values: Mapping[str, str] | None = None  # Concord value -> canonical value (enums)
     unique: str | None = None  # the 422 message when another record (or a user) holds the value
+    # A link a create may leave out: it gets the linked record whose attribute of this name is true (the
+    # lowest id), and is required only when there is none (Concord's default document or activity type).
+    default_record: str | None = None
 
     @property
     def attribute(self) -> str:
@@ -86,6 +89,7 @@ class Resource:
     rules: dict[str, FilterRule]  # by a name unique in the resource (several rules may share an id)
     search: dict[str, tuple[str, str]]
     not_required: frozenset[str] = frozenset()  # EspoCRM's required fields Concord does not require
+    create_defaults: Mapping[str, Any] = field(default_factory=dict)  # values a create here gets unless sent
     by_key: dict[str, ResourceField] = field(init=False)
     by_field: dict[str, ResourceField] = field(init=False)
 
@@ -123,7 +127,8 @@ class ConcordMapping:
     @staticmethod
     def _resource(name: str, spec: dict[str, Any]) -> Resource:
         fields = [ResourceField(key, item["field"], item["type"], item["label"], bool(item.get("required")),
-                                bool(item.get("readOnly")), item.get("values"), item.get("unique"))
+                                bool(item.get("readOnly")), item.get("values"), item.get("unique"),
+                                item.get("defaultRecord"))
                   for key, item in spec["fields"].items()]
         associations = {key: Association(key, key, link) if isinstance(link, str) else
                         Association(key, link["resource"], link["link"])
@@ -136,7 +141,7 @@ class ConcordMapping:
                  for key, rule in spec.get("rules", {}).items()}
         return Resource(name, spec["entity"], spec["model"], spec["title"], spec["order"], spec["label"],
                         spec["icon"], spec["searchAction"], spec.get("globalSearch", True), fields, associations,
-                        rules, search, frozenset(spec.get("notRequired", ())))
+                        rules, search, frozenset(spec.get("notRequired", ())), spec.get("createDefaults", {}))
 
     def resource(self, name: str) -> Resource | None:
         return self.resources.get(name)
@@ -163,6 +168,13 @@ class ConcordMapping:
                 require(item.field, f"key {item.key}")
                 if item.type not in FIELD_TYPES:
                     raise LookupError(f"Concord {resource.name} key {item.key}: no field type {item.type}")
+                if item.default_record is not None and (
+                        item.field not in entity.links
+                        or item.default_record not in registry.entity(entity.links[item.field].entity).attributes):
+                    raise LookupError(f"Concord {resource.name} key {item.key}: no default record by "
+                                      f"{item.default_record}")
+            for name in resource.create_defaults:
+                require(name, "createDefaults")
             problems = check_rules(resource.rules, entity, registry)
             if problems:
                 raise LookupError(f"Concord {resource.name}: {'; '.join(problems)}")

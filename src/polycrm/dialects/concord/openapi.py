@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from starlette.responses import Response
 
-from polycrm.dialects.concord import accounts, associations, custom_fields, records, search, trash
+from polycrm.dialects.concord import accounts, associations, custom_fields, documents, records, search, trash
 from polycrm.dialects.concord.context import DEFAULT_PER_PAGE, MAX_PER_PAGE, ConcordRequest
 from polycrm.dialects.concord.envelope import APP_VERSION, WARNING_HEADER, answer
 from polycrm.dialects.concord.custom_types import custom_fields as custom_fields_of, selectable_keys
@@ -186,8 +186,8 @@ def _operation(place: Place, summary: str, success: dict[str, Any], *, body: dic
     return operation
 
 
-def _deleted(place: Place, summary: str) -> dict[str, Any]:
-    return _operation(place, summary, _success("204", "Done; no body.", None, place))
+def _deleted(place: Place, summary: str, errors: tuple[str, ...] = ()) -> dict[str, Any]:
+    return _operation(place, summary, _success("204", "Done; no body.", None, place), errors=errors)
 
 
 def _records(place: Place, summary: str, *, take: int | None = None) -> dict[str, Any]:
@@ -228,6 +228,17 @@ def _association_change(how: str) -> Callable[[Place], dict[str, Any]]:
     def describe(place: Place) -> dict[str, Any]:
         return _operation(place, f"{how} associated records", _record(place),
                           body=association_body(_resource(place)), errors=("409",))
+
+    return describe
+
+
+def _status_change(summary: str) -> Callable[[Place], dict[str, Any]]:
+    """`POST /api/documents/{id}/lost|accept|draft`: the document, or Concord's 409 for a change its status
+    refuses."""
+    def describe(place: Place) -> dict[str, Any]:
+        return _operation(place, summary, _success("200", "The document, with its associated records.",
+                                                   schema_ref(f"{documents.RESOURCE}.record"), place),
+                          errors=("409",))
 
     return describe
 
@@ -284,8 +295,12 @@ DESCRIBED: dict[Callable[..., Any], Describe] = {
     records.show: lambda p: _operation(p, "A record", _record(p)),
     records.update: lambda p: _operation(p, "Change a record", _record(p, warning=True),
                                          body=schema_ref(f"{_resource(p).name}.update"), errors=("409",)),
-    records.destroy: lambda p: _deleted(p, "Delete a record (to the trash)"),
+    records.destroy: lambda p: _deleted(p, "Delete a record (to the trash); a record others depend on may be "
+                                           "kept (409: a document type in use, the last brand)", errors=("409",)),
     records.associated: _associated,
+    documents.mark_lost: _status_change("Mark a document lost (not an accepted one)"),
+    documents.mark_accepted: _status_change("Mark a document accepted (by the caller)"),
+    documents.mark_draft: _status_change("Mark a document draft again (not one a customer accepted)"),
     document: lambda p: _operation(p, "This document", _success("200", "An OpenAPI 3.1 document.", {
         "type": "object", "required": ["openapi", "info", "paths"]}, p)),
 }
@@ -337,7 +352,7 @@ def _paths(mapping: ConcordMapping, selectable: dict[str, list[str]]) -> dict[st
     return paths
 
 
-TAGS = {"accounts": "Tokens and users", "search": "Search", "openapi": "API"}
+TAGS = {"accounts": "Tokens and users", "search": "Search", "openapi": "API", "documents": documents.RESOURCE}
 
 
 def build_openapi(mapping: ConcordMapping, registry: Registry) -> dict[str, Any]:

@@ -149,6 +149,8 @@ def _written(item: ResourceField, phone_types: list[str]) -> dict[str, Any]:
         return dict(MOMENT)
     if kind == "enum" and item.values:
         return {"enum": [*item.values, None, ""]}
+    if kind == "longtext":
+        return {"type": ["string", "null"]}
     schema: dict[str, Any] = {"type": ["string", "null"], "maxLength": MAX_STRING}
     if kind == "email":
         schema["format"] = "email"

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 import re
 from typing import Any, Callable
 
-from polycrm.dialects.concord import accounts, associations, custom_fields, openapi, records, search, trash
+from polycrm.dialects.concord import (accounts, associations, custom_fields, documents, openapi, records, search,
+                                      trash)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,9 @@ ROUTES = (
     Route(("trashed", "{resource}", "search"), {"GET": Operation(trash.search)}),
     Route(("trashed", "{resource}", "{id}"), {"GET": Operation(trash.show), "POST": Operation(trash.restore),
                                               "DELETE": Operation(trash.destroy)}),
+    Route(("documents", "{id}", "lost"), {"POST": Operation(documents.mark_lost)}),
+    Route(("documents", "{id}", "accept"), {"POST": Operation(documents.mark_accepted)}),
+    Route(("documents", "{id}", "draft"), {"POST": Operation(documents.mark_draft)}),
     Route(("{resource}",), {"GET": Operation(records.index), "POST": Operation(records.store, body=True)}),
     Route(("{resource}", "search"), {"GET": Operation(records.search)}),
     Route(("{resource}", "rules"), {"GET": Operation(records.rules)}),

@@ -97,7 +97,7 @@ class BodyReader:
     def _field(self, parsed: Parsed, spec: ResourceField, value: Any, creating: bool) -> None:
         label, key = spec.label, spec.key
         if value is None or value == "" or value == []:
-            if spec.required:
+            if spec.required or (spec.default_record and not creating):  # a defaulted link is `filled` on update
                 parsed.fail(key, f"The {label} field is required." if creating else
                             f"The {label} field must have a value.")
             else:

@@ -24,6 +24,8 @@ def save(api: ConcordApi, request: ConcordRequest, view: ResourceView, record_id
     parsed = view.reader.read(request.body, creating=record_id is None)
     if parsed.errors:
         raise invalid(parsed.errors)
+    if record_id is None:
+        _complete_new(api, request, view, parsed.data)
     taken = {spec.key: [spec.unique] for spec in view.resource.fields
              if spec.unique and parsed.data.get(spec.field) and _taken(api, view, spec.field, parsed.data[spec.field],
                                                                        record_id)}
@@ -44,6 +46,23 @@ def save(api: ConcordApi, request: ConcordRequest, view: ResourceView, record_id
                 relations.sync_within(conn, actor, record_id, view.resource.associations[key].link, ids)
     records.committed()
     return record_id
+
+
+def _complete_new(api: ConcordApi, request: ConcordRequest, view: ResourceView, data: dict[str, Any]) -> None:
+    """A new record's values the body left out: the resource's create defaults, and each defaulted link's
+    default record among those the caller may read (422 when there is none, as the link is then required)."""
+    for name, value in view.resource.create_defaults.items():
+        data.setdefault(name, value)
+    for spec in view.resource.fields:
+        if spec.default_record is None or data.get(spec.attribute) is not None:
+            continue
+        target = view.entity.links[spec.field].entity
+        query = SearchQuery(where=Compare(spec.default_record, Op.EQ, True), sorts=[Sort("id")], limit=1,
+                            select=["id"], total=TotalMode.NONE)
+        found = api.core.records(target).search_visible(request.user, query).records
+        if not found:
+            raise invalid({spec.key: [f"The {spec.label} field is required."]})
+        data[spec.attribute] = found[0]["id"]
 
 
 def _taken(api: ConcordApi, view: ResourceView, field: str, value: Any, record_id: int | None) -> bool:

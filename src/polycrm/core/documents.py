@@ -1,0 +1,139 @@
+"""Documents as Concord CRM keeps them (specs/concord.md §2 "Documents"): the document types and the brand a
+store starts with, the status changes Concord offers (`POST /api/documents/{id}/lost|accept|draft`), and the
+deletes its document types and brands refuse.
+
+A document's status is one enum for every protocol (Document.json): Concord's four (Draft, Sent, Accepted,
+Lost) joined EspoCRM's options (Draft was already one), and EspoCRM's Active, Canceled and Expired stay for
+its clients.
+
+The defaults are seeded once per store, when a server or command first opens it (app.build_core), as the
+default pipeline is (core/pipelines.py): a stored setting says it was done, so what an administrator removed
+does not come back.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping, Sequence
+
+from sqlalchemy.engine import Connection
+
+from polycrm.auth.acl import Actor
+from polycrm.core.errors import Conflict
+from polycrm.query.tree import Compare, Op
+from polycrm.store.database import Database, utcnow
+from polycrm.store.records import RecordRepository
+from polycrm.store.settings import SettingStore
+
+SETTING = "documents"
+DOCUMENT_ENTITY = "Document"
+TYPE_ENTITY = "DocumentType"
+BRAND_ENTITY = "Brand"
+# Concord's EnsureDocumentTypesArePresent: (name, swatch colour); each is flagged with its lower-case name
+# (a "primary" type) and the first is the default type of documents created without one.
+DEFAULT_TYPES = (("Proposal", "#a3e635"), ("Quote", "#64748b"), ("Contract", "#ffd600"))
+TYPE_ICON = "DocumentText"  # every type's icon in Concord 1.4.1
+# Concord's EnsureDefaultBrandIsPresent names the brand after the application.
+DEFAULT_BRAND = "PolyCRM"
+DEFAULT_BRAND_COLOR = "#4f46e5"
+
+DRAFT, SENT, ACCEPTED, LOST = "Draft", "Sent", "Accepted", "Lost"
+
+
+def ensure_default_documents(database: Database) -> bool:
+    """Seed Concord's document types and default brand unless this store ever had them; whether this call
+    did. Written straight to the tables, as a new install's data (no creator, no change events)."""
+    settings = SettingStore(database)
+    with database.connect() as conn:
+        if settings.read(conn, SETTING) is not None:
+            return False
+    registry = database.registry
+    types = RecordRepository(database, registry.entity(TYPE_ENTITY))
+    brands = RecordRepository(database, registry.entity(BRAND_ENTITY))
+    now = utcnow()
+    stamp = {"createdAt": now, "modifiedAt": now, "versionNumber": 1}
+    type_rows = types.new_rows([{"name": name, "swatchColor": color, "flag": name.lower(), "icon": TYPE_ICON, "isDefault": first == 0,
+                                 **stamp} for first, (name, color) in enumerate(DEFAULT_TYPES)])
+    with database.transaction() as conn:
+        if not settings.insert_if_missing(conn, SETTING, {"defaultSeeded": True}):
+            return False
+        types.insert_rows(conn, type_rows, {})
+        brands.insert(conn, {"name": DEFAULT_BRAND, "displayName": DEFAULT_BRAND, "isDefault": True,
+                             "primaryColor": DEFAULT_BRAND_COLOR, **stamp})
+    return True
+
+
+# --- status changes ----------------------------------------------------------------------------------
+
+def _to_lost(document: Mapping[str, Any], actor: Actor) -> dict[str, Any]:
+    if document.get("status") == LOST:
+        raise Conflict("This document is already marked as lost.")
+    if document.get("status") == ACCEPTED:
+        raise Conflict("You cannot mark accepted document as lost.")
+    return {"status": LOST}
+
+
+def _to_accepted(document: Mapping[str, Any], actor: Actor) -> dict[str, Any]:
+    if document.get("status") == ACCEPTED:
+        raise Conflict("This document is already accepted.")
+    return {"status": ACCEPTED, "acceptedAt": utcnow().strftime("%Y-%m-%d %H:%M:%S"),
+            "markedAcceptedById": actor.user_id}
+
+
+def _to_draft(document: Mapping[str, Any], actor: Actor) -> dict[str, Any]:
+    # A user may take back an acceptance they marked; one a customer gave (no marking user) stays.
+    if document.get("status") == ACCEPTED and not document.get("markedAcceptedById"):
+        raise Conflict("Documents signed/accepted by customers cannot be marked as draft.")
+    return {"status": DRAFT, "markedAcceptedById": None}
+
+
+# Concord's DocumentStateController, by the status asked: the values a change writes, or its 409.
+STATUS_CHANGES: dict[str, Callable[[Mapping[str, Any], Actor], dict[str, Any]]] = {
+    "lost": _to_lost, "accept": _to_accepted, "draft": _to_draft}
+
+
+def change_status(records: Any, actor: Actor, document_id: int, change: str) -> None:
+    """Apply one of STATUS_CHANGES to a document through its record service (edit access required), the
+    check and the write in one transaction with the row locked, so two changes cannot both pass it."""
+    with records.database.transaction() as conn:
+        current = records.load_record(conn, document_id, not_found="Record {id} not found.", lock=True)
+        records.check_record(conn, actor, "edit", current)
+        records.update_within(conn, actor, document_id, STATUS_CHANGES[change](current, actor))
+    records.committed()
+
+
+# --- deletes refused ---------------------------------------------------------------------------------
+
+class _NoUpdateRule:
+    def __init__(self, database: Database, repository: RecordRepository):
+        self.database = database
+        self.repository = repository
+        self.documents = RecordRepository(database, database.registry.entity(DOCUMENT_ENTITY))
+
+    def check_update(self, conn: Connection, actor: Actor, before: Mapping[str, Any], after: Mapping[str, Any]) -> None:
+        """Their updates are plain."""
+
+
+class DocumentTypeGuard(_NoUpdateRule):
+    """Concord keeps its primary (seeded) types, the default type and types documents use, trashed ones too."""
+
+    def check_delete(self, conn: Connection, actor: Actor, records: Sequence[Mapping[str, Any]]) -> None:
+        ids = tuple(record["id"] for record in records)
+        stored = self.repository.fetch_rows(conn, Compare("id", Op.IN, ids), attributes=["id", "flag", "isDefault"])
+        if any(row.get("flag") for row in stored):
+            raise Conflict("You cannot delete primary document type.")
+        if any(row.get("isDefault") for row in stored):
+            raise Conflict("This is a default document type, hence, cannot be deleted.")
+        if self.documents.matching_ids(conn, Compare("documentTypeId", Op.IN, ids), deleted=None):
+            raise Conflict("The type is already associated with documents, hence, cannot be deleted.")
+
+
+class BrandGuard(_NoUpdateRule):
+    """Concord keeps at least one brand."""
+
+    def check_delete(self, conn: Connection, actor: Actor, records: Sequence[Mapping[str, Any]]) -> None:
+        leaving = tuple(record["id"] for record in records)
+        if not self.repository.count(conn, Compare("id", Op.NOT_IN, leaving)):
+            raise Conflict("There must be at least one brand.")
+
+
+GUARDS = {TYPE_ENTITY: DocumentTypeGuard, BRAND_ENTITY: BrandGuard}
