@@ -7,8 +7,7 @@ Lost) joined EspoCRM's options (Draft was already one), and EspoCRM's Active, Ca
 its clients.
 
 The defaults are seeded once per store, when a server or command first opens it (app.build_core), as the
-default pipeline is (core/pipelines.py): a stored setting says it was done, so what an administrator removed
-does not come back.
+default pipeline is (core/seeding.py).
 """
 
 from __future__ import annotations
@@ -20,9 +19,9 @@ from sqlalchemy.engine import Connection
 from polycrm.auth.acl import Actor
 from polycrm.core.errors import Conflict
 from polycrm.query.tree import Compare, Op
+from polycrm.core.seeding import seed_once
 from polycrm.store.database import Database, utcnow
 from polycrm.store.records import RecordRepository
-from polycrm.store.settings import SettingStore
 
 SETTING = "documents"
 DOCUMENT_ENTITY = "Document"
@@ -41,25 +40,23 @@ DRAFT, SENT, ACCEPTED, LOST = "Draft", "Sent", "Accepted", "Lost"
 
 def ensure_default_documents(database: Database) -> bool:
     """Seed Concord's document types and default brand unless this store ever had them; whether this call
-    did. Written straight to the tables, as a new install's data (no creator, no change events)."""
-    settings = SettingStore(database)
-    with database.connect() as conn:
-        if settings.read(conn, SETTING) is not None:
-            return False
+    did."""
     registry = database.registry
     types = RecordRepository(database, registry.entity(TYPE_ENTITY))
     brands = RecordRepository(database, registry.entity(BRAND_ENTITY))
-    now = utcnow()
-    stamp = {"createdAt": now, "modifiedAt": now, "versionNumber": 1}
-    type_rows = types.new_rows([{"name": name, "swatchColor": color, "flag": name.lower(), "icon": TYPE_ICON, "isDefault": first == 0,
-                                 **stamp} for first, (name, color) in enumerate(DEFAULT_TYPES)])
-    with database.transaction() as conn:
-        if not settings.insert_if_missing(conn, SETTING, {"defaultSeeded": True}):
-            return False
-        types.insert_rows(conn, type_rows, {})
+
+    def prepare(stamp: dict[str, Any]) -> tuple[dict[str, Any], list[list[Any]]]:
+        return stamp, types.new_rows([{"name": name, "swatchColor": color, "flag": name.lower(), "icon": TYPE_ICON,
+                                       "isDefault": position == 0, **stamp}
+                                      for position, (name, color) in enumerate(DEFAULT_TYPES)])
+
+    def write(conn: Connection, prepared: tuple[dict[str, Any], list[list[Any]]]) -> None:
+        stamp, type_rows = prepared
+        types.insert_rows(conn, type_rows)
         brands.insert(conn, {"name": DEFAULT_BRAND, "displayName": DEFAULT_BRAND, "isDefault": True,
                              "primaryColor": DEFAULT_BRAND_COLOR, **stamp})
-    return True
+
+    return seed_once(database, SETTING, prepare, write)
 
 
 # --- status changes ----------------------------------------------------------------------------------
