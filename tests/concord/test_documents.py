@@ -275,3 +275,40 @@ def test_a_document_is_the_same_document_through_espocrm(concord: Concord, types
     made = espo.post("/api/v1/Document", json={"name": "Espo's", "publishDate": "2030-01-01"}).json()
     shown = concord.get(f"documents/{made['id']}").json()
     assert shown["status"] == "Active" and shown["brand_id"] is None
+
+
+def test_brands(concord: Concord, brand_id: int) -> None:
+    [default] = concord.get("brands").json()
+    assert default == {"id": brand_id, "name": DEFAULT_BRAND, "display_name": DEFAULT_BRAND, "is_default": True,
+                       "config": {"primary_color": "#4f46e5"}, "logo_view": None, "logo_view_url": None,
+                       "logo_mail": None, "logo_mail_url": None, "visibility_group": None}
+    made = concord.post("brands", {"name": "Acme", "display_name": "Acme Inc.", "config": {"primary_color": "#123"}})
+    assert made.status_code == 201 and made.json()["is_default"] is False
+    assert made.json()["config"] == {"primary_color": "#123"}
+    acme = made.json()["id"]
+    assert [b["name"] for b in concord.get("brands").json()] == [DEFAULT_BRAND, "Acme"]  # the default first
+    # One default brand: making another the default unmakes the first.
+    changed = concord.put(f"brands/{acme}", {"name": "Acme", "display_name": "Acme", "is_default": True})
+    assert changed.status_code == 200 and changed.json()["is_default"] is True
+    assert concord.get(f"brands/{brand_id}").json()["is_default"] is False
+    refused = concord.post("brands", {"name": "Acme", "config": {"primary_color": "blue"}})
+    assert refused.status_code == 422
+    assert refused.json()["errors"] == {"name": ["The name has already been taken."],
+                                        "display_name": ["The display name field is required."],
+                                        "config.primary_color": ["The config.primary color field must be a valid "
+                                                                 "hexadecimal color."]}
+    assert concord.post("brands", ["x"]).status_code == 422
+    missing = concord.get("brands/999999")
+    assert missing.status_code == 404
+    assert missing.json() == {"message": "No query results for model [Modules\\Brands\\App\\Models\\Brand] 999999"}
+    # Writes are for super admins (PolyCRM administrators); reading follows the role.
+    reader = concord.as_user("brand-reader", {"Brand": {"create": "yes", "read": "all", "edit": "all",
+                                                        "delete": "all"}})
+    assert [b["id"] for b in reader.get("brands").json()] == [acme, brand_id]
+    assert reader.post("brands", {"name": "Mine", "display_name": "Mine"}).status_code == 403
+    assert reader.put(f"brands/{acme}", {"name": "Mine", "display_name": "Mine"}).status_code == 403
+    assert reader.delete(f"brands/{acme}").status_code == 403
+    assert concord.as_user("no-brands", {"Contact": True}).get("brands").status_code == 403
+    assert concord.delete(f"brands/{brand_id}").status_code == 204
+    last = concord.delete(f"brands/{acme}")
+    assert last.status_code == 409 and last.json() == {"message": "There must be at least one brand."}

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 
 from polycrm.auth.acl import Actor
 from polycrm.core.errors import Conflict
-from polycrm.query.tree import Compare, Op
+from polycrm.query.tree import Compare, Op, conjunction
 from polycrm.core.seeding import seed_once
 from polycrm.store.database import Database, utcnow
 from polycrm.store.records import RecordRepository
@@ -96,6 +96,15 @@ def change_status(records: Any, actor: Actor, document_id: int, change: str) -> 
         records.check_record(conn, actor, "edit", current)
         records.update_within(conn, actor, document_id, STATUS_CHANGES[change](current, actor))
     records.committed()
+
+
+def keep_one_default(conn: Connection, records: Any, actor: Actor, brand_id: int) -> None:
+    """A brand made the default makes every other brand not the default (Concord's BrandService), in the
+    caller's transaction, as changes of those brands."""
+    others = records.repository.matching_ids(conn, conjunction([Compare("isDefault", Op.EQ, True),
+                                                                Compare("id", Op.NE, brand_id)]))
+    for other in sorted(others):
+        records.update_within(conn, actor, other, {"isDefault": False})
 
 
 # --- deletes refused ---------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ def load_spec() -> dict[str, Any]:
     files = sorted((item for item in package.joinpath("resources").iterdir() if item.name.endswith(".json")),
                    key=lambda item: item.name)
     spec["resources"] = {item.name.removesuffix(".json"): json.loads(item.read_text()) for item in files}
+    spec["brands"] = json.loads(package.joinpath("brands.json").read_text())  # not a generic resource
     return spec
 
 
@@ -118,6 +119,8 @@ class ConcordMapping:
         self.phone_types: dict[str, str] = spec["phoneTypes"]  # Concord type -> canonical type
         self.phone_types_back = {canonical: concord for concord, canonical in self.phone_types.items()}
         self.resources = {name: self._resource(name, item) for name, item in spec["resources"].items()}
+        # `/api/brands`: its body keys read as a resource's fields (dialects/concord/brands.py).
+        self.brands = self._resource("brands", spec["brands"])
         self.by_entity = {r.entity_name: r for r in self.resources.values()}
 
     @classmethod
@@ -157,7 +160,7 @@ class ConcordMapping:
 
     def check(self, registry: Registry) -> None:
         """Every mapped field, link, rule and search column exists: a renamed field fails at start-up."""
-        for resource in self.resources.values():
+        for resource in [*self.resources.values(), self.brands]:
             entity = registry.entity(resource.entity_name)
 
             def require(name: str, where: str) -> None:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from starlette.responses import Response
 
-from polycrm.dialects.concord import accounts, associations, custom_fields, documents, records, search, trash
+from polycrm.dialects.concord import accounts, associations, brands, custom_fields, documents, records, search, trash
 from polycrm.dialects.concord.context import DEFAULT_PER_PAGE, MAX_PER_PAGE, ConcordRequest
 from polycrm.dialects.concord.envelope import APP_VERSION, WARNING_HEADER, answer
 from polycrm.dialects.concord.custom_types import custom_fields as custom_fields_of, selectable_keys
@@ -298,6 +298,14 @@ DESCRIBED: dict[Callable[..., Any], Describe] = {
     records.destroy: lambda p: _deleted(p, "Delete a record (to the trash); a record others depend on may be "
                                            "kept (409: a document type in use, the last brand)", errors=("409",)),
     records.associated: _associated,
+    brands.index: lambda p: _operation(p, "Brands the caller may read, the default first", _success(
+        "200", "Every brand (not paginated).", {"type": "array", "items": schema_ref("Brand")}, p)),
+    brands.show: lambda p: _operation(p, "A brand", _success("200", "The brand.", schema_ref("Brand"), p)),
+    brands.store: lambda p: _operation(p, "Create a brand (administrators)", _success(
+        "201", "The brand.", schema_ref("Brand"), p, warning=True), body=schema_ref("BrandRequest")),
+    brands.update: lambda p: _operation(p, "Change a brand (administrators)", _success(
+        "200", "The brand.", schema_ref("Brand"), p, warning=True), body=schema_ref("BrandRequest")),
+    brands.destroy: lambda p: _deleted(p, "Delete a brand (administrators; not the last one: 409)", errors=("409",)),
     documents.mark_lost: _status_change("Mark a document lost (not an accepted one)"),
     documents.mark_accepted: _status_change("Mark a document accepted (by the caller)"),
     documents.mark_draft: _status_change("Mark a document draft again (not one a customer accepted)"),
@@ -352,7 +360,8 @@ def _paths(mapping: ConcordMapping, selectable: dict[str, list[str]]) -> dict[st
     return paths
 
 
-TAGS = {"accounts": "Tokens and users", "search": "Search", "openapi": "API", "documents": documents.RESOURCE}
+TAGS = {"accounts": "Tokens and users", "search": "Search", "openapi": "API", "documents": documents.RESOURCE,
+        "brands": "brands"}
 
 
 def build_openapi(mapping: ConcordMapping, registry: Registry) -> dict[str, Any]:

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import re
 from typing import Any, Callable
 
-from polycrm.dialects.concord import (accounts, associations, custom_fields, documents, openapi, records, search,
-                                      trash)
+from polycrm.dialects.concord import (accounts, associations, brands, custom_fields, documents, openapi, records,
+                                      search, trash)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +47,9 @@ ROUTES = (
     Route(("custom-fields", "{id}"), {"GET": Operation(custom_fields.show),
                                       "PUT": Operation(custom_fields.update, body=True),
                                       "DELETE": Operation(custom_fields.destroy)}),
+    Route(("brands",), {"GET": Operation(brands.index), "POST": Operation(brands.store, body=True)}),
+    Route(("brands", "{id}"), {"GET": Operation(brands.show), "PUT": Operation(brands.update, body=True),
+                               "DELETE": Operation(brands.destroy)}),
     Route(("associations", "{resource}", "{id}"), {
         "GET": Operation(associations.listing), "PUT": Operation(associations.attach, body=True),
         "POST": Operation(associations.sync, body=True), "DELETE": Operation(associations.detach, body=True)}),
