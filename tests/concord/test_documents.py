@@ -167,6 +167,8 @@ def test_lists_search_and_filters(concord: Concord, types: dict[str, dict], bran
     assert filtered(concord, rule("accepted_at", "date", "is_not_null", None)) == ["Beta quote"]
     found = concord.get("documents/search", q="beta").json()
     assert [d["title"] for d in found] == ["Beta quote"]
+    by_status = concord.get("documents", q="status:accepted").json()["data"]
+    assert [d["title"] for d in by_status] == ["Beta quote"]
     rules = {r["id"] for r in concord.get("documents/rules").json()}
     assert {"title", "document_type_id", "brand_id", "status", "user_id", "created_at"} <= rules
     unknown = concord.get("documents", filters='{"children":[{"type":"rule","query":{"rule":"nope",'
