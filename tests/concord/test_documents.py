@@ -130,6 +130,11 @@ def test_status_changes(concord: Concord, brand_id: int) -> None:
     assert accepted["status"] == "accepted" and accepted["accepted_at"] is not None
     assert accepted["marked_accepted_by"] == concord.user_id
     assert concord.post(f"{path}/accept").json() == {"message": "This document is already accepted."}
+    # An accepted document keeps its title, content, brand and signature flag, as Concord keeps them.
+    kept = concord.put(path, {"title": "Changed", "content": "<p>new</p>", "view_type": "nav-left"})
+    assert kept.status_code == 200 and kept.json()["title"] == "Proposal for Acme"
+    assert kept.json()["content"] is None and kept.json()["view_type"] == "nav-left"
+    assert "title, content" in kept.headers["X-PolyCRM-Warning"]
     refused = concord.post(f"{path}/lost")
     assert refused.status_code == 409 and refused.json() == {"message": "You cannot mark accepted document as lost."}
     # The user who marked it accepted may take that back.

@@ -91,6 +91,9 @@ class Resource:
     search: dict[str, tuple[str, str]]
     not_required: frozenset[str] = frozenset()  # EspoCRM's required fields Concord does not require
     create_defaults: Mapping[str, Any] = field(default_factory=dict)  # values a create here gets unless sent
+    # Keys an update leaves alone while the record has these values (Concord's accepted documents).
+    locked_when: Mapping[str, Any] = field(default_factory=dict)
+    locked_keys: tuple[str, ...] = ()
     by_key: dict[str, ResourceField] = field(init=False)
     by_field: dict[str, ResourceField] = field(init=False)
 
@@ -144,7 +147,9 @@ class ConcordMapping:
                  for key, rule in spec.get("rules", {}).items()}
         return Resource(name, spec["entity"], spec["model"], spec["title"], spec["order"], spec["label"],
                         spec["icon"], spec["searchAction"], spec.get("globalSearch", True), fields, associations,
-                        rules, search, frozenset(spec.get("notRequired", ())), spec.get("createDefaults", {}))
+                        rules, search, frozenset(spec.get("notRequired", ())), spec.get("createDefaults", {}),
+                        {k: v for k, v in spec.get("lockedWhen", {}).items() if k != "keys"},
+                        tuple(spec.get("lockedWhen", {}).get("keys", ())))
 
     def resource(self, name: str) -> Resource | None:
         return self.resources.get(name)
@@ -176,8 +181,11 @@ class ConcordMapping:
                         or item.default_record not in registry.entity(entity.links[item.field].entity).attributes):
                     raise LookupError(f"Concord {resource.name} key {item.key}: no default record by "
                                       f"{item.default_record}")
-            for name in resource.create_defaults:
-                require(name, "createDefaults")
+            for name in [*resource.create_defaults, *resource.locked_when]:
+                require(name, "createDefaults/lockedWhen")
+            for key in resource.locked_keys:
+                if key not in resource.by_key:
+                    raise LookupError(f"Concord {resource.name} lockedWhen: no key {key}")
             problems = check_rules(resource.rules, entity, registry)
             if problems:
                 raise LookupError(f"Concord {resource.name}: {'; '.join(problems)}")

@@ -19,11 +19,12 @@ def save(api: ConcordApi, request: ConcordRequest, view: ResourceView, record_id
     """Create (record_id None) or update a record from the request body; its id."""
     actor = request.user
     records = api.core.records(view.entity.name)
-    if record_id is not None:
-        records.read(actor, record_id)  # Laravel finds the record (404) before it validates the body
+    current = records.read(actor, record_id) if record_id is not None else None  # 404 before the body is read
     parsed = view.reader.read(request.body, creating=record_id is None)
     if parsed.errors:
         raise invalid(parsed.errors)
+    if current is not None:
+        _leave_locked(request, view, current, parsed.data)
     if record_id is None:
         _complete_new(api, request, view, parsed.data)
     taken = {spec.key: [spec.unique] for spec in view.resource.fields
@@ -46,6 +47,19 @@ def save(api: ConcordApi, request: ConcordRequest, view: ResourceView, record_id
                 relations.sync_within(conn, actor, record_id, view.resource.associations[key].link, ids)
     records.committed()
     return record_id
+
+
+def _leave_locked(request: ConcordRequest, view: ResourceView, current: dict[str, Any], data: dict[str, Any]) -> None:
+    """Drop the keys the record's state locks (an accepted document's title, content, brand, signature flag:
+    Concord ignores their changes) and name them in a warning."""
+    resource = view.resource
+    if not resource.locked_keys or any(current.get(k) != v for k, v in resource.locked_when.items()):
+        return
+    left = [key for key in resource.locked_keys if resource.by_key[key].attribute in data]
+    for key in left:
+        del data[resource.by_key[key].attribute]
+    if left:
+        request.warnings.append(f"keys left unchanged (locked in this state): {', '.join(left)}")
 
 
 def _complete_new(api: ConcordApi, request: ConcordRequest, view: ResourceView, data: dict[str, Any]) -> None:
