@@ -18,8 +18,8 @@ from sqlalchemy.engine import Connection
 
 from polycrm.auth.acl import Actor
 from polycrm.core.errors import Conflict
-from polycrm.query.tree import Compare, Op, conjunction
 from polycrm.core.seeding import seed_once
+from polycrm.query.tree import Compare, Op, conjunction
 from polycrm.store.database import Database, utcnow
 from polycrm.store.records import RecordRepository
 
@@ -110,6 +110,8 @@ def keep_one_default(conn: Connection, records: Any, actor: Actor, brand_id: int
 # --- deletes refused ---------------------------------------------------------------------------------
 
 class _NoUpdateRule:
+    """A write guard (core/users.WRITE_GUARDS) of a type whose deletes alone have rules."""
+
     def __init__(self, database: Database, repository: RecordRepository):
         self.database = database
         self.repository = repository

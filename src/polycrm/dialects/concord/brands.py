@@ -82,10 +82,12 @@ def _save(api: ConcordApi, request: ConcordRequest, brand_id: int | None) -> dic
         body = {**{k: v for k, v in body.items() if k != "config"},
                 **{f"config.{key}": value for key, value in body["config"].items() if key == "primary_color"}}
     records = api.core.records(BRAND_ENTITY)
-    parsed = BodyReader(api.mapping, api.mapping.brands, api.core.registry.entity(BRAND_ENTITY)).read(body, creating=True)
-    name = parsed.data.get("name")
-    if name and records.value_taken("name", name, excluding=brand_id):
-        parsed.fail("name", "The name has already been taken.")
+    brands = api.mapping.brands
+    parsed = BodyReader(api.mapping, brands, records.entity).read(body, creating=True)
+    for spec in brands.fields:
+        value = parsed.data.get(spec.field)
+        if spec.unique and value and records.value_taken(spec.field, value, excluding=brand_id):
+            parsed.fail(spec.key, spec.unique)
     if parsed.errors:
         raise invalid(parsed.errors)
     if parsed.ignored:
