@@ -172,6 +172,10 @@ def test_lists_search_and_filters(concord: Concord, types: dict[str, dict], bran
     assert filtered(concord, rule("accepted_at", "date", "is_not_null", None)) == ["Beta quote"]
     found = concord.get("documents/search", q="beta").json()
     assert [d["title"] for d in found] == ["Beta quote"]
+    groups = {g["resource_name"]: g for g in concord.get("search", q="Alpha").json()}
+    assert groups["documents"]["icon"] == "DocumentText" and groups["documents"]["action"] == "view"
+    assert [d["display_name"] for d in groups["documents"]["data"]] == ["Alpha proposal"]
+    assert "document-types" not in groups
     by_status = concord.get("documents", q="status:accepted").json()["data"]
     assert [d["title"] for d in by_status] == ["Beta quote"]
     rules = {r["id"] for r in concord.get("documents/rules").json()}
