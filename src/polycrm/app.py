@@ -18,6 +18,7 @@ from polycrm.auth.secrets import KeyRing
 from polycrm.config import Config, load_config
 from polycrm.core.activity_types import ensure_activity_types
 from polycrm.core.call_outcomes import ensure_default_call_outcomes
+from polycrm.core.documents import ensure_default_documents
 from polycrm.core.lookups import ensure_default_lookups
 from polycrm.core.pipelines import ensure_default_pipeline
 from polycrm.core.service import Core
@@ -57,6 +58,7 @@ def build_core(config: Config, database: Database, mapping: InflowMapping | None
     ensure_default_lookups(database)  # and its sources and industries
     ensure_activity_types(database)  # and its activity types
     ensure_default_call_outcomes(database)  # and its call outcomes
+    ensure_default_documents(database)  # and its document types and brand
     return core
 
 

@@ -118,6 +118,13 @@ CONCORD = {
     "/api/trashed/{resource}": "core.trash: read to list, delete to empty (tests/core/test_trash.py)",
     "/api/trashed/{resource}/search": "core.trash: read",
     "/api/trashed/{resource}/{id}": "core.trash: read, delete to restore or destroy",
+    **{f"/api/documents/{{id}}/{change}": "core records: edit of the document (tests/concord/test_documents.py::"
+                                          "test_a_limited_user_sees_and_changes_only_what_its_role_allows)"
+       for change in ("lost", "accept", "draft")},
+    "/api/brands": "core records: read to list; writes administrators only (tests/concord/test_documents.py::"
+                   "test_brands)",
+    "/api/brands/{id}": "core records: read; writes administrators only (tests/concord/test_documents.py::"
+                        "test_brands)",
     "/api/{resource}": "core records: read to list, create to create",
     "/api/{resource}/search": "core records: read",
     "/api/{resource}/rules": "the resource's filter rules; a rule's options over a resource are its readable records",

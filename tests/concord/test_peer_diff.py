@@ -78,7 +78,7 @@ def test_global_search_without_a_query_is_empty_and_only_limits_it(concord: Conc
     groups = concord.get("search", q="Ann").json()
     assert [(g["resource_name"], g["action"]) for g in groups] == [
         ("activities", "float"), ("companies", "float"), ("contacts", "float"), ("deals", "float"),
-        ("products", "view")]
+        ("documents", "view"), ("products", "view")]
     assert [g["resource_name"] for g in concord.http.get("/api/search?q=Ann&only[]=contacts").json()] == ["contacts"]
 
 

@@ -15,9 +15,9 @@ from sqlalchemy.engine import Connection
 from polycrm.auth.acl import Actor
 from polycrm.core.errors import Conflict
 from polycrm.query.tree import Compare, Not, Op, Sort, conjunction
-from polycrm.store.database import Database, utcnow
+from polycrm.core.seeding import seed_rows
+from polycrm.store.database import Database
 from polycrm.store.records import RecordRepository
-from polycrm.store.settings import SettingStore
 
 SETTING = "activityTypes"
 TYPE_ENTITY = "ActivityType"
@@ -29,22 +29,10 @@ DEFAULT_FLAG = "task"
 
 
 def ensure_activity_types(database: Database) -> bool:
-    """Seed Concord's activity types unless this store ever had them; whether this call did. Written straight
-    to the table, as a new install's data: no creator, no change events."""
-    settings = SettingStore(database)
-    with database.connect() as conn:
-        if settings.read(conn, SETTING) is not None:
-            return False
-    types = RecordRepository(database, database.registry.entity(TYPE_ENTITY))
-    now = utcnow()
-    rows = types.new_rows([{"name": name, "swatchColor": color, "icon": icon, "flag": name.lower(),
-                            "isDefault": name.lower() == DEFAULT_FLAG, "createdAt": now, "modifiedAt": now,
-                            "versionNumber": 1} for name, color, icon in DEFAULT_TYPES])
-    with database.transaction() as conn:
-        if not settings.insert_if_missing(conn, SETTING, {"defaultSeeded": True}):
-            return False
-        types.insert_rows(conn, rows, {})
-    return True
+    """Seed Concord's activity types unless this store ever had them; whether this call did (core/seeding.py)."""
+    return seed_rows(database, SETTING, TYPE_ENTITY, [
+        {"name": name, "swatchColor": color, "icon": icon, "flag": name.lower(), "isDefault": name.lower() == DEFAULT_FLAG}
+        for name, color, icon in DEFAULT_TYPES])
 
 
 class ActivityTypeGuard:

@@ -13,9 +13,8 @@ import json
 from importlib import resources
 from typing import Any
 
-from polycrm.store.database import Database, utcnow
-from polycrm.store.records import RecordRepository
-from polycrm.store.settings import SettingStore
+from polycrm.core.seeding import seed_rows
+from polycrm.store.database import Database
 
 SETTING_PREFIX = "lookups:"  # + the entity's name
 
@@ -27,22 +26,8 @@ def default_rows() -> dict[str, list[dict[str, Any]]]:
 
 
 def ensure_default_lookups(database: Database) -> list[str]:
-    """Seed each lookup list this store never had; the entities this call seeded. Written straight to the
-    tables, as a new install's data: no user made them, so they have no creator and no change events."""
-    settings = SettingStore(database)
-    with database.connect() as conn:
-        wanted = {name: rows for name, rows in default_rows().items()
-                  if settings.read(conn, SETTING_PREFIX + name) is None}
-    seeded = []
-    now = utcnow()
-    for name, rows in wanted.items():
-        repository = RecordRepository(database, database.registry.entity(name))
-        new = repository.new_rows([{**row, "createdAt": now, "modifiedAt": now, "versionNumber": 1} for row in rows])
-        with database.transaction() as conn:
-            if settings.insert_if_missing(conn, SETTING_PREFIX + name, {"defaultSeeded": True}):
-                repository.insert_rows(conn, new)
-                seeded.append(name)
-    return seeded
+    """Seed each lookup list this store never had; the entities this call seeded (core/seeding.py)."""
+    return [name for name, rows in default_rows().items() if seed_rows(database, SETTING_PREFIX + name, name, rows)]
 
 
 __all__ = ["default_rows", "ensure_default_lookups"]

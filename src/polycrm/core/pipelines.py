@@ -1,14 +1,17 @@
 """The pipeline a store starts with: Concord CRM's default, "Sales Pipeline" flagged `default` with its five
 stages (Concord's EnsureDefaultPipelineIsPresent), so that a Concord client can create deals on a new
-install as it could on Concord's own. Seeded once per store when a server or command first opens it
-(app.build_core; core/seeds.py).
+install as it could on Concord's own.
+
+Seeded once per store, when a server or command first opens it (app.build_core; core/seeding.py).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.engine import Connection
 
-from polycrm.core.seeds import new_stamp, seed_once
+from polycrm.core.seeding import seed_once
 from polycrm.store.database import Database
 from polycrm.store.records import RecordRepository
 
@@ -23,22 +26,23 @@ DEFAULT_STAGES = (("Qualified To Buy", 100), ("Contact Made", 100), ("Presentati
 
 
 def ensure_default_pipeline(database: Database) -> bool:
-    """Seed the default pipeline unless this store ever had it; whether this call did. Written straight to
-    the tables, as a new install's data: no user made it, so it has no creator and no change events."""
+    """Seed the default pipeline unless this store ever had it; whether this call did."""
     registry = database.registry
     pipelines = RecordRepository(database, registry.entity(PIPELINE_ENTITY))
     stages = RecordRepository(database, registry.entity(STAGE_ENTITY))
-    stamp = new_stamp()
-    # Every server and test store starts here: the stages go in one statement.
-    stage_rows = stages.new_rows([{"name": name, "winProbability": probability, "displayOrder": order, **stamp}
-                                  for order, (name, probability) in enumerate(DEFAULT_STAGES, start=1)])
 
-    def write(conn: Connection) -> None:
+    def prepare(stamp: dict[str, Any]) -> tuple[dict[str, Any], list[list[Any]]]:
+        # Every server and test store starts here: the stages go in one statement.
+        return stamp, stages.new_rows([{"name": name, "winProbability": probability, "displayOrder": order, **stamp}
+                                       for order, (name, probability) in enumerate(DEFAULT_STAGES, start=1)])
+
+    def write(conn: Connection, prepared: tuple[dict[str, Any], list[list[Any]]]) -> None:
+        stamp, stage_rows = prepared
         pipeline_id = pipelines.insert(conn, {"name": DEFAULT_PIPELINE, "flag": DEFAULT_FLAG, "displayOrder": 1,
                                               **stamp})
         stages.insert_rows(conn, stage_rows, {"pipelineId": [pipeline_id] * len(stage_rows)})
 
-    return seed_once(database, SETTING, write)
+    return seed_once(database, SETTING, prepare, write)
 
 
 __all__ = ["DEFAULT_FLAG", "DEFAULT_PIPELINE", "DEFAULT_STAGES", "ensure_default_pipeline"]

@@ -25,7 +25,7 @@ RECORD_KEYS = frozenset({"id", "display_name", "path", CREATED, UPDATED, "author
 # Field types whose value is the id of a linked record.
 LINK_TYPES = frozenset({"owner", "id"})
 # Every field type a resource's key may have (mapping.json's comment says what each reads and shows).
-FIELD_TYPES = frozenset({"string", "text", "email", "domain", "color", "phones", "decimal", "numeric", "int", "bool",
+FIELD_TYPES = frozenset({"string", "text", "longtext", "email", "domain", "color", "phones", "decimal", "numeric", "int", "bool",
                          "active", "date", "datetime", "datetimeOptional", "flag", "enum", "lookup", "tags",
                          *LINK_TYPES})
 # What a `lookup` key may name besides a resource: Concord's fixed list of countries (lookups.py).
@@ -42,6 +42,7 @@ def load_spec() -> dict[str, Any]:
     files = sorted((item for item in package.joinpath("resources").iterdir() if item.name.endswith(".json")),
                    key=lambda item: item.name)
     spec["resources"] = {item.name.removesuffix(".json"): json.loads(item.read_text()) for item in files}
+    spec["brands"] = json.loads(package.joinpath("brands.json").read_text())  # not a generic resource
     return spec
 
 
@@ -63,8 +64,9 @@ class ResourceField:
     not_in: frozenset[Any] = frozenset()  # values Laravel's `not_in` refuses ("The selected Reminder is invalid.")
     default_from: str | None = None  # on create, the key whose value it takes when not sent (end_date: due_date)
     not_before: str | None = None  # the key it may not precede when both are sent (end_date: due_date)
-    default_flag: str | None = None  # a link's: the bool field marking the record a create gets when not sent;
-    # the key is required on create while no record is so marked (activity_type_id)
+    # A link a create may leave out: it gets the linked record whose attribute of this name is true (the
+    # lowest id), and is required only when there is none (Concord's default document or activity type).
+    default_record: str | None = None
     required_message: str | None = None  # Concord's own words for a missing value, when not Laravel's
 
     @property
@@ -119,9 +121,12 @@ class Resource:
     rule_lookups: Mapping[str, str] = field(default_factory=dict)  # rule key -> the list its select values name
     counts_after: str | None = None  # the key the `<association>_count` keys follow (else the last field)
     shape: ModelShape | None = None  # a model's own JSON, not a UI resource's (None: a resource's)
-    defaults: Mapping[str, Any] = field(default_factory=dict)  # canonical values a create here gets unless given
+    create_defaults: Mapping[str, Any] = field(default_factory=dict)  # values a create here gets unless sent
     via: tuple[str, ...] = ()  # association keys `via_resource` may name: the record a write is made from
     via_required: bool = False  # whether a create must name one
+    # Keys an update leaves alone while the record has these values (Concord's accepted documents).
+    locked_when: Mapping[str, Any] = field(default_factory=dict)
+    locked_keys: tuple[str, ...] = ()
     by_key: dict[str, ResourceField] = field(init=False)
     by_field: dict[str, ResourceField] = field(init=False)
 
@@ -168,6 +173,8 @@ class ConcordMapping:
         self.phone_types: dict[str, str] = spec["phoneTypes"]  # Concord type -> canonical type
         self.phone_types_back = {canonical: concord for concord, canonical in self.phone_types.items()}
         self.resources = {name: self._resource(name, item) for name, item in spec["resources"].items()}
+        # `/api/brands`: its body keys read as a resource's fields (dialects/concord/brands.py).
+        self.brands = self._resource("brands", spec["brands"])
         self.by_entity = {r.entity_name: r for r in self.resources.values()}
 
     @classmethod
@@ -181,7 +188,7 @@ class ConcordMapping:
                                 lookup=item.get("lookup"), required_if=item.get("requiredIf"),
                                 tag_type=item.get("tagType"), not_in=frozenset(item.get("notIn", ())),
                                 default_from=item.get("defaultFrom"), not_before=item.get("notBefore"),
-                                default_flag=item.get("defaultFlag"), required_message=item.get("requiredMessage"))
+                                default_record=item.get("defaultRecord"), required_message=item.get("requiredMessage"))
                   for key, item in spec["fields"].items()]
         via = spec.get("via", {})
         associations = {key: Association(key, key, link) if isinstance(link, str) else
@@ -199,8 +206,10 @@ class ConcordMapping:
                         rule_lookups={key: rule["lookup"] for key, rule in spec.get("rules", {}).items()
                                       if "lookup" in rule},
                         counts_after=spec.get("countsAfter"), shape=_shape(spec.get("modelShape")),
-                        defaults=spec.get("defaults", {}), via=tuple(via.get("resources", ())),
-                        via_required=bool(via.get("required")))
+                        create_defaults=spec.get("createDefaults", {}), via=tuple(via.get("resources", ())),
+                        via_required=bool(via.get("required")),
+                        locked_when={k: v for k, v in spec.get("lockedWhen", {}).items() if k != "keys"},
+                        locked_keys=tuple(spec.get("lockedWhen", {}).get("keys", ())))
 
     def resource(self, name: str) -> Resource | None:
         return self.resources.get(name)
@@ -216,7 +225,7 @@ class ConcordMapping:
 
     def check(self, registry: Registry) -> None:
         """Every mapped field, link, rule and search column exists: a renamed field fails at start-up."""
-        for resource in self.resources.values():
+        for resource in [*self.resources.values(), self.brands]:
             entity = registry.entity(resource.entity_name)
 
             def require(name: str, where: str) -> None:
@@ -233,10 +242,11 @@ class ConcordMapping:
                     require(f"{item.field}Date", f"key {item.key}")
                 if item.type == "flag" and set(item.values or ()) != {"true", "false"}:
                     raise LookupError(f"Concord {resource.name} key {item.key}: a flag maps true and false")
-                if item.default_flag is not None and (
+                if item.default_record is not None and (
                         item.field not in entity.links or entity.links[item.field].entity is None
-                        or item.default_flag not in registry.entity(entity.links[item.field].entity).fields):
-                    raise LookupError(f"Concord {resource.name} key {item.key}: no default flag {item.default_flag}")
+                        or item.default_record not in registry.entity(entity.links[item.field].entity).attributes):
+                    raise LookupError(f"Concord {resource.name} key {item.key}: no default record by "
+                                      f"{item.default_record}")
                 for other in (item.default_from, item.not_before):
                     if other is not None and other not in resource.by_key:
                         raise LookupError(f"Concord {resource.name} key {item.key}: no key {other}")
@@ -244,6 +254,11 @@ class ConcordMapping:
                                 *resource.rule_lookups.items()]:
                 if lookup != COUNTRIES and lookup not in self.resources:
                     raise LookupError(f"Concord {resource.name} {key}: no list {lookup}")
+            for name in [*resource.create_defaults, *resource.locked_when]:
+                require(name, "createDefaults/lockedWhen")
+            for key in resource.locked_keys:
+                if key not in resource.by_key:
+                    raise LookupError(f"Concord {resource.name} lockedWhen: no key {key}")
             problems = check_rules(resource.rules, entity, registry)
             if problems:
                 raise LookupError(f"Concord {resource.name}: {'; '.join(problems)}")
@@ -251,8 +266,6 @@ class ConcordMapping:
                 require(name, f"search column {key}")
             for name in resource.not_required:
                 require(name, "notRequired")
-            for name in resource.defaults:
-                require(name, "defaults")
             for key in resource.via:
                 if key not in resource.associations:
                     raise LookupError(f"Concord {resource.name} via {key}: not one of its association keys")

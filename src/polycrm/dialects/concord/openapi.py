@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from starlette.responses import Response
 
-from polycrm.dialects.concord import accounts, associations, custom_fields, lookups, records, search, trash, users
+from polycrm.dialects.concord import (accounts, associations, brands, custom_fields, documents, lookups, records, search,
+                                      trash, users)
 from polycrm.dialects.concord.context import DEFAULT_PER_PAGE, MAX_PER_PAGE, ConcordRequest
 from polycrm.dialects.concord.envelope import APP_VERSION, WARNING_HEADER, answer
 from polycrm.dialects.concord.custom_types import custom_fields as custom_fields_of, selectable_keys
@@ -233,6 +234,17 @@ def _association_change(how: str) -> Callable[[Place], dict[str, Any]]:
     return describe
 
 
+def _status_change(summary: str) -> Callable[[Place], dict[str, Any]]:
+    """`POST /api/documents/{id}/lost|accept|draft`: the document, or Concord's 409 for a change its status
+    refuses."""
+    def describe(place: Place) -> dict[str, Any]:
+        return _operation(place, summary, _success("200", "The document, with its associated records.",
+                                                   schema_ref(f"{documents.RESOURCE}.record"), place),
+                          errors=("409",))
+
+    return describe
+
+
 Describe = Callable[[Place], dict[str, Any]]
 # Each handler of routes.ROUTES and how its operation is described.
 DESCRIBED: dict[Callable[..., Any], Describe] = {
@@ -300,8 +312,20 @@ DESCRIBED: dict[Callable[..., Any], Describe] = {
     records.show: lambda p: _operation(p, "A record", _record(p)),
     records.update: lambda p: _operation(p, "Change a record", _record(p, warning=True),
                                          body=schema_ref(f"{_resource(p).name}.update"), errors=("409",)),
-    records.destroy: lambda p: _deleted(p, "Delete a record (to the trash)", ("409",)),  # e.g. a type in use
+    records.destroy: lambda p: _deleted(p, "Delete a record (to the trash); a record others depend on may be "
+                                           "kept (409: a type in use, the last brand)", errors=("409",)),
     records.associated: _associated,
+    brands.index: lambda p: _operation(p, "Brands the caller may read, the default first", _success(
+        "200", "Every brand (not paginated).", {"type": "array", "items": schema_ref("Brand")}, p)),
+    brands.show: lambda p: _operation(p, "A brand", _success("200", "The brand.", schema_ref("Brand"), p)),
+    brands.store: lambda p: _operation(p, "Create a brand (administrators)", _success(
+        "201", "The brand.", schema_ref("Brand"), p, warning=True), body=schema_ref("BrandRequest")),
+    brands.update: lambda p: _operation(p, "Change a brand (administrators)", _success(
+        "200", "The brand.", schema_ref("Brand"), p, warning=True), body=schema_ref("BrandRequest")),
+    brands.destroy: lambda p: _deleted(p, "Delete a brand (administrators; not the last one: 409)", errors=("409",)),
+    documents.mark_lost: _status_change("Mark a document lost (not an accepted one)"),
+    documents.mark_accepted: _status_change("Mark a document accepted (by the caller)"),
+    documents.mark_draft: _status_change("Mark a document draft again (not one a customer accepted)"),
     document: lambda p: _operation(p, "This document", _success("200", "An OpenAPI 3.1 document.", {
         "type": "object", "required": ["openapi", "info", "paths"]}, p)),
 }
@@ -353,7 +377,8 @@ def _paths(mapping: ConcordMapping, selectable: dict[str, list[str]]) -> dict[st
     return paths
 
 
-TAGS = {"accounts": "Tokens and users", "users": "Tokens and users", "search": "Search", "openapi": "API"}
+TAGS = {"accounts": "Tokens and users", "users": "Tokens and users", "search": "Search", "openapi": "API",
+        "documents": documents.RESOURCE, "brands": "brands"}
 
 
 def build_openapi(mapping: ConcordMapping, registry: Registry) -> dict[str, Any]:

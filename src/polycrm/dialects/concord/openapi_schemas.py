@@ -190,6 +190,8 @@ def _written(item: ResourceField, phone_types: list[str]) -> dict[str, Any]:
         return dict(MOMENT)
     if kind == "enum" and item.values:
         return {"enum": [*item.values, None, ""]}
+    if kind == "longtext":
+        return {"type": ["string", "null"]}
     schema: dict[str, Any] = {"type": ["string", "null"], "maxLength": MAX_TEXT if kind == "text" else MAX_STRING}
     if kind == "email":
         schema["format"] = "email"
@@ -347,4 +349,25 @@ def shared_schemas(mapping: ConcordMapping) -> dict[str, dict[str, Any]]:
             "options": {"type": "array", "items": {"type": "object", "properties": {
                 "name": STRING, "display_order": INTEGER, "swatch_color": {"type": ["string", "null"]}}}},
             "is_unique": BOOLEAN}},
+        **brand_schemas(),
+    }
+
+
+def brand_schemas() -> dict[str, dict[str, Any]]:
+    """`/api/brands` (brands.py): Concord's BrandResource, and its BrandRequest body."""
+    nothing = {"type": "null", "description": "Not kept by PolyCRM."}
+    color = {"type": ["string", "null"], "pattern": r"^#(?:[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6})$"}
+    name = {"type": "string", "minLength": 1, "maxLength": MAX_STRING}
+    return {
+        "Brand": _object({"id": INTEGER, "name": {"type": ["string", "null"]},
+                          "display_name": {"type": ["string", "null"]}, "is_default": BOOLEAN,
+                          "config": _object({"primary_color": {"type": ["string", "null"]}}),
+                          **{key: nothing for key in ("logo_view", "logo_view_url", "logo_mail", "logo_mail_url",
+                                                      "visibility_group")}}),
+        "BrandRequest": {"type": "object", "required": ["name", "display_name"], "properties": {
+            "name": name, "display_name": name,
+            "is_default": {"enum": [True, False, 0, 1, "0", "1", "true", "false", None, ""]},
+            "config": {"type": "object", "properties": {"primary_color": color},
+                       "description": "Only `primary_color` is kept; other keys are ignored."}},
+            "description": "Name and display name are required on PUT too, as Concord's BrandRequest does."},
     }

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import re
 from typing import Any, Callable
 
-from polycrm.dialects.concord import (accounts, associations, custom_fields, lookups, openapi, records, search,
-                                      trash, users)
+from polycrm.dialects.concord import (accounts, associations, brands, custom_fields, documents, lookups, openapi,
+                                      records, search, trash, users)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +51,9 @@ ROUTES = (
     Route(("custom-fields", "{id}"), {"GET": Operation(custom_fields.show),
                                       "PUT": Operation(custom_fields.update, body=True),
                                       "DELETE": Operation(custom_fields.destroy)}),
+    Route(("brands",), {"GET": Operation(brands.index), "POST": Operation(brands.store, body=True)}),
+    Route(("brands", "{id}"), {"GET": Operation(brands.show), "PUT": Operation(brands.update, body=True),
+                               "DELETE": Operation(brands.destroy)}),
     Route(("associations", "{resource}", "{id}"), {
         "GET": Operation(associations.listing), "PUT": Operation(associations.attach, body=True),
         "POST": Operation(associations.sync, body=True), "DELETE": Operation(associations.detach, body=True)}),
@@ -58,6 +61,9 @@ ROUTES = (
     Route(("trashed", "{resource}", "search"), {"GET": Operation(trash.search)}),
     Route(("trashed", "{resource}", "{id}"), {"GET": Operation(trash.show), "POST": Operation(trash.restore),
                                               "DELETE": Operation(trash.destroy)}),
+    Route(("documents", "{id}", "lost"), {"POST": Operation(documents.mark_lost)}),
+    Route(("documents", "{id}", "accept"), {"POST": Operation(documents.mark_accepted)}),
+    Route(("documents", "{id}", "draft"), {"POST": Operation(documents.mark_draft)}),
     Route(("{resource}",), {"GET": Operation(records.index), "POST": Operation(records.store, body=True)}),
     Route(("{resource}", "search"), {"GET": Operation(records.search)}),
     Route(("{resource}", "rules"), {"GET": Operation(records.rules)}),

@@ -23,6 +23,7 @@ from polycrm.dialects.concord.tags import MAX_TAGS
 from polycrm.meta import Entity
 
 MAX_STRING = 191  # Laravel's StringRule: utf8mb4 VARCHAR(191)
+MAX_LONGTEXT = 4_294_967_295  # a MySQL LONGTEXT column: in effect, what the body limit lets through
 MAX_TEXT = 65535  # a MySQL TEXT column (a call's or a note's body)
 VIA_RESOURCE, VIA_ID = "via_resource", "via_resource_id"  # the record a call or note is written from
 MAX_IDS = 1000  # association ids in one request
@@ -172,7 +173,7 @@ class BodyReader:
         if value is None or value == "" or (value == [] and spec.type in _LISTS) or blank:
             if spec.required and creating:
                 parsed.fail(key, spec.required_message or f"The {label} field is required.")
-            elif spec.required or (spec.default_flag is not None and not creating):  # Laravel's `filled`
+            elif spec.required or (spec.default_record is not None and not creating):  # Laravel's `filled`
                 if spec.type == "string" and value != []:  # Laravel reads "" as null, which `string` refuses
                     parsed.fail(key, f"The {label} field must be a string.")
                 parsed.fail(key, f"The {label} field must have a value.")
@@ -199,6 +200,10 @@ class BodyReader:
     def _text(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
         """A text column (a body in Concord's editor, HTML; a description), kept as given."""
         self._bounded(parsed, spec, value, MAX_TEXT)
+
+    def _longtext(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
+        """A long text column (a document's content): any length the request body may carry."""
+        self._bounded(parsed, spec, value, MAX_LONGTEXT)
 
     def _lookup(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
         """An entry of a list by id, or by name: resolved to the name stored when the caller is known

@@ -23,15 +23,17 @@ def save(api: ConcordApi, request: ConcordRequest, view: ResourceView, record_id
     """Create (record_id None) or update a record from the request body; its id."""
     actor = request.user
     records = api.core.records(view.entity.name)
-    current = records.read(actor, record_id) if record_id is not None else None  # 404 before validation
+    current = records.read(actor, record_id) if record_id is not None else None  # 404 before the body is read
     parsed = view.reader.read(request.body, creating=record_id is None)
     Lookups(api, actor).store_names(parsed)
     if current is not None:
         view.reader.settle(parsed, current)
-    else:
-        _require_without_default(api, view, request.body, parsed)
     if parsed.errors:
         raise invalid(parsed.errors)
+    if current is not None:
+        _leave_locked(request, view, current, parsed.data)
+    if record_id is None:
+        _complete_new(api, request, view, parsed.data)
     taken = {spec.key: [spec.unique] for spec in view.resource.fields
              if spec.unique and parsed.data.get(spec.field) and _taken(api, view, spec.field, parsed.data[spec.field],
                                                                        record_id)}
@@ -51,8 +53,7 @@ def save(api: ConcordApi, request: ConcordRequest, view: ResourceView, record_id
         for attribute, names in tags.items():
             parsed.data[attribute] = names.within(conn)
         if record_id is None:
-            data = {**view.resource.defaults, **parsed.data}
-            record_id = records.create_within(conn, actor, data, waived=view.resource.not_required)["id"]
+            record_id = records.create_within(conn, actor, parsed.data, waived=view.resource.not_required)["id"]
             for key, ids in associations.items():
                 relations.change_within(conn, actor, record_id, view.resource.associations[key].link, added=ids)
         else:
@@ -64,17 +65,6 @@ def save(api: ConcordApi, request: ConcordRequest, view: ResourceView, record_id
                                     added=[attached[1]])
     records.committed()
     return record_id
-
-
-def _require_without_default(api: ConcordApi, view: ResourceView, body: Any, parsed: Parsed) -> None:
-    """A create's keys with a default record (activity_type_id) are required while no record is the default."""
-    for spec in view.resource.fields:
-        if spec.default_flag is None or not isinstance(body, dict) or body.get(spec.key) not in (None, ""):
-            continue
-        linked = view.entity.links[spec.field].entity
-        assert linked is not None, "checked at start-up"
-        if not api.core.records(linked).value_taken(spec.default_flag, True):
-            parsed.fail(spec.key, f"The {spec.label} field is required.")
 
 
 def via_record(api: ConcordApi, request: ConcordRequest, view: ResourceView, via: tuple[str, int] | None
@@ -89,6 +79,36 @@ def via_record(api: ConcordApi, request: ConcordRequest, view: ResourceView, via
     except (NotFound, Forbidden):
         raise invalid({VIA_ID: ["The selected via resource id is invalid."]}) from None
     return via
+
+
+def _leave_locked(request: ConcordRequest, view: ResourceView, current: dict[str, Any], data: dict[str, Any]) -> None:
+    """Drop the keys the record's state locks (an accepted document's title, content, brand, signature flag:
+    Concord ignores their changes) and name them in a warning."""
+    resource = view.resource
+    if not resource.locked_keys or any(current.get(k) != v for k, v in resource.locked_when.items()):
+        return
+    left = [key for key in resource.locked_keys if resource.by_key[key].attribute in data]
+    for key in left:
+        del data[resource.by_key[key].attribute]
+    if left:
+        request.warnings.append(f"keys left unchanged (locked in this state): {', '.join(left)}")
+
+
+def _complete_new(api: ConcordApi, request: ConcordRequest, view: ResourceView, data: dict[str, Any]) -> None:
+    """A new record's values the body left out: the resource's create defaults, and each defaulted link's
+    default record among those the caller may read (422 when there is none, as the link is then required)."""
+    for name, value in view.resource.create_defaults.items():
+        data.setdefault(name, value)
+    for spec in view.resource.fields:
+        if spec.default_record is None or data.get(spec.attribute) is not None:
+            continue
+        target = view.entity.links[spec.field].entity
+        query = SearchQuery(where=Compare(spec.default_record, Op.EQ, True), sorts=[Sort("id")], limit=1,
+                            select=["id"], total=TotalMode.NONE)
+        found = api.core.records(target).search_visible(request.user, query).records
+        if not found:
+            raise invalid({spec.key: [f"The {spec.label} field is required."]})
+        data[spec.attribute] = found[0]["id"]
 
 
 def _taken(api: ConcordApi, view: ResourceView, field: str, value: Any, record_id: int | None) -> bool:
