@@ -88,3 +88,12 @@ def test_odd_paths(concord: Concord) -> None:
             response = concord.http.request(method, f"/api/{path}", json={})
             assert response.status_code in (404, 405, 422), (method, path, response.status_code)
             assert "message" in response.json()
+
+
+@pytest.mark.parametrize("key", ["clé", "\U0009a8fe", "tab\there", "\u2028line"])
+def test_an_unknown_key_of_any_characters_is_named_in_a_header_safe_warning(concord: Concord, key: str) -> None:
+    """A response header is latin-1: an ignored key such as Schemathesis's "\\U0009a8fe" was a 500 when named."""
+    response = concord.post("contacts", {"first_name": "A", key: 1})
+    assert response.status_code == 201
+    warning = response.headers["x-polycrm-warning"]
+    assert warning.isascii() and warning.isprintable() and "ignored" in warning

@@ -54,6 +54,13 @@ def body_nul_location(raw: bytes, value: Any, *, json: bool) -> str | None:
     return nul_location(value)
 
 
+def header_text(text: str, limit: int) -> str:
+    """Text a client sent, made safe for a response header (which is latin-1 bytes): non-printable characters
+    become spaces (as EspoCRM does), non-ASCII is escaped (`\\u00e9`), at most `limit` characters."""
+    printable = "".join(c if c.isprintable() else " " for c in text)
+    return printable.encode("ascii", "backslashreplace").decode("ascii")[:limit]
+
+
 def json_bytes(value: Any) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
 

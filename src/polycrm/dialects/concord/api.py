@@ -30,8 +30,8 @@ from polycrm.dialects.concord.envelope import (WARNING_HEADER, ConcordError, con
                                                record_not_found, too_many, unauthenticated)
 from polycrm.dialects.concord.mapping import ConcordMapping
 from polycrm.dialects.concord.values import core_failure
-from polycrm.dialects.http import BodyTooLarge, bind_user, body_nul_location, client_address, log_auth_failure, \
-    read_body
+from polycrm.dialects.http import BodyTooLarge, bind_user, body_nul_location, client_address, header_text, \
+    log_auth_failure, read_body
 from polycrm.dialects.php_query import parse_php_query
 from polycrm.dialects.ratelimit import RateDecision, RateLimiter
 
@@ -123,7 +123,7 @@ class ConcordApi:
         response = await run_in_threadpool(self._handle, operation.handler, context)
         response.headers.update(headers)
         if context.warnings:
-            response.headers[WARNING_HEADER] = "; ".join(context.warnings)[:1000]
+            response.headers[WARNING_HEADER] = header_text("; ".join(context.warnings), 1000)
         return response
 
     async def _body(self, request: Request) -> Any:

@@ -18,7 +18,7 @@ from polycrm.auth.schemes import CredentialVerifier, Login, LoginThrottled, Malf
 from polycrm.core.errors import (BadRequest, Conflict, DuplicateFound, Forbidden, NotFound, PolyError, Unauthorized,
                                  ValidationFailure, VersionConflict)
 from polycrm.dialects.php_query import parse_php_query
-from polycrm.dialects.http import JSONResponse, body_nul_location, client_address, log_auth_failure
+from polycrm.dialects.http import JSONResponse, body_nul_location, client_address, header_text, log_auth_failure
 
 API_BASE = "/api/v1"
 
@@ -138,12 +138,6 @@ def espo_response(value: Any, status: int = 200, headers: dict[str, str] | None 
     return JSONResponse(value, status_code=status, headers=all_headers)
 
 
-def _clean_reason(reason: str) -> str:
-    """A header-safe reason: non-printable characters become spaces (as EspoCRM does), non-ASCII is escaped."""
-    printable = "".join(c if c.isprintable() else " " for c in reason)
-    return printable.encode("ascii", "backslashreplace").decode("ascii")[:500]
-
-
 def error_response(exc: Exception, request: Request, render: Any = None) -> Response:
     """Map a core error to EspoCRM's envelope: status + X-Status-Reason, a body only where Espo has one."""
     if isinstance(exc, Unauthorized):
@@ -153,7 +147,7 @@ def error_response(exc: Exception, request: Request, render: Any = None) -> Resp
             headers["WWW-Authenticate"] = 'Basic realm=""'
         return Response(status_code=401, headers=headers)
     if isinstance(exc, LoginThrottled):  # EspoCRM's answer to too many failed logins, with when to retry
-        return Response(status_code=403, headers={"X-Status-Reason": _clean_reason(exc.reason),
+        return Response(status_code=403, headers={"X-Status-Reason": header_text(exc.reason, 500),
                                                   "Retry-After": str(exc.retry_after)})
     status, body = 500, None
     if isinstance(exc, ValidationFailure):
@@ -176,7 +170,7 @@ def error_response(exc: Exception, request: Request, render: Any = None) -> Resp
     elif isinstance(exc, Conflict):
         status = 409
     reason = exc.reason if isinstance(exc, PolyError) else "Internal Server Error"
-    headers = {"X-Status-Reason": _clean_reason(reason)} if reason else {}
+    headers = {"X-Status-Reason": header_text(reason, 500)} if reason else {}
     if body is None:
         return Response(status_code=status, headers=headers)
     return JSONResponse(body, status_code=status, headers=headers)
