@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any, Callable
 from sqlalchemy.engine import Connection
 from starlette.routing import Route
 
-from polycrm.auth.directory import DirectoryError, NameTaken, RoleInfo, UnknownName, UserDirectory, check_password
+from polycrm.auth.directory import DirectoryError, NameTaken, UnknownName, UserDirectory, check_password
+from polycrm.auth.roles import RoleInfo
 from polycrm.auth.schemes import CredentialVerifier
 from polycrm.core.errors import BadRequest, Conflict, Forbidden, NotFound
 from polycrm.core.service import Core
