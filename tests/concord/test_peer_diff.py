@@ -204,3 +204,21 @@ def test_a_too_long_email_address_is_laravels_max_message(concord: Concord):
     response = concord.post("contacts", {"first_name": "A", "email": "a" * 250 + "@x.org"})
     assert response.json()["errors"] == {"email": ["The E-Mail Address field must not be greater than 191 "
                                                    "characters."]}
+
+
+@pytest.mark.parametrize("resource, body, fields", [
+    ("call-outcomes", {"name": "Voicemail full", "swatch_color": "#123abc"}, ["name", "swatch_color"]),
+    ("industries", {"name": "Shipyards"}, ["name"]), ("sources", {"name": "Fair"}, ["name", "is_primary"])])
+def test_call_outcomes_industries_and_sources_are_their_models_own_json(concord: Concord, resource: str, body: dict,
+                                                                 fields: list[str]):
+    """Concord shows them without `display_name`/`path`, the fields right after `id` (a source's `is_primary`:
+    Concord's `Web Form` has a flag), and the policy's five authorizations."""
+    keys = ["id", *fields, "created_at", "updated_at", "authorizations", "was_recently_created"]
+    made = concord.create(resource, body)
+    assert list(made) == [*keys, "actions", "associations_count"] and made["was_recently_created"] is True
+    assert made["authorizations"] == dict.fromkeys(["viewAny", "view", "create", "update", "delete"], True)
+    assert list(concord.get(f"{resource}/{made['id']}").json()) == [*keys, "actions", "associations_count"]
+    assert list(concord.get(resource).json()["data"][0]) == keys
+    if resource == "sources":
+        assert {row["name"]: row["is_primary"] for row in concord.get(resource, per_page="50").json()["data"]}[
+            "Web Form"] is True and made["is_primary"] is False
