@@ -222,3 +222,14 @@ def test_call_outcomes_industries_and_sources_are_their_models_own_json(concord:
     if resource == "sources":
         assert {row["name"]: row["is_primary"] for row in concord.get(resource, per_page="50").json()["data"]}[
             "Web Form"] is True and made["is_primary"] is False
+
+
+def test_errors_are_in_concords_rule_order_not_the_bodys(concord: Concord):
+    """Laravel lists errors in its rules' order (the fields', a call's or note's via keys first), and the
+    message names the first."""
+    response = concord.post("products", {"is_active": "y", "tax_rate": "z", "name": 5})
+    assert list(response.json()["errors"]) == ["name", "unit_price", "tax_rate", "is_active"]
+    assert response.json()["message"] == "The Name field must be a string. (and 3 more errors)"
+    assert list(concord.post("calls", {}).json()["errors"]) == [
+        "via_resource", "via_resource_id", "call_outcome_id", "date", "body"]
+    assert concord.post("notes", {}).json()["message"] == "The via resource field is required. (and 2 more errors)"

@@ -110,6 +110,10 @@ class BodyReader:
                 self._check_order(parsed, self.resource.by_key[spec.not_before], spec)
         if self.resource.via:
             self._via(parsed, body, creating)
+        # Laravel reports in its rules' order: the via keys (a call's or note's request rules), then the fields
+        rank = {key: i for i, key in enumerate(
+            [VIA_RESOURCE, VIA_ID] * bool(self.resource.via) + [spec.key for spec in self.resource.fields])}
+        parsed.errors = dict(sorted(parsed.errors.items(), key=lambda item: rank.get(item[0], len(rank))))
         return parsed
 
     def settle(self, parsed: Parsed, current: dict[str, Any]) -> None:
