@@ -8,14 +8,11 @@ starting at once exactly one seeds them.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
-
 from sqlalchemy.engine import Connection
 
-from polycrm.auth.acl import Actor
-from polycrm.core.errors import Conflict
-from polycrm.query.tree import Compare, Not, Op, Sort, conjunction
 from polycrm.core.seeding import seed_rows
+from polycrm.core.type_guards import TypeGuard
+from polycrm.query.tree import Compare, Op, Sort
 from polycrm.store.database import Database
 from polycrm.store.records import RecordRepository
 
@@ -35,34 +32,13 @@ def ensure_activity_types(database: Database) -> bool:
         for name, color, icon in DEFAULT_TYPES])
 
 
-class ActivityTypeGuard:
-    """Concord's rules for activity types, checked in their write transaction whatever the protocol: one type
-    is the default (Concord keeps its id in one setting), and a type stays while anything needs it (409)."""
+class ActivityTypeGuard(TypeGuard):
+    """Activity types: one is the default (Concord keeps its id in one setting); seeded, default and used
+    ones stay."""
 
-    def __init__(self, database: Database, types: RecordRepository):
-        self.types = types
-        self.tasks = RecordRepository(database, database.registry.entity(TASK_ENTITY))
-
-    def check_update(self, conn: Connection, actor: Actor, before: Mapping[str, Any], after: Mapping[str, Any]) -> None:
-        """A type made the default takes the mark from the others."""
-        if after.get("isDefault") and not before.get("isDefault"):
-            others = self.types.fetch_rows(conn, conjunction([Compare("isDefault", Op.EQ, True),
-                                                              Not(Compare("id", Op.EQ, before["id"]))]),
-                                           attributes=["id"])
-            for row in others:
-                self.types.update(conn, row["id"], {"isDefault": False})
-
-    def check_delete(self, conn: Connection, actor: Actor, types: Sequence[Mapping[str, Any]]) -> None:
-        """Concord's refusals, in its order: a seeded (flagged) type, the default one, one activities use
-        (deleted ones too: they can be restored)."""
-        for item in types:
-            if item.get("flag"):
-                raise Conflict("You cannot delete primary activity type.")
-            if item.get("isDefault"):
-                raise Conflict("This is a default activity type, hence, cannot be deleted.")
-        if self.tasks.matching_ids(conn, Compare("activityTypeId", Op.IN, tuple(item["id"] for item in types)),
-                                   deleted=None):
-            raise Conflict("The type is already associated with activities, hence, cannot be deleted.")
+    noun = "activity type"
+    used_by = (TASK_ENTITY, "activityTypeId", "activities")
+    one_default = True
 
 
 def default_type_id(conn: Connection, types: RecordRepository) -> int | None:

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 from polycrm.auth.acl import Actor
 from polycrm.core.errors import Conflict
 from polycrm.core.seeding import seed_once
+from polycrm.core.type_guards import TypeGuard
 from polycrm.query.tree import Compare, Op, conjunction
 from polycrm.store.database import Database, utcnow
 from polycrm.store.records import RecordRepository
@@ -109,34 +110,21 @@ def keep_one_default(conn: Connection, records: Any, actor: Actor, brand_id: int
 
 # --- deletes refused ---------------------------------------------------------------------------------
 
-class _NoUpdateRule:
-    """A write guard (core/users.WRITE_GUARDS) of a type whose deletes alone have rules."""
-
-    def __init__(self, database: Database, repository: RecordRepository):
-        self.database = database
-        self.repository = repository
-        self.documents = RecordRepository(database, database.registry.entity(DOCUMENT_ENTITY))
-
-    def check_update(self, conn: Connection, actor: Actor, before: Mapping[str, Any], after: Mapping[str, Any]) -> None:
-        """Their updates are plain."""
-
-
-class DocumentTypeGuard(_NoUpdateRule):
+class DocumentTypeGuard(TypeGuard):
     """Concord keeps its primary (seeded) types, the default type and types documents use, trashed ones too."""
 
-    def check_delete(self, conn: Connection, actor: Actor, records: Sequence[Mapping[str, Any]]) -> None:
-        ids = tuple(record["id"] for record in records)
-        stored = self.repository.fetch_rows(conn, Compare("id", Op.IN, ids), attributes=["id", "flag", "isDefault"])
-        if any(row.get("flag") for row in stored):
-            raise Conflict("You cannot delete primary document type.")
-        if any(row.get("isDefault") for row in stored):
-            raise Conflict("This is a default document type, hence, cannot be deleted.")
-        if self.documents.matching_ids(conn, Compare("documentTypeId", Op.IN, ids), deleted=None):
-            raise Conflict("The type is already associated with documents, hence, cannot be deleted.")
+    noun = "document type"
+    used_by = (DOCUMENT_ENTITY, "documentTypeId", "documents")
 
 
-class BrandGuard(_NoUpdateRule):
-    """Concord keeps at least one brand."""
+class BrandGuard:
+    """Concord keeps at least one brand; a brand's updates are plain."""
+
+    def __init__(self, database: Database, repository: RecordRepository):
+        self.repository = repository
+
+    def check_update(self, conn: Connection, actor: Actor, before: Mapping[str, Any], after: Mapping[str, Any]) -> None:
+        """No rule: one default brand is kept by the brand routes (keep_one_default)."""
 
     def check_delete(self, conn: Connection, actor: Actor, records: Sequence[Mapping[str, Any]]) -> None:
         leaving = tuple(record["id"] for record in records)
