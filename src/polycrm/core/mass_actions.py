@@ -80,5 +80,8 @@ class MassActions:
             if deleted:
                 self.repository.soft_delete(conn, deleted, self.modification_stamp(actor))
                 self.outbox.deleted(conn, self.entity.name, actor.user_id, deleted)
+                if self._parts is not None:
+                    for record in records:
+                        self._parts.changed(conn, actor, record, None)
         self.committed()
         return deleted

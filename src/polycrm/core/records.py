@@ -18,6 +18,7 @@ from polycrm.auth.acl import Actor
 from polycrm.core.access import RecordAccess
 from polycrm.core.activities import TASK_ENTITY, TaskRules
 from polycrm.core.assembly import RecordAssembler
+from polycrm.core.billables import BILLABLE_ENTITY, ITEM_ENTITY, PARENTS, ItemRules, ParentAmount, PartsFollow
 from polycrm.core.currency import AmountFields, CurrencyService
 from polycrm.core.deals import DEAL_ENTITY, DealRules
 from polycrm.core.errors import BadRequest, DuplicateFound, Forbidden, NotFound, VersionConflict
@@ -83,8 +84,12 @@ class RecordService(MassActions):
         self._tickets = tickets if entity.name == TICKET_ENTITY else None
         # Values an entity's writes keep consistent: a deal's stage, status and pipeline (core/deals.py), a
         # task's completion time and activity type (core/activities.py).
-        rules = {DEAL_ENTITY: DealRules, TASK_ENTITY: TaskRules}.get(entity.name)
+        rules = {DEAL_ENTITY: DealRules, TASK_ENTITY: TaskRules, ITEM_ENTITY: ItemRules}.get(entity.name)
         self._rules = rules(entity, self._repository_of) if rules is not None else None
+        # A deal's or document's amount is its line items' total; writes of the items and their tax type
+        # make it so (core/billables.py).
+        self._amount = ParentAmount(entity, self._repository_of) if entity.name in PARENTS else None
+        self._parts = PartsFollow(entity, services) if entity.name in (ITEM_ENTITY, BILLABLE_ENTITY) else None
         self._summaries = SummaryFields(entity)  # names made from text (core/summaries.py)
         self._defaults = [(f.name, self.input.convert(entity.attributes[f.name], f, f.params["default"]))
                           for f in entity.fields.values()
@@ -335,6 +340,8 @@ class RecordService(MassActions):
         if self.stream is not None:
             self.stream.created(conn, actor, [(record_id, values)])
         self.outbox.created(conn, self.entity.name, actor.user_id, [record_id], [self._saved(values, parsed)])
+        if self._parts is not None:
+            self._parts.changed(conn, actor, None, values | {"id": record_id})
         return record_id
 
     def _complete_new(self, conn: Connection, new: Sequence[tuple[dict[str, Any], ParsedInput]]) -> None:
@@ -501,6 +508,8 @@ class RecordService(MassActions):
         self._summaries.fill(merged, parsed.values, current)
         if self._rules is not None:
             self._rules.complete(conn, current, merged, parsed.values, now)
+        if self._amount is not None:
+            self._amount.complete(conn, current, merged)
         if self.amounts.touched(parsed.values):
             self.amounts.settle(merged, self.currency.hold(conn), self.input.fail, parsed.values)
         changed = {k: v for k, v in merged.items() if k in self.entity.attributes and current.get(k) != v}
@@ -529,6 +538,8 @@ class RecordService(MassActions):
                 self.auto_follow.assigned(conn, merged)
             if self.stream is not None:
                 self.stream.updated(conn, actor, current, merged, changed, into=notes)
+            if self._parts is not None:
+                self._parts.changed(conn, actor, current, merged)
         return links_changed
 
     def _hold_currencies_for(self, conn: Connection, data: dict[str, Any]) -> None:
@@ -547,15 +558,21 @@ class RecordService(MassActions):
     # --- delete -----------------------------------------------------------------------------------
 
     def delete(self, actor: Actor, record_id: Any) -> None:
-        self.require_scope(actor, "delete")
         with self.database.transaction() as conn:
-            current = self.load_record(conn, record_id, not_found="Record {id} not found.", lock=True)
-            self.check_record(conn, actor, "delete", current)
-            if self.guard is not None:
-                self.guard.check_delete(conn, actor, [current])
-            self.repository.soft_delete(conn, [current["id"]], self.modification_stamp(actor))
-            self.outbox.deleted(conn, self.entity.name, actor.user_id, [current["id"]])
+            self.delete_within(conn, actor, record_id)
         self.committed()
+
+    def delete_within(self, conn: Connection, actor: Actor, record_id: Any) -> None:
+        """Soft-delete a record inside the caller's transaction."""
+        self.require_scope(actor, "delete")
+        current = self.load_record(conn, record_id, not_found="Record {id} not found.", lock=True)
+        self.check_record(conn, actor, "delete", current)
+        if self.guard is not None:
+            self.guard.check_delete(conn, actor, [current])
+        self.repository.soft_delete(conn, [current["id"]], self.modification_stamp(actor))
+        self.outbox.deleted(conn, self.entity.name, actor.user_id, [current["id"]])
+        if self._parts is not None:
+            self._parts.changed(conn, actor, current, None)
 
     def committed(self) -> None:
         """After a write to this type's records committed: drop cached user rights if they may have changed."""

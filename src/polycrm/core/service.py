@@ -14,6 +14,7 @@ from polycrm.auth.directory import UserDirectory, load_actor
 from polycrm.auth.secrets import KeyRing
 from polycrm.auth.vault_keys import MasterKeys
 from polycrm.core.audit import AUDIT_ENTITY, AuditLog
+from polycrm.core.billable_service import BillableService
 from polycrm.core.currency import CurrencyService
 from polycrm.core.errors import NotFound
 from polycrm.core.fields import (RemovedField, ReservedApiNames, add_custom_field, remove_custom_field,
@@ -105,6 +106,11 @@ class Core:
     def relations(self, entity_name: str) -> RelationService:
         """The relationships of an entity type's records; NotFound for a type that does not exist."""
         return RelationService(self.records(entity_name), self.records)
+
+    @property
+    def billables(self) -> BillableService:
+        """Deals' and documents' line items and totals (core/billables.py)."""
+        return BillableService(self.database, self.records)
 
     def trash(self, entity_name: str) -> TrashService:
         """The deleted records of an entity type; NotFound for a type that does not exist. Kept with its

@@ -127,6 +127,9 @@ class Resource:
     # Keys an update leaves alone while the record has these values (Concord's accepted documents).
     locked_when: Mapping[str, Any] = field(default_factory=dict)
     locked_keys: tuple[str, ...] = ()
+    # Whether the records have products (`/api/{resource}/{id}/billable`, the `billable` key of writes) and
+    # when a single record shows them: "always", or "with" (when `with` names `billable`).
+    billable: str | None = None
     by_key: dict[str, ResourceField] = field(init=False)
     by_field: dict[str, ResourceField] = field(init=False)
 
@@ -209,7 +212,8 @@ class ConcordMapping:
                         create_defaults=spec.get("createDefaults", {}), via=tuple(via.get("resources", ())),
                         via_required=bool(via.get("required")),
                         locked_when={k: v for k, v in spec.get("lockedWhen", {}).items() if k != "keys"},
-                        locked_keys=tuple(spec.get("lockedWhen", {}).get("keys", ())))
+                        locked_keys=tuple(spec.get("lockedWhen", {}).get("keys", ())),
+                        billable=spec.get("billable"))
 
     def resource(self, name: str) -> Resource | None:
         return self.resources.get(name)

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from starlette.responses import Response
 
-from polycrm.dialects.concord import (accounts, associations, brands, custom_fields, documents, lookups, records, search,
-                                      trash, users)
+from polycrm.dialects.concord import (accounts, associations, billables, brands, custom_fields, documents, lookups,
+                                      records, search, trash, users)
 from polycrm.dialects.concord.context import DEFAULT_PER_PAGE, MAX_PER_PAGE, ConcordRequest
 from polycrm.dialects.concord.envelope import APP_VERSION, WARNING_HEADER, answer
 from polycrm.dialects.concord.custom_types import custom_fields as custom_fields_of, selectable_keys
@@ -326,6 +326,10 @@ DESCRIBED: dict[Callable[..., Any], Describe] = {
     documents.mark_lost: _status_change("Mark a document lost (not an accepted one)"),
     documents.mark_accepted: _status_change("Mark a document accepted (by the caller)"),
     documents.mark_draft: _status_change("Mark a document draft again (not one a customer accepted)"),
+    billables.show: lambda p: _operation(p, "The record's products and totals", _success(
+        "200", "Its billable (id null before products were ever saved).", schema_ref("Billable"), p)),
+    billables.save: lambda p: _operation(p, "Change the record's products (edit access to the record)", _success(
+        "200", "Its billable.", schema_ref("Billable"), p, warning=True), body=schema_ref("BillableRequest")),
     document: lambda p: _operation(p, "This document", _success("200", "An OpenAPI 3.1 document.", {
         "type": "object", "required": ["openapi", "info", "paths"]}, p)),
 }
@@ -378,7 +382,7 @@ def _paths(mapping: ConcordMapping, selectable: dict[str, list[str]]) -> dict[st
 
 
 TAGS = {"accounts": "Tokens and users", "users": "Tokens and users", "search": "Search", "openapi": "API",
-        "documents": documents.RESOURCE, "brands": "brands"}
+        "documents": documents.RESOURCE, "brands": "brands", "billables": "Products of deals and documents"}
 
 
 def build_openapi(mapping: ConcordMapping, registry: Registry) -> dict[str, Any]:

@@ -123,11 +123,13 @@ def record_schemas(mapping: ConcordMapping, resource: Resource, entity: Entity) 
     if resource.shape is not None:
         return _model_schemas(resource, fields, custom, nested)
     row = {**head, **resource.with_counts(fields, counts), **custom}
+    billable = {"billable": schema_ref("Billable")} if resource.billable else {}  # billables.shown_billable
     return {
         f"{resource.name}.linked": _object({**head, **fields, **custom}),
         f"{resource.name}.row": _object({**row, **nested}, list(row)),
-        f"{resource.name}.record": _object({**row, **nested, "actions": {"type": "array"},
-                                            "associations_count": {"type": "integer", "minimum": 0}}),
+        f"{resource.name}.record": _object({**row, **nested, **billable, "actions": {"type": "array"},
+                                            "associations_count": {"type": "integer", "minimum": 0}},
+                                           [*row, *nested, "actions", "associations_count"]),
         f"{resource.name}.page": page_schema(f"{resource.name}.row"),
         f"{resource.name}.associated": _object(nested, description="Each association's records."),
     }
@@ -350,6 +352,7 @@ def shared_schemas(mapping: ConcordMapping) -> dict[str, dict[str, Any]]:
                 "name": STRING, "display_order": INTEGER, "swatch_color": {"type": ["string", "null"]}}}},
             "is_unique": BOOLEAN}},
         **brand_schemas(),
+        **billable_schemas(),
     }
 
 
@@ -370,4 +373,41 @@ def brand_schemas() -> dict[str, dict[str, Any]]:
             "config": {"type": "object", "properties": {"primary_color": color},
                        "description": "Only `primary_color` is kept; other keys are ignored."}},
             "description": "Name and display name are required on PUT too, as Concord's BrandRequest does."},
+    }
+
+
+def billable_schemas() -> dict[str, dict[str, Any]]:
+    """`/api/{deals|documents}/{id}/billable` (billables.py): Concord's BillableResource and the save body."""
+    number = {"type": "number"}
+    text = {"type": ["string", "null"]}
+    decimal2 = {"type": "string", "pattern": r"^-?\d+\.\d{2}$"}
+    line = _object({"id": INTEGER, "product_id": {"type": ["integer", "null"]}, "name": STRING, "description": text,
+                    "unit_price": number, "qty": decimal2, "unit": text, "tax_rate": number, "tax_label": text,
+                    "discount_type": {"enum": ["fixed", "percent", None]}, "discount_total": decimal2, "sku": text,
+                    "amount": number, "note": text, "display_order": INTEGER, "created_at": TIMESTAMP,
+                    "updated_at": TIMESTAMP, "was_recently_created": BOOLEAN})
+    tax = _object({"key": STRING, "rate": number, "label": STRING, "raw_total": number, "total": number})
+    line_body = {"type": "object", "properties": {
+        "id": {**INTEGER_INPUT, "description": "One of the record's lines, to change (else a new line)."},
+        "product_id": nullable(INTEGER_INPUT), "name": {"type": ["string", "null"], "maxLength": MAX_STRING},
+        "description": text, "unit_price": {"type": ["number", "string", "null"]},
+        "qty": {"type": ["number", "string", "null"], "description": "At least 0, at most 2 decimals."},
+        "unit": text, "tax_rate": {"type": ["number", "string", "null"], "description": "At least 0, 3 decimals."},
+        "tax_label": text, "discount_type": {"enum": ["fixed", "percent", None, ""]},
+        "discount_total": {"type": ["number", "string", "null"]}, "display_order": nullable(INTEGER_INPUT),
+        "note": text}}
+    return {
+        "Billable": _object({"id": {"type": ["integer", "null"]}, "tax_type": {"enum": ["exclusive", "inclusive",
+                                                                                      "no_tax"]},
+                             "subtotal": number, "total": number, "total_tax": number,
+                             "taxes": {"type": "array", "items": tax}, "has_discount": BOOLEAN,
+                             "total_discount": number, "products": {"type": "array", "items": line},
+                             "was_recently_created": BOOLEAN},
+                            ["id", "tax_type", "subtotal", "total", "products"]),
+        "BillableRequest": {"type": "object", "properties": {
+            "tax_type": {"enum": ["exclusive", "inclusive", "no_tax", None, ""]},
+            "products": {"type": ["array", "null"], "items": line_body},
+            "removed_products": {"type": ["array", "null"], "items": INTEGER_INPUT,
+                                 "description": "Ids of the record's lines to delete."}},
+            "description": "Lines with an `id` change it, others are added; lines not sent stay."},
     }

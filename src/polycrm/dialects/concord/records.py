@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.responses import Response
 
 from polycrm.core.search import SearchQuery, TotalMode
+from polycrm.dialects.concord.billables import shown_billable
 from polycrm.dialects.concord.context import MAX_PER_PAGE, ConcordRequest
 from polycrm.dialects.concord.envelope import answer, conflict, forbidden, invalid, no_content, not_found, record_not_found
 from polycrm.dialects.concord.filters import FilterError, parse_filters, rules_listing
@@ -117,21 +118,28 @@ def rules(api: ConcordApi, request: ConcordRequest) -> Response:
 def show(api: ConcordApi, request: ConcordRequest) -> Response:
     view = ResourceView(api, resource_of(request))
     record = api.core.records(view.entity.name).read(request.user, record_id(request))
-    return answer(view.single(request.user, record))
+    return answer(_single(api, request, view, record))
+
+
+def _single(api: ConcordApi, request: ConcordRequest, view: ResourceView, record: dict[str, Any],
+            created: bool = False) -> dict[str, Any]:
+    shown = view.single(request.user, record, created=created)
+    shown_billable(api, request, shown)
+    return shown
 
 
 def store(api: ConcordApi, request: ConcordRequest) -> Response:
     view = ResourceView(api, resource_of(request))
     new_id = save(api, request, view, None)
     record = api.core.records(view.entity.name).read(request.user, new_id)
-    return answer(view.single(request.user, record, created=True), 201)
+    return answer(_single(api, request, view, record, True), 201)
 
 
 def update(api: ConcordApi, request: ConcordRequest) -> Response:
     view = ResourceView(api, resource_of(request))
     save(api, request, view, record_id(request))
     record = api.core.records(view.entity.name).read(request.user, record_id(request))
-    return answer(view.single(request.user, record))
+    return answer(_single(api, request, view, record))
 
 
 def destroy(api: ConcordApi, request: ConcordRequest) -> Response:

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import re
 from typing import Any, Callable
 
-from polycrm.dialects.concord import (accounts, associations, brands, custom_fields, documents, lookups, openapi,
-                                      records, search, trash, users)
+from polycrm.dialects.concord import (accounts, associations, billables, brands, custom_fields, documents, lookups,
+                                      openapi, records, search, trash, users)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +64,9 @@ ROUTES = (
     Route(("documents", "{id}", "lost"), {"POST": Operation(documents.mark_lost)}),
     Route(("documents", "{id}", "accept"), {"POST": Operation(documents.mark_accepted)}),
     Route(("documents", "{id}", "draft"), {"POST": Operation(documents.mark_draft)}),
+    *(Route((name, "{id}", "billable"), {"GET": Operation(billables.show),
+                                         "POST": Operation(billables.save, body=True)})
+      for name in billables.RESOURCES),
     Route(("{resource}",), {"GET": Operation(records.index), "POST": Operation(records.store, body=True)}),
     Route(("{resource}", "search"), {"GET": Operation(records.search)}),
     Route(("{resource}", "rules"), {"GET": Operation(records.rules)}),

@@ -97,7 +97,8 @@ class BodyReader:
             elif key in self.custom:
                 self._field(parsed, self.custom[key], value, creating)
             elif key not in RECORD_KEYS and not key.endswith("_count") and not (
-                    self.resource.via and key in (VIA_RESOURCE, VIA_ID)):
+                    self.resource.via and key in (VIA_RESOURCE, VIA_ID)) and not (
+                    self.resource.billable and key == "billable"):  # billables.billable_of_write
                 parsed.ignored.append(key)
         if creating:
             for spec in self.resource.fields:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from polycrm.core.billable_service import InvalidLine
 from polycrm.core.errors import Forbidden, NotFound
 from polycrm.core.search import SearchQuery, TotalMode
+from polycrm.dialects.concord.billables import billable_of_write, line_error
 from polycrm.dialects.concord.context import ConcordRequest
 from polycrm.dialects.concord.envelope import invalid
 from polycrm.dialects.concord.lookups import Lookups
@@ -48,6 +50,7 @@ def save(api: ConcordApi, request: ConcordRequest, view: ResourceView, record_id
     if attached is not None and attached[0] in associations:  # sent with its key: one of the set it syncs to
         associations[attached[0]].append(attached[1])
         attached = None
+    billable = billable_of_write(request, record_id is None)
     relations = api.core.relations(view.entity.name)
     with api.core.transaction() as conn:
         for attribute, names in tags.items():
@@ -63,6 +66,11 @@ def save(api: ConcordApi, request: ConcordRequest, view: ResourceView, record_id
         if attached is not None:
             relations.change_within(conn, actor, record_id, view.resource.associations[attached[0]].link,
                                     added=[attached[1]])
+        if billable is not None:
+            try:
+                api.core.billables.save_within(conn, actor, view.entity.name, record_id, billable)
+            except InvalidLine as error:
+                raise line_error(error, "billable.") from None
     records.committed()
     return record_id
 
