@@ -4,6 +4,8 @@ requests (the JSON below is its answer's, ids, timestamps and product ids aside)
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.concord.conftest import Concord
@@ -25,6 +27,18 @@ PEER_LINES = [
     {"name": "Service B", "description": None, "unit_price": 100, "qty": "1.50", "unit": None, "tax_rate": 20,
      "tax_label": "TAX", "discount_type": "fixed", "discount_total": "5.50", "sku": None, "amount": 144.5,
      "note": None, "display_order": 2}]
+# Its raw answer, ids and timestamps masked: compared byte for byte (key order, number and decimal forms).
+PEER_RAW = (
+    '{"id":N,"tax_type":"exclusive","subtotal":1944.5,"total":2153.4,"total_tax":208.9,"taxes":[{"key":"V'
+    'AT10","rate":10,"label":"VAT","raw_total":180,"total":180},{"key":"TAX20","rate":20,"label":"TAX","r'
+    'aw_total":28.899699999999996,"total":28.9}],"has_discount":true,"total_discount":205.5,"products":[{'
+    '"id":N,"product_id":N,"name":"Widget A","description":null,"unit_price":1000,"qty":"2.00","unit":"kg'
+    '","tax_rate":10,"tax_label":"VAT","discount_type":"percent","discount_total":"10.00","sku":null,"amo'
+    'unt":1800,"note":"n1","display_order":1,"created_at":"T","updated_at":"T","was_recently_created":fal'
+    'se},{"id":N,"product_id":N,"name":"Service B","description":null,"unit_price":100,"qty":"1.50","unit'
+    '":null,"tax_rate":20,"tax_label":"TAX","discount_type":"fixed","discount_total":"5.50","sku":null,"a'
+    'mount":144.5,"note":null,"display_order":2,"created_at":"T","updated_at":"T","was_recently_created":'
+    'false}],"was_recently_created":false}')
 BILLABLE_KEYS = ["id", "tax_type", "subtotal", "total", "total_tax", "taxes", "has_discount", "total_discount",
                  "products", "was_recently_created"]
 LINE_KEYS = ["id", "product_id", "name", "description", "unit_price", "qty", "unit", "tax_rate", "tax_label",
@@ -59,6 +73,16 @@ def test_a_deal_created_with_products_has_their_total_as_amount(concord: Concord
     assert products["Service B"]["unit_price"] == 99.999 and products["Service B"]["tax_rate"] == 20
     shown = concord.get(f"deals/{deal['id']}", **{"with": "billable.products"}).json()
     assert shown["billable"] == billable and "billable" not in concord.get(f"deals/{deal['id']}").json()
+
+
+def masked(raw: bytes) -> str:
+    text = re.sub(r'"(id|product_id)":\d+', r'"\1":N', raw.decode())
+    return re.sub(r'"(created_at|updated_at)":"[^"]*"', r'"\1":"T"', text)
+
+
+def test_the_billable_is_concords_byte_for_byte(concord: Concord, stage_id: int) -> None:
+    deal = deal_with_lines(concord, stage_id)
+    assert masked(concord.get(f"deals/{deal['id']}/billable").content) == PEER_RAW
 
 
 def test_a_deal_created_without_products_keeps_its_amount(concord: Concord, stage_id: int) -> None:

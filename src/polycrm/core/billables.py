@@ -56,8 +56,9 @@ ITEM_ATTRIBUTES = ("id", "name", "description", "unitPrice", "quantity", "unit",
 
 
 def rounded(value: float, places: int) -> float:
-    """Half away from zero, as PHP's round() and MySQL's decimal columns round."""
-    return float(Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
+    """Half away from zero from the value's 14 significant digits, as PHP's round() and a PHP float written
+    to a MySQL decimal column (PHP's `precision` 14) round: 144.49849999999998 is 144.4985, so 144.499."""
+    return float(Decimal(format(float(value), ".14g")).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
 
 
 # --- the arithmetic ----------------------------------------------------------------------------------
