@@ -121,6 +121,9 @@ CONCORD = {
     **{f"/api/documents/{{id}}/{change}": "core records: edit of the document (tests/concord/test_documents.py::"
                                           "test_a_limited_user_sees_and_changes_only_what_its_role_allows)"
        for change in ("lost", "accept", "draft")},
+    **{f"/api/{name}/{{id}}/billable": "read of the record to see, edit of it to change its products "
+                                       "(tests/concord/test_billable.py::test_a_limited_user_needs_edit_access_to_the_deal)"
+       for name in ("deals", "documents")},
     "/api/brands": "core records: read to list; writes administrators only (tests/concord/test_documents.py::"
                    "test_brands)",
     "/api/brands/{id}": "core records: read; writes administrators only (tests/concord/test_documents.py::"

@@ -135,6 +135,23 @@ def test_lines_change_by_id_and_go_by_removed_products(concord: Concord, stage_i
     assert concord.put(f"deals/{deal['id']}", {"amount": 70}).json()["amount"] == 70
 
 
+def test_null_keys_take_concords_defaults_and_amounts_round_half_up(concord: Concord, stage_id: int) -> None:
+    deal = concord.create("deals", {"name": "Mixed", "stage_id": stage_id, "amount": 0})
+    saved = concord.post(f"deals/{deal['id']}/billable", {"products": [
+        {"name": "Mixed", "unit_price": "12.5", "qty": 3, "discount_type": None, "discount_total": "1.5",
+         "tax_rate": None, "display_order": 7, "extra": "x"}]})
+    assert "products.*.extra" in saved.headers["X-PolyCRM-Warning"]
+    body = saved.json()  # Concord 1.4.1's answer to the same line:
+    assert {k: body[k] for k in ("tax_type", "subtotal", "total", "total_discount", "has_discount")} == {
+        "tax_type": "no_tax", "subtotal": 36.94, "total": 36.94, "total_discount": 0.56, "has_discount": True}
+    line = body["products"][0]
+    assert {k: line[k] for k in ("unit_price", "qty", "tax_rate", "tax_label", "discount_type", "discount_total",
+                                 "amount", "display_order")} == {
+        "unit_price": 12.5, "qty": "3.00", "tax_rate": 0, "tax_label": "TAX", "discount_type": "percent",
+        "discount_total": "1.50", "amount": 36.94, "display_order": 7}
+    assert concord.get(f"deals/{deal['id']}").json()["amount"] == 36.938  # 36.9375, half up
+
+
 def test_a_line_may_name_a_catalogue_product_only(concord: Concord, stage_id: int) -> None:
     product = concord.create("products", {"name": "Catalogued", "unit_price": 12, "sku": "CAT-1"})
     deal = concord.create("deals", {"name": "Cat", "stage_id": stage_id})
@@ -268,3 +285,24 @@ def test_lines_are_records_of_every_protocol(concord: Concord, stage_id: int) ->
     assert concord.get(f"deals/{deal['id']}").json()["amount"] == 2153.398
     orphan = espo.post("/api/v1/BillableProduct", json={"name": "Orphan", "unitPrice": 1})
     assert orphan.status_code == 400
+
+
+def test_a_tax_type_changed_through_api_v1_reprices_the_deal(concord: Concord, stage_id: int) -> None:
+    deal = deal_with_lines(concord, stage_id)
+    billable_id = concord.get(f"deals/{deal['id']}/billable").json()["id"]
+    espo = concord.harness.key_client(concord.harness.admin_key, validate=False)
+    assert espo.put(f"/api/v1/Billable/{billable_id}", json={"taxType": "inclusive"}).status_code == 200
+    assert concord.get(f"deals/{deal['id']}").json()["amount"] == 1944.499
+    assert concord.get(f"deals/{deal['id']}/billable").json()["tax_type"] == "inclusive"
+    refused = espo.put(f"/api/v1/Billable/{billable_id}", json={"taxType": "sometimes"})
+    assert refused.status_code == 400 and concord.get(f"deals/{deal['id']}").json()["amount"] == 1944.499
+
+
+def test_a_document_reader_cannot_change_its_products(concord: Concord) -> None:
+    brand = concord.get("brands").json()[0]["id"]
+    document = concord.create("documents", {"title": "Read only", "brand_id": brand, "user_id": concord.user_id})
+    reader = concord.as_user("doc-reader", {"Document": {"create": "no", "read": "all", "edit": "no",
+                                                         "delete": "no"}})
+    assert reader.get(f"documents/{document['id']}/billable").json()["products"] == []
+    assert reader.post(f"documents/{document['id']}/billable", {"products": [{"name": "X"}]}).status_code == 403
+    assert concord.get(f"documents/{document['id']}/billable").json()["id"] is None

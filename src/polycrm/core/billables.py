@@ -273,9 +273,12 @@ def reprice_lines(conn: Connection, actor: Any, services: Callable[[str], Any], 
 def follow_total(conn: Connection, actor: Any, services: Callable[[str], Any], entity: str, record_id: int) -> None:
     """The record's amount becomes its lines' total (0 once it has none left, unless it was 0: Concord)."""
     parent = services(entity)
-    current = parent.repository.fetch(conn, record_id, ["id", "amount"])
-    if current is None:
+    # Locked first (PostgreSQL): lines another transaction adds to the record are then committed and counted.
+    rows = parent.repository.fetch_rows(conn, Compare("id", Op.EQ, record_id), attributes=["id", "amount"],
+                                        lock=True)
+    if not rows:
         return
+    current = rows[0]
     total = BillableStore(parent._repository_of).total(conn, entity, record_id)
     if total is None:
         total = 0.0

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 import re
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from starlette.responses import Response
 
 from polycrm.core.billable_service import BillableInput, BillableView, InvalidLine, LineInput
 from polycrm.core.billables import DISCOUNT_TYPES, TAX_TYPES, rounded
 from polycrm.dialects.concord.context import ConcordRequest
-from polycrm.dialects.concord.envelope import answer, invalid, not_found
+from polycrm.dialects.concord.envelope import answer, invalid
 from polycrm.dialects.concord.render import concord_datetime
 from polycrm.dialects.concord.values import MAX_STRING, MAX_TEXT, as_integer
 
@@ -66,6 +66,20 @@ def save(api: ConcordApi, request: ConcordRequest) -> Response:
     except InvalidLine as error:
         raise line_error(error) from None
     return answer(billable_json(view))
+
+
+def _for_resource(handler: Callable[[ConcordApi, ConcordRequest], Response], name: str
+                  ) -> Callable[[ConcordApi, ConcordRequest], Response]:
+    """The handler under a name of its own per resource (the OpenAPI operation ids are the handlers')."""
+    def bound(api: ConcordApi, request: ConcordRequest) -> Response:
+        return handler(api, request)
+
+    bound.__name__ = bound.__qualname__ = f"{handler.__name__}_{name}"
+    return bound
+
+
+# resource -> (GET handler, POST handler)
+HANDLERS = {name: (_for_resource(show, name), _for_resource(save, name)) for name in RESOURCES}
 
 
 def line_error(error: InvalidLine, prefix: str = "") -> Exception:
@@ -161,7 +175,7 @@ def read_billable(request: ConcordRequest, body: Any, prefix: str = "") -> Billa
     return given
 
 
-Fail = Any
+Fail = Callable[[str, str], None]  # (key, message)
 
 
 def _name(line: Mapping[str, Any], index: int, values: dict[str, Any], fail: Fail) -> None:

@@ -245,6 +245,16 @@ def _status_change(summary: str) -> Callable[[Place], dict[str, Any]]:
     return describe
 
 
+def _billable_read(place: Place) -> dict[str, Any]:
+    return _operation(place, "The record's products and totals", _success(
+        "200", "Its billable (id null before products were ever saved).", schema_ref("Billable"), place))
+
+
+def _billable_write(place: Place) -> dict[str, Any]:
+    return _operation(place, "Change the record's products (edit access to the record)", _success(
+        "200", "Its billable.", schema_ref("Billable"), place, warning=True), body=schema_ref("BillableRequest"))
+
+
 Describe = Callable[[Place], dict[str, Any]]
 # Each handler of routes.ROUTES and how its operation is described.
 DESCRIBED: dict[Callable[..., Any], Describe] = {
@@ -326,10 +336,8 @@ DESCRIBED: dict[Callable[..., Any], Describe] = {
     documents.mark_lost: _status_change("Mark a document lost (not an accepted one)"),
     documents.mark_accepted: _status_change("Mark a document accepted (by the caller)"),
     documents.mark_draft: _status_change("Mark a document draft again (not one a customer accepted)"),
-    billables.show: lambda p: _operation(p, "The record's products and totals", _success(
-        "200", "Its billable (id null before products were ever saved).", schema_ref("Billable"), p)),
-    billables.save: lambda p: _operation(p, "Change the record's products (edit access to the record)", _success(
-        "200", "Its billable.", schema_ref("Billable"), p, warning=True), body=schema_ref("BillableRequest")),
+    **{shown: _billable_read for shown, _ in billables.HANDLERS.values()},
+    **{saved: _billable_write for _, saved in billables.HANDLERS.values()},
     document: lambda p: _operation(p, "This document", _success("200", "An OpenAPI 3.1 document.", {
         "type": "object", "required": ["openapi", "info", "paths"]}, p)),
 }

@@ -64,9 +64,8 @@ ROUTES = (
     Route(("documents", "{id}", "lost"), {"POST": Operation(documents.mark_lost)}),
     Route(("documents", "{id}", "accept"), {"POST": Operation(documents.mark_accepted)}),
     Route(("documents", "{id}", "draft"), {"POST": Operation(documents.mark_draft)}),
-    *(Route((name, "{id}", "billable"), {"GET": Operation(billables.show),
-                                         "POST": Operation(billables.save, body=True)})
-      for name in billables.RESOURCES),
+    *(Route((name, "{id}", "billable"), {"GET": Operation(shown), "POST": Operation(saved, body=True)})
+      for name, (shown, saved) in billables.HANDLERS.items()),
     Route(("{resource}",), {"GET": Operation(records.index), "POST": Operation(records.store, body=True)}),
     Route(("{resource}", "search"), {"GET": Operation(records.search)}),
     Route(("{resource}", "rules"), {"GET": Operation(records.rules)}),
