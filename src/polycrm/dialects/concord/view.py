@@ -29,9 +29,20 @@ class ResourceView:
         self.api = api
         self.resource = resource
         self.entity = api.core.registry.entity(resource.entity_name)
+        self.revision = self.entity.revision
         self.renderer = RecordRenderer(api.mapping, resource, self.entity)
         self.reader = BodyReader(api.mapping, resource, self.entity)
         self.custom: list[CustomField] = self.renderer.custom
+
+    @classmethod
+    def of(cls, api: ConcordApi, resource: Resource) -> ResourceView:
+        """The resource's view, made once per revision of its entity's fields: a view keeps no request's
+        state, and building one (custom fields, attribute lists) is a good part of a read's work."""
+        entity = api.core.registry.entity(resource.entity_name)
+        view = api.views.get(resource.name)
+        if view is None or view.entity is not entity or view.revision != entity.revision:
+            view = api.views[resource.name] = cls(api, resource)
+        return view
 
     @property
     def rules(self) -> dict[str, FilterRule]:
@@ -191,7 +202,7 @@ class ResourceView:
         if not ids:
             return []
         association = self.resource.associations[key]
-        target = ResourceView(self.api, self.api.mapping.resources[association.resource])
+        target = ResourceView.of(self.api, self.api.mapping.resources[association.resource])
         sorts = [Sort(association.order), Sort("id")] if association.order else [Sort("id")]
         query = SearchQuery(where=Compare("id", Op.IN, ids), sorts=sorts, limit=len(ids),
                             select=target.attributes(), total=TotalMode.NONE)
