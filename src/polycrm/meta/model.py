@@ -183,6 +183,9 @@ class Entity:
     # A list every user reads whatever their roles say (definition `readByEveryone`): pipelines and their
     # stages, lost reasons and the like, which a record names and any user who may write that record must see.
     read_by_everyone: bool = False
+    # The flag attribute of which one record at most is set (definition `oneDefault`: a brand, an activity
+    # type made the default takes the mark from the others).
+    one_default: str | None = None
     # What is derived from the fields on every request (a dialect's custom field keys, the secret attributes),
     # kept until a field changes (`fields_changed`); `revision` counts those changes, for caches held elsewhere.
     derived: dict[Any, Any] = dataclass_field(default_factory=dict, repr=False, compare=False)

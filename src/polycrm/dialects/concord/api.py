@@ -10,7 +10,7 @@ through the core.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import orjson
 from limits import RateLimitItem
