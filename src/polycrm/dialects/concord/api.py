@@ -35,6 +35,7 @@ from polycrm.dialects.http import BodyTooLarge, bind_user, body_nul_location, cl
     log_auth_failure, read_body
 from polycrm.dialects.php_query import parse_php_query
 from polycrm.dialects.ratelimit import RateLimiter
+from polycrm.events.hub import WebhookHub
 
 if TYPE_CHECKING:
     from polycrm.dialects.concord.view import ResourceView
@@ -47,13 +48,15 @@ class ConcordApi:
     """The pipeline and the route table; an ASGI app for the `/api` paths the Concord dialect answers."""
 
     def __init__(self, core: Core, directory: UserDirectory, limiter: RateLimiter, rate: RateLimitItem,
-                 token_rate: RateLimitItem, *, max_body_bytes: int, mapping: ConcordMapping | None = None):
+                 token_rate: RateLimitItem, *, max_body_bytes: int, webhooks: WebhookHub,
+                 mapping: ConcordMapping | None = None):
         self.core = core
         self.directory = directory
         self.limiter = limiter
         self.rate = rate
         self.token_rate = token_rate
         self.max_body_bytes = max_body_bytes
+        self.webhooks = webhooks  # Zapier's hooks are webhook subscriptions (dialects/concord/zapier.py)
         self.mapping = mapping or ConcordMapping.load()
         self.mapping.check(core.registry)
         # Each resource's view, made anew when its entity's fields change (view.ResourceView.of).

@@ -3,7 +3,7 @@ render, which filter rules and search columns it has, and what the caller may do
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, Sequence
 
 from polycrm.auth.acl import Actor
 from polycrm.core.search import SearchQuery, TotalMode
@@ -18,14 +18,24 @@ from polycrm.dialects.concord.values import BodyReader
 from polycrm.query.tree import Compare, Op, Sort
 
 if TYPE_CHECKING:
-    from polycrm.dialects.concord.api import ConcordApi
+    from polycrm.core.service import Core
+    from polycrm.dialects.concord.mapping import ConcordMapping
 
 # A record's nested association arrays stop here (Concord loads them all).
 MAX_NESTED = 1000
 
 
+class ViewSource(Protocol):
+    """What views read records with: the core, the mapping, the views made so far (the API has them; so
+    does the Zapier hooks' delivery, which runs without it)."""
+
+    core: Core
+    mapping: ConcordMapping
+    views: dict[str, ResourceView]
+
+
 class ResourceView:
-    def __init__(self, api: ConcordApi, resource: Resource):
+    def __init__(self, api: ViewSource, resource: Resource):
         self.api = api
         self.resource = resource
         self.entity = api.core.registry.entity(resource.entity_name)
@@ -35,7 +45,7 @@ class ResourceView:
         self.custom: list[CustomField] = self.renderer.custom
 
     @classmethod
-    def of(cls, api: ConcordApi, resource: Resource) -> ResourceView:
+    def of(cls, api: ViewSource, resource: Resource) -> ResourceView:
         """The resource's view, made once per revision of its entity's fields: a view keeps no request's
         state, and building one (custom fields, attribute lists) is a good part of a read's work."""
         entity = api.core.registry.entity(resource.entity_name)
