@@ -26,6 +26,7 @@ from polycrm.core.settings import CoreSettings
 from polycrm.dialects.concord.api import ConcordApi
 from polycrm.dialects.concord.dispatch import ApiDispatch
 from polycrm.dialects.concord.mapping import DIALECT as CONCORD, ConcordMapping
+from polycrm.dialects.concord.zapier import ZapierWebhookProtocol
 from polycrm.dialects.espo.api import EspoApi, espo_routes
 from polycrm.dialects.espo.docs import docs_page
 from polycrm.dialects.espo.routing import resource_not_found
@@ -63,11 +64,12 @@ def build_core(config: Config, database: Database, mapping: InflowMapping | None
 
 
 def build_webhooks(config: Config, database: Database, core: Core, directory: UserDirectory,
-                   mapping: InflowMapping | None = None) -> WebhookHub:
+                   mapping: InflowMapping | None = None, concord: ConcordMapping | None = None) -> WebhookHub:
     """Subscriptions, queue and workers, with every protocol's delivery rules registered."""
     protocols: list[WebhookProtocol] = [
         EspoWebhookProtocol(core, directory, config.webhooks.batch_size),
-        InflowWebhookProtocol(core, directory, mapping or InflowMapping.load())]
+        InflowWebhookProtocol(core, directory, mapping or InflowMapping.load()),
+        ZapierWebhookProtocol(core, directory, concord or ConcordMapping.load())]
     return WebhookHub(database, directory.keyring, config.webhooks, {p.name: p for p in protocols})
 
 
@@ -78,7 +80,7 @@ def build_app(config: Config, database: Database) -> Starlette:
     directory = UserDirectory(database, KeyRing(config.secret_key), config.auth_tokens)
     concord_mapping = ConcordMapping.load()
     core = build_core(config, database, mapping, directory, concord_mapping)
-    webhooks = build_webhooks(config, database, core, directory, mapping)
+    webhooks = build_webhooks(config, database, core, directory, mapping, concord_mapping)
     limiter = RateLimiter(config.redis_url, key_prefix=config.redis_prefix)
     logins = LoginThrottle(limiter, parse_rate(config.login_failures_per_user),
                            parse_rate(config.login_failures_per_ip))
@@ -93,7 +95,7 @@ def build_app(config: Config, database: Database) -> Starlette:
                        actor_of=directory.actor)
     concord = ConcordApi(core, directory, limiter, parse_rate(config.concord_rate_limit),
                          parse_rate(config.concord_token_rate_limit), max_body_bytes=config.max_body_bytes,
-                         mapping=concord_mapping)
+                         webhooks=webhooks, mapping=concord_mapping)
 
     async def docs(_request):  # noqa: ANN001, ANN202 - Starlette endpoint
         return HTMLResponse(docs_page("/api/v1/OpenApi"))

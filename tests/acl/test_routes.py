@@ -131,6 +131,11 @@ CONCORD = {
     "/api/{resource}": "core records: read to list, create to create",
     "/api/{resource}/search": "core records: read",
     "/api/{resource}/rules": "the resource's filter rules; a rule's options over a resource are its readable records",
+    **{f"/api/zapier/hooks/{{resource}}/{action}": "read of the resource to subscribe; records sent are those the "
+                                                  "hook's owner reads (tests/concord/test_zapier.py, "
+                                                  "tests/events/test_zapier_delivery.py)"
+       for action in ("created", "updated")},
+    "/api/zapier/hooks/{id}": "the caller's own hooks: another's is 404 (tests/concord/test_zapier.py)",
     "/api/{resource}/{id}": "core records: read, edit, delete",
     "/api/{resource}/{id}/{associated}": "read of the record, then of the associated ones",
 }

@@ -285,8 +285,10 @@ def test_types_in_use_flagged_or_default_stay(concord: Concord, types: dict[str,
     flagged = concord.delete(f"activity-types/{types['Call']['id']}")
     assert flagged.status_code == 409 and flagged.json() == {"message": "You cannot delete primary activity type."}
     visit = concord.create("activity-types", {"name": "Visit", "icon": "MapPin", "swatch_color": "#123456"})
+    before = espo.get(f"/api/v1/ActivityType/{types['Task']['id']}").json()
     espo.put(f"/api/v1/ActivityType/{visit['id']}", json={"isDefault": True})  # takes the mark from Task
-    assert espo.get(f"/api/v1/ActivityType/{types['Task']['id']}").json()["isDefault"] is False
+    after = espo.get(f"/api/v1/ActivityType/{types['Task']['id']}").json()
+    assert after["isDefault"] is False and after["versionNumber"] == before["versionNumber"] + 1  # a change of it
     default = concord.delete(f"activity-types/{visit['id']}")
     assert default.status_code == 409
     assert default.json() == {"message": "This is a default activity type, hence, cannot be deleted."}

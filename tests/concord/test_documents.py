@@ -305,6 +305,13 @@ def test_brands(concord: Concord, brand_id: int) -> None:
     changed = concord.put(f"brands/{acme}", {"name": "Acme", "display_name": "Acme", "is_default": True})
     assert changed.status_code == 200 and changed.json()["is_default"] is True
     assert concord.get(f"brands/{brand_id}").json()["is_default"] is False
+    # The rule is the core's: a brand made the default through /api/v1, on create, takes the mark too.
+    espo = concord.harness.key_client(concord.harness.admin_key, validate=False)
+    third = espo.post("/api/v1/Brand", json={"name": "Third", "displayName": "Third", "isDefault": True})
+    assert third.status_code == 200 and concord.get(f"brands/{acme}").json()["is_default"] is False
+    assert [b["name"] for b in concord.get("brands").json() if b["is_default"]] == ["Third"]
+    espo.put(f"/api/v1/Brand/{acme}", json={"isDefault": True})
+    assert espo.delete(f"/api/v1/Brand/{third.json()['id']}").status_code == 200
     refused = concord.post("brands", {"name": "Acme", "config": {"primary_color": "blue"}})
     assert refused.status_code == 422
     assert refused.json()["errors"] == {"name": ["The name has already been taken."],

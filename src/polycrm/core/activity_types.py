@@ -38,7 +38,6 @@ class ActivityTypeGuard(TypeGuard):
 
     noun = "activity type"
     used_by = (TASK_ENTITY, "activityTypeId", "activities")
-    one_default = True
 
 
 def default_type_id(conn: Connection, types: RecordRepository) -> int | None:

@@ -20,7 +20,7 @@ from polycrm.auth.acl import Actor
 from polycrm.core.errors import Conflict
 from polycrm.core.seeding import seed_once
 from polycrm.core.type_guards import TypeGuard
-from polycrm.query.tree import Compare, Op, conjunction
+from polycrm.query.tree import Compare, Op
 from polycrm.store.database import Database, utcnow
 from polycrm.store.records import RecordRepository
 
@@ -99,15 +99,6 @@ def change_status(records: Any, actor: Actor, document_id: int, change: str) -> 
     records.committed()
 
 
-def keep_one_default(conn: Connection, records: Any, actor: Actor, brand_id: int) -> None:
-    """A brand made the default makes every other brand not the default (Concord's BrandService), in the
-    caller's transaction, as changes of those brands."""
-    others = records.repository.matching_ids(conn, conjunction([Compare("isDefault", Op.EQ, True),
-                                                                Compare("id", Op.NE, brand_id)]))
-    for other in sorted(others):
-        records.update_within(conn, actor, other, {"isDefault": False})
-
-
 # --- deletes refused ---------------------------------------------------------------------------------
 
 class DocumentTypeGuard(TypeGuard):
@@ -118,13 +109,10 @@ class DocumentTypeGuard(TypeGuard):
 
 
 class BrandGuard:
-    """Concord keeps at least one brand; a brand's updates are plain."""
+    """Concord keeps at least one brand (one default at most: the definition's `oneDefault`)."""
 
     def __init__(self, database: Database, repository: RecordRepository):
         self.repository = repository
-
-    def check_update(self, conn: Connection, actor: Actor, before: Mapping[str, Any], after: Mapping[str, Any]) -> None:
-        """No rule: one default brand is kept by the brand routes (keep_one_default)."""
 
     def check_delete(self, conn: Connection, actor: Actor, records: Sequence[Mapping[str, Any]]) -> None:
         leaving = tuple(record["id"] for record in records)

@@ -335,6 +335,8 @@ class RecordService(MassActions):
             values["number"] = self.database.next_value(conn, self._counter)
         self._complete_new(conn, [(values, parsed)])
         record_id = self.repository.insert(conn, values)
+        if self.entity.one_default and values.get(self.entity.one_default):
+            self._take_default(conn, actor, record_id)
         self.linker.write_new(conn, actor, [(record_id, parsed)])
         self._follow_new(conn, actor, [(record_id, values, parsed)])
         if self.stream is not None:
@@ -515,7 +517,7 @@ class RecordService(MassActions):
         changed = {k: v for k, v in merged.items() if k in self.entity.attributes and current.get(k) != v}
         if not actor.is_admin:
             self.input.check_admin_only(changed, [])
-        if self.guard is not None:
+        if self.guard is not None and hasattr(self.guard, "check_update"):  # some guard only deletes
             self.guard.check_update(conn, actor, current, merged)
         merged_links = {f"{k}Ids": v for k, v in parsed.links.items()}
         missing = self.input.required_missing(merged | merged_links, waived)
@@ -540,7 +542,20 @@ class RecordService(MassActions):
                 self.stream.updated(conn, actor, current, merged, changed, into=notes)
             if self._parts is not None:
                 self._parts.changed(conn, actor, current, merged)
+            if self.entity.one_default and changed.get(self.entity.one_default):
+                self._take_default(conn, actor, current["id"])
         return links_changed
+
+    def _take_default(self, conn: Connection, actor: Actor, record_id: int) -> None:
+        """A record made the default takes the mark from the others (definition `oneDefault`), as changes of
+        them (stamped, with their events) whichever protocol wrote it."""
+        flag = self.entity.one_default
+        assert flag is not None
+        others = self.repository.matching_ids(conn, conjunction([Compare(flag, Op.EQ, True),
+                                                                 Compare("id", Op.NE, record_id)]))
+        for other in sorted(others):
+            current = self.load_record(conn, other, not_found="Record {id} not found.", lock=True)
+            self.apply_update(conn, actor, current, self.input.parse({flag: False}, creating=False))
 
     def _hold_currencies_for(self, conn: Connection, data: dict[str, Any]) -> None:
         """Before an update locks its records: hold the currency settings if it changes amounts (a change of

@@ -9,33 +9,23 @@ from sqlalchemy.engine import Connection
 
 from polycrm.auth.acl import Actor
 from polycrm.core.errors import Conflict
-from polycrm.query.tree import Compare, Not, Op, conjunction
+from polycrm.query.tree import Compare, Op
 from polycrm.store.database import Database
 from polycrm.store.records import RecordRepository
 
 
 class TypeGuard:
     """A write guard (core/users.WRITE_GUARDS) of a list of types: a seeded (flagged) type, the default one and
-    one that records use (deleted ones too: they can be restored) are kept, with Concord's 409s; with
-    `one_default`, a type made the default takes the mark from the others. Subclasses name the type and its
-    users."""
+    one that records use (deleted ones too: they can be restored) are kept, with Concord's 409s (one default
+    at most is the definition's `oneDefault`). Subclasses name the type and its users."""
 
     noun: str  # the type in messages: "activity type"
     used_by: tuple[str, str, str]  # the entity using it, its attribute naming the type, the users in messages
-    one_default: bool = False
 
     def __init__(self, database: Database, types: RecordRepository):
         self.types = types
         entity, self._attribute, self._users_noun = self.used_by
         self._users = RecordRepository(database, database.registry.entity(entity))
-
-    def check_update(self, conn: Connection, actor: Actor, before: Mapping[str, Any], after: Mapping[str, Any]) -> None:
-        if self.one_default and after.get("isDefault") and not before.get("isDefault"):
-            others = self.types.fetch_rows(conn, conjunction([Compare("isDefault", Op.EQ, True),
-                                                              Not(Compare("id", Op.EQ, before["id"]))]),
-                                           attributes=["id"])
-            for row in others:
-                self.types.update(conn, row["id"], {"isDefault": False})
 
     def check_delete(self, conn: Connection, actor: Actor, types: Sequence[Mapping[str, Any]]) -> None:
         """Concord's refusals, in its order: a seeded type, the default one, one in use."""

@@ -1,6 +1,6 @@
-"""Request budgets shared by every dialect, over the `limits` library.
+"""Request budgets shared by every dialect, over the `limits` library (policies, Redis storage).
 
-Counters live in memory (one process) or, when a Redis URL is configured, in Redis, so that several
+Counters live in memory (one process: MemoryWindow) or, when a Redis URL is configured, in Redis, so that several
 `polycrm serve` processes and machines spend one budget per client. Each dialect states its own policy
 (e.g. InflowCRM: 300 requests per 5 minutes per API key and client IP) and the identity it counts by.
 A moving window is used: no client gets twice the budget across a window boundary. Failed logins are
@@ -15,6 +15,7 @@ then `get_window_stats`), by a script over the same list `limits` keeps, so `pee
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import ipaddress
 import logging
@@ -105,18 +106,66 @@ class RedisWindow:
         return bool(acquired), rate.amount - int(count), float(oldest) + rate.get_expiry()
 
 
+class MemoryWindow:
+    """The same moving window in this process's memory, without threads: limits' MemoryStorage starts a timer
+    thread to expire its entries whenever the previous one has finished, which on a quiet server is nearly
+    every request (a thread started and waited for within the request)."""
+
+    SWEEP_EVERY = 4096  # hits between two sweeps of keys whose every time has expired
+
+    def __init__(self) -> None:
+        self._times: dict[str, tuple[float, collections.deque[float]]] = {}  # key -> (window, times oldest first)
+        self._lock = threading.Lock()
+        self._hits = 0
+
+    def hit(self, rate: RateLimitItem, identity: tuple[str, ...]) -> tuple[bool, int, float]:
+        """(allowed, remaining, reset time), as RedisWindow.hit."""
+        now, expiry = time.time(), rate.get_expiry()
+        with self._lock:
+            self._hits += 1
+            if self._hits % self.SWEEP_EVERY == 0:
+                self._sweep(now)
+            times = self._times.setdefault(rate.key_for(*identity), (expiry, collections.deque()))[1]
+            _drop_before(times, now - expiry)
+            allowed = len(times) < rate.amount
+            if allowed:
+                times.append(now)
+            return allowed, rate.amount - len(times), (times[0] if times else now) + expiry
+
+    def peek(self, rate: RateLimitItem, identity: tuple[str, ...]) -> tuple[int, float]:
+        """(remaining, reset time) without counting."""
+        now, expiry = time.time(), rate.get_expiry()
+        with self._lock:
+            times = self._times.get(rate.key_for(*identity), (expiry, collections.deque()))[1]
+            _drop_before(times, now - expiry)
+            return rate.amount - len(times), (times[0] if times else now) + expiry
+
+    def _sweep(self, now: float) -> None:
+        for key in [k for k, (expiry, times) in self._times.items() if not times or times[-1] < now - expiry]:
+            del self._times[key]
+
+
+def _drop_before(times: collections.deque[float], start: float) -> None:
+    while times and times[0] < start:
+        times.popleft()
+
+
 class RateLimiter:
-    """Counts requests against policies; thread-safe (the storages lock or are atomic)."""
+    """Counts requests against policies; thread-safe (Redis scripts are atomic, the memory window locks)."""
 
     def __init__(self, redis_url: str | None = None, *, key_prefix: str = "polycrm"):
+        self._redis: RedisWindow | None = None
+        self._limiter: MovingWindowRateLimiter | None = None
+        self._memory: MemoryWindow | None = None
         if redis_url:
             storage = storage_from_string(redis_url, key_prefix=f"{key_prefix}:ratelimit", wrap_exceptions=True,
                                           socket_timeout=REDIS_TIMEOUT_SECONDS,
                                           socket_connect_timeout=REDIS_TIMEOUT_SECONDS)
+            assert isinstance(storage, RedisStorage), "a redis:// URL"
+            self._limiter = MovingWindowRateLimiter(storage)
+            self._redis = RedisWindow(storage)
         else:
-            storage = storage_from_string("memory://")
-        self._limiter = MovingWindowRateLimiter(storage)
-        self._redis = RedisWindow(storage) if isinstance(storage, RedisStorage) else None
+            self._memory = MemoryWindow()
         self._warned_at = -math.inf
         self._lock = threading.Lock()
 
@@ -126,8 +175,8 @@ class RateLimiter:
             if self._redis is not None:
                 allowed, remaining, reset_time = self._redis.hit(rate, identity)
             else:
-                allowed = self._limiter.hit(rate, *identity)
-                reset_time, remaining = self._limiter.get_window_stats(rate, *identity)
+                assert self._memory is not None
+                allowed, remaining, reset_time = self._memory.hit(rate, identity)
         except StorageError as exc:
             self._warn(exc)
             return RateDecision(True, rate.amount, rate.amount, int(time.time()) + rate.get_expiry(), 0)
@@ -137,12 +186,17 @@ class RateLimiter:
     def peek(self, rate: RateLimitItem, *identity: str) -> RateDecision:
         """Whether one more request of `identity` would be allowed, without counting it."""
         try:
-            stats = self._limiter.get_window_stats(rate, *identity)
+            if self._limiter is not None:
+                stats = self._limiter.get_window_stats(rate, *identity)
+                remaining, reset_time = stats.remaining, stats.reset_time
+            else:
+                assert self._memory is not None
+                remaining, reset_time = self._memory.peek(rate, identity)
         except StorageError as exc:
             self._warn(exc)
             return RateDecision(True, rate.amount, rate.amount, int(time.time()) + rate.get_expiry(), 0)
-        return RateDecision(stats.remaining > 0, rate.amount, max(0, stats.remaining), math.ceil(stats.reset_time),
-                            max(1, math.ceil(stats.reset_time - time.time())))
+        return RateDecision(remaining > 0, rate.amount, max(0, remaining), math.ceil(reset_time),
+                            max(1, math.ceil(reset_time - time.time())))
 
     def _warn(self, exc: StorageError) -> None:
         with self._lock:

@@ -21,8 +21,8 @@ class WebhookProtocol(Protocol):
     def render(self, subscription: Subscription, events: Sequence[Event]) -> bytes | None:
         """The request body for these events (in commit order), or None when nothing may be sent (e.g. the
         subscription's owner can no longer read any of the records). Called at send time, on every attempt.
-        It must depend only on the subscription's `event` (spelling included), its `owner_id` and the events:
-        the worker reuses a body for a moment across subscriptions that share these."""
+        It must depend only on the subscription's `event` (spelling included), its `settings`, its `owner_id`
+        and the events: the worker reuses a body for a moment across subscriptions that share these."""
         ...
 
     def signature_headers(self, subscription: Subscription, body: bytes) -> dict[str, str]:

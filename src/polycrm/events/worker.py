@@ -17,6 +17,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import IO, Any
 
+import orjson
 from sqlalchemy.exc import SQLAlchemyError
 
 from polycrm.events.deliveries import ClaimedDelivery, DeliveryQueue, failure_fields
@@ -254,7 +255,8 @@ class DeliveryWorker:
     def _body(self, protocol: WebhookProtocol, subscription: Subscription, events: list[Event]) -> bytes | None:
         if not events:
             return None
-        key = (subscription.protocol, subscription.event, subscription.owner_id, tuple(e.id for e in events))
+        settings = orjson.dumps(subscription.settings, option=orjson.OPT_SORT_KEYS)
+        key = (subscription.protocol, subscription.event, settings, subscription.owner_id, tuple(e.id for e in events))
         now = time.monotonic()
         cached = self._bodies.get(key)
         if cached is not None and cached[0] > now:

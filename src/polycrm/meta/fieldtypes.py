@@ -157,8 +157,9 @@ SECRET_FIELD_TYPE = "secret"
 
 def secret_attributes(entity: Entity) -> frozenset[str]:
     """The entity's attributes of `secret` fields: encrypted at rest, never shown (core.vault)."""
-    return frozenset(a.name for a in entity.attributes.values()
-                     if (field := entity.fields.get(a.field)) is not None and field.type == SECRET_FIELD_TYPE)
+    return entity.memo(secret_attributes, lambda: frozenset(
+        a.name for a in entity.attributes.values()
+        if (field := entity.fields.get(a.field)) is not None and field.type == SECRET_FIELD_TYPE))
 
 
 # Types that may be created at runtime through the field manager or `polycrm field add`.

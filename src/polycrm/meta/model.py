@@ -8,7 +8,9 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass, field as dataclass_field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, TypeVar
+
+T = TypeVar("T")
 
 
 class ValueKind(str, enum.Enum):
@@ -181,6 +183,26 @@ class Entity:
     # A list every user reads whatever their roles say (definition `readByEveryone`): pipelines and their
     # stages, lost reasons and the like, which a record names and any user who may write that record must see.
     read_by_everyone: bool = False
+    # The flag attribute of which one record at most is set (definition `oneDefault`: a brand, an activity
+    # type made the default takes the mark from the others).
+    one_default: str | None = None
+    # What is derived from the fields on every request (a dialect's custom field keys, the secret attributes),
+    # kept until a field changes (`fields_changed`); `revision` counts those changes, for caches held elsewhere.
+    derived: dict[Any, Any] = dataclass_field(default_factory=dict, repr=False, compare=False)
+    revision: int = 0
+
+    def memo(self, key: Any, build: Callable[[], T]) -> T:
+        """`build()`'s value, made once per revision of the fields (it must depend on them alone)."""
+        try:
+            return self.derived[key]
+        except KeyError:
+            value = self.derived[key] = build()
+            return value
+
+    def fields_changed(self) -> None:
+        """Forget what was derived from the fields: one was added, removed or changed (API names included)."""
+        self.derived = {}
+        self.revision += 1
 
     def has_field(self, name: str) -> bool:
         return name in self.fields

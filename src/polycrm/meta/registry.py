@@ -99,6 +99,7 @@ class Registry:
             owner_override=definition.get("ownerAttribute"),
             team_attribute=definition.get("teamAttribute"),
             read_by_everyone=bool(definition.get("readByEveryone")),
+            one_default=definition.get("oneDefault"),
         )
         self._rebuild_attributes(entity)
         return entity
@@ -116,6 +117,7 @@ class Registry:
             for attribute in FOLLOW_ATTRIBUTES:
                 attributes.setdefault(attribute.name, attribute)
         entity.attributes = attributes
+        entity.fields_changed()
 
     def _resolve_links(self, entity: Entity) -> None:
         for link_name, spec in self._raw[entity.name].get("links", {}).items():
@@ -204,6 +206,12 @@ class Registry:
             return
         del entity.fields[name]
         self._rebuild_attributes(entity)
+
+    def set_api_names(self, entity_name: str, name: str, api_names: dict[str, str]) -> None:
+        """Replace a field's per-dialect API names (already persisted)."""
+        entity = self.entity(entity_name)
+        entity.fields[name].api_names = dict(api_names)
+        entity.fields_changed()
 
     def with_custom_field(self, definition: CustomFieldDefinition) -> "Registry":
         """A copy of this registry with one more custom field; the original is untouched."""

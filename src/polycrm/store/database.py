@@ -241,8 +241,9 @@ class Database:
                 self.registry.add_custom_field(_definition(row))
                 changed = True
                 continue
-            field.api_names = orjson.loads(row.api_names)
             field.custom_id = row.id
+            if field.api_names != (api_names := orjson.loads(row.api_names)):
+                self.registry.set_api_names(row.entity, row.name, api_names)
             if field.params != dict(orjson.loads(row.params), type=row.type):
                 # Anew, attributes included: they carry some parameters (an enum's options).
                 self.registry.remove_custom_field(row.entity, row.name)
@@ -362,7 +363,7 @@ class Database:
                                                  table.c.removed_at.is_(None))
                              .values(api_names=orjson.dumps(api_names).decode()))
                 self._generation = self.next_value(conn, SCHEMA_GENERATION)
-            self.registry.entity(entity).fields[name].api_names = dict(api_names)
+            self.registry.set_api_names(entity, name, api_names)
 
     def next_value(self, conn: Connection, name: str) -> int:
         """Atomically increment and return a named counter (ticket numbers, schema generation)."""

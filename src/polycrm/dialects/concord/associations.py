@@ -29,7 +29,7 @@ def singular(resource: str) -> str:
 
 
 def listing(api: ConcordApi, request: ConcordRequest) -> Response:
-    view = ResourceView(api, resource_of(request))
+    view = ResourceView.of(api, resource_of(request))
     owner_id = record_id(request)
     api.core.records(view.entity.name).read(request.user, owner_id)
     return answer(view.associations_of(request.user, owner_id))
@@ -62,7 +62,7 @@ def _asked(view: ResourceView, request: ConcordRequest) -> dict[str, list[Any]]:
 
 
 def _change(api: ConcordApi, request: ConcordRequest, how: str) -> Response:
-    view = ResourceView(api, resource_of(request))
+    view = ResourceView.of(api, resource_of(request))
     actor, owner_id = request.user, record_id(request)
     records = api.core.records(view.entity.name)
     records.read(actor, owner_id)  # 404 / 403 for the record first

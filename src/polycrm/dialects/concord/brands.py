@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.responses import Response
 
-from polycrm.core.documents import BRAND_ENTITY, keep_one_default
+from polycrm.core.documents import BRAND_ENTITY
 from polycrm.core.search import SearchQuery, TotalMode
 from polycrm.dialects.concord.context import MAX_PER_PAGE, ConcordRequest
 from polycrm.dialects.concord.envelope import answer, forbidden, invalid, no_content
@@ -75,7 +75,7 @@ def _require_admin(request: ConcordRequest) -> None:
 
 def _save(api: ConcordApi, request: ConcordRequest, brand_id: int | None) -> dict[str, Any]:
     """Create or change a brand from the body: name and display name on both (Concord's BrandRequest
-    requires them on PUT too); a default brand makes the others not default, in the same transaction."""
+    requires them on PUT too); a default brand makes the others not default (core: `oneDefault`)."""
     _require_admin(request)
     body = request.body
     if isinstance(body, dict) and isinstance(body.get("config"), dict):
@@ -92,12 +92,6 @@ def _save(api: ConcordApi, request: ConcordRequest, brand_id: int | None) -> dic
         raise invalid(parsed.errors)
     if parsed.ignored:
         request.warnings.append(f"keys ignored (not kept for brands): {', '.join(parsed.ignored)}")
-    with api.core.transaction() as conn:
-        if brand_id is None:
-            brand_id = records.create_within(conn, request.user, parsed.data)["id"]
-        else:
-            records.update_within(conn, request.user, brand_id, parsed.data)
-        if parsed.data.get("isDefault"):
-            keep_one_default(conn, records, request.user, brand_id)
-    records.committed()
-    return records.read(request.user, brand_id)
+    if brand_id is None:
+        return records.create(request.user, parsed.data)
+    return records.update(request.user, brand_id, parsed.data)[0]

@@ -177,7 +177,8 @@ def describe(item: Field) -> CustomField | None:
 
 def custom_fields(entity: Entity) -> list[CustomField]:
     """The entity's fields that have a Concord (`cf_`) key, in field order."""
-    return [found for item in entity.fields.values() if (found := describe(item)) is not None]
+    return entity.memo(custom_fields, lambda: [found for item in entity.fields.values()
+                                               if (found := describe(item)) is not None])
 
 
 def concord_params(kind: ConcordType, colors: Mapping[str, str]) -> dict[str, Any]:

@@ -23,7 +23,7 @@ RESOURCE = "documents"
 def _status_change(change: str) -> Callable[[ConcordApi, ConcordRequest], Response]:
     def handler(api: ConcordApi, request: ConcordRequest) -> Response:
         request.resource = api.mapping.resources[RESOURCE]  # a 404 names the document model
-        view = ResourceView(api, request.resource)
+        view = ResourceView.of(api, request.resource)
         document_id = record_id(request)
         records = api.core.records(view.entity.name)
         change_status(records, request.user, document_id, change)

@@ -24,6 +24,7 @@ from polycrm.query.tree import TRUE, Compare, Node, Op, Sort
 
 if TYPE_CHECKING:
     from polycrm.dialects.concord.api import ConcordApi
+    from polycrm.dialects.concord.view import ViewSource
 
 # The most entries a resource's list is read with (Concord's industries are some two hundred).
 MAX_ENTRIES = 5000
@@ -55,7 +56,7 @@ class Lookups:
     """Names <-> ids of the lists `lookup` keys name, for one caller: a resource's entries are the records of
     it the caller may read (named by its title)."""
 
-    def __init__(self, api: ConcordApi, actor: Actor):
+    def __init__(self, api: ViewSource, actor: Actor):
         self.api = api
         self.actor = actor
 

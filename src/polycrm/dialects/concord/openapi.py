@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from starlette.responses import Response
 
 from polycrm.dialects.concord import (accounts, associations, billables, brands, custom_fields, documents, lookups,
-                                      records, search, trash, users)
+                                      records, search, trash, users, zapier)
 from polycrm.dialects.concord.context import DEFAULT_PER_PAGE, MAX_PER_PAGE, ConcordRequest
 from polycrm.dialects.concord.envelope import APP_VERSION, WARNING_HEADER, answer
 from polycrm.dialects.concord.custom_types import custom_fields as custom_fields_of, selectable_keys
@@ -255,6 +255,14 @@ def _billable_write(place: Place) -> dict[str, Any]:
         "200", "Its billable.", schema_ref("Billable"), place, warning=True), body=schema_ref("BillableRequest"))
 
 
+def _zapier_subscription(records: str) -> Callable[[Place], dict[str, Any]]:
+    def describe(place: Place) -> dict[str, Any]:
+        return _operation(place, f"Subscribe a Zapier hook (REST hooks) to {records} records", _success(
+            "201", "The hook.", schema_ref("ZapierHook"), place), body=schema_ref("ZapierSubscription"))
+
+    return describe
+
+
 Describe = Callable[[Place], dict[str, Any]]
 # Each handler of routes.ROUTES and how its operation is described.
 DESCRIBED: dict[Callable[..., Any], Describe] = {
@@ -338,6 +346,9 @@ DESCRIBED: dict[Callable[..., Any], Describe] = {
     documents.mark_draft: _status_change("Mark a document draft again (not one a customer accepted)"),
     **{shown: _billable_read for shown, _ in billables.HANDLERS.values()},
     **{saved: _billable_write for _, saved in billables.HANDLERS.values()},
+    zapier.subscribe_created: _zapier_subscription("new"),
+    zapier.subscribe_updated: _zapier_subscription("changed"),
+    zapier.unsubscribe: lambda p: _deleted(p, "Unsubscribe one of the caller's Zapier hooks"),
     document: lambda p: _operation(p, "This document", _success("200", "An OpenAPI 3.1 document.", {
         "type": "object", "required": ["openapi", "info", "paths"]}, p)),
 }
@@ -370,8 +381,8 @@ def _paths(mapping: ConcordMapping, selectable: dict[str, list[str]]) -> dict[st
         for path, resource, association in _places(route.shape, mapping):
             item = paths.setdefault(path, {})
             if has_id:
-                what = "A token id." if route.shape[0] == "personal-access-tokens" else \
-                    "A record id (its leading digits, as MySQL casts a string: `12abc` is 12)."
+                what = ID_TEXTS.get(route.shape[0], "A record id (its leading digits, as MySQL casts a string: "
+                                                    "`12abc` is 12).")
                 item["parameters"] = [path_param("id", what, {"type": "integer", "minimum": 1})]
             target = mapping.resources[association.resource] if association is not None else None
             for method, operation in route.methods.items():
@@ -389,8 +400,10 @@ def _paths(mapping: ConcordMapping, selectable: dict[str, list[str]]) -> dict[st
     return paths
 
 
+ID_TEXTS = {"personal-access-tokens": "A token id.", "zapier": "A hook id."}
 TAGS = {"accounts": "Tokens and users", "users": "Tokens and users", "search": "Search", "openapi": "API",
-        "documents": documents.RESOURCE, "brands": "brands", "billables": "Products of deals and documents"}
+        "documents": documents.RESOURCE, "brands": "brands", "zapier": "Zapier hooks",
+        "billables": "Products of deals and documents"}
 
 
 def build_openapi(mapping: ConcordMapping, registry: Registry) -> dict[str, Any]:

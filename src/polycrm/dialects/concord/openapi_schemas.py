@@ -353,6 +353,17 @@ def shared_schemas(mapping: ConcordMapping) -> dict[str, dict[str, Any]]:
             "is_unique": BOOLEAN}},
         **brand_schemas(),
         **billable_schemas(),
+        "ZapierHook": _object({"hook": STRING, "resource_name": STRING, "action": {"enum": ["created", "updated"]},
+                               "user_id": INTEGER, "zap_id": {"type": ["integer", "string", "null"]},
+                               "data": {"type": ["object", "array", "null"]}, "id": INTEGER}),
+        "ZapierSubscription": {"type": "object", "required": ["targetUrl"], "properties": {
+            "targetUrl": {"type": "string", "format": "uri", "maxLength": 2048,
+                          "description": "Where the records are sent: a public http(s) URL."},
+            "zapId": {"type": ["integer", "string"], "description": "Zapier's subscription id "
+                                                                    "(`subscription:123` or 123)."},
+            "data": {"type": ["object", "array", "null"], "properties": {"triggerWhen": {
+                "type": "object", "description": "Record keys and values a record must have to be sent (and, "
+                                                 "for `updated`, one of them must have changed)."}}}}},
     }
 
 

@@ -79,7 +79,7 @@ def selected_keys(request: ConcordRequest, view: ResourceView) -> list[str] | No
 
 
 def index(api: ConcordApi, request: ConcordRequest) -> Response:
-    view = ResourceView(api, resource_of(request))
+    view = ResourceView.of(api, resource_of(request))
     return answer(page_of(api, request, view, list_condition(api, request, view)))
 
 
@@ -98,7 +98,7 @@ def page_of(api: ConcordApi, request: ConcordRequest, view: ResourceView, where:
 
 def search(api: ConcordApi, request: ConcordRequest) -> Response:
     """`GET /api/{resource}/search?q=`: every match (up to `take`), a bare array of index rows."""
-    view = ResourceView(api, resource_of(request))
+    view = ResourceView.of(api, resource_of(request))
     limit = take_count(request, MAX_PER_PAGE, MAX_PER_PAGE)
     where = list_condition(api, request, view) if request.text("q") or request.query.get("filters") else None
     if where is None:
@@ -110,13 +110,13 @@ def search(api: ConcordApi, request: ConcordRequest) -> Response:
 
 
 def rules(api: ConcordApi, request: ConcordRequest) -> Response:
-    view = ResourceView(api, resource_of(request))
+    view = ResourceView.of(api, resource_of(request))
     return answer(rules_listing(view.rules_for(request.user), view.rule_labels(),
                                 options=view.rule_choices(request.user)))
 
 
 def show(api: ConcordApi, request: ConcordRequest) -> Response:
-    view = ResourceView(api, resource_of(request))
+    view = ResourceView.of(api, resource_of(request))
     record = api.core.records(view.entity.name).read(request.user, record_id(request))
     return answer(_single(api, request, view, record))
 
@@ -129,21 +129,21 @@ def _single(api: ConcordApi, request: ConcordRequest, view: ResourceView, record
 
 
 def store(api: ConcordApi, request: ConcordRequest) -> Response:
-    view = ResourceView(api, resource_of(request))
+    view = ResourceView.of(api, resource_of(request))
     new_id = save(api, request, view, None)
     record = api.core.records(view.entity.name).read(request.user, new_id)
     return answer(_single(api, request, view, record, True), 201)
 
 
 def update(api: ConcordApi, request: ConcordRequest) -> Response:
-    view = ResourceView(api, resource_of(request))
+    view = ResourceView.of(api, resource_of(request))
     save(api, request, view, record_id(request))
     record = api.core.records(view.entity.name).read(request.user, record_id(request))
     return answer(_single(api, request, view, record))
 
 
 def destroy(api: ConcordApi, request: ConcordRequest) -> Response:
-    view = ResourceView(api, resource_of(request))
+    view = ResourceView.of(api, resource_of(request))
     records = api.core.records(view.entity.name)
     shape = view.resource.shape
     if shape is not None and shape.primary_kept is not None:  # Concord keeps its primary pipeline
@@ -161,7 +161,7 @@ def associated(api: ConcordApi, request: ConcordRequest) -> Response:
         raise not_found()
     owner_id = record_id(request)
     api.core.records(resource.entity_name).read(request.user, owner_id)  # 404/403 for the owner first
-    target = ResourceView(api, api.mapping.resources[association.resource])
+    target = ResourceView.of(api, api.mapping.resources[association.resource])
     related = api.core.relations(resource.entity_name).related_ids([owner_id], [association.link])
     ids = tuple(related[association.link].get(owner_id, []))
     where = conjunction([Compare("id", Op.IN, ids), list_condition(api, request, target)])

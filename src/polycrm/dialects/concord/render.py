@@ -92,8 +92,15 @@ class RecordRenderer:
         self.resource = resource
         self.entity = entity
         self.custom = custom_fields(entity)
+        self._attributes: list[str] | None = None
 
     def attributes(self) -> list[str]:
+        """What a read fetches to render a record (made once: a renderer lives as long as its fields)."""
+        if self._attributes is None:
+            self._attributes = self._wanted()
+        return list(self._attributes)
+
+    def _wanted(self) -> list[str]:
         wanted = ["id", self.resource.title, "createdAt", "modifiedAt"]
         if self.entity.owner_attribute:
             wanted.append(self.entity.owner_attribute)

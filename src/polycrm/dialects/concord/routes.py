@@ -11,7 +11,7 @@ import re
 from typing import Any, Callable
 
 from polycrm.dialects.concord import (accounts, associations, billables, brands, custom_fields, documents, lookups,
-                                      openapi, records, search, trash, users)
+                                      openapi, records, search, trash, users, zapier)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +61,9 @@ ROUTES = (
     Route(("trashed", "{resource}", "search"), {"GET": Operation(trash.search)}),
     Route(("trashed", "{resource}", "{id}"), {"GET": Operation(trash.show), "POST": Operation(trash.restore),
                                               "DELETE": Operation(trash.destroy)}),
+    Route(("zapier", "hooks", "{resource}", "created"), {"POST": Operation(zapier.subscribe_created, body=True)}),
+    Route(("zapier", "hooks", "{resource}", "updated"), {"POST": Operation(zapier.subscribe_updated, body=True)}),
+    Route(("zapier", "hooks", "{id}"), {"DELETE": Operation(zapier.unsubscribe)}),
     Route(("documents", "{id}", "lost"), {"POST": Operation(documents.mark_lost)}),
     Route(("documents", "{id}", "accept"), {"POST": Operation(documents.mark_accepted)}),
     Route(("documents", "{id}", "draft"), {"POST": Operation(documents.mark_draft)}),

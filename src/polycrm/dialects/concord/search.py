@@ -31,7 +31,7 @@ def global_search(api: ConcordApi, request: ConcordRequest) -> Response:
     only = _only(request.query.get("only"))
     groups = []
     for name, resource in sorted(api.mapping.resources.items(), key=lambda item: item[1].label_plural):
-        view = ResourceView(api, resource)
+        view = ResourceView.of(api, resource)
         if not resource.global_search or not request.user.can(view.entity.name, "read") \
                 or (only and name not in only):
             continue

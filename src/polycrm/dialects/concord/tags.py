@@ -20,6 +20,7 @@ from polycrm.query.tree import Compare, Op, Sort, conjunction, disjunction
 
 if TYPE_CHECKING:
     from polycrm.dialects.concord.api import ConcordApi
+    from polycrm.dialects.concord.view import ViewSource
 
 TAG_ENTITY = "Tag"
 NEW_TAG_ORDER = 1000  # Concord's findOrCreateFromString
@@ -34,7 +35,7 @@ def tag_resource(tag: dict[str, Any]) -> dict[str, Any]:
             "display_order": tag.get("displayOrder"), "type": tag.get("type")}
 
 
-def tag_objects(api: ConcordApi, actor: Actor, ids: Iterable[Any]) -> dict[int, dict[str, Any]]:
+def tag_objects(api: ViewSource, actor: Actor, ids: Iterable[Any]) -> dict[int, dict[str, Any]]:
     """The tags among `ids` the caller may read, as TagResource objects by id."""
     wanted = tuple(sorted({int(i) for i in ids}))
     if not wanted:
@@ -45,7 +46,7 @@ def tag_objects(api: ConcordApi, actor: Actor, ids: Iterable[Any]) -> dict[int, 
     return {int(tag["id"]): tag_resource(tag) for tag in found}
 
 
-def tag_choices(api: ConcordApi, actor: Actor, tag_type: str | None) -> list[dict[str, Any]]:
+def tag_choices(api: ViewSource, actor: Actor, tag_type: str | None) -> list[dict[str, Any]]:
     """The tags of a type the caller may read, as the `tags` filter rule lists its choices (Concord's Tags
     filter: id, name, colour), in display order."""
     where = Compare("type", Op.EQ, tag_type) if tag_type else Compare("type", Op.IS_NULL)

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 
 def index(api: ConcordApi, request: ConcordRequest) -> Response:
-    view = ResourceView(api, resource_of(request))
+    view = ResourceView.of(api, resource_of(request))
     per_page, page = page_size(request), page_number(request)
     query = SearchQuery(where=list_condition(api, request, view), sorts=list_order(request, view),
                         offset=(page - 1) * per_page, limit=per_page, select=view.attributes())
@@ -30,7 +30,7 @@ def index(api: ConcordApi, request: ConcordRequest) -> Response:
 
 
 def search(api: ConcordApi, request: ConcordRequest) -> Response:
-    view = ResourceView(api, resource_of(request))
+    view = ResourceView.of(api, resource_of(request))
     if not request.text("q"):
         return answer([])
     query = SearchQuery(where=list_condition(api, request, view), sorts=list_order(request, view),
@@ -40,7 +40,7 @@ def search(api: ConcordApi, request: ConcordRequest) -> Response:
 
 
 def _trash(api: ConcordApi, request: ConcordRequest) -> tuple[ResourceView, TrashService]:
-    view = ResourceView(api, resource_of(request))
+    view = ResourceView.of(api, resource_of(request))
     return view, api.core.trash(view.entity.name)
 
 

@@ -3,7 +3,7 @@ render, which filter rules and search columns it has, and what the caller may do
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, Sequence
 
 from polycrm.auth.acl import Actor
 from polycrm.core.search import SearchQuery, TotalMode
@@ -18,20 +18,41 @@ from polycrm.dialects.concord.values import BodyReader
 from polycrm.query.tree import Compare, Op, Sort
 
 if TYPE_CHECKING:
-    from polycrm.dialects.concord.api import ConcordApi
+    from polycrm.core.service import Core
+    from polycrm.dialects.concord.mapping import ConcordMapping
 
 # A record's nested association arrays stop here (Concord loads them all).
 MAX_NESTED = 1000
 
 
+class ViewSource(Protocol):
+    """What views read records with: the core, the mapping, the views made so far (the API has them; so
+    does the Zapier hooks' delivery, which runs without it)."""
+
+    core: Core
+    mapping: ConcordMapping
+    views: dict[str, ResourceView]
+
+
 class ResourceView:
-    def __init__(self, api: ConcordApi, resource: Resource):
+    def __init__(self, api: ViewSource, resource: Resource):
         self.api = api
         self.resource = resource
         self.entity = api.core.registry.entity(resource.entity_name)
+        self.revision = self.entity.revision
         self.renderer = RecordRenderer(api.mapping, resource, self.entity)
         self.reader = BodyReader(api.mapping, resource, self.entity)
         self.custom: list[CustomField] = self.renderer.custom
+
+    @classmethod
+    def of(cls, api: ViewSource, resource: Resource) -> ResourceView:
+        """The resource's view, made once per revision of its entity's fields: a view keeps no request's
+        state, and building one (custom fields, attribute lists) is a good part of a read's work."""
+        entity = api.core.registry.entity(resource.entity_name)
+        view = api.views.get(resource.name)
+        if view is None or view.entity is not entity or view.revision != entity.revision:
+            view = api.views[resource.name] = cls(api, resource)
+        return view
 
     @property
     def rules(self) -> dict[str, FilterRule]:
@@ -191,7 +212,7 @@ class ResourceView:
         if not ids:
             return []
         association = self.resource.associations[key]
-        target = ResourceView(self.api, self.api.mapping.resources[association.resource])
+        target = ResourceView.of(self.api, self.api.mapping.resources[association.resource])
         sorts = [Sort(association.order), Sort("id")] if association.order else [Sort("id")]
         query = SearchQuery(where=Compare("id", Op.IN, ids), sorts=sorts, limit=len(ids),
                             select=target.attributes(), total=TotalMode.NONE)

@@ -13,7 +13,7 @@ from polycrm.dialects.concord.context import ConcordRequest
 from polycrm.dialects.concord.envelope import invalid
 from polycrm.dialects.concord.lookups import Lookups
 from polycrm.dialects.concord.tags import TagNames
-from polycrm.dialects.concord.values import VIA_ID, Parsed
+from polycrm.dialects.concord.values import VIA_ID
 from polycrm.query.tree import Compare, Op, Sort, disjunction
 
 if TYPE_CHECKING:
