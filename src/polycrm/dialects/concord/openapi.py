@@ -255,6 +255,10 @@ DESCRIBED: dict[Callable[..., Any], Describe] = {
     accounts.me: lambda p: _operation(p, "The caller", _success("200", "The user.", schema_ref("User"), p)),
     lookups.list_countries: lambda p: _operation(p, "Every country (Concord's ids: ISO 3166-1 numeric codes)", _success(
         "200", "The countries, in id order.", {"type": "array", "items": schema_ref("Country")}, p)),
+    lookups.list_timezones: lambda p: _operation(p, "Every time zone name (PHP's list: IANA zone.tab and UTC)", _success(
+        "200", "The names, in order.", {"type": "array", "items": {"type": "string"}}, p)),
+    lookups.list_currencies: lambda p: _operation(p, "Every currency PolyCRM accepts (active ISO 4217 codes)", _success(
+        "200", "The currencies by code.", {"type": "object", "additionalProperties": schema_ref("Currency")}, p)),
     accounts.list_tokens: lambda p: _operation(p, "The caller's tokens", _success(
         "200", "Token rows.", {"type": "array", "items": schema_ref("TokenRow")}, p)),
     accounts.create_token: lambda p: _operation(p, "Create a token", _success(

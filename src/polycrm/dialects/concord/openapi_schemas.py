@@ -337,6 +337,9 @@ def shared_schemas(mapping: ConcordMapping) -> dict[str, dict[str, Any]]:
                                 "icon": STRING, "action": STRING, "data": {"type": "array", "items": found}}),
         "FilterRule": rule_entry,
         "Country": _object({"id": INTEGER, "name": STRING}),
+        "Currency": _object({"name": STRING, "code": INTEGER, "precision": INTEGER, "subunit": INTEGER,
+                             "symbol": STRING, "symbol_first": BOOLEAN, "decimal_mark": STRING,
+                             "thousands_separator": STRING}),
         "CustomField": _object({"id": INTEGER, "field_type": STRING, "resource_name": STRING, "field_id": STRING,
                                 "label": STRING, "options": {"type": "array", "items": _object({
                                     "id": INTEGER, "custom_field_id": INTEGER, "name": STRING,

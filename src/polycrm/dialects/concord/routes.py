@@ -43,6 +43,8 @@ ROUTES = (
     Route(("personal-access-tokens", "{id}"), {"DELETE": Operation(accounts.revoke_token)}),
     Route(("search",), {"GET": Operation(search.global_search)}),
     Route(("countries",), {"GET": Operation(lookups.list_countries)}),
+    Route(("timezones",), {"GET": Operation(lookups.list_timezones)}),
+    Route(("currencies",), {"GET": Operation(lookups.list_currencies)}),
     Route(("users",), {"GET": Operation(users.index), "POST": Operation(users.store, body=True)}),
     Route(("users", "{id}"), {"GET": Operation(users.show), "PUT": Operation(users.update, body=True),
                               "DELETE": Operation(users.destroy)}),
