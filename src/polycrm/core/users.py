@@ -13,7 +13,7 @@ from typing import Any, Mapping, Sequence
 
 from sqlalchemy.engine import Connection
 
-from polycrm.auth.acl import ACTIONS, Actor
+from polycrm.auth.acl import ACTIONS, LEVELS, Actor
 from polycrm.core.activity_types import TYPE_ENTITY, ActivityTypeGuard
 from polycrm.core.documents import GUARDS as DOCUMENT_GUARDS
 from polycrm.core.errors import Forbidden, NotFound
@@ -71,6 +71,19 @@ def directory_reader(actor: Actor) -> Actor:
     if actor.is_admin:
         return actor
     levels = dict(actor.scopes.get(USER_ENTITY, {}), read="all")
+    return replace(actor, scopes={**actor.scopes, USER_ENTITY: {action: levels.get(action, "no") for action in ACTIONS}})
+
+
+def profile_editor(actor: Actor) -> Actor:
+    """The caller as it changes its own user record through a protocol whose product lets every user edit
+    their profile (Concord CRM's `PUT /api/profile`): read and edit of their own user record at least; the
+    fields only administrators change (`onlyAdmin`) stay theirs, nothing else is widened."""
+    if actor.is_admin:
+        return actor
+    levels = dict(actor.scopes.get(USER_ENTITY, {}))
+    for action in ("read", "edit"):
+        if LEVELS.index(levels.get(action, "no")) < LEVELS.index("own"):
+            levels[action] = "own"
     return replace(actor, scopes={**actor.scopes, USER_ENTITY: {action: levels.get(action, "no") for action in ACTIONS}})
 
 

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from starlette.responses import Response
 
-from polycrm.dialects.concord import (accounts, associations, brands, custom_fields, documents, lookups, records, search,
-                                      trash, users)
+from polycrm.dialects.concord import (accounts, associations, brands, custom_fields, documents, lookups, profile,
+                                      records, search, trash, users)
 from polycrm.dialects.concord.context import DEFAULT_PER_PAGE, MAX_PER_PAGE, ConcordRequest
 from polycrm.dialects.concord.envelope import APP_VERSION, WARNING_HEADER, answer
 from polycrm.dialects.concord.custom_types import custom_fields as custom_fields_of, selectable_keys
@@ -253,6 +253,11 @@ DESCRIBED: dict[Callable[..., Any], Describe] = {
                                                                   schema_ref("IssuedToken"), p),
         body=schema_ref("TokenRequest"), errors=("429",)),
     accounts.me: lambda p: _operation(p, "The caller", _success("200", "The user.", schema_ref("User"), p)),
+    profile.update: lambda p: _operation(p, "Change the caller's profile (every key required)", _success(
+        "200", "The user.", schema_ref("User"), p, True), body=schema_ref("ProfileRequest")),
+    profile.change_password: lambda p: _operation(p, "Change the caller's password (the current one required)",
+                                                  _success("204", "Changed; no body.", None, p),
+                                                  body=schema_ref("PasswordRequest")),
     lookups.list_countries: lambda p: _operation(p, "Every country (Concord's ids: ISO 3166-1 numeric codes)", _success(
         "200", "The countries, in id order.", {"type": "array", "items": schema_ref("Country")}, p)),
     lookups.list_timezones: lambda p: _operation(p, "Every time zone name (PHP's list: IANA zone.tab and UTC)", _success(
@@ -381,7 +386,8 @@ def _paths(mapping: ConcordMapping, selectable: dict[str, list[str]]) -> dict[st
     return paths
 
 
-TAGS = {"accounts": "Tokens and users", "users": "Tokens and users", "search": "Search", "openapi": "API",
+TAGS = {"accounts": "Tokens and users", "users": "Tokens and users", "profile": "Tokens and users",
+        "search": "Search", "openapi": "API",
         "documents": documents.RESOURCE, "brands": "brands"}
 
 

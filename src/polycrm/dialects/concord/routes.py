@@ -11,7 +11,7 @@ import re
 from typing import Any, Callable
 
 from polycrm.dialects.concord import (accounts, associations, brands, custom_fields, documents, lookups, openapi,
-                                      records, search, trash, users)
+                                      profile, records, search, trash, users)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +38,8 @@ ROUTES = (
     Route(("token",), {"POST": Operation(accounts.issue_token, body=True, guest=True)}),
     Route(("openapi.json",), {"GET": Operation(openapi.document, guest=True)}),
     Route(("me",), {"GET": Operation(accounts.me)}),
+    Route(("profile",), {"PUT": Operation(profile.update, body=True)}),
+    Route(("profile", "password"), {"PUT": Operation(profile.change_password, body=True)}),
     Route(("personal-access-tokens",), {"GET": Operation(accounts.list_tokens),
                                         "POST": Operation(accounts.create_token, body=True)}),
     Route(("personal-access-tokens", "{id}"), {"DELETE": Operation(accounts.revoke_token)}),
