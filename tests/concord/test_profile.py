@@ -113,8 +113,12 @@ def test_password_change_refusals_are_concords(pat: Concord) -> None:
 
 
 @pytest.mark.parametrize("path", ["profile", "profile/password"])
-def test_profile_routes_need_a_token_and_take_put_only(concord: Concord, path: str) -> None:
+def test_profile_routes_need_a_token(concord: Concord, path: str) -> None:
     anonymous = concord.harness.client(validate=False)
     assert anonymous.put(f"/api/{path}", json={}, headers={"Accept": "application/json"}).status_code == 401
-    refused = concord.post(path, {})
-    assert refused.status_code == 405 and refused.headers["Allow"] == "PUT"
+
+
+def test_other_methods_answer_as_concords_router(concord: Concord) -> None:
+    assert concord.post("profile", {}).status_code == 404  # Concord: POST /api/{resource}, no such resource
+    refused = concord.post("profile/password", {})  # the path fits /api/{resource}/{id} too
+    assert refused.status_code == 405 and refused.headers["Allow"] == "GET, HEAD, PUT, DELETE"

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from starlette.responses import Response
 
-from polycrm.dialects.concord import (accounts, associations, brands, custom_fields, documents, lookups, profile,
-                                      records, search, trash, users)
+from polycrm.dialects.concord import (accounts, associations, brands, clones, custom_fields, documents, lookups,
+                                      profile, records, search, trash, users)
 from polycrm.dialects.concord.context import DEFAULT_PER_PAGE, MAX_PER_PAGE, ConcordRequest
 from polycrm.dialects.concord.envelope import APP_VERSION, WARNING_HEADER, answer
 from polycrm.dialects.concord.custom_types import custom_fields as custom_fields_of, selectable_keys
@@ -245,7 +245,7 @@ def _status_change(summary: str) -> Callable[[Place], dict[str, Any]]:
     return describe
 
 
-Describe = Callable[[Place], dict[str, Any]]
+Describe = Callable[[Place], dict[str, Any] | None]
 # Each handler of routes.ROUTES and how its operation is described.
 DESCRIBED: dict[Callable[..., Any], Describe] = {
     accounts.issue_token: lambda p: _operation(
@@ -324,6 +324,8 @@ DESCRIBED: dict[Callable[..., Any], Describe] = {
     records.destroy: lambda p: _deleted(p, "Delete a record (to the trash); a record others depend on may be "
                                            "kept (409: a type in use, the last brand)", errors=("409",)),
     records.associated: _associated,
+    clones.clone: lambda p: None if _resource(p).clone is None else _operation(
+        p, "Copy a record (its title marked ` - Copy(XXXXXX)`; create rights needed)", _record(p)),
     brands.index: lambda p: _operation(p, "Brands the caller may read, the default first", _success(
         "200", "Every brand (not paginated).", {"type": "array", "items": schema_ref("Brand")}, p)),
     brands.show: lambda p: _operation(p, "A brand", _success("200", "The brand.", schema_ref("Brand"), p)),
@@ -378,12 +380,14 @@ def _paths(mapping: ConcordMapping, selectable: dict[str, list[str]]) -> dict[st
                                       f"({method} /api/{'/'.join(route.shape)})")
                 described = describe(Place(resource, association, target, has_id, operation.body,
                                            operation.guest, selectable))
+                if described is None:  # not served for this resource (a route some resources have)
+                    continue
                 module = operation.handler.__module__.rsplit(".", 1)[-1]
                 names = [module, operation.handler.__name__, *(n.name for n in (resource,) if n),
                          *(a.key for a in (association,) if a)]
                 tag = resource.name if resource is not None else TAGS.get(module, "API")
                 item[method.lower()] = {"operationId": ".".join(names), "tags": [tag], **described}
-    return paths
+    return {path: item for path, item in paths.items() if set(item) - {"parameters"}}
 
 
 TAGS = {"accounts": "Tokens and users", "users": "Tokens and users", "profile": "Tokens and users",

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import re
 from typing import Any, Callable
 
-from polycrm.dialects.concord import (accounts, associations, brands, custom_fields, documents, lookups, openapi,
-                                      profile, records, search, trash, users)
+from polycrm.dialects.concord import (accounts, associations, brands, clones, custom_fields, documents, lookups,
+                                      openapi, profile, records, search, trash, users)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,28 +73,47 @@ ROUTES = (
     Route(("{resource}", "rules"), {"GET": Operation(records.rules)}),
     Route(("{resource}", "{id}"), {"GET": Operation(records.show), "PUT": Operation(records.update, body=True),
                                    "DELETE": Operation(records.destroy)}),
+    Route(("{resource}", "{id}", "clone"), {"POST": Operation(clones.clone)}),
     Route(("{resource}", "{id}", "{associated}"), {"GET": Operation(records.associated)}),
 )
 # Names the dialect answers whatever the authentication (InflowCRM has no routes under them).
 LITERAL_ROOTS = frozenset(r.shape[0] for r in ROUTES if not r.shape[0].startswith("{"))
 
 
-def match(segments: list[str]) -> tuple[Route, dict[str, str]] | None:
-    """The route a path (split after `/api/`) takes and its path values; None when no shape fits."""
+def match(segments: list[str], method: str | None = None) -> tuple[Route, dict[str, str]] | None:
+    """The route a path (split after `/api/`) takes and its path values; None when no shape fits. As Laravel's
+    router, the first route that fits and serves the method (`GET /api/contacts/5/clone` is an association
+    list, `POST` the clone); else, for the 405, the methods of every route that fits, in Laravel's order."""
+    fitting: list[tuple[Route, dict[str, str]]] = []
     for route in ROUTES:
-        if len(route.shape) != len(segments):
+        params = _fit(route.shape, segments)
+        if params is None:
             continue
-        params: dict[str, str] = {}
-        for pattern, segment in zip(route.shape, segments):
-            if pattern.startswith("{"):
-                if not segment:
-                    break
-                params[pattern[1:-1]] = segment
-            elif pattern != segment:
-                break
-        else:
+        if method is None or method in route.methods:
             return route, params
-    return None
+        fitting.append((route, params))
+    if not fitting:
+        return None
+    methods = {verb: operation for route, _ in fitting for verb, operation in route.methods.items()}
+    ordered = {verb: methods[verb] for verb in _VERBS if verb in methods}
+    return Route(fitting[0][0].shape, ordered), fitting[0][1]
+
+
+_VERBS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")  # the order Laravel's 405 lists them in
+
+
+def _fit(shape: tuple[str, ...], segments: list[str]) -> dict[str, str] | None:
+    if len(shape) != len(segments):
+        return None
+    params: dict[str, str] = {}
+    for pattern, segment in zip(shape, segments):
+        if pattern.startswith("{"):
+            if not segment:
+                return None
+            params[pattern[1:-1]] = segment
+        elif pattern != segment:
+            return None
+    return params
 
 
 # A Concord record id (InflowCRM's are 24 hexadecimal characters).
