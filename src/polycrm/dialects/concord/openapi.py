@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from starlette.responses import Response
 
-from polycrm.dialects.concord import (accounts, associations, brands, clones, custom_fields, documents, lookups,
+from polycrm.dialects.concord import (accounts, associations, board, brands, clones, custom_fields, documents, lookups,
                                       profile, records, search, trash, users)
 from polycrm.dialects.concord.context import DEFAULT_PER_PAGE, MAX_PER_PAGE, ConcordRequest
 from polycrm.dialects.concord.envelope import APP_VERSION, WARNING_HEADER, answer
@@ -324,6 +324,13 @@ DESCRIBED: dict[Callable[..., Any], Describe] = {
     records.destroy: lambda p: _deleted(p, "Delete a record (to the trash); a record others depend on may be "
                                            "kept (409: a type in use, the last brand)", errors=("409",)),
     records.associated: _associated,
+    board.board: lambda p: _operation(p, "A pipeline's deals by stage (Concord's deals board)", _success(
+        "200", "Its stages in display order, each with its deals' summary and first cards.",
+        {"type": "array", "items": schema_ref("BoardStage")}, p), parameters=[
+            query_param("q", {"type": "string"}, "Search text, as on GET /api/deals."),
+            query_param("order", {"type": "string"}, "The cards' order (default: id)."),
+            query_param("pages", {"type": "object"}, "`pages[<stage id>]=N`: N pages of 15 cards.")],
+        errors=("404",)),
     clones.clone: lambda p: None if _resource(p).clone is None else _operation(
         p, "Copy a record (its title marked ` - Copy(XXXXXX)`; create rights needed)", _record(p)),
     brands.index: lambda p: _operation(p, "Brands the caller may read, the default first", _success(
@@ -372,6 +379,8 @@ def _paths(mapping: ConcordMapping, selectable: dict[str, list[str]]) -> dict[st
                 what = "A token id." if route.shape[0] == "personal-access-tokens" else \
                     "A record id (its leading digits, as MySQL casts a string: `12abc` is 12)."
                 item["parameters"] = [path_param("id", what, {"type": "integer", "minimum": 1})]
+            if "{pipeline}" in route.shape:
+                item["parameters"] = [path_param("pipeline", "A pipeline id.", {"type": "integer", "minimum": 1})]
             target = mapping.resources[association.resource] if association is not None else None
             for method, operation in route.methods.items():
                 describe = DESCRIBED.get(operation.handler)

@@ -35,6 +35,7 @@ TOKEN_NAME = {"type": "string", "minLength": 1, "maxLength": MAX_NAME_LENGTH, "p
               "description": "The token's name."}
 INTEGER = {"type": "integer"}
 BOOLEAN = {"type": "boolean"}
+NUMBER = {"type": "number"}
 OPERATORS = list(dict.fromkeys(op for operators in TYPE_OPERATORS.values() for op in operators))
 ASSOCIATION_IDS = {
     "description": "Record ids, or names matched on the associated resource's title (ignoring case), as a list "
@@ -345,6 +346,18 @@ def shared_schemas(mapping: ConcordMapping) -> dict[str, dict[str, Any]]:
                                 "icon": STRING, "action": STRING, "data": {"type": "array", "items": found}}),
         "FilterRule": rule_entry,
         "Country": _object({"id": INTEGER, "name": STRING}),
+        "BoardStage": _object({"id": INTEGER, "name": STRING, "win_probability": INTEGER, "display_order": INTEGER,
+                               "summary": _object({"count": INTEGER, "value": NUMBER, "weighted_value": NUMBER}),
+                               "cards": {"type": "array", "items": _object({
+                                   "id": INTEGER, "name": STRING, "amount": {"type": ["string", "integer"]},
+                                   "display_name": STRING, "path": STRING, "status": STRING,
+                                   "authorizations": {"type": "object"}, "expected_close_date": maybe,
+                                   "user_id": {"type": ["integer", "null"]},
+                                   "swatch_color": maybe, "stage_id": INTEGER, "updated_at": maybe,
+                                   "created_at": maybe, "falls_behind_expected_close_date": BOOLEAN},
+                                   ["id", "name", "amount", "display_name", "path", "status", "authorizations",
+                                    "expected_close_date", "user_id", "swatch_color", "stage_id", "updated_at",
+                                    "created_at"])}}),
         "Currency": _object({"name": STRING, "code": INTEGER, "precision": INTEGER, "subunit": INTEGER,
                              "symbol": STRING, "symbol_first": BOOLEAN, "decimal_mark": STRING,
                              "thousands_separator": STRING}),

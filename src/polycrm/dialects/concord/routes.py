@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import re
 from typing import Any, Callable
 
-from polycrm.dialects.concord import (accounts, associations, brands, clones, custom_fields, documents, lookups,
+from polycrm.dialects.concord import (accounts, associations, board, brands, clones, custom_fields, documents, lookups,
                                       openapi, profile, records, search, trash, users)
 
 
@@ -65,6 +65,7 @@ ROUTES = (
     Route(("trashed", "{resource}", "search"), {"GET": Operation(trash.search)}),
     Route(("trashed", "{resource}", "{id}"), {"GET": Operation(trash.show), "POST": Operation(trash.restore),
                                               "DELETE": Operation(trash.destroy)}),
+    Route(("deals", "board", "{pipeline}"), {"GET": Operation(board.board)}),
     Route(("documents", "{id}", "lost"), {"POST": Operation(documents.mark_lost)}),
     Route(("documents", "{id}", "accept"), {"POST": Operation(documents.mark_accepted)}),
     Route(("documents", "{id}", "draft"), {"POST": Operation(documents.mark_draft)}),
