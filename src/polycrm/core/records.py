@@ -233,9 +233,10 @@ class RecordService(MassActions):
             records = assembler.complete(conn, rows, full=False, wanted=wanted, viewer=actor)
         return SearchResult(records, total, has_more)
 
-    def group_totals(self, actor: Actor, where: Node, group_by: str, summed: str) -> dict[Any, tuple[int, float]]:
+    def group_totals(self, actor: Actor, where: Node, group_by: str,
+                     summed: str | None = None) -> dict[Any, tuple[int, float]]:
         """Per value of `group_by`, how many records matching `where` the actor may read and the sum of `summed`
-        over them (a deal board's columns)."""
+        over them (a deal board's columns, comment counts)."""
         self.require_scope(actor, "read")
         with self.database.connect() as conn:
             return self.assembler.repository.group_totals(conn, self.visible_condition(actor, where), group_by, summed)

@@ -140,6 +140,7 @@ class Resource:
     locked_when: Mapping[str, Any] = field(default_factory=dict)
     locked_keys: tuple[str, ...] = ()
     clone: CloneSpec | None = None  # None: not cloneable (404)
+    comments: bool = False  # whether its records take comments (`/api/{resource}/{id}/comments`)
     by_key: dict[str, ResourceField] = field(init=False)
     by_field: dict[str, ResourceField] = field(init=False)
 
@@ -230,7 +231,7 @@ class ConcordMapping:
                         via_required=bool(via.get("required")),
                         locked_when={k: v for k, v in spec.get("lockedWhen", {}).items() if k != "keys"},
                         locked_keys=tuple(spec.get("lockedWhen", {}).get("keys", ())),
-                        clone=_clone(spec.get("clone")))
+                        clone=_clone(spec.get("clone")), comments=bool(spec.get("comments")))
 
     def resource(self, name: str) -> Resource | None:
         return self.resources.get(name)
@@ -280,6 +281,9 @@ class ConcordMapping:
             for key in resource.locked_keys:
                 if key not in resource.by_key:
                     raise LookupError(f"Concord {resource.name} lockedWhen: no key {key}")
+            if resource.comments and (entity.links.get("comments") is None
+                                      or entity.links["comments"].entity != "Comment"):
+                raise LookupError(f"Concord {resource.name} comments: {entity.name} has no comments link to Comment")
             if resource.clone is not None:
                 for key in [*resource.clone.skipped, *(k for k in (resource.clone.owner,) if k)]:
                     if key not in resource.by_key:

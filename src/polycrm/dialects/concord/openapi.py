@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from starlette.responses import Response
 
-from polycrm.dialects.concord import (accounts, associations, board, brands, clones, custom_fields, documents, lookups,
+from polycrm.dialects.concord import (accounts, associations, board, brands, clones, comments, custom_fields, documents, lookups,
                                       profile, records, search, trash, users)
 from polycrm.dialects.concord.context import DEFAULT_PER_PAGE, MAX_PER_PAGE, ConcordRequest
 from polycrm.dialects.concord.envelope import APP_VERSION, WARNING_HEADER, answer
@@ -331,6 +331,19 @@ DESCRIBED: dict[Callable[..., Any], Describe] = {
             query_param("order", {"type": "string"}, "The cards' order (default: id)."),
             query_param("pages", {"type": "object"}, "`pages[<stage id>]=N`: N pages of 15 cards.")],
         errors=("404",)),
+    comments.index: lambda p: None if not _resource(p).comments else _operation(
+        p, "A record's comments, oldest first", _success("200", "Every comment.", {
+            "type": "array", "items": schema_ref("Comment")}, p), parameters=[
+            query_param("via_resource", {"type": "string"}, "The record the comments are read from."),
+            query_param("via_resource_id", {"type": "integer"}, "Its id (required for calls and notes).")]),
+    comments.store: lambda p: None if not _resource(p).comments else _operation(
+        p, "Comment on a record (the caller is the author)", _success("201", "The comment.", schema_ref("Comment"),
+                                                                      p), body=schema_ref("CommentRequest")),
+    comments.show: lambda p: _operation(p, "A comment (its author or an administrator)", _success(
+        "200", "The comment.", schema_ref("Comment"), p), errors=("404",)),
+    comments.update: lambda p: _operation(p, "Change a comment (its author or an administrator)", _success(
+        "200", "The comment.", schema_ref("Comment"), p), body=schema_ref("CommentRequest"), errors=("404",)),
+    comments.destroy: lambda p: _deleted(p, "Delete a comment (its author or an administrator)"),
     clones.clone: lambda p: None if _resource(p).clone is None else _operation(
         p, "Copy a record (its title marked ` - Copy(XXXXXX)`; create rights needed)", _record(p)),
     brands.index: lambda p: _operation(p, "Brands the caller may read, the default first", _success(
@@ -400,7 +413,7 @@ def _paths(mapping: ConcordMapping, selectable: dict[str, list[str]]) -> dict[st
 
 
 TAGS = {"accounts": "Tokens and users", "users": "Tokens and users", "profile": "Tokens and users",
-        "search": "Search", "openapi": "API",
+        "search": "Search", "openapi": "API", "comments": "comments",
         "documents": documents.RESOURCE, "brands": "brands"}
 
 

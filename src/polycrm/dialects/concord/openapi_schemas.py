@@ -113,7 +113,8 @@ def record_schemas(mapping: ConcordMapping, resource: Resource, entity: Entity) 
     association arrays `with` names) and `.record` (a single record: nested arrays, actions, counts)."""
     phone_types = list(mapping.phone_types)
     counts = {f"{key}_count": {"type": "integer", "minimum": 0} for key in resource.associations}
-    head = {"id": INTEGER, "display_name": {"type": ["string", "null"]},
+    head = {"id": INTEGER, **({"comments_count": {"type": "integer", "minimum": 0}} if resource.comments else {}),
+            "display_name": {"type": ["string", "null"]},
             "path": {"type": "string", "pattern": rf"^/{resource.name}/\d*$"},
             CREATED: TIMESTAMP, UPDATED: TIMESTAMP, "authorizations": schema_ref("Authorizations"),
             "was_recently_created": BOOLEAN}
@@ -346,6 +347,15 @@ def shared_schemas(mapping: ConcordMapping) -> dict[str, dict[str, Any]]:
                                 "icon": STRING, "action": STRING, "data": {"type": "array", "items": found}}),
         "FilterRule": rule_entry,
         "Country": _object({"id": INTEGER, "name": STRING}),
+        "Comment": _object({"id": INTEGER, "body": STRING, "created_by": {"type": ["integer", "null"]},
+                            "creator": {"anyOf": [schema_ref("User"), {"type": "null"}]}, "created_at": maybe,
+                            "updated_at": maybe, "authorizations": _object({
+                                "view": BOOLEAN, "update": BOOLEAN, "delete": BOOLEAN}),
+                            "was_recently_created": BOOLEAN}),
+        "CommentRequest": {"type": "object", "required": ["body"], "properties": {
+            "body": {"type": "string", "minLength": 1, "maxLength": 65535, "pattern": r"\S"},
+            "via_resource": {"type": "string", "enum": ["contacts", "companies", "deals", "activities"]},
+            "via_resource_id": {"type": ["integer", "string"]}}},
         "BoardStage": _object({"id": INTEGER, "name": STRING, "win_probability": INTEGER, "display_order": INTEGER,
                                "summary": _object({"count": INTEGER, "value": NUMBER, "weighted_value": NUMBER}),
                                "cards": {"type": "array", "items": _object({

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import re
 from typing import Any, Callable
 
-from polycrm.dialects.concord import (accounts, associations, board, brands, clones, custom_fields, documents, lookups,
+from polycrm.dialects.concord import (accounts, associations, board, brands, clones, comments, custom_fields, documents, lookups,
                                       openapi, profile, records, search, trash, users)
 
 
@@ -66,6 +66,8 @@ ROUTES = (
     Route(("trashed", "{resource}", "{id}"), {"GET": Operation(trash.show), "POST": Operation(trash.restore),
                                               "DELETE": Operation(trash.destroy)}),
     Route(("deals", "board", "{pipeline}"), {"GET": Operation(board.board)}),
+    Route(("comments", "{id}"), {"GET": Operation(comments.show), "PUT": Operation(comments.update, body=True),
+                                 "DELETE": Operation(comments.destroy)}),
     Route(("documents", "{id}", "lost"), {"POST": Operation(documents.mark_lost)}),
     Route(("documents", "{id}", "accept"), {"POST": Operation(documents.mark_accepted)}),
     Route(("documents", "{id}", "draft"), {"POST": Operation(documents.mark_draft)}),
@@ -75,6 +77,8 @@ ROUTES = (
     Route(("{resource}", "{id}"), {"GET": Operation(records.show), "PUT": Operation(records.update, body=True),
                                    "DELETE": Operation(records.destroy)}),
     Route(("{resource}", "{id}", "clone"), {"POST": Operation(clones.clone)}),
+    Route(("{resource}", "{id}", "comments"), {"GET": Operation(comments.index),
+                                               "POST": Operation(comments.store, body=True)}),
     Route(("{resource}", "{id}", "{associated}"), {"GET": Operation(records.associated)}),
 )
 # Names the dialect answers whatever the authentication (InflowCRM has no routes under them).
