@@ -91,10 +91,12 @@ def test_bad_comment_bodies_are_422_in_concords_words(concord: Concord) -> None:
 def test_other_resources_and_records_are_404(concord: Concord) -> None:
     contact = concord.create("contacts", {"first_name": "Ann"})
     refused = concord.post(f"contacts/{contact['id']}/comments", {"body": "x"})
-    assert refused.status_code == 404 and refused.json() == {"message": "Comments cannot be added to the provided resource."}
+    assert refused.status_code == 404
+    assert refused.json() == {"message": "Comments cannot be added to the provided resource."}
     assert concord.get(f"contacts/{contact['id']}/comments").status_code == 404
     missing = concord.post("activities/999999/comments", {"body": "x"})
-    assert missing.json() == {"message": "No query results for model [Modules\\Activities\\App\\Models\\Activity] 999999"}
+    assert missing.json() == {
+        "message": "No query results for model [Modules\\Activities\\App\\Models\\Activity] 999999"}
     for raw in ("999999", "abc"):
         gone = concord.get(f"comments/{raw}")
         assert gone.status_code == 404

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from starlette.responses import Response
 
-from polycrm.dialects.concord import (accounts, associations, board, brands, clones, comments, custom_fields, documents, lookups,
-                                      profile, records, search, trash, users)
+from polycrm.dialects.concord import (accounts, associations, board, brands, clones, comments, custom_fields,
+                                      documents, lookups, profile, records, search, trash, users)
 from polycrm.dialects.concord.context import DEFAULT_PER_PAGE, MAX_PER_PAGE, ConcordRequest
 from polycrm.dialects.concord.envelope import APP_VERSION, WARNING_HEADER, answer
 from polycrm.dialects.concord.custom_types import custom_fields as custom_fields_of, selectable_keys
@@ -260,8 +260,9 @@ DESCRIBED: dict[Callable[..., Any], Describe] = {
                                                   body=schema_ref("PasswordRequest")),
     lookups.list_countries: lambda p: _operation(p, "Every country (Concord's ids: ISO 3166-1 numeric codes)", _success(
         "200", "The countries, in id order.", {"type": "array", "items": schema_ref("Country")}, p)),
-    lookups.list_timezones: lambda p: _operation(p, "Every time zone name (PHP's list: IANA zone.tab and UTC)", _success(
-        "200", "The names, in order.", {"type": "array", "items": {"type": "string"}}, p)),
+    lookups.list_timezones: lambda p: _operation(
+        p, "Every time zone name (PHP's list: IANA zone.tab and UTC)",
+        _success("200", "The names, in order.", {"type": "array", "items": {"type": "string"}}, p)),
     lookups.list_currencies: lambda p: _operation(p, "Every currency PolyCRM accepts (active ISO 4217 codes)", _success(
         "200", "The currencies by code.", {"type": "object", "additionalProperties": schema_ref("Currency")}, p)),
     accounts.list_tokens: lambda p: _operation(p, "The caller's tokens", _success(

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import re
 from typing import Any, Callable
 
-from polycrm.dialects.concord import (accounts, associations, board, brands, clones, comments, custom_fields, documents, lookups,
-                                      openapi, profile, records, search, trash, users)
+from polycrm.dialects.concord import (accounts, associations, board, brands, clones, comments, custom_fields,
+                                      documents, lookups, openapi, profile, records, search, trash, users)
 
 
 @dataclass(frozen=True, slots=True)
