@@ -111,6 +111,16 @@ CONCORD = {
     "/api/users/{id}": "every user reads a user; super admins change and delete (tests/concord/test_users.py)",
     "/api/search": "resources the caller may read, records through core search (ACL)",
     "/api/countries": "no records: Concord's fixed country list, for any user (tests/concord/test_products_lookups.py)",
+    "/api/timezones": "no records: a fixed list, for any user (tests/concord/test_misc_routes.py)",
+    "/api/currencies": "no records: a fixed list, for any user (tests/concord/test_misc_routes.py)",
+    "/api/profile": "the caller's own user, whatever their roles (core.users.profile_editor; "
+                    "tests/concord/test_profile.py)",
+    "/api/profile/password": "the caller's own user, with the current password (tests/concord/test_profile.py)",
+    "/api/deals/board/{pipeline}": "read of the pipeline, then of the deals (tests/concord/test_board.py)",
+    "/api/comments/{id}": "the author or an administrator (core.comments; tests/concord/test_comments.py)",
+    "/api/{resource}/{id}/clone": "read of the record, create of its type (tests/concord/test_clones.py)",
+    "/api/{resource}/{id}/comments": "read of the record; then its comments, added as their author "
+                                     "(core.comments; tests/concord/test_comments.py)",
     "/api/custom-fields": "administrators only (tests/concord/test_custom_fields.py)",
     "/api/custom-fields/{id}": "administrators only (tests/concord/test_custom_fields.py)",
     "/api/associations/{resource}/{id}": "read to see, edit to change the record; ids the caller may not read "

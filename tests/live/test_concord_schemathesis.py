@@ -38,6 +38,7 @@ from schemathesis.specs.openapi.checks import (content_type_conformance, respons
                                                response_schema_conformance, status_code_conformance,
                                                unsupported_method)
 
+from polycrm.dialects.concord import routes
 from polycrm.dialects.concord.mapping import ConcordMapping
 from polycrm.dialects.concord.openapi import build_openapi
 from polycrm.meta import load_builtin_registry
@@ -45,8 +46,21 @@ from polycrm.meta.registry import CustomFieldDefinition
 from tests.conftest import BACKENDS
 from tests.live.conftest import LiveServer, live_database, run_cli, serve
 
+
+def unsupported_method_as_laravel(ctx: Any, response: Any, case: Any) -> bool | None:
+    """schemathesis's check that an undeclared method is 405, but for the methods another route of the path
+    serves, as Laravel's router picks the first route that serves the method: `GET /api/token` is Concord's
+    `GET /api/{resource}` of no resource, 404 as Concord 1.4.1 answers it (routes.match)."""
+    segments = response.request.url.split("?")[0].split("/api/", 1)[1].split("/")
+    method = "GET" if response.request.method == "HEAD" else response.request.method
+    served = routes.match(segments, method)
+    if response.status_code == 404 and served is not None and method in served[0].methods:
+        return None
+    return unsupported_method(ctx, response, case)
+
+
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
-          response_schema_conformance, unsupported_method]
+          response_schema_conformance, unsupported_method_as_laravel]
 VIP = CustomFieldDefinition("Contact", "cVip", "bool", {}, {"concord": "cf_vip"})
 MAPPING = ConcordMapping.load()
 DOCUMENT = build_openapi(MAPPING, load_builtin_registry().with_custom_field(VIP))

@@ -45,13 +45,15 @@ class IsoCurrency:
     code: str
     name: str
     minor_units: int | None  # None: not a money of account (gold, test codes)
+    numeric: str = ""  # the ISO 4217 numeric code ("840")
 
 
 @cache
 def iso_currencies() -> dict[str, IsoCurrency]:
     """The active ISO 4217 currencies by code."""
     data = json.loads((resources.files("polycrm.meta") / "definitions" / "iso4217.json").read_text())
-    return {code: IsoCurrency(code, item["name"], item["minorUnits"]) for code, item in data["currencies"].items()}
+    return {code: IsoCurrency(code, item["name"], item["minorUnits"], item["numeric"])
+            for code, item in data["currencies"].items()}
 
 
 def check_code(code: Any, what: str = "Currency") -> str:

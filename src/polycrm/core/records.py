@@ -238,6 +238,14 @@ class RecordService(MassActions):
             records = assembler.complete(conn, rows, full=False, wanted=wanted, viewer=actor)
         return SearchResult(records, total, has_more)
 
+    def group_totals(self, actor: Actor, where: Node, group_by: str,
+                     summed: str | None = None) -> dict[Any, tuple[int, float]]:
+        """Per value of `group_by`, how many records matching `where` the actor may read and the sum of `summed`
+        over them (a deal board's columns, comment counts)."""
+        self.require_scope(actor, "read")
+        with self.database.connect() as conn:
+            return self.assembler.repository.group_totals(conn, self.visible_condition(actor, where), group_by, summed)
+
     def _columns_for_derived(self, wanted: set[str]) -> set[str]:
         """Column attributes needed to compute the wanted derived ones (names need their ids)."""
         return set().union(*(self._derived_from.get(name, ()) for name in wanted))

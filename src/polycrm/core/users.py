@@ -13,7 +13,7 @@ from typing import Any, Mapping, Sequence
 
 from sqlalchemy.engine import Connection
 
-from polycrm.auth.acl import ACTIONS, Actor
+from polycrm.auth.acl import ACTIONS, CREATE_LEVELS, LEVELS, Actor
 from polycrm.core.activity_types import TYPE_ENTITY, ActivityTypeGuard
 from polycrm.core.documents import GUARDS as DOCUMENT_GUARDS
 from polycrm.core.errors import Forbidden, NotFound
@@ -65,13 +65,30 @@ class UserGuard:
             raise Forbidden("The last active administrator cannot be removed, deactivated or demoted.")
 
 
+def with_levels(actor: Actor, entity: str, minimum: Mapping[str, str]) -> Actor:
+    """The actor with at least these levels (action -> level) on one entity type, nothing else widened: how a
+    protocol gives what its product gives every user whatever their roles (administrators are unchanged)."""
+    if actor.is_admin:
+        return actor
+    levels = dict(actor.scopes.get(entity, {}))
+    for action, level in minimum.items():
+        ranks = CREATE_LEVELS if action == "create" else LEVELS
+        if ranks.index(levels.get(action, "no")) < ranks.index(level):
+            levels[action] = level
+    return replace(actor, scopes={**actor.scopes, entity: {action: levels.get(action, "no") for action in ACTIONS}})
+
+
 def directory_reader(actor: Actor) -> Actor:
     """The caller as it reads users through a protocol whose product shows every user to every user (Concord
     CRM's UserPolicy allows viewAny and view to all): read of every user record, nothing else widened."""
-    if actor.is_admin:
-        return actor
-    levels = dict(actor.scopes.get(USER_ENTITY, {}), read="all")
-    return replace(actor, scopes={**actor.scopes, USER_ENTITY: {action: levels.get(action, "no") for action in ACTIONS}})
+    return with_levels(actor, USER_ENTITY, {"read": "all"})
+
+
+def profile_editor(actor: Actor) -> Actor:
+    """The caller as it changes its own user record through a protocol whose product lets every user edit
+    their profile (Concord CRM's `PUT /api/profile`): read and edit of their own user record at least; the
+    fields only administrators change (`onlyAdmin`) stay theirs, nothing else is widened."""
+    return with_levels(actor, USER_ENTITY, {"read": "own", "edit": "own"})
 
 
 # Who acts in the command line's changes of users: an administrator who is no user (so never "yourself").

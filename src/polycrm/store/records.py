@@ -315,6 +315,22 @@ class RecordRepository(RelationRows):
         return remembered_count(conn, key, lambda: int(conn.execute(statement, params).scalar_one()),
                                 self.database.remembered_counts)
 
+    def group_totals(self, conn: Connection, where: Node, group_by: str,
+                     summed: str | None) -> dict[Any, tuple[int, float]]:
+        """Per value of the `group_by` attribute, the count of the rows matching `where` and the sum of `summed`
+        over them (empty values count as 0; no `summed`: 0)."""
+        shape, values = lift_values(where)
+        group = self.table.c[self._column_names[group_by]]
+        total = func.coalesce(func.sum(self.table.c[self._column_names[summed]]), 0) if summed else literal_column("0")
+
+        def build() -> tuple[Any, Bindings]:
+            bindings = Bindings()
+            return (select(group, func.count(), total).select_from(self.table).where(
+                self.compiler.compile(shape, bindings), self._in_view()).group_by(group), bindings)
+
+        statement, bindings = self._statement(("totals", group_by, summed, shape), build)
+        return {row[0]: (int(row[1]), float(row[2])) for row in conn.execute(statement, bindings.values(values))}
+
     def matching_ids(self, conn: Connection, where: Node, *, deleted: bool | None = False) -> set[int]:
         """Ids of the rows matching a filter tree: live ones, soft-deleted ones (`deleted`), or either (None)."""
         shape, values = lift_values(where)

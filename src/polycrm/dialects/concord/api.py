@@ -72,11 +72,11 @@ class ConcordApi:
 
     async def _serve(self, request: Request) -> Response:
         path = request.url.path
-        matched = routes.match(path.removeprefix("/api/").split("/"))
+        method = "GET" if request.method == "HEAD" else request.method
+        matched = routes.match(path.removeprefix("/api/").split("/"), method)
         if matched is None:
             raise not_found()
         route, params = matched
-        method = "GET" if request.method == "HEAD" else request.method
         operation = route.methods.get(method)
         if operation is None:
             raise method_not_allowed(request.method, path, route.allowed())

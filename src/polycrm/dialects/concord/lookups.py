@@ -1,7 +1,8 @@
 """Keys that show a name kept as text as the id of an entry of a list (specs/concord.md §4): `country_id` over
 a record's address country (Concord's country list, `countries.json`), a company's `industry_id` over
 EspoCRM's `industry` enum (the Industry of that name). The stored text stays the one truth every protocol
-reads and writes; the id is looked up both ways, by name. Also `GET /api/countries`."""
+reads and writes; the id is looked up both ways, by name. Also the fixed lists any user with a token reads:
+`GET /api/countries`, `/api/timezones` and `/api/currencies`, each from a data file."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 from starlette.responses import Response
 
 from polycrm.auth.acl import Actor
+from polycrm.core.currency import iso_currencies
 from polycrm.core.search import SearchQuery, TotalMode
 from polycrm.dialects.concord.context import ConcordRequest
 from polycrm.dialects.concord.envelope import answer
@@ -30,11 +32,14 @@ if TYPE_CHECKING:
 MAX_ENTRIES = 5000
 
 
+def _data(name: str) -> dict[str, Any]:
+    return json.loads(resources.files(__package__).joinpath(name).read_text(encoding="utf-8"))
+
+
 @cache
 def countries() -> tuple[dict[str, Any], ...]:
     """Concord's countries, in id order: {id, name, iso_3166_2, iso_3166_3}."""
-    data = json.loads(resources.files(__package__).joinpath("countries.json").read_text())
-    return tuple(data["countries"])
+    return tuple(_data("countries.json")["countries"])
 
 
 @cache
@@ -50,6 +55,33 @@ def _country_ids() -> dict[str, int]:
 def list_countries(api: ConcordApi, request: ConcordRequest) -> Response:
     """`GET /api/countries`: every country as `{id, name}`, for any user with a token."""
     return answer([{"id": row["id"], "name": row["name"]} for row in countries()])
+
+
+@cache
+def timezones() -> tuple[str, ...]:
+    return tuple(_data("timezones.json")["timezones"])
+
+
+def list_timezones(api: ConcordApi, request: ConcordRequest) -> Response:
+    """`GET /api/timezones`: the zone names Concord lists (PHP's, in name order), a bare array."""
+    return answer(list(timezones()))
+
+
+@cache
+def currencies() -> dict[str, dict[str, Any]]:
+    """Every currency PolyCRM accepts, by code, as Concord's list shows one (`currency_formats.json`)."""
+    formats = _data("currency_formats.json")
+    shown = {}
+    for code, iso in sorted(iso_currencies().items()):
+        precision = iso.minor_units or 0  # gold, SDR and test codes: Concord shows 0
+        shown[code] = {"name": iso.name, "code": int(iso.numeric), "precision": precision, "subunit": 10 ** precision,
+                       "symbol": code, **formats["default"], **formats["currencies"].get(code, {})}
+    return shown
+
+
+def list_currencies(api: ConcordApi, request: ConcordRequest) -> Response:
+    """`GET /api/currencies`: an object of currencies by ISO 4217 code."""
+    return answer(currencies())
 
 
 class Lookups:

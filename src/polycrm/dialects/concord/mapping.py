@@ -100,6 +100,18 @@ class ModelShape:
     primary_kept: str | None = None  # the 409 message refusing to delete a primary record (none: it may go)
 
 
+@dataclass(frozen=True, slots=True)
+class CloneSpec:
+    """How `POST /api/{resource}/{id}/clone` copies a record (Concord's Cloneable resources): its writable keys
+    and custom fields but `skipped`, the title marked as a copy, `values` set, the caller made the owner
+    (`owner`: the owner key) and its associations copied."""
+
+    skipped: frozenset[str] = frozenset()
+    values: Mapping[str, Any] = field(default_factory=dict)
+    owner: str | None = None
+    associations: bool = False
+
+
 @dataclass
 class Resource:
     """One `/api/{resource}`."""
@@ -130,6 +142,8 @@ class Resource:
     # Whether the records have products (`/api/{resource}/{id}/billable`, the `billable` key of writes) and
     # when a single record shows them: "always", or "with" (when `with` names `billable`).
     billable: str | None = None
+    clone: CloneSpec | None = None  # None: not cloneable (404)
+    comments: bool = False  # whether its records take comments (`/api/{resource}/{id}/comments`)
     by_key: dict[str, ResourceField] = field(init=False)
     by_field: dict[str, ResourceField] = field(init=False)
 
@@ -167,6 +181,13 @@ def _shape(spec: dict[str, Any] | None) -> ModelShape | None:
     if spec is None:
         return None
     return ModelShape(tuple(spec.get("authorizations", ())), spec.get("primary"), spec.get("primaryKept"))
+
+
+def _clone(spec: dict[str, Any] | None) -> CloneSpec | None:
+    if spec is None:
+        return None
+    return CloneSpec(frozenset(spec.get("skip", ())), spec.get("values", {}), spec.get("owner"),
+                     bool(spec.get("associations")))
 
 
 class ConcordMapping:
@@ -213,7 +234,8 @@ class ConcordMapping:
                         via_required=bool(via.get("required")),
                         locked_when={k: v for k, v in spec.get("lockedWhen", {}).items() if k != "keys"},
                         locked_keys=tuple(spec.get("lockedWhen", {}).get("keys", ())),
-                        billable=spec.get("billable"))
+                        billable=spec.get("billable"),
+                        clone=_clone(spec.get("clone")), comments=bool(spec.get("comments")))
 
     def resource(self, name: str) -> Resource | None:
         return self.resources.get(name)
@@ -263,6 +285,15 @@ class ConcordMapping:
             for key in resource.locked_keys:
                 if key not in resource.by_key:
                     raise LookupError(f"Concord {resource.name} lockedWhen: no key {key}")
+            if resource.comments and (entity.links.get("comments") is None
+                                      or entity.links["comments"].entity != "Comment"):
+                raise LookupError(f"Concord {resource.name} comments: {entity.name} has no comments link to Comment")
+            if resource.clone is not None:
+                for key in [*resource.clone.skipped, *(k for k in (resource.clone.owner,) if k)]:
+                    if key not in resource.by_key:
+                        raise LookupError(f"Concord {resource.name} clone: no key {key}")
+                for name in resource.clone.values:
+                    require(name, "clone values")
             problems = check_rules(resource.rules, entity, registry)
             if problems:
                 raise LookupError(f"Concord {resource.name}: {'; '.join(problems)}")

@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from starlette.responses import Response
 
-from polycrm.dialects.concord import (accounts, associations, billables, brands, custom_fields, documents, lookups,
-                                      records, search, trash, users, zapier)
+from polycrm.dialects.concord import (accounts, associations, billables, board, brands, clones, comments,
+                                      custom_fields, documents, lookups, profile, records, search, trash,
+                                      users, zapier)
 from polycrm.dialects.concord.context import DEFAULT_PER_PAGE, MAX_PER_PAGE, ConcordRequest
 from polycrm.dialects.concord.envelope import APP_VERSION, WARNING_HEADER, answer
 from polycrm.dialects.concord.custom_types import custom_fields as custom_fields_of, selectable_keys
@@ -263,7 +264,7 @@ def _zapier_subscription(records: str) -> Callable[[Place], dict[str, Any]]:
     return describe
 
 
-Describe = Callable[[Place], dict[str, Any]]
+Describe = Callable[[Place], dict[str, Any] | None]
 # Each handler of routes.ROUTES and how its operation is described.
 DESCRIBED: dict[Callable[..., Any], Describe] = {
     accounts.issue_token: lambda p: _operation(
@@ -271,8 +272,18 @@ DESCRIBED: dict[Callable[..., Any], Describe] = {
                                                                   schema_ref("IssuedToken"), p),
         body=schema_ref("TokenRequest"), errors=("429",)),
     accounts.me: lambda p: _operation(p, "The caller", _success("200", "The user.", schema_ref("User"), p)),
+    profile.update: lambda p: _operation(p, "Change the caller's profile (every key required)", _success(
+        "200", "The user.", schema_ref("User"), p, True), body=schema_ref("ProfileRequest")),
+    profile.change_password: lambda p: _operation(p, "Change the caller's password (the current one required)",
+                                                  _success("204", "Changed; no body.", None, p),
+                                                  body=schema_ref("PasswordRequest")),
     lookups.list_countries: lambda p: _operation(p, "Every country (Concord's ids: ISO 3166-1 numeric codes)", _success(
         "200", "The countries, in id order.", {"type": "array", "items": schema_ref("Country")}, p)),
+    lookups.list_timezones: lambda p: _operation(
+        p, "Every time zone name (PHP's list: IANA zone.tab and UTC)",
+        _success("200", "The names, in order.", {"type": "array", "items": {"type": "string"}}, p)),
+    lookups.list_currencies: lambda p: _operation(p, "Every currency PolyCRM accepts (active ISO 4217 codes)", _success(
+        "200", "The currencies by code.", {"type": "object", "additionalProperties": schema_ref("Currency")}, p)),
     accounts.list_tokens: lambda p: _operation(p, "The caller's tokens", _success(
         "200", "Token rows.", {"type": "array", "items": schema_ref("TokenRow")}, p)),
     accounts.create_token: lambda p: _operation(p, "Create a token", _success(
@@ -333,6 +344,28 @@ DESCRIBED: dict[Callable[..., Any], Describe] = {
     records.destroy: lambda p: _deleted(p, "Delete a record (to the trash); a record others depend on may be "
                                            "kept (409: a type in use, the last brand)", errors=("409",)),
     records.associated: _associated,
+    board.board: lambda p: _operation(p, "A pipeline's deals by stage (Concord's deals board)", _success(
+        "200", "Its stages in display order, each with its deals' summary and first cards.",
+        {"type": "array", "items": schema_ref("BoardStage")}, p), parameters=[
+            query_param("q", {"type": "string"}, "Search text, as on GET /api/deals."),
+            query_param("order", {"type": "string"}, "The cards' order (default: id)."),
+            query_param("pages", {"type": "object"}, "`pages[<stage id>]=N`: N pages of 15 cards.")],
+        errors=("404",)),
+    comments.index: lambda p: None if not _resource(p).comments else _operation(
+        p, "A record's comments, oldest first", _success("200", "Every comment.", {
+            "type": "array", "items": schema_ref("Comment")}, p), parameters=[
+            query_param("via_resource", {"type": "string"}, "The record the comments are read from."),
+            query_param("via_resource_id", {"type": "integer"}, "Its id (required for calls and notes).")]),
+    comments.store: lambda p: None if not _resource(p).comments else _operation(
+        p, "Comment on a record (the caller is the author)", _success("201", "The comment.", schema_ref("Comment"),
+                                                                      p), body=schema_ref("CommentRequest")),
+    comments.show: lambda p: _operation(p, "A comment (its author or an administrator)", _success(
+        "200", "The comment.", schema_ref("Comment"), p), errors=("404",)),
+    comments.update: lambda p: _operation(p, "Change a comment (its author or an administrator)", _success(
+        "200", "The comment.", schema_ref("Comment"), p), body=schema_ref("CommentRequest"), errors=("404",)),
+    comments.destroy: lambda p: _deleted(p, "Delete a comment (its author or an administrator)"),
+    clones.clone: lambda p: None if _resource(p).clone is None else _operation(
+        p, "Copy a record (its title marked ` - Copy(XXXXXX)`; create rights needed)", _record(p)),
     brands.index: lambda p: _operation(p, "Brands the caller may read, the default first", _success(
         "200", "Every brand (not paginated).", {"type": "array", "items": schema_ref("Brand")}, p)),
     brands.show: lambda p: _operation(p, "A brand", _success("200", "The brand.", schema_ref("Brand"), p)),
@@ -384,6 +417,8 @@ def _paths(mapping: ConcordMapping, selectable: dict[str, list[str]]) -> dict[st
                 what = ID_TEXTS.get(route.shape[0], "A record id (its leading digits, as MySQL casts a string: "
                                                     "`12abc` is 12).")
                 item["parameters"] = [path_param("id", what, {"type": "integer", "minimum": 1})]
+            if "{pipeline}" in route.shape:
+                item["parameters"] = [path_param("pipeline", "A pipeline id.", {"type": "integer", "minimum": 1})]
             target = mapping.resources[association.resource] if association is not None else None
             for method, operation in route.methods.items():
                 describe = DESCRIBED.get(operation.handler)
@@ -392,18 +427,20 @@ def _paths(mapping: ConcordMapping, selectable: dict[str, list[str]]) -> dict[st
                                       f"({method} /api/{'/'.join(route.shape)})")
                 described = describe(Place(resource, association, target, has_id, operation.body,
                                            operation.guest, selectable))
+                if described is None:  # not served for this resource (a route some resources have)
+                    continue
                 module = operation.handler.__module__.rsplit(".", 1)[-1]
                 names = [module, operation.handler.__name__, *(n.name for n in (resource,) if n),
                          *(a.key for a in (association,) if a)]
                 tag = resource.name if resource is not None else TAGS.get(module, "API")
                 item[method.lower()] = {"operationId": ".".join(names), "tags": [tag], **described}
-    return paths
+    return {path: item for path, item in paths.items() if set(item) - {"parameters"}}
 
 
 ID_TEXTS = {"personal-access-tokens": "A token id.", "zapier": "A hook id."}
-TAGS = {"accounts": "Tokens and users", "users": "Tokens and users", "search": "Search", "openapi": "API",
-        "documents": documents.RESOURCE, "brands": "brands", "zapier": "Zapier hooks",
-        "billables": "Products of deals and documents"}
+TAGS = {"accounts": "Tokens and users", "users": "Tokens and users", "profile": "Tokens and users",
+        "search": "Search", "openapi": "API", "comments": "comments", "documents": documents.RESOURCE,
+        "brands": "brands", "zapier": "Zapier hooks", "billables": "Products of deals and documents"}
 
 
 def build_openapi(mapping: ConcordMapping, registry: Registry) -> dict[str, Any]:

@@ -35,6 +35,7 @@ TOKEN_NAME = {"type": "string", "minLength": 1, "maxLength": MAX_NAME_LENGTH, "p
               "description": "The token's name."}
 INTEGER = {"type": "integer"}
 BOOLEAN = {"type": "boolean"}
+NUMBER = {"type": "number"}
 OPERATORS = list(dict.fromkeys(op for operators in TYPE_OPERATORS.values() for op in operators))
 ASSOCIATION_IDS = {
     "description": "Record ids, or names matched on the associated resource's title (ignoring case), as a list "
@@ -112,7 +113,8 @@ def record_schemas(mapping: ConcordMapping, resource: Resource, entity: Entity) 
     association arrays `with` names) and `.record` (a single record: nested arrays, actions, counts)."""
     phone_types = list(mapping.phone_types)
     counts = {f"{key}_count": {"type": "integer", "minimum": 0} for key in resource.associations}
-    head = {"id": INTEGER, "display_name": {"type": ["string", "null"]},
+    head = {"id": INTEGER, **({"comments_count": {"type": "integer", "minimum": 0}} if resource.comments else {}),
+            "display_name": {"type": ["string", "null"]},
             "path": {"type": "string", "pattern": rf"^/{resource.name}/\d*$"},
             CREATED: TIMESTAMP, UPDATED: TIMESTAMP, "authorizations": schema_ref("Authorizations"),
             "was_recently_created": BOOLEAN}
@@ -333,12 +335,44 @@ def shared_schemas(mapping: ConcordMapping) -> dict[str, dict[str, Any]]:
             "default_landing_page": {"type": ["string", "null"], "maxLength": MAX_STRING},
             "super_admin": BOOLEAN, "access_api": BOOLEAN,
             "roles": {"type": "array", "items": STRING, "description": "Role names."}}},
+        "ProfileRequest": {"type": "object", "description": "Every key but default_landing_page is required.",
+                           "required": ["name", "email", "time_format", "date_format", "locale", "timezone"],
+                           "properties": {"name": text, "email": text, "time_format": text, "date_format": text,
+                                          "locale": text, "timezone": text, "default_landing_page": {
+                                              "type": ["string", "null"], "maxLength": MAX_STRING}}},
+        "PasswordRequest": {"type": "object", "required": ["old_password", "password", "password_confirmation"],
+                            "properties": {"old_password": STRING, "password": STRING,
+                                           "password_confirmation": STRING}},
         "Tag": _object({"id": INTEGER, "name": STRING, "swatch_color": maybe, "display_order": INTEGER,
                         "type": maybe}),
         "SearchGroup": _object({"title": STRING, "resource_name": {"type": "string", "enum": list(mapping.resources)},
                                 "icon": STRING, "action": STRING, "data": {"type": "array", "items": found}}),
         "FilterRule": rule_entry,
         "Country": _object({"id": INTEGER, "name": STRING}),
+        "Comment": _object({"id": INTEGER, "body": STRING, "created_by": {"type": ["integer", "null"]},
+                            "creator": {"anyOf": [schema_ref("User"), {"type": "null"}]}, "created_at": maybe,
+                            "updated_at": maybe, "authorizations": _object({
+                                "view": BOOLEAN, "update": BOOLEAN, "delete": BOOLEAN}),
+                            "was_recently_created": BOOLEAN}),
+        "CommentRequest": {"type": "object", "required": ["body"], "properties": {
+            "body": {"type": "string", "minLength": 1, "maxLength": 65535, "pattern": r"\S"},
+            "via_resource": {"type": "string", "enum": ["contacts", "companies", "deals", "activities"]},
+            "via_resource_id": {"type": ["integer", "string"]}}},
+        "BoardStage": _object({"id": INTEGER, "name": STRING, "win_probability": INTEGER, "display_order": INTEGER,
+                               "summary": _object({"count": INTEGER, "value": NUMBER, "weighted_value": NUMBER}),
+                               "cards": {"type": "array", "items": _object({
+                                   "id": INTEGER, "name": STRING, "amount": {"type": ["string", "integer"]},
+                                   "display_name": STRING, "path": STRING, "status": STRING,
+                                   "authorizations": {"type": "object"}, "expected_close_date": maybe,
+                                   "user_id": {"type": ["integer", "null"]},
+                                   "swatch_color": maybe, "stage_id": INTEGER, "updated_at": maybe,
+                                   "created_at": maybe, "falls_behind_expected_close_date": BOOLEAN},
+                                   ["id", "name", "amount", "display_name", "path", "status", "authorizations",
+                                    "expected_close_date", "user_id", "swatch_color", "stage_id", "updated_at",
+                                    "created_at"])}}),
+        "Currency": _object({"name": STRING, "code": INTEGER, "precision": INTEGER, "subunit": INTEGER,
+                             "symbol": STRING, "symbol_first": BOOLEAN, "decimal_mark": STRING,
+                             "thousands_separator": STRING}),
         "CustomField": _object({"id": INTEGER, "field_type": STRING, "resource_name": STRING, "field_id": STRING,
                                 "label": STRING, "options": {"type": "array", "items": _object({
                                     "id": INTEGER, "custom_field_id": INTEGER, "name": STRING,

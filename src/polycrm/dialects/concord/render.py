@@ -118,15 +118,18 @@ class RecordRenderer:
                associations: Mapping[str, list[dict[str, Any]]] | None = None,
                lookups: Mapping[str, Mapping[str, int]] | None = None,
                tags: Mapping[int, dict[str, Any]] | None = None,
-               single: bool | None = None) -> dict[str, Any]:
+               single: bool | None = None, comments: int | None = None) -> dict[str, Any]:
         """One record; `associations` adds the nested arrays, and on single records (by default when there are
         associations) `actions` and `associations_count`; `lookups` gives a lookup key's id by the name the
-        record holds; `tags` are the tags its `tags` keys may show, by id."""
+        record holds; `tags` are the tags its `tags` keys may show, by id; `comments` its `comments_count`
+        (where its resource takes comments: after `id`, as Concord puts it)."""
         single = associations is not None if single is None else single
         if self.resource.shape is not None:
             return self._model(record, authorizations, created, associations, single, lookups, tags)
         resource = self.resource
         shown: dict[str, Any] = {"id": record.get("id")}
+        if resource.comments:
+            shown["comments_count"] = comments or 0
         shown["display_name"] = record.get(resource.title)
         shown["path"] = resource.path(record.get("id"))
         shown[CREATED] = concord_datetime(record.get("createdAt"))

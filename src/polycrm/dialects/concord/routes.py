@@ -10,8 +10,9 @@ from dataclasses import dataclass
 import re
 from typing import Any, Callable
 
-from polycrm.dialects.concord import (accounts, associations, billables, brands, custom_fields, documents, lookups,
-                                      openapi, records, search, trash, users, zapier)
+from polycrm.dialects.concord import (accounts, associations, billables, board, brands, clones, comments,
+                                      custom_fields, documents, lookups, openapi, profile, records, search, trash,
+                                      users, zapier)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,11 +39,15 @@ ROUTES = (
     Route(("token",), {"POST": Operation(accounts.issue_token, body=True, guest=True)}),
     Route(("openapi.json",), {"GET": Operation(openapi.document, guest=True)}),
     Route(("me",), {"GET": Operation(accounts.me)}),
+    Route(("profile",), {"PUT": Operation(profile.update, body=True)}),
+    Route(("profile", "password"), {"PUT": Operation(profile.change_password, body=True)}),
     Route(("personal-access-tokens",), {"GET": Operation(accounts.list_tokens),
                                         "POST": Operation(accounts.create_token, body=True)}),
     Route(("personal-access-tokens", "{id}"), {"DELETE": Operation(accounts.revoke_token)}),
     Route(("search",), {"GET": Operation(search.global_search)}),
     Route(("countries",), {"GET": Operation(lookups.list_countries)}),
+    Route(("timezones",), {"GET": Operation(lookups.list_timezones)}),
+    Route(("currencies",), {"GET": Operation(lookups.list_currencies)}),
     Route(("users",), {"GET": Operation(users.index), "POST": Operation(users.store, body=True)}),
     Route(("users", "{id}"), {"GET": Operation(users.show), "PUT": Operation(users.update, body=True),
                               "DELETE": Operation(users.destroy)}),
@@ -64,6 +69,9 @@ ROUTES = (
     Route(("zapier", "hooks", "{resource}", "created"), {"POST": Operation(zapier.subscribe_created, body=True)}),
     Route(("zapier", "hooks", "{resource}", "updated"), {"POST": Operation(zapier.subscribe_updated, body=True)}),
     Route(("zapier", "hooks", "{id}"), {"DELETE": Operation(zapier.unsubscribe)}),
+    Route(("deals", "board", "{pipeline}"), {"GET": Operation(board.board)}),
+    Route(("comments", "{id}"), {"GET": Operation(comments.show), "PUT": Operation(comments.update, body=True),
+                                 "DELETE": Operation(comments.destroy)}),
     Route(("documents", "{id}", "lost"), {"POST": Operation(documents.mark_lost)}),
     Route(("documents", "{id}", "accept"), {"POST": Operation(documents.mark_accepted)}),
     Route(("documents", "{id}", "draft"), {"POST": Operation(documents.mark_draft)}),
@@ -74,28 +82,49 @@ ROUTES = (
     Route(("{resource}", "rules"), {"GET": Operation(records.rules)}),
     Route(("{resource}", "{id}"), {"GET": Operation(records.show), "PUT": Operation(records.update, body=True),
                                    "DELETE": Operation(records.destroy)}),
+    Route(("{resource}", "{id}", "clone"), {"POST": Operation(clones.clone)}),
+    Route(("{resource}", "{id}", "comments"), {"GET": Operation(comments.index),
+                                               "POST": Operation(comments.store, body=True)}),
     Route(("{resource}", "{id}", "{associated}"), {"GET": Operation(records.associated)}),
 )
 # Names the dialect answers whatever the authentication (InflowCRM has no routes under them).
 LITERAL_ROOTS = frozenset(r.shape[0] for r in ROUTES if not r.shape[0].startswith("{"))
 
 
-def match(segments: list[str]) -> tuple[Route, dict[str, str]] | None:
-    """The route a path (split after `/api/`) takes and its path values; None when no shape fits."""
+def match(segments: list[str], method: str | None = None) -> tuple[Route, dict[str, str]] | None:
+    """The route a path (split after `/api/`) takes and its path values; None when no shape fits. As Laravel's
+    router, the first route that fits and serves the method (`GET /api/contacts/5/clone` is an association
+    list, `POST` the clone); else, for the 405, the methods of every route that fits, in Laravel's order."""
+    fitting: list[tuple[Route, dict[str, str]]] = []
     for route in ROUTES:
-        if len(route.shape) != len(segments):
+        params = _fit(route.shape, segments)
+        if params is None:
             continue
-        params: dict[str, str] = {}
-        for pattern, segment in zip(route.shape, segments):
-            if pattern.startswith("{"):
-                if not segment:
-                    break
-                params[pattern[1:-1]] = segment
-            elif pattern != segment:
-                break
-        else:
+        if method is None or method in route.methods:
             return route, params
-    return None
+        fitting.append((route, params))
+    if not fitting:
+        return None
+    methods = {verb: operation for route, _ in fitting for verb, operation in route.methods.items()}
+    ordered = {verb: methods[verb] for verb in _VERBS if verb in methods}
+    return Route(fitting[0][0].shape, ordered), fitting[0][1]
+
+
+_VERBS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")  # the order Laravel's 405 lists them in
+
+
+def _fit(shape: tuple[str, ...], segments: list[str]) -> dict[str, str] | None:
+    if len(shape) != len(segments):
+        return None
+    params: dict[str, str] = {}
+    for pattern, segment in zip(shape, segments):
+        if pattern.startswith("{"):
+            if not segment:
+                return None
+            params[pattern[1:-1]] = segment
+        elif pattern != segment:
+            return None
+    return params
 
 
 # A Concord record id (InflowCRM's are 24 hexadecimal characters).

@@ -146,10 +146,14 @@ def show(api: ConcordApi, request: ConcordRequest) -> Response:
 class UserBody:
     """A users body checked as Concord's rules check it: the User values, the password and the role ids."""
 
-    def __init__(self, api: ConcordApi, body: Any, *, user_id: int | None):
+    def __init__(self, api: ConcordApi, body: Any, *, user_id: int | None, required: frozenset[str] = frozenset(),
+                 keys: frozenset[str] | None = None):
+        """`required`: keys required on this write too (a profile's, on every update); `keys`: the keys read
+        (default: all), the others ignored."""
         self.api = api
         self.user_id = user_id
         self.creating = user_id is None
+        self.required = required
         self.values: dict[str, Any] = {}
         self.password: str | None = None
         self.roles: list[int] | None = None
@@ -163,13 +167,15 @@ class UserBody:
             "name": self._name, "email": self._email, "password": self._password, "timezone": self._timezone,
             "time_format": self._choice, "date_format": self._choice, "locale": self._choice, "roles": self._roles,
             "super_admin": self._flag, "access_api": self._flag, "default_landing_page": self._landing_page}
+        if keys is not None:
+            readers = {key: reader for key, reader in readers.items() if key in keys}
         for key, reader in readers.items():
-            if key in body or (self.creating and key in REQUIRED):
+            if key in body or (self.creating and key in REQUIRED) or key in required:
                 value = self._present(key)
                 if value is not None:
                     reader(key, value)
         self.ignored = [key for key in body if key not in readers and key not in _READ_ONLY
-                        and key != "password_confirmation"]
+                        and (key != "password_confirmation" or keys is not None)]
         if self.values.get("type") == ADMIN:
             self.values["apiAccess"] = True  # Concord's UserService: a super admin has API access
 
@@ -183,8 +189,9 @@ class UserBody:
         if isinstance(value, str) and key != "password":
             value = value.strip()  # Laravel trims input and reads "" as null
         if value is None or value == "" or (value == [] and key != "roles"):  # roles: [] takes every role away
-            if key in REQUIRED and (self.creating or key != "password"):
-                self.fail(key, f"The {_label(key)} field {'is required' if self.creating else 'must have a value'}.")
+            if key in self.required or (key in REQUIRED and (self.creating or key != "password")):
+                self.fail(key, f"The {_label(key)} field "
+                               f"{'is required' if self.creating or key in self.required else 'must have a value'}.")
             elif key in _NULLABLE:
                 self.values[_NULLABLE[key]] = None
             return None

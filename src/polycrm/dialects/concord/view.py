@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol, Sequence
 
 from polycrm.auth.acl import Actor
+from polycrm.core.comments import COMMENT_ENTITY, thread_reader
 from polycrm.core.search import SearchQuery, TotalMode
 from polycrm.dialects.concord.filters import FilterRule
 from polycrm.dialects.concord.listing import SearchColumn
@@ -15,7 +16,7 @@ from polycrm.dialects.concord.mapping import Resource
 from polycrm.dialects.concord.render import RecordRenderer, authorizations
 from polycrm.dialects.concord.tags import tag_choices, tag_objects
 from polycrm.dialects.concord.values import BodyReader
-from polycrm.query.tree import Compare, Op, Sort
+from polycrm.query.tree import Compare, Op, Sort, conjunction
 
 if TYPE_CHECKING:
     from polycrm.core.service import Core
@@ -154,8 +155,9 @@ class ResourceView:
                                                        for key, by_owner in nested.items()})
                 for record, allowed in zip(records, self._authorizations(actor, records))]
         else:
+            comments = self.comment_counts(actor, records)
             rows = [self.renderer.render(record, authorizations=allowed, counts=self._counts(related, record["id"]),
-                                         lookups=named, tags=tags)
+                                         lookups=named, tags=tags, comments=comments.get(record["id"]))
                     for record, allowed in zip(records, self._authorizations(actor, records))]
         if with_:
             wanted = {key: related[key] for key in with_.split(";") if key in self.resource.associations}
@@ -176,6 +178,7 @@ class ResourceView:
         counts = None if self.resource.shape is not None else self._counts(related, record["id"])
         return self.renderer.render(record, authorizations=self._authorizations(actor, [record])[0],
                                     counts=counts, created=created, associations=nested,
+                                    comments=self.comment_counts(actor, [record]).get(record["id"]),
                                     lookups=self.lookup_ids(actor, [record]), tags=self.tags_of(actor, [record]))
 
     def lookup_ids(self, actor: Actor, records: Sequence[dict[str, Any]]) -> dict[str, dict[str, int]]:
@@ -218,8 +221,18 @@ class ResourceView:
                             select=target.attributes(), total=TotalMode.NONE)
         records = self.api.core.records(target.entity.name).search_visible(actor, query).records
         named, tags = target.lookup_ids(actor, records), target.tags_of(actor, records)
-        return [target.renderer.render(r, authorizations=a, lookups=named, tags=tags)
+        comments = target.comment_counts(actor, records)
+        return [target.renderer.render(r, authorizations=a, lookups=named, tags=tags, comments=comments.get(r["id"]))
                 for r, a in zip(records, target._authorizations(actor, records))]
+
+    def comment_counts(self, actor: Actor, records: Sequence[dict[str, Any]]) -> dict[int, int]:
+        """Record id -> how many comments it has, where the resource takes comments (one grouped statement)."""
+        if not self.resource.comments or not records:
+            return {}
+        where = conjunction([Compare("parentType", Op.EQ, self.entity.name),
+                             Compare("parentId", Op.IN, tuple(r["id"] for r in records))])
+        totals = self.api.core.records(COMMENT_ENTITY).group_totals(thread_reader(actor), where, "parentId")
+        return {parent: count for parent, (count, _) in totals.items()}
 
 
 def _title(key: str) -> str:
