@@ -289,6 +289,13 @@ def test_types_in_use_flagged_or_default_stay(concord: Concord, types: dict[str,
     espo.put(f"/api/v1/ActivityType/{visit['id']}", json={"isDefault": True})  # takes the mark from Task
     after = espo.get(f"/api/v1/ActivityType/{types['Task']['id']}").json()
     assert after["isDefault"] is False and after["versionNumber"] == before["versionNumber"] + 1  # a change of it
+    made = espo.post("/api/v1/ActivityType/action/massCreate", json={"list": [
+        {"name": f"Mass {n}", "icon": f"Icon{n}", "swatchColor": "#123456", "isDefault": True} for n in range(2)]})
+    assert made.status_code == 200, made.content  # a mass create keeps one default too: the last one made
+    defaults = espo.get("/api/v1/ActivityType", params={"where[0][type]": "isTrue",
+                                                        "where[0][attribute]": "isDefault"}).json()["list"]
+    assert [t["name"] for t in defaults] == ["Mass 1"]
+    espo.put(f"/api/v1/ActivityType/{visit['id']}", json={"isDefault": True})
     default = concord.delete(f"activity-types/{visit['id']}")
     assert default.status_code == 409
     assert default.json() == {"message": "This is a default activity type, hence, cannot be deleted."}

@@ -285,6 +285,11 @@ def test_lines_are_records_of_every_protocol(concord: Concord, stage_id: int) ->
     assert concord.get(f"deals/{deal['id']}").json()["amount"] == 2153.398
     orphan = espo.post("/api/v1/BillableProduct", json={"name": "Orphan", "unitPrice": 1})
     assert orphan.status_code == 400
+    # Lines made by a mass create reprice the deal as single ones do.
+    mass = espo.post("/api/v1/BillableProduct/action/massCreate", json={"list": [
+        {"name": f"Mass {n}", "unitPrice": 10, "quantity": 1, "opportunityId": str(deal["id"])} for n in range(2)]})
+    assert mass.status_code == 200, mass.content
+    assert concord.get(f"deals/{deal['id']}").json()["amount"] == 2173.398
 
 
 def test_a_tax_type_changed_through_api_v1_reprices_the_deal(concord: Concord, stage_id: int) -> None:

@@ -1,5 +1,5 @@
-"""Mass update and delete (and the record lookup that mass follow and relate share): all or nothing in one
-transaction, capped at MASS_ACTION_LIMIT records."""
+"""Mass create, update and delete (and the record lookup that mass follow and relate share): all or nothing
+in one transaction, capped at MASS_CREATE_LIMIT new and MASS_ACTION_LIMIT changed records."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 from polycrm.auth.acl import Actor
 from polycrm.core.errors import BadRequest, Forbidden
 from polycrm.core.values import parse_id
+from polycrm.store.database import utcnow
 from polycrm.query.tree import Compare, Node, Op, Sort
 
 if TYPE_CHECKING:
@@ -18,11 +19,55 @@ if TYPE_CHECKING:
 # Records one mass update, delete, follow or relate may change: all or nothing in one transaction, which on
 # SQLite holds the only write lock; beyond this, send ids in batches (see README, "Mass actions").
 MASS_ACTION_LIMIT = 2_000
+MASS_CREATE_LIMIT = 10_000
 
 
 class MassActions:
     """The mass half of `RecordService` (its base: it works through the service's repository, access and
     update path)."""
+
+    def create_many(self: RecordService, actor: Actor, items: Sequence[Any]) -> list[int]:
+        """Create many records in one transaction: all or nothing. Duplicate checks are not run."""
+        self.require_scope(actor, "create")
+        if not items:
+            raise BadRequest("No records given.")
+        if len(items) > MASS_CREATE_LIMIT:
+            raise BadRequest(f"At most {MASS_CREATE_LIMIT} records per request.")
+        prepared = []
+        now = utcnow()
+        for item in items:
+            if not isinstance(item, dict):
+                raise BadRequest("Each record must be an object.")
+            parsed = self.input.parse(item, creating=True)
+            prepared.append((self.prepare_new(actor, parsed, now), parsed))
+        # All that needs no ids is done before the transaction: SQLite has one writer at a time.
+        wanted = self.linker.linked_ids(({k: values[k] for k in parsed.values}, parsed.links, values)
+                                  for values, parsed in prepared)
+        with self.database.transaction() as conn:
+            if self.amounts:
+                currencies = self.currency.hold(conn)
+                for values, _ in prepared:
+                    self.amounts.settle(values, currencies, self.input.fail)
+            if self.secrets is not None:
+                for values, _ in prepared:
+                    self.secrets.seal_new(conn, values, now)
+            self._complete_new(conn, prepared)
+            rows = self.repository.new_rows([values for values, _ in prepared])
+            self.linker.check_linked(conn, actor, wanted)
+            late: dict[str, list[int]] = {}
+            if self._counter is not None:
+                late["number"] = self.database.next_values(conn, self._counter, len(prepared))
+            ids = self.repository.insert_rows(conn, rows, late)
+            self.linker.write_new(conn, actor, [(record_id, parsed) for record_id, (_, parsed)
+                                                    in zip(ids, prepared)])
+            self._follow_new(conn, actor, [(record_id, values, parsed) for record_id, (values, parsed)
+                                           in zip(ids, prepared)])
+            if self.stream is not None:
+                self.stream.created(conn, actor, [(record_id, values) for record_id, (values, _) in zip(ids, prepared)])
+            self.outbox.created(conn, self.entity.name, actor.user_id, ids,
+                                (self._saved(values, parsed) for values, parsed in prepared), late)
+            self._after_insert(conn, actor, [(record_id, values) for record_id, (values, _) in zip(ids, prepared)])
+        return ids
 
     def matching_ids(self: RecordService, actor: Actor, where: Node, action: str) -> list[int]:
         """Ids of the records matching a client's `where` that the actor may `action`; BadRequest beyond

@@ -21,7 +21,7 @@ from polycrm.core.assembly import RecordAssembler
 from polycrm.core.billables import BILLABLE_ENTITY, ITEM_ENTITY, PARENTS, ItemRules, ParentAmount, PartsFollow
 from polycrm.core.currency import AmountFields, CurrencyService
 from polycrm.core.deals import DEAL_ENTITY, DealRules
-from polycrm.core.errors import BadRequest, DuplicateFound, Forbidden, NotFound, VersionConflict
+from polycrm.core.errors import DuplicateFound, Forbidden, NotFound, VersionConflict
 from polycrm.core.follows import ActorSource, AutoFollow
 from polycrm.core.linker import Linker
 from polycrm.core.mass_actions import MassActions
@@ -43,7 +43,6 @@ from polycrm.store.records import ContactPoint, RecordRepository
 # Read-only view data EspoCRM leaves out of lists unless selected (specs/espocrm.md §2.2), besides contact
 # data and the follower attributes (`isFollowed`, `followersIds`, `followersNames`).
 LIST_EXCLUDED_KINDS = (ValueKind.ID_LIST, ValueKind.NAME_MAP, ValueKind.COLUMN_MAP)
-MASS_CREATE_LIMIT = 10_000
 # Work done inside a create or update transaction with the record's id; returns whether it changed anything.
 Attach = Callable[[Connection, int], bool]
 Services = Callable[[str], "RecordService"]
@@ -343,16 +342,24 @@ class RecordService(MassActions):
             values["number"] = self.database.next_value(conn, self._counter)
         self._complete_new(conn, [(values, parsed)])
         record_id = self.repository.insert(conn, values)
-        if self.entity.one_default and values.get(self.entity.one_default):
-            self._take_default(conn, actor, record_id)
         self.linker.write_new(conn, actor, [(record_id, parsed)])
         self._follow_new(conn, actor, [(record_id, values, parsed)])
         if self.stream is not None:
             self.stream.created(conn, actor, [(record_id, values)])
         self.outbox.created(conn, self.entity.name, actor.user_id, [record_id], [self._saved(values, parsed)])
-        if self._parts is not None:
-            self._parts.changed(conn, actor, None, values | {"id": record_id})
+        self._after_insert(conn, actor, [(record_id, values)])
         return record_id
+
+    def _after_insert(self, conn: Connection, actor: Actor, created: Sequence[tuple[int, dict[str, Any]]]) -> None:
+        """What new records change in others, in their transaction: a new default takes the mark from the
+        others (`oneDefault`); a line item or tax type reprices its deal or document (core/billables.py)."""
+        flag = self.entity.one_default
+        defaults = [record_id for record_id, values in created if flag is not None and values.get(flag)]
+        if defaults:
+            self._take_default(conn, actor, defaults[-1])  # of several new defaults, the last one made
+        if self._parts is not None:
+            for record_id, values in created:
+                self._parts.changed(conn, actor, None, values | {"id": record_id})
 
     def _complete_new(self, conn: Connection, new: Sequence[tuple[dict[str, Any], ParsedInput]]) -> None:
         """What new records' values get in their write transaction: deals and tasks what their rules imply,
@@ -384,48 +391,6 @@ class RecordService(MassActions):
         if self.auto_follow is not None:
             self.auto_follow.created(conn, actor, [(record_id, values, parsed.links.get("teams", []))
                                                    for record_id, values, parsed in created])
-
-    def create_many(self, actor: Actor, items: Sequence[Any]) -> list[int]:
-        """Create many records in one transaction: all or nothing. Duplicate checks are not run."""
-        self.require_scope(actor, "create")
-        if not items:
-            raise BadRequest("No records given.")
-        if len(items) > MASS_CREATE_LIMIT:
-            raise BadRequest(f"At most {MASS_CREATE_LIMIT} records per request.")
-        prepared = []
-        now = utcnow()
-        for item in items:
-            if not isinstance(item, dict):
-                raise BadRequest("Each record must be an object.")
-            parsed = self.input.parse(item, creating=True)
-            prepared.append((self.prepare_new(actor, parsed, now), parsed))
-        # All that needs no ids is done before the transaction: SQLite has one writer at a time.
-        wanted = self.linker.linked_ids(({k: values[k] for k in parsed.values}, parsed.links, values)
-                                  for values, parsed in prepared)
-        with self.database.transaction() as conn:
-            if self.amounts:
-                currencies = self.currency.hold(conn)
-                for values, _ in prepared:
-                    self.amounts.settle(values, currencies, self.input.fail)
-            if self.secrets is not None:
-                for values, _ in prepared:
-                    self.secrets.seal_new(conn, values, now)
-            self._complete_new(conn, prepared)
-            rows = self.repository.new_rows([values for values, _ in prepared])
-            self.linker.check_linked(conn, actor, wanted)
-            late: dict[str, list[int]] = {}
-            if self._counter is not None:
-                late["number"] = self.database.next_values(conn, self._counter, len(prepared))
-            ids = self.repository.insert_rows(conn, rows, late)
-            self.linker.write_new(conn, actor, [(record_id, parsed) for record_id, (_, parsed)
-                                                    in zip(ids, prepared)])
-            self._follow_new(conn, actor, [(record_id, values, parsed) for record_id, (values, parsed)
-                                           in zip(ids, prepared)])
-            if self.stream is not None:
-                self.stream.created(conn, actor, [(record_id, values) for record_id, (values, _) in zip(ids, prepared)])
-            self.outbox.created(conn, self.entity.name, actor.user_id, ids,
-                                (self._saved(values, parsed) for values, parsed in prepared), late)
-        return ids
 
     def _derive(self, values: dict[str, Any], links: dict[str, list[int]], now: datetime) -> None:
         """Values computed from others: person name, all-day dates, email subject; `now` is the write's time
