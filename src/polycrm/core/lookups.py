@@ -1,6 +1,6 @@
-"""The lookup lists a store starts with: Concord CRM's default sources and industries (its
-EnsureSourcesArePresent and EnsureIndustriesArePresent seeders), from `meta/definitions/lookups.json`, in
-Concord's order so that a Concord client finds the ids it knows.
+"""The lookup lists a store starts with: Concord CRM's default sources, industries and contact tags (its
+EnsureSourcesArePresent, EnsureIndustriesArePresent and EnsureDefaultContactTagsArePresent seeders), from
+`meta/definitions/lookups.json`, in Concord's order so that a Concord client finds the ids it knows.
 
 Each list is seeded once per store, when a server or command first opens it (app.build_core), as the default
 pipeline is (core.pipelines): a stored setting per list says it was done, so rows an administrator removed do

@@ -93,12 +93,14 @@ class ResourceView:
         the resource or a group, its id in title case ("Created At", "Address")."""
         known = {*self.resource.by_key, *(item.key for item in self.custom)}
         labels: dict[str, str] = {}
+        own = self.resource.rule_labels
         for key, rule in self.rules.items():
             if rule.operand is None:
-                labels[key] = self.label(key) if key in known else _title(key)
+                labels[key] = own.get(rule.id) or (self.label(key) if key in known else _title(key))
                 continue
             labels[key] = self._field_label(rule.field, rule.link) or _title(rule.operand)
-            labels.setdefault(rule.id, self.label(rule.id) if rule.id in known else _title(rule.id))
+            labels.setdefault(rule.id, own.get(rule.id) or (self.label(rule.id) if rule.id in known else
+                                                            _title(rule.id)))
         return labels
 
     def _field_label(self, field: str, link: str | None) -> str | None:
