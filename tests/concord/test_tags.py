@@ -8,7 +8,12 @@ from typing import Any
 
 import pytest
 
+from polycrm.auth.acl import Actor
+from polycrm.core.lookups import ensure_default_lookups
+from polycrm.core.search import SearchQuery
+from polycrm.core.service import Core
 from tests.concord.conftest import Concord
+from tests.support.stores import Store
 
 
 def names(record: dict[str, Any]) -> list[str]:
@@ -131,3 +136,12 @@ def test_a_refused_record_makes_no_tag(concord: Concord):
     assert espo.get("/api/v1/Tag").json()["total"] == 4  # Concord's seeded contacts tags only
     injected = concord.create("contacts", {"first_name": "Q", "tags": ["'); DROP TABLE tag; --"]})
     assert names(injected) == ["'); DROP TABLE tag; --"]
+
+
+def test_concords_contacts_tags_are_seeded_only_into_a_store_without_any(store: Store):
+    """Concord's EnsureDefaultContactTagsArePresent: the four tags go only where no contacts tag is yet."""
+    admin = Actor(user_id=0, user_name="system", is_admin=True, user_type="admin")
+    core = Core(store.database)
+    core.records("Tag").create(admin, {"name": "Mine", "type": "contacts"})
+    assert "Tag" in ensure_default_lookups(store.database)  # done once: not again when the tag is gone
+    assert [tag["name"] for tag in core.records("Tag").search(admin, SearchQuery()).records] == ["Mine"]
