@@ -262,6 +262,11 @@ def test_select_rules_over_records_list_them_by_name(concord: Concord):
         "Document Title", "Type", "Brand", "Status", "Owner"]
     assert [o["name"] for o in documents["document_type_id"]["options"]] == ["Contract", "Proposal", "Quote"]
     assert {r["id"]: r for r in concord.get("contacts/rules").json()}["companies"]["label"] == "Company"
+    # a role that may not read users sees no one's name; every user reads the activity types
+    limited = concord.as_user("lim", {"Task": {"read": "own"}, "User": {"read": "no"}})
+    rules = {r["id"]: r for r in limited.get("activities/rules").json()}
+    assert rules["user_id"]["options"] == [{"id": "me", "name": "Me"}]
+    assert len(rules["activity_type_id"]["options"]) == 5
 
 
 def test_messages_are_concords_own(concord: Concord):
