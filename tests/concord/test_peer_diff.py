@@ -261,6 +261,10 @@ def test_select_rules_over_records_list_them_by_name(concord: Concord):
     assert [documents[key]["label"] for key in ("title", "document_type_id", "brand_id", "status", "user_id")] == [
         "Document Title", "Type", "Brand", "Status", "Owner"]
     assert [o["name"] for o in documents["document_type_id"]["options"]] == ["Contract", "Proposal", "Quote"]
+    assert [o["label"] for o in documents["status"]["options"]] == ["Draft", "Sent", "Accepted", "Lost"]
+    deals = {r["id"]: r for r in concord.get("deals/rules").json()}
+    assert deals["status"]["options"] == [{"label": "Open", "value": "open"}, {"label": "Won", "value": "won"},
+                                          {"label": "Lost", "value": "lost"}]
     assert {r["id"]: r for r in concord.get("contacts/rules").json()}["companies"]["label"] == "Company"
     # a role that may not read users sees no one's name; every user reads the activity types
     limited = concord.as_user("lim", {"Task": {"read": "own"}, "User": {"read": "no"}})
