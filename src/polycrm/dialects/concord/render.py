@@ -132,7 +132,8 @@ class RecordRenderer:
         shown[CREATED] = concord_datetime(record.get("createdAt"))
         shown[UPDATED] = concord_datetime(record.get("modifiedAt"))
         keys = resource.authorizations
-        shown["authorizations"] = {key: allowed for key, allowed in authorizations.items() if keys is None or key in keys}
+        shown["authorizations"] = {key: allowed for key, allowed in authorizations.items()
+                                   if keys is None or key in keys}
         shown["was_recently_created"] = created
         shown.update(resource.with_counts(self._fields(record, lookups, tags), {} if counts is None else {
             f"{key}_count": counts.get(key, 0) for key in resource.associations}))
