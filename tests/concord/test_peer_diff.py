@@ -95,19 +95,24 @@ def test_stages_are_listed_by_name(concord: Concord):
 
 
 def test_counts_sit_among_the_fields_as_concords(concord: Concord):
-    """Concord shows `<association>_count` where the association field is, after the common keys."""
+    """Concord shows `<association>_count` where the association field is, after the common keys; the notes
+    and calls counts, which its resource loads apart, right after `id` (an activity's `created_by` too)."""
     deal = concord.create("deals", {"name": "Big", "stage_id": 2})
     keys = list(deal)
-    counts = [f"{key}_count" for key in MAPPING.resources["deals"].associations]
-    assert keys[:19 + len(counts)] == [
-        "id", "display_name", "path", "created_at", "updated_at", "authorizations", "was_recently_created", "name",
-        "pipeline_id", "stage_id", "amount", "expected_close_date", "tags", "status", "lost_reason", "won_date",
-        "lost_date", "user_id", "swatch_color", *counts]
+    first = ["notes_count", "calls_count"]
+    counts = [f"{key}_count" for key in MAPPING.resources["deals"].associations if f"{key}_count" not in first]
+    assert keys[:21 + len(counts)] == [
+        "id", *first, "display_name", "path", "created_at", "updated_at", "authorizations", "was_recently_created",
+        "name", "pipeline_id", "stage_id", "amount", "expected_close_date", "tags", "status", "lost_reason",
+        "won_date", "lost_date", "user_id", "swatch_color", *counts]
     assert keys[-2:] == ["actions", "associations_count"]
     concord.create("contacts", {"first_name": "A"})
     keys = list(concord.get("contacts").json()["data"][0])
-    counts = [f"{key}_count" for key in MAPPING.resources["contacts"].associations]
-    assert keys[9:15 + len(counts)] == ["email", "phones", "tags", "user_id", "source_id", *counts, "job_title"]
+    counts = [f"{key}_count" for key in MAPPING.resources["contacts"].associations if f"{key}_count" not in first]
+    assert keys[:3] == ["id", *first]
+    assert keys[11:17 + len(counts)] == ["email", "phones", "tags", "user_id", "source_id", *counts, "job_title"]
+    activity = concord.create("activities", {"title": "A", "user_id": concord.user_id, "due_date": "2030-01-15"})
+    assert list(activity)[:3] == ["id", "created_by", "display_name"]
 
 
 def test_pipelines_stages_and_lost_reasons_are_their_models_own_json(concord: Concord):

@@ -125,6 +125,7 @@ class Resource:
     rule_labels: Mapping[str, str] = field(default_factory=dict)  # rule id -> its label, where not its field's
     counts_after: str | None = None  # the key the `<association>_count` keys follow (else the last field)
     authorizations: tuple[str, ...] | None = None  # the `authorizations` keys its policy gives (None: all seven)
+    after_id: tuple[str, ...] = ()  # record keys shown right after `id` (before `display_name`)
     shape: ModelShape | None = None  # a model's own JSON, not a UI resource's (None: a resource's)
     create_defaults: Mapping[str, Any] = field(default_factory=dict)  # values a create here gets unless sent
     via: tuple[str, ...] = ()  # association keys `via_resource` may name: the record a write is made from
@@ -215,6 +216,7 @@ class ConcordMapping:
                                      if "label" in rule},
                         counts_after=spec.get("countsAfter"), shape=_shape(spec.get("modelShape")),
                         authorizations=tuple(spec["authorizations"]) if "authorizations" in spec else None,
+                        after_id=tuple(spec.get("afterId", ())),
                         create_defaults=spec.get("createDefaults", {}), via=tuple(via.get("resources", ())),
                         via_required=bool(via.get("required")),
                         locked_when={k: v for k, v in spec.get("lockedWhen", {}).items() if k != "keys"},
