@@ -84,7 +84,7 @@ def test_update_delete_and_trash_a_call(concord: Concord, outcomes: dict[str, in
     assert updated.json()["body"] == "Called back, all good" and updated.json()["was_recently_created"] is False
     assert updated.json()["display_name"] == "Called back, all good"  # the name follows the body it summed up
     assert ids(updated.json()["contacts"]) == [contact["id"]]  # no via on update: the associations stay
-    assert concord.put(path, {"body": " "}).json()["errors"] == {"body": ["The body field must have a value."]}
+    assert concord.put(path, {"body": " "}).json()["errors"] == {"body": ["This field is required."]}
     assert concord.delete(path).status_code == 204
     assert concord.get(path).status_code == 404
     assert concord.get(f"contacts/{contact['id']}").json()["calls_count"] == 0
@@ -163,7 +163,7 @@ def test_missing_and_wrong_input(concord: Concord, outcomes: dict[str, int], con
             "via_resource_id": contact["id"]}
     cases = [
         ({"call_outcome_id": 999999}, {"call_outcome_id": ["The selected Outcome is invalid."]}),
-        ({"call_outcome_id": "busy"}, {"call_outcome_id": ["The Outcome field must be an integer."]}),
+        ({"call_outcome_id": "busy"}, {"call_outcome_id": ["The Outcome field must be a number."]}),
         ({"date": "yesterday"}, {"date": ["The Call Date field must be a valid date."]}),
         ({"body": "   "}, {"body": ["This field is required."]}),
         ({"body": ["x"]}, {"body": ["The body field must be a string."]}),

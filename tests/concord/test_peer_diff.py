@@ -95,19 +95,24 @@ def test_stages_are_listed_by_name(concord: Concord):
 
 
 def test_counts_sit_among_the_fields_as_concords(concord: Concord):
-    """Concord shows `<association>_count` where the association field is, after the common keys."""
+    """Concord shows `<association>_count` where the association field is, after the common keys; the notes
+    and calls counts, which its resource loads apart, right after `id` (an activity's `created_by` too)."""
     deal = concord.create("deals", {"name": "Big", "stage_id": 2})
     keys = list(deal)
-    counts = [f"{key}_count" for key in MAPPING.resources["deals"].associations]
-    assert keys[:19 + len(counts)] == [
-        "id", "display_name", "path", "created_at", "updated_at", "authorizations", "was_recently_created", "name",
-        "pipeline_id", "stage_id", "amount", "expected_close_date", "tags", "status", "lost_reason", "won_date",
-        "lost_date", "user_id", "swatch_color", *counts]
+    first = ["notes_count", "calls_count"]
+    counts = [f"{key}_count" for key in MAPPING.resources["deals"].associations if f"{key}_count" not in first]
+    assert keys[:21 + len(counts)] == [
+        "id", *first, "display_name", "path", "created_at", "updated_at", "authorizations", "was_recently_created",
+        "name", "pipeline_id", "stage_id", "amount", "expected_close_date", "tags", "status", "lost_reason",
+        "won_date", "lost_date", "user_id", "swatch_color", *counts]
     assert keys[-2:] == ["actions", "associations_count"]
     concord.create("contacts", {"first_name": "A"})
     keys = list(concord.get("contacts").json()["data"][0])
-    counts = [f"{key}_count" for key in MAPPING.resources["contacts"].associations]
-    assert keys[9:15 + len(counts)] == ["email", "phones", "tags", "user_id", "source_id", *counts, "job_title"]
+    counts = [f"{key}_count" for key in MAPPING.resources["contacts"].associations if f"{key}_count" not in first]
+    assert keys[:3] == ["id", *first]
+    assert keys[11:17 + len(counts)] == ["email", "phones", "tags", "user_id", "source_id", *counts, "job_title"]
+    activity = concord.create("activities", {"title": "A", "user_id": concord.user_id, "due_date": "2030-01-15"})
+    assert list(activity)[:3] == ["id", "created_by", "display_name"]
 
 
 def test_pipelines_stages_and_lost_reasons_are_their_models_own_json(concord: Concord):
@@ -233,3 +238,84 @@ def test_errors_are_in_concords_rule_order_not_the_bodys(concord: Concord):
     assert list(concord.post("calls", {}).json()["errors"]) == [
         "via_resource", "via_resource_id", "call_outcome_id", "date", "body"]
     assert concord.post("notes", {}).json()["message"] == "The via resource field is required. (and 2 more errors)"
+
+
+def test_tags_are_read_as_concords_tags_field_reads_them(concord: Concord):
+    """Concord seeds four contacts tags; null or a blank string leaves a record's tags alone (Laravel reads ""
+    as null, and the field fills only a value); what is no list or string is `must be an array.`"""
+    contact = concord.create("contacts", {"first_name": "A", "tags": ["hot lead"]})
+    assert [(t["id"], t["name"], t["swatch_color"]) for t in contact["tags"]] == [(2, "Hot Lead", "#DC2626")]
+    for nothing in (None, "", "  "):
+        assert concord.put(f"contacts/{contact['id']}", {"tags": nothing}).json()["tags"] == contact["tags"]
+    assert concord.put(f"contacts/{contact['id']}", {"tags": 5}).json() == {
+        "message": "The Tags field must be an array.", "errors": {"tags": ["The Tags field must be an array."]}}
+    rule = {r["id"]: r for r in concord.get("contacts/rules").json()}["tags"]
+    assert (rule["valueKey"], rule["labelKey"]) == ("value", "label")
+    assert rule["options"][0] == {"value": 1, "label": "Customer", "swatch_color": "#10b981"}
+
+
+def test_select_rules_over_records_list_them_by_name(concord: Concord):
+    zoe = concord.as_user("zoe", None, first_name="Zoe", last_name="Lee")
+    rules = {r["id"]: r for r in concord.get("activities/rules").json()}
+    assert [o["name"] for o in rules["activity_type_id"]["options"]] == ["Call", "Deadline", "Email", "Meeting",
+                                                                         "Task"]
+    owners = rules["user_id"]["options"]  # "me", then the other users, not the caller
+    assert owners[0] == {"id": "me", "name": "Me"} and {"id": zoe.user_id, "name": "Zoe Lee"} in owners
+    assert concord.user_id not in [o["id"] for o in owners]
+    documents = {r["id"]: r for r in concord.get("documents/rules").json()}
+    assert [documents[key]["label"] for key in ("title", "document_type_id", "brand_id", "status", "user_id")] == [
+        "Document Title", "Type", "Brand", "Status", "Owner"]
+    assert [o["name"] for o in documents["document_type_id"]["options"]] == ["Contract", "Proposal", "Quote"]
+    assert [o["label"] for o in documents["status"]["options"]] == ["Draft", "Sent", "Accepted", "Lost"]
+    deals = {r["id"]: r for r in concord.get("deals/rules").json()}
+    assert deals["status"]["options"] == [{"label": "Open", "value": "open"}, {"label": "Won", "value": "won"},
+                                          {"label": "Lost", "value": "lost"}]
+    assert {r["id"]: r for r in concord.get("contacts/rules").json()}["companies"]["label"] == "Company"
+    # a role that may not read users sees no one's name; every user reads the activity types
+    limited = concord.as_user("lim", {"Task": {"read": "own"}, "User": {"read": "no"}})
+    rules = {r["id"]: r for r in limited.get("activities/rules").json()}
+    assert rules["user_id"]["options"] == [{"id": "me", "name": "Me"}]
+    assert len(rules["activity_type_id"]["options"]) == 5
+
+
+def test_messages_are_concords_own(concord: Concord):
+    activity = {"title": "A", "user_id": concord.user_id, "due_date": "2030-01-15"}
+    made = concord.create("activities", activity)
+    emptied = {"end_date": ["The End Date field must have a value."]}
+    assert concord.post("activities", {**activity, "end_date": None}).json()["errors"] == emptied
+    assert concord.put(f"activities/{made['id']}", {"end_date": None}).json()["errors"] == emptied
+    assert concord.put(f"activities/{made['id']}", {"activity_type_id": "abc"}).json()["errors"] == {
+        "activity_type_id": ["The selected Activity Type is invalid."]}
+    contact = concord.create("contacts", {"first_name": "C"})
+    via = {"via_resource": "contacts", "via_resource_id": contact["id"]}
+    call = concord.create("calls", {"call_outcome_id": 1, "date": "2030-03-04 10:15:00", "body": "x", **via})
+    assert concord.put(f"calls/{call['id']}", {"body": "", "call_outcome_id": "busy"}).json()["errors"] == {
+        "call_outcome_id": ["The Outcome field must be a number."], "body": ["This field is required."]}
+    note = concord.create("notes", {"body": "x", **via})
+    assert concord.put(f"notes/{note['id']}", {"body": None}).json()["errors"] == {"body": ["This field is required."]}
+    product = concord.create("products", {"name": "P", "unit_price": 1})
+    assert concord.put(f"products/{product['id']}", {"unit_price": None}).json()["errors"] == {
+        "unit_price": ["The Unit Price field is required."]}
+    document = concord.create("documents", {"title": "D", "brand_id": 1, "user_id": concord.user_id})
+    forbidden = ["This document type id value is forbidden."]
+    assert concord.put(f"documents/{document['id']}", {"title": "", "document_type_id": "abc", "brand_id": "abc",
+                                                        "locale": "xx"}).json()["errors"] == {
+        "title": ["The title field must have a value."], "document_type_id": forbidden,
+        "brand_id": ["The selected brand id is invalid."], "locale": ["This locale does not exists."]}
+    assert concord.put(f"documents/{document['id']}", {"document_type_id": 99999}).json()["errors"] == {
+        "document_type_id": forbidden}
+
+
+def test_authorizations_are_each_policys_and_a_product_shows_its_creator(concord: Concord):
+    contact = concord.create("contacts", {"first_name": "C"})
+    via = {"via_resource": "contacts", "via_resource_id": contact["id"]}
+    five = ["viewAny", "view", "create", "update", "delete"]
+    assert list(concord.create("notes", {"body": "x", **via})["authorizations"]) == five
+    call = concord.create("calls", {"call_outcome_id": 1, "date": "2030-03-04 10:15:00", "body": "x", **via})
+    assert list(call["authorizations"]) == five
+    assert list(concord.get("calls").json()["data"][0]["authorizations"]) == five
+    document = concord.create("documents", {"title": "D", "brand_id": 1, "user_id": concord.user_id})
+    assert list(document["authorizations"]) == [*five, "bulkDelete"]
+    product = concord.create("products", {"name": "P", "unit_price": 1})
+    assert list(product)[list(product).index("is_active") + 1] == "created_by"
+    assert (product["created_by"], product["direct_cost"]) == (concord.user_id, 0)

@@ -8,7 +8,12 @@ from typing import Any
 
 import pytest
 
+from polycrm.auth.acl import Actor
+from polycrm.core.lookups import ensure_default_lookups
+from polycrm.core.search import SearchQuery
+from polycrm.core.service import Core
 from tests.concord.conftest import Concord
+from tests.support.stores import Store
 
 
 def names(record: dict[str, Any]) -> list[str]:
@@ -21,11 +26,12 @@ def tags_filter(operator: str, ids: list[int]) -> str:
 
 
 def test_tags_are_made_matched_and_shown_as_concord_shows_them(concord: Concord):
-    contact = concord.create("contacts", {"first_name": "Ann", "tags": ["Customer", "VIP"]})
-    assert names(contact) == ["Customer", "VIP"]
-    tag = contact["tags"][0]
+    contact = concord.create("contacts", {"first_name": "Ann", "tags": ["customer", "VIP"]})
+    assert names(contact) == ["Customer", "VIP"]  # Concord's seeded tag, matched ignoring case
+    seeded, tag = contact["tags"]
     assert set(tag) == {"id", "name", "swatch_color", "display_order", "type"}
     assert (tag["display_order"], tag["type"], tag["swatch_color"]) == (1000, "contacts", None)
+    assert (seeded["id"], seeded["swatch_color"]) == (1, "#10b981")
     # a name matches its tag ignoring case; a comma string works; contacts and companies share tags
     company = concord.create("companies", {"name": "Acme", "tags": "vip, Partner ,"})
     assert sorted(names(company)) == ["Partner", "VIP"]
@@ -51,7 +57,9 @@ def test_tags_sync_on_update_and_keys_not_sent_are_left_alone(concord: Concord):
     assert names(concord.put(path, {"tags": ["B", "C"]}).json()) == ["B", "C"]
     assert concord.put(path, {"tags": []}).json()["tags"] == []
     assert names(concord.put(path, {"tags": "C"}).json()) == ["C"]
-    assert concord.put(path, {"tags": None}).json()["tags"] == []
+    # null and a blank string change nothing, as Concord's Tags field (Laravel reads "" as null)
+    for nothing in (None, "", "  "):
+        assert names(concord.put(path, {"tags": nothing}).json()) == ["C"]
 
 
 def test_the_tags_rule_filters_by_tag_id(concord: Concord):
@@ -65,8 +73,9 @@ def test_the_tags_rule_filters_by_tag_id(concord: Concord):
     assert [r["id"] for r in others] == [cold["id"]]
     rules = {rule["id"]: rule for rule in concord.get("contacts/rules").json()}
     assert rules["tags"]["type"] == "multi-select" and rules["tags"]["label"] == "Tags"
-    assert [(o["id"], o["name"]) for o in rules["tags"]["options"]] == [(hot_id, "Hot Lead"),
-                                                                         (cold["tags"][0]["id"], "Cold Lead")]
+    assert rules["tags"]["valueKey"] == "value" and rules["tags"]["labelKey"] == "label"
+    assert [(o["value"], o["label"]) for o in rules["tags"]["options"]] == [
+        (1, "Customer"), (hot_id, "Hot Lead"), (cold["tags"][0]["id"], "Cold Lead"), (4, "Warm Lead")]
     assert {r["id"]: r for r in concord.get("deals/rules").json()}["tags"]["options"] == []  # deals' own tags
     bad = concord.get("contacts", filters=tags_filter("in", ["1 OR 1=1"]))
     assert bad.status_code == 422
@@ -107,8 +116,8 @@ def test_a_user_who_may_not_make_tags_gets_the_known_ones(concord: Concord):
     ([1, "ok"], "tags.0", "The tags.0 field must be a string."),
     (["ok", {"name": "x"}], "tags.1", "The tags.1 field must be a string."),
     (["x" * 192], "tags.0", "The tags.0 field must not be greater than 191 characters."),
-    ({"name": "x"}, "tags", "The Tags field must be an array of at most 100 tag names."),
-    (7, "tags", "The Tags field must be an array of at most 100 tag names."),
+    ({"name": "x"}, "tags", "The Tags field must be an array."),
+    (7, "tags", "The Tags field must be an array."),
     ([f"t{i}" for i in range(101)], "tags", "The Tags field must be an array of at most 100 tag names."),
 ])
 def test_bad_tags_are_a_422_and_nothing_is_written(concord: Concord, tags: Any, key: str, message: str):
@@ -117,13 +126,22 @@ def test_bad_tags_are_a_422_and_nothing_is_written(concord: Concord, tags: Any, 
     assert response.json()["errors"] == {key: [message]}
     assert concord.get("contacts", q="Bad").json()["meta"]["total"] == 0
     espo = concord.harness.key_client(concord.harness.admin_key, validate=False)
-    assert espo.get("/api/v1/Tag").json()["total"] == 0
+    assert espo.get("/api/v1/Tag").json()["total"] == 4  # Concord's seeded contacts tags only
 
 
 def test_a_refused_record_makes_no_tag(concord: Concord):
     response = concord.post("deals", {"name": "No stage", "tags": ["Orphan"]})
     assert response.status_code == 422
     espo = concord.harness.key_client(concord.harness.admin_key, validate=False)
-    assert espo.get("/api/v1/Tag").json()["total"] == 0
+    assert espo.get("/api/v1/Tag").json()["total"] == 4  # Concord's seeded contacts tags only
     injected = concord.create("contacts", {"first_name": "Q", "tags": ["'); DROP TABLE tag; --"]})
     assert names(injected) == ["'); DROP TABLE tag; --"]
+
+
+def test_concords_contacts_tags_are_seeded_only_into_a_store_without_any(store: Store):
+    """Concord's EnsureDefaultContactTagsArePresent: the four tags go only where no contacts tag is yet."""
+    admin = Actor(user_id=0, user_name="system", is_admin=True, user_type="admin")
+    core = Core(store.database)
+    core.records("Tag").create(admin, {"name": "Mine", "type": "contacts"})
+    assert "Tag" in ensure_default_lookups(store.database)  # done once: not again when the tag is gone
+    assert [tag["name"] for tag in core.records("Tag").search(admin, SearchQuery()).records] == ["Mine"]

@@ -591,7 +591,7 @@ def test_rules_listing_options() -> None:
     listing = {e["id"]: e for e in rules_listing(DEAL_RULES, {}, options={"user_id": [{"id": "me", "name": "Me"}]})}
     assert listing["user_id"]["options"] == [{"id": "me", "name": "Me"}]
     assert (listing["stages"]["type"], listing["stages"]["operators"]) == ("multi-select", ["in", "not_in"])
-    assert listing["stages"]["options"] == [{"label": value, "value": value} for value in STAGES]
+    assert listing["stages"]["options"] == [{"label": value.capitalize(), "value": value} for value in STAGES]
     assert (listing["stages"]["valueKey"], listing["stages"]["labelKey"]) == ("value", "label")
     assert listing["contact_id"]["operators"] == ["in"]
     assert listing["amount"]["operators"] == listing["probability"]["operators"]

@@ -12,6 +12,7 @@ from typing import Any, Callable, Mapping, Sequence, TypeVar
 
 from sqlalchemy.engine import Connection
 
+from polycrm.query.tree import Node
 from polycrm.store.database import Database, utcnow
 from polycrm.store.records import RecordRepository
 from polycrm.store.settings import SettingStore
@@ -37,9 +38,15 @@ def seed_once(database: Database, setting: str, prepare: Callable[[dict[str, Any
     return True
 
 
-def seed_rows(database: Database, setting: str, entity_name: str, rows: Sequence[Mapping[str, Any]]) -> bool:
+def seed_rows(database: Database, setting: str, entity_name: str, rows: Sequence[Mapping[str, Any]], *,
+              unless: Node | None = None) -> bool:
     """Seed one entity's `rows` (attribute values, in id order) unless this store ever had the seed named
-    `setting`; whether this call did."""
+    `setting`; whether this call did. With `unless`, records matching it already there stand for the rows
+    (Concord seeds its contacts tags only into a store that has none)."""
     repository = RecordRepository(database, database.registry.entity(entity_name))
-    return seed_once(database, setting, lambda stamp: repository.new_rows([{**row, **stamp} for row in rows]),
-                     lambda conn, prepared: repository.insert_rows(conn, prepared))
+
+    def write(conn: Connection, prepared: list[list[Any]]) -> None:
+        if unless is None or not repository.count(conn, unless):
+            repository.insert_rows(conn, prepared)
+
+    return seed_once(database, setting, lambda stamp: repository.new_rows([{**row, **stamp} for row in rows]), write)

@@ -192,15 +192,18 @@ def _entry(rule_id: str, label: str, wire_type: str, operators: Iterable[str]) -
 
 
 def _options(rule: FilterRule, choices: Sequence[Mapping[str, Any]] | None) -> dict[str, Any]:
-    """valueKey, labelKey and options of a select-like rule: records ({id, name}) when given or when the rule
-    picks records (no `values`), else {value, label} pairs from `values` (a boolean's are 1 and 0, as PHP
-    turns Concord's true/false option keys into integers)."""
+    """valueKey, labelKey and options of a select-like rule: records ({id, name}, or {value, label} as Concord's
+    tags rule lists them) when given or when the rule picks records (no `values`), else {value, label} pairs
+    from `values`, labelled capitalised (a boolean's are 1 and 0, as PHP turns Concord's true/false option keys
+    into integers)."""
     if choices is not None or rule.values is None and rule.type not in RADIO_TYPES:
-        return {"valueKey": "id", "labelKey": "name", "options": [dict(choice) for choice in choices or ()]}
+        keys = ("value", "label") if choices and "value" in choices[0] else ("id", "name")
+        return {"valueKey": keys[0], "labelKey": keys[1], "options": [dict(choice) for choice in choices or ()]}
     if rule.type in RADIO_TYPES:
         pairs = [{"label": "Yes", "value": 1}, {"label": "No", "value": 0}]
     else:
-        pairs = [{"label": str(value), "value": value} for value in (rule.values or {})]
+        # Concord labels an enum's values capitalised ("Open", "Draft")
+        pairs = [{"label": str(value)[:1].upper() + str(value)[1:], "value": value} for value in (rule.values or {})]
     return {"valueKey": "value", "labelKey": "label", "options": pairs}
 
 

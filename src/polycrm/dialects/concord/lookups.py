@@ -140,6 +140,14 @@ class Lookups:
         """A select rule over a stored name, its values the list's ids (`{"value": 840}` is "United States")."""
         return replace(rule, values={str(entry_id): name for entry_id, name in self._entries(lookup)})
 
+    def records(self, entity_name: str) -> list[dict[str, Any]]:
+        """The records of an entity the caller may read as `{id, name}`, by name: the choices of a select
+        rule over a link (an owner, an activity type), as Concord lists them."""
+        query = SearchQuery(sorts=[Sort("name"), Sort("id")], limit=MAX_ENTRIES, select=["id", "name"],
+                            total=TotalMode.NONE)
+        found = self.api.core.records(entity_name).search_visible(self.actor, query).records
+        return [{"id": row["id"], "name": row.get("name")} for row in found]
+
     def options(self, lookup: str) -> list[dict[str, Any]]:
         """The choices `GET /api/{resource}/rules` lists for a rule over the list."""
         return [{"id": entry_id, "name": name} for entry_id, name in self._entries(lookup)]

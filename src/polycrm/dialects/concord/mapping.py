@@ -68,6 +68,9 @@ class ResourceField:
     # lowest id), and is required only when there is none (Concord's default document or activity type).
     default_record: str | None = None
     required_message: str | None = None  # Concord's own words for a missing value, when not Laravel's
+    # Concord's words, where not Laravel's usual ones: `type` (a value of the wrong type), `exists` (an id of no
+    # record), `empty` (the key sent empty, refused on update too: Laravel's `filled` or `required`)
+    messages: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def attribute(self) -> str:
@@ -131,7 +134,10 @@ class Resource:
     search: dict[str, tuple[str, str]]
     not_required: frozenset[str] = frozenset()  # EspoCRM's required fields Concord does not require
     rule_lookups: Mapping[str, str] = field(default_factory=dict)  # rule key -> the list its select values name
+    rule_labels: Mapping[str, str] = field(default_factory=dict)  # rule id -> its label, where not its field's
     counts_after: str | None = None  # the key the `<association>_count` keys follow (else the last field)
+    authorizations: tuple[str, ...] | None = None  # the `authorizations` keys its policy gives (None: all seven)
+    after_id: tuple[str, ...] = ()  # record keys shown right after `id` (before `display_name`)
     shape: ModelShape | None = None  # a model's own JSON, not a UI resource's (None: a resource's)
     create_defaults: Mapping[str, Any] = field(default_factory=dict)  # values a create here gets unless sent
     via: tuple[str, ...] = ()  # association keys `via_resource` may name: the record a write is made from
@@ -212,7 +218,8 @@ class ConcordMapping:
                                 lookup=item.get("lookup"), required_if=item.get("requiredIf"),
                                 tag_type=item.get("tagType"), not_in=frozenset(item.get("notIn", ())),
                                 default_from=item.get("defaultFrom"), not_before=item.get("notBefore"),
-                                default_record=item.get("defaultRecord"), required_message=item.get("requiredMessage"))
+                                default_record=item.get("defaultRecord"), required_message=item.get("requiredMessage"),
+                                messages=item.get("messages", {}))
                   for key, item in spec["fields"].items()]
         via = spec.get("via", {})
         associations = {key: Association(key, key, link) if isinstance(link, str) else
@@ -229,7 +236,11 @@ class ConcordMapping:
                         rules, search, frozenset(spec.get("notRequired", ())),
                         rule_lookups={key: rule["lookup"] for key, rule in spec.get("rules", {}).items()
                                       if "lookup" in rule},
+                        rule_labels={rule.get("id", key): rule["label"] for key, rule in spec.get("rules", {}).items()
+                                     if "label" in rule},
                         counts_after=spec.get("countsAfter"), shape=_shape(spec.get("modelShape")),
+                        authorizations=tuple(spec["authorizations"]) if "authorizations" in spec else None,
+                        after_id=tuple(spec.get("afterId", ())),
                         create_defaults=spec.get("createDefaults", {}), via=tuple(via.get("resources", ())),
                         via_required=bool(via.get("required")),
                         locked_when={k: v for k, v in spec.get("lockedWhen", {}).items() if k != "keys"},

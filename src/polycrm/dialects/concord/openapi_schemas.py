@@ -116,7 +116,9 @@ def record_schemas(mapping: ConcordMapping, resource: Resource, entity: Entity) 
     head = {"id": INTEGER, **({"comments_count": {"type": "integer", "minimum": 0}} if resource.comments else {}),
             "display_name": {"type": ["string", "null"]},
             "path": {"type": "string", "pattern": rf"^/{resource.name}/\d*$"},
-            CREATED: TIMESTAMP, UPDATED: TIMESTAMP, "authorizations": schema_ref("Authorizations"),
+            CREATED: TIMESTAMP, UPDATED: TIMESTAMP,
+            "authorizations": schema_ref("Authorizations") if resource.authorizations is None else
+            _object({key: BOOLEAN for key in resource.authorizations}),
             "was_recently_created": BOOLEAN}
     fields = {item.key: _shown(item, phone_types) for item in resource.fields}
     custom = {field.key: _custom_shown(field) for field in custom_fields(entity)}

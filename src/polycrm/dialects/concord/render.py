@@ -1,6 +1,7 @@
 """Canonical records as Concord CRM's JSON resources (specs/concord.md §4, §9 "§4 Record JSON").
 
-Key order is Concord's: `id`, `display_name`, `path`, the timestamps, `authorizations`,
+Key order is Concord's: `id` (then the keys the resource's `afterId` names), `display_name`, `path`, the
+timestamps, `authorizations`,
 `was_recently_created`, the fields in the resource's order with the association counts among them (where the
 resource's `countsAfter` says), the custom fields (`cf_*`), then, on single records, the nested associations,
 `actions` and `associations_count`.
@@ -134,10 +135,16 @@ class RecordRenderer:
         shown["path"] = resource.path(record.get("id"))
         shown[CREATED] = concord_datetime(record.get("createdAt"))
         shown[UPDATED] = concord_datetime(record.get("modifiedAt"))
-        shown["authorizations"] = dict(authorizations)
+        keys = resource.authorizations
+        shown["authorizations"] = {key: allowed for key, allowed in authorizations.items()
+                                   if keys is None or key in keys}
         shown["was_recently_created"] = created
-        shown.update(resource.with_counts(self._fields(record, lookups, tags), {} if counts is None else {
-            f"{key}_count": counts.get(key, 0) for key in resource.associations}))
+        fields = resource.with_counts(self._fields(record, lookups, tags), {} if counts is None else {
+            f"{key}_count": counts.get(key, 0) for key in resource.associations})
+        if resource.after_id:  # keys Concord's resource puts first (counts it loads apart, an activity's creator)
+            shown = {"id": shown.pop("id"), **{key: fields.pop(key) for key in resource.after_id if key in fields},
+                     **shown}
+        shown.update(fields)
         shown.update(self._custom(record))
         if associations is not None:
             shown.update(associations)

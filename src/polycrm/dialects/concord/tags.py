@@ -48,11 +48,11 @@ def tag_objects(api: ViewSource, actor: Actor, ids: Iterable[Any]) -> dict[int, 
 
 def tag_choices(api: ViewSource, actor: Actor, tag_type: str | None) -> list[dict[str, Any]]:
     """The tags of a type the caller may read, as the `tags` filter rule lists its choices (Concord's Tags
-    filter: id, name, colour), in display order."""
+    filter: value (the id), label (the name), colour), in display order."""
     where = Compare("type", Op.EQ, tag_type) if tag_type else Compare("type", Op.IS_NULL)
     query = SearchQuery(where=where, sorts=[Sort("displayOrder"), Sort("id")], limit=MAX_CHOICES, select=_SHOWN,
                         total=TotalMode.NONE)
-    return [{"id": tag["id"], "name": tag.get("name"), "swatch_color": tag.get("swatchColor")}
+    return [{"value": tag["id"], "label": tag.get("name"), "swatch_color": tag.get("swatchColor")}
             for tag in api.core.records(TAG_ENTITY).search_visible(actor, query).records]
 
 

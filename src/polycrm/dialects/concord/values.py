@@ -37,7 +37,7 @@ NUMERIC_PLACES = 3
 # Types whose value is a list: an empty one empties them (Laravel's `string` refuses [] for the rest).
 _LISTS = frozenset({"phones", "options"})
 # What an emptied key stores, by how it reads (None for the rest).
-_EMPTY: dict[str, Any] = {"phones": [], "options": [], "tags": []}
+_EMPTY: dict[str, Any] = {"phones": [], "options": []}
 
 
 @dataclass
@@ -174,10 +174,16 @@ class BodyReader:
 
     def _field(self, parsed: Parsed, spec: ResourceField, value: Any, creating: bool) -> None:
         label, key = spec.label, spec.key
-        blank = spec.type == "text" and isinstance(value, str) and not value.strip()  # Laravel trims, then requires
+        # Laravel trims and reads "" as null: blank text is empty, and null or blank tags change nothing (Concord's
+        # Tags field fills only a value that is not null)
+        blank = spec.type in ("text", "tags") and isinstance(value, str) and not value.strip()
+        if spec.type == "tags" and (value is None or blank):
+            return
         if value is None or value == "" or (value == [] and spec.type in _LISTS) or blank:
             if spec.required and creating:
                 parsed.fail(key, spec.required_message or f"The {label} field is required.")
+            elif "empty" in spec.messages:
+                parsed.fail(key, spec.messages["empty"])
             elif spec.required or (spec.default_record is not None and not creating):  # Laravel's `filled`
                 if spec.type == "string" and value != []:  # Laravel reads "" as null, which `string` refuses
                     parsed.fail(key, f"The {label} field must be a string.")
@@ -253,7 +259,7 @@ class BodyReader:
     def _id(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
         number = as_integer(value)
         if number is None:
-            parsed.fail(spec.key, f"The {spec.label} field must be an integer.")
+            parsed.fail(spec.key, spec.messages.get("type") or f"The {spec.label} field must be an integer.")
         elif number in spec.not_in:
             parsed.fail(spec.key, f"The selected {spec.label} is invalid.")
         else:
@@ -307,7 +313,7 @@ class BodyReader:
     def _enum(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
         values = spec.values or {}
         if not isinstance(value, str) or value not in values:
-            parsed.fail(spec.key, f"The selected {spec.label} is invalid.")
+            parsed.fail(spec.key, spec.messages.get("type") or f"The selected {spec.label} is invalid.")
         else:
             parsed.data[spec.field] = values[value]
 
@@ -349,7 +355,10 @@ class BodyReader:
         """Tag names: a list, or a comma string as Concord's Tags field splits it; empty names are dropped."""
         if isinstance(value, str):
             value = value.split(",")
-        if not isinstance(value, list) or len(value) > MAX_TAGS:
+        if not isinstance(value, list):
+            parsed.fail(spec.key, f"The {spec.label} field must be an array.")
+            return
+        if len(value) > MAX_TAGS:
             parsed.fail(spec.key, f"The {spec.label} field must be an array of at most {MAX_TAGS} tag names.")
             return
         names = []
@@ -525,7 +534,8 @@ def core_failure(resource: Resource, entity: Entity, failure: ValidationFailure)
     key = spec.key if spec is not None else failure.field
     label = spec.label if spec is not None else key
     params = entity.fields[failure.field].params if failure.field in entity.fields else {}
-    template = _CORE_MESSAGES.get(failure.kind, "The selected {label} is invalid.")
+    template = _CORE_MESSAGES.get(failure.kind) or (spec.messages.get("exists") if spec is not None else None) \
+        or "The selected {label} is invalid."
     if failure.kind == "required" and spec is not None and spec.required_if:
         template = f"The {{label}} field is required when {spec.required_if}."
     return {key: [template.format(label=label, limit=params.get("maxLength", MAX_STRING),

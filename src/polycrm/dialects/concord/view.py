@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from polycrm.core.service import Core
     from polycrm.dialects.concord.mapping import ConcordMapping
 
+RECORD_RULES = frozenset({"select", "multi-select"})  # rules whose options may be records
+
 # A record's nested association arrays stop here (Concord loads them all).
 MAX_NESTED = 1000
 
@@ -82,6 +84,13 @@ class ResourceView:
             tags = self.resource.by_field.get(rule.link or "")
             if tags is not None and tags.type == "tags":
                 choices[key] = tag_choices(self.api, actor, tags.tag_type)
+            elif key not in choices and rule.values is None and rule.link is None and rule.wire_type in RECORD_RULES:
+                link = self.entity.links.get(rule.field)
+                if link is not None and link.entity and "name" in self.api.core.registry.entity(link.entity).fields:
+                    # Concord's options: "me" first for an owner rule, then the others by name
+                    rows = lookups.records(link.entity)
+                    choices[key] = [{"id": "me", "name": "Me"}, *(row for row in rows if row["id"] != actor.user_id)] \
+                        if rule.me else rows
         return choices
 
     def label(self, key: str) -> str:
@@ -94,12 +103,14 @@ class ResourceView:
         the resource or a group, its id in title case ("Created At", "Address")."""
         known = {*self.resource.by_key, *(item.key for item in self.custom)}
         labels: dict[str, str] = {}
+        own = self.resource.rule_labels
         for key, rule in self.rules.items():
             if rule.operand is None:
-                labels[key] = self.label(key) if key in known else _title(key)
+                labels[key] = own.get(rule.id) or (self.label(key) if key in known else _title(key))
                 continue
             labels[key] = self._field_label(rule.field, rule.link) or _title(rule.operand)
-            labels.setdefault(rule.id, self.label(rule.id) if rule.id in known else _title(rule.id))
+            labels.setdefault(rule.id, own.get(rule.id) or (self.label(rule.id) if rule.id in known else
+                                                            _title(rule.id)))
         return labels
 
     def _field_label(self, field: str, link: str | None) -> str | None:
