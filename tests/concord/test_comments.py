@@ -35,7 +35,7 @@ def test_comment_on_an_activity_and_read_it_back(concord: Concord) -> None:
     listed = concord.get(path).json()
     assert [c["id"] for c in listed] == [comment["id"], second["id"]]  # oldest first
     shown_task = concord.get(f"activities/{task['id']}").json()
-    assert shown_task["comments_count"] == 2 and list(shown_task)[:2] == ["id", "comments_count"]  # as Concord
+    assert shown_task["comments_count"] == 2 and list(shown_task)[:3] == ["id", "created_by", "comments_count"]  # as Concord
     rows = concord.get("activities").json()["data"]
     assert {row["id"]: row["comments_count"] for row in rows}[task["id"]] == 2
     assert activity(concord, title="Quiet")["comments_count"] == 0
