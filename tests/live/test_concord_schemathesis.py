@@ -17,9 +17,9 @@ are raised: they have tests of their own (tests/concord/test_auth.py).
 Two deliberate narrowings. A Zapier hook's `targetUrl` is one public IP address's URL (HOOK_URL): a
 generated host name would be looked up, and a lookup with no DNS server at hand takes seconds (URL checks
 have tests of their own: tests/concord/test_zapier.py). And the tested document lets a `filters` tree have
-at most FILTER_ITEMS groups and children a level (the server takes MAX_CHILDREN): schemathesis fills every array to its bound, and a hundred
-groups of a hundred rules make a query string of megabytes, which the HTTP server refuses (a plain 400
-beyond 64 KB) before the API sees it. Big trees have tests of their own (tests/unit/test_concord_filters.py).
+at most FILTER_ITEMS groups and children a level (the server takes MAX_CHILDREN): schemathesis fills every
+array to its bound, and a hundred groups of a hundred rules make a query string of megabytes, which the HTTP
+server refuses (a plain 400 beyond 64 KB) before the API sees it. Big trees have tests of their own (tests/unit/test_concord_filters.py).
 """
 
 from __future__ import annotations
