@@ -311,3 +311,32 @@ def test_a_document_reader_cannot_change_its_products(concord: Concord) -> None:
     assert reader.get(f"documents/{document['id']}/billable").json()["products"] == []
     assert reader.post(f"documents/{document['id']}/billable", {"products": [{"name": "X"}]}).status_code == 403
     assert concord.get(f"documents/{document['id']}/billable").json()["id"] is None
+
+
+
+def test_a_line_changed_through_api_v1_locks_its_deal_first(concord: Concord, stage_id: int, backend: str) -> None:
+    """A Concord save locks the deal, then its lines; a change of a line through /api/v1 must take the same
+    order (deal first), or the two could deadlock on PostgreSQL. Held here: with the deal locked elsewhere,
+    the line's update waits without having locked the line."""
+    if backend != "postgresql":
+        pytest.skip("row locks are PostgreSQL's: SQLite runs one write transaction at a time")
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlalchemy import text
+
+    deal = deal_with_lines(concord, stage_id)
+    line = concord.get(f"deals/{deal['id']}/billable").json()["products"][0]
+    espo = concord.harness.key_client(concord.harness.admin_key, validate=False)
+    database = concord.harness.app.state.core.database
+    table = database.table("billable_product").name
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        with database.engine.connect() as holder, holder.begin():
+            holder.execute(text("SELECT id FROM opportunity WHERE id = :id FOR UPDATE"), {"id": deal["id"]})
+            pending = pool.submit(espo.put, f"/api/v1/BillableProduct/{line['id']}", json={"unitPrice": 7})
+            time.sleep(0.5)  # the update is waiting for the deal now
+            with database.engine.connect() as probe, probe.begin():
+                free = probe.execute(text(f"SELECT id FROM {table} WHERE id = :id FOR UPDATE SKIP LOCKED"),
+                                     {"id": line["id"]}).all()
+            assert free == [(line["id"],)] and not pending.done()
+        assert pending.result(timeout=10).status_code == 200

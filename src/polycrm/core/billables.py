@@ -32,6 +32,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 from sqlalchemy.engine import Connection
 
 from polycrm.core.errors import ValidationFailure
+from polycrm.core.values import parse_id
 from polycrm.meta import Entity
 from polycrm.query.tree import Compare, Op, Sort
 from polycrm.store.records import RecordRepository
@@ -249,6 +250,20 @@ class PartsFollow:
     def __init__(self, entity: Entity, services: Callable[[str], Any]):
         self.entity = entity
         self.services = services
+
+    def lock_parent(self, conn: Connection, record_id: Any) -> None:
+        """Before a line or a Billable is locked to be changed or deleted: lock the record it belongs to, in the
+        order a Concord save takes them (the record, then its lines), so the two cannot deadlock."""
+        parsed = parse_id(record_id)
+        if parsed is None:
+            return  # no such record: the lookup that follows says so
+        repository = self.services(self.entity.name).repository
+        rows = repository.fetch_rows(conn, Compare("id", Op.EQ, parsed),
+                                     attributes=["id", *(f"{link}Id" for link in PARENTS.values())])
+        parent = parent_of(rows[0]) if rows else None
+        if parent is not None:
+            self.services(parent[0]).repository.fetch_rows(conn, Compare("id", Op.EQ, parent[1]), attributes=["id"],
+                                                           lock=True)
 
     def changed(self, conn: Connection, actor: Any, before: Mapping[str, Any] | None,
                 after: Mapping[str, Any] | None) -> None:

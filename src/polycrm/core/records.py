@@ -288,6 +288,7 @@ class RecordService(MassActions):
         caches are not refreshed (`committed`): not for records that carry rights."""
         self.require_scope(actor, "edit")
         self._hold_currencies_for(conn, data)
+        self._lock_parent(conn, record_id)
         current = self.load_record(conn, record_id, not_found="Record {id} not found.", lock=True)
         self.check_record(conn, actor, "edit", current)
         self.apply_update(conn, actor, current, self.input.parse(data, creating=False), waived=waived)
@@ -453,6 +454,7 @@ class RecordService(MassActions):
         self.require_scope(actor, "edit")
         with self.database.transaction() as conn:
             self._hold_currencies_for(conn, data)
+            self._lock_parent(conn, record_id)
             current = self.load_record(conn, record_id, not_found="Record {id} not found.", lock=True)
             self.check_record(conn, actor, "edit", current)
             if expected_version is not None and expected_version != current.get("versionNumber"):
@@ -530,6 +532,11 @@ class RecordService(MassActions):
             current = self.load_record(conn, other, not_found="Record {id} not found.", lock=True)
             self.apply_update(conn, actor, current, self.input.parse({flag: False}, creating=False))
 
+    def _lock_parent(self, conn: Connection, record_id: Any) -> None:
+        """A deal's or document's line (or tax type) is changed with its record locked first (core/billables)."""
+        if self._parts is not None:
+            self._parts.lock_parent(conn, record_id)
+
     def _hold_currencies_for(self, conn: Connection, data: dict[str, Any]) -> None:
         """Before an update locks its records: hold the currency settings if it changes amounts (a change of
         the settings locks the records with amounts while holding them; this order cannot deadlock)."""
@@ -553,6 +560,7 @@ class RecordService(MassActions):
     def delete_within(self, conn: Connection, actor: Actor, record_id: Any) -> None:
         """Soft-delete a record inside the caller's transaction."""
         self.require_scope(actor, "delete")
+        self._lock_parent(conn, record_id)
         current = self.load_record(conn, record_id, not_found="Record {id} not found.", lock=True)
         self.check_record(conn, actor, "delete", current)
         if self.guard is not None:
