@@ -46,7 +46,7 @@ def board(api: ConcordApi, request: ConcordRequest) -> Response:
     except NotFound:
         raise record_not_found(pipelines.model, raw) from None
     stages = _stages(api, request, pipeline["id"])
-    view = ResourceView(api, api.mapping.resources[DEALS])
+    view = ResourceView.of(api, api.mapping.resources[DEALS])
     stage_key = view.resource.by_key["stage_id"].attribute
     condition = list_condition(api, request, view)
     records = api.core.records(view.entity.name)

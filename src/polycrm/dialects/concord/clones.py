@@ -3,9 +3,10 @@ through the record service (so the caller needs create rights), for the resource
 (Concord's Cloneable ones: products and documents); any other resource is 404.
 
 The copy has the record's writable keys and custom fields but those the mapping skips (a product's SKU,
-unique), its title marked ` - Copy(XXXXXX)` as Concord's `clone_prefix` marks it, the mapping's `values` (a
-document starts as a draft), the caller as owner when the mapping names the owner key, and the record's
-associations when it says so. The answer is the new record as `GET` shows it, with 200, as Concord's.
+unique), its title marked ` - Copy(a1B2c3)` (six random letters and digits) as Concord's `clone_prefix`
+marks it, the mapping's `values` (a document starts as a draft), the caller as owner when the mapping names
+the owner key, and the record's associations when it says so. The answer is the new record as `GET` shows
+it, with 200, as Concord's.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ DEFAULT_TITLE_LENGTH = 191  # Concord's string columns
 
 
 def copy_title(title: str, max_length: int = DEFAULT_TITLE_LENGTH) -> str:
-    """`<title> - Copy(XXXXXX)`, an earlier mark dropped, the title shortened to fit the field."""
+    """`<title> - Copy(<six random letters and digits>)`, an earlier mark dropped, the title shortened to fit
+    the field."""
     mark = " - Copy(" + "".join(secrets.choice(_MARK_CHARACTERS) for _ in range(6)) + ")"
     return _COPY_MARK.sub("", title)[:max(max_length - len(mark), 0)] + mark
 
@@ -43,7 +45,7 @@ def clone(api: ConcordApi, request: ConcordRequest) -> Response:
     spec = resource.clone
     if spec is None:
         raise not_found()
-    view = ResourceView(api, resource)
+    view = ResourceView.of(api, resource)
     records = api.core.records(view.entity.name)
     source = records.read(request.user, record_id(request))  # 404, or 403 for a record the caller may not read
     data = _copied(view, spec, source, request.user.user_id)

@@ -365,7 +365,8 @@ DESCRIBED: dict[Callable[..., Any], Describe] = {
         "200", "The comment.", schema_ref("Comment"), p), body=schema_ref("CommentRequest"), errors=("404",)),
     comments.destroy: lambda p: _deleted(p, "Delete a comment (its author or an administrator)"),
     clones.clone: lambda p: None if _resource(p).clone is None else _operation(
-        p, "Copy a record (its title marked ` - Copy(XXXXXX)`; create rights needed)", _record(p)),
+        p, "Copy a record (its title marked ` - Copy(a1B2c3)`, six random letters and digits; create rights "
+           "needed)", _record(p)),
     brands.index: lambda p: _operation(p, "Brands the caller may read, the default first", _success(
         "200", "Every brand (not paginated).", {"type": "array", "items": schema_ref("Brand")}, p)),
     brands.show: lambda p: _operation(p, "A brand", _success("200", "The brand.", schema_ref("Brand"), p)),
