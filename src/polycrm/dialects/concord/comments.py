@@ -96,14 +96,10 @@ def _parent(api: ConcordApi, request: ConcordRequest, resource: Resource) -> int
 
 
 def _comment(api: ConcordApi, request: ConcordRequest) -> dict[str, Any]:
-    raw = request.record_id
-    found = _DIGITS.match(raw)
     try:
-        if found is None:
-            raise NotFound()
-        return api.core.records(COMMENT_ENTITY).read(commenter(request.user), int(found.group(0)))
+        return api.core.records(COMMENT_ENTITY).read(commenter(request.user), record_id(request, MODEL))
     except NotFound:
-        raise record_not_found(MODEL, raw) from None
+        raise record_not_found(MODEL, request.record_id) from None
     except Forbidden:
         raise forbidden() from None
 

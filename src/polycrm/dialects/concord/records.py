@@ -27,13 +27,15 @@ if TYPE_CHECKING:
 _LEADING_DIGITS = re.compile(r"\d{1,18}")
 
 
-def record_id(request: ConcordRequest) -> int:
+def record_id(request: ConcordRequest, model: str | None = None) -> int:
+    """The path's id as MySQL casts a string (its leading digits); 404 naming `model` (by default the
+    resource's) when there are none."""
     raw = request.record_id
     match = _LEADING_DIGITS.match(raw)
     number = int(match.group(0)) if match else 0
     if number < 1:
-        assert request.resource is not None
-        raise record_not_found(request.resource.model, raw)
+        assert model is not None or request.resource is not None
+        raise record_not_found(model or request.resource.model, raw)
     return number
 
 
