@@ -7,7 +7,6 @@ answers it. Only the deals the caller may read count; `q` and `filters` narrow t
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +16,7 @@ from polycrm.core.errors import NotFound
 from polycrm.core.search import SearchQuery, TotalMode
 from polycrm.dialects.concord.context import ConcordRequest
 from polycrm.dialects.concord.envelope import answer, record_not_found
-from polycrm.dialects.concord.records import list_condition, list_order
+from polycrm.dialects.concord.records import list_condition, list_order, path_number
 from polycrm.dialects.concord.view import ResourceView
 from polycrm.query.tree import Compare, Op, Sort, conjunction
 
@@ -32,17 +31,13 @@ MAX_PAGES = 100  # `pages[<stage>]` beyond this loads this many
 # none of them (docs/concord-api.md).
 CARD_KEYS = ("id", "name", "amount", "display_name", "path", "status", "authorizations", "expected_close_date",
              "user_id", "swatch_color", "stage_id", "updated_at", "created_at")
-_DIGITS = re.compile(r"\d{1,18}")
 
 
 def board(api: ConcordApi, request: ConcordRequest) -> Response:
     pipelines = api.mapping.resources[PIPELINES]
     raw = request.params["pipeline"]
-    found = _DIGITS.match(raw)
     try:
-        if found is None:
-            raise NotFound()
-        pipeline = api.core.records(pipelines.entity_name).read(request.user, int(found.group(0)))
+        pipeline = api.core.records(pipelines.entity_name).read(request.user, path_number(raw, pipelines.model))
     except NotFound:
         raise record_not_found(pipelines.model, raw) from None
     stages = _stages(api, request, pipeline["id"])

@@ -28,14 +28,17 @@ _LEADING_DIGITS = re.compile(r"\d{1,18}")
 
 
 def record_id(request: ConcordRequest, model: str | None = None) -> int:
-    """The path's id as MySQL casts a string (its leading digits); 404 naming `model` (by default the
-    resource's) when there are none."""
-    raw = request.record_id
+    """The path's id; 404 naming `model` (by default the resource's) when it has none."""
+    assert model is not None or request.resource is not None
+    return path_number(request.record_id, model or request.resource.model)
+
+
+def path_number(raw: str, model: str) -> int:
+    """A path segment as MySQL casts a string to an id (its leading digits); 404 naming `model` without."""
     match = _LEADING_DIGITS.match(raw)
     number = int(match.group(0)) if match else 0
     if number < 1:
-        assert model is not None or request.resource is not None
-        raise record_not_found(model or request.resource.model, raw)
+        raise record_not_found(model, raw)
     return number
 
 
