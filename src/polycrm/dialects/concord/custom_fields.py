@@ -35,6 +35,7 @@ from polycrm.dialects.concord.custom_types import (PREFIX, ConcordOption, Concor
 from polycrm.dialects.concord.envelope import admin_only, answer, invalid, no_content, record_not_found
 from polycrm.dialects.concord.mapping import DIALECT, Resource
 from polycrm.dialects.concord.pages import PageLinks, page_number, page_size, paginated
+from polycrm.dialects.concord.records import record_id
 from polycrm.dialects.concord.values import HEX_COLOR, MAX_STRING, as_integer
 
 if TYPE_CHECKING:
@@ -51,7 +52,6 @@ MAX_OPTIONS = 1000
 CUSTOM_FIELD_RESOURCES = frozenset({"contacts", "companies", "deals", "products"})
 UNIQUE_RESOURCES = frozenset({"contacts", "companies"})
 _FIELD_ID = re.compile(r"[a-z_]+")
-_LEADING_DIGITS = re.compile(r"\d{1,18}")
 
 EXISTS = "It looks like field with this ID already exists for the resource."
 FIELD_ID_INVALID = "Only lowercase alpha characters (a-z) and underscore (_) are accepted."
@@ -177,13 +177,11 @@ def _all(api: ConcordApi) -> Iterable[tuple[Resource, CustomField]]:
 
 
 def _find(api: ConcordApi, request: ConcordRequest) -> tuple[Resource, CustomField]:
-    raw = request.params["id"]
-    match = _LEADING_DIGITS.match(raw)  # as MySQL casts a string id
-    wanted = int(match.group(0)) if match else None
+    wanted = record_id(request, MODEL)
     for resource, item in _all(api):
         if item.custom_id == wanted:
             return resource, item
-    raise record_not_found(MODEL, raw)
+    raise record_not_found(MODEL, request.record_id)
 
 
 def _canonical_name(field_id: str) -> str:
