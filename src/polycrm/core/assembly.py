@@ -4,7 +4,7 @@ names of records the reader may not read blanked (`core.access`)."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from sqlalchemy.engine import Connection
 
@@ -38,17 +38,21 @@ class RecordAssembler:
         self._follow_attributes = [a.name for a in entity.attributes.values() if a.field == FOLLOWERS]
         self._secrets = secret_attributes(entity)  # never shown: core.vault reveals them to who unlocks it
 
-    def load(self, conn: Connection, record_id: Any, viewer: Actor | None) -> dict[str, Any]:
-        """A record with every attribute, derived ones included, read in one statement; or NotFound."""
+    def load(self, conn: Connection, record_id: Any, viewer: Actor | None,
+             related: Sequence[Link] = ()) -> tuple[dict[str, Any], dict[str, list[int]]]:
+        """A record with every attribute, derived ones included, and the ids of its live records related
+        through `related` links (by link name), read in one statement; or NotFound."""
         parsed = parse_id(record_id)
         record, side = None, None
         if parsed is not None:
             links = [self.entity.links[f] for f in self.multi_fields] + self._follower_links(True, viewer)
+            links += [link for link in related if link.name not in {known.name for known in links}]
             record, side = self.repository.fetch_with_side_data(
                 conn, parsed, name_links=self.belongs_to, links=links, contact_fields=self.contact_kinds)
-        if record is None:
+        if record is None or side is None:
             raise NotFound(f"Record {record_id} does not exist.")
-        return self.complete(conn, [record], full=True, side=side, viewer=viewer)[0]
+        ids = {link.name: [i for i, _ in side.related[link.name].get(record["id"], [])] for link in related}
+        return self.complete(conn, [record], full=True, side=side, viewer=viewer)[0], ids
 
     def _follower_links(self, wanted: bool, viewer: Actor | None) -> list[Link]:
         """The followers relation, when a read wants follower data and has a reader to show it to."""

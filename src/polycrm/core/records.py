@@ -154,17 +154,25 @@ class RecordService(MassActions):
     # --- read -------------------------------------------------------------------------------------
 
     def read(self, actor: Actor, record_id: Any) -> dict[str, Any]:
+        return self.read_related(actor, record_id, ())[0]
+
+    def read_related(self, actor: Actor, record_id: Any, link_names: Iterable[str]
+                     ) -> tuple[dict[str, Any], dict[str, list[int]]]:
+        """A record and, by link name, the ids of the live records related to it through those links, in
+        one statement (a Concord record shows its associations). The ids are not limited by access, as
+        `RelationService.related_ids`; what is shown of them is the caller's to limit."""
         self.require_scope(actor, "read")
+        links = [self.entity.links[name] for name in link_names]
         with self.database.connect() as conn:
-            record = self.assembler.load(conn, record_id, actor)
+            record, related = self.assembler.load(conn, record_id, actor, links)
             self.check_record(conn, actor, "read", record)
-            return record
+            return record, related
 
     def read_without_acl(self, record_id: Any, viewer: Actor | None = None) -> dict[str, Any]:
         """A full record for trusted internal callers (event payloads, the answer to a write); with `viewer`,
         as that user reads it (whether they follow it, names of what they may not read blanked)."""
         with self.database.connect() as conn:
-            return self.assembler.load(conn, record_id, viewer)
+            return self.assembler.load(conn, record_id, viewer)[0]
 
     def complete_snapshots(self, records: list[dict[str, Any]], wanted: set[str] | None,
                            viewer: Actor | None = None) -> list[dict[str, Any]]:

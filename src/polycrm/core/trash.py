@@ -58,7 +58,7 @@ class TrashService:
         deleted record has this id (a live one included), Forbidden if the actor may not read it."""
         self.records.require_scope(actor, "read")
         with self.database.connect() as conn:
-            record = self.assembler.load(conn, record_id, actor)
+            record = self.assembler.load(conn, record_id, actor)[0]
             self.records.check_record(conn, actor, "read", record)
             return record
 

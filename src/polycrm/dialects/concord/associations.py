@@ -87,4 +87,4 @@ def _change(api: ConcordApi, request: ConcordRequest, how: str) -> Response:
                 relations.change_within(conn, actor, owner_id, links[key],
                                         added=ids if how == "attach" else (), removed=ids if how == "detach" else ())
     records.committed()
-    return answer(view.single(actor, records.read(actor, owner_id)))
+    return answer(view.read(actor, owner_id))

@@ -59,7 +59,7 @@ def clone(api: ConcordApi, request: ConcordRequest) -> Response:
             if ids:
                 relations.change_within(conn, request.user, new_id, link, added=list(ids))
     records.committed()
-    return answer(view.single(request.user, records.read(request.user, new_id)))
+    return answer(view.read(request.user, new_id))
 
 
 def _copied(view: ResourceView, spec: CloneSpec, source: dict[str, Any], user_id: int) -> dict[str, Any]:

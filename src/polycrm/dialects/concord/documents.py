@@ -27,7 +27,7 @@ def _status_change(change: str) -> Callable[[ConcordApi, ConcordRequest], Respon
         document_id = record_id(request)
         records = api.core.records(view.entity.name)
         change_status(records, request.user, document_id, change)
-        return answer(view.single(request.user, records.read(request.user, document_id)))
+        return answer(view.read(request.user, document_id))
 
     handler.__name__ = handler.__qualname__ = f"mark_{change}"
     return handler

@@ -122,13 +122,12 @@ def rules(api: ConcordApi, request: ConcordRequest) -> Response:
 
 def show(api: ConcordApi, request: ConcordRequest) -> Response:
     view = ResourceView.of(api, resource_of(request))
-    record = api.core.records(view.entity.name).read(request.user, record_id(request))
-    return answer(_single(api, request, view, record))
+    return answer(_single(api, request, view, record_id(request)))
 
 
-def _single(api: ConcordApi, request: ConcordRequest, view: ResourceView, record: dict[str, Any],
+def _single(api: ConcordApi, request: ConcordRequest, view: ResourceView, shown_id: Any,
             created: bool = False) -> dict[str, Any]:
-    shown = view.single(request.user, record, created=created)
+    shown = view.read(request.user, shown_id, created=created)
     shown_billable(api, request, shown)
     return shown
 
@@ -136,15 +135,13 @@ def _single(api: ConcordApi, request: ConcordRequest, view: ResourceView, record
 def store(api: ConcordApi, request: ConcordRequest) -> Response:
     view = ResourceView.of(api, resource_of(request))
     new_id = save(api, request, view, None)
-    record = api.core.records(view.entity.name).read(request.user, new_id)
-    return answer(_single(api, request, view, record, True), 201)
+    return answer(_single(api, request, view, new_id, True), 201)
 
 
 def update(api: ConcordApi, request: ConcordRequest) -> Response:
     view = ResourceView.of(api, resource_of(request))
     save(api, request, view, record_id(request))
-    record = api.core.records(view.entity.name).read(request.user, record_id(request))
-    return answer(_single(api, request, view, record))
+    return answer(_single(api, request, view, record_id(request)))
 
 
 def destroy(api: ConcordApi, request: ConcordRequest) -> Response:

@@ -183,8 +183,18 @@ class ResourceView:
                     row[key] = None
         return rows
 
-    def single(self, actor: Actor, record: dict[str, Any], *, created: bool = False) -> dict[str, Any]:
-        related = self._related([record])
+    def read(self, actor: Actor, record_id: Any, *, created: bool = False) -> dict[str, Any]:
+        """One record as Concord shows it; the record and its association ids come in one statement."""
+        links = {a.link: key for key, a in self.resource.associations.items()}
+        record, ids = self.api.core.records(self.entity.name).read_related(actor, record_id, links)
+        related = {key: {record["id"]: ids[link]} for link, key in links.items()}
+        return self.single(actor, record, created=created, related=related)
+
+    def single(self, actor: Actor, record: dict[str, Any], *, created: bool = False,
+               related: dict[str, dict[int, list[int]]] | None = None) -> dict[str, Any]:
+        """A record read elsewhere as Concord shows it (`related`: its association ids, when read with it)."""
+        if related is None:
+            related = self._related([record])
         nested = {key: by_owner.get(record["id"], []) for key, by_owner in self._nested(actor, related).items()}
         counts = None if self.resource.shape is not None else self._counts(related, record["id"])
         return self.renderer.render(record, authorizations=self._authorizations(actor, [record])[0],
