@@ -58,6 +58,21 @@ class RecordAssembler:
         """The followers relation, when a read wants follower data and has a reader to show it to."""
         return [FOLLOWERS_LINK] if wanted and viewer is not None and self.entity.stream else []
 
+    def side_links(self, wanted: set[str] | None, viewer: Actor | None
+                   ) -> tuple[list[Link], list[tuple[str, str]]]:
+        """The links and contact fields whose side data `complete` shows for these wanted attributes (None:
+        a full record), to be read along with the rows."""
+        want = (lambda name: True) if wanted is None else wanted.__contains__
+        multi, contact, followers = self._side_wanted(want, wanted is None, viewer)
+        return [self.entity.links[f] for f in multi] + followers, contact
+
+    def _side_wanted(self, want: Callable[[str], bool], full: bool, viewer: Actor | None
+                     ) -> tuple[list[str], list[tuple[str, str]], list[Link]]:
+        multi = [f for f in self.multi_fields
+                 if full or want(f"{f}Ids") or want(f"{f}Names") or want(f"{f}Columns")]
+        contact = [(kind, f) for kind, f in self.contact_kinds if full or want(f"{f}Data")]
+        return multi, contact, self._follower_links(full or any(want(a) for a in self._follow_attributes), viewer)
+
     def complete(self, conn: Connection, records: list[dict[str, Any]], *, full: bool,
                  wanted: set[str] | None = None, side: SideData | None = None,
                  viewer: Actor | None = None) -> list[dict[str, Any]]:
@@ -80,10 +95,7 @@ class RecordAssembler:
         for field in self._parent_fields:
             if want(f"{field}Name"):
                 self._parent_names(conn, field, records)
-        multi = [f for f in self.multi_fields
-                 if full or want(f"{f}Ids") or want(f"{f}Names") or want(f"{f}Columns")]
-        contact = [(kind, f) for kind, f in self.contact_kinds if full or want(f"{f}Data")]
-        followers = self._follower_links(full or any(want(a) for a in self._follow_attributes), viewer)
+        multi, contact, followers = self._side_wanted(want, full, viewer)
         if side is None:
             side = self.repository.side_data(conn, ids, [self.entity.links[f] for f in multi] + followers, contact)
         for field in multi:

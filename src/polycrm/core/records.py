@@ -232,8 +232,10 @@ class RecordService(MassActions):
         name_links = [link for link in self._belongs_to if wanted is None or f"{link}Name" in wanted]
         with self.database.connect() as conn:
             limit = query.limit + (1 if query.total is TotalMode.NONE else 0)
-            rows = assembler.repository.fetch_rows(conn, condition, attributes=columns, sorts=sorts,
-                                                   offset=query.offset, limit=limit, name_links=name_links)
+            links, contact_fields = assembler.side_links(wanted, actor)
+            rows, side = assembler.repository.fetch_rows_with_side_data(
+                conn, condition, attributes=columns, sorts=sorts, offset=query.offset, limit=limit,
+                name_links=name_links, links=links, contact_fields=contact_fields)
             has_more = len(rows) > query.limit
             rows = rows[:query.limit]
             if query.total is TotalMode.COUNT:
@@ -242,7 +244,7 @@ class RecordService(MassActions):
                 total = len(rows) if short_page else assembler.repository.count(conn, condition)
             else:
                 total = None
-            records = assembler.complete(conn, rows, full=False, wanted=wanted, viewer=actor)
+            records = assembler.complete(conn, rows, full=False, wanted=wanted, viewer=actor, side=side)
         return SearchResult(records, total, has_more)
 
     def group_totals(self, actor: Actor, where: Node, group_by: str,
