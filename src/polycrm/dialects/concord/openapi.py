@@ -443,6 +443,8 @@ def _paths(mapping: ConcordMapping, selectable: dict[str, list[str]]) -> dict[st
                 module = operation.handler.__module__.rsplit(".", 1)[-1]
                 names = [module, operation.handler.__name__, *(n.name for n in (resource,) if n),
                          *(a.key for a in (association,) if a)]
+                if sum(other.handler is operation.handler for other in route.methods.values()) > 1:
+                    names.append(method.lower())  # one handler for two methods (a team's PUT and PATCH)
                 tag = resource.name if resource is not None else TAGS.get(module, "API")
                 item[method.lower()] = {"operationId": ".".join(names), "tags": [tag], **described}
     return {path: item for path, item in paths.items() if set(item) - {"parameters"}}
