@@ -138,6 +138,10 @@ CONCORD = {
                    "test_brands)",
     "/api/brands/{id}": "core records: read; writes administrators only (tests/concord/test_documents.py::"
                         "test_brands)",
+    "/api/teams": "core records: the teams the caller reads (those they are in or manage, without a role); writes "
+                  "administrators only (tests/concord/test_teams.py)",
+    "/api/teams/{id}": "core records: read (403 for a team the caller is not in); writes administrators only "
+                       "(tests/concord/test_teams.py)",
     "/api/{resource}": "core records: read to list, create to create",
     "/api/{resource}/search": "core records: read",
     "/api/{resource}/rules": "the resource's filter rules; a rule's options over a resource are its readable records",

@@ -22,6 +22,9 @@ CREATED, UPDATED = "created_at", "updated_at"
 # Keys every record shows besides its fields (a custom field's key may not be one).
 RECORD_KEYS = frozenset({"id", "display_name", "path", CREATED, UPDATED, "authorizations", "was_recently_created",
                          "actions", "associations_count"})
+# Resources with routes and record shapes of their own (dialects/concord/brands.py, teams.py): their body keys
+# are read as a resource's fields, from a file beside `mapping.json`.
+NOT_GENERIC = ("brands", "teams")
 # Field types whose value is the id of a linked record.
 LINK_TYPES = frozenset({"owner", "id"})
 # Every field type a resource's key may have (mapping.json's comment says what each reads and shows).
@@ -42,7 +45,8 @@ def load_spec() -> dict[str, Any]:
     files = sorted((item for item in package.joinpath("resources").iterdir() if item.name.endswith(".json")),
                    key=lambda item: item.name)
     spec["resources"] = {item.name.removesuffix(".json"): json.loads(item.read_text()) for item in files}
-    spec["brands"] = json.loads(package.joinpath("brands.json").read_text())  # not a generic resource
+    for name in NOT_GENERIC:
+        spec[name] = json.loads(package.joinpath(f"{name}.json").read_text())
     return spec
 
 
@@ -203,8 +207,9 @@ class ConcordMapping:
         self.phone_types: dict[str, str] = spec["phoneTypes"]  # Concord type -> canonical type
         self.phone_types_back = {canonical: concord for concord, canonical in self.phone_types.items()}
         self.resources = {name: self._resource(name, item) for name, item in spec["resources"].items()}
-        # `/api/brands`: its body keys read as a resource's fields (dialects/concord/brands.py).
+        # `/api/brands` and `/api/teams`: their body keys read as a resource's fields (brands.py, teams.py).
         self.brands = self._resource("brands", spec["brands"])
+        self.teams = self._resource("teams", spec["teams"])
         self.by_entity = {r.entity_name: r for r in self.resources.values()}
 
     @classmethod
@@ -262,7 +267,7 @@ class ConcordMapping:
 
     def check(self, registry: Registry) -> None:
         """Every mapped field, link, rule and search column exists: a renamed field fails at start-up."""
-        for resource in [*self.resources.values(), self.brands]:
+        for resource in [*self.resources.values(), self.brands, self.teams]:
             entity = registry.entity(resource.entity_name)
 
             def require(name: str, where: str) -> None:

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any, Callable
 from starlette.responses import Response
 
 from polycrm.dialects.concord import (accounts, associations, billables, board, brands, clones, comments,
-                                      custom_fields, documents, lookups, profile, records, search, trash,
-                                      users, zapier)
+                                      custom_fields, documents, lookups, profile, records, search, teams,
+                                      trash, users, zapier)
 from polycrm.dialects.concord.context import DEFAULT_PER_PAGE, MAX_PER_PAGE, ConcordRequest
 from polycrm.dialects.concord.envelope import APP_VERSION, WARNING_HEADER, answer
 from polycrm.dialects.concord.custom_types import custom_fields as custom_fields_of, selectable_keys
@@ -375,6 +375,16 @@ DESCRIBED: dict[Callable[..., Any], Describe] = {
     brands.update: lambda p: _operation(p, "Change a brand (administrators)", _success(
         "200", "The brand.", schema_ref("Brand"), p, warning=True), body=schema_ref("BrandRequest")),
     brands.destroy: lambda p: _deleted(p, "Delete a brand (administrators; not the last one: 409)", errors=("409",)),
+    teams.index: lambda p: _operation(p, "Teams the caller may read (without a role on teams: those they are in "
+                                         "or manage), by name", _success(
+        "200", "The teams (not paginated).", {"type": "array", "items": schema_ref("Team")}, p)),
+    teams.show: lambda p: _operation(p, "A team (403 for one the caller is not in)", _success(
+        "200", "The team.", schema_ref("Team"), p)),
+    teams.store: lambda p: _operation(p, "Create a team (super admins)", _success(
+        "201", "The team.", schema_ref("Team"), p, warning=True), body=schema_ref("TeamRequest")),
+    teams.update: lambda p: _operation(p, "Change a team (super admins; PUT and PATCH alike)", _success(
+        "200", "The team.", schema_ref("Team"), p, warning=True), body=schema_ref("TeamRequest")),
+    teams.destroy: lambda p: _deleted(p, "Delete a team (super admins)"),
     documents.mark_lost: _status_change("Mark a document lost (not an accepted one)"),
     documents.mark_accepted: _status_change("Mark a document accepted (by the caller)"),
     documents.mark_draft: _status_change("Mark a document draft again (not one a customer accepted)"),
@@ -433,6 +443,8 @@ def _paths(mapping: ConcordMapping, selectable: dict[str, list[str]]) -> dict[st
                 module = operation.handler.__module__.rsplit(".", 1)[-1]
                 names = [module, operation.handler.__name__, *(n.name for n in (resource,) if n),
                          *(a.key for a in (association,) if a)]
+                if sum(other.handler is operation.handler for other in route.methods.values()) > 1:
+                    names.append(method.lower())  # one handler for two methods (a team's PUT and PATCH)
                 tag = resource.name if resource is not None else TAGS.get(module, "API")
                 item[method.lower()] = {"operationId": ".".join(names), "tags": [tag], **described}
     return {path: item for path, item in paths.items() if set(item) - {"parameters"}}
@@ -441,7 +453,7 @@ def _paths(mapping: ConcordMapping, selectable: dict[str, list[str]]) -> dict[st
 ID_TEXTS = {"personal-access-tokens": "A token id.", "zapier": "A hook id."}
 TAGS = {"accounts": "Tokens and users", "users": "Tokens and users", "profile": "Tokens and users",
         "search": "Search", "openapi": "API", "comments": "comments", "documents": documents.RESOURCE,
-        "brands": "brands", "zapier": "Zapier hooks", "billables": "Products of deals and documents"}
+        "brands": "brands", "teams": "teams", "zapier": "Zapier hooks", "billables": "Products of deals and documents"}
 
 
 def build_openapi(mapping: ConcordMapping, registry: Registry) -> dict[str, Any]:

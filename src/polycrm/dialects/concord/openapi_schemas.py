@@ -388,6 +388,7 @@ def shared_schemas(mapping: ConcordMapping) -> dict[str, dict[str, Any]]:
                 "name": STRING, "display_order": INTEGER, "swatch_color": {"type": ["string", "null"]}}}},
             "is_unique": BOOLEAN}},
         **brand_schemas(),
+        **team_schemas(),
         **billable_schemas(),
         "ZapierHook": _object({"hook": STRING, "resource_name": STRING, "action": {"enum": ["created", "updated"]},
                                "user_id": INTEGER, "zap_id": {"type": ["integer", "string", "null"]},
@@ -420,6 +421,26 @@ def brand_schemas() -> dict[str, dict[str, Any]]:
             "config": {"type": "object", "properties": {"primary_color": color},
                        "description": "Only `primary_color` is kept; other keys are ignored."}},
             "description": "Name and display name are required on PUT too, as Concord's BrandRequest does."},
+    }
+
+
+def team_schemas() -> dict[str, dict[str, Any]]:
+    """`/api/teams` (teams.py): Concord's TeamResource, with its users as UserResource, and its TeamRequest."""
+    team = {"id": INTEGER, "name": STRING, "description": {"type": ["string", "null"]},
+            "user_id": {"type": ["integer", "null"]}, "manager": {"anyOf": [schema_ref("User"), {"type": "null"}]},
+            "members": {"type": "array", "items": schema_ref("User")}, "created_at": TIMESTAMP,
+            "updated_at": TIMESTAMP, "was_recently_created": BOOLEAN}
+    return {
+        "Team": _object(team, [key for key in team if key != "description"],
+                        description="A team; `description` only for super admins."),
+        "TeamRequest": {"type": "object", "required": ["name", "user_id"], "properties": {
+            "name": {"type": "string", "minLength": 1, "maxLength": 100,
+                     "description": "At most 100 characters, EspoCRM's Team name (Concord's: 191)."},
+            "description": {"type": ["string", "null"], "maxLength": MAX_STRING},
+            "user_id": {**INTEGER_INPUT, "description": "The manager: a user id."},
+            "members": {"type": "array", "items": INTEGER_INPUT, "maxItems": MAX_IDS,
+                        "description": "User ids; when sent, the team's members become exactly these."}},
+            "description": "Name and user_id are required on PUT too, as Concord's TeamRequest does."},
     }
 
 

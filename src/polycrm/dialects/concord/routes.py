@@ -11,8 +11,8 @@ import re
 from typing import Any, Callable
 
 from polycrm.dialects.concord import (accounts, associations, billables, board, brands, clones, comments,
-                                      custom_fields, documents, lookups, openapi, profile, records, search, trash,
-                                      users, zapier)
+                                      custom_fields, documents, lookups, openapi, profile, records, search, teams,
+                                      trash, users, zapier)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +59,9 @@ ROUTES = (
     Route(("brands",), {"GET": Operation(brands.index), "POST": Operation(brands.store, body=True)}),
     Route(("brands", "{id}"), {"GET": Operation(brands.show), "PUT": Operation(brands.update, body=True),
                                "DELETE": Operation(brands.destroy)}),
+    Route(("teams",), {"GET": Operation(teams.index), "POST": Operation(teams.store, body=True)}),
+    Route(("teams", "{id}"), {"GET": Operation(teams.show), "PUT": Operation(teams.update, body=True),
+                              "PATCH": Operation(teams.update, body=True), "DELETE": Operation(teams.destroy)}),
     Route(("associations", "{resource}", "{id}"), {
         "GET": Operation(associations.listing), "PUT": Operation(associations.attach, body=True),
         "POST": Operation(associations.sync, body=True), "DELETE": Operation(associations.detach, body=True)}),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 
 import re
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from sqlalchemy.engine import Connection
 from starlette.responses import Response
@@ -31,7 +31,7 @@ from polycrm.dialects.concord.listing import SearchColumn, SearchFieldsRejected,
 from polycrm.dialects.concord.pages import PageLinks, page_number, page_size, paginated
 from polycrm.dialects.concord.render import concord_datetime
 from polycrm.dialects.concord.values import MAX_STRING, as_integer
-from polycrm.query.tree import Sort
+from polycrm.query.tree import Compare, Op, Sort
 
 if TYPE_CHECKING:
     from polycrm.dialects.concord.api import ConcordApi
@@ -138,6 +138,18 @@ def _read(api: ConcordApi, actor: Actor, raw: str, user_id: int) -> dict[str, An
 
 def show(api: ConcordApi, request: ConcordRequest) -> Response:
     return answer(render_user(api, request.user, _read(api, request.user, request.record_id, user_id_of(request))))
+
+
+def users_by_id(api: ConcordApi, viewer: Actor, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """The live users of these ids, as every user may read them (Concord's UserPolicy), by id: the users a
+    record nests (a team's manager and members), in one query."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    query = SearchQuery(where=Compare("id", Op.IN, tuple(wanted)), sorts=[Sort("id")], limit=len(wanted),
+                        select=_ATTRIBUTES, total=TotalMode.NONE)
+    found = api.core.records(USER_ENTITY).search(directory_reader(viewer), query).records
+    return {int(user["id"]): user for user in found}
 
 
 # --- writes -----------------------------------------------------------------------------------------
