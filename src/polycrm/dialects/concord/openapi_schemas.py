@@ -68,10 +68,8 @@ def _shown(item: ResourceField, phone_types: list[str]) -> dict[str, Any]:
         return {"type": ["array", "null"], "items": schema_ref("Tag"), "description": "In display order."}
     if kind in ("decimal", "numeric"):
         return {"type": ["number", "null"]}
-    if kind in ("bool", "active"):
+    if kind in ("bool", "active", "flag"):
         return {"type": ["boolean", "null"]}
-    if kind == "flag":
-        return {"type": "boolean"}
     if kind in ("date", "datetime"):
         return dict(TIMESTAMP)
     if kind == "datetimeOptional":
