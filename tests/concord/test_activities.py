@@ -54,8 +54,9 @@ def test_create_show_update_delete(concord: Concord, types: dict[str, dict[str, 
     response = concord.post("activities", {"title": "Call Ada", "due_date": "2030-01-15", "user_id": concord.user_id,
                                            "description": "<p>Agenda</p>", "note": "Private",
                                            "reminder_minutes_before": 30, "guests": {"users": [concord.user_id]}})
-    assert response.status_code == 201 and "guests" in response.headers["x-polycrm-warning"]  # not kept
+    assert response.status_code == 201 and "x-polycrm-warning" not in response.headers  # guests are kept
     created = response.json()
+    assert [(g["resource_name"], g["id"]) for g in created["guests"]] == [("users", concord.user_id)]
     assert created["was_recently_created"] is True and created["display_name"] == "Call Ada"
     assert created["path"] == f"/activities/{created['id']}"
     assert created["activity_type_id"] == types["Task"]["id"]  # the default type

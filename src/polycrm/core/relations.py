@@ -155,15 +155,25 @@ class RelationService:
     def sync_within(self, conn: Connection, actor: Actor, record_id: int, link_name: str, wanted: Iterable[int]) -> bool:
         """Make the records related through a link exactly `wanted`, inside the caller's transaction; related
         records the actor may not read stay (a client cannot unrelate what it cannot see)."""
+        wanted = list(dict.fromkeys(wanted))
+        current, unseen = self._current_within(conn, actor, record_id, link_name)
+        kept = {*wanted, *unseen}
+        return self.change_within(conn, actor, record_id, link_name, added=[i for i in wanted if i not in current],
+                                  removed=[i for i in current if i not in kept])
+
+    def unseen_within(self, conn: Connection, actor: Actor, record_id: int, link_name: str) -> list[int]:
+        """The records related through a link that the actor may not read, inside the caller's transaction:
+        a write replacing the set keeps them, as `sync_within` does."""
+        return self._current_within(conn, actor, record_id, link_name)[1]
+
+    def _current_within(self, conn: Connection, actor: Actor, record_id: int, link_name: str
+                        ) -> tuple[list[int], list[int]]:
+        """The records related through a link, and those of them the actor may not read."""
         link = self.link(link_name)
         target = self.services(link.entity or "")
-        wanted = list(dict.fromkeys(wanted))
         current = self.records.repository.related_ids(conn, link, [record_id]).get(record_id, [])
-        kept = set(wanted)
-        extra = [i for i in current if i not in kept]
-        removed = target.access.visible_ids(conn, actor, target.entity.name, extra, "read") if extra else set()
-        return self.change_within(conn, actor, record_id, link_name, added=[i for i in wanted if i not in current],
-                                  removed=[i for i in extra if i in removed])
+        seen = target.access.visible_ids(conn, actor, target.entity.name, current, "read") if current else set()
+        return current, [i for i in current if i not in seen]
 
     def related_ids(self, record_ids: list[int], link_names: Iterable[str]) -> dict[str, dict[int, list[int]]]:
         """Live records related to each record through each link, by id, in one statement: association

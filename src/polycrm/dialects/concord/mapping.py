@@ -14,6 +14,7 @@ from importlib import resources
 from typing import Any, Mapping
 
 from polycrm.dialects.concord.filters import FilterRule, check_rules
+from polycrm.meta import LinkStorage
 from polycrm.meta.registry import Registry
 
 DIALECT = "concord"
@@ -30,7 +31,11 @@ LINK_TYPES = frozenset({"owner", "id"})
 # Every field type a resource's key may have (mapping.json's comment says what each reads and shows).
 FIELD_TYPES = frozenset({"string", "text", "longtext", "email", "domain", "color", "phones", "decimal", "numeric", "int", "bool",
                          "active", "date", "datetime", "datetimeOptional", "flag", "enum", "lookup", "tags",
-                         *LINK_TYPES})
+                         "guests", *LINK_TYPES})
+# Field types whose value is a list (phone numbers, tags, guests): nothing to sort records by.
+UNSORTABLE_TYPES = frozenset({"phones", "tags", "guests"})
+# What a guest shows of its record (Concord's GuestResource: `guest_display_name`, `guest_email`).
+GUEST_FIELDS = ("name", "emailAddress")
 # What a `lookup` key may name besides a resource: Concord's fixed list of countries (lookups.py).
 COUNTRIES = "countries"
 # Types whose value is held by a field's `<field>Date` attribute too (a date without a time: all day).
@@ -75,13 +80,22 @@ class ResourceField:
     # Concord's words, where not Laravel's usual ones: `type` (a value of the wrong type), `exists` (an id of no
     # record), `empty` (the key sent empty, refused on update too: Laravel's `filled` or `required`)
     messages: Mapping[str, str] = field(default_factory=dict)
+    # Guests: the resource name a guest shows (`resource_name`, the body's key) -> the entity's link to them
+    guests: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def attribute(self) -> str:
-        """The record attribute holding the value: a link's id, tags' ids."""
-        if self.type == "tags":
+        """The record attribute holding the value: a link's id, tags' ids (a guests key's first link's ids)."""
+        if self.type in ("tags", "guests"):
             return f"{self.field}Ids"
         return f"{self.field}Id" if self.type in LINK_TYPES else self.field
+
+    @property
+    def attributes(self) -> tuple[str, ...]:
+        """Every record attribute the value is read from: a guests key's ids of each of its links."""
+        if self.type == "guests":
+            return tuple(f"{link}Ids" for link in self.guests.values())
+        return (self.attribute,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +174,7 @@ class Resource:
     def __post_init__(self) -> None:
         self.by_key = {f.key: f for f in self.fields}
         self.by_field = {f.field: f for f in self.fields}
+        self.by_field.update({link: f for f in self.fields for link in f.guests.values()})  # a guests key's links
 
     def path(self, record_id: Any) -> str:
         return f"/{self.name}/{record_id if record_id is not None else ''}"
@@ -183,7 +198,7 @@ class Resource:
 
     def sortable(self) -> dict[str, str]:
         """Concord key -> the attribute it sorts by (`order=first_name|desc`)."""
-        keys = {f.key: f.attribute for f in self.fields if f.type not in ("phones", "tags")}
+        keys = {f.key: f.attribute for f in self.fields if f.type not in UNSORTABLE_TYPES}
         return {"id": "id", **keys, CREATED: "createdAt", UPDATED: "modifiedAt"}
 
 
@@ -218,13 +233,14 @@ class ConcordMapping:
 
     @staticmethod
     def _resource(name: str, spec: dict[str, Any]) -> Resource:
-        fields = [ResourceField(key, item["field"], item["type"], item["label"], bool(item.get("required")),
+        fields = [ResourceField(key, item.get("field") or next(iter(item.get("guests", {}).values()), ""),
+                                item["type"], item["label"], bool(item.get("required")),
                                 bool(item.get("readOnly")), item.get("values"), item.get("unique"),
                                 lookup=item.get("lookup"), required_if=item.get("requiredIf"),
                                 tag_type=item.get("tagType"), not_in=frozenset(item.get("notIn", ())),
                                 default_from=item.get("defaultFrom"), not_before=item.get("notBefore"),
                                 default_record=item.get("defaultRecord"), required_message=item.get("requiredMessage"),
-                                messages=item.get("messages", {}))
+                                messages=item.get("messages", {}), guests=item.get("guests", {}))
                   for key, item in spec["fields"].items()]
         via = spec.get("via", {})
         associations = {key: Association(key, key, link) if isinstance(link, str) else
@@ -282,6 +298,14 @@ class ConcordMapping:
                     raise LookupError(f"Concord {resource.name} key {item.key}: a lookup key names its list")
                 if item.type in DAY_TYPES:
                     require(f"{item.field}Date", f"key {item.key}")
+                if (item.type == "guests") != bool(item.guests):
+                    raise LookupError(f"Concord {resource.name} key {item.key}: a guests key names its links")
+                for name, link in item.guests.items():
+                    target = entity.links.get(link)
+                    if target is None or target.storage is not LinkStorage.JUNCTION or any(
+                            f not in registry.entity(target.entity or "").fields for f in GUEST_FIELDS):
+                        raise LookupError(f"Concord {resource.name} key {item.key}: {name} is no many-to-many "
+                                          f"link of {entity.name} to records with a name and an email address")
                 if item.type == "flag" and set(item.values or ()) != {"true", "false"}:
                     raise LookupError(f"Concord {resource.name} key {item.key}: a flag maps true and false")
                 if item.default_record is not None and (

@@ -66,12 +66,13 @@ def _shown(item: ResourceField, phone_types: list[str]) -> dict[str, Any]:
         return {"type": ["integer", "null"]}
     if kind == "tags":
         return {"type": ["array", "null"], "items": schema_ref("Tag"), "description": "In display order."}
+    if kind == "guests":
+        return {"type": ["array", "null"], "items": schema_ref("Guest"),
+                "description": f"The guests the caller may read: {', then '.join(item.guests)}, each by id."}
     if kind in ("decimal", "numeric"):
         return {"type": ["number", "null"]}
-    if kind in ("bool", "active"):
+    if kind in ("bool", "active", "flag"):
         return {"type": ["boolean", "null"]}
-    if kind == "flag":
-        return {"type": "boolean"}
     if kind in ("date", "datetime"):
         return dict(TIMESTAMP)
     if kind == "datetimeOptional":
@@ -186,6 +187,8 @@ def _written(item: ResourceField, phone_types: list[str]) -> dict[str, Any]:
         return {"type": ["array", "string", "null"], "maxItems": MAX_TAGS,
                 "items": {"type": "string", "maxLength": MAX_STRING},
                 "description": "Tag names (or a comma string), matched ignoring case; unknown ones are made."}
+    if kind == "guests":
+        return _guests_written(item)
     if kind == "decimal":
         return {"type": ["number", "string", "null"], "description": "A number below 10^15 (or its digits)."}
     if kind == "numeric":
@@ -202,6 +205,20 @@ def _written(item: ResourceField, phone_types: list[str]) -> dict[str, Any]:
     if kind == "email":
         schema["format"] = "email"
     return schema
+
+
+def _guests_written(item: ResourceField) -> dict[str, Any]:
+    """A guests key's value (values.BodyReader._guests): ids by kind, the whole set."""
+    record_id = {"anyOf": [INTEGER_INPUT, {"type": "object", "required": ["id"], "properties": {"id": INTEGER_INPUT},
+                                           "description": "A guest sent back: its id."}]}
+    ids = {"anyOf": [{"type": "array", "maxItems": MAX_IDS, "items": record_id}, record_id,
+                     {"type": "string", "examples": ["3,4"]}, {"type": "null"}],
+           "description": "Ids of records the caller may read (otherwise 422), as a list or a comma string."}
+    guests = {"type": "object", "properties": {name: ids for name in item.guests}, "additionalProperties": False}
+    empty = [{"type": "array", "maxItems": 0}, {"type": "null"}, {"type": "string", "pattern": r"^\s*$"}]
+    return {"anyOf": [guests, *empty],
+            "description": "The whole set of guests: a kind left out has none, `[]` or `{}` none at all; null or "
+                           "a blank string changes nothing."}
 
 
 def _filled(schema: dict[str, Any]) -> dict[str, Any]:
@@ -347,6 +364,8 @@ def shared_schemas(mapping: ConcordMapping) -> dict[str, dict[str, Any]]:
                                            "password_confirmation": STRING}},
         "Tag": _object({"id": INTEGER, "name": STRING, "swatch_color": maybe, "display_order": INTEGER,
                         "type": maybe}),
+        "Guest": _object({"id": INTEGER, "guest_email": maybe, "guest_display_name": maybe,
+                          "resource_name": STRING}, description="Concord's GuestResource: a user or contact invited."),
         "SearchGroup": _object({"title": STRING, "resource_name": {"type": "string", "enum": list(mapping.resources)},
                                 "icon": STRING, "action": STRING, "data": {"type": "array", "items": found}}),
         "FilterRule": rule_entry,

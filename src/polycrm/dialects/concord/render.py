@@ -106,7 +106,7 @@ class RecordRenderer:
         if self.entity.owner_attribute:
             wanted.append(self.entity.owner_attribute)
         for item in self.resource.fields:
-            wanted.append(f"{item.field}Data" if item.type == "phones" else item.attribute)
+            wanted.extend([f"{item.field}Data"] if item.type == "phones" else item.attributes)
             if item.type in DAY_TYPES:
                 wanted.append(f"{item.field}Date")
         wanted += [item.field for item in self.custom]
@@ -119,14 +119,16 @@ class RecordRenderer:
                associations: Mapping[str, list[dict[str, Any]]] | None = None,
                lookups: Mapping[str, Mapping[str, int]] | None = None,
                tags: Mapping[int, dict[str, Any]] | None = None,
-               single: bool | None = None, comments: int | None = None) -> dict[str, Any]:
+               single: bool | None = None, comments: int | None = None,
+               guests: Mapping[str, Mapping[int, list[dict[str, Any]]]] | None = None) -> dict[str, Any]:
         """One record; `associations` adds the nested arrays, and on single records (by default when there are
         associations) `actions` and `associations_count`; `lookups` gives a lookup key's id by the name the
         record holds; `tags` are the tags its `tags` keys may show, by id; `comments` its `comments_count`
-        (where its resource takes comments: after `id`, as Concord puts it)."""
+        (where its resource takes comments: after `id`, as Concord puts it); `guests` each guests key's
+        guests by record id."""
         single = associations is not None if single is None else single
         if self.resource.shape is not None:
-            return self._model(record, authorizations, created, associations, single, lookups, tags)
+            return self._model(record, authorizations, created, associations, single, lookups, tags, guests)
         resource = self.resource
         shown: dict[str, Any] = {"id": record.get("id")}
         if resource.comments:
@@ -139,7 +141,7 @@ class RecordRenderer:
         shown["authorizations"] = {key: allowed for key, allowed in authorizations.items()
                                    if keys is None or key in keys}
         shown["was_recently_created"] = created
-        fields = resource.with_counts(self._fields(record, lookups, tags), {} if counts is None else {
+        fields = resource.with_counts(self._fields(record, lookups, tags, guests), {} if counts is None else {
             f"{key}_count": counts.get(key, 0) for key in resource.associations})
         if resource.after_id:  # keys Concord's resource puts first (counts it loads apart, an activity's creator)
             shown = {"id": shown.pop("id"), **{key: fields.pop(key) for key in resource.after_id if key in fields},
@@ -153,7 +155,8 @@ class RecordRenderer:
         return shown
 
     def _fields(self, record: Mapping[str, Any], lookups: Mapping[str, Mapping[str, int]] | None,
-                tags: Mapping[int, dict[str, Any]] | None) -> dict[str, Any]:
+                tags: Mapping[int, dict[str, Any]] | None,
+                guests: Mapping[str, Mapping[int, list[dict[str, Any]]]] | None) -> dict[str, Any]:
         phone_types = self.mapping.phone_types_back
         shown = {}
         for item in self.resource.fields:
@@ -164,6 +167,8 @@ class RecordRenderer:
                 shown[item.key] = (lookups or {}).get(item.key, {}).get(raw)
             elif item.type == "tags":
                 shown[item.key] = ordered(tags or {}, raw)
+            elif item.type == "guests":
+                shown[item.key] = (guests or {}).get(item.key, {}).get(record.get("id"), [])
             else:
                 shown[item.key] = _value(item.type, raw, phone_types, item.values)
         return shown
@@ -173,12 +178,13 @@ class RecordRenderer:
 
     def _model(self, record: Mapping[str, Any], authorizations: Mapping[str, bool], created: bool,
                associations: Mapping[str, list[dict[str, Any]]] | None, single: bool,
-               lookups: Mapping[str, Mapping[str, int]] | None,
-               tags: Mapping[int, dict[str, Any]] | None) -> dict[str, Any]:
+               lookups: Mapping[str, Mapping[str, int]] | None, tags: Mapping[int, dict[str, Any]] | None,
+               guests: Mapping[str, Mapping[int, list[dict[str, Any]]]] | None) -> dict[str, Any]:
         """A model's own JSON (mapping.ModelShape)."""
         shape = self.resource.shape
         assert shape is not None
-        shown: dict[str, Any] = {"id": record.get("id"), **self._fields(record, lookups, tags), **self._custom(record),
+        shown: dict[str, Any] = {"id": record.get("id"), **self._fields(record, lookups, tags, guests),
+                                 **self._custom(record),
                                  **(associations or {})}
         if shape.primary is not None:
             shown["is_primary"] = record.get(shape.primary) is not None

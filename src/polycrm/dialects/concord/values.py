@@ -47,6 +47,7 @@ class Parsed:
     data: dict[str, Any] = field(default_factory=dict)
     associations: dict[str, list[Any]] = field(default_factory=dict)
     tags: dict[str, list[str]] = field(default_factory=dict)  # tag names by request key
+    guests: dict[str, dict[str, list[int]]] = field(default_factory=dict)  # request key -> resource -> ids
     ignored: list[str] = field(default_factory=list)
     errors: dict[str, list[str]] = field(default_factory=dict)
     lookups: dict[str, tuple[ResourceField, int | str]] = field(default_factory=dict)  # key -> (its spec, id or name)
@@ -174,10 +175,10 @@ class BodyReader:
 
     def _field(self, parsed: Parsed, spec: ResourceField, value: Any, creating: bool) -> None:
         label, key = spec.label, spec.key
-        # Laravel trims and reads "" as null: blank text is empty, and null or blank tags change nothing (Concord's
-        # Tags field fills only a value that is not null)
-        blank = spec.type in ("text", "tags") and isinstance(value, str) and not value.strip()
-        if spec.type == "tags" and (value is None or blank):
+        # Laravel trims and reads "" as null: blank text is empty, and null or blank tags or guests change nothing
+        # (Concord's Tags and GuestsSelect fields fill only a value that is not null, the latter only an array)
+        blank = spec.type in ("text", "tags", "guests") and isinstance(value, str) and not value.strip()
+        if spec.type in ("tags", "guests") and (value is None or blank):
             return
         if value is None or value == "" or (value == [] and spec.type in _LISTS) or blank:
             if spec.required and creating:
@@ -371,6 +372,36 @@ class BodyReader:
             elif name.strip():
                 names.append(name.strip())
         parsed.tags[spec.key] = names
+
+    def _guests(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
+        """Concord's GuestsSelect: `{"users": [ids], "contacts": [ids]}` is the whole set (a resource left out
+        has none; `[]` or `{}` none at all). An id may be given alone, as a comma string, or as the record
+        sent back (`{id}`); whether each names a record is checked with the store (guests.GuestSets)."""
+        if isinstance(value, list):  # a PHP array too: its keys are positions, which name no kind of guest
+            value = {str(position): item for position, item in enumerate(value)}
+        if not isinstance(value, dict):
+            parsed.fail(spec.key, f"The {spec.label} field must be an array.")
+            return
+        chosen: dict[str, list[int]] = {name: [] for name in spec.guests}
+        for name, ids in value.items():
+            key = f"{spec.key}.{name}"
+            if name not in spec.guests:
+                parsed.fail(key, f"The selected {key} is invalid.")
+                continue
+            if isinstance(ids, str):
+                ids = [part.strip() for part in ids.split(",") if part.strip()]
+            elif ids is None or isinstance(ids, (int, dict)):
+                ids = [] if ids is None else [ids]
+            if not isinstance(ids, list) or len(ids) > MAX_IDS:
+                parsed.fail(key, f"The {key} field must be an array of at most {MAX_IDS} ids.")
+                continue
+            for position, item in enumerate(ids):
+                number = as_integer(item.get("id") if isinstance(item, dict) else item)
+                if number is None:
+                    parsed.fail(f"{key}.{position}", f"The {key}.{position} field must be an integer.")
+                else:
+                    chosen[name].append(number)
+        parsed.guests[spec.key] = chosen  # as sent: a refused id is named by its position
 
     def association(self, parsed: Parsed, key: str, value: Any) -> None:
         """Ids (or names) to sync: a list, or a comma string as Concord accepts (`"3,4"`)."""

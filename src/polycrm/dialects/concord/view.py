@@ -11,6 +11,7 @@ from polycrm.core.search import SearchQuery, TotalMode
 from polycrm.dialects.concord.filters import FilterRule
 from polycrm.dialects.concord.listing import SearchColumn
 from polycrm.dialects.concord.custom_types import CustomField, selectable_keys
+from polycrm.dialects.concord.guests import guest_objects
 from polycrm.dialects.concord.lookups import Lookups
 from polycrm.dialects.concord.mapping import Resource
 from polycrm.dialects.concord.render import RecordRenderer, authorizations
@@ -159,16 +160,17 @@ class ResourceView:
         """Records as index rows: counts, no association arrays (unless `with` names them)."""
         related = self._related(records)
         named, tags = self.lookup_ids(actor, records), self.tags_of(actor, records)
+        guests = self.guests_of(actor, records)
         if self.resource.shape is not None:  # a model's own JSON: its associations on every row, no counts
             nested = self._nested(actor, related)
             rows = [self.renderer.render(record, authorizations=allowed, single=False, lookups=named, tags=tags,
-                                         associations={key: by_owner.get(record["id"], [])
-                                                       for key, by_owner in nested.items()})
+                                         guests=guests, associations={key: by_owner.get(record["id"], [])
+                                                                      for key, by_owner in nested.items()})
                 for record, allowed in zip(records, self._authorizations(actor, records))]
         else:
             comments = self.comment_counts(actor, records)
             rows = [self.renderer.render(record, authorizations=allowed, counts=self._counts(related, record["id"]),
-                                         lookups=named, tags=tags, comments=comments.get(record["id"]))
+                                         lookups=named, tags=tags, guests=guests, comments=comments.get(record["id"]))
                     for record, allowed in zip(records, self._authorizations(actor, records))]
         if with_:
             wanted = {key: related[key] for key in with_.split(";") if key in self.resource.associations}
@@ -200,7 +202,8 @@ class ResourceView:
         return self.renderer.render(record, authorizations=self._authorizations(actor, [record])[0],
                                     counts=counts, created=created, associations=nested,
                                     comments=self.comment_counts(actor, [record]).get(record["id"]),
-                                    lookups=self.lookup_ids(actor, [record]), tags=self.tags_of(actor, [record]))
+                                    lookups=self.lookup_ids(actor, [record]), tags=self.tags_of(actor, [record]),
+                                    guests=self.guests_of(actor, [record]))
 
     def lookup_ids(self, actor: Actor, records: Sequence[dict[str, Any]]) -> dict[str, dict[str, int]]:
         """Lookup key -> stored name -> its entry's id, for the names these records hold: one read per key."""
@@ -212,6 +215,12 @@ class ResourceView:
         """The tags the records' `tags` keys name that the caller may read, one read for them all."""
         keys = [item.attribute for item in self.resource.fields if item.type == "tags"]
         return tag_objects(self.api, actor, (i for record in records for key in keys for i in record.get(key) or ()))
+
+    def guests_of(self, actor: Actor, records: Sequence[dict[str, Any]]) -> dict[str, dict[int, list[dict[str, Any]]]]:
+        """Each guests key's guests of the records that the caller may read, by record id: one read per kind."""
+        return {item.key: guest_objects(self.api, actor, item, {link: self.entity.links[link].entity or ""
+                                                                for link in item.guests.values()}, records)
+                for item in self.resource.fields if item.type == "guests"}
 
     def associations_of(self, actor: Actor, record_id: int) -> dict[str, list[dict[str, Any]]]:
         """Every association of one record: key -> the associated records the caller may read."""
@@ -242,8 +251,10 @@ class ResourceView:
                             select=target.attributes(), total=TotalMode.NONE)
         records = self.api.core.records(target.entity.name).search_visible(actor, query).records
         named, tags = target.lookup_ids(actor, records), target.tags_of(actor, records)
+        guests = target.guests_of(actor, records)
         comments = target.comment_counts(actor, records)
-        return [target.renderer.render(r, authorizations=a, lookups=named, tags=tags, comments=comments.get(r["id"]))
+        return [target.renderer.render(r, authorizations=a, lookups=named, tags=tags, guests=guests,
+                                       comments=comments.get(r["id"]))
                 for r, a in zip(records, target._authorizations(actor, records))]
 
     def comment_counts(self, actor: Actor, records: Sequence[dict[str, Any]]) -> dict[int, int]:

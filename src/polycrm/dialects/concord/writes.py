@@ -11,6 +11,7 @@ from polycrm.core.search import SearchQuery, TotalMode
 from polycrm.dialects.concord.billables import billable_of_write, line_error
 from polycrm.dialects.concord.context import ConcordRequest
 from polycrm.dialects.concord.envelope import invalid
+from polycrm.dialects.concord.guests import GuestSets
 from polycrm.dialects.concord.lookups import Lookups
 from polycrm.dialects.concord.tags import TagNames
 from polycrm.dialects.concord.values import VIA_ID
@@ -46,6 +47,7 @@ def save(api: ConcordApi, request: ConcordRequest, view: ResourceView, record_id
     associations = {key: resolve(api, request, view, key, ids) for key, ids in parsed.associations.items()}
     tags = {view.resource.by_key[key].attribute: TagNames(api, request, view.resource.by_key[key].tag_type, names)
             for key, names in parsed.tags.items()}
+    guests = GuestSets(api, request, view, parsed)  # 422 for an id naming no record the caller reads
     attached = via_record(api, request, view, parsed.via)
     if attached is not None and attached[0] in associations:  # sent with its key: one of the set it syncs to
         associations[attached[0]].append(attached[1])
@@ -55,6 +57,7 @@ def save(api: ConcordApi, request: ConcordRequest, view: ResourceView, record_id
     with api.core.transaction() as conn:
         for attribute, names in tags.items():
             parsed.data[attribute] = names.within(conn)
+        parsed.data.update(guests.within(conn, record_id))
         if record_id is None:
             record_id = records.create_within(conn, actor, parsed.data, waived=view.resource.not_required)["id"]
             for key, ids in associations.items():
