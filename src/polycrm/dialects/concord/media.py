@@ -82,7 +82,11 @@ def destroy(api: ConcordApi, request: ConcordRequest) -> Response:
 
 
 def view(api: ConcordApi, request: ConcordRequest) -> Response:
-    """`GET /api/media/{id}` and `/preview`: the content, inline."""
+    """`GET /api/media/{id}`: the content, inline (Concord's is a page showing it)."""
+    return _content(api, request, "inline")
+
+
+def preview(api: ConcordApi, request: ConcordRequest) -> Response:
     return _content(api, request, "inline")
 
 
@@ -97,7 +101,13 @@ def shown_media(api: ConcordApi, request: ConcordRequest, record: dict[str, Any]
         return
     if resource.media == "always" or "media" in (request.text("with") or "").split(";"):
         files = api.core.files.files_of(resource.entity_name, [record["id"]]).get(record["id"], [])
-        record["media"] = [media_json(request, resource, stored) for stored in files]
+        shown = [media_json(request, resource, stored) for stored in files]
+        # Where Concord has it: with the resource's own keys, before the common ones from `display_name` on.
+        keys = list(record)
+        at = keys.index("display_name") if "display_name" in keys else len(keys)
+        moved = {key: record.pop(key) for key in keys[at:]}
+        record["media"] = shown
+        record.update(moved)
 
 
 def media_json(request: ConcordRequest, resource: Resource, stored: StoredFile, *,

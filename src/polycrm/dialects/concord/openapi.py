@@ -416,6 +416,7 @@ DESCRIBED: dict[Callable[..., Any], Describe] = {
     media.store: _media_upload,
     media.destroy: _media_removal,
     media.view: _media_content("inline"),
+    media.preview: _media_content("inline"),
     media.download: _media_content("attachment"),
     zapier.subscribe_created: _zapier_subscription("new"),
     zapier.subscribe_updated: _zapier_subscription("changed"),

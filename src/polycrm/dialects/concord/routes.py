@@ -72,7 +72,7 @@ ROUTES = (
     Route(("zapier", "hooks", "{id}"), {"DELETE": Operation(zapier.unsubscribe)}),
     Route(("deals", "board", "{pipeline}"), {"GET": Operation(board.board)}),
     Route(("media", "{id}"), {"GET": Operation(media.view)}),
-    Route(("media", "{id}", "preview"), {"GET": Operation(media.view)}),
+    Route(("media", "{id}", "preview"), {"GET": Operation(media.preview)}),
     Route(("media", "{id}", "download"), {"GET": Operation(media.download)}),
     Route(("comments", "{id}"), {"GET": Operation(comments.show), "PUT": Operation(comments.update, body=True),
                                  "DELETE": Operation(comments.destroy)}),
