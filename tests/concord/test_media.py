@@ -94,7 +94,8 @@ def test_every_mediable_resource_and_concord_naming(concord: Concord) -> None:
     task = concord.create("activities", {"title": "Call", "due_date": "2030-01-15", "user_id": concord.user_id})
     for name, record, folder in (("companies", company, "company"), ("deals", deal, "deal"),
                                  ("activities", task, "activity")):
-        created = upload(concord, f"{name}/{record['id']}/media", "Straße Plan (v2).PDF", b"%PDF-1.4", "application/pdf")
+        created = upload(concord, f"{name}/{record['id']}/media", "Straße Plan (v2).PDF", b"%PDF-1.4",
+                         "application/pdf")
         assert created.status_code == 201, created.content
         media = created.json()
         # Concord's name: ASCII, unsafe runs as `-`, the extension in lower case
