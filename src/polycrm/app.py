@@ -95,7 +95,7 @@ def build_app(config: Config, database: Database) -> Starlette:
                        actor_of=directory.actor)
     concord = ConcordApi(core, directory, limiter, parse_rate(config.concord_rate_limit),
                          parse_rate(config.concord_token_rate_limit), max_body_bytes=config.max_body_bytes,
-                         webhooks=webhooks, mapping=concord_mapping)
+                         max_upload_bytes=config.max_upload_bytes, webhooks=webhooks, mapping=concord_mapping)
 
     async def docs(_request):  # noqa: ANN001, ANN202 - Starlette endpoint
         return HTMLResponse(docs_page("/api/v1/OpenApi"))

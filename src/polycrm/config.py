@@ -7,6 +7,7 @@
 | POLYCRM_SECRET_KEY | generated into <data dir>/secret.key | keys API-key hashes and encrypts stored secrets; comma-separated list rotates (first encrypts) |
 | POLYCRM_DEFAULT_CURRENCY | USD | currency of amounts given without one |
 | POLYCRM_MAX_BODY_BYTES | 10485760 | largest request body accepted |
+| POLYCRM_MAX_UPLOAD_BYTES | 26214400 | largest file a Concord media upload takes (Concord's MEDIA_MAX_SIZE default, 25 MB) |
 | POLYCRM_LOG_LEVEL | info | debug, info, warning, error (PolyCRM's and uvicorn's loggers, docs/logging.md) |
 | POLYCRM_LOG_FORMAT | auto | json (a JSON object a line), console (readable); auto: console on a terminal |
 | POLYCRM_TRUSTED_PROXIES | (none) | comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For/-Proto `serve` believes |
@@ -53,6 +54,7 @@ from polycrm.store.counts import REMEMBERED_COUNTS
 # cut off at 50. Several users behind one NAT share the address's budget, hence its margin.
 LOGIN_FAILURES_PER_USER = "10/15minutes"
 LOGIN_FAILURES_PER_IP = "50/15minutes"
+MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +64,7 @@ class Config:
     secret_key: str
     default_currency: str = "USD"
     max_body_bytes: int = 10 * 1024 * 1024
+    max_upload_bytes: int = MAX_UPLOAD_BYTES
     log_level: str = "info"
     log_format: str = "auto"
     pin_workers: bool = True
@@ -253,6 +256,7 @@ def load_config(*, create: bool = False) -> Config:
     config = Config(
         data_dir=directory, database_url=url, secret_key="", default_currency=currency,
         max_body_bytes=_positive_int("POLYCRM_MAX_BODY_BYTES", 10 * 1024 * 1024), log_level=log_level,
+        max_upload_bytes=_positive_int("POLYCRM_MAX_UPLOAD_BYTES", MAX_UPLOAD_BYTES),
         log_format=log_format, pin_workers=_flag("POLYCRM_PIN_WORKERS", default=True),
         remembered_counts=_integer("POLYCRM_REMEMBERED_COUNTS", REMEMBERED_COUNTS, 0), redis_url=redis_url,
         redis_prefix=os.environ.get("POLYCRM_REDIS_PREFIX") or "polycrm", auth_tokens=token_lifetime(),

@@ -151,6 +151,11 @@ CONCORD = {
        for action in ("created", "updated")},
     "/api/zapier/hooks/{id}": "the caller's own hooks: another's is 404 (tests/concord/test_zapier.py)",
     "/api/{resource}/{id}": "core records: read, edit, delete",
+    "/api/{resource}/{id}/media": "edit of the record (core.files; tests/concord/test_media.py::test_rights)",
+    "/api/{resource}/{id}/media/{media}": "edit of the record; a file of another record is 404 "
+                                          "(tests/concord/test_media.py::test_rights)",
+    **{path: "read of the file's record, else 404 (core.files.open; tests/concord/test_media.py::test_rights)"
+       for path in ("/api/media/{id}", "/api/media/{id}/preview", "/api/media/{id}/download")},
     "/api/{resource}/{id}/{associated}": "read of the record, then of the associated ones",
 }
 

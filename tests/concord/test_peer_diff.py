@@ -101,8 +101,9 @@ def test_counts_sit_among_the_fields_as_concords(concord: Concord):
     keys = list(deal)
     first = ["notes_count", "calls_count"]
     counts = [f"{key}_count" for key in MAPPING.resources["deals"].associations if f"{key}_count" not in first]
-    assert keys[:21 + len(counts)] == [
-        "id", *first, "display_name", "path", "created_at", "updated_at", "authorizations", "was_recently_created",
+    assert keys[:22 + len(counts)] == [  # `media` with the resource's own keys, before the common ones
+        "id", *first, "media", "display_name", "path", "created_at", "updated_at", "authorizations",
+        "was_recently_created",
         "name", "pipeline_id", "stage_id", "amount", "expected_close_date", "tags", "status", "lost_reason",
         "won_date", "lost_date", "user_id", "swatch_color", *counts]
     assert keys[-2:] == ["actions", "associations_count"]
@@ -112,7 +113,7 @@ def test_counts_sit_among_the_fields_as_concords(concord: Concord):
     assert keys[:3] == ["id", *first]
     assert keys[11:17 + len(counts)] == ["email", "phones", "tags", "user_id", "source_id", *counts, "job_title"]
     activity = concord.create("activities", {"title": "A", "user_id": concord.user_id, "due_date": "2030-01-15"})
-    assert list(activity)[:4] == ["id", "created_by", "comments_count", "display_name"]  # as 1.4.1's (less the
+    assert list(activity)[:5] == ["id", "created_by", "comments_count", "media", "display_name"]  # as 1.4.1's (less the
     # keys PolyCRM keeps nothing for: is_reminded, is_due, creator)
 
 

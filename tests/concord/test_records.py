@@ -25,11 +25,11 @@ def test_create_contact_answers_201_with_the_record_in_concords_key_order(concor
     assert response.headers["x-app-version"] == "1.5.1"
     body = response.json()
     first = ["notes_count", "calls_count"]  # right after `id`, as 1.4.1's resource puts the counts it loads apart
-    assert list(body)[:10] == ["id", *first, "display_name", "path", "created_at", "updated_at", "authorizations",
-                               "was_recently_created", "first_name"]
+    assert list(body)[:11] == ["id", *first, "media", "display_name", "path", "created_at", "updated_at",
+                               "authorizations", "was_recently_created", "first_name"]  # `media` before the common keys
     counts = [key for key in body if key.endswith("_count") and key not in ("associations_count", *first)]
     assert {"companies_count", "deals_count", "activities_count"} <= set(counts)
-    assert list(body)[13:16 + len(counts)] == ["tags", "user_id", "source_id", *counts]  # where 1.4.1 has them
+    assert list(body)[14:17 + len(counts)] == ["tags", "user_id", "source_id", *counts]  # where 1.4.1 has them
     assert body["display_name"] == "Ada Lovelace"
     assert body["path"] == f"/contacts/{body['id']}"
     assert CONCORD_TIME.fullmatch(body["created_at"]) and CONCORD_TIME.fullmatch(body["updated_at"])
@@ -101,7 +101,7 @@ def test_company_and_deal_keys(concord: Concord) -> None:
     first = ["notes_count", "calls_count"]
     assert list(company)[:3] == ["id", *first]
     counts = [f"{key}_count" for key in MAPPING.resources["companies"].associations if f"{key}_count" not in first]
-    assert list(company)[9:18 + len(counts)] == ["name", "domain", "email", "industry_id", "phones", "tags", *counts,
+    assert list(company)[10:19 + len(counts)] == ["name", "domain", "email", "industry_id", "phones", "tags", *counts,
                                                  "source_id", "parent_company_id", "street"]  # 1.4.1's order
     assert company["contacts"] == [] and company["deals"] == []
 

@@ -152,6 +152,8 @@ class ResponseValidator:
         if not content:
             raise AssertionError(f"{where}: the response has a body but none is documented: {body[:200]!r}")
         media = (content_type or "").split(";")[0].strip().lower()
+        if media not in content:  # a media range (`*/*`, `text/*`) documents any type it covers
+            media = next((r for r in (f"{media.split('/')[0]}/*", "*/*") if r in content), media)
         if media not in content:
             raise AssertionError(f"{where}: content type {content_type!r} is not documented ({sorted(content)})")
         if "schema" not in content[media]:

@@ -57,6 +57,24 @@ class NewFile:
     path: Path
 
 
+class MissingFile(NotFound):
+    """The record has no file of that id (the record itself was found)."""
+
+
+def distinct_name(name: str, taken: set[str]) -> str:
+    """`name`, or with `-1`, `-2`, ... before its extension until no name in `taken` is the same (as a media
+    library that keeps a record's files in one folder names a second `a.txt` `a-1.txt`)."""
+    if name not in taken:
+        return name
+    stem, dot, extension = name.rpartition(".")
+    if not dot or not stem:
+        stem, dot, extension = name, "", ""
+    counter = 1
+    while f"{stem}-{counter}{dot}{extension}" in taken:
+        counter += 1
+    return f"{stem}-{counter}{dot}{extension}"
+
+
 def clean_file_name(name: str) -> str:
     """A file name safe to store and send back: no directories, no control characters, bounded length."""
     base = re.split(r"[\\/]", name)[-1]
@@ -119,6 +137,34 @@ class FileService:
         return self._with_files(uploads, lambda attach: service.update(actor, record_id, data, attach=attach)[0],
                                 actor, service.entity.name)
 
+    def add_attachments(self, actor: Actor, entity: str, record_id: Any, uploads: Sequence[NewFile], *,
+                        distinct_names: bool = False) -> list[StoredFile]:
+        """Attach standalone files to a record the actor may edit (NotFound, Forbidden otherwise): a change
+        of the record, so its modification stamp moves. With `distinct_names`, a name one of the record's
+        files has already gets a `-N` suffix (distinct_name). All or nothing; returns the new files."""
+        service = self._services(entity)
+        created: list[int] = []
+        self._with_files(uploads, lambda attach: service.update(actor, record_id, {}, attach=attach)[0], actor,
+                         entity, created=created, distinct_names=distinct_names)
+        with self.database.connect() as conn:
+            rows = [self.repository.get(conn, file_id) for file_id in created]
+        return [_stored(row) for row in rows if row is not None]
+
+    def remove_attachment(self, actor: Actor, entity: str, record_id: Any, file_id: int) -> None:
+        """Remove one file of a record the actor may edit: NotFound or Forbidden for the record, MissingFile
+        when it has no such file. The row goes in the record's update transaction, the content after it."""
+        removed: list[str] = []
+
+        def detach(conn: Connection, owner_id: int) -> bool:
+            key = self.repository.delete_one(conn, entity, owner_id, file_id)
+            if key is None:
+                raise MissingFile("File not found.")
+            removed.append(key)
+            return True
+
+        self._services(entity).update(actor, record_id, {}, attach=detach)
+        self.remove_content(removed)
+
     @staticmethod
     def _check_fields(entity: Entity, uploads: Sequence[NewFile]) -> None:
         for upload in uploads:
@@ -131,7 +177,8 @@ class FileService:
                 raise ValidationFailure(entity.name, upload.field, "readOnly")
 
     def _with_files(self, uploads: Sequence[NewFile], write: Callable[[Any], dict[str, Any]], actor: Actor,
-                    entity: str) -> dict[str, Any]:
+                    entity: str, *, created: list[int] | None = None, distinct_names: bool = False
+                    ) -> dict[str, Any]:
         placed: list[Path] = []
         replaced: list[str] = []
 
@@ -139,13 +186,18 @@ class FileService:
             for upload in uploads:
                 if upload.field is not None:
                     replaced.extend(self.repository.delete_field(conn, entity, record_id, upload.field))
+                name = clean_file_name(upload.name)
+                if distinct_names:  # read with the record's row locked: two uploads cannot take one name
+                    name = distinct_name(name, self.repository.names_of(conn, entity, record_id))
                 key = secrets.token_hex(20)
                 self._place(upload.path, key)
                 placed.append(self.content_path(key))
-                self.repository.insert(conn, entity=entity, record_id=record_id, field=upload.field,
-                                       name=clean_file_name(upload.name), size=upload.size,
-                                       mime_type=clean_mime_type(upload.mime_type), storage_key=key,
-                                       created_at=utcnow(), created_by_id=actor.user_id)
+                file_id = self.repository.insert(
+                    conn, entity=entity, record_id=record_id, field=upload.field, name=name, size=upload.size,
+                    mime_type=clean_mime_type(upload.mime_type), storage_key=key, created_at=utcnow(),
+                    created_by_id=actor.user_id)
+                if created is not None:
+                    created.append(file_id)
             return bool(uploads)
 
         try:

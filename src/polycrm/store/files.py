@@ -41,6 +41,21 @@ class FileRepository:
         return list(conn.execute(select(table).where(table.c.entity == entity, table.c.record_id.in_(ids))
                                  .order_by(table.c.id)))
 
+    def names_of(self, conn: Connection, entity: str, record_id: int) -> set[str]:
+        """The names of one record's files."""
+        table = self.table
+        return {r[0] for r in conn.execute(select(table.c.name).where(table.c.entity == entity,
+                                                                      table.c.record_id == record_id))}
+
+    def delete_one(self, conn: Connection, entity: str, record_id: int, file_id: int) -> str | None:
+        """Remove one file of a record; returns its storage key, or None when the record has no such file."""
+        table = self.table
+        condition = (table.c.id == file_id) & (table.c.entity == entity) & (table.c.record_id == record_id)
+        key = conn.execute(select(table.c.storage_key).where(condition)).scalar_one_or_none()
+        if key is not None:
+            conn.execute(delete(table).where(condition))
+        return key
+
     def delete_field(self, conn: Connection, entity: str, record_id: int, field: str) -> list[str]:
         """Remove the files of one file field of a record; returns their storage keys."""
         table = self.table

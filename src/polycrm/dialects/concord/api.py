@@ -31,6 +31,7 @@ from polycrm.dialects.concord.envelope import (WARNING_HEADER, ConcordError, con
                                                record_not_found, too_many, unauthenticated)
 from polycrm.dialects.concord.mapping import ConcordMapping
 from polycrm.dialects.concord.values import core_failure
+from polycrm.dialects.multipart import FileTooLarge, FormContent, MalformedForm, TooManyFiles, parse_multipart
 from polycrm.dialects.http import BodyTooLarge, bind_user, body_nul_location, client_address, header_text, \
     log_auth_failure, read_body
 from polycrm.dialects.php_query import parse_php_query
@@ -49,13 +50,14 @@ class ConcordApi:
 
     def __init__(self, core: Core, directory: UserDirectory, limiter: RateLimiter, rate: RateLimitItem,
                  token_rate: RateLimitItem, *, max_body_bytes: int, webhooks: WebhookHub,
-                 mapping: ConcordMapping | None = None):
+                 max_upload_bytes: int, mapping: ConcordMapping | None = None):
         self.core = core
         self.directory = directory
         self.limiter = limiter
         self.rate = rate
         self.token_rate = token_rate
         self.max_body_bytes = max_body_bytes
+        self.max_upload_bytes = max_upload_bytes  # one media upload's file (POLYCRM_MAX_UPLOAD_BYTES)
         self.webhooks = webhooks  # Zapier's hooks are webhook subscriptions (dialects/concord/zapier.py)
         self.mapping = mapping or ConcordMapping.load()
         self.mapping.check(core.registry)
@@ -83,13 +85,18 @@ class ConcordApi:
         if operation.guest:
             body = await self._body(request) if operation.body else None
             return await run_in_threadpool(self._respond, request, operation, params, None, body)
-        if not operation.body:  # the whole request in one trip to the thread pool (one costs ~0.1 ms)
+        if not (operation.body or operation.upload):  # the whole request in one trip to the thread pool (~0.1 ms each)
             return await run_in_threadpool(self._authenticated, request, operation, params)
         actor, token, limits = await run_in_threadpool(self._admit, request)
         try:
-            body = await self._body(request)  # after the caller is known and counted, as Laravel reads it
-            return await run_in_threadpool(self._respond, request, operation, params, actor, body, limits,
-                                           token.id)
+            # After the caller is known and counted, as Laravel reads it.
+            body = await (self._form(request) if operation.upload else self._body(request))
+            try:
+                return await run_in_threadpool(self._respond, request, operation, params, actor, body, limits,
+                                               token.id)
+            finally:
+                if isinstance(body, FormContent):  # whatever the handler did not attach (attaching moves it)
+                    await run_in_threadpool(body.discard)
         except ConcordError as error:
             return error.response(limits)
 
@@ -161,6 +168,29 @@ class ConcordApi:
         if body_nul_location(raw, value, json=True) is not None:
             raise invalid_field("body", "The request body must not contain NUL characters.")
         return value
+
+    async def _form(self, request: Request) -> FormContent:
+        """A multipart body, its files staged; another kind of body is one without files (the handler's 422).
+        A file may be POLYCRM_MAX_UPLOAD_BYTES, the rest of the body POLYCRM_MAX_BODY_BYTES; one file only."""
+        if request.headers.get("content-type", "").split(";")[0].strip().lower() != "multipart/form-data":
+            return FormContent()
+        limit = self.max_upload_bytes + self.max_body_bytes
+        try:
+            form = await parse_multipart(request, self.core.files.staging_dir, max_files=1,
+                                         max_file_bytes=self.max_upload_bytes, max_body_bytes=limit)
+        except FileTooLarge:
+            raise ConcordError(413, {"message": "File is too big. Maximum upload size is "
+                                                f"{self.max_upload_bytes} bytes."}, pretty=False) from None
+        except TooManyFiles:
+            raise invalid_field("file", "Only one file may be uploaded at a time.") from None
+        except MalformedForm as error:
+            raise invalid_field("body", str(error)) from None
+        except BodyTooLarge:
+            raise ConcordError(413, {"message": f"The request body exceeds {limit} bytes."}) from None
+        if form.nul_location() is not None:
+            await run_in_threadpool(form.discard)
+            raise invalid_field("body", "The request body must not contain NUL characters.")
+        return form
 
     def _handle(self, handler: Handler, request: ConcordRequest) -> Response:
         try:

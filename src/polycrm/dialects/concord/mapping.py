@@ -168,6 +168,9 @@ class Resource:
     billable: str | None = None
     clone: CloneSpec | None = None  # None: not cloneable (404)
     comments: bool = False  # whether its records take comments (`/api/{resource}/{id}/comments`)
+    # Its records' files (`media`): "always" for Concord's Mediable resources (uploads through
+    # `/api/{resource}/{id}/media`, shown on every single record), "with" where `with` names them (no uploads).
+    media: str | None = None
     by_key: dict[str, ResourceField] = field(init=False)
     by_field: dict[str, ResourceField] = field(init=False)
 
@@ -267,7 +270,8 @@ class ConcordMapping:
                         locked_when={k: v for k, v in spec.get("lockedWhen", {}).items() if k != "keys"},
                         locked_keys=tuple(spec.get("lockedWhen", {}).get("keys", ())),
                         billable=spec.get("billable"),
-                        clone=_clone(spec.get("clone")), comments=bool(spec.get("comments")))
+                        clone=_clone(spec.get("clone")), comments=bool(spec.get("comments")),
+                        media=spec.get("media"))
 
     def resource(self, name: str) -> Resource | None:
         return self.resources.get(name)

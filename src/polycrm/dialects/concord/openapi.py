@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any, Callable
 from starlette.responses import Response
 
 from polycrm.dialects.concord import (accounts, associations, billables, board, brands, clones, comments,
-                                      custom_fields, documents, lookups, profile, records, search, teams,
-                                      trash, users, zapier)
+                                      custom_fields, documents, lookups, media, profile, records, search,
+                                      teams, trash, users, zapier)
 from polycrm.dialects.concord.context import DEFAULT_PER_PAGE, MAX_PER_PAGE, ConcordRequest
 from polycrm.dialects.concord.envelope import APP_VERSION, WARNING_HEADER, answer
 from polycrm.dialects.concord.custom_types import custom_fields as custom_fields_of, selectable_keys
@@ -90,7 +90,9 @@ def _components_responses() -> dict[str, Any]:
         "NotFound": _error("No such resource, path or record (a record's message names its model).", message),
         "MethodNotAllowed": _error("The path does not serve the method.", message, "Allow"),
         "Conflict": _error("An association conflict, or a change the record's state refuses.", message),
-        "PayloadTooLarge": _error("The body is larger than the server takes.", message),
+        "PayloadTooLarge": _error("The body (or an uploaded file) is larger than the server takes.", message),
+        "UnsupportedMediaType": _error("An uploaded file's extension is not one Concord's allowed upload "
+                                       "extensions name.", message),
         "Invalid": _error("Validation failed: the first message, and every message by key.",
                           schema_ref("ValidationErrors")),
         "TooManyRequests": _error("Over the rate limit.", message, "Retry-After", "X-RateLimit-Reset",
@@ -177,7 +179,8 @@ def _operation(place: Place, summary: str, success: dict[str, Any], *, body: dic
     if place.body:
         codes.append("413")
     names = {"400": "BadRequest", "401": "Unauthenticated", "403": "Forbidden", "404": "NotFound",
-             "409": "Conflict", "413": "PayloadTooLarge", "422": "Invalid", "429": "TooManyRequests"}
+             "409": "Conflict", "413": "PayloadTooLarge", "415": "UnsupportedMediaType", "422": "Invalid",
+             "429": "TooManyRequests"}
     operation: dict[str, Any] = {"summary": summary}
     if parameters:
         operation["parameters"] = parameters
@@ -254,6 +257,36 @@ def _billable_read(place: Place) -> dict[str, Any]:
 def _billable_write(place: Place) -> dict[str, Any]:
     return _operation(place, "Change the record's products (edit access to the record)", _success(
         "200", "Its billable.", schema_ref("Billable"), place, warning=True), body=schema_ref("BillableRequest"))
+
+
+def _media_upload(place: Place) -> dict[str, Any] | None:
+    if _resource(place).media != "always":  # Concord's Mediable resources only
+        return None
+    operation = _operation(place, "Attach a file to a record (edit rights; one file, in `file`)", _success(
+        "201", "The file, as Concord's MediaResource.", schema_ref("Media"), place), errors=("413", "415"))
+    operation["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": {
+        "type": "object", "required": ["file"], "properties": {"file": {
+            "type": "string", "format": "binary", "description": "The file: an allowed extension, at most "
+                                                                  "POLYCRM_MAX_UPLOAD_BYTES (25 MB by default)."}}}}}}
+    return operation
+
+
+def _media_removal(place: Place) -> dict[str, Any] | None:
+    if _resource(place).media != "always":
+        return None
+    return _deleted(place, "Remove a file from a record (edit rights; 404 naming the Media model when the record "
+                           "has no such file)")
+
+
+def _media_content(disposition: str) -> Callable[[Place], dict[str, Any]]:
+    def describe(place: Place) -> dict[str, Any]:
+        success = {"200": {"description": f"The file's content ({disposition}), as the type it was uploaded as.",
+                           "headers": _headers("X-RateLimit-Limit-Required", "X-RateLimit-Remaining-Required"),
+                           "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}}}
+        return _operation(place, f"A record file's content, {disposition} (read rights on its record; PolyCRM's "
+                                 "form of Concord's token links)", success)
+
+    return describe
 
 
 def _zapier_subscription(records: str) -> Callable[[Place], dict[str, Any]]:
@@ -390,6 +423,11 @@ DESCRIBED: dict[Callable[..., Any], Describe] = {
     documents.mark_draft: _status_change("Mark a document draft again (not one a customer accepted)"),
     **{shown: _billable_read for shown, _ in billables.HANDLERS.values()},
     **{saved: _billable_write for _, saved in billables.HANDLERS.values()},
+    media.store: _media_upload,
+    media.destroy: _media_removal,
+    media.view: _media_content("inline"),
+    media.preview: _media_content("inline"),
+    media.download: _media_content("attachment"),
     zapier.subscribe_created: _zapier_subscription("new"),
     zapier.subscribe_updated: _zapier_subscription("changed"),
     zapier.unsubscribe: lambda p: _deleted(p, "Unsubscribe one of the caller's Zapier hooks"),
@@ -428,6 +466,9 @@ def _paths(mapping: ConcordMapping, selectable: dict[str, list[str]]) -> dict[st
                 what = ID_TEXTS.get(route.shape[0], "A record id (its leading digits, as MySQL casts a string: "
                                                     "`12abc` is 12).")
                 item["parameters"] = [path_param("id", what, {"type": "integer", "minimum": 1})]
+            if "{media}" in route.shape:
+                item["parameters"] = [*item["parameters"], path_param(
+                    "media", "A file id of the record.", {"type": "integer", "minimum": 1})]
             if "{pipeline}" in route.shape:
                 item["parameters"] = [path_param("pipeline", "A pipeline id.", {"type": "integer", "minimum": 1})]
             target = mapping.resources[association.resource] if association is not None else None
@@ -450,10 +491,11 @@ def _paths(mapping: ConcordMapping, selectable: dict[str, list[str]]) -> dict[st
     return {path: item for path, item in paths.items() if set(item) - {"parameters"}}
 
 
-ID_TEXTS = {"personal-access-tokens": "A token id.", "zapier": "A hook id."}
+ID_TEXTS = {"personal-access-tokens": "A token id.", "zapier": "A hook id.", "media": "A file id."}
 TAGS = {"accounts": "Tokens and users", "users": "Tokens and users", "profile": "Tokens and users",
         "search": "Search", "openapi": "API", "comments": "comments", "documents": documents.RESOURCE,
-        "brands": "brands", "teams": "teams", "zapier": "Zapier hooks", "billables": "Products of deals and documents"}
+        "brands": "brands", "teams": "teams", "zapier": "Zapier hooks", "billables": "Products of deals and documents",
+        "media": "Files of records"}
 
 
 def build_openapi(mapping: ConcordMapping, registry: Registry) -> dict[str, Any]:

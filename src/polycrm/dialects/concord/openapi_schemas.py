@@ -13,6 +13,7 @@ from polycrm.dialects.concord.context import MAX_PER_PAGE
 from polycrm.dialects.concord.filter_rules import RULE_TYPES, TYPE_OPERATORS
 from polycrm.dialects.concord.filters import MAX_CHILDREN
 from polycrm.dialects.concord.custom_types import CustomField, custom_fields
+from polycrm.dialects.concord.media import AGGREGATE_TYPES
 from polycrm.dialects.concord.mapping import CREATED, UPDATED, ConcordMapping, Resource, ResourceField
 from polycrm.dialects.concord.render import AUTHORIZATIONS
 from polycrm.dialects.concord.tags import MAX_TAGS
@@ -129,6 +130,8 @@ def record_schemas(mapping: ConcordMapping, resource: Resource, entity: Entity) 
         return _model_schemas(resource, fields, custom, nested)
     row = {**head, **resource.with_counts(fields, counts), **custom}
     billable = {"billable": schema_ref("Billable")} if resource.billable else {}  # billables.shown_billable
+    if resource.media:  # media.shown_media
+        billable["media"] = {"type": "array", "items": schema_ref("Media")}
     return {
         f"{resource.name}.linked": _object({**head, **fields, **custom}),
         f"{resource.name}.row": _object({**row, **nested}, list(row)),
@@ -370,6 +373,13 @@ def shared_schemas(mapping: ConcordMapping) -> dict[str, dict[str, Any]]:
                                 "icon": STRING, "action": STRING, "data": {"type": "array", "items": found}}),
         "FilterRule": rule_entry,
         "Country": _object({"id": INTEGER, "name": STRING}),
+        "Media": _object({"id": INTEGER, "file_name": STRING, "extension": STRING,
+                          "size": {"type": "integer", "minimum": 0}, "disk_path": STRING, "mime_type": STRING,
+                          "aggregate_type": {"enum": [*AGGREGATE_TYPES, "other"]},
+                          **{f"{kind}_{part}": STRING for kind in ("view", "preview", "download")
+                             for part in ("url", "path")},
+                          "via_text_attribute": BOOLEAN, "created_at": TIMESTAMP, "updated_at": TIMESTAMP,
+                          "was_recently_created": BOOLEAN}),
         "Comment": _object({"id": INTEGER, "body": STRING, "created_by": {"type": ["integer", "null"]},
                             "creator": {"anyOf": [schema_ref("User"), {"type": "null"}]}, "created_at": maybe,
                             "updated_at": maybe, "authorizations": _object({

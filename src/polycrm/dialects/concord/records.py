@@ -127,8 +127,11 @@ def show(api: ConcordApi, request: ConcordRequest) -> Response:
 
 def _single(api: ConcordApi, request: ConcordRequest, view: ResourceView, shown_id: Any,
             created: bool = False) -> dict[str, Any]:
+    from polycrm.dialects.concord.media import shown_media  # media reads its path ids through this module
+
     shown = view.read(request.user, shown_id, created=created)
     shown_billable(api, request, shown)
+    shown_media(api, request, shown)
     return shown
 
 

@@ -11,14 +11,15 @@ import re
 from typing import Any, Callable
 
 from polycrm.dialects.concord import (accounts, associations, billables, board, brands, clones, comments,
-                                      custom_fields, documents, lookups, openapi, profile, records, search, teams,
-                                      trash, users, zapier)
+                                      custom_fields, documents, lookups, media, openapi, profile, records, search,
+                                      teams, trash, users, zapier)
 
 
 @dataclass(frozen=True, slots=True)
 class Operation:
     handler: Callable[..., Any]
     body: bool = False  # reads a JSON body
+    upload: bool = False  # reads a multipart/form-data body (its files staged, removed after the handler)
     guest: bool = False  # served without a token (Laravel's `guest` routes)
 
 
@@ -73,6 +74,9 @@ ROUTES = (
     Route(("zapier", "hooks", "{resource}", "updated"), {"POST": Operation(zapier.subscribe_updated, body=True)}),
     Route(("zapier", "hooks", "{id}"), {"DELETE": Operation(zapier.unsubscribe)}),
     Route(("deals", "board", "{pipeline}"), {"GET": Operation(board.board)}),
+    Route(("media", "{id}"), {"GET": Operation(media.view)}),
+    Route(("media", "{id}", "preview"), {"GET": Operation(media.preview)}),
+    Route(("media", "{id}", "download"), {"GET": Operation(media.download)}),
     Route(("comments", "{id}"), {"GET": Operation(comments.show), "PUT": Operation(comments.update, body=True),
                                  "DELETE": Operation(comments.destroy)}),
     Route(("documents", "{id}", "lost"), {"POST": Operation(documents.mark_lost)}),
@@ -88,6 +92,8 @@ ROUTES = (
     Route(("{resource}", "{id}", "clone"), {"POST": Operation(clones.clone)}),
     Route(("{resource}", "{id}", "comments"), {"GET": Operation(comments.index),
                                                "POST": Operation(comments.store, body=True)}),
+    Route(("{resource}", "{id}", "media"), {"POST": Operation(media.store, upload=True)}),
+    Route(("{resource}", "{id}", "media", "{media}"), {"DELETE": Operation(media.destroy)}),
     Route(("{resource}", "{id}", "{associated}"), {"GET": Operation(records.associated)}),
 )
 # Names the dialect answers whatever the authentication (InflowCRM has no routes under them).
@@ -150,4 +156,6 @@ def is_concord_path(segments: list[str], resources: frozenset[str]) -> bool:
         return True
     if len(segments) == 2:
         return segments[1] in ("search", "rules") or bool(_RECORD_ID.fullmatch(segments[1]))
+    if len(segments) == 4:
+        return segments[2] == "media"
     return len(segments) == 3 and segments[2] not in _INFLOW_RECORD_PATHS
