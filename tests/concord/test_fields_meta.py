@@ -26,6 +26,12 @@ CUSTOM = [{"label": "Fm Text", "field_type": "Text", "field_id": "cf_fm_text"},
           {"label": "Fm Date", "field_type": "Date", "field_id": "cf_fm_date"},
           {"label": "Fm Num", "field_type": "Numeric", "field_id": "cf_fm_num"},
           {"label": "Fm Tz", "field_type": "Timezone", "field_id": "cf_fm_tz"}]
+COMPANY_CUSTOM = [{"label": "Fm Check", "field_type": "Checkbox", "field_id": "cf_fm_check",
+                   "options": [{"name": "X"}, {"name": "Y"}]},
+                  {"label": "Fm Radio", "field_type": "Radio", "field_id": "cf_fm_radio", "options": [{"name": "R1"}]},
+                  *({"label": f"Fm {label}", "field_type": kind, "field_id": f"cf_fm_{key}"} for label, kind, key in (
+                      ("Color", "ColorSwatch", "color"), ("Dt", "DateTime", "dt"), ("Email", "Email", "email"),
+                      ("Number", "Number", "number"), ("Area", "Textarea", "area"), ("Url", "Url", "url")))]
 
 # Concord 1.4.1's answers, byte for byte.
 SOURCES = ('[{"component":"text-field","formComponent":"form-text-field","detailComponent":"detail-text-field",'
@@ -107,11 +113,19 @@ def test_custom_fields_join_with_their_component(concord: Concord) -> None:
         assert [field["attribute"] for field in shown] == PEER[f"contacts/{view} order with custom fields"]
     custom = [field for field in normalized(fields(concord, "contacts", "create")) if field["customField"]]
     assert json.dumps(custom) == json.dumps(PEER["contacts custom fields"])
-    product = fields(concord, "products", "create")
-    assert [field["attribute"] for field in product][-1] != "cf_fm_text"  # another resource's keys stay apart
-    concord.post("custom-fields", {"resource_name": "products", "label": "Batch", "field_type": "Text",
-                                   "field_id": "cf_batch"})
-    assert fields(concord, "products", "update")[-1]["customField"]["field_id"] == "cf_batch"  # no association
+
+    for body in COMPANY_CUSTOM:
+        assert concord.post("custom-fields", {"resource_name": "companies", **body}).status_code == 201
+    shown = normalized(fields(concord, "companies", "update"))
+    assert [field["attribute"] for field in shown] == PEER["companies/update order with custom fields"]
+    assert json.dumps([field for field in shown if field["customField"]]) == json.dumps(PEER["companies custom fields"])
+    assert "cf_fm_check" not in [field["attribute"] for field in fields(concord, "contacts", "create")]
+
+    for group in ("deals", "products"):  # before the associations; last where there are none
+        assert concord.post("custom-fields", {"resource_name": group, **CUSTOM[0]}).status_code == 201
+        for view in ("create", "update"):
+            assert [field["attribute"] for field in fields(concord, group, view)] == \
+                   PEER[f"{group}/{view} order with custom fields"]
 
 
 def test_a_limited_user_sees_the_same_fields_owned_by_themselves(concord: Concord) -> None:
@@ -145,8 +159,12 @@ def test_other_views_and_methods(concord: Concord) -> None:
     assert response.status_code == 405
     assert response.json() == {"message": "The POST method is not supported for route api/fields/contacts/create. "
                                           "Supported methods: GET, HEAD."}
-    # Query strings and bodies are not read.
-    assert concord.http.get("/api/fields/sources/create?view=x&group[]=1").content == SOURCES.encode()
+    # Query strings and bodies are not read: malformed, oversized or unknown, the answer is the same.
+    assert concord.http.get("/api/fields/sources/create?view=x&group[]=1&" + "q=" + "x" * 5000).content == \
+           SOURCES.encode()
+    assert concord.http.request("GET", "/api/fields/sources/update", content=b'{"bad": ').content == SOURCES.encode()
+    assert concord.http.request("GET", "/api/fields/sources/update", json={"fields": [1] * 10000}).content == \
+           SOURCES.encode()
 
 
 def test_fields_need_a_token(concord: Concord) -> None:
