@@ -182,3 +182,12 @@ def test_options_are_the_records_every_protocol_sees(concord: Concord) -> None:
     assert {"id": int(made.json()["id"]), "name": "Zapier partners"}.items() <= \
            next(option for option in listed if option["name"] == "Zapier partners").items()
     assert [option["name"] for option in listed] == sorted((option["name"] for option in listed), key=str.casefold)
+
+
+def test_every_custom_field_type_has_a_component() -> None:
+    from polycrm.dialects.concord.custom_types import TYPES
+    from polycrm.dialects.concord.form_fields import _components
+
+    data = _components()
+    assert set(data["customTypes"]) == set(TYPES)
+    assert set(data["customTypes"].values()) <= set(data["components"])
