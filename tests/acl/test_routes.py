@@ -121,6 +121,9 @@ CONCORD = {
     "/api/{resource}/{id}/clone": "read of the record, create of its type (tests/concord/test_clones.py)",
     "/api/{resource}/{id}/comments": "read of the record; then its comments, added as their author "
                                      "(core.comments; tests/concord/test_comments.py)",
+    **{f"/api/fields/{{group}}/{view}": "every user; select options are the records the caller may read (users, "
+                                        "sources, pipelines...: core search), the owner's default the caller "
+                                        "(tests/concord/test_fields_meta.py)" for view in ("create", "update")},
     "/api/custom-fields": "administrators only (tests/concord/test_custom_fields.py)",
     "/api/custom-fields/{id}": "administrators only (tests/concord/test_custom_fields.py)",
     "/api/associations/{resource}/{id}": "read to see, edit to change the record; ids the caller may not read "

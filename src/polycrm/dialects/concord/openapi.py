@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any, Callable
 from starlette.responses import Response
 
 from polycrm.dialects.concord import (accounts, associations, billables, board, brands, clones, comments,
-                                      custom_fields, documents, lookups, media, profile, records, search,
-                                      teams, trash, users, zapier)
+                                      custom_fields, documents, form_fields, lookups, media, profile,
+                                      records, search, teams, trash, users, zapier)
 from polycrm.dialects.concord.context import DEFAULT_PER_PAGE, MAX_PER_PAGE, ConcordRequest
 from polycrm.dialects.concord.envelope import APP_VERSION, WARNING_HEADER, answer
 from polycrm.dialects.concord.custom_types import custom_fields as custom_fields_of, selectable_keys
@@ -298,6 +298,12 @@ def _zapier_subscription(records: str) -> Callable[[Place], dict[str, Any]]:
 
 
 Describe = Callable[[Place], dict[str, Any] | None]
+# A field object of `GET /api/fields/{group}/...`: its common keys (components add their own).
+_FORM_FIELDS = {"type": "array", "items": {
+    "type": "object", "required": ["component", "attribute", "label", "isRequired", "customField"],
+    "properties": {"component": {"type": "string"}, "attribute": {"type": ["string", "null"]},
+                   "label": {"type": ["string", "null"]}, "isRequired": {"type": "boolean"},
+                   "readonly": {"type": "boolean"}, "customField": {"type": ["object", "null"]}}}}
 # Each handler of routes.ROUTES and how its operation is described.
 DESCRIBED: dict[Callable[..., Any], Describe] = {
     accounts.issue_token: lambda p: _operation(
@@ -317,6 +323,12 @@ DESCRIBED: dict[Callable[..., Any], Describe] = {
         _success("200", "The names, in order.", {"type": "array", "items": {"type": "string"}}, p)),
     lookups.list_currencies: lambda p: _operation(p, "Every currency PolyCRM accepts (active ISO 4217 codes)", _success(
         "200", "The currencies by code.", {"type": "object", "additionalProperties": schema_ref("Currency")}, p)),
+    form_fields.create_fields: lambda p: _operation(p, "The fields of a resource's create form (Concord's UI "
+                                                       "field objects, used by Zapier)", _success(
+        "200", "Field objects, in form order.", _FORM_FIELDS, p)),
+    form_fields.update_fields: lambda p: _operation(p, "The fields of a resource's update form (Concord's UI "
+                                                       "field objects, used by Zapier)", _success(
+        "200", "Field objects, in form order.", _FORM_FIELDS, p)),
     accounts.list_tokens: lambda p: _operation(p, "The caller's tokens", _success(
         "200", "Token rows.", {"type": "array", "items": schema_ref("TokenRow")}, p)),
     accounts.create_token: lambda p: _operation(p, "Create a token", _success(
@@ -471,6 +483,9 @@ def _paths(mapping: ConcordMapping, selectable: dict[str, list[str]]) -> dict[st
                     "media", "A file id of the record.", {"type": "integer", "minimum": 1})]
             if "{pipeline}" in route.shape:
                 item["parameters"] = [path_param("pipeline", "A pipeline id.", {"type": "integer", "minimum": 1})]
+            if "{group}" in route.shape:
+                item["parameters"] = [path_param("group", "A resource name (`contacts`); a name without fields "
+                                                          "answers an empty list.", {"type": "string"})]
             target = mapping.resources[association.resource] if association is not None else None
             for method, operation in route.methods.items():
                 describe = DESCRIBED.get(operation.handler)

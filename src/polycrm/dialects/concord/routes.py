@@ -11,8 +11,8 @@ import re
 from typing import Any, Callable
 
 from polycrm.dialects.concord import (accounts, associations, billables, board, brands, clones, comments,
-                                      custom_fields, documents, lookups, media, openapi, profile, records, search,
-                                      teams, trash, users, zapier)
+                                      custom_fields, documents, form_fields, lookups, media, openapi, profile,
+                                      records, search, teams, trash, users, zapier)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +57,8 @@ ROUTES = (
     Route(("custom-fields", "{id}"), {"GET": Operation(custom_fields.show),
                                       "PUT": Operation(custom_fields.update, body=True),
                                       "DELETE": Operation(custom_fields.destroy)}),
+    Route(("fields", "{group}", "create"), {"GET": Operation(form_fields.create_fields)}),
+    Route(("fields", "{group}", "update"), {"GET": Operation(form_fields.update_fields)}),
     Route(("brands",), {"GET": Operation(brands.index), "POST": Operation(brands.store, body=True)}),
     Route(("brands", "{id}"), {"GET": Operation(brands.show), "PUT": Operation(brands.update, body=True),
                                "DELETE": Operation(brands.destroy)}),
