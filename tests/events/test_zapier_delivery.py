@@ -53,6 +53,23 @@ def test_created_and_updated_records_as_concord_shows_them(harness: ApiHarness, 
     assert [r["id"] for r in received["/hook/renamed"]] == [zed["id"]]  # Amy's update did not change last_name
 
 
+def test_a_payload_shows_the_records_files_as_a_record_does(harness: ApiHarness, worker: DeliveryWorker,
+                                                           receiver: Receiver) -> None:
+    from tests.concord.test_media import upload
+
+    concord = concord_of(harness)
+    hook(concord, "contacts", "updated", receiver.url + "/updated")
+    contact = concord.create("contacts", {"first_name": "Filed"})
+    assert upload(concord, f"contacts/{contact['id']}/media").status_code == 201
+    assert concord.put(f"contacts/{contact['id']}", {"last_name": "Files"}).status_code == 200
+    worker.run_until_idle()
+    [delivered] = receiver.wait_for(1)
+    [sent] = json.loads(delivered.body)
+    shown = concord.get(f"contacts/{contact['id']}").json()
+    assert sent["media"] == [{**file, "was_recently_created": False} for file in shown["media"]]
+    assert sent["media"][0]["download_url"] == "http://testserver" + sent["media"][0]["download_path"]
+
+
 def test_a_410_removes_the_hook_and_owners_see_only_their_records(harness: ApiHarness, worker: DeliveryWorker,
                                                                   receiver: Receiver) -> None:
     concord = concord_of(harness)

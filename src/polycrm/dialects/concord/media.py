@@ -28,13 +28,13 @@ from urllib.parse import quote
 from starlette.responses import FileResponse, Response
 
 from polycrm.core.errors import Forbidden, NotFound
-from polycrm.core.files import MissingFile, NewFile, StoredFile, clean_mime_type
+from polycrm.core.files import MissingFile, NewFile, clean_mime_type
 from polycrm.dialects.concord.context import ConcordRequest
 from polycrm.dialects.concord.envelope import (BASE_HEADERS, ConcordError, answer, forbidden, invalid_field,
                                                no_content, not_found, record_not_found)
 from polycrm.dialects.concord.mapping import Resource
 from polycrm.dialects.concord.records import path_number, record_id, resource_of
-from polycrm.dialects.concord.render import concord_datetime
+from polycrm.dialects.concord.media_view import media_json
 from polycrm.dialects.multipart import FormContent, Upload
 
 if TYPE_CHECKING:
@@ -44,7 +44,6 @@ MODEL = "Modules\\Core\\App\\Models\\Media"
 FIELD = "file"  # the form field Concord reads the upload from
 _RULES = json.loads(resources.files(__package__).joinpath("media.json").read_text(encoding="utf-8"))
 ALLOWED_EXTENSIONS: tuple[str, ...] = tuple(_RULES["allowedExtensions"])
-AGGREGATE_TYPES: dict[str, dict[str, list[str]]] = _RULES["aggregateTypes"]
 # laravel-mediable's File::sanitizeFileName: runs of other characters become one `-`, trimmed off the ends.
 _UNSAFE = re.compile(r"[^a-zA-Z0-9\-_.%]+")
 # Inline content must not run as a page of the API's origin (an uploaded .svg or .html).
@@ -67,7 +66,7 @@ def store(api: ConcordApi, request: ConcordRequest) -> Response:
     new = NewFile(None, name, upload.content_type, upload.size, upload.path)
     stored = api.core.files.add_attachments(request.user, resource.entity_name, owner_id, [new],
                                             distinct_names=True)
-    return answer(media_json(request, resource, stored[0], created=True), 201)
+    return answer(media_json(request.base_url, resource, stored[0], created=True), 201)
 
 
 def destroy(api: ConcordApi, request: ConcordRequest) -> Response:
@@ -92,51 +91,6 @@ def preview(api: ConcordApi, request: ConcordRequest) -> Response:
 
 def download(api: ConcordApi, request: ConcordRequest) -> Response:
     return _content(api, request, "attachment")
-
-
-def shown_media(api: ConcordApi, request: ConcordRequest, record: dict[str, Any]) -> None:
-    """A single record's `media`: always on a Mediable resource, on calls and notes when `with` names it."""
-    resource = request.resource
-    if resource is None or resource.media is None:
-        return
-    if resource.media == "always" or "media" in (request.text("with") or "").split(";"):
-        files = api.core.files.files_of(resource.entity_name, [record["id"]]).get(record["id"], [])
-        shown = [media_json(request, resource, stored) for stored in files]
-        # Where Concord has it: with the resource's own keys, before the common ones from `display_name` on.
-        keys = list(record)
-        at = keys.index("display_name") if "display_name" in keys else len(keys)
-        moved = {key: record.pop(key) for key in keys[at:]}
-        record["media"] = shown
-        record.update(moved)
-
-
-def media_json(request: ConcordRequest, resource: Resource, stored: StoredFile, *,
-               created: bool = False) -> dict[str, Any]:
-    """A file as Concord's MediaResource shows it."""
-    extension = stored.name.rpartition(".")[2].lower() if "." in stored.name else ""
-    folder = re.sub(r"(?<!^)(?=[A-Z])", "-", resource.model.rpartition("\\")[2]).lower()  # Str::kebab
-    base = f"/api/media/{stored.id}"
-    paths = {"view": base, "preview": f"{base}/preview", "download": f"{base}/download"}
-    shown: dict[str, Any] = {"id": stored.id, "file_name": stored.name, "extension": extension,
-                             "size": stored.size, "disk_path": f"media/{folder}/{stored.record_id}/{stored.name}",
-                             "mime_type": stored.mime_type, "aggregate_type": aggregate_type(stored.mime_type,
-                                                                                             extension)}
-    for kind, path in paths.items():
-        shown[f"{kind}_url"] = request.base_url + path
-        shown[f"{kind}_path"] = path
-    stamp = concord_datetime(stored.created_at)
-    shown.update(via_text_attribute=False, created_at=stamp, updated_at=stamp, was_recently_created=created)
-    return shown
-
-
-def aggregate_type(mime_type: str, extension: str) -> str:
-    """laravel-mediable's inferAggregateType, not strict, unrecognised types allowed."""
-    by_mime = [name for name, spec in AGGREGATE_TYPES.items() if mime_type in spec["mimeTypes"]]
-    by_extension = [name for name, spec in AGGREGATE_TYPES.items() if extension in spec["extensions"]]
-    both = [name for name in by_mime if name in by_extension]
-    if both:
-        return both[0]
-    return (by_mime + by_extension + ["other"])[0]
 
 
 def _mediable(request: ConcordRequest) -> Resource:

@@ -13,7 +13,7 @@ from polycrm.dialects.concord.context import MAX_PER_PAGE
 from polycrm.dialects.concord.filter_rules import RULE_TYPES, TYPE_OPERATORS
 from polycrm.dialects.concord.filters import MAX_CHILDREN
 from polycrm.dialects.concord.custom_types import CustomField, custom_fields
-from polycrm.dialects.concord.media import AGGREGATE_TYPES
+from polycrm.dialects.concord.media_view import AGGREGATE_TYPES
 from polycrm.dialects.concord.mapping import CREATED, UPDATED, ConcordMapping, Resource, ResourceField
 from polycrm.dialects.concord.render import AUTHORIZATIONS
 from polycrm.dialects.concord.tags import MAX_TAGS

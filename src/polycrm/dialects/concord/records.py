@@ -15,6 +15,7 @@ from polycrm.dialects.concord.envelope import answer, conflict, forbidden, inval
 from polycrm.dialects.concord.filters import FilterError, parse_filters, rules_listing
 from polycrm.dialects.concord.listing import SearchFieldsRejected, parse_order, parse_search, parse_select
 from polycrm.dialects.concord.mapping import Resource
+from polycrm.dialects.concord.media_view import shown_media
 from polycrm.dialects.concord.pages import PageLinks, page_number, page_size, paginated, take_count
 from polycrm.dialects.concord.view import ResourceView
 from polycrm.dialects.concord.writes import save
@@ -127,8 +128,6 @@ def show(api: ConcordApi, request: ConcordRequest) -> Response:
 
 def _single(api: ConcordApi, request: ConcordRequest, view: ResourceView, shown_id: Any,
             created: bool = False) -> dict[str, Any]:
-    from polycrm.dialects.concord.media import shown_media  # media reads its path ids through this module
-
     shown = view.read(request.user, shown_id, created=created)
     shown_billable(api, request, shown)
     shown_media(api, request, shown)

@@ -21,6 +21,7 @@ from polycrm.core.service import Core
 from polycrm.dialects.concord.context import ConcordRequest
 from polycrm.dialects.concord.envelope import answer, invalid, no_content, not_found, record_not_found
 from polycrm.dialects.concord.mapping import ConcordMapping
+from polycrm.dialects.concord.media_view import add_media
 from polycrm.dialects.concord.view import ResourceView
 from polycrm.dialects.webhooks import readable_events, subscription_reader
 from polycrm.events.addresses import BlockedTarget, PrivateTarget, parse_target
@@ -86,6 +87,8 @@ class ZapierWebhookProtocol:
             if record_id not in found:
                 continue
             shown = view.single(reader, found[record_id])
+            if resource.media == "always":  # Concord's display query loads them
+                add_media(self.source, resource, shown, subscription.settings.get("baseUrl", ""))
             if wanted and not (_matches(shown, wanted) and (action is Action.CREATE or _changed(
                     view, wanted, [e for e in events if e.record_id == record_id]))):
                 continue
@@ -193,7 +196,8 @@ def _subscribe(api: ConcordApi, request: ConcordRequest, action: str) -> Respons
     subscription = api.webhooks.subscriptions.create(
         protocol=PROTOCOL, event=f"{resource.name}.{action}", entity_type=resource.entity_name,
         action=ACTIONS[action].value, field=None, url=url, secret=secrets.token_hex(16), owner_id=actor.user_id,
-        created_by_id=actor.user_id, settings={"action": action, "zapId": zap_id, "data": data})
+        created_by_id=actor.user_id, settings={"action": action, "zapId": zap_id, "data": data,
+                                                  "baseUrl": request.base_url})  # for payloads' media URLs
     return answer(_hook(subscription), 201)
 
 
