@@ -46,6 +46,7 @@ class ConcordViews:
     """What rendering a resource's records takes (view.ResourceView): the core, the mapping, the views made."""
 
     core: Core
+    directory: UserDirectory
     mapping: ConcordMapping
     views: dict[str, ResourceView] = field(default_factory=dict)
 
@@ -59,7 +60,7 @@ class ZapierWebhookProtocol:
     read_timeout = 10.0
 
     def __init__(self, core: Core, directory: UserDirectory, mapping: ConcordMapping):
-        self.source = ConcordViews(core, mapping)
+        self.source = ConcordViews(core, directory, mapping)
         self.directory = directory
 
     def render(self, subscription: Subscription, events: Sequence[Event]) -> bytes | None:
