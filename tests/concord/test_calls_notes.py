@@ -325,3 +325,32 @@ def test_odd_with_values_are_no_500(concord: Concord, outcomes: dict[str, int], 
         assert response.status_code == 200, (path, response.content[:200])
     assert concord.http.get("/api/calls", params=[("with[]", "comments")]).status_code in (200, 422)
     assert concord.http.get(f"/api/calls/{call['id']}", headers={"Authorization": ""}).status_code == 401
+
+
+IN_USE = "The call outcome is already associated with calls, hence, cannot be deleted."  # the peer's 409
+
+
+def test_an_outcome_calls_use_is_kept_whatever_the_protocol(concord: Concord, outcomes: dict[str, int],
+                                                            contact: dict[str, Any]) -> None:
+    used = concord.create("call-outcomes", {"name": "Used"})
+    spare = concord.create("call-outcomes", {"name": "Spare"})
+    call = log_call(concord, used["id"], ("contacts", contact["id"]))
+    refused = concord.delete(f"call-outcomes/{used['id']}")
+    assert refused.status_code == 409 and refused.json() == {"message": IN_USE}
+    espo = concord.harness.key_client(concord.harness.admin_key, validate=False)
+    through_espo = espo.delete(f"/api/v1/CallOutcome/{used['id']}")
+    assert through_espo.status_code == 409 and through_espo.headers["x-status-reason"] == IN_USE
+    mass = espo.post("/api/v1/CallOutcome/action/massDelete", json={"ids": [str(spare["id"]), str(used["id"])]})
+    assert mass.status_code == 409  # all or nothing: the spare one stays too
+    assert concord.get(f"call-outcomes/{spare['id']}").status_code == 200
+    assert concord.get(f"calls/{call['id']}").json()["outcome"]["id"] == used["id"]
+    assert concord.delete(f"calls/{call['id']}").status_code == 204  # trashed: it may come back with its outcome
+    assert concord.delete(f"call-outcomes/{used['id']}").json() == {"message": IN_USE}
+    assert concord.delete(f"trashed/calls/{call['id']}").status_code == 204
+    assert concord.delete(f"call-outcomes/{used['id']}").status_code == 204
+    assert concord.delete(f"call-outcomes/{spare['id']}").status_code == 204
+    limited = concord.as_user("outcomes", {"CallOutcome": {"create": "no", "read": "all", "edit": "no",
+                                                            "delete": "no"}})
+    assert limited.delete(f"call-outcomes/{outcomes['Busy']}").status_code == 403
+    assert concord.http.delete(f"/api/call-outcomes/{outcomes['Busy']}",
+                               headers={"Authorization": ""}).status_code == 401
