@@ -88,6 +88,7 @@ class ResourceField:
     # relation but not the others.
     nested: str | None = None
     nested_everywhere: bool = False
+    html: bool = False  # rich text Concord cleans when it shows it (purify.py)
 
     @property
     def attribute(self) -> str:
@@ -250,7 +251,8 @@ class ConcordMapping:
                                 default_from=item.get("defaultFrom"), not_before=item.get("notBefore"),
                                 default_record=item.get("defaultRecord"), required_message=item.get("requiredMessage"),
                                 messages=item.get("messages", {}), guests=item.get("guests", {}),
-                                nested=item.get("nested"), nested_everywhere=bool(item.get("nestedEverywhere")))
+                                nested=item.get("nested"), nested_everywhere=bool(item.get("nestedEverywhere")),
+                                html=bool(item.get("html")))
                   for key, item in spec["fields"].items()]
         via = spec.get("via", {})
         associations = {key: Association(key, key, link) if isinstance(link, str) else

@@ -14,6 +14,7 @@ from typing import Any, Callable, Mapping
 
 from polycrm.dialects.concord.custom_types import CustomField, custom_fields
 from polycrm.dialects.concord.mapping import CREATED, DAY_TYPES, UPDATED, ConcordMapping, Resource
+from polycrm.dialects.concord.purify import purify
 from polycrm.dialects.concord.tags import ordered
 from polycrm.meta import Entity
 
@@ -175,6 +176,8 @@ class RecordRenderer:
                 shown[item.key] = ordered(tags or {}, raw)
             elif item.type == "guests":
                 shown[item.key] = (guests or {}).get(item.key, {}).get(record.get("id"), [])
+            elif item.html and isinstance(raw, str):
+                shown[item.key] = purify(raw)
             else:
                 shown[item.key] = _value(item.type, raw, phone_types, item.values)
             if item.nested is not None and objects is not None and item.nested in objects:
@@ -220,10 +223,12 @@ def authored(viewer: Any, comment: Mapping[str, Any]) -> bool:
 
 def comment_json(comment: Mapping[str, Any], viewer: Any, *, created: bool = False) -> dict[str, Any]:
     """A comment as Concord's CommentResource shows it without its `creator` (a record's `comments`, which
-    Concord loads without their authors; comments.py adds the author to its own answers). Its author or an
+    Concord loads without their authors; comments.py adds the author to its own answers); the body cleaned as
+    Concord's CommentResource cleans it. Its author or an
     administrator may view, change and delete it (`authored`, Concord's CommentPolicy)."""
     mine = authored(viewer, comment)
-    return {"id": comment["id"], "body": comment.get("body"), "created_by": comment.get("createdById"),
+    body = comment.get("body")
+    return {"id": comment["id"], "body": purify(body) if isinstance(body, str) else body, "created_by": comment.get("createdById"),
             "created_at": concord_datetime(comment.get("createdAt")),
             "updated_at": concord_datetime(comment.get("modifiedAt")),
             "authorizations": {"view": mine, "update": mine, "delete": mine}, "was_recently_created": created}
