@@ -252,3 +252,105 @@ def test_a_concord_call_is_the_espocrm_call(concord: Concord, outcomes: dict[str
     record_note = espo.get(f"/api/v1/RecordNote/{note['id']}").json()
     assert record_note["body"] == "A note" and record_note["contactsIds"] == [str(contact["id"])]
     assert espo.get(f"/api/v1/Contact/{contact['id']}/recordNotes").json()["total"] == 1
+
+
+# What Concord CRM 1.4.1 answered (a call and a note logged on a contact, read through `/api/calls/{id}`,
+# `?with=comments` and `/api/contacts/{id}/calls`): the keys of its nested objects, in order.
+PEER_OUTCOME_KEYS = ["id", "name", "swatch_color", "created_at", "updated_at", "authorizations",
+                     "was_recently_created"]
+PEER_COMMENT_KEYS = ["id", "body", "created_by", "created_at", "updated_at", "authorizations", "was_recently_created"]
+
+
+def after(row: dict[str, Any], key: str) -> str:
+    """The key right after `key` in a record."""
+    keys = list(row)
+    return keys[keys.index(key) + 1]
+
+
+def test_calls_and_notes_nest_their_user_outcome_and_comments(concord: Concord, outcomes: dict[str, int],
+                                                              contact: dict[str, Any]) -> None:
+    call = log_call(concord, outcomes["Busy"], ("contacts", contact["id"]))
+    me = concord.get(f"users/{concord.user_id}").json()
+    outcome = next(row for row in concord.get("call-outcomes").json()["data"] if row["id"] == outcomes["Busy"])
+    assert call["user"] == me and after(call, "user_id") == "user"  # always loaded, as Concord's withCommon
+    assert list(call["outcome"]) == PEER_OUTCOME_KEYS and call["outcome"] == outcome
+    assert after(call, "call_outcome_id") == "outcome" and "comments" not in call
+    comment = concord.create(f"calls/{call['id']}/comments", {"body": "Follow up", "via_resource": "contacts",
+                                                             "via_resource_id": contact["id"]})
+    shown = concord.http.get(f"/api/calls/{call['id']}", params={"with": "comments;media"}).json()
+    assert list(shown)[list(shown).index("comments") + 1] == "comments_count"
+    assert [list(row) for row in shown["comments"]] == [PEER_COMMENT_KEYS]
+    assert shown["comments"][0] == {key: value for key, value in comment.items() if key != "creator"} | {
+        "was_recently_created": False}
+    assert shown["media"] == []  # the other `with` names still read
+    for rows in (concord.get("calls").json()["data"], concord.get(f"contacts/{contact['id']}/calls").json()["data"],
+                 concord.get("calls/search", q="pricing")):
+        rows = rows if isinstance(rows, list) else rows.json()
+        assert rows[0]["user"] == me and rows[0]["outcome"] == outcome and "comments" not in rows[0]
+    listed = concord.http.get(f"/api/contacts/{contact['id']}/calls", params={"with": "comments"}).json()["data"]
+    assert [row["id"] for row in listed[0]["comments"]] == [comment["id"]]
+    nested = concord.get(f"contacts/{contact['id']}").json()["calls"][0]  # Concord loads the outcome only there
+    assert nested["outcome"] == outcome and "user" not in nested and "comments" not in nested
+    note = concord.create("notes", {"body": "Noted", "via_resource": "contacts", "via_resource_id": contact["id"]})
+    assert note["user"] == me and after(note, "user_id") == "user" and "outcome" not in note
+    assert concord.http.get(f"/api/notes/{note['id']}", params={"with": "comments"}).json()["comments"] == []
+
+
+def test_nested_comments_through_every_protocol_and_for_a_limited_user(concord: Concord, outcomes: dict[str, int],
+                                                                       contact: dict[str, Any]) -> None:
+    scopes = {"Call": {"create": "yes", "read": "all", "edit": "own", "delete": "own"},
+              "Contact": {"create": "yes", "read": "all", "edit": "all", "delete": "no"}}
+    limited = concord.as_user("reader", scopes)
+    call = log_call(concord, outcomes["No Answer"], ("contacts", contact["id"]))
+    espo = concord.harness.key_client(concord.harness.admin_key, validate=False)
+    made = espo.post("/api/v1/Comment", json={"body": "From Espo", "parentType": "Call", "parentId": call["id"]})
+    assert made.status_code == 200, made.content
+    theirs = limited.http.get(f"/api/calls/{call['id']}", params={"with": "comments"}).json()
+    assert [row["body"] for row in theirs["comments"]] == ["From Espo"] and theirs["comments_count"] == 1
+    assert theirs["comments"][0]["authorizations"] == {"view": False, "update": False, "delete": False}
+    assert theirs["user"]["id"] == concord.user_id and theirs["outcome"]["id"] == outcomes["No Answer"]
+    mine = limited.create(f"calls/{call['id']}/comments", {"body": "Mine", "via_resource": "contacts",
+                                                          "via_resource_id": contact["id"]})
+    rows = limited.http.get("/api/calls", params={"with": "comments"}).json()["data"][0]["comments"]
+    assert [(row["id"], row["authorizations"]["update"]) for row in rows] == [(int(made.json()["id"]), False),
+                                                                             (mine["id"], True)]
+
+
+@pytest.mark.parametrize("value", ["comments;comments", ";;", "nosuch", "COMMENTS", "x" * 5000, "comments;user"])
+def test_odd_with_values_are_no_500(concord: Concord, outcomes: dict[str, int], contact: dict[str, Any],
+                                    value: str) -> None:
+    call = log_call(concord, outcomes["Busy"], ("contacts", contact["id"]))
+    for path in (f"/api/calls/{call['id']}", "/api/calls", f"/api/contacts/{contact['id']}/calls"):
+        response = concord.http.get(path, params={"with": value})
+        assert response.status_code == 200, (path, response.content[:200])
+    assert concord.http.get("/api/calls", params=[("with[]", "comments")]).status_code in (200, 422)
+    assert concord.http.get(f"/api/calls/{call['id']}", headers={"Authorization": ""}).status_code == 401
+
+
+IN_USE = "The call outcome is already associated with calls, hence, cannot be deleted."  # the peer's 409
+
+
+def test_an_outcome_calls_use_is_kept_whatever_the_protocol(concord: Concord, outcomes: dict[str, int],
+                                                            contact: dict[str, Any]) -> None:
+    used = concord.create("call-outcomes", {"name": "Used"})
+    spare = concord.create("call-outcomes", {"name": "Spare"})
+    call = log_call(concord, used["id"], ("contacts", contact["id"]))
+    refused = concord.delete(f"call-outcomes/{used['id']}")
+    assert refused.status_code == 409 and refused.json() == {"message": IN_USE}
+    espo = concord.harness.key_client(concord.harness.admin_key, validate=False)
+    through_espo = espo.delete(f"/api/v1/CallOutcome/{used['id']}")
+    assert through_espo.status_code == 409 and through_espo.headers["x-status-reason"] == IN_USE
+    mass = espo.post("/api/v1/CallOutcome/action/massDelete", json={"ids": [str(spare["id"]), str(used["id"])]})
+    assert mass.status_code == 409  # all or nothing: the spare one stays too
+    assert concord.get(f"call-outcomes/{spare['id']}").status_code == 200
+    assert concord.get(f"calls/{call['id']}").json()["outcome"]["id"] == used["id"]
+    assert concord.delete(f"calls/{call['id']}").status_code == 204  # trashed: it may come back with its outcome
+    assert concord.delete(f"call-outcomes/{used['id']}").json() == {"message": IN_USE}
+    assert concord.delete(f"trashed/calls/{call['id']}").status_code == 204
+    assert concord.delete(f"call-outcomes/{used['id']}").status_code == 204
+    assert concord.delete(f"call-outcomes/{spare['id']}").status_code == 204
+    limited = concord.as_user("outcomes", {"CallOutcome": {"create": "no", "read": "all", "edit": "no",
+                                                            "delete": "no"}})
+    assert limited.delete(f"call-outcomes/{outcomes['Busy']}").status_code == 403
+    assert concord.http.delete(f"/api/call-outcomes/{outcomes['Busy']}",
+                               headers={"Authorization": ""}).status_code == 401

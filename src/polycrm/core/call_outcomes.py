@@ -5,10 +5,12 @@ or command first opens it (app.build_core; core/seeding.py)."""
 from __future__ import annotations
 
 from polycrm.core.seeding import seed_rows
+from polycrm.core.type_guards import InUseGuard
 from polycrm.store.database import Database
 
 SETTING = "callOutcomes"
 OUTCOME_ENTITY = "CallOutcome"
+CALL_ENTITY = "Call"
 # (name, swatch colour) in Concord's order.
 DEFAULT_OUTCOMES = (("No Answer", "#f43f5e"), ("Busy", "#f43f5e"), ("Wrong Number", "#8898aa"),
                     ("Unavailable", "#8898aa"), ("Left voice message", "#ffd600"),
@@ -21,4 +23,13 @@ def ensure_default_call_outcomes(database: Database) -> bool:
                      [{"name": name, "swatchColor": color} for name, color in DEFAULT_OUTCOMES])
 
 
-__all__ = ["DEFAULT_OUTCOMES", "ensure_default_call_outcomes"]
+class CallOutcomeGuard(InUseGuard):
+    """An outcome that calls use (trashed ones too) is kept, whatever the protocol deletes it through: a call
+    must name an outcome that exists (Concord's rule, its 409 on delete); EspoCRM would leave the calls
+    naming a removed outcome."""
+
+    used_by = (CALL_ENTITY, "callOutcomeId", "calls")
+    in_use = "The call outcome is already associated with calls, hence, cannot be deleted."  # type: ignore[assignment]
+
+
+__all__ = ["DEFAULT_OUTCOMES", "CallOutcomeGuard", "ensure_default_call_outcomes"]

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 
 from polycrm.auth.acl import ACTIONS, CREATE_LEVELS, LEVELS, Actor
 from polycrm.core.activity_types import TYPE_ENTITY, ActivityTypeGuard
+from polycrm.core.call_outcomes import OUTCOME_ENTITY, CallOutcomeGuard
 from polycrm.core.documents import GUARDS as DOCUMENT_GUARDS
 from polycrm.core.errors import Forbidden, NotFound
 from polycrm.events.outbox import Outbox
@@ -117,7 +118,8 @@ def set_user_active(database: Database, user_name: str, active: bool) -> bool:
 
 
 # The guards of entity types whose records need more than access levels to change, by entity name.
-WRITE_GUARDS: dict[str, Any] = {USER_ENTITY: UserGuard, TYPE_ENTITY: ActivityTypeGuard, **DOCUMENT_GUARDS}
+WRITE_GUARDS: dict[str, Any] = {USER_ENTITY: UserGuard, TYPE_ENTITY: ActivityTypeGuard,
+                                OUTCOME_ENTITY: CallOutcomeGuard, **DOCUMENT_GUARDS}
 # Attributes no two live records of a type share, by entity name: users log in by name (auth.directory
 # refuses a taken one as users are made), so restoring a deleted user must not bring back a second one.
 LIVE_UNIQUE_ATTRIBUTES = {USER_ENTITY: ("userName",)}

@@ -24,7 +24,7 @@ from polycrm.dialects.concord.envelope import (answer, forbidden, invalid, no_co
                                                record_not_found)
 from polycrm.dialects.concord.mapping import Resource
 from polycrm.dialects.concord.records import record_id, resource_of
-from polycrm.dialects.concord.render import concord_datetime
+from polycrm.dialects.concord.render import authored, comment_json
 from polycrm.dialects.concord.users import render_user
 from polycrm.query.tree import Compare, Op, Sort, conjunction
 
@@ -105,7 +105,7 @@ def _comment(api: ConcordApi, request: ConcordRequest) -> dict[str, Any]:
 
 
 def _authored(request: ConcordRequest, comment: dict[str, Any]) -> bool:
-    return request.user.is_admin or comment.get("createdById") == request.user.user_id
+    return authored(request.user, comment)
 
 
 def _body(request: ConcordRequest, resource: Resource | None) -> str:
@@ -176,11 +176,7 @@ def _render_all(api: ConcordApi, request: ConcordRequest, comments: list[dict[st
             authors[author_id] = None
     shown = []
     for comment in comments:
-        mine = _authored(request, comment)
-        shown.append({"id": comment["id"], "body": comment.get("body"), "created_by": comment.get("createdById"),
-                      "creator": authors.get(comment.get("createdById")),
-                      "created_at": concord_datetime(comment.get("createdAt")),
-                      "updated_at": concord_datetime(comment.get("modifiedAt")),
-                      "authorizations": {"view": mine, "update": mine, "delete": mine},
-                      "was_recently_created": created})
+        row = comment_json(comment, request.user, created=created)
+        shown.append({key: row[key] for key in ("id", "body", "created_by")}
+                     | {"creator": authors.get(comment.get("createdById"))} | row)
     return shown

@@ -82,6 +82,13 @@ class ResourceField:
     messages: Mapping[str, str] = field(default_factory=dict)
     # Guests: the resource name a guest shows (`resource_name`, the body's key) -> the entity's link to them
     guests: Mapping[str, str] = field(default_factory=dict)
+    # A link's record shown as an object under this key right after the id (Concord's loaded relation: a
+    # call's `user`, UserResource of an owner; its `outcome`, the linked resource's row); `nested_everywhere`:
+    # also on the rows nested in another record (a contact's `calls`), where Concord loads a BelongsTo field's
+    # relation but not the others.
+    nested: str | None = None
+    nested_everywhere: bool = False
+    html: bool = False  # rich text Concord cleans when it shows it (purify.py)
 
     @property
     def attribute(self) -> str:
@@ -243,7 +250,9 @@ class ConcordMapping:
                                 tag_type=item.get("tagType"), not_in=frozenset(item.get("notIn", ())),
                                 default_from=item.get("defaultFrom"), not_before=item.get("notBefore"),
                                 default_record=item.get("defaultRecord"), required_message=item.get("requiredMessage"),
-                                messages=item.get("messages", {}), guests=item.get("guests", {}))
+                                messages=item.get("messages", {}), guests=item.get("guests", {}),
+                                nested=item.get("nested"), nested_everywhere=bool(item.get("nestedEverywhere")),
+                                html=bool(item.get("html")))
                   for key, item in spec["fields"].items()]
         via = spec.get("via", {})
         associations = {key: Association(key, key, link) if isinstance(link, str) else
@@ -282,7 +291,9 @@ class ConcordMapping:
         if resource is None:
             return RECORD_KEYS
         associations = frozenset(resource.associations)
-        return RECORD_KEYS | {"associations"} | frozenset(resource.by_key) | associations | frozenset(
+        nested = frozenset(item.nested for item in resource.fields if item.nested) | (
+            {"comments"} if resource.comments else set())
+        return RECORD_KEYS | {"associations"} | frozenset(resource.by_key) | associations | nested | frozenset(
             f"{key}_count" for key in associations)
 
     def check(self, registry: Registry) -> None:
@@ -320,6 +331,11 @@ class ConcordMapping:
                 for other in (item.default_from, item.not_before):
                     if other is not None and other not in resource.by_key:
                         raise LookupError(f"Concord {resource.name} key {item.key}: no key {other}")
+                if item.nested is not None and (item.type not in LINK_TYPES or item.type == "id" and (
+                        entity.links.get(item.field) is None
+                        or entity.links[item.field].entity not in self.by_entity)):
+                    raise LookupError(f"Concord {resource.name} key {item.key}: only an owner or a link to a "
+                                      "resource's records nests its record")
             for key, lookup in [*((f.key, f.lookup) for f in resource.fields if f.lookup),
                                 *resource.rule_lookups.items()]:
                 if lookup != COUNTRIES and lookup not in self.resources:

@@ -110,6 +110,24 @@ def _custom_written(field: CustomField) -> dict[str, Any]:
     return dict(CUSTOM_WRITTEN.get(field.type.value, {"type": ["string", "null"]}))
 
 
+def _with_nested(mapping: ConcordMapping, resource: Resource, entity: Entity, fields: dict[str, Any], *,
+                 everywhere: bool = False) -> dict[str, Any]:
+    """The field keys with each nested object after its key (view.nested_objects): an owner's UserResource,
+    a link's record as its resource's nested row; null when there is none (or the caller may not read it)."""
+    shown: dict[str, Any] = {}
+    for key, schema in fields.items():
+        shown[key] = schema
+        item = resource.by_key.get(key)
+        if item is None or item.nested is None or (everywhere and not item.nested_everywhere):
+            continue
+        if item.type == "owner":
+            shown[item.nested] = {"anyOf": [schema_ref("User"), {"type": "null"}]}
+        else:
+            target = mapping.by_entity[entity.links[item.field].entity or ""]
+            shown[item.nested] = {"anyOf": [schema_ref(f"{target.name}.linked"), {"type": "null"}]}
+    return shown
+
+
 def record_schemas(mapping: ConcordMapping, resource: Resource, entity: Entity) -> dict[str, dict[str, Any]]:
     """`<resource>.linked` (a nested association item), `.row` (an index row: with `<key>_count`, and the
     association arrays `with` names) and `.record` (a single record: nested arrays, actions, counts)."""
@@ -123,21 +141,26 @@ def record_schemas(mapping: ConcordMapping, resource: Resource, entity: Entity) 
             _object({key: BOOLEAN for key in resource.authorizations}),
             "was_recently_created": BOOLEAN}
     fields = {item.key: _shown(item, phone_types) for item in resource.fields}
+    linked_fields = _with_nested(mapping, resource, entity, fields, everywhere=True)
+    fields = _with_nested(mapping, resource, entity, fields)
     custom = {field.key: _custom_shown(field) for field in custom_fields(entity)}
     nested = {key: {"type": "array", "items": schema_ref(f"{association.resource}.linked")}
               for key, association in resource.associations.items()}
     if resource.shape is not None:
         return _model_schemas(resource, fields, custom, nested)
     row = {**head, **resource.with_counts(fields, counts), **custom}
+    if resource.comments:  # `with=comments`
+        row["comments"] = {"type": "array", "items": schema_ref("Comment.nested")}
     billable = {"billable": schema_ref("Billable")} if resource.billable else {}  # billables.shown_billable
     if resource.media:  # media.shown_media
         billable["media"] = {"type": "array", "items": schema_ref("Media")}
     return {
-        f"{resource.name}.linked": _object({**head, **fields, **custom}),
-        f"{resource.name}.row": _object({**row, **nested}, list(row)),
+        f"{resource.name}.linked": _object({**head, **linked_fields, **custom}),
+        f"{resource.name}.row": _object({**row, **nested}, [key for key in row if key != "comments"]),
         f"{resource.name}.record": _object({**row, **nested, **billable, "actions": {"type": "array"},
                                             "associations_count": {"type": "integer", "minimum": 0}},
-                                           [*row, *nested, "actions", "associations_count"]),
+                                           [*(key for key in row if key != "comments"), *nested, "actions",
+                                            "associations_count"]),
         f"{resource.name}.page": page_schema(f"{resource.name}.row"),
         f"{resource.name}.associated": _object(nested, description="Each association's records."),
     }
@@ -318,6 +341,10 @@ def shared_schemas(mapping: ConcordMapping) -> dict[str, dict[str, Any]]:
     count = {"type": ["integer", "null"], "minimum": 1}
     text = {"type": "string", "maxLength": MAX_STRING}
     maybe = {"type": ["string", "null"]}
+    comment = {"id": INTEGER, "body": STRING, "created_by": {"type": ["integer", "null"]},
+               "creator": {"anyOf": [schema_ref("User"), {"type": "null"}]}, "created_at": maybe,
+               "updated_at": maybe, "authorizations": _object({"view": BOOLEAN, "update": BOOLEAN, "delete": BOOLEAN}),
+               "was_recently_created": BOOLEAN}
     user = {"id": INTEGER, "name": maybe, "email": maybe, "timezone": STRING, "locale": maybe, "avatar": maybe,
             "uploaded_avatar_url": maybe, "avatar_url": maybe, "mail_signature": maybe, "guest_email": maybe,
             "guest_display_name": maybe, "super_admin": BOOLEAN, "access_api": BOOLEAN, "time_format": STRING,
@@ -380,11 +407,9 @@ def shared_schemas(mapping: ConcordMapping) -> dict[str, dict[str, Any]]:
                              for part in ("url", "path")},
                           "via_text_attribute": BOOLEAN, "created_at": TIMESTAMP, "updated_at": TIMESTAMP,
                           "was_recently_created": BOOLEAN}),
-        "Comment": _object({"id": INTEGER, "body": STRING, "created_by": {"type": ["integer", "null"]},
-                            "creator": {"anyOf": [schema_ref("User"), {"type": "null"}]}, "created_at": maybe,
-                            "updated_at": maybe, "authorizations": _object({
-                                "view": BOOLEAN, "update": BOOLEAN, "delete": BOOLEAN}),
-                            "was_recently_created": BOOLEAN}),
+        "Comment": _object(comment),
+        # A record's `comments` (`with=comments`): Concord loads them without their authors.
+        "Comment.nested": _object({key: value for key, value in comment.items() if key != "creator"}),
         "CommentRequest": {"type": "object", "required": ["body"], "properties": {
             "body": {"type": "string", "minLength": 1, "maxLength": 65535, "pattern": r"\S"},
             "via_resource": {"type": "string", "enum": ["contacts", "companies", "deals", "activities"]},

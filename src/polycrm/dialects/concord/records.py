@@ -112,7 +112,7 @@ def search(api: ConcordApi, request: ConcordRequest) -> Response:
     query = SearchQuery(where=where, sorts=list_order(request, view), limit=limit, select=view.attributes(),
                         total=TotalMode.NONE)
     result = api.core.records(view.entity.name).search(request.user, query)
-    return answer(view.index_rows(request.user, result.records))
+    return answer(view.index_rows(request.user, result.records, with_=request.text("with")))
 
 
 def rules(api: ConcordApi, request: ConcordRequest) -> Response:
@@ -128,7 +128,7 @@ def show(api: ConcordApi, request: ConcordRequest) -> Response:
 
 def _single(api: ConcordApi, request: ConcordRequest, view: ResourceView, shown_id: Any,
             created: bool = False) -> dict[str, Any]:
-    shown = view.read(request.user, shown_id, created=created)
+    shown = view.read(request.user, shown_id, created=created, with_=request.text("with"))
     shown_billable(api, request, shown)
     shown_media(api, request, shown)
     return shown

@@ -14,6 +14,7 @@ from typing import Any, Callable, Mapping
 
 from polycrm.dialects.concord.custom_types import CustomField, custom_fields
 from polycrm.dialects.concord.mapping import CREATED, DAY_TYPES, UPDATED, ConcordMapping, Resource
+from polycrm.dialects.concord.purify import purify
 from polycrm.dialects.concord.tags import ordered
 from polycrm.meta import Entity
 
@@ -120,18 +121,23 @@ class RecordRenderer:
                lookups: Mapping[str, Mapping[str, int]] | None = None,
                tags: Mapping[int, dict[str, Any]] | None = None,
                single: bool | None = None, comments: int | None = None,
-               guests: Mapping[str, Mapping[int, list[dict[str, Any]]]] | None = None) -> dict[str, Any]:
+               guests: Mapping[str, Mapping[int, list[dict[str, Any]]]] | None = None,
+               objects: Mapping[str, Mapping[int, Any]] | None = None,
+               thread: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         """One record; `associations` adds the nested arrays, and on single records (by default when there are
         associations) `actions` and `associations_count`; `lookups` gives a lookup key's id by the name the
         record holds; `tags` are the tags its `tags` keys may show, by id; `comments` its `comments_count`
         (where its resource takes comments: after `id`, as Concord puts it); `guests` each guests key's
-        guests by record id."""
+        guests by record id; `objects` each nested key's records by id (view.nested_objects: the keys left out
+        are not shown); `thread` the `comments` array `with=comments` asks for."""
         single = associations is not None if single is None else single
         if self.resource.shape is not None:
             return self._model(record, authorizations, created, associations, single, lookups, tags, guests)
         resource = self.resource
         shown: dict[str, Any] = {"id": record.get("id")}
         if resource.comments:
+            if thread is not None:
+                shown["comments"] = thread
             shown["comments_count"] = comments or 0
         shown["display_name"] = record.get(resource.title)
         shown["path"] = resource.path(record.get("id"))
@@ -141,7 +147,7 @@ class RecordRenderer:
         shown["authorizations"] = {key: allowed for key, allowed in authorizations.items()
                                    if keys is None or key in keys}
         shown["was_recently_created"] = created
-        fields = resource.with_counts(self._fields(record, lookups, tags, guests), {} if counts is None else {
+        fields = resource.with_counts(self._fields(record, lookups, tags, guests, objects), {} if counts is None else {
             f"{key}_count": counts.get(key, 0) for key in resource.associations})
         if resource.after_id:  # keys Concord's resource puts first (counts it loads apart, an activity's creator)
             shown = {"id": shown.pop("id"), **{key: fields.pop(key) for key in resource.after_id if key in fields},
@@ -156,7 +162,8 @@ class RecordRenderer:
 
     def _fields(self, record: Mapping[str, Any], lookups: Mapping[str, Mapping[str, int]] | None,
                 tags: Mapping[int, dict[str, Any]] | None,
-                guests: Mapping[str, Mapping[int, list[dict[str, Any]]]] | None) -> dict[str, Any]:
+                guests: Mapping[str, Mapping[int, list[dict[str, Any]]]] | None,
+                objects: Mapping[str, Mapping[int, Any]] | None = None) -> dict[str, Any]:
         phone_types = self.mapping.phone_types_back
         shown = {}
         for item in self.resource.fields:
@@ -169,8 +176,12 @@ class RecordRenderer:
                 shown[item.key] = ordered(tags or {}, raw)
             elif item.type == "guests":
                 shown[item.key] = (guests or {}).get(item.key, {}).get(record.get("id"), [])
+            elif item.html and isinstance(raw, str):
+                shown[item.key] = purify(raw)
             else:
                 shown[item.key] = _value(item.type, raw, phone_types, item.values)
+            if item.nested is not None and objects is not None and item.nested in objects:
+                shown[item.nested] = objects[item.nested].get(raw) if raw is not None else None
         return shown
 
     def _custom(self, record: Mapping[str, Any]) -> dict[str, Any]:
@@ -203,6 +214,24 @@ def _single(shown: dict[str, Any], associations: Mapping[str, list[dict[str, Any
     and `associations_count`."""
     shown["actions"] = []
     shown["associations_count"] = sum(len(items) for items in (associations or {}).values())
+
+
+def authored(viewer: Any, comment: Mapping[str, Any]) -> bool:
+    """Whether the viewer may see, change and delete the comment: its author or an administrator."""
+    return bool(viewer.is_admin or comment.get("createdById") == viewer.user_id)
+
+
+def comment_json(comment: Mapping[str, Any], viewer: Any, *, created: bool = False) -> dict[str, Any]:
+    """A comment as Concord's CommentResource shows it without its `creator` (a record's `comments`, which
+    Concord loads without their authors; comments.py adds the author to its own answers); the body cleaned as
+    Concord's CommentResource cleans it. Its author or an
+    administrator may view, change and delete it (`authored`, Concord's CommentPolicy)."""
+    mine = authored(viewer, comment)
+    body = comment.get("body")
+    return {"id": comment["id"], "body": purify(body) if isinstance(body, str) else body, "created_by": comment.get("createdById"),
+            "created_at": concord_datetime(comment.get("createdAt")),
+            "updated_at": concord_datetime(comment.get("modifiedAt")),
+            "authorizations": {"view": mine, "update": mine, "delete": mine}, "was_recently_created": created}
 
 
 def authorizations(levels: Mapping[str, bool]) -> dict[str, bool]:

@@ -14,19 +14,22 @@ from polycrm.dialects.concord.custom_types import CustomField, selectable_keys
 from polycrm.dialects.concord.guests import guest_objects
 from polycrm.dialects.concord.lookups import Lookups
 from polycrm.dialects.concord.mapping import Resource
-from polycrm.dialects.concord.render import RecordRenderer, authorizations
+from polycrm.dialects.concord.render import RecordRenderer, authorizations, comment_json
 from polycrm.dialects.concord.tags import tag_choices, tag_objects
+from polycrm.dialects.concord.users import render_user, users_by_id
 from polycrm.dialects.concord.values import BodyReader
 from polycrm.query.tree import Compare, Op, Sort, conjunction
 
 if TYPE_CHECKING:
+    from polycrm.auth.directory import UserDirectory
     from polycrm.core.service import Core
     from polycrm.dialects.concord.mapping import ConcordMapping
 
 RECORD_RULES = frozenset({"select", "multi-select"})  # rules whose options may be records
 
-# A record's nested association arrays stop here (Concord loads them all).
+# A record's nested association arrays stop here (Concord loads them all); so does its `comments` array.
 MAX_NESTED = 1000
+COMMENTS = "comments"  # the `with` name that loads a record's comments
 
 
 class ViewSource(Protocol):
@@ -34,6 +37,7 @@ class ViewSource(Protocol):
     does the Zapier hooks' delivery, which runs without it)."""
 
     core: Core
+    directory: UserDirectory
     mapping: ConcordMapping
     views: dict[str, ResourceView]
 
@@ -169,8 +173,12 @@ class ResourceView:
                 for record, allowed in zip(records, self._authorizations(actor, records))]
         else:
             comments = self.comment_counts(actor, records)
+            objects = self.nested_objects(actor, records)
+            threads = self.threads(actor, records) if COMMENTS in (with_ or "").split(";") else None
             rows = [self.renderer.render(record, authorizations=allowed, counts=self._counts(related, record["id"]),
-                                         lookups=named, tags=tags, guests=guests, comments=comments.get(record["id"]))
+                                         lookups=named, tags=tags, guests=guests, comments=comments.get(record["id"]),
+                                         objects=objects,
+                                         thread=None if threads is None else threads.get(record["id"], []))
                     for record, allowed in zip(records, self._authorizations(actor, records))]
         if with_:
             wanted = {key: related[key] for key in with_.split(";") if key in self.resource.associations}
@@ -185,16 +193,17 @@ class ResourceView:
                     row[key] = None
         return rows
 
-    def read(self, actor: Actor, record_id: Any, *, created: bool = False) -> dict[str, Any]:
+    def read(self, actor: Actor, record_id: Any, *, created: bool = False, with_: str | None = None) -> dict[str, Any]:
         """One record as Concord shows it; the record and its association ids come in one statement."""
         links = {a.link: key for key, a in self.resource.associations.items()}
         record, ids = self.api.core.records(self.entity.name).read_related(actor, record_id, links)
         related = {key: {record["id"]: ids[link]} for link, key in links.items()}
-        return self.single(actor, record, created=created, related=related)
+        return self.single(actor, record, created=created, related=related, with_=with_)
 
     def single(self, actor: Actor, record: dict[str, Any], *, created: bool = False,
-               related: dict[str, dict[int, list[int]]] | None = None) -> dict[str, Any]:
-        """A record read elsewhere as Concord shows it (`related`: its association ids, when read with it)."""
+               related: dict[str, dict[int, list[int]]] | None = None, with_: str | None = None) -> dict[str, Any]:
+        """A record read elsewhere as Concord shows it (`related`: its association ids, when read with it;
+        `with_`: Concord's `with`, of which `comments` is read here)."""
         if related is None:
             related = self._related([record])
         nested = {key: by_owner.get(record["id"], []) for key, by_owner in self._nested(actor, related).items()}
@@ -203,7 +212,10 @@ class ResourceView:
                                     counts=counts, created=created, associations=nested,
                                     comments=self.comment_counts(actor, [record]).get(record["id"]),
                                     lookups=self.lookup_ids(actor, [record]), tags=self.tags_of(actor, [record]),
-                                    guests=self.guests_of(actor, [record]))
+                                    guests=self.guests_of(actor, [record]),
+                                    objects=self.nested_objects(actor, [record]),
+                                    thread=self.threads(actor, [record]).get(record["id"], [])
+                                    if COMMENTS in (with_ or "").split(";") else None)
 
     def lookup_ids(self, actor: Actor, records: Sequence[dict[str, Any]]) -> dict[str, dict[str, int]]:
         """Lookup key -> stored name -> its entry's id, for the names these records hold: one read per key."""
@@ -246,16 +258,61 @@ class ResourceView:
             return []
         association = self.resource.associations[key]
         target = ResourceView.of(self.api, self.api.mapping.resources[association.resource])
-        sorts = [Sort(association.order), Sort("id")] if association.order else [Sort("id")]
-        query = SearchQuery(where=Compare("id", Op.IN, ids), sorts=sorts, limit=len(ids),
-                            select=target.attributes(), total=TotalMode.NONE)
-        records = self.api.core.records(target.entity.name).search_visible(actor, query).records
-        named, tags = target.lookup_ids(actor, records), target.tags_of(actor, records)
-        guests = target.guests_of(actor, records)
-        comments = target.comment_counts(actor, records)
-        return [target.renderer.render(r, authorizations=a, lookups=named, tags=tags, guests=guests,
-                                       comments=comments.get(r["id"]))
-                for r, a in zip(records, target._authorizations(actor, records))]
+        return target.linked_rows(actor, ids, association.order)
+
+    def linked_rows(self, actor: Actor, ids: Sequence[int], order: str | None = None) -> list[dict[str, Any]]:
+        """This resource's records among `ids` that the caller may read, as the rows nested in another
+        record: no association counts; of the nested objects, those Concord loads there too."""
+        if not ids:
+            return []
+        sorts = [Sort(order), Sort("id")] if order else [Sort("id")]
+        query = SearchQuery(where=Compare("id", Op.IN, tuple(ids)), sorts=sorts, limit=len(ids),
+                            select=self.attributes(), total=TotalMode.NONE)
+        records = self.api.core.records(self.entity.name).search_visible(actor, query).records
+        named, tags = self.lookup_ids(actor, records), self.tags_of(actor, records)
+        guests = self.guests_of(actor, records)
+        comments = self.comment_counts(actor, records)
+        objects = self.nested_objects(actor, records, everywhere=True)
+        return [self.renderer.render(r, authorizations=a, lookups=named, tags=tags, guests=guests,
+                                     comments=comments.get(r["id"]), objects=objects)
+                for r, a in zip(records, self._authorizations(actor, records))]
+
+    def nested_objects(self, actor: Actor, records: Sequence[dict[str, Any]], *,
+                       everywhere: bool = False) -> dict[str, dict[int, Any]]:
+        """Each nested key (mapping.ResourceField.nested) -> the linked records of these records by id: an
+        owner as UserResource (every user reads users, as Concord's UserPolicy), a link's record as its
+        resource's row when the caller may read it (null otherwise); `everywhere`: only the keys Concord
+        shows on rows nested in another record. One read per key for a whole page."""
+        objects: dict[str, dict[int, Any]] = {}
+        for item in self.resource.fields:
+            if item.nested is None or (everywhere and not item.nested_everywhere):
+                continue
+            ids = sorted({int(r[item.attribute]) for r in records if r.get(item.attribute) is not None})
+            if item.type == "owner":
+                objects[item.nested] = {user_id: render_user(self.api, actor, user)  # type: ignore[arg-type]
+                                        for user_id, user in users_by_id(self.api, actor, ids).items()}
+            else:
+                target = self.api.mapping.by_entity[self.entity.links[item.field].entity or ""]
+                objects[item.nested] = {row["id"]: row for row in
+                                        ResourceView.of(self.api, target).linked_rows(actor, ids)}
+        return objects
+
+    def threads(self, actor: Actor, records: Sequence[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
+        """Record id -> its comments, oldest first, as Concord's `with=comments` loads them (CommentResource
+        without the author), where the resource takes comments: one read for every record of a page."""
+        if not self.resource.comments or not records:
+            return {}
+        where = conjunction([Compare("parentType", Op.EQ, self.entity.name),
+                             Compare("parentId", Op.IN, tuple(r["id"] for r in records))])
+        query = SearchQuery(where=where, sorts=[Sort("createdAt"), Sort("id")], limit=MAX_NESTED * len(records),
+                            total=TotalMode.NONE)
+        found = self.api.core.records(COMMENT_ENTITY).search(thread_reader(actor), query).records
+        threads: dict[int, list[dict[str, Any]]] = {}
+        for comment in found:
+            thread = threads.setdefault(int(comment["parentId"]), [])
+            if len(thread) < MAX_NESTED:
+                thread.append(comment_json(comment, actor))
+        return threads
 
     def comment_counts(self, actor: Actor, records: Sequence[dict[str, Any]]) -> dict[int, int]:
         """Record id -> how many comments it has, where the resource takes comments (one grouped statement)."""

@@ -47,6 +47,7 @@ class ConcordViews:
     """What rendering a resource's records takes (view.ResourceView): the core, the mapping, the views made."""
 
     core: Core
+    directory: UserDirectory
     mapping: ConcordMapping
     views: dict[str, ResourceView] = field(default_factory=dict)
 
@@ -60,7 +61,7 @@ class ZapierWebhookProtocol:
     read_timeout = 10.0
 
     def __init__(self, core: Core, directory: UserDirectory, mapping: ConcordMapping):
-        self.source = ConcordViews(core, mapping)
+        self.source = ConcordViews(core, directory, mapping)
         self.directory = directory
 
     def render(self, subscription: Subscription, events: Sequence[Event]) -> bytes | None:
