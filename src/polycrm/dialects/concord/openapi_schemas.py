@@ -367,6 +367,15 @@ def shared_schemas(mapping: ConcordMapping) -> dict[str, dict[str, Any]]:
                                            "password_confirmation": STRING}},
         "Tag": _object({"id": INTEGER, "name": STRING, "swatch_color": maybe, "display_order": INTEGER,
                         "type": maybe}),
+        "TagRequest": {"type": "object", "required": ["name", "swatch_color"], "properties": {
+            "name": {"type": "string", "minLength": 1, "maxLength": MAX_STRING, "pattern": r"^[^,]*\S[^,]*$"},
+            "swatch_color": {"type": "string", "pattern": "^#([0-9a-fA-F]{3}|[0-9a-fA-F]{4}|[0-9a-fA-F]{6})$"},
+            "display_order": {"anyOf": [{"type": "integer", "minimum": 0, "maximum": 2_147_483_647},
+                                        {"type": "null"}], "description": "PUT only; null keeps it."}},
+            "description": "Name and colour are required on PUT too, as Concord's TagRequest does."},
+        "TagOrder": {"type": "array", "maxItems": MAX_IDS, "items": {
+            "type": "object", "required": ["id", "display_order"], "properties": {
+                "id": INTEGER_INPUT, "display_order": {"type": "integer", "minimum": 0, "maximum": 2_147_483_647}}}},
         "Guest": _object({"id": INTEGER, "guest_email": maybe, "guest_display_name": maybe,
                           "resource_name": STRING}, description="Concord's GuestResource: a user or contact invited."),
         "SearchGroup": _object({"title": STRING, "resource_name": {"type": "string", "enum": list(mapping.resources)},
