@@ -179,9 +179,13 @@ def _written(item: ResourceField, phone_types: list[str]) -> dict[str, Any]:
     if kind == "phones":
         phone = {"type": "object", "required": ["number"], "properties": {
             "number": {"type": "string", "maxLength": MAX_STRING, "pattern": r"\S"},
-            "type": {"type": ["string", "null"], "enum": [*phone_types, None], "default": "mobile"}}}
-        return {"type": ["array", "null"], "items": {"anyOf": [phone, {"type": "string", "pattern": r"\S",
-                                                                        "description": "A bare number."}]}}
+            "type": {"type": ["string", "integer", "null"], "examples": phone_types, "default": "mobile",
+                     "description": f"One of {', '.join(phone_types)}; another (`fax`) is stored as mobile, as "
+                                    "Concord stores it (named in X-PolyCRM-Warning)."}}}
+        bare = {"type": "string", "pattern": r"\S", "description": "A bare number, maybe ending in `|work`."}
+        return {"anyOf": [{"type": ["array", "null"], "items": {"anyOf": [phone, bare]}},
+                          {"type": "string", "description": "Numbers separated by commas, each maybe ending in "
+                                                            "`|work` (or another type)."}]}
     if kind in ("owner", "id", "int"):
         return nullable(INTEGER_INPUT)
     if kind == "lookup":
