@@ -324,7 +324,9 @@ def shared_schemas(mapping: ConcordMapping) -> dict[str, dict[str, Any]]:
     maybe = {"type": ["string", "null"]}
     user = {"id": INTEGER, "name": maybe, "email": maybe, "timezone": STRING, "locale": maybe, "avatar": maybe,
             "uploaded_avatar_url": maybe, "avatar_url": maybe, "mail_signature": maybe, "guest_email": maybe,
-            "guest_display_name": maybe, "super_admin": BOOLEAN, "access_api": BOOLEAN, "time_format": STRING,
+            "guest_display_name": maybe, "teams": {"type": "array", "items": schema_ref("UserTeam"), "description": (
+                "The teams the user is in or manages, by name; `[]` on a user nested in a team or a comment.")},
+            "super_admin": BOOLEAN, "access_api": BOOLEAN, "time_format": STRING,
             "date_format": STRING, "default_landing_page": maybe,
             "roles": {"type": "array", "items": _object({"id": INTEGER, "name": STRING})}, **timestamps,
             "authorizations": _object({key: BOOLEAN for key in ("viewAny", "view", "create", "update", "delete")}),
@@ -472,9 +474,12 @@ def team_schemas() -> dict[str, dict[str, Any]]:
             "user_id": {"type": ["integer", "null"]}, "manager": {"anyOf": [schema_ref("User"), {"type": "null"}]},
             "members": {"type": "array", "items": schema_ref("User")}, "created_at": TIMESTAMP,
             "updated_at": TIMESTAMP, "was_recently_created": BOOLEAN}
+    row = {key: value for key, value in team.items() if key not in ("manager", "members")}
     return {
         "Team": _object(team, [key for key in team if key != "description"],
                         description="A team; `description` only for super admins."),
+        "UserTeam": _object(row, [key for key in row if key != "description"],
+                            description="A team of a user (without its users); `description` only for super admins."),
         "TeamRequest": {"type": "object", "required": ["name", "user_id"], "properties": {
             "name": {"type": "string", "minLength": 1, "maxLength": 100,
                      "description": "At most 100 characters, EspoCRM's Team name (Concord's: 191)."},
