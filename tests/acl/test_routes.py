@@ -141,6 +141,9 @@ CONCORD = {
                    "test_brands)",
     "/api/brands/{id}": "core records: read; writes administrators only (tests/concord/test_documents.py::"
                         "test_brands)",
+    **{f"/api/tags{path}": "super admins only, as Concord's `admin` middleware (a missing tag's 404 first); "
+                           "tags are read by everyone through records (tests/concord/test_tag_admin.py)"
+       for path in ("", "/order", "/{id}")},
     "/api/teams": "core records: the teams the caller reads (those they are in or manage, without a role); writes "
                   "administrators only (tests/concord/test_teams.py)",
     "/api/teams/{id}": "core records: read (403 for a team the caller is not in); writes administrators only "

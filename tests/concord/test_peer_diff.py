@@ -150,7 +150,7 @@ def test_the_primary_pipeline_is_kept(concord: Concord):
 def test_me_is_concords_user_json(concord: Concord):
     me = concord.get("me").json()
     assert list(me) == ["id", "name", "email", "timezone", "locale", "avatar", "uploaded_avatar_url", "avatar_url",
-                        "mail_signature", "guest_email", "guest_display_name", "super_admin", "access_api",
+                        "mail_signature", "guest_email", "guest_display_name", "teams", "super_admin", "access_api",
                         "time_format", "date_format", "default_landing_page", "roles", "created_at", "updated_at",
                         "authorizations", "was_recently_created"]
     shown = concord.as_user("mary", None, email="mary@example.com").get("me").json()

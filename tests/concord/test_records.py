@@ -112,9 +112,11 @@ def test_company_and_deal_keys(concord: Concord) -> None:
     ({"first_name": 5}, {"first_name": ["The First Name field must be a string."]}),
     ({"first_name": "A", "email": "not-an-email"}, {"email": ["The E-Mail Address field must be a valid email address."]}),
     ({"first_name": "A", "user_id": "me"}, {"user_id": ["The selected Owner is invalid."]}),  # as Concord 1.4.1
-    ({"first_name": "A", "phones": "555"}, {"phones": ["The Phone field must be an array."]}),
+    ({"first_name": "A", "phones": 555}, {"phones": ["The Phone field must be an array."]}),
     ({"first_name": "A", "phones": [{"type": "work"}]}, {"phones.0.number": ["The phones.0.number field is required."]}),
-    ({"first_name": "A", "phones": [{"number": "1", "type": "fax"}]}, {"phones.0.type": ["The selected phones.0.type is invalid."]}),
+    ({"first_name": "A", "phones": [{"number": "1", "type": ["x"]}]},  # Concord 1.4.1: 500
+     {"phones.0.type": ["The selected phones.0.type is invalid."]}),
+    ({"first_name": "A", "phones": ["1"] * 1001}, {"phones": ["The Phone field must not have more than 1000 items."]}),
     ({"first_name": "A", "phones": [{"number": "1", "type": {"a": 1}}]},  # was a 500 (Schemathesis)
      {"phones.0.type": ["The selected phones.0.type is invalid."]}),
     ({"first_name": "A" * 192}, {"first_name": ["The First Name field must not be greater than 191 characters."]}),
@@ -129,6 +131,39 @@ def test_create_refuses_bad_values_in_laravels_words(concord: Concord, body: dic
     assert response.json() == {"message": expected, "errors": errors}
     assert response.content.startswith(b'{"message"')  # compact, as Laravel's validator answers
     assert concord.get("contacts").json()["meta"]["total"] == 0  # nothing written
+
+
+def test_phone_types_are_read_as_concord_reads_them(concord: Concord) -> None:
+    """As a running Concord 1.4.1 stored them: a type it does not know is its default, mobile (no 422); a
+    number may carry its type after `|`; a comma string is a list of numbers. PolyCRM names a replaced type in
+    X-PolyCRM-Warning. The types are listed by the Phone field of `GET /api/fields/contacts/create` (`types`)."""
+    made = concord.post("contacts", {"first_name": "PT2", "phones": [
+        {"number": "+15550001002", "type": "MOBILE"}, {"number": "+15550001003", "type": 5},
+        {"number": "+15550001004", "type": "work"}, {"number": "+15550001001", "type": "fax"}]})
+    assert made.status_code == 201, made.content
+    assert [(p["number"], p["type"]) for p in made.json()["phones"]] == [
+        ("+15550001002", "mobile"), ("+15550001003", "mobile"), ("+15550001004", "work"), ("+15550001001", "mobile")]
+    warning = made.headers["X-PolyCRM-Warning"]
+    assert "phones.0.type 'MOBILE'" in warning and "phones.3.type 'fax'" in warning and "phones.2" not in warning
+    piped = concord.create("contacts", {"first_name": "PT4", "phones": ["+15550001006|work",
+                                                                       {"number": "+15550001007|Other"}]})
+    assert [(p["number"], p["type"]) for p in piped["phones"]] == [("+15550001006", "work"),
+                                                                   ("+15550001007", "other")]
+    # an unknown suffix stays in the number (Concord stores `+15550001007|fax`), which is no phone number here
+    refused = concord.post("contacts", {"first_name": "PT4", "phones": ["+15550001007|fax"]})
+    assert refused.status_code == 422 and refused.json()["errors"] == {"phones": ["The selected Phone is invalid."]}
+    listed = concord.create("companies", {"name": "PT5", "phones": "+15550001008|OTHER,+15550001009, "})
+    assert [(p["number"], p["type"]) for p in listed["phones"]] == [("+15550001008", "other"),
+                                                                    ("+15550001009", "mobile")]
+    # null and "" are the default type here (Concord 1.4.1: 500, the contact made without its phone)
+    blank = concord.create("contacts", {"first_name": "PT6", "phones": [{"number": "1", "type": None},
+                                                                          {"number": "2", "type": ""}]})
+    assert [p["type"] for p in blank["phones"]] == ["mobile", "mobile"]
+    espo = concord.harness.key_client(concord.harness.admin_key, validate=False)
+    numbers = espo.get(f"/api/v1/Account/{listed['id']}").json()["phoneNumberData"]
+    assert [(n["phoneNumber"], n["type"]) for n in numbers] == [("+15550001008", "Other"), ("+15550001009", "Mobile")]
+    field = next(f for f in concord.get("fields/contacts/create").json() if f["attribute"] == "phones")
+    assert (field["types"], field["type"]) == ({"mobile": "Mobile", "work": "Work", "other": "Other"}, "mobile")
 
 
 def test_update_refuses_emptying_a_required_field(concord: Concord) -> None:

@@ -24,6 +24,7 @@ from polycrm.store.database import Database, utcnow
 from polycrm.store.records import RecordRepository
 
 USER_ENTITY = "User"
+TEAM_ENTITY = "Team"
 ADMIN = "admin"
 # The counter whose row lock makes removals of administrators take turns.
 ADMIN_GUARD = "user.admin_guard"
@@ -83,6 +84,12 @@ def directory_reader(actor: Actor) -> Actor:
     """The caller as it reads users through a protocol whose product shows every user to every user (Concord
     CRM's UserPolicy allows viewAny and view to all): read of every user record, nothing else widened."""
     return with_levels(actor, USER_ENTITY, {"read": "all"})
+
+
+def team_directory_reader(actor: Actor) -> Actor:
+    """The caller as it reads the teams users are in or manage through a protocol whose product shows a user's
+    teams to every user (Concord CRM's UserResource): read of every team record, nothing else widened."""
+    return with_levels(actor, TEAM_ENTITY, {"read": "all"})
 
 
 def profile_editor(actor: Actor) -> Actor:

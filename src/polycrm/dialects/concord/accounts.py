@@ -13,7 +13,7 @@ from polycrm.auth.concord_tokens import MAX_NAME_LENGTH
 from polycrm.dialects.concord.context import ConcordRequest
 from polycrm.dialects.concord.envelope import ConcordError, answer, invalid, no_content, not_found, too_many
 from polycrm.dialects.concord.render import concord_datetime
-from polycrm.dialects.concord.users import render_user
+from polycrm.dialects.concord.users import shown_user
 from polycrm.dialects.concord.values import MAX_STRING
 
 if TYPE_CHECKING:
@@ -100,4 +100,4 @@ def revoke_token(api: ConcordApi, request: ConcordRequest) -> Response:
 
 def me(api: ConcordApi, request: ConcordRequest) -> Response:
     actor = request.user
-    return answer(render_user(api, actor, api.core.records("User").read_without_acl(actor.user_id)))
+    return answer(shown_user(api, actor, api.core.records("User").read_without_acl(actor.user_id)))

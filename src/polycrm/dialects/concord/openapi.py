@@ -20,7 +20,7 @@ from starlette.responses import Response
 
 from polycrm.dialects.concord import (accounts, associations, billables, board, brands, clones, comments,
                                       custom_fields, documents, form_fields, lookups, media, profile,
-                                      records, search, teams, trash, users, zapier)
+                                      records, search, tag_admin, teams, trash, users, zapier)
 from polycrm.dialects.concord.context import DEFAULT_PER_PAGE, MAX_PER_PAGE, ConcordRequest
 from polycrm.dialects.concord.envelope import APP_VERSION, WARNING_HEADER, answer
 from polycrm.dialects.concord.custom_types import custom_fields as custom_fields_of, selectable_keys
@@ -289,6 +289,15 @@ def _media_content(disposition: str) -> Callable[[Place], dict[str, Any]]:
     return describe
 
 
+def _tag_write(place: Place, summary: str, status: str, **extra: Any) -> dict[str, Any]:
+    """A tag made or changed: the TagResource (a create finding the tag of its name answers 200)."""
+    success = _success(status, "The tag.", schema_ref("Tag"), place, warning=True)
+    if status == "201":
+        success.update(_success("200", "The tag of that name and type, with the colour given.", schema_ref("Tag"),
+                                place, warning=True))
+    return _operation(place, summary, success, body=schema_ref("TagRequest"), **extra)
+
+
 def _zapier_subscription(records: str) -> Callable[[Place], dict[str, Any]]:
     def describe(place: Place) -> dict[str, Any]:
         return _operation(place, f"Subscribe a Zapier hook (REST hooks) to {records} records", _success(
@@ -430,6 +439,14 @@ DESCRIBED: dict[Callable[..., Any], Describe] = {
     teams.update: lambda p: _operation(p, "Change a team (super admins; PUT and PATCH alike)", _success(
         "200", "The team.", schema_ref("Team"), p, warning=True), body=schema_ref("TeamRequest")),
     teams.destroy: lambda p: _deleted(p, "Delete a team (super admins)"),
+    tag_admin.store: lambda p: _tag_write(p, "Make a tag without a type (super admins)", "201"),
+    tag_admin.store_typed: lambda p: _tag_write(p, "Make a tag of a type, or give the tag of that name its colour "
+                                                   "(super admins)", "201", parameters=[path_param(
+        "id", "The tag type: `contacts` (contacts and companies) or `deals`.", {"type": "string", "maxLength": 191})]),
+    tag_admin.update: lambda p: _tag_write(p, "Change a tag's name, colour and display order (super admins)", "200"),
+    tag_admin.destroy: lambda p: _deleted(p, "Delete a tag, detaching it from its records (super admins)"),
+    tag_admin.reorder: lambda p: _operation(p, "Set tags' display order (super admins)", _success(
+        "204", "Done; no body.", None, p), body=schema_ref("TagOrder")),
     documents.mark_lost: _status_change("Mark a document lost (not an accepted one)"),
     documents.mark_accepted: _status_change("Mark a document accepted (by the caller)"),
     documents.mark_draft: _status_change("Mark a document draft again (not one a customer accepted)"),
@@ -506,10 +523,10 @@ def _paths(mapping: ConcordMapping, selectable: dict[str, list[str]]) -> dict[st
     return {path: item for path, item in paths.items() if set(item) - {"parameters"}}
 
 
-ID_TEXTS = {"personal-access-tokens": "A token id.", "zapier": "A hook id.", "media": "A file id."}
+ID_TEXTS = {"personal-access-tokens": "A token id.", "tags": "A tag id.", "zapier": "A hook id.", "media": "A file id."}
 TAGS = {"accounts": "Tokens and users", "users": "Tokens and users", "profile": "Tokens and users",
         "search": "Search", "openapi": "API", "comments": "comments", "documents": documents.RESOURCE,
-        "brands": "brands", "teams": "teams", "zapier": "Zapier hooks", "billables": "Products of deals and documents",
+        "brands": "brands", "teams": "teams", "tag_admin": "tags", "zapier": "Zapier hooks", "billables": "Products of deals and documents",
         "media": "Files of records"}
 
 

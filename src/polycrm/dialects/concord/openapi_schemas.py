@@ -202,9 +202,13 @@ def _written(item: ResourceField, phone_types: list[str]) -> dict[str, Any]:
     if kind == "phones":
         phone = {"type": "object", "required": ["number"], "properties": {
             "number": {"type": "string", "maxLength": MAX_STRING, "pattern": r"\S"},
-            "type": {"type": ["string", "null"], "enum": [*phone_types, None], "default": "mobile"}}}
-        return {"type": ["array", "null"], "items": {"anyOf": [phone, {"type": "string", "pattern": r"\S",
-                                                                        "description": "A bare number."}]}}
+            "type": {"type": ["string", "integer", "null"], "examples": phone_types, "default": "mobile",
+                     "description": f"One of {', '.join(phone_types)}; another (`fax`) is stored as mobile, as "
+                                    "Concord stores it (named in X-PolyCRM-Warning)."}}}
+        bare = {"type": "string", "pattern": r"\S", "description": "A bare number, maybe ending in `|work`."}
+        return {"anyOf": [{"type": ["array", "null"], "items": {"anyOf": [phone, bare]}},
+                          {"type": "string", "description": "Numbers separated by commas, each maybe ending in "
+                                                            "`|work` (or another type)."}]}
     if kind in ("owner", "id", "int"):
         return nullable(INTEGER_INPUT)
     if kind == "lookup":
@@ -347,7 +351,9 @@ def shared_schemas(mapping: ConcordMapping) -> dict[str, dict[str, Any]]:
                "was_recently_created": BOOLEAN}
     user = {"id": INTEGER, "name": maybe, "email": maybe, "timezone": STRING, "locale": maybe, "avatar": maybe,
             "uploaded_avatar_url": maybe, "avatar_url": maybe, "mail_signature": maybe, "guest_email": maybe,
-            "guest_display_name": maybe, "super_admin": BOOLEAN, "access_api": BOOLEAN, "time_format": STRING,
+            "guest_display_name": maybe, "teams": {"type": "array", "items": schema_ref("UserTeam"), "description": (
+                "The teams the user is in or manages, by name; `[]` on a user nested in a team or a comment.")},
+            "super_admin": BOOLEAN, "access_api": BOOLEAN, "time_format": STRING,
             "date_format": STRING, "default_landing_page": maybe,
             "roles": {"type": "array", "items": _object({"id": INTEGER, "name": STRING})}, **timestamps,
             "authorizations": _object({key: BOOLEAN for key in ("viewAny", "view", "create", "update", "delete")}),
@@ -394,6 +400,15 @@ def shared_schemas(mapping: ConcordMapping) -> dict[str, dict[str, Any]]:
                                            "password_confirmation": STRING}},
         "Tag": _object({"id": INTEGER, "name": STRING, "swatch_color": maybe, "display_order": INTEGER,
                         "type": maybe}),
+        "TagRequest": {"type": "object", "required": ["name", "swatch_color"], "properties": {
+            "name": {"type": "string", "minLength": 1, "maxLength": MAX_STRING, "pattern": r"^[^,]*\S[^,]*$"},
+            "swatch_color": {"type": "string", "pattern": "^#([0-9a-fA-F]{3}|[0-9a-fA-F]{4}|[0-9a-fA-F]{6})$"},
+            "display_order": {"anyOf": [{"type": "integer", "minimum": 0, "maximum": 2_147_483_647},
+                                        {"type": "null"}], "description": "PUT only; null keeps it."}},
+            "description": "Name and colour are required on PUT too, as Concord's TagRequest does."},
+        "TagOrder": {"type": "array", "maxItems": MAX_IDS, "items": {
+            "type": "object", "required": ["id", "display_order"], "properties": {
+                "id": INTEGER_INPUT, "display_order": {"type": "integer", "minimum": 0, "maximum": 2_147_483_647}}}},
         "Guest": _object({"id": INTEGER, "guest_email": maybe, "guest_display_name": maybe,
                           "resource_name": STRING}, description="Concord's GuestResource: a user or contact invited."),
         "SearchGroup": _object({"title": STRING, "resource_name": {"type": "string", "enum": list(mapping.resources)},
@@ -484,9 +499,12 @@ def team_schemas() -> dict[str, dict[str, Any]]:
             "user_id": {"type": ["integer", "null"]}, "manager": {"anyOf": [schema_ref("User"), {"type": "null"}]},
             "members": {"type": "array", "items": schema_ref("User")}, "created_at": TIMESTAMP,
             "updated_at": TIMESTAMP, "was_recently_created": BOOLEAN}
+    row = {key: value for key, value in team.items() if key not in ("manager", "members")}
     return {
         "Team": _object(team, [key for key in team if key != "description"],
                         description="A team; `description` only for super admins."),
+        "UserTeam": _object(row, [key for key in row if key != "description"],
+                            description="A team of a user (without its users); `description` only for super admins."),
         "TeamRequest": {"type": "object", "required": ["name", "user_id"], "properties": {
             "name": {"type": "string", "minLength": 1, "maxLength": 100,
                      "description": "At most 100 characters, EspoCRM's Team name (Concord's: 191)."},

@@ -19,7 +19,7 @@ from polycrm.auth.directory import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from polycrm.core.users import USER_ENTITY, profile_editor
 from polycrm.dialects.concord.context import ConcordRequest
 from polycrm.dialects.concord.envelope import answer, invalid, invalid_field, no_content
-from polycrm.dialects.concord.users import UserBody, render_user
+from polycrm.dialects.concord.users import UserBody, shown_user
 
 if TYPE_CHECKING:
     from polycrm.dialects.concord.api import ConcordApi
@@ -42,7 +42,7 @@ def update(api: ConcordApi, request: ConcordRequest) -> Response:
         request.warnings.append(f"keys ignored (not part of a profile): {', '.join(parsed.ignored)}")
     user, _ = api.core.records(USER_ENTITY).update(profile_editor(actor), actor.user_id, parsed.values)
     api.directory.forget_actors()
-    return answer(render_user(api, actor, user))
+    return answer(shown_user(api, actor, user))
 
 
 def change_password(api: ConcordApi, request: ConcordRequest) -> Response:

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from polycrm.dialects.concord import (accounts, associations, billables, board, brands, clones, comments,
                                       custom_fields, documents, form_fields, lookups, media, openapi, profile,
-                                      records, search, teams, trash, users, zapier)
+                                      records, search, tag_admin, teams, trash, users, zapier)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +65,11 @@ ROUTES = (
     Route(("teams",), {"GET": Operation(teams.index), "POST": Operation(teams.store, body=True)}),
     Route(("teams", "{id}"), {"GET": Operation(teams.show), "PUT": Operation(teams.update, body=True),
                               "PATCH": Operation(teams.update, body=True), "DELETE": Operation(teams.destroy)}),
+    # Concord's `POST tags/{type?}` and `PUT/DELETE tags/{tag}` share a shape: a POST's `{id}` is the tag type.
+    Route(("tags", "order"), {"POST": Operation(tag_admin.reorder, body=True)}),
+    Route(("tags",), {"POST": Operation(tag_admin.store, body=True)}),
+    Route(("tags", "{id}"), {"POST": Operation(tag_admin.store_typed, body=True),
+                             "PUT": Operation(tag_admin.update, body=True), "DELETE": Operation(tag_admin.destroy)}),
     Route(("associations", "{resource}", "{id}"), {
         "GET": Operation(associations.listing), "PUT": Operation(associations.attach, body=True),
         "POST": Operation(associations.sync, body=True), "DELETE": Operation(associations.detach, body=True)}),

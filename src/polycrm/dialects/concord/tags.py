@@ -56,6 +56,16 @@ def tag_choices(api: ViewSource, actor: Actor, tag_type: str | None) -> list[dic
             for tag in api.core.records(TAG_ENTITY).search_visible(actor, query).records]
 
 
+def named_tag(api: ViewSource, actor: Actor, tag_type: str | None, name: str) -> dict[str, Any] | None:
+    """The tag of a type with a name, ignoring case (as Concord's MySQL collation compares names); the
+    oldest when two were made at once."""
+    where = conjunction([Compare("type", Op.EQ, tag_type) if tag_type else Compare("type", Op.IS_NULL),
+                         Compare("name", Op.EQUALS_TEXT, name)])
+    query = SearchQuery(where=where, sorts=[Sort("id")], limit=1, select=_SHOWN, total=TotalMode.NONE)
+    found = api.core.records(TAG_ENTITY).search_visible(actor, query).records
+    return found[0] if found else None
+
+
 def ordered(tags: dict[int, dict[str, Any]], ids: Iterable[Any] | None) -> list[dict[str, Any]]:
     """A record's tags (its tag ids) as shown: those the caller reads, in display order."""
     shown = [tags[int(i)] for i in ids or () if int(i) in tags]

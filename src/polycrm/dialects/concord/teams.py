@@ -19,10 +19,11 @@ from starlette.responses import Response
 from polycrm.auth.acl import Actor
 from polycrm.core.errors import Forbidden
 from polycrm.core.search import SearchQuery, TotalMode
+from polycrm.core.users import TEAM_ENTITY
 from polycrm.dialects.concord.context import MAX_PER_PAGE, ConcordRequest
 from polycrm.dialects.concord.envelope import admin_only, answer, forbidden, invalid, no_content
 from polycrm.dialects.concord.records import record_id
-from polycrm.dialects.concord.render import concord_datetime
+from polycrm.dialects.concord.user_teams import MANAGER, team_resource
 from polycrm.dialects.concord.users import render_user, users_by_id
 from polycrm.dialects.concord.values import MAX_IDS, BodyReader, Parsed, as_integer
 from polycrm.query.tree import Sort
@@ -30,9 +31,7 @@ from polycrm.query.tree import Sort
 if TYPE_CHECKING:
     from polycrm.dialects.concord.api import ConcordApi
 
-TEAM_ENTITY = "Team"
 MEMBERS, MEMBERS_LINK = "members", "users"  # the request key and Team's link it writes
-MANAGER = "managerId"  # the attribute `user_id` writes (teams.json)
 # Keys a team shows that a client may send back; not written, not named in a warning.
 _ECHOED = frozenset({"manager"})
 
@@ -71,19 +70,11 @@ def _render(api: ConcordApi, viewer: Actor, teams: list[dict[str, Any]], *, crea
                                       *(user for ids in members.values() for user in ids)])
     shown = []
     for team in teams:
-        item: dict[str, Any] = {"id": team["id"], "name": team.get("name")}
-        if viewer.is_admin:
-            item["description"] = team.get("description")
         manager = users.get(team.get(MANAGER))
-        item.update({
-            "user_id": team.get(MANAGER),
+        shown.append(team_resource(viewer, team, {
             "manager": render_user(api, viewer, manager) if manager is not None else None,
             "members": [render_user(api, viewer, users[user]) for user in sorted(members.get(team["id"], []))
-                        if user in users],
-            "created_at": concord_datetime(team.get("createdAt")),
-            "updated_at": concord_datetime(team.get("modifiedAt")),
-            "was_recently_created": created})
-        shown.append(item)
+                        if user in users]}, created=created))
     return shown
 
 

@@ -30,6 +30,7 @@ from polycrm.dialects.concord.filters import FilterError
 from polycrm.dialects.concord.listing import SearchColumn, SearchFieldsRejected, parse_order, parse_search
 from polycrm.dialects.concord.pages import PageLinks, page_number, page_size, paginated
 from polycrm.dialects.concord.render import concord_datetime
+from polycrm.dialects.concord.user_teams import teams_of
 from polycrm.dialects.concord.values import MAX_STRING, as_integer
 from polycrm.query.tree import Compare, Op, Sort
 
@@ -70,11 +71,13 @@ def _choices(api: ConcordApi, field: str) -> list[str]:
             if option]
 
 
-def render_user(api: ConcordApi, viewer: Actor, user: dict[str, Any], *, created: bool = False) -> dict[str, Any]:
+def render_user(api: ConcordApi, viewer: Actor, user: dict[str, Any], *, created: bool = False,
+                teams: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """A user as Concord's UserResource shows it (its key order, on `/api/me` too; a user is no UI resource:
     no display_name or path), with what PolyCRM keeps of one: no uploaded avatar, so the Gravatar of the
-    address Concord falls back to; no teams, dashboards, notifications or permissions; `roles` for super
-    admins."""
+    address Concord falls back to; its `teams` (user_teams.teams_of) where Concord loads them, else `[]`, as
+    Concord shows a user nested in a team or a comment; no dashboards, notifications or permissions; `roles`
+    for super admins."""
     fields = api.core.registry.entity(USER_ENTITY).fields
 
     def setting(name: str) -> Any:
@@ -84,7 +87,7 @@ def render_user(api: ConcordApi, viewer: Actor, user: dict[str, Any], *, created
     shown = {"id": user["id"], "name": user.get("name"), "email": email, "timezone": setting("timeZone"),
              "locale": setting("locale"), "avatar": None, "uploaded_avatar_url": None, "avatar_url": gravatar(email),
              "mail_signature": None, "guest_email": email, "guest_display_name": user.get("name"),
-             "super_admin": user.get("type") == ADMIN, "access_api": bool(user.get("apiAccess")),
+             "teams": teams or [], "super_admin": user.get("type") == ADMIN, "access_api": bool(user.get("apiAccess")),
              "time_format": setting("timeFormat"), "date_format": setting("dateFormat"),
              "default_landing_page": user.get("defaultLandingPage")}
     if viewer.is_admin:
@@ -125,7 +128,8 @@ def index(api: ConcordApi, request: ConcordRequest) -> Response:
     query = SearchQuery(where=where, sorts=[*sorts, Sort("id")], offset=(page - 1) * per_page, limit=per_page,
                         select=_ATTRIBUTES, total=TotalMode.COUNT)
     result = api.core.records(USER_ENTITY).search(reader, query)
-    rows = [render_user(api, request.user, user) for user in result.records]
+    teams = teams_of(api, request.user, [user["id"] for user in result.records])
+    rows = [render_user(api, request.user, user, teams=teams[user["id"]]) for user in result.records]
     return answer(paginated(rows, total=result.total or 0, page=page, per_page=per_page, links=PageLinks(request)))
 
 
@@ -137,7 +141,12 @@ def _read(api: ConcordApi, actor: Actor, raw: str, user_id: int) -> dict[str, An
 
 
 def show(api: ConcordApi, request: ConcordRequest) -> Response:
-    return answer(render_user(api, request.user, _read(api, request.user, request.record_id, user_id_of(request))))
+    return answer(shown_user(api, request.user, _read(api, request.user, request.record_id, user_id_of(request))))
+
+
+def shown_user(api: ConcordApi, viewer: Actor, user: dict[str, Any], *, created: bool = False) -> dict[str, Any]:
+    """One user with their teams, as Concord shows a user it reads on its own (`/api/users/{id}`, `/api/me`)."""
+    return render_user(api, viewer, user, created=created, teams=teams_of(api, viewer, [user["id"]])[user["id"]])
 
 
 def users_by_id(api: ConcordApi, viewer: Actor, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
@@ -336,7 +345,7 @@ def store(api: ConcordApi, request: ConcordRequest) -> Response:
     values = dict(parsed.values, userName=_user_name(api, parsed.values["emailAddress"]))
     user = api.core.records(USER_ENTITY).create(request.user, values, attach=_secrets(api, parsed))
     api.directory.forget_actors()
-    return answer(render_user(api, request.user, user, created=True), 201)
+    return answer(shown_user(api, request.user, user, created=True), 201)
 
 
 def update(api: ConcordApi, request: ConcordRequest) -> Response:
@@ -346,7 +355,7 @@ def update(api: ConcordApi, request: ConcordRequest) -> Response:
     user, _ = api.core.records(USER_ENTITY).update(request.user, user_id, parsed.values,
                                                    attach=_secrets(api, parsed))
     api.directory.forget_actors()
-    return answer(render_user(api, request.user, user))
+    return answer(shown_user(api, request.user, user))
 
 
 def destroy(api: ConcordApi, request: ConcordRequest) -> Response:

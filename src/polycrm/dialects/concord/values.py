@@ -27,6 +27,7 @@ MAX_LONGTEXT = 4_294_967_295  # a MySQL LONGTEXT column: in effect, what the bod
 MAX_TEXT = 65535  # a MySQL TEXT column (a call's or a note's body)
 VIA_RESOURCE, VIA_ID = "via_resource", "via_resource_id"  # the record a call or note is written from
 MAX_IDS = 1000  # association ids in one request
+DEFAULT_PHONE_TYPE = "mobile"  # Concord's Phone field: defaultType(PhoneType::mobile)
 _INTEGER = re.compile(r"[+-]?\d{1,18}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _DATE = re.compile(r"(\d{4}-\d{2}-\d{2})(?:[ T](\d{2}:\d{2}(?::\d{2})?))?")
@@ -49,6 +50,7 @@ class Parsed:
     tags: dict[str, list[str]] = field(default_factory=dict)  # tag names by request key
     guests: dict[str, dict[str, list[int]]] = field(default_factory=dict)  # request key -> resource -> ids
     ignored: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # values taken otherwise than sent, for the warning
     errors: dict[str, list[str]] = field(default_factory=dict)
     lookups: dict[str, tuple[ResourceField, int | str]] = field(default_factory=dict)  # key -> (its spec, id or name)
     via: tuple[str, int] | None = None  # (association key, record id) of `via_resource`, `via_resource_id`
@@ -325,28 +327,45 @@ class BodyReader:
             parsed.fail(spec.key, f"The {spec.label} field must be true or false.")
 
     def _phones(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
+        """Concord's Phone field: a list of `{number, type}` or of numbers, or a comma string of numbers; a
+        number may end in `|work` (a known type, any case). A type Concord does not know (`fax`, `MOBILE`, a
+        number) is its default, mobile, as Concord stores it without a word (named in the warning here); one
+        that is no text (a list, an object: a 500 in Concord) is 422."""
+        if isinstance(value, str):
+            value = [number for number in value.split(",") if number.strip()]
         if not isinstance(value, list):
             parsed.fail(spec.key, f"The {spec.label} field must be an array.")
+            return
+        if len(value) > MAX_IDS:
+            parsed.fail(spec.key, f"The {spec.label} field must not have more than {MAX_IDS} items.")
             return
         items = []
         for position, item in enumerate(value):
             prefix = f"{spec.key}.{position}"
             if isinstance(item, str):  # a bare number, as Concord's importer accepts
-                item = {"number": item}
+                item = {"number": item.strip()}
             if not isinstance(item, dict):
                 parsed.fail(prefix, f"The {prefix} field must be an array.")
                 continue
-            number, kind = item.get("number"), item.get("type", "mobile")
+            number, kind = item.get("number"), item.get("type")
+            if isinstance(number, str) and "|" in number:
+                before, _, suffix = number.rpartition("|")
+                if suffix.strip().lower() in self.mapping.phone_types:
+                    number, kind = before, suffix.strip().lower()
             if not isinstance(number, str) or not number.strip():
                 parsed.fail(f"{prefix}.number", f"The {prefix}.number field is required.")
             elif len(number) > MAX_STRING:
                 parsed.fail(f"{prefix}.number", f"The {prefix}.number field must not be greater than "
                                                 f"{MAX_STRING} characters.")
-            if kind is None:
-                kind = "mobile"
-            if not isinstance(kind, str) or kind not in self.mapping.phone_types:
+            if kind is None or kind == "":
+                kind = DEFAULT_PHONE_TYPE
+            elif isinstance(kind, bool) or not isinstance(kind, (str, int, float)):
                 parsed.fail(f"{prefix}.type", f"The selected {prefix}.type is invalid.")
                 continue
+            elif kind not in self.mapping.phone_types:
+                parsed.notes.append(f"{prefix}.type {str(kind)[:40]!r} is no phone type (mobile, work, other): "
+                                    f"{DEFAULT_PHONE_TYPE} kept")
+                kind = DEFAULT_PHONE_TYPE
             if isinstance(number, str) and number.strip():
                 items.append({"phoneNumber": number.strip(), "type": self.mapping.phone_types[kind],
                               "primary": not items})
@@ -355,7 +374,7 @@ class BodyReader:
     def _tags(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
         """Tag names: a list, or a comma string as Concord's Tags field splits it; empty names are dropped."""
         if isinstance(value, str):
-            value = value.split(",")
+            value = [number for number in value.split(",") if number.strip()]
         if not isinstance(value, list):
             parsed.fail(spec.key, f"The {spec.label} field must be an array.")
             return

@@ -44,6 +44,7 @@ def save(api: ConcordApi, request: ConcordRequest, view: ResourceView, record_id
         raise invalid(taken)
     if parsed.ignored:
         request.warnings.append(f"keys ignored (not fields of {view.resource.name}): {', '.join(parsed.ignored)}")
+    request.warnings.extend(parsed.notes)
     associations = {key: resolve(api, request, view, key, ids) for key, ids in parsed.associations.items()}
     tags = {view.resource.by_key[key].attribute: TagNames(api, request, view.resource.by_key[key].tag_type, names)
             for key, names in parsed.tags.items()}
