@@ -176,7 +176,7 @@ def test_a_limited_user(concord: Concord) -> None:
     data = response.json()["data"]
     assert [(e["timeline_key"], e["id"]) for e in data if e["timeline_key"] != "changelog"] == [
         ("note", own_note["id"])]
-    created = next(e for e in data if e["description"] == "created")
+    created = next(e for e in data if e["timeline_key"] == "changelog" and e["description"] == "created")
     assert created["properties"]["attributes"]["user_id"] == seller.user_id
     assert created["properties"]["attributes"]["user.name"] == "seller"  # their own user they may read
     admins = concord.create("contacts", {"first_name": "Admin's"})

@@ -43,8 +43,8 @@ def index(api: ConcordApi, request: ConcordRequest) -> Response:
     if resource.timeline is None or "module" not in resource.timeline:
         raise not_found()
     owner_id = record_id(request)
-    per_page, page = page_size(request), page_number(request)
     api.core.records(resource.entity_name).read(request.user, owner_id)  # 404 naming the model, 403
+    per_page, page = page_size(request), page_number(request)
     parts = _parts(api, resource)
     entries = _changelog(api, request, resource, owner_id, per_page, page)
     for key, target in parts:
@@ -109,7 +109,8 @@ def _changelog(api: ConcordApi, request: ConcordRequest, resource: Resource, own
     notes = api.core.stream.stream(request.user, resource.entity_name, owner_id, kinds=tuple(CHANGELOG),
                                    offset=(page - 1) * per_page, limit=per_page, total=TotalMode.NONE).records
     keys = _attribute_keys(ResourceView.of(api, resource))
-    module = resource.timeline["module"] if resource.timeline else None
+    assert resource.timeline is not None
+    module = resource.timeline["module"]
     entries = []
     for note in notes:
         spec = CHANGELOG[note["type"]]
