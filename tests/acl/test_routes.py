@@ -163,6 +163,9 @@ CONCORD = {
     **{path: "read of the file's record, else 404 (core.files.open; tests/concord/test_media.py::test_rights)"
        for path in ("/api/media/{id}", "/api/media/{id}/preview", "/api/media/{id}/download")},
     "/api/{resource}/{id}/{associated}": "read of the record, then of the associated ones",
+    "/api/{resource}/{id}/timeline": "read of the record (its stream's names the caller may not read blanked), "
+                                     "then the associated records the caller may read "
+                                     "(tests/concord/test_timeline.py::test_a_limited_user)",
 }
 
 

@@ -69,7 +69,12 @@ def test_every_route_of_the_table_for_every_resource(spec: dict[str, Any]) -> No
     # media uploads only on Concord's Mediable resources (contacts, companies, deals, activities)
     expected -= {(path, method) for name, resource in MAPPING.resources.items() if resource.media != "always"
                  for path, method in ((f"/{name}/{{id}}/media", "post"), (f"/{name}/{{id}}/media/{{media}}", "delete"))}
+    # a timeline only on Concord's HasTimeline resources (contacts, companies, deals)
+    expected -= {(f"/{name}/{{id}}/timeline", "get") for name, resource in MAPPING.resources.items()
+                 if "module" not in (resource.timeline or {})}
     assert documented == expected
+    assert {path for path, _ in documented if path.endswith("/timeline")} == {
+        "/contacts/{id}/timeline", "/companies/{id}/timeline", "/deals/{id}/timeline"}
     assert {path for path, _ in documented if path.endswith("/media")} == {
         "/contacts/{id}/media", "/companies/{id}/media", "/deals/{id}/media", "/activities/{id}/media"}
     assert {path for path, _ in documented if path.endswith("/clone")} == {"/products/{id}/clone",

@@ -165,11 +165,12 @@ class StreamService:
     # --- a record's stream ------------------------------------------------------------------------
 
     def stream(self, actor: Actor, entity_name: str, record_id: Any, *, posts_only: bool = False,
-               after: datetime | None = None, offset: int = 0, limit: int, total: TotalMode) -> SearchResult:
-        """`GET {Entity}/{id}/stream` (and `/posts`, Post notes only): the record's notes, newest first. As in
-        EspoCRM: 403 for users' streams, 404 for a record that does not exist, 403 when the actor may not read
-        it or its entity has no stream."""
-        types = (POST,) if posts_only else ()
+               kinds: Sequence[str] = (), after: datetime | None = None, offset: int = 0, limit: int,
+               total: TotalMode) -> SearchResult:
+        """`GET {Entity}/{id}/stream` (and `/posts`, Post notes only; `kinds`: notes of these types only): the
+        record's notes, newest first. As in EspoCRM: 403 for users' streams, 404 for a record that does not
+        exist, 403 when the actor may not read it or its entity has no stream."""
+        types = (POST,) if posts_only else tuple(kinds)
         with self.database.connect() as conn:
             parent_id = self._streamed_record(conn, actor, entity_name, record_id)
             notes = self.notes.page(conn, entity_name, parent_id, types=types, after=after, offset=offset,

@@ -178,6 +178,10 @@ class Resource:
     # Its records' files (`media`): "always" for Concord's Mediable resources (uploads through
     # `/api/{resource}/{id}/media`, shown on every single record), "with" where `with` names them (no uploads).
     media: str | None = None
+    # Its place in record timelines (`GET /api/{resource}/{id}/timeline`, timeline.py): a subject's `module`
+    # (Concord's module of its changelog entries), or an entry's `key`, `component` and `label` (Concord's
+    # timelineable models: their records show in the timelines of the records they are associated with).
+    timeline: Mapping[str, str] | None = None
     by_key: dict[str, ResourceField] = field(init=False)
     by_field: dict[str, ResourceField] = field(init=False)
 
@@ -280,7 +284,7 @@ class ConcordMapping:
                         locked_keys=tuple(spec.get("lockedWhen", {}).get("keys", ())),
                         billable=spec.get("billable"),
                         clone=_clone(spec.get("clone")), comments=bool(spec.get("comments")),
-                        media=spec.get("media"))
+                        media=spec.get("media"), timeline=spec.get("timeline"))
 
     def resource(self, name: str) -> Resource | None:
         return self.resources.get(name)
@@ -348,6 +352,8 @@ class ConcordMapping:
             if resource.comments and (entity.links.get("comments") is None
                                       or entity.links["comments"].entity != "Comment"):
                 raise LookupError(f"Concord {resource.name} comments: {entity.name} has no comments link to Comment")
+            if resource.timeline is not None and "module" in resource.timeline and not entity.stream:
+                raise LookupError(f"Concord {resource.name} timeline: {entity.name} has no stream")
             if resource.clone is not None:
                 for key in [*resource.clone.skipped, *(k for k in (resource.clone.owner,) if k)]:
                     if key not in resource.by_key:

@@ -20,7 +20,7 @@ from starlette.responses import Response
 
 from polycrm.dialects.concord import (accounts, associations, billables, board, brands, clones, comments,
                                       custom_fields, documents, form_fields, lookups, media, profile,
-                                      records, search, tag_admin, teams, trash, users, zapier)
+                                      records, search, tag_admin, teams, timeline, trash, users, zapier)
 from polycrm.dialects.concord.context import DEFAULT_PER_PAGE, MAX_PER_PAGE, ConcordRequest
 from polycrm.dialects.concord.envelope import APP_VERSION, WARNING_HEADER, answer
 from polycrm.dialects.concord.custom_types import custom_fields as custom_fields_of, selectable_keys
@@ -418,6 +418,12 @@ DESCRIBED: dict[Callable[..., Any], Describe] = {
     comments.update: lambda p: _operation(p, "Change a comment (its author or an administrator)", _success(
         "200", "The comment.", schema_ref("Comment"), p), body=schema_ref("CommentRequest"), errors=("404",)),
     comments.destroy: lambda p: _deleted(p, "Delete a comment (its author or an administrator)"),
+    timeline.index: lambda p: None if (_resource(p).timeline or {}).get("module") is None else _operation(
+        p, "The record's timeline: its changes (its stream) and its activities, calls, notes and documents, "
+           "newest first; one page of each", _success("200", "The entries and the resources they come from.",
+                                                      schema_ref("Timeline"), p), parameters=[
+            ref("parameters", "page"), ref("parameters", "per_page"), ref("parameters", "q"),
+            ref("parameters", "search_fields"), ref("parameters", "search_match")]),
     clones.clone: lambda p: None if _resource(p).clone is None else _operation(
         p, "Copy a record (its title marked ` - Copy(a1B2c3)`, six random letters and digits; create rights "
            "needed)", _record(p)),

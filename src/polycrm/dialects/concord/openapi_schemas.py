@@ -49,6 +49,11 @@ ASSOCIATION_IDS = {
         {"type": "string", "examples": ["3,4"]}, INTEGER]}
 
 
+# The keys Concord's JsonResource gives a timeline entry (`is_pinned`: PolyCRM pins nothing).
+TIMELINE_KEYS = {"timeline_component": STRING, "timeline_relation": STRING, "timeline_key": STRING,
+                 "timeline_sort_column": STRING, "is_pinned": BOOLEAN, "pinned_date": {"type": ["string", "null"]}}
+
+
 def _object(properties: dict[str, Any], required: list[str] | None = None, **extra: Any) -> dict[str, Any]:
     """A closed object: every key is described, the `required` ones (default: all) always there."""
     return {"type": "object", "required": list(properties) if required is None else required,
@@ -163,6 +168,8 @@ def record_schemas(mapping: ConcordMapping, resource: Resource, entity: Entity) 
                                             "associations_count"]),
         f"{resource.name}.page": page_schema(f"{resource.name}.row"),
         f"{resource.name}.associated": _object(nested, description="Each association's records."),
+        **({f"{resource.name}.entry": _object({**row, **TIMELINE_KEYS}, [*row, *TIMELINE_KEYS])}
+           if resource.timeline is not None and "key" in resource.timeline else {}),
     }
 
 
@@ -425,6 +432,18 @@ def shared_schemas(mapping: ConcordMapping) -> dict[str, dict[str, Any]]:
         "Comment": _object(comment),
         # A record's `comments` (`with=comments`): Concord loads them without their authors.
         "Comment.nested": _object({key: value for key, value in comment.items() if key != "creator"}),
+        "ChangelogEntry": _object({"id": INTEGER, "description": STRING, "causer_name": maybe,
+                                   "properties": {"type": "object", "properties": {
+                                       "attributes": {"type": "object"}, "old": {"type": "object"}},
+                                                  "required": ["attributes"]},
+                                   "module": maybe, "created_at": maybe, "updated_at": maybe, **TIMELINE_KEYS,
+                                   "was_recently_created": BOOLEAN},
+                                  description="A change of the record (a note of its stream)."),
+        "Timeline": _object({"data": {"type": "array", "items": {"anyOf": [schema_ref("ChangelogEntry"), *(
+            schema_ref(f"{name}.entry") for name, item in mapping.resources.items()
+            if item.timeline is not None and "key" in item.timeline)]}},
+                             "resources": {"type": "array", "items": _object({
+                                 "name": STRING, "label": STRING, "timeline_relation": STRING})}}),
         "CommentRequest": {"type": "object", "required": ["body"], "properties": {
             "body": {"type": "string", "minLength": 1, "maxLength": 65535, "pattern": r"\S"},
             "via_resource": {"type": "string", "enum": ["contacts", "companies", "deals", "activities"]},

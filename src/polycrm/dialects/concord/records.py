@@ -48,15 +48,22 @@ def resource_of(request: ConcordRequest) -> Resource:
     return request.resource
 
 
-def list_condition(api: ConcordApi, request: ConcordRequest, view: ResourceView) -> Node:
-    """`q` (with `search_fields`, `search_match`) and `filters`, as one canonical condition."""
+def search_condition(request: ConcordRequest, view: ResourceView) -> Node:
+    """`q` (with `search_fields`, `search_match`) alone as a canonical condition (TRUE without one): what a
+    list whose parts are of several resources (the timeline) can search them all by."""
+    return list_condition(None, request, view)
+
+
+def list_condition(api: ConcordApi | None, request: ConcordRequest, view: ResourceView) -> Node:
+    """`q` (with `search_fields`, `search_match`) and `filters` (not read without `api`), as one canonical
+    condition."""
     conditions: list[Node] = []
     try:
         q = request.text("q")
         if q:
             conditions.append(parse_search(q, request.text("search_fields"), request.text("search_match"),
                                            view.search_columns, view.entity))
-        if request.query.get("filters") not in (None, ""):
+        if api is not None and request.query.get("filters") not in (None, ""):
             conditions.append(parse_filters(request.query["filters"], view.rules_for(request.user), view.entity,
                                             user_id=request.user.user_id, registry=api.core.registry))
     except FilterError as error:

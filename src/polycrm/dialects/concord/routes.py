@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from polycrm.dialects.concord import (accounts, associations, billables, board, brands, clones, comments,
                                       custom_fields, documents, form_fields, lookups, media, openapi, profile,
-                                      records, search, tag_admin, teams, trash, users, zapier)
+                                      records, search, tag_admin, teams, timeline, trash, users, zapier)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +99,7 @@ ROUTES = (
     Route(("{resource}", "{id}", "clone"), {"POST": Operation(clones.clone)}),
     Route(("{resource}", "{id}", "comments"), {"GET": Operation(comments.index),
                                                "POST": Operation(comments.store, body=True)}),
+    Route(("{resource}", "{id}", "timeline"), {"GET": Operation(timeline.index)}),
     Route(("{resource}", "{id}", "media"), {"POST": Operation(media.store, upload=True)}),
     Route(("{resource}", "{id}", "media", "{media}"), {"DELETE": Operation(media.destroy)}),
     Route(("{resource}", "{id}", "{associated}"), {"GET": Operation(records.associated)}),
