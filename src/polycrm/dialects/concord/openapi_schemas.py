@@ -159,16 +159,16 @@ def record_schemas(mapping: ConcordMapping, resource: Resource, entity: Entity) 
     billable = {"billable": schema_ref("Billable")} if resource.billable else {}  # billables.shown_billable
     if resource.media:  # media.shown_media
         billable["media"] = {"type": "array", "items": schema_ref("Media")}
+    always = [key for key in row if key != "comments"]
     return {
         f"{resource.name}.linked": _object({**head, **linked_fields, **custom}),
-        f"{resource.name}.row": _object({**row, **nested}, [key for key in row if key != "comments"]),
+        f"{resource.name}.row": _object({**row, **nested}, always),
         f"{resource.name}.record": _object({**row, **nested, **billable, "actions": {"type": "array"},
                                             "associations_count": {"type": "integer", "minimum": 0}},
-                                           [*(key for key in row if key != "comments"), *nested, "actions",
-                                            "associations_count"]),
+                                           [*always, *nested, "actions", "associations_count"]),
         f"{resource.name}.page": page_schema(f"{resource.name}.row"),
         f"{resource.name}.associated": _object(nested, description="Each association's records."),
-        **({f"{resource.name}.entry": _object({**row, **TIMELINE_KEYS}, [*row, *TIMELINE_KEYS])}
+        **({f"{resource.name}.entry": _object({**row, **TIMELINE_KEYS}, [*always, *TIMELINE_KEYS])}
            if resource.timeline is not None and "key" in resource.timeline else {}),
     }
 
