@@ -69,7 +69,11 @@ def test_every_route_of_the_table_for_every_resource(spec: dict[str, Any]) -> No
     # media uploads only on Concord's Mediable resources (contacts, companies, deals, activities)
     expected -= {(path, method) for name, resource in MAPPING.resources.items() if resource.media != "always"
                  for path, method in ((f"/{name}/{{id}}/media", "post"), (f"/{name}/{{id}}/media/{{media}}", "delete"))}
+    # exports only of Concord's Exportable resources
+    expected -= {(f"/{name}/export", "post") for name, resource in MAPPING.resources.items() if not resource.export}
     assert documented == expected
+    assert {path for path, _ in documented if path.endswith("/export")} == {
+        "/contacts/export", "/companies/export", "/deals/export", "/activities/export", "/products/export"}
     assert {path for path, _ in documented if path.endswith("/media")} == {
         "/contacts/{id}/media", "/companies/{id}/media", "/deals/{id}/media", "/activities/{id}/media"}
     assert {path for path, _ in documented if path.endswith("/clone")} == {"/products/{id}/clone",

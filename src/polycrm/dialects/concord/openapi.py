@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from starlette.responses import Response
 
 from polycrm.dialects.concord import (accounts, associations, billables, board, brands, clones, comments,
-                                      custom_fields, documents, form_fields, lookups, media, profile,
+                                      custom_fields, documents, export, form_fields, lookups, media, profile,
                                       records, search, teams, trash, users, zapier)
 from polycrm.dialects.concord.context import DEFAULT_PER_PAGE, MAX_PER_PAGE, ConcordRequest
 from polycrm.dialects.concord.envelope import APP_VERSION, WARNING_HEADER, answer
@@ -297,6 +297,29 @@ def _zapier_subscription(records: str) -> Callable[[Place], dict[str, Any]]:
     return describe
 
 
+def _export(place: Place) -> dict[str, Any] | None:
+    resource = _resource(place)
+    if not resource.export:  # Concord's Exportable resources only
+        return None
+    dated = [c.key for c in resource.export if c.kind in ("moment", "date") and c.key in resource.rules]
+    body = {"type": "object", "properties": {
+        "type": {"type": ["string", "null"], "enum": [*export.TYPES, None], "default": "csv"},
+        "period": {"description": "A date preset (`last_7_days`, …), {start, end}, or null for every record.",
+                   "anyOf": [{"type": "string", "enum": [*export.PERIODS, "all"]}, {"type": "null"}, {
+                       "type": "object", "required": ["start", "end"], "additionalProperties": False,
+                       "properties": {"start": {"type": "string"}, "end": {"type": "string"}}}]},
+        "date_range_field": {"type": ["string", "null"], "enum": [*dated, None], "default": "created_at"},
+        "fields": {"type": ["array", "null"], "maxItems": export.MAX_FIELDS, "items": {"type": "string"}},
+        "filters": {"anyOf": [schema_ref(f"{resource.name}.filters"), {"type": "null"}]}}}
+    success = {"200": {"description": f"The records as CSV (`{resource.name}.csv`): Concord's columns, every cell "
+                                      "quoted, date-times in UTC and in the caller's zone.",
+                       "headers": {**_headers("X-RateLimit-Limit-Required", "X-RateLimit-Remaining-Required"),
+                                   "Content-Disposition": _header("`attachment; filename=<resource>.csv`",
+                                                                  {"type": "string"})},
+                       "content": {"text/csv": {"schema": {"type": "string"}}}}}
+    return _operation(place, f"Export {resource.name} as CSV (the records the caller may read)", success, body=body)
+
+
 Describe = Callable[[Place], dict[str, Any] | None]
 # A field object of `GET /api/fields/{group}/...`: its common keys (components add their own).
 _FORM_FIELDS = {"type": "array", "items": {
@@ -435,6 +458,7 @@ DESCRIBED: dict[Callable[..., Any], Describe] = {
     documents.mark_draft: _status_change("Mark a document draft again (not one a customer accepted)"),
     **{shown: _billable_read for shown, _ in billables.HANDLERS.values()},
     **{saved: _billable_write for _, saved in billables.HANDLERS.values()},
+    export.export: _export,
     media.store: _media_upload,
     media.destroy: _media_removal,
     media.view: _media_content("inline"),

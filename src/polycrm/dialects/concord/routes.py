@@ -11,7 +11,7 @@ import re
 from typing import Any, Callable
 
 from polycrm.dialects.concord import (accounts, associations, billables, board, brands, clones, comments,
-                                      custom_fields, documents, form_fields, lookups, media, openapi, profile,
+                                      custom_fields, documents, export, form_fields, lookups, media, openapi, profile,
                                       records, search, teams, trash, users, zapier)
 
 
@@ -89,6 +89,7 @@ ROUTES = (
     Route(("{resource}",), {"GET": Operation(records.index), "POST": Operation(records.store, body=True)}),
     Route(("{resource}", "search"), {"GET": Operation(records.search)}),
     Route(("{resource}", "rules"), {"GET": Operation(records.rules)}),
+    Route(("{resource}", "export"), {"POST": Operation(export.export, body=True)}),
     Route(("{resource}", "{id}"), {"GET": Operation(records.show), "PUT": Operation(records.update, body=True),
                                    "DELETE": Operation(records.destroy)}),
     Route(("{resource}", "{id}", "clone"), {"POST": Operation(clones.clone)}),
@@ -157,7 +158,7 @@ def is_concord_path(segments: list[str], resources: frozenset[str]) -> bool:
     if len(segments) == 1:
         return True
     if len(segments) == 2:
-        return segments[1] in ("search", "rules") or bool(_RECORD_ID.fullmatch(segments[1]))
+        return segments[1] in ("search", "rules", "export") or bool(_RECORD_ID.fullmatch(segments[1]))
     if len(segments) == 4:
         return segments[2] == "media"
     return len(segments) == 3 and segments[2] not in _INFLOW_RECORD_PATHS
