@@ -105,7 +105,8 @@ def test_a_route_without_a_description_fails_the_build(monkeypatch: pytest.Monke
 def test_parameters_errors_and_headers(spec: dict[str, Any]) -> None:
     index = spec["paths"]["/contacts"]["get"]
     names = {resolved(spec, p)["name"] for p in index["parameters"]}
-    assert names == {"page", "per_page", "order", "select", "with", "q", "search_fields", "search_match", "filters"}
+    assert names == {"page", "per_page", "order", "select", "with", "q", "search_fields", "search_match", "filters",
+                     "filter_id", "with_default_filter"}
     assert spec["components"]["parameters"]["per_page"]["schema"]["maximum"] == MAX_PER_PAGE
     search = {resolved(spec, p)["name"] for p in spec["paths"]["/contacts/search"]["get"]["parameters"]}
     assert "take" in search and "page" not in search

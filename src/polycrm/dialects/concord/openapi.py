@@ -20,7 +20,7 @@ from starlette.responses import Response
 
 from polycrm.dialects.concord import (accounts, associations, billables, board, brands, clones, comments,
                                       custom_fields, documents, export, form_fields, lookups, media, profile,
-                                      records, search, teams, trash, users, zapier)
+                                      records, saved_filters, search, teams, trash, users, zapier)
 from polycrm.dialects.concord.context import DEFAULT_PER_PAGE, MAX_PER_PAGE, ConcordRequest
 from polycrm.dialects.concord.envelope import APP_VERSION, WARNING_HEADER, answer
 from polycrm.dialects.concord.custom_types import custom_fields as custom_fields_of, selectable_keys
@@ -117,6 +117,15 @@ def _components_parameters() -> dict[str, Any]:
     }
 
 
+_SAVED_FILTER_PARAMETERS = [
+    query_param("filter_id", {"type": "integer", "minimum": 1}, "A saved filter of the resource the "
+                "caller sees (`GET /api/filters/{resource}`), applied when `filters` is not given."),
+    query_param("with_default_filter", {"type": "string", "enum": ["0", "1", "true", "false"]},
+                "1: apply the caller's default saved filter of the resource when `filters` and `filter_id` "
+                "are not given."),
+]
+
+
 def _list_parameters(target: Resource, selectable: list[str], *, page: bool, shape: bool,
                      take: int | None) -> list[dict[str, Any]]:
     """The query parameters of a list of `target`'s records."""
@@ -127,8 +136,8 @@ def _list_parameters(target: Resource, selectable: list[str], *, page: bool, sha
                              "PHP nested parameters (`filters[children][0][query][rule]=...`)."},
              query_param("order", {"type": "string"}, f"`key`, `key|desc`, `a|desc;b`, or `order[0][field]=key&"
                                                       f"order[0][direction]=desc`. Keys: {sortable}.")]
-    if page:
-        found = [ref("parameters", "page"), ref("parameters", "per_page"), *found]
+    if page:  # pages of records apply saved filters (a search does not)
+        found = [ref("parameters", "page"), ref("parameters", "per_page"), *found, *_SAVED_FILTER_PARAMETERS]
     if shape:
         found += [query_param("select", {"type": "string"}, "Keys to fill, `;`-separated (the others are "
                                                            f"null): {', '.join(selectable)}."),
@@ -459,6 +468,19 @@ DESCRIBED: dict[Callable[..., Any], Describe] = {
     **{shown: _billable_read for shown, _ in billables.HANDLERS.values()},
     **{saved: _billable_write for _, saved in billables.HANDLERS.values()},
     export.export: _export,
+    saved_filters.index: lambda p: _operation(p, "The saved filters of a resource the caller sees (theirs, shared, the "
+                                                 "application's), by name", _success("200", "A bare array.", {
+                                                     "type": "array", "items": schema_ref("SavedFilter")}, p)),
+    saved_filters.store: lambda p: _operation(p, "Save a filter (its rules checked against the resource's)", _success(
+        "201", "The filter.", schema_ref("SavedFilter"), p), body=schema_ref("SavedFilterRequest")),
+    saved_filters.update: lambda p: _operation(p, "Change a saved filter (its author or an administrator)", _success(
+        "200", "The filter.", schema_ref("SavedFilter"), p), body=schema_ref("SavedFilterRequest"), errors=("404",)),
+    saved_filters.destroy: lambda p: _deleted(p, "Delete a saved filter (its author or an administrator)",
+                                              errors=("404",)),
+    saved_filters.mark_default: lambda p: _operation(p, "Make a filter the caller's default of a view", _success(
+        "200", "The filter.", schema_ref("SavedFilter"), p), errors=("404",)),
+    saved_filters.unmark_default: lambda p: _operation(p, "Stop filtering a view by default with a filter", _success(
+        "200", "The filter.", schema_ref("SavedFilter"), p), errors=("404",)),
     media.store: _media_upload,
     media.destroy: _media_removal,
     media.view: _media_content("inline"),
@@ -501,12 +523,16 @@ def _paths(mapping: ConcordMapping, selectable: dict[str, list[str]]) -> dict[st
             if has_id:
                 what = ID_TEXTS.get(route.shape[0], "A record id (its leading digits, as MySQL casts a string: "
                                                     "`12abc` is 12).")
-                item["parameters"] = [path_param("id", what, {"type": "integer", "minimum": 1})]
+                item["parameters"] = [path_param("id", what, {"type": "string"} if route.shape[0] == "filters"
+                                                 else {"type": "integer", "minimum": 1})]
             if "{media}" in route.shape:
                 item["parameters"] = [*item["parameters"], path_param(
                     "media", "A file id of the record.", {"type": "integer", "minimum": 1})]
             if "{pipeline}" in route.shape:
                 item["parameters"] = [path_param("pipeline", "A pipeline id.", {"type": "integer", "minimum": 1})]
+            if "{view}" in route.shape:
+                item["parameters"] = [*item["parameters"], path_param(
+                    "view", "The view a filter is the default of (a resource's: `contacts`).", {"type": "string"})]
             if "{group}" in route.shape:
                 item["parameters"] = [path_param("group", "A resource name (`contacts`); a name without fields "
                                                           "answers an empty list.", {"type": "string"})]
@@ -530,11 +556,12 @@ def _paths(mapping: ConcordMapping, selectable: dict[str, list[str]]) -> dict[st
     return {path: item for path, item in paths.items() if set(item) - {"parameters"}}
 
 
-ID_TEXTS = {"personal-access-tokens": "A token id.", "zapier": "A hook id.", "media": "A file id."}
+ID_TEXTS = {"filters": "A saved filter's id; on GET, the identifier (resource name) whose filters to list.",
+            "personal-access-tokens": "A token id.", "zapier": "A hook id.", "media": "A file id."}
 TAGS = {"accounts": "Tokens and users", "users": "Tokens and users", "profile": "Tokens and users",
         "search": "Search", "openapi": "API", "comments": "comments", "documents": documents.RESOURCE,
         "brands": "brands", "teams": "teams", "zapier": "Zapier hooks", "billables": "Products of deals and documents",
-        "media": "Files of records"}
+        "media": "Files of records", "saved_filters": "Saved filters"}
 
 
 def build_openapi(mapping: ConcordMapping, registry: Registry) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from polycrm.dialects.concord import (accounts, associations, billables, board, brands, clones, comments,
                                       custom_fields, documents, export, form_fields, lookups, media, openapi, profile,
-                                      records, search, teams, trash, users, zapier)
+                                      records, saved_filters, search, teams, trash, users, zapier)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +75,11 @@ ROUTES = (
     Route(("zapier", "hooks", "{resource}", "created"), {"POST": Operation(zapier.subscribe_created, body=True)}),
     Route(("zapier", "hooks", "{resource}", "updated"), {"POST": Operation(zapier.subscribe_updated, body=True)}),
     Route(("zapier", "hooks", "{id}"), {"DELETE": Operation(zapier.unsubscribe)}),
+    Route(("filters",), {"POST": Operation(saved_filters.store, body=True)}),
+    Route(("filters", "{id}"), {"GET": Operation(saved_filters.index), "PUT": Operation(saved_filters.update, body=True),
+                                "DELETE": Operation(saved_filters.destroy)}),
+    Route(("filters", "{id}", "{view}", "default"), {"PUT": Operation(saved_filters.mark_default),
+                                                     "DELETE": Operation(saved_filters.unmark_default)}),
     Route(("deals", "board", "{pipeline}"), {"GET": Operation(board.board)}),
     Route(("media", "{id}"), {"GET": Operation(media.view)}),
     Route(("media", "{id}", "preview"), {"GET": Operation(media.preview)}),
