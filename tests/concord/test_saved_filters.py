@@ -78,6 +78,11 @@ def test_default_filter_per_view(concord: Concord) -> None:
     listed = {f["id"]: f["defaults"] for f in concord.get("filters/contacts").json()}
     assert listed == {first["id"]: [], second["id"]: [{"user_id": concord.user_id, "view": "contacts"}]}
     assert names(concord, with_default_filter="1") == ["Bob"]
+    exported = concord.post("contacts/export", {"fields": [], "with_default_filter": True}).text.splitlines()
+    assert exported[1:] == ['"Bob","admin"']  # an export takes saved filters too, as Concord's
+    exported = concord.post("contacts/export", {"fields": [], "filter_id": first["id"]}).text.splitlines()
+    assert exported[1:] == ['"Ann",""']
+    assert concord.post("contacts/export", {"filter_id": 99999}).status_code == 422
     unmarked = concord.delete(f"filters/{second['id']}/contacts/default")
     assert unmarked.status_code == 200 and unmarked.json()["defaults"] == []
     assert sorted(names(concord, with_default_filter="1")) == ["Ann", "Bob"]

@@ -6,7 +6,8 @@ time zone (`Created At (UTC)`, `Created At (Europe/Berlin)`); every cell quoted,
 `Content-Disposition: attachment; filename=contacts.csv`, `Content-Type: text/csv; charset=UTF-8`. The body
 takes Concord's keys: `type` (`csv`), `period` (a date preset such as `last_7_days`, `{start, end}`, or null
 for all), `date_range_field` (the date column `period` applies to; `created_at` by default), `fields` (the
-columns wanted; the primary ones always come) and `filters` (the list's query-builder group). The rows are
+columns wanted; the primary ones always come) and `filters` (the list's query-builder group) or, without
+it, `filter_id` / `with_default_filter` (a saved filter, as a list takes them). The rows are
 those `GET /api/{resource}` would list to the caller with those filters (the same parser and the same ACL),
 newest first by the date range field, read and written a chunk at a time so a large export is never held in
 memory. Concord also writes `xls` and `xlsx` (through PhpSpreadsheet); PolyCRM writes CSV only and refuses the
@@ -31,6 +32,7 @@ from polycrm.dialects.concord.filters import FilterError, parse_filters
 from polycrm.dialects.concord.lookups import currencies
 from polycrm.dialects.concord.mapping import ExportColumn
 from polycrm.dialects.concord.records import resource_of
+from polycrm.dialects.concord.saved_filters import saved_rules
 from polycrm.dialects.concord.view import ResourceView
 from polycrm.query import dates
 from polycrm.query.tree import Node, Sort, conjunction
@@ -43,7 +45,8 @@ CHUNK = 500  # rows read, rendered and written at a time (Concord's Export::$chu
 MAX_FIELDS = 200  # entries of `fields`
 # Concord's `period` presets (ProvidesBetweenArgumentsViaString): the filter rules' day windows but the instants.
 PERIODS = tuple(name for name in PRESET_LABELS if name not in ("past", "future"))
-_BODY_KEYS = frozenset({"type", "period", "date_range_field", "fields", "filters", "order"})
+_BODY_KEYS = frozenset({"type", "period", "date_range_field", "fields", "filters", "order", "filter_id",
+                        "with_default_filter"})
 # Record keys the date-time columns read, as Concord renders them (`2026-12-06T19:36:35.000000Z`).
 _CONCORD_MOMENT = "%Y-%m-%dT%H:%M:%S.000000Z"
 
@@ -118,9 +121,12 @@ def _condition(api: ConcordApi, request: ConcordRequest, view: ResourceView,
                                             view.entity, user_id=request.user.user_id))
     except FilterError as error:
         raise invalid({"period": [error.message]}) from None
+    filters = body.get("filters")
+    if filters in (None, "", [], {}):  # as a list: a saved filter when the body has no rules of its own
+        filters = saved_rules(api, request, view.resource.name, body)
     try:
-        if body.get("filters") not in (None, "", [], {}):
-            conditions.append(parse_filters(body["filters"], rules, view.entity, user_id=request.user.user_id,
+        if filters not in (None, "", [], {}):
+            conditions.append(parse_filters(filters, rules, view.entity, user_id=request.user.user_id,
                                             registry=api.core.registry))
     except FilterError as error:
         raise invalid({error.key: [error.message]}) from None

@@ -319,7 +319,9 @@ def _export(place: Place) -> dict[str, Any] | None:
                        "properties": {"start": {"type": "string"}, "end": {"type": "string"}}}]},
         "date_range_field": {"type": ["string", "null"], "enum": [*dated, None], "default": "created_at"},
         "fields": {"type": ["array", "null"], "maxItems": export.MAX_FIELDS, "items": {"type": "string"}},
-        "filters": {"anyOf": [schema_ref(f"{resource.name}.filters"), {"type": "null"}]}}}
+        "filters": {"anyOf": [schema_ref(f"{resource.name}.filters"), {"type": "null"}]},
+        "filter_id": {"type": ["integer", "null"], "minimum": 1, "description": "A saved filter, without `filters`."},
+        "with_default_filter": {"type": ["boolean", "null"]}}}
     success = {"200": {"description": f"The records as CSV (`{resource.name}.csv`): Concord's columns, every cell "
                                       "quoted, date-times in UTC and in the caller's zone.",
                        "headers": {**_headers("X-RateLimit-Limit-Required", "X-RateLimit-Remaining-Required"),

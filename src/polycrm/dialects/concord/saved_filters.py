@@ -10,7 +10,7 @@ refuse) and parsed again when applied, for the caller (`me`), as a `filters` par
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
 from starlette.responses import Response
 
@@ -98,11 +98,15 @@ def unmark_default(api: ConcordApi, request: ConcordRequest) -> Response:
     return answer(_shown(current, request.user, _defaults(api, request.user, [current["id"]])))
 
 
-def saved_rules(api: ConcordApi, request: ConcordRequest, resource: str) -> Any:
+def saved_rules(api: ConcordApi, request: ConcordRequest, resource: str,
+                given: Mapping[str, Any] | None = None) -> Any:
     """The rules a list applies when it has no `filters`: those of `filter_id` (a filter of the resource the
     caller sees: 422 otherwise), else with `with_default_filter` the caller's default filter of the resource's
-    view; None for neither."""
-    raw = request.query.get("filter_id")
+    view; None for neither. `given`: where the two are read (the query string, or an export's body)."""
+    given = request.query if given is None else given
+    raw = given.get("filter_id")
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        raw = str(raw)
     if raw not in (None, ""):
         number = int(raw) if isinstance(raw, str) and raw.isdigit() and len(raw) < 19 else None
         rows = _search(api, request.user, conjunction([
@@ -110,7 +114,8 @@ def saved_rules(api: ConcordApi, request: ConcordRequest, resource: str) -> Any:
         if not rows:
             raise invalid({"filter_id": ["The selected filter id is invalid."]})
         return rows[0].get("rules")
-    if request.query.get("with_default_filter") in _TRUE:
+    flag = given.get("with_default_filter")
+    if isinstance(flag, (bool, int, str)) and flag in _TRUE:
         marks = _marks(api, request.user, Compare("view", Op.EQ, resource))
         ids = tuple(mark["savedFilterId"] for mark in marks)
         rows = _search(api, request.user, conjunction([Compare("id", Op.IN, ids),
