@@ -119,6 +119,15 @@ CONCORD = {
     "/api/deals/board/{pipeline}": "read of the pipeline, then of the deals (tests/concord/test_board.py)",
     "/api/comments/{id}": "the author or an administrator (core.comments; tests/concord/test_comments.py)",
     "/api/{resource}/{id}/clone": "read of the record, create of its type (tests/concord/test_clones.py)",
+    "/api/filters": "core.saved_filters: every user saves their own (tests/concord/test_saved_filters.py)",
+    "/api/filters/{id}": "core.saved_filters: own, shared and the application's are seen; the author or an "
+                         "administrator changes (tests/concord/test_saved_filters.py::"
+                         "test_private_and_shared_filters_between_users)",
+    "/api/filters/{id}/{view}/default": "core.saved_filters: a filter the caller sees; the marks are the caller's "
+                                        "own (tests/concord/test_saved_filters.py::"
+                                        "test_private_and_shared_filters_between_users)",
+    "/api/{resource}/export": "core records: read of the type, the rows the caller may read "
+                              "(tests/concord/test_export.py::test_a_limited_user_exports_only_what_they_may_read)",
     "/api/{resource}/{id}/comments": "read of the record; then its comments, added as their author "
                                      "(core.comments; tests/concord/test_comments.py)",
     **{f"/api/fields/{{group}}/{view}": "every user; select options are the records the caller may read (users, "

@@ -72,9 +72,13 @@ def test_every_route_of_the_table_for_every_resource(spec: dict[str, Any]) -> No
     # a timeline only on Concord's HasTimeline resources (contacts, companies, deals)
     expected -= {(f"/{name}/{{id}}/timeline", "get") for name, resource in MAPPING.resources.items()
                  if "module" not in (resource.timeline or {})}
-    assert documented == expected
     assert {path for path, _ in documented if path.endswith("/timeline")} == {
         "/contacts/{id}/timeline", "/companies/{id}/timeline", "/deals/{id}/timeline"}
+    # exports only of Concord's Exportable resources
+    expected -= {(f"/{name}/export", "post") for name, resource in MAPPING.resources.items() if not resource.export}
+    assert documented == expected
+    assert {path for path, _ in documented if path.endswith("/export")} == {
+        "/contacts/export", "/companies/export", "/deals/export", "/activities/export", "/products/export"}
     assert {path for path, _ in documented if path.endswith("/media")} == {
         "/contacts/{id}/media", "/companies/{id}/media", "/deals/{id}/media", "/activities/{id}/media"}
     assert {path for path, _ in documented if path.endswith("/clone")} == {"/products/{id}/clone",
@@ -106,7 +110,8 @@ def test_a_route_without_a_description_fails_the_build(monkeypatch: pytest.Monke
 def test_parameters_errors_and_headers(spec: dict[str, Any]) -> None:
     index = spec["paths"]["/contacts"]["get"]
     names = {resolved(spec, p)["name"] for p in index["parameters"]}
-    assert names == {"page", "per_page", "order", "select", "with", "q", "search_fields", "search_match", "filters"}
+    assert names == {"page", "per_page", "order", "select", "with", "q", "search_fields", "search_match", "filters",
+                     "filter_id", "with_default_filter"}
     assert spec["components"]["parameters"]["per_page"]["schema"]["maximum"] == MAX_PER_PAGE
     search = {resolved(spec, p)["name"] for p in spec["paths"]["/contacts/search"]["get"]["parameters"]}
     assert "take" in search and "page" not in search

@@ -140,6 +140,22 @@ class CloneSpec:
     associations: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class ExportColumn:
+    """One column of an export (dialects/concord/export.py): Concord's label, the record key it shows, how
+    (`kind`: "" the key's value as text, "name" the linked record's name, "stored" the canonical value,
+    "count", "title", "money", "date", "moment" (two columns: UTC and the caller's zone), "records" the names
+    of associated records) and whether Concord always exports it (a primary field)."""
+
+    label: str
+    key: str
+    kind: str = ""
+    primary: bool = False
+
+
+EXPORT_KINDS = frozenset({"", "name", "stored", "count", "title", "money", "date", "moment", "records"})
+
+
 @dataclass
 class Resource:
     """One `/api/{resource}`."""
@@ -182,6 +198,8 @@ class Resource:
     # (Concord's module of its changelog entries), or an entry's `key`, `component` and `label` (Concord's
     # timelineable models: their records show in the timelines of the records they are associated with).
     timeline: Mapping[str, str] | None = None
+    # Its export columns (`POST /api/{resource}/export`, Concord's Exportable resources; empty: 404).
+    export: tuple[ExportColumn, ...] = ()
     by_key: dict[str, ResourceField] = field(init=False)
     by_field: dict[str, ResourceField] = field(init=False)
 
@@ -284,7 +302,9 @@ class ConcordMapping:
                         locked_keys=tuple(spec.get("lockedWhen", {}).get("keys", ())),
                         billable=spec.get("billable"),
                         clone=_clone(spec.get("clone")), comments=bool(spec.get("comments")),
-                        media=spec.get("media"), timeline=spec.get("timeline"))
+                        media=spec.get("media"), timeline=spec.get("timeline"),
+                        export=tuple(ExportColumn(c["label"], c["key"], c.get("as", ""), bool(c.get("primary")))
+                                     for c in spec.get("export", ())))
 
     def resource(self, name: str) -> Resource | None:
         return self.resources.get(name)
@@ -360,6 +380,14 @@ class ConcordMapping:
                         raise LookupError(f"Concord {resource.name} clone: no key {key}")
                 for name in resource.clone.values:
                     require(name, "clone values")
+            for column in resource.export:
+                if column.kind not in EXPORT_KINDS or (column.kind in ("name", "stored", "money")
+                                                       and column.key not in resource.by_key):
+                    raise LookupError(f"Concord {resource.name} export {column.key}: no {column.kind or 'key'}")
+                if column.kind == "name":
+                    require(f"{resource.by_key[column.key].field}Name", f"export {column.key}")
+                if column.kind == "records" and column.key not in resource.associations:
+                    raise LookupError(f"Concord {resource.name} export {column.key}: no association")
             problems = check_rules(resource.rules, entity, registry)
             if problems:
                 raise LookupError(f"Concord {resource.name}: {'; '.join(problems)}")

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any, Callable
 from starlette.responses import Response
 
 from polycrm.dialects.concord import (accounts, associations, billables, board, brands, clones, comments,
-                                      custom_fields, documents, form_fields, lookups, media, profile,
-                                      records, search, tag_admin, teams, timeline, trash, users, zapier)
+                                      custom_fields, documents, export, form_fields, lookups, media, profile,
+                                      records, saved_filters, search, tag_admin, teams, timeline, trash, users, zapier)
 from polycrm.dialects.concord.context import DEFAULT_PER_PAGE, MAX_PER_PAGE, ConcordRequest
 from polycrm.dialects.concord.envelope import APP_VERSION, WARNING_HEADER, answer
 from polycrm.dialects.concord.custom_types import custom_fields as custom_fields_of, selectable_keys
@@ -117,6 +117,15 @@ def _components_parameters() -> dict[str, Any]:
     }
 
 
+_SAVED_FILTER_PARAMETERS = [
+    query_param("filter_id", {"type": "integer", "minimum": 1}, "A saved filter of the resource the "
+                "caller sees (`GET /api/filters/{resource}`), applied when `filters` is not given."),
+    query_param("with_default_filter", {"type": "string", "enum": ["0", "1", "true", "false"]},
+                "1: apply the caller's default saved filter of the resource when `filters` and `filter_id` "
+                "are not given."),
+]
+
+
 def _list_parameters(target: Resource, selectable: list[str], *, page: bool, shape: bool,
                      take: int | None) -> list[dict[str, Any]]:
     """The query parameters of a list of `target`'s records."""
@@ -127,8 +136,8 @@ def _list_parameters(target: Resource, selectable: list[str], *, page: bool, sha
                              "PHP nested parameters (`filters[children][0][query][rule]=...`)."},
              query_param("order", {"type": "string"}, f"`key`, `key|desc`, `a|desc;b`, or `order[0][field]=key&"
                                                       f"order[0][direction]=desc`. Keys: {sortable}.")]
-    if page:
-        found = [ref("parameters", "page"), ref("parameters", "per_page"), *found]
+    if page:  # pages of records apply saved filters (a search does not)
+        found = [ref("parameters", "page"), ref("parameters", "per_page"), *found, *_SAVED_FILTER_PARAMETERS]
     if shape:
         found += [query_param("select", {"type": "string"}, "Keys to fill, `;`-separated (the others are "
                                                            f"null): {', '.join(selectable)}."),
@@ -306,6 +315,31 @@ def _zapier_subscription(records: str) -> Callable[[Place], dict[str, Any]]:
     return describe
 
 
+def _export(place: Place) -> dict[str, Any] | None:
+    resource = _resource(place)
+    if not resource.export:  # Concord's Exportable resources only
+        return None
+    dated = [c.key for c in resource.export if c.kind in ("moment", "date") and c.key in resource.rules]
+    body = {"type": "object", "properties": {
+        "type": {"type": ["string", "null"], "enum": [*export.TYPES, None], "default": "csv"},
+        "period": {"description": "A date preset (`last_7_days`, …), {start, end}, or null for every record.",
+                   "anyOf": [{"type": "string", "enum": [*export.PERIODS, "all"]}, {"type": "null"}, {
+                       "type": "object", "required": ["start", "end"], "additionalProperties": False,
+                       "properties": {"start": {"type": "string"}, "end": {"type": "string"}}}]},
+        "date_range_field": {"type": ["string", "null"], "enum": [*dated, None], "default": "created_at"},
+        "fields": {"type": ["array", "null"], "maxItems": export.MAX_FIELDS, "items": {"type": "string"}},
+        "filters": {"anyOf": [schema_ref(f"{resource.name}.filters"), {"type": "null"}]},
+        "filter_id": {"type": ["integer", "null"], "minimum": 1, "description": "A saved filter, without `filters`."},
+        "with_default_filter": {"type": ["boolean", "null"]}}}
+    success = {"200": {"description": f"The records as CSV (`{resource.name}.csv`): Concord's columns, every cell "
+                                      "quoted, date-times in UTC and in the caller's zone.",
+                       "headers": {**_headers("X-RateLimit-Limit-Required", "X-RateLimit-Remaining-Required"),
+                                   "Content-Disposition": _header("`attachment; filename=<resource>.csv`",
+                                                                  {"type": "string"})},
+                       "content": {"text/csv": {"schema": {"type": "string"}}}}}
+    return _operation(place, f"Export {resource.name} as CSV (the records the caller may read)", success, body=body)
+
+
 Describe = Callable[[Place], dict[str, Any] | None]
 # A field object of `GET /api/fields/{group}/...`: its common keys (components add their own).
 _FORM_FIELDS = {"type": "array", "items": {
@@ -458,6 +492,20 @@ DESCRIBED: dict[Callable[..., Any], Describe] = {
     documents.mark_draft: _status_change("Mark a document draft again (not one a customer accepted)"),
     **{shown: _billable_read for shown, _ in billables.HANDLERS.values()},
     **{saved: _billable_write for _, saved in billables.HANDLERS.values()},
+    export.export: _export,
+    saved_filters.index: lambda p: _operation(p, "The saved filters of a resource the caller sees (theirs, shared, the "
+                                                 "application's), by name", _success("200", "A bare array.", {
+                                                     "type": "array", "items": schema_ref("SavedFilter")}, p)),
+    saved_filters.store: lambda p: _operation(p, "Save a filter (its rules checked against the resource's)", _success(
+        "201", "The filter.", schema_ref("SavedFilter"), p), body=schema_ref("SavedFilterRequest")),
+    saved_filters.update: lambda p: _operation(p, "Change a saved filter (its author or an administrator)", _success(
+        "200", "The filter.", schema_ref("SavedFilter"), p), body=schema_ref("SavedFilterRequest"), errors=("404",)),
+    saved_filters.destroy: lambda p: _deleted(p, "Delete a saved filter (its author or an administrator)",
+                                              errors=("404",)),
+    saved_filters.mark_default: lambda p: _operation(p, "Make a filter the caller's default of a view", _success(
+        "200", "The filter.", schema_ref("SavedFilter"), p), errors=("404",)),
+    saved_filters.unmark_default: lambda p: _operation(p, "Stop filtering a view by default with a filter", _success(
+        "200", "The filter.", schema_ref("SavedFilter"), p), errors=("404",)),
     media.store: _media_upload,
     media.destroy: _media_removal,
     media.view: _media_content("inline"),
@@ -500,12 +548,16 @@ def _paths(mapping: ConcordMapping, selectable: dict[str, list[str]]) -> dict[st
             if has_id:
                 what = ID_TEXTS.get(route.shape[0], "A record id (its leading digits, as MySQL casts a string: "
                                                     "`12abc` is 12).")
-                item["parameters"] = [path_param("id", what, {"type": "integer", "minimum": 1})]
+                item["parameters"] = [path_param("id", what, {"type": "string"} if route.shape[0] == "filters"
+                                                 else {"type": "integer", "minimum": 1})]
             if "{media}" in route.shape:
                 item["parameters"] = [*item["parameters"], path_param(
                     "media", "A file id of the record.", {"type": "integer", "minimum": 1})]
             if "{pipeline}" in route.shape:
                 item["parameters"] = [path_param("pipeline", "A pipeline id.", {"type": "integer", "minimum": 1})]
+            if "{view}" in route.shape:
+                item["parameters"] = [*item["parameters"], path_param(
+                    "view", "The view a filter is the default of (a resource's: `contacts`).", {"type": "string"})]
             if "{group}" in route.shape:
                 item["parameters"] = [path_param("group", "A resource name (`contacts`); a name without fields "
                                                           "answers an empty list.", {"type": "string"})]
@@ -529,11 +581,12 @@ def _paths(mapping: ConcordMapping, selectable: dict[str, list[str]]) -> dict[st
     return {path: item for path, item in paths.items() if set(item) - {"parameters"}}
 
 
-ID_TEXTS = {"personal-access-tokens": "A token id.", "tags": "A tag id.", "zapier": "A hook id.", "media": "A file id."}
+ID_TEXTS = {"filters": "A saved filter's id; on GET, the identifier (resource name) whose filters to list.",
+            "personal-access-tokens": "A token id.", "tags": "A tag id.", "zapier": "A hook id.", "media": "A file id."}
 TAGS = {"accounts": "Tokens and users", "users": "Tokens and users", "profile": "Tokens and users",
         "search": "Search", "openapi": "API", "comments": "comments", "documents": documents.RESOURCE,
-        "brands": "brands", "teams": "teams", "tag_admin": "tags", "zapier": "Zapier hooks", "billables": "Products of deals and documents",
-        "media": "Files of records"}
+        "brands": "brands", "teams": "teams", "tag_admin": "tags", "zapier": "Zapier hooks",
+        "billables": "Products of deals and documents", "media": "Files of records", "saved_filters": "Saved filters"}
 
 
 def build_openapi(mapping: ConcordMapping, registry: Registry) -> dict[str, Any]:

@@ -448,6 +448,21 @@ def shared_schemas(mapping: ConcordMapping) -> dict[str, dict[str, Any]]:
             "body": {"type": "string", "minLength": 1, "maxLength": 65535, "pattern": r"\S"},
             "via_resource": {"type": "string", "enum": ["contacts", "companies", "deals", "activities"]},
             "via_resource_id": {"type": ["integer", "string"]}}},
+        "SavedFilter": _object({
+            "id": INTEGER, "name": STRING, "identifier": STRING, "rules": {"type": ["object", "array"]},
+            "user_id": {"type": ["integer", "null"]}, "is_shared": BOOLEAN, "is_shared_from_another_user": BOOLEAN,
+            "is_system_default": BOOLEAN, "is_readonly": BOOLEAN,
+            "defaults": {"type": "array", "items": _object({"user_id": INTEGER, "view": STRING})},
+            "created_at": maybe, "updated_at": maybe,
+            "authorizations": _object({"update": BOOLEAN, "delete": BOOLEAN}), "was_recently_created": BOOLEAN}),
+        "SavedFilterRequest": {"type": "object", "required": ["name", "is_shared"], "properties": {
+            "name": {"type": "string", "minLength": 1, "maxLength": 191, "pattern": r"\S"},
+            "identifier": {"type": "string", "description": "A resource name (`contacts`); required on create, "
+                                                            "fixed once saved."},
+            "is_shared": {"type": ["boolean", "integer", "string"], "enum": [True, False, 0, 1, "0", "1", "true",
+                                                                              "false"]},
+            "rules": {"description": "A query-builder group (as `filters` of a list), or a list of rules.",
+                      "type": ["object", "array", "null"]}}},
         "BoardStage": _object({"id": INTEGER, "name": STRING, "win_probability": INTEGER, "display_order": INTEGER,
                                "summary": _object({"count": INTEGER, "value": NUMBER, "weighted_value": NUMBER}),
                                "cards": {"type": "array", "items": _object({

@@ -17,6 +17,7 @@ from polycrm.dialects.concord.listing import SearchFieldsRejected, parse_order, 
 from polycrm.dialects.concord.mapping import Resource
 from polycrm.dialects.concord.media_view import shown_media
 from polycrm.dialects.concord.pages import PageLinks, page_number, page_size, paginated, take_count
+from polycrm.dialects.concord.saved_filters import saved_rules
 from polycrm.dialects.concord.view import ResourceView
 from polycrm.dialects.concord.writes import save
 from polycrm.query.tree import Compare, Node, Op, Sort, conjunction
@@ -63,8 +64,11 @@ def list_condition(api: ConcordApi | None, request: ConcordRequest, view: Resour
         if q:
             conditions.append(parse_search(q, request.text("search_fields"), request.text("search_match"),
                                            view.search_columns, view.entity))
-        if api is not None and request.query.get("filters") not in (None, ""):
-            conditions.append(parse_filters(request.query["filters"], view.rules_for(request.user), view.entity,
+        filters = request.query.get("filters") if api is not None else None
+        if api is not None and filters in (None, ""):  # a saved filter only for a list without rules of its own
+            filters = saved_rules(api, request, view.resource.name)
+        if api is not None and filters not in (None, ""):
+            conditions.append(parse_filters(filters, view.rules_for(request.user), view.entity,
                                             user_id=request.user.user_id, registry=api.core.registry))
     except FilterError as error:
         raise invalid({error.key: [error.message]}) from None

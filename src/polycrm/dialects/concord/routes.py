@@ -11,8 +11,8 @@ import re
 from typing import Any, Callable
 
 from polycrm.dialects.concord import (accounts, associations, billables, board, brands, clones, comments,
-                                      custom_fields, documents, form_fields, lookups, media, openapi, profile,
-                                      records, search, tag_admin, teams, timeline, trash, users, zapier)
+                                      custom_fields, documents, export, form_fields, lookups, media, openapi, profile,
+                                      records, saved_filters, search, tag_admin, teams, timeline, trash, users, zapier)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +80,11 @@ ROUTES = (
     Route(("zapier", "hooks", "{resource}", "created"), {"POST": Operation(zapier.subscribe_created, body=True)}),
     Route(("zapier", "hooks", "{resource}", "updated"), {"POST": Operation(zapier.subscribe_updated, body=True)}),
     Route(("zapier", "hooks", "{id}"), {"DELETE": Operation(zapier.unsubscribe)}),
+    Route(("filters",), {"POST": Operation(saved_filters.store, body=True)}),
+    Route(("filters", "{id}"), {"GET": Operation(saved_filters.index), "PUT": Operation(saved_filters.update, body=True),
+                                "DELETE": Operation(saved_filters.destroy)}),
+    Route(("filters", "{id}", "{view}", "default"), {"PUT": Operation(saved_filters.mark_default),
+                                                     "DELETE": Operation(saved_filters.unmark_default)}),
     Route(("deals", "board", "{pipeline}"), {"GET": Operation(board.board)}),
     Route(("media", "{id}"), {"GET": Operation(media.view)}),
     Route(("media", "{id}", "preview"), {"GET": Operation(media.preview)}),
@@ -94,6 +99,7 @@ ROUTES = (
     Route(("{resource}",), {"GET": Operation(records.index), "POST": Operation(records.store, body=True)}),
     Route(("{resource}", "search"), {"GET": Operation(records.search)}),
     Route(("{resource}", "rules"), {"GET": Operation(records.rules)}),
+    Route(("{resource}", "export"), {"POST": Operation(export.export, body=True)}),
     Route(("{resource}", "{id}"), {"GET": Operation(records.show), "PUT": Operation(records.update, body=True),
                                    "DELETE": Operation(records.destroy)}),
     Route(("{resource}", "{id}", "clone"), {"POST": Operation(clones.clone)}),
@@ -163,7 +169,7 @@ def is_concord_path(segments: list[str], resources: frozenset[str]) -> bool:
     if len(segments) == 1:
         return True
     if len(segments) == 2:
-        return segments[1] in ("search", "rules") or bool(_RECORD_ID.fullmatch(segments[1]))
+        return segments[1] in ("search", "rules", "export") or bool(_RECORD_ID.fullmatch(segments[1]))
     if len(segments) == 4:
         return segments[2] == "media"
     return len(segments) == 3 and segments[2] not in _INFLOW_RECORD_PATHS
