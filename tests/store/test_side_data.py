@@ -43,3 +43,30 @@ def test_one_statement_read_matches_row_plus_side_data(store: Store) -> None:
                                                                                   ("+15550001", True)]
     with store.database.connect() as conn:
         assert repository.fetch_with_side_data(conn, 10**9, name_links=(), links=links, contact_fields=kinds)[0] is None
+
+
+def test_a_page_reads_its_rows_side_data_in_their_statement(store: Store) -> None:
+    from polycrm.query.tree import Compare, Op, Sort
+
+    core = Core(store.database)
+    account_ids = core.records("Account").create_many(ADMIN, [{"name": "Initech"}, {"name": "Umbrella"}])
+    contacts = core.records("Contact")
+    ids = [int(contacts.create(ADMIN, {"lastName": f"Page{n}", "accountsIds": account_ids[:n],
+                                       "accountsColumns": {account_ids[0]: {"role": f"R{n}"}} if n else {},
+                                       "emailAddressData": [{"emailAddress": f"p{n}{i}@example.com"}
+                                                            for i in range(n)]})["id"]) for n in range(3)]
+    repository = contacts.repository
+    links = [contacts.entity.links["accounts"]]
+    kinds = [("email", "emailAddress"), ("phone", "phoneNumber")]
+    where = Compare("id", Op.IN, tuple(ids))
+    with store.database.connect() as conn:
+        rows, side = repository.fetch_rows_with_side_data(conn, where, sorts=[Sort("id", True)], limit=2,
+                                                          links=links, contact_fields=kinds)
+        assert rows == repository.fetch_rows(conn, where, sorts=[Sort("id", True)], limit=2)
+        assert side == repository.side_data(conn, [r["id"] for r in rows], links, kinds)  # the page's rows only
+        assert set(side.related["accounts"]) == {ids[1], ids[2]}
+        # A link back to the entity's own table is not correlated (the outer row would be ambiguous).
+        accounts = core.records("Account").repository
+        children = [core.records("Account").entity.links["children"]]
+        _, none = accounts.fetch_rows_with_side_data(conn, Compare("id", Op.IN, tuple(account_ids)), links=children)
+        assert none is None
