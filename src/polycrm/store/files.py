@@ -5,10 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Iterable
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.engine import Connection, Row
 
 from polycrm.store.database import Database
+from polycrm.store.relation_rows import any_of
+from polycrm.store.statements import StatementCache
+
+_FILES_OF: StatementCache[Any] = StatementCache(16)
 
 
 class FileRepository:
@@ -38,8 +42,11 @@ class FileRepository:
         if not ids:
             return []
         table = self.table
-        return list(conn.execute(select(table).where(table.c.entity == entity, table.c.record_id.in_(ids))
-                                 .order_by(table.c.id)))
+        # Built once per table: every Concord read of a contact, company, deal or activity lists its files.
+        statement = _FILES_OF.get(table, lambda: select(table).where(
+            table.c.entity == bindparam("entity"), any_of(table.c.record_id, "ids", self.database.dialect)
+        ).order_by(table.c.id))
+        return list(conn.execute(statement, {"entity": entity, "ids": ids}))
 
     def names_of(self, conn: Connection, entity: str, record_id: int) -> set[str]:
         """The names of one record's files."""
