@@ -233,9 +233,13 @@ class RecordService(MassActions):
         with self.database.connect() as conn:
             limit = query.limit + (1 if query.total is TotalMode.NONE else 0)
             links, contact_fields = assembler.side_links(wanted, actor)
+            asked = [self.entity.links[name] for name in query.related]
+            links += [link for link in asked if link.name not in {known.name for known in links}]
             rows, side = assembler.repository.fetch_rows_with_side_data(
                 conn, condition, attributes=columns, sorts=sorts, offset=query.offset, limit=limit,
                 name_links=name_links, links=links, contact_fields=contact_fields)
+            if side is None and asked:
+                side = assembler.repository.side_data(conn, [r["id"] for r in rows], links, contact_fields)
             has_more = len(rows) > query.limit
             rows = rows[:query.limit]
             if query.total is TotalMode.COUNT:
@@ -245,7 +249,9 @@ class RecordService(MassActions):
             else:
                 total = None
             records = assembler.complete(conn, rows, full=False, wanted=wanted, viewer=actor, side=side)
-        return SearchResult(records, total, has_more)
+        related = {link.name: {owner: [i for i, _ in pairs] for owner, pairs in side.related[link.name].items()}
+                   for link in asked} if side is not None else {}
+        return SearchResult(records, total, has_more, related)
 
     def group_totals(self, actor: Actor, where: Node, group_by: str,
                      summed: str | None = None) -> dict[Any, tuple[int, float]]:

@@ -25,6 +25,7 @@ class SearchQuery:
     limit: int = 20
     select: list[str] | None = None  # attribute names; None = the default list attributes
     total: TotalMode = TotalMode.COUNT
+    related: tuple[str, ...] = ()  # links whose related ids come with the records (`SearchResult.related`)
 
 
 @dataclass(slots=True)
@@ -32,6 +33,9 @@ class SearchResult:
     records: list[dict]
     total: int | None  # None when not counted
     has_more: bool
+    # Link name -> record id -> ids of the live records related through it, for the query's `related` links
+    # (read in the records' own statement; not limited by access, as RelationService.related_ids).
+    related: dict[str, dict[int, list[int]]] = dataclass_field(default_factory=dict)
 
 
 def text_filter(entity: Entity, text: str, contains_min_length: int = 4) -> Node:

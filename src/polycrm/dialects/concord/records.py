@@ -106,10 +106,11 @@ def page_of(api: ConcordApi, request: ConcordRequest, view: ResourceView, where:
     per_page, page = page_size(request), page_number(request)
     select = selected_keys(request, view)
     query = SearchQuery(where=where, sorts=list_order(request, view, order), offset=(page - 1) * per_page,
-                        limit=per_page, select=view.attributes(), total=TotalMode.COUNT)
+                        limit=per_page, select=view.attributes(), total=TotalMode.COUNT,
+                        related=view.association_links)
     result = api.core.records(view.entity.name).search(request.user, query)
-    rows = view.index_rows(request.user, result.records, select=select,
-                           with_=request.text("with"))
+    rows = view.index_rows(request.user, result.records, select=select, with_=request.text("with"),
+                           related_ids=result.related)
     return paginated(rows, total=result.total or 0, page=page, per_page=per_page, links=PageLinks(request))
 
 
@@ -121,9 +122,10 @@ def search(api: ConcordApi, request: ConcordRequest) -> Response:
     if where is None:
         return answer([])
     query = SearchQuery(where=where, sorts=list_order(request, view), limit=limit, select=view.attributes(),
-                        total=TotalMode.NONE)
+                        total=TotalMode.NONE, related=view.association_links)
     result = api.core.records(view.entity.name).search(request.user, query)
-    return answer(view.index_rows(request.user, result.records, with_=request.text("with")))
+    return answer(view.index_rows(request.user, result.records, with_=request.text("with"),
+                                  related_ids=result.related))
 
 
 def rules(api: ConcordApi, request: ConcordRequest) -> Response:

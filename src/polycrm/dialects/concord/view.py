@@ -159,10 +159,21 @@ class ResourceView:
     def _counts(related: dict[str, dict[int, list[int]]], record_id: int) -> dict[str, int]:
         return {key: len(ids.get(record_id, [])) for key, ids in related.items()}
 
+    @property
+    def association_links(self) -> tuple[str, ...]:
+        """The links of the resource's associations: a list asks for their ids with its records
+        (`SearchQuery.related`), so its counts cost no statement of their own."""
+        return tuple(a.link for a in self.resource.associations.values())
+
     def index_rows(self, actor: Actor, records: list[dict[str, Any]], *, select: list[str] | None = None,
-                   with_: str | None = None) -> list[dict[str, Any]]:
-        """Records as index rows: counts, no association arrays (unless `with` names them)."""
-        related = self._related(records)
+                   with_: str | None = None, related_ids: dict[str, dict[int, list[int]]] | None = None
+                   ) -> list[dict[str, Any]]:
+        """Records as index rows: counts, no association arrays (unless `with` names them); `related_ids`:
+        the ids of `association_links` by link, when they were read with the records."""
+        if related_ids is not None and set(related_ids) >= set(self.association_links):
+            related = {key: related_ids[a.link] for key, a in self.resource.associations.items()}
+        else:
+            related = self._related(records)
         named, tags = self.lookup_ids(actor, records), self.tags_of(actor, records)
         guests = self.guests_of(actor, records)
         if self.resource.shape is not None:  # a model's own JSON: its associations on every row, no counts
