@@ -20,7 +20,7 @@ from polycrm.core.billables import DISCOUNT_TYPES, TAX_TYPES, rounded
 from polycrm.dialects.concord.context import ConcordRequest
 from polycrm.dialects.concord.envelope import answer, invalid
 from polycrm.dialects.concord.render import concord_datetime
-from polycrm.dialects.concord.values import MAX_STRING, MAX_TEXT, as_integer
+from polycrm.dialects.concord.field_readers import MAX_STRING, MAX_TEXT, as_integer
 
 if TYPE_CHECKING:
     from polycrm.dialects.concord.api import ConcordApi
