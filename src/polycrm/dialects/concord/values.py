@@ -9,6 +9,7 @@ same way.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from polycrm.core.errors import ValidationFailure
@@ -113,21 +114,14 @@ class BodyReader(FieldReaders):
     def _via(self, parsed: Parsed, body: dict[str, Any], creating: bool) -> None:
         """`via_resource` and `via_resource_id`: Concord requires both on a create (`required|in:...`,
         `required|numeric`); an update may leave both out, or name a record to attach."""
-        resource, record_id = body.get(VIA_RESOURCE), body.get(VIA_ID)
-        if not creating and resource in (None, "") and record_id in (None, ""):
-            return
-        if resource in (None, "") and (creating and self.resource.via_required or record_id not in (None, "")):
-            parsed.fail(VIA_RESOURCE, "The via resource field is required.")
-        elif resource not in (None, "") and (not isinstance(resource, str) or resource not in self.resource.via):
-            parsed.fail(VIA_RESOURCE, "The selected via resource is invalid.")
-        number = as_integer(record_id)
-        if record_id in (None, ""):
-            if creating and self.resource.via_required or resource not in (None, ""):
-                parsed.fail(VIA_ID, "The via resource id field is required.")
-        elif number is None:
-            parsed.fail(VIA_ID, "The via resource id field must be a number.")
-        if VIA_RESOURCE not in parsed.errors and VIA_ID not in parsed.errors and number is not None:
-            parsed.via = (resource, number)
+        required = creating and self.resource.via_required
+        errors = via_errors(body, self.resource.via, resource_required=required, id_required=required)
+        for key, messages in errors.items():
+            for message in messages:
+                parsed.fail(key, message)
+        number = as_integer(body.get(VIA_ID))
+        if not errors and number is not None:
+            parsed.via = (body[VIA_RESOURCE], number)
 
     def _field(self, parsed: Parsed, spec: ResourceField, value: Any, creating: bool) -> None:
         label, key = spec.label, spec.key
@@ -153,6 +147,30 @@ class BodyReader(FieldReaders):
         reader = getattr(self, f"_{spec.type}")
         reader(parsed, spec, value)
 
+
+
+def via_errors(values: dict[str, Any], allowed: Collection[str], *, resource_required: bool, id_required: bool,
+               worded_with: bool = False) -> dict[str, list[str]]:
+    """Concord's rules on `via_resource` (one of `allowed`) and `via_resource_id` (numeric): each is required
+    when the other is sent, and on its own when `resource_required`/`id_required` says so. `worded_with`: a
+    requirement through the other key in the words of Laravel's `required_with` (the comments controller's
+    rules), not its plain `required` (calls' and notes' form requests)."""
+    name, number = values.get(VIA_RESOURCE), values.get(VIA_ID)
+    name_sent, number_sent = name not in (None, ""), number not in (None, "")
+    errors: dict[str, list[str]] = {}
+    if name_sent:
+        if not isinstance(name, str) or name not in allowed:
+            errors[VIA_RESOURCE] = ["The selected via resource is invalid."]
+    elif number_sent or resource_required:
+        when = " when via resource id is present" if worded_with and number_sent else ""
+        errors[VIA_RESOURCE] = [f"The via resource field is required{when}."]
+    if number_sent:
+        if as_integer(number) is None:
+            errors[VIA_ID] = ["The via resource id field must be a number."]
+    elif name_sent or id_required:
+        when = " when via resource is present" if worded_with and name_sent else ""
+        errors[VIA_ID] = [f"The via resource id field is required{when}."]
+    return errors
 
 
 # Laravel's words for the core's validation failures, by kind.
