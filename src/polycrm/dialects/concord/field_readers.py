@@ -60,31 +60,43 @@ def as_integer(value: Any) -> int | None:
     return None
 
 
+def read_string(parsed: Parsed, spec: ResourceField, value: Any, limit: int) -> None:
+    """A string of at most `limit` characters, kept as given."""
+    if not isinstance(value, str):
+        parsed.fail(spec.key, f"The {spec.label} field must be a string.")
+    elif len(value) > limit:
+        parsed.fail(spec.key, f"The {spec.label} field must not be greater than {limit} characters.")
+    else:
+        parsed.data[spec.field] = value
+
+
+def read_integer(parsed: Parsed, spec: ResourceField, value: Any) -> None:
+    """Laravel's `integer` (and `not_in`, when the spec names values it refuses)."""
+    number = as_integer(value)
+    if number is None:
+        parsed.fail(spec.key, spec.messages.get("type") or f"The {spec.label} field must be an integer.")
+    elif number in spec.not_in:
+        parsed.fail(spec.key, f"The selected {spec.label} is invalid.")
+    else:
+        parsed.data[spec.attribute] = number
+
+
 class FieldReaders:
     """The readers of one mapping's values: `_<type>` reads a value of that type."""
 
     def __init__(self, mapping: ConcordMapping):
         self.mapping = mapping
 
-    @staticmethod
-    def _bounded(parsed: Parsed, spec: ResourceField, value: Any, limit: int) -> None:
-        if not isinstance(value, str):
-            parsed.fail(spec.key, f"The {spec.label} field must be a string.")
-        elif len(value) > limit:
-            parsed.fail(spec.key, f"The {spec.label} field must not be greater than {limit} characters.")
-        else:
-            parsed.data[spec.field] = value
-
     def _string(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
-        self._bounded(parsed, spec, value, MAX_STRING)
+        read_string(parsed, spec, value, MAX_STRING)
 
     def _text(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
         """A text column (a body in Concord's editor, HTML; a description), kept as given."""
-        self._bounded(parsed, spec, value, MAX_TEXT)
+        read_string(parsed, spec, value, MAX_TEXT)
 
     def _longtext(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
         """A long text column (a document's content): any length the request body may carry."""
-        self._bounded(parsed, spec, value, MAX_LONGTEXT)
+        read_string(parsed, spec, value, MAX_LONGTEXT)
 
     def _lookup(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
         """An entry of a list by id, or by name: resolved to the name stored when the caller is known
@@ -126,15 +138,7 @@ class FieldReaders:
         else:
             parsed.data[spec.attribute] = number
 
-    def _id(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
-        number = as_integer(value)
-        if number is None:
-            parsed.fail(spec.key, spec.messages.get("type") or f"The {spec.label} field must be an integer.")
-        elif number in spec.not_in:
-            parsed.fail(spec.key, f"The selected {spec.label} is invalid.")
-        else:
-            parsed.data[spec.attribute] = number
-
+    _id = staticmethod(read_integer)  # a link's id (its attribute `<field>Id`)
     _int = _id  # `attribute` is the field itself for an int
 
     def _decimal(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
