@@ -202,13 +202,8 @@ class FieldReaders:
         number may end in `|work` (a known type, any case). A type Concord does not know (`fax`, `MOBILE`, a
         number) is its default, mobile, as Concord stores it without a word (named in the warning here); one
         that is no text (a list, an object: a 500 in Concord) is 422."""
-        if isinstance(value, str):
-            value = [number for number in value.split(",") if number.strip()]
-        if not isinstance(value, list):
-            parsed.fail(spec.key, f"The {spec.label} field must be an array.")
-            return
-        if len(value) > MAX_IDS:
-            parsed.fail(spec.key, f"The {spec.label} field must not have more than {MAX_IDS} items.")
+        value = _split_list(parsed, spec, value, MAX_IDS, f"must not have more than {MAX_IDS} items")
+        if value is None:
             return
         items = []
         for position, item in enumerate(value):
@@ -244,13 +239,8 @@ class FieldReaders:
 
     def _tags(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
         """Tag names: a list, or a comma string as Concord's Tags field splits it; empty names are dropped."""
-        if isinstance(value, str):
-            value = [number for number in value.split(",") if number.strip()]
-        if not isinstance(value, list):
-            parsed.fail(spec.key, f"The {spec.label} field must be an array.")
-            return
-        if len(value) > MAX_TAGS:
-            parsed.fail(spec.key, f"The {spec.label} field must be an array of at most {MAX_TAGS} tag names.")
+        value = _split_list(parsed, spec, value, MAX_TAGS, f"must be an array of at most {MAX_TAGS} tag names")
+        if value is None:
             return
         names = []
         for position, name in enumerate(value):
@@ -295,10 +285,7 @@ class FieldReaders:
 
     def association(self, parsed: Parsed, key: str, value: Any) -> None:
         """Ids (or names) to sync: a list, or a comma string as Concord accepts (`"3,4"`)."""
-        if isinstance(value, str):
-            value = [part.strip() for part in value.split(",") if part.strip()]
-        elif isinstance(value, (int, dict)) and not isinstance(value, bool):
-            value = [value]
+        value = _as_items(value)
         if not isinstance(value, list) or len(value) > MAX_IDS:
             parsed.fail(key, f"The {key} field must be an array of at most {MAX_IDS} ids.")
             return
@@ -370,10 +357,7 @@ class FieldReaders:
     def _options(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
         """A MultiSelect or Checkbox value: option ids or names, as a list, a comma string or one id; the
         options it was read with (`{id, ...}`) are taken back."""
-        if isinstance(value, str):
-            value = [part.strip() for part in value.split(",") if part.strip()]
-        elif isinstance(value, (int, dict)) and not isinstance(value, bool):
-            value = [value]
+        value = _as_items(value)
         if not isinstance(value, list) or len(value) > MAX_IDS:
             parsed.fail(spec.key, f"The {spec.label} field must be an array.")
             return
@@ -390,6 +374,30 @@ class FieldReaders:
                                   f"{'are' if many else 'is'} invalid.")
         else:
             parsed.data[spec.field] = list(dict.fromkeys(names))
+
+
+def _split_list(parsed: Parsed, spec: ResourceField, value: Any, most: int, too_many: str) -> list[Any] | None:
+    """A list value, or a comma string split as Concord's Phone and Tags fields split it (blank parts dropped,
+    the others as given); None, with the failure named, for anything else or more than `most` items."""
+    if isinstance(value, str):
+        value = [part for part in value.split(",") if part.strip()]
+    if not isinstance(value, list):
+        parsed.fail(spec.key, f"The {spec.label} field must be an array.")
+        return None
+    if len(value) > most:
+        parsed.fail(spec.key, f"The {spec.label} field {too_many}.")
+        return None
+    return value
+
+
+def _as_items(value: Any) -> Any:
+    """Ids as a list: a comma string's trimmed parts (`"3,4"`), one id or record alone as a list of it; any
+    other value as given, for the caller to refuse."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    if isinstance(value, (int, dict)) and not isinstance(value, bool):
+        return [value]
+    return value
 
 
 def _option_name(spec: ResourceField, value: Any) -> str | None:
