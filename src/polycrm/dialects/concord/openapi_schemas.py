@@ -1,7 +1,8 @@
 """The schemas of the Concord dialect's OpenAPI document (openapi.py): each resource's record, index row, linked
 row, page, request bodies and `filters`, from the mapping (resources/) and the entity as defined now
 (custom fields with a `cf_` key included); and the shapes every route shares (errors, tokens, the user,
-global search groups, filter rules). Record keys follow render.py, bodies values.py, filters filters.py.
+global search groups, filter rules). Record keys follow render.py, bodies values.py (each value as
+field_readers.py reads it), filters filters.py.
 """
 
 from __future__ import annotations
@@ -92,7 +93,7 @@ def _shown(item: ResourceField, phone_types: list[str]) -> dict[str, Any]:
 
 
 # A custom field's value by its Concord type's value kind (custom_types.TYPES), as render.py shows it and
-# values.py reads it (specs/concord.md §6): option fields show option ids (Select, Radio) or option objects
+# field_readers.py reads it (specs/concord.md §6): option fields show option ids (Select, Radio) or option objects
 # (Checkbox, MultiSelect) and take ids or names; dates are MySQL text.
 OPTION_OBJECT = {"type": "object", "properties": {"id": INTEGER, "name": STRING,
                                                    "swatch_color": {"type": ["string", "null"]}}}
