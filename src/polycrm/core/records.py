@@ -1,5 +1,5 @@
 """Record services: create, read, update, delete and search records of one entity type (relations:
-core/relations.py).
+core/relations.py; searching: core/record_search.py; mass actions: core/mass_actions.py).
 
 Every operation runs in one transaction, checks access for the actor (core/access.py: what may be read,
 changed, linked and named), and leaves nothing half-written when it fails. A write reads the record it
@@ -25,7 +25,8 @@ from polycrm.core.errors import DuplicateFound, Forbidden, NotFound, VersionConf
 from polycrm.core.follows import ActorSource, AutoFollow
 from polycrm.core.linker import Linker
 from polycrm.core.mass_actions import MassActions
-from polycrm.core.search import SearchQuery, SearchResult, TotalMode, check_filter_values
+from polycrm.core.record_search import RecordSearch
+from polycrm.core.search import check_filter_values
 from polycrm.core.stream import StreamWriter
 from polycrm.core.summaries import SummaryFields
 from polycrm.core.tickets import TICKET_ENTITY, TicketService, number_counter
@@ -34,7 +35,7 @@ from polycrm.core.values import ParsedInput, RecordInput, parse_id
 from polycrm.core.vault import SecretFields, refuse_secret_terms
 from polycrm.events.outbox import Outbox
 from polycrm.meta import FOLLOWERS, Entity, ValueKind
-from polycrm.query.tree import TRUE, Compare, Node, Not, Op, Sort, conjunction
+from polycrm.query.tree import Compare, Node, Not, Op, Sort, conjunction
 from polycrm.store.database import Database, utcnow
 from polycrm.store.follows import FollowRepository
 from polycrm.store.notes import NoteRepository
@@ -48,7 +49,7 @@ Attach = Callable[[Connection, int], bool]
 Services = Callable[[str], "RecordService"]
 
 
-class RecordService(MassActions):
+class RecordService(RecordSearch, MassActions):
     """Operations on the records of one entity type."""
 
     def __init__(self, database: Database, entity: Entity, actors: ActorSource, services: Services,
@@ -195,75 +196,6 @@ class RecordService(MassActions):
             repository = RecordRepository(self.database, self.database.registry.entity(entity_name))
             self._repositories[entity_name] = repository
         return repository
-
-    # --- search -----------------------------------------------------------------------------------
-
-    def list_attributes(self, select: list[str] | None, sort_attributes: Iterable[str]) -> set[str] | None:
-        """Attributes a list returns: EspoCRM's select rules (id, assignedUserId, createdById and the
-        sort attributes always; without select, everything but id lists, name maps and contact data)."""
-        if select is None:
-            return set(self._default_list_attributes)
-        wanted = {name for name in select if name in self.entity.attributes}
-        wanted.add("id")
-        for always in ("assignedUserId", "createdById"):
-            if always in self.entity.attributes:
-                wanted.add(always)
-        for name in sort_attributes:
-            if name in self.entity.attributes:
-                wanted.add(name)
-            elif name in self.entity.fields:
-                wanted.update(a.name for a in self.entity.attributes.values() if a.field == name)
-        return wanted
-
-    def search(self, actor: Actor, query: SearchQuery, *, within: Node | None = None) -> SearchResult:
-        self.require_scope(actor, "read")
-        return self.search_visible(actor, query, within=within)
-
-    def search_visible(self, actor: Actor, query: SearchQuery, *, within: Node | None = None,
-                       assembler: RecordAssembler | None = None) -> SearchResult:
-        """The records matching `query` (and `within`) that the actor may read: an empty list, not Forbidden,
-        when they may read none. `assembler` reads other rows of the type than the live ones (core.trash's)."""
-        assembler = assembler or self.assembler
-        condition = conjunction([self.visible_condition(actor, query.where)] + ([within] if within else []))
-        refuse_secret_terms(self.database.registry, self.entity, TRUE, query.sorts)
-        sorts = self.access.restrict_sorts(actor, self.entity, query.sorts)
-        wanted = self.list_attributes(query.select, [s.attribute for s in query.sorts])
-        columns = None if wanted is None else wanted | self._columns_for_derived(wanted)
-        name_links = [link for link in self._belongs_to if wanted is None or f"{link}Name" in wanted]
-        with self.database.connect() as conn:
-            limit = query.limit + (1 if query.total is TotalMode.NONE else 0)
-            links, contact_fields = assembler.side_links(wanted, actor)
-            asked = [self.entity.links[name] for name in query.related]
-            links += [link for link in asked if link.name not in {known.name for known in links}]
-            rows, side = assembler.repository.fetch_rows_with_side_data(
-                conn, condition, attributes=columns, sorts=sorts, offset=query.offset, limit=limit,
-                name_links=name_links, links=links, contact_fields=contact_fields)
-            if side is None and asked:
-                side = assembler.repository.side_data(conn, [r["id"] for r in rows], links, contact_fields)
-            has_more = len(rows) > query.limit
-            rows = rows[:query.limit]
-            if query.total is TotalMode.COUNT:
-                # A short first page already is the whole result: skip the count query.
-                short_page = query.offset == 0 and len(rows) < query.limit
-                total = len(rows) if short_page else assembler.repository.count(conn, condition)
-            else:
-                total = None
-            records = assembler.complete(conn, rows, full=False, wanted=wanted, viewer=actor, side=side)
-        related = {link.name: {owner: [i for i, _ in pairs] for owner, pairs in side.related[link.name].items()}
-                   for link in asked} if side is not None else {}
-        return SearchResult(records, total, has_more, related)
-
-    def group_totals(self, actor: Actor, where: Node, group_by: str,
-                     summed: str | None = None) -> dict[Any, tuple[int, float]]:
-        """Per value of `group_by`, how many records matching `where` the actor may read and the sum of `summed`
-        over them (a deal board's columns, comment counts)."""
-        self.require_scope(actor, "read")
-        with self.database.connect() as conn:
-            return self.assembler.repository.group_totals(conn, self.visible_condition(actor, where), group_by, summed)
-
-    def _columns_for_derived(self, wanted: set[str]) -> set[str]:
-        """Column attributes needed to compute the wanted derived ones (names need their ids)."""
-        return set().union(*(self._derived_from.get(name, ()) for name in wanted))
 
     # --- create -----------------------------------------------------------------------------------
 

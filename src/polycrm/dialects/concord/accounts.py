@@ -14,7 +14,7 @@ from polycrm.dialects.concord.context import ConcordRequest
 from polycrm.dialects.concord.envelope import ConcordError, answer, invalid, no_content, not_found, too_many
 from polycrm.dialects.concord.render import concord_datetime
 from polycrm.dialects.concord.users import shown_user
-from polycrm.dialects.concord.values import MAX_STRING
+from polycrm.dialects.concord.field_readers import MAX_STRING
 
 if TYPE_CHECKING:
     from polycrm.dialects.concord.api import ConcordApi

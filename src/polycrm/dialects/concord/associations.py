@@ -15,7 +15,7 @@ from polycrm.dialects.concord.context import ConcordRequest
 from polycrm.dialects.concord.envelope import (ALREADY_ASSOCIATED, NOT_PERMITTED, answer, conflict, forbidden,
                                                invalid)
 from polycrm.dialects.concord.records import record_id, resource_of
-from polycrm.dialects.concord.values import Parsed
+from polycrm.dialects.concord.field_readers import Parsed
 from polycrm.dialects.concord.view import ResourceView
 from polycrm.dialects.concord.writes import resolve
 

@@ -20,7 +20,9 @@ from polycrm.core.billables import DISCOUNT_TYPES, TAX_TYPES, rounded
 from polycrm.dialects.concord.context import ConcordRequest
 from polycrm.dialects.concord.envelope import answer, invalid
 from polycrm.dialects.concord.render import concord_datetime
-from polycrm.dialects.concord.values import MAX_STRING, MAX_TEXT, as_integer
+from polycrm.dialects.concord.field_readers import (MAX_STRING, MAX_TEXT, Parsed, as_integer, read_integer,
+                                                    read_string)
+from polycrm.dialects.concord.mapping import ResourceField
 
 if TYPE_CHECKING:
     from polycrm.dialects.concord.api import ConcordApi
@@ -212,11 +214,8 @@ def _display_order(line: Mapping[str, Any], index: int, values: dict[str, Any], 
     if line.get("display_order") is None:
         return
     number = as_integer(line["display_order"])
-    if number is None or abs(number) > 2**31 - 1:
-        key = f"products.{index}.display_order"
-        fail(key, f"The {key} field must be an integer.")
-    else:
-        values["displayOrder"] = number
+    in_range = number is not None and abs(number) <= 2**31 - 1  # an INT column's
+    _read_line_key(read_integer, index, "display_order", "displayOrder", number if in_range else None, values, fail)
 
 
 def _qty(line: Mapping[str, Any], index: int, values: dict[str, Any], fail: Fail) -> None:
@@ -235,16 +234,10 @@ def _string(request_key: str, field: str, limit: int = MAX_STRING) -> Any:
     def check(line: Mapping[str, Any], index: int, values: dict[str, Any], fail: Fail) -> None:
         if request_key not in line:
             return
-        value = line[request_key]
-        key = f"products.{index}.{request_key}"
-        if value is None:
+        if line[request_key] is None:
             values[field] = None
-        elif not isinstance(value, str):
-            fail(key, f"The {key} field must be a string.")
-        elif len(value) > limit:
-            fail(key, f"The {key} field must not be greater than {limit} characters.")
         else:
-            values[field] = value
+            _read_line_key(read_string, index, request_key, field, line[request_key], values, fail, limit)
 
     return check
 
@@ -270,14 +263,20 @@ def _tax_rate(line: Mapping[str, Any], index: int, values: dict[str, Any], fail:
 
 
 def _product_id(line: Mapping[str, Any], index: int, values: dict[str, Any], fail: Fail) -> None:
-    if line.get("product_id") is None:
-        return
-    number = as_integer(line["product_id"])
-    if number is None:
-        key = f"products.{index}.product_id"
-        fail(key, f"The {key} field must be an integer.")
-    else:
-        values["productId"] = number
+    if line.get("product_id") is not None:
+        _read_line_key(read_integer, index, "product_id", "productId", line["product_id"], values, fail)
+
+
+def _read_line_key(read: Callable[..., None], index: int, request_key: str, field: str, value: Any,
+                   values: dict[str, Any], fail: Fail, *limit: int) -> None:
+    """A line's key read by the record keys' reader of its type (field_readers), labelled by its full key as
+    Laravel names a nested one."""
+    key = f"products.{index}.{request_key}"
+    parsed = Parsed()
+    read(parsed, ResourceField(key=key, field=field, type="int", label=key), value, *limit)  # attribute: field
+    for message in parsed.errors.get(key, ()):
+        fail(key, message)
+    values.update(parsed.data)
 
 
 def _money(request_key: str, field: str) -> Any:

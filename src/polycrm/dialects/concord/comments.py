@@ -11,7 +11,6 @@ always made from one): it must exist and be readable (403).
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
 from starlette.responses import Response
@@ -26,6 +25,7 @@ from polycrm.dialects.concord.mapping import Resource
 from polycrm.dialects.concord.records import record_id, resource_of
 from polycrm.dialects.concord.render import authored, comment_json
 from polycrm.dialects.concord.users import render_user
+from polycrm.dialects.concord.values import VIA_ID, VIA_RESOURCE, via_errors
 from polycrm.query.tree import Compare, Op, Sort, conjunction
 
 if TYPE_CHECKING:
@@ -36,7 +36,6 @@ NOT_COMMENTABLE = "Comments cannot be added to the provided resource."
 VIA_RESOURCES = ("contacts", "companies", "deals", "activities")  # Concord's PipesComments resources
 MAX_BODY = 65_535  # a MySQL TEXT column
 MAX_THREAD = 1000  # the most comments a record's list shows
-_DIGITS = re.compile(r"\d{1,18}")
 
 
 def index(api: ConcordApi, request: ConcordRequest) -> Response:
@@ -129,25 +128,12 @@ def _body(request: ConcordRequest, resource: Resource | None) -> str:
 
 
 def _via_errors(values: Any, resource: Resource | None) -> dict[str, list[str]]:
-    """Concord's rules on `via_resource` and `via_resource_id`."""
+    """Concord's CommentController rules on the via keys: each `required_with` the other, the id also required
+    for a resource whose records are always made from another (calls, notes)."""
     if not isinstance(values, dict):
         return {}
-    errors: dict[str, list[str]] = {}
-    name, number = values.get("via_resource"), values.get("via_resource_id")
-    if name not in (None, ""):
-        if not isinstance(name, str) or name not in VIA_RESOURCES:
-            errors["via_resource"] = ["The selected via resource is invalid."]
-    elif number not in (None, ""):
-        errors["via_resource"] = ["The via resource field is required when via resource id is present."]
-    if number not in (None, ""):
-        if isinstance(number, bool) or not (isinstance(number, int) or (isinstance(number, str)
-                                                                         and _DIGITS.fullmatch(number))):
-            errors["via_resource_id"] = ["The via resource id field must be a number."]
-    elif name not in (None, ""):
-        errors["via_resource_id"] = ["The via resource id field is required when via resource is present."]
-    elif resource is not None and resource.via_required:
-        errors["via_resource_id"] = ["The via resource id field is required."]
-    return errors
+    return via_errors(values, VIA_RESOURCES, resource_required=False, worded_with=True,
+                      id_required=resource is not None and resource.via_required)
 
 
 def _via(api: ConcordApi, request: ConcordRequest, resource: Resource, values: Any) -> None:
@@ -155,11 +141,11 @@ def _via(api: ConcordApi, request: ConcordRequest, resource: Resource, values: A
     errors = _via_errors(values, resource)
     if errors:
         raise invalid(errors)
-    if not isinstance(values, dict) or values.get("via_resource") in (None, ""):
+    if not isinstance(values, dict) or values.get(VIA_RESOURCE) in (None, ""):
         return
-    target = api.mapping.resources[values["via_resource"]]
+    target = api.mapping.resources[values[VIA_RESOURCE]]
     try:
-        api.core.records(target.entity_name).read(request.user, int(values["via_resource_id"]))
+        api.core.records(target.entity_name).read(request.user, int(values[VIA_ID]))
     except (NotFound, Forbidden):
         raise forbidden() from None
 

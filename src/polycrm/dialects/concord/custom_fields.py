@@ -36,7 +36,7 @@ from polycrm.dialects.concord.envelope import admin_only, answer, invalid, no_co
 from polycrm.dialects.concord.mapping import DIALECT, Resource
 from polycrm.dialects.concord.pages import PageLinks, page_number, page_size, paginated
 from polycrm.dialects.concord.records import record_id
-from polycrm.dialects.concord.values import HEX_COLOR, MAX_STRING, as_integer
+from polycrm.dialects.concord.field_readers import HEX_COLOR, MAX_STRING, as_integer
 
 if TYPE_CHECKING:
     from polycrm.dialects.concord.api import ConcordApi

@@ -48,8 +48,8 @@ PREFIX = "cf_"  # Concord's `fields.custom_fields.prefix`
 @dataclass(frozen=True, slots=True)
 class ConcordType:
     """One Concord custom field type: its name (`field_type`), the PolyCRM type of its column (made with
-    `params`), how its values read (values.BodyReader) and render (render.CUSTOM_RENDERERS), its filter rule
-    type (None: no rule), and whether it may be marked unique (Concord's UniqueableCustomfield)."""
+    `params`), how its values read (field_readers.FieldReaders) and render (render.CUSTOM_RENDERERS), its
+    filter rule type (None: no rule), and whether it may be marked unique (Concord's UniqueableCustomfield)."""
 
     name: str
     canonical: str

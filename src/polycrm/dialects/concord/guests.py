@@ -20,7 +20,7 @@ from polycrm.core.search import SearchQuery, TotalMode
 from polycrm.dialects.concord.context import ConcordRequest
 from polycrm.dialects.concord.envelope import invalid
 from polycrm.dialects.concord.mapping import GUEST_FIELDS, ResourceField
-from polycrm.dialects.concord.values import Parsed
+from polycrm.dialects.concord.field_readers import Parsed
 from polycrm.query.tree import Compare, Op, Sort
 
 if TYPE_CHECKING:

@@ -21,7 +21,7 @@ from polycrm.dialects.concord.context import ConcordRequest
 from polycrm.dialects.concord.envelope import answer
 from polycrm.dialects.concord.filters import FilterRule
 from polycrm.dialects.concord.mapping import COUNTRIES
-from polycrm.dialects.concord.values import Parsed
+from polycrm.dialects.concord.field_readers import Parsed
 from polycrm.query.tree import TRUE, Compare, Node, Op, Sort
 
 if TYPE_CHECKING:

@@ -1,7 +1,8 @@
 """The schemas of the Concord dialect's OpenAPI document (openapi.py): each resource's record, index row, linked
 row, page, request bodies and `filters`, from the mapping (resources/) and the entity as defined now
 (custom fields with a `cf_` key included); and the shapes every route shares (errors, tokens, the user,
-global search groups, filter rules). Record keys follow render.py, bodies values.py, filters filters.py.
+global search groups, filter rules). Record keys follow render.py, bodies values.py (each value as
+field_readers.py reads it), filters filters.py.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from polycrm.dialects.concord.media_view import AGGREGATE_TYPES
 from polycrm.dialects.concord.mapping import CREATED, UPDATED, ConcordMapping, Resource, ResourceField
 from polycrm.dialects.concord.render import AUTHORIZATIONS
 from polycrm.dialects.concord.tags import MAX_TAGS
-from polycrm.dialects.concord.values import MAX_IDS, MAX_STRING, MAX_TEXT, VIA_ID, VIA_RESOURCE
+from polycrm.dialects.concord.field_readers import MAX_IDS, MAX_STRING, MAX_TEXT
+from polycrm.dialects.concord.values import VIA_ID, VIA_RESOURCE
 from polycrm.dialects.openapi_parts import nullable, schema_ref
 from polycrm.meta import Entity
 
@@ -25,11 +27,11 @@ from polycrm.meta import Entity
 CONCORD_TIME = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.000000Z$"
 TIMESTAMP = {"type": ["string", "null"], "pattern": CONCORD_TIME, "examples": ["2024-05-01T10:00:00.000000Z"],
              "description": "UTC, Laravel's form (a date shows as its midnight)."}
-# What a date or datetime value may be written as (values._moment).
+# What a date or datetime value may be written as (field_readers._moment).
 MOMENT = {"type": ["string", "null"],
           "pattern": r"^\s*\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?(?:\.000000Z|Z)?\s*$",
           "examples": ["2030-01-15", "2030-01-15 09:30:00"], "description": "YYYY-MM-DD[ HH:MM[:SS]], UTC."}
-# Laravel's `integer` rule: a number or a string of digits (values.as_integer).
+# Laravel's `integer` rule: a number or a string of digits (field_readers.as_integer).
 INTEGER_INPUT = {"type": ["integer", "string"], "pattern": r"^\s*[+-]?\d{1,18}\s*$"}
 STRING = {"type": "string"}
 TOKEN_NAME = {"type": "string", "minLength": 1, "maxLength": MAX_NAME_LENGTH, "pattern": r"\S",
@@ -91,7 +93,7 @@ def _shown(item: ResourceField, phone_types: list[str]) -> dict[str, Any]:
 
 
 # A custom field's value by its Concord type's value kind (custom_types.TYPES), as render.py shows it and
-# values.py reads it (specs/concord.md §6): option fields show option ids (Select, Radio) or option objects
+# field_readers.py reads it (specs/concord.md §6): option fields show option ids (Select, Radio) or option objects
 # (Checkbox, MultiSelect) and take ids or names; dates are MySQL text.
 OPTION_OBJECT = {"type": "object", "properties": {"id": INTEGER, "name": STRING,
                                                    "swatch_color": {"type": ["string", "null"]}}}
@@ -245,7 +247,7 @@ def _written(item: ResourceField, phone_types: list[str]) -> dict[str, Any]:
 
 
 def _guests_written(item: ResourceField) -> dict[str, Any]:
-    """A guests key's value (values.BodyReader._guests): ids by kind, the whole set."""
+    """A guests key's value (field_readers.FieldReaders._guests): ids by kind, the whole set."""
     record_id = {"anyOf": [INTEGER_INPUT, {"type": "object", "required": ["id"], "properties": {"id": INTEGER_INPUT},
                                            "description": "A guest sent back: its id."}]}
     ids = {"anyOf": [{"type": "array", "maxItems": MAX_IDS, "items": record_id}, record_id,

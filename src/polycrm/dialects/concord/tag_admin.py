@@ -24,7 +24,7 @@ from polycrm.dialects.concord.envelope import admin_only, answer, invalid, inval
     record_not_found
 from polycrm.dialects.concord.records import path_number
 from polycrm.dialects.concord.tags import NEW_TAG_ORDER, TAG_ENTITY, named_tag, tag_resource
-from polycrm.dialects.concord.values import MAX_IDS, MAX_STRING, as_integer
+from polycrm.dialects.concord.field_readers import MAX_IDS, MAX_STRING, as_integer
 from polycrm.query.tree import Compare, Op, Sort
 
 if TYPE_CHECKING:

@@ -25,7 +25,8 @@ from polycrm.dialects.concord.envelope import admin_only, answer, forbidden, inv
 from polycrm.dialects.concord.records import record_id
 from polycrm.dialects.concord.user_teams import MANAGER, team_resource
 from polycrm.dialects.concord.users import render_user, users_by_id
-from polycrm.dialects.concord.values import MAX_IDS, BodyReader, Parsed, as_integer
+from polycrm.dialects.concord.field_readers import MAX_IDS, Parsed, as_integer
+from polycrm.dialects.concord.values import BodyReader
 from polycrm.query.tree import Sort
 
 if TYPE_CHECKING:

@@ -31,7 +31,7 @@ from polycrm.dialects.concord.listing import SearchColumn, SearchFieldsRejected,
 from polycrm.dialects.concord.pages import PageLinks, page_number, page_size, paginated
 from polycrm.dialects.concord.render import concord_datetime
 from polycrm.dialects.concord.user_teams import teams_of
-from polycrm.dialects.concord.values import MAX_STRING, as_integer
+from polycrm.dialects.concord.field_readers import MAX_STRING, as_integer
 from polycrm.query.tree import Compare, Op, Sort
 
 if TYPE_CHECKING:
