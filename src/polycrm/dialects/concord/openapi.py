@@ -485,6 +485,13 @@ DESCRIBED: dict[Callable[..., Any], Describe] = {
         "id", "The tag type: `contacts` (contacts and companies) or `deals`.", {"type": "string", "maxLength": 191})]),
     tag_admin.update: lambda p: _tag_write(p, "Change a tag's name, colour and display order (super admins)", "200"),
     tag_admin.destroy: lambda p: _deleted(p, "Delete a tag, detaching it from its records (super admins)"),
+    board.move: lambda p: _operation(p, "Move and order deals on the board (each an update of the deal)", _success(
+        "200", "Done; no body. Deals the caller may not edit are left as they are (named in the warning).", None,
+        p, warning=True), body={"type": "array", "maxItems": 1000, "items": {
+            "type": "object", "required": ["id", "stage_id", "board_order", "swatch_color"], "properties": {
+                "id": {"type": "integer", "minimum": 1}, "stage_id": {"type": "integer", "minimum": 1},
+                "board_order": {"type": "integer", "minimum": -2147483647, "maximum": 2147483647},
+                "swatch_color": {"type": ["string", "null"], "maxLength": 7}}}}, errors=("404",)),
     tag_admin.reorder: lambda p: _operation(p, "Set tags' display order (super admins)", _success(
         "204", "Done; no body.", None, p), body=schema_ref("TagOrder")),
     documents.mark_lost: _status_change("Mark a document lost (not an accepted one)"),
