@@ -20,7 +20,8 @@ from starlette.responses import Response
 
 from polycrm.dialects.concord import (accounts, associations, billables, board, brands, clones, comments,
                                       custom_fields, documents, export, form_fields, lookups, media, profile,
-                                      records, saved_filters, search, tag_admin, teams, timeline, trash, users, zapier)
+                                      records, saved_filters, search, tag_admin, teams, timeline, timeline_pins,
+                                      trash, users, zapier)
 from polycrm.dialects.concord.context import DEFAULT_PER_PAGE, MAX_PER_PAGE, ConcordRequest
 from polycrm.dialects.concord.envelope import APP_VERSION, WARNING_HEADER, answer
 from polycrm.dialects.concord.custom_types import custom_fields as custom_fields_of, selectable_keys
@@ -199,6 +200,16 @@ def _operation(place: Place, summary: str, success: dict[str, Any], *, body: dic
     if place.guest:
         operation["security"] = []
     return operation
+
+
+def _pin(place: Place, summary: str) -> dict[str, Any]:
+    """`POST /api/timeline/pin` and `/unpin`: the subject and the entry, by type and id; 200 without a body."""
+    number = {"type": "integer", "minimum": 1}
+    return _operation(place, summary, _success("200", "Done; no body.", None, place), body={
+        "type": "object", "required": ["subject_id", "subject_type", "timelineable_id", "timelineable_type"],
+        "properties": {"subject_id": number, "subject_type": {"type": "string", "enum": [
+            "contact", "company", "deal"]}, "timelineable_id": number, "timelineable_type": {"type": "string", "enum": [
+                "changelog", "activity", "call", "document", "note"]}}}, errors=("404",))
 
 
 def _deleted(place: Place, summary: str, errors: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -492,6 +503,8 @@ DESCRIBED: dict[Callable[..., Any], Describe] = {
                 "id": {"type": "integer", "minimum": 1}, "stage_id": {"type": "integer", "minimum": 1},
                 "board_order": {"type": "integer", "minimum": -2147483647, "maximum": 2147483647},
                 "swatch_color": {"type": ["string", "null"], "maxLength": 7}}}}, errors=("404",)),
+    timeline_pins.pin: lambda p: _pin(p, "Pin an entry to the top of a record's timeline (both readable)"),
+    timeline_pins.unpin: lambda p: _pin(p, "Unpin an entry of a record's timeline (both readable)"),
     tag_admin.reorder: lambda p: _operation(p, "Set tags' display order (super admins)", _success(
         "204", "Done; no body.", None, p), body=schema_ref("TagOrder")),
     documents.mark_lost: _status_change("Mark a document lost (not an accepted one)"),

@@ -12,7 +12,8 @@ from typing import Any, Callable
 
 from polycrm.dialects.concord import (accounts, associations, billables, board, brands, clones, comments,
                                       custom_fields, documents, export, form_fields, lookups, media, openapi, profile,
-                                      records, saved_filters, search, tag_admin, teams, timeline, trash, users, zapier)
+                                      records, saved_filters, search, tag_admin, teams, timeline, timeline_pins, trash,
+                                      users, zapier)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +93,8 @@ ROUTES = (
     Route(("media", "{id}", "download"), {"GET": Operation(media.download)}),
     Route(("comments", "{id}"), {"GET": Operation(comments.show), "PUT": Operation(comments.update, body=True),
                                  "DELETE": Operation(comments.destroy)}),
+    Route(("timeline", "pin"), {"POST": Operation(timeline_pins.pin, body=True)}),
+    Route(("timeline", "unpin"), {"POST": Operation(timeline_pins.unpin, body=True)}),
     Route(("documents", "{id}", "lost"), {"POST": Operation(documents.mark_lost)}),
     Route(("documents", "{id}", "accept"), {"POST": Operation(documents.mark_accepted)}),
     Route(("documents", "{id}", "draft"), {"POST": Operation(documents.mark_draft)}),
