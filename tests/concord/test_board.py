@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.concord.conftest import Concord
+from tests.support.espo import subscribe_and_last_event
 
 STAGE_KEYS = ["id", "name", "win_probability", "display_order", "summary", "cards"]
 CARD_KEYS = ["id", "name", "amount", "display_name", "path", "status", "authorizations", "expected_close_date",
@@ -196,3 +197,11 @@ def test_deals_the_caller_may_not_edit_are_left_as_they_are(concord: Concord, pi
     assert refused.status_code == 422 and "0.id" in refused.json()["errors"]
     assert concord.as_user("nodeals", {"Contact": True}).post(
         f"deals/board/{pipeline['id']}", []).status_code == 403
+
+
+def test_a_move_sends_the_deals_update_webhook(concord: Concord, pipeline: dict) -> None:
+    first, second = stage_ids(pipeline)[:2]
+    deal = concord.create("deals", {"name": "Hooked", "stage_id": first})
+    last, _ = subscribe_and_last_event(concord.harness, "Opportunity.update",
+                                       lambda: move(concord, pipeline, card(deal, second, 1)).status_code)
+    assert last == ("Opportunity", deal["id"])
