@@ -205,3 +205,33 @@ def test_a_move_sends_the_deals_update_webhook(concord: Concord, pipeline: dict)
     last, _ = subscribe_and_last_event(concord.harness, "Opportunity.update",
                                        lambda: move(concord, pipeline, card(deal, second, 1)).status_code)
     assert last == ("Opportunity", deal["id"])
+
+
+def test_one_stage_loads_a_page_and_summaries_count_by_stage(concord: Concord, pipeline: dict) -> None:
+    first, second = stage_ids(pipeline)[:2]
+    for number in range(17):
+        concord.create("deals", {"name": f"Deal {number:02}", "stage_id": first, "amount": 2})
+    loaded = concord.get(f"deals/board/{pipeline['id']}/{first}", page="2")
+    assert loaded.status_code == 200, loaded.content
+    stage = loaded.json()
+    assert list(stage) == STAGE_KEYS and stage["summary"] is None and stage["id"] == first
+    assert [c["name"] for c in stage["cards"]] == ["Deal 15", "Deal 16"] and list(stage["cards"][0]) == CARD_KEYS
+    missing = concord.get(f"deals/board/{pipeline['id']}/999999")
+    assert missing.status_code == 404
+    assert missing.json() == {"message": "No query results for model [Modules\\Deals\\App\\Models\\Stage] 999999"}
+    summary = concord.get(f"deals/board/{pipeline['id']}/summary").json()
+    assert list(summary) == [str(s) for s in stage_ids(pipeline)]
+    assert summary[str(first)]["count"] == 17 and summary[str(first)]["value"] == 34
+    assert summary[str(second)] == {"count": 0, "value": 0, "weighted_value": 0}
+    assert concord.get(f"deals/board/{pipeline['id']}/summary/{second}").json() == {
+        str(second): {"count": 0, "value": 0, "weighted_value": 0}}
+    assert concord.get(f"deals/board/{pipeline['id']}/summary/999999").json() == []  # as PHP's empty array
+    assert concord.get(f"deals/board/{pipeline['id']}/summary", q="Deal 03").json()[str(first)]["count"] == 1
+    assert concord.get("deals/board/999999/summary").status_code == 404
+    limited = concord.as_user("few", {"Opportunity": {"create": "yes", "read": "own", "edit": "own",
+                                                       "delete": "no"}})
+    assert limited.get(f"deals/board/{pipeline['id']}/summary").json()[str(first)]["count"] == 0
+    assert limited.get(f"deals/board/{pipeline['id']}/{first}").json()["cards"] == []
+    anonymous = concord.harness.client(validate=False)
+    assert anonymous.get(f"/api/deals/board/{pipeline['id']}/summary",
+                         headers={"Accept": "application/json"}).status_code == 401

@@ -19,6 +19,7 @@ from polycrm.core.search import SearchQuery, TotalMode
 from polycrm.dialects.concord.context import ConcordRequest
 from polycrm.dialects.concord.envelope import WARNING_HEADER, ConcordResponse, answer, invalid, invalid_field, \
     record_not_found
+from polycrm.dialects.concord.pages import page_number
 from polycrm.dialects.concord.records import list_condition, list_order, path_number
 from polycrm.dialects.concord.values import MAX_IDS, as_integer
 from polycrm.dialects.concord.view import ResourceView
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from polycrm.dialects.concord.api import ConcordApi
 
 DEALS, PIPELINES, STAGES = "deals", "pipelines", "pipeline-stages"
+STAGE_MODEL = "Modules\\Deals\\App\\Models\\Stage"
 PER_PAGE = 15  # Concord's Board::$perPage
 MAX_PAGES = 100  # `pages[<stage>]` beyond this loads this many
 # A card's keys in Concord's order, each the deal row's key it shows (DealBoardCardResource). Concord's
@@ -40,28 +42,79 @@ CARD_KEYS = ("id", "name", "amount", "display_name", "path", "status", "authoriz
 def board(api: ConcordApi, request: ConcordRequest) -> Response:
     pipeline = _pipeline(api, request)
     stages = _stages(api, request, pipeline["id"])
-    view = ResourceView.of(api, api.mapping.resources[DEALS])
-    stage_key = view.resource.by_key["stage_id"].attribute
-    condition = list_condition(api, request, view)
-    records = api.core.records(view.entity.name)
-    totals = records.group_totals(request.user, conjunction([condition, Compare(
-        stage_key, Op.IN, tuple(stage["id"] for stage in stages))]), stage_key, "amount") if stages else {}
+    view, condition = _deals(api, request)
+    totals = _totals(api, request, view, condition, stages)
     pages = request.query.get("pages") if isinstance(request.query.get("pages"), dict) else {}
-    shown = []
-    for stage in stages:
-        count, value = totals.get(stage["id"], (0, 0.0))
-        wanted = PER_PAGE * _pages(pages.get(str(stage["id"])))
-        query = SearchQuery(where=conjunction([condition, Compare(stage_key, Op.EQ, stage["id"])]),
-                            sorts=list_order(request, view, "id"), limit=wanted, select=view.attributes(),
-                            total=TotalMode.NONE)
-        rows = view.index_rows(request.user, records.search(request.user, query).records)
-        probability = stage.get("winProbability") or 0
-        shown.append({"id": stage["id"], "name": stage.get("name"), "win_probability": probability,
-                      "display_order": stage.get("displayOrder"),
-                      "summary": {"count": count, "value": _number(value),
-                                  "weighted_value": _number(probability * value / 100)},
-                      "cards": [_card(row) for row in rows]})
-    return answer(shown)
+    return answer([_stage_shown(api, request, view, condition, stage, _summary(stage, totals),
+                                PER_PAGE * _pages(pages.get(str(stage["id"])))) for stage in stages])
+
+
+def load(api: ConcordApi, request: ConcordRequest) -> Response:
+    """`GET /api/deals/board/{pipeline}/{stage}` (its `load`): one stage with a page of its cards (`page`), to
+    load more of them; `summary` null, as Concord's. The stage need not be the pipeline's, as in Concord."""
+    _pipeline(api, request)
+    raw = request.params["stage"]
+    stages = api.mapping.resources[STAGES]
+    try:
+        stage = api.core.records(stages.entity_name).read(request.user, path_number(raw, STAGE_MODEL))
+    except NotFound:
+        raise record_not_found(STAGE_MODEL, raw) from None  # Concord 1.4.1: 500
+    view, condition = _deals(api, request)
+    return answer(_stage_shown(api, request, view, condition, stage, None, PER_PAGE,
+                               (page_number(request) - 1) * PER_PAGE))
+
+
+def summary(api: ConcordApi, request: ConcordRequest) -> Response:
+    """`GET /api/deals/board/{pipeline}/summary[/{stage}]` (its `summary`): `{<stage id>: {count, value,
+    weighted_value}}` of the pipeline's stages (or of the one named), `[]` when none, as PHP writes an empty
+    array; `q` and `filters` narrow the deals counted, as on the board."""
+    stages = _stages(api, request, _pipeline(api, request)["id"])
+    if "stage" in request.params:
+        stages = [stage for stage in stages if str(stage["id"]) == request.params["stage"]]
+    view, condition = _deals(api, request)
+    totals = _totals(api, request, view, condition, stages)
+    return answer({str(stage["id"]): _summary(stage, totals) for stage in stages} or [])
+
+
+def stage_summary(api: ConcordApi, request: ConcordRequest) -> Response:
+    """`GET /api/deals/board/{pipeline}/summary/{stage}`: Concord's `summary` route with its optional stage
+    given (a handler of its own so that each route has its own operation in the OpenAPI document)."""
+    return summary(api, request)
+
+
+def _deals(api: ConcordApi, request: ConcordRequest) -> tuple[ResourceView, Any]:
+    view = ResourceView.of(api, api.mapping.resources[DEALS])
+    return view, list_condition(api, request, view)
+
+
+def _totals(api: ConcordApi, request: ConcordRequest, view: ResourceView, condition: Any,
+            stages: list[dict[str, Any]]) -> dict[Any, tuple[int, float]]:
+    """Count and sum of the amounts of the deals the caller may read, by stage: one grouped statement."""
+    if not stages:
+        return {}
+    stage_key = view.resource.by_key["stage_id"].attribute
+    return api.core.records(view.entity.name).group_totals(request.user, conjunction([condition, Compare(
+        stage_key, Op.IN, tuple(stage["id"] for stage in stages))]), stage_key, "amount")
+
+
+def _summary(stage: dict[str, Any], totals: dict[Any, tuple[int, float]]) -> dict[str, Any]:
+    count, value = totals.get(stage["id"], (0, 0.0))
+    probability = stage.get("winProbability") or 0
+    return {"count": count, "value": _number(value), "weighted_value": _number(probability * value / 100)}
+
+
+def _stage_shown(api: ConcordApi, request: ConcordRequest, view: ResourceView, condition: Any,
+                 stage: dict[str, Any], summary: dict[str, Any] | None, limit: int, offset: int = 0
+                 ) -> dict[str, Any]:
+    """A stage as Concord's DealBoardResource, with `limit` cards from `offset`."""
+    stage_key = view.resource.by_key["stage_id"].attribute
+    query = SearchQuery(where=conjunction([condition, Compare(stage_key, Op.EQ, stage["id"])]),
+                        sorts=list_order(request, view, "id"), offset=offset, limit=limit,
+                        select=view.attributes(), total=TotalMode.NONE)
+    records = api.core.records(view.entity.name).search(request.user, query).records
+    return {"id": stage["id"], "name": stage.get("name"), "win_probability": stage.get("winProbability") or 0,
+            "display_order": stage.get("displayOrder"), "summary": summary,
+            "cards": [_card(row) for row in view.index_rows(request.user, records)]}
 
 
 def _stages(api: ConcordApi, request: ConcordRequest, pipeline_id: int) -> list[dict[str, Any]]:

@@ -202,6 +202,13 @@ def _operation(place: Place, summary: str, success: dict[str, Any], *, body: dic
     return operation
 
 
+def _board_summary(place: Place) -> dict[str, Any]:
+    return _operation(place, "The board's summary by stage (of one stage when named)", _success(
+        "200", "`{<stage id>: {count, value, weighted_value}}`; `[]` when no stage.", {"oneOf": [
+            {"type": "object", "additionalProperties": {"type": "object"}}, {"type": "array", "maxItems": 0}]},
+        place), errors=("404",))
+
+
 def _pin(place: Place, summary: str) -> dict[str, Any]:
     """`POST /api/timeline/pin` and `/unpin`: the subject and the entry, by type and id; 200 without a body."""
     number = {"type": "integer", "minimum": 1}
@@ -505,6 +512,11 @@ DESCRIBED: dict[Callable[..., Any], Describe] = {
                 "swatch_color": {"type": ["string", "null"], "maxLength": 7}}}}, errors=("404",)),
     timeline_pins.pin: lambda p: _pin(p, "Pin an entry to the top of a record's timeline (both readable)"),
     timeline_pins.unpin: lambda p: _pin(p, "Unpin an entry of a record's timeline (both readable)"),
+    board.load: lambda p: _operation(p, "One stage of the board with a page of its cards (`page`)", _success(
+        "200", "The stage, `summary` null.", schema_ref("BoardStage"), p), parameters=[
+            query_param("page", {"type": "integer"}, "The page of cards (15 a page).")], errors=("404",)),
+    board.summary: _board_summary,
+    board.stage_summary: _board_summary,
     tag_admin.reorder: lambda p: _operation(p, "Set tags' display order (super admins)", _success(
         "204", "Done; no body.", None, p), body=schema_ref("TagOrder")),
     documents.mark_lost: _status_change("Mark a document lost (not an accepted one)"),
@@ -575,6 +587,9 @@ def _paths(mapping: ConcordMapping, selectable: dict[str, list[str]]) -> dict[st
                     "media", "A file id of the record.", {"type": "integer", "minimum": 1})]
             if "{pipeline}" in route.shape:
                 item["parameters"] = [path_param("pipeline", "A pipeline id.", {"type": "integer", "minimum": 1})]
+            if "{stage}" in route.shape:
+                item["parameters"] = [*item["parameters"], path_param("stage", "A stage id.", {"type": "integer",
+                                                                                            "minimum": 1})]
             if "{view}" in route.shape:
                 item["parameters"] = [*item["parameters"], path_param(
                     "view", "The view a filter is the default of (a resource's: `contacts`).", {"type": "string"})]
