@@ -116,7 +116,15 @@ CONCORD = {
     "/api/profile": "the caller's own user, whatever their roles (core.users.profile_editor; "
                     "tests/concord/test_profile.py)",
     "/api/profile/password": "the caller's own user, with the current password (tests/concord/test_profile.py)",
-    "/api/deals/board/{pipeline}": "read of the pipeline, then of the deals (tests/concord/test_board.py)",
+    "/api/deals/board/{pipeline}": "read of the pipeline, then of the deals; a move updates only deals the caller "
+                                   "may edit (tests/concord/test_board.py::"
+                                   "test_deals_the_caller_may_not_edit_are_left_as_they_are)",
+    **{f"/api/timeline/{verb}": "read of the record and of the entry (tests/concord/test_timeline_pins.py::"
+                                "test_the_caller_must_read_both_records)" for verb in ("pin", "unpin")},
+    **{path: "read of the pipeline, then of the deals counted or shown (tests/concord/test_board.py::"
+             "test_one_stage_loads_a_page_and_summaries_count_by_stage)" for path in (
+        "/api/deals/board/{pipeline}/{stage}", "/api/deals/board/{pipeline}/summary",
+        "/api/deals/board/{pipeline}/summary/{stage}")},
     "/api/comments/{id}": "the author or an administrator (core.comments; tests/concord/test_comments.py)",
     "/api/{resource}/{id}/clone": "read of the record, create of its type (tests/concord/test_clones.py)",
     "/api/filters": "core.saved_filters: every user saves their own (tests/concord/test_saved_filters.py)",

@@ -165,23 +165,24 @@ class StreamService:
     # --- a record's stream ------------------------------------------------------------------------
 
     def stream(self, actor: Actor, entity_name: str, record_id: Any, *, posts_only: bool = False,
-               kinds: Sequence[str] = (), after: datetime | None = None, offset: int = 0, limit: int,
-               total: TotalMode) -> SearchResult:
-        """`GET {Entity}/{id}/stream` (and `/posts`, Post notes only; `kinds`: notes of these types only): the
-        record's notes, newest first. As in EspoCRM: 403 for users' streams, 404 for a record that does not
-        exist, 403 when the actor may not read it or its entity has no stream."""
+               kinds: Sequence[str] = (), after: datetime | None = None, excluding: Sequence[int] = (),
+               offset: int = 0, limit: int, total: TotalMode) -> SearchResult:
+        """`GET {Entity}/{id}/stream` (and `/posts`, Post notes only; `kinds`: notes of these types only;
+        `excluding`: not these notes, shown apart, as Concord's pinned timeline entries): the record's notes,
+        newest first. As in EspoCRM: 403 for users' streams, 404 for a record that does not exist, 403 when
+        the actor may not read it or its entity has no stream."""
         types = (POST,) if posts_only else tuple(kinds)
         with self.database.connect() as conn:
             parent_id = self._streamed_record(conn, actor, entity_name, record_id)
-            notes = self.notes.page(conn, entity_name, parent_id, types=types, after=after, offset=offset,
-                                    limit=limit + 1)
+            notes = self.notes.page(conn, entity_name, parent_id, types=types, after=after, excluding=excluding,
+                                    offset=offset, limit=limit + 1)
             has_more = len(notes) > limit
             notes = notes[:limit]
             count = None
             if total is TotalMode.COUNT:
                 short_page = offset == 0 and not has_more
                 count = len(notes) if short_page else self.notes.count(conn, entity_name, parent_id, types=types,
-                                                                        after=after)
+                                                                        after=after, excluding=excluding)
             return SearchResult(self._complete(conn, notes, actor), count, has_more)
 
     def _streamed_record(self, conn: Connection, actor: Actor, entity_name: str, record_id: Any) -> int:

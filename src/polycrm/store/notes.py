@@ -49,24 +49,29 @@ class NoteRepository:
         return None if row is None else _note(row)
 
     def page(self, conn: Connection, parent_type: str, parent_id: int, *, types: Sequence[str] = (),
-             after: datetime | None = None, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
-        """A record's live notes, newest first (`types` and `after` narrow them down)."""
-        query = (select(*self._columns).where(*self._stream(parent_type, parent_id, types, after))
+             after: datetime | None = None, excluding: Sequence[int] = (), offset: int = 0,
+             limit: int | None = None) -> list[dict[str, Any]]:
+        """A record's live notes, newest first (`types`, `after` and `excluding`, note ids, narrow them down)."""
+        query = (select(*self._columns).where(*self._stream(parent_type, parent_id, types, after, excluding))
                  .order_by(self.table.c.id.desc()).offset(offset).limit(limit))
         return [_note(row) for row in conn.execute(query)]
 
     def count(self, conn: Connection, parent_type: str, parent_id: int, *, types: Sequence[str] = (),
-              after: datetime | None = None) -> int:
-        query = select(func.count()).select_from(self.table).where(*self._stream(parent_type, parent_id, types, after))
+              after: datetime | None = None, excluding: Sequence[int] = ()) -> int:
+        query = select(func.count()).select_from(self.table).where(
+            *self._stream(parent_type, parent_id, types, after, excluding))
         return int(conn.execute(query).scalar_one())
 
-    def _stream(self, parent_type: str, parent_id: int, types: Sequence[str], after: datetime | None) -> list[Any]:
+    def _stream(self, parent_type: str, parent_id: int, types: Sequence[str], after: datetime | None,
+                excluding: Sequence[int] = ()) -> list[Any]:
         c = self.table.c
         conditions = [c.parent_type == parent_type, c.parent_id == parent_id, c.deleted == false()]
         if types:
             conditions.append(c.type.in_(list(types)))
         if after is not None:
             conditions.append(c.created_at > after)
+        if excluding:
+            conditions.append(c.id.notin_(list(excluding)))
         return conditions
 
     def update(self, conn: Connection, note_id: int, values: dict[str, Any]) -> None:

@@ -195,8 +195,9 @@ class Resource:
     # `/api/{resource}/{id}/media`, shown on every single record), "with" where `with` names them (no uploads).
     media: str | None = None
     # Its place in record timelines (`GET /api/{resource}/{id}/timeline`, timeline.py): a subject's `module`
-    # (Concord's module of its changelog entries), or an entry's `key`, `component` and `label` (Concord's
-    # timelineable models: their records show in the timelines of the records they are associated with).
+    # (Concord's module of its changelog entries) and `subject` (the `subject_type` of its pins), or an
+    # entry's `key`, `component` and `label` (Concord's timelineable models: their records show in the
+    # timelines of the records they are associated with).
     timeline: Mapping[str, str] | None = None
     # Its export columns (`POST /api/{resource}/export`, Concord's Exportable resources; empty: 404).
     export: tuple[ExportColumn, ...] = ()

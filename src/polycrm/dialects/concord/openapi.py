@@ -80,6 +80,9 @@ def _paths(mapping: ConcordMapping, selectable: dict[str, list[str]]) -> dict[st
                     "media", "A file id of the record.", {"type": "integer", "minimum": 1})]
             if "{pipeline}" in route.shape:
                 item["parameters"] = [path_param("pipeline", "A pipeline id.", {"type": "integer", "minimum": 1})]
+            if "{stage}" in route.shape:
+                item["parameters"] = [*item["parameters"], path_param("stage", "A stage id.", {"type": "integer",
+                                                                                            "minimum": 1})]
             if "{view}" in route.shape:
                 item["parameters"] = [*item["parameters"], path_param(
                     "view", "The view a filter is the default of (a resource's: `contacts`).", {"type": "string"})]

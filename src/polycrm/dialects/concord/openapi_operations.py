@@ -12,7 +12,8 @@ from typing import Any, Callable
 
 from polycrm.dialects.concord import (accounts, associations, billables, board, brands, clones, comments,
                                       custom_fields, documents, export, form_fields, lookups, media, profile,
-                                      records, saved_filters, search, tag_admin, teams, timeline, trash, users, zapier)
+                                      records, saved_filters, search, tag_admin, teams, timeline, timeline_pins,
+                                      trash, users, zapier)
 from polycrm.dialects.concord.context import DEFAULT_PER_PAGE, MAX_PER_PAGE
 from polycrm.dialects.concord.envelope import APP_VERSION, WARNING_HEADER
 from polycrm.dialects.concord.mapping import Association, Resource
@@ -178,6 +179,23 @@ def _operation(place: Place, summary: str, success: dict[str, Any], *, body: dic
     if place.guest:
         operation["security"] = []
     return operation
+
+
+def _board_summary(place: Place) -> dict[str, Any]:
+    return _operation(place, "The board's summary by stage (of one stage when named)", _success(
+        "200", "`{<stage id>: {count, value, weighted_value}}`; `[]` when no stage.", {"oneOf": [
+            {"type": "object", "additionalProperties": {"type": "object"}}, {"type": "array", "maxItems": 0}]},
+        place), errors=("404",))
+
+
+def _pin(place: Place, summary: str) -> dict[str, Any]:
+    """`POST /api/timeline/pin` and `/unpin`: the subject and the entry, by type and id; 200 without a body."""
+    number = {"type": "integer", "minimum": 1}
+    return _operation(place, summary, _success("200", "Done; no body.", None, place), body={
+        "type": "object", "required": ["subject_id", "subject_type", "timelineable_id", "timelineable_type"],
+        "properties": {"subject_id": number, "subject_type": {"type": "string", "enum": [
+            "contact", "company", "deal"]}, "timelineable_id": number, "timelineable_type": {"type": "string", "enum": [
+                "changelog", "activity", "call", "document", "note"]}}}, errors=("404",))
 
 
 def _deleted(place: Place, summary: str, errors: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -464,6 +482,20 @@ OPERATIONS: dict[Callable[..., Any], Describe] = {
         "id", "The tag type: `contacts` (contacts and companies) or `deals`.", {"type": "string", "maxLength": 191})]),
     tag_admin.update: lambda p: _tag_write(p, "Change a tag's name, colour and display order (super admins)", "200"),
     tag_admin.destroy: lambda p: _deleted(p, "Delete a tag, detaching it from its records (super admins)"),
+    board.move: lambda p: _operation(p, "Move and order deals on the board (each an update of the deal)", _success(
+        "200", "Done; no body. Deals the caller may not edit are left as they are (named in the warning).", None,
+        p, warning=True), body={"type": "array", "maxItems": 1000, "items": {
+            "type": "object", "required": ["id", "stage_id", "board_order", "swatch_color"], "properties": {
+                "id": {"type": "integer", "minimum": 1}, "stage_id": {"type": "integer", "minimum": 1},
+                "board_order": {"type": "integer", "minimum": -2147483647, "maximum": 2147483647},
+                "swatch_color": {"type": ["string", "null"], "maxLength": 7}}}}, errors=("404",)),
+    timeline_pins.pin: lambda p: _pin(p, "Pin an entry to the top of a record's timeline (both readable)"),
+    timeline_pins.unpin: lambda p: _pin(p, "Unpin an entry of a record's timeline (both readable)"),
+    board.load: lambda p: _operation(p, "One stage of the board with a page of its cards (`page`)", _success(
+        "200", "The stage, `summary` null.", schema_ref("BoardStage"), p), parameters=[
+            query_param("page", {"type": "integer"}, "The page of cards (15 a page).")], errors=("404",)),
+    board.summary: _board_summary,
+    board.stage_summary: _board_summary,
     tag_admin.reorder: lambda p: _operation(p, "Set tags' display order (super admins)", _success(
         "204", "Done; no body.", None, p), body=schema_ref("TagOrder")),
     documents.mark_lost: _status_change("Mark a document lost (not an accepted one)"),

@@ -466,7 +466,9 @@ def shared_schemas(mapping: ConcordMapping) -> dict[str, dict[str, Any]]:
             "rules": {"description": "A query-builder group (as `filters` of a list), or a list of rules.",
                       "type": ["object", "array", "null"]}}},
         "BoardStage": _object({"id": INTEGER, "name": STRING, "win_probability": INTEGER, "display_order": INTEGER,
-                               "summary": _object({"count": INTEGER, "value": NUMBER, "weighted_value": NUMBER}),
+                               "summary": {"oneOf": [  # null when one stage is loaded (`load`)
+                                   _object({"count": INTEGER, "value": NUMBER, "weighted_value": NUMBER}),
+                                   {"type": "null"}]},
                                "cards": {"type": "array", "items": _object({
                                    "id": INTEGER, "name": STRING, "amount": {"type": ["string", "integer"]},
                                    "display_name": STRING, "path": STRING, "status": STRING,

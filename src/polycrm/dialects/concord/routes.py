@@ -12,7 +12,8 @@ from typing import Any, Callable
 
 from polycrm.dialects.concord import (accounts, associations, billables, board, brands, clones, comments,
                                       custom_fields, documents, export, form_fields, lookups, media, openapi, profile,
-                                      records, saved_filters, search, tag_admin, teams, timeline, trash, users, zapier)
+                                      records, saved_filters, search, tag_admin, teams, timeline, timeline_pins, trash,
+                                      users, zapier)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,12 +86,18 @@ ROUTES = (
                                 "DELETE": Operation(saved_filters.destroy)}),
     Route(("filters", "{id}", "{view}", "default"), {"PUT": Operation(saved_filters.mark_default),
                                                      "DELETE": Operation(saved_filters.unmark_default)}),
-    Route(("deals", "board", "{pipeline}"), {"GET": Operation(board.board)}),
+    Route(("deals", "board", "{pipeline}"), {"GET": Operation(board.board),
+                                             "POST": Operation(board.move, body=True)}),
+    Route(("deals", "board", "{pipeline}", "summary"), {"GET": Operation(board.summary)}),
+    Route(("deals", "board", "{pipeline}", "summary", "{stage}"), {"GET": Operation(board.stage_summary)}),
+    Route(("deals", "board", "{pipeline}", "{stage}"), {"GET": Operation(board.load)}),
     Route(("media", "{id}"), {"GET": Operation(media.view)}),
     Route(("media", "{id}", "preview"), {"GET": Operation(media.preview)}),
     Route(("media", "{id}", "download"), {"GET": Operation(media.download)}),
     Route(("comments", "{id}"), {"GET": Operation(comments.show), "PUT": Operation(comments.update, body=True),
                                  "DELETE": Operation(comments.destroy)}),
+    Route(("timeline", "pin"), {"POST": Operation(timeline_pins.pin, body=True)}),
+    Route(("timeline", "unpin"), {"POST": Operation(timeline_pins.unpin, body=True)}),
     Route(("documents", "{id}", "lost"), {"POST": Operation(documents.mark_lost)}),
     Route(("documents", "{id}", "accept"), {"POST": Operation(documents.mark_accepted)}),
     Route(("documents", "{id}", "draft"), {"POST": Operation(documents.mark_draft)}),

@@ -9,7 +9,9 @@
 - the records associated with it of each resource whose mapping has a timeline `key` (activities, calls,
   notes, documents), the ones the caller may read, as their index rows with Concord's timeline keys; `q`
   searches them (not the changelog), as in Concord.
-Entries come newest first (their `created_at`), as Concord's UI orders them; nothing is pinned.
+Pinned entries (timeline_pins.py) come first, the last pinned first, as Concord orders them: each part shows
+its pinned entries the caller may read on the first page, and pages the others; then entries come newest first
+(their `created_at`), as Concord's UI orders them.
 """
 
 from __future__ import annotations
@@ -20,13 +22,16 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from starlette.responses import Response
 
+from polycrm.core.errors import Forbidden, NotFound
 from polycrm.core.search import SearchQuery, TotalMode
+from polycrm.core.timeline_pins import NOTE
 from polycrm.dialects.concord.context import ConcordRequest
 from polycrm.dialects.concord.envelope import answer, not_found
 from polycrm.dialects.concord.mapping import LINK_TYPES, Resource
 from polycrm.dialects.concord.pages import page_number, page_size
 from polycrm.dialects.concord.records import record_id, resource_of, search_condition
 from polycrm.dialects.concord.render import concord_datetime
+from polycrm.dialects.concord.timeline_pins import pins_of
 from polycrm.dialects.concord.view import ResourceView
 from polycrm.query.tree import Compare, Op, Sort, conjunction
 
@@ -35,6 +40,7 @@ if TYPE_CHECKING:
 
 CHANGELOG: dict[str, dict[str, Any]] = json.loads(
     resources.files(__package__).joinpath("timeline.json").read_text())["changelog"]
+Pins = Mapping[tuple[str, int], Any]  # (entry type, entry id) -> when it was pinned (timeline_pins.pins_of)
 SORT_COLUMN = "created_at"  # every entry's `timeline_sort_column`, as Concord's (its models' creation time)
 
 
@@ -46,12 +52,15 @@ def index(api: ConcordApi, request: ConcordRequest) -> Response:
     api.core.records(resource.entity_name).read(request.user, owner_id)  # 404 naming the model, 403
     per_page, page = page_size(request), page_number(request)
     parts = _parts(api, resource)
-    entries = _changelog(api, request, resource, owner_id, per_page, page)
+    pins = pins_of(api, request, resource.entity_name, owner_id)
+    entries = _changelog(api, request, resource, owner_id, per_page, page, pins)
     for key, target in parts:
-        entries += _associated(api, request, resource, owner_id, key, target, per_page, page)
-    # Newest first, as the UI shows them (Concord's server sorts by the column's name, not its value, leaving
-    # the parts one after the other); the sort is stable, so entries of one time keep the parts' order.
+        entries += _associated(api, request, resource, owner_id, key, target, per_page, page, pins)
+    # Pinned first (the last pinned first), then newest first, as the UI shows them (Concord's server sorts
+    # by the sort column's name, not its value, leaving the parts one after the other); the sorts are stable,
+    # so entries of one time keep the parts' order.
     entries.sort(key=lambda entry: entry.get(SORT_COLUMN) or "", reverse=True)
+    entries.sort(key=lambda entry: (entry["is_pinned"], entry["pinned_date"] or ""), reverse=True)
     shown = [{"name": target.name, "label": target.timeline["label"], "timeline_relation": target.name}
              for _, target in parts if target.timeline is not None]
     return answer({"data": entries, "resources": shown})
@@ -66,27 +75,44 @@ def _parts(api: ConcordApi, resource: Resource) -> list[tuple[str, Resource]]:
                    if target.timeline is not None and "key" in target.timeline), key=lambda part: part[1].name)
 
 
-def _timeline_keys(component: str, relation: str, key: str) -> dict[str, Any]:
+def _timeline_keys(component: str, relation: str, key: str, pinned: Any = None) -> dict[str, Any]:
     return {"timeline_component": component, "timeline_relation": relation, "timeline_key": key,
-            "timeline_sort_column": SORT_COLUMN, "is_pinned": False, "pinned_date": None}
+            "timeline_sort_column": SORT_COLUMN, "is_pinned": pinned is not None,
+            "pinned_date": concord_datetime(pinned) if pinned is not None else None}
+
+
+def _pinned_ids(pins: Pins, entity_name: str) -> list[int]:
+    return [entry_id for entry_type, entry_id in pins if entry_type == entity_name]
 
 
 def _associated(api: ConcordApi, request: ConcordRequest, resource: Resource, owner_id: int, key: str,
-                target: Resource, per_page: int, page: int) -> list[dict[str, Any]]:
-    """One page of the records of an association the caller may read, newest first, as timeline entries."""
+                target: Resource, per_page: int, page: int, pins: Pins) -> list[dict[str, Any]]:
+    """One page of the records of an association the caller may read, newest first, as timeline entries;
+    the pinned ones on the first page."""
     link = resource.associations[key].link
     ids = tuple(api.core.relations(resource.entity_name).related_ids([owner_id], [link])[link].get(owner_id, []))
     if not ids:
         return []
     view = ResourceView.of(api, target)
-    query = SearchQuery(where=conjunction([Compare("id", Op.IN, ids), search_condition(request, view)]),
-                        sorts=[Sort("createdAt", descending=True), Sort("id", descending=True)],
-                        offset=(page - 1) * per_page, limit=per_page, select=view.attributes(),
-                        total=TotalMode.NONE)
-    records = api.core.records(target.entity_name).search_visible(request.user, query).records
+    pinned = tuple(set(_pinned_ids(pins, target.entity_name)) & set(ids))
+    rest = Compare("id", Op.NOT_IN, pinned) if pinned else None
+    records = _visible(api, request, view, conjunction([Compare("id", Op.IN, ids), search_condition(request, view),
+                                                        *([rest] if rest is not None else [])]),
+                       (page - 1) * per_page, per_page)
+    if pinned and page == 1:
+        records = _visible(api, request, view, conjunction([Compare("id", Op.IN, pinned),
+                                                            search_condition(request, view)]), 0, len(pinned)) + records
     assert target.timeline is not None
-    extra = _timeline_keys(target.timeline["component"], target.name, target.timeline["key"])
-    return [_placed(row, extra) for row in view.index_rows(request.user, records)]
+    component, key_name = target.timeline["component"], target.timeline["key"]
+    return [_placed(row, _timeline_keys(component, target.name, key_name, pins.get((target.entity_name, row["id"]))))
+            for row in view.index_rows(request.user, records)]
+
+
+def _visible(api: ConcordApi, request: ConcordRequest, view: ResourceView, where: Any, offset: int,
+             limit: int) -> list[dict[str, Any]]:
+    query = SearchQuery(where=where, sorts=[Sort("createdAt", descending=True), Sort("id", descending=True)],
+                        offset=offset, limit=limit, select=view.attributes(), total=TotalMode.NONE)
+    return api.core.records(view.entity.name).search_visible(request.user, query).records
 
 
 def _placed(row: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -104,10 +130,15 @@ def _placed(row: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 # --- the changelog ------------------------------------------------------------------------------------
 
 def _changelog(api: ConcordApi, request: ConcordRequest, resource: Resource, owner_id: int, per_page: int,
-               page: int) -> list[dict[str, Any]]:
-    """One page of the record's stream notes (of the types `timeline.json` maps), as changelog entries."""
+               page: int, pins: Pins) -> list[dict[str, Any]]:
+    """One page of the record's stream notes (of the types `timeline.json` maps), as changelog entries; the
+    pinned ones on the first page."""
+    pinned = _pinned_ids(pins, NOTE)
     notes = api.core.stream.stream(request.user, resource.entity_name, owner_id, kinds=tuple(CHANGELOG),
-                                   offset=(page - 1) * per_page, limit=per_page, total=TotalMode.NONE).records
+                                   excluding=pinned, offset=(page - 1) * per_page, limit=per_page,
+                                   total=TotalMode.NONE).records
+    if pinned and page == 1:
+        notes = _pinned_notes(api, request, resource, owner_id, pinned) + notes
     keys = _attribute_keys(ResourceView.of(api, resource))
     assert resource.timeline is not None
     module = resource.timeline["module"]
@@ -125,9 +156,24 @@ def _changelog(api: ConcordApi, request: ConcordRequest, resource: Resource, own
                         "causer_name": note.get("createdByName"), "properties": properties, "module": module,
                         "created_at": concord_datetime(note.get("createdAt")),
                         "updated_at": concord_datetime(note.get("modifiedAt") or note.get("createdAt")),
-                        **_timeline_keys(spec["component"], "changelog", "changelog"),
+                        **_timeline_keys(spec["component"], "changelog", "changelog", pins.get((NOTE, note["id"]))),
                         "was_recently_created": False})
     return entries
+
+
+def _pinned_notes(api: ConcordApi, request: ConcordRequest, resource: Resource, owner_id: int,
+                  pinned: list[int]) -> list[dict[str, Any]]:
+    """The pinned notes of the record's changelog, as the stream shows them (a deleted one is left out)."""
+    notes = []
+    for note_id in pinned:
+        try:
+            note = api.core.stream.read(request.user, note_id)
+        except (NotFound, Forbidden):
+            continue
+        if note.get("type") in CHANGELOG and note.get("parentType") == resource.entity_name \
+                and str(note.get("parentId")) == str(owner_id):
+            notes.append(note)
+    return notes
 
 
 def _create_values(data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
