@@ -27,7 +27,7 @@ def send(concord: Concord, resource: str = "contacts", content: bytes = CSV, nam
 
 def uploaded(concord: Concord, resource: str = "contacts", content: bytes = CSV) -> dict[str, Any]:
     response = send(concord, resource, content)
-    assert response.status_code == 201, response.content
+    assert response.status_code == 200, response.content
     return response.json()
 
 

@@ -326,39 +326,50 @@ def _mappings(body: Any, headings: list[str], fields: list[dict[str, Any]]) -> l
     for i, item in enumerate(body["mappings"][:len(headings) + 1]):
         item = item if isinstance(item, dict) else {}
         key = f"mappings.{i}"
-        if "detected_attribute" not in item:
-            errors.setdefault(f"{key}.detected_attribute", []).append(f"The {key}.detected_attribute field must be present.")
-        for flag in ("auto_detected", "skip"):
-            if not isinstance(item.get(flag), bool) and item.get(flag) not in (0, 1):
-                errors.setdefault(f"{key}.{flag}", []).append(f"The {key}.{flag} field is required."
-                                                              if item.get(flag) is None else
-                                                              f"The {key}.{flag} field must be true or false.")
+
+        def fail(name: str, message: str) -> None:
+            errors.setdefault(f"{key}.{name}", []).append(message.replace(":key", f"{key}.{name}"))
+
         original, attribute = item.get("original"), item.get("attribute")
-        if not isinstance(original, str) or not original:
-            errors.setdefault(f"{key}.original", []).append(f"The {key}.original field is required."
-                                                            if not original else f"The {key}.original field must be a string.")
-        elif original not in headings:
-            errors.setdefault(f"{key}.original", []).append(f"The selected {key}.original is invalid.")
+        # In the order of Concord's rules: attribute, auto_detected, original, skip, detected_attribute.
         if attribute is not None and not isinstance(attribute, str):
-            errors.setdefault(f"{key}.attribute", []).append(f"The {key}.attribute field must be a string.")
+            fail("attribute", "The :key field must be a string.")
         elif attribute is not None and attribute not in attributes:
-            errors.setdefault(f"{key}.attribute", []).append(f"The selected {key}.attribute is invalid.")
+            fail("attribute", "The selected :key is invalid.")
         elif attribute is not None and attribute in seen:
-            for j in (seen[attribute], i):
-                errors.setdefault(f"mappings.{j}.attribute", []).append(
-                    f"The mappings.{j}.attribute field has a duplicate value.")
+            errors.setdefault(f"mappings.{seen[attribute]}.attribute", []).append(
+                f"The mappings.{seen[attribute]}.attribute field has a duplicate value.")
+            fail("attribute", "The :key field has a duplicate value.")
         if isinstance(attribute, str):
             seen.setdefault(attribute, i)
+        _flag(item.get("auto_detected"), "auto_detected", fail)
+        if original is None or original == "":
+            fail("original", "The :key field is required.")
+        elif not isinstance(original, str):
+            fail("original", "The :key field must be a string.")
+        elif original not in headings:
+            fail("original", "The selected :key is invalid.")
+        _flag(item.get("skip"), "skip", fail)
+        if "detected_attribute" not in item:
+            fail("detected_attribute", "The :key field must be present.")
         if isinstance(original, str):
             by_heading[original] = {k: item.get(k) for k in _MAPPING_KEYS} | {"preview": item.get("preview", "")}
     if len(body["mappings"]) > len(headings):
         errors.setdefault("mappings", []).append(f"The mappings field must not have more than {len(headings)} items.")
     if errors:
         raise invalid(errors)
-    return [{**by_heading[h], "skip": bool(by_heading[h]["skip"]), "auto_detected": bool(
-        by_heading[h]["auto_detected"])} if h in by_heading else {
+    return [{**by_heading[h], "skip": by_heading[h]["skip"] in (True, 1, "1"),
+                             "auto_detected": by_heading[h]["auto_detected"] in (True, 1, "1")} if h in by_heading else {
         "original": h, "detected_attribute": None, "attribute": None, "preview": "", "skip": True,
         "auto_detected": False} for h in headings]
+
+
+def _flag(value: Any, name: str, fail: Any) -> None:
+    """Laravel's `required|boolean`: true, false, 0, 1, "0" or "1"."""
+    if value is None or value == "":
+        fail(name, "The :key field is required.")
+    elif value not in (True, False, 0, 1, "0", "1"):
+        fail(name, "The :key field must be true or false.")
 
 
 # --- the Import record ---------------------------------------------------------------------------------
@@ -429,7 +440,7 @@ def _answer(api: ConcordApi, request: ConcordRequest, resource: Resource, import
     users = users_by_id(api, request.user, [record["createdById"]] if record.get("createdById") else [])
     shown = _shown(api, request, record, _importable_fields(api, request, resource), users)
     shown["was_recently_created"] = recent
-    return answer(shown, 201 if recent else 200)
+    return answer(shown)
 
 
 def _moment(value: Any) -> str | None:

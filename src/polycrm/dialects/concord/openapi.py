@@ -359,7 +359,8 @@ def _importing(summary: str, status: str = "200", *, body: bool = False, csv: bo
         shown = None if status == "204" else {"type": "array", "items": _IMPORT} if status == "list" else _IMPORT
         operation = _operation(place, summary, _success("200" if status == "list" else status, "Done.", shown, place,
                                                         warning=body), body={"type": "object", "required": [
-            "mappings"], "properties": {"mappings": {"type": "array", "items": {"type": "object"}}}} if body else None)
+            "mappings"], "properties": {"mappings": {"type": "array", "items": {"type": "object"}}}} if body else None,
+            errors=("413",) if summary.startswith("Upload") else ())
         if summary.startswith("Upload"):
             operation["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": {
                 "type": "object", "required": ["file"], "properties": {"file": {"type": "string", "format": "binary",
@@ -523,7 +524,7 @@ DESCRIBED: dict[Callable[..., Any], Describe] = {
     **{saved: _billable_write for _, saved in billables.HANDLERS.values()},
     export.export: _export,
     imports.index: _importing("The caller's imports of the resource (an administrator's: all), newest first", "list"),
-    imports.upload: _importing("Upload a CSV to import (its columns matched to fields)", "201"),
+    imports.upload: _importing("Upload a CSV to import (its columns matched to fields)"),
     imports.sample: _importing("A sample CSV of the importable columns", csv=True),
     imports.run: _importing("Import the rows with the column mappings (the import's author)", body=True),
     imports.destroy: _importing("Forget an import (its author); its records stay", "204"),
