@@ -40,7 +40,7 @@ from polycrm.core.users import with_levels
 from polycrm.dialects.concord.context import ConcordRequest
 from polycrm.dialects.concord.envelope import (BASE_HEADERS, answer, forbidden, invalid, invalid_field, no_content,
                                                not_found, record_not_found)
-from polycrm.dialects.concord.form_fields import CREATE, form_fields
+from polycrm.dialects.concord.form_fields import IMPORT, form_fields
 from polycrm.dialects.concord.lookups import Lookups
 from polycrm.dialects.concord.mapping import Resource
 from polycrm.dialects.concord.media import FIELD, the_file
@@ -48,7 +48,7 @@ from polycrm.dialects.concord.records import path_number, resource_of
 from polycrm.dialects.concord.users import shown_user, users_by_id
 from polycrm.dialects.concord.values import core_failure
 from polycrm.dialects.concord.view import ResourceView
-from polycrm.dialects.concord.writes import complete_new, taken
+from polycrm.dialects.concord.writes import complete_new, unique_taken
 from polycrm.query.tree import Compare, Op, Sort, conjunction
 
 if TYPE_CHECKING:
@@ -207,7 +207,7 @@ class _Run:
         if existing is not None and not self.records.permitted(self.request.user, "edit", [existing])[0]:
             parsed.fail(self.duplicate_key, "This action is unauthorized.")
         for spec in self.view.resource.fields:
-            if spec.unique and spec.key != self.duplicate_key and parsed.data.get(spec.field) and taken(
+            if spec.unique and spec.key != self.duplicate_key and parsed.data.get(spec.field) and unique_taken(
                     self.api, self.view, spec.field, parsed.data[spec.field], existing and existing["id"]):
                 parsed.fail(spec.key, spec.unique)
         if existing is None and not parsed.errors and key_value and self.api.directory.user_id_by_email(
@@ -431,14 +431,14 @@ def _importable_fields(api: ConcordApi, request: ConcordRequest, resource: Resou
 
 
 def _fields(api: ConcordApi, request: ConcordRequest, resource: Resource) -> list[dict[str, Any]]:
-    return form_fields(api, request.user, resource.name, CREATE)
+    return form_fields(api, request.user, resource.name, IMPORT)
 
 
 def _answer(api: ConcordApi, request: ConcordRequest, resource: Resource, import_id: int, *,
             recent: bool = False) -> Response:
     record = api.core.records(IMPORT_ENTITY).read(import_finder(request.user), import_id)
     users = users_by_id(api, request.user, [record["createdById"]] if record.get("createdById") else [])
-    shown = _shown(api, request, record, _importable_fields(api, request, resource), users)
+    shown = _shown(api, request, record, _fields(api, request, resource), users)
     shown["was_recently_created"] = recent
     return answer(shown)
 

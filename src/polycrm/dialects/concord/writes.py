@@ -38,7 +38,7 @@ def save(api: ConcordApi, request: ConcordRequest, view: ResourceView, record_id
     if record_id is None:
         complete_new(api, request, view, parsed.data)
     taken = {spec.key: [spec.unique] for spec in view.resource.fields
-             if spec.unique and parsed.data.get(spec.field) and taken(api, view, spec.field, parsed.data[spec.field],
+             if spec.unique and parsed.data.get(spec.field) and unique_taken(api, view, spec.field, parsed.data[spec.field],
                                                                        record_id)}
     if taken:
         raise invalid(taken)
@@ -123,7 +123,7 @@ def complete_new(api: ConcordApi, request: ConcordRequest, view: ResourceView, d
         data[spec.attribute] = found[0]["id"]
 
 
-def taken(api: ConcordApi, view: ResourceView, field: str, value: Any, record_id: int | None) -> bool:
+def unique_taken(api: ConcordApi, view: ResourceView, field: str, value: Any, record_id: int | None) -> bool:
     """Concord's unique rule: another record holds the value, or, for an e-mail address, a user does."""
     if api.core.records(view.entity.name).value_taken(field, value, excluding=record_id):
         return True
