@@ -136,6 +136,7 @@ def test_bad_files_are_422_and_keep_nothing(concord: Concord) -> None:
         (b"First Name\n" + b"x\n" * 4001, "imp.csv", "The file has more than 4000 rows."),
         (CSV, "imp.xlsx", "The file field must be a file of type: csv, txt."),
         (b"First Name\nA\x00\n", "imp.csv", "The file must be a UTF-8 encoded CSV file."),
+        (b"First Name\n" + b"x" * (10240 * 1024), "imp.csv", "The file field must not be greater than 10240 kilobytes."),
     ]
     for content, name, message in cases:
         response = send(concord, content=content, name=name)

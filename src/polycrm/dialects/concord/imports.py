@@ -11,8 +11,8 @@ aside, by attribute, or by position when it contains the label) in status `mappi
 lists the caller's imports (an administrator's: all), newest first, and `GET .../import/sample` is a CSV of
 the importable columns with `total_rows` sample rows.
 
-PolyCRM reads the file once, at upload: it must be UTF-8 (a BOM is dropped) with a heading row and at most
-MAX_ROWS rows (Concord's `MAX_IMPORT_ROWS`, whose excess Concord finds only when importing, answering 500);
+PolyCRM reads the file once, at upload: it must be UTF-8 (a BOM is dropped), at most MAX_KILOBYTES, with a
+heading row naming each column once and at most MAX_ROWS rows (Concord's `MAX_IMPORT_ROWS`, whose excess Concord finds only when importing, answering 500);
 any other file is a 422 and no Import is kept. The rows are kept in the Import's `data` until it runs and the
 staged file is removed with the request (Concord keeps the file on its disk), so any instance of a cluster
 can run the import. Every row is checked first, as a create or update of the resource through its API body
@@ -56,6 +56,7 @@ if TYPE_CHECKING:
 
 MODEL = "Modules\\Core\\App\\Models\\Import"
 MAX_ROWS = 4000  # Concord's core.import.max_rows default
+MAX_KILOBYTES = 10240  # a file's size (its rows are kept in the Import until it runs)
 MAX_SAMPLE_ROWS = 100
 REVERT_LIMIT = 500  # records a revert call deletes (Concord's `limit` default)
 REVERTABLE = timedelta(hours=24)  # Concord's core.import.revertable_hours
@@ -94,6 +95,8 @@ def upload(api: ConcordApi, request: ConcordRequest) -> Response:
     name = upload_file.filename.replace("\\", "/").rsplit("/", 1)[-1][:191]
     if name.rpartition(".")[2].lower() not in ("csv", "txt") or "." not in name:
         raise invalid_field(FIELD, "The file field must be a file of type: csv, txt.")
+    if upload_file.size > MAX_KILOBYTES * 1024:
+        raise invalid_field(FIELD, f"The file field must not be greater than {MAX_KILOBYTES} kilobytes.")
     headings, rows = _read_csv(upload_file.path.read_bytes())
     data = {"headings": headings, "rows": rows, "mappings": _detect(headings, rows, _importable_fields(api, request,
                                                                                                           resource)),
