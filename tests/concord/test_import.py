@@ -238,3 +238,15 @@ def test_imported_records_send_webhooks(concord: Concord) -> None:
 
     last, contact_id = subscribe_and_last_event(concord.harness, "Contact.create", write)
     assert last == ("Contact", contact_id)
+
+
+def test_two_runs_at_once_import_the_rows_once(concord: Concord) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+    rows = b"".join(b"Par%d,par%d@example.com\n" % (i, i) for i in range(300))
+    shown = uploaded(concord, "contacts", b"First Name,E-Mail Address\n" + rows)
+    path = f"contacts/import/{shown['id']}"
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda _: concord.post(path, {"mappings": shown["mappings"]}), range(2)))
+    assert sorted(a.status_code for a in answers) in ([200, 200], [200, 409]), [a.content[:200] for a in answers]
+    assert all(a.json()["imported"] == 300 for a in answers if a.status_code == 200)
+    assert concord.get("contacts", q="@example.com", per_page=1).json()["meta"]["total"] == 300

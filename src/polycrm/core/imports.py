@@ -7,8 +7,16 @@ ImportPolicy: administrators included)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from sqlalchemy.engine import Connection
+
 from polycrm.auth.acl import Actor
 from polycrm.core.users import with_levels
+from polycrm.query.tree import Compare, Op
+
+if TYPE_CHECKING:
+    from polycrm.core.records import RecordService
 
 IMPORT_ENTITY = "Import"
 _AUTHOR = {"create": "yes", "read": "own", "edit": "own", "delete": "own"}
@@ -23,3 +31,11 @@ def import_finder(actor: Actor) -> Actor:
     """The caller looking an import up by id: found whoever its author (Concord's findOrFail), the author
     check comes after (403, not 404)."""
     return with_levels(actor, IMPORT_ENTITY, {"read": "all"})
+
+
+def claim_within(service: RecordService, conn: Connection, import_id: int) -> bool:
+    """Lock the import's row for the transaction that runs it, and whether it still waits for its run: two
+    calls running one import at once would otherwise both write its rows; the second finds it finished."""
+    rows = service.repository.fetch_rows(conn, Compare("id", Op.EQ, import_id), attributes=["id", "status"],
+                                         lock=True)
+    return bool(rows) and rows[0]["status"] == "mapping"

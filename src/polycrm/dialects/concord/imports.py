@@ -34,12 +34,12 @@ from typing import TYPE_CHECKING, Any
 from starlette.responses import Response
 
 from polycrm.core.errors import NotFound, ValidationFailure
-from polycrm.core.imports import IMPORT_ENTITY, import_author, import_finder
+from polycrm.core.imports import IMPORT_ENTITY, claim_within, import_author, import_finder
 from polycrm.core.search import SearchQuery, TotalMode
 from polycrm.core.users import with_levels
 from polycrm.dialects.concord.context import ConcordRequest
-from polycrm.dialects.concord.envelope import (BASE_HEADERS, answer, forbidden, invalid, invalid_field, no_content,
-                                               not_found, record_not_found)
+from polycrm.dialects.concord.envelope import (BASE_HEADERS, ConcordError, answer, conflict, forbidden, invalid,
+                                               invalid_field, no_content, not_found, record_not_found)
 from polycrm.dialects.concord.form_fields import IMPORT, form_fields
 from polycrm.dialects.concord.lookups import Lookups
 from polycrm.dialects.concord.mapping import Resource
@@ -219,8 +219,8 @@ class _Run:
         if not parsed.errors and existing is None:
             try:
                 complete_new(self.api, self.request, self.view, parsed.data)
-            except Exception as error:  # noqa: BLE001 - a ConcordError 422 naming the field: the row's failure
-                parsed.errors.update(getattr(error, "body", {}).get("errors", {}) or {"row": ["Invalid."]})
+            except ConcordError as error:  # a 422 naming the field (no default record): the row's failure
+                parsed.errors.update(error.body.get("errors") or {"row": [str(error)]})
         if parsed.errors:
             self.failures.append({"row": number, "errors": parsed.errors, "values": values})
             return None
@@ -240,7 +240,10 @@ class _Run:
         actor, waived = self.request.user, self.view.resource.not_required
         created: dict[str, int] = {}  # a duplicate key's record made earlier in this file: later rows update it
         record_ids, duplicates = [], 0
+        imports = self.api.core.records(IMPORT_ENTITY)
         with self.api.core.transaction() as conn:
+            if not claim_within(imports, conn, self.import_id):
+                raise conflict("The import is already running or finished.")
             for number, key, existing, data in writes:
                 target = existing if existing is not None else created.get(key or "")
                 try:
@@ -257,7 +260,7 @@ class _Run:
                     errors = core_failure(self.view.resource, entity, failure)
                     raise invalid({f"rows.{number}.{k}": v for k, v in errors.items()}) from None
             data = {**self.data, "rows": [], "record_ids": record_ids, "failures": self.failures}
-            self.api.core.records(IMPORT_ENTITY).update_within(conn, import_author(actor), self.import_id, {
+            imports.update_within(conn, import_author(actor), self.import_id, {
                 "status": "finished", "imported": len(record_ids), "duplicates": duplicates,
                 "skipped": len(self.failures), "data": data, "completedAt": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")})
         self.records.committed()

@@ -360,7 +360,7 @@ def _importing(summary: str, status: str = "200", *, body: bool = False, csv: bo
         operation = _operation(place, summary, _success("200" if status == "list" else status, "Done.", shown, place,
                                                         warning=body), body={"type": "object", "required": [
             "mappings"], "properties": {"mappings": {"type": "array", "items": {"type": "object"}}}} if body else None,
-            errors=("413",) if summary.startswith("Upload") else ())
+            errors=("413",) if summary.startswith("Upload") else ("409",) if body else ())
         if summary.startswith("Upload"):
             operation["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": {
                 "type": "object", "required": ["file"], "properties": {"file": {"type": "string", "format": "binary",
