@@ -136,6 +136,11 @@ CONCORD = {
                                         "test_private_and_shared_filters_between_users)",
     "/api/{resource}/export": "core records: read of the type, the rows the caller may read "
                               "(tests/concord/test_export.py::test_a_limited_user_exports_only_what_they_may_read)",
+    **{f"/api/{{resource}}/import{path}": "core.imports: create of the type to upload and run, the author's own "
+                                          "imports (an administrator lists all; only the author runs, reverts or "
+                                          "deletes one), rows written through core records (tests/concord/"
+                                          "test_import.py::test_a_limited_user)"
+       for path in ("", "/upload", "/sample", "/{id}", "/{id}/revert")},
     "/api/{resource}/{id}/comments": "read of the record; then its comments, added as their author "
                                      "(core.comments; tests/concord/test_comments.py)",
     **{f"/api/fields/{{group}}/{view}": "every user; select options are the records the caller may read (users, "

@@ -76,6 +76,9 @@ def test_every_route_of_the_table_for_every_resource(spec: dict[str, Any]) -> No
         "/contacts/{id}/timeline", "/companies/{id}/timeline", "/deals/{id}/timeline"}
     # exports only of Concord's Exportable resources
     expected -= {(f"/{name}/export", "post") for name, resource in MAPPING.resources.items() if not resource.export}
+    # imports only of the resources PolyCRM imports (contacts, companies)
+    expected -= {(path, method) for path, method in expected if path.split("/")[2:3] == ["import"]
+                 and path.split("/")[1] not in ("contacts", "companies")}
     assert documented == expected
     assert {path for path, _ in documented if path.endswith("/export")} == {
         "/contacts/export", "/companies/export", "/deals/export", "/activities/export", "/products/export"}

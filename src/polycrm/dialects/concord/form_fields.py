@@ -41,9 +41,10 @@ from polycrm.query.tree import Compare, Op, Sort
 if TYPE_CHECKING:
     from polycrm.dialects.concord.api import ConcordApi
 
-CREATE, UPDATE = "create", "update"
+CREATE, UPDATE, IMPORT = "create", "update", "import"
 # The keys that put a field on a view's form (Concord's filterForCreation()->visibleOnCreate() and the update pair).
-_SHOWN = {CREATE: ("applicableForCreation", "showOnCreation"), UPDATE: ("applicableForUpdate", "showOnUpdate")}
+_SHOWN = {CREATE: ("applicableForCreation", "showOnCreation"), UPDATE: ("applicableForUpdate", "showOnUpdate"),
+          IMPORT: ()}  # every field of the form, those shown on demand included (Concord's fieldsForImport)
 _MAX_OPTIONS = 1000  # records listed as a select's options (Concord lists every one)
 # Concord's user options are loaded without their e-mail address, so each shows the Gravatar of "".
 _NO_ADDRESS_AVATAR = f"https://www.gravatar.com/avatar/{hashlib.md5(b'', usedforsecurity=False).hexdigest()}?s=40"

@@ -56,7 +56,7 @@ def store(api: ConcordApi, request: ConcordRequest) -> Response:
     """Concord's order: a Mediable resource (404), the record (404), the right to edit it (403), the file."""
     resource = _mediable(request)
     owner_id = _editable(api, request, resource)
-    upload = _the_file(request.body)
+    upload = the_file(request.body)
     extension = _extension(upload)
     if extension not in ALLOWED_EXTENSIONS:
         allowed = "`, `".join(ALLOWED_EXTENSIONS)
@@ -112,7 +112,7 @@ def _editable(api: ConcordApi, request: ConcordRequest, resource: Resource) -> i
     return owner_id
 
 
-def _the_file(form: Any) -> Upload:
+def the_file(form: Any) -> Upload:
     """The `file` part of the form; 422 when there is none (Concord answers 500: `Could not recognize
     source`)."""
     uploads = [u for u in form.uploads if u.field == FIELD] if isinstance(form, FormContent) else []

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from polycrm.dialects.concord import (accounts, associations, billables, board, brands, clones, comments,
-                                      custom_fields, documents, export, form_fields, lookups, media, profile,
+                                      custom_fields, documents, export, form_fields, imports, lookups, media, profile,
                                       records, saved_filters, search, tag_admin, teams, timeline, timeline_pins,
                                       trash, users, zapier)
 from polycrm.dialects.concord.context import DEFAULT_PER_PAGE, MAX_PER_PAGE
@@ -337,6 +337,36 @@ def _export(place: Place) -> dict[str, Any] | None:
     return _operation(place, f"Export {resource.name} as CSV (the records the caller may read)", success, body=body)
 
 
+_IMPORT = {"type": "object", "required": ["id", "file_name", "mappings", "status", "imported", "skipped",
+                                         "duplicates", "revertable"], "description": "Concord's ImportResource."}
+
+
+def _importing(summary: str, status: str = "200", *, body: bool = False, csv: bool = False) -> Describe:
+    """An operation of `/api/{resource}/import...` (contacts and companies: Concord's importable resources
+    PolyCRM imports); the upload reads a multipart `file`, `run` the column `mappings`."""
+    def describe(place: Place) -> dict[str, Any] | None:
+        if _resource(place).name not in imports.DUPLICATE_KEYS:
+            return None
+        if csv:
+            success = {"200": {"description": "The sample CSV (`sample.csv`).", "headers": _headers(
+                "X-RateLimit-Limit-Required", "X-RateLimit-Remaining-Required"),
+                "content": {"text/csv": {"schema": {"type": "string"}}}}}
+            return _operation(place, summary, success, parameters=[{"name": "total_rows", "in": "query", "schema": {
+                "type": "integer", "minimum": 0, "maximum": imports.MAX_SAMPLE_ROWS}}])
+        shown = None if status == "204" else {"type": "array", "items": _IMPORT} if status == "list" else _IMPORT
+        operation = _operation(place, summary, _success("200" if status == "list" else status, "Done.", shown, place,
+                                                        warning=body), body={"type": "object", "required": [
+            "mappings"], "properties": {"mappings": {"type": "array", "items": {"type": "object"}}}} if body else None,
+            errors=("413",) if summary.startswith("Upload") else ("409",) if body else ())
+        if summary.startswith("Upload"):
+            operation["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": {
+                "type": "object", "required": ["file"], "properties": {"file": {"type": "string", "format": "binary",
+                                                                                "description": "A UTF-8 CSV file."}}}}}}
+        return operation
+
+    return describe
+
+
 Describe = Callable[[Place], dict[str, Any] | None]
 # A field object of `GET /api/fields/{group}/...`: its common keys (components add their own).
 _FORM_FIELDS = {"type": "array", "items": {
@@ -504,6 +534,12 @@ OPERATIONS: dict[Callable[..., Any], Describe] = {
     **{shown: _billable_read for shown, _ in billables.HANDLERS.values()},
     **{saved: _billable_write for _, saved in billables.HANDLERS.values()},
     export.export: _export,
+    imports.index: _importing("The caller's imports of the resource (an administrator's: all), newest first", "list"),
+    imports.upload: _importing("Upload a CSV to import (its columns matched to fields)"),
+    imports.sample: _importing("A sample CSV of the importable columns", csv=True),
+    imports.run: _importing("Import the rows with the column mappings (the import's author)", body=True),
+    imports.destroy: _importing("Forget an import (its author); its records stay", "204"),
+    imports.revert: _importing("Delete the records an import created (its author, within 24 hours)"),
     saved_filters.index: lambda p: _operation(p, "The saved filters of a resource the caller sees (theirs, shared, the "
                                                  "application's), by name", _success("200", "A bare array.", {
                                                      "type": "array", "items": schema_ref("SavedFilter")}, p)),

@@ -11,9 +11,9 @@ import re
 from typing import Any, Callable
 
 from polycrm.dialects.concord import (accounts, associations, billables, board, brands, clones, comments,
-                                      custom_fields, documents, export, form_fields, lookups, media, openapi, profile,
-                                      records, saved_filters, search, tag_admin, teams, timeline, timeline_pins, trash,
-                                      users, zapier)
+                                      custom_fields, documents, export, form_fields, imports, lookups, media, openapi,
+                                      profile, records, saved_filters, search, tag_admin, teams, timeline,
+                                      timeline_pins, trash, users, zapier)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +107,12 @@ ROUTES = (
     Route(("{resource}", "search"), {"GET": Operation(records.search)}),
     Route(("{resource}", "rules"), {"GET": Operation(records.rules)}),
     Route(("{resource}", "export"), {"POST": Operation(export.export, body=True)}),
+    Route(("{resource}", "import"), {"GET": Operation(imports.index)}),
+    Route(("{resource}", "import", "upload"), {"POST": Operation(imports.upload, upload=True)}),
+    Route(("{resource}", "import", "sample"), {"GET": Operation(imports.sample)}),
+    Route(("{resource}", "import", "{id}"), {"POST": Operation(imports.run, body=True),
+                                             "DELETE": Operation(imports.destroy)}),
+    Route(("{resource}", "import", "{id}", "revert"), {"DELETE": Operation(imports.revert)}),
     Route(("{resource}", "{id}"), {"GET": Operation(records.show), "PUT": Operation(records.update, body=True),
                                    "DELETE": Operation(records.destroy)}),
     Route(("{resource}", "{id}", "clone"), {"POST": Operation(clones.clone)}),
@@ -176,7 +182,7 @@ def is_concord_path(segments: list[str], resources: frozenset[str]) -> bool:
     if len(segments) == 1:
         return True
     if len(segments) == 2:
-        return segments[1] in ("search", "rules", "export") or bool(_RECORD_ID.fullmatch(segments[1]))
+        return segments[1] in ("search", "rules", "export", "import") or bool(_RECORD_ID.fullmatch(segments[1]))
     if len(segments) == 4:
-        return segments[2] == "media"
+        return segments[2] == "media" or segments[1] == "import"
     return len(segments) == 3 and segments[2] not in _INFLOW_RECORD_PATHS

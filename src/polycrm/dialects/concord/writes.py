@@ -36,9 +36,9 @@ def save(api: ConcordApi, request: ConcordRequest, view: ResourceView, record_id
     if current is not None:
         _leave_locked(request, view, current, parsed.data)
     if record_id is None:
-        _complete_new(api, request, view, parsed.data)
+        complete_new(api, request, view, parsed.data)
     taken = {spec.key: [spec.unique] for spec in view.resource.fields
-             if spec.unique and parsed.data.get(spec.field) and _taken(api, view, spec.field, parsed.data[spec.field],
+             if spec.unique and parsed.data.get(spec.field) and unique_taken(api, view, spec.field, parsed.data[spec.field],
                                                                        record_id)}
     if taken:
         raise invalid(taken)
@@ -106,7 +106,7 @@ def _leave_locked(request: ConcordRequest, view: ResourceView, current: dict[str
         request.warnings.append(f"keys left unchanged (locked in this state): {', '.join(left)}")
 
 
-def _complete_new(api: ConcordApi, request: ConcordRequest, view: ResourceView, data: dict[str, Any]) -> None:
+def complete_new(api: ConcordApi, request: ConcordRequest, view: ResourceView, data: dict[str, Any]) -> None:
     """A new record's values the body left out: the resource's create defaults, and each defaulted link's
     default record among those the caller may read (422 when there is none, as the link is then required)."""
     for name, value in view.resource.create_defaults.items():
@@ -123,7 +123,7 @@ def _complete_new(api: ConcordApi, request: ConcordRequest, view: ResourceView, 
         data[spec.attribute] = found[0]["id"]
 
 
-def _taken(api: ConcordApi, view: ResourceView, field: str, value: Any, record_id: int | None) -> bool:
+def unique_taken(api: ConcordApi, view: ResourceView, field: str, value: Any, record_id: int | None) -> bool:
     """Concord's unique rule: another record holds the value, or, for an e-mail address, a user does."""
     if api.core.records(view.entity.name).value_taken(field, value, excluding=record_id):
         return True
