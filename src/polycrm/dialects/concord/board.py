@@ -19,9 +19,9 @@ from polycrm.core.search import SearchQuery, TotalMode
 from polycrm.dialects.concord.context import ConcordRequest
 from polycrm.dialects.concord.envelope import WARNING_HEADER, ConcordResponse, answer, invalid, invalid_field, \
     record_not_found
+from polycrm.dialects.concord.field_readers import MAX_IDS, as_integer
 from polycrm.dialects.concord.pages import page_number
 from polycrm.dialects.concord.records import list_condition, list_order, path_number
-from polycrm.dialects.concord.values import MAX_IDS, as_integer
 from polycrm.dialects.concord.view import ResourceView
 from polycrm.query.tree import Compare, Op, Sort, conjunction
 

@@ -22,8 +22,8 @@ from polycrm.core.search import SearchQuery, TotalMode
 from polycrm.core.timeline_pins import NOTE, TIMELINE_PIN, pin_keeper
 from polycrm.dialects.concord.context import ConcordRequest
 from polycrm.dialects.concord.envelope import ConcordResponse, invalid, not_found, record_not_found
+from polycrm.dialects.concord.field_readers import as_integer
 from polycrm.dialects.concord.mapping import Resource
-from polycrm.dialects.concord.values import as_integer
 from polycrm.query.tree import Compare, Op, Sort, conjunction
 
 if TYPE_CHECKING:
