@@ -177,6 +177,9 @@ class Resource:
     rule_lookups: Mapping[str, str] = field(default_factory=dict)  # rule key -> the list its select values name
     rule_labels: Mapping[str, str] = field(default_factory=dict)  # rule id -> its label, where not its field's
     counts_after: str | None = None  # the key the `<association>_count` keys follow (else the last field)
+    # Record keys counting the live records of a link that is no association (a deal's `products_count`: its
+    # product lines), shown with the association counts.
+    link_counts: Mapping[str, str] = field(default_factory=dict)
     authorizations: tuple[str, ...] | None = None  # the `authorizations` keys its policy gives (None: all seven)
     after_id: tuple[str, ...] = ()  # record keys shown right after `id` (before `display_name`)
     shape: ModelShape | None = None  # a model's own JSON, not a UI resource's (None: a resource's)
@@ -293,7 +296,7 @@ class ConcordMapping:
                                       if "lookup" in rule},
                         rule_labels={rule.get("id", key): rule["label"] for key, rule in spec.get("rules", {}).items()
                                      if "label" in rule},
-                        counts_after=spec.get("countsAfter"), shape=_shape(spec.get("modelShape")),
+                        counts_after=spec.get("countsAfter"), link_counts=spec.get("linkCounts", {}), shape=_shape(spec.get("modelShape")),
                         authorizations=tuple(spec["authorizations"]) if "authorizations" in spec else None,
                         after_id=tuple(spec.get("afterId", ())),
                         create_defaults=spec.get("createDefaults", {}), via=tuple(via.get("resources", ())),
@@ -402,6 +405,9 @@ class ConcordMapping:
             if resource.shape is not None and resource.shape.primary is not None:
                 require(resource.shape.primary, "modelShape.primary")
             require(resource.order, "order")
+            for key, link in resource.link_counts.items():
+                if entity.relation(link) is None:
+                    raise LookupError(f"Concord {resource.name} count {key}: {entity.name} has no link {link}")
             for association in resource.associations.values():
                 if association.link not in entity.links:
                     raise LookupError(f"Concord {resource.name} association {association.key}: "

@@ -137,7 +137,8 @@ def record_schemas(mapping: ConcordMapping, resource: Resource, entity: Entity) 
     """`<resource>.linked` (a nested association item), `.row` (an index row: with `<key>_count`, and the
     association arrays `with` names) and `.record` (a single record: nested arrays, actions, counts)."""
     phone_types = list(mapping.phone_types)
-    counts = {f"{key}_count": {"type": "integer", "minimum": 0} for key in resource.associations}
+    counts = {f"{key}_count": {"type": "integer", "minimum": 0}
+              for key in [*resource.associations, *(key.removesuffix("_count") for key in resource.link_counts)]}
     head = {"id": INTEGER, **({"comments_count": {"type": "integer", "minimum": 0}} if resource.comments else {}),
             "display_name": {"type": ["string", "null"]},
             "path": {"type": "string", "pattern": rf"^/{resource.name}/\d*$"},
@@ -469,11 +470,12 @@ def shared_schemas(mapping: ConcordMapping) -> dict[str, dict[str, Any]]:
                                    "id": INTEGER, "name": STRING, "amount": {"type": ["string", "integer"]},
                                    "display_name": STRING, "path": STRING, "status": STRING,
                                    "authorizations": {"type": "object"}, "expected_close_date": maybe,
+                                   "products_count": {"type": "integer", "minimum": 0},
                                    "user_id": {"type": ["integer", "null"]},
                                    "swatch_color": maybe, "stage_id": INTEGER, "updated_at": maybe,
                                    "created_at": maybe, "falls_behind_expected_close_date": BOOLEAN},
                                    ["id", "name", "amount", "display_name", "path", "status", "authorizations",
-                                    "expected_close_date", "user_id", "swatch_color", "stage_id", "updated_at",
+                                    "expected_close_date", "products_count", "user_id", "swatch_color", "stage_id", "updated_at",
                                     "created_at"])}}),
         "Currency": _object({"name": STRING, "code": INTEGER, "precision": INTEGER, "subunit": INTEGER,
                              "symbol": STRING, "symbol_first": BOOLEAN, "decimal_mark": STRING,

@@ -149,11 +149,17 @@ class ResourceView:
 
     def _related(self, records: Sequence[dict[str, Any]]) -> dict[str, dict[int, list[int]]]:
         """Association key -> record id -> ids of its associated records, one statement for them all."""
-        links = {a.link: key for key, a in self.resource.associations.items()}
+        links = self._counted_links()
         if not links or not records:
-            return {key: {} for key in self.resource.associations}
+            return {key: {} for key in links.values()}
         related = self.api.core.relations(self.entity.name).related_ids([r["id"] for r in records], links)
         return {key: related[link] for link, key in links.items()}
+
+    def _counted_links(self) -> dict[str, str]:
+        """Link -> the key its related ids go under: the associations', then the links only counted
+        (`linkCounts`), read in the same statement."""
+        return {**{a.link: key for key, a in self.resource.associations.items()},
+                **{link: key for key, link in self.resource.link_counts.items()}}
 
     @staticmethod
     def _counts(related: dict[str, dict[int, list[int]]], record_id: int) -> dict[str, int]:
@@ -195,7 +201,7 @@ class ResourceView:
 
     def read(self, actor: Actor, record_id: Any, *, created: bool = False, with_: str | None = None) -> dict[str, Any]:
         """One record as Concord shows it; the record and its association ids come in one statement."""
-        links = {a.link: key for key, a in self.resource.associations.items()}
+        links = self._counted_links()
         record, ids = self.api.core.records(self.entity.name).read_related(actor, record_id, links)
         related = {key: {record["id"]: ids[link]} for link, key in links.items()}
         return self.single(actor, record, created=created, related=related, with_=with_)
@@ -245,6 +251,8 @@ class ResourceView:
         every record of a page, not one per record."""
         nested = {}
         for key, by_owner in related.items():
+            if key not in self.resource.associations:
+                continue  # a link only counted
             rows = {row["id"]: row for row in self.associated_rows(
                 actor, key, sorted({i for ids in by_owner.values() for i in ids}))}
             nested[key] = {owner: [rows[i] for i in ids if i in rows][:MAX_NESTED] for owner, ids in by_owner.items()}
