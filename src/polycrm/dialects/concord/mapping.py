@@ -175,7 +175,8 @@ class Resource:
     search: dict[str, tuple[str, str]]
     not_required: frozenset[str] = frozenset()  # EspoCRM's required fields Concord does not require
     rule_lookups: Mapping[str, str] = field(default_factory=dict)  # rule key -> the list its select values name
-    rule_labels: Mapping[str, str] = field(default_factory=dict)  # rule id -> its label, where not its field's
+    # rule id -> its label, where not its field's; an operand rule's mapping key -> its own (`operandLabel`)
+    rule_labels: Mapping[str, str] = field(default_factory=dict)
     counts_after: str | None = None  # the key the `<association>_count` keys follow (else the last field)
     # Record keys counting the live records of a link that is no association (a deal's `products_count`: its
     # product lines), shown with the association counts.
@@ -287,15 +288,17 @@ class ConcordMapping:
         rules = {key: FilterRule(rule.get("id", key), rule["field"], rule["type"], rule.get("values"),
                                  bool(rule.get("me")), rule.get("operand"),
                                  frozenset(rule.get("withoutOperators", ())), frozenset(rule.get("withoutPresets", ())),
-                                 rule.get("link"))
+                                 rule.get("link"), bool(rule.get("count")))
                  for key, rule in spec.get("rules", {}).items()}
         return Resource(name, spec["entity"], spec["model"], spec["title"], spec["order"], spec["label"],
                         spec["icon"], spec["searchAction"], spec.get("globalSearch", True), fields, associations,
                         rules, search, frozenset(spec.get("notRequired", ())),
                         rule_lookups={key: rule["lookup"] for key, rule in spec.get("rules", {}).items()
                                       if "lookup" in rule},
-                        rule_labels={rule.get("id", key): rule["label"] for key, rule in spec.get("rules", {}).items()
-                                     if "label" in rule},
+                        rule_labels={**{rule.get("id", key): rule["label"] for key, rule in spec.get("rules", {}).items()
+                                        if "label" in rule},
+                                     **{key: rule["operandLabel"] for key, rule in spec.get("rules", {}).items()
+                                        if "operandLabel" in rule}},
                         counts_after=spec.get("countsAfter"), link_counts=spec.get("linkCounts", {}), shape=_shape(spec.get("modelShape")),
                         authorizations=tuple(spec["authorizations"]) if "authorizations" in spec else None,
                         after_id=tuple(spec.get("afterId", ())),

@@ -113,7 +113,7 @@ class ResourceView:
             if rule.operand is None:
                 labels[key] = own.get(rule.id) or (self.label(key) if key in known else _title(key))
                 continue
-            labels[key] = self._field_label(rule.field, rule.link) or _title(rule.operand)
+            labels[key] = own.get(key) or self._field_label(rule.field, rule.link) or _title(rule.operand)
             labels.setdefault(rule.id, own.get(rule.id) or (self.label(rule.id) if rule.id in known else
                                                             _title(rule.id)))
         return labels
@@ -121,7 +121,8 @@ class ResourceView:
     def _field_label(self, field: str, link: str | None) -> str | None:
         resource: Resource | None = self.resource
         if link is not None:
-            resource = self.api.mapping.by_entity.get(self.entity.links[link].entity or "")
+            target = self.entity.links.get(link)  # a path of links (`billableProducts.product`) has no resource
+            resource = self.api.mapping.by_entity.get(target.entity or "") if target is not None else None
         spec = resource.by_field.get(field) if resource is not None else None
         return spec.label if spec is not None else None
 
