@@ -181,6 +181,9 @@ class Resource:
     # Record keys counting the live records of a link that is no association (a deal's `products_count`: its
     # product lines), shown with the association counts.
     link_counts: Mapping[str, str] = field(default_factory=dict)
+    # Record keys listing the records that are its parts (a document's `signers` and `recipients`), each
+    # {link, label (its messages' word), shown (shown key -> field)}: document_parties.py.
+    parts: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     authorizations: tuple[str, ...] | None = None  # the `authorizations` keys its policy gives (None: all seven)
     after_id: tuple[str, ...] = ()  # record keys shown right after `id` (before `display_name`)
     shape: ModelShape | None = None  # a model's own JSON, not a UI resource's (None: a resource's)
@@ -299,7 +302,8 @@ class ConcordMapping:
                                         if "label" in rule},
                                      **{key: rule["operandLabel"] for key, rule in spec.get("rules", {}).items()
                                         if "operandLabel" in rule}},
-                        counts_after=spec.get("countsAfter"), link_counts=spec.get("linkCounts", {}), shape=_shape(spec.get("modelShape")),
+                        counts_after=spec.get("countsAfter"), link_counts=spec.get("linkCounts", {}),
+                        parts=spec.get("parts", {}), shape=_shape(spec.get("modelShape")),
                         authorizations=tuple(spec["authorizations"]) if "authorizations" in spec else None,
                         after_id=tuple(spec.get("afterId", ())),
                         create_defaults=spec.get("createDefaults", {}), via=tuple(via.get("resources", ())),
@@ -408,6 +412,12 @@ class ConcordMapping:
             if resource.shape is not None and resource.shape.primary is not None:
                 require(resource.shape.primary, "modelShape.primary")
             require(resource.order, "order")
+            for key, part in resource.parts.items():
+                link = entity.relation(part["link"])
+                target = registry.entity(link.entity) if link is not None and link.entity else None
+                if target is None or any(f not in target.fields for f in part["shown"].values()):
+                    raise LookupError(f"Concord {resource.name} part {key}: no link {part['link']} to records "
+                                      f"with the fields {', '.join(part['shown'].values())}")
             for key, link in resource.link_counts.items():
                 if entity.relation(link) is None:
                     raise LookupError(f"Concord {resource.name} count {key}: {entity.name} has no link {link}")

@@ -11,6 +11,7 @@ from polycrm.core.search import SearchQuery, TotalMode
 from polycrm.dialects.concord.filters import FilterRule
 from polycrm.dialects.concord.listing import SearchColumn
 from polycrm.dialects.concord.custom_types import CustomField, selectable_keys
+from polycrm.dialects.concord.document_parties import shown_parties
 from polycrm.dialects.concord.guests import guest_objects
 from polycrm.dialects.concord.lookups import Lookups
 from polycrm.dialects.concord.mapping import Resource
@@ -192,6 +193,7 @@ class ResourceView:
             for key, by_owner in self._nested(actor, wanted).items():
                 for row in rows:
                     row[key] = by_owner.get(row["id"], [])
+        shown_parties(self.api, self.resource, rows)
         if select is not None:
             kept = {"id", *select}
             shown = set(self.keys())
@@ -215,7 +217,7 @@ class ResourceView:
             related = self._related([record])
         nested = {key: by_owner.get(record["id"], []) for key, by_owner in self._nested(actor, related).items()}
         counts = None if self.resource.shape is not None else self._counts(related, record["id"])
-        return self.renderer.render(record, authorizations=self._authorizations(actor, [record])[0],
+        shown = self.renderer.render(record, authorizations=self._authorizations(actor, [record])[0],
                                     counts=counts, created=created, associations=nested,
                                     comments=self.comment_counts(actor, [record]).get(record["id"]),
                                     lookups=self.lookup_ids(actor, [record]), tags=self.tags_of(actor, [record]),
@@ -223,6 +225,8 @@ class ResourceView:
                                     objects=self.nested_objects(actor, [record]),
                                     thread=self.threads(actor, [record]).get(record["id"], [])
                                     if COMMENTS in (with_ or "").split(";") else None)
+        shown_parties(self.api, self.resource, [shown])
+        return shown
 
     def lookup_ids(self, actor: Actor, records: Sequence[dict[str, Any]]) -> dict[str, dict[str, int]]:
         """Lookup key -> stored name -> its entry's id, for the names these records hold: one read per key."""
