@@ -166,3 +166,14 @@ def test_a_limited_user_writes_the_parts_of_documents_they_edit(concord: Concord
     assert [s["name"] for s in concord.get(f"documents/{theirs['id']}").json()["signers"]] == ["Bo"]
     anonymous = concord.http.put(f"/api/documents/{mine['id']}", json={"signers": []}, headers={"Authorization": ""})
     assert anonymous.status_code == 401 and anonymous.json() == {"message": "Unauthenticated."}
+
+
+def test_a_clone_copies_signers_and_recipients(concord: Concord, brand_id: int) -> None:
+    """Concord's Document::clone copies the signers' and recipients' name, address and send flag."""
+    document = new(concord, brand_id, signers=[{"name": "Ann", "email": "ann@x.test", "send_email": True}],
+                   recipients=[{"name": "Rob", "email": "rob@x.test"}])
+    copy = concord.post(f"documents/{document['id']}/clone").json()
+    assert copy["id"] != document["id"]
+    assert copy["signers"] == document["signers"] and copy["recipients"] == document["recipients"]
+    concord.put(f"documents/{copy['id']}", {"recipients": []})
+    assert concord.get(f"documents/{document['id']}").json()["recipients"] == document["recipients"]
