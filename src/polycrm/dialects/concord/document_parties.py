@@ -128,3 +128,24 @@ def _shown(entity: Any, field: str, value: Any) -> Any:
     if kind == "datetime":
         return concord_datetime(value)
     return bool(value) if kind == "bool" else value
+
+
+# --- OpenAPI (openapi_schemas.py) ----------------------------------------------------------------------
+
+def parts_shown_schema(resource: Resource) -> dict[str, Any]:
+    """A record's part keys as shown (`shown_parties`): lists of closed objects of their shown keys."""
+    return {key: {"type": "array", "items": {"type": "object", "required": list(part["shown"]),
+                                             "properties": {name: {} for name in part["shown"]},
+                                             "additionalProperties": False}}
+            for key, part in resource.parts.items()}
+
+
+def parts_written_schema(resource: Resource) -> dict[str, Any]:
+    """The part keys a write takes (`read_parties`): lists of {name, email, send_email}."""
+    item = {"type": "object", "required": ["name", "email"], "properties": {
+        "name": {"type": "string", "maxLength": MAX_STRING},
+        "email": {"type": "string", "maxLength": MAX_STRING, "format": "email"},
+        "send_email": {"type": ["boolean", "integer", "string", "null"]}}}
+    return {key: {"type": ["array", "null"], "maxItems": MAX_PARTIES, "items": item,
+                  "description": f"The {part['label']}s: given, they replace the record's (null: none)."}
+            for key, part in resource.parts.items()}

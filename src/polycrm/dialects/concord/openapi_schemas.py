@@ -13,6 +13,7 @@ from polycrm.dialects.concord.context import MAX_PER_PAGE
 from polycrm.dialects.concord.filter_rules import RULE_TYPES, TYPE_OPERATORS
 from polycrm.dialects.concord.filters import MAX_CHILDREN
 from polycrm.dialects.concord.custom_types import CustomField, custom_fields
+from polycrm.dialects.concord.document_parties import parts_shown_schema, parts_written_schema
 from polycrm.dialects.concord.media_view import AGGREGATE_TYPES
 from polycrm.dialects.concord.mapping import CREATED, UPDATED, ConcordMapping, Resource, ResourceField
 from polycrm.dialects.concord.render import AUTHORIZATIONS
@@ -154,7 +155,7 @@ def record_schemas(mapping: ConcordMapping, resource: Resource, entity: Entity) 
               for key, association in resource.associations.items()}
     if resource.shape is not None:
         return _model_schemas(resource, fields, custom, nested)
-    row = {**head, **resource.with_counts(fields, counts), **custom, **_parts_shown(resource)}
+    row = {**head, **resource.with_counts(fields, counts), **custom, **parts_shown_schema(resource)}
     if resource.comments:  # `with=comments`
         row["comments"] = {"type": "array", "items": schema_ref("Comment.nested")}
     billable = {"billable": schema_ref("Billable")} if resource.billable else {}  # billables.shown_billable
@@ -172,22 +173,6 @@ def record_schemas(mapping: ConcordMapping, resource: Resource, entity: Entity) 
         **({f"{resource.name}.entry": _object({**row, **TIMELINE_KEYS}, [*always, *TIMELINE_KEYS])}
            if resource.timeline is not None and "key" in resource.timeline else {}),
     }
-
-
-def _parts_shown(resource: Resource) -> dict[str, Any]:
-    """A record's part keys (document_parties.shown_parties): lists of their shown keys."""
-    return {key: {"type": "array", "items": _object({name: {} for name in part["shown"]})}
-            for key, part in resource.parts.items()}
-
-
-def _parts_written(resource: Resource) -> dict[str, Any]:
-    """The part keys a write takes (document_parties.read_parties): lists of {name, email, send_email}."""
-    item = {"type": "object", "required": ["name", "email"], "properties": {
-        "name": {"type": "string", "maxLength": 191}, "email": {"type": "string", "maxLength": 191, "format": "email"},
-        "send_email": {"type": ["boolean", "integer", "string", "null"]}}}
-    return {key: {"type": ["array", "null"], "maxItems": 100, "items": item,
-                  "description": f"The {part['label']}s: given, they replace the record's (null: none)."}
-            for key, part in resource.parts.items()}
 
 
 def _model_schemas(resource: Resource, fields: dict[str, Any], custom: dict[str, Any],
@@ -304,7 +289,7 @@ def body_schemas(mapping: ConcordMapping, resource: Resource, entity: Entity) ->
                                                                        for key in resource.associations},
                                       "description": "The generic form of the association keys."}
     properties.update({field.key: _custom_written(field) for field in custom_fields(entity)})
-    properties.update(_parts_written(resource))
+    properties.update(parts_written_schema(resource))
     required = [item.key for item in resource.fields if item.required and not item.read_only]
     if resource.via:
         properties[VIA_RESOURCE] = {"enum": [*resource.via, None, ""],
