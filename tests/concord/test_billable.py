@@ -340,3 +340,21 @@ def test_a_line_changed_through_api_v1_locks_its_deal_first(concord: Concord, st
                                      {"id": line["id"]}).all()
             assert free == [(line["id"],)] and not pending.done()
         assert pending.result(timeout=10).status_code == 200
+
+
+def test_a_deal_counts_its_products_where_concord_shows_them(concord: Concord, stage_id: int) -> None:
+    """Concord 1.4.1 shows `products_count` right after `calls_count` on a deal's create answer, single record
+    and index rows, and on its board cards after `expected_close_date`; removed lines no longer count."""
+    deal = deal_with_lines(concord, stage_id)
+    assert list(deal)[:4] == ["id", "notes_count", "calls_count", "products_count"] and deal["products_count"] == 2
+    bare = concord.create("deals", {"name": "Bare deal", "stage_id": stage_id})
+    assert bare["products_count"] == 0
+    rows = {row["id"]: row for row in concord.get("deals").json()["data"]}
+    assert rows[deal["id"]]["products_count"] == 2 and rows[bare["id"]]["products_count"] == 0
+    lines = concord.get(f"deals/{deal['id']}/billable").json()["products"]
+    concord.post(f"deals/{deal['id']}/billable", {"removed_products": [lines[0]["id"]]})
+    assert concord.get(f"deals/{deal['id']}").json()["products_count"] == 1
+    pipeline = concord.get(f"deals/{deal['id']}").json()["pipeline_id"]
+    cards = {card["id"]: card for stage in concord.get(f"deals/board/{pipeline}").json() for card in stage["cards"]}
+    assert list(cards[deal["id"]])[7:10] == ["expected_close_date", "products_count", "user_id"]
+    assert cards[deal["id"]]["products_count"] == 1 and cards[bare["id"]]["products_count"] == 0

@@ -10,7 +10,7 @@ from tests.support.espo import subscribe_and_last_event
 
 STAGE_KEYS = ["id", "name", "win_probability", "display_order", "summary", "cards"]
 CARD_KEYS = ["id", "name", "amount", "display_name", "path", "status", "authorizations", "expected_close_date",
-             "user_id", "swatch_color", "stage_id", "updated_at", "created_at"]
+             "products_count", "user_id", "swatch_color", "stage_id", "updated_at", "created_at"]
 
 
 @pytest.fixture

@@ -101,8 +101,9 @@ def test_counts_sit_among_the_fields_as_concords(concord: Concord):
     keys = list(deal)
     first = ["notes_count", "calls_count"]
     counts = [f"{key}_count" for key in MAPPING.resources["deals"].associations if f"{key}_count" not in first]
-    assert keys[:24 + len(counts)] == [  # `media` with the resource's own keys, before the common ones
-        "id", *first, "stage_changed_date", "board_order", "media", "display_name", "path", "created_at", "updated_at", "authorizations",
+    assert keys[:25 + len(counts)] == [  # `media` with the resource's own keys, before the common ones
+        "id", *first, "products_count", "stage_changed_date", "board_order", "media", "display_name", "path",
+        "created_at", "updated_at", "authorizations",
         "was_recently_created",
         "name", "pipeline_id", "stage_id", "amount", "expected_close_date", "tags", "status", "lost_reason",
         "won_date", "lost_date", "user_id", "swatch_color", *counts]

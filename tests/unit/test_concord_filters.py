@@ -19,8 +19,8 @@ from polycrm.dialects.concord.filters import (MAX_CHILDREN, MAX_DEPTH, MAX_JSON,
                                               FilterError, FilterRule, check_rules, parse_filters, rules_listing)
 from polycrm.dialects.php_query import parse_php_query
 from polycrm.meta import load_builtin_registry
-from polycrm.query.tree import (FALSE, TRUE, And, Compare, Foreign, Linked, LinkMode, Node, Not, Op, Or, conjunction,
-                                disjunction)
+from polycrm.query.tree import (FALSE, TRUE, And, Compare, Foreign, LinkCount, Linked, LinkMode, Node, Not, Op, Or,
+                                conjunction, disjunction)
 from tests.support.concord import CONTACT_RULES, DEAL_RULES, STAGES, group, rule
 
 REGISTRY = load_builtin_registry()
@@ -702,3 +702,33 @@ def test_numbers_round_trip_through_the_query_string(operator: str, number: int 
     node = parse(via_php(group(rule("amount", operator, number))), DEAL_RULES, DEAL)
     compared = node.items[0] if isinstance(node, And) else node
     assert isinstance(compared, Compare) and compared.value == number
+
+
+PRODUCT_RULES = {
+    "products.total_count": FilterRule("products", "id", "number", operand="total_count", link="billableProducts",
+                                       count=True, without_operators=frozenset({"between", "not_between"})),
+    "products.sku": FilterRule("products", "code", "text", operand="sku", link="billableProducts.product"),
+}
+
+
+def test_count_rules_compare_how_many_linked_records_there_are() -> None:
+    count = lambda operator, value: one("products", operator, value, PRODUCT_RULES, DEAL,  # noqa: E731
+                                        operand="total_count")
+    assert count("greater", "0") == LinkCount("billableProducts", Op.GT, 0)
+    assert count("equal", 2.0) == LinkCount("billableProducts", Op.EQ, 2)
+    assert count("not_equal", 1) == LinkCount("billableProducts", Op.NE, 1)
+    for bad in (1.5, "x", None, 1e300, True):
+        with pytest.raises(FilterError):
+            count("equal", bad)
+    with pytest.raises(FilterError):
+        count("between", [1, 2])
+
+
+def test_a_path_of_links_nests_the_condition() -> None:
+    assert one("products", "begins_with", "GAD", PRODUCT_RULES, DEAL, operand="sku") == Linked(
+        "billableProducts", LinkMode.EXISTS, within=Foreign("product", Compare("code", Op.STARTS_WITH, "GAD")))
+    assert check_rules(PRODUCT_RULES, DEAL, REGISTRY) == []
+    assert check_rules({"a": FilterRule("a", "code", "text", link="billableProducts.nope"),
+                        "b": FilterRule("b", "id", "text", link="billableProducts", count=True)}, DEAL, REGISTRY) == [
+        "rule a: Opportunity has no link 'billableProducts.nope' to one entity",
+        "rule b: a count rule is a number rule over one link"]

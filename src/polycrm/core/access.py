@@ -20,8 +20,8 @@ from sqlalchemy.engine import Connection
 
 from polycrm.auth.acl import Actor, access_condition, record_allowed, surely_readable
 from polycrm.meta import FOLLOWERS, Entity, LinkStorage, Registry
-from polycrm.query.tree import (TRUE, And, Compare, Foreign, LinkColumn, Linked, Node, Not, Op, Or, Sort,
-                                conjunction)
+from polycrm.query.tree import (TRUE, And, Compare, Foreign, LinkColumn, LinkCount, Linked, Node, Not, Op, Or,
+                                Sort, conjunction)
 from polycrm.store.records import RecordRepository
 
 Repositories = Callable[[str], RecordRepository]
@@ -113,13 +113,23 @@ class RecordAccess:
                 return node
             inner = self.restrict(actor, target, node.condition)
             return Foreign(node.link, conjunction([inner, access_condition(actor, target, "read")]))
-        if isinstance(node, (Linked, LinkColumn)):
+        if isinstance(node, (Linked, LinkColumn, LinkCount)):
             target = self._target(entity, node.link)
-            within = None if target is None else access_condition(actor, target, "read")
-            if within is None or within == TRUE:
+            if target is None:
+                return node
+            link = entity.relation(node.link)
+            if link is not None and link.foreign in target.part_of:
+                return node  # the record's parts: it shows them all, and what they name, to its readers
+            access = access_condition(actor, target, "read")
+            # The condition the related records must meet (a "has" rule's) is kept, and restricted in turn.
+            within = conjunction([self.restrict(actor, target, node.within), access]) if node.within is not None \
+                else access
+            if within == TRUE:
                 return node
             if isinstance(node, Linked):
                 return Linked(node.link, node.mode, node.ids, within)
+            if isinstance(node, LinkCount):
+                return LinkCount(node.link, node.op, node.value, within)
             return LinkColumn(node.link, node.condition, node.related_ids, within)
         return node
 

@@ -183,6 +183,10 @@ class Entity:
     # A list every user reads whatever their roles say (definition `readByEveryone`): pipelines and their
     # stages, lost reasons and the like, which a record names and any user who may write that record must see.
     read_by_everyone: bool = False
+    # belongsTo links naming the record a record of this type is a part of (definition `partOf`: a deal's
+    # product lines, a document's signers): a filter of that record over its parts counts them all, as the
+    # record shows them all to whoever reads it, whatever the caller's rights on the parts' own type.
+    part_of: frozenset[str] = frozenset()
     # The flag attribute of which one record at most is set (definition `oneDefault`: a brand, an activity
     # type made the default takes the mark from the others).
     one_default: str | None = None

@@ -99,6 +99,7 @@ class Registry:
             owner_override=definition.get("ownerAttribute"),
             team_attribute=definition.get("teamAttribute"),
             read_by_everyone=bool(definition.get("readByEveryone")),
+            part_of=frozenset(definition.get("partOf", ())),
             one_default=definition.get("oneDefault"),
         )
         self._rebuild_attributes(entity)

@@ -108,7 +108,18 @@ class LinkColumn:
     within: "Node | None" = None  # as Linked's
 
 
-Node = Union[Compare, And, Or, Not, Const, Linked, Foreign, LinkColumn]
+@dataclass(frozen=True, slots=True)
+class LinkCount:
+    """How many live records relate to the queried one through `link` (those matching `within`), compared
+    with `value` by `op` (EQ, NE, GT, GE, LT, LE): Concord's "has N products" rule."""
+
+    link: str
+    op: Op
+    value: Any
+    within: "Node | None" = None
+
+
+Node = Union[Compare, And, Or, Not, Const, Linked, Foreign, LinkColumn, LinkCount]
 
 TRUE = Const(True)
 FALSE = Const(False)

@@ -18,7 +18,8 @@ from sqlalchemy import Table, and_, bindparam, false, func, not_, or_, select, t
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from polycrm.meta import Entity, LinkStorage, ValueKind
-from polycrm.query.tree import And, Compare, Const, Foreign, LinkColumn, Linked, LinkMode, Node, Not, Op, Or, Sort
+from polycrm.query.tree import (And, Compare, Const, Foreign, LinkColumn, LinkCount, Linked, LinkMode, Node, Not, Op, Or,
+                                Sort)
 from polycrm.store.database import Database
 from polycrm.store.schema import search_index_columns
 
@@ -72,6 +73,8 @@ def lift_query(node: Node, sorts: Sequence[Sort]) -> tuple[Node, tuple[Sort, ...
             return Foreign(item.link, walk(item.condition))
         if isinstance(item, Linked):
             return Linked(item.link, item.mode, lift(tuple(dict.fromkeys(item.ids))), walk(item.within))
+        if isinstance(item, LinkCount):
+            return LinkCount(item.link, item.op, lift(item.value), walk(item.within))
         if isinstance(item, LinkColumn):
             condition = walk(item.condition)
             assert isinstance(condition, Compare)
@@ -132,6 +135,7 @@ def _json_list(*values: Any) -> str:
 
 
 _COMPARISONS = {Op.GT: operator.gt, Op.GE: operator.ge, Op.LT: operator.lt, Op.LE: operator.le}
+_COUNTED = {**_COMPARISONS, Op.EQ: operator.eq, Op.NE: operator.ne}
 # Text matches on a phone field, each with the positive match a negated one excludes.
 _TEXT_MATCH = {Op.CONTAINS: Op.CONTAINS, Op.STARTS_WITH: Op.STARTS_WITH, Op.ENDS_WITH: Op.ENDS_WITH,
                Op.EQUALS_TEXT: Op.EQUALS_TEXT, Op.LIKE: Op.LIKE, Op.NOT_CONTAINS: Op.CONTAINS, Op.NOT_LIKE: Op.LIKE}
@@ -349,6 +353,18 @@ class FilterCompiler:
         # Ids were de-duplicated when lifted, so "all of" is "as many distinct matches as ids".
         all_of = related.group_by(owner_column).having(func.count(func.distinct(related_column)) == len(ids))
         return self.table.c.id.in_(all_of)
+
+    def _linkcount(self, node: LinkCount, bindings: Bindings) -> ColumnElement[bool]:
+        """The count of a record's live related records (through a to-many link) compared with the value: a
+        correlated subquery, so a record without any counts 0."""
+        link = self.entity.relation(node.link)
+        if link is None or link.storage in (LinkStorage.COLUMN, LinkStorage.PARENT) or node.op not in _COUNTED:
+            raise CompileError(f"cannot count {node.link} with {node.op}")
+        owner_column, related_column, scope = self.relation_columns(link)
+        counted = select(func.count(related_column)).where(owner_column == self.table.c.id, *scope)
+        if node.within is not None:
+            counted = counted.where(related_column.in_(self._related_within(link, node.within, bindings)))
+        return counted.scalar_subquery().operate(_COUNTED[node.op], bindings.bind(node.value))
 
     def _linkcolumn(self, node: LinkColumn, bindings: Bindings) -> ColumnElement[bool]:
         """Records with a junction row through the link (to one of the related ids, when given) whose column

@@ -33,10 +33,10 @@ STAGE_MODEL = "Modules\\Deals\\App\\Models\\Stage"
 PER_PAGE = 15  # Concord's Board::$perPage
 MAX_PAGES = 100  # `pages[<stage>]` beyond this loads this many
 # A card's keys in Concord's order, each the deal row's key it shows (DealBoardCardResource). Concord's
-# next_activity_date, incomplete_activities_for_user_count and products_count are left out: PolyCRM keeps
-# none of them (docs/concord-api.md).
+# next_activity_date and incomplete_activities_for_user_count are left out: PolyCRM keeps neither
+# (docs/concord-api.md).
 CARD_KEYS = ("id", "name", "amount", "display_name", "path", "status", "authorizations", "expected_close_date",
-             "user_id", "swatch_color", "stage_id", "updated_at", "created_at")
+             "products_count", "user_id", "swatch_color", "stage_id", "updated_at", "created_at")
 
 
 def board(api: ConcordApi, request: ConcordRequest) -> Response:

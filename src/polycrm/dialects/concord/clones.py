@@ -5,7 +5,8 @@ through the record service (so the caller needs create rights), for the resource
 The copy has the record's writable keys and custom fields but those the mapping skips (a product's SKU,
 unique), its title marked ` - Copy(a1B2c3)` (six random letters and digits) as Concord's `clone_prefix`
 marks it, the mapping's `values` (a document starts as a draft), the caller as owner when the mapping names
-the owner key, and the record's associations when it says so. The answer is the new record as `GET` shows
+the owner key, and the record's associations when it says so; a document's signers and recipients are
+copied (name, address, send flag), as Concord's Document::clone. The answer is the new record as `GET` shows
 it, with 200, as Concord's.
 """
 
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.responses import Response
 
+from polycrm.core.document_parties import PartiesInput, parties_of, save_parties_within
 from polycrm.dialects.concord.context import ConcordRequest
 from polycrm.dialects.concord.envelope import answer, not_found
 from polycrm.dialects.concord.mapping import CloneSpec
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
 _COPY_MARK = re.compile(r"\s-\sCopy\([a-zA-Z0-9]{6}\)")
 _MARK_CHARACTERS = string.ascii_letters + string.digits
 DEFAULT_TITLE_LENGTH = 191  # Concord's string columns
+COPIED_PART_FIELDS = ("name", "email", "sendEmail")  # what a copy keeps of a signer or recipient
 
 
 def copy_title(title: str, max_length: int = DEFAULT_TITLE_LENGTH) -> str:
@@ -58,6 +61,11 @@ def clone(api: ConcordApi, request: ConcordRequest) -> Response:
             ids = related[link].get(source["id"], [])
             if ids:
                 relations.change_within(conn, request.user, new_id, link, added=list(ids))
+        if resource.parts:  # Concord copies a document's signers and recipients (name, address, send flag)
+            copied = {key: [{name: party.get(name) for name in COPIED_PART_FIELDS} for party in parties_of(
+                conn, api.core.records, view.entity.links[part["link"]].entity or "", [source["id"]]).get(
+                source["id"], [])] for key, part in resource.parts.items()}
+            save_parties_within(conn, request.user, api.core.records, new_id, PartiesInput(**copied), creating=True)
     records.committed()
     return answer(view.read(request.user, new_id))
 

@@ -27,8 +27,11 @@ class FilterRule:
     mapping may share an id when their operands differ. `link` makes the rule a condition on the records
     of that link of the entity, `field` being theirs (Concord's "has" rules: a contact's `companies` rule,
     operand `companies.name`, is `link` "accounts", field "name"): a record matches when a linked one
-    does. `without_operators` and `without_presets` leave operators and `is` presets out of what the rule
-    offers (Concord's `withoutNullOperators()` on required fields, no future presets on `created_at`).
+    does; a dotted `link` follows links in turn (a line's catalogue product: `billableProducts.product`).
+    `count` makes a number rule compare how many records the link has (Concord's countable relations: a
+    deal's `products` / `total_count`). `without_operators` and `without_presets` leave operators and `is`
+    presets out of what the rule offers (Concord's `withoutNullOperators()` on required fields, no future
+    presets on `created_at`).
     """
 
     id: str
@@ -40,6 +43,7 @@ class FilterRule:
     without_operators: frozenset[str] = frozenset()
     without_presets: frozenset[str] = frozenset()
     link: str | None = None
+    count: bool = False
 
     @property
     def wire_type(self) -> str:
@@ -214,13 +218,18 @@ def check_rules(rules: Mapping[str, FilterRule], entity: Entity, registry: Regis
     for key, rule in rules.items():
         if rule.type not in RULE_TYPES:
             problems.append(f"rule {key}: unknown type {rule.type!r}")
-        target = entity
-        if rule.link is not None:
-            link = entity.links.get(rule.link)
+        target: Entity | None = entity
+        for hop in (rule.link or "").split(".") if rule.link else ():
+            link = target.links.get(hop) if target is not None else None
             if link is None or link.entity is None:
                 problems.append(f"rule {key}: {entity.name} has no link {rule.link!r} to one entity")
-                continue
+                target = None
+                break
             target = registry.entity(link.entity)
+        if target is None:
+            continue
+        if rule.count and (rule.link is None or "." in rule.link or rule.type != "number"):
+            problems.append(f"rule {key}: a count rule is a number rule over one link")
         if rule.field not in target.fields and rule.field not in target.attributes:
             problems.append(f"rule {key}: {target.name} has no field {rule.field!r}")
         unknown = sorted(rule.without_operators - set(_OPERATOR_TYPES) | rule.without_presets - set(PRESET_LABELS))

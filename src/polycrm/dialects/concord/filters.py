@@ -27,8 +27,8 @@ from polycrm.dialects.concord.filter_values import (MAX_JSON, MAX_TEXT, MAX_VALU
                                                     as_text, bounds, decode_json, entries, single, value_list)
 from polycrm.meta import Entity, LinkStorage, Registry, ValueKind
 from polycrm.query import dates
-from polycrm.query.tree import (FALSE, TRUE, Compare, Foreign, Linked, LinkMode, Node, Not, Op, conjunction,
-                                disjunction)
+from polycrm.query.tree import (FALSE, TRUE, Compare, Foreign, LinkCount, Linked, LinkMode, Node, Not, Op,
+                                conjunction, disjunction)
 
 __all__ = ["MAX_CHILDREN", "MAX_DEPTH", "MAX_JSON", "MAX_RULES", "MAX_TEXT", "MAX_VALUES", "FilterError", "FilterRule",
            "check_rules", "parse_filters", "rules_listing"]
@@ -62,21 +62,21 @@ def parse_filters(raw: Any, rules: Mapping[str, FilterRule], entity: Entity, *, 
 @dataclass(frozen=True, slots=True)
 class _Target:
     """What a rule compares: the attribute, its kind, its field's type (None for a bare attribute), and the
-    link whose records hold it (None: the entity's own), with how that link stores them."""
+    links whose records hold it (none: the entity's own), each with how it stores them, outermost first."""
 
     attribute: str
     kind: ValueKind
     field_type: str | None
-    link: str | None = None
-    storage: LinkStorage | None = None
+    hops: tuple[tuple[str, LinkStorage], ...] = ()
 
     def wrap(self, node: Node | None) -> Node | None:
         """The condition on the queried records: theirs, or "a linked record matches it"."""
-        if node is None or self.link is None or node == FALSE:
+        if node is None or node == FALSE:
             return node
-        if self.storage is LinkStorage.COLUMN:
-            return Foreign(self.link, node)
-        return Linked(self.link, LinkMode.EXISTS, within=node)
+        for link, storage in reversed(self.hops):
+            node = Foreign(link, node) if storage is LinkStorage.COLUMN else Linked(link, LinkMode.EXISTS,
+                                                                                      within=node)
+        return node
 
 
 class _FilterParser:
@@ -148,6 +148,8 @@ class _FilterParser:
             raise FilterError(f"{key}.operator", f'The operator is {shown}; the {rule.wire_type} rule "{rule.id}" '
                                                  f"accepts: {', '.join(rule.operators)}.")
         target = self._target(rule)
+        if rule.count:
+            return self._count(rule, target, operator, query.get("value"), f"{key}.value")
         return target.wrap(self._condition(rule, target, operator, query.get("value"), f"{key}.value"))
 
     def _condition(self, rule: FilterRule, target: _Target, operator: str, value: Any, key: str) -> Node | None:
@@ -187,12 +189,13 @@ class _FilterParser:
 
     def _target(self, rule: FilterRule) -> _Target:
         """A link field filters by its record's id (by its name for a text rule)."""
-        entity, storage = self.entity, None
-        if rule.link is not None:
-            link = self.entity.links.get(rule.link)
+        entity, hops = self.entity, []
+        for hop in rule.link.split(".") if rule.link else ():
+            link = entity.links.get(hop)
             if link is None or link.entity is None or self.registry is None:
                 raise LookupError(f"Concord rule {rule.id}: no link {rule.link} of {self.entity.name} to follow")
-            entity, storage = self.registry.entity(link.entity), link.storage
+            entity = self.registry.entity(link.entity)
+            hops.append((hop, link.storage))
         field = entity.fields.get(rule.field)
         name = rule.field
         if field is not None and field.type == "link":
@@ -201,7 +204,7 @@ class _FilterParser:
         if attribute is None:
             raise LookupError(f"Concord rule {rule.id}: {entity.name} has no attribute {name}")
         field_type = field.type if field is not None and name == field.name else None
-        return _Target(name, attribute.kind, field_type, rule.link, storage)
+        return _Target(name, attribute.kind, field_type, tuple(hops))
 
     # --- conditions by rule type --------------------------------------------------------------------
 
@@ -219,6 +222,18 @@ class _FilterParser:
         else:
             node = Compare(name, _PATTERN_OPS[positive], text)
         return _present(name, Not(node)) if negated else node
+
+    def _count(self, rule: FilterRule, target: _Target, operator: str, value: Any, key: str) -> Node:
+        """How many records the rule's link has, compared with a whole number (Concord's `has(relation,
+        operator, count)`: a record without any has 0)."""
+        scalar = single(value, key)
+        number = as_number(scalar, rule, key) if scalar is not None else None
+        if isinstance(number, float) and number.is_integer() and abs(number) < 2**31:
+            number = int(number)  # "2.0"
+        if not isinstance(number, int):
+            raise FilterError(key, f'The value of "{rule.operand or rule.id}" must be a whole number.')
+        op = {"equal": Op.EQ, "not_equal": Op.NE, **_ORDER_OPS}[operator]
+        return LinkCount(target.hops[0][0], op, number)
 
     def _comparison(self, rule: FilterRule, target: _Target, operator: str, value: Any, key: str) -> Node:
         """numeric, number, select, radio and boolean rules."""

@@ -175,8 +175,15 @@ class Resource:
     search: dict[str, tuple[str, str]]
     not_required: frozenset[str] = frozenset()  # EspoCRM's required fields Concord does not require
     rule_lookups: Mapping[str, str] = field(default_factory=dict)  # rule key -> the list its select values name
-    rule_labels: Mapping[str, str] = field(default_factory=dict)  # rule id -> its label, where not its field's
+    # rule id -> its label, where not its field's; an operand rule's mapping key -> its own (`operandLabel`)
+    rule_labels: Mapping[str, str] = field(default_factory=dict)
     counts_after: str | None = None  # the key the `<association>_count` keys follow (else the last field)
+    # Record keys counting the live records of a link that is no association (a deal's `products_count`: its
+    # product lines), shown with the association counts.
+    link_counts: Mapping[str, str] = field(default_factory=dict)
+    # Record keys listing the records that are its parts (a document's `signers` and `recipients`), each
+    # {link, label (its messages' word), shown (shown key -> field)}: document_parties.py.
+    parts: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     authorizations: tuple[str, ...] | None = None  # the `authorizations` keys its policy gives (None: all seven)
     after_id: tuple[str, ...] = ()  # record keys shown right after `id` (before `display_name`)
     shape: ModelShape | None = None  # a model's own JSON, not a UI resource's (None: a resource's)
@@ -285,16 +292,19 @@ class ConcordMapping:
         rules = {key: FilterRule(rule.get("id", key), rule["field"], rule["type"], rule.get("values"),
                                  bool(rule.get("me")), rule.get("operand"),
                                  frozenset(rule.get("withoutOperators", ())), frozenset(rule.get("withoutPresets", ())),
-                                 rule.get("link"))
+                                 rule.get("link"), bool(rule.get("count")))
                  for key, rule in spec.get("rules", {}).items()}
         return Resource(name, spec["entity"], spec["model"], spec["title"], spec["order"], spec["label"],
                         spec["icon"], spec["searchAction"], spec.get("globalSearch", True), fields, associations,
                         rules, search, frozenset(spec.get("notRequired", ())),
                         rule_lookups={key: rule["lookup"] for key, rule in spec.get("rules", {}).items()
                                       if "lookup" in rule},
-                        rule_labels={rule.get("id", key): rule["label"] for key, rule in spec.get("rules", {}).items()
-                                     if "label" in rule},
-                        counts_after=spec.get("countsAfter"), shape=_shape(spec.get("modelShape")),
+                        rule_labels={**{rule.get("id", key): rule["label"] for key, rule in spec.get("rules", {}).items()
+                                        if "label" in rule},
+                                     **{key: rule["operandLabel"] for key, rule in spec.get("rules", {}).items()
+                                        if "operandLabel" in rule}},
+                        counts_after=spec.get("countsAfter"), link_counts=spec.get("linkCounts", {}),
+                        parts=spec.get("parts", {}), shape=_shape(spec.get("modelShape")),
                         authorizations=tuple(spec["authorizations"]) if "authorizations" in spec else None,
                         after_id=tuple(spec.get("afterId", ())),
                         create_defaults=spec.get("createDefaults", {}), via=tuple(via.get("resources", ())),
@@ -403,6 +413,15 @@ class ConcordMapping:
             if resource.shape is not None and resource.shape.primary is not None:
                 require(resource.shape.primary, "modelShape.primary")
             require(resource.order, "order")
+            for key, part in resource.parts.items():
+                link = entity.relation(part["link"])
+                target = registry.entity(link.entity) if link is not None and link.entity else None
+                if target is None or any(f not in target.fields for f in part["shown"].values()):
+                    raise LookupError(f"Concord {resource.name} part {key}: no link {part['link']} to records "
+                                      f"with the fields {', '.join(part['shown'].values())}")
+            for key, link in resource.link_counts.items():
+                if entity.relation(link) is None:
+                    raise LookupError(f"Concord {resource.name} count {key}: {entity.name} has no link {link}")
             for association in resource.associations.values():
                 if association.link not in entity.links:
                     raise LookupError(f"Concord {resource.name} association {association.key}: "

@@ -14,6 +14,7 @@ from polycrm.dialects.concord.context import MAX_PER_PAGE
 from polycrm.dialects.concord.filter_rules import RULE_TYPES, TYPE_OPERATORS
 from polycrm.dialects.concord.filters import MAX_CHILDREN
 from polycrm.dialects.concord.custom_types import CustomField, custom_fields
+from polycrm.dialects.concord.document_parties import parts_shown_schema, parts_written_schema
 from polycrm.dialects.concord.media_view import AGGREGATE_TYPES
 from polycrm.dialects.concord.mapping import CREATED, UPDATED, ConcordMapping, Resource, ResourceField
 from polycrm.dialects.concord.render import AUTHORIZATIONS
@@ -139,7 +140,8 @@ def record_schemas(mapping: ConcordMapping, resource: Resource, entity: Entity) 
     """`<resource>.linked` (a nested association item), `.row` (an index row: with `<key>_count`, and the
     association arrays `with` names) and `.record` (a single record: nested arrays, actions, counts)."""
     phone_types = list(mapping.phone_types)
-    counts = {f"{key}_count": {"type": "integer", "minimum": 0} for key in resource.associations}
+    counts = {f"{key}_count": {"type": "integer", "minimum": 0}
+              for key in [*resource.associations, *(key.removesuffix("_count") for key in resource.link_counts)]}
     head = {"id": INTEGER, **({"comments_count": {"type": "integer", "minimum": 0}} if resource.comments else {}),
             "display_name": {"type": ["string", "null"]},
             "path": {"type": "string", "pattern": rf"^/{resource.name}/\d*$"},
@@ -155,7 +157,7 @@ def record_schemas(mapping: ConcordMapping, resource: Resource, entity: Entity) 
               for key, association in resource.associations.items()}
     if resource.shape is not None:
         return _model_schemas(resource, fields, custom, nested)
-    row = {**head, **resource.with_counts(fields, counts), **custom}
+    row = {**head, **resource.with_counts(fields, counts), **custom, **parts_shown_schema(resource)}
     if resource.comments:  # `with=comments`
         row["comments"] = {"type": "array", "items": schema_ref("Comment.nested")}
     billable = {"billable": schema_ref("Billable")} if resource.billable else {}  # billables.shown_billable
@@ -289,6 +291,7 @@ def body_schemas(mapping: ConcordMapping, resource: Resource, entity: Entity) ->
                                                                        for key in resource.associations},
                                       "description": "The generic form of the association keys."}
     properties.update({field.key: _custom_written(field) for field in custom_fields(entity)})
+    properties.update(parts_written_schema(resource))
     required = [item.key for item in resource.fields if item.required and not item.read_only]
     if resource.via:
         properties[VIA_RESOURCE] = {"enum": [*resource.via, None, ""],
@@ -473,11 +476,12 @@ def shared_schemas(mapping: ConcordMapping) -> dict[str, dict[str, Any]]:
                                    "id": INTEGER, "name": STRING, "amount": {"type": ["string", "integer"]},
                                    "display_name": STRING, "path": STRING, "status": STRING,
                                    "authorizations": {"type": "object"}, "expected_close_date": maybe,
+                                   "products_count": {"type": "integer", "minimum": 0},
                                    "user_id": {"type": ["integer", "null"]},
                                    "swatch_color": maybe, "stage_id": INTEGER, "updated_at": maybe,
                                    "created_at": maybe, "falls_behind_expected_close_date": BOOLEAN},
                                    ["id", "name", "amount", "display_name", "path", "status", "authorizations",
-                                    "expected_close_date", "user_id", "swatch_color", "stage_id", "updated_at",
+                                    "expected_close_date", "products_count", "user_id", "swatch_color", "stage_id", "updated_at",
                                     "created_at"])}}),
         "Currency": _object({"name": STRING, "code": INTEGER, "precision": INTEGER, "subunit": INTEGER,
                              "symbol": STRING, "symbol_first": BOOLEAN, "decimal_mark": STRING,

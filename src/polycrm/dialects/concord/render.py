@@ -148,7 +148,8 @@ class RecordRenderer:
                                    if keys is None or key in keys}
         shown["was_recently_created"] = created
         fields = resource.with_counts(self._fields(record, lookups, tags, guests, objects), {} if counts is None else {
-            f"{key}_count": counts.get(key, 0) for key in resource.associations})
+            **{f"{key}_count": counts.get(key, 0) for key in resource.associations},
+            **{key: counts.get(key, 0) for key in resource.link_counts}})
         if resource.after_id:  # keys Concord's resource puts first (counts it loads apart, an activity's creator)
             shown = {"id": shown.pop("id"), **{key: fields.pop(key) for key in resource.after_id if key in fields},
                      **shown}

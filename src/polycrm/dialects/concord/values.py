@@ -56,7 +56,8 @@ class BodyReader(FieldReaders):
                 self._field(parsed, self.custom[key], value, creating)
             elif key not in RECORD_KEYS and not key.endswith("_count") and not (
                     self.resource.via and key in (VIA_RESOURCE, VIA_ID)) and not (
-                    self.resource.billable and key == "billable"):  # billables.billable_of_write
+                    self.resource.billable and key == "billable") and (
+                    key not in self.resource.parts):  # billables.billable_of_write; document_parties.read_parties
                 parsed.ignored.append(key)
         if creating:
             for spec in self.resource.fields:

@@ -11,6 +11,7 @@ from polycrm.core.search import SearchQuery, TotalMode
 from polycrm.dialects.concord.filters import FilterRule
 from polycrm.dialects.concord.listing import SearchColumn
 from polycrm.dialects.concord.custom_types import CustomField, selectable_keys
+from polycrm.dialects.concord.document_parties import shown_parties
 from polycrm.dialects.concord.guests import guest_objects
 from polycrm.dialects.concord.lookups import Lookups
 from polycrm.dialects.concord.mapping import Resource
@@ -113,7 +114,7 @@ class ResourceView:
             if rule.operand is None:
                 labels[key] = own.get(rule.id) or (self.label(key) if key in known else _title(key))
                 continue
-            labels[key] = self._field_label(rule.field, rule.link) or _title(rule.operand)
+            labels[key] = own.get(key) or self._field_label(rule.field, rule.link) or _title(rule.operand)
             labels.setdefault(rule.id, own.get(rule.id) or (self.label(rule.id) if rule.id in known else
                                                             _title(rule.id)))
         return labels
@@ -121,7 +122,8 @@ class ResourceView:
     def _field_label(self, field: str, link: str | None) -> str | None:
         resource: Resource | None = self.resource
         if link is not None:
-            resource = self.api.mapping.by_entity.get(self.entity.links[link].entity or "")
+            target = self.entity.links.get(link)  # a path of links (`billableProducts.product`) has no resource
+            resource = self.api.mapping.by_entity.get(target.entity or "") if target is not None else None
         spec = resource.by_field.get(field) if resource is not None else None
         return spec.label if spec is not None else None
 
@@ -149,11 +151,17 @@ class ResourceView:
 
     def _related(self, records: Sequence[dict[str, Any]]) -> dict[str, dict[int, list[int]]]:
         """Association key -> record id -> ids of its associated records, one statement for them all."""
-        links = {a.link: key for key, a in self.resource.associations.items()}
+        links = self._counted_links()
         if not links or not records:
-            return {key: {} for key in self.resource.associations}
+            return {key: {} for key in links.values()}
         related = self.api.core.relations(self.entity.name).related_ids([r["id"] for r in records], links)
         return {key: related[link] for link, key in links.items()}
+
+    def _counted_links(self) -> dict[str, str]:
+        """Link -> the key its related ids go under: the associations', then the links only counted
+        (`linkCounts`), read in the same statement."""
+        return {**{a.link: key for key, a in self.resource.associations.items()},
+                **{link: key for key, link in self.resource.link_counts.items()}}
 
     @staticmethod
     def _counts(related: dict[str, dict[int, list[int]]], record_id: int) -> dict[str, int]:
@@ -196,6 +204,7 @@ class ResourceView:
             for key, by_owner in self._nested(actor, wanted).items():
                 for row in rows:
                     row[key] = by_owner.get(row["id"], [])
+        shown_parties(self.api, self.resource, rows)
         if select is not None:
             kept = {"id", *select}
             shown = set(self.keys())
@@ -206,7 +215,7 @@ class ResourceView:
 
     def read(self, actor: Actor, record_id: Any, *, created: bool = False, with_: str | None = None) -> dict[str, Any]:
         """One record as Concord shows it; the record and its association ids come in one statement."""
-        links = {a.link: key for key, a in self.resource.associations.items()}
+        links = self._counted_links()
         record, ids = self.api.core.records(self.entity.name).read_related(actor, record_id, links)
         related = {key: {record["id"]: ids[link]} for link, key in links.items()}
         return self.single(actor, record, created=created, related=related, with_=with_)
@@ -219,7 +228,7 @@ class ResourceView:
             related = self._related([record])
         nested = {key: by_owner.get(record["id"], []) for key, by_owner in self._nested(actor, related).items()}
         counts = None if self.resource.shape is not None else self._counts(related, record["id"])
-        return self.renderer.render(record, authorizations=self._authorizations(actor, [record])[0],
+        shown = self.renderer.render(record, authorizations=self._authorizations(actor, [record])[0],
                                     counts=counts, created=created, associations=nested,
                                     comments=self.comment_counts(actor, [record]).get(record["id"]),
                                     lookups=self.lookup_ids(actor, [record]), tags=self.tags_of(actor, [record]),
@@ -227,6 +236,8 @@ class ResourceView:
                                     objects=self.nested_objects(actor, [record]),
                                     thread=self.threads(actor, [record]).get(record["id"], [])
                                     if COMMENTS in (with_ or "").split(";") else None)
+        shown_parties(self.api, self.resource, [shown])
+        return shown
 
     def lookup_ids(self, actor: Actor, records: Sequence[dict[str, Any]]) -> dict[str, dict[str, int]]:
         """Lookup key -> stored name -> its entry's id, for the names these records hold: one read per key."""
@@ -256,6 +267,8 @@ class ResourceView:
         every record of a page, not one per record."""
         nested = {}
         for key, by_owner in related.items():
+            if key not in self.resource.associations:
+                continue  # a link only counted
             rows = {row["id"]: row for row in self.associated_rows(
                 actor, key, sorted({i for ids in by_owner.values() for i in ids}))}
             nested[key] = {owner: [rows[i] for i in ids if i in rows][:MAX_NESTED] for owner, ids in by_owner.items()}

@@ -6,10 +6,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from polycrm.core.billable_service import InvalidLine
+from polycrm.core.document_parties import save_parties_within
 from polycrm.core.errors import Forbidden, NotFound
 from polycrm.core.search import SearchQuery, TotalMode
 from polycrm.dialects.concord.billables import billable_of_write, line_error
 from polycrm.dialects.concord.context import ConcordRequest
+from polycrm.dialects.concord.document_parties import read_parties
 from polycrm.dialects.concord.envelope import invalid
 from polycrm.dialects.concord.guests import GuestSets
 from polycrm.dialects.concord.lookups import Lookups
@@ -25,9 +27,11 @@ if TYPE_CHECKING:
 def save(api: ConcordApi, request: ConcordRequest, view: ResourceView, record_id: int | None) -> int:
     """Create (record_id None) or update a record from the request body; its id."""
     actor = request.user
+    creating = record_id is None
     records = api.core.records(view.entity.name)
     current = records.read(actor, record_id) if record_id is not None else None  # 404 before the body is read
     parsed = view.reader.read(request.body, creating=record_id is None)
+    parties = read_parties(view.resource, request.body, parsed, creating=record_id is None)
     Lookups(api, actor).store_names(parsed)
     if current is not None:
         view.reader.settle(parsed, current)
@@ -37,6 +41,8 @@ def save(api: ConcordApi, request: ConcordRequest, view: ResourceView, record_id
         _leave_locked(request, view, current, parsed.data)
     if record_id is None:
         complete_new(api, request, view, parsed.data)
+        if parties is not None and parties.signers and not parsed.data.get("requiresSignature"):
+            parsed.data["requiresSignature"] = True  # Concord: a document created with signers requires them
     taken = {spec.key: [spec.unique] for spec in view.resource.fields
              if spec.unique and parsed.data.get(spec.field) and unique_taken(api, view, spec.field, parsed.data[spec.field],
                                                                        record_id)}
@@ -75,6 +81,8 @@ def save(api: ConcordApi, request: ConcordRequest, view: ResourceView, record_id
                 api.core.billables.save_within(conn, actor, view.entity.name, record_id, billable)
             except InvalidLine as error:
                 raise line_error(error, "billable.") from None
+        if parties is not None:
+            save_parties_within(conn, actor, api.core.records, record_id, parties, creating=creating)
     records.committed()
     return record_id
 
