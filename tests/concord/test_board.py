@@ -108,7 +108,8 @@ def test_a_move_saves_stage_order_and_colour_as_an_update(concord: Concord, pipe
     moved = concord.create("deals", {"name": "Moved", "stage_id": first})
     stays = concord.create("deals", {"name": "Stays", "stage_id": first})
     assert moved["board_order"] == 0 and moved["stage_changed_date"] is None
-    assert list(moved)[:5] == ["id", "notes_count", "calls_count", "stage_changed_date", "board_order"]
+    assert list(moved)[:6] == ["id", "notes_count", "calls_count", "products_count", "stage_changed_date",
+                               "board_order"]
     response = move(concord, pipeline, card(moved, second, 2, "#ff0000"), card(stays, first, 1))
     assert response.status_code == 200 and response.content == b""  # Concord's void answer
     deal = concord.get(f"deals/{moved['id']}").json()

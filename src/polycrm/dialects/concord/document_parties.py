@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from polycrm.core.document_parties import PartiesInput, parties_of
+from polycrm.dialects.concord.field_readers import LARAVEL_EMAIL, MAX_STRING, Parsed
 from polycrm.dialects.concord.render import concord_datetime
-from polycrm.dialects.concord.values import _EMAIL, MAX_STRING, Parsed
 
 if TYPE_CHECKING:
     from polycrm.dialects.concord.mapping import Resource
@@ -93,7 +93,7 @@ def _text(parsed: Parsed, key: str, value: Any, label: str, *, email: bool = Fal
     if len(value) > MAX_STRING:
         parsed.fail(key, f"The {key} field must not be greater than {MAX_STRING} characters.")
         return None
-    if email and not _EMAIL.fullmatch(value):
+    if email and not LARAVEL_EMAIL.fullmatch(value):
         parsed.fail(key, f"The {label} field must be a valid email address.")
         return None
     return value

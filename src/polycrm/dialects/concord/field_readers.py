@@ -23,7 +23,7 @@ MAX_TEXT = 65535  # a MySQL TEXT column (a call's or a note's body)
 MAX_IDS = 1000  # association ids in one request
 DEFAULT_PHONE_TYPE = "mobile"  # Concord's Phone field: defaultType(PhoneType::mobile)
 _INTEGER = re.compile(r"[+-]?\d{1,18}")
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+LARAVEL_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _DATE = re.compile(r"(\d{4}-\d{2}-\d{2})(?:[ T](\d{2}:\d{2}(?::\d{2})?))?")
 HEX_COLOR = re.compile(r"#(?:[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6})")  # what a 7-character column holds
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#]+\S*")
@@ -124,7 +124,7 @@ class FieldReaders:
             parsed.data[spec.field] = domain_of(parsed.data[spec.field])
 
     def _email(self, parsed: Parsed, spec: ResourceField, value: Any) -> None:
-        if not isinstance(value, str) or not _EMAIL.fullmatch(value.strip()):
+        if not isinstance(value, str) or not LARAVEL_EMAIL.fullmatch(value.strip()):
             parsed.fail(spec.key, f"The {spec.label} field must be a valid email address.")
         elif len(value) > MAX_STRING:  # Laravel's `max:191` after `email`
             parsed.fail(spec.key, f"The {spec.label} field must not be greater than {MAX_STRING} characters.")

@@ -107,7 +107,7 @@ def page_of(api: ConcordApi, request: ConcordRequest, view: ResourceView, where:
     select = selected_keys(request, view)
     query = SearchQuery(where=where, sorts=list_order(request, view, order), offset=(page - 1) * per_page,
                         limit=per_page, select=view.attributes(), total=TotalMode.COUNT,
-                        related=view.association_links)
+                        related=view.counted_links)
     result = api.core.records(view.entity.name).search(request.user, query)
     rows = view.index_rows(request.user, result.records, select=select, with_=request.text("with"),
                            related_ids=result.related)
@@ -122,7 +122,7 @@ def search(api: ConcordApi, request: ConcordRequest) -> Response:
     if where is None:
         return answer([])
     query = SearchQuery(where=where, sorts=list_order(request, view), limit=limit, select=view.attributes(),
-                        total=TotalMode.NONE, related=view.association_links)
+                        total=TotalMode.NONE, related=view.counted_links)
     result = api.core.records(view.entity.name).search(request.user, query)
     return answer(view.index_rows(request.user, result.records, with_=request.text("with"),
                                   related_ids=result.related))

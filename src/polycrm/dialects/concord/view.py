@@ -168,18 +168,19 @@ class ResourceView:
         return {key: len(ids.get(record_id, [])) for key, ids in related.items()}
 
     @property
-    def association_links(self) -> tuple[str, ...]:
-        """The links of the resource's associations: a list asks for their ids with its records
+    def counted_links(self) -> tuple[str, ...]:
+        """The links whose related ids a row shows or counts: a list asks for them with its records
         (`SearchQuery.related`), so its counts cost no statement of their own."""
-        return tuple(a.link for a in self.resource.associations.values())
+        return tuple(self._counted_links())
 
     def index_rows(self, actor: Actor, records: list[dict[str, Any]], *, select: list[str] | None = None,
                    with_: str | None = None, related_ids: dict[str, dict[int, list[int]]] | None = None
                    ) -> list[dict[str, Any]]:
         """Records as index rows: counts, no association arrays (unless `with` names them); `related_ids`:
-        the ids of `association_links` by link, when they were read with the records."""
-        if related_ids is not None and set(related_ids) >= set(self.association_links):
-            related = {key: related_ids[a.link] for key, a in self.resource.associations.items()}
+        the ids of `counted_links` by link, when they were read with the records."""
+        links = self._counted_links()
+        if related_ids is not None and set(related_ids) >= set(links):
+            related = {key: related_ids[link] for link, key in links.items()}
         else:
             related = self._related(records)
         named, tags = self.lookup_ids(actor, records), self.tags_of(actor, records)
