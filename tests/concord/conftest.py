@@ -102,3 +102,15 @@ def concord_harness(config: Config, store: Store, directory: UserDirectory,
 def concord(concord_harness: ApiHarness) -> Concord:
     issued = concord_harness.directory.create_concord_token(concord_harness.admin_id, "n8n")
     return Concord(concord_harness, issued.plain_text, concord_harness.admin_id, validate=True)
+
+
+@pytest.fixture
+def pat(concord: Concord) -> Concord:
+    """A user with API access whose role grants contacts only (nothing on teams)."""
+    return concord.as_user("pat", {"Contact": True}, email="pat@example.com")
+
+
+@pytest.fixture
+def sam(concord: Concord) -> Concord:
+    """A second such user."""
+    return concord.as_user("sam", {"Contact": True}, email="sam@example.com")

@@ -17,16 +17,6 @@ TEAM_KEYS = ["id", "name", "description", "user_id", "manager", "members", "crea
 ADMIN_ONLY = {"message": "Your account is not authorized to perform this action."}
 
 
-@pytest.fixture
-def pat(concord: Concord) -> Concord:
-    """A user with a role that grants nothing on teams."""
-    return concord.as_user("pat", {"Contact": True}, email="pat@example.com")
-
-
-@pytest.fixture
-def sam(concord: Concord) -> Concord:
-    return concord.as_user("sam", {"Contact": True}, email="sam@example.com")
-
 
 def espo(concord: Concord) -> Any:
     return concord.harness.key_client(concord.harness.admin_key, validate=False)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 
 from tests.concord.conftest import JSON_HEADERS, Concord
 
@@ -17,16 +16,6 @@ TEAM_KEYS = ["id", "name", "description", "user_id", "created_at", "updated_at",
 USER_KEYS_START = ["id", "name", "email", "timezone", "locale", "avatar", "uploaded_avatar_url", "avatar_url",
                    "mail_signature", "guest_email", "guest_display_name", "teams", "super_admin"]
 
-
-@pytest.fixture
-def pat(concord: Concord) -> Concord:
-    """A user with a role that grants nothing on teams."""
-    return concord.as_user("pat", {"Contact": True}, email="pat@example.com")
-
-
-@pytest.fixture
-def sam(concord: Concord) -> Concord:
-    return concord.as_user("sam", {"Contact": True}, email="sam@example.com")
 
 
 def team(concord: Concord, name: str, manager: int, *members: int) -> dict[str, Any]:
