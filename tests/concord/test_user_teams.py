@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-
 from tests.concord.conftest import JSON_HEADERS, Concord
 
 # TeamResource's keys in a user, in the order Concord 1.4.1 shows them (`description` for super admins only).
