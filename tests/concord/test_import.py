@@ -250,3 +250,24 @@ def test_two_runs_at_once_import_the_rows_once(concord: Concord) -> None:
     assert sorted(a.status_code for a in answers) in ([200, 200], [200, 409]), [a.content[:200] for a in answers]
     assert all(a.json()["imported"] == 300 for a in answers if a.status_code == 200)
     assert concord.get("contacts", q="@example.com", per_page=1).json()["meta"]["total"] == 300
+
+
+def test_a_large_file_imports_a_batch_a_call_as_concord(concord: Concord, monkeypatch) -> None:
+    from polycrm.dialects.concord import imports
+
+    monkeypatch.setattr(imports, "BATCH_ROWS", 2)  # Concord's 500, small here
+    rows = [b"B%d,Batch,b%d@example.com" % (n, n) for n in range(4)] + [b"Again,Batch,b0@example.com"]
+    shown = uploaded(concord, content=b"First Name,Last Name,E-Mail Address\n" + b"\n".join(rows) + b"\n")
+    progress = []
+    for _ in range(3):
+        answer = concord.post(f"contacts/import/{shown['id']}", {"mappings": shown["mappings"]})
+        assert answer.status_code == 200, answer.content
+        done = answer.json()
+        progress.append((done["status"], done["imported"], done["duplicates"], done["progress"], done["next_batch"]))
+    assert progress == [("in-progress", 2, 0, 33, 2), ("in-progress", 4, 0, 66, 3), ("finished", 4, 1, 100, None)]
+    assert done["revertable"] is True and done["completed_at"]
+    # The last row named the first one's address, imported two batches before: it updated that contact.
+    assert [c["first_name"] for c in concord.get("contacts", q="b0@example.com").json()["data"]] == ["Again"]
+    again = concord.post(f"contacts/import/{shown['id']}", {"mappings": shown["mappings"]}).json()
+    assert (again["status"], again["imported"]) == ("finished", 4)  # a finished import is answered as it is
+    assert concord.delete(f"contacts/import/{shown['id']}/revert").json()["imported"] == 0  # every batch's

@@ -7,7 +7,7 @@ ImportPolicy: administrators included)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
 
@@ -33,9 +33,12 @@ def import_finder(actor: Actor) -> Actor:
     return with_levels(actor, IMPORT_ENTITY, {"read": "all"})
 
 
-def claim_within(service: RecordService, conn: Connection, import_id: int) -> bool:
-    """Lock the import's row for the transaction that runs it, and whether it still waits for its run: two
-    calls running one import at once would otherwise both write its rows; the second finds it finished."""
-    rows = service.repository.fetch_rows(conn, Compare("id", Op.EQ, import_id), attributes=["id", "status"],
-                                         lock=True)
-    return bool(rows) and rows[0]["status"] == "mapping"
+def claim_within(service: RecordService, conn: Connection, import_id: int, position: int) -> dict[str, Any] | None:
+    """Lock the import's row for the transaction that runs its next batch, and return it if that batch still
+    starts at `position` (None otherwise): two calls running one batch at once would otherwise both write its
+    rows; the second finds the import moved on or finished."""
+    rows = service.repository.fetch_rows(conn, Compare("id", Op.EQ, import_id),
+                                         attributes=["id", "status", "duplicates", "data"], lock=True)
+    if not rows or rows[0]["status"] == "finished" or (rows[0]["data"] or {}).get("position", 0) != position:
+        return None
+    return rows[0]

@@ -18,9 +18,11 @@ staged file is removed with the request (Concord keeps the file on its disk), so
 can run the import. Every row is checked first, as a create or update of the resource through its API body
 is (the same reader, lookups and unique rules); the rows that pass are then written through the core (ACL,
 defaults, webhooks, the stream) in one transaction with the Import's counts, so a failure at that stage
-(the core refusing one row) leaves nothing written and the import in `mapping`, answering 422 with the row.
-Concord writes row by row without a transaction and in batches of 500 rows per call (`next_batch`); PolyCRM
-imports all rows in one call (`next_batch` is always null).
+(the core refusing one row) leaves nothing of the batch written, answering 422 with the row. As Concord, a
+call imports one batch of BATCH_ROWS rows (`status` `in-progress`, `next_batch` and `progress` tell the
+client to call again; the last batch finishes the import): a batch's transaction is short, so a large file
+does not hold SQLite's one write lock for seconds while other requests wait. Concord writes row by row
+without a transaction.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ MODEL = "Modules\\Core\\App\\Models\\Import"
 MAX_ROWS = 4000  # Concord's core.import.max_rows default
 MAX_KILOBYTES = 10240  # a file's size (its rows are kept in the Import until it runs)
 MAX_SAMPLE_ROWS = 100
+BATCH_ROWS = 500  # rows a run call imports, each batch in one transaction (Concord's 501 lines with the heading)
 REVERT_LIMIT = 500  # records a revert call deletes (Concord's `limit` default)
 REVERTABLE = timedelta(hours=24)  # Concord's core.import.revertable_hours
 # Resources Concord imports that PolyCRM imports, with the key a row names an existing record by (Concord's
@@ -188,16 +191,19 @@ class _Run:
         self.failures: list[dict[str, Any]] = []
 
     def perform(self) -> None:
+        """The next batch of rows (BATCH_ROWS of them, Concord's), checked, then written in one transaction."""
         headings = self.data["headings"]
         columns = [(headings.index(m["original"]), m["attribute"]) for m in self.data["mappings"]
                    if not m["skip"] and m["attribute"]]
+        start = self.data.get("position", 0)
+        batch = self.data["rows"][start:start + BATCH_ROWS]
         writes = []
-        for number, row in self.data["rows"]:
+        for number, row in batch:
             values = {attribute: (row[index] or None) for index, attribute in columns}
             prepared = self._prepared(number, values)
             if prepared is not None:
                 writes.append(prepared)
-        self._write(writes)
+        self._write(writes, start, start + len(batch))
 
     def _prepared(self, number: int, values: dict[str, Any]) -> tuple[int, str | None, int | None, dict] | None:
         """(row number, duplicate key value, existing record id, canonical data), or None: the row skipped."""
@@ -236,13 +242,16 @@ class _Run:
         found = self.records.search_visible(finder, query).records if value.strip() else []
         return self.records.read_without_acl(found[0]["id"]) if found else None
 
-    def _write(self, writes: list[tuple[int, str | None, int | None, dict]]) -> None:
+    def _write(self, writes: list[tuple[int, str | None, int | None, dict]], start: int, end: int) -> None:
         actor, waived = self.request.user, self.view.resource.not_required
-        created: dict[str, int] = {}  # a duplicate key's record made earlier in this file: later rows update it
+        # A duplicate key's record made earlier in this batch: later rows update it (an earlier batch's record
+        # is committed, so `_existing` finds it).
+        created: dict[str, int] = {}
         record_ids, duplicates = [], 0
         imports = self.api.core.records(IMPORT_ENTITY)
         with self.api.core.transaction() as conn:
-            if not claim_within(imports, conn, self.import_id):
+            claimed = claim_within(imports, conn, self.import_id, start)
+            if claimed is None:
                 raise conflict("The import is already running or finished.")
             for number, key, existing, data in writes:
                 target = existing if existing is not None else created.get(key or "")
@@ -259,10 +268,21 @@ class _Run:
                     entity = self.api.core.registry.entity(self.view.entity.name)
                     errors = core_failure(self.view.resource, entity, failure)
                     raise invalid({f"rows.{number}.{k}": v for k, v in errors.items()}) from None
-            data = {**self.data, "rows": [], "record_ids": record_ids, "failures": self.failures}
-            imports.update_within(conn, import_author(actor), self.import_id, {
-                "status": "finished", "imported": len(record_ids), "duplicates": duplicates,
-                "skipped": len(self.failures), "data": data, "completedAt": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")})
+            stored = claimed["data"] or {}
+            total_rows = len(self.data["rows"])
+            finished = end >= total_rows
+            all_ids = [*stored.get("record_ids", []), *record_ids]
+            failures = [*stored.get("failures", []), *self.failures]
+            processed = stored.get("total_batches_processed", 0) + 1
+            data = {**self.data, "rows": [] if finished else self.data["rows"], "position": end,
+                    "record_ids": all_ids, "failures": failures,
+                    "total_batches": max(1, -(-total_rows // BATCH_ROWS)), "total_batches_processed": processed,
+                    "next_batch": None if finished else processed + 1}
+            values = {"status": "finished" if finished else "in-progress", "imported": len(all_ids),
+                      "duplicates": (claimed["duplicates"] or 0) + duplicates, "skipped": len(failures), "data": data}
+            if finished:
+                values["completedAt"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+            imports.update_within(conn, import_author(actor), self.import_id, values)
         self.records.committed()
         if self.failures:
             shown = "; ".join(f"row {f['row']}: " + ", ".join(f"{k}: {' '.join(v)}" for k, v in f["errors"].items())
@@ -457,6 +477,12 @@ def _moment(value: Any) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%S.000000Z")
 
 
+def _progress(data: dict[str, Any]) -> int:
+    """Concord's: the share of the file's batches imported, in percent."""
+    total = data.get("total_batches") or 0
+    return int(data.get("total_batches_processed", 0) * 100 / total) if total else 0
+
+
 def _shown(api: ConcordApi, request: ConcordRequest, record: dict[str, Any], fields: list[dict[str, Any]],
            users: dict[int, dict[str, Any]]) -> dict[str, Any]:
     """Concord's ImportResource."""
@@ -464,12 +490,14 @@ def _shown(api: ConcordApi, request: ConcordRequest, record: dict[str, Any], fie
     mine = author == request.user.user_id
     user = users.get(author) if author else None
     finished = record["status"] == "finished"
+    data = record.get("data") or {}
     return {
         "id": record["id"], "file_name": record["fileName"], "skip_file_filename": None,
-        "mappings": (record.get("data") or {}).get("mappings", []), "resource_name": record["resourceName"],
+        "mappings": data.get("mappings", []), "resource_name": record["resourceName"],
         "status": record["status"], "imported": record["imported"] or 0, "skipped": record["skipped"] or 0,
-        "duplicates": record["duplicates"] or 0, "progress": 100 if finished else 0, "fields": fields,
-        "user_id": author, "user": shown_user(api, request.user, user) if user else None, "next_batch": None,
+        "duplicates": record["duplicates"] or 0, "progress": 100 if finished else _progress(data), "fields": fields,
+        "user_id": author, "user": shown_user(api, request.user, user) if user else None,
+        "next_batch": None if finished else data.get("next_batch"),
         "completed_at": _moment(record.get("completedAt")), "revertable": _revertable(api, request, record),
         "created_at": _moment(record.get("createdAt")), "updated_at": _moment(record.get("modifiedAt")),
         "authorizations": {name: mine for name in _AUTHORIZATIONS}, "was_recently_created": False,
