@@ -6,14 +6,14 @@ deletes it. Roles that grant Comment rights (through `/api/v1/Comment`) add to t
 from __future__ import annotations
 
 from polycrm.auth.acl import Actor
-from polycrm.core.users import with_levels
+from polycrm.core.users import AUTHOR_LEVELS, with_levels
 
 COMMENT_ENTITY = "Comment"
 
 
 def commenter(actor: Actor) -> Actor:
     """The caller as an author: creates comments, reads, changes and deletes their own."""
-    return with_levels(actor, COMMENT_ENTITY, {"create": "yes", "read": "own", "edit": "own", "delete": "own"})
+    return with_levels(actor, COMMENT_ENTITY, AUTHOR_LEVELS)
 
 
 def thread_reader(actor: Actor) -> Actor:

@@ -12,19 +12,18 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.engine import Connection
 
 from polycrm.auth.acl import Actor
-from polycrm.core.users import with_levels
+from polycrm.core.users import AUTHOR_LEVELS, with_levels
 from polycrm.query.tree import Compare, Op
 
 if TYPE_CHECKING:
     from polycrm.core.records import RecordService
 
 IMPORT_ENTITY = "Import"
-_AUTHOR = {"create": "yes", "read": "own", "edit": "own", "delete": "own"}
 
 
 def import_author(actor: Actor) -> Actor:
     """The caller as an imports' author: keeps imports, changes and deletes their own."""
-    return with_levels(actor, IMPORT_ENTITY, _AUTHOR)
+    return with_levels(actor, IMPORT_ENTITY, AUTHOR_LEVELS)
 
 
 def import_finder(actor: Actor) -> Actor:

@@ -8,17 +8,16 @@ these."""
 from __future__ import annotations
 
 from polycrm.auth.acl import Actor
-from polycrm.core.users import with_levels
+from polycrm.core.users import AUTHOR_LEVELS, with_levels
 from polycrm.query.tree import Compare, Node, Op, disjunction
 
 SAVED_FILTER = "SavedFilter"
 FILTER_DEFAULT = "SavedFilterDefault"
-_AUTHOR = {"create": "yes", "read": "own", "edit": "own", "delete": "own"}
 
 
 def filter_author(actor: Actor) -> Actor:
     """The caller as a filters' author: saves filters and default marks, changes and deletes their own."""
-    return with_levels(with_levels(actor, SAVED_FILTER, _AUTHOR), FILTER_DEFAULT, _AUTHOR)
+    return with_levels(with_levels(actor, SAVED_FILTER, AUTHOR_LEVELS), FILTER_DEFAULT, AUTHOR_LEVELS)
 
 
 def filter_reader(actor: Actor) -> Actor:

@@ -67,6 +67,11 @@ class UserGuard:
             raise Forbidden("The last active administrator cannot be removed, deactivated or demoted.")
 
 
+# What a product lets every user do with records of their own (comments, saved filters, imports): make them,
+# and read, change and delete those they made.
+AUTHOR_LEVELS: Mapping[str, str] = {"create": "yes", "read": "own", "edit": "own", "delete": "own"}
+
+
 def with_levels(actor: Actor, entity: str, minimum: Mapping[str, str]) -> Actor:
     """The actor with at least these levels (action -> level) on one entity type, nothing else widened: how a
     protocol gives what its product gives every user whatever their roles (administrators are unchanged)."""
