@@ -47,6 +47,7 @@ from polycrm.dialects.concord.lookups import Lookups
 from polycrm.dialects.concord.mapping import Resource
 from polycrm.dialects.concord.media import FIELD, the_file
 from polycrm.dialects.concord.records import path_number, resource_of
+from polycrm.dialects.concord.render import concord_datetime
 from polycrm.dialects.concord.users import shown_user, users_by_id
 from polycrm.dialects.concord.values import core_failure
 from polycrm.dialects.concord.view import ResourceView
@@ -469,14 +470,6 @@ def _answer(api: ConcordApi, request: ConcordRequest, resource: Resource, import
     return answer(shown)
 
 
-def _moment(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return value.strftime("%Y-%m-%dT%H:%M:%S.000000Z")
-
-
 def _progress(data: dict[str, Any]) -> int:
     """Concord's: the share of the file's batches imported, in percent."""
     total = data.get("total_batches") or 0
@@ -498,7 +491,8 @@ def _shown(api: ConcordApi, request: ConcordRequest, record: dict[str, Any], fie
         "duplicates": record["duplicates"] or 0, "progress": 100 if finished else _progress(data), "fields": fields,
         "user_id": author, "user": shown_user(api, request.user, user) if user else None,
         "next_batch": None if finished else data.get("next_batch"),
-        "completed_at": _moment(record.get("completedAt")), "revertable": _revertable(api, request, record),
-        "created_at": _moment(record.get("createdAt")), "updated_at": _moment(record.get("modifiedAt")),
+        "completed_at": concord_datetime(record.get("completedAt")),
+        "revertable": _revertable(api, request, record), "created_at": concord_datetime(record.get("createdAt")),
+        "updated_at": concord_datetime(record.get("modifiedAt")),
         "authorizations": {name: mine for name in _AUTHORIZATIONS}, "was_recently_created": False,
     }
