@@ -16,7 +16,7 @@ from polycrm.core.values import parse_id
 from polycrm.meta import FOLLOWERS, FOLLOWERS_LINK, Entity, LinkStorage
 from polycrm.meta.fieldtypes import secret_attributes
 from polycrm.meta.model import Link
-from polycrm.store.records import ContactPoint, RecordRepository, SideData
+from polycrm.store.records import ContactPoint, RecordRepository, SideData, merged_links
 
 
 class RecordAssembler:
@@ -45,13 +45,13 @@ class RecordAssembler:
         parsed = parse_id(record_id)
         record, side = None, None
         if parsed is not None:
-            links = [self.entity.links[f] for f in self.multi_fields] + self._follower_links(True, viewer)
-            links += [link for link in related if link.name not in {known.name for known in links}]
+            links = merged_links([self.entity.links[f] for f in self.multi_fields]
+                                 + self._follower_links(True, viewer), related)
             record, side = self.repository.fetch_with_side_data(
                 conn, parsed, name_links=self.belongs_to, links=links, contact_fields=self.contact_kinds)
         if record is None or side is None:
             raise NotFound(f"Record {record_id} does not exist.")
-        ids = {link.name: [i for i, _ in side.related[link.name].get(record["id"], [])] for link in related}
+        ids = {name: by_owner.get(record["id"], []) for name, by_owner in side.related_ids(related).items()}
         return self.complete(conn, [record], full=True, side=side, viewer=viewer)[0], ids
 
     def _follower_links(self, wanted: bool, viewer: Actor | None) -> list[Link]:

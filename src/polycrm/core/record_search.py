@@ -10,6 +10,7 @@ from polycrm.core.assembly import RecordAssembler
 from polycrm.core.search import SearchQuery, SearchResult, TotalMode
 from polycrm.core.vault import refuse_secret_terms
 from polycrm.query.tree import TRUE, Node, conjunction
+from polycrm.store.records import merged_links
 
 if TYPE_CHECKING:
     from polycrm.core.records import RecordService
@@ -56,7 +57,7 @@ class RecordSearch:
             limit = query.limit + (1 if query.total is TotalMode.NONE else 0)
             links, contact_fields = assembler.side_links(wanted, actor)
             asked = [self.entity.links[name] for name in query.related]
-            links += [link for link in asked if link.name not in {known.name for known in links}]
+            links = merged_links(links, asked)
             rows, side = assembler.repository.fetch_rows_with_side_data(
                 conn, condition, attributes=columns, sorts=sorts, offset=query.offset, limit=limit,
                 name_links=name_links, links=links, contact_fields=contact_fields)
@@ -71,9 +72,7 @@ class RecordSearch:
             else:
                 total = None
             records = assembler.complete(conn, rows, full=False, wanted=wanted, viewer=actor, side=side)
-        related = {link.name: {owner: [i for i, _ in pairs] for owner, pairs in side.related[link.name].items()}
-                   for link in asked} if side is not None else {}
-        return SearchResult(records, total, has_more, related)
+        return SearchResult(records, total, has_more, side.related_ids(asked) if side is not None else {})
 
     def group_totals(self: RecordService, actor: Actor, where: Node, group_by: str,
                      summed: str | None = None) -> dict[Any, tuple[int, float]]:

@@ -181,8 +181,7 @@ class RelationService:
         links = [self.link(name) for name in link_names]
         with self.database.connect() as conn:
             side = self.records.repository.side_data(conn, record_ids, links, [])
-        return {link.name: {owner: [i for i, _ in pairs] for owner, pairs in side.related[link.name].items()}
-                for link in links}
+        return side.related_ids(links)
 
     def _write(self, conn: Connection, actor: Actor, record_id: Any, link: Link, target: RecordService,
                ids: list[int], add: bool) -> bool:

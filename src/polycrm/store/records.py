@@ -38,6 +38,17 @@ class SideData:
     contact_points: dict[str, dict[int, list[ContactPoint]]]
     columns: dict[str, dict[int, dict[int, dict[str, Any]]]]
 
+    def related_ids(self, links: Iterable[Link]) -> dict[str, dict[int, list[int]]]:
+        """Link name -> owner id -> the ids of its related records, for these links (read with the others)."""
+        return {link.name: {owner: [i for i, _ in pairs] for owner, pairs in self.related[link.name].items()}
+                for link in links}
+
+
+def merged_links(links: Sequence[Link], more: Iterable[Link]) -> list[Link]:
+    """`links` and those of `more` not among them (by name): the side data one read asks for."""
+    names = {link.name for link in links}
+    return [*links, *(link for link in more if link.name not in names)]
+
 
 def _from_json(attribute: Attribute) -> Callable[[Any], Any]:
     if attribute.kind is ValueKind.ARRAY:
@@ -252,9 +263,8 @@ class RecordRepository(RelationRows):
             query, bindings, decode = self._build_rows(shape, columns, name_links, sort_shapes, bool(offset), limit,
                                                        lock)
             if along:
-                query = query.add_columns(self._side_json(
-                    self._side_union(links, contact_fields, lambda column: column == self.table.c.id, True),
-                    correlated=True))
+                query = query.add_columns(self._side_json(self._side_union(links, contact_fields, None),
+                                                          correlated=True))
             return query, bindings, decode
 
         statement, bindings, decode = self._statement(key, build)
@@ -497,6 +507,10 @@ class RecordRepository(RelationRows):
             row = row[:-1]
         return decode(row), result
 
+    def _of_outer_row(self, column: Any) -> Any:
+        """`column` names the row of this entity's table that the enclosing statement reads."""
+        return column == self.table.c.id
+
     def _side_json(self, union: Any, correlated: bool = False) -> Any:
         """The side rows of one record as one JSON array text of arrays in `_SIDE_JSON_COLUMNS` order; the
         union names its owner by parameter, or (`correlated`) as the outer row's id."""
@@ -510,10 +524,12 @@ class RecordRepository(RelationRows):
         return (json.correlate(self.table) if correlated else json.correlate(None)).label("side_rows_")
 
     def _side_union(self, links: Sequence[Link], contact_fields: Sequence[tuple[str, str]],
-                    owned: Callable[[Any], Any], correlated: bool = False) -> Any:
+                    owned: Callable[[Any], Any] | None) -> Any:
         """A UNION ALL of one branch per link and contact field, each row (part, owner, related, text, kind,
         is_primary, opt_out, invalid, ord); `part` is the branch's position; `owned(owner column)` is the
-        condition naming whose rows they are (`correlated`: by the outer row of this entity's table)."""
+        condition naming whose rows they are (None: the outer row of this entity's table, correlated)."""
+        correlated = owned is None
+        owned = owned or self._of_outer_row
         def no(type_: Any) -> Any:
             return cast(null(), type_)
 
