@@ -49,6 +49,8 @@ class Target:
     accounts_with_contacts: list[int] = field(default_factory=list)  # ids of accounts with live contacts
     concord_token: str = ""  # a Concord personal access token of the bench user (`polycrm token create`)
     last_names: list[str] = field(default_factory=list)  # surnames that occur (the Concord list's filter value)
+    fragments: list[str] = field(default_factory=list)  # 4-letter pieces of surnames (the `contains` searches)
+    emails: list[str] = field(default_factory=list)  # addresses of live contacts (the lookups by email)
 
 
 @dataclass
@@ -88,8 +90,8 @@ def _q(value: str) -> str:
     return quote(value, safe="")
 
 
-def _where_equals(attribute: str, value: str) -> str:
-    return (f"{_q('where[0][type]')}=equals&{_q('where[0][attribute]')}={attribute}"
+def _where_equals(attribute: str, value: str, kind: str = "equals") -> str:
+    return (f"{_q('where[0][type]')}={kind}&{_q('where[0][attribute]')}={attribute}"
             f"&{_q('where[0][value]')}={_q(value)}")
 
 
@@ -136,6 +138,18 @@ def request_factory(scenario: str, target: Target, seed: int, batch: int = 1000)
     if scenario == "search":
         return lambda: ("GET", f"/api/v1/Contact?maxSize=20&textFilter={_q(rng.choice(target.name_prefixes))}",
                         None)
+    if scenario == "list_last_name":
+        return lambda: ("GET", "/api/v1/Contact?maxSize=20&" + _where_equals(
+            "lastName", rng.choice(target.last_names or ["Smith"])) + "&orderBy=createdAt&order=desc", None)
+    if scenario == "list_name_contains":
+        return lambda: ("GET", "/api/v1/Contact?maxSize=20&" + _where_equals(
+            "name", rng.choice(target.fragments or ["mith"]), "contains") + "&orderBy=createdAt&order=desc", None)
+    if scenario == "list_email":
+        return lambda: ("GET", "/api/v1/Contact?maxSize=20&" + _where_equals(
+            "emailAddress", rng.choice(target.emails or ["nobody@example.com"])), None)
+    if scenario == "inflow_search":
+        return lambda: ("POST", "/api/searchRecords", orjson.dumps({
+            "module": "contact", "filters": {"lastName": rng.choice(target.last_names or ["Smith"])}, "limit": 20}))
     if scenario == "create":
         return lambda: ("POST", "/api/v1/Contact", orjson.dumps(person(next(serial))))
     if scenario == "update":
@@ -153,6 +167,9 @@ def request_factory(scenario: str, target: Target, seed: int, batch: int = 1000)
     if scenario == "itflow_contacts":
         return lambda: ("GET", f"/api/v1/contacts/read.php?api_key={target.itflow_key}"
                         f"&client_id={rng.choice(target.accounts_with_contacts)}&limit=50", None)
+    if scenario == "itflow_contact_email":
+        return lambda: ("GET", f"/api/v1/contacts/read.php?api_key={target.itflow_key}"
+                        f"&contact_email={_q(rng.choice(target.emails or ['nobody@example.com']))}", None)
     if scenario == "itflow_ticket_create":
         def ticket() -> Request:
             n = next(serial)
@@ -170,6 +187,8 @@ def request_factory(scenario: str, target: Target, seed: int, batch: int = 1000)
     if scenario == "concord_list":
         return lambda: ("GET", "/api/contacts?per_page=15&" + concord_filter(
             "last_name", rng.choice(target.last_names or ["Smith"])), None)
+    if scenario == "concord_search":
+        return lambda: ("GET", f"/api/contacts?per_page=15&q={_q(rng.choice(target.fragments or ['mith']))}", None)
     if scenario == "concord_get":
         return lambda: ("GET", f"/api/contacts/{live_id(rng, target.max_contact_id)}", None)
     if scenario == "concord_create":
@@ -185,9 +204,9 @@ def request_factory(scenario: str, target: Target, seed: int, batch: int = 1000)
 
 
 # Scenarios of the ITFlow API: the key travels in the query or the body, not in a header.
-ITFLOW_SCENARIOS = ("itflow_client", "itflow_contacts", "itflow_ticket_create")
+ITFLOW_SCENARIOS = ("itflow_client", "itflow_contacts", "itflow_contact_email", "itflow_ticket_create")
 # Scenarios of the Concord API (`/api/{resource}`, a Sanctum Bearer token).
-CONCORD_SCENARIOS = ("concord_list", "concord_get", "concord_create")
+CONCORD_SCENARIOS = ("concord_list", "concord_search", "concord_get", "concord_create")
 
 
 def auth_headers(scenario: str, target: Target) -> dict[str, str]:

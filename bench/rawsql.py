@@ -11,6 +11,10 @@ Queries (contact table of a seeded store):
 - search:         ... WHERE deleted = false AND (name LIKE 'abc%' OR last_name LIKE 'abc%' OR email_address LIKE
                   'abc%') ORDER BY created_at DESC, id DESC LIMIT 20, and its count: PolyCRM's quick search
                   (`lower(col) LIKE 'abc%'` on PostgreSQL: case-insensitive and served by the search indexes)
+- list_last_name: the page and its count with last_name = ? (inflow_search: the same page, InflowCRM's
+                  searchRecords with a lastName filter and its default createdAt -1 order)
+- list_email:     the page and its count of contacts with that address (email_address_link.address_lower)
+- list_name_contains: the page and its count with name LIKE '%abcd%' (`lower(name)` on PostgreSQL)
 - create:         what PolyCRM writes for a new contact, one transaction: the contact row (with its account),
                   and the rows beside it: account_contact (its account relation), email_address_link (its
                   address), stream_subscription (its assigned user follows it), note (its stream's Create note)
@@ -24,6 +28,7 @@ Queries (contact table of a seeded store):
 - itflow_contacts: SELECT contact.*, <its title: account_contact.role for its account> FROM contact
                   WHERE account_id = ? AND deleted = false ORDER BY id LIMIT 50 (the primary e-mail address and
                   phone number an ITFlow contact row shows are columns of contact, as PolyCRM reads them)
+- itflow_contact_email: the same row of the contact with that address (contacts/read.php?contact_email=)
 - case_create:    what PolyCRM writes for a new Case, one transaction: the `Case.number` counter
                   (sequence_counter upsert ... RETURNING), the case row, its stream's Create note
 - itflow_ticket_create: the same with a ticket's values, plus the two audit_log_entry rows ITFlow's
@@ -34,6 +39,9 @@ Queries (contact table of a seeded store):
                   subquery) WHERE last_name equals, ignoring case, AND deleted = false ORDER BY first_name, id
                   LIMIT 15, its count, the page's phone numbers (phone_number_link) and its companies_count
                   (account_contact of live accounts, grouped by contact)
+- concord_search: Concord's contact index page with `q` (GET /api/contacts?per_page=15&q=abcd): first name,
+                  last name, email address or one of the phone numbers contains it; page, count, phones and
+                  companies_count as concord_list
 - concord_get:    what Concord's contact record shows (GET /api/contacts/{id}): the contact's shown columns,
                   its phone numbers, its companies (account_contact joined to live accounts, the columns a
                   nested company shows) and their phone numbers; companies_count is the companies' number
@@ -212,8 +220,8 @@ class RawStore:
 
     def operation(self, scenario: str, *, max_contact_id: int, max_account_id: int, user_ids: list[int],
                   prefixes: list[str], run_tag: str, batch: int = 1000, seed: int = 7,
-                  accounts_with_contacts: list[int] | None = None,
-                  last_names: list[str] | None = None) -> Callable[[], Any]:
+                  accounts_with_contacts: list[int] | None = None, last_names: list[str] | None = None,
+                  fragments: list[str] | None = None, emails: list[str] | None = None) -> Callable[[], Any]:
         rng = random.Random(seed)
         p, false, text_match = self.p, self.false, self.text_match
         tiers = iter(TIERS * 10**6)
@@ -245,6 +253,17 @@ class RawStore:
                 self.query(page, patterns)
                 self.query(count, patterns)
             return search_and_total
+        if scenario in ("list_last_name", "inflow_search"):
+            return self._page_and_total("last_name = {p}", lambda: rng.choice(last_names or ["Smith"]))
+        if scenario == "list_email":
+            return self._page_and_total(self.email_match, lambda: (rng.choice(emails or ["x"]).lower(),))
+        if scenario == "list_name_contains":
+            return self._page_and_total(self.contains("name"), lambda: self.pattern(rng.choice(fragments or ["mith"])))
+        if scenario == "itflow_contact_email":
+            sql = (f"SELECT contact.*, (SELECT role FROM account_contact WHERE account_contact.contact_id = contact.id "
+                   f"AND account_contact.account_id = contact.account_id) AS contact_title FROM contact "
+                   f"WHERE {self.email_match.format(p=p)} AND deleted = {false} ORDER BY id")
+            return lambda: self.query(sql, (rng.choice(emails or ["x"]).lower(),))
         if scenario in ("create", "mass_create", "concord_create"):
             counter = iter(range(1, 10**9))
 
@@ -306,11 +325,41 @@ class RawStore:
             return lambda: self.query(sql, (rng.choice(accounts),))
         if scenario == "concord_list":
             return self._concord_list(rng, last_names or ["Smith"])
+        if scenario == "concord_search":
+            return self._concord_search(rng, fragments or ["mith"])
         if scenario == "concord_get":
             return self._concord_get(rng, max_contact_id)
         if scenario in ("case_create", "itflow_ticket_create"):
             return self._case_create(scenario == "itflow_ticket_create", rng, max_account_id, user_ids[0], run_tag)
         raise ValueError(f"no raw SQL for {scenario}")
+
+    def _page_and_total(self, condition: str, values: Callable[[], Any]) -> Callable[[], None]:
+        """An EspoCRM list of 20 contacts matching `condition` ({p} its placeholders), newest first, and its total;
+        `values()` gives the parameters, a tuple or one value."""
+        where = f"{condition.format(p=self.p)} AND deleted = {self.false}"
+        page = f"SELECT {LIST_COLUMNS} FROM contact WHERE {where} ORDER BY created_at DESC, id DESC LIMIT 20"
+        count = f"SELECT count(*) FROM contact WHERE {where}"
+
+        def page_and_total() -> None:
+            value = values()
+            params = value if isinstance(value, tuple) else (value,)
+            self.query(page, params)
+            self.query(count, params)
+        return page_and_total
+
+    @property
+    def email_match(self) -> str:
+        """Contacts with an address (any of theirs, lowered), as PolyCRM looks addresses up."""
+        return ("id IN (SELECT entity_id FROM email_address_link WHERE entity_type = 'Contact' "
+                "AND field = 'emailAddress' AND address_lower = {p})")
+
+    def contains(self, column: str) -> str:
+        """`column` holds a piece of text, ignoring case (one {p} placeholder: `pattern(text)`)."""
+        return f"{column} LIKE {{p}}" if self.dialect == "sqlite" else f"lower({column}) LIKE {{p}}"
+
+    @staticmethod
+    def pattern(text: str) -> tuple[str, ...]:
+        return (f"%{text.lower()}%",)
 
     def in_list(self, count: int) -> str:
         """`(?, ?, ...)`: `count` placeholders (statements are prepared per count, as a page has up to 15 ids)."""
@@ -325,7 +374,7 @@ class RawStore:
 
     def _concord_list(self, rng: random.Random, last_names: list[str]) -> Callable[[], None]:
         """Concord's contact index page with a last_name `equal` rule: page, total, phones, companies_count."""
-        p, false = self.p, self.false
+        false = self.false
         page = self.concord_page_sql()
         count = f"SELECT count(*) FROM contact WHERE {self.last_name_equals} AND deleted = {false}"
 
@@ -333,17 +382,39 @@ class RawStore:
             name = self._last_name(rng.choice(last_names))
             rows = self.query(page, (name,))
             self.query(count, (name,))
-            ids = tuple(row[0] for row in rows)
-            if not ids:
-                return
-            self.query(f"SELECT entity_id, number, type FROM phone_number_link WHERE entity_type = {p} AND field = {p} "
-                       f"AND entity_id IN {self.in_list(len(ids))} ORDER BY entity_id, position",
-                       ("Contact", "phoneNumber", *ids))
-            self.query(f"SELECT account_contact.contact_id, count(*) FROM account_contact JOIN account "
-                       f"ON account.id = account_contact.account_id WHERE account_contact.contact_id IN "
-                       f"{self.in_list(len(ids))} AND account.deleted = {false} GROUP BY account_contact.contact_id",
-                       ids)
+            self._concord_side_rows(tuple(row[0] for row in rows))
         return listing
+
+    def _concord_search(self, rng: random.Random, fragments: list[str]) -> Callable[[], None]:
+        """Concord's contact index page with `q`: first name, last name, email or a phone number contains it
+        (or the id equals it); page, total, phones and companies_count as the list."""
+        p, false = self.p, self.false
+        phone = ("id IN (SELECT entity_id FROM phone_number_link WHERE entity_type = 'Contact' "
+                 f"AND field = 'phoneNumber' AND {self.contains('number')})")
+        matched = " OR ".join([self.contains("first_name"), self.contains("last_name"),
+                               self.contains("email_address"), phone]).format(p=p)
+        page = (f"SELECT {CONCORD_CONTACT_COLUMNS} FROM contact WHERE ({matched}) AND deleted = {false} "
+                f"ORDER BY first_name, id LIMIT 15")
+        count = f"SELECT count(*) FROM contact WHERE ({matched}) AND deleted = {false}"
+
+        def listing() -> None:
+            params = self.pattern(rng.choice(fragments)) * 4
+            rows = self.query(page, params)
+            self.query(count, params)
+            self._concord_side_rows(tuple(row[0] for row in rows))
+        return listing
+
+    def _concord_side_rows(self, ids: tuple[int, ...]) -> None:
+        """A Concord contact page's phone numbers and companies_count."""
+        if not ids:
+            return
+        p, false = self.p, self.false
+        self.query(f"SELECT entity_id, number, type FROM phone_number_link WHERE entity_type = {p} AND field = {p} "
+                   f"AND entity_id IN {self.in_list(len(ids))} ORDER BY entity_id, position",
+                   ("Contact", "phoneNumber", *ids))
+        self.query(f"SELECT account_contact.contact_id, count(*) FROM account_contact JOIN account "
+                   f"ON account.id = account_contact.account_id WHERE account_contact.contact_id IN "
+                   f"{self.in_list(len(ids))} AND account.deleted = {false} GROUP BY account_contact.contact_id", ids)
 
     def _concord_get(self, rng: random.Random, max_contact_id: int) -> Callable[[], None]:
         """Concord's contact record: the contact, its phones, its companies (shown columns) and their phones."""

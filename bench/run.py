@@ -36,8 +36,9 @@ import rawsql  # noqa: E402
 import seed  # noqa: E402
 
 RESULTS = BENCH_DIR / "results"
-READ_SCENARIOS = ["get", "list_tier", "list_tier_nototal", "list_assigned", "search", "itflow_client",
-                  "itflow_contacts", "concord_list", "concord_get"]
+READ_SCENARIOS = ["get", "list_tier", "list_tier_nototal", "list_assigned", "list_last_name", "list_email",
+                  "search", "list_name_contains", "inflow_search", "itflow_client", "itflow_contacts",
+                  "itflow_contact_email", "concord_list", "concord_search", "concord_get"]
 WRITE_SCENARIOS = ["create", "update", "mass_create", "itflow_ticket_create", "case_create", "concord_create"]
 ALL_SCENARIOS = ["ping"] + READ_SCENARIOS + WRITE_SCENARIOS
 LABELS = {
@@ -46,22 +47,31 @@ LABELS = {
     "list_tier": "list cTier= ,createdAt desc",
     "list_tier_nototal": "  same, X-No-Total: true",
     "list_assigned": "list assignedUserId= ,desc",
+    "list_last_name": "list lastName= ,createdAt desc",
+    "list_email": "list emailAddress=",
     "search": "text search (textFilter)",
+    "list_name_contains": "list name contains, desc",
+    "inflow_search": "Inflow searchRecords lastName",
     "create": "create (POST /Contact)",
     "update": "update (PUT cScore)",
     "mass_create": "mass create (1000/req)",
     "itflow_client": "ITFlow clients/read by id",
     "itflow_contacts": "ITFlow contacts/read, 1 client",
+    "itflow_contact_email": "ITFlow contacts/read by email",
     "itflow_ticket_create": "ITFlow tickets/create",
     "case_create": "create (POST /Case)",
     "concord_list": "Concord list last_name=, 15",
+    "concord_search": "Concord list q= (contains), 15",
     "concord_get": "Concord GET /api/contacts/{id}",
     "concord_create": "Concord POST /api/contacts",
 }
+# EspoCRM list scenarios: `{"total", "list"}` answers of at most 20 records.
+ESPO_LISTS = ("list_tier", "list_tier_nototal", "list_assigned", "list_last_name", "list_email", "search",
+              "list_name_contains")
 LATENCY_MAX_COUNT = 2000
-# Concord's budget is 90 requests a minute per user: the bench raises it out of the way (the limiter still
-# counts every request, which is what its cost figure measures).
-CONCORD_RATE_LIMIT = "1000000/minute"
+# Concord (90 requests a minute per user) and InflowCRM (300 per 5 minutes per key) budgets: the bench raises them
+# out of the way (the limiters still count every request, which is what the rate-limit figure measures).
+RAISED_RATE_LIMIT = "1000000/minute"
 # Steps of the loop that times this box's Python speed (`python_loop_ms`): about 0.1-0.2 s a round.
 PYTHON_LOOP_STEPS = 1_000_000
 
@@ -181,15 +191,21 @@ def dataset_facts(url: str, marks: dict[str, int]) -> dict[str, Any]:
         accounts = [int(r[0]) for r in conn.execute(text(
             "SELECT DISTINCT account_id FROM contact WHERE account_id IS NOT NULL AND deleted = false "
             "ORDER BY account_id"))]
+        step = max(1, marks["bench.max_contact_id"] // 200)
+        emails = [str(r[0]) for r in conn.execute(text(
+            "SELECT email_address FROM contact WHERE id % :step = 1 AND deleted = false AND email_address IS NOT NULL "
+            "ORDER BY id"), {"step": step})]
     engine.dispose()
     rng = random.Random(5)
     names = seed.LAST_NAMES
     prefixes = sorted({names[min(len(names) - 1, int(len(names) * rng.random() ** 2.2))][:3] for _ in range(80)})
     # Surnames drawn with the seed's popularity (the Concord list filters on one): common ones come up more.
     last_names = sorted({names[min(len(names) - 1, int(len(names) * rng.random() ** 2.2))] for _ in range(80)})
+    # What a `contains` search is sent: four letters from within a surname drawn with the same popularity.
+    fragments = sorted({name[1:5].lower() for name in last_names if len(name) >= 5})
     return {"max_contact_id": marks["bench.max_contact_id"], "max_account_id": marks["bench.max_account_id"],
             "user_ids": user_ids or [1], "prefixes": prefixes, "accounts_with_contacts": accounts or [1],
-            "last_names": last_names}
+            "last_names": last_names, "fragments": fragments, "emails": emails}
 
 
 # --- the server -------------------------------------------------------------------------------------------
@@ -334,7 +350,7 @@ def probe(port: int, key: str, target: loadgen.Target, scenarios: list[str]) -> 
                 except ValueError:
                     data = None
                 problem = None
-                if scenario in ("list_tier", "list_tier_nototal", "list_assigned", "search"):
+                if scenario in ESPO_LISTS:
                     if not isinstance(data, dict) or not isinstance(data.get("list"), list):
                         problem = "no 'list' in the response"
                     else:
@@ -346,20 +362,27 @@ def probe(port: int, key: str, target: loadgen.Target, scenarios: list[str]) -> 
                                                            for r in data["list"]):
                             problem = "cTier filter returned other tiers"
                         stamps = [r.get("createdAt") for r in data["list"]]
-                        if stamps != sorted(stamps, reverse=True):
+                        if scenario != "list_email" and stamps != sorted(stamps, reverse=True):
                             problem = "not ordered by createdAt desc"
                 elif scenario in ("get", "create", "update", "case_create") and not (
                         isinstance(data, dict) and "id" in data):
                     problem = "no 'id' in the response"
                 elif scenario in loadgen.CONCORD_SCENARIOS:
                     problem = concord_problem(scenario, path, response.status_code, data)
-                    if scenario == "concord_list" and isinstance(data, dict):
+                    if scenario in ("concord_list", "concord_search") and isinstance(data, dict):
                         entry["returned"] = len(data.get("data") or [])
                         entry["total"] = (data.get("meta") or {}).get("total")
                 elif scenario in loadgen.ITFLOW_SCENARIOS:
                     problem = itflow_problem(scenario, path, data)
                     if isinstance(data, dict):
                         entry["count"] = data.get("count")
+                elif scenario == "inflow_search":
+                    rows = data.get("data") if isinstance(data, dict) else None
+                    if not isinstance(rows, list) or len(rows) > 20:
+                        problem = f"not a page of at most 20 records: {str(data)[:200]}"
+                    else:
+                        entry["returned"] = len(rows)
+                        entry["total"] = ((data.get("meta") or {}).get("pagination") or {}).get("total")
                 elif scenario == "mass_create" and not (isinstance(data, dict) and data.get("count") == 5):
                     problem = f"massCreate of 5 answered {str(data)[:200]}"
                 if problem:
@@ -377,9 +400,13 @@ def itflow_problem(scenario: str, path: str, data: Any) -> str | None:
         return None if data.get("count") == "1" and data.get("data", [{}])[0].get("insert_id") else (
             f"no insert_id: {str(data)[:200]}")
     found = data.get("data")
-    client = path.split("client_id=")[1].split("&")[0]
     if not isinstance(found, list) or data.get("count") != len(found):
         return f"count {data.get('count')} for {len(found) if isinstance(found, list) else found!r} rows"
+    if scenario == "itflow_contact_email":
+        asked = unquote(path.split("contact_email=")[1]).lower()
+        return None if found and all(str(r.get("contact_email")).lower() == asked for r in found) else (
+            f"{len(found)} rows, or rows of another address than {asked}")
+    client = path.split("client_id=")[1].split("&")[0]
     if scenario == "itflow_client":
         return None if len(found) == 1 and found[0].get("client_id") == client else f"not client {client}"
     if not 1 <= len(found) <= 50 or any(r.get("contact_client_id") != client for r in found):
@@ -392,13 +419,17 @@ def concord_problem(scenario: str, path: str, status: int, data: Any) -> str | N
     """What is wrong with a Concord answer of the bench's requests, if anything."""
     if not isinstance(data, dict):
         return f"not an object: {str(data)[:200]}"
-    if scenario == "concord_list":
+    if scenario in ("concord_list", "concord_search"):
         rows, meta = data.get("data"), data.get("meta") or {}
         asked = unquote(path.rsplit("=", 1)[1]).lower()
         if not isinstance(rows, list) or len(rows) > 15:
             return f"{len(rows) if isinstance(rows, list) else rows!r} rows for per_page=15"
-        if any(str(r.get("last_name", "")).lower() != asked for r in rows):
+        if scenario == "concord_list" and any(str(r.get("last_name", "")).lower() != asked for r in rows):
             return f"rows with another last name than {asked!r}"
+        shown = ("first_name", "last_name", "email")
+        if scenario == "concord_search" and any(
+                not any(asked in str(r.get(key) or "").lower() for key in shown) for r in rows):
+            return f"rows without {asked!r} in their names or email"
         if not isinstance(meta.get("total"), int) or meta["total"] < len(rows):
             return f"total {meta.get('total')!r} for {len(rows)} rows"
         if any("companies_count" not in r or "phones" not in r for r in rows):
@@ -433,7 +464,8 @@ def run_size(rows: int, args: argparse.Namespace, stamp: str, pool: Any) -> dict
     measure_raw(run, dataset["url"], facts, [s for s in scenarios if s in READ_SCENARIOS], args, stamp)
     log_path = RESULTS / f"{stamp}-{args.backend}-{rows}-server.log"
     env = dict(dataset["env"], POLYCRM_LOG_LEVEL=args.server_log_level,
-               POLYCRM_CONCORD_RATE_LIMIT=CONCORD_RATE_LIMIT)
+               POLYCRM_CONCORD_RATE_LIMIT=RAISED_RATE_LIMIT,
+               POLYCRM_INFLOW_RATE_LIMIT=RAISED_RATE_LIMIT)
     env.pop("POLYCRM_REDIS_URL", None)
     if args.redis_url:
         # Concord's limiter counts in Redis, under keys of this run's own.
@@ -444,7 +476,8 @@ def run_size(rows: int, args: argparse.Namespace, stamp: str, pool: Any) -> dict
         run["server_ready_s"] = round(server.wait_ready(), 2)
         target = loadgen.Target("127.0.0.1", server.port, key, facts["max_contact_id"], facts["max_account_id"],
                                 facts["user_ids"], facts["prefixes"], f"r{stamp[-6:]}{rows}", itflow_key,
-                                facts["accounts_with_contacts"], concord_token, facts["last_names"])
+                                facts["accounts_with_contacts"], concord_token, facts["last_names"],
+                                facts["fragments"], facts["emails"])
         run["probe"] = probe(server.port, key, target, scenarios)
         for scenario, entry in run["probe"].items():
             if not entry["ok"]:
@@ -520,7 +553,7 @@ def measure_rate_limit(run: dict[str, Any], env: dict[str, str], target: loadgen
                        pool: Any, user_id: int, log_path: Path) -> dict[str, Any]:
     """What Concord's per-user limiter costs a read when it counts in Redis.
 
-    Two measurements, in the same run, with the budget raised out of the way (CONCORD_RATE_LIMIT):
+    Two measurements, in the same run, with the budget raised out of the way (RAISED_RATE_LIMIT):
     - the read itself, with the limiter in Redis (the bench's server, A) and in memory (a second server on the same
       store without POLYCRM_REDIS_URL, B): latency phases of the Concord get at c=1, A and B in turns;
     - `RateLimiter.hit` alone, from this process, against the same Redis key the server counts the bench user
@@ -538,7 +571,7 @@ def measure_rate_limit(run: dict[str, Any], env: dict[str, str], target: loadgen
 
     from polycrm.dialects.ratelimit import RateLimiter, parse_rate
 
-    out: dict[str, Any] = {"rate": CONCORD_RATE_LIMIT, "redis_url": args.redis_url}
+    out: dict[str, Any] = {"rate": RAISED_RATE_LIMIT, "redis_url": args.redis_url}
     memory_server = Server({k: v for k, v in env.items() if k not in ("POLYCRM_REDIS_URL", "POLYCRM_REDIS_PREFIX")},
                            args.workers, log_path)
     try:
@@ -563,7 +596,7 @@ def measure_rate_limit(run: dict[str, Any], env: dict[str, str], target: loadgen
 
     import redis
 
-    rate = parse_rate(CONCORD_RATE_LIMIT)
+    rate = parse_rate(RAISED_RATE_LIMIT)
     prefix = env.get("POLYCRM_REDIS_PREFIX", "polycrm")
     gap = (out.get("read_p50_ms", {}).get("memory") or 1.0) / 1000
     perf = time.perf_counter
@@ -636,7 +669,8 @@ def measure_raw(run: dict[str, Any], url: str, facts: dict[str, Any], scenarios:
         kwargs = {"max_contact_id": facts["max_contact_id"], "max_account_id": facts["max_account_id"],
                   "user_ids": facts["user_ids"], "prefixes": facts["prefixes"], "run_tag": f"r{stamp[-6:]}",
                   "accounts_with_contacts": facts["accounts_with_contacts"],
-                  "last_names": facts["last_names"], "batch": args.mass_batch}
+                  "last_names": facts["last_names"], "fragments": facts["fragments"], "emails": facts["emails"],
+                  "batch": args.mass_batch}
         duration = min(3.0, args.duration / 2)
         for scenario in scenarios:
             try:

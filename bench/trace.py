@@ -77,7 +77,8 @@ def main() -> int:
     facts = bench_run.dataset_facts(url, marks)
     target = loadgen.Target("testserver", 80, key, facts["max_contact_id"], facts["max_account_id"],
                             facts["user_ids"], facts["prefixes"], f"t{int(time.time()) % 100000}", itflow_key,
-                            facts["accounts_with_contacts"], concord_token, facts["last_names"])
+                            facts["accounts_with_contacts"], concord_token, facts["last_names"],
+                            facts["fragments"], facts["emails"])
     with TestClient(build_app(config, database)) as client:
         for scenario in [s for s in args.scenarios.split(",") if s]:
             make = loadgen.request_factory(scenario, target, 3, batch=100)
