@@ -21,6 +21,11 @@ PLACEHOLDERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
 # From how many rows PostgreSQL gets a COPY instead of an executemany: COPY is already ahead at 5 rows and
 # takes a third of the time at 1,000 (psycopg pipelines the executemany); one row is quicker as an INSERT.
 COPY_MIN_ROWS = 5
+# Rows per INSERT statement on SQLite (fewer when a row has many columns: a statement takes at most 32,766
+# parameters). One statement per row made a text search index (store.text_search) write a segment per row from
+# its trigger, five times the cost of the row; a statement of many rows is also quicker without one.
+SQLITE_ROWS_PER_STATEMENT = 100
+SQLITE_MAX_PARAMETERS = 32766
 _NOTHING = object()
 
 
@@ -52,15 +57,26 @@ class BulkInsert:
         target = f"{preparer.format_table(table)} ({', '.join(preparer.quote(c) for c in self.columns)})"
         self.sql = f"INSERT INTO {target} VALUES ({', '.join(marker for _ in self.columns)})"
         self._copy_sql = f"COPY {target} FROM STDIN" if dialect.name == "postgresql" else None
+        self._many_rows = dialect.name == "sqlite"
+        self._per_statement = max(1, min(SQLITE_ROWS_PER_STATEMENT, SQLITE_MAX_PARAMETERS // max(1, len(self.columns))))
+        self._row_values = f"({', '.join(marker for _ in self.columns)})"
+        self._target = target
         processors = [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in self.columns]
         self._processors: list[tuple[int, Callable[[Any], Any]]] = [
             (i, p) for i, p in enumerate(processors) if p is not None]
 
     def execute(self, conn: Connection, rows: Sequence[Sequence[Any]]) -> None:
         """Insert the rows on `conn` (in its transaction): one COPY on PostgreSQL from `COPY_MIN_ROWS` rows on,
-        else one executemany."""
+        on SQLite statements of `SQLITE_ROWS_PER_STATEMENT` rows, else one executemany."""
         if self._copy_sql is not None and len(rows) >= COPY_MIN_ROWS:
             self._copy(conn, self._copy_sql, self._bound(rows))
+        elif self._many_rows and len(rows) > 1:
+            bound, step = self._bound(rows), self._per_statement
+            for start in range(0, len(bound), step):
+                chunk = bound[start:start + step]
+                values = ", ".join([self._row_values] * len(chunk))
+                conn.exec_driver_sql(f"INSERT INTO {self._target} VALUES {values}",
+                                     tuple(v for row in chunk for v in row))
         elif rows:
             conn.exec_driver_sql(self.sql, self._bound(rows))
 
