@@ -53,22 +53,26 @@ class RecordSearch:
         wanted = self.list_attributes(query.select, [s.attribute for s in query.sorts])
         columns = None if wanted is None else wanted | self._columns_for_derived(wanted)
         name_links = [link for link in self._belongs_to if wanted is None or f"{link}Name" in wanted]
+        repository = assembler.repository
         with self.database.connect() as conn:
             limit = query.limit + (1 if query.total is TotalMode.NONE else 0)
             links, contact_fields = assembler.side_links(wanted, actor)
             asked = [self.entity.links[name] for name in query.related]
             links = merged_links(links, asked)
-            rows, side = assembler.repository.fetch_rows_with_side_data(
+            # The store may read the page better knowing how many rows match (a text search).
+            counted = repository.count(conn, condition) if sorts and repository.pages_by_count(condition) else None
+            rows, side = repository.fetch_rows_with_side_data(
                 conn, condition, attributes=columns, sorts=sorts, offset=query.offset, limit=limit,
-                name_links=name_links, links=links, contact_fields=contact_fields)
+                name_links=name_links, links=links, contact_fields=contact_fields, matching=counted)
             if side is None and asked:
-                side = assembler.repository.side_data(conn, [r["id"] for r in rows], links, contact_fields)
+                side = repository.side_data(conn, [r["id"] for r in rows], links, contact_fields)
             has_more = len(rows) > query.limit
             rows = rows[:query.limit]
             if query.total is TotalMode.COUNT:
                 # A short first page already is the whole result: skip the count query.
                 short_page = query.offset == 0 and len(rows) < query.limit
-                total = len(rows) if short_page else assembler.repository.count(conn, condition)
+                total = counted if counted is not None else len(rows) if short_page else repository.count(
+                    conn, condition)
             else:
                 total = None
             records = assembler.complete(conn, rows, full=False, wanted=wanted, viewer=actor, side=side)

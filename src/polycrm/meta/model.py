@@ -164,6 +164,13 @@ class Entity:
     duplicate_check_fields: list[str]
     primary_filters: dict[str, list[dict[str, Any]]]
     indexes: dict[str, list[str]]  # index name -> attribute names
+    # EspoCRM's `collection.fullTextSearch`: the text filter fields' text (and `full_text_search_fields`') has a
+    # text search index, so that "contains" and "starts with" searches find their rows without a scan.
+    full_text_search: bool = False
+    full_text_search_fields: tuple[str, ...] = ()
+    # The order lists filtered by a case-insensitive text match are read in besides `order_by` (App CRM's
+    # default order of the entity's resource): the search indexes end in it, so such a page stops at its end.
+    search_order_by: str | None = None
     stream: bool = False  # EspoCRM's `scopes.<Entity>.stream`: users can follow its records
     # EspoCRM's `scopes.<Entity>.statusField`: a change of it is a `Status` note in the stream, not an `Update`.
     status_field: str | None = None

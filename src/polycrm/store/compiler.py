@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import orjson
-from sqlalchemy import Table, and_, bindparam, false, func, not_, or_, select, true, union
+from sqlalchemy import Table, and_, bindparam, false, func, not_, or_, select, true
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from polycrm.meta import Entity, LinkStorage, ValueKind
@@ -22,6 +22,8 @@ from polycrm.query.tree import (And, Compare, Const, Foreign, LinkColumn, LinkCo
                                 Sort)
 from polycrm.store.database import Database
 from polycrm.store.schema import search_index_columns
+from polycrm.store.text_lookups import INDEX_SEARCHED, TextLookups
+from polycrm.store.text_search import TRIGRAM
 
 
 class CompileError(ValueError):
@@ -30,9 +32,13 @@ class CompileError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Slot:
-    """The place of a filter value lifted out of a tree (`index` into the lifted values)."""
+    """The place of a filter value lifted out of a tree (`index` into the lifted values). `findable`: a text a
+    text search index can find (store.text_search), which decides the SQL of a contains or starts-with."""
 
     index: int
+    findable: bool = False
+
+
 
 
 def lift_values(node: Node) -> tuple[Node, tuple[Any, ...]]:
@@ -50,19 +56,19 @@ def lift_query(node: Node, sorts: Sequence[Sort]) -> tuple[Node, tuple[Sort, ...
     one sequence: (tree shape, sort shapes, values)."""
     values: list[Any] = []
 
-    def lift(value: Any) -> Any:
+    def lift(value: Any, searched: bool = False) -> Any:
         if value is None:
             return None
         if isinstance(value, (tuple, list)):
             return tuple(lift(item) for item in value)
         values.append(value)
-        return Slot(len(values) - 1)
+        return Slot(len(values) - 1, searched and isinstance(value, str) and len(value) >= TRIGRAM)
 
     def walk(item: Node | None) -> Any:
         if item is None:
             return None
         if isinstance(item, Compare):
-            return Compare(item.attribute, item.op, lift(item.value))
+            return Compare(item.attribute, item.op, lift(item.value, item.op in INDEX_SEARCHED))
         if isinstance(item, And):
             return And(tuple(walk(i) for i in item.items))
         if isinstance(item, Or):
@@ -141,16 +147,20 @@ _TEXT_MATCH = {Op.CONTAINS: Op.CONTAINS, Op.STARTS_WITH: Op.STARTS_WITH, Op.ENDS
                Op.EQUALS_TEXT: Op.EQUALS_TEXT, Op.LIKE: Op.LIKE, Op.NOT_CONTAINS: Op.CONTAINS, Op.NOT_LIKE: Op.LIKE}
 
 
-class FilterCompiler:
+class FilterCompiler(TextLookups):
     """Turns lifted filter trees over one entity into WHERE clauses of that entity's table."""
 
-    def __init__(self, database: Database, entity: Entity):
+    def __init__(self, database: Database, entity: Entity, *, live: bool = True, text_drives: bool = True):
+        """`live`: the conditions are read with the live rows (as the SQLite text search index holds them).
+        `text_drives`: a text search index's matches may drive the plan (SQLite reads them, then sorts);
+        without, SQLite walks the order's index and checks each row against them (`RecordRepository`
+        chooses it for a page of many matches)."""
         self.database = database
         self.entity = entity
         self.table: Table = database.table(entity.table)
         self._lowercase_like = database.dialect == "postgresql"
-        self._united_prefix_search = database.dialect == "sqlite"
         self._search_columns = frozenset(search_index_columns(entity))
+        self._set_up_text_lookups(live, text_drives)
 
     def compile(self, node: Node, bindings: Bindings) -> ColumnElement[bool]:
         """The WHERE clause of a lifted tree; its parameters are registered in `bindings`."""
@@ -163,23 +173,10 @@ class FilterCompiler:
         return and_(*(self.compile(i, bindings) for i in node.items))
 
     def _or(self, node: Or, bindings: Bindings) -> ColumnElement[bool]:
-        items = [self.compile(i, bindings) for i in node.items]
-        if self._united_prefix_search and all(self._prefix_searched(i) for i in node.items):
-            # SQLite uses no index for a LIKE under an OR and scans the table (quick search over name, last
-            # name and email would read every row): one indexed lookup per alternative, united by id.
-            return self.table.c.id.in_(union(*(select(self.table.c.id).where(item, self.table.c.deleted == false())
-                                               for item in items)))
-        return or_(*items)
-
-    def _prefix_searched(self, node: Node) -> bool:
-        """Whether a search index can find what `node` matches: a prefix match on a search-indexed column,
-        alone or within an And."""
-        if isinstance(node, And):
-            return any(self._prefix_searched(i) for i in node.items)
-        if not isinstance(node, Compare) or node.op not in (Op.STARTS_WITH, Op.LIKE):
-            return False
-        attribute = self.entity.attributes.get(node.attribute)
-        return attribute is not None and attribute.column in self._search_columns
+        ids = self._united_ids(node, bindings)
+        if ids is not None:
+            return self._among(ids)
+        return or_(*(self.compile(i, bindings) for i in node.items))
 
     def _not(self, node: Not, bindings: Bindings) -> ColumnElement[bool]:
         # EspoCRM's `not` is "id NOT IN (records matching)", so rows with NULLs in the inner condition match.
@@ -191,6 +188,8 @@ class FilterCompiler:
     # --- comparisons ------------------------------------------------------------------------------
 
     def _compare(self, node: Compare, bindings: Bindings) -> ColumnElement[bool]:
+        if self._full_text and self._text_searched(node):
+            return self._among(self.text_matches([node], bindings))
         attribute = self.entity.attributes.get(node.attribute)
         if attribute is None:
             raise CompileError(f"unknown attribute {node.attribute}")
@@ -246,6 +245,12 @@ class FilterCompiler:
                 return func.lower(column).like(func.lower(pattern), **escape)
             return column.like(pattern, **escape)
 
+        if op is Op.EQUALS_TEXT and encode is None:
+            # An equality, which the search indexes answer with the rows in the index's order (a LIKE without
+            # wildcards is a range to SQLite); SQLite's NOCASE folds ASCII letters, as its LIKE does.
+            if self._lowercase_like:
+                return func.lower(column) == func.lower(bindings.bind(value, str))
+            return column.collate("NOCASE") == bindings.bind(value, str)
         if op is Op.LIKE:
             return like(bindings.bind(value, str))
         if op is Op.NOT_LIKE:
@@ -297,7 +302,7 @@ class FilterCompiler:
         side = self.database.table("phone_number_link")
         positive = _TEXT_MATCH[node.op]
         matching = select(side.c.entity_id).where(side.c.entity_type == self.entity.name, side.c.field == field,
-                                                  self._like(side.c.number, positive, node.value, bindings))
+                                                  self.phone_number_match(side, positive, node.value, bindings))
         return self.table.c.id.in_(matching) if positive is node.op else self.table.c.id.not_in(matching)
 
     # --- relations --------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from polycrm.store.counts import REMEMBERED_COUNTS
 from polycrm.store.schema import build_metadata, drop_removed_columns, metadata_for
 from polycrm.store.sqlite_writes import LOCK_TIMEOUT, WriteAheadLog, WriterGate, begin_immediate
 from polycrm.store.statements import StatementCache
+from polycrm.store.text_search import sync_postgresql_text_indexes, sync_sqlite_text_indexes
 
 SCHEMA_GENERATION = "schema_generation"
 # A removed custom field's columns are dropped this long after its removal: by then every server process
@@ -200,6 +201,9 @@ class Database:
             for index in table.indexes:
                 if index.name not in existing_indexes:
                     index.create(conn)
+        if only is None:
+            sync_text_indexes = sync_sqlite_text_indexes if self.dialect == "sqlite" else sync_postgresql_text_indexes
+            sync_text_indexes(conn, self.registry)
 
     def load_custom_fields(self) -> None:
         """Replay custom fields from the database into the registry (on start, and when another process

@@ -168,14 +168,25 @@ def search_index_columns(entity: Entity) -> list[str]:
     return list(dict.fromkeys(columns))  # type: ignore[arg-type]
 
 
-def _search_index(table: Table, column: str, dialect: str, live: ColumnElement[bool]) -> Index:
+def _search_index(table: Table, column: str, dialect: str, live: ColumnElement[bool], order: list[str]) -> Index:
     """A case-insensitive prefix index: `col COLLATE NOCASE` serves SQLite's LIKE, `lower(col)` with
-    text_pattern_ops PostgreSQL's `lower(col) LIKE 'abc%'`. Live rows only, like the other indexes."""
-    name = index_name(table.name, [column, "search"])
+    text_pattern_ops PostgreSQL's `lower(col) LIKE 'abc%'`. Live rows only, like the other indexes. It ends in
+    the entity's search order (`search_order_columns`), so that an equals-ignoring-case filter read in that
+    order stops at the end of its page."""
+    name = index_name(table.name, [column, "search", *order[:1]])
+    tail = [table.c[c] for c in order]
     if dialect == "postgresql":
         lowered = func.lower(table.c[column]).label(f"{column}_lower")
-        return Index(name, lowered, postgresql_ops={f"{column}_lower": "text_pattern_ops"}, postgresql_where=live)
-    return Index(name, table.c[column].collate("NOCASE"), table.c.deleted, sqlite_where=live)
+        return Index(name, lowered, *tail, postgresql_ops={f"{column}_lower": "text_pattern_ops"},
+                     postgresql_where=live)
+    return Index(name, table.c[column].collate("NOCASE"), table.c.deleted, *tail, sqlite_where=live)
+
+
+def search_order_columns(entity: Entity) -> list[str]:
+    """The columns ending the search indexes: the entity's `searchOrderBy` column and the id (App CRM sorts
+    its lists by their resource's order, then by id)."""
+    attribute = entity.attributes.get(entity.search_order_by or "")
+    return [attribute.column, "id"] if attribute is not None and attribute.column else []  # type: ignore[list-item]
 
 
 def build_entity_table(metadata: MetaData, entity: Entity, dialect: str) -> Table:
@@ -193,8 +204,9 @@ def build_entity_table(metadata: MetaData, entity: Entity, dialect: str) -> Tabl
     live = table.c.deleted == false()
     for cols in entity_index_columns(entity):
         Index(index_name(entity.table, cols), *[table.c[c] for c in cols], sqlite_where=live, postgresql_where=live)
+    order = search_order_columns(entity)
     for column in search_index_columns(entity):
-        _search_index(table, column, dialect, live)
+        _search_index(table, column, dialect, live, order)
     if dialect == "postgresql":
         for column in count_index_columns(entity):
             Index(index_name(entity.table, [column, "count"]), table.c[column], postgresql_where=live)
