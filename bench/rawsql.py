@@ -10,11 +10,14 @@ Queries (contact table of a seeded store):
 - list_assigned:  the page and its count with assigned_user_id = ?
 - search:         ... WHERE deleted = false AND (name LIKE 'abc%' OR last_name LIKE 'abc%' OR email_address LIKE
                   'abc%') ORDER BY created_at DESC, id DESC LIMIT 20, and its count: PolyCRM's quick search
-                  (`lower(col) LIKE 'abc%'` on PostgreSQL: case-insensitive and served by the search indexes)
+                  (`lower(col) LIKE 'abc%'` on PostgreSQL: case-insensitive and served by the search indexes;
+                  on SQLite with PolyCRM's text search index (`contact_text`), one MATCH counted from the index
+                  alone, the page sorted from the matches or walked in createdAt order when they are many)
 - list_last_name: the page and its count with last_name = ? (inflow_search: the same page, InflowCRM's
                   searchRecords with a lastName filter and its default createdAt -1 order)
 - list_email:     the page and its count of contacts with that address (email_address_link.address_lower)
-- list_name_contains: the page and its count with name LIKE '%abcd%' (`lower(name)` on PostgreSQL)
+- list_name_contains: the page and its count with name LIKE '%abcd%' (`lower(name)` on PostgreSQL; with
+                  PolyCRM's text search index on SQLite, as search)
 - create:         what PolyCRM writes for a new contact, one transaction: the contact row (with its account),
                   and the rows beside it: account_contact (its account relation), email_address_link (its
                   address), stream_subscription (its assigned user follows it), note (its stream's Create note)
@@ -39,9 +42,9 @@ Queries (contact table of a seeded store):
                   subquery) WHERE last_name equals, ignoring case, AND deleted = false ORDER BY first_name, id
                   LIMIT 15, its count, the page's phone numbers (phone_number_link) and its companies_count
                   (account_contact of live accounts, grouped by contact)
-- concord_search: Concord's contact index page with `q` (GET /api/contacts?per_page=15&q=abcd): first name,
-                  last name, email address or one of the phone numbers contains it; page, count, phones and
-                  companies_count as concord_list
+- concord_search: Concord's contact index page with `q` (GET /api/contacts?per_page=15&q=abcd): one of nine
+                  contact columns (names, email, job title, address) or of the phone numbers contains it, as a
+                  union of index lookups; page, count, phones and companies_count as concord_list
 - concord_get:    what Concord's contact record shows (GET /api/contacts/{id}): the contact's shown columns,
                   its phone numbers, its companies (account_contact joined to live accounts, the columns a
                   nested company shows) and their phone numbers; companies_count is the companies' number
@@ -69,6 +72,12 @@ LIST_COLUMNS = ("id, name, salutation_name, first_name, last_name, description, 
                 "address_country, address_postal_code, account_id, created_at, modified_at, created_by_id, "
                 "modified_by_id, assigned_user_id, version_number, c_tier, c_score")
 
+
+# The columns EspoCRM's quick search (textFilter) on contacts matches by prefix: name, last name, email address.
+SEARCHED_COLUMNS = ("name", "last_name", "email_address")
+# The contact columns App CRM's `q` looks into (with the phone numbers): its contacts resource's `search`.
+CONCORD_SEARCHED = ("first_name", "last_name", "email_address", "job_title", "address_street", "address_city",
+                    "address_state", "address_postal_code", "name")
 
 # What a Concord contact shows (its index rows and record): the job title is the contact's role at its account.
 CONCORD_CONTACT_COLUMNS = ("contact.id, contact.name, contact.first_name, contact.last_name, contact.email_address, "
@@ -131,6 +140,9 @@ class RawStore:
             self.conn = psycopg.connect(dsn, autocommit=True)
             self.p, self.false = "%s", "false"
             self.text_match = ("(lower(name) LIKE %s OR lower(last_name) LIKE %s OR lower(email_address) LIKE %s)")
+        # The SQLite text search index of PolyCRM's contacts (store.text_search), when the store has one.
+        self.text_index = self.dialect == "sqlite" and bool(self.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE name = 'contact_text'").fetchall())
         # Concord's text `equal` (MySQL's case-insensitive collation), as the search indexes on last_name serve it:
         # SQLite's `last_name COLLATE NOCASE` index, PostgreSQL's `lower(last_name)` one (the value lowered first).
         self.last_name_equals = ("last_name = ? COLLATE NOCASE" if self.dialect == "sqlite"
@@ -243,6 +255,8 @@ class RawStore:
                 self.query(page, (value,))
                 self.query(count, (value,))
             return page_and_total
+        if scenario == "search" and self.text_index:
+            return self._text_searched(lambda: [(c, True, rng.choice(prefixes)) for c in SEARCHED_COLUMNS])
         if scenario == "search":
             condition = f"deleted = {false} AND {text_match}"
             page = f"SELECT {LIST_COLUMNS} FROM contact WHERE {condition} ORDER BY created_at DESC, id DESC LIMIT 20"
@@ -257,6 +271,8 @@ class RawStore:
             return self._page_and_total("last_name = {p}", lambda: rng.choice(last_names or ["Smith"]))
         if scenario == "list_email":
             return self._page_and_total(self.email_match, lambda: (rng.choice(emails or ["x"]).lower(),))
+        if scenario == "list_name_contains" and self.text_index:
+            return self._text_searched(lambda: [("name", False, rng.choice(fragments or ["mith"]))])
         if scenario == "list_name_contains":
             return self._page_and_total(self.contains("name"), lambda: self.pattern(rng.choice(fragments or ["mith"])))
         if scenario == "itflow_contact_email":
@@ -333,6 +349,24 @@ class RawStore:
             return self._case_create(scenario == "itflow_ticket_create", rng, max_account_id, user_ids[0], run_tag)
         raise ValueError(f"no raw SQL for {scenario}")
 
+    def _text_searched(self, terms: Callable[[], list[tuple[str, bool, str]]]) -> Callable[[], None]:
+        """An EspoCRM list of 20 contacts found by the SQLite text search index (`contact_text`, PolyCRM's
+        store.text_search): its count from the index alone, then the page: the matches sorted when they are
+        few, else the newest rows walked until 20 match (PolyCRM's two plans, chosen by the count alike)."""
+        from polycrm.store.records import WALK_FROM_MATCHES
+        from polycrm.store.text_search import match_expression
+
+        count = "SELECT count(*) FROM contact_text WHERE contact_text MATCH ?"
+        page = (f"SELECT {LIST_COLUMNS} FROM contact WHERE {{}}id IN (SELECT rowid FROM contact_text "
+                "WHERE contact_text MATCH ?) AND deleted = 0 ORDER BY created_at DESC, id DESC LIMIT 20")
+        sorted_matches, walked = page.format(""), page.format("+")
+
+        def page_and_total() -> None:
+            query = (match_expression(terms()),)
+            total = self.query(count, query)[0][0]
+            self.query(walked if total >= WALK_FROM_MATCHES else sorted_matches, query)
+        return page_and_total
+
     def _page_and_total(self, condition: str, values: Callable[[], Any]) -> Callable[[], None]:
         """An EspoCRM list of 20 contacts matching `condition` ({p} its placeholders), newest first, and its total;
         `values()` gives the parameters, a tuple or one value."""
@@ -386,21 +420,41 @@ class RawStore:
         return listing
 
     def _concord_search(self, rng: random.Random, fragments: list[str]) -> Callable[[], None]:
-        """Concord's contact index page with `q`: first name, last name, email or a phone number contains it
-        (or the id equals it); page, total, phones and companies_count as the list."""
+        """Concord's contact index page with `q`: one of the contact's searched columns or phone numbers contains
+        it; page (by first name), total, phones and companies_count as the list. As PolyCRM runs it: a union of
+        index lookups (SQLite: one MATCH of `contact_text` and one of `phone_number_link_text`; PostgreSQL: each
+        column's trigram index), counted without the table, the page sorted from the matches or walked in
+        first-name order when they are many; on a store without text search indexes, the OR as a scan."""
+        from polycrm.store.records import WALK_FROM_MATCHES
+        from polycrm.store.text_search import match_expression
+
         p, false = self.p, self.false
-        phone = ("id IN (SELECT entity_id FROM phone_number_link WHERE entity_type = 'Contact' "
-                 f"AND field = 'phoneNumber' AND {self.contains('number')})")
-        matched = " OR ".join([self.contains("first_name"), self.contains("last_name"),
-                               self.contains("email_address"), phone]).format(p=p)
-        page = (f"SELECT {CONCORD_CONTACT_COLUMNS} FROM contact WHERE ({matched}) AND deleted = {false} "
+        phone_owner = ("SELECT phone_number_link.entity_id FROM phone_number_link JOIN contact ON contact.id = "
+                       "phone_number_link.entity_id WHERE phone_number_link.entity_type = 'Contact' AND "
+                       f"phone_number_link.field = 'phoneNumber' AND contact.deleted = {false} AND ")
+        if self.text_index:
+            ids = (f"SELECT rowid FROM contact_text WHERE contact_text MATCH {p} UNION {phone_owner}"
+                   f"phone_number_link.id IN (SELECT rowid FROM phone_number_link_text WHERE "
+                   f"phone_number_link_text MATCH {p})")
+            texts = lambda text: (match_expression([(c, False, text) for c in CONCORD_SEARCHED]),  # noqa: E731
+                                  match_expression([("number", False, text)]))
+        elif self.dialect == "postgresql":
+            ids = " UNION ".join([f"SELECT id FROM contact WHERE {self.contains(c)} AND deleted = {false}".format(p=p)
+                                  for c in CONCORD_SEARCHED] + [phone_owner + self.contains("number").format(p=p)])
+            texts = lambda text: self.pattern(text) * (len(CONCORD_SEARCHED) + 1)  # noqa: E731
+        else:
+            ids = " UNION ".join([f"SELECT id FROM contact WHERE {c} LIKE {p}" for c in CONCORD_SEARCHED]
+                                 + [phone_owner + f"phone_number_link.number LIKE {p}"])
+            texts = lambda text: self.pattern(text) * (len(CONCORD_SEARCHED) + 1)  # noqa: E731
+        count = f"SELECT count(*) FROM ({ids}) AS found"
+        page = (f"SELECT {CONCORD_CONTACT_COLUMNS} FROM contact WHERE {{}}id IN ({ids}) AND deleted = {false} "
                 f"ORDER BY first_name, id LIMIT 15")
-        count = f"SELECT count(*) FROM contact WHERE ({matched}) AND deleted = {false}"
+        sorted_matches, walked = page.format(""), page.format("+" if self.dialect == "sqlite" else "")
 
         def listing() -> None:
-            params = self.pattern(rng.choice(fragments)) * 4
-            rows = self.query(page, params)
-            self.query(count, params)
+            params = texts(rng.choice(fragments))
+            total = self.query(count, params)[0][0]
+            rows = self.query(walked if total >= WALK_FROM_MATCHES else sorted_matches, params)
             self._concord_side_rows(tuple(row[0] for row in rows))
         return listing
 
@@ -488,8 +542,11 @@ def measure(store: RawStore, scenario: str, *, duration: float, max_count: int, 
     from loadgen import percentile
 
     operation = store.operation(scenario, **kwargs)
+    warm_until = time.perf_counter() + WARMUP_SECONDS
     for _ in range(min(warmup, max_count)):
         operation()
+        if time.perf_counter() > warm_until:  # a query that scans a million rows is warm after one run
+            break
     if start_at is not None:
         time.sleep(max(0.0, start_at - time.time()))
     latencies: list[float] = []
@@ -506,6 +563,8 @@ def measure(store: RawStore, scenario: str, *, duration: float, max_count: int, 
             "p50_ms": ms(percentile(latencies, 50)), "p99_ms": ms(percentile(latencies, 99))}
 
 
+# At most this long warming a raw operation up before it is timed.
+WARMUP_SECONDS = 1.0
 # Seconds the processes of `parallel_mass_create` get to connect and warm up before their common window.
 PARALLEL_START_DELAY = 3.0
 
