@@ -205,10 +205,15 @@ class RawStore:
                 f"{returning}")
 
     def write_rows(self, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
-        """Rows into `table` in the open transaction, by the driver's quickest path: executemany on SQLite,
-        COPY on PostgreSQL (as PolyCRM's mass writes)."""
+        """Rows into `table` in the open transaction, by the driver's quickest path, as PolyCRM's mass writes
+        (store.bulk): statements of 100 rows on SQLite (an executemany runs one per row, and a table with a
+        trigger-kept text search index then writes an index segment per row), COPY on PostgreSQL."""
         if self.dialect == "sqlite":
-            self.conn.executemany(self.insert_sql(table, columns), rows)
+            row = "(" + ", ".join("?" * len(columns)) + ")"
+            for start in range(0, len(rows), 100):
+                chunk = rows[start:start + 100]
+                self.conn.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([row] * len(chunk))}",
+                                  [value for item in chunk for value in item])
             return
         with self.conn.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:

@@ -299,10 +299,8 @@ class FilterCompiler(TextLookups):
     def _any_phone(self, field: str, node: Compare, bindings: Bindings) -> ColumnElement[bool]:
         """A text match on a phone field matches any of the record's numbers (Concord's `phones` rule, EspoCRM's
         phone search); the negated forms match records none of whose numbers match."""
-        side = self.database.table("phone_number_link")
         positive = _TEXT_MATCH[node.op]
-        matching = select(side.c.entity_id).where(side.c.entity_type == self.entity.name, side.c.field == field,
-                                                  self.phone_number_match(side, positive, node.value, bindings))
+        matching = self.phone_owners(field, positive, node.value, bindings, live=False)
         return self.table.c.id.in_(matching) if positive is node.op else self.table.c.id.not_in(matching)
 
     # --- relations --------------------------------------------------------------------------------

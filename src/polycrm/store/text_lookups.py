@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Sequence
 
-from sqlalchemy import Select, column, false, literal_column, select, table, union
+from sqlalchemy import Select, column, false, literal_column, select, table, union, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
 from polycrm.query.tree import And, Compare, Node, Op, Or
@@ -81,14 +81,26 @@ class TextLookups:
         query = bindings.bind(tuple(n.value for n in nodes), expression)
         return select(self._text_table.c.rowid).where(literal_column(self._text_table.name).op("MATCH")(query))
 
-    def phone_number_match(self: FilterCompiler, side: Any, op: Op, value: Any, bindings: Bindings) -> Any:
-        """A phone number row's number matches: through the phone numbers' FTS5 table on SQLite when it can
-        find the text, else a LIKE (which PostgreSQL's trigram index serves)."""
+    def phone_owners(self: FilterCompiler, field: str, op: Op, value: Any, bindings: Bindings, *,
+                     live: bool) -> Select:
+        """The ids of the records one of whose `field` phone numbers matches (`live`: the live ones only):
+        through the phone numbers' FTS5 table on SQLite when it can find the text, else a LIKE (which
+        PostgreSQL's trigram index serves)."""
+        side = self.database.table(PHONE_TABLE)
+        kind, named = side.c.entity_type, side.c.field
         if self._full_text and self._phone_text and op in INDEX_SEARCHED and _findable(Compare("", op, value)):
             phones = table(text_table_name(PHONE_TABLE), column("rowid"))
             query = bindings.bind(value, lambda text: match_expression([(PHONE_COLUMN, op is Op.STARTS_WITH, text)]))
-            return side.c.id.in_(select(phones.c.rowid).where(literal_column(phones.name).op("MATCH")(query)))
-        return self._like(side.c.number, op, value, bindings)
+            matched = side.c.id.in_(select(phones.c.rowid).where(literal_column(phones.name).op("MATCH")(query)))
+            # The matches drive (`+` keeps an index off the type): SQLite, which plans without statistics, would
+            # rather read every number of the entity type and look each up among them.
+            kind, named = literal_column(f"+{PHONE_TABLE}.entity_type"), literal_column(f"+{PHONE_TABLE}.field")
+        else:
+            matched = self._like(side.c.number, op, value, bindings)
+        owners = select(side.c.entity_id)
+        if live:
+            owners = owners.join(self.table, self.table.c.id == side.c.entity_id).where(self.table.c.deleted == false())
+        return owners.where(kind == self.entity.name, named == field, matched)
 
     def _looked_up(self: FilterCompiler, node: Node, bindings: Bindings) -> Select | None:
         """The live ids matching `node` through an index, or None when none finds them."""
@@ -97,16 +109,15 @@ class TextLookups:
                 isinstance(node, Compare) and node.attribute == "id" and node.op in (Op.EQ, Op.IN)):
             return select(self.table.c.id).where(self.compile(node, bindings), live)
         if self._phone_searched(node):
-            side = self.database.table(PHONE_TABLE)
             assert isinstance(node, Compare)
-            return select(side.c.entity_id).join(self.table, self.table.c.id == side.c.entity_id).where(
-                side.c.entity_type == self.entity.name, side.c.field == node.attribute, live,
-                self.phone_number_match(side, node.op, node.value, bindings))
+            return self.phone_owners(node.attribute, node.op, node.value, bindings, live=True)
         return None
 
-    def _united_ids(self: FilterCompiler, node: Or, bindings: Bindings) -> Select | None:
+    def _united_ids(self: FilterCompiler, node: Or, bindings: Bindings, *, once: bool = False) -> Select | None:
         """The live ids matching any alternative of `node`, one indexed lookup each (the alternatives SQLite's
         FTS5 table finds: one MATCH together), when every one has an index to find its rows by; None otherwise.
+        `once`: each id once (a count), else as the lookups give them (a membership test needs no second
+        set of the ids to drop the repeats).
         PostgreSQL looks an OR of its own table's columns up through their indexes by itself: only one with an
         alternative in another table (a phone number) is united there."""
         if not self._live:
@@ -121,14 +132,14 @@ class TextLookups:
             if ids is None:
                 return None
             lookups.append(ids)
-        return lookups[0] if len(lookups) == 1 else union(*lookups)
+        return lookups[0] if len(lookups) == 1 else (union if once else union_all)(*lookups)
 
     def live_ids(self: FilterCompiler, node: Node, bindings: Bindings) -> Any:
         """A select of exactly the ids of the live rows matching `node` when indexes alone answer it (a text
         search, a quick search), which a count reads without the table; None otherwise."""
         if self._full_text and self._text_searched(node):
             return self.text_matches([node], bindings)  # type: ignore[list-item]
-        return self._united_ids(node, bindings) if isinstance(node, Or) else None
+        return self._united_ids(node, bindings, once=True) if isinstance(node, Or) else None
 
     def _among(self: FilterCompiler, ids: Any) -> ColumnElement[bool]:
         """The row's id is one of `ids`; with `text_drives` off, written so that no index serves it (SQLite

@@ -60,9 +60,14 @@ def text_table_name(table: str) -> str:
 
 def match_expression(terms: list[tuple[str, bool, str]]) -> str:
     """An FTS5 query matching rows where any (column, prefix, text) term holds: the column contains the text,
-    or starts with it when `prefix`. The text is one quoted string, so nothing in it is query syntax."""
-    return " OR ".join(f'({column} : {"^" if prefix else ""}"{value.replace(chr(34), chr(34) * 2)}")'
-                       for column, prefix, value in terms)
+    or starts with it when `prefix`. The text is one quoted string, so nothing in it is query syntax. Terms of
+    the same text are one phrase over their columns (`{a b} : "text"`): FTS5 reads the phrase's postings once,
+    where an OR per column read them once per column (a quick search over nine columns: five times slower)."""
+    columns: dict[tuple[bool, str], list[str]] = {}
+    for column, prefix, value in terms:
+        columns.setdefault((prefix, value), []).append(column)
+    return " OR ".join(f'({{{" ".join(names)}}} : {"^" if prefix else ""}"{value.replace(chr(34), chr(34) * 2)}")'
+                       for (prefix, value), names in columns.items())
 
 
 def _ddl(table: str, columns: list[str], live: bool) -> list[str]:
