@@ -434,9 +434,11 @@ class RawStore:
         from polycrm.store.text_search import match_expression
 
         p, false = self.p, self.false
+        # With the FTS5 table the matches drive, as in PolyCRM (`+` keeps SQLite off the entity type's index).
+        plus = "+" if self.text_index else ""
         phone_owner = ("SELECT phone_number_link.entity_id FROM phone_number_link JOIN contact ON contact.id = "
-                       "phone_number_link.entity_id WHERE phone_number_link.entity_type = 'Contact' AND "
-                       f"phone_number_link.field = 'phoneNumber' AND contact.deleted = {false} AND ")
+                       f"phone_number_link.entity_id WHERE {plus}phone_number_link.entity_type = 'Contact' AND "
+                       f"{plus}phone_number_link.field = 'phoneNumber' AND contact.deleted = {false} AND ")
         if self.text_index:
             ids = (f"SELECT rowid FROM contact_text WHERE contact_text MATCH {p} UNION {phone_owner}"
                    f"phone_number_link.id IN (SELECT rowid FROM phone_number_link_text WHERE "

@@ -54,7 +54,8 @@ def main() -> int:
     itflow_key = bench_run.create_itflow_key(env)
     concord_token, _ = bench_run.create_concord_token(env)
     os.environ.update(env)
-    os.environ["POLYCRM_CONCORD_RATE_LIMIT"] = bench_run.CONCORD_RATE_LIMIT  # as run.py serves it
+    os.environ["POLYCRM_CONCORD_RATE_LIMIT"] = bench_run.RAISED_RATE_LIMIT  # as run.py serves it
+    os.environ["POLYCRM_INFLOW_RATE_LIMIT"] = bench_run.RAISED_RATE_LIMIT
 
     from sqlalchemy import event
 

@@ -204,7 +204,7 @@ LIST_SHAPES = [
     ("EspoCRM where name startsWith", Compare("name", Op.STARTS_WITH, "Ad"), LISTS_BY_NEWEST,
      "ix_contact_name_search", "ix_contact_name_search", False),
     ("EspoCRM where name contains; InflowCRM advancedFilters contains", Compare("name", Op.CONTAINS, "name17"),
-     LISTS_BY_NEWEST, "contact_text", "trgm_contact_name", False),
+     LISTS_BY_NEWEST, "contact_text", "trgm_contact_", False),
     ("App CRM filters last_name equal", Compare("lastName", Op.EQUALS_TEXT, "surname3"), CONCORD_ORDER,
      "ix_contact_last_name_search_first_name", "ix_contact_last_name_search_first_name", True),
     ("App CRM q (first name, last name, email contain it)",
