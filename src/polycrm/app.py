@@ -28,8 +28,9 @@ from polycrm.dialects.concord.dispatch import ApiDispatch
 from polycrm.dialects.concord.mapping import DIALECT as CONCORD, ConcordMapping
 from polycrm.dialects.concord.zapier import ZapierWebhookProtocol
 from polycrm.dialects.espo.api import EspoApi, espo_routes
+from polycrm.dialects.espo.context import API_BASE
 from polycrm.dialects.espo.docs import docs_page
-from polycrm.dialects.espo.routing import resource_not_found
+from polycrm.dialects.espo.routing import EspoRouter, resource_not_found
 from polycrm.dialects.espo.webhooks import EspoWebhookApi, EspoWebhookProtocol
 from polycrm.dialects.http import RequestLogging
 from polycrm.dialects.inflow.api import InflowApi, inflow_routes
@@ -124,7 +125,7 @@ def build_app(config: Config, database: Database) -> Starlette:
     # carry whole paths, in a router of their own that answers 404 or 405 for the rest: a Mount would strip its
     # prefix wrongly from a path ending in a newline (`/Account/1%0A`), and its routes then saw the whole path.
     # Concord CRM and InflowCRM share the rest of `/api/`: ApiDispatch tells their requests apart.
-    espo_router = Router(routes=espo_routes(espo), default=resource_not_found)
+    espo_router = EspoRouter(API_BASE, espo_routes(espo), default=resource_not_found)
     inflow_router = Router(routes=inflow_routes(inflow))
     api_dispatch = ApiDispatch(concord, inflow_router, frozenset(concord.mapping.resources))
     app = Starlette(routes=[Route("/", home), Route("/docs", docs), *itflow_routes(itflow),
