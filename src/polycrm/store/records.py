@@ -364,8 +364,7 @@ class RecordRepository(RelationRows):
         """Whether a sorted page of `where` is read best knowing how many rows match (pass the count as
         `matching`): a SQLite text search, whose matches may be few (read them and sort) or many (walk the
         order's index)."""
-        shape, _ = lift_values(where)
-        return self._statement(("pages_by_count", shape), lambda: self.compiler.text_searched_in(shape))
+        return self.compiler.text_searched_in(where)
 
     def count(self, conn: Connection, where: Node) -> int:
         shape, values = lift_values(where)

@@ -74,10 +74,10 @@ def junction_column(column: JunctionColumn) -> Column:
                   server_default=None if default is None else str(default))
 
 
-def index_name(table: str, columns: list[str]) -> str:
-    name = f"ix_{table}_{'_'.join(columns)}"
+def index_name(table: str, columns: list[str], prefix: str = "ix") -> str:
+    name = f"{prefix}_{table}_{'_'.join(columns)}"
     # PostgreSQL truncates identifiers at 63 bytes; long names get a stable digest instead.
-    return name if len(name) <= 60 else f"ix_{table[:30]}_{hashlib.sha1(name.encode()).hexdigest()[:12]}"
+    return name if len(name) <= 60 else f"{prefix}_{table[:30]}_{hashlib.sha1(name.encode()).hexdigest()[:12]}"
 
 
 # Shown on every record but seldom filtered on: an index would cost every write and serve few reads.

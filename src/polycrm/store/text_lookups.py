@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Sequence
 
-from sqlalchemy import Select, column, false, literal_column, select, table, union, union_all
+from sqlalchemy import Select, false, literal_column, select, union, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
 from polycrm.query.tree import And, Compare, Node, Op, Or
-from polycrm.store.text_search import (PHONE_COLUMN, PHONE_TABLE, match_expression, phone_numbers_searched,
-                                       text_search_columns, text_table_name)
+from polycrm.store.text_search import (PHONE_COLUMN, PHONE_TABLE, TRIGRAM, match_expression, matching_rowids,
+                                       phone_numbers_searched, text_search_columns, text_table_name)
 
 if TYPE_CHECKING:
     from polycrm.store.compiler import Bindings, FilterCompiler
@@ -35,7 +35,6 @@ class TextLookups:
         self._text_drives = text_drives
         self._full_text = dialect == "sqlite"  # an FTS5 table to MATCH; PostgreSQL's trigram indexes serve LIKE
         self._text_columns = frozenset(text_search_columns(entity)) if live else frozenset()
-        self._text_table = table(text_table_name(entity.table), column("rowid"))
         self._phone_text = live and phone_numbers_searched(self.database.registry)
 
     # --- which conditions an index finds ------------------------------------------------------------
@@ -79,7 +78,7 @@ class TextLookups:
             return match_expression([(col, prefix, text) for (col, prefix), text in zip(terms, texts)])
 
         query = bindings.bind(tuple(n.value for n in nodes), expression)
-        return select(self._text_table.c.rowid).where(literal_column(self._text_table.name).op("MATCH")(query))
+        return matching_rowids(text_table_name(self.entity.table), query)
 
     def phone_owners(self: FilterCompiler, field: str, op: Op, value: Any, bindings: Bindings, *,
                      live: bool) -> Select:
@@ -89,9 +88,8 @@ class TextLookups:
         side = self.database.table(PHONE_TABLE)
         kind, named = side.c.entity_type, side.c.field
         if self._full_text and self._phone_text and op in INDEX_SEARCHED and _findable(Compare("", op, value)):
-            phones = table(text_table_name(PHONE_TABLE), column("rowid"))
             query = bindings.bind(value, lambda text: match_expression([(PHONE_COLUMN, op is Op.STARTS_WITH, text)]))
-            matched = side.c.id.in_(select(phones.c.rowid).where(literal_column(phones.name).op("MATCH")(query)))
+            matched = side.c.id.in_(matching_rowids(text_table_name(PHONE_TABLE), query))
             # The matches drive (`+` keeps an index off the type): SQLite, which plans without statistics, would
             # rather read every number of the entity type and look each up among them.
             kind, named = literal_column(f"+{PHONE_TABLE}.entity_type"), literal_column(f"+{PHONE_TABLE}.field")
@@ -122,11 +120,13 @@ class TextLookups:
         alternative in another table (a phone number) is united there."""
         if not self._live:
             return None
-        found = [i for i in node.items if self._full_text and self._text_searched(i)]
-        rest = [i for i in node.items if not (self._full_text and self._text_searched(i))]
+        found: list[Compare] = []
+        rest: list[Node] = []
+        for item in node.items:
+            (found if self._full_text and self._text_searched(item) else rest).append(item)  # type: ignore[arg-type]
         if not self._full_text and not any(self._phone_searched(i) for i in rest):
             return None
-        lookups = [self.text_matches(found, bindings)] if found else []  # type: ignore[arg-type]
+        lookups = [self.text_matches(found, bindings)] if found else []
         for item in rest:
             ids = self._looked_up(item, bindings)
             if ids is None:
@@ -149,8 +149,12 @@ class TextLookups:
 
 
 def _findable(node: Node) -> bool:
-    """A contains or starts-with of a text a trigram index can find (store.compiler.Slot.findable)."""
-    return isinstance(node, Compare) and node.op in INDEX_SEARCHED and getattr(node.value, "findable", False)
+    """A contains or starts-with of a text a trigram index can find: a value lifted as `findable`
+    (store.compiler.Slot), or, in a tree not lifted, a text of a trigram or more."""
+    if not isinstance(node, Compare) or node.op not in INDEX_SEARCHED:
+        return False
+    value = node.value
+    return len(value) >= TRIGRAM if isinstance(value, str) else getattr(value, "findable", False)
 
 
 __all__ = ["INDEX_SEARCHED", "TextLookups"]

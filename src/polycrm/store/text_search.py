@@ -21,13 +21,15 @@ the compiler keeps the LIKE for it (a prefix is still served by the NOCASE searc
 
 from __future__ import annotations
 
-import hashlib
+from typing import Any
 
-from sqlalchemy import text
+import sqlalchemy
+from sqlalchemy import Select, literal_column, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 from polycrm.meta import Entity, Registry, ValueKind
+from polycrm.store.schema import index_name
 
 TRIGRAM = 3  # the shortest text a trigram index can find
 TEXT_KINDS = (ValueKind.STRING, ValueKind.TEXT)
@@ -35,7 +37,7 @@ TEXT_KINDS = (ValueKind.STRING, ValueKind.TEXT)
 PHONE_TABLE, PHONE_COLUMN = "phone_number_link", "number"
 # PostgreSQL's trigram indexes are made outside the metadata (their operator class names its schema), under
 # a prefix of their own: the metadata's sync removes the `ix_` indexes it does not know.
-TRIGRAM_INDEX_PREFIX = "trgm_"
+TRIGRAM_INDEX_PREFIX = "trgm"
 
 
 def text_search_columns(entity: Entity) -> list[str]:
@@ -57,6 +59,12 @@ def phone_numbers_searched(registry: Registry) -> bool:
 
 def text_table_name(table: str) -> str:
     return f"{table}_text"
+
+
+def matching_rowids(table_name: str, query: Any) -> Select:
+    """The rowids of the rows of an FTS5 table that match `query` (a bound FTS5 query, `match_expression`)."""
+    fts = sqlalchemy.table(table_name, sqlalchemy.column("rowid"))
+    return select(fts.c.rowid).where(literal_column(table_name).op("MATCH")(query))
 
 
 def match_expression(terms: list[tuple[str, bool, str]]) -> str:
@@ -128,8 +136,7 @@ def _trigram_indexes(registry: Registry) -> dict[str, str]:
         wanted.append((PHONE_TABLE, PHONE_COLUMN, ""))
     statements = {}
     for table, column, where in dict.fromkeys(wanted):
-        name = f"{TRIGRAM_INDEX_PREFIX}{table}_{column}"
-        name = name if len(name) <= 60 else f"{TRIGRAM_INDEX_PREFIX}{hashlib.sha1(name.encode()).hexdigest()[:16]}"
+        name = index_name(table, [column], TRIGRAM_INDEX_PREFIX)
         statements[name] = (f'CREATE INDEX {name} ON "{table}" USING gin (lower({column}) {{ops}})'
                             + (f" WHERE {where}" if where else ""))
     return statements
@@ -152,7 +159,7 @@ def sync_postgresql_text_indexes(conn: Connection, registry: Registry) -> None:
     wanted = _trigram_indexes(registry)
     existing = {row[0] for row in conn.execute(text(
         "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND indexname LIKE :prefix"),
-        {"prefix": TRIGRAM_INDEX_PREFIX.replace("_", "\\_") + "%"})}
+        {"prefix": TRIGRAM_INDEX_PREFIX + "\\_%"})}
     for name in sorted(existing - set(wanted)):
         conn.execute(text(f"DROP INDEX {name}"))
     for name in sorted(set(wanted) - existing):
