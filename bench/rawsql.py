@@ -358,19 +358,25 @@ class RawStore:
         """An EspoCRM list of 20 contacts found by the SQLite text search index (`contact_text`, PolyCRM's
         store.text_search): its count from the index alone, then the page: the matches sorted when they are
         few, else the newest rows walked until 20 match (PolyCRM's two plans, chosen by the count alike)."""
-        from polycrm.store.records import WALK_FROM_MATCHES
         from polycrm.store.text_search import match_expression
 
-        count = "SELECT count(*) FROM contact_text WHERE contact_text MATCH ?"
-        page = (f"SELECT {LIST_COLUMNS} FROM contact WHERE {{}}id IN (SELECT rowid FROM contact_text "
-                "WHERE contact_text MATCH ?) AND deleted = 0 ORDER BY created_at DESC, id DESC LIMIT 20")
-        sorted_matches, walked = page.format(""), page.format("+")
+        count_then_page = self._count_then_page(
+            "SELECT count(*) FROM contact_text WHERE contact_text MATCH ?",
+            f"SELECT {LIST_COLUMNS} FROM contact WHERE {{}}id IN (SELECT rowid FROM contact_text "
+            "WHERE contact_text MATCH ?) AND deleted = 0 ORDER BY created_at DESC, id DESC LIMIT 20")
+        return lambda: count_then_page((match_expression(terms()),))
 
-        def page_and_total() -> None:
-            query = (match_expression(terms()),)
-            total = self.query(count, query)[0][0]
-            self.query(walked if total >= WALK_FROM_MATCHES else sorted_matches, query)
-        return page_and_total
+    def _count_then_page(self, count: str, page: str) -> Callable[[tuple[Any, ...]], list[Any]]:
+        """A text search as PolyCRM reads it: its count, then its page (`page` with `{}` before the id it matches
+        on): the matches sorted when they are few, else, on SQLite, the sort order's index walked (`+id`)."""
+        from polycrm.store.records import WALK_FROM_MATCHES
+
+        sorted_matches, walked = page.format(""), page.format("+" if self.dialect == "sqlite" else "")
+
+        def run(params: tuple[Any, ...]) -> list[Any]:
+            total = self.query(count, params)[0][0]
+            return self.query(walked if total >= WALK_FROM_MATCHES else sorted_matches, params)
+        return run
 
     def _page_and_total(self, condition: str, values: Callable[[], Any]) -> Callable[[], None]:
         """An EspoCRM list of 20 contacts matching `condition` ({p} its placeholders), newest first, and its total;
@@ -430,7 +436,6 @@ class RawStore:
         index lookups (SQLite: one MATCH of `contact_text` and one of `phone_number_link_text`; PostgreSQL: each
         column's trigram index), counted without the table, the page sorted from the matches or walked in
         first-name order when they are many; on a store without text search indexes, the OR as a scan."""
-        from polycrm.store.records import WALK_FROM_MATCHES
         from polycrm.store.text_search import match_expression
 
         p, false = self.p, self.false
@@ -453,15 +458,13 @@ class RawStore:
             ids = " UNION ".join([f"SELECT id FROM contact WHERE {c} LIKE {p}" for c in CONCORD_SEARCHED]
                                  + [phone_owner + f"phone_number_link.number LIKE {p}"])
             texts = lambda text: self.pattern(text) * (len(CONCORD_SEARCHED) + 1)  # noqa: E731
-        count = f"SELECT count(*) FROM ({ids}) AS found"
-        page = (f"SELECT {CONCORD_CONTACT_COLUMNS} FROM contact WHERE {{}}id IN ({ids}) AND deleted = {false} "
-                f"ORDER BY first_name, id LIMIT 15")
-        sorted_matches, walked = page.format(""), page.format("+" if self.dialect == "sqlite" else "")
+        count_then_page = self._count_then_page(
+            f"SELECT count(*) FROM ({ids}) AS found",
+            f"SELECT {CONCORD_CONTACT_COLUMNS} FROM contact WHERE {{}}id IN ({ids}) AND deleted = {false} "
+            f"ORDER BY first_name, id LIMIT 15")
 
         def listing() -> None:
-            params = texts(rng.choice(fragments))
-            total = self.query(count, params)[0][0]
-            rows = self.query(walked if total >= WALK_FROM_MATCHES else sorted_matches, params)
+            rows = count_then_page(texts(rng.choice(fragments)))
             self._concord_side_rows(tuple(row[0] for row in rows))
         return listing
 
