@@ -55,7 +55,9 @@ def expected(attribute: str, op: Op, value: str) -> list[str]:
 PROBES = [("lastName", "ove"), ("lastName", "LOVE"), ("firstName", "ada"), ("emailAddress", "example.com"),
           ("emailAddress", "ada.adams@"), ("lastName", "o'b"), ("lastName", 'te"d'), ("emailAddress", "q%d"),
           ("emailAddress", "r_h"), ("lastName", "ürt"), ("lastName", "nal"), ("firstName", "zoë"), ("lastName", "xyz"),
-          ("lastName", "on"), ("lastName", "T")]
+          ("lastName", "on"), ("lastName", "T"),
+          # FTS5 query syntax in a text is text: no operator, column filter or prefix query comes of it
+          ("lastName", 'on" OR "x'), ("lastName", "{first_name} : ada"), ("lastName", "lov*"), ("lastName", "NEAR(lo")]
 
 
 @pytest.mark.parametrize("attribute, value", PROBES, ids=[f"{a}-{v}" for a, v in PROBES])
